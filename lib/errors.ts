@@ -1,0 +1,70 @@
+/**
+ * Error classes with stable string codes. Callers switch on `err.code`, never on messages.
+ */
+export type TrackerlessErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_INFOHASH'
+  | 'ERR_INVALID_PORT'
+  | 'ERR_INVALID_ADDRESS'
+  | 'ERR_INVALID_MAGNET'
+  | 'ERR_DESTROYED'
+  | 'ERR_TIMEOUT'
+  | 'ERR_ABORTED'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_TOO_MANY_INFLIGHT'
+  | 'ERR_REMOTE'
+  | 'ERR_BAD_RESPONSE'
+  | 'ERR_STATE_FILE';
+
+export class TrackerlessError extends Error {
+  readonly code: TrackerlessErrorCode;
+  constructor(code: TrackerlessErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A bad argument to a public API (wrong type, length or range). */
+export class InvalidArgumentError extends TrackerlessError {
+  constructor(code: TrackerlessErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** The object was destroyed; it cannot be used any more. */
+export class DestroyedError extends TrackerlessError {
+  constructor(what = 'DHT') {
+    super('ERR_DESTROYED', `${what} has been destroyed`);
+  }
+}
+
+/** A query got no answer in time. */
+export class TimeoutError extends TrackerlessError {
+  constructor(message = 'query timed out') {
+    super('ERR_TIMEOUT', message);
+  }
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortError extends TrackerlessError {
+  constructor(message = 'operation aborted') {
+    super('ERR_ABORTED', message);
+  }
+}
+
+/** A remote node answered with a KRPC error message. */
+export class RemoteError extends TrackerlessError {
+  readonly remoteCode: number;
+  constructor(remoteCode: number, message: string) {
+    super('ERR_REMOTE', `remote error ${remoteCode}: ${message}`);
+    this.remoteCode = remoteCode;
+  }
+}
+
+/** Outbound queries are refused locally (in-flight cap or rate limit). */
+export class BackpressureError extends TrackerlessError {}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError();
+}

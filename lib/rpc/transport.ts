@@ -1,0 +1,20 @@
+/**
+ * The datagram transport the DHT runs on. Two implementations: UDP (udp-transport.ts, the only
+ * file importing node:dgram) and the in-memory simulated network (sim-network.ts).
+ */
+import type { Address } from '../krpc/types.js';
+
+export type DatagramHandler = (data: Uint8Array, from: Address) => void;
+
+export interface Transport {
+  /** Send one datagram. Never throws for network reasons (errors are reported via onError). */
+  send(data: Uint8Array, to: Address): void;
+  /** Set the single receive handler. */
+  onMessage(handler: DatagramHandler): void;
+  /** Report asynchronous socket errors (e.g. ICMP-driven send errors). */
+  onError(handler: (err: Error) => void): void;
+  /** The bound local address. */
+  address(): Address;
+  /** Close the socket; resolves once nothing is left open. */
+  close(): Promise<void>;
+}
