@@ -7,6 +7,7 @@ export type TrackerlessErrorCode =
   | 'ERR_INVALID_PORT'
   | 'ERR_INVALID_ADDRESS'
   | 'ERR_INVALID_MAGNET'
+  | 'ERR_INVALID_TORRENT'
   | 'ERR_DESTROYED'
   | 'ERR_TIMEOUT'
   | 'ERR_ABORTED'
@@ -14,7 +15,8 @@ export type TrackerlessErrorCode =
   | 'ERR_TOO_MANY_INFLIGHT'
   | 'ERR_REMOTE'
   | 'ERR_BAD_RESPONSE'
-  | 'ERR_STATE_FILE';
+  | 'ERR_STATE_FILE'
+  | 'ERR_PROTOCOL';
 
 export class TrackerlessError extends Error {
   readonly code: TrackerlessErrorCode;

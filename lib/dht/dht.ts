@@ -1,0 +1,510 @@
+/**
+ * The public DHT node (BEP 5): composition root of transport, RPC, routing table, stores and
+ * lookups. Inbound queries are served by server.ts; periodic upkeep lives in maintenance.ts.
+ */
+import { lookup as dnsLookup } from 'node:dns/promises';
+import type { Address, NodeInfo, Query } from '../krpc/types.js';
+import type { Transport } from '../rpc/transport.js';
+import { createUdpTransport } from '../rpc/udp-transport.js';
+import { RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
+import { RoutingTable, type SeenOutcome } from '../routing/routing-table.js';
+import { runLookup, type LookupQuery, type LookupResult } from '../lookup/lookup.js';
+import { TokenIssuer } from '../store/token-issuer.js';
+import { PeerStore } from '../store/peer-store.js';
+import { handleQuery } from './server.js';
+import { Maintenance } from './maintenance.js';
+import { loadState, saveState } from './state-file.js';
+import { isIpLiteral, parseHostPort, validatePort } from './address.js';
+import type { AnnounceOptions, DhtOptions, LookupOptionsPublic } from './options.js';
+import { AsyncQueue } from '../util/async-queue.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { cryptoRandom, type RandomSource } from '../util/random.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
+import { parseInfoHash, randomId, randomIdWithPrefix } from '../id/node-id.js';
+import { AbortError, DestroyedError, InvalidArgumentError, TrackerlessError } from '../errors.js';
+import { ALPHA, CLIENT_VERSION, DEFAULT_BOOTSTRAP, ID_LENGTH, K, QUERY_TIMEOUT_MS } from '../constants.js';
+
+export interface DhtEvents {
+  /** Bound and bootstrapped. */
+  ready: () => void;
+  /** A node entered the routing table. */
+  node: (node: NodeInfo) => void;
+  /** A lookup found a peer. */
+  peer: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
+  /** Another node announced a peer to us. */
+  announce: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
+  /** Something went wrong that did not stop the node (bad state file, socket error, ...). */
+  warning: (err: Error) => void;
+}
+
+export interface GetPeersResult {
+  peers: Address[];
+  lookup: LookupResult;
+}
+
+export interface AnnounceResult {
+  /** Nodes that accepted our announce_peer. */
+  storedOn: number;
+  /** Nodes we sent announce_peer to (the k closest responders that gave a token). */
+  targets: number;
+  /** Peers the get_peers phase found on the way. */
+  peers: Address[];
+  lookup: LookupResult;
+  /** get_peers queries + announce_peer queries. */
+  queries: number;
+}
+
+export interface SampleInfohashesResult {
+  id: Uint8Array;
+  samples: Uint8Array[];
+  num: number;
+  interval: number;
+  nodes: NodeInfo[];
+}
+
+export interface DhtStats extends RpcCounters {
+  nodes: number;
+  goodNodes: number;
+  storedInfoHashes: number;
+  storedPeers: number;
+  inflight: number;
+  lookups: number;
+}
+
+export class DHT extends TypedEmitter<DhtEvents> {
+  /** Resolves once bound and bootstrapped (never rejects for bootstrap failures; see 'warning'). */
+  readonly ready: Promise<void>;
+  private id: Uint8Array;
+  private readonly opts: DhtOptions;
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+  private readonly k: number;
+  private readonly alpha: number;
+  private transport: Transport | null = null;
+  private rpc: RpcSocket | null = null;
+  private table!: RoutingTable;
+  private readonly tokens: TokenIssuer;
+  private readonly peers: PeerStore;
+  private maintenance: Maintenance | null = null;
+  private bootstrapAddresses: Address[] = [];
+  private readonly lookups = new Set<AbortController>();
+  private readonly verifying = new Set<string>();
+  private lookupCount = 0;
+  private destroyed = false;
+  /** Resolves once the socket is bound and the RPC layer exists (before bootstrap). */
+  private readonly bound: Promise<void>;
+  private markBound: () => void = () => {};
+
+  /** Create a node and wait until it is ready. */
+  static async create(opts: DhtOptions = {}): Promise<DHT> {
+    const dht = new DHT(opts);
+    await dht.ready;
+    return dht;
+  }
+
+  constructor(opts: DhtOptions = {}) {
+    super();
+    this.opts = opts;
+    if (opts.port !== undefined) validatePort(opts.port, 'port', true);
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? cryptoRandom;
+    this.k = opts.k ?? K;
+    this.alpha = opts.alpha ?? ALPHA;
+    this.id = opts.nodeId !== undefined ? parseId(opts.nodeId) : randomId(this.random);
+    this.tokens = new TokenIssuer({ clock: this.clock, random: this.random, ...(opts.tokenRotateMs ? { rotateMs: opts.tokenRotateMs } : {}) });
+    this.peers = new PeerStore({
+      clock: this.clock,
+      random: this.random,
+      ...(opts.maxStoredInfoHashes ? { maxInfoHashes: opts.maxStoredInfoHashes } : {}),
+      ...(opts.maxPeersPerInfoHash ? { maxPeersPerInfoHash: opts.maxPeersPerInfoHash } : {}),
+      ...(opts.peerTtlMs ? { ttlMs: opts.peerTtlMs } : {})
+    });
+    const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map((b) => parseHostPort(b));
+    this.bound = new Promise((resolve) => (this.markBound = resolve));
+    this.ready = this.start(bootstrap);
+    this.ready.catch(() => {}); // surfaced to whoever awaits `ready`
+  }
+
+  /** Our node id (20 bytes). */
+  get nodeId(): Uint8Array {
+    return this.id;
+  }
+
+  /** The bound local address. */
+  address(): Address {
+    if (!this.transport) throw new TrackerlessError('ERR_INVALID_ARGUMENT', 'DHT is not bound yet: await dht.ready');
+    return this.transport.address();
+  }
+
+  /**
+   * Find peers for an infohash. Yields each peer once, as soon as a node returns it.
+   * Ends when the lookup converges; throws AbortError if `signal` fires.
+   */
+  async *findPeers(infoHash: string | Uint8Array, opts: LookupOptionsPublic = {}): AsyncGenerator<Address> {
+    const ih = parseInfoHash(infoHash);
+    this.assertUsable();
+    const controller = linkedController(opts.signal);
+    const queue = new AsyncQueue<Address>();
+    const done = this.getPeersInternal(ih, controller.signal, (p) => queue.push(p)).then(
+      () => queue.end(opts.signal?.aborted ? new AbortError() : undefined),
+      (err: unknown) => queue.end(err)
+    );
+    try {
+      for await (const peer of queue) yield peer;
+    } finally {
+      controller.abort();
+      await done;
+    }
+  }
+
+  /** Run a get_peers lookup to completion: all peers found and the lookup's figures. */
+  async getPeers(infoHash: string | Uint8Array, opts: LookupOptionsPublic = {}): Promise<GetPeersResult> {
+    const ih = parseInfoHash(infoHash);
+    this.assertUsable();
+    const peers: Address[] = [];
+    const lookup = await this.getPeersInternal(ih, opts.signal, (p) => peers.push(p));
+    if (lookup.aborted) throw new AbortError();
+    return { peers, lookup };
+  }
+
+  /**
+   * Announce that we have a peer for `infoHash` on TCP `port`: get_peers lookup, then
+   * announce_peer with each token to the k closest responders (not to every node seen).
+   */
+  async announce(infoHash: string | Uint8Array, port?: number, opts: AnnounceOptions = {}): Promise<AnnounceResult> {
+    const ih = parseInfoHash(infoHash);
+    if (port === undefined && !opts.impliedPort) {
+      throw new InvalidArgumentError('ERR_INVALID_PORT', 'announce needs a port (or impliedPort: true)');
+    }
+    const tcpPort = port === undefined ? this.address().port : validatePort(port);
+    const { peers, lookup } = await this.getPeers(ih, opts);
+    const targets = lookup.closest.filter((r) => r.token !== undefined).slice(0, this.k);
+    const results = await Promise.allSettled(
+      targets.map((t) =>
+        this.query(t.node, {
+          method: 'announce_peer',
+          id: this.id,
+          infoHash: ih,
+          port: tcpPort,
+          token: t.token!,
+          impliedPort: opts.impliedPort ?? false,
+          ...(opts.seed ? { seed: true } : {})
+        }, opts.signal)
+      )
+    );
+    if (opts.signal?.aborted) throw new AbortError();
+    const storedOn = results.filter((r) => r.status === 'fulfilled').length;
+    return { storedOn, targets: targets.length, peers, lookup, queries: lookup.queries + targets.length };
+  }
+
+  /** Iterative find_node: the k closest nodes to `target` that answered. */
+  async findNode(target: string | Uint8Array, opts: LookupOptionsPublic = {}): Promise<LookupResult> {
+    const t = parseId(target);
+    this.assertUsable();
+    const result = await this.lookup(t, 'find_node', opts.signal);
+    if (result.aborted) throw new AbortError();
+    return result;
+  }
+
+  /** Ping a node; resolves with its id. */
+  async ping(address: string | Address, opts: LookupOptionsPublic = {}): Promise<Uint8Array> {
+    const addr = parseHostPort(address);
+    const reply = await this.query(addr, { method: 'ping', id: this.id }, opts.signal);
+    return reply.id;
+  }
+
+  /** BEP 51: ask one node for a sample of the infohashes it stores. */
+  async sampleInfohashes(node: string | Address, target?: Uint8Array, opts: LookupOptionsPublic = {}): Promise<SampleInfohashesResult> {
+    const addr = parseHostPort(node);
+    const t = target ? parseId(target) : randomId(this.random);
+    const body = await this.query(addr, { method: 'sample_infohashes', id: this.id, target: t }, opts.signal);
+    return { id: body.id, samples: body.samples ?? [], num: body.num ?? 0, interval: body.interval ?? 0, nodes: body.nodes ?? [] };
+  }
+
+  /** Add a known node address (it is pinged and enters the table if it answers). */
+  async addNode(address: string | Address): Promise<void> {
+    await this.ping(address);
+  }
+
+  /** Counters and table/store sizes. */
+  stats(): DhtStats {
+    const rpc = this.rpc;
+    const base: RpcCounters = rpc
+      ? structuredClone(rpc.counters)
+      : { queriesOut: {}, queriesIn: {}, responsesIn: 0, errorsIn: 0, timeouts: 0, malformed: 0, unknownTid: 0, badArguments: 0, bytesOut: 0, bytesIn: 0, repliesSent: 0, rejectedLocally: 0 };
+    const all = this.table ? this.table.all() : [];
+    return {
+      ...base,
+      nodes: all.length,
+      goodNodes: all.filter((c) => this.table.state(c) === 'good').length,
+      storedInfoHashes: this.peers.infoHashCount(),
+      storedPeers: this.peers.peerCount(),
+      inflight: rpc ? rpc.inflight() : 0,
+      lookups: this.lookupCount
+    };
+  }
+
+  /** The nodes of our routing table (for persistence or inspection). */
+  nodes(): NodeInfo[] {
+    return this.table ? this.table.all().map((c) => ({ id: c.id, host: c.host, port: c.port })) : [];
+  }
+
+  /** Save id and routing table to `path` (default: options.statePath), atomically. */
+  async saveState(path = this.opts.statePath): Promise<void> {
+    if (!path) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'saveState needs a path (or options.statePath)');
+    await saveState(path, { id: this.id, nodes: this.nodes() });
+  }
+
+  /** Stop everything: lookups, timers, sockets. Saves the state first when statePath is set. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await this.ready.catch(() => {});
+    this.maintenance?.stop();
+    for (const c of this.lookups) c.abort();
+    this.lookups.clear();
+    if (this.opts.statePath && this.table) {
+      await this.saveState().catch((err: Error) => this.emit('warning', err));
+    }
+    this.rpc?.close();
+    await this.transport?.close();
+    this.removeAllListeners();
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  private async start(bootstrap: Address[]): Promise<void> {
+    const state = this.opts.statePath ? await loadState(this.opts.statePath).catch((err: Error) => {
+      this.emit('warning', err);
+      return null;
+    }) : null;
+    if (state && this.opts.nodeId === undefined) this.id = state.id;
+    this.transport = this.opts.transport ?? (await createUdpTransport({ host: this.opts.host ?? '0.0.0.0', port: this.opts.port ?? 0 }));
+    this.transport.onError((err) => this.emit('warning', err));
+    if (this.destroyed) {
+      await this.transport.close();
+      throw new DestroyedError();
+    }
+    this.rpc = new RpcSocket({
+      transport: this.transport,
+      clock: this.clock,
+      random: this.random,
+      timeoutMs: this.opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+      ...(this.opts.maxInflight ? { maxInflight: this.opts.maxInflight } : {}),
+      ...(this.opts.maxQueriesPerSecond ? { maxQueriesPerSecond: this.opts.maxQueriesPerSecond } : {}),
+      readOnly: this.opts.readOnly ?? false,
+      version: CLIENT_VERSION
+    });
+    const own = this.transport.address();
+    this.table = new RoutingTable({
+      localId: this.id,
+      now: () => this.clock.now(),
+      k: this.k,
+      isOwnAddress: (host, port) => port === own.port && (host === own.host || own.host === '0.0.0.0' || own.host === '::')
+    });
+    if (!this.opts.readOnly) {
+      this.rpc.onQuery((msg, from) =>
+        handleQuery({
+          localId: this.id,
+          k: this.k,
+          table: this.table,
+          tokens: this.tokens,
+          peers: this.peers,
+          rpc: this.rpc!,
+          sampleIntervalSeconds: this.opts.sampleIntervalSeconds ?? 21600,
+          onAnnounce: (ih, peer, node) => this.emit('announce', peer, ih, node),
+          onQueryFrom: (node) => this.verifyQuerier(node)
+        }, msg, from)
+      );
+    }
+    for (const n of state?.nodes ?? []) this.table.restore(n);
+    this.markBound();
+    this.bootstrapAddresses = await this.resolveBootstrap(bootstrap);
+    this.maintenance = new Maintenance({
+      clock: this.clock,
+      random: this.random,
+      table: this.table,
+      peers: this.peers,
+      intervalMs: this.opts.maintenanceIntervalMs ?? 60_000,
+      saveIntervalMs: this.opts.saveIntervalMs ?? 5 * 60_000,
+      refresh: (target) => this.lookup(target, 'find_node').then(() => {}),
+      ping: (node) => this.query(node, { method: 'ping', id: this.id }).then(() => {}),
+      save: this.opts.statePath ? () => this.saveState() : null,
+      warn: (err) => this.emit('warning', err)
+    });
+    if (this.bootstrapAddresses.length > 0 || this.table.size() > 0) {
+      const result = await this.lookup(this.id, 'find_node', undefined, true);
+      if (result.responses === 0 && !this.destroyed) {
+        this.emit('warning', new TrackerlessError('ERR_TIMEOUT', 'bootstrap: no node answered'));
+      }
+    }
+    if (this.destroyed) throw new DestroyedError();
+    this.refreshSparseBuckets();
+    this.maintenance.start();
+    this.emit('ready');
+  }
+
+  /** Kademlia join: look up a random id in every sparse bucket farther than our neighbours. */
+  private refreshSparseBuckets(): void {
+    for (const prefix of this.table.sparseBuckets()) {
+      this.table.touchBucket(prefix);
+      this.lookup(randomIdWithPrefix(this.id, prefix, this.random), 'find_node').catch(() => {});
+    }
+  }
+
+  private async resolveBootstrap(list: Address[]): Promise<Address[]> {
+    const out: Address[] = [];
+    for (const a of list.slice(0, 16)) {
+      if (isIpLiteral(a.host)) {
+        out.push(a);
+        continue;
+      }
+      try {
+        const { address } = await dnsLookup(a.host, { family: 4 });
+        out.push({ host: address, port: a.port });
+      } catch (err) {
+        this.emit('warning', new TrackerlessError('ERR_INVALID_ADDRESS', `cannot resolve bootstrap ${a.host}`, { cause: err }));
+      }
+    }
+    return out;
+  }
+
+  private getPeersInternal(ih: Uint8Array, signal: AbortSignal | undefined, onPeer: (p: Address) => void): Promise<LookupResult> {
+    const seen = new Set<string>();
+    return this.lookup(ih, 'get_peers', signal, false, (values, from) => {
+      for (const p of values) {
+        const key = `${p.host}:${p.port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        onPeer(p);
+        this.emit('peer', p, ih, from);
+      }
+    });
+  }
+
+  private async lookup(
+    target: Uint8Array,
+    method: 'find_node' | 'get_peers',
+    signal?: AbortSignal,
+    withBootstrap = false,
+    onValues?: (values: Address[], from: NodeInfo) => void
+  ): Promise<LookupResult> {
+    this.assertUsable();
+    await this.readyForLookups();
+    const controller = linkedController(signal);
+    this.lookups.add(controller);
+    this.lookupCount++;
+    const seeds = this.table.closest(target, this.k * 2, (c) => this.table.state(c) !== 'bad');
+    const useBootstrap = withBootstrap || seeds.length < this.k;
+    try {
+      return await runLookup({
+        target,
+        clock: this.clock,
+        seeds,
+        ...(useBootstrap ? { bootstrap: this.bootstrapAddresses } : {}),
+        k: this.k,
+        alpha: this.alpha,
+        slowAfterMs: Math.max(1, Math.floor((this.opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS) / 2)),
+        signal: controller.signal,
+        exclude: (n) => bytesEqual(n.id, this.id) || this.isOwn(n),
+        query: this.lookupQuery(method, target),
+        ...(onValues ? { onValues } : {})
+      });
+    } finally {
+      this.lookups.delete(controller);
+    }
+  }
+
+  private lookupQuery(method: 'find_node' | 'get_peers', target: Uint8Array): LookupQuery {
+    const query: Query =
+      method === 'find_node' ? { method, id: this.id, target } : { method, id: this.id, infoHash: target };
+    return async (node, signal) => {
+      const body = await this.query(node, query, signal, node.id);
+      return {
+        id: body.id,
+        nodes: body.nodes ?? [],
+        ...(body.token ? { token: body.token } : {}),
+        ...(body.values ? { values: body.values } : {})
+      };
+    };
+  }
+
+  /** Send a query; on success the responder is "seen" (routing table), on failure "failed". */
+  private async query(to: Address, query: Query, signal?: AbortSignal, expectedId?: Uint8Array) {
+    await this.readyForLookups();
+    try {
+      const { response, from } = await this.rpc!.query(to, query, signal ? { signal } : {});
+      const body = response.body;
+      if (expectedId && !bytesEqual(expectedId, body.id)) {
+        this.table.nodeFailed(expectedId);
+        throw new TrackerlessError('ERR_BAD_RESPONSE', `node ${from.host}:${from.port} answered with another id`);
+      }
+      this.nodeSeen({ id: body.id, host: from.host, port: from.port });
+      return body;
+    } catch (err) {
+      if (expectedId && !(err instanceof AbortError) && !(err instanceof DestroyedError)) this.table.nodeFailed(expectedId);
+      throw err;
+    }
+  }
+
+  private nodeSeen(node: NodeInfo): void {
+    if (this.destroyed) return;
+    const outcome: SeenOutcome = this.table.nodeSeen(node);
+    if (outcome.kind === 'added' || outcome.kind === 'replaced') this.emit('node', node);
+    if (outcome.kind === 'bucket-full') {
+      // BEP 5: ping the questionable node; replace it only if it does not answer.
+      const key = toHex(outcome.ping.id);
+      if (this.verifying.has(key) || this.verifying.size >= 32) return;
+      this.verifying.add(key);
+      this.query(outcome.ping, { method: 'ping', id: this.id }, undefined, outcome.ping.id).then(
+        () => this.verifying.delete(key),
+        () => {
+          this.verifying.delete(key);
+          if (this.destroyed) return;
+          const r = this.table.replace(outcome.ping.id, outcome.candidate);
+          if (r.kind === 'added') this.emit('node', outcome.candidate);
+        }
+      );
+    }
+  }
+
+  /** A node queried us: if its bucket has room, ping it; it enters the table only if it answers. */
+  private verifyQuerier(node: NodeInfo): void {
+    if (this.destroyed || !this.table.hasRoomFor(node.id) || this.isOwn(node)) return;
+    const key = `${node.host}:${node.port}`;
+    if (this.verifying.has(key) || this.verifying.size >= 32) return;
+    this.verifying.add(key);
+    const done = (): boolean => this.verifying.delete(key);
+    this.query(node, { method: 'ping', id: this.id }).then(done, done);
+  }
+
+  private isOwn(n: Address): boolean {
+    const own = this.transport?.address();
+    return !!own && n.port === own.port && (n.host === own.host || own.host === '0.0.0.0' || own.host === '::');
+  }
+
+  private async readyForLookups(): Promise<void> {
+    if (!this.rpc) await this.bound;
+    this.assertUsable();
+  }
+
+  private assertUsable(): void {
+    if (this.destroyed) throw new DestroyedError();
+  }
+}
+
+function parseId(input: string | Uint8Array): Uint8Array {
+  try {
+    return parseInfoHash(input);
+  } catch {
+    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `node id / target must be ${ID_LENGTH} bytes or 40 hex characters`);
+  }
+}
+
+function linkedController(signal: AbortSignal | undefined): AbortController {
+  const controller = new AbortController();
+  if (signal?.aborted) controller.abort();
+  else signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  return controller;
+}

@@ -1,0 +1,81 @@
+/**
+ * Periodic upkeep of a DHT node, on the injected clock:
+ * - refresh buckets idle for 15 minutes with a find_node into their range (BEP 5);
+ * - ping a few questionable nodes so bad ones are found before a newcomer needs their slot;
+ * - expire stored peers; save the state file now and then.
+ */
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { RandomSource } from '../util/random.js';
+import type { RoutingTable } from '../routing/routing-table.js';
+import type { PeerStore } from '../store/peer-store.js';
+import type { NodeInfo } from '../krpc/types.js';
+import { randomIdWithPrefix } from '../id/node-id.js';
+
+/** At most this many bucket refresh lookups per tick (keeps bursts small). */
+const MAX_REFRESH_PER_TICK = 4;
+/** At most this many liveness pings per tick. */
+const MAX_PINGS_PER_TICK = 8;
+/** Below this many nodes the table re-runs the self lookup every tick. */
+const SMALL_TABLE = 16;
+
+export interface MaintenanceOptions {
+  clock: Clock;
+  random: RandomSource;
+  table: RoutingTable;
+  peers: PeerStore;
+  intervalMs: number;
+  saveIntervalMs: number;
+  refresh: (target: Uint8Array) => Promise<void>;
+  ping: (node: NodeInfo) => Promise<void>;
+  save: (() => Promise<void>) | null;
+  warn: (err: Error) => void;
+}
+
+export class Maintenance {
+  private timer: TimerHandle | null = null;
+  private lastSave: number;
+  private stopped = false;
+
+  constructor(private readonly opts: MaintenanceOptions) {
+    this.lastSave = opts.clock.now();
+  }
+
+  start(): void {
+    if (this.stopped || this.timer) return;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  /** One round of upkeep (also callable directly in tests). */
+  tick(): void {
+    const { table, peers, clock, random } = this.opts;
+    // A small table means we joined a young network (or lost our neighbours): look again.
+    if (table.size() < SMALL_TABLE) this.opts.refresh(table.localId).catch(() => {});
+    for (const prefix of table.bucketsToRefresh().slice(0, MAX_REFRESH_PER_TICK)) {
+      table.touchBucket(prefix);
+      this.opts.refresh(randomIdWithPrefix(table.localId, prefix, random)).catch(() => {});
+    }
+    for (const node of table.questionable(MAX_PINGS_PER_TICK)) {
+      this.opts.ping(node).catch(() => {}); // failures are recorded by the query path
+    }
+    peers.prune();
+    if (this.opts.save && clock.now() - this.lastSave >= this.opts.saveIntervalMs) {
+      this.lastSave = clock.now();
+      this.opts.save().catch((err: Error) => this.opts.warn(err));
+    }
+  }
+
+  private schedule(): void {
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.timer = null;
+      if (this.stopped) return;
+      this.tick();
+      this.schedule();
+    }, this.opts.intervalMs);
+  }
+}

@@ -1,0 +1,60 @@
+import type { Address } from '../krpc/types.js';
+import type { Transport } from '../rpc/transport.js';
+import type { Clock } from '../util/clock.js';
+import type { RandomSource } from '../util/random.js';
+
+/** Options of {@link DHT}. Every field is optional; defaults follow BEP 5 and libtorrent. */
+export interface DhtOptions {
+  /** Address to bind the UDP socket to (default '0.0.0.0'). Ignored with `transport`. */
+  host?: string;
+  /** UDP port (default 0 = any free port). Ignored with `transport`. */
+  port?: number;
+  /** Our node id (20 bytes or 40 hex chars); default random, or the one in `statePath`. */
+  nodeId?: Uint8Array | string;
+  /**
+   * Bootstrap nodes as "host:port" or {host, port}. `undefined` means the public routers
+   * (for real use only); pass `[]` to start alone (tests, private networks).
+   */
+  bootstrap?: ReadonlyArray<string | Address>;
+  /** A ready transport (e.g. from SimNetwork). The DHT closes it on destroy(). */
+  transport?: Transport;
+  clock?: Clock;
+  random?: RandomSource;
+  /** Bucket size and lookup width (default 8). */
+  k?: number;
+  /** Queries in flight per lookup (default 3). */
+  alpha?: number;
+  /** Per-query timeout in ms (default 2000). */
+  queryTimeoutMs?: number;
+  /** Outstanding queries cap (default 256). */
+  maxInflight?: number;
+  /** Outbound query rate cap, queries/s (default 400). */
+  maxQueriesPerSecond?: number;
+  /** BEP 43 read-only mode: we query but others must not store us; we answer nothing. */
+  readOnly?: boolean;
+  /** Save/restore id and routing table here (atomic writes). */
+  statePath?: string;
+  /** How often the state is saved while running, ms (default 5 min). */
+  saveIntervalMs?: number;
+  /** Maintenance tick (bucket refresh, liveness pings, expiry), ms (default 60 s). */
+  maintenanceIntervalMs?: number;
+  /** Peer store limits. */
+  maxStoredInfoHashes?: number;
+  maxPeersPerInfoHash?: number;
+  peerTtlMs?: number;
+  /** Token secret rotation, ms (default 5 min: tokens live 5-10 min). */
+  tokenRotateMs?: number;
+  /** BEP 51 `interval` we advertise, seconds (default 21600). */
+  sampleIntervalSeconds?: number;
+}
+
+export interface LookupOptionsPublic {
+  signal?: AbortSignal;
+}
+
+export interface AnnounceOptions extends LookupOptionsPublic {
+  /** BEP 5 implied_port: peers should use our UDP source port (for uTP/NAT setups). */
+  impliedPort?: boolean;
+  /** BEP 33 seed flag. */
+  seed?: boolean;
+}

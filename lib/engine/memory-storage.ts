@@ -1,0 +1,63 @@
+/**
+ * Storage in memory, one buffer per piece allocated on first write (sparse), for tests and
+ * in-process demos. Unwritten ranges read as zeros (they will fail verification).
+ */
+import { DestroyedError } from '../errors.js';
+import { blockPosition, pieceCountOf, pieceSizeOf, type Storage, type StorageLayout } from './storage.js';
+
+export class MemoryStorage implements Storage {
+  private readonly pieces = new Map<number, Uint8Array>();
+  private closed = false;
+
+  constructor(private readonly layout: StorageLayout) {
+    blockPosition(layout, 0, 0, 0); // validates the layout has at least one piece
+  }
+
+  /** A storage holding `data` already (a seed). */
+  static fromData(layout: StorageLayout, data: Uint8Array): MemoryStorage {
+    const storage = new MemoryStorage(layout);
+    const count = pieceCountOf(layout);
+    for (let i = 0; i < count; i++) {
+      const start = i * layout.pieceLength;
+      const piece = new Uint8Array(pieceSizeOf(layout, i));
+      piece.set(data.subarray(start, start + piece.length));
+      storage.pieces.set(i, piece);
+    }
+    return storage;
+  }
+
+  async readBlock(piece: number, offset: number, length: number): Promise<Uint8Array> {
+    this.check();
+    blockPosition(this.layout, piece, offset, length);
+    const stored = this.pieces.get(piece);
+    return stored ? stored.slice(offset, offset + length) : new Uint8Array(length);
+  }
+
+  async writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void> {
+    this.check();
+    blockPosition(this.layout, piece, offset, data.length);
+    let stored = this.pieces.get(piece);
+    if (!stored) {
+      stored = new Uint8Array(pieceSizeOf(this.layout, piece));
+      this.pieces.set(piece, stored);
+    }
+    stored.set(data, offset);
+  }
+
+  async readPiece(piece: number): Promise<Uint8Array> {
+    return this.readBlock(piece, 0, pieceSizeOf(this.layout, piece));
+  }
+
+  async flush(): Promise<void> {
+    this.check();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.pieces.clear();
+  }
+
+  private check(): void {
+    if (this.closed) throw new DestroyedError('storage');
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Where piece data lives. The engine only ever speaks in (piece, offset, length); a Storage
+ * maps that onto memory or files. Kept tiny so other backends (a database, a cache, a
+ * read-only seed of existing files) are easy to write.
+ */
+import { createHash } from 'node:crypto';
+import { AbortError, InvalidArgumentError } from '../errors.js';
+import type { TorrentInfo } from '../torrent/metainfo.js';
+import { bytesEqual } from '../util/bytes.js';
+import { Bitfield } from './bitfield.js';
+
+export interface Storage {
+  /** Bytes [offset, offset + length) of `piece`. Rejects if that data is not stored. */
+  readBlock(piece: number, offset: number, length: number): Promise<Uint8Array>;
+  writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void>;
+  /** The whole piece (to hash it). */
+  readPiece(piece: number): Promise<Uint8Array>;
+  /** Make written data durable. */
+  flush(): Promise<void>;
+  /** Release resources; later calls reject. */
+  close(): Promise<void>;
+}
+
+/** The geometry a storage needs. */
+export type StorageLayout = Pick<TorrentInfo, 'length' | 'pieceLength'>;
+
+export function pieceCountOf(layout: StorageLayout): number {
+  return Math.ceil(layout.length / layout.pieceLength);
+}
+
+export function pieceSizeOf(layout: StorageLayout, piece: number): number {
+  const count = pieceCountOf(layout);
+  return piece === count - 1 ? layout.length - piece * layout.pieceLength : layout.pieceLength;
+}
+
+/**
+ * Validate a block range inside a piece and return its absolute offset in the torrent.
+ * Every storage calls this first, so a bad request from the wire cannot read or write
+ * outside the torrent.
+ */
+export function blockPosition(layout: StorageLayout, piece: number, offset: number, length: number): number {
+  const count = pieceCountOf(layout);
+  if (!Number.isInteger(piece) || piece < 0 || piece >= count) {
+    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `piece ${piece} out of range [0, ${count})`);
+  }
+  const size = pieceSizeOf(layout, piece);
+  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `block [${offset}, +${length}) outside piece ${piece} of ${size} bytes`);
+  }
+  return piece * layout.pieceLength + offset;
+}
+
+export interface VerifyOptions {
+  /** Called after each piece: (checked, total). */
+  onProgress?(checkedPieces: number, totalPieces: number): void;
+  signal?: AbortSignal;
+  /** Return false to skip a piece without reading it (known missing). */
+  shouldCheck?(piece: number): boolean;
+}
+
+/**
+ * Hash every piece in `storage` and return the bitfield of pieces whose SHA-1 matches (resume,
+ * or seeding existing data). Unreadable pieces count as missing.
+ */
+export async function verifyPieces(
+  storage: Storage,
+  info: Pick<TorrentInfo, 'length' | 'pieceLength' | 'pieces'>,
+  opts: VerifyOptions = {}
+): Promise<Bitfield> {
+  const total = info.pieces.length;
+  const have = new Bitfield(total);
+  for (let piece = 0; piece < total; piece++) {
+    if (opts.signal?.aborted) throw new AbortError('verification aborted');
+    if (opts.shouldCheck?.(piece) ?? true) {
+      let data: Uint8Array | undefined;
+      try {
+        data = await storage.readPiece(piece);
+      } catch {
+        data = undefined; // not on disk, short file, unreadable: missing
+      }
+      const expected = info.pieces[piece];
+      if (data && expected && bytesEqual(createHash('sha1').update(data).digest(), expected)) have.set(piece);
+    }
+    opts.onProgress?.(piece + 1, total);
+  }
+  return have;
+}

@@ -1,0 +1,366 @@
+/**
+ * KRPC codec (BEP 5 + BEP 32 `want`/`nodes6`, BEP 42 `ip`, BEP 43 `ro`, BEP 51 samples):
+ * datagram bytes <-> typed messages of ./types.ts. Pure: no sockets, no timers, no state.
+ *
+ * Two layers, validation at the boundary: bytes -> generic bencode values (guarded scan, then
+ * `bencode.decode`) -> per-message schema checks -> typed message. `decodeMessage` never
+ * throws. Policy: structural fields are strict (a wrong type or length rejects the message);
+ * optional hints (`want`, `seed`, `noseed`, `v`, `ip`) are ignored when malformed.
+ */
+import bencode from 'bencode';
+import { ID_LENGTH, MAX_DATAGRAM_RECV_BYTES, MAX_TID_BYTES, MAX_TOKEN_BYTES } from '../constants.js';
+import { InvalidArgumentError } from '../errors.js';
+import { isWellFormedBencode } from './bencode-guard.js';
+import {
+  decodeCompactAddress,
+  decodeCompactNodes,
+  encodeCompactAddress,
+  encodeCompactNodes,
+  ipFamily
+} from './compact.js';
+import type { Address, DecodeResult, Message, NodeInfo, Query, ResponseBody, Want } from './types.js';
+
+/** KRPC needs depth 3 (message -> args -> want list); allow slack for unknown extensions. */
+const MAX_NESTING_DEPTH = 8;
+/** Longest client version (`v`) we keep; BEP 20 style versions are 4 bytes. */
+const MAX_VERSION_BYTES = 16;
+/** Longest error message we surface, in characters. */
+const MAX_ERROR_MESSAGE_CHARS = 256;
+/** Longest unknown method name we surface, in characters. */
+const MAX_METHOD_NAME_CHARS = 64;
+
+const utf8 = new TextDecoder('utf-8'); // non-fatal: invalid sequences become U+FFFD
+
+type Dict = Record<string, unknown>;
+
+function isDict(v: unknown): v is Dict {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+/** Own properties only: a `__proto__` key in the datagram must not make fields appear. */
+function get(d: Dict, key: string): unknown {
+  return Object.hasOwn(d, key) ? d[key] : undefined;
+}
+
+function isBytes(v: unknown, min = 0, max = Infinity): v is Uint8Array {
+  return v instanceof Uint8Array && v.length >= min && v.length <= max;
+}
+
+/** A safe integer from a bencode value (number or bigint), else undefined. */
+function safeInt(v: unknown): number | undefined {
+  if (typeof v === 'bigint') {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
+  }
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v === 0 ? 0 : v; // fold -0
+  return undefined;
+}
+
+function bytesToText(bytes: Uint8Array, maxChars: number): string {
+  return Array.from(utf8.decode(bytes)).slice(0, maxChars).join('');
+}
+
+const isId = (v: unknown): v is Uint8Array => isBytes(v, ID_LENGTH, ID_LENGTH);
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** Decode one datagram. Never throws; on a query with bad arguments sets `queryTid` (-> 203). */
+export function decodeMessage(data: Uint8Array): DecodeResult {
+  try {
+    return decodeChecked(data);
+  } catch {
+    // Unreachable by design (the guard validates first); kept so the socket loop is safe.
+    return { ok: false, reason: 'decoder error' };
+  }
+}
+
+function decodeChecked(data: Uint8Array): DecodeResult {
+  if (!(data instanceof Uint8Array)) return { ok: false, reason: 'not bytes' };
+  if (data.length > MAX_DATAGRAM_RECV_BYTES) return { ok: false, reason: 'datagram too large' };
+  if (!isWellFormedBencode(data, MAX_NESTING_DEPTH)) return { ok: false, reason: 'not bencode' };
+  const root: unknown = bencode.decode(data);
+  if (!isDict(root)) return { ok: false, reason: 'not a dictionary' };
+
+  const tid = get(root, 't');
+  if (!isBytes(tid, 1, MAX_TID_BYTES)) return { ok: false, reason: 'bad transaction id' };
+  const y = get(root, 'y');
+  const kind = isBytes(y, 1, 1) ? String.fromCharCode(y[0]!) : '';
+  const vRaw = get(root, 'v');
+  const version = isBytes(vRaw, 0, MAX_VERSION_BYTES) ? vRaw : undefined;
+
+  let message: Message;
+  if (kind === 'q') {
+    const query = decodeQuery(root);
+    if (typeof query === 'string') return { ok: false, reason: query, queryTid: tid };
+    message = { type: 'query', tid, query, readOnly: safeInt(get(root, 'ro')) === 1 };
+  } else if (kind === 'r') {
+    const body = decodeResponseBody(get(root, 'r'));
+    if (typeof body === 'string') return { ok: false, reason: body };
+    message = { type: 'response', tid, body };
+    const ipRaw = get(root, 'ip');
+    const ip = isBytes(ipRaw) ? decodeCompactAddress(ipRaw) : undefined;
+    if (ip) message.ip = ip;
+  } else if (kind === 'e') {
+    const e = get(root, 'e');
+    if (!Array.isArray(e)) return { ok: false, reason: 'error: e is not a list' };
+    const code = safeInt(e[0]);
+    if (code === undefined) return { ok: false, reason: 'error: bad code' };
+    const msg: unknown = e[1];
+    return { ok: true, message: { type: 'error', tid, code, message: isBytes(msg) ? bytesToText(msg, MAX_ERROR_MESSAGE_CHARS) : '' } };
+  } else {
+    return { ok: false, reason: 'bad message type y' };
+  }
+  if (version) message.version = version;
+  return { ok: true, message };
+}
+
+/** BEP 32 `want`: keep only 'n4'/'n6' (deduplicated); ignore a malformed value. */
+function decodeWant(v: unknown): Want[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: Want[] = [];
+  for (const item of v) {
+    if (!isBytes(item, 2, 2)) continue;
+    const s = String.fromCharCode(item[0]!, item[1]!);
+    if ((s === 'n4' || s === 'n6') && !out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+/** Optional integer flag -> boolean; undefined when absent or not an integer. */
+function flag(v: unknown): boolean | undefined {
+  const n = safeInt(v);
+  return n === undefined ? undefined : n !== 0;
+}
+
+/** The typed query, or the reason it is invalid (the caller then answers 203). */
+function decodeQuery(root: Dict): Query | string {
+  const q = get(root, 'q');
+  if (!isBytes(q, 1)) return 'query: missing method name q';
+  const a = get(root, 'a');
+  if (!isDict(a)) return 'query: missing arguments a';
+  const id = get(a, 'id');
+  if (!isId(id)) return 'query: id is not 20 bytes';
+  const name = bytesToText(q, MAX_METHOD_NAME_CHARS);
+  const want = decodeWant(get(a, 'want'));
+
+  switch (name) {
+    case 'ping':
+      return { method: 'ping', id };
+    case 'find_node': {
+      const target = get(a, 'target');
+      if (!isId(target)) return 'find_node: target is not 20 bytes';
+      return want ? { method: 'find_node', id, target, want } : { method: 'find_node', id, target };
+    }
+    case 'get_peers': {
+      const infoHash = get(a, 'info_hash');
+      if (!isId(infoHash)) return 'get_peers: info_hash is not 20 bytes';
+      const query: Query = { method: 'get_peers', id, infoHash };
+      if (want) query.want = want;
+      const noseed = flag(get(a, 'noseed'));
+      if (noseed !== undefined) query.noseed = noseed;
+      return query;
+    }
+    case 'announce_peer':
+      return decodeAnnounce(a, id);
+    case 'sample_infohashes': {
+      const target = get(a, 'target');
+      if (!isId(target)) return 'sample_infohashes: target is not 20 bytes';
+      return { method: 'sample_infohashes', id, target };
+    }
+    default: {
+      // Unknown method: keep a 20-byte target so the caller may answer like find_node (BEP 5
+      // says 204; BEP 51 forward compatibility relies on nodes answering with `nodes`).
+      const target = get(a, 'target');
+      return isId(target) ? { method: 'unknown', name, id, target } : { method: 'unknown', name, id };
+    }
+  }
+}
+
+function decodeAnnounce(a: Dict, id: Uint8Array): Query | string {
+  const infoHash = get(a, 'info_hash');
+  if (!isId(infoHash)) return 'announce_peer: info_hash is not 20 bytes';
+  const impliedRaw = get(a, 'implied_port');
+  const implied = impliedRaw === undefined ? 0 : safeInt(impliedRaw);
+  if (implied === undefined) return 'announce_peer: implied_port is not an integer';
+  const impliedPort = implied !== 0;
+  const portRaw = get(a, 'port');
+  const port = portRaw === undefined ? undefined : safeInt(portRaw);
+  if (portRaw !== undefined && port === undefined) return 'announce_peer: port is not an integer';
+  const portValid = port !== undefined && port >= 1 && port <= 65535;
+  // With implied_port the source port is used instead, so `port` may be absent or anything.
+  if (!impliedPort && !portValid) return 'announce_peer: port out of range 1..65535';
+  const token = get(a, 'token');
+  if (!isBytes(token, 1, MAX_TOKEN_BYTES)) return 'announce_peer: bad token';
+  const query: Query = { method: 'announce_peer', id, infoHash, port: portValid ? port : 0, token, impliedPort };
+  const seed = flag(get(a, 'seed'));
+  if (seed !== undefined) query.seed = seed;
+  return query;
+}
+
+function decodeResponseBody(r: unknown): ResponseBody | string {
+  if (!isDict(r)) return 'response: r is not a dictionary';
+  const id = get(r, 'id');
+  if (!isId(id)) return 'response: id is not 20 bytes';
+  const body: ResponseBody = { id };
+
+  for (const [key, family] of [['nodes', 4], ['nodes6', 6]] as const) {
+    const raw = get(r, key);
+    if (raw === undefined) continue;
+    const nodes = isBytes(raw) ? decodeCompactNodes(raw, family) : undefined;
+    if (!nodes) return `response: bad ${key}`;
+    body[key] = nodes;
+  }
+
+  const values = get(r, 'values');
+  if (values !== undefined) {
+    if (!Array.isArray(values)) return 'response: values is not a list';
+    // Bad entries are dropped, not fatal: the rest of the list is still useful.
+    body.values = values.flatMap((v: unknown) => {
+      const addr = isBytes(v) ? decodeCompactAddress(v) : undefined;
+      return addr ? [addr] : [];
+    });
+  }
+
+  const token = get(r, 'token');
+  if (token !== undefined) {
+    if (!isBytes(token, 1, MAX_TOKEN_BYTES)) return 'response: bad token';
+    body.token = token;
+  }
+
+  const samples = get(r, 'samples');
+  if (samples !== undefined) {
+    if (!isBytes(samples) || samples.length % ID_LENGTH !== 0) return 'response: bad samples';
+    body.samples = [];
+    for (let off = 0; off < samples.length; off += ID_LENGTH) body.samples.push(samples.slice(off, off + ID_LENGTH));
+  }
+
+  for (const key of ['num', 'interval'] as const) {
+    const raw = get(r, key);
+    if (raw === undefined) continue;
+    const n = safeInt(raw);
+    if (n === undefined || n < 0) return `response: bad ${key}`;
+    body[key] = n;
+  }
+  return body;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding. Inputs come from our own code; a bad one is a programmer error and throws.
+
+function invalid(message: string): never {
+  throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', message);
+}
+
+function checkBytes(name: string, v: unknown, min: number, max: number): Uint8Array {
+  if (!isBytes(v, min, max)) invalid(`${name} must be a Uint8Array of ${min === max ? min : `${min}..${max}`} bytes`);
+  return v;
+}
+
+const checkId = (name: string, v: unknown): Uint8Array => checkBytes(name, v, ID_LENGTH, ID_LENGTH);
+
+function checkInt(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    invalid(`${name} must be an integer in ${min}..${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+function encodeWant(want: readonly Want[]): string[] {
+  for (const w of want) if (w !== 'n4' && w !== 'n6') invalid(`want entries must be 'n4' or 'n6', got ${String(w)}`);
+  return [...want];
+}
+
+/** Wrap the message, add the shared top-level keys, and bencode it (bencode sorts keys). */
+function finish(tid: Uint8Array, fields: Dict, version: Uint8Array | undefined): Uint8Array {
+  const msg: Dict = { t: checkBytes('tid', tid, 1, MAX_TID_BYTES), ...fields };
+  if (version !== undefined) msg.v = checkBytes('version', version, 0, MAX_VERSION_BYTES);
+  return bencode.encode(msg);
+}
+
+/** Encode a query. `readOnly` adds BEP 43 `ro: 1`. */
+export function encodeQuery(
+  tid: Uint8Array,
+  query: Query,
+  opts: { readOnly?: boolean; version?: Uint8Array } = {}
+): Uint8Array {
+  const a: Dict = { id: checkId('id', query.id) };
+  let name: string = query.method;
+  switch (query.method) {
+    case 'ping':
+      break;
+    case 'find_node':
+    case 'sample_infohashes':
+      a.target = checkId('target', query.target);
+      if (query.method === 'find_node' && query.want) a.want = encodeWant(query.want);
+      break;
+    case 'get_peers':
+      a.info_hash = checkId('infoHash', query.infoHash);
+      if (query.want) a.want = encodeWant(query.want);
+      if (query.noseed !== undefined) a.noseed = query.noseed ? 1 : 0;
+      break;
+    case 'announce_peer':
+      a.info_hash = checkId('infoHash', query.infoHash);
+      // With implied_port the port is still sent (BEP 5 example does), and may be 0.
+      a.port = checkInt('port', query.port, query.impliedPort ? 0 : 1, 65535);
+      if (query.impliedPort) a.implied_port = 1;
+      a.token = checkBytes('token', query.token, 1, MAX_TOKEN_BYTES);
+      if (query.seed !== undefined) a.seed = query.seed ? 1 : 0;
+      break;
+    case 'unknown':
+      if (typeof query.name !== 'string' || query.name.length === 0) invalid('unknown query needs a method name');
+      name = query.name;
+      if (query.target !== undefined) a.target = checkId('target', query.target);
+      break;
+    default:
+      invalid(`unsupported query method ${String((query as { method: unknown }).method)}`);
+  }
+  const fields: Dict = { y: 'q', q: name, a };
+  if (opts.readOnly) fields.ro = 1;
+  return finish(tid, fields, opts.version);
+}
+
+/**
+ * Encode a response. Nodes are split by address family: IPv4 nodes go to `nodes`, IPv6 nodes
+ * to `nodes6`, whichever array the caller put them in. An explicitly empty array is sent as an
+ * empty string (e.g. "I have no closer nodes"). `opts.ip` (BEP 42) is omitted when it is not
+ * an IP literal with a port in 1..65535. Callers keep replies under
+ * MAX_DATAGRAM_SEND_BYTES (BEP 32) by trimming nodes/values before encoding.
+ */
+export function encodeResponse(
+  tid: Uint8Array,
+  body: ResponseBody,
+  opts: { ip?: Address; version?: Uint8Array } = {}
+): Uint8Array {
+  const r: Dict = { id: checkId('id', body.id) };
+  const all = [...(body.nodes ?? []), ...(body.nodes6 ?? [])];
+  const byFamily = (family: 4 | 6): NodeInfo[] => all.filter((n) => ipFamily(n.host) === family);
+  const v4 = byFamily(4);
+  const v6 = byFamily(6);
+  if (v4.length + v6.length !== all.length) invalid('node host must be an IP literal');
+  if (v4.length > 0 || body.nodes?.length === 0) r.nodes = encodeCompactNodes(v4, 4);
+  if (v6.length > 0 || body.nodes6?.length === 0) r.nodes6 = encodeCompactNodes(v6, 6);
+  if (body.values !== undefined) r.values = body.values.map((p) => encodeCompactAddress(p));
+  if (body.token !== undefined) r.token = checkBytes('token', body.token, 1, MAX_TOKEN_BYTES);
+  if (body.samples !== undefined) {
+    const samples = new Uint8Array(body.samples.length * ID_LENGTH);
+    body.samples.forEach((s, i) => samples.set(checkId('sample', s), i * ID_LENGTH));
+    r.samples = samples;
+  }
+  if (body.num !== undefined) r.num = checkInt('num', body.num, 0, Number.MAX_SAFE_INTEGER);
+  if (body.interval !== undefined) r.interval = checkInt('interval', body.interval, 0, Number.MAX_SAFE_INTEGER);
+  const fields: Dict = { y: 'r', r };
+  // `ip` echoes the requester's address, which is network input (a datagram can come from
+  // port 0): it is an optional hint, so it is left out rather than thrown on.
+  const ip = opts.ip;
+  if (ip && ipFamily(ip.host) !== undefined && Number.isInteger(ip.port) && ip.port >= 1 && ip.port <= 65535) {
+    fields.ip = encodeCompactAddress(ip);
+  }
+  return finish(tid, fields, opts.version);
+}
+
+/** Encode a KRPC error (201 generic, 202 server, 203 protocol, 204 method unknown). */
+export function encodeError(tid: Uint8Array, code: number, message: string): Uint8Array {
+  checkInt('code', code, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  if (typeof message !== 'string') invalid('error message must be a string');
+  return finish(tid, { y: 'e', e: [code, message] }, undefined);
+}

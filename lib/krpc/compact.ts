@@ -1,0 +1,233 @@
+/**
+ * Compact binary formats of BEP 5 / BEP 32 / BEP 42:
+ *   peer / address: IP (4 or 16 bytes) + port (2 bytes, big-endian)  -> 6 or 18 bytes
+ *   node:           id (20 bytes) + peer                             -> 26 or 38 bytes
+ * Plus a tiny pure IP-literal parser and formatter, so the codec needs no node:net.
+ *
+ * Family is purely syntactic: a host containing ':' is IPv6 (16 bytes), so an IPv4-mapped
+ * literal like "::ffff:1.2.3.4" stays IPv6. Normalising those is the transport's job.
+ *
+ * Decoders never throw: a length that is not a multiple of the record size gives undefined,
+ * records with port 0 are dropped. Encoders throw InvalidArgumentError on bad input
+ * (programmer errors: the data should have been validated before).
+ */
+import {
+  COMPACT_NODE_V4_LENGTH,
+  COMPACT_NODE_V6_LENGTH,
+  COMPACT_PEER_V4_LENGTH,
+  COMPACT_PEER_V6_LENGTH,
+  ID_LENGTH
+} from '../constants.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Address, NodeInfo } from './types.js';
+
+export type IpFamily = 4 | 6;
+
+const IPV4_PART = /^(?:0|[1-9][0-9]{0,2})$/;
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/** Parse an IPv4 dotted quad (no leading zeros, like node's net.isIPv4) into 4 bytes. */
+function parseIpv4(host: string): Uint8Array | undefined {
+  const parts = host.split('.');
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const part = parts[i] ?? '';
+    if (!IPV4_PART.test(part)) return undefined;
+    const n = Number(part);
+    if (n > 255) return undefined;
+    out[i] = n;
+  }
+  return out;
+}
+
+/** Parse an IPv6 literal (with optional '::' and trailing dotted quad; no zone id). */
+function parseIpv6(host: string): Uint8Array | undefined {
+  const halves = host.split('::');
+  if (halves.length > 2) return undefined;
+  const groupsOf = (s: string): string[] => (s === '' ? [] : s.split(':'));
+  const head = groupsOf(halves[0] ?? '');
+  const tail = halves.length === 2 ? groupsOf(halves[1] ?? '') : [];
+  const words: number[] = [];
+  const tailWords: number[] = [];
+  const all = [...head.map((g) => ({ g, into: words })), ...tail.map((g) => ({ g, into: tailWords }))];
+  for (let i = 0; i < all.length; i++) {
+    const { g, into } = all[i]!;
+    const isLast = i === all.length - 1 && (halves.length === 1 || tail.length > 0);
+    if (isLast && g.includes('.')) {
+      // An embedded IPv4 address is only allowed as the last 32 bits (never before '::').
+      const v4 = parseIpv4(g);
+      if (!v4) return undefined;
+      into.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
+    } else if (HEX_GROUP.test(g)) {
+      into.push(parseInt(g, 16));
+    } else {
+      return undefined;
+    }
+  }
+  const total = words.length + tailWords.length;
+  if (halves.length === 2) {
+    if (total > 7) return undefined; // '::' must stand for at least one zero group
+    while (words.length + tailWords.length < 8) words.push(0);
+  } else if (total !== 8) {
+    return undefined;
+  }
+  words.push(...tailWords);
+  const out = new Uint8Array(16);
+  words.forEach((w, i) => {
+    out[2 * i] = w >> 8;
+    out[2 * i + 1] = w & 0xff;
+  });
+  return out;
+}
+
+/** Bytes of an IP literal (4 for IPv4, 16 for IPv6), or undefined if it is not one. */
+export function parseIp(host: string): Uint8Array | undefined {
+  if (typeof host !== 'string' || host.length > 45) return undefined; // 45 = longest IPv6 text
+  return host.includes(':') ? parseIpv6(host) : parseIpv4(host);
+}
+
+/** 4, 6, or undefined when `host` is not an IP literal we can put in a compact record. */
+export function ipFamily(host: string): IpFamily | undefined {
+  const bytes = parseIp(host);
+  return bytes === undefined ? undefined : bytes.length === 4 ? 4 : 6;
+}
+
+/**
+ * Text form of 4 or 16 address bytes. IPv6 uses the same canonical compressed form as libuv's
+ * inet_ntop (what node's dgram reports as rinfo.address), so decoded hosts compare equal to
+ * transport addresses: longest run (>= 2) of zero groups becomes '::' (first one on ties),
+ * lowercase hex, and a dotted quad for "::a.b.c.d" and "::ffff:a.b.c.d".
+ */
+export function formatIp(bytes: Uint8Array): string {
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (bytes.length !== 16) throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `IP must be 4 or 16 bytes, got ${bytes.length}`);
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push(((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0));
+  let bestBase = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestBase = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) bestBase = -1;
+  const v4Tail = (): string => `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  if (bestBase === 0 && bestLen === 6) return `::${v4Tail()}`;
+  if (bestBase === 0 && bestLen === 5 && words[5] === 0xffff) return `::ffff:${v4Tail()}`;
+  const parts: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    if (i === bestBase) {
+      parts.push(i === 0 ? ':' : '');
+      i += bestLen - 1;
+      if (i === 7) parts.push('');
+      continue;
+    }
+    parts.push((words[i] ?? 0).toString(16));
+  }
+  return parts.join(':');
+}
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError('ERR_INVALID_PORT', `port must be an integer in 1..65535, got ${String(port)}`);
+  }
+}
+
+function hostBytes(host: string, family?: IpFamily): Uint8Array {
+  const ip = parseIp(host);
+  if (!ip) throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `not an IP literal: ${JSON.stringify(String(host))}`);
+  if (family !== undefined && ip.length !== (family === 4 ? 4 : 16)) {
+    throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `expected an IPv${family} address, got ${host}`);
+  }
+  return ip;
+}
+
+function writeAddress(out: Uint8Array, offset: number, ip: Uint8Array, port: number): void {
+  out.set(ip, offset);
+  out[offset + ip.length] = port >> 8;
+  out[offset + ip.length + 1] = port & 0xff;
+}
+
+/** Read ip+port at `offset`; undefined when the port is 0 (unusable). */
+function readAddress(bytes: Uint8Array, offset: number, ipLength: number): Address | undefined {
+  const port = ((bytes[offset + ipLength] ?? 0) << 8) | (bytes[offset + ipLength + 1] ?? 0);
+  if (port === 0) return undefined;
+  return { host: formatIp(bytes.subarray(offset, offset + ipLength)), port };
+}
+
+/** One compact address (6 bytes IPv4 / 18 bytes IPv6): a `values` entry or the BEP 42 `ip`. */
+export function encodeCompactAddress(addr: Address): Uint8Array {
+  checkPort(addr.port);
+  const ip = hostBytes(addr.host);
+  const out = new Uint8Array(ip.length + 2);
+  writeAddress(out, 0, ip, addr.port);
+  return out;
+}
+
+/** Inverse of encodeCompactAddress; undefined for a wrong length or port 0. */
+export function decodeCompactAddress(bytes: Uint8Array): Address | undefined {
+  if (bytes.length !== COMPACT_PEER_V4_LENGTH && bytes.length !== COMPACT_PEER_V6_LENGTH) return undefined;
+  return readAddress(bytes, 0, bytes.length - 2);
+}
+
+/** Concatenated compact peers of one family (BEP 11 `added`/`added6`, BEP 23). */
+export function encodeCompactPeers(peers: readonly Address[], family: IpFamily): Uint8Array {
+  const size = family === 4 ? COMPACT_PEER_V4_LENGTH : COMPACT_PEER_V6_LENGTH;
+  const out = new Uint8Array(peers.length * size);
+  peers.forEach((peer, i) => {
+    checkPort(peer.port);
+    writeAddress(out, i * size, hostBytes(peer.host, family), peer.port);
+  });
+  return out;
+}
+
+/** Split concatenated compact peers; undefined if the length is not a multiple of 6 / 18. */
+export function decodeCompactPeers(bytes: Uint8Array, family: IpFamily): Address[] | undefined {
+  const size = family === 4 ? COMPACT_PEER_V4_LENGTH : COMPACT_PEER_V6_LENGTH;
+  if (bytes.length % size !== 0) return undefined;
+  const out: Address[] = [];
+  for (let off = 0; off < bytes.length; off += size) {
+    const addr = readAddress(bytes, off, size - 2);
+    if (addr) out.push(addr);
+  }
+  return out;
+}
+
+/** Concatenated compact node infos of one family (`nodes` = IPv4, `nodes6` = IPv6). */
+export function encodeCompactNodes(nodes: readonly NodeInfo[], family: IpFamily): Uint8Array {
+  const size = family === 4 ? COMPACT_NODE_V4_LENGTH : COMPACT_NODE_V6_LENGTH;
+  const out = new Uint8Array(nodes.length * size);
+  nodes.forEach((node, i) => {
+    if (!(node.id instanceof Uint8Array) || node.id.length !== ID_LENGTH) {
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `node id must be ${ID_LENGTH} bytes`);
+    }
+    checkPort(node.port);
+    out.set(node.id, i * size);
+    writeAddress(out, i * size + ID_LENGTH, hostBytes(node.host, family), node.port);
+  });
+  return out;
+}
+
+/**
+ * Split concatenated compact node infos; undefined if the length is not a multiple of 26 / 38.
+ * Records with port 0 are dropped; ids are copied so they do not pin the datagram buffer.
+ */
+export function decodeCompactNodes(bytes: Uint8Array, family: IpFamily): NodeInfo[] | undefined {
+  const size = family === 4 ? COMPACT_NODE_V4_LENGTH : COMPACT_NODE_V6_LENGTH;
+  if (bytes.length % size !== 0) return undefined;
+  const out: NodeInfo[] = [];
+  for (let off = 0; off < bytes.length; off += size) {
+    const addr = readAddress(bytes, off + ID_LENGTH, size - ID_LENGTH - 2);
+    if (addr) out.push({ id: bytes.slice(off, off + ID_LENGTH), host: addr.host, port: addr.port });
+  }
+  return out;
+}

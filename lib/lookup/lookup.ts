@@ -1,0 +1,272 @@
+/**
+ * One generic iterative Kademlia lookup; find_node, get_peers, announce, bootstrap and the
+ * crawler are small functions on top of it with the query injected.
+ *
+ * Algorithm (Kademlia / BEP 5, with libtorrent's slow-query widening):
+ * - Candidates are kept sorted by exact XOR distance to the target (bounded set).
+ * - Up to `alpha` queries are "active" at once, always to the closest unqueried candidates
+ *   among the `k` closest candidates that have not failed.
+ * - A query that has not answered after `slowAfterMs` stops counting against alpha (another
+ *   query is sent), but its reply is still used if it arrives before its timeout.
+ * - Termination: the `k` closest non-failed candidates have all answered. Then nothing closer
+ *   can be learned: every node closer than the k-th responder has been asked.
+ * Each responder's token is kept for announce_peer.
+ */
+import type { Address, NodeInfo } from '../krpc/types.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { compareDistance } from '../id/node-id.js';
+import { toHex } from '../util/bytes.js';
+import { AbortError } from '../errors.js';
+import { ALPHA, K } from '../constants.js';
+
+/** What one queried node told us. */
+export interface LookupReply {
+  /** The responder's id as it reported it. */
+  id: Uint8Array;
+  nodes: NodeInfo[];
+  token?: Uint8Array;
+  values?: Address[];
+}
+
+/** The injected query: ask `node` about the target. Rejects on timeout/error. */
+export type LookupQuery = (node: Address & { id?: Uint8Array }, signal: AbortSignal) => Promise<LookupReply>;
+
+export interface LookupOptions {
+  target: Uint8Array;
+  query: LookupQuery;
+  clock: Clock;
+  /** Known nodes to start from (usually the routing table's closest). */
+  seeds: NodeInfo[];
+  /** Addresses with unknown ids (bootstrap routers), all asked at the start (keep it short). */
+  bootstrap?: Address[];
+  k?: number;
+  alpha?: number;
+  /** After this long a query no longer occupies an alpha slot. */
+  slowAfterMs?: number;
+  /** Bound on remembered candidates (closest kept). */
+  maxCandidates?: number;
+  /** Hard cap on queries sent by this lookup. */
+  maxQueries?: number;
+  signal?: AbortSignal;
+  /** Nodes never to query (ourselves, by id or address). */
+  exclude?: (node: NodeInfo) => boolean;
+  /** Called with each `values` list, as replies arrive. */
+  onValues?: (values: Address[], from: NodeInfo) => void;
+}
+
+export interface LookupResponder {
+  node: NodeInfo;
+  token?: Uint8Array;
+}
+
+export interface LookupResult {
+  /** Up to k closest nodes that answered, closest first, with their tokens. */
+  closest: LookupResponder[];
+  queries: number;
+  responses: number;
+  failures: number;
+  /** Longest referral chain among the k closest responders (1 = a seed answered). */
+  hops: number;
+  durationMs: number;
+  /** True when the caller's signal ended the lookup early. */
+  aborted: boolean;
+}
+
+type State = 'new' | 'active' | 'slow' | 'done' | 'failed';
+
+interface Candidate {
+  node: NodeInfo;
+  state: State;
+  depth: number;
+  token?: Uint8Array;
+}
+
+export function runLookup(opts: LookupOptions): Promise<LookupResult> {
+  return new Lookup(opts).run();
+}
+
+class Lookup {
+  private readonly k: number;
+  private readonly alpha: number;
+  private readonly slowAfterMs: number;
+  private readonly maxCandidates: number;
+  private readonly maxQueries: number;
+  private readonly candidates: Candidate[] = [];
+  private readonly seen = new Set<string>();
+  private readonly timers = new Set<TimerHandle>();
+  private readonly controller = new AbortController();
+  private readonly startedAt: number;
+  private queries = 0;
+  private responses = 0;
+  private failures = 0;
+  private bootstrapInflight = 0;
+  private finished = false;
+  private resolve: (r: LookupResult) => void = () => {};
+
+  constructor(private readonly opts: LookupOptions) {
+    this.k = opts.k ?? K;
+    this.alpha = opts.alpha ?? ALPHA;
+    this.slowAfterMs = opts.slowAfterMs ?? 1000;
+    this.maxCandidates = opts.maxCandidates ?? Math.max(64, this.k * 8);
+    this.maxQueries = opts.maxQueries ?? 1000;
+    this.startedAt = opts.clock.now();
+  }
+
+  run(): Promise<LookupResult> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      const signal = this.opts.signal;
+      if (signal?.aborted) return this.finish(true);
+      signal?.addEventListener('abort', this.onAbort, { once: true });
+      for (const node of this.opts.seeds) this.addCandidate(node, 1);
+      for (const addr of this.opts.bootstrap ?? []) this.queryBootstrap(addr);
+      this.step();
+    });
+  }
+
+  private readonly onAbort = (): void => {
+    this.controller.abort(new AbortError());
+    this.finish(true);
+  };
+
+  private addCandidate(node: NodeInfo, depth: number): void {
+    if (this.opts.exclude?.(node)) return;
+    const idKey = toHex(node.id);
+    const addrKey = `${node.host}:${node.port}`;
+    if (this.seen.has(idKey) || this.seen.has(addrKey)) return;
+    const list = this.candidates;
+    // Binary search for the insertion point by exact distance.
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareDistance(this.opts.target, list[mid]!.node.id, node.id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= this.maxCandidates) return;
+    this.seen.add(idKey);
+    this.seen.add(addrKey);
+    list.splice(lo, 0, { node, state: 'new', depth });
+    if (list.length > this.maxCandidates) {
+      // Drop the farthest untouched candidate; active ones finish on their own.
+      for (let i = list.length - 1; i >= this.maxCandidates; i--) {
+        if (list[i]!.state === 'new') {
+          list.splice(i, 1);
+          break;
+        }
+      }
+    }
+  }
+
+  private step(): void {
+    if (this.finished) return;
+    let active = this.bootstrapInflight;
+    for (const c of this.candidates) if (c.state === 'active') active++;
+    let considered = 0;
+    let allDone = true;
+    for (const c of this.candidates) {
+      if (considered >= this.k) break;
+      if (c.state === 'failed') continue;
+      considered++;
+      if (c.state === 'done') continue;
+      allDone = false;
+      if (c.state === 'new' && active < this.alpha && this.queries < this.maxQueries) {
+        this.send(c);
+        active++;
+      }
+    }
+    const waiting = this.bootstrapInflight > 0 || this.candidates.some((c) => c.state === 'active' || c.state === 'slow');
+    if ((allDone && this.bootstrapInflight === 0) || !waiting) this.finish(false);
+  }
+
+  private send(c: Candidate): void {
+    c.state = 'active';
+    this.queries++;
+    const slowTimer = this.opts.clock.setTimeout(() => {
+      this.timers.delete(slowTimer);
+      if (c.state === 'active') {
+        c.state = 'slow';
+        this.step();
+      }
+    }, this.slowAfterMs);
+    this.timers.add(slowTimer);
+    this.opts.query(c.node, this.controller.signal).then(
+      (reply) => {
+        slowTimer.cancel();
+        this.timers.delete(slowTimer);
+        if (this.finished) return;
+        this.responses++;
+        c.state = 'done';
+        if (reply.token) c.token = reply.token;
+        if (reply.values && reply.values.length > 0) this.opts.onValues?.(reply.values, c.node);
+        for (const n of reply.nodes) this.addCandidate(n, c.depth + 1);
+        this.step();
+      },
+      () => {
+        slowTimer.cancel();
+        this.timers.delete(slowTimer);
+        if (this.finished) return;
+        this.failures++;
+        c.state = 'failed';
+        this.step();
+      }
+    );
+  }
+
+  /** Bootstrap addresses have no known id: ask them, then rank them by the id they report. */
+  private queryBootstrap(addr: Address): void {
+    if (this.queries >= this.maxQueries) return;
+    this.queries++;
+    this.bootstrapInflight++;
+    this.opts.query(addr, this.controller.signal).then(
+      (reply) => {
+        this.bootstrapInflight--;
+        if (this.finished) return;
+        this.responses++;
+        const node: NodeInfo = { id: reply.id, host: addr.host, port: addr.port };
+        if (!this.opts.exclude?.(node)) {
+          this.addCandidate(node, 1);
+          const c = this.candidates.find((x) => x.node === node);
+          if (c) {
+            c.state = 'done';
+            if (reply.token) c.token = reply.token;
+          }
+        }
+        if (reply.values && reply.values.length > 0) this.opts.onValues?.(reply.values, node);
+        for (const n of reply.nodes) this.addCandidate(n, 2);
+        this.step();
+      },
+      () => {
+        this.bootstrapInflight--;
+        if (this.finished) return;
+        this.failures++;
+        this.step();
+      }
+    );
+  }
+
+  private finish(aborted: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+    const closest: LookupResponder[] = [];
+    let hops = 0;
+    for (const c of this.candidates) {
+      if (closest.length >= this.k) break;
+      if (c.state !== 'done') continue;
+      closest.push(c.token ? { node: c.node, token: c.token } : { node: c.node });
+      hops = Math.max(hops, c.depth);
+    }
+    this.resolve({
+      closest,
+      queries: this.queries,
+      responses: this.responses,
+      failures: this.failures,
+      hops,
+      durationMs: this.opts.clock.now() - this.startedAt,
+      aborted
+    });
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Magnet links (BEP 9 format, BEP 53 `so=`).
+ *
+ * We parse the query ourselves instead of trusting `magnet-uri`: that package accepts invalid
+ * hex, drops a `tr` whose value holds a raw '=', and ignores an uppercase `MAGNET:` scheme.
+ * A magnet link is user input, so every field is validated and any defect is reported with
+ * InvalidArgumentError('ERR_INVALID_MAGNET') and a message that names the field.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { InvalidArgumentError } from '../errors.js';
+import { parseInfoHash } from '../id/node-id.js';
+import type { Address } from '../krpc/types.js';
+import { toHex } from '../util/bytes.js';
+
+/** Longest magnet link we parse (links carry a hash, a name and some hints: 64 KiB is lavish). */
+export const MAX_MAGNET_LENGTH = 64 * 1024;
+/** Highest file index accepted in `so=` (bounds the expanded list). */
+export const MAX_SELECT_INDEX = 1_000_000;
+
+export interface Magnet {
+  infoHash: Uint8Array;
+  /** Lowercase hex of `infoHash`. */
+  infoHashHex: string;
+  /** `dn`: display name, advisory. */
+  name?: string;
+  /** `x.pe` hints that are IP literals, ready to dial. */
+  peers: Address[];
+  /** `x.pe` hints given as hostname:port; resolving them is the caller's choice. */
+  peerHosts: Address[];
+  /** BEP 53 `so=`: zero-based file indices, sorted, unique. */
+  selectOnly?: number[];
+  /** `tr` URLs, in order, deduplicated. */
+  trackers: string[];
+}
+
+function invalid(message: string): never {
+  throw new InvalidArgumentError('ERR_INVALID_MAGNET', `invalid magnet link: ${message}`);
+}
+
+function decodeComponent(raw: string, key: string, plusIsSpace: boolean): string {
+  try {
+    return decodeURIComponent(plusIsSpace ? raw.replace(/\+/g, ' ') : raw);
+  } catch {
+    return invalid(`bad percent-encoding in "${key}"`);
+  }
+}
+
+function parsePort(text: string, raw: string): number {
+  if (!/^[0-9]{1,5}$/.test(text)) invalid(`x.pe ${JSON.stringify(raw)} has no valid port`);
+  const port = Number(text);
+  if (port < 1 || port > 65535) invalid(`x.pe ${JSON.stringify(raw)} port ${port} is out of range 1-65535`);
+  return port;
+}
+
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** `host:port`, `ipv4:port` or `[ipv6]:port` (BEP 9). */
+function parsePeer(raw: string): { address: Address; literal: boolean } {
+  if (raw.startsWith('[')) {
+    const close = raw.indexOf(']');
+    if (close < 0 || raw[close + 1] !== ':') invalid(`x.pe ${JSON.stringify(raw)} is not [ipv6]:port`);
+    const host = raw.slice(1, close);
+    if (!isIPv6(host)) invalid(`x.pe ${JSON.stringify(raw)} has an invalid IPv6 address`);
+    return { address: { host, port: parsePort(raw.slice(close + 2), raw) }, literal: true };
+  }
+  const colon = raw.lastIndexOf(':');
+  if (colon < 0) invalid(`x.pe ${JSON.stringify(raw)} has no port`);
+  const host = raw.slice(0, colon);
+  if (host.includes(':')) invalid(`x.pe ${JSON.stringify(raw)}: IPv6 addresses must be in brackets`);
+  const port = parsePort(raw.slice(colon + 1), raw);
+  if (isIPv4(host)) return { address: { host, port }, literal: true };
+  // Dotted digits that are not a valid IPv4 literal (e.g. 300.1.1.1) are a typo, not a name.
+  if (/^[0-9.]+$/.test(host) || !HOSTNAME.test(host)) invalid(`x.pe ${JSON.stringify(raw)} has an invalid host`);
+  return { address: { host: host.toLowerCase(), port }, literal: false };
+}
+
+/** BEP 53 `so=0,2,4-6` -> [0, 2, 4, 5, 6]. */
+export function parseSelectOnly(value: string): number[] {
+  const selected = new Set<number>();
+  const index = (text: string): number => {
+    if (!/^[0-9]{1,7}$/.test(text)) invalid(`so=${value}: ${JSON.stringify(text)} is not a file index`);
+    const n = Number(text);
+    if (n > MAX_SELECT_INDEX) invalid(`so=${value}: index ${n} exceeds ${MAX_SELECT_INDEX}`);
+    return n;
+  };
+  for (const part of value.split(',')) {
+    const dash = part.indexOf('-');
+    if (dash < 0) {
+      selected.add(index(part));
+      continue;
+    }
+    const from = index(part.slice(0, dash));
+    const to = index(part.slice(dash + 1));
+    if (to < from) invalid(`so=${value}: range ${part} is reversed`);
+    for (let i = from; i <= to; i++) selected.add(i);
+  }
+  return [...selected].sort((a, b) => a - b);
+}
+
+/** Compress sorted unique indices into BEP 53 ranges: [0,2,4,5,6] -> "0,2,4-6". */
+export function formatSelectOnly(indices: number[]): string {
+  for (const i of indices) {
+    if (!Number.isInteger(i) || i < 0 || i > MAX_SELECT_INDEX) {
+      throw new InvalidArgumentError('ERR_INVALID_MAGNET', `file index ${i} is not an integer in [0, ${MAX_SELECT_INDEX}]`);
+    }
+  }
+  const sorted = [...new Set(indices)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    const start = sorted[i] as number;
+    let end = start;
+    while (sorted[i + 1] === end + 1) end = sorted[++i] as number;
+    parts.push(end === start ? `${start}` : end === start + 1 ? `${start},${end}` : `${start}-${end}`);
+    i++;
+  }
+  return parts.join(',');
+}
+
+/**
+ * Parse a magnet link. Requires one v1 infohash (`xt=urn:btih:` with 40 hex or 32 base32
+ * characters); several `xt` naming the same btih are fine, different ones are rejected.
+ */
+export function parseMagnet(uri: string): Magnet {
+  if (typeof uri !== 'string') invalid('expected a string');
+  const text = uri.trim();
+  if (text.length > MAX_MAGNET_LENGTH) invalid(`longer than ${MAX_MAGNET_LENGTH} characters`);
+  if (!/^magnet:\?/i.test(text)) invalid('must start with "magnet:?"');
+  const query = text.slice('magnet:?'.length).split('#', 1)[0] ?? '';
+
+  let infoHash: Uint8Array | undefined;
+  let sawV2 = false;
+  let name: string | undefined;
+  let selectOnly: number[] | undefined;
+  const peers: Address[] = [];
+  const peerHosts: Address[] = [];
+  const trackers: string[] = [];
+  const seenPeers = new Set<string>();
+
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    // Keys are case-insensitive in the wild ("XT", "Dn"); `xt.1` numbered variants also exist.
+    const key = (eq < 0 ? pair : pair.slice(0, eq)).toLowerCase();
+    const raw = eq < 0 ? '' : pair.slice(eq + 1);
+    if (key === 'xt' || /^xt\.[0-9]+$/.test(key)) {
+      const value = decodeComponent(raw, key, false);
+      const btih = /^urn:btih:(.*)$/i.exec(value);
+      if (!btih) {
+        if (/^urn:btmh:/i.test(value)) sawV2 = true;
+        continue; // other URN types (sha1, ed2k, ...) name other networks
+      }
+      const hashText = btih[1] ?? '';
+      let hash: Uint8Array;
+      try {
+        hash = parseInfoHash(hashText);
+      } catch {
+        return invalid(`xt infohash ${JSON.stringify(hashText.slice(0, 64))} is not 40 hex or 32 base32 characters`);
+      }
+      if (infoHash && toHex(infoHash) !== toHex(hash)) invalid('it names two different btih infohashes');
+      infoHash = hash;
+    } else if (key === 'dn') {
+      name ??= decodeComponent(raw, key, true);
+    } else if (key === 'tr') {
+      const tracker = decodeComponent(raw, key, false);
+      if (tracker !== '' && !trackers.includes(tracker)) trackers.push(tracker);
+    } else if (key === 'x.pe') {
+      const { address, literal } = parsePeer(decodeComponent(raw, key, false));
+      const id = `${address.host}|${address.port}`;
+      if (!seenPeers.has(id)) {
+        seenPeers.add(id);
+        (literal ? peers : peerHosts).push(address);
+      }
+    } else if (key === 'so') {
+      const indices = parseSelectOnly(decodeComponent(raw, key, false));
+      selectOnly = [...new Set([...(selectOnly ?? []), ...indices])].sort((a, b) => a - b);
+    }
+    // Unknown keys (ws, xs, as, kt, ...) are ignored, as BEP 9 allows.
+  }
+
+  if (!infoHash) {
+    invalid(sawV2 ? 'only a v2 (btmh) infohash is given; v2 torrents are not supported' : 'missing xt=urn:btih:<infohash>');
+  }
+  const out: Magnet = { infoHash, infoHashHex: toHex(infoHash), peers, peerHosts, trackers };
+  if (name !== undefined) out.name = name;
+  if (selectOnly !== undefined) out.selectOnly = selectOnly;
+  return out;
+}
+
+/** Percent-encode a value, keeping the ':' that host:port and URLs are full of readable. */
+function encodeValue(value: string): string {
+  return encodeURIComponent(value).replace(/%3A/gi, ':');
+}
+
+export interface MagnetInput {
+  infoHash: Uint8Array | string;
+  name?: string;
+  peers?: Address[];
+  trackers?: string[];
+  selectOnly?: number[];
+}
+
+/** Build `magnet:?xt=urn:btih:<hex>[&dn=][&tr=]*[&x.pe=]*[&so=]`. */
+export function toMagnet(input: MagnetInput): string {
+  let hash: Uint8Array;
+  try {
+    hash = parseInfoHash(input.infoHash);
+  } catch (err) {
+    throw new InvalidArgumentError('ERR_INVALID_MAGNET', `cannot build magnet link: ${(err as Error).message}`);
+  }
+  let out = `magnet:?xt=urn:btih:${toHex(hash)}`;
+  if (input.name !== undefined && input.name !== '') out += `&dn=${encodeValue(input.name)}`;
+  for (const tracker of input.trackers ?? []) out += `&tr=${encodeValue(tracker)}`;
+  for (const peer of input.peers ?? []) {
+    if (!Number.isInteger(peer.port) || peer.port < 1 || peer.port > 65535) {
+      throw new InvalidArgumentError('ERR_INVALID_MAGNET', `cannot build magnet link: bad peer port ${peer.port}`);
+    }
+    const host = isIPv6(peer.host) ? `[${peer.host}]` : peer.host;
+    out += `&x.pe=${encodeValue(`${host}:${peer.port}`)}`;
+  }
+  if (input.selectOnly && input.selectOnly.length > 0) out += `&so=${formatSelectOnly(input.selectOnly)}`;
+  return out;
+}

@@ -1,0 +1,316 @@
+/**
+ * Request/response over a datagram Transport (KRPC).
+ *
+ * - Transaction ids are random; a reply is matched on (tid, sender address), so a reply
+ *   from anyone else, or with an unknown tid, is dropped and never answered (no amplification).
+ * - Bounded: at most `maxInflight` outstanding queries; further queries wait in a bounded
+ *   queue; a token bucket caps the outbound query rate. Memory and traffic stay bounded.
+ * - Decoding never throws into the receive path: malformed datagrams are counted and dropped,
+ *   queries with bad arguments are answered with error 203 (BEP 5).
+ */
+import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../krpc/codec.js';
+import type { Address, QueryMessage, Query, ResponseBody, ResponseMessage } from '../krpc/types.js';
+import { KrpcErrorCode } from '../krpc/types.js';
+import type { Transport } from './transport.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { RandomSource } from '../util/random.js';
+import { AbortError, BackpressureError, DestroyedError, RemoteError, TimeoutError } from '../errors.js';
+import { MAX_DATAGRAM_SEND_BYTES, MAX_INFLIGHT_QUERIES, MAX_QUERIES_PER_SECOND, QUERY_TIMEOUT_MS } from '../constants.js';
+import { toHex } from '../util/bytes.js';
+
+export interface RpcSocketOptions {
+  transport: Transport;
+  clock: Clock;
+  random: RandomSource;
+  timeoutMs?: number;
+  maxInflight?: number;
+  /** Outbound queries per second (token bucket, burst = one second's worth). */
+  maxQueriesPerSecond?: number;
+  /** BEP 43: mark our queries `ro=1`. */
+  readOnly?: boolean;
+  version?: Uint8Array;
+}
+
+export interface QueryOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface RpcReply {
+  response: ResponseMessage;
+  from: Address;
+  /** Round-trip time in ms. */
+  rtt: number;
+}
+
+export interface RpcCounters {
+  queriesOut: Record<string, number>;
+  queriesIn: Record<string, number>;
+  responsesIn: number;
+  errorsIn: number;
+  timeouts: number;
+  malformed: number;
+  unknownTid: number;
+  badArguments: number;
+  bytesOut: number;
+  bytesIn: number;
+  repliesSent: number;
+  rejectedLocally: number;
+}
+
+type QueryHandler = (message: QueryMessage, from: Address) => void;
+
+interface Pending {
+  key: string;
+  method: string;
+  sentAt: number;
+  timer: TimerHandle;
+  resolve: (r: RpcReply) => void;
+  reject: (e: Error) => void;
+  cleanupSignal: () => void;
+}
+
+interface Waiting {
+  start: () => void;
+  reject: (e: Error) => void;
+}
+
+const MAX_WAITING_FACTOR = 4;
+
+export class RpcSocket {
+  readonly counters: RpcCounters = {
+    queriesOut: {},
+    queriesIn: {},
+    responsesIn: 0,
+    errorsIn: 0,
+    timeouts: 0,
+    malformed: 0,
+    unknownTid: 0,
+    badArguments: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    repliesSent: 0,
+    rejectedLocally: 0
+  };
+  private readonly transport: Transport;
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+  private readonly timeoutMs: number;
+  private readonly maxInflight: number;
+  private readonly ratePerSecond: number;
+  private readonly readOnly: boolean;
+  private readonly version: Uint8Array | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private readonly waiting: Waiting[] = [];
+  private queryHandler: QueryHandler = () => {};
+  private tokens: number;
+  private tokensAt: number;
+  private refillTimer: TimerHandle | null = null;
+  private closed = false;
+
+  constructor(opts: RpcSocketOptions) {
+    this.transport = opts.transport;
+    this.clock = opts.clock;
+    this.random = opts.random;
+    this.timeoutMs = opts.timeoutMs ?? QUERY_TIMEOUT_MS;
+    this.maxInflight = opts.maxInflight ?? MAX_INFLIGHT_QUERIES;
+    this.ratePerSecond = opts.maxQueriesPerSecond ?? MAX_QUERIES_PER_SECOND;
+    this.readOnly = opts.readOnly ?? false;
+    this.version = opts.version;
+    this.tokens = this.ratePerSecond;
+    this.tokensAt = this.clock.now();
+    this.transport.onMessage((data, from) => this.receive(data, from));
+  }
+
+  onQuery(handler: QueryHandler): void {
+    this.queryHandler = handler;
+  }
+
+  inflight(): number {
+    return this.pending.size;
+  }
+
+  /** Send a query and wait for its response. Rejects with TimeoutError, RemoteError, AbortError. */
+  query(to: Address, query: Query, opts: QueryOptions = {}): Promise<RpcReply> {
+    if (this.closed) return Promise.reject(new DestroyedError('RPC socket'));
+    if (opts.signal?.aborted) return Promise.reject(new AbortError());
+    if (this.waiting.length === 0 && this.pending.size < this.maxInflight && this.takeToken()) {
+      return new Promise((resolve, reject) => this.send(to, query, opts, resolve, reject));
+    }
+    if (this.waiting.length >= this.maxInflight * MAX_WAITING_FACTOR) {
+      this.counters.rejectedLocally++;
+      return Promise.reject(new BackpressureError('ERR_TOO_MANY_INFLIGHT', 'too many queries waiting to be sent'));
+    }
+    return new Promise((resolve, reject) => {
+      const entry: Waiting = {
+        start: () => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          if (opts.signal?.aborted) reject(new AbortError());
+          else this.send(to, query, opts, resolve, reject);
+        },
+        reject
+      };
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new AbortError());
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(entry);
+      this.scheduleDrain();
+    });
+  }
+
+  /** Send a response; false (nothing sent) if it would exceed one 1024-byte datagram. */
+  respond(to: Address, tid: Uint8Array, body: ResponseBody): boolean {
+    if (this.closed) return false;
+    const data = encodeResponse(tid, body, { ip: to, ...(this.version ? { version: this.version } : {}) });
+    if (data.length > MAX_DATAGRAM_SEND_BYTES) return false;
+    this.counters.repliesSent++;
+    this.sendRaw(data, to);
+    return true;
+  }
+
+  respondError(to: Address, tid: Uint8Array, code: number, message: string): void {
+    if (this.closed) return;
+    this.sendRaw(encodeError(tid, code, message), to);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.refillTimer?.cancel();
+    for (const p of this.pending.values()) {
+      p.timer.cancel();
+      p.cleanupSignal();
+      p.reject(new DestroyedError('RPC socket'));
+    }
+    this.pending.clear();
+    for (const w of this.waiting.splice(0)) w.reject(new DestroyedError('RPC socket'));
+  }
+
+  private send(
+    to: Address,
+    query: Query,
+    opts: QueryOptions,
+    resolve: (r: RpcReply) => void,
+    reject: (e: Error) => void
+  ): void {
+    let tid: Uint8Array;
+    let key: string;
+    do {
+      tid = this.random.bytes(4);
+      key = pendingKey(tid, to);
+    } while (this.pending.has(key));
+    const data = encodeQuery(tid, query, { readOnly: this.readOnly, ...(this.version ? { version: this.version } : {}) });
+    const onAbort = (): void => this.finish(key, new AbortError());
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = this.clock.setTimeout(() => {
+      this.counters.timeouts++;
+      this.finish(key, new TimeoutError(`${query.method} to ${to.host}:${to.port} timed out`));
+    }, opts.timeoutMs ?? this.timeoutMs);
+    this.pending.set(key, {
+      key,
+      method: query.method,
+      sentAt: this.clock.now(),
+      timer,
+      resolve,
+      reject,
+      cleanupSignal: () => opts.signal?.removeEventListener('abort', onAbort)
+    });
+    this.counters.queriesOut[query.method] = (this.counters.queriesOut[query.method] ?? 0) + 1;
+    this.sendRaw(data, to);
+  }
+
+  private finish(key: string, result: Error | RpcReply): void {
+    const p = this.pending.get(key);
+    if (!p) return;
+    this.pending.delete(key);
+    p.timer.cancel();
+    p.cleanupSignal();
+    if (result instanceof Error) p.reject(result);
+    else p.resolve(result);
+    this.drain();
+  }
+
+  private sendRaw(data: Uint8Array, to: Address): void {
+    if (data.length > MAX_DATAGRAM_SEND_BYTES) {
+      // Callers trim replies to fit; this is a last line of defence, never expected.
+      this.counters.rejectedLocally++;
+      return;
+    }
+    this.counters.bytesOut += data.length;
+    this.transport.send(data, to);
+  }
+
+  private receive(data: Uint8Array, from: Address): void {
+    if (this.closed) return;
+    this.counters.bytesIn += data.length;
+    const decoded = decodeMessage(data);
+    if (!decoded.ok) {
+      if (decoded.queryTid) {
+        this.counters.badArguments++;
+        this.respondError(from, decoded.queryTid, KrpcErrorCode.Protocol, decoded.reason);
+      } else {
+        this.counters.malformed++;
+      }
+      return;
+    }
+    const msg = decoded.message;
+    if (msg.type === 'query') {
+      const name = msg.query.method === 'unknown' ? 'unknown' : msg.query.method;
+      this.counters.queriesIn[name] = (this.counters.queriesIn[name] ?? 0) + 1;
+      this.queryHandler(msg, from);
+      return;
+    }
+    const key = pendingKey(msg.tid, from);
+    const p = this.pending.get(key);
+    if (!p) {
+      this.counters.unknownTid++;
+      return;
+    }
+    if (msg.type === 'error') {
+      this.counters.errorsIn++;
+      this.finish(key, new RemoteError(msg.code, msg.message));
+      return;
+    }
+    this.counters.responsesIn++;
+    this.finish(key, { response: msg, from, rtt: this.clock.now() - p.sentAt });
+  }
+
+  private takeToken(): boolean {
+    const now = this.clock.now();
+    const elapsed = now - this.tokensAt;
+    if (elapsed > 0) {
+      this.tokens = Math.min(this.ratePerSecond, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+      this.tokensAt = now;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private drain(): void {
+    while (this.waiting.length > 0 && this.pending.size < this.maxInflight) {
+      if (!this.takeToken()) {
+        this.scheduleDrain();
+        return;
+      }
+      this.waiting.shift()!.start();
+    }
+  }
+
+  /** Wake up when the token bucket has refilled enough for the next waiting query. */
+  private scheduleDrain(): void {
+    if (this.refillTimer || this.closed) return;
+    const waitMs = Math.max(1, Math.ceil(1000 / this.ratePerSecond));
+    this.refillTimer = this.clock.setTimeout(() => {
+      this.refillTimer = null;
+      this.drain();
+    }, waitMs);
+  }
+}
+
+function pendingKey(tid: Uint8Array, from: Address): string {
+  return `${toHex(tid)}|${from.host}|${from.port}`;
+}

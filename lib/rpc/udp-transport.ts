@@ -1,0 +1,170 @@
+/**
+ * UDP Transport over node:dgram. The only file in the project that imports node:dgram.
+ *
+ * - Never resolves host names: addresses are IP literals (krpc/types.ts Address). A custom
+ *   `lookup` refuses anything else, so a remote-supplied "host" can never trigger DNS traffic
+ *   and a send to a non-literal fails fast through onError.
+ * - send() never throws: dgram throws synchronously for bad ports, closed sockets and bad
+ *   arguments; those and asynchronous send errors all go to the onError handler.
+ * - Datagrams above MAX_DATAGRAM_RECV_BYTES are dropped before the handler sees them.
+ */
+import dgram from 'node:dgram';
+import { MAX_DATAGRAM_RECV_BYTES } from '../constants.js';
+import { TrackerlessError } from '../errors.js';
+import type { Address } from '../krpc/types.js';
+import type { DatagramHandler, Transport } from './transport.js';
+
+export interface UdpTransportOptions {
+  /** IP literal to bind. Default '0.0.0.0' (udp4) or '::' (udp6). */
+  host?: string;
+  /** Port to bind; 0 (the default) lets the OS pick one. */
+  port?: number;
+  /** Socket family. Default: 'udp6' if `host` is an IPv6 literal, else 'udp4'. */
+  type?: 'udp4' | 'udp6';
+}
+
+/** Receive buffer we ask for: a busy DHT node gets bursts of replies to parallel lookups. */
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Bind a UDP socket and wrap it as a Transport. Rejects with ERR_INVALID_PORT for a bad port
+ * and ERR_INVALID_ADDRESS when the host is not an IP literal or the bind fails (EADDRINUSE,
+ * EADDRNOTAVAIL, ...; the system error is the `cause`).
+ */
+export async function createUdpTransport(opts: UdpTransportOptions = {}): Promise<Transport> {
+  const port = opts.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new TrackerlessError('ERR_INVALID_PORT', `invalid UDP port ${String(port)}`);
+  }
+  const type = opts.type ?? (opts.host !== undefined && ipFamily(opts.host) === 6 ? 'udp6' : 'udp4');
+  const host = opts.host ?? (type === 'udp6' ? '::' : '0.0.0.0');
+  const family = ipFamily(host);
+  if (family === 0 || (family === 6) !== (type === 'udp6')) {
+    throw new TrackerlessError('ERR_INVALID_ADDRESS', `cannot bind ${type} socket to "${host}": not an IP literal of that family`);
+  }
+
+  const socket = dgram.createSocket({ type, lookup: literalLookup });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await new Promise<void>((resolve) => socket.close(() => resolve())).then(waitForHandleClose);
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new TrackerlessError('ERR_INVALID_ADDRESS', `cannot bind UDP ${host}:${port}: ${code}`, { cause: err });
+  }
+  try {
+    socket.setRecvBufferSize(RECV_BUFFER_BYTES);
+  } catch {
+    // The OS may cap or refuse the size (e.g. net.core.rmem_max); the default still works.
+  }
+  return new UdpTransport(socket);
+}
+
+class UdpTransport implements Transport {
+  private messageHandler: DatagramHandler | null = null;
+  private errorHandler: ((err: Error) => void) | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly local: Address;
+  /** One callback for every send, so sending allocates no closure. */
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.reportError(err);
+  };
+
+  constructor(private readonly socket: dgram.Socket) {
+    const { address, port } = socket.address();
+    this.local = { host: address, port };
+    socket.on('message', (msg, rinfo) => {
+      if (msg.length > MAX_DATAGRAM_RECV_BYTES || this.messageHandler === null) return;
+      try {
+        this.messageHandler(msg, { host: rinfo.address, port: rinfo.port });
+      } catch (err) {
+        // A throwing handler must not become an uncaught exception inside the socket loop.
+        this.reportError(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    // Always listen: an 'error' event without a listener would crash the process.
+    socket.on('error', (err) => this.reportError(err));
+  }
+
+  send(data: Uint8Array, to: Address): void {
+    if (this.closing !== null) return; // closed: nothing to send on, and nothing to report
+    try {
+      this.socket.send(data, to.port, to.host, this.afterSend);
+    } catch (err) {
+      this.reportError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  onMessage(handler: DatagramHandler): void {
+    this.messageHandler = handler;
+  }
+
+  onError(handler: (err: Error) => void): void {
+    this.errorHandler = handler;
+  }
+
+  address(): Address {
+    return { host: this.local.host, port: this.local.port };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.messageHandler = null;
+      this.socket.close(() => resolve());
+    }).then(waitForHandleClose);
+    return this.closing;
+  }
+
+  private reportError(err: Error): void {
+    this.errorHandler?.(err);
+  }
+}
+
+/**
+ * dgram emits 'close' on the next tick, but libuv frees the handle only in the loop's
+ * "closing handles" phase, which runs after the check (setImmediate) phase. Two immediates
+ * always span one closing phase, whichever phase close() was called in; after them the
+ * socket no longer shows in process.getActiveResourcesInfo() (what leak checks look at).
+ */
+async function waitForHandleClose(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/**
+ * dgram `lookup` replacement: IP literals only, never DNS. dgram calls it for every bind and
+ * send with the socket's family (4 or 6).
+ */
+function literalLookup(
+  address: string,
+  family: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void
+): void {
+  const found = ipFamily(address);
+  const wanted = family === 6 || family === 'IPv6' ? 6 : 4;
+  if (found === wanted) {
+    callback(null, address, found);
+    return;
+  }
+  const err: NodeJS.ErrnoException = new TrackerlessError(
+    'ERR_INVALID_ADDRESS',
+    found === 0 ? `"${address}" is not an IP literal` : `"${address}" is not an IPv${wanted} address`
+  );
+  err.syscall = 'lookup';
+  callback(err, address, wanted);
+}
+
+/**
+ * 4 or 6 for an IPv4 / IPv6 literal, 0 otherwise. Deliberately loose on IPv6 (the OS rejects
+ * malformed ones at send time); it only has to tell literals from names. Kept here instead of
+ * node:net's isIP so that node:net stays confined to the engine.
+ */
+function ipFamily(host: string): 0 | 4 | 6 {
+  if (/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host)) return 4;
+  if (host.includes(':') && /^[0-9a-fA-F:.]+(%[\w.-]+)?$/.test(host)) return 6;
+  return 0;
+}

@@ -1,0 +1,331 @@
+/**
+ * Bounded, expiring storage of peers announced to us (BEP 5 announce_peer), served back in
+ * get_peers replies and sampled for BEP 51 sample_infohashes.
+ *
+ * Memory layout (heap bytes per stored peer is a benchmark metric; the JS anchor spends ~680 B):
+ *   Map<infoHashKey, Map<peerKey, packed>>
+ * - infoHashKey: the 20 raw bytes as a one-byte (latin1) string, not hex (20 chars, not 40).
+ * - peerKey: the compact peer itself (BEP 5/32: 4- or 16-byte IP + 2-byte port) as a 6- or
+ *   18-char one-byte string. It is both the dedup key and the stored value, so get() can hand
+ *   out compact bytes without re-parsing text addresses.
+ * - packed: (expiry - base) * 2 + seedBit, an integer ms offset from construction. It stays a
+ *   small integer (Smi, no heap allocation) for ~6 days of uptime; beyond that it becomes a
+ *   heap number, which is still correct, just 12 bytes bigger.
+ *
+ * Ordering: every announce deletes and re-inserts its entry, so each Map's insertion order is
+ * announce order. With one TTL that is also expiry order, which makes "evict the oldest" and
+ * "drop expired" O(1) per entry: they only ever look at the front.
+ *
+ * Caps (both evict rather than refuse, so new announces are always accepted):
+ * - a full infohash evicts its least recently announced peer;
+ * - a full store evicts the infohash with the oldest last announce (LRU). Refusing instead
+ *   would let whoever fills the store first lock it until their entries expire, and
+ *   re-announcing keeps them alive; LRU keeps accepting honest announces.
+ */
+import { ID_LENGTH, MAX_PEERS_PER_INFOHASH, MAX_STORED_INFOHASHES, PEER_TTL_MS } from '../constants.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { Address } from '../krpc/types.js';
+import type { Clock } from '../util/clock.js';
+import type { RandomSource } from '../util/random.js';
+
+/**
+ * Default picker of reply subsets. Which stored peers a reply carries needs no secrecy, and
+ * cryptoRandom costs one randomBytes() call per int (a 50-peer reply: ~100x slower).
+ */
+const fastRandom: RandomSource = {
+  int: (n) => Math.floor(Math.random() * n),
+  bytes: (n) => Uint8Array.from({ length: n }, () => Math.floor(Math.random() * 256))
+};
+
+export interface PeerStoreOptions {
+  clock: Clock;
+  /** Max distinct infohashes (default MAX_STORED_INFOHASHES). */
+  maxInfoHashes?: number;
+  /** Max peers per infohash (default MAX_PEERS_PER_INFOHASH). */
+  maxPeersPerInfoHash?: number;
+  /** A peer expires this long after its last announce, ms (default PEER_TTL_MS). */
+  ttlMs?: number;
+  /** Picks which peers a reply carries when more are stored (default: Math.random). */
+  random?: RandomSource;
+}
+
+export interface GetPeersOptions {
+  /** BEP 33: fill the reply with non-seeds first ("best effort"), then seeds. */
+  noseed?: boolean;
+}
+
+type PeerMap = Map<string, number>;
+
+export class PeerStore {
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+  private readonly maxInfoHashes: number;
+  private readonly maxPeers: number;
+  private readonly ttlMs: number;
+  /** Time origin of the packed expiry offsets. */
+  private readonly base: number;
+  private readonly infoHashes = new Map<string, PeerMap>();
+  /** Stored peer entries, including expired ones not yet dropped. */
+  private peers = 0;
+
+  constructor(opts: PeerStoreOptions) {
+    this.clock = opts.clock;
+    this.random = opts.random ?? fastRandom;
+    this.maxInfoHashes = positiveInt(opts.maxInfoHashes ?? MAX_STORED_INFOHASHES, 'maxInfoHashes');
+    this.maxPeers = positiveInt(opts.maxPeersPerInfoHash ?? MAX_PEERS_PER_INFOHASH, 'maxPeersPerInfoHash');
+    this.ttlMs = positiveInt(opts.ttlMs ?? PEER_TTL_MS, 'ttlMs');
+    this.base = this.clock.now();
+  }
+
+  /**
+   * Store (or refresh) `peer` under `infoHash`. Returns false, storing nothing, if the peer
+   * address is not an IP literal with a port in 1..65535 (it could never be served compactly).
+   * Throws only for an infohash that is not 20 bytes (a caller bug: the codec checks it).
+   */
+  add(infoHash: Uint8Array, peer: Address, seed = false): boolean {
+    const peerKey = compactPeerKey(peer);
+    if (peerKey === null) return false;
+    const ihKey = infoHashKey(infoHash);
+    const now = this.clock.now();
+    const packed = Math.max(0, Math.ceil(now + this.ttlMs - this.base)) * 2 + (seed ? 1 : 0);
+
+    let peers = this.infoHashes.get(ihKey);
+    if (peers !== undefined) {
+      this.infoHashes.delete(ihKey); // re-insert below: the outer order is last-announce order
+    } else {
+      if (this.infoHashes.size >= this.maxInfoHashes) this.evictOldestInfoHash();
+      peers = new Map();
+    }
+    this.infoHashes.set(ihKey, peers);
+
+    if (peers.delete(peerKey)) {
+      this.peers--; // re-announce: re-inserted at the end with a fresh expiry
+    } else {
+      this.dropExpired(peers, now);
+      if (peers.size >= this.maxPeers) {
+        const oldest = peers.keys().next();
+        if (!oldest.done) {
+          peers.delete(oldest.value);
+          this.peers--;
+        }
+      }
+    }
+    peers.set(peerKey, packed);
+    this.peers++;
+    return true;
+  }
+
+  /** Up to `max` live peers for `infoHash`, a uniform random subset when more are stored. */
+  get(infoHash: Uint8Array, max: number, opts?: GetPeersOptions): Address[] {
+    return this.pick(infoHash, max, opts).map(decodePeerKey);
+  }
+
+  /** Like get(), but each peer as compact bytes (6 for IPv4, 18 for IPv6) ready for `values`. */
+  getCompact(infoHash: Uint8Array, max: number, opts?: GetPeersOptions): Uint8Array[] {
+    return this.pick(infoHash, max, opts).map(keyToBytes);
+  }
+
+  /** Number of infohashes with at least one stored entry (expired ones until pruned). */
+  infoHashCount(): number {
+    return this.infoHashes.size;
+  }
+
+  /** Number of stored peer entries, counting expired ones not yet pruned. */
+  peerCount(): number {
+    return this.peers;
+  }
+
+  /** A uniform random sample of up to `max` infohashes with live peers (BEP 51). */
+  sampleInfoHashes(max: number): Uint8Array[] {
+    this.prune();
+    const sample: string[] = [];
+    let seen = 0;
+    // Reservoir sampling: one pass, no array of all keys.
+    for (const key of this.infoHashes.keys()) {
+      if (sample.length < max) sample.push(key);
+      else {
+        const j = this.random.int(seen + 1);
+        if (j < max) sample[j] = key;
+      }
+      seen++;
+    }
+    return sample.map(keyToBytes);
+  }
+
+  /** Drop expired peers and empty infohashes. Returns the number of peers removed. */
+  prune(): number {
+    const now = this.clock.now();
+    const before = this.peers;
+    for (const [ihKey, peers] of this.infoHashes) {
+      this.dropExpired(peers, now);
+      if (peers.size === 0) this.infoHashes.delete(ihKey);
+    }
+    return before - this.peers;
+  }
+
+  /** Keys of the peers to return, chosen at random when more than `max` are live. */
+  private pick(infoHash: Uint8Array, max: number, opts?: GetPeersOptions): string[] {
+    const ihKey = infoHashKey(infoHash);
+    const peers = this.infoHashes.get(ihKey);
+    if (peers === undefined || max <= 0) return [];
+    const now = this.clock.now();
+    this.dropExpired(peers, now);
+    if (peers.size === 0) {
+      this.infoHashes.delete(ihKey);
+      return [];
+    }
+    // Still check each entry: dropExpired trusts the order, which a clock step could break.
+    const first: string[] = [];
+    const second: string[] = [];
+    for (const [key, packed] of peers) {
+      if (this.base + Math.floor(packed / 2) <= now) continue;
+      if (opts?.noseed && packed % 2 === 1) second.push(key);
+      else first.push(key);
+    }
+    const out = sampleInPlace(first, max, this.random);
+    if (out.length < max && second.length > 0) out.push(...sampleInPlace(second, max - out.length, this.random));
+    return out;
+  }
+
+  /** Drop expired entries from the front of `peers` (announce order = expiry order). */
+  private dropExpired(peers: PeerMap, now: number): void {
+    for (const [key, packed] of peers) {
+      if (this.base + Math.floor(packed / 2) > now) return;
+      peers.delete(key); // deleting the current entry while iterating a Map is safe
+      this.peers--;
+    }
+  }
+
+  private evictOldestInfoHash(): void {
+    const oldest = this.infoHashes.entries().next();
+    if (oldest.done) return;
+    const [ihKey, peers] = oldest.value;
+    this.peers -= peers.size;
+    this.infoHashes.delete(ihKey);
+  }
+}
+
+/** Partial Fisher-Yates: `k` distinct random items of `items` (shuffles a prefix in place). */
+function sampleInPlace(items: string[], k: number, random: RandomSource): string[] {
+  if (items.length <= k) return items;
+  for (let i = 0; i < k; i++) {
+    const j = i + random.int(items.length - i);
+    const tmp = items[i]!;
+    items[i] = items[j]!;
+    items[j] = tmp;
+  }
+  items.length = k;
+  return items;
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
+function infoHashKey(infoHash: Uint8Array): string {
+  if (infoHash.length !== ID_LENGTH) {
+    throw new InvalidArgumentError('ERR_INVALID_INFOHASH', `infohash must be ${ID_LENGTH} bytes, got ${infoHash.length}`);
+  }
+  return String.fromCharCode(...infoHash);
+}
+
+function keyToBytes(key: string): Uint8Array {
+  const out = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
+  return out;
+}
+
+// ---- compact peer keys (text IP literal <-> raw bytes) ----
+
+/** The compact form of `peer` as a one-byte string, or null if it is not storable. */
+function compactPeerKey(peer: Address): string | null {
+  const { host, port } = peer;
+  if (!Number.isInteger(port) || port < 1 || port > 0xffff) return null;
+  const ip = parseIPv4(host) ?? parseIPv6(host);
+  if (ip === null) return null;
+  ip.push(port >>> 8, port & 0xff);
+  return String.fromCharCode(...ip);
+}
+
+function decodePeerKey(key: string): Address {
+  const port = (key.charCodeAt(key.length - 2) << 8) | key.charCodeAt(key.length - 1);
+  const bytes: number[] = [];
+  for (let i = 0; i < key.length - 2; i++) bytes.push(key.charCodeAt(i));
+  return { host: bytes.length === 4 ? bytes.join('.') : formatIPv6(bytes), port };
+}
+
+function parseIPv4(host: string): number[] | null {
+  const parts = host.split('.');
+  if (parts.length !== 4) return null;
+  const out: number[] = [];
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part)) return null;
+    const n = Number(part);
+    if (n > 255) return null;
+    out.push(n);
+  }
+  return out;
+}
+
+/** RFC 4291 text form (with `::` and an optional trailing dotted quad) to 16 bytes. */
+function parseIPv6(host: string): number[] | null {
+  if (!host.includes(':') || host.includes('%')) return null; // zones mean nothing remotely
+  const halves = host.split('::');
+  if (halves.length > 2) return null;
+  const head = groupsToBytes(halves[0] ?? '', halves.length === 1);
+  const tail = halves.length === 2 ? groupsToBytes(halves[1] ?? '', true) : [];
+  if (head === null || tail === null) return null;
+  const missing = 16 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 2) return null; // `::` stands for >= 1 group
+  return [...head, ...new Array<number>(missing).fill(0), ...tail];
+}
+
+function groupsToBytes(text: string, lastMayBeIPv4: boolean): number[] | null {
+  if (text === '') return [];
+  const groups = text.split(':');
+  const out: number[] = [];
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]!;
+    if (lastMayBeIPv4 && i === groups.length - 1 && g.includes('.')) {
+      const v4 = parseIPv4(g);
+      if (v4 === null) return null;
+      out.push(...v4);
+    } else {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+      const n = parseInt(g, 16);
+      out.push(n >>> 8, n & 0xff);
+    }
+  }
+  return out;
+}
+
+/** RFC 5952 canonical text: lowercase, longest zero run (>= 2 groups) as `::`. */
+function formatIPv6(bytes: number[]): string {
+  const words: number[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  // IPv4-mapped addresses print as ::ffff:a.b.c.d, as Node reports them.
+  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
+    return `::ffff:${bytes.slice(12).join('.')}`;
+  }
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}

@@ -1,0 +1,406 @@
+/**
+ * BEP 3 metainfo: the info dictionary and .torrent files, validated at the boundary.
+ *
+ * Info dictionaries arrive from strangers (ut_metadata, BEP 9) and their names become paths on
+ * our disk, so everything is checked here once and the rest of the code can trust a
+ * `TorrentInfo`: sizes are capped, piece hashes match the total length, and no path can leave
+ * the download directory.
+ *
+ * The `bencode` package is lax (no bounds on nesting, trailing bytes or duplicate keys, and a
+ * `__proto__` key lands on the prototype), and BEP 3 says clients "must not perform a
+ * decode-encode roundtrip" to get the infohash. So this module reads bencode with its own
+ * small strict reader that remembers where each dictionary starts and ends: the infohash is
+ * the SHA-1 of those original bytes.
+ */
+import { createHash } from 'node:crypto';
+import bencode from 'bencode';
+import { InvalidArgumentError } from '../errors.js';
+
+/** SHA-1 length: one piece hash (BEP 3). */
+export const PIECE_HASH_LENGTH = 20;
+/** Smallest piece length we accept: one 16 KiB block (BEP 3 request size). */
+export const MIN_PIECE_LENGTH = 16 * 1024;
+/** Largest piece length we accept; a piece is buffered whole while it is verified. */
+export const MAX_PIECE_LENGTH = 64 * 1024 * 1024;
+
+export interface TorrentFileEntry {
+  /**
+   * Path relative to the download directory, root name included: `[name]` for a single-file
+   * torrent, `[name, ...path]` for a multi-file one. Every component is a safe file name.
+   */
+  path: string[];
+  length: number;
+  /** Offset of the file's first byte in the concatenated torrent data. */
+  offset: number;
+}
+
+export interface TorrentInfo {
+  /** SHA-1 of `infoBytes`. */
+  infoHash: Uint8Array;
+  /** The info dictionary exactly as received (what BEP 9 serves and the infohash covers). */
+  infoBytes: Uint8Array;
+  name: string;
+  pieceLength: number;
+  /** One 20-byte SHA-1 per piece. */
+  pieces: Uint8Array[];
+  /** Total length in bytes. */
+  length: number;
+  files: TorrentFileEntry[];
+  /** BEP 27 `private=1`: such torrents must not use the DHT or PEX. */
+  private: boolean;
+}
+
+/** Caps that bound the work and memory a hostile info dictionary can cost us. */
+export interface MetainfoLimits {
+  maxInfoBytes: number;
+  maxTorrentFileBytes: number;
+  maxFiles: number;
+  maxPieces: number;
+  maxPathDepth: number;
+  /** Linux NAME_MAX is 255 bytes: longer names could not be stored anyway. */
+  maxPathComponentBytes: number;
+  maxDepth: number;
+  maxTokens: number;
+}
+
+export const DEFAULT_METAINFO_LIMITS: Readonly<MetainfoLimits> = {
+  maxInfoBytes: 16 * 1024 * 1024,
+  maxTorrentFileBytes: 64 * 1024 * 1024,
+  maxFiles: 200_000,
+  maxPieces: 1 << 20,
+  maxPathDepth: 64,
+  maxPathComponentBytes: 255,
+  maxDepth: 64,
+  maxTokens: 4_000_000
+};
+
+export interface ParsedTorrentFile {
+  info: TorrentInfo;
+  /** `announce` and `announce-list` flattened, deduplicated (informational: we are trackerless). */
+  trackers: string[];
+}
+
+function fail(message: string): never {
+  throw new InvalidArgumentError('ERR_INVALID_TORRENT', `invalid torrent: ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strict bencode reader
+
+type BValue = number | bigint | Uint8Array | BValue[] | BDict;
+
+/** A decoded dictionary plus the byte span it came from (for the infohash). */
+class BDict {
+  constructor(
+    readonly map: Map<string, BValue>,
+    readonly start: number,
+    readonly end: number
+  ) {}
+}
+
+const CH_I = 0x69;
+const CH_L = 0x6c;
+const CH_D = 0x64;
+const CH_E = 0x65;
+const CH_COLON = 0x3a;
+const CH_MINUS = 0x2d;
+
+class StrictReader {
+  pos = 0;
+  private tokens = 0;
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly limits: MetainfoLimits
+  ) {}
+
+  /** Decode exactly one value spanning the whole buffer. */
+  document(): BValue {
+    const value = this.value(0);
+    if (this.pos !== this.buf.length) fail(`${this.buf.length - this.pos} trailing bytes after the bencoded value`);
+    return value;
+  }
+
+  private peek(): number {
+    const c = this.buf[this.pos];
+    if (c === undefined) fail('truncated bencode');
+    return c;
+  }
+
+  private value(depth: number): BValue {
+    if (++this.tokens > this.limits.maxTokens) fail('too many bencode values');
+    if (depth > this.limits.maxDepth) fail('bencode nested too deeply');
+    const c = this.peek();
+    if (c === CH_I) return this.integer();
+    if (c === CH_L) {
+      this.pos++;
+      const list: BValue[] = [];
+      while (this.peek() !== CH_E) list.push(this.value(depth + 1));
+      this.pos++;
+      return list;
+    }
+    if (c === CH_D) {
+      const start = this.pos++;
+      const map = new Map<string, BValue>();
+      while (this.peek() !== CH_E) {
+        // latin1 maps bytes 1:1 to a string: exact, and no prototype keys since it is a Map.
+        const key = Buffer.from(this.string()).toString('latin1');
+        if (map.has(key)) fail(`duplicate dictionary key ${JSON.stringify(key)}`);
+        map.set(key, this.value(depth + 1));
+      }
+      this.pos++;
+      return new BDict(map, start, this.pos);
+    }
+    return this.string();
+  }
+
+  /** Digits up to `terminator`, canonical (no leading zeros, no "-0"). */
+  private digits(terminator: number, allowSign: boolean): string {
+    const start = this.pos;
+    if (allowSign && this.peek() === CH_MINUS) this.pos++;
+    const digitsStart = this.pos;
+    while (this.peek() !== terminator) {
+      const c = this.peek();
+      if (c < 0x30 || c > 0x39) fail(`unexpected byte 0x${c.toString(16)} at offset ${this.pos}`);
+      if (this.pos - digitsStart >= 20) fail(`number too long at offset ${start}`);
+      this.pos++;
+    }
+    const text = Buffer.from(this.buf.subarray(start, this.pos)).toString('latin1');
+    const body = text.startsWith('-') ? text.slice(1) : text;
+    if (body === '' || (body.length > 1 && body.startsWith('0')) || text === '-0') {
+      fail(`non-canonical number ${JSON.stringify(text)} at offset ${start}`);
+    }
+    this.pos++; // terminator
+    return text;
+  }
+
+  private integer(): number | bigint {
+    this.pos++; // 'i'
+    const text = this.digits(CH_E, true);
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : BigInt(text);
+  }
+
+  private string(): Uint8Array {
+    const c = this.peek();
+    if (c < 0x30 || c > 0x39) fail(`expected a byte string at offset ${this.pos}`);
+    const length = Number(this.digits(CH_COLON, false));
+    if (length > this.buf.length - this.pos) fail(`byte string of ${length} bytes overruns the data`);
+    const out = this.buf.subarray(this.pos, this.pos + length);
+    this.pos += length;
+    return out;
+  }
+}
+
+function decodeStrict(bytes: Uint8Array, limits: MetainfoLimits): BValue {
+  return new StrictReader(bytes, limits).document();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field helpers
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+function isBytes(v: BValue | undefined): v is Uint8Array {
+  return v instanceof Uint8Array;
+}
+
+function intField(dict: BDict, key: string, min: number, max: number): number {
+  const v = dict.map.get(key);
+  if (v === undefined) fail(`missing "${key}"`);
+  if (typeof v !== 'number' && typeof v !== 'bigint') fail(`"${key}" must be an integer in [${min}, ${max}]`);
+  if (typeof v === 'bigint' || v < min || v > max) fail(`"${key}" = ${v} is out of range [${min}, ${max}]`);
+  return v;
+}
+
+/** UTF-8 text of `key`, preferring the `key.utf-8` variant some old clients wrote. */
+function textField(dict: BDict, key: string): Uint8Array | undefined {
+  const preferred = dict.map.get(`${key}.utf-8`);
+  if (isBytes(preferred)) return preferred;
+  const v = dict.map.get(key);
+  if (v === undefined) return undefined;
+  if (!isBytes(v)) fail(`"${key}" must be a byte string`);
+  return v;
+}
+
+/**
+ * One path component as a safe file name. Invalid UTF-8 becomes U+FFFD (names are advisory,
+ * BEP 3) — the safety checks run on the decoded string, which is what reaches the disk.
+ */
+function pathComponent(raw: Uint8Array, what: string, limits: MetainfoLimits): string {
+  if (raw.length === 0) fail(`${what} has an empty path component`);
+  const s = utf8.decode(raw);
+  if (Buffer.byteLength(s) > limits.maxPathComponentBytes) {
+    fail(`${what} has a path component longer than ${limits.maxPathComponentBytes} bytes`);
+  }
+  if (s === '.' || s === '..') fail(`${what} has a "${s}" path component (path traversal)`);
+  if (/[/\\\0]/.test(s)) fail(`${what} has a path component containing "/", "\\" or NUL`);
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Info dictionary
+
+function infoFromDict(dict: BDict, infoBytes: Uint8Array, limits: MetainfoLimits): TorrentInfo {
+  const pieceLength = intField(dict, 'piece length', MIN_PIECE_LENGTH, MAX_PIECE_LENGTH);
+  if ((pieceLength & (pieceLength - 1)) !== 0) fail(`"piece length" ${pieceLength} is not a power of two`);
+
+  const piecesRaw = dict.map.get('pieces');
+  if (piecesRaw === undefined) {
+    if (dict.map.has('meta version')) fail('BitTorrent v2-only torrents (no "pieces") are not supported');
+    fail('missing "pieces"');
+  }
+  if (!isBytes(piecesRaw)) fail('"pieces" must be a byte string');
+  if (piecesRaw.length % PIECE_HASH_LENGTH !== 0) fail(`"pieces" length ${piecesRaw.length} is not a multiple of 20`);
+
+  const nameRaw = textField(dict, 'name');
+  if (nameRaw === undefined) fail('missing "name"');
+  const name = pathComponent(nameRaw, '"name"', limits);
+
+  const hasLength = dict.map.has('length');
+  const hasFiles = dict.map.has('files');
+  if (hasLength === hasFiles) fail('exactly one of "length" and "files" must be present');
+
+  const files: TorrentFileEntry[] = [];
+  let total = 0;
+  if (hasLength) {
+    total = intField(dict, 'length', 0, Number.MAX_SAFE_INTEGER);
+    files.push({ path: [name], length: total, offset: 0 });
+  } else {
+    const list = dict.map.get('files');
+    if (!Array.isArray(list)) fail('"files" must be a list');
+    if (list.length === 0) fail('"files" is empty');
+    if (list.length > limits.maxFiles) fail(`${list.length} files exceeds the cap of ${limits.maxFiles}`);
+    // Two entries for one path, or a file that is also another file's directory, would make
+    // storage ambiguous: reject both (order-independent, components can't contain '/').
+    const filePaths = new Set<string>();
+    const dirPaths = new Set<string>();
+    for (const [i, entry] of list.entries()) {
+      const what = `files[${i}]`;
+      if (!(entry instanceof BDict)) fail(`${what} must be a dictionary`);
+      const length = intField(entry, 'length', 0, Number.MAX_SAFE_INTEGER);
+      const rawPath = entry.map.get('path.utf-8') ?? entry.map.get('path');
+      if (!Array.isArray(rawPath)) fail(`${what} "path" must be a list`);
+      if (rawPath.length === 0) fail(`${what} has an empty path`);
+      if (rawPath.length > limits.maxPathDepth) fail(`${what} path is deeper than ${limits.maxPathDepth}`);
+      const path = rawPath.map((c) => (isBytes(c) ? pathComponent(c, what, limits) : fail(`${what} path must hold strings`)));
+      const key = path.join('/');
+      if (filePaths.has(key) || dirPaths.has(key)) fail(`${what} path "${key}" is used twice`);
+      for (let d = 1; d < path.length; d++) {
+        const dir = path.slice(0, d).join('/');
+        if (filePaths.has(dir)) fail(`${what} path "${key}" is inside file "${dir}"`);
+        dirPaths.add(dir);
+      }
+      filePaths.add(key);
+      files.push({ path: [name, ...path], length, offset: total });
+      total += length;
+      if (total > Number.MAX_SAFE_INTEGER) fail('total length is too large');
+    }
+  }
+  if (total === 0) fail('total length is zero');
+
+  const pieceCount = Math.ceil(total / pieceLength);
+  if (pieceCount > limits.maxPieces) fail(`${pieceCount} pieces exceeds the cap of ${limits.maxPieces}`);
+  if (piecesRaw.length !== pieceCount * PIECE_HASH_LENGTH) {
+    fail(`"pieces" holds ${piecesRaw.length / PIECE_HASH_LENGTH} hashes, ${pieceCount} expected for ${total} bytes`);
+  }
+  // Own copies: the caller's buffer may be reused, and the hashes must not alias it.
+  const hashes = new Uint8Array(piecesRaw);
+  const pieces: Uint8Array[] = [];
+  for (let i = 0; i < pieceCount; i++) pieces.push(hashes.subarray(i * PIECE_HASH_LENGTH, (i + 1) * PIECE_HASH_LENGTH));
+
+  const bytes = new Uint8Array(infoBytes);
+  return {
+    infoHash: infoHashOf(bytes),
+    infoBytes: bytes,
+    name,
+    pieceLength,
+    pieces,
+    length: total,
+    files,
+    private: dict.map.get('private') === 1
+  };
+}
+
+/** SHA-1 of the raw bencoded info dictionary: the v1 infohash. */
+export function infoHashOf(infoBytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha1').update(infoBytes).digest());
+}
+
+function mergeLimits(limits?: Partial<MetainfoLimits>): MetainfoLimits {
+  return { ...DEFAULT_METAINFO_LIMITS, ...limits };
+}
+
+/**
+ * Parse and validate a bencoded info dictionary (as fetched with ut_metadata).
+ * Throws InvalidArgumentError('ERR_INVALID_TORRENT') with the reason.
+ */
+export function parseInfo(infoBytes: Uint8Array, limits?: Partial<MetainfoLimits>): TorrentInfo {
+  const lim = mergeLimits(limits);
+  if (!(infoBytes instanceof Uint8Array)) fail('info must be bytes');
+  if (infoBytes.length > lim.maxInfoBytes) fail(`info dictionary of ${infoBytes.length} bytes exceeds ${lim.maxInfoBytes}`);
+  const root = decodeStrict(infoBytes, lim);
+  if (!(root instanceof BDict)) fail('info must be a dictionary');
+  return infoFromDict(root, infoBytes, lim);
+}
+
+/** Parse a whole .torrent file. The infohash covers the `info` bytes exactly as in the file. */
+export function parseTorrentFile(bytes: Uint8Array, limits?: Partial<MetainfoLimits>): ParsedTorrentFile {
+  const lim = mergeLimits(limits);
+  if (!(bytes instanceof Uint8Array)) fail('torrent file must be bytes');
+  if (bytes.length > lim.maxTorrentFileBytes) fail(`torrent file of ${bytes.length} bytes exceeds ${lim.maxTorrentFileBytes}`);
+  const root = decodeStrict(bytes, lim);
+  if (!(root instanceof BDict)) fail('a torrent file must be a dictionary');
+  const infoDict = root.map.get('info');
+  if (!(infoDict instanceof BDict)) fail('missing "info" dictionary');
+  if (infoDict.end - infoDict.start > lim.maxInfoBytes) fail(`info dictionary exceeds ${lim.maxInfoBytes} bytes`);
+  const info = infoFromDict(infoDict, bytes.subarray(infoDict.start, infoDict.end), lim);
+
+  // Trackers are informational for a trackerless client: malformed entries are skipped.
+  const trackers = new Set<string>();
+  const addTracker = (v: BValue | undefined): void => {
+    if (isBytes(v) && v.length > 0) trackers.add(utf8.decode(v));
+  };
+  addTracker(root.map.get('announce'));
+  const tiers = root.map.get('announce-list');
+  if (Array.isArray(tiers)) for (const tier of tiers) if (Array.isArray(tier)) tier.forEach(addTracker);
+  return { info, trackers: [...trackers] };
+}
+
+/**
+ * Build a .torrent file around `info.infoBytes`. The info bytes are spliced in verbatim (never
+ * re-encoded) so the file's infohash is `info.infoHash`.
+ */
+export function toTorrentFile(
+  info: Pick<TorrentInfo, 'infoBytes'>,
+  opts: { trackers?: string[]; createdBy?: string; creationDate?: number } = {}
+): Uint8Array {
+  const outer: Record<string, unknown> = {};
+  const trackers = opts.trackers ?? [];
+  if (trackers[0] !== undefined) outer['announce'] = trackers[0];
+  if (trackers.length > 1) outer['announce-list'] = trackers.map((t) => [t]);
+  if (opts.createdBy !== undefined) outer['created by'] = opts.createdBy;
+  if (opts.creationDate !== undefined) outer['creation date'] = Math.floor(opts.creationDate);
+  // Every key above sorts before "info", so appending it keeps the dictionary canonical.
+  const head = bencode.encode(outer);
+  const key = new TextEncoder().encode('4:info');
+  const out = new Uint8Array(head.length - 1 + key.length + info.infoBytes.length + 1);
+  out.set(head.subarray(0, head.length - 1), 0);
+  out.set(key, head.length - 1);
+  out.set(info.infoBytes, head.length - 1 + key.length);
+  out[out.length - 1] = CH_E;
+  return out;
+}
+
+/** Number of pieces. */
+export function pieceCount(info: Pick<TorrentInfo, 'length' | 'pieceLength'>): number {
+  return Math.ceil(info.length / info.pieceLength);
+}
+
+/** Length of piece `index`: `pieceLength` except the last, which may be shorter. */
+export function pieceLengthAt(info: Pick<TorrentInfo, 'length' | 'pieceLength'>, index: number): number {
+  const count = pieceCount(info);
+  if (!Number.isInteger(index) || index < 0 || index >= count) {
+    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `piece index ${index} out of range [0, ${count})`);
+  }
+  return index === count - 1 ? info.length - index * info.pieceLength : info.pieceLength;
+}

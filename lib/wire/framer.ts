@@ -1,0 +1,285 @@
+/**
+ * Incremental parser of the peer wire byte stream: optional handshake, then length-prefixed
+ * messages. Feed it chunks with arbitrary boundaries; it returns typed items.
+ *
+ * - Never throws on input: a violation yields one `{ type: 'error' }` item and the framer stops
+ *   (every later feed returns nothing).
+ * - Bounded: a length prefix above the cap is rejected before its body is buffered.
+ * - No O(n^2) concatenation: chunks are queued; a message inside one chunk is returned as a
+ *   zero-copy view (piece blocks, bitfields, extended payloads are views of the fed chunks);
+ *   a message spanning chunks is copied once into a buffer of its exact size.
+ */
+import {
+  DEFAULT_MAX_BLOCK_LENGTH,
+  DEFAULT_MAX_MESSAGE_LENGTH,
+  HANDSHAKE_HEAD_LENGTH,
+  PEER_ID_LENGTH
+} from './constants.js';
+import { ProtocolError } from './errors.js';
+import { MessageId, decodeHandshakeHead, readU32, type HandshakeHead, type WireMessage } from './messages.js';
+
+export interface FramerOptions {
+  /** Expect a 68-byte handshake before the messages. Default false. */
+  handshake?: boolean;
+  /** Cap on a message's length prefix, bytes. Default 2^17 + 13. */
+  maxMessageLength?: number;
+  /** Cap on the length field of request/cancel/reject, bytes. Default 2^17. */
+  maxBlockLength?: number;
+  /** Number of pieces, when known: enables index checks and exact bitfield lengths. */
+  pieceCount?: number;
+}
+
+/** What `feed` returns: messages, the two handshake parts, or one final error. */
+export type FrameItem =
+  | WireMessage
+  | { type: 'handshake_head'; head: HandshakeHead }
+  | { type: 'handshake_peer_id'; peerId: Uint8Array }
+  | { type: 'error'; error: ProtocolError };
+
+type Stage = 'handshake_head' | 'handshake_peer_id' | 'length' | 'body' | 'failed';
+
+const EMPTY = new Uint8Array(0);
+
+export class WireFramer {
+  private chunks: Uint8Array[] = [];
+  /** Index of the first chunk with unread bytes, and the read offset inside it. */
+  private head = 0;
+  private offset = 0;
+  private buffered = 0;
+  private stage: Stage;
+  private bodyLength = 0;
+  private bodyChecked = false;
+  private readonly maxMessageLength: number;
+  private readonly maxBlockLength: number;
+  private pieceCount: number | undefined;
+
+  constructor(options: FramerOptions = {}) {
+    this.stage = options.handshake ? 'handshake_head' : 'length';
+    this.maxMessageLength = options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH;
+    this.maxBlockLength = options.maxBlockLength ?? DEFAULT_MAX_BLOCK_LENGTH;
+    if (options.pieceCount !== undefined) this.setPieceCount(options.pieceCount);
+  }
+
+  /** Bytes received but not yet parsed. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** True after a protocol error: the framer ignores all further input. */
+  get failed(): boolean {
+    return this.stage === 'failed';
+  }
+
+  /** Set once the metadata is known: index checks and exact bitfield length from now on. */
+  setPieceCount(pieceCount: number): void {
+    if (!Number.isSafeInteger(pieceCount) || pieceCount < 0) throw new RangeError(`bad piece count ${pieceCount}`);
+    this.pieceCount = pieceCount;
+  }
+
+  feed(chunk: Uint8Array): FrameItem[] {
+    const out: FrameItem[] = [];
+    if (this.stage === 'failed') return out;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    for (;;) {
+      switch (this.stage) {
+        case 'handshake_head': {
+          if (this.buffered === 0) return out;
+          if (this.peekByte() !== 19) return this.fail(out, new ProtocolError('bad-handshake', 'not a BitTorrent handshake'));
+          if (this.buffered < HANDSHAKE_HEAD_LENGTH) return out;
+          const head = decodeHandshakeHead(this.take(HANDSHAKE_HEAD_LENGTH));
+          if (!head) return this.fail(out, new ProtocolError('bad-handshake', 'bad protocol string'));
+          out.push({ type: 'handshake_head', head });
+          this.stage = 'handshake_peer_id';
+          break;
+        }
+        case 'handshake_peer_id':
+          if (this.buffered < PEER_ID_LENGTH) return out;
+          out.push({ type: 'handshake_peer_id', peerId: this.take(PEER_ID_LENGTH).slice() });
+          this.stage = 'length';
+          break;
+        case 'length': {
+          if (this.buffered < 4) return out;
+          const length = this.takeU32();
+          if (length === 0) {
+            out.push({ type: 'keep_alive' });
+          } else if (length > this.limitFor(MessageId.Bitfield)) {
+            return this.fail(out, new ProtocolError('message-too-long', `length prefix ${length}`));
+          } else {
+            this.stage = 'body';
+            this.bodyLength = length;
+            this.bodyChecked = false;
+          }
+          break;
+        }
+        case 'body': {
+          if (!this.bodyChecked) {
+            if (this.buffered === 0) return out;
+            const id = this.peekByte();
+            if (this.bodyLength > this.limitFor(id)) {
+              return this.fail(out, new ProtocolError('message-too-long', `message ${id} of length ${this.bodyLength}`));
+            }
+            this.bodyChecked = true;
+          }
+          if (this.buffered < this.bodyLength) return out;
+          const parsed = decodeMessageBody(this.take(this.bodyLength), this.maxBlockLength, this.pieceCount);
+          if (parsed instanceof ProtocolError) return this.fail(out, parsed);
+          out.push(parsed);
+          this.stage = 'length';
+          break;
+        }
+        default:
+          return out;
+      }
+    }
+  }
+
+  private limitFor(id: number): number {
+    if (id === MessageId.Bitfield && this.pieceCount !== undefined) {
+      return Math.max(this.maxMessageLength, 1 + Math.ceil(this.pieceCount / 8));
+    }
+    return this.maxMessageLength;
+  }
+
+  private fail(out: FrameItem[], error: ProtocolError): FrameItem[] {
+    this.stage = 'failed';
+    this.chunks = [];
+    this.head = 0;
+    this.offset = 0;
+    this.buffered = 0;
+    out.push({ type: 'error', error });
+    return out;
+  }
+
+  private peekByte(): number {
+    return this.chunks[this.head]![this.offset]!;
+  }
+
+  private advanceChunk(): void {
+    this.chunks[this.head] = EMPTY; // release the chunk's memory early
+    this.head++;
+    this.offset = 0;
+    if (this.head === this.chunks.length) {
+      this.chunks = [];
+      this.head = 0;
+    } else if (this.head >= 64 && this.head * 2 >= this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Consume n buffered bytes (caller checked n <= buffered): a view if contiguous, else a copy. */
+  private take(n: number): Uint8Array {
+    this.buffered -= n;
+    const first = this.chunks[this.head]!;
+    if (first.length - this.offset >= n) {
+      const view = first.subarray(this.offset, this.offset + n);
+      this.offset += n;
+      if (this.offset === first.length) this.advanceChunk();
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[this.head]!;
+      const m = Math.min(c.length - this.offset, n - filled);
+      out.set(c.subarray(this.offset, this.offset + m), filled);
+      filled += m;
+      this.offset += m;
+      if (this.offset === c.length) this.advanceChunk();
+    }
+    return out;
+  }
+
+  private takeU32(): number {
+    const first = this.chunks[this.head]!;
+    if (first.length - this.offset >= 4) {
+      const v = readU32(first, this.offset);
+      this.offset += 4;
+      this.buffered -= 4;
+      if (this.offset === first.length) this.advanceChunk();
+      return v;
+    }
+    return readU32(this.take(4), 0);
+  }
+}
+
+function badLength(id: number, length: number): ProtocolError {
+  return new ProtocolError('bad-payload-length', `message ${id} with payload of ${length} bytes`);
+}
+
+/**
+ * Decode one message body (id byte + payload, without the length prefix). Returns a
+ * ProtocolError instead of throwing. Byte fields are views of `body`.
+ */
+export function decodeMessageBody(
+  body: Uint8Array,
+  maxBlockLength: number = DEFAULT_MAX_BLOCK_LENGTH,
+  pieceCount?: number
+): WireMessage | ProtocolError {
+  const id = body[0];
+  if (id === undefined) return new ProtocolError('bad-payload-length', 'empty message body');
+  const n = body.length - 1;
+  const checkIndex = (index: number): ProtocolError | null =>
+    pieceCount !== undefined && index >= pieceCount
+      ? new ProtocolError('bad-piece-index', `index ${index} >= piece count ${pieceCount}`)
+      : null;
+  switch (id) {
+    case MessageId.Choke:
+    case MessageId.Unchoke:
+    case MessageId.Interested:
+    case MessageId.NotInterested:
+    case MessageId.HaveAll:
+    case MessageId.HaveNone:
+      if (n !== 0) return badLength(id, n);
+      return { type: BARE_TYPES[id]! };
+    case MessageId.Have:
+    case MessageId.Suggest:
+    case MessageId.AllowedFast: {
+      if (n !== 4) return badLength(id, n);
+      const index = readU32(body, 1);
+      const type = id === MessageId.Have ? 'have' : id === MessageId.Suggest ? 'suggest' : 'allowed_fast';
+      return checkIndex(index) ?? { type, index };
+    }
+    case MessageId.Bitfield:
+      if (pieceCount !== undefined && n !== Math.ceil(pieceCount / 8)) return badLength(id, n);
+      return { type: 'bitfield', bitfield: body.subarray(1) };
+    case MessageId.Request:
+    case MessageId.Cancel:
+    case MessageId.Reject: {
+      if (n !== 12) return badLength(id, n);
+      const index = readU32(body, 1);
+      const begin = readU32(body, 5);
+      const length = readU32(body, 9);
+      if (length === 0 || length > maxBlockLength) {
+        return new ProtocolError('bad-block-length', `block length ${length}`);
+      }
+      const type = id === MessageId.Request ? 'request' : id === MessageId.Cancel ? 'cancel' : 'reject';
+      return checkIndex(index) ?? { type, index, begin, length };
+    }
+    case MessageId.Piece: {
+      if (n < 8) return badLength(id, n);
+      const index = readU32(body, 1);
+      return checkIndex(index) ?? { type: 'piece', index, begin: readU32(body, 5), block: body.subarray(9) };
+    }
+    case MessageId.Port:
+      if (n !== 2) return badLength(id, n);
+      return { type: 'port', port: (body[1]! << 8) | body[2]! };
+    case MessageId.Extended:
+      if (n < 1) return badLength(id, n);
+      return { type: 'extended', extId: body[1]!, payload: body.subarray(2) };
+    default:
+      return { type: 'unknown', id, payload: body.subarray(1) };
+  }
+}
+
+const BARE_TYPES: Partial<Record<number, 'choke' | 'unchoke' | 'interested' | 'not_interested' | 'have_all' | 'have_none'>> = {
+  [MessageId.Choke]: 'choke',
+  [MessageId.Unchoke]: 'unchoke',
+  [MessageId.Interested]: 'interested',
+  [MessageId.NotInterested]: 'not_interested',
+  [MessageId.HaveAll]: 'have_all',
+  [MessageId.HaveNone]: 'have_none'
+};

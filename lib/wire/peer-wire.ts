@@ -1,0 +1,445 @@
+/**
+ * One BitTorrent peer connection over an abstract WireStream (no sockets): handshake in both
+ * roles, choke/interest state both ways, typed events per message, BEP 6 and BEP 10 rules,
+ * keep-alives and idle timeout on an injected Clock, byte counters.
+ *
+ * Protocol violations never throw into the stream callback: the wire emits 'error' with a
+ * ProtocolError (code ERR_PROTOCOL) or TimeoutError (ERR_TIMEOUT), then closes ('close').
+ * Calling a send method before the 'handshake' event is a programming error and throws.
+ */
+import { InvalidArgumentError, TimeoutError, TrackerlessError } from '../errors.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { bytesEqual } from '../util/bytes.js';
+import { DEFAULT_REQQ } from './constants.js';
+import { TypedEmitter } from './emitter.js';
+import { ProtocolError, type ProtocolErrorReason } from './errors.js';
+import { ExtensionRegistry, type ExtendedHandshake, type WireExtension } from './extensions.js';
+import { WireFramer, type FrameItem } from './framer.js';
+import { Liveness } from './liveness.js';
+import * as msg from './messages.js';
+import type { Handshake, HandshakeHead, WireMessage } from './messages.js';
+import type { PeerWireEvents, PeerWireOptions, PieceMessage, WireRole, WireStats } from './peer-wire-types.js';
+import type { WireStream } from './stream.js';
+
+export type * from './peer-wire-types.js';
+export type { WireStream } from './stream.js';
+
+const blockKey = (index: number, begin: number): string => `${index}:${begin}`;
+
+export class PeerWire extends TypedEmitter<PeerWireEvents> {
+  readonly role: WireRole;
+  readonly stats: WireStats = { bytesSent: 0, bytesReceived: 0, payloadBytesSent: 0, payloadBytesReceived: 0 };
+
+  private readonly stream: WireStream;
+  private readonly options: PeerWireOptions;
+  private readonly clock: Clock;
+  private readonly framer: WireFramer;
+  private readonly registry = new ExtensionRegistry();
+  private readonly local: msg.HandshakeFlags;
+  /** Our outstanding requests to the remote: key -> block length. */
+  private readonly requests = new Map<string, number>();
+  private _infoHash: Uint8Array | undefined;
+  private head: HandshakeHead | undefined;
+  private remote: Handshake | undefined;
+  private handshakeSent = false;
+  private extendedHandshakeSent = false;
+  private bitfieldReceived = false;
+  private _closed = false;
+  private readonly liveness: Liveness;
+  /** Connections start choked and not interested both ways (BEP 3). */
+  private _amChoking = true;
+  private _amInterested = false;
+  private _peerChoking = true;
+  private _peerInterested = false;
+
+  constructor(stream: WireStream, options: PeerWireOptions) {
+    super();
+    if (options.peerId.length !== 20) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'peer id must be 20 bytes');
+    if (options.role === 'initiator' && !options.infoHash) {
+      throw new InvalidArgumentError('ERR_INVALID_INFOHASH', 'an initiator needs the infohash');
+    }
+    if (options.role === 'responder' && !options.infoHash && !options.acceptInfoHash) {
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'a responder needs infoHash or acceptInfoHash');
+    }
+    this.role = options.role;
+    this.stream = stream;
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.local = {
+      extended: options.extended ?? true,
+      fast: options.fast ?? true,
+      dht: options.dhtPort !== undefined
+    };
+    this.framer = new WireFramer({
+      handshake: true,
+      ...(options.maxMessageLength !== undefined && { maxMessageLength: options.maxMessageLength }),
+      ...(options.maxBlockLength !== undefined && { maxBlockLength: options.maxBlockLength }),
+      ...(options.pieceCount !== undefined && { pieceCount: options.pieceCount })
+    });
+    this.liveness = new Liveness({
+      clock: this.clock,
+      ...(options.keepAliveIntervalMs !== undefined && { keepAliveIntervalMs: options.keepAliveIntervalMs }),
+      ...(options.idleTimeoutMs !== undefined && { idleTimeoutMs: options.idleTimeoutMs }),
+      ...(options.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+      onKeepAlive: () => this.write(msg.encodeKeepAlive()),
+      onTimeout: (error) => this.failWith(error)
+    });
+    stream.onData((chunk) => this.onData(chunk));
+    stream.onDrain(() => this.emit('drain'));
+    stream.onClose(() => this.close());
+    if (this.role === 'initiator') this.sendHandshake(options.infoHash!);
+  }
+
+  // ------------------------------------------------------------------------------ state getters
+
+  get closed(): boolean {
+    return this._closed;
+  }
+  /** We choke the remote (it may not download from us). */
+  get amChoking(): boolean {
+    return this._amChoking;
+  }
+  get amInterested(): boolean {
+    return this._amInterested;
+  }
+  /** The remote chokes us. */
+  get peerChoking(): boolean {
+    return this._peerChoking;
+  }
+  get peerInterested(): boolean {
+    return this._peerInterested;
+  }
+  /** Both handshakes exchanged: messages may be sent. */
+  get handshakeComplete(): boolean {
+    return this.remote !== undefined && this.handshakeSent;
+  }
+  get infoHash(): Uint8Array | undefined {
+    return this._infoHash;
+  }
+  get remoteHandshake(): Handshake | undefined {
+    return this.remote;
+  }
+  get remotePeerId(): Uint8Array | undefined {
+    return this.remote?.peerId;
+  }
+  /** BEP 6 negotiated (both sides set the bit). */
+  get fastExtension(): boolean {
+    return this.local.fast && (this.head?.fast ?? false);
+  }
+  /** BEP 10 negotiated (both sides set the bit). */
+  get extensionProtocol(): boolean {
+    return this.local.extended && (this.head?.extended ?? false);
+  }
+  get remoteExtendedHandshake(): ExtendedHandshake | undefined {
+    return this.registry.remoteHandshake;
+  }
+  /** Requests we sent that have not been answered (or implicitly dropped by a choke). */
+  get outstandingRequests(): number {
+    return this.requests.size;
+  }
+
+  /** The piece count became known (metadata fetched): enables index and bitfield checks. */
+  setPieceCount(pieceCount: number): void {
+    this.framer.setPieceCount(pieceCount);
+  }
+
+  // ------------------------------------------------------------------------------ extensions
+
+  /** Register a BEP 10 plugin. Re-sends our extension handshake if it already went out. */
+  use(ext: WireExtension): void {
+    this.registry.add(ext);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const wire = this;
+    ext.attach?.({
+      send: (payload) => this.sendExtension(ext.name, payload),
+      get remoteSupports() {
+        return wire.registry.remoteId(ext.name) !== undefined;
+      },
+      fail: (message) => this.fail('bad-extension-message', `${ext.name}: ${message}`),
+      get infoHash() {
+        return wire._infoHash;
+      },
+      clock: this.clock
+    });
+    if (this.extendedHandshakeSent && !this._closed) this.sendExtendedHandshake();
+  }
+
+  /** Send a message of a registered-by-name extension; false if the remote lacks it. */
+  sendExtension(name: string, payload: Uint8Array): boolean {
+    const id = this.registry.remoteId(name);
+    if (id === undefined) return false;
+    return this.sendParts(msg.encodeExtendedHeader(id, payload.length), payload);
+  }
+
+  /** (Re)send our extension handshake, with optional extra top-level keys. */
+  sendExtendedHandshake(extra: Record<string, unknown> = {}): boolean {
+    this.requireHandshake();
+    if (!this.extensionProtocol) return false;
+    const local = this.options.extendedHandshake ?? { v: 'trackerless 0.1', reqq: DEFAULT_REQQ };
+    this.extendedHandshakeSent = true;
+    const payload = this.registry.encodeHandshake(local, extra);
+    return this.sendParts(msg.encodeExtendedHeader(0, payload.length), payload);
+  }
+
+  // ------------------------------------------------------------------------------ sending
+
+  choke(): boolean {
+    if (this._amChoking) return !this._closed;
+    this._amChoking = true;
+    return this.send(msg.encodeChoke());
+  }
+  unchoke(): boolean {
+    if (!this._amChoking) return !this._closed;
+    this._amChoking = false;
+    return this.send(msg.encodeUnchoke());
+  }
+  interested(): boolean {
+    if (this._amInterested) return !this._closed;
+    this._amInterested = true;
+    return this.send(msg.encodeInterested());
+  }
+  uninterested(): boolean {
+    if (!this._amInterested) return !this._closed;
+    this._amInterested = false;
+    return this.send(msg.encodeNotInterested());
+  }
+  have(index: number): boolean {
+    return this.send(msg.encodeHave(index));
+  }
+  bitfield(bitfield: Uint8Array): boolean {
+    return this.sendParts(msg.encodeBitfieldHeader(bitfield.length), bitfield);
+  }
+  /** Send a request and remember it until its piece/reject arrives (or a non-fast choke). */
+  request(index: number, begin: number, length: number): boolean {
+    const bytes = msg.encodeRequest({ index, begin, length });
+    this.requireHandshake();
+    if (this._closed) return false;
+    this.requests.set(blockKey(index, begin), length);
+    return this.send(bytes);
+  }
+  /** Without BEP 6 the request is forgotten at once; with it, the peer still answers. */
+  cancel(index: number, begin: number, length: number): boolean {
+    const bytes = msg.encodeCancel({ index, begin, length });
+    if (!this.fastExtension) this.requests.delete(blockKey(index, begin));
+    return this.send(bytes);
+  }
+  /** Send a block without copying it (header and block as two writes, or one writev). */
+  piece(index: number, begin: number, block: Uint8Array): boolean {
+    const ok = this.sendParts(msg.encodePieceHeader(index, begin, block.length), block);
+    if (!this._closed) this.stats.payloadBytesSent += block.length;
+    return ok;
+  }
+  port(port: number): boolean {
+    return this.send(msg.encodePort(port));
+  }
+  suggest(index: number): boolean {
+    return this.sendFast(msg.encodeSuggest(index));
+  }
+  haveAll(): boolean {
+    return this.sendFast(msg.encodeHaveAll());
+  }
+  haveNone(): boolean {
+    return this.sendFast(msg.encodeHaveNone());
+  }
+  reject(index: number, begin: number, length: number): boolean {
+    return this.sendFast(msg.encodeReject({ index, begin, length }));
+  }
+  allowedFast(index: number): boolean {
+    return this.sendFast(msg.encodeAllowedFast(index));
+  }
+
+  /** Close the connection (idempotent). Emits 'close'. */
+  close(reason?: TrackerlessError): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.liveness.stop();
+    this.requests.clear();
+    this.stream.close();
+    this.registry.close();
+    this.emit('close', reason);
+  }
+
+  // ------------------------------------------------------------------------------ internals
+
+  private requireHandshake(): void {
+    if (!this.handshakeComplete && !this._closed) {
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'cannot send messages before the handshake completed');
+    }
+  }
+
+  private sendFast(bytes: Uint8Array): boolean {
+    this.requireHandshake();
+    if (!this.fastExtension && !this._closed) {
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'fast extension (BEP 6) not negotiated');
+    }
+    return this.send(bytes);
+  }
+
+  private send(bytes: Uint8Array): boolean {
+    this.requireHandshake();
+    return this.write(bytes);
+  }
+
+  private write(bytes: Uint8Array): boolean {
+    if (this._closed) return false;
+    this.stats.bytesSent += bytes.length;
+    this.liveness.sent();
+    return this.stream.write(bytes);
+  }
+
+  /** Header + body as one gathered write (no concatenation of the body). */
+  private sendParts(header: Uint8Array, body: Uint8Array): boolean {
+    this.requireHandshake();
+    if (this._closed) return false;
+    this.stats.bytesSent += header.length + body.length;
+    this.liveness.sent();
+    if (body.length === 0) return this.stream.write(header);
+    if (this.stream.writev) return this.stream.writev([header, body]);
+    this.stream.write(header);
+    return this.stream.write(body);
+  }
+
+  private sendHandshake(infoHash: Uint8Array): void {
+    this._infoHash = infoHash;
+    this.handshakeSent = true;
+    this.write(msg.encodeHandshake({ infoHash, peerId: this.options.peerId, ...this.local }));
+  }
+
+  private fail(reason: ProtocolErrorReason, message: string): void {
+    this.failWith(new ProtocolError(reason, message));
+  }
+
+  private failWith(error: ProtocolError | TimeoutError): void {
+    if (this._closed) return;
+    this.emit('error', error);
+    this.close(error);
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this._closed) return;
+    this.stats.bytesReceived += chunk.length;
+    this.liveness.received();
+    const items = this.framer.feed(chunk);
+    for (let i = 0; i < items.length && !this._closed; i++) this.onItem(items[i]!);
+  }
+
+  private onItem(item: FrameItem): void {
+    switch (item.type) {
+      case 'error':
+        return this.failWith(item.error);
+      case 'handshake_head':
+        return this.onHandshakeHead(item.head);
+      case 'handshake_peer_id':
+        return this.onHandshakePeerId(item.peerId);
+      default:
+        return this.onMessage(item);
+    }
+  }
+
+  private onHandshakeHead(head: HandshakeHead): void {
+    this.head = head;
+    if (this.role === 'initiator') {
+      if (!bytesEqual(head.infoHash, this._infoHash!)) this.fail('infohash-mismatch', 'remote sent another infohash');
+      return;
+    }
+    const { acceptInfoHash, infoHash } = this.options;
+    const ok = acceptInfoHash ? acceptInfoHash(head.infoHash, head) : bytesEqual(head.infoHash, infoHash!);
+    if (this._closed) return;
+    if (!ok) return this.fail('infohash-mismatch', 'we do not serve this infohash');
+    this.sendHandshake(head.infoHash);
+  }
+
+  private onHandshakePeerId(peerId: Uint8Array): void {
+    if (bytesEqual(peerId, this.options.peerId)) return this.fail('self-connection', 'connected to ourselves');
+    const expected = this.options.expectedPeerId;
+    if (expected && !bytesEqual(peerId, expected)) return this.fail('peer-id-mismatch', 'unexpected peer id');
+    this.remote = { ...this.head!, peerId };
+    this.liveness.handshakeCompleted();
+    // Handlers may send the bitfield / have_all here: it goes right after the handshake (BEP 6).
+    this.emit('handshake', this.remote);
+    if (this._closed) return;
+    if (this.extensionProtocol && !this.extendedHandshakeSent) this.sendExtendedHandshake();
+    if (this.options.dhtPort !== undefined && this.remote.dht && !this._closed) this.port(this.options.dhtPort);
+  }
+
+  private onMessage(m: WireMessage): void {
+    switch (m.type) {
+      case 'keep_alive': return this.emit('keep_alive');
+      case 'choke':
+        this._peerChoking = true;
+        if (!this.fastExtension) this.requests.clear(); // BEP 3: a choke drops pending requests
+        return this.emit('choke');
+      case 'unchoke':
+        this._peerChoking = false;
+        return this.emit('unchoke');
+      case 'interested':
+        this._peerInterested = true;
+        return this.emit('interested');
+      case 'not_interested':
+        this._peerInterested = false;
+        return this.emit('not_interested');
+      case 'have': return this.emit('have', m.index);
+      case 'bitfield':
+        if (!this.firstBitfield()) return;
+        return this.emit('bitfield', m.bitfield);
+      case 'request': return this.emit('request', m);
+      case 'piece': return this.onPiece(m);
+      case 'cancel': return this.emit('cancel', m);
+      case 'port': return this.emit('port', m.port);
+      case 'extended': return this.onExtended(m.extId, m.payload);
+      case 'unknown': return this.emit('unknown', m.id, m.payload);
+    }
+    // BEP 6 messages: the peer MUST close if the extension was not negotiated.
+    if (!this.fastExtension) return this.fail('fast-not-negotiated', `received ${m.type}`);
+    switch (m.type) {
+      case 'suggest': return this.emit('suggest', m.index);
+      case 'allowed_fast': return this.emit('allowed_fast', m.index);
+      case 'have_all':
+        if (this.firstBitfield()) this.emit('have_all');
+        return;
+      case 'have_none':
+        if (this.firstBitfield()) this.emit('have_none');
+        return;
+      case 'reject': {
+        const key = blockKey(m.index, m.begin);
+        if (this.requests.get(key) !== m.length) return this.fail('unrequested-block', 'reject for a block never requested');
+        this.requests.delete(key);
+        return this.emit('reject', m);
+      }
+    }
+  }
+
+  private firstBitfield(): boolean {
+    if (this.bitfieldReceived) {
+      this.fail('duplicate-bitfield', 'second bitfield/have_all/have_none');
+      return false;
+    }
+    this.bitfieldReceived = true;
+    return true;
+  }
+
+  private onPiece(m: PieceMessage): void {
+    const key = blockKey(m.index, m.begin);
+    const length = this.requests.get(key);
+    if (length === undefined) {
+      // BEP 6: MUST close. Without it a late piece after choke/cancel is legal (BEP 3).
+      if (this.fastExtension) return this.fail('unrequested-block', `piece ${key} never requested`);
+    } else {
+      if (length !== m.block.length) return this.fail('bad-block', `piece ${key}: ${m.block.length} bytes, asked ${length}`);
+      this.requests.delete(key);
+    }
+    this.stats.payloadBytesReceived += m.block.length;
+    this.emit('piece', m);
+  }
+
+  private onExtended(extId: number, payload: Uint8Array): void {
+    if (!this.extensionProtocol) return this.fail('extended-not-negotiated', 'extended message without BEP 10');
+    if (extId === 0) {
+      const hs = this.registry.receiveHandshake(payload);
+      if (hs instanceof ProtocolError) return this.failWith(hs);
+      if (!this._closed) this.emit('extended_handshake', hs);
+      return;
+    }
+    if (!this.registry.dispatch(extId, payload)) this.emit('extended', extId, payload);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The byte stream a PeerWire runs over. The engine adapts a TCP socket to it; tests and
+ * in-process use take `pipePair()` from memory-stream.ts. No sockets here.
+ *
+ * Ownership: chunks passed to `onData` callbacks belong to the receiver (the wire keeps
+ * zero-copy views of them, e.g. piece blocks); chunks passed to `write` must not be mutated by
+ * the caller afterwards (like net.Socket, the stream may hold them until flushed).
+ */
+export interface WireStream {
+  /** Queue bytes. Returns false when the caller should wait for `onDrain` (backpressure). */
+  write(data: Uint8Array): boolean;
+  /**
+   * Optional gathered write (e.g. socket.cork(); write each; socket.uncork()). Used for
+   * piece messages so the 13-byte header and the block go out without concatenation.
+   */
+  writev?(chunks: readonly Uint8Array[]): boolean;
+  onData(cb: (chunk: Uint8Array) => void): void;
+  onDrain(cb: () => void): void;
+  /** Called once when either end closed the stream. */
+  onClose(cb: () => void): void;
+  /** Close both directions; pending written data is still delivered. Idempotent. */
+  close(): void;
+}

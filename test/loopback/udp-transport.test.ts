@@ -1,0 +1,96 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Address } from '../../lib/krpc/types.js';
+import { createUdpTransport } from '../../lib/rpc/udp-transport.js';
+import type { Transport } from '../../lib/rpc/transport.js';
+
+function nextMessage(t: Transport): Promise<{ data: Uint8Array; from: Address }> {
+  return new Promise((resolve) => t.onMessage((data, from) => resolve({ data, from })));
+}
+
+function nextError(t: Transport): Promise<Error> {
+  return new Promise((resolve) => t.onError(resolve));
+}
+
+describe('UDP transport (loopback)', () => {
+  it('exchanges datagrams between two transports on port 0', async () => {
+    const a = await createUdpTransport({ host: '127.0.0.1', port: 0 });
+    const b = await createUdpTransport({ host: '127.0.0.1' });
+    try {
+      expect(a.address().host).toBe('127.0.0.1');
+      expect(a.address().port).toBeGreaterThan(0);
+      const atB = nextMessage(b);
+      a.send(new Uint8Array([1, 2, 3]), b.address());
+      const got = await atB;
+      expect(Array.from(got.data)).toEqual([1, 2, 3]);
+      expect(got.from).toEqual(a.address());
+      const atA = nextMessage(a);
+      b.send(new Uint8Array([4]), got.from);
+      expect(Array.from((await atA).data)).toEqual([4]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('drops datagrams above the receive cap', async () => {
+    const a = await createUdpTransport({ host: '127.0.0.1' });
+    const b = await createUdpTransport({ host: '127.0.0.1' });
+    try {
+      const sizes: number[] = [];
+      const done = new Promise<void>((resolve) =>
+        b.onMessage((data) => {
+          sizes.push(data.length);
+          if (data.length === 10) resolve();
+        })
+      );
+      a.send(new Uint8Array(4000), b.address());
+      a.send(new Uint8Array(10), b.address()); // loopback keeps order: arrives after the big one
+      await done;
+      expect(sizes).toEqual([10]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('rejects a bind conflict with a typed error', async () => {
+    const a = await createUdpTransport({ host: '127.0.0.1' });
+    try {
+      await expect(createUdpTransport({ host: '127.0.0.1', port: a.address().port })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ADDRESS',
+        cause: expect.objectContaining({ code: 'EADDRINUSE' })
+      });
+      await expect(createUdpTransport({ host: 'localhost' })).rejects.toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
+      await expect(createUdpTransport({ host: '127.0.0.1', port: 65536 })).rejects.toMatchObject({ code: 'ERR_INVALID_PORT' });
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('never throws from send; errors go to onError', async () => {
+    const a = await createUdpTransport({ host: '127.0.0.1' });
+    try {
+      let err = nextError(a);
+      expect(() => a.send(new Uint8Array(1), { host: '127.0.0.1', port: 70000 })).not.toThrow();
+      expect(await err).toBeInstanceOf(Error);
+      err = nextError(a);
+      a.send(new Uint8Array(1), { host: 'example.invalid', port: 1 }); // never resolved via DNS
+      expect(await err).toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
+      err = nextError(a);
+      a.send(new Uint8Array(1), { host: '::1', port: 1 }); // IPv6 on an IPv4 socket
+      expect(await err).toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
+    } finally {
+      await a.close();
+    }
+    expect(() => a.send(new Uint8Array(1), { host: '127.0.0.1', port: 1 })).not.toThrow();
+  });
+
+  it('close is idempotent and leaves no handles', async () => {
+    const before = process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+    const a = await createUdpTransport({ host: '127.0.0.1' });
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length).toBe(before + 1);
+    const first = a.close();
+    const second = a.close();
+    await Promise.all([first, second]);
+    await a.close();
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length).toBe(before);
+  });
+});
