@@ -88,6 +88,11 @@ export class Bitfield {
     this.ones = 0;
   }
 
+  /** Byte `i` of the wire form (0 past the end): lets callers combine fields 8 pieces at a time. */
+  byte(i: number): number {
+    return this.bits[i] ?? 0;
+  }
+
   /** Wire form (a copy). */
   toBytes(): Uint8Array {
     return new Uint8Array(this.bits);

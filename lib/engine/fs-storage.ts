@@ -48,6 +48,8 @@ export class FsStorage implements Storage {
   private readonly paths: string[];
   /** Non-empty files in torrent order (their offsets ascend), for the binary search. */
   private readonly dataFiles: number[];
+  /** BEP 47 pad files: read as zeros, writes dropped, nothing on disk. */
+  private readonly padding: boolean[];
   private readonly maxOpenFiles: number;
   /** Map order is LRU order: oldest first. */
   private readonly handles = new Map<number, HandleEntry>();
@@ -60,6 +62,7 @@ export class FsStorage implements Storage {
     this.maxOpenFiles = Math.max(1, opts.maxOpenFiles ?? 32);
     this.paths = info.files.map((f) => this.safePath(f));
     this.dataFiles = info.files.flatMap((f, i) => (f.length > 0 ? [i] : []));
+    this.padding = info.files.map((f) => f.padding === true);
     const sum = info.files.reduce((s, f) => s + f.length, 0);
     if (sum !== info.length) {
       throw new InvalidArgumentError('ERR_INVALID_TORRENT', `file lengths add up to ${sum}, torrent length is ${info.length}`);
@@ -76,6 +79,7 @@ export class FsStorage implements Storage {
     const start = blockPosition(this.info, piece, offset, length);
     const out = new Uint8Array(length);
     for (const seg of this.segments(start, length)) {
+      if (this.padding[seg.file]) continue; // `out` is already zeros
       await this.withHandle(seg.file, false, async (fh) => {
         let done = 0;
         while (done < seg.length) {
@@ -94,6 +98,7 @@ export class FsStorage implements Storage {
     this.check();
     const start = blockPosition(this.info, piece, offset, data.length);
     for (const seg of this.segments(start, data.length)) {
+      if (this.padding[seg.file]) continue;
       await this.withHandle(seg.file, true, async (fh) => {
         let done = 0;
         while (done < seg.length) {
@@ -115,7 +120,7 @@ export class FsStorage implements Storage {
     await Promise.all([...this.handles.values()].filter((e) => e.writable).map(async (e) => (await e.promise).datasync()));
     if (!this.emptyFilesCreated) {
       for (const [i, file] of this.info.files.entries()) {
-        if (file.length !== 0) continue;
+        if (file.length !== 0 || file.padding) continue;
         const path = this.paths[i] as string;
         await fsp.mkdir(dirname(path), { recursive: true });
         await (await fsp.open(path, 'a')).close();
@@ -139,7 +144,8 @@ export class FsStorage implements Storage {
   async verifyExisting(opts: VerifyOptions = {}): Promise<Bitfield> {
     this.check();
     const sizes = await Promise.all(
-      this.paths.map(async (p) => {
+      this.paths.map(async (p, i) => {
+        if (this.padding[i]) return 0;
         try {
           return (await fsp.stat(p)).size;
         } catch {
@@ -149,7 +155,9 @@ export class FsStorage implements Storage {
     );
     const present = (piece: number): boolean => {
       const start = piece * this.info.pieceLength;
-      return this.segments(start, pieceSizeOf(this.info, piece)).every((s) => (sizes[s.file] ?? -1) >= s.position + s.length);
+      return this.segments(start, pieceSizeOf(this.info, piece)).every(
+        (s) => this.padding[s.file] || (sizes[s.file] ?? -1) >= s.position + s.length
+      );
     };
     return verifyPieces(this, this.info, { ...opts, shouldCheck: (p) => present(p) && (opts.shouldCheck?.(p) ?? true) });
   }
@@ -204,6 +212,7 @@ export class FsStorage implements Storage {
   }
 
   private acquire(file: number, write: boolean): HandleEntry {
+    this.check(); // an operation spanning files may outlive close(): open nothing new
     let entry = this.handles.get(file);
     if (entry && write && !entry.writable) {
       // Upgrade a read-only handle (seeding opens files read-only, so read-only files work).

@@ -72,12 +72,16 @@ export interface LookupResult {
   aborted: boolean;
 }
 
+/** Queries per candidate: the first try and one retry when it is among the k closest. */
+const MAX_ATTEMPTS = 2;
+
 type State = 'new' | 'active' | 'slow' | 'done' | 'failed';
 
 interface Candidate {
   node: NodeInfo;
   state: State;
   depth: number;
+  attempts: number;
   token?: Uint8Array;
 }
 
@@ -146,7 +150,7 @@ class Lookup {
     if (lo >= this.maxCandidates) return;
     this.seen.add(idKey);
     this.seen.add(addrKey);
-    list.splice(lo, 0, { node, state: 'new', depth });
+    list.splice(lo, 0, { node, state: 'new', depth, attempts: 0 });
     if (list.length > this.maxCandidates) {
       // Drop the farthest untouched candidate; active ones finish on their own.
       for (let i = list.length - 1; i >= this.maxCandidates; i--) {
@@ -181,6 +185,7 @@ class Lookup {
 
   private send(c: Candidate): void {
     c.state = 'active';
+    c.attempts++;
     this.queries++;
     const slowTimer = this.opts.clock.setTimeout(() => {
       this.timers.delete(slowTimer);
@@ -207,10 +212,22 @@ class Lookup {
         this.timers.delete(slowTimer);
         if (this.finished) return;
         this.failures++;
-        c.state = 'failed';
+        // One retry for a node that is still among the k closest: a single lost datagram
+        // should not cost the lookup one of its true closest nodes.
+        c.state = c.attempts < MAX_ATTEMPTS && this.rankAmongLive(c) < this.k ? 'new' : 'failed';
         this.step();
       }
     );
+  }
+
+  /** Position of `c` among the candidates that have not failed. */
+  private rankAmongLive(c: Candidate): number {
+    let rank = 0;
+    for (const x of this.candidates) {
+      if (x === c) return rank;
+      if (x.state !== 'failed') rank++;
+    }
+    return rank;
   }
 
   /** Bootstrap addresses have no known id: ask them, then rank them by the id they report. */

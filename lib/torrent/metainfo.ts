@@ -32,6 +32,8 @@ export interface TorrentFileEntry {
   length: number;
   /** Offset of the file's first byte in the concatenated torrent data. */
   offset: number;
+  /** BEP 47 padding file (`attr` holds 'p'): all zeros, never written to disk. */
+  padding?: true;
 }
 
 export interface TorrentInfo {
@@ -283,15 +285,20 @@ function infoFromDict(dict: BDict, infoBytes: Uint8Array, limits: MetainfoLimits
       if (rawPath.length === 0) fail(`${what} has an empty path`);
       if (rawPath.length > limits.maxPathDepth) fail(`${what} path is deeper than ${limits.maxPathDepth}`);
       const path = rawPath.map((c) => (isBytes(c) ? pathComponent(c, what, limits) : fail(`${what} path must hold strings`)));
+      const attr = entry.map.get('attr');
+      const padding = isBytes(attr) && attr.includes(0x70 /* 'p' */);
       const key = path.join('/');
-      if (filePaths.has(key) || dirPaths.has(key)) fail(`${what} path "${key}" is used twice`);
-      for (let d = 1; d < path.length; d++) {
-        const dir = path.slice(0, d).join('/');
-        if (filePaths.has(dir)) fail(`${what} path "${key}" is inside file "${dir}"`);
-        dirPaths.add(dir);
+      // Pad files (hybrid torrents) share names like ".pad/16384" and are never stored.
+      if (!padding) {
+        if (filePaths.has(key) || dirPaths.has(key)) fail(`${what} path "${key}" is used twice`);
+        for (let d = 1; d < path.length; d++) {
+          const dir = path.slice(0, d).join('/');
+          if (filePaths.has(dir)) fail(`${what} path "${key}" is inside file "${dir}"`);
+          dirPaths.add(dir);
+        }
+        filePaths.add(key);
       }
-      filePaths.add(key);
-      files.push({ path: [name, ...path], length, offset: total });
+      files.push({ path: [name, ...path], length, offset: total, ...(padding ? { padding: true as const } : {}) });
       total += length;
       if (total > Number.MAX_SAFE_INTEGER) fail('total length is too large');
     }

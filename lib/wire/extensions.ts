@@ -6,6 +6,7 @@
 import bencode from 'bencode';
 import type { Clock } from '../util/clock.js';
 import { InvalidArgumentError } from '../errors.js';
+import { bencodeValueEnd } from './bencode-scan.js';
 import { MAX_EXTENDED_HANDSHAKE_LENGTH, MAX_EXTENSION_NAMES } from './constants.js';
 import { ProtocolError } from './errors.js';
 
@@ -48,6 +49,8 @@ export interface ExtensionContext {
   send(payload: Uint8Array): boolean;
   /** True when the remote announced this extension with a non-zero id. */
   readonly remoteSupports: boolean;
+  /** Re-send our extension handshake (e.g. metadata_size became known); no-op before it. */
+  updateHandshake(): void;
   /** The remote broke this extension's protocol: the wire emits ERR_PROTOCOL and closes. */
   fail(message: string): void;
   /** The torrent's infohash, once the BitTorrent handshake has been read. */
@@ -69,6 +72,15 @@ export interface WireExtension {
   onMessage(payload: Uint8Array): void;
   /** The wire closed. */
   onClose?(): void;
+}
+
+/** What the wire provides to build each plugin's ExtensionContext. */
+export interface ExtensionHost {
+  send(payload: Uint8Array): boolean;
+  fail(message: string): void;
+  updateHandshake(): void;
+  infoHash(): Uint8Array | undefined;
+  clock: Clock;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -97,13 +109,25 @@ export function bytesField(dict: BDict, key: string, ...lengths: number[]): Uint
   return lengths.length === 0 || lengths.includes(v.length) ? v : undefined;
 }
 
-/** bencode.decode that returns undefined instead of throwing. Caller caps the input size. */
-export function safeDecode(payload: Uint8Array): unknown {
+/**
+ * Decode the bencoded value at the start of `payload` without ever throwing or hanging: the
+ * bytes are scanned first (bencode-scan.ts). Returns the value and where it ended, or
+ * undefined. The caller caps the payload size.
+ */
+export function safeDecodePrefix(payload: Uint8Array): { value: unknown; end: number } | undefined {
+  const end = bencodeValueEnd(payload);
+  if (end < 0) return undefined;
   try {
-    return bencode.decode(payload);
+    return { value: bencode.decode(payload.subarray(0, end)), end };
   } catch {
     return undefined;
   }
+}
+
+/** Decode a payload that must be exactly one bencoded value; undefined if it is not. */
+export function safeDecode(payload: Uint8Array): unknown {
+  const r = safeDecodePrefix(payload);
+  return r && r.end === payload.length ? r.value : undefined;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -187,13 +211,29 @@ export class ExtensionRegistry {
     return this.remote;
   }
 
-  /** Register a plugin; returns its local id (assigned in registration order from 1). */
-  add(ext: WireExtension): number {
+  /**
+   * Register a plugin, give it its context (`attach`), and return its local id (assigned in
+   * registration order from 1).
+   */
+  add(ext: WireExtension, host: ExtensionHost): number {
     if (this.byLocalId.some((e) => e.name === ext.name)) {
       throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `extension ${ext.name} already registered`);
     }
     if (this.byLocalId.length >= 255) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'too many extensions');
     this.byLocalId.push(ext);
+    const remoteIds = this.remoteIds;
+    ext.attach?.({
+      send: host.send,
+      fail: host.fail,
+      updateHandshake: host.updateHandshake,
+      clock: host.clock,
+      get remoteSupports() {
+        return remoteIds.has(ext.name);
+      },
+      get infoHash() {
+        return host.infoHash();
+      }
+    });
     return this.byLocalId.length;
   }
 

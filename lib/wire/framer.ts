@@ -124,7 +124,10 @@ export class WireFramer {
             this.bodyChecked = true;
           }
           if (this.buffered < this.bodyLength) return out;
-          const parsed = decodeMessageBody(this.take(this.bodyLength), this.maxBlockLength, this.pieceCount);
+          const parsed =
+            this.peekByte() === MessageId.Piece && this.bodyLength >= 9
+              ? this.takePiece()
+              : decodeMessageBody(this.take(this.bodyLength), this.maxBlockLength, this.pieceCount);
           if (parsed instanceof ProtocolError) return this.fail(out, parsed);
           out.push(parsed);
           this.stage = 'length';
@@ -172,6 +175,7 @@ export class WireFramer {
 
   /** Consume n buffered bytes (caller checked n <= buffered): a view if contiguous, else a copy. */
   private take(n: number): Uint8Array {
+    if (n === 0) return EMPTY;
     this.buffered -= n;
     const first = this.chunks[this.head]!;
     if (first.length - this.offset >= n) {
@@ -191,6 +195,21 @@ export class WireFramer {
       if (this.offset === c.length) this.advanceChunk();
     }
     return out;
+  }
+
+  /**
+   * A piece message read as header + block, so the block is a view whenever it lies in one
+   * chunk even if the header does not (e.g. a writev'd header and block arriving separately).
+   */
+  private takePiece(): WireMessage | ProtocolError {
+    const head = this.take(9);
+    const index = readU32(head, 1);
+    const begin = readU32(head, 5);
+    const block = this.take(this.bodyLength - 9);
+    if (this.pieceCount !== undefined && index >= this.pieceCount) {
+      return new ProtocolError('bad-piece-index', `index ${index} >= piece count ${this.pieceCount}`);
+    }
+    return { type: 'piece', index, begin, block };
   }
 
   private takeU32(): number {

@@ -9,13 +9,14 @@
  */
 import { InvalidArgumentError, TimeoutError, TrackerlessError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { bytesEqual } from '../util/bytes.js';
 import { DEFAULT_REQQ } from './constants.js';
 import { TypedEmitter } from './emitter.js';
 import { ProtocolError, type ProtocolErrorReason } from './errors.js';
 import { ExtensionRegistry, type ExtendedHandshake, type WireExtension } from './extensions.js';
 import { WireFramer, type FrameItem } from './framer.js';
+import { checkHandshakeHead, checkPeerId, checkWireOptions, localFlags } from './handshake-policy.js';
 import { Liveness } from './liveness.js';
+import { RequestBook } from './request-book.js';
 import * as msg from './messages.js';
 import type { Handshake, HandshakeHead, WireMessage } from './messages.js';
 import type { PeerWireEvents, PeerWireOptions, PieceMessage, WireRole, WireStats } from './peer-wire-types.js';
@@ -24,11 +25,9 @@ import type { WireStream } from './stream.js';
 export type * from './peer-wire-types.js';
 export type { WireStream } from './stream.js';
 
-const blockKey = (index: number, begin: number): string => `${index}:${begin}`;
-
 export class PeerWire extends TypedEmitter<PeerWireEvents> {
   readonly role: WireRole;
-  readonly stats: WireStats = { bytesSent: 0, bytesReceived: 0, payloadBytesSent: 0, payloadBytesReceived: 0 };
+  private readonly counters: WireStats = { bytesSent: 0, bytesReceived: 0, payloadBytesSent: 0, payloadBytesReceived: 0 };
 
   private readonly stream: WireStream;
   private readonly options: PeerWireOptions;
@@ -36,8 +35,8 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   private readonly framer: WireFramer;
   private readonly registry = new ExtensionRegistry();
   private readonly local: msg.HandshakeFlags;
-  /** Our outstanding requests to the remote: key -> block length. */
-  private readonly requests = new Map<string, number>();
+  /** Our outstanding requests to the remote. */
+  private readonly requests = new RequestBook();
   private _infoHash: Uint8Array | undefined;
   private head: HandshakeHead | undefined;
   private remote: Handshake | undefined;
@@ -54,33 +53,16 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
 
   constructor(stream: WireStream, options: PeerWireOptions) {
     super();
-    if (options.peerId.length !== 20) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'peer id must be 20 bytes');
-    if (options.role === 'initiator' && !options.infoHash) {
-      throw new InvalidArgumentError('ERR_INVALID_INFOHASH', 'an initiator needs the infohash');
-    }
-    if (options.role === 'responder' && !options.infoHash && !options.acceptInfoHash) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'a responder needs infoHash or acceptInfoHash');
-    }
+    checkWireOptions(options);
     this.role = options.role;
     this.stream = stream;
     this.options = options;
     this.clock = options.clock ?? systemClock;
-    this.local = {
-      extended: options.extended ?? true,
-      fast: options.fast ?? true,
-      dht: options.dhtPort !== undefined
-    };
-    this.framer = new WireFramer({
-      handshake: true,
-      ...(options.maxMessageLength !== undefined && { maxMessageLength: options.maxMessageLength }),
-      ...(options.maxBlockLength !== undefined && { maxBlockLength: options.maxBlockLength }),
-      ...(options.pieceCount !== undefined && { pieceCount: options.pieceCount })
-    });
+    this.local = localFlags(options);
+    this.framer = new WireFramer({ ...options, handshake: true });
     this.liveness = new Liveness({
+      ...options,
       clock: this.clock,
-      ...(options.keepAliveIntervalMs !== undefined && { keepAliveIntervalMs: options.keepAliveIntervalMs }),
-      ...(options.idleTimeoutMs !== undefined && { idleTimeoutMs: options.idleTimeoutMs }),
-      ...(options.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: options.handshakeTimeoutMs }),
       onKeepAlive: () => this.write(msg.encodeKeepAlive()),
       onTimeout: (error) => this.failWith(error)
     });
@@ -89,8 +71,6 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     stream.onClose(() => this.close());
     if (this.role === 'initiator') this.sendHandshake(options.infoHash!);
   }
-
-  // ------------------------------------------------------------------------------ state getters
 
   get closed(): boolean {
     return this._closed;
@@ -119,8 +99,9 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   get remoteHandshake(): Handshake | undefined {
     return this.remote;
   }
-  get remotePeerId(): Uint8Array | undefined {
-    return this.remote?.peerId;
+  /** Byte counters (live object, read-only for callers). */
+  get stats(): Readonly<WireStats> {
+    return this.counters;
   }
   /** BEP 6 negotiated (both sides set the bit). */
   get fastExtension(): boolean {
@@ -147,18 +128,13 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
 
   /** Register a BEP 10 plugin. Re-sends our extension handshake if it already went out. */
   use(ext: WireExtension): void {
-    this.registry.add(ext);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const wire = this;
-    ext.attach?.({
+    this.registry.add(ext, {
       send: (payload) => this.sendExtension(ext.name, payload),
-      get remoteSupports() {
-        return wire.registry.remoteId(ext.name) !== undefined;
-      },
       fail: (message) => this.fail('bad-extension-message', `${ext.name}: ${message}`),
-      get infoHash() {
-        return wire._infoHash;
+      updateHandshake: () => {
+        if (this.extendedHandshakeSent && !this._closed) this.sendExtendedHandshake();
       },
+      infoHash: () => this._infoHash,
       clock: this.clock
     });
     if (this.extendedHandshakeSent && !this._closed) this.sendExtendedHandshake();
@@ -184,24 +160,16 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   // ------------------------------------------------------------------------------ sending
 
   choke(): boolean {
-    if (this._amChoking) return !this._closed;
-    this._amChoking = true;
-    return this.send(msg.encodeChoke());
+    return this.setChoking(true);
   }
   unchoke(): boolean {
-    if (!this._amChoking) return !this._closed;
-    this._amChoking = false;
-    return this.send(msg.encodeUnchoke());
+    return this.setChoking(false);
   }
   interested(): boolean {
-    if (this._amInterested) return !this._closed;
-    this._amInterested = true;
-    return this.send(msg.encodeInterested());
+    return this.setInterested(true);
   }
   uninterested(): boolean {
-    if (!this._amInterested) return !this._closed;
-    this._amInterested = false;
-    return this.send(msg.encodeNotInterested());
+    return this.setInterested(false);
   }
   have(index: number): boolean {
     return this.send(msg.encodeHave(index));
@@ -214,19 +182,19 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     const bytes = msg.encodeRequest({ index, begin, length });
     this.requireHandshake();
     if (this._closed) return false;
-    this.requests.set(blockKey(index, begin), length);
+    this.requests.add(index, begin, length);
     return this.send(bytes);
   }
   /** Without BEP 6 the request is forgotten at once; with it, the peer still answers. */
   cancel(index: number, begin: number, length: number): boolean {
     const bytes = msg.encodeCancel({ index, begin, length });
-    if (!this.fastExtension) this.requests.delete(blockKey(index, begin));
+    this.requests.cancelled(index, begin, this.fastExtension);
     return this.send(bytes);
   }
   /** Send a block without copying it (header and block as two writes, or one writev). */
   piece(index: number, begin: number, block: Uint8Array): boolean {
     const ok = this.sendParts(msg.encodePieceHeader(index, begin, block.length), block);
-    if (!this._closed) this.stats.payloadBytesSent += block.length;
+    if (!this._closed) this.counters.payloadBytesSent += block.length;
     return ok;
   }
   port(port: number): boolean {
@@ -267,12 +235,27 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     }
   }
 
+  /** State changes are sent only when the state changes. */
+  private setChoking(choking: boolean): boolean {
+    this.requireHandshake();
+    if (this._amChoking === choking) return !this._closed;
+    this._amChoking = choking;
+    return this.send(choking ? msg.encodeChoke() : msg.encodeUnchoke());
+  }
+
+  private setInterested(interested: boolean): boolean {
+    this.requireHandshake();
+    if (this._amInterested === interested) return !this._closed;
+    this._amInterested = interested;
+    return this.send(interested ? msg.encodeInterested() : msg.encodeNotInterested());
+  }
+
   private sendFast(bytes: Uint8Array): boolean {
     this.requireHandshake();
     if (!this.fastExtension && !this._closed) {
       throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'fast extension (BEP 6) not negotiated');
     }
-    return this.send(bytes);
+    return this.write(bytes);
   }
 
   private send(bytes: Uint8Array): boolean {
@@ -282,7 +265,7 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
 
   private write(bytes: Uint8Array): boolean {
     if (this._closed) return false;
-    this.stats.bytesSent += bytes.length;
+    this.counters.bytesSent += bytes.length;
     this.liveness.sent();
     return this.stream.write(bytes);
   }
@@ -291,7 +274,7 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   private sendParts(header: Uint8Array, body: Uint8Array): boolean {
     this.requireHandshake();
     if (this._closed) return false;
-    this.stats.bytesSent += header.length + body.length;
+    this.counters.bytesSent += header.length + body.length;
     this.liveness.sent();
     if (body.length === 0) return this.stream.write(header);
     if (this.stream.writev) return this.stream.writev([header, body]);
@@ -317,7 +300,7 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
 
   private onData(chunk: Uint8Array): void {
     if (this._closed) return;
-    this.stats.bytesReceived += chunk.length;
+    this.counters.bytesReceived += chunk.length;
     this.liveness.received();
     const items = this.framer.feed(chunk);
     for (let i = 0; i < items.length && !this._closed; i++) this.onItem(items[i]!);
@@ -338,21 +321,15 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
 
   private onHandshakeHead(head: HandshakeHead): void {
     this.head = head;
-    if (this.role === 'initiator') {
-      if (!bytesEqual(head.infoHash, this._infoHash!)) this.fail('infohash-mismatch', 'remote sent another infohash');
-      return;
-    }
-    const { acceptInfoHash, infoHash } = this.options;
-    const ok = acceptInfoHash ? acceptInfoHash(head.infoHash, head) : bytesEqual(head.infoHash, infoHash!);
-    if (this._closed) return;
-    if (!ok) return this.fail('infohash-mismatch', 'we do not serve this infohash');
-    this.sendHandshake(head.infoHash);
+    const refused = checkHandshakeHead(this.options, head);
+    if (this._closed) return; // acceptInfoHash may have closed us
+    if (refused) return this.failWith(refused);
+    if (this.role === 'responder') this.sendHandshake(head.infoHash);
   }
 
   private onHandshakePeerId(peerId: Uint8Array): void {
-    if (bytesEqual(peerId, this.options.peerId)) return this.fail('self-connection', 'connected to ourselves');
-    const expected = this.options.expectedPeerId;
-    if (expected && !bytesEqual(peerId, expected)) return this.fail('peer-id-mismatch', 'unexpected peer id');
+    const refused = checkPeerId(this.options, peerId);
+    if (refused) return this.failWith(refused);
     this.remote = { ...this.head!, peerId };
     this.liveness.handshakeCompleted();
     // Handlers may send the bitfield / have_all here: it goes right after the handshake (BEP 6).
@@ -367,7 +344,7 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
       case 'keep_alive': return this.emit('keep_alive');
       case 'choke':
         this._peerChoking = true;
-        if (!this.fastExtension) this.requests.clear(); // BEP 3: a choke drops pending requests
+        this.requests.choked(this.fastExtension);
         return this.emit('choke');
       case 'unchoke':
         this._peerChoking = false;
@@ -400,12 +377,11 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
       case 'have_none':
         if (this.firstBitfield()) this.emit('have_none');
         return;
-      case 'reject': {
-        const key = blockKey(m.index, m.begin);
-        if (this.requests.get(key) !== m.length) return this.fail('unrequested-block', 'reject for a block never requested');
-        this.requests.delete(key);
+      case 'reject':
+        if (this.requests.settle(m.index, m.begin, m.length) !== 'ok') {
+          return this.fail('unrequested-block', `reject for ${m.index}:${m.begin} never requested`);
+        }
         return this.emit('reject', m);
-      }
     }
   }
 
@@ -419,16 +395,11 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   }
 
   private onPiece(m: PieceMessage): void {
-    const key = blockKey(m.index, m.begin);
-    const length = this.requests.get(key);
-    if (length === undefined) {
-      // BEP 6: MUST close. Without it a late piece after choke/cancel is legal (BEP 3).
-      if (this.fastExtension) return this.fail('unrequested-block', `piece ${key} never requested`);
-    } else {
-      if (length !== m.block.length) return this.fail('bad-block', `piece ${key}: ${m.block.length} bytes, asked ${length}`);
-      this.requests.delete(key);
-    }
-    this.stats.payloadBytesReceived += m.block.length;
+    const settled = this.requests.settle(m.index, m.begin, m.block.length);
+    // BEP 6: an unrequested piece MUST close. Without it a late piece after choke/cancel is legal.
+    if (settled === 'unrequested' && this.fastExtension) return this.fail('unrequested-block', `piece ${m.index}:${m.begin}`);
+    if (settled === 'wrong-length') return this.fail('bad-block', `piece ${m.index}:${m.begin} of ${m.block.length} bytes`);
+    this.counters.payloadBytesReceived += m.block.length;
     this.emit('piece', m);
   }
 

@@ -95,6 +95,23 @@ describe('parseInfo: valid torrents', () => {
     expect(lossy.name).toBe('a\uFFFD');
   });
 
+  it('flags BEP 47 padding files, whose shared names are not duplicates', () => {
+    const info = parseInfo(
+      enc(
+        multi([
+          { length: 10000, path: ['a'] },
+          { length: 6384, path: ['.pad', '6384'], attr: 'p' } as never,
+          { length: 10000, path: ['b'] },
+          { length: 6384, path: ['.pad', '6384'], attr: 'p' } as never,
+          { length: 5000, path: ['c'], attr: 'x' } as never
+        ])
+      )
+    );
+    expect(info.files.map((f) => f.padding ?? false)).toEqual([false, true, false, true, false]);
+    expect(info.length).toBe(37768);
+    expectInvalid(enc(multi([{ length: 1, path: ['.pad', '..'], attr: 'p' } as never])), /path traversal/);
+  });
+
   it('hashes the original bytes, not a re-encoding (unsorted keys)', () => {
     const pieces = hashes(1);
     // Keys out of order: a re-encode would sort them and change the hash.

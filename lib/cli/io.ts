@@ -1,0 +1,55 @@
+/**
+ * The real process behind CliIO: stdout/stderr, SIGINT/SIGTERM, a closed stdout pipe, and
+ * the final exit. The only CLI file that touches `process`.
+ */
+import { EXIT_INTERRUPTED, type CliIO } from './program.js';
+
+/** How long after the command finished we wait for handles to close before forcing exit, ms. */
+const EXIT_GRACE_MS = 2_000;
+
+export interface ProcessIO extends CliIO {
+  /** Set the exit code and let the process end once its handles are closed. */
+  exit(code: number): void;
+}
+
+/**
+ * The first SIGINT/SIGTERM aborts `interrupt` so the command can stop cleanly (a node saves
+ * its state); a second one exits at once. If stdout's reader goes away (`| head -1`), output
+ * stops silently and `interrupt` aborts with reason 'EPIPE'.
+ */
+export function processIO(): ProcessIO {
+  const controller = new AbortController();
+  let stdoutOpen = true;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (!controller.signal.aborted) {
+      controller.abort(signal);
+      return;
+    }
+    process.stderr.write(`trackerless: ${signal} again: exiting now\n`);
+    process.exit(EXIT_INTERRUPTED);
+  };
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutOpen = false;
+    if (!controller.signal.aborted) controller.abort('EPIPE');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.stdout.on('error', onStdoutError);
+  return {
+    stdout: (text) => {
+      if (stdoutOpen) process.stdout.write(text);
+    },
+    stderr: (text) => {
+      process.stderr.write(text);
+    },
+    interrupt: controller.signal,
+    exit(code) {
+      process.exitCode = code;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      // Everything should be closed by now; if a handle still holds the loop, do not hang.
+      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+    }
+  };
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/**
+ * Entry point of the `trackerless` command (package.json `bin`).
+ *
+ * To add a command: write lib/cli/commands/<name>.ts exporting a CliCommand (see
+ * program.ts), then import it here and add it to COMMANDS — one import, one line.
+ */
+import { runCli, type CliCommand } from './program.js';
+import { processIO } from './io.js';
+import { nodeCommand } from './commands/node.js';
+import { lookupCommand } from './commands/lookup.js';
+import { announceCommand } from './commands/announce.js';
+
+const COMMANDS: readonly CliCommand[] = [
+  nodeCommand,
+  lookupCommand,
+  announceCommand
+];
+
+const io = processIO();
+io.exit(await runCli(process.argv.slice(2), { commands: COMMANDS, io }));

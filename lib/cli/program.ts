@@ -1,0 +1,136 @@
+/**
+ * The command-line program: commander setup, error reporting and exit codes. Commands live in
+ * ./commands/, one file each, and are listed in main.ts. Nothing here touches `process`
+ * directly (see io.ts), so the whole CLI runs in-process in tests with a fake CliIO.
+ *
+ * Exit codes: 0 success, 1 failure at run time, 2 usage error (bad arguments),
+ * 130 interrupted by SIGINT/SIGTERM before the work was done.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+
+/** Where a command writes, and how it learns that it should stop. */
+export interface CliIO {
+  /** Write raw text to standard output (results: one item per line). */
+  stdout(text: string): void;
+  /** Write raw text to standard error (progress, summaries, warnings, errors). */
+  stderr(text: string): void;
+  /**
+   * Aborted on the first SIGINT/SIGTERM (reason: the signal name) or when standard output
+   * is closed by its reader (reason: 'EPIPE'). Commands stop their work cleanly on it.
+   */
+  interrupt: AbortSignal;
+}
+
+/** What a command's `run` gets: line-oriented output helpers over CliIO. */
+export interface CliContext {
+  /** One result line on stdout. */
+  print(line: string): void;
+  /** One diagnostic line on stderr. */
+  log(line: string): void;
+  /** `trackerless: warning: <message>` on stderr. */
+  warn(message: string): void;
+  interrupt: AbortSignal;
+}
+
+/**
+ * A subcommand. `configure` declares arguments and options on the commander Command created
+ * for it (so it inherits the program's output and exit settings); `run` does the work and
+ * returns the exit code. Throw UsageError for argument combinations commander cannot check.
+ */
+export interface CliCommand {
+  name: string;
+  configure(command: Command): void;
+  /** `args`: the parsed positional arguments in order; `options`: commander's opts(). */
+  run(ctx: CliContext, args: unknown[], options: Record<string, unknown>): Promise<number>;
+}
+
+/** Bad arguments that passed commander's own checks: reported with exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface RunCliOptions {
+  commands: readonly CliCommand[];
+  io: CliIO;
+}
+
+/** Parse `argv` (without node and script path), run the chosen command, return the exit code. */
+export async function runCli(argv: readonly string[], opts: RunCliOptions): Promise<number> {
+  const { io } = opts;
+  const ctx = contextFor(io);
+  let exitCode = EXIT_OK;
+  const program = new Command('trackerless')
+    .description('BitTorrent DHT node and tools: find and announce peers with no tracker.')
+    .version(packageVersion(), '-V, --version')
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      outputError: (s, write) => write(`trackerless: ${s}`)
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .allowExcessArguments(false);
+  // Commands are created with program.command() so they inherit the settings above.
+  for (const command of opts.commands) {
+    const sub = program.command(command.name);
+    command.configure(sub);
+    sub.action(async (...actionArgs: unknown[]) => {
+      // commander passes: ...positional arguments, options object, the Command itself.
+      const positional = actionArgs.slice(0, -2);
+      const options = actionArgs[actionArgs.length - 2] as Record<string, unknown>;
+      exitCode = await command.run(ctx, positional, options);
+    });
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return exitCodeFor(err, ctx, io);
+  }
+}
+
+function exitCodeFor(err: unknown, ctx: CliContext, io: CliIO): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (or the help / version text).
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK;
+    return EXIT_USAGE; // includes 'commander.help': no command given, help shown on stderr
+  }
+  if (err instanceof UsageError) {
+    io.stderr(`trackerless: error: ${err.message}\n(add --help for usage)\n`);
+    return EXIT_USAGE;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? ` [${(err as { code: string }).code}]` : '';
+  ctx.log(`trackerless: error: ${message}${code}`);
+  return EXIT_FAILURE;
+}
+
+function contextFor(io: CliIO): CliContext {
+  return {
+    print: (line) => io.stdout(`${line}\n`),
+    log: (line) => io.stderr(`${line}\n`),
+    warn: (message) => io.stderr(`trackerless: warning: ${message}\n`),
+    interrupt: io.interrupt
+  };
+}
+
+/** Our package.json version, found by walking up from this file (lib/cli or dist/lib/cli). */
+function packageVersion(): string {
+  let url = new URL('.', import.meta.url);
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'trackerless' && pkg.version) return pkg.version;
+    } catch {
+      // not here: keep walking up
+    }
+    url = new URL('..', url);
+  }
+  return 'unknown';
+}

@@ -1,0 +1,94 @@
+/**
+ * What the DHT commands share: the --host/--bootstrap options, turning them into DhtOptions,
+ * and starting a node that stops early when the user interrupts or a deadline passes.
+ */
+import type { Command } from 'commander';
+import { DHT, toHex, type DhtOptions, type DhtStats } from '../index.js';
+import { collectBootstrap, parseBindHost } from './args.js';
+import type { CliContext } from './program.js';
+
+/** Options every DHT command has. */
+export interface DhtCliOptions {
+  host?: string;
+  /** Collected host:port list; false after --no-bootstrap; undefined = public routers. */
+  bootstrap?: string[] | false;
+  state?: string;
+}
+
+/** Add --host and --bootstrap to a command. */
+export function addDhtOptions(command: Command, defaults: { host: string }): Command {
+  return command
+    .option('--host <ip>', 'IP address to bind the UDP socket to', parseBindHost, defaults.host)
+    .option(
+      '-b, --bootstrap <host:port>',
+      'bootstrap node (repeatable, or comma-separated); default: the public BitTorrent routers',
+      collectBootstrap
+    );
+}
+
+/** DhtOptions from the parsed command-line options; `udpPort` 0 or undefined = any free port. */
+export function dhtOptionsFrom(opts: DhtCliOptions, udpPort?: number): DhtOptions {
+  const out: DhtOptions = {};
+  if (opts.host !== undefined) out.host = opts.host;
+  if (udpPort !== undefined) out.port = udpPort;
+  // undefined keeps the library default (public routers); --no-bootstrap means none at all.
+  if (opts.bootstrap !== undefined) out.bootstrap = opts.bootstrap === false ? [] : opts.bootstrap;
+  if (opts.state !== undefined) out.statePath = opts.state;
+  return out;
+}
+
+/**
+ * Create a node, print its warnings, and wait until it has joined. Resolves null (the node
+ * already destroyed) if `stop` fires first; rejects if the socket cannot be bound.
+ */
+export async function startDht(ctx: CliContext, options: DhtOptions, stop: AbortSignal): Promise<DHT | null> {
+  const dht = new DHT(options);
+  dht.on('warning', (err) => ctx.warn(err.message));
+  let onStop = (): void => {};
+  const stopped = new Promise<'stopped'>((resolve) => {
+    onStop = () => resolve('stopped');
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
+  });
+  try {
+    const outcome = await Promise.race([dht.ready.then(() => 'ready' as const), stopped]);
+    if (outcome === 'ready') return dht;
+    await dht.destroy();
+    return null;
+  } catch (err) {
+    await dht.destroy();
+    throw err;
+  } finally {
+    stop.removeEventListener('abort', onStop);
+  }
+}
+
+/** Total queries we sent, by all methods. */
+export function queriesSent(stats: DhtStats): number {
+  return Object.values(stats.queriesOut).reduce((a, b) => a + b, 0);
+}
+
+/** Total queries we received, by all methods. */
+export function queriesReceived(stats: DhtStats): number {
+  return Object.values(stats.queriesIn).reduce((a, b) => a + b, 0);
+}
+
+export function hex(bytes: Uint8Array): string {
+  return toHex(bytes);
+}
+
+/** "1.23 s" for a duration in ms. */
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Why a deadline-or-interrupt signal fired: 'interrupted' for a signal/EPIPE, else 'timeout'. */
+export function stopReason(ctx: CliContext, signal: AbortSignal): 'interrupted' | 'timeout' | null {
+  if (!signal.aborted) return null;
+  return ctx.interrupt.aborted ? 'interrupted' : 'timeout';
+}
+
+/** Abort when the user interrupts or after `timeoutSeconds`. */
+export function deadline(ctx: CliContext, timeoutSeconds: number): AbortSignal {
+  return AbortSignal.any([ctx.interrupt, AbortSignal.timeout(Math.round(timeoutSeconds * 1000))]);
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""A libtorrent (python3-libtorrent 2.x) DHT node on loopback, driven over stdin/stdout.
+
+Usage: /usr/bin/python3 lt_node.py --bootstrap 127.0.0.1:PORT [--bootstrap ...]
+           [--host 127.0.0.1] [--max-seconds 180] [--log-dht]
+
+It never contacts anything but its --bootstrap nodes: the session is built with every
+discovery feature off (LSD, UPnP, NAT-PMP, default routers) and listens on --host only.
+
+Commands, one per line on stdin:
+  announce <infohash-hex> <tcp-port>   ses.dht_announce(ih, port, 0)
+  get_peers <infohash-hex>             ses.dht_get_peers(ih) -> {"event":"peers", ...}
+  stats                                ses.post_dht_stats() -> {"event":"stats", ...}
+  quit
+It exits when stdin closes (the test process went away), on `quit`, or after --max-seconds.
+
+Output: one JSON object per line on stdout, each with an "event" key:
+  ready      {"port": <DHT/listen port>}
+  peers      {"info_hash", "peers": [[ip, port], ...]}       (dht_get_peers_reply_alert)
+  announced  {"info_hash", "ip", "port"}                       (someone announced to us)
+  incoming_get_peers {"info_hash"}                             (someone asked us)
+  stats      {"nodes", "buckets", "active_requests"}           (dht_stats_alert)
+  bootstrap  {}                                                (dht_bootstrap_alert)
+  error      {"message"}
+  log        {"message"}                                       (with --log-dht)
+  exit       {"reason"}
+"""
+import argparse
+import json
+import queue
+import sys
+import threading
+import time
+
+try:
+    import libtorrent as lt
+except ImportError as exc:  # the test turns this line into a clear failure
+    print(json.dumps({"event": "fatal", "message": f"python3-libtorrent is not installed: {exc}"}), flush=True)
+    sys.exit(3)
+
+
+def emit(event, **fields):
+    fields["event"] = event
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def make_session(host, bootstrap, log_dht):
+    # dht_get_peers_reply_alert is in the dht_operation category, not dht_notification.
+    mask = (lt.alert.category_t.dht_notification
+            | lt.alert.category_t.dht_operation_notification
+            | lt.alert.category_t.status_notification
+            | lt.alert.category_t.error_notification
+            | lt.alert.category_t.stats_notification)
+    if log_dht:
+        mask |= lt.alert.category_t.dht_log_notification
+    settings = {
+        "listen_interfaces": f"{host}:0",
+        "outgoing_interfaces": host,
+        "enable_dht": True,
+        "dht_bootstrap_nodes": ",".join(bootstrap),
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_ip_notifier": False,
+        # Every node here is 127.0.0.1: switch off the per-IP and node-id defences.
+        "dht_restrict_routing_ips": False,
+        "dht_restrict_search_ips": False,
+        "dht_prefer_verified_node_ids": False,
+        "dht_enforce_node_id": False,
+        "dht_ignore_dark_internet": False,
+        "dht_block_ratelimit": 100000,
+        "dht_upload_rate_limit": 1000000,
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": mask,
+        "alert_queue_size": 10000,
+    }
+    return lt.session(settings)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bootstrap", action="append", required=True, help="ip:port (IP literal)")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--max-seconds", type=float, default=180.0)
+    ap.add_argument("--log-dht", action="store_true")
+    args = ap.parse_args()
+
+    ses = make_session(args.host, args.bootstrap, args.log_dht)
+    commands = queue.Queue()
+
+    def read_stdin():
+        for line in sys.stdin:
+            commands.put(line.strip())
+        commands.put(None)  # EOF: the parent is gone or done
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+
+    deadline = time.monotonic() + args.max_seconds
+    ready = False
+    reason = "deadline"
+    while time.monotonic() < deadline:
+        # Commands first, so a burst never waits behind alerts.
+        stop = False
+        while not commands.empty():
+            line = commands.get()
+            if line is None or line == "quit":
+                reason = "stdin closed" if line is None else "quit"
+                stop = True
+                break
+            try:
+                handle(ses, line)
+            except Exception as exc:  # bad command: report, keep running
+                emit("error", message=f"{line!r}: {exc}")
+        if stop:
+            break
+        if not ready and ses.is_listening() and ses.listen_port() > 0:
+            ready = True
+            emit("ready", port=ses.listen_port())
+        ses.wait_for_alert(50)
+        for a in ses.pop_alerts():
+            on_alert(a)
+    emit("exit", reason=reason)
+    del ses
+
+
+def handle(ses, line):
+    parts = line.split()
+    if not parts:
+        return
+    cmd = parts[0]
+    if cmd == "announce":
+        ses.dht_announce(lt.sha1_hash(bytes.fromhex(parts[1])), int(parts[2]), 0)
+    elif cmd == "get_peers":
+        ses.dht_get_peers(lt.sha1_hash(bytes.fromhex(parts[1])))
+    elif cmd == "stats":
+        ses.post_dht_stats()
+    else:
+        raise ValueError("unknown command")
+
+
+def hex_of(h):
+    return bytes(h.to_bytes()).hex() if hasattr(h, "to_bytes") else str(h)
+
+
+def on_alert(a):
+    if isinstance(a, lt.dht_get_peers_reply_alert):
+        emit("peers", info_hash=hex_of(a.info_hash), peers=[[ip, port] for ip, port in a.peers()])
+    elif isinstance(a, lt.dht_announce_alert):
+        emit("announced", info_hash=hex_of(a.info_hash), ip=str(a.ip), port=a.port)
+    elif isinstance(a, lt.dht_get_peers_alert):
+        emit("incoming_get_peers", info_hash=hex_of(a.info_hash))
+    elif isinstance(a, lt.dht_stats_alert):
+        buckets = [b["num_nodes"] for b in a.routing_table]
+        emit("stats", nodes=sum(buckets), buckets=buckets, active_requests=len(a.active_requests))
+    elif isinstance(a, lt.dht_bootstrap_alert):
+        emit("bootstrap")
+    elif isinstance(a, lt.dht_log_alert):
+        emit("log", message=a.message())
+    elif a.category() & lt.alert.category_t.error_notification:
+        emit("error", message=a.message())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+import { describe, expect, it } from '@jest/globals';
+import { runLookup, type LookupReply } from '../../lib/lookup/lookup.js';
+import { RoutingTable } from '../../lib/routing/routing-table.js';
+import { compareDistance } from '../../lib/id/node-id.js';
+import { seededRandom } from '../../lib/util/random.js';
+import { toHex } from '../../lib/util/bytes.js';
+import { FakeClock } from '../support/fake-clock.js';
+import type { Address, NodeInfo } from '../../lib/krpc/types.js';
+
+/** A synthetic network: every node's table holds all others it can fit (k-bucket rules). */
+function network(n: number, seed: number) {
+  const rnd = seededRandom(seed);
+  const nodes: NodeInfo[] = Array.from({ length: n }, (_, i) => ({ id: rnd.bytes(20), host: '10.0.0.1', port: 1000 + i }));
+  const tables = new Map<number, RoutingTable>();
+  for (const me of nodes) {
+    const t = new RoutingTable({ localId: me.id, now: () => 1 });
+    for (const other of nodes) if (other !== me) t.nodeSeen(other);
+    tables.set(me.port, t);
+  }
+  return { nodes, tables, rnd };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('iterative lookup (pure, no sockets)', () => {
+  const net = network(400, 3);
+
+  it('finds the exact k closest with alpha in flight, and keeps tokens', async () => {
+    const clock = new FakeClock();
+    let active = 0;
+    let maxActive = 0;
+    for (let round = 0; round < 20; round++) {
+      const target = net.rnd.bytes(20);
+      const start = net.nodes[round]!;
+      const query = async (node: Address & { id?: Uint8Array }): Promise<LookupReply> => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await flush();
+        active--;
+        const t = net.tables.get(node.port)!;
+        return { id: t.localId, nodes: t.closest(target, 8), token: new Uint8Array([node.port & 0xff]) };
+      };
+      const result = await runLookup({
+        target,
+        clock,
+        query,
+        seeds: net.tables.get(start.port)!.closest(target, 8)
+      });
+      const truth = [...net.nodes].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 8).map((n) => toHex(n.id));
+      expect(result.closest.map((r) => toHex(r.node.id))).toEqual(truth);
+      expect(result.closest.every((r) => r.token && r.token[0] === (r.node.port & 0xff))).toBe(true);
+      expect(result.queries).toBeLessThan(40);
+      expect(result.hops).toBeGreaterThanOrEqual(1);
+    }
+    expect(maxActive).toBeLessThanOrEqual(3);
+  });
+
+  it('routes around nodes that never answer (slow queries widen, failures are skipped)', async () => {
+    const clock = new FakeClock();
+    const target = net.rnd.bytes(20);
+    const truthAll = [...net.nodes].sort((a, b) => compareDistance(target, a.id, b.id));
+    const dead = new Set(truthAll.slice(0, 3).map((n) => n.port)); // the 3 closest are down
+    const query = (node: Address & { id?: Uint8Array }): Promise<LookupReply> =>
+      new Promise((resolve, reject) => {
+        if (dead.has(node.port)) {
+          clock.setTimeout(() => reject(new Error('timeout')), 2000);
+          return;
+        }
+        const t = net.tables.get(node.port)!;
+        setImmediate(() => resolve({ id: t.localId, nodes: t.closest(target, 8) }));
+      });
+    const p = runLookup({ target, clock, query, seeds: net.tables.get(net.nodes[7]!.port)!.closest(target, 8), slowAfterMs: 500 });
+    for (let i = 0; i < 200; i++) {
+      await flush();
+      clock.advance(100);
+    }
+    const result = await p;
+    const want = truthAll.slice(3, 11).map((n) => toHex(n.id));
+    expect(result.closest.map((r) => toHex(r.node.id))).toEqual(want);
+    expect(result.failures).toBeGreaterThanOrEqual(3);
+  });
+
+  it('starts from bootstrap addresses with unknown ids and reports values as they arrive', async () => {
+    const clock = new FakeClock();
+    const target = net.rnd.bytes(20);
+    const holder = [...net.nodes].sort((a, b) => compareDistance(target, a.id, b.id))[0]!;
+    const seen: Address[] = [];
+    const query = async (node: Address & { id?: Uint8Array }): Promise<LookupReply> => {
+      await flush();
+      const t = net.tables.get(node.port)!;
+      return {
+        id: t.localId,
+        nodes: t.closest(target, 8),
+        ...(node.port === holder.port ? { values: [{ host: '1.2.3.4', port: 6881 }] } : {})
+      };
+    };
+    const result = await runLookup({
+      target,
+      clock,
+      query,
+      seeds: [],
+      bootstrap: [{ host: '10.0.0.1', port: net.nodes[0]!.port }],
+      onValues: (v) => seen.push(...v)
+    });
+    expect(seen).toEqual([{ host: '1.2.3.4', port: 6881 }]);
+    expect(toHex(result.closest[0]!.node.id)).toBe(toHex(holder.id));
+  });
+
+  it('stops at once when aborted and never queries excluded nodes', async () => {
+    const clock = new FakeClock();
+    const target = net.rnd.bytes(20);
+    const controller = new AbortController();
+    const excluded = net.nodes[1]!;
+    const asked: number[] = [];
+    const query = async (node: Address & { id?: Uint8Array }): Promise<LookupReply> => {
+      asked.push(node.port);
+      if (asked.length === 5) controller.abort();
+      await flush();
+      const t = net.tables.get(node.port)!;
+      return { id: t.localId, nodes: [...t.closest(target, 8), excluded] };
+    };
+    const result = await runLookup({
+      target,
+      clock,
+      query,
+      signal: controller.signal,
+      seeds: net.tables.get(net.nodes[2]!.port)!.closest(target, 8),
+      exclude: (n) => n.port === excluded.port
+    });
+    expect(result.aborted).toBe(true);
+    expect(asked.length).toBeLessThanOrEqual(7);
+    expect(asked).not.toContain(excluded.port);
+  });
+});
