@@ -13,7 +13,7 @@ export interface Contact {
   port: number;
 }
 
-export function constructedContacts(localId: Uint8Array, count: number, rnd: RandomSource, basePort = 40_000): Contact[] {
+export function constructedContacts(localId: Uint8Array, count: number, rnd: RandomSource, basePort = 10_000): Contact[] {
   const out: Contact[] = [];
   for (let i = 0; i < count; i++) {
     const bucket = Math.floor(i / 8);

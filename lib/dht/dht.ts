@@ -90,6 +90,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private bootstrapAddresses: Address[] = [];
   private readonly lookups = new Set<AbortController>();
   private readonly verifying = new Set<string>();
+  /** Our socket is IPv6 (we then use `nodes6`, BEP 32). */
+  private ipv6 = false;
   private lookupCount = 0;
   private destroyed = false;
   /** Resolves once the socket is bound and the RPC layer exists (before bootstrap). */
@@ -297,6 +299,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       version: CLIENT_VERSION
     });
     const own = this.transport.address();
+    this.ipv6 = own.host.includes(':');
     this.table = new RoutingTable({
       localId: this.id,
       now: () => this.clock.now(),
@@ -421,9 +424,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
       method === 'find_node' ? { method, id: this.id, target } : { method, id: this.id, infoHash: target };
     return async (node, signal) => {
       const body = await this.query(node, query, signal, node.id);
+      // Our socket speaks one family: keep the contacts we can reach (BEP 32).
+      const nodes = this.ipv6 ? body.nodes6 ?? [] : body.nodes ?? [];
       return {
         id: body.id,
-        nodes: body.nodes ?? [],
+        nodes,
         ...(body.token ? { token: body.token } : {}),
         ...(body.values ? { values: body.values } : {})
       };

@@ -8,7 +8,8 @@ It never contacts anything but its --bootstrap nodes: the session is built with 
 discovery feature off (LSD, UPnP, NAT-PMP, default routers) and listens on --host only.
 
 Commands, one per line on stdin:
-  announce <infohash-hex> <tcp-port>   ses.dht_announce(ih, port, 0)
+  announce <infohash-hex> <tcp-port>   ses.dht_announce(ih, port, 0), or a torrent's DHT
+                                       announce where the bindings are broken (see announce())
   get_peers <infohash-hex>             ses.dht_get_peers(ih) -> {"event":"peers", ...}
   stats                                ses.post_dht_stats() -> {"event":"stats", ...}
   quit
@@ -16,6 +17,7 @@ It exits when stdin closes (the test process went away), on `quit`, or after --m
 
 Output: one JSON object per line on stdout, each with an "event" key:
   ready      {"port": <DHT/listen port>}
+  announcing {"info_hash", "via", "port"}                      (the TCP port being announced)
   peers      {"info_hash", "peers": [[ip, port], ...]}       (dht_get_peers_reply_alert)
   announced  {"info_hash", "ip", "port"}                       (someone announced to us)
   incoming_get_peers {"info_hash"}                             (someone asked us)
@@ -28,7 +30,9 @@ Output: one JSON object per line on stdout, each with an "event" key:
 import argparse
 import json
 import queue
+import shutil
 import sys
+import tempfile
 import threading
 import time
 
@@ -87,6 +91,8 @@ def main():
     args = ap.parse_args()
 
     ses = make_session(args.host, args.bootstrap, args.log_dht)
+    # Torrents added for announces have no metadata, so nothing is ever written here.
+    save_path = tempfile.mkdtemp(prefix="lt_node_")
     commands = queue.Queue()
 
     def read_stdin():
@@ -109,7 +115,7 @@ def main():
                 stop = True
                 break
             try:
-                handle(ses, line)
+                handle(ses, line, save_path)
             except Exception as exc:  # bad command: report, keep running
                 emit("error", message=f"{line!r}: {exc}")
         if stop:
@@ -122,15 +128,49 @@ def main():
             on_alert(a)
     emit("exit", reason=reason)
     del ses
+    shutil.rmtree(save_path, ignore_errors=True)
 
 
-def handle(ses, line):
+TORRENTS = {}
+
+
+def announce(ses, ih_hex, port, save_path):
+    """Announce ih_hex to the DHT; emits {"event": "announcing", "via", "port"}.
+
+    session.dht_announce(ih, port, flags) is the direct way, but the python bindings of
+    libtorrent 2.0.8 (Debian bookworm) have no converter for its flags argument, so every
+    call fails with Boost.Python.ArgumentError (arvidn/libtorrent#7441, fixed in 2.0.9 by
+    #7443). Then we do what a client does: add a torrent for the infohash (magnet style, no
+    metadata) and force its DHT announce; it announces our listen port (the BitTorrent port).
+    """
+    ih = lt.sha1_hash(bytes.fromhex(ih_hex))
+    try:
+        ses.dht_announce(ih, port, 0)
+        emit("announcing", info_hash=ih_hex, via="dht_announce", port=port)
+        return
+    except Exception as exc:  # Boost.Python.ArgumentError is not importable by name
+        if "did not match C++ signature" not in str(exc):
+            raise
+    h = TORRENTS.get(ih_hex)
+    if h is None:
+        atp = lt.add_torrent_params()
+        atp.info_hashes = lt.info_hash_t(ih)
+        atp.save_path = save_path
+        atp.flags &= ~lt.torrent_flags.auto_managed  # never queued
+        atp.flags &= ~lt.torrent_flags.paused
+        h = ses.add_torrent(atp)
+        TORRENTS[ih_hex] = h
+    h.force_dht_announce()
+    emit("announcing", info_hash=ih_hex, via="torrent", port=ses.listen_port())
+
+
+def handle(ses, line, save_path):
     parts = line.split()
     if not parts:
         return
     cmd = parts[0]
     if cmd == "announce":
-        ses.dht_announce(lt.sha1_hash(bytes.fromhex(parts[1])), int(parts[2]), 0)
+        announce(ses, parts[1], int(parts[2]), save_path)
     elif cmd == "get_peers":
         ses.dht_get_peers(lt.sha1_hash(bytes.fromhex(parts[1])))
     elif cmd == "stats":

@@ -40,3 +40,20 @@ describe('DHT over loopback UDP', () => {
     expect(udpHandles()).toBe(before);
   }, 30_000);
 });
+
+describe('DHT over IPv6 loopback', () => {
+  it('two nodes on ::1 find each other and an announced peer (nodes6)', async () => {
+    const a = await DHT.create({ host: '::1', port: 0, bootstrap: [] });
+    const b = await DHT.create({ host: '::1', port: 0, bootstrap: [`[::1]:${a.address().port}`] });
+    const c = await DHT.create({ host: '::1', port: 0, bootstrap: [`[::1]:${a.address().port}`] });
+    try {
+      const ih = 'ab'.repeat(20);
+      const r = await b.announce(ih, 7000);
+      expect(r.storedOn).toBeGreaterThanOrEqual(1);
+      const { peers } = await c.getPeers(ih);
+      expect(peers).toContainEqual({ host: '::1', port: 7000 });
+    } finally {
+      await Promise.all([a.destroy(), b.destroy(), c.destroy()]);
+    }
+  }, 20_000);
+});

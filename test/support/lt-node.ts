@@ -120,8 +120,22 @@ export class LtNode {
     return (ev.peers as Array<[string, number]>).map(([host, port]) => ({ host, port }));
   }
 
-  announce(infoHash: string, port: number): void {
+  /**
+   * Announce `infoHash` to the DHT; resolves with the TCP port libtorrent announces: `port`
+   * via session.dht_announce, or its listen port where the 2.0.8 bindings force the
+   * torrent fallback (see lt_node.py).
+   */
+  async announce(infoHash: string, port: number): Promise<{ port: number; via: string }> {
+    const from = this.events.length;
     this.send(`announce ${infoHash} ${port}`);
+    const ev = await this.next(
+      (e) => (e.event === 'announcing' && e.info_hash === infoHash) || (e.event === 'error' && String(e.message).includes(infoHash)),
+      5_000,
+      `announce of ${infoHash}`,
+      from
+    );
+    if (ev.event === 'error') throw new Error(`libtorrent helper: ${String(ev.message)}`);
+    return { port: Number(ev.port), via: String(ev.via) };
   }
 
   /** Close stdin (the helper exits on EOF); SIGKILL this child if it has not exited in 5 s. */

@@ -1,0 +1,185 @@
+/**
+ * The built `trackerless` binary (dist/lib/cli/main.js) and `npm run demo`'s program
+ * (dist/examples/demo.js) as real processes, on 127.0.0.1 only.
+ *
+ * dist/ is rebuilt first when it is missing or older than the sources, so this file also
+ * works alone (`npx jest test/cli`). Every spawned process has a deadline and is killed in
+ * afterAll if still alive.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = join(ROOT, 'dist/lib/cli/main.js');
+const DEMO = join(ROOT, 'dist/examples/demo.js');
+const IH = 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a';
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Run a script to completion (killed after `timeoutMs`). */
+function run(script: string, args: string[], timeoutMs = 30_000): Promise<Result> {
+  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+const cli = (args: string[], timeoutMs?: number): Promise<Result> => run(MAIN, args, timeoutMs);
+
+/** Rebuild dist/ if a source file is newer than the built entry points. */
+function ensureBuilt(): void {
+  const newestSource = Math.max(...['lib', 'examples'].flatMap((dir) => tsFiles(join(ROOT, dir)).map((f) => statSync(f).mtimeMs)));
+  const fresh = (file: string): boolean => existsSync(file) && statSync(file).mtimeMs >= newestSource;
+  if (fresh(MAIN) && fresh(DEMO)) return;
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'pipe',
+      timeout: 180_000
+    });
+  } catch (err) {
+    // tsc emits even with type errors elsewhere; only fail if our entry points are missing.
+    if (!existsSync(MAIN) || !existsSync(DEMO)) throw err;
+  }
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** A UDP port that was free a moment ago. */
+function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  return new Promise((resolve) =>
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    })
+  );
+}
+
+beforeAll(() => ensureBuilt(), 200_000);
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+describe('trackerless CLI (spawned)', () => {
+  it('rejects a bad infohash with exit 2 and a clear message', async () => {
+    const r = await cli(['lookup', 'not-an-infohash', '--bootstrap', '127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^trackerless: error: .*infohash must be 40 hex characters/);
+  });
+
+  it('rejects a bad port with exit 2 and a clear message', async () => {
+    const node = await cli(['node', '--port', '70000', '--no-bootstrap']);
+    expect(node.code).toBe(2);
+    expect(node.stderr).toMatch(/^trackerless: error: option '-p, --port <port>' argument '70000' is invalid/);
+    const announce = await cli(['announce', IH, '--port', 'http', '--bootstrap', '127.0.0.1:1']);
+    expect(announce.code).toBe(2);
+    expect(announce.stderr).toMatch(/argument 'http' is invalid. expected a port number/);
+  });
+
+  it('--version and --help exit 0', async () => {
+    expect((await cli(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+/);
+    const help = await cli(['announce', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--implied-port/);
+  });
+
+  it('node + announce + lookup through it on loopback; SIGTERM saves the state', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trackerless-cli-'));
+    const state = join(dir, 'node.json');
+    // announce and lookup share one UDP port, so the lookup skips the finished announcer's
+    // address (its own) instead of waiting for that dead node's query timeouts.
+    const clientPort = String(await freeUdpPort());
+    const node = spawn(
+      process.execPath,
+      [MAIN, 'node', '--host', '127.0.0.1', '--port', '0', '--no-bootstrap', '--state', state, '--stats-interval', '1', '--verbose'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }
+    );
+    children.add(node);
+    try {
+      let out = '';
+      let err = '';
+      node.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+      node.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+      const exited = new Promise<number | null>((resolve) => node.on('close', (code) => resolve(code)));
+      await until(() => /^listening /m.test(out), 10_000, () => `node did not start: ${err}`);
+      const [, address, id] = /^listening (127\.0\.0\.1:\d+) id ([0-9a-f]{40})$/m.exec(out)!;
+      const client = ['--host', '127.0.0.1', '--dht-port', clientPort, '--bootstrap', address!];
+
+      const announced = await cli(['announce', IH, '--port', '4567', ...client]);
+      expect(announced.stderr).not.toMatch(/error/);
+      expect(announced.code).toBe(0);
+      expect(announced.stdout).toBe('stored on 1 of 1 nodes\n');
+      await until(() => out.includes(`announce ${IH} 127.0.0.1:4567`), 5_000, () => out);
+
+      const found = await cli(['lookup', IH, ...client, '--timeout', '20']);
+      expect(found.code).toBe(0);
+      expect(found.stdout).toBe('127.0.0.1:4567\n');
+      expect(found.stderr).toMatch(new RegExp(`^lookup ${IH}: 1 peer in`, 'm'));
+
+      const magnet = await cli(['lookup', `magnet:?xt=urn:btih:${IH}&dn=demo`, '--json', ...client, '--timeout', '20']);
+      expect(magnet.code).toBe(0);
+      expect(JSON.parse(magnet.stdout)).toEqual({ host: '127.0.0.1', port: 4567 });
+
+      await until(() => /^stats nodes=\d+ .*peers=1 /m.test(out), 5_000, () => out);
+      node.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(err).toMatch(/stopping \(SIGTERM\)\nstate saved to .*\nstopped\n/);
+      const saved = JSON.parse(await readFile(state, 'utf8')) as { id: string };
+      expect(saved.id).toBe(id);
+    } finally {
+      node.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('npm run demo: the demo program finds the announced peer and exits 0', async () => {
+    const started = Date.now();
+    const r = await run(DEMO, [], 30_000);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^joined 50 nodes/m);
+    expect(r.stdout).toMatch(/^announce from 127\.0\.0\.1:\d+: stored on [1-8] of \d+ closest nodes/m);
+    expect(r.stdout).toMatch(/^lookup +from 127\.0\.0\.1:\d+: found 127\.0\.0\.1:6881/m);
+    expect(r.stdout).toMatch(/^ok: the announced peer was found/m);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
+
+async function until(predicate: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting; ${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
