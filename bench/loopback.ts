@@ -65,6 +65,7 @@ export interface ImplLoopbackResult {
   joinBytesPerNode: number;
   tableSizeMedian: number;
   heapPerNodeBytes: number;
+  arrayBuffersPerNodeBytes: number;
   announce: AnnounceSample[];
   getPeers: GetPeersSample[];
   findNode: FindNodeSample[];
@@ -135,6 +136,7 @@ export async function runLoopback(opts: LoopbackOptions): Promise<Record<ImplNam
 async function buildNetwork(impl: ImplName, ids: Uint8Array[], opts: LoopbackOptions) {
   opts.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
+  const abBefore = process.memoryUsage().arrayBuffers;
   const before = opts.counter.snapshot();
   const t0 = performance.now();
   const nodes: BenchNode[] = [];
@@ -151,7 +153,9 @@ async function buildNetwork(impl: ImplName, ids: Uint8Array[], opts: LoopbackOpt
   const buildMs = performance.now() - t0;
   const d = diffTotals(opts.counter.snapshot(), before);
   opts.gc?.();
+  opts.gc?.();
   const heapAfter = process.memoryUsage().heapUsed;
+  const abAfter = process.memoryUsage().arrayBuffers;
   const sizes = nodes.map((n) => n.tableSize());
   opts.log(`  ${impl}: built ${nodes.length} nodes in ${(buildMs / 1000).toFixed(1)} s, table size median ${median(sizes)}`);
   return {
@@ -162,7 +166,8 @@ async function buildNetwork(impl: ImplName, ids: Uint8Array[], opts: LoopbackOpt
       joinDatagramsPerNode: d.datagrams / ids.length,
       joinBytesPerNode: d.bytes / ids.length,
       tableSizeMedian: median(sizes),
-      heapPerNodeBytes: opts.gc ? (heapAfter - heapBefore) / ids.length : NaN
+      heapPerNodeBytes: opts.gc ? (heapAfter - heapBefore) / ids.length : NaN,
+      arrayBuffersPerNodeBytes: opts.gc ? (abAfter - abBefore) / ids.length : NaN
     }
   };
 }

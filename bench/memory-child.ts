@@ -89,7 +89,7 @@ const ext0 = process.memoryUsage().arrayBuffers;
 const handles = await mapLimit(ids, 16, (id) => create(id, true, contactRnd));
 const heap1 = settledHeap(gc);
 const ext1 = process.memoryUsage().arrayBuffers;
-const tableSizes = handles.map((h) => h.tableSize());
+const tableSizes = handles.length > 0 ? handles.map((h) => h.tableSize()) : [NaN];
 await mapLimit(handles, 32, (h) => h.close());
 handles.length = 0;
 
@@ -112,8 +112,8 @@ process.stdout.write(
     entries,
     tableSizeMin: Math.min(...tableSizes),
     tableSizeMax: Math.max(...tableSizes),
-    heapPerNodeBytes: (heap1 - heap0) / nodes,
-    arrayBuffersPerNodeBytes: (ext1 - ext0) / nodes,
+    heapPerNodeBytes: nodes > 0 ? (heap1 - heap0) / nodes : null,
+    arrayBuffersPerNodeBytes: nodes > 0 ? (ext1 - ext0) / nodes : null,
     peers,
     infohashes,
     stored,

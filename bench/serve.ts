@@ -26,6 +26,8 @@ export interface ServeOptions {
   /** Generator sockets and outstanding queries per socket. */
   sockets: number;
   window: number;
+  /** Extra node flags for the server child (e.g. --cpu-prof to profile the server). */
+  childExecArgv?: string[];
 }
 
 export interface ServeResult {
@@ -51,7 +53,10 @@ const LOSS_AFTER_MS = 1000;
 
 export async function runServe(opts: ServeOptions): Promise<ServeResult> {
   const childPath = fileURLToPath(new URL('./serve-child.js', import.meta.url));
-  const child = fork(childPath, ['--impl', opts.impl, '--entries', String(opts.entries), '--seed', String(opts.seed)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(childPath, ['--impl', opts.impl, '--entries', String(opts.entries), '--seed', String(opts.seed)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: opts.childExecArgv ?? []
+  });
   const sockets: dgram.Socket[] = [];
   try {
     const ready = await withTimeout(nextMessage<{ type: 'ready'; port: number; tableSize: number }>(child, 'ready'), 30_000, 'serve child start');

@@ -34,6 +34,8 @@ export interface DhtEvents {
   peer: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
   /** Another node announced a peer to us. */
   announce: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
+  /** An infohash in an incoming get_peers, or in an announce_peer we accepted (passive indexing). */
+  infohash: (infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer', from: NodeInfo) => void;
   /** Something went wrong that did not stop the node (bad state file, socket error, ...). */
   warning: (err: Error) => void;
 }
@@ -262,10 +264,13 @@ export class DHT extends TypedEmitter<DhtEvents> {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    await this.ready.catch(() => {});
-    this.maintenance?.stop();
+    // Stop the work first (a join in progress included), then wait for start() to unwind.
     for (const c of this.lookups) c.abort();
     this.lookups.clear();
+    this.rpc?.close();
+    this.markBound();
+    await this.ready.catch(() => {});
+    this.maintenance?.stop();
     if (this.opts.statePath && this.table) {
       await this.saveState().catch((err: Error) => this.emit('warning', err));
     }
@@ -317,13 +322,15 @@ export class DHT extends TypedEmitter<DhtEvents> {
           rpc: this.rpc!,
           sampleIntervalSeconds: this.opts.sampleIntervalSeconds ?? 21600,
           onAnnounce: (ih, peer, node) => this.emit('announce', peer, ih, node),
+          onInfoHash: (ih, kind, node) => this.emit('infohash', ih, kind, node),
           onQueryFrom: (node) => this.verifyQuerier(node)
         }, msg, from)
       );
     }
     for (const n of state?.nodes ?? []) this.table.restore(n);
-    this.markBound();
     this.bootstrapAddresses = await this.resolveBootstrap(bootstrap);
+    if (this.destroyed) throw new DestroyedError();
+    this.markBound();
     this.maintenance = new Maintenance({
       clock: this.clock,
       random: this.random,
@@ -364,7 +371,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
         continue;
       }
       try {
-        const { address } = await dnsLookup(a.host, { family: 4 });
+        const { address } = await dnsLookup(a.host, { family: this.ipv6 ? 6 : 4 });
         out.push({ host: address, port: a.port });
       } catch (err) {
         this.emit('warning', new TrackerlessError('ERR_INVALID_ADDRESS', `cannot resolve bootstrap ${a.host}`, { cause: err }));
@@ -422,8 +429,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private lookupQuery(method: 'find_node' | 'get_peers', target: Uint8Array): LookupQuery {
     const query: Query =
       method === 'find_node' ? { method, id: this.id, target } : { method, id: this.id, infoHash: target };
-    return async (node, signal) => {
-      const body = await this.query(node, query, signal, node.id);
+    const timeoutMs = this.opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
+    return async (node, signal, attempt) => {
+      // A retry only covers a lost datagram: give it a short timeout so a dead node stays cheap.
+      const retryTimeout = attempt > 1 ? Math.max(250, Math.floor(timeoutMs / 4)) : undefined;
+      const body = await this.query(node, query, signal, node.id, retryTimeout);
       // Our socket speaks one family: keep the contacts we can reach (BEP 32).
       const nodes = this.ipv6 ? body.nodes6 ?? [] : body.nodes ?? [];
       return {
@@ -436,10 +446,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
   }
 
   /** Send a query; on success the responder is "seen" (routing table), on failure "failed". */
-  private async query(to: Address, query: Query, signal?: AbortSignal, expectedId?: Uint8Array) {
+  private async query(to: Address, query: Query, signal?: AbortSignal, expectedId?: Uint8Array, timeoutMs?: number) {
     await this.readyForLookups();
     try {
-      const { response, from } = await this.rpc!.query(to, query, signal ? { signal } : {});
+      const opts = { ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
+      const { response, from } = await this.rpc!.query(to, query, opts);
       const body = response.body;
       if (expectedId && !bytesEqual(expectedId, body.id)) {
         this.table.nodeFailed(expectedId);

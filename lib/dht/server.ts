@@ -26,6 +26,8 @@ export interface ServerContext {
   sampleIntervalSeconds: number;
   /** Someone announced a peer to us. */
   onAnnounce: (infoHash: Uint8Array, peer: Address, from: NodeInfo) => void;
+  /** An infohash was asked for (get_peers) or stored (accepted announce_peer): passive indexing. */
+  onInfoHash?: (infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer', from: NodeInfo) => void;
   /** A (non read-only) node queried us: the owner may verify it with a ping. */
   onQueryFrom: (node: NodeInfo) => void;
 }
@@ -46,6 +48,7 @@ export function handleQuery(ctx: ServerContext, msg: QueryMessage, from: Address
       const body: ResponseBody = { id, token: ctx.tokens.issue(from.host), nodes: closestNodes(ctx, q.infoHash) };
       const values = ctx.peers.get(q.infoHash, MAX_VALUES_PER_REPLY, q.noseed ? { noseed: true } : undefined);
       respondTrimmingValues(ctx, from, msg.tid, body, values);
+      ctx.onInfoHash?.(q.infoHash, 'get_peers', { id: q.id, host: from.host, port: from.port });
       return;
     }
     case 'announce_peer': {
@@ -61,18 +64,23 @@ export function handleQuery(ctx: ServerContext, msg: QueryMessage, from: Address
       const peer = { host: from.host, port };
       ctx.peers.add(q.infoHash, peer, q.seed ?? false);
       ctx.onAnnounce(q.infoHash, peer, { id: q.id, host: from.host, port: from.port });
+      ctx.onInfoHash?.(q.infoHash, 'announce_peer', { id: q.id, host: from.host, port: from.port });
       ctx.rpc.respond(from, msg.tid, { id });
       return;
     }
-    case 'sample_infohashes':
+    case 'sample_infohashes': {
+      // Sample first: it prunes expired entries, so `num` then counts only live infohashes
+      // (BEP 51 readers treat num < samples, or num inflated by dead entries, as suspect).
+      const samples = ctx.peers.sampleInfoHashes(MAX_SAMPLES_PER_REPLY);
       ctx.rpc.respond(from, msg.tid, {
         id,
         interval: ctx.sampleIntervalSeconds,
         num: ctx.peers.infoHashCount(),
-        samples: ctx.peers.sampleInfoHashes(MAX_SAMPLES_PER_REPLY),
+        samples,
         nodes: closestNodes(ctx, q.target)
       });
       return;
+    }
     case 'unknown':
       if (q.target) ctx.rpc.respond(from, msg.tid, { id, nodes: closestNodes(ctx, q.target) });
       else ctx.rpc.respondError(from, msg.tid, KrpcErrorCode.MethodUnknown, 'Method Unknown');

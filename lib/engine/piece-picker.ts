@@ -43,6 +43,11 @@ export interface PiecePickerOptions {
   have?: Bitfield;
 }
 
+export interface PickOptions {
+  /** Start pieces nobody has started yet (default true). */
+  newPieces?: boolean;
+}
+
 export interface BlockReceived<P> {
   /** False for a duplicate, a piece we already have or verify, or an invalid offset. */
   accepted: boolean;
@@ -220,6 +225,18 @@ export class PiecePicker<P = string> {
     if (this.wantedMissing(index)) ps.interesting++;
   }
 
+  /** Pieces the peer announced. */
+  peerPieceCount(peer: P): number {
+    const ps = this.peers.get(peer);
+    return !ps ? 0 : ps.seed ? this.pieceCount : (ps.bitfield?.count ?? 0);
+  }
+
+  /** The peer announced every piece (have_all, a full bitfield, or HAVEs for all). */
+  peerHasAll(peer: P): boolean {
+    const ps = this.peers.get(peer);
+    return !!ps && (ps.seed || (ps.bitfield?.hasAll() ?? false));
+  }
+
   peerHas(peer: P, index: number): boolean {
     const ps = this.peers.get(peer);
     return !!ps && (ps.seed || (ps.bitfield?.get(index) ?? false));
@@ -279,8 +296,11 @@ export class PiecePicker<P = string> {
 
   // --- blocks and pieces -----------------------------------------------------------------------
 
-  /** Up to `maxRequests` new block requests for `peer`. */
-  pick(peer: P, maxRequests: number, random: RandomSource): BlockRequest[] {
+  /**
+   * Up to `maxRequests` new block requests for `peer`. With `newPieces: false` only pieces
+   * already in progress are served (the engine's in-flight memory budget is spent).
+   */
+  pick(peer: P, maxRequests: number, random: RandomSource, options: PickOptions = {}): BlockRequest[] {
     const ps = this.peers.get(peer);
     const out: BlockRequest[] = [];
     if (!ps || maxRequests <= 0 || this.missingWanted === 0) return out;
@@ -294,7 +314,9 @@ export class PiecePicker<P = string> {
         this.takeBlocks(partial, peer, ps, maxRequests, out);
       }
     }
-    if (out.length < maxRequests && this.unrequested > 0) this.pickNewPieces(peer, ps, maxRequests, random, out);
+    if (out.length < maxRequests && this.unrequested > 0 && options.newPieces !== false) {
+      this.pickNewPieces(peer, ps, maxRequests, random, out);
+    }
     if (out.length < maxRequests && this.isEndgame()) this.pickEndgame(peer, ps, has, maxRequests, out);
     return out;
   }

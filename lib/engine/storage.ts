@@ -12,6 +12,10 @@ import { Bitfield } from './bitfield.js';
 export interface Storage {
   /** Bytes [offset, offset + length) of `piece`. Rejects if that data is not stored. */
   readBlock(piece: number, offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Store `data` at [offset, offset + data.length) of `piece`. The caller may reuse `data`
+   * once the promise settles (the engine recycles its piece buffers): copy it if kept.
+   */
   writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void>;
   /** The whole piece (to hash it). */
   readPiece(piece: number): Promise<Uint8Array>;

@@ -28,8 +28,11 @@ export interface LookupReply {
   values?: Address[];
 }
 
-/** The injected query: ask `node` about the target. Rejects on timeout/error. */
-export type LookupQuery = (node: Address & { id?: Uint8Array }, signal: AbortSignal) => Promise<LookupReply>;
+/**
+ * The injected query: ask `node` about the target (`attempt` is 1, or 2 for the retry).
+ * Rejects on timeout/error; a rejection whose `code` is 'ERR_TIMEOUT' may be retried.
+ */
+export type LookupQuery = (node: Address & { id?: Uint8Array }, signal: AbortSignal, attempt: number) => Promise<LookupReply>;
 
 export interface LookupOptions {
   target: Uint8Array;
@@ -195,7 +198,7 @@ class Lookup {
       }
     }, this.slowAfterMs);
     this.timers.add(slowTimer);
-    this.opts.query(c.node, this.controller.signal).then(
+    this.opts.query(c.node, this.controller.signal, c.attempts).then(
       (reply) => {
         slowTimer.cancel();
         this.timers.delete(slowTimer);
@@ -207,14 +210,15 @@ class Lookup {
         for (const n of reply.nodes) this.addCandidate(n, c.depth + 1);
         this.step();
       },
-      () => {
+      (err: unknown) => {
         slowTimer.cancel();
         this.timers.delete(slowTimer);
         if (this.finished) return;
         this.failures++;
-        // One retry for a node that is still among the k closest: a single lost datagram
-        // should not cost the lookup one of its true closest nodes.
-        c.state = c.attempts < MAX_ATTEMPTS && this.rankAmongLive(c) < this.k ? 'new' : 'failed';
+        // One retry after a timeout for a node still among the k closest: a single lost
+        // datagram should not cost the lookup one of its true closest nodes.
+        const timedOut = (err as { code?: string } | null)?.code === 'ERR_TIMEOUT';
+        c.state = timedOut && c.attempts < MAX_ATTEMPTS && this.rankAmongLive(c) < this.k ? 'new' : 'failed';
         this.step();
       }
     );
@@ -235,7 +239,7 @@ class Lookup {
     if (this.queries >= this.maxQueries) return;
     this.queries++;
     this.bootstrapInflight++;
-    this.opts.query(addr, this.controller.signal).then(
+    this.opts.query(addr, this.controller.signal, 1).then(
       (reply) => {
         this.bootstrapInflight--;
         if (this.finished) return;

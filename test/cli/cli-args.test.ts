@@ -11,7 +11,9 @@ import { runCli, type CliIO } from '../../lib/cli/program.js';
 import { nodeCommand } from '../../lib/cli/commands/node.js';
 import { lookupCommand } from '../../lib/cli/commands/lookup.js';
 import { announceCommand } from '../../lib/cli/commands/announce.js';
+import { dhtOptionsFrom } from '../../lib/cli/session.js';
 import { DHT, formatAddress } from '../../lib/index.js';
+import { Command } from 'commander';
 
 const COMMANDS = [nodeCommand, lookupCommand, announceCommand];
 const IH = '0123456789abcdef0123456789abcdef01234567';
@@ -75,6 +77,26 @@ describe('CLI arguments (in-process)', () => {
     expect(run.stderr).toMatch(/^trackerless: error: /);
     expect(run.stderr).toMatch(message);
     expect(run.stdout).toBe('');
+  });
+
+  it('--bootstrap: absent = library default (public routers), --no-bootstrap = none, repeatable', () => {
+    const parse = (...argv: string[]) => {
+      const program = new Command('t').exitOverride();
+      const sub = program.command('node');
+      nodeCommand.configure(sub);
+      sub.action(() => {});
+      program.parse(['node', ...argv], { from: 'user' });
+      return dhtOptionsFrom(sub.opts(), 0);
+    };
+    expect(parse()).not.toHaveProperty('bootstrap'); // DHT then uses DEFAULT_BOOTSTRAP
+    expect(parse('--no-bootstrap').bootstrap).toEqual([]);
+    expect(parse('-b', '127.0.0.1:1', '--no-bootstrap').bootstrap).toEqual([]); // last one wins
+    expect(parse('--no-bootstrap', '-b', '127.0.0.1:1,127.0.0.1:2', '--bootstrap', '[::1]:3').bootstrap).toEqual([
+      '127.0.0.1:1',
+      '127.0.0.1:2',
+      '[::1]:3'
+    ]);
+    expect(parse('--host', '127.0.0.1', '--state', 's.json')).toEqual({ host: '127.0.0.1', port: 0, statePath: 's.json' });
   });
 
   it('reports a run-time failure with exit 1 (port already in use)', async () => {

@@ -19,6 +19,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = join(ROOT, 'dist/lib/cli/main.js');
 const DEMO = join(ROOT, 'dist/examples/demo.js');
 const IH = 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a';
+/** Jest's NODE_OPTIONS (--experimental-vm-modules) is not for the programs under test. */
+const CHILD_ENV = { ...process.env, NODE_OPTIONS: '' };
 
 interface Result {
   code: number | null;
@@ -31,7 +33,7 @@ const children = new Set<ChildProcess>();
 
 /** Run a script to completion (killed after `timeoutMs`). */
 function run(script: string, args: string[], timeoutMs = 30_000): Promise<Result> {
-  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let stdout = '';
   let stderr = '';
@@ -123,7 +125,7 @@ describe('trackerless CLI (spawned)', () => {
     const node = spawn(
       process.execPath,
       [MAIN, 'node', '--host', '127.0.0.1', '--port', '0', '--no-bootstrap', '--state', state, '--stats-interval', '1', '--verbose'],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }
+      { cwd: ROOT, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] }
     );
     children.add(node);
     try {

@@ -226,6 +226,8 @@ describe('interop with bittorrent-dht 11 on loopback', () => {
       return got.some((p) => p.host === HOST && p.port === port) ? got : undefined;
     }, { timeoutMs: 20_000, intervalMs: 500 });
     expect(peers).toContainEqual({ host: HOST, port });
+    // Nothing bittorrent-dht sent us all along failed to decode or validate.
+    expect(ours.map((d) => d.stats().malformed + d.stats().badArguments)).toEqual(ours.map(() => 0));
     console.log(`[interop bt] (c) ${Date.now() - t0} ms; our announce stored on ${res.storedOn}/${res.targets} (${btStored.length} bittorrent-dht nodes)`);
   });
 });

@@ -12,6 +12,7 @@ Commands, one per line on stdin:
                                        announce where the bindings are broken (see announce())
   get_peers <infohash-hex>             ses.dht_get_peers(ih) -> {"event":"peers", ...}
   stats                                ses.post_dht_stats() -> {"event":"stats", ...}
+  sample <ip:port> [target-hex]        BEP 51 sample_infohashes -> {"event":"samples", ...}
   quit
 It exits when stdin closes (the test process went away), on `quit`, or after --max-seconds.
 
@@ -22,6 +23,7 @@ Output: one JSON object per line on stdout, each with an "event" key:
   announced  {"info_hash", "ip", "port"}                       (someone announced to us)
   incoming_get_peers {"info_hash"}                             (someone asked us)
   stats      {"nodes", "buckets", "active_requests"}           (dht_stats_alert)
+  samples    {"endpoint", "num", "interval", "samples", "nodes"} (dht_sample_infohashes_alert)
   bootstrap  {}                                                (dht_bootstrap_alert)
   error      {"message"}
   log        {"message"}                                       (with --log-dht)
@@ -29,6 +31,7 @@ Output: one JSON object per line on stdout, each with an "event" key:
 """
 import argparse
 import json
+import os
 import queue
 import shutil
 import sys
@@ -175,6 +178,10 @@ def handle(ses, line, save_path):
         ses.dht_get_peers(lt.sha1_hash(bytes.fromhex(parts[1])))
     elif cmd == "stats":
         ses.post_dht_stats()
+    elif cmd == "sample":
+        host, port = parts[1].rsplit(":", 1)
+        target = lt.sha1_hash(bytes.fromhex(parts[2]) if len(parts) > 2 else os.urandom(20))
+        ses.dht_sample_infohashes((host, int(port)), target)
     else:
         raise ValueError("unknown command")
 
@@ -193,6 +200,11 @@ def on_alert(a):
     elif isinstance(a, lt.dht_stats_alert):
         buckets = [b["num_nodes"] for b in a.routing_table]
         emit("stats", nodes=sum(buckets), buckets=buckets, active_requests=len(a.active_requests))
+    elif isinstance(a, lt.dht_sample_infohashes_alert):
+        ep = a.endpoint
+        emit("samples", endpoint=f"{ep[0]}:{ep[1]}", num=a.num_infohashes,
+             interval=int(a.interval.total_seconds()), samples=[hex_of(h) for h in a.samples],
+             nodes=[{"id": hex_of(n["nid"]), "host": n["endpoint"][0], "port": n["endpoint"][1]} for n in a.nodes])
     elif isinstance(a, lt.dht_bootstrap_alert):
         emit("bootstrap")
     elif isinstance(a, lt.dht_log_alert):

@@ -62,7 +62,13 @@ export class LtNode {
     for (const b of bootstrap) args.push('--bootstrap', `${b.host}:${b.port}`);
     if (opts.logDht) args.push('--log-dht');
     const node = new LtNode(spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
-    const ready = await node.next((e) => e.event === 'ready' || e.event === 'fatal', 15_000, 'libtorrent ready');
+    let ready: LtEvent;
+    try {
+      ready = await node.next((e) => e.event === 'ready' || e.event === 'fatal', 15_000, 'libtorrent ready');
+    } catch (err) {
+      await node.close(); // never leave a child behind
+      throw err;
+    }
     if (ready.event === 'fatal') {
       await node.close();
       throw new Error(String(ready.message));
@@ -136,6 +142,20 @@ export class LtNode {
     );
     if (ev.event === 'error') throw new Error(`libtorrent helper: ${String(ev.message)}`);
     return { port: Number(ev.port), via: String(ev.via) };
+  }
+
+  /** BEP 51 sample_infohashes to `node`; what libtorrent parsed from its reply. */
+  async sample(node: Address, timeoutMs = 10_000): Promise<{ num: number; interval: number; samples: string[]; nodes: Array<{ id: string; host: string; port: number }> }> {
+    const from = this.events.length;
+    const endpoint = `${node.host}:${node.port}`;
+    this.send(`sample ${endpoint}`);
+    const ev = await this.next((e) => e.event === 'samples' && e.endpoint === endpoint, timeoutMs, `sample_infohashes reply from ${endpoint}`, from);
+    return {
+      num: Number(ev.num),
+      interval: Number(ev.interval),
+      samples: ev.samples as string[],
+      nodes: ev.nodes as Array<{ id: string; host: string; port: number }>
+    };
   }
 
   /** Close stdin (the helper exits on EOF); SIGKILL this child if it has not exited in 5 s. */

@@ -194,6 +194,8 @@ describe('DHT node: API', () => {
       const a = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [] });
       await net.runFor(10);
       const b = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [a.address()], statePath });
+      // Loading the (missing) state file is real I/O: let it finish before driving virtual time.
+      for (let i = 0; i < 100 && !isBound(b); i++) await new Promise((r) => setTimeout(r, 10));
       await net.runFor(3000);
       const id = toHex(b.nodeId);
       await b.destroy(); // saves the state file (real I/O)

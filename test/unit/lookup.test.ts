@@ -63,7 +63,7 @@ describe('iterative lookup (pure, no sockets)', () => {
     const query = (node: Address & { id?: Uint8Array }): Promise<LookupReply> =>
       new Promise((resolve, reject) => {
         if (dead.has(node.port)) {
-          clock.setTimeout(() => reject(new Error('timeout')), 2000);
+          clock.setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ERR_TIMEOUT' })), 2000);
           return;
         }
         const t = net.tables.get(node.port)!;

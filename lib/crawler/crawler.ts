@@ -1,0 +1,450 @@
+/**
+ * BEP 51 crawler core: walks the DHT keyspace asking nodes for `sample_infohashes`, politely.
+ *
+ * Politeness is enforced before every query, in this order, and none of it can be skipped:
+ * 1. per-node schedule (schedule.ts): a node is never asked again before the `interval` it
+ *    gave us (clamped to BEP 51's 0..21600 s, floored at `minIntervalMs`); the slot is reserved
+ *    *before* sending, so a reply racing a revisit cannot cause a double query;
+ * 2. per-IP gap (limits.ts): at most `perIpQueriesPerSecond` to one IP, whatever the port;
+ * 3. global token bucket: at most `queriesPerSecond` overall, plus `maxInflight` outstanding.
+ *
+ * Walk: the frontier (frontier.ts) is bucketed by id prefix and drained round-robin, so a sweep
+ * moves across the keyspace in order. Each query's target alternates between the queried
+ * node's own neighbourhood (its id: it answers with its closest neighbours, which a Kademlia
+ * node knows best) and the next prefix of an ordered sweep of the id space (spreads discovery
+ * to regions nobody pointed us at yet). Replies feed the frontier; nodes with more infohashes
+ * than they sent (`num` > samples) or due for a periodic refresh go to the revisit queue.
+ *
+ * Pure: query, clock, random source and store are injected; no sockets, no wall-clock timers,
+ * so the same code runs against the real DHT and against thousands of simulated nodes.
+ */
+import type { Address, NodeInfo } from '../krpc/types.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { cryptoRandom, type RandomSource } from '../util/random.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import { RemoteError } from '../errors.js';
+import { Frontier, candidateKey, type Eligibility } from './frontier.js';
+import { NodeSchedule } from './schedule.js';
+import { PerIpLimiter, TokenBucket } from './limits.js';
+import { RevisitQueue } from './revisit-queue.js';
+import { ResolveQueue } from './resolve-queue.js';
+import { MAX_SAMPLE_INTERVAL_S, sanitizeReply, type AnomalyKind, type RejectReason } from './validate.js';
+import { emptyStats, type CrawlerStats } from './stats.js';
+import type { Candidate, CrawlerStore, InfoHashSource, MetadataResolver, SampleQuery, SampleReply } from './types.js';
+
+export interface CrawlerOptions {
+  query: SampleQuery;
+  store: CrawlerStore;
+  clock?: Clock;
+  random?: RandomSource;
+  /** Where to start (addresses without ids are fine). */
+  bootstrap?: Candidate[];
+  /** More nodes when the frontier runs dry, e.g. `() => dht.nodes()`. */
+  seeds?: () => Candidate[];
+  /** Nodes never to add or query (ourselves). */
+  isSelf?: (a: Address) => boolean;
+  /**
+   * Passive source of infohashes (e.g. a DHT's 'infohash' event): called by start() with the
+   * recording function, returns the unsubscribe function stop() calls.
+   */
+  passive?: (record: (infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer') => void) => () => void;
+  /** Extra filter on nodes learned from replies. */
+  acceptNode?: (n: NodeInfo) => boolean;
+  /** Global query rate, queries/s (default 20). */
+  queriesPerSecond?: number;
+  /** Token bucket size (default a tenth of a second's worth, at least 1). */
+  burst?: number;
+  /** Queries per second to any one IP (default 1). */
+  perIpQueriesPerSecond?: number;
+  /** Outstanding queries (default 32). */
+  maxInflight?: number;
+  /** Guard on the injected query, ms (default 10 s; the DHT's own timeout is shorter). */
+  queryTimeoutMs?: number;
+  /** Bounded memory: frontier entries (default 50k), schedule entries (1M), revisits (100k). */
+  frontierCapacity?: number;
+  scheduleCapacity?: number;
+  revisitCapacity?: number;
+  /** Never re-ask a node sooner than this, whatever interval it gave, ms (default 60 s). */
+  minIntervalMs?: number;
+  /** Wait after a node failed to answer, ms (default 10 min). */
+  failureBackoffMs?: number;
+  /** Ask a node that gave us everything again after this long, ms (default 6 h; 0 = never). */
+  revisitIdleMs?: number;
+  /** When there is nothing to do, look for seeds again this often, ms (default 30 s). */
+  idleRetryMs?: number;
+  /** Write buffered records this often, ms (default 1 s). */
+  flushIntervalMs?: number;
+  /** Save the crawl state (schedule, frontier) this often, ms (default 60 s). */
+  stateSaveIntervalMs?: number;
+  /** Optional metadata resolution of newly found infohashes. */
+  resolver?: MetadataResolver;
+  resolveConcurrency?: number;
+  resolveTimeoutMs?: number;
+  resolveQueueCapacity?: number;
+}
+
+export interface CrawlerEvents {
+  /** An infohash never recorded before. */
+  infohash: (infoHash: Uint8Array, source: InfoHashSource) => void;
+  /** Nothing left to ask right now (frontier empty, nothing due, nothing in flight). */
+  idle: () => void;
+  /** A non-fatal problem (store write failed, ...). */
+  warning: (err: Error) => void;
+}
+
+const ID_LEN = 20;
+
+export class Crawler extends TypedEmitter<CrawlerEvents> {
+  private readonly clock: Clock;
+  private readonly random: RandomSource;
+  private readonly store: CrawlerStore;
+  private readonly query: SampleQuery;
+  private readonly cfg: Required<Pick<CrawlerOptions,
+    'maxInflight' | 'queryTimeoutMs' | 'minIntervalMs' | 'failureBackoffMs' | 'revisitIdleMs' | 'idleRetryMs' | 'flushIntervalMs' | 'stateSaveIntervalMs'>>;
+  private readonly opts: CrawlerOptions;
+  private readonly frontier: Frontier;
+  private readonly schedule: NodeSchedule;
+  private readonly revisits: RevisitQueue;
+  private readonly perIp: PerIpLimiter;
+  private readonly bucket: TokenBucket;
+  private readonly resolveQueue: ResolveQueue | null;
+  private readonly inflight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly counters: CrawlerStats = emptyStats();
+  private running = false;
+  private pumping = false;
+  private wake: TimerHandle | null = null;
+  private wakeAt = Infinity;
+  private housekeeping: TimerHandle | null = null;
+  private lastSave = 0;
+  private lastSeeding = -Infinity;
+  private sweepPrefix = 0;
+  private idleAnnounced = false;
+  private startedAt = 0;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(opts: CrawlerOptions) {
+    super();
+    this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? cryptoRandom;
+    this.store = opts.store;
+    this.query = opts.query;
+    this.cfg = {
+      maxInflight: opts.maxInflight ?? 32,
+      queryTimeoutMs: opts.queryTimeoutMs ?? 10_000,
+      minIntervalMs: opts.minIntervalMs ?? 60_000,
+      failureBackoffMs: opts.failureBackoffMs ?? 10 * 60_000,
+      revisitIdleMs: opts.revisitIdleMs ?? MAX_SAMPLE_INTERVAL_S * 1000,
+      idleRetryMs: opts.idleRetryMs ?? 30_000,
+      flushIntervalMs: opts.flushIntervalMs ?? 1_000,
+      stateSaveIntervalMs: opts.stateSaveIntervalMs ?? 60_000
+    };
+    const now = this.clock.now();
+    this.frontier = new Frontier({ capacity: opts.frontierCapacity ?? 50_000 });
+    this.schedule = new NodeSchedule({ capacity: opts.scheduleCapacity ?? 1_000_000 });
+    this.revisits = new RevisitQueue(opts.revisitCapacity ?? 100_000);
+    this.perIp = new PerIpLimiter({ queriesPerSecond: opts.perIpQueriesPerSecond ?? 1 });
+    this.bucket = new TokenBucket({ ratePerSecond: opts.queriesPerSecond ?? 20, nowMs: now, ...(opts.burst ? { burst: opts.burst } : {}) });
+    this.resolveQueue = opts.resolver
+      ? new ResolveQueue({
+          resolver: opts.resolver,
+          clock: this.clock,
+          ...(opts.resolveConcurrency ? { concurrency: opts.resolveConcurrency } : {}),
+          ...(opts.resolveTimeoutMs ? { timeoutMs: opts.resolveTimeoutMs } : {}),
+          ...(opts.resolveQueueCapacity ? { capacity: opts.resolveQueueCapacity } : {}),
+          onResolved: (ih, meta) => this.safely(() => this.store.recordMetadata(ih, meta))
+        })
+      : null;
+  }
+
+  /** Load the saved state, add the bootstrap nodes, and start querying. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const now = this.clock.now();
+    this.startedAt = now;
+    this.lastSave = now;
+    const state = this.store.loadState(now);
+    for (const e of state.schedule) this.schedule.restore(e, now);
+    for (const c of state.frontier) {
+      const node = { host: c.host, port: c.port, ...(c.id ? { id: c.id } : {}) };
+      if (c.dueMs > now) this.revisits.push({ dueMs: c.dueMs, node });
+      else this.addCandidate(node, now);
+    }
+    this.counters.restored = { schedule: this.schedule.size(), frontier: this.frontier.size(), revisits: this.revisits.size() };
+    this.unsubscribe = this.opts.passive?.((ih, kind) => this.recordPassive(ih, kind)) ?? null;
+    this.seed(now);
+    this.scheduleHousekeeping();
+    this.pump();
+  }
+
+  /** Stop querying, wait for queries in flight, then flush records and save the state. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.cancel();
+    this.wake = null;
+    this.housekeeping?.cancel();
+    this.housekeeping = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    for (const q of this.inflight.values()) q.controller.abort();
+    await Promise.allSettled([...this.inflight.values()].map((q) => q.done));
+    await this.resolveQueue?.stop();
+    this.saveState();
+    this.safely(() => this.store.flush());
+  }
+
+  /** Record an infohash seen passively (an incoming get_peers / announce_peer). */
+  recordPassive(infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer'): void {
+    if (!(infoHash instanceof Uint8Array) || infoHash.length !== ID_LEN) return;
+    this.counters.passive[kind]++;
+    this.record(infoHash, kind, this.clock.now());
+  }
+
+  stats(): CrawlerStats {
+    return {
+      ...this.counters,
+      passive: { ...this.counters.passive },
+      rejected: { ...this.counters.rejected },
+      anomalies: { ...this.counters.anomalies },
+      running: this.running,
+      elapsedMs: this.clock.now() - this.startedAt,
+      inflight: this.inflight.size,
+      frontier: this.frontier.size(),
+      schedule: this.schedule.size(),
+      revisits: this.revisits.size(),
+      frontierEvicted: this.frontier.evicted,
+      ...(this.resolveQueue ? { resolve: this.resolveQueue.stats() } : {})
+    };
+  }
+
+  // --- the query loop ------------------------------------------------------------------
+
+  private pump(): void {
+    if (!this.running || this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.running && this.inflight.size < this.cfg.maxInflight) {
+        const now = this.clock.now();
+        const tokenWait = this.bucket.waitMs(now);
+        if (tokenWait > 0) return this.wakeIn(tokenWait);
+        const next = this.pickNext(now);
+        if (next === null) return this.nothingToDo(now);
+        this.bucket.take(now);
+        this.send(next.node, next.first, now);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /**
+   * The next node that passes every politeness check, with its schedule slot reserved.
+   * `first`: we hold no schedule entry for it, i.e. no visit within the schedule's memory.
+   */
+  private pickNext(now: number): { node: Candidate; first: boolean } | null {
+    let ipWait = Infinity;
+    // Due revisits first: they were promised a slot. Bounded work per call.
+    for (let i = 0; i < 64; i++) {
+      const r = this.revisits.popDue(now);
+      if (!r) break;
+      const key = candidateKey(r.node);
+      const allowedAt = this.schedule.nextAllowed(key);
+      if (allowedAt > now) this.requeue(r.node, allowedAt);
+      else if (!this.perIp.allowed(r.node.host, now)) {
+        this.counters.deferredPerIp++;
+        const wait = Math.max(1, this.perIp.waitMs(r.node.host, now));
+        this.requeue(r.node, now + wait);
+      } else if (this.reserve(key, now)) {
+        return { node: r.node, first: allowedAt === -Infinity };
+      } else {
+        this.requeue(r.node, now + 1000);
+        return null;
+      }
+    }
+    const verdict = (c: Candidate, key: string): Eligibility => {
+      if (this.opts.isSelf?.(c) || !this.schedule.canQuery(key, now)) return 'drop';
+      if (!this.perIp.allowed(c.host, now)) {
+        this.counters.deferredPerIp++;
+        ipWait = Math.min(ipWait, Math.max(1, this.perIp.waitMs(c.host, now)));
+        return 'skip';
+      }
+      return 'take';
+    };
+    const c = this.frontier.take(verdict);
+    if (c === null) {
+      if (ipWait < Infinity) this.wakeIn(ipWait);
+      return null;
+    }
+    const key = candidateKey(c);
+    const first = this.schedule.nextAllowed(key) === -Infinity;
+    if (this.reserve(key, now)) return { node: c, first };
+    this.frontier.add(c); // schedule full of live entries: wait for some to expire
+    this.wakeIn(1000);
+    return null;
+  }
+
+  private reserve(key: string, now: number): boolean {
+    // Provisional: while in flight and until a reply says otherwise, back off as for a failure.
+    if (this.schedule.reserve(key, now + this.cfg.failureBackoffMs, now)) return true;
+    this.counters.scheduleFull++;
+    return false;
+  }
+
+  private send(node: Candidate, first: boolean, now: number): void {
+    const key = candidateKey(node);
+    this.perIp.record(node.host, now);
+    this.counters.queriesSent++;
+    const controller = new AbortController();
+    const guard = this.clock.setTimeout(() => controller.abort(), this.cfg.queryTimeoutMs);
+    const target = this.targetFor(node);
+    const done = this.query({ host: node.host, port: node.port }, target, controller.signal).then(
+      (reply) => this.onReply(node, key, first, reply),
+      (err: unknown) => this.onFailure(key, err)
+    ).finally(() => {
+      guard.cancel();
+      this.inflight.delete(key);
+      this.pump();
+    });
+    this.inflight.set(key, { controller, done });
+  }
+
+  /** Alternate: the node's own neighbourhood, or the next prefix of an ordered keyspace sweep. */
+  private targetFor(node: Candidate): Uint8Array {
+    const t = this.random.bytes(ID_LEN);
+    if (node.id && node.id.length === ID_LEN && this.counters.queriesSent % 2 === 0) {
+      t.set(node.id.subarray(0, 4)); // 32 shared bits: its closest neighbours in any real DHT
+      return t;
+    }
+    t[0] = this.sweepPrefix;
+    this.sweepPrefix = (this.sweepPrefix + 1) & 0xff;
+    return t;
+  }
+
+  private onReply(node: Candidate, key: string, first: boolean, raw: SampleReply): void {
+    const now = this.clock.now();
+    const result = sanitizeReply(raw, { acceptNode: (n) => !this.opts.isSelf?.(n) && (this.opts.acceptNode?.(n) ?? true) });
+    const known: Candidate = { host: node.host, port: node.port, ...(raw.id?.length === ID_LEN ? { id: raw.id } : {}) };
+    if (!result.ok) {
+      this.counters.rejected[result.reason as RejectReason]++;
+      // Not believed: leave it alone for the longest interval BEP 51 allows.
+      this.schedule.update(key, now + MAX_SAMPLE_INTERVAL_S * 1000, now);
+      for (const n of result.nodes) this.addCandidate(n, now);
+      return;
+    }
+    const reply = result.reply;
+    this.counters.replies++;
+    if (first) this.counters.nodesVisited++;
+    for (const a of reply.anomalies) this.counters.anomalies[a as AnomalyKind]++;
+    const intervalMs = Math.max(this.cfg.minIntervalMs, reply.intervalS * 1000);
+    this.schedule.update(key, now + intervalMs, now);
+    if (!reply.supported) {
+      this.counters.unsupported++;
+    } else {
+      this.counters.samples += reply.samples.length;
+      for (const ih of reply.samples) this.record(ih, 'sample', now);
+      // More stored than sampled: come back as soon as the node allows. Else refresh later.
+      if (reply.num > reply.samples.length) this.requeue(known, now + intervalMs);
+      else if (this.cfg.revisitIdleMs > 0) this.requeue(known, now + Math.max(intervalMs, this.cfg.revisitIdleMs));
+    }
+    for (const n of reply.nodes) this.addCandidate(n, now);
+  }
+
+  private onFailure(key: string, err: unknown): void {
+    if (!this.running && !(err instanceof RemoteError)) return; // aborted by stop()
+    const now = this.clock.now();
+    if (err instanceof RemoteError) {
+      // It answered, with an error (e.g. 204 method unknown): it will not sample for us.
+      this.counters.remoteErrors++;
+      this.schedule.update(key, now + MAX_SAMPLE_INTERVAL_S * 1000, now);
+    } else {
+      this.counters.failures++;
+      this.schedule.update(key, now + this.cfg.failureBackoffMs, now);
+    }
+  }
+
+  private addCandidate(c: Candidate, now: number): void {
+    const key = candidateKey(c);
+    if (this.opts.isSelf?.(c) || !this.schedule.canQuery(key, now) || this.inflight.has(key)) return;
+    if (this.frontier.add(c)) this.idleAnnounced = false;
+  }
+
+  private requeue(node: Candidate, dueMs: number): void {
+    if (!this.revisits.push({ dueMs, node })) this.counters.revisitsDropped++;
+  }
+
+  private record(infoHash: Uint8Array, source: InfoHashSource, now: number): void {
+    let isNew = false;
+    this.safely(() => (isNew = this.store.record(infoHash, source, now)));
+    if (!isNew) return;
+    this.counters.newInfoHashes++;
+    this.emit('infohash', infoHash, source);
+    this.resolveQueue?.enqueue(infoHash);
+  }
+
+  /** Nothing eligible now: refill from seeds if starved, and sleep until something is due. */
+  private nothingToDo(now: number): void {
+    if (this.frontier.size() === 0 && this.inflight.size === 0 && now - this.lastSeeding >= this.cfg.idleRetryMs) {
+      if (this.seed(now) > 0) return this.wakeIn(1);
+    }
+    const due = this.revisits.peekDue();
+    if (this.frontier.size() === 0 && this.inflight.size === 0 && due > now + this.cfg.idleRetryMs && !this.idleAnnounced) {
+      this.idleAnnounced = true;
+      this.emit('idle');
+    }
+    const seedRetry = this.frontier.size() === 0 ? this.lastSeeding + this.cfg.idleRetryMs - now : Infinity;
+    const wait = Math.min(due - now, seedRetry, this.frontier.size() > 0 ? 1000 : Infinity);
+    if (Number.isFinite(wait)) this.wakeIn(Math.max(1, wait));
+  }
+
+  /** Add bootstrap and seed nodes to the frontier; returns how many were new. */
+  private seed(now: number): number {
+    this.lastSeeding = now;
+    const before = this.frontier.size();
+    for (const c of this.opts.bootstrap ?? []) this.addCandidate(c, now);
+    for (const c of this.opts.seeds?.() ?? []) this.addCandidate(c, now);
+    return this.frontier.size() - before;
+  }
+
+  private wakeIn(ms: number): void {
+    const at = this.clock.now() + ms;
+    if (this.wake && this.wakeAt <= at) return;
+    this.wake?.cancel();
+    this.wakeAt = at;
+    this.wake = this.clock.setTimeout(() => {
+      this.wake = null;
+      this.wakeAt = Infinity;
+      this.pump();
+    }, ms);
+  }
+
+  // --- persistence ------------------------------------------------------------------------
+
+  private scheduleHousekeeping(): void {
+    this.housekeeping = this.clock.setTimeout(() => {
+      this.housekeeping = null;
+      if (!this.running) return;
+      this.safely(() => this.store.flush());
+      if (this.clock.now() - this.lastSave >= this.cfg.stateSaveIntervalMs) this.saveState();
+      this.scheduleHousekeeping();
+    }, this.cfg.flushIntervalMs);
+  }
+
+  private saveState(): void {
+    const now = this.clock.now();
+    this.lastSave = now;
+    const frontier = [...this.frontier.entries()].map((c) => ({ ...c, dueMs: 0 }));
+    for (const r of this.revisits.entries()) frontier.push({ ...r.node, dueMs: r.dueMs });
+    this.safely(() => this.store.saveState({ schedule: this.schedule.takeDirty(), frontier }, now));
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.counters.storeErrors++;
+      this.emit('warning', err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}

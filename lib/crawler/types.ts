@@ -1,0 +1,89 @@
+/**
+ * Types shared by the BEP 51 crawler core, its stores and its metadata resolvers.
+ *
+ * The core (crawler.ts) never touches a socket, a timer API or a database directly: the query,
+ * the clock, the random source and the store are injected, so the same code crawls the real
+ * DHT through a DHT instance and thousands of simulated nodes in virtual time.
+ */
+import type { Address, NodeInfo } from '../krpc/types.js';
+
+/** How an infohash was found: sampled (BEP 51), or seen passively in a query to our node. */
+export type InfoHashSource = 'sample' | 'get_peers' | 'announce_peer';
+
+export const INFOHASH_SOURCES: readonly InfoHashSource[] = ['sample', 'get_peers', 'announce_peer'];
+
+/**
+ * One node's answer to `sample_infohashes`, as the query function reports it. Fields are
+ * optional because a node that does not implement BEP 51 may answer like find_node (libtorrent
+ * forward compatibility): `samples` absent means "unsupported", not "empty".
+ */
+export interface SampleReply {
+  id: Uint8Array;
+  samples?: Uint8Array[];
+  num?: number;
+  /** Seconds before this node should be asked again (BEP 51: 0..21600). */
+  interval?: number;
+  nodes: NodeInfo[];
+}
+
+/**
+ * Send one `sample_infohashes` query to `node` with `target`. Rejects on timeout or error.
+ * The crawler calls it only after its own politeness checks passed.
+ */
+export type SampleQuery = (node: Address, target: Uint8Array, signal: AbortSignal) => Promise<SampleReply>;
+
+/** A node the crawler may visit. `id` is unknown for bootstrap addresses. */
+export interface Candidate extends Address {
+  id?: Uint8Array;
+}
+
+/** Resolved torrent metadata (from the verified info dictionary). */
+export interface TorrentMetadata {
+  name: string;
+  /** Total payload size, bytes. */
+  size: number;
+  files: Array<{ path: string; size: number }>;
+}
+
+/**
+ * Fetches metadata for an infohash (e.g. DHT get_peers + BEP 9 ut_metadata). Resolves null when
+ * no peer delivered it; must stop promptly and reject or resolve null once `signal` aborts.
+ */
+export interface MetadataResolver {
+  resolve(infoHash: Uint8Array, signal: AbortSignal): Promise<TorrentMetadata | null>;
+}
+
+/** A node the crawler must not query before `nextAllowedMs` (per-node schedule entry). */
+export interface ScheduleEntry {
+  key: string;
+  nextAllowedMs: number;
+}
+
+/** A frontier entry as persisted: `dueMs` 0 = never visited, else the planned revisit time. */
+export interface PersistedCandidate extends Candidate {
+  dueMs: number;
+}
+
+export interface CrawlerState {
+  schedule: ScheduleEntry[];
+  frontier: PersistedCandidate[];
+}
+
+/** Persistence seen by the crawler. Writes may be buffered; flush() makes them durable. */
+export interface CrawlerStore {
+  /** Record one sighting; true when the infohash was never recorded before. */
+  record(infoHash: Uint8Array, source: InfoHashSource, atMs: number): boolean;
+  /** Attach resolved metadata to a recorded infohash. */
+  recordMetadata(infoHash: Uint8Array, meta: TorrentMetadata): void;
+  /** Write buffered records. */
+  flush(): void;
+  /** Crawler state saved by a previous run (entries already expired at `nowMs` left out). */
+  loadState(nowMs: number): CrawlerState;
+  /**
+   * Persist the crawler state: `schedule` holds the entries changed since the last save
+   * (others are kept; expired ones may be dropped), `frontier` replaces the saved frontier.
+   */
+  saveState(state: CrawlerState, nowMs: number): void;
+  /** Distinct infohashes stored. */
+  count(): number;
+}

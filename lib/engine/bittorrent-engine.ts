@@ -1,0 +1,474 @@
+/**
+ * The built-in PieceExchangeEngine: the BitTorrent peer wire (BEP 3) with the fast extension
+ * (BEP 6), extension protocol (BEP 10), ut_metadata (BEP 9), ut_pex (BEP 11) and PORT (BEP 5).
+ *
+ * This file is the composition root and the event router; the policies live in their own
+ * modules: PeerPool (who to dial), MetadataFetcher (the info dictionary), Downloader (what to
+ * request, verification, bans), Uploader (choking, serving), storage-setup (resume). Each
+ * peer is a PeerSession; wire events are routed here to those modules.
+ */
+import { AbortError, DestroyedError, TrackerlessError } from '../errors.js';
+import type { Address } from '../krpc/types.js';
+import { parseInfo, type TorrentInfo } from '../torrent/metainfo.js';
+import { TypedEmitter } from '../wire/emitter.js';
+import type { WireStream } from '../wire/stream.js';
+import { Downloader } from './downloader.js';
+import type { EngineEvents, EngineProgress, PeerBan, PeerSource, PieceExchangeEngine } from './engine.js';
+import { resolveOptions, type BitTorrentEngineOptions, type ResolvedOptions } from './engine-options.js';
+import { MetadataFetcher } from './metadata-fetcher.js';
+import { PeerPool } from './peer-pool.js';
+import { addressKey, PeerSession } from './peer-session.js';
+import { bindSession, sendAvailability, sendPex } from './session-router.js';
+import { openStorage, ResumeWriter } from './storage-setup.js';
+import type { Storage } from './storage.js';
+import { TcpPeerListener } from './tcp.js';
+import { RateMeter } from './rate-meter.js';
+import { Uploader } from './uploader.js';
+import type { TimerHandle } from '../util/clock.js';
+
+export type { BitTorrentEngineOptions } from './engine-options.js';
+
+type Phase = 'new' | 'running' | 'stopping' | 'stopped';
+
+export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements PieceExchangeEngine {
+  readonly infoHash: Uint8Array;
+  /** @internal shared with session-router.ts */
+  readonly o: ResolvedOptions;
+  /** @internal */ readonly sessions = new Set<PeerSession>();
+  /** @internal */ readonly pool: PeerPool;
+  /** @internal */ fetcher: MetadataFetcher | undefined;
+  /** @internal */ downloader: Downloader | undefined;
+  /** @internal */ uploader: Uploader | undefined;
+  private _info: TorrentInfo | undefined;
+  private storage: Storage | undefined;
+  private storageOwned = false;
+  private resumeWriter: ResumeWriter | undefined;
+  private ownListener: TcpPeerListener | undefined;
+  private unregister: (() => void) | undefined;
+  private listenPort: number | undefined;
+  private phase: Phase = 'new';
+  private _complete = false;
+  private fatalError: Error | undefined;
+  private readonly lifetime = new AbortController();
+  private tickTimer: TimerHandle | undefined;
+  private lastResumeSave = 0;
+  private readonly downMeter: RateMeter;
+  private readonly upMeter: RateMeter;
+  private lastDown = 0;
+  private lastUp = 0;
+
+  constructor(options: BitTorrentEngineOptions) {
+    super();
+    this.o = resolveOptions(options);
+    this.infoHash = this.o.infoHash;
+    this._info = this.o.info;
+    this.downMeter = new RateMeter(this.o.clock, 5);
+    this.upMeter = new RateMeter(this.o.clock, 5);
+    this.pool = new PeerPool({
+      connect: this.o.connect,
+      clock: this.o.clock,
+      maxConnections: this.o.maxConnections,
+      maxHalfOpen: this.o.maxHalfOpen,
+      connectTimeoutMs: this.o.connectTimeoutMs,
+      maxCandidates: this.o.maxCandidates,
+      connectionCount: () => this.sessions.size,
+      wantsConnections: () => this.phase === 'running' && (!this._complete || this.o.seed),
+      onConnect: (stream, address, source) => this.openSession(stream, 'initiator', address, source)
+    });
+  }
+
+  get info(): TorrentInfo | undefined {
+    return this._info;
+  }
+  get complete(): boolean {
+    return this._complete;
+  }
+  get announcePort(): number | undefined {
+    return this.listenPort;
+  }
+  /** Peers connected (handshake done). */
+  get peerCount(): number {
+    let n = 0;
+    for (const s of this.sessions) if (s.connected) n++;
+    return n;
+  }
+
+  async start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.phase !== 'new') throw new TrackerlessError('ERR_INVALID_ARGUMENT', 'engine already started');
+    this.phase = 'running';
+    const onAbort = (): void => void this.destroy();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (options.signal?.aborted) throw new AbortError();
+      if (!this.o.listener && this.o.listen) this.ownListener = await TcpPeerListener.listen(this.o.listen);
+      const listener = this.o.listener ?? this.ownListener;
+      if (listener) {
+        this.listenPort = listener.port;
+        this.unregister = listener.register(this.infoHash, (stream, remote) => this.acceptConnection(stream, remote));
+      }
+      if (this._info) await this.prepare(this._info);
+      else this.fetcher = this.createFetcher();
+      this.armTick();
+      this.pool.pump();
+    } catch (err) {
+      await this.destroy();
+      throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  addPeer(address: Address, source: PeerSource): void {
+    if (this.phase === 'stopped' || this.phase === 'stopping') return;
+    this.pool.add(address, source);
+  }
+
+  acceptConnection(stream: WireStream, remote: Address): void {
+    const full = this.sessions.size >= this.o.maxConnections;
+    if (this.phase !== 'running' || full || (this._complete && !this.o.seed)) return stream.close();
+    this.openSession(stream, 'responder', remote, 'incoming');
+  }
+
+  wantsPeers(): boolean {
+    return this.phase === 'running' && !this._complete && this.sessions.size + this.pool.halfOpen < this.o.maxConnections;
+  }
+
+  progress(): EngineProgress {
+    const d = this.downloader;
+    const info = this._info;
+    const stored = d?.stored;
+    let verifiedBytes = 0;
+    if (info && stored) {
+      const last = info.pieces.length - 1;
+      verifiedBytes = stored.count * info.pieceLength;
+      if (stored.get(last)) verifiedBytes -= info.pieceLength - (info.length - last * info.pieceLength);
+    }
+    return {
+      downloaded: d?.receivedBytes ?? 0,
+      uploaded: this.uploader?.uploadedBytes ?? 0,
+      verifiedPieces: stored?.count ?? 0,
+      totalPieces: info?.pieces.length ?? 0,
+      verifiedBytes,
+      totalBytes: info?.length ?? 0,
+      downRate: this.downMeter.rate(),
+      upRate: this.upMeter.rate(),
+      peers: this.peerCount
+    };
+  }
+
+  metadata(options: { signal?: AbortSignal } = {}): Promise<TorrentInfo> {
+    return this.waitFor('metadata', () => this._info, options.signal);
+  }
+
+  done(options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.waitFor('done', () => (this._complete ? true : undefined), options.signal).then(() => {});
+  }
+
+  /** Change the caps at run time (bytes/s, 0 = unlimited). */
+  setRateLimits(limits: { upload?: number; download?: number }): void {
+    if (limits.upload !== undefined) {
+      this.o.uploadLimit = limits.upload;
+      this.uploader?.setUploadLimit(limits.upload);
+    }
+    if (limits.download !== undefined) {
+      this.o.downloadLimit = limits.download;
+      this.downloader?.setDownloadLimit(limits.download);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.shutdown(true);
+  }
+
+  async destroy(): Promise<void> {
+    await this.shutdown(false);
+  }
+
+  // --- internal API for session-router.ts ------------------------------------------------------
+
+  /** @internal Disconnect and ban a peer; it is not reconnected. */
+  ban(s: PeerSession, reason: PeerBan['reason']): void {
+    if (s.banned) return;
+    s.banned = true;
+    const address = s.listenAddress ?? s.address;
+    this.pool.ban(address, s.peerId);
+    this.emit('peer-banned', { address, reason, ...(s.peerId ? { peerId: s.peerId } : {}) });
+    s.wire.close();
+  }
+
+  /** @internal */
+  emitEvent<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void {
+    this.emit(event, ...args);
+  }
+
+  /** @internal */
+  get isComplete(): boolean {
+    return this._complete;
+  }
+
+  // --- lifecycle internals ---------------------------------------------------------------------
+
+  private openSession(stream: WireStream, role: 'initiator' | 'responder', address: Address, source: PeerSource): void {
+    if (this.phase !== 'running') return stream.close();
+    const info = this._info;
+    const s = new PeerSession({
+      stream,
+      role,
+      address,
+      source,
+      infoHash: this.infoHash,
+      peerId: this.o.peerId,
+      clock: this.o.clock,
+      pex: this.o.pex && !(info?.private ?? false),
+      maxMetadataSize: this.o.maxMetadataSize,
+      ...(info ? { infoBytes: info.infoBytes, pieceCount: info.pieces.length } : {}),
+      ...(this.listenPort !== undefined ? { listenPort: this.listenPort } : {}),
+      ...(this.o.dhtPort !== undefined ? { dhtPort: this.o.dhtPort } : {}),
+      ...(this.o.wire ? { wire: this.o.wire } : {})
+    });
+    this.sessions.add(s);
+    if (role === 'initiator') this.pool.markLive(address);
+    bindSession(this, s);
+  }
+
+  /** @internal A session closed (from session-router). */
+  sessionClosed(s: PeerSession, retry: boolean): void {
+    if (!this.sessions.delete(s)) return;
+    this.downloader?.removePeer(s);
+    this.uploader?.removePeer(s);
+    this.fetcher?.removePeer(s);
+    const address = s.listenAddress;
+    const retryAfter = retry && !s.banned && this.phase === 'running' && !this._complete ? 60_000 : undefined;
+    // A duplicate shares its address with the connection we kept: that one stays live.
+    const key = address ? addressKey(address) : undefined;
+    const stillLive = [...this.sessions].some((o) => o.listenAddress && addressKey(o.listenAddress) === key);
+    if (address && !stillLive) this.pool.markGone(address, retryAfter);
+    this.pool.pump();
+  }
+
+  /** @internal The wire handshake is done and the torrent is ready: hook the peer into the policies. */
+  attachPeer(s: PeerSession): void {
+    const d = this.downloader;
+    const u = this.uploader;
+    if (!d || !u || !s.connected) return;
+    d.addPeer(s);
+    u.addPeer(s);
+    sendAvailability(this, s);
+  }
+
+  private createFetcher(): MetadataFetcher {
+    return new MetadataFetcher({
+      infoHash: this.infoHash,
+      maxSize: this.o.maxMetadataSize,
+      clock: this.o.clock,
+      onComplete: (bytes) => void this.onMetadata(bytes),
+      onCorrupt: (peers) => {
+        for (const s of peers) this.ban(s, 'corrupt-metadata');
+      }
+    });
+  }
+
+  private async onMetadata(infoBytes: Uint8Array): Promise<void> {
+    let info: TorrentInfo;
+    try {
+      info = parseInfo(infoBytes, { maxInfoBytes: this.o.maxMetadataSize });
+    } catch (err) {
+      return this.fatal(err as Error);
+    }
+    this._info = info;
+    this.fetcher = undefined;
+    for (const s of this.sessions) {
+      s.wire.setPieceCount(info.pieces.length);
+      s.utMetadata.setMetadata(info.infoBytes);
+    }
+    this.emit('metadata', info);
+    try {
+      await this.prepare(info);
+    } catch (err) {
+      if (this.phase === 'running') this.fatal(err as Error);
+    }
+  }
+
+  /** Open the storage, learn what is there, then start exchanging pieces with every peer. */
+  private async prepare(info: TorrentInfo): Promise<void> {
+    const opened = await openStorage(info, {
+      ...(this.o.outDir !== undefined ? { outDir: this.o.outDir } : {}),
+      ...(this.o.storage !== undefined ? { storage: this.o.storage } : {}),
+      existing: this.o.existing,
+      resume: this.o.resume,
+      maxOpenFiles: this.o.maxOpenFiles,
+      signal: this.lifetime.signal
+    });
+    if (this.phase !== 'running') {
+      if (opened.owned) await opened.storage.close().catch(() => {});
+      throw new DestroyedError('engine');
+    }
+    this.storage = opened.storage;
+    this.storageOwned = opened.owned;
+    if (this.o.outDir !== undefined && this.o.resume && !this.o.storage) {
+      this.resumeWriter = new ResumeWriter(this.o.outDir, info, opened.storage);
+    }
+    const downloader = new Downloader({
+      info,
+      storage: opened.storage,
+      have: opened.have,
+      clock: this.o.clock,
+      random: this.o.random,
+      maxInFlightBytes: this.o.maxInFlightBytes,
+      minPipeline: this.o.minPipeline,
+      maxPipeline: this.o.maxPipeline,
+      pipelineSeconds: this.o.pipelineSeconds,
+      downloadLimit: this.o.downloadLimit,
+      requestTimeoutMs: this.o.requestTimeoutMs,
+      hooks: {
+        pieceStored: (index) => this.onPieceStored(index),
+        ban: (s) => this.ban(s, 'corrupt-piece'),
+        fatal: (err) => this.fatal(err),
+        complete: () => void this.onComplete()
+      }
+    });
+    this.downloader = downloader;
+    this.uploader = new Uploader({
+      info,
+      storage: opened.storage,
+      stored: downloader.stored,
+      clock: this.o.clock,
+      random: this.o.random,
+      uploadLimit: this.o.uploadLimit,
+      cacheBytes: this.o.cacheBytes,
+      ...(this.o.choker ? { choker: this.o.choker } : {}),
+      peerPieceCount: (s) => downloader.picker.peerPieceCount(s),
+      warn: (err) => this.emit('warning', err)
+    });
+    for (const s of this.sessions) this.attachPeer(s);
+    if (downloader.complete) await this.onComplete();
+  }
+
+  private onPieceStored(index: number): void {
+    const picker = this.downloader?.picker;
+    for (const s of this.sessions) if (s.connected && !picker?.peerHas(s, index)) s.wire.have(index);
+  }
+
+  private async onComplete(): Promise<void> {
+    if (this._complete || this.phase !== 'running') return;
+    try {
+      await this.storage?.flush();
+      await this.resumeWriter?.save(this.downloader!.stored, true);
+    } catch (err) {
+      return this.fatal(err as Error);
+    }
+    if (this.phase !== 'running') return;
+    this._complete = true;
+    this.uploader?.setSeeding(true);
+    // Two seeds have nothing to trade.
+    for (const s of this.sessions) if (s.isSeed || this.downloader?.picker.peerHasAll(s)) s.wire.close();
+    this.emit('progress', this.progress());
+    this.emit('done');
+    if (!this.o.seed) await this.stop();
+  }
+
+  private armTick(): void {
+    this.tickTimer = this.o.clock.setTimeout(() => this.tick(), this.o.tickMs);
+  }
+
+  private tick(): void {
+    if (this.phase !== 'running') return;
+    const now = this.o.clock.now();
+    this.downloader?.tick(now);
+    this.uploader?.tick();
+    this.fetcher?.tick(now);
+    sendPex(this);
+    this.pool.pump();
+    const p = this.progress();
+    this.downMeter.add(p.downloaded - this.lastDown);
+    this.upMeter.add(p.uploaded - this.lastUp);
+    this.lastDown = p.downloaded;
+    this.lastUp = p.uploaded;
+    if (this.resumeWriter && !this._complete && now - this.lastResumeSave >= this.o.resumeIntervalMs) {
+      this.lastResumeSave = now;
+      this.resumeWriter.save(this.downloader!.stored).catch((err: Error) => this.emit('warning', err));
+    }
+    this.emit('progress', { ...p, downRate: this.downMeter.rate(), upRate: this.upMeter.rate() });
+    this.armTick();
+  }
+
+  private fatal(err: Error): void {
+    if (this.phase === 'stopped' || this.phase === 'stopping') return;
+    this.fatalError = err;
+    this.emit('error', err);
+    void this.destroy();
+  }
+
+  private async shutdown(graceful: boolean): Promise<void> {
+    if (this.phase === 'stopping' || this.phase === 'stopped') return this.waitStopped();
+    this.phase = 'stopping';
+    this.lifetime.abort();
+    this.tickTimer?.cancel();
+    this.pool.close();
+    this.unregister?.();
+    this.fetcher?.finish();
+    for (const s of [...this.sessions]) s.wire.close();
+    this.uploader?.close();
+    const d = this.downloader;
+    try {
+      if (graceful && d && this.storage) {
+        await d.idle();
+        await this.storage.flush();
+        await this.resumeWriter?.save(d.stored);
+      }
+    } catch (err) {
+      this.emit('warning', err as Error);
+    }
+    d?.close();
+    if (this.storageOwned) await this.storage?.close().catch(() => {});
+    await this.ownListener?.close();
+    this.phase = 'stopped';
+    this.emit('progress', this.progress());
+    this.stoppedWaiters.splice(0).forEach((fn) => fn());
+  }
+
+  private readonly stoppedWaiters: (() => void)[] = [];
+  private waitStopped(): Promise<void> {
+    return this.phase === 'stopped' ? Promise.resolve() : new Promise((resolve) => this.stoppedWaiters.push(resolve));
+  }
+
+  /** Resolve when `value()` is defined; reject on abort, stop or fatal error. */
+  private waitFor<T>(event: 'metadata' | 'done', value: () => T | undefined, signal?: AbortSignal): Promise<T> {
+    const now = value();
+    if (now !== undefined) return Promise.resolve(now);
+    if (signal?.aborted) return Promise.reject(new AbortError());
+    if (this.phase === 'stopped' || this.phase === 'stopping') return Promise.reject(this.fatalError ?? new DestroyedError('engine'));
+    return new Promise<T>((resolve, reject) => {
+      const cleanup = (): void => {
+        this.off(event, onEvent);
+        this.off('error', onError);
+        this.off('progress', onProgress);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onEvent = (): void => {
+        cleanup();
+        resolve(value() as T);
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        reject(err);
+      };
+      // A stop without the event: 'progress' is emitted last during shutdown.
+      const onProgress = (): void => {
+        if (this.phase !== 'stopped') return;
+        cleanup();
+        const v = value();
+        if (v !== undefined) resolve(v);
+        else reject(this.fatalError ?? new DestroyedError('engine'));
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(new AbortError());
+      };
+      this.on(event, onEvent);
+      this.on('error', onError);
+      this.on('progress', onProgress);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

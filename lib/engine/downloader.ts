@@ -1,0 +1,328 @@
+/**
+ * The download half of the built-in engine: turns peers' availability into pipelined block
+ * requests (PiecePicker: rarest first, random first pieces, endgame), assembles blocks into
+ * piece buffers, verifies each piece's SHA-1 before it is written, and blames senders of bad
+ * data (SmartBan).
+ *
+ * Piece path, with the copies it costs: socket chunk -> (framer view) -> one copy into the
+ * piece buffer -> one SHA-1 over the buffer -> one storage write of the whole piece. Piece
+ * buffers are recycled once their write resolved (Storage implementations copy or write the
+ * bytes and keep no reference): fresh large buffers cost page faults and full GCs, which
+ * measured as the largest cost of a loopback transfer. Memory is bounded: a buffer is taken
+ * when a piece's first block is requested, and once `maxInFlightBytes` of buffers (including
+ * pieces being written) exist, peers only get blocks of pieces already started.
+ */
+import { createHash } from 'node:crypto';
+import type { TorrentInfo } from '../torrent/metainfo.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { RandomSource } from '../util/random.js';
+import type { PieceMessage, RequestMessage } from '../wire/peer-wire-types.js';
+import { Bitfield } from './bitfield.js';
+import type { PeerSession } from './peer-session.js';
+import { PiecePicker } from './piece-picker.js';
+import { SmartBan } from './smart-ban.js';
+import type { Storage } from './storage.js';
+import { TokenBucket } from './token-bucket.js';
+
+export interface DownloaderHooks {
+  /** Piece verified and written: announce it (HAVE). */
+  pieceStored(index: number): void;
+  /** The peer sent data that failed verification. */
+  ban(session: PeerSession): void;
+  /** Storage failed: the engine cannot continue. */
+  fatal(error: Error): void;
+  /** Every piece is verified and written (not yet flushed). */
+  complete(): void;
+}
+
+export interface DownloaderOptions {
+  info: TorrentInfo;
+  storage: Storage;
+  /** Pieces already verified and stored (resume). */
+  have: Bitfield;
+  clock: Clock;
+  random: RandomSource;
+  hooks: DownloaderHooks;
+  /** Cap on piece buffers (being assembled or written), bytes. */
+  maxInFlightBytes: number;
+  /** Requests kept outstanding per peer: at least `minPipeline`, up to `maxPipeline` for fast peers. */
+  minPipeline: number;
+  maxPipeline: number;
+  /** Seconds of a peer's measured rate kept in flight (sizes the pipeline between min and max). */
+  pipelineSeconds: number;
+  /** Download cap, bytes/s (0 = unlimited): enforced by pacing our requests. */
+  downloadLimit: number;
+  /** A peer that sends nothing for this long while we wait on it loses its requests, ms. */
+  requestTimeoutMs: number;
+}
+
+interface PieceBuffer {
+  data: Buffer;
+  senders: (PeerSession | undefined)[];
+}
+
+export class Downloader {
+  readonly picker: PiecePicker<PeerSession>;
+  /** Verified AND written: what we may serve and what the resume file records. */
+  readonly stored: Bitfield;
+  /** Piece payload bytes received, and the part discarded (duplicates, unrequested, failed pieces). */
+  receivedBytes = 0;
+  wastedBytes = 0;
+  failedPieces = 0;
+  private readonly o: DownloaderOptions;
+  private readonly buffers = new Map<number, PieceBuffer>();
+  private writingBytes = 0;
+  private readonly writes = new Set<Promise<void>>();
+  /** Spare piece buffers of `pieceLength` bytes (the last piece's are not pooled). */
+  private readonly pool: Buffer[] = [];
+  private bufferBytes = 0;
+  private readonly sessions = new Set<PeerSession>();
+  private readonly bucket: TokenBucket;
+  private readonly smartBan: SmartBan<PeerSession>;
+  private fillScheduled = false;
+  private refillTimer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(options: DownloaderOptions) {
+    this.o = options;
+    this.picker = new PiecePicker<PeerSession>({ length: options.info.length, pieceLength: options.info.pieceLength, have: options.have });
+    this.stored = options.have.clone();
+    this.bucket = new TokenBucket({ rate: options.downloadLimit, clock: options.clock });
+    this.smartBan = new SmartBan({ blockSize: this.picker.blockSize });
+  }
+
+  get complete(): boolean {
+    return this.stored.hasAll();
+  }
+
+  /** Bytes held in piece buffers (assembling or being written). */
+  get inFlightBytes(): number {
+    return this.bufferBytes + this.writingBytes;
+  }
+
+  setDownloadLimit(rate: number): void {
+    this.bucket.setRate(rate);
+  }
+
+  // --- peers -----------------------------------------------------------------------------------
+
+  addPeer(s: PeerSession): void {
+    this.sessions.add(s);
+    this.picker.addPeer(s);
+  }
+
+  removePeer(s: PeerSession): void {
+    if (!this.sessions.delete(s)) return;
+    this.picker.removePeer(s);
+    this.smartBan.forget(s);
+    this.scheduleFill();
+  }
+
+  /** Apply a bitfield (wire form). Throws InvalidArgumentError on a bad length / spare bits. */
+  onBitfield(s: PeerSession, bitfield: Bitfield): void {
+    this.picker.onBitfield(s, bitfield);
+    s.isSeed = bitfield.hasAll();
+    this.updateInterest(s);
+  }
+
+  onHaveAll(s: PeerSession): void {
+    this.picker.onHaveAll(s);
+    s.isSeed = true;
+    this.updateInterest(s);
+  }
+
+  onHave(s: PeerSession, index: number): void {
+    this.picker.onHave(s, index);
+    if (!s.isSeed && this.picker.peerHasAll(s)) s.isSeed = true;
+    if (!s.wire.amInterested) this.updateInterest(s);
+    else this.fill(s);
+  }
+
+  onUnchoke(s: PeerSession): void {
+    this.fill(s);
+  }
+
+  /** Without BEP 6 a choke drops our requests (BEP 3); with it, rejects will follow. */
+  onChoke(s: PeerSession): void {
+    if (!s.wire.fastExtension) {
+      this.picker.releasePeerRequests(s);
+      this.scheduleFill();
+    }
+  }
+
+  onReject(s: PeerSession, r: RequestMessage): void {
+    this.picker.releaseRequest(s, r.index, r.begin);
+    this.scheduleFill();
+  }
+
+  onPiece(s: PeerSession, m: PieceMessage): void {
+    const now = this.o.clock.now();
+    const length = m.block.length;
+    s.received(length, now);
+    this.receivedBytes += length;
+    const r = this.picker.onBlockReceived(s, m.index, m.begin);
+    if (!r.accepted || this.picker.blockLength(m.index, m.begin) !== length) {
+      this.wastedBytes += length;
+      this.fill(s);
+      return;
+    }
+    for (const other of r.cancel) if (other.connected) other.wire.cancel(m.index, m.begin, length);
+    const buf = this.bufferFor(m.index);
+    buf.data.set(m.block, m.begin);
+    buf.senders[m.begin / this.picker.blockSize] = s;
+    if (r.pieceComplete) this.verify(m.index, buf);
+    this.fill(s);
+  }
+
+  // --- requests --------------------------------------------------------------------------------
+
+  /** Send our INTERESTED / NOT_INTERESTED for the peer's current availability. */
+  updateInterest(s: PeerSession): void {
+    if (!s.connected) return;
+    const want = this.picker.isInteresting(s);
+    if (want && !s.wire.amInterested) s.wire.interested();
+    else if (!want && s.wire.amInterested) s.wire.uninterested();
+    if (want) this.fill(s);
+  }
+
+  /** Top up the peer's pipeline (refills once it is a quarter empty, to batch the picks). */
+  fill(s: PeerSession): void {
+    if (this.closed || !s.connected || s.wire.peerChoking || !s.wire.amInterested) return;
+    const target = this.pipelineTarget(s);
+    const outstanding = this.picker.requestCount(s);
+    if (outstanding > target - Math.max(1, target >> 2)) return;
+    let budget = target - outstanding;
+    if (!this.bucket.unlimited) {
+      budget = Math.min(budget, Math.floor(this.bucket.available() / this.picker.blockSize));
+      if (budget <= 0) return this.scheduleRefill();
+    }
+    const newPieces = this.inFlightBytes < this.o.maxInFlightBytes;
+    const requests = this.picker.pick(s, budget, this.o.random, { newPieces });
+    if (requests.length > 0 && outstanding === 0) s.lastBlockAt = this.o.clock.now();
+    for (const r of requests) {
+      this.bufferFor(r.piece);
+      this.bucket.tryTake(r.length);
+      s.wire.request(r.piece, r.offset, r.length);
+    }
+  }
+
+  /** Fill every peer, once per turn of the event loop however often it is asked. */
+  scheduleFill(): void {
+    if (this.fillScheduled || this.closed) return;
+    this.fillScheduled = true;
+    setImmediate(() => {
+      this.fillScheduled = false;
+      for (const s of this.sessions) this.fill(s);
+    });
+  }
+
+  /**
+   * Periodic upkeep: a peer that kept our requests unanswered for `requestTimeoutMs` is marked
+   * snubbed and its requests go back to the picker (cancelled on the wire).
+   */
+  tick(now: number): void {
+    for (const s of this.sessions) {
+      if (this.picker.requestCount(s) === 0 || now - s.lastBlockAt < this.o.requestTimeoutMs) continue;
+      s.snubbed = true;
+      for (const r of this.picker.releasePeerRequests(s)) if (s.connected) s.wire.cancel(r.piece, r.offset, r.length);
+      s.lastBlockAt = now;
+    }
+    this.scheduleFill();
+  }
+
+  /** Resolves when no piece write is in progress (graceful stop). */
+  async idle(): Promise<void> {
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.refillTimer?.cancel();
+    this.buffers.clear();
+    this.pool.length = 0;
+    this.bufferBytes = 0;
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private pipelineTarget(s: PeerSession): number {
+    const { minPipeline, maxPipeline, pipelineSeconds } = this.o;
+    const byRate = Math.ceil((s.down.rate() * pipelineSeconds) / this.picker.blockSize);
+    const target = Math.max(minPipeline, Math.min(maxPipeline, byRate));
+    return Math.min(target, s.remoteQueueLimit ?? target);
+  }
+
+  private scheduleRefill(): void {
+    if (this.refillTimer || this.closed) return;
+    const delay = Math.max(10, this.bucket.delayFor(this.picker.blockSize * Math.max(1, this.o.minPipeline >> 2)));
+    this.refillTimer = this.o.clock.setTimeout(() => {
+      this.refillTimer = undefined;
+      this.scheduleFill();
+    }, delay);
+  }
+
+  private bufferFor(index: number): PieceBuffer {
+    let buf = this.buffers.get(index);
+    if (!buf) {
+      const size = this.picker.pieceSize(index);
+      // Uninitialised / reused memory is fine: the hash covers every byte, all of them received.
+      const data = (size === this.o.info.pieceLength ? this.pool.pop() : undefined) ?? Buffer.allocUnsafe(size);
+      buf = { data, senders: new Array(Math.ceil(size / this.picker.blockSize)).fill(undefined) };
+      this.buffers.set(index, buf);
+      this.bufferBytes += size;
+    }
+    return buf;
+  }
+
+  private dropBuffer(index: number): void {
+    const buf = this.buffers.get(index);
+    if (!buf) return;
+    this.buffers.delete(index);
+    this.bufferBytes -= buf.data.length;
+  }
+
+  private recycle(data: Buffer): void {
+    const max = Math.ceil(this.o.maxInFlightBytes / this.o.info.pieceLength);
+    if (data.length === this.o.info.pieceLength && this.pool.length < max && !this.closed) this.pool.push(data);
+  }
+
+  private verify(index: number, buf: PieceBuffer): void {
+    this.dropBuffer(index);
+    const expected = this.o.info.pieces[index]!;
+    const digest = createHash('sha1').update(buf.data).digest();
+    if (!digest.equals(expected)) {
+      this.failedPieces++;
+      this.wastedBytes += buf.data.length;
+      this.picker.onPieceFailed(index);
+      for (const p of this.smartBan.pieceFailed(index, buf.data, buf.senders)) this.o.hooks.ban(p);
+      this.recycle(buf.data);
+      this.scheduleFill();
+      return;
+    }
+    this.picker.onPieceVerified(index);
+    for (const p of this.smartBan.pieceVerified(index, buf.data)) this.o.hooks.ban(p);
+    for (const s of this.sessions) if (s.wire.amInterested && this.picker.peerHas(s, index)) this.updateInterest(s);
+    this.write(index, buf.data);
+  }
+
+  private write(index: number, data: Buffer): void {
+    this.writingBytes += data.length;
+    const done = this.o.storage.writeBlock(index, 0, data).then(
+      () => {
+        this.writingBytes -= data.length;
+        this.recycle(data);
+        if (this.closed) return;
+        this.stored.set(index);
+        this.o.hooks.pieceStored(index);
+        if (this.stored.hasAll()) this.o.hooks.complete();
+        else this.scheduleFill();
+      },
+      (err: unknown) => {
+        this.writingBytes -= data.length;
+        if (!this.closed) this.o.hooks.fatal(err instanceof Error ? err : new Error(String(err)));
+      }
+    );
+    this.writes.add(done);
+    void done.finally(() => this.writes.delete(done));
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Options of the built-in BitTorrent engine, with their defaults and units in one place.
+ */
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
+import { parseInfoHash } from '../id/node-id.js';
+import type { TorrentInfo } from '../torrent/metainfo.js';
+import { bytesEqual } from '../util/bytes.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { cryptoRandom, type RandomSource } from '../util/random.js';
+import { DEFAULT_MAX_METADATA_SIZE } from '../wire/constants.js';
+import type { PeerWireOptions } from '../wire/peer-wire-types.js';
+import type { PeerConnector, PeerListener, StorageFactory } from './engine.js';
+import type { Storage } from './storage.js';
+import type { ExistingData } from './storage-setup.js';
+import { CONNECT_TIMEOUT_MS, connectTcp, type ListenOptions } from './tcp.js';
+import type { ChokerSettings } from './uploader.js';
+
+export interface BitTorrentEngineOptions {
+  /** 20 bytes or 40 hex / 32 base32 characters. Must match `info` when both are given. */
+  infoHash: Uint8Array | string;
+  /** The metadata, when known (a seed, or a .torrent); otherwise fetched with ut_metadata. */
+  info?: TorrentInfo;
+  /** Store the content under this directory (FsStorage, with a resume file). */
+  outDir?: string;
+  /** Or any Storage (the caller keeps ownership), or a factory called once the metadata is known. */
+  storage?: Storage | StorageFactory;
+  /** See ExistingData. Default 'verify' with outDir (resume file first), else 'none'. */
+  existing?: ExistingData;
+  /** Use and write the resume file (outDir only). Default true. */
+  resume?: boolean;
+  /** How often the resume file is refreshed while downloading, ms. Default 30 s. */
+  resumeIntervalMs?: number;
+  /** Keep running as a seed once complete; when false the engine stops itself after 'done'. Default false. */
+  seed?: boolean;
+  /** Our 20-byte peer id. Default: '-TL0001-' + 12 random bytes. */
+  peerId?: Uint8Array;
+  /** A shared listener to receive incoming peers (e.g. the Swarm's). */
+  listener?: PeerListener;
+  /** Or create our own TCP listener (closed with the engine). */
+  listen?: ListenOptions;
+  /** Dial peers (default TCP). */
+  connect?: PeerConnector;
+  /** Our DHT node's UDP port: advertised with BEP 5 (DHT bit + PORT message). */
+  dhtPort?: number;
+  /** Rate caps, bytes/s; 0 or undefined = unlimited. */
+  uploadLimit?: number;
+  downloadLimit?: number;
+  /** Peer connections (dialed + accepted). Default 50. */
+  maxConnections?: number;
+  /** Dials in progress at once. Default 8. */
+  maxHalfOpen?: number;
+  /** Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Candidate peers remembered. Default 1000. */
+  maxCandidates?: number;
+  /** Piece buffers (assembling + being written), bytes. Default 64 MiB. */
+  maxInFlightBytes?: number;
+  /** Requests outstanding per peer: min, max, and seconds of its rate to keep in flight. */
+  minPipeline?: number;
+  maxPipeline?: number;
+  pipelineSeconds?: number;
+  /** A peer that leaves our requests unanswered this long loses them (and is snubbed), ms. Default 20 s. */
+  requestTimeoutMs?: number;
+  /** Upload read cache, bytes. Default 32 MiB. */
+  cacheBytes?: number;
+  /** Files kept open by FsStorage. Default 32. */
+  maxOpenFiles?: number;
+  /** Largest info dictionary accepted from peers, bytes. Default 16 MiB. */
+  maxMetadataSize?: number;
+  /** Unchoke slots and intervals (default 4 + 1, 10 s, 30 s). */
+  choker?: ChokerSettings;
+  /** ut_pex (BEP 11). Default true, and never for private torrents. */
+  pex?: boolean;
+  /** Engine upkeep period (rates, choker check, timeouts, PEX, progress event), ms. Default 1 s. */
+  tickMs?: number;
+  /** Wire timeouts (tests shorten them). */
+  wire?: Pick<PeerWireOptions, 'keepAliveIntervalMs' | 'idleTimeoutMs' | 'handshakeTimeoutMs'>;
+  clock?: Clock;
+  random?: RandomSource;
+}
+
+export type ResolvedOptions = Required<
+  Omit<BitTorrentEngineOptions, 'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'infoHash' | 'choker'>
+> &
+  Pick<BitTorrentEngineOptions, 'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'choker'> & {
+    infoHash: Uint8Array;
+  };
+
+/** Azureus-style peer id: client 'TL' version 0001, then random bytes. */
+export function makePeerId(random: RandomSource = cryptoRandom): Uint8Array {
+  const id = new Uint8Array(20);
+  id.set(new TextEncoder().encode('-TL0001-'), 0);
+  id.set(random === cryptoRandom ? randomBytes(12) : random.bytes(12), 8);
+  return id;
+}
+
+export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
+  const infoHash = parseInfoHash(o.infoHash);
+  if (o.info && !bytesEqual(o.info.infoHash, infoHash)) {
+    throw new InvalidArgumentError('ERR_INVALID_INFOHASH', 'info does not match infoHash');
+  }
+  if (o.outDir === undefined && o.storage === undefined) {
+    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'the engine needs outDir or storage');
+  }
+  const random = o.random ?? cryptoRandom;
+  const positive = (name: string, v: number | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${name} must be a non-negative number`);
+    return v;
+  };
+  const minPipeline = positive('minPipeline', o.minPipeline, 16);
+  return {
+    ...o,
+    infoHash,
+    existing: o.existing ?? (o.outDir !== undefined && o.storage === undefined ? 'verify' : 'none'),
+    resume: o.resume ?? true,
+    resumeIntervalMs: positive('resumeIntervalMs', o.resumeIntervalMs, 30_000),
+    seed: o.seed ?? false,
+    peerId: o.peerId ?? makePeerId(random),
+    connect: o.connect ?? ((address, opts) => connectTcp(address, opts)),
+    uploadLimit: positive('uploadLimit', o.uploadLimit, 0),
+    downloadLimit: positive('downloadLimit', o.downloadLimit, 0),
+    maxConnections: positive('maxConnections', o.maxConnections, 50),
+    maxHalfOpen: positive('maxHalfOpen', o.maxHalfOpen, 8),
+    connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs, CONNECT_TIMEOUT_MS),
+    maxCandidates: positive('maxCandidates', o.maxCandidates, 1000),
+    maxInFlightBytes: positive('maxInFlightBytes', o.maxInFlightBytes, 64 * 1024 * 1024),
+    minPipeline,
+    maxPipeline: Math.max(minPipeline, positive('maxPipeline', o.maxPipeline, 250)),
+    pipelineSeconds: positive('pipelineSeconds', o.pipelineSeconds, 1),
+    requestTimeoutMs: positive('requestTimeoutMs', o.requestTimeoutMs, 20_000),
+    cacheBytes: positive('cacheBytes', o.cacheBytes, 32 * 1024 * 1024),
+    maxOpenFiles: positive('maxOpenFiles', o.maxOpenFiles, 32),
+    maxMetadataSize: positive('maxMetadataSize', o.maxMetadataSize, DEFAULT_MAX_METADATA_SIZE),
+    pex: o.pex ?? true,
+    tickMs: positive('tickMs', o.tickMs, 1000),
+    clock: o.clock ?? systemClock,
+    random
+  };
+}

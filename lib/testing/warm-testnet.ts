@@ -1,0 +1,164 @@
+/**
+ * A large simulated DHT built cheaply: a "warm restart" of a whole network.
+ *
+ * SimTestnet.create joins nodes one batch at a time; each join runs a self lookup plus one
+ * refresh lookup per sparse bucket (~200 datagrams per node), which makes 5,000+ nodes cost
+ * minutes of CPU. Here every node instead starts from a saved state file (the DHT's own
+ * `statePath` persistence, the path a restarted node takes) holding the routing table it would
+ * converge to: up to k nodes at every prefix depth plus its closest neighbours, computed from
+ * the global view. The nodes then start normally (self lookup, sparse-bucket refresh), so
+ * nothing about DHT behaviour changes: only the history before the restart is skipped.
+ *
+ * Addresses and ids are chosen up front (10.x.y.z on the default port, seeded ids) so the
+ * state files can name them. The state directory is removed once every node has loaded its
+ * file: the save on destroy() then fails fast with a 'warning' instead of writing thousands
+ * of fsync'd files.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SimNetwork, SIM_DEFAULT_PORT, type SimNetworkOptions } from '../rpc/sim-network.js';
+import { DHT } from '../dht/dht.js';
+import type { DhtOptions } from '../dht/options.js';
+import type { NodeInfo } from '../krpc/types.js';
+import { seededRandom } from '../util/random.js';
+import { toHex } from '../util/bytes.js';
+import { K } from '../constants.js';
+
+export interface WarmTestnetOptions extends SimNetworkOptions {
+  size: number;
+  /** Extra options for every node (clock, transport, bootstrap, id and statePath are set here). */
+  node?: Omit<DhtOptions, 'transport' | 'clock' | 'bootstrap' | 'nodeId' | 'statePath'>;
+  /** Max virtual ms for every node to become ready (default 60 s). */
+  readyTimeoutMs?: number;
+}
+
+export class WarmTestnet {
+  readonly network: SimNetwork;
+  readonly nodes: DHT[] = [];
+
+  private constructor(network: SimNetwork) {
+    this.network = network;
+  }
+
+  static async create(opts: WarmTestnetOptions): Promise<WarmTestnet> {
+    const net = new WarmTestnet(new SimNetwork({ yieldPer: 'instant', ...opts }));
+    const seed = opts.seed ?? 1;
+    const rnd = seededRandom(seed * 7_919 + 13);
+    const infos: NodeInfo[] = [];
+    for (let i = 0; i < opts.size; i++) infos.push({ id: rnd.bytes(20), host: simHost(i + 1), port: SIM_DEFAULT_PORT });
+    const tables = idealTables(infos, K);
+    const dir = await mkdtemp(join(tmpdir(), 'trackerless-warm-'));
+    try {
+      // Same JSON shape as lib/dht/state-file.ts (version 1).
+      await Promise.all(
+        infos.map((n, i) =>
+          writeFile(
+            join(dir, `${i}.json`),
+            JSON.stringify({ version: 1, id: toHex(n.id), nodes: tables[i]!.map((c) => ({ id: toHex(c.id), host: c.host, port: c.port })) })
+          )
+        )
+      );
+      for (let i = 0; i < infos.length; i++) {
+        const info = infos[i]!;
+        net.nodes.push(
+          new DHT({
+            saveIntervalMs: 24 * 3_600_000,
+            ...opts.node,
+            transport: net.network.createTransport(info.host, info.port),
+            clock: net.network.clock,
+            random: seededRandom(seed * 1_000_003 + i),
+            nodeId: info.id,
+            statePath: join(dir, `${i}.json`),
+            bootstrap: []
+          })
+        );
+      }
+      // Loading the state files is real I/O: wait (in real time) until every table is filled.
+      for (let spins = 0; net.nodes.some((d) => d.nodes().length === 0); spins++) {
+        if (spins > 6000) throw new Error('WarmTestnet: nodes did not load their state files within 60 s');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    let ready = 0;
+    for (const d of net.nodes) d.ready.then(() => ready++, () => ready++);
+    await net.network.runUntil(() => ready === net.nodes.length, opts.readyTimeoutMs ?? 60_000);
+    return net;
+  }
+
+  /** Run `work` while driving virtual time until it settles (or `maxMs` virtual ms pass). */
+  async run<T>(work: Promise<T>, maxMs = 120_000): Promise<T> {
+    let done = false;
+    const p = work.finally(() => (done = true));
+    await this.network.runUntil(() => done, maxMs);
+    if (!done) throw new Error(`simulation did not settle within ${maxMs} virtual ms`);
+    return p;
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.destroy()));
+  }
+}
+
+/** The address SimNetwork would hand out n-th, in the same 10/8 layout (skips .0 and .255). */
+function simHost(n: number): string {
+  // Map n onto the usable last-octet values 1..254 so no address ends in 0 or 255.
+  const block = Math.floor((n - 1) / 254);
+  const last = ((n - 1) % 254) + 1;
+  return `10.${(block >>> 8) & 0xff}.${block & 0xff}.${last}`;
+}
+
+/**
+ * For every node, the table a converged Kademlia node holds: at each prefix depth d, up to k
+ * random nodes whose id shares exactly d leading bits with it, down to the depth where the
+ * remaining group is small enough to keep whole (its closest neighbours).
+ */
+function idealTables(infos: NodeInfo[], k: number): NodeInfo[][] {
+  const order = infos.map((_, i) => i).sort((a, b) => compareBytes(infos[a]!.id, infos[b]!.id));
+  const sorted = order.map((i) => infos[i]!);
+  const rnd = seededRandom(424_242);
+  const out: NodeInfo[][] = new Array(infos.length);
+  for (let pos = 0; pos < sorted.length; pos++) {
+    const me = sorted[pos]!;
+    const table: NodeInfo[] = [];
+    let lo = 0;
+    let hi = sorted.length; // nodes sharing the first d bits with me: sorted[lo, hi)
+    for (let d = 0; d < 160 && hi - lo > k + 1; d++) {
+      const bit = bitAt(me.id, d);
+      // Split [lo, hi) at the first id whose bit d is 1 (ids in range share bits < d).
+      let a = lo;
+      let b = hi;
+      while (a < b) {
+        const mid = (a + b) >> 1;
+        if (bitAt(sorted[mid]!.id, d) === 0) a = mid + 1;
+        else b = mid;
+      }
+      const [sibLo, sibHi, nextLo, nextHi] = bit === 0 ? [a, hi, lo, a] : [lo, a, a, hi];
+      for (const j of pickRange(sibLo, sibHi, k, rnd)) table.push(sorted[j]!);
+      lo = nextLo;
+      hi = nextHi;
+    }
+    for (let j = lo; j < hi; j++) if (j !== pos) table.push(sorted[j]!);
+    out[order[pos]!] = table;
+  }
+  return out;
+}
+
+function pickRange(lo: number, hi: number, k: number, rnd: { int(n: number): number }): number[] {
+  const n = hi - lo;
+  if (n <= k) return Array.from({ length: n }, (_, i) => lo + i);
+  const picked = new Set<number>();
+  while (picked.size < k) picked.add(lo + rnd.int(n));
+  return [...picked];
+}
+
+function bitAt(id: Uint8Array, bit: number): number {
+  return ((id[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return (a[i] ?? 0) - (b[i] ?? 0);
+  return 0;
+}

@@ -1,0 +1,217 @@
+/**
+ * The built-in engine end to end with no sockets: engines connected by in-memory pipes
+ * (pipePair), each reachable at a made-up address. Metadata exchange, pieces, bans for corrupt
+ * data, PEX, PORT, and peers that send malformed or oversized messages.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { BitTorrentEngine, type BitTorrentEngineOptions } from '../../lib/engine/bittorrent-engine.js';
+import type { PeerBan, PeerConnector } from '../../lib/engine/engine.js';
+import { MemoryStorage } from '../../lib/engine/memory-storage.js';
+import type { Storage } from '../../lib/engine/storage.js';
+import type { Address } from '../../lib/krpc/types.js';
+import { createTorrentFromBuffer } from '../../lib/torrent/create.js';
+import type { TorrentInfo } from '../../lib/torrent/metainfo.js';
+import { seededRandom } from '../../lib/util/random.js';
+import { pipePair } from '../../lib/wire/memory-stream.js';
+import { encodeHandshake, encodeMessage } from '../../lib/wire/messages.js';
+import type { WireStream } from '../../lib/wire/stream.js';
+import { waitFor } from '../support/wait.js';
+
+const KiB = 1024;
+
+/** A made-up network: address -> engine; dialing pipes two engines together. */
+class PipeNet {
+  private readonly engines = new Map<string, BitTorrentEngine>();
+  private next = 1;
+
+  address(): Address {
+    return { host: `127.0.0.${this.next++}`, port: 6881 };
+  }
+
+  connector(from: Address): PeerConnector {
+    return async (to) => {
+      const target = this.engines.get(`${to.host}:${to.port}`);
+      if (!target) throw new Error(`nobody at ${to.host}:${to.port}`);
+      const [mine, theirs] = pipePair();
+      target.acceptConnection(theirs, { host: from.host, port: 50_000 + this.next++ });
+      return mine;
+    };
+  }
+
+  async engine(address: Address, options: Omit<BitTorrentEngineOptions, 'connect'>): Promise<BitTorrentEngine> {
+    const engine = new BitTorrentEngine({ tickMs: 200, ...options, connect: this.connector(address) });
+    this.engines.set(`${address.host}:${address.port}`, engine);
+    await engine.start();
+    return engine;
+  }
+}
+
+const running: BitTorrentEngine[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((e) => e.destroy()));
+});
+
+function track<T extends BitTorrentEngine>(e: T): T {
+  running.push(e);
+  return e;
+}
+
+function content(size: number, seed: number): { data: Uint8Array; info: TorrentInfo } {
+  const data = seededRandom(seed).bytes(size);
+  return { data, info: createTorrentFromBuffer(`file-${seed}.bin`, data, 32 * KiB) };
+}
+
+async function storedBytes(storage: Storage, info: TorrentInfo): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < info.pieces.length; i++) parts.push(await storage.readPiece(i));
+  return Buffer.concat(parts);
+}
+
+/** A seed engine over `data` (which may differ from what `info` describes: a liar). */
+async function seeder(net: PipeNet, info: TorrentInfo, data: Uint8Array, extra: Partial<BitTorrentEngineOptions> = {}) {
+  const address = net.address();
+  const engine = track(
+    await net.engine(address, { infoHash: info.infoHash, info, storage: MemoryStorage.fromData(info, data), existing: 'complete', seed: true, ...extra })
+  );
+  return { engine, address };
+}
+
+/** A downloader that knows only the infohash; its storage is created once the metadata arrives. */
+async function leecher(net: PipeNet, infoHash: Uint8Array, extra: Partial<BitTorrentEngineOptions> = {}) {
+  const address = net.address();
+  const holder: { storage?: MemoryStorage } = {};
+  const engine = track(
+    await net.engine(address, {
+      infoHash,
+      storage: (info) => (holder.storage = new MemoryStorage(info)),
+      seed: true,
+      ...extra
+    })
+  );
+  return { engine, address, holder };
+}
+
+describe('BitTorrentEngine over in-memory pipes', () => {
+  it('fetches the metadata from a magnet-only start, downloads every piece, and learns the DHT port', async () => {
+    const net = new PipeNet();
+    const { data, info } = content(1024 * KiB + 1234, 1);
+    const seed = await seeder(net, info, data, { dhtPort: 6999 });
+    const down = await leecher(net, info.infoHash, { dhtPort: 7001 }); // BEP 5: PORT goes to peers with the DHT bit
+    const events: string[] = [];
+    const dhtNodes: Address[] = [];
+    down.engine.on('metadata', () => events.push('metadata'));
+    down.engine.on('done', () => events.push('done'));
+    down.engine.on('dht-node', (n) => dhtNodes.push(n));
+    expect(down.engine.wantsPeers()).toBe(true);
+    down.engine.addPeer(seed.address, 'manual');
+
+    const got = await down.engine.metadata();
+    expect(Buffer.from(got.infoBytes).equals(Buffer.from(info.infoBytes))).toBe(true);
+    await down.engine.done();
+    expect(events).toEqual(['metadata', 'done']);
+    expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
+    const p = down.engine.progress();
+    expect(p).toMatchObject({ verifiedPieces: info.pieces.length, totalPieces: info.pieces.length, verifiedBytes: data.length, totalBytes: data.length });
+    expect(p.downloaded).toBeGreaterThanOrEqual(data.length);
+    expect(seed.engine.progress().uploaded).toBeGreaterThanOrEqual(data.length);
+    expect(down.engine.wantsPeers()).toBe(false);
+    expect(dhtNodes).toEqual([{ host: seed.address.host, port: 6999 }]);
+  });
+
+  it('a downloader with seed: false stops itself after done; metadata()/done() resolve at once afterwards', async () => {
+    const net = new PipeNet();
+    const { data, info } = content(200 * KiB, 2);
+    const seed = await seeder(net, info, data);
+    const down = await leecher(net, info.infoHash, { seed: false });
+    down.engine.addPeer(seed.address, 'manual');
+    await down.engine.done();
+    await waitFor('the downloader to disconnect', () => seed.engine.peerCount === 0, { timeoutMs: 5000, intervalMs: 20 });
+    await expect(down.engine.metadata()).resolves.toBe(down.engine.info);
+    await expect(down.engine.done()).resolves.toBeUndefined();
+  });
+
+  it('bans a peer that sends corrupt pieces, re-fetches them, and completes with correct data', async () => {
+    const net = new PipeNet();
+    const { data, info } = content(2048 * KiB, 3);
+    const bad = Uint8Array.from(data, (b) => b ^ 0x5a);
+    const good = await seeder(net, info, data);
+    const liar = await seeder(net, info, bad);
+    const down = await leecher(net, info.infoHash);
+    const bans: PeerBan[] = [];
+    down.engine.on('peer-banned', (b) => bans.push(b));
+    down.engine.addPeer(liar.address, 'manual');
+    down.engine.addPeer(good.address, 'manual');
+    await down.engine.done();
+    expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
+    expect(bans.map((b) => b.address)).toEqual([liar.address]);
+    expect(bans[0]!.reason).toBe('corrupt-piece');
+    // Banned means not reconnected.
+    down.engine.addPeer(liar.address, 'dht');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(liar.engine.peerCount).toBe(0);
+  });
+
+  it('learns a third peer through PEX and connects to it', async () => {
+    const net = new PipeNet();
+    const { data, info } = content(512 * KiB, 4);
+    const seed = await seeder(net, info, data);
+    // `middle` downloads slowly, so it is still connected to `seed` when `late` arrives.
+    const middle = await leecher(net, info.infoHash, { downloadLimit: 128 * KiB });
+    middle.engine.addPeer(seed.address, 'manual');
+    await middle.engine.metadata();
+    const late = await leecher(net, info.infoHash);
+    late.engine.addPeer(middle.address, 'manual');
+    // `middle` dialed `seed`, so it tells `late` about seed's address; late dials it.
+    await waitFor('late to be connected to the seed', () => seed.engine.peerCount >= 1 && late.engine.peerCount >= 1, {
+      timeoutMs: 10_000,
+      intervalMs: 50
+    });
+    await late.engine.done();
+    expect((await storedBytes(late.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
+  });
+
+  it('closes peers that send garbage, oversized or out-of-range messages, and still completes', async () => {
+    const net = new PipeNet();
+    const { data, info } = content(256 * KiB, 5);
+    const down = await leecher(net, info.infoHash, { info });
+    const warnings: Error[] = [];
+    down.engine.on('warning', (w) => warnings.push(w));
+
+    const rawPeer = (first: Uint8Array[]): Promise<void> => {
+      const [mine, theirs]: [WireStream, WireStream] = pipePair();
+      const closed = new Promise<void>((resolve) => mine.onClose(resolve));
+      mine.onData(() => {});
+      down.engine.acceptConnection(theirs, { host: '10.9.9.9', port: 1 });
+      for (const b of first) mine.write(b);
+      return closed;
+    };
+    const handshake = encodeHandshake({ infoHash: info.infoHash, peerId: new Uint8Array(20).fill(7), fast: true, extended: true });
+    const oversized = new Uint8Array([0x00, 0x10, 0x00, 0x00, 7]); // a 1 MiB "piece" message
+    const badBitfield = encodeMessage({ type: 'bitfield', bitfield: new Uint8Array(3) }); // 8 pieces need 1 byte
+    const badHave = encodeMessage({ type: 'have', index: info.pieces.length + 5 });
+
+    await rawPeer([new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n')]);
+    await rawPeer([handshake, oversized]);
+    await rawPeer([handshake, badBitfield]);
+    await rawPeer([handshake, encodeMessage({ type: 'have_none' }), badHave]);
+    expect(down.engine.peerCount).toBe(0);
+
+    const seed = await seeder(net, info, data);
+    down.engine.addPeer(seed.address, 'manual');
+    await down.engine.done();
+    expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
+  });
+
+  it('caps the upload rate', async () => {
+    const net = new PipeNet();
+    const { data, info } = content(768 * KiB, 6);
+    const seed = await seeder(net, info, data, { uploadLimit: 1024 * KiB });
+    const down = await leecher(net, info.infoHash);
+    const started = Date.now();
+    down.engine.addPeer(seed.address, 'manual');
+    await down.engine.done();
+    const seconds = (Date.now() - started) / 1000;
+    // 768 KiB at 1 MiB/s with a 100 KiB burst: at least ~0.6 s.
+    expect(seconds).toBeGreaterThan(0.55);
+  });
+});
