@@ -79,7 +79,9 @@ async function once(size: number, storage: 'memory' | 'fs', procs: 'inproc' | '2
     infoHash: info.infoHash,
     info,
     ...(dir ? { outDir: dir, resume: false } : { storage: (i: TorrentInfo) => new MemoryStorage(i) }),
-    seed: true
+    seed: true,
+    hashInThreadPool: process.env.HASH_POOL === '1',
+    ...(process.env.MIN_PIPELINE ? { minPipeline: Number(process.env.MIN_PIPELINE) } : {})
   });
   await down.start();
   const cpu0 = process.cpuUsage();

@@ -12,6 +12,7 @@ import { compareDistance } from '../lib/id/node-id.js';
 import { seededRandom } from '../lib/util/random.js';
 import { toHex } from '../lib/util/bytes.js';
 import { median, quantile } from './lib/stats.js';
+import { getGc } from './lib/gc.js';
 
 const get = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,6 +54,7 @@ for (let i = 1; i < size; i += joinBatch) {
 const joinSent = net.network.sent;
 await net.network.runFor(settleMs);
 const buildSeconds = elapsed();
+getGc()(); // a full GC, so the figure is live data rather than garbage
 const heapAfterBuildMB = mem();
 const n = net.nodes.length;
 const sizes = net.nodes.map((d) => d.stats().nodes);

@@ -31,3 +31,71 @@ export {
 } from './errors.js';
 export type { TrackerlessErrorCode } from './errors.js';
 export { K, ALPHA, DEFAULT_BOOTSTRAP } from './constants.js';
+
+// --- swarms: magnet -> peer sources -> engine -> storage --------------------------------------
+export { Swarm } from './swarm/swarm.js';
+export type { SwarmOptions, SwarmEvents } from './swarm/swarm.js';
+export { seed } from './swarm/seed.js';
+export type { SeedOptions, SeedResult, SeedData } from './swarm/seed.js';
+export type { DhtSourceOptions } from './swarm/peer-sources.js';
+
+// --- piece-exchange engines -------------------------------------------------------------------
+export type {
+  PieceExchangeEngine,
+  EngineEvents,
+  EngineProgress,
+  EngineContext,
+  EngineFactory,
+  PeerSource,
+  PeerBan,
+  PeerListener,
+  PeerConnector,
+  IncomingHandler,
+  StorageFactory
+} from './engine/engine.js';
+export { BitTorrentEngine } from './engine/bittorrent-engine.js';
+export type { BitTorrentEngineOptions } from './engine/bittorrent-engine.js';
+export type { ExistingData } from './engine/storage-setup.js';
+export type { ChokerSettings } from './engine/uploader.js';
+export { TcpPeerListener, connectTcp } from './engine/tcp.js';
+export type { ListenOptions, ConnectOptions } from './engine/tcp.js';
+export { loadResume, saveResume, resumePath } from './engine/resume.js';
+
+// --- storage ----------------------------------------------------------------------------------
+export type { Storage, StorageLayout, VerifyOptions } from './engine/storage.js';
+export { verifyPieces } from './engine/storage.js';
+export { MemoryStorage } from './engine/memory-storage.js';
+export { FsStorage } from './engine/fs-storage.js';
+export type { FsStorageOptions } from './engine/fs-storage.js';
+export { Bitfield } from './engine/bitfield.js';
+
+// --- torrents and magnet links ----------------------------------------------------------------
+export { createTorrent, createTorrentFromBuffer } from './torrent/create.js';
+export type { CreateTorrentOptions } from './torrent/create.js';
+export { parseInfo, parseTorrentFile, toTorrentFile } from './torrent/metainfo.js';
+export type { TorrentInfo, TorrentFileEntry, ParsedTorrentFile } from './torrent/metainfo.js';
+export { parseMagnet, toMagnet } from './magnet/magnet.js';
+export type { Magnet, MagnetInput } from './magnet/magnet.js';
+
+// --- wire streams (to test or bridge custom engines without sockets) --------------------------
+export type { WireStream } from './wire/stream.js';
+export { pipePair } from './wire/memory-stream.js';
+export { ProtocolError } from './wire/errors.js';
+
+// --- BEP 51 crawler ---------------------------------------------------------------------------
+export { Crawler, createDhtCrawler, dhtSampleQuery, MemoryCrawlerStore, SqliteCrawlerStore } from './crawler/index.js';
+export type {
+  CrawlerOptions,
+  CrawlerEvents,
+  CrawlerStats,
+  DhtCrawlerOptions,
+  CrawlerStore,
+  CrawlerState,
+  InfoHashSource,
+  MetadataResolver,
+  TorrentMetadata,
+  SampleQuery,
+  SampleReply
+} from './crawler/index.js';
+export { WarmTestnet } from './testing/warm-testnet.js';
+export type { WarmTestnetOptions } from './testing/warm-testnet.js';

@@ -10,11 +10,13 @@ import { processIO } from './io.js';
 import { nodeCommand } from './commands/node.js';
 import { lookupCommand } from './commands/lookup.js';
 import { announceCommand } from './commands/announce.js';
+import { crawlCommand } from './commands/crawl.js';
 
 const COMMANDS: readonly CliCommand[] = [
   nodeCommand,
   lookupCommand,
-  announceCommand
+  announceCommand,
+  crawlCommand
 ];
 
 const io = processIO();

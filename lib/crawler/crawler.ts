@@ -94,6 +94,13 @@ export interface CrawlerEvents {
 
 const ID_LEN = 20;
 
+/** A query about to be sent: the node, whether it is a first visit, failures so far. */
+interface Visit {
+  node: Candidate;
+  first: boolean;
+  failures: number;
+}
+
 export class Crawler extends TypedEmitter<CrawlerEvents> {
   private readonly clock: Clock;
   private readonly random: RandomSource;
@@ -117,7 +124,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   private housekeeping: TimerHandle | null = null;
   private lastSave = 0;
   private lastSeeding = -Infinity;
-  private sweepPrefix = 0;
+  private sweepIndex = 0;
   private idleAnnounced = false;
   private startedAt = 0;
   private unsubscribe: (() => void) | null = null;
@@ -175,7 +182,9 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     this.unsubscribe = this.opts.passive?.((ih, kind) => this.recordPassive(ih, kind)) ?? null;
     this.seed(now);
     this.scheduleHousekeeping();
-    this.pump();
+    // The per-IP record is not persisted: wait one gap first, so a quick restart cannot ask an
+    // IP twice within the gap (the previous run may have just queried it).
+    this.wakeIn(Math.ceil(this.perIp.gapMs));
   }
 
   /** Stop querying, wait for queries in flight, then flush records and save the state. */
@@ -232,7 +241,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
         const next = this.pickNext(now);
         if (next === null) return this.nothingToDo(now);
         this.bucket.take(now);
-        this.send(next.node, next.first, now);
+        this.send(next, now);
       }
     } finally {
       this.pumping = false;
@@ -243,7 +252,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
    * The next node that passes every politeness check, with its schedule slot reserved.
    * `first`: we hold no schedule entry for it, i.e. no visit within the schedule's memory.
    */
-  private pickNext(now: number): { node: Candidate; first: boolean } | null {
+  private pickNext(now: number): Visit | null {
     let ipWait = Infinity;
     // Due revisits first: they were promised a slot. Bounded work per call.
     for (let i = 0; i < 64; i++) {
@@ -251,15 +260,16 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
       if (!r) break;
       const key = candidateKey(r.node);
       const allowedAt = this.schedule.nextAllowed(key);
-      if (allowedAt > now) this.requeue(r.node, allowedAt);
-      else if (!this.perIp.allowed(r.node.host, now)) {
+      // Not allowed yet: another path (the frontier) visited it since this was planned, and
+      // that visit planned its own revisit. Drop the stale entry instead of duplicating it.
+      if (allowedAt > now) continue;
+      if (!this.perIp.allowed(r.node.host, now)) {
         this.counters.deferredPerIp++;
-        const wait = Math.max(1, this.perIp.waitMs(r.node.host, now));
-        this.requeue(r.node, now + wait);
+        this.requeue(r.node, now + Math.max(1, this.perIp.waitMs(r.node.host, now)), r.failures);
       } else if (this.reserve(key, now)) {
-        return { node: r.node, first: allowedAt === -Infinity };
+        return { node: r.node, first: allowedAt === -Infinity, failures: r.failures ?? 0 };
       } else {
-        this.requeue(r.node, now + 1000);
+        this.requeue(r.node, now + 1000, r.failures);
         return null;
       }
     }
@@ -279,7 +289,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     }
     const key = candidateKey(c);
     const first = this.schedule.nextAllowed(key) === -Infinity;
-    if (this.reserve(key, now)) return { node: c, first };
+    if (this.reserve(key, now)) return { node: c, first, failures: 0 };
     this.frontier.add(c); // schedule full of live entries: wait for some to expire
     this.wakeIn(1000);
     return null;
@@ -292,7 +302,8 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     return false;
   }
 
-  private send(node: Candidate, first: boolean, now: number): void {
+  private send(visit: Visit, now: number): void {
+    const node = visit.node;
     const key = candidateKey(node);
     this.perIp.record(node.host, now);
     this.counters.queriesSent++;
@@ -300,8 +311,8 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     const guard = this.clock.setTimeout(() => controller.abort(), this.cfg.queryTimeoutMs);
     const target = this.targetFor(node);
     const done = this.query({ host: node.host, port: node.port }, target, controller.signal).then(
-      (reply) => this.onReply(node, key, first, reply),
-      (err: unknown) => this.onFailure(key, err)
+      (reply) => this.onReply(visit, key, reply),
+      (err: unknown) => this.onFailure(visit, key, err)
     ).finally(() => {
       guard.cancel();
       this.inflight.delete(key);
@@ -310,19 +321,31 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     this.inflight.set(key, { controller, done });
   }
 
-  /** Alternate: the node's own neighbourhood, or the next prefix of an ordered keyspace sweep. */
+  /**
+   * The target of the next query. Exploration (an ordered sweep of the keyspace) whenever the
+   * frontier runs low, else alternating with the queried node's own neighbourhood.
+   *
+   * The sweep visits 16-bit prefixes in bit-reversed order (0, 1/2, 1/4, 3/4, 1/8, ...): after
+   * any 2^j queries the targets are spread evenly over the whole id space, so discovery never
+   * stays stuck in the region the first replies pointed at (a linear sweep would only reach
+   * the first quarter of the space in its first quarter of queries).
+   */
   private targetFor(node: Candidate): Uint8Array {
     const t = this.random.bytes(ID_LEN);
-    if (node.id && node.id.length === ID_LEN && this.counters.queriesSent % 2 === 0) {
+    const starving = this.frontier.size() < this.cfg.maxInflight * 4;
+    if (!starving && node.id && node.id.length === ID_LEN && this.counters.queriesSent % 2 === 0) {
       t.set(node.id.subarray(0, 4)); // 32 shared bits: its closest neighbours in any real DHT
       return t;
     }
-    t[0] = this.sweepPrefix;
-    this.sweepPrefix = (this.sweepPrefix + 1) & 0xff;
+    const prefix = reverse16(this.sweepIndex);
+    this.sweepIndex = (this.sweepIndex + 1) & 0xffff;
+    t[0] = prefix >>> 8;
+    t[1] = prefix & 0xff;
     return t;
   }
 
-  private onReply(node: Candidate, key: string, first: boolean, raw: SampleReply): void {
+  private onReply(visit: Visit, key: string, raw: SampleReply): void {
+    const node = visit.node;
     const now = this.clock.now();
     const result = sanitizeReply(raw, { acceptNode: (n) => !this.opts.isSelf?.(n) && (this.opts.acceptNode?.(n) ?? true) });
     const known: Candidate = { host: node.host, port: node.port, ...(raw.id?.length === ID_LEN ? { id: raw.id } : {}) };
@@ -335,23 +358,30 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     }
     const reply = result.reply;
     this.counters.replies++;
-    if (first) this.counters.nodesVisited++;
+    if (visit.first) this.counters.nodesVisited++;
     for (const a of reply.anomalies) this.counters.anomalies[a as AnomalyKind]++;
     const intervalMs = Math.max(this.cfg.minIntervalMs, reply.intervalS * 1000);
-    this.schedule.update(key, now + intervalMs, now);
+    // The schedule holds the *planned* next visit, which is never before the node's interval:
+    // - more stored than sampled (num > samples): as soon as the interval allows;
+    // - it gave us everything: a periodic refresh (revisitIdleMs), so that frontier mentions
+    //   do not pull it back every interval for nothing new;
+    // - no BEP 51 support: only after the longest interval BEP 51 allows.
+    let nextVisit = now + intervalMs;
     if (!reply.supported) {
       this.counters.unsupported++;
+      nextVisit = now + Math.max(intervalMs, MAX_SAMPLE_INTERVAL_S * 1000);
     } else {
       this.counters.samples += reply.samples.length;
       for (const ih of reply.samples) this.record(ih, 'sample', now);
-      // More stored than sampled: come back as soon as the node allows. Else refresh later.
-      if (reply.num > reply.samples.length) this.requeue(known, now + intervalMs);
-      else if (this.cfg.revisitIdleMs > 0) this.requeue(known, now + Math.max(intervalMs, this.cfg.revisitIdleMs));
+      const more = reply.num > reply.samples.length;
+      if (!more) nextVisit = now + Math.max(intervalMs, this.cfg.revisitIdleMs);
+      if (more || this.cfg.revisitIdleMs > 0) this.requeue(known, nextVisit);
     }
+    this.schedule.update(key, nextVisit, now);
     for (const n of reply.nodes) this.addCandidate(n, now);
   }
 
-  private onFailure(key: string, err: unknown): void {
+  private onFailure(visit: Visit, key: string, err: unknown): void {
     if (!this.running && !(err instanceof RemoteError)) return; // aborted by stop()
     const now = this.clock.now();
     if (err instanceof RemoteError) {
@@ -361,6 +391,8 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     } else {
       this.counters.failures++;
       this.schedule.update(key, now + this.cfg.failureBackoffMs, now);
+      // One more try after the backoff (a datagram may just have been lost), then let it go.
+      if (visit.failures < 1) this.requeue(visit.node, now + this.cfg.failureBackoffMs, visit.failures + 1);
     }
   }
 
@@ -370,8 +402,8 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     if (this.frontier.add(c)) this.idleAnnounced = false;
   }
 
-  private requeue(node: Candidate, dueMs: number): void {
-    if (!this.revisits.push({ dueMs, node })) this.counters.revisitsDropped++;
+  private requeue(node: Candidate, dueMs: number, failures?: number): void {
+    if (!this.revisits.push(failures ? { dueMs, node, failures } : { dueMs, node })) this.counters.revisitsDropped++;
   }
 
   private record(infoHash: Uint8Array, source: InfoHashSource, now: number): void {
@@ -447,4 +479,11 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
       this.emit('warning', err instanceof Error ? err : new Error(String(err)));
     }
   }
+}
+
+/** The 16 bits of `x` in reverse order (van der Corput sequence in base 2). */
+function reverse16(x: number): number {
+  let r = 0;
+  for (let i = 0; i < 16; i++) r = (r << 1) | ((x >>> i) & 1);
+  return r;
 }

@@ -8,6 +8,8 @@ import type { Candidate } from './types.js';
 export interface Revisit {
   dueMs: number;
   node: Candidate;
+  /** Consecutive failed queries (retries after a failure). */
+  failures?: number;
 }
 
 export class RevisitQueue {

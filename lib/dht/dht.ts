@@ -94,6 +94,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private readonly verifying = new Set<string>();
   /** Our socket is IPv6 (we then use `nodes6`, BEP 32). */
   private ipv6 = false;
+  private ownAddress: Address | null = null;
   private lookupCount = 0;
   private destroyed = false;
   /** Resolves once the socket is bound and the RPC layer exists (before bootstrap). */
@@ -304,12 +305,13 @@ export class DHT extends TypedEmitter<DhtEvents> {
       version: CLIENT_VERSION
     });
     const own = this.transport.address();
+    this.ownAddress = own;
     this.ipv6 = own.host.includes(':');
     this.table = new RoutingTable({
       localId: this.id,
       now: () => this.clock.now(),
       k: this.k,
-      isOwnAddress: (host, port) => port === own.port && (host === own.host || own.host === '0.0.0.0' || own.host === '::')
+      isOwnAddress: (host, port) => this.isOwn({ host, port })
     });
     if (!this.opts.readOnly) {
       this.rpc.onQuery((msg, from) =>
@@ -357,7 +359,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   /** Kademlia join: look up a random id in every sparse bucket farther than our neighbours. */
   private refreshSparseBuckets(): void {
-    for (const prefix of this.table.sparseBuckets()) {
+    for (const prefix of this.table.sparseBuckets(Math.ceil(this.k / 2))) {
       this.table.touchBucket(prefix);
       this.lookup(randomIdWithPrefix(this.id, prefix, this.random), 'find_node').catch(() => {});
     }
@@ -496,7 +498,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   }
 
   private isOwn(n: Address): boolean {
-    const own = this.transport?.address();
+    const own = this.ownAddress;
     return !!own && n.port === own.port && (n.host === own.host || own.host === '0.0.0.0' || own.host === '::');
   }
 

@@ -12,7 +12,9 @@ import type { Address } from '../krpc/types.js';
 import { parseInfo, type TorrentInfo } from '../torrent/metainfo.js';
 import { TypedEmitter } from '../wire/emitter.js';
 import type { WireStream } from '../wire/stream.js';
-import { Downloader } from './downloader.js';
+import type { Downloader } from './downloader.js';
+import { createExchange, transferCounts } from './exchange.js';
+import { waitForState } from './engine-wait.js';
 import type { EngineEvents, EngineProgress, PeerBan, PeerSource, PieceExchangeEngine } from './engine.js';
 import { resolveOptions, type BitTorrentEngineOptions, type ResolvedOptions } from './engine-options.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
@@ -23,7 +25,7 @@ import { openStorage, ResumeWriter } from './storage-setup.js';
 import type { Storage } from './storage.js';
 import { TcpPeerListener } from './tcp.js';
 import { RateMeter } from './rate-meter.js';
-import { Uploader } from './uploader.js';
+import type { Uploader } from './uploader.js';
 import type { TimerHandle } from '../util/clock.js';
 
 export type { BitTorrentEngineOptions } from './engine-options.js';
@@ -134,22 +136,8 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   }
 
   progress(): EngineProgress {
-    const d = this.downloader;
-    const info = this._info;
-    const stored = d?.stored;
-    let verifiedBytes = 0;
-    if (info && stored) {
-      const last = info.pieces.length - 1;
-      verifiedBytes = stored.count * info.pieceLength;
-      if (stored.get(last)) verifiedBytes -= info.pieceLength - (info.length - last * info.pieceLength);
-    }
     return {
-      downloaded: d?.receivedBytes ?? 0,
-      uploaded: this.uploader?.uploadedBytes ?? 0,
-      verifiedPieces: stored?.count ?? 0,
-      totalPieces: info?.pieces.length ?? 0,
-      verifiedBytes,
-      totalBytes: info?.length ?? 0,
+      ...transferCounts(this._info, this.downloader, this.uploader),
       downRate: this.downMeter.rate(),
       upRate: this.upMeter.rate(),
       peers: this.peerCount
@@ -199,11 +187,6 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   /** @internal */
   emitEvent<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void {
     this.emit(event, ...args);
-  }
-
-  /** @internal */
-  get isComplete(): boolean {
-    return this._complete;
   }
 
   // --- lifecycle internals ---------------------------------------------------------------------
@@ -308,38 +291,15 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     if (this.o.outDir !== undefined && this.o.resume && !this.o.storage) {
       this.resumeWriter = new ResumeWriter(this.o.outDir, info, opened.storage);
     }
-    const downloader = new Downloader({
-      info,
-      storage: opened.storage,
-      have: opened.have,
-      clock: this.o.clock,
-      random: this.o.random,
-      maxInFlightBytes: this.o.maxInFlightBytes,
-      minPipeline: this.o.minPipeline,
-      maxPipeline: this.o.maxPipeline,
-      pipelineSeconds: this.o.pipelineSeconds,
-      downloadLimit: this.o.downloadLimit,
-      requestTimeoutMs: this.o.requestTimeoutMs,
-      hooks: {
-        pieceStored: (index) => this.onPieceStored(index),
-        ban: (s) => this.ban(s, 'corrupt-piece'),
-        fatal: (err) => this.fatal(err),
-        complete: () => void this.onComplete()
-      }
-    });
-    this.downloader = downloader;
-    this.uploader = new Uploader({
-      info,
-      storage: opened.storage,
-      stored: downloader.stored,
-      clock: this.o.clock,
-      random: this.o.random,
-      uploadLimit: this.o.uploadLimit,
-      cacheBytes: this.o.cacheBytes,
-      ...(this.o.choker ? { choker: this.o.choker } : {}),
-      peerPieceCount: (s) => downloader.picker.peerPieceCount(s),
+    const { downloader, uploader } = createExchange(this.o, info, opened, {
+      pieceStored: (index) => this.onPieceStored(index),
+      ban: (s) => this.ban(s, 'corrupt-piece'),
+      fatal: (err) => this.fatal(err),
+      complete: () => void this.onComplete(),
       warn: (err) => this.emit('warning', err)
     });
+    this.downloader = downloader;
+    this.uploader = uploader;
     for (const s of this.sessions) this.attachPeer(s);
     if (downloader.complete) await this.onComplete();
   }
@@ -432,43 +392,13 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     return this.phase === 'stopped' ? Promise.resolve() : new Promise((resolve) => this.stoppedWaiters.push(resolve));
   }
 
-  /** Resolve when `value()` is defined; reject on abort, stop or fatal error. */
   private waitFor<T>(event: 'metadata' | 'done', value: () => T | undefined, signal?: AbortSignal): Promise<T> {
-    const now = value();
-    if (now !== undefined) return Promise.resolve(now);
-    if (signal?.aborted) return Promise.reject(new AbortError());
-    if (this.phase === 'stopped' || this.phase === 'stopping') return Promise.reject(this.fatalError ?? new DestroyedError('engine'));
-    return new Promise<T>((resolve, reject) => {
-      const cleanup = (): void => {
-        this.off(event, onEvent);
-        this.off('error', onError);
-        this.off('progress', onProgress);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onEvent = (): void => {
-        cleanup();
-        resolve(value() as T);
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      // A stop without the event: 'progress' is emitted last during shutdown.
-      const onProgress = (): void => {
-        if (this.phase !== 'stopped') return;
-        cleanup();
-        const v = value();
-        if (v !== undefined) resolve(v);
-        else reject(this.fatalError ?? new DestroyedError('engine'));
-      };
-      const onAbort = (): void => {
-        cleanup();
-        reject(new AbortError());
-      };
-      this.on(event, onEvent);
-      this.on('error', onError);
-      this.on('progress', onProgress);
-      signal?.addEventListener('abort', onAbort, { once: true });
+    return waitForState(this, {
+      event,
+      value,
+      stopped: () => this.phase === 'stopped' || this.phase === 'stopping',
+      error: () => this.fatalError ?? new DestroyedError('engine'),
+      ...(signal ? { signal } : {})
     });
   }
 }

@@ -12,7 +12,7 @@
  * when a piece's first block is requested, and once `maxInFlightBytes` of buffers (including
  * pieces being written) exist, peers only get blocks of pieces already started.
  */
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
@@ -54,6 +54,8 @@ export interface DownloaderOptions {
   downloadLimit: number;
   /** A peer that sends nothing for this long while we wait on it loses its requests, ms. */
   requestTimeoutMs: number;
+  /** Hash pieces on the thread pool (WebCrypto) instead of the event loop. */
+  hashInThreadPool?: boolean;
 }
 
 interface PieceBuffer {
@@ -160,8 +162,10 @@ export class Downloader {
     const length = m.block.length;
     s.received(length, now);
     this.receivedBytes += length;
-    const r = this.picker.onBlockReceived(s, m.index, m.begin);
-    if (!r.accepted || this.picker.blockLength(m.index, m.begin) !== length) {
+    // The wire checks lengths of requested blocks; an unrequested one (legal without BEP 6,
+    // e.g. after a choke) must still be exactly a block before the picker counts it.
+    const r = this.picker.blockLength(m.index, m.begin) === length ? this.picker.onBlockReceived(s, m.index, m.begin) : undefined;
+    if (!r?.accepted) {
       this.wastedBytes += length;
       this.fill(s);
       return;
@@ -288,8 +292,26 @@ export class Downloader {
 
   private verify(index: number, buf: PieceBuffer): void {
     this.dropBuffer(index);
+    if (!this.o.hashInThreadPool) return this.checked(index, buf, createHash('sha1').update(buf.data).digest());
+    // WebCrypto digests run on libuv's thread pool: the event loop keeps moving bytes meanwhile.
+    const size = buf.data.length;
+    this.writingBytes += size;
+    const job = webcrypto.subtle.digest('SHA-1', buf.data).then(
+      (digest) => {
+        this.writingBytes -= size;
+        if (!this.closed) this.checked(index, buf, Buffer.from(digest));
+      },
+      (err: unknown) => {
+        this.writingBytes -= size;
+        if (!this.closed) this.o.hooks.fatal(err instanceof Error ? err : new Error(String(err)));
+      }
+    );
+    this.writes.add(job);
+    void job.finally(() => this.writes.delete(job));
+  }
+
+  private checked(index: number, buf: PieceBuffer, digest: Buffer): void {
     const expected = this.o.info.pieces[index]!;
-    const digest = createHash('sha1').update(buf.data).digest();
     if (!digest.equals(expected)) {
       this.failedPieces++;
       this.wastedBytes += buf.data.length;

@@ -62,6 +62,8 @@ export interface BitTorrentEngineOptions {
   pipelineSeconds?: number;
   /** A peer that leaves our requests unanswered this long loses them (and is snubbed), ms. Default 20 s. */
   requestTimeoutMs?: number;
+  /** Verify pieces on the thread pool (WebCrypto SHA-1) rather than the event loop. Default false. */
+  hashInThreadPool?: boolean;
   /** Upload read cache, bytes. Default 32 MiB. */
   cacheBytes?: number;
   /** Files kept open by FsStorage. Default 32. */
@@ -134,6 +136,7 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     maxOpenFiles: positive('maxOpenFiles', o.maxOpenFiles, 32),
     maxMetadataSize: positive('maxMetadataSize', o.maxMetadataSize, DEFAULT_MAX_METADATA_SIZE),
     pex: o.pex ?? true,
+    hashInThreadPool: o.hashInThreadPool ?? false,
     tickMs: positive('tickMs', o.tickMs, 1000),
     clock: o.clock ?? systemClock,
     random

@@ -127,7 +127,7 @@ export function sendAvailability(e: BitTorrentEngine, s: PeerSession): void {
   if (w.closed) return;
   if (d.picker.peerPieceCount(s) <= 10) e.uploader?.grantAllowedFast(s);
   d.updateInterest(s);
-  if (e.isComplete && (s.isSeed || d.picker.peerHasAll(s))) w.close(); // two seeds: nothing to trade
+  if (e.complete && (s.isSeed || d.picker.peerHasAll(s))) w.close(); // two seeds: nothing to trade
 }
 
 /**

@@ -23,22 +23,33 @@ import type { Address, NodeInfo } from './types.js';
 
 export type IpFamily = 4 | 6;
 
-const IPV4_PART = /^(?:0|[1-9][0-9]{0,2})$/;
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
-/** Parse an IPv4 dotted quad (no leading zeros, like node's net.isIPv4) into 4 bytes. */
+/**
+ * Parse an IPv4 dotted quad (no leading zeros, like node's net.isIPv4) into 4 bytes.
+ * Hand-rolled: it runs for every node in every reply we send.
+ */
 function parseIpv4(host: string): Uint8Array | undefined {
-  const parts = host.split('.');
-  if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i] ?? '';
-    if (!IPV4_PART.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    out[i] = n;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= host.length; i++) {
+    const c = i < host.length ? host.charCodeAt(i) : 46; // treat the end as a final '.'
+    if (c === 46) {
+      if (digits === 0 || part > 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return undefined; // leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else {
+      return undefined;
+    }
   }
-  return out;
+  return part === 4 ? out : undefined;
 }
 
 /** Parse an IPv6 literal (with optional '::' and trailing dotted quad; no zone id). */

@@ -24,6 +24,8 @@ import type { NodeInfo } from '../krpc/types.js';
 import { seededRandom } from '../util/random.js';
 import { toHex } from '../util/bytes.js';
 import { K } from '../constants.js';
+import { RpcSocket } from '../rpc/rpc-socket.js';
+import { compareDistance } from '../id/node-id.js';
 
 export interface WarmTestnetOptions extends SimNetworkOptions {
   size: number;
@@ -36,6 +38,8 @@ export interface WarmTestnetOptions extends SimNetworkOptions {
 export class WarmTestnet {
   readonly network: SimNetwork;
   readonly nodes: DHT[] = [];
+  /** Every node's id and address, sorted by id (the global view used to place data). */
+  private sorted: NodeInfo[] = [];
 
   private constructor(network: SimNetwork) {
     this.network = network;
@@ -47,6 +51,7 @@ export class WarmTestnet {
     const rnd = seededRandom(seed * 7_919 + 13);
     const infos: NodeInfo[] = [];
     for (let i = 0; i < opts.size; i++) infos.push({ id: rnd.bytes(20), host: simHost(i + 1), port: SIM_DEFAULT_PORT });
+    net.sorted = [...infos].sort((a, b) => compareBytes(a.id, b.id));
     const tables = idealTables(infos, K);
     const dir = await mkdtemp(join(tmpdir(), 'trackerless-warm-'));
     try {
@@ -86,6 +91,46 @@ export class WarmTestnet {
     for (const d of net.nodes) d.ready.then(() => ready++, () => ready++);
     await net.network.runUntil(() => ready === net.nodes.length, opts.readyTimeoutMs ?? 60_000);
     return net;
+  }
+
+  /**
+   * Store every infohash on its `replicas` closest nodes, as the end of an announce does
+   * (get_peers for a token, then announce_peer), from a read-only helper socket that is not
+   * one of the nodes. The lookup phase is skipped: the closest nodes are known here. Resolves
+   * with, per infohash, the number of nodes that accepted it.
+   */
+  async storeInfoHashes(infoHashes: Uint8Array[], opts: { replicas?: number; port?: number; seed?: number } = {}): Promise<number[]> {
+    const rpc = new RpcSocket({
+      transport: this.network.createTransport(),
+      clock: this.network.clock,
+      random: seededRandom(opts.seed ?? 5),
+      readOnly: true,
+      maxInflight: 4096,
+      maxQueriesPerSecond: 1_000_000
+    });
+    const helperId = seededRandom((opts.seed ?? 5) + 1).bytes(20);
+    const port = opts.port ?? 6881;
+    const store = async (ih: Uint8Array): Promise<number> => {
+      const targets = closestInSorted(this.sorted, ih, opts.replicas ?? K);
+      const results = await Promise.allSettled(
+        targets.map(async (node) => {
+          const r = await rpc.query(node, { method: 'get_peers', id: helperId, infoHash: ih });
+          const token = r.response.body.token;
+          if (!token) throw new Error('no token');
+          await rpc.query(node, { method: 'announce_peer', id: helperId, infoHash: ih, port, token, impliedPort: false });
+        })
+      );
+      return results.filter((x) => x.status === 'fulfilled').length;
+    };
+    const out: number[] = [];
+    try {
+      for (let i = 0; i < infoHashes.length; i += 500) {
+        out.push(...(await this.run(Promise.all(infoHashes.slice(i, i + 500).map(store)), 600_000)));
+      }
+    } finally {
+      rpc.close();
+    }
+    return out;
   }
 
   /** Run `work` while driving virtual time until it settles (or `maxMs` virtual ms pass). */
@@ -144,6 +189,28 @@ function idealTables(infos: NodeInfo[], k: number): NodeInfo[][] {
     out[order[pos]!] = table;
   }
   return out;
+}
+
+/** The k nodes closest to `target` (XOR), from the id-sorted list, via its prefix groups. */
+function closestInSorted(sorted: NodeInfo[], target: Uint8Array, k: number): NodeInfo[] {
+  // The smallest prefix group around the target holding >= k nodes contains the k closest:
+  // every member shares more leading bits with the target than any outsider.
+  let lo = 0;
+  let hi = sorted.length;
+  for (let d = 0; d < 160; d++) {
+    let a = lo;
+    let b = hi;
+    while (a < b) {
+      const mid = (a + b) >> 1;
+      if (bitAt(sorted[mid]!.id, d) === 0) a = mid + 1;
+      else b = mid;
+    }
+    const [nlo, nhi] = bitAt(target, d) === 0 ? [lo, a] : [a, hi];
+    if (nhi - nlo < k) break;
+    lo = nlo;
+    hi = nhi;
+  }
+  return sorted.slice(lo, hi).sort((x, y) => compareDistance(target, x.id, y.id)).slice(0, k);
 }
 
 function pickRange(lo: number, hi: number, k: number, rnd: { int(n: number): number }): number[] {

@@ -13,7 +13,7 @@ let net: SimTestnet;
 
 beforeAll(async () => {
   net = await SimTestnet.create({ size: SIZE, seed: 11, latencyMs: 30, jitterMs: 20, lossRate: 0.01 });
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   await net?.destroy();
@@ -41,7 +41,7 @@ describe(`simulated DHT of ${SIZE} nodes`, () => {
     expect(found / trials).toBeGreaterThanOrEqual(0.99);
     stored.sort((a, b) => a - b);
     expect(stored[Math.floor(stored.length / 2)]).toBe(8);
-  }, 240_000);
+  }, 300_000);
 
   it('find_node returns the true 8 closest for >= 95% of targets', async () => {
     const rnd = seededRandom(6);
@@ -68,7 +68,7 @@ describe(`simulated DHT of ${SIZE} nodes`, () => {
     }
     expect(exact / trials).toBeGreaterThanOrEqual(0.95);
     expect(queries / trials).toBeLessThan(40);
-  }, 240_000);
+  }, 300_000);
 
   it('every node answered within bounds: no datagram above 1024 bytes was sent', () => {
     // The RPC layer refuses to send anything larger; confirm none was refused.

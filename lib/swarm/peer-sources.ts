@@ -1,0 +1,173 @@
+/**
+ * Peer discovery for one torrent over the DHT, as two loops driven by the engine:
+ *
+ * - lookups: `dht.findPeers` whenever the engine `wantsPeers()`; after a lookup the next one
+ *   waits `requeryMs`, doubling (up to `requeryMaxMs`) while lookups find nobody new, back to
+ *   `requeryMs` as soon as one does. While the engine wants no peers it is asked again every
+ *   `idlePollMs`.
+ * - announces: `dht.announce(infoHash, port)` right away and every `announceIntervalMs`
+ *   while the engine has a port; the peers the announce's get_peers phase met are fed too.
+ *
+ * Peer hints from the magnet (x.pe) and PEX reach the engine directly; the engine's BEP 5
+ * PORT messages come back as `dht.addNode` calls (deduplicated, bounded).
+ */
+import type { DHT } from '../dht/dht.js';
+import type { PieceExchangeEngine } from '../engine/engine.js';
+import { addressKey } from '../engine/peer-session.js';
+import type { Address } from '../krpc/types.js';
+
+export interface DhtSourceOptions {
+  /** Wait after a lookup before the next one, ms. Default 30 s. */
+  requeryMs?: number;
+  /** Cap of the back-off while lookups find nobody new, ms. Default 5 min. */
+  requeryMaxMs?: number;
+  /** How often to ask an engine that wants no peers whether it wants some now, ms. Default 5 s. */
+  idlePollMs?: number;
+  /** Re-announce period, ms. Default 20 min (peers expire from DHT stores after ~30 min). */
+  announceIntervalMs?: number;
+}
+
+export interface DhtSourceEvents {
+  /** A lookup or announce found a peer (before the engine dedupes it). */
+  peer(address: Address): void;
+  /** An announce completed: stored on `storedOn` nodes. */
+  announced(storedOn: number): void;
+  warning(error: Error): void;
+}
+
+/** Most DHT node addresses learned from PORT messages that we ping. */
+const MAX_PORT_NODES = 1000;
+
+export class DhtPeerSource {
+  private readonly controller = new AbortController();
+  private readonly knownNodes = new Set<string>();
+  private readonly loops: Promise<void>[] = [];
+  private readonly o: Required<DhtSourceOptions>;
+  /** Lookups run so far (tests and progress displays). */
+  lookups = 0;
+  announces = 0;
+
+  constructor(
+    private readonly dht: DHT,
+    private readonly infoHash: Uint8Array,
+    private readonly engine: PieceExchangeEngine,
+    private readonly events: DhtSourceEvents,
+    options: DhtSourceOptions = {}
+  ) {
+    this.o = {
+      requeryMs: options.requeryMs ?? 30_000,
+      requeryMaxMs: options.requeryMaxMs ?? 5 * 60_000,
+      idlePollMs: options.idlePollMs ?? 5_000,
+      announceIntervalMs: options.announceIntervalMs ?? 20 * 60_000
+    };
+  }
+
+  start(): void {
+    this.loops.push(this.lookupLoop(), this.announceLoop());
+  }
+
+  /** A peer told us its DHT port (BEP 5): ping it so it may enter our routing table. */
+  addNode(node: Address): void {
+    const key = addressKey(node);
+    if (this.controller.signal.aborted || this.knownNodes.has(key) || this.knownNodes.size >= MAX_PORT_NODES) return;
+    this.knownNodes.add(key);
+    this.dht.addNode(node).catch(() => {}); // it may not answer: nothing to do
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await Promise.allSettled(this.loops);
+  }
+
+  private get stopped(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  private async lookupLoop(): Promise<void> {
+    let delay = 0;
+    let fruitless = 0;
+    const seen = new Set<string>();
+    while (!this.stopped) {
+      if (!(await this.sleep(delay))) return;
+      if (!this.engine.wantsPeers()) {
+        delay = this.o.idlePollMs;
+        continue;
+      }
+      let fresh = 0;
+      const op = this.operation();
+      try {
+        this.lookups++;
+        for await (const peer of this.dht.findPeers(this.infoHash, { signal: op.signal })) {
+          const key = addressKey(peer);
+          if (!seen.has(key)) {
+            fresh++;
+            if (seen.size < 100_000) seen.add(key);
+          }
+          this.feed(peer);
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        this.events.warning(err as Error);
+      } finally {
+        op.done();
+      }
+      fruitless = fresh > 0 ? 0 : fruitless + 1;
+      delay = Math.min(this.o.requeryMaxMs, this.o.requeryMs * 2 ** Math.min(fruitless, 16));
+    }
+  }
+
+  private async announceLoop(): Promise<void> {
+    while (!this.stopped) {
+      const port = this.engine.announcePort;
+      if (port !== undefined && port > 0) {
+        const op = this.operation();
+        try {
+          const r = await this.dht.announce(this.infoHash, port, { signal: op.signal });
+          this.announces++;
+          this.events.announced(r.storedOn);
+          for (const p of r.peers) this.feed(p);
+        } catch (err) {
+          if (this.stopped) return;
+          this.events.warning(err as Error);
+        } finally {
+          op.done();
+        }
+      }
+      if (!(await this.sleep(this.o.announceIntervalMs))) return;
+    }
+  }
+
+  /**
+   * A signal for one DHT operation, aborted with the source. The DHT leaves its listener on
+   * the signal it is given, so each operation gets a fresh one instead of sharing ours.
+   */
+  private operation(): { signal: AbortSignal; done(): void } {
+    const op = new AbortController();
+    const onAbort = (): void => op.abort();
+    this.controller.signal.addEventListener('abort', onAbort, { once: true });
+    return { signal: op.signal, done: () => this.controller.signal.removeEventListener('abort', onAbort) };
+  }
+
+  private feed(peer: Address): void {
+    this.events.peer(peer);
+    this.engine.addPeer(peer, 'dht');
+  }
+
+  /** Resolves true after `ms`, false at once if stopped. */
+  private sleep(ms: number): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    if (ms <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const signal = this.controller.signal;
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

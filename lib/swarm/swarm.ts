@@ -1,0 +1,239 @@
+/**
+ * A Swarm: magnet (or torrent) -> peer sources (DHT lookups and announces, x.pe hints, PEX via
+ * the engine) -> piece-exchange engine -> storage. The composition root of a download or a
+ * seed; it owns what it created (DHT node, TCP listener, engine) and releases them on stop.
+ *
+ *   const swarm = await Swarm.create({ magnet, outDir: 'downloads', bootstrap: ['127.0.0.1:6881'] });
+ *   swarm.on('progress', (p) => console.log(p.verifiedPieces, '/', p.totalPieces));
+ *   await swarm.done();
+ *
+ * Any engine fits (`engine: (ctx) => myEngine`): the swarm only uses the PieceExchangeEngine
+ * interface. Trackers (`tr=`) are not used.
+ */
+import { DHT } from '../dht/dht.js';
+import type { DhtOptions } from '../dht/options.js';
+import { AbortError, InvalidArgumentError } from '../errors.js';
+import { BitTorrentEngine, type BitTorrentEngineOptions } from '../engine/bittorrent-engine.js';
+import type { EngineContext, EngineEvents, EngineFactory, EngineProgress, PeerListener, PieceExchangeEngine, StorageFactory } from '../engine/engine.js';
+import type { ExistingData } from '../engine/storage-setup.js';
+import type { Storage } from '../engine/storage.js';
+import { TcpPeerListener, type ListenOptions } from '../engine/tcp.js';
+import type { Address } from '../krpc/types.js';
+import { parseMagnet, toMagnet, type Magnet } from '../magnet/magnet.js';
+import type { TorrentInfo } from '../torrent/metainfo.js';
+import { toHex } from '../util/bytes.js';
+import { TypedEmitter } from '../wire/emitter.js';
+import { DhtPeerSource, type DhtSourceOptions } from './peer-sources.js';
+
+export interface SwarmOptions {
+  /** What to download: a magnet link (parsed and validated) ... */
+  magnet?: string | Magnet;
+  /** ... or the torrent's metadata (a seed, or a .torrent file). */
+  torrent?: TorrentInfo;
+  /** A running DHT node to use (not destroyed by the swarm). */
+  dht?: DHT;
+  /** Otherwise a DHT node is created with these options ... */
+  dhtOptions?: DhtOptions;
+  /** ... and these bootstrap nodes ("host:port"); undefined = the public routers. */
+  bootstrap?: string[];
+  /** No DHT at all (peers from x.pe, addPeer and PEX only). Forced for private torrents (BEP 27). */
+  noDht?: boolean;
+  /** Where the content goes: a directory (with resume) ... */
+  outDir?: string;
+  /** ... or a Storage / a factory called once the metadata is known. */
+  storage?: Storage | StorageFactory;
+  /** What to assume about existing data (built-in engine). Default: verify with outDir. */
+  existing?: ExistingData;
+  /** Build another engine instead of the built-in one. */
+  engine?: EngineFactory;
+  /** Tuning of the built-in engine (ignored with `engine`). */
+  engineOptions?: Partial<BitTorrentEngineOptions>;
+  /** Keep uploading after the download; when false the swarm stops itself once done. */
+  seed?: boolean;
+  /** Byte rate caps, bytes/s (0 or undefined = unlimited). */
+  uploadLimit?: number;
+  downloadLimit?: number;
+  /** TCP address to accept peers on (default 0.0.0.0, any port), or a shared listener. */
+  listen?: ListenOptions | PeerListener;
+  /** DHT lookup / announce schedule. */
+  discovery?: DhtSourceOptions;
+  /** Aborting destroys the swarm. */
+  signal?: AbortSignal;
+}
+
+export type SwarmEvents = EngineEvents & {
+  /** Discovery found a candidate peer (before the engine's dedupe). */
+  peer: [address: Address, source: 'dht' | 'magnet'];
+  /** A DHT announce stored our port on `storedOn` nodes. */
+  announced: [storedOn: number];
+};
+
+const FORWARDED = ['progress', 'metadata', 'done', 'peer-banned', 'dht-node', 'warning', 'error'] as const;
+
+export class Swarm extends TypedEmitter<SwarmEvents> {
+  readonly infoHash: Uint8Array;
+  readonly engine: PieceExchangeEngine;
+  /** The DHT node in use (ours or the caller's), if any. */
+  readonly dht: DHT | undefined;
+  private readonly name: string | undefined;
+  private readonly ownsDht: boolean;
+  private readonly ownListener: TcpPeerListener | undefined;
+  private readonly listener: PeerListener | undefined;
+  private source: DhtPeerSource | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(parts: {
+    infoHash: Uint8Array;
+    name: string | undefined;
+    engine: PieceExchangeEngine;
+    dht: DHT | undefined;
+    ownsDht: boolean;
+    listener: PeerListener | undefined;
+    ownListener: TcpPeerListener | undefined;
+  }) {
+    super();
+    this.infoHash = parts.infoHash;
+    this.name = parts.name;
+    this.engine = parts.engine;
+    this.dht = parts.dht;
+    this.ownsDht = parts.ownsDht;
+    this.listener = parts.listener;
+    this.ownListener = parts.ownListener;
+  }
+
+  /** Create and start a swarm: DHT, listener, engine, discovery. */
+  static async create(options: SwarmOptions): Promise<Swarm> {
+    const { signal } = options;
+    if (signal?.aborted) throw new AbortError();
+    const magnet = typeof options.magnet === 'string' ? parseMagnet(options.magnet) : options.magnet;
+    const info = options.torrent;
+    if (!magnet && !info) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'Swarm needs a magnet link or a torrent');
+    const infoHash = info?.infoHash ?? magnet!.infoHash;
+    if (info && magnet && toHex(info.infoHash) !== magnet.infoHashHex) {
+      throw new InvalidArgumentError('ERR_INVALID_MAGNET', 'the magnet link and the torrent name different infohashes');
+    }
+    const useDht = !options.noDht && !(info?.private ?? false);
+    const cleanup: (() => Promise<void>)[] = [];
+    try {
+      let dht = useDht ? options.dht : undefined;
+      if (useDht && !dht) {
+        const created = await DHT.create({ ...options.dhtOptions, ...(options.bootstrap ? { bootstrap: options.bootstrap } : {}) });
+        cleanup.push(() => created.destroy());
+        dht = created;
+      }
+      let listener: PeerListener;
+      let ownListener: TcpPeerListener | undefined;
+      if (options.listen && 'register' in options.listen) listener = options.listen;
+      else {
+        ownListener = await TcpPeerListener.listen(options.listen ?? {});
+        cleanup.push(() => ownListener!.close());
+        listener = ownListener;
+      }
+      const context: EngineContext = {
+        infoHash,
+        seed: options.seed ?? false,
+        listener,
+        ...(info ? { info } : {}),
+        ...(options.outDir !== undefined ? { outDir: options.outDir } : {}),
+        ...(options.storage !== undefined ? { storage: options.storage } : {}),
+        ...(options.uploadLimit !== undefined ? { uploadLimit: options.uploadLimit } : {}),
+        ...(options.downloadLimit !== undefined ? { downloadLimit: options.downloadLimit } : {}),
+        ...(dht ? { dhtPort: dht.address().port } : {})
+      };
+      const engine = options.engine
+        ? options.engine(context)
+        : new BitTorrentEngine({ ...options.engineOptions, ...context, ...(options.existing ? { existing: options.existing } : {}) });
+      const swarm = new Swarm({ infoHash, name: info?.name ?? magnet?.name, engine, dht, ownsDht: !!dht && !options.dht, listener, ownListener });
+      swarm.wire(options);
+      await engine.start(signal ? { signal } : {});
+      swarm.startDiscovery(magnet, options);
+      return swarm;
+    } catch (err) {
+      for (const c of cleanup.reverse()) await c().catch(() => {});
+      throw err;
+    }
+  }
+
+  get info(): TorrentInfo | undefined {
+    return this.engine.info;
+  }
+
+  /** TCP port peers reach us on. */
+  get port(): number | undefined {
+    return this.engine.announcePort ?? this.listener?.port;
+  }
+
+  /** A magnet link for this torrent (with `x.pe` hints if given). */
+  magnetLink(peers: Address[] = []): string {
+    const name = this.engine.info?.name ?? this.name;
+    return toMagnet({ infoHash: this.infoHash, peers, ...(name !== undefined ? { name } : {}) });
+  }
+
+  progress(): EngineProgress {
+    return this.engine.progress();
+  }
+
+  metadata(options: { signal?: AbortSignal } = {}): Promise<TorrentInfo> {
+    return this.engine.metadata(options);
+  }
+
+  done(options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.engine.done(options);
+  }
+
+  /** A peer from elsewhere (a user, a tracker the app queried). */
+  addPeer(address: Address): void {
+    this.engine.addPeer(address, 'manual');
+  }
+
+  /** Graceful: discovery stops, the engine saves its state, owned resources are closed. */
+  stop(): Promise<void> {
+    return (this.stopping ??= this.shutdown(true));
+  }
+
+  /** Immediate: like stop() without saving. */
+  destroy(): Promise<void> {
+    return (this.stopping ??= this.shutdown(false));
+  }
+
+  private wire(options: SwarmOptions): void {
+    for (const event of FORWARDED) {
+      this.engine.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args));
+    }
+    // A finished download that does not seed has nothing left to discover.
+    this.engine.on('done', () => {
+      if (!(options.seed ?? false)) void this.stop();
+    });
+    this.engine.on('error', () => void this.destroy());
+    this.engine.on('dht-node', (node) => this.source?.addNode(node));
+    options.signal?.addEventListener('abort', () => void this.destroy(), { once: true });
+  }
+
+  private startDiscovery(magnet: Magnet | undefined, options: SwarmOptions): void {
+    for (const p of magnet?.peers ?? []) {
+      this.emit('peer', p, 'magnet');
+      this.engine.addPeer(p, 'magnet');
+    }
+    if (!this.dht || this.stopping) return;
+    this.source = new DhtPeerSource(
+      this.dht,
+      this.infoHash,
+      this.engine,
+      {
+        peer: (p) => this.emit('peer', p, 'dht'),
+        announced: (n) => this.emit('announced', n),
+        warning: (e) => this.emit('warning', e)
+      },
+      options.discovery
+    );
+    this.source.start();
+  }
+
+  private async shutdown(graceful: boolean): Promise<void> {
+    await this.source?.stop();
+    if (graceful) await this.engine.stop();
+    else await this.engine.destroy();
+    await this.ownListener?.close();
+    if (this.ownsDht) await this.dht?.destroy();
+  }
+}

@@ -1,0 +1,90 @@
+/** TcpPeerListener routing by infohash, SocketStream replay of the handshake, connectTcp failures. */
+import { describe, expect, it } from '@jest/globals';
+import net from 'node:net';
+import { TcpPeerListener, connectTcp } from '../../lib/engine/tcp.js';
+import type { Address } from '../../lib/krpc/types.js';
+import { AbortError } from '../../lib/errors.js';
+import { encodeHandshake } from '../../lib/wire/messages.js';
+import type { WireStream } from '../../lib/wire/stream.js';
+
+const hashA = new Uint8Array(20).fill(0xa);
+const hashB = new Uint8Array(20).fill(0xb);
+const peerId = new Uint8Array(20).fill(0x33);
+
+function collect(stream: WireStream): { bytes: () => Buffer } {
+  const chunks: Uint8Array[] = [];
+  stream.onData((c) => chunks.push(c));
+  return { bytes: () => Buffer.concat(chunks) };
+}
+
+function closed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+describe('TcpPeerListener', () => {
+  it('routes each connection to the handler of its infohash and replays the handshake', async () => {
+    const listener = await TcpPeerListener.listen({ host: '127.0.0.1', port: 0 });
+    const got: { which: string; stream: WireStream; remote: Address }[] = [];
+    const unregisterA = listener.register(hashA, (stream, remote) => got.push({ which: 'A', stream, remote }));
+    listener.register(hashB, (stream, remote) => got.push({ which: 'B', stream, remote }));
+    expect(() => listener.register(hashA, () => {})).toThrow(/already registered/);
+    try {
+      const client = await connectTcp({ host: '127.0.0.1', port: listener.port });
+      const hs = encodeHandshake({ infoHash: hashB, peerId });
+      // Split the handshake across writes: the listener must wait for all 48 head bytes.
+      client.write(hs.subarray(0, 10));
+      await new Promise((r) => setTimeout(r, 20));
+      client.write(hs.subarray(10));
+      client.write(new Uint8Array([0, 0, 0, 1, 2])); // interested
+      const routed = await waitUntil(() => got[0]);
+      expect(routed.which).toBe('B');
+      expect(routed.remote.host).toBe('127.0.0.1');
+      const reader = collect(routed.stream);
+      await waitUntil(() => reader.bytes().length >= 73 || undefined);
+      expect(reader.bytes().equals(Buffer.concat([hs, Buffer.from([0, 0, 0, 1, 2])]))).toBe(true);
+
+      // Writes flow back; close() ends both sides.
+      const back = collect(client);
+      routed.stream.write(new Uint8Array([9, 9, 9]));
+      await waitUntil(() => back.bytes().length === 3 || undefined);
+      const clientClosed = new Promise<void>((resolve) => client.onClose(resolve));
+      routed.stream.close();
+      await clientClosed;
+
+      // After unregistering, that infohash is refused like any unknown one.
+      unregisterA();
+      for (const payload of [encodeHandshake({ infoHash: hashA, peerId }), Buffer.from('GET / HTTP/1.1\r\n\r\n')]) {
+        const raw = net.connect(listener.port, '127.0.0.1');
+        raw.on('error', () => {});
+        raw.write(payload);
+        await closed(raw);
+      }
+      expect(got).toHaveLength(1);
+      expect(listener.stats.refused).toBe(2);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('connectTcp rejects for a closed port and on abort', async () => {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    await expect(connectTcp({ host: '127.0.0.1', port })).rejects.toThrow(/ECONNREFUSED/);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(connectTcp({ host: '127.0.0.1', port }, { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+    await expect(connectTcp({ host: 'localhost', port })).rejects.toThrow(/IP literal/);
+  });
+});
+
+async function waitUntil<T>(check: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

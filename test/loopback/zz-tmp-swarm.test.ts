@@ -1,0 +1,99 @@
+/**
+ * Swarms end to end on 127.0.0.1, discovered through the DHT only: a few DHT nodes form the
+ * network, the seeder announces, downloaders start from a magnet link with no peer hints.
+ * Real TCP and UDP sockets on port 0; every swarm and node is closed at the end.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DHT } from '../../lib/dht/dht.js';
+import type { EngineProgress } from '../../lib/engine/engine.js';
+import { resumePath } from '../../lib/engine/resume.js';
+import { parseMagnet } from '../../lib/magnet/magnet.js';
+import { seed } from '../../lib/swarm/seed.js';
+import { Swarm, type SwarmOptions } from '../../lib/swarm/swarm.js';
+import { waitFor } from '../support/wait.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+let dir: string;
+const infra: DHT[] = [];
+let bootstrap: string[];
+
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-e2e-'));
+  const first = await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [], queryTimeoutMs: 500 });
+  infra.push(first);
+  const boot = [`127.0.0.1:${first.address().port}`];
+  for (let i = 0; i < 3; i++) infra.push(await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: boot, queryTimeoutMs: 500 }));
+  bootstrap = infra.map((d) => `127.0.0.1:${d.address().port}`);
+});
+
+afterAll(async () => {
+  await Promise.all(infra.map((d) => d.destroy()));
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+/** Options every swarm of these tests shares: loopback only, fast re-queries. */
+function common(): Pick<SwarmOptions, 'bootstrap' | 'dhtOptions' | 'listen' | 'discovery' | 'engineOptions'> {
+  return {
+    bootstrap,
+    dhtOptions: { host: '127.0.0.1', port: 0, queryTimeoutMs: 500 },
+    listen: { host: '127.0.0.1', port: 0 },
+    discovery: { requeryMs: 1000, requeryMaxMs: 2000, idlePollMs: 500 },
+    engineOptions: { tickMs: 250 }
+  };
+}
+
+async function writeTree(root: string, files: Record<string, number>): Promise<void> {
+  for (const [rel, size] of Object.entries(files)) {
+    await fsp.mkdir(join(root, rel, '..'), { recursive: true });
+    await fsp.writeFile(join(root, rel), randomBytes(size));
+  }
+}
+
+async function sameTree(a: string, b: string, files: string[]): Promise<void> {
+  for (const rel of files) {
+    const [x, y] = await Promise.all([fsp.readFile(join(a, rel)), fsp.readFile(join(b, rel))]);
+    expect(y.length).toBe(x.length);
+    expect(y.equals(x)).toBe(true);
+  }
+}
+
+/** Start a seeder for `path` and wait until its DHT announce is stored. */
+async function startSeeder(path: string, extra: Partial<SwarmOptions> = {}) {
+  const result = await seed(path, { ...common(), ...extra, create: { pieceLength: 64 * KiB } });
+  await waitFor('the seeder announce', () => result.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, { timeoutMs: 15_000, intervalMs: 100 });
+  expect(parseMagnet(result.magnet).peers).toEqual([]); // DHT only: no x.pe hints
+  return result;
+}
+
+describe('tmp', () => {
+  it.only('a swarm of 1 seeder + 5 downloaders: downloaders also upload to each other', async () => {
+    const src = join(dir, 'swarm');
+    await writeTree(src, { 'data.bin': 4 * MiB });
+    // A slow seed (1 MiB/s) makes the downloaders trade pieces among themselves.
+    const { swarm: seeder, magnet } = await startSeeder(join(src, 'data.bin'), { uploadLimit: 1 * MiB });
+    const downs: Swarm[] = [];
+    try {
+      for (let i = 0; i < 5; i++) downs.push(await Swarm.create({ ...common(), magnet, outDir: join(dir, `swarm-out-${i}`), seed: true }));
+      const t0 = Date.now();
+      const marks: string[] = [];
+      downs.forEach((d, i) => { d.on('metadata', () => marks.push(`${i} meta ${Date.now() - t0}`)); d.on('done', () => marks.push(`${i} done ${Date.now() - t0}`)); d.on('peer', (p, src) => marks.push(`${i} peer ${src} ${p.port} ${Date.now() - t0}`)); });
+      await Promise.all(downs.map((d) => d.done()));
+      console.log(marks.join('\n'), '\nseed uploaded', seeder.progress().uploaded, downs.map((d) => d.progress().uploaded));
+      for (let i = 0; i < 5; i++) await sameTree(src, join(dir, `swarm-out-${i}`), ['data.bin']);
+      const uploaded = downs.map((d) => d.progress().uploaded);
+      expect(Math.max(...uploaded)).toBeGreaterThan(0);
+      // The seed's cap makes it impossible for it alone to have sent 5 copies.
+      expect(uploaded.reduce((a, b) => a + b, 0)).toBeGreaterThan(4 * MiB);
+    } finally {
+      await Promise.all(downs.map((d) => d.destroy()));
+      await seeder.destroy();
+    }
+  }, 90_000);
+
+});
