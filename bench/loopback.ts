@@ -104,9 +104,9 @@ export async function runLoopback(opts: LoopbackOptions): Promise<Record<ImplNam
     // Build both networks (same ids, same schedule). The order of the builds alternates with the seed.
     const order: ImplName[] = opts.seed % 2 === 0 ? ['ours', 'anchor'] : ['anchor', 'ours'];
     for (const impl of order) {
-      const built = await buildNetwork(impl, ids, opts);
-      nets[impl] = built.nodes;
-      results[impl] = { impl, ...built.figures, announce: [], getPeers: [], findNode: [] };
+      nets[impl] = []; // filled as nodes join, so `finally` closes them even if the build fails
+      const figures = await buildNetwork(impl, ids, nets[impl]!, opts);
+      results[impl] = { impl, ...figures, announce: [], getPeers: [], findNode: [] };
     }
     await quiet(opts.counter, 2000);
 
@@ -133,20 +133,26 @@ export async function runLoopback(opts: LoopbackOptions): Promise<Record<ImplNam
   return results as Record<ImplName, ImplLoopbackResult>;
 }
 
-async function buildNetwork(impl: ImplName, ids: Uint8Array[], opts: LoopbackOptions) {
+async function buildNetwork(impl: ImplName, ids: Uint8Array[], nodes: BenchNode[], opts: LoopbackOptions) {
   opts.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const abBefore = process.memoryUsage().arrayBuffers;
   const before = opts.counter.snapshot();
   const t0 = performance.now();
-  const nodes: BenchNode[] = [];
   const first = await createNode(impl, { id: ids[0]!, bootstrap: [] });
   nodes.push(first);
   const bootstrap = [{ host: '127.0.0.1', port: first.port }];
   for (let i = 1; i < ids.length; i += opts.joinBatch) {
     const batch = ids.slice(i, Math.min(ids.length, i + opts.joinBatch));
-    const joined = await withTimeout(Promise.all(batch.map((id) => createNode(impl, { id, bootstrap }))), 120_000, `${impl} join batch`);
-    nodes.push(...joined);
+    const joining = batch.map((id) => createNode(impl, { id, bootstrap }));
+    try {
+      nodes.push(...(await withTimeout(Promise.all(joining), 120_000, `${impl} join batch`)));
+    } catch (err) {
+      // Keep whatever did start so the caller closes it; give stragglers a bounded wait.
+      const settled = await withTimeout(Promise.allSettled(joining), 30_000, 'join stragglers').catch(() => []);
+      for (const r of settled) if (r.status === 'fulfilled') nodes.push(r.value);
+      throw err;
+    }
     if ((i - 1) % 200 < opts.joinBatch) opts.log(`  ${impl}: ${nodes.length}/${ids.length} nodes joined (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
   await quiet(opts.counter, 5000);
@@ -159,16 +165,13 @@ async function buildNetwork(impl: ImplName, ids: Uint8Array[], opts: LoopbackOpt
   const sizes = nodes.map((n) => n.tableSize());
   opts.log(`  ${impl}: built ${nodes.length} nodes in ${(buildMs / 1000).toFixed(1)} s, table size median ${median(sizes)}`);
   return {
-    nodes,
-    figures: {
-      buildMs,
-      joinQueriesPerNode: d.queries / ids.length,
-      joinDatagramsPerNode: d.datagrams / ids.length,
-      joinBytesPerNode: d.bytes / ids.length,
-      tableSizeMedian: median(sizes),
-      heapPerNodeBytes: opts.gc ? (heapAfter - heapBefore) / ids.length : NaN,
-      arrayBuffersPerNodeBytes: opts.gc ? (abAfter - abBefore) / ids.length : NaN
-    }
+    buildMs,
+    joinQueriesPerNode: d.queries / ids.length,
+    joinDatagramsPerNode: d.datagrams / ids.length,
+    joinBytesPerNode: d.bytes / ids.length,
+    tableSizeMedian: median(sizes),
+    heapPerNodeBytes: opts.gc ? (heapAfter - heapBefore) / ids.length : NaN,
+    arrayBuffersPerNodeBytes: opts.gc ? (abAfter - abBefore) / ids.length : NaN
   };
 }
 

@@ -13,13 +13,12 @@
  *    peer addresses) inserted through the storing step of each announce_peer handler (ours:
  *    the node's PeerStore.add; anchor: DHT._addPeer), delta / peers.
  */
-import AnchorDHT from 'bittorrent-dht';
+import { AnchorDHT } from './lib/anchor.js';
 import { DHT } from '../lib/index.js';
-import type { PeerStore } from '../lib/store/peer-store.js';
 import { seededRandom } from '../lib/util/random.js';
 import { constructedContacts, type Contact } from './lib/contacts.js';
 import { decodeCompactNodes, encodeCompactNodes } from '../lib/krpc/compact.js';
-import { injectContacts } from './lib/inject.js';
+import { injectContacts, peerStoreOf } from './lib/inject.js';
 import { getGc, settledHeap } from './lib/gc.js';
 import { mapLimit } from './lib/stats.js';
 
@@ -51,7 +50,7 @@ async function create(id: Uint8Array, fill: boolean, rnd: ReturnType<typeof seed
     const dht = await DHT.create({ host: '127.0.0.1', port: 0, nodeId: id, bootstrap: [], maxStoredInfoHashes: 1_000_000, maxPeersPerInfoHash: 1_000_000 });
     dht.on('warning', () => {});
     injectContacts(dht, contacts);
-    const store = (dht as unknown as { peers: PeerStore }).peers;
+    const store = peerStoreOf(dht);
     return {
       tableSize: () => dht.nodes().length,
       addPeer: (ih, host, port) => void store.add(ih, { host, port }),

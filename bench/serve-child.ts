@@ -5,7 +5,7 @@
  * Talks to the parent over IPC: 'ready' {port}, then answers 'cpu' with process.cpuUsage(),
  * and exits on 'stop' after closing its socket.
  */
-import AnchorDHT from 'bittorrent-dht';
+import { AnchorDHT } from './lib/anchor.js';
 import { DHT } from '../lib/index.js';
 import { seededRandom } from '../lib/util/random.js';
 import { constructedContacts } from './lib/contacts.js';

@@ -6,7 +6,7 @@
  * (undefined would make it contact the public routers), and listen() is called right after
  * construction, before its first (nextTick) bootstrap send, so the socket binds 127.0.0.1.
  */
-import AnchorDHT from 'bittorrent-dht';
+import { AnchorDHT, type AnchorDHT as AnchorInstance } from './anchor.js';
 import { DHT } from '../../lib/index.js';
 import { compareDistance } from '../../lib/id/node-id.js';
 
@@ -115,7 +115,7 @@ class OursNode implements BenchNode {
 class AnchorNode implements BenchNode {
   readonly impl = 'anchor' as const;
   private constructor(
-    private readonly dht: AnchorDHT,
+    private readonly dht: AnchorInstance,
     readonly id: Uint8Array,
     readonly port: number
   ) {}

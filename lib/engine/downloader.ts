@@ -24,6 +24,9 @@ import { SmartBan } from './smart-ban.js';
 import type { Storage } from './storage.js';
 import { TokenBucket } from './token-bucket.js';
 
+/** After a peer rejected a piece while unchoking us, ask others for it for this long, ms. */
+const AVOID_AFTER_REJECT_MS = 5_000;
+
 export interface DownloaderHooks {
   /** Piece verified and written: announce it (HAVE). */
   pieceStored(index: number): void;
@@ -152,8 +155,13 @@ export class Downloader {
     }
   }
 
+  /**
+   * A reject while unchoked means "not from me, not now" (an overloaded peer, or a seed that
+   * redirects us to another holder): ask others for that piece for a while.
+   */
   onReject(s: PeerSession, r: RequestMessage): void {
     this.picker.releaseRequest(s, r.index, r.begin);
+    if (!s.wire.peerChoking) s.avoid.set(r.index, this.o.clock.now() + AVOID_AFTER_REJECT_MS);
     this.scheduleFill();
   }
 
@@ -201,7 +209,9 @@ export class Downloader {
       if (budget <= 0) return this.scheduleRefill();
     }
     const newPieces = this.inFlightBytes < this.o.maxInFlightBytes;
-    const requests = this.picker.pick(s, budget, this.o.random, { newPieces });
+    const now = this.o.clock.now();
+    const exclude = s.avoid.size === 0 ? undefined : (piece: number): boolean => (s.avoid.get(piece) ?? 0) > now;
+    const requests = this.picker.pick(s, budget, this.o.random, exclude ? { newPieces, exclude } : { newPieces });
     if (requests.length > 0 && outstanding === 0) s.lastBlockAt = this.o.clock.now();
     for (const r of requests) {
       this.bufferFor(r.piece);
@@ -226,6 +236,7 @@ export class Downloader {
    */
   tick(now: number): void {
     for (const s of this.sessions) {
+      for (const [piece, until] of s.avoid) if (until <= now) s.avoid.delete(piece);
       if (this.picker.requestCount(s) === 0 || now - s.lastBlockAt < this.o.requestTimeoutMs) continue;
       s.snubbed = true;
       for (const r of this.picker.releasePeerRequests(s)) if (s.connected) s.wire.cancel(r.piece, r.offset, r.length);

@@ -64,6 +64,12 @@ export interface BitTorrentEngineOptions {
   requestTimeoutMs?: number;
   /** Verify pieces on the thread pool (WebCrypto SHA-1) rather than the event loop. Default false. */
   hashInThreadPool?: boolean;
+  /**
+   * Seeding: send each piece into the swarm as few times as possible — a request for a piece
+   * another connected peer holds is rejected once (BEP 6), so it is fetched from that peer.
+   * Default true.
+   */
+  distribute?: boolean;
   /** Upload read cache, bytes. Default 32 MiB. */
   cacheBytes?: number;
   /** Files kept open by FsStorage. Default 32. */
@@ -137,6 +143,7 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     maxMetadataSize: positive('maxMetadataSize', o.maxMetadataSize, DEFAULT_MAX_METADATA_SIZE),
     pex: o.pex ?? true,
     hashInThreadPool: o.hashInThreadPool ?? false,
+    distribute: o.distribute ?? true,
     tickMs: positive('tickMs', o.tickMs, 1000),
     clock: o.clock ?? systemClock,
     random

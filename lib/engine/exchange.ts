@@ -46,6 +46,8 @@ export function createExchange(
     cacheBytes: o.cacheBytes,
     ...(o.choker ? { choker: o.choker } : {}),
     peerPieceCount: (s) => downloader.picker.peerPieceCount(s),
+    availability: (piece) => downloader.picker.availability(piece),
+    distribute: o.distribute,
     warn
   });
   return { downloader, uploader };

@@ -72,6 +72,10 @@ export class PeerSession {
   inbound: BlockRequest[] = [];
   /** Pieces we put in this peer's BEP 6 allowed-fast set. */
   readonly allowedFast = new Set<number>();
+  /** Seeding, distribute mode: piece -> when we first rejected it to send this peer elsewhere. */
+  readonly redirected = new Map<number, number>();
+  /** Downloading: piece -> until when not to ask this peer for it (it rejected it unchoked). */
+  readonly avoid = new Map<number, number>();
   /** Addresses we told this peer about with PEX (to send only the changes). */
   readonly pexSent = new Set<string>();
   /** ut_metadata: do not ask this peer again before this time (it rejected us). */

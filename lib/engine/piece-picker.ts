@@ -46,6 +46,8 @@ export interface PiecePickerOptions {
 export interface PickOptions {
   /** Start pieces nobody has started yet (default true). */
   newPieces?: boolean;
+  /** Pieces not to request from this peer now (e.g. it redirected us elsewhere for them). */
+  exclude?: (piece: number) => boolean;
 }
 
 export interface BlockReceived<P> {
@@ -304,7 +306,8 @@ export class PiecePicker<P = string> {
     const ps = this.peers.get(peer);
     const out: BlockRequest[] = [];
     if (!ps || maxRequests <= 0 || this.missingWanted === 0) return out;
-    const has = (i: number): boolean => ps.seed || (ps.bitfield?.get(i) ?? false);
+    const exclude = options.exclude;
+    const has = (i: number): boolean => (ps.seed || (ps.bitfield?.get(i) ?? false)) && !(exclude?.(i) ?? false);
 
     if (this.unrequested > 0) {
       const started = [...this.partials.values()].filter((p) => p.unrequested > 0 && this.wantedMissing(p.index) && has(p.index));
@@ -315,7 +318,7 @@ export class PiecePicker<P = string> {
       }
     }
     if (out.length < maxRequests && this.unrequested > 0 && options.newPieces !== false) {
-      this.pickNewPieces(peer, ps, maxRequests, random, out);
+      this.pickNewPieces(peer, ps, maxRequests, random, out, exclude);
     }
     if (out.length < maxRequests && this.isEndgame()) this.pickEndgame(peer, ps, has, maxRequests, out);
     return out;
@@ -470,7 +473,14 @@ export class PiecePicker<P = string> {
    * only the rarest levels needed to fill the budget; each level is sampled with a partial
    * Fisher-Yates shuffle, so ties are random and few random numbers are drawn.
    */
-  private pickNewPieces(peer: P, ps: PeerState, max: number, random: RandomSource, out: BlockRequest[]): void {
+  private pickNewPieces(
+    peer: P,
+    ps: PeerState,
+    max: number,
+    random: RandomSource,
+    out: BlockRequest[],
+    exclude: ((piece: number) => boolean) | undefined
+  ): void {
     const randomMode = this.have.count < this.randomFirstPieces;
     const theirs = ps.seed ? this.all : ps.bitfield;
     if (!theirs) return;
@@ -484,7 +494,7 @@ export class PiecePicker<P = string> {
         if (mask === 0) continue;
         for (let bit = 0; bit < 8; bit++) {
           const i = b * 8 + bit;
-          if (mask & (0x80 >> bit) && this.inProgress[i] === 0) visit(i);
+          if (mask & (0x80 >> bit) && this.inProgress[i] === 0 && !(exclude?.(i) ?? false)) visit(i);
         }
       }
     };

@@ -22,6 +22,10 @@ import { TokenBucket } from './token-bucket.js';
 
 /** BEP 6 allowed-fast set size (the BEP's reference value is 10). */
 export const ALLOWED_FAST_COUNT = 10;
+/** distribute mode: how long requests for a redirected piece are rejected, ms. */
+const REDIRECT_WINDOW_MS = 3_000;
+/** distribute mode: a piece being sent to a peer counts as "coming" there for this long, ms. */
+const ASSIGNMENT_MS = 10_000;
 /** Blocks served to one peer before moving to the next (fairness vs. per-pass overhead). */
 const BLOCKS_PER_TURN = 4;
 
@@ -39,6 +43,10 @@ export interface UploaderOptions {
   /** Read cache size, bytes. */
   cacheBytes: number;
   choker?: ChokerSettings;
+  /** Seeding: redirect requests for pieces other peers hold to them (see `redirect`). */
+  distribute: boolean;
+  /** Connected peers that announced `piece`. */
+  availability(piece: number): number;
   /** Pieces the peer announced (BEP 6: allowed-fast only serves starting peers). */
   peerPieceCount(s: PeerSession): number;
   /** A read of stored data failed (reported, the request is dropped). */
@@ -56,6 +64,8 @@ export class Uploader {
   private readonly active = new Set<PeerSession>();
   /** Sessions whose socket buffer is full: wait for 'drain'. */
   private readonly blocked = new Set<PeerSession>();
+  /** distribute mode: piece -> the peer we last started sending it to. */
+  private readonly assigned = new Map<number, { peer: PeerSession; at: number }>();
   private serviceScheduled = false;
   private tokenTimer: TimerHandle | undefined;
   private seeding = false;
@@ -99,6 +109,8 @@ export class Uploader {
 
   onRequest(s: PeerSession, r: RequestMessage): void {
     if (!this.canServe(s, r) || s.inbound.length >= MAX_INBOUND_QUEUE) return this.reject(s, r);
+    if (this.redirect(s, r)) return;
+    this.assign(s, r.index);
     s.inbound.push({ index: r.index, begin: r.begin, length: r.length });
     this.active.add(s);
     this.scheduleService();
@@ -188,6 +200,38 @@ export class Uploader {
     if (!s.wire.amChoking) return true;
     // Choked: only the allowed-fast set, and only while the peer is starting (BEP 6).
     return s.allowedFast.has(r.index) && this.o.peerPieceCount(s) <= ALLOWED_FAST_COUNT;
+  }
+
+  /**
+   * Seed upload is the scarce resource of a swarm. A seed in `distribute` mode rejects (BEP 6)
+   * requests for a piece that another connected peer holds or is being sent, so the requester
+   * takes it from that peer (our Downloader avoids a piece a peer rejected for a few seconds)
+   * and the seed's upload goes to pieces nobody has yet. Rejections for a piece last
+   * REDIRECT_WINDOW_MS per peer; a request after that is served, so nobody starves when the
+   * other holder chokes it. With a single peer nothing is ever redirected.
+   */
+  private redirect(s: PeerSession, r: BlockRequest): boolean {
+    if (!this.seeding || !this.o.distribute || !s.wire.fastExtension) return false;
+    const now = this.o.clock.now();
+    const since = s.redirected.get(r.index);
+    if (since !== undefined) {
+      if (now - since < REDIRECT_WINDOW_MS) return this.reject(s, r), true;
+      return false; // asked again later: serve it
+    }
+    const a = this.assigned.get(r.index);
+    const beingSent = a !== undefined && a.peer !== s && a.peer.connected && now - a.at < ASSIGNMENT_MS;
+    if (!beingSent && this.o.availability(r.index) === 0) return false;
+    s.redirected.set(r.index, now);
+    this.reject(s, r);
+    return true;
+  }
+
+  /** Remember who gets a piece from us (distribute mode, from its first queued request). */
+  private assign(s: PeerSession, piece: number): void {
+    if (!this.seeding || !this.o.distribute) return;
+    const a = this.assigned.get(piece);
+    if (a?.peer === s) return;
+    this.assigned.set(piece, { peer: s, at: this.o.clock.now() });
   }
 
   private reject(s: PeerSession, r: BlockRequest): void {

@@ -55,34 +55,41 @@ export class WarmTestnet {
     const tables = idealTables(infos, K);
     const dir = await mkdtemp(join(tmpdir(), 'trackerless-warm-'));
     try {
-      // Same JSON shape as lib/dht/state-file.ts (version 1).
-      await Promise.all(
-        infos.map((n, i) =>
-          writeFile(
-            join(dir, `${i}.json`),
-            JSON.stringify({ version: 1, id: toHex(n.id), nodes: tables[i]!.map((c) => ({ id: toHex(c.id), host: c.host, port: c.port })) })
+      // Same JSON shape as lib/dht/state-file.ts (version 1). Written and loaded in chunks:
+      // tens of thousands of files at once would exhaust the file descriptors (EMFILE).
+      const CHUNK = 500;
+      for (let from = 0; from < infos.length; from += CHUNK) {
+        const to = Math.min(infos.length, from + CHUNK);
+        await Promise.all(
+          infos.slice(from, to).map((n, j) =>
+            writeFile(
+              join(dir, `${from + j}.json`),
+              JSON.stringify({ version: 1, id: toHex(n.id), nodes: tables[from + j]!.map((c) => ({ id: toHex(c.id), host: c.host, port: c.port })) })
+            )
           )
-        )
-      );
-      for (let i = 0; i < infos.length; i++) {
-        const info = infos[i]!;
-        net.nodes.push(
-          new DHT({
-            saveIntervalMs: 24 * 3_600_000,
-            ...opts.node,
-            transport: net.network.createTransport(info.host, info.port),
-            clock: net.network.clock,
-            random: seededRandom(seed * 1_000_003 + i),
-            nodeId: info.id,
-            statePath: join(dir, `${i}.json`),
-            bootstrap: []
-          })
         );
-      }
-      // Loading the state files is real I/O: wait (in real time) until every table is filled.
-      for (let spins = 0; net.nodes.some((d) => d.nodes().length === 0); spins++) {
-        if (spins > 6000) throw new Error('WarmTestnet: nodes did not load their state files within 60 s');
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        const chunk: DHT[] = [];
+        for (let i = from; i < to; i++) {
+          const info = infos[i]!;
+          chunk.push(
+            new DHT({
+              saveIntervalMs: 24 * 3_600_000,
+              ...opts.node,
+              transport: net.network.createTransport(info.host, info.port),
+              clock: net.network.clock,
+              random: seededRandom(seed * 1_000_003 + i),
+              nodeId: info.id,
+              statePath: join(dir, `${i}.json`),
+              bootstrap: []
+            })
+          );
+        }
+        net.nodes.push(...chunk);
+        // Loading the state files is real I/O: wait (in real time) until every table is filled.
+        for (let spins = 0; chunk.some((d, j) => tables[from + j]!.length > 0 && d.nodes().length === 0); spins++) {
+          if (spins > 6000) throw new Error('WarmTestnet: nodes did not load their state files within 60 s');
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
       }
     } finally {
       await rm(dir, { recursive: true, force: true });

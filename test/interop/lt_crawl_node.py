@@ -72,11 +72,19 @@ def hex_of(h):
     return bytes(h.to_bytes()).hex() if hasattr(h, "to_bytes") else str(h)
 
 
+def attr(obj, name):
+    """Bindings expose some alert fields as properties and others as methods."""
+    v = getattr(obj, name)
+    return v() if callable(v) else v
+
+
 def on_alert(a):
     if isinstance(a, lt.dht_sample_infohashes_alert):
         ip, port = a.endpoint
-        emit("samples", ip=str(ip), port=int(port), interval=int(a.interval.total_seconds()) if hasattr(a.interval, "total_seconds") else int(a.interval),
-             num=a.num_infohashes, samples=[hex_of(s) for s in a.samples()], nodes=a.num_nodes)
+        interval = attr(a, "interval")
+        interval = interval.total_seconds() if hasattr(interval, "total_seconds") else interval
+        emit("samples", ip=str(ip), port=int(port), interval=int(interval), num=attr(a, "num_infohashes"),
+             samples=[hex_of(s) for s in attr(a, "samples")], nodes=attr(a, "num_nodes"))
     elif isinstance(a, lt.dht_announce_alert):
         emit("announced", info_hash=hex_of(a.info_hash))
     elif isinstance(a, lt.dht_stats_alert):
@@ -134,7 +142,10 @@ def main():
             emit("ready", port=ses.listen_port())
         ses.wait_for_alert(50)
         for a in ses.pop_alerts():
-            on_alert(a)
+            try:
+                on_alert(a)
+            except Exception as exc:  # a binding quirk must not kill the node
+                emit("error", message=f"alert {type(a).__name__}: {exc}")
     emit("exit", reason=reason)
 
 

@@ -112,7 +112,12 @@ describe('swarms over loopback, discovered through the DHT', () => {
     const { swarm: seeder, magnet } = await startSeeder(join(src, 'data.bin'), { uploadLimit: 1 * MiB });
     const downs: Swarm[] = [];
     try {
-      for (let i = 0; i < 5; i++) downs.push(await Swarm.create({ ...common(), magnet, outDir: join(dir, `swarm-out-${i}`), seed: true }));
+      // Created together: each brings up its own DHT node (bootstrap) first.
+      const created = await Promise.allSettled(
+        [0, 1, 2, 3, 4].map((i) => Swarm.create({ ...common(), magnet, outDir: join(dir, `swarm-out-${i}`), seed: true }))
+      );
+      for (const c of created) if (c.status === 'fulfilled') downs.push(c.value);
+      expect(downs).toHaveLength(5);
       await Promise.all(downs.map((d) => d.done()));
       for (let i = 0; i < 5; i++) await sameTree(src, join(dir, `swarm-out-${i}`), ['data.bin']);
       const uploaded = downs.map((d) => d.progress().uploaded);

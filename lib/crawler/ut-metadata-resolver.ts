@@ -1,0 +1,142 @@
+/**
+ * MetadataResolver over the DHT and BEP 9 ut_metadata: find peers with a get_peers lookup,
+ * connect to a few, fetch the info dictionary in 16 KiB pieces, verify its SHA-1.
+ *
+ * Crawler-appropriate on purpose, unlike a Swarm: it never announces itself (an indexer is not
+ * a peer of what it indexes), never asks for pieces of the content, and keeps only a few
+ * metadata requests in flight per peer (libtorrent seeders pace ut_metadata answers).
+ * Every step is bounded: peers per infohash, peers at once, connect timeout, metadata size,
+ * and the caller's signal (the crawler's per-resolution timeout) aborts everything.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DHT } from '../dht/dht.js';
+import { connectTcp } from '../engine/tcp.js';
+import type { Address } from '../krpc/types.js';
+import { parseInfo } from '../torrent/metainfo.js';
+import { PeerWire } from '../wire/peer-wire.js';
+import { UtMetadata } from '../wire/ut-metadata.js';
+import { MetadataAssembler } from '../wire/metadata-assembler.js';
+import type { MetadataResolver, TorrentMetadata } from './types.js';
+
+export interface UtMetadataResolverOptions {
+  /** A ready DHT node, used for get_peers lookups only (no announce). */
+  dht: DHT;
+  /** Peers tried per infohash (default 8). */
+  maxPeers?: number;
+  /** Peers tried at once (default 3). */
+  parallel?: number;
+  /** TCP connect timeout, ms (default 5 s). */
+  connectTimeoutMs?: number;
+  /** Largest info dictionary accepted, bytes (default 4 MiB: a crawler needs names, not all). */
+  maxMetadataSize?: number;
+  /** ut_metadata requests in flight per peer (default 2). */
+  requestsPerPeer?: number;
+}
+
+export class UtMetadataResolver implements MetadataResolver {
+  private readonly o: Required<Omit<UtMetadataResolverOptions, 'dht'>> & { dht: DHT };
+  /** One random peer id for all our connections (BEP 20 style prefix). */
+  private readonly peerId = new Uint8Array([...Buffer.from('-TL0001-'), ...randomBytes(12)]);
+
+  constructor(options: UtMetadataResolverOptions) {
+    this.o = { maxPeers: 8, parallel: 3, connectTimeoutMs: 5_000, maxMetadataSize: 4 * 1024 * 1024, requestsPerPeer: 2, ...options };
+  }
+
+  async resolve(infoHash: Uint8Array, signal: AbortSignal): Promise<TorrentMetadata | null> {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort();
+    if (signal.aborted) return null;
+    signal.addEventListener('abort', onAbort, { once: true });
+    const queue: Address[] = [];
+    let lookupDone = false;
+    const waiters: Array<() => void> = [];
+    const notify = (): void => {
+      for (const w of waiters.splice(0)) w();
+    };
+    controller.signal.addEventListener('abort', notify, { once: true });
+    let info: Uint8Array | null = null;
+    const lookup = (async () => {
+      try {
+        const seen = new Set<string>();
+        for await (const peer of this.o.dht.findPeers(infoHash, { signal: controller.signal })) {
+          const key = `${peer.host}:${peer.port}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          queue.push(peer);
+          notify();
+          if (seen.size >= this.o.maxPeers) break;
+        }
+      } catch {
+        // aborted or failed: the workers finish with what was found
+      } finally {
+        lookupDone = true;
+        notify();
+      }
+    })();
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        if (info || controller.signal.aborted) return;
+        const peer = queue.shift();
+        if (!peer) {
+          if (lookupDone) return;
+          await new Promise<void>((resolve) => waiters.push(resolve));
+          continue;
+        }
+        const got = await this.fetchFrom(peer, infoHash, controller.signal).catch(() => null);
+        if (got && !info) {
+          info = got;
+          controller.abort(); // stop the lookup and the other workers
+        }
+      }
+    };
+    try {
+      await Promise.all([lookup, ...Array.from({ length: this.o.parallel }, worker)]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      controller.abort();
+    }
+    const bytes: Uint8Array | null = info;
+    if (!bytes) return null;
+    const parsed = parseInfo(bytes);
+    return { name: parsed.name, size: parsed.length, files: parsed.files.map((f) => ({ path: f.path.join('/'), size: f.length })) };
+  }
+
+  /** The verified info dictionary from one peer, or null. */
+  private async fetchFrom(peer: Address, infoHash: Uint8Array, signal: AbortSignal): Promise<Uint8Array | null> {
+    const stream = await connectTcp(peer, { signal, timeoutMs: this.o.connectTimeoutMs });
+    const wire = new PeerWire(stream, { role: 'initiator', peerId: this.peerId, infoHash, extended: true, fast: false });
+    const ut = new UtMetadata({ maxMetadataSize: this.o.maxMetadataSize });
+    wire.use(ut);
+    return new Promise<Uint8Array | null>((resolve) => {
+      let assembler: MetadataAssembler<string> | null = null;
+      const finish = (result: Uint8Array | null): void => {
+        signal.removeEventListener('abort', onAbort);
+        wire.close();
+        resolve(result);
+      };
+      const onAbort = (): void => finish(null);
+      const requestMore = (): void => {
+        for (;;) {
+          const piece = assembler?.nextRequest('peer', this.o.requestsPerPeer);
+          if (piece === undefined) return;
+          ut.request(piece);
+        }
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      ut.on('ready', (size) => {
+        assembler = new MetadataAssembler<string>({ infoHash, size, maxSize: this.o.maxMetadataSize });
+        requestMore();
+      });
+      ut.on('unavailable', () => finish(null));
+      ut.on('reject', () => finish(null));
+      ut.on('data', (piece, data) => {
+        const r = assembler!.add(piece, data, 'peer');
+        if (r.status === 'complete') finish(new Uint8Array(r.info));
+        else if (r.status === 'corrupt') finish(null);
+        else requestMore();
+      });
+      wire.on('close', () => finish(null));
+      wire.on('error', () => finish(null));
+    });
+  }
+}
