@@ -12,6 +12,7 @@
  *
  * Content is an AES-CTR keystream: fast to generate, incompressible, identical in both
  * processes. Prints MiB/s per repetition, the median, and this process's CPU time per GiB.
+ * Environment knobs for experiments: HASH_POOL=1 (hashInThreadPool), MIN_PIPELINE=n.
  */
 import { fork } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';

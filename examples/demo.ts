@@ -1,89 +1,216 @@
 /**
- * `npm run demo`: a private DHT of our own nodes on 127.0.0.1 (real UDP sockets, port 0),
- * offline. One node announces a random infohash, another one finds it; the figures of both
- * lookups and of the whole network are printed. Exits 0 when the peer was found.
+ * `npm run demo`: a BitTorrent swarm with no tracker, offline, on 127.0.0.1.
  *
- *   node dist/examples/demo.js [nodes]      (default 50, at most 500)
+ * A DHT of 20 of our nodes; one seed shares a random file and announces it; N leechers get
+ * only the magnet link: each finds peers through the DHT (and PEX), fetches the metadata
+ * (BEP 9), then the pieces, from the seed and from each other, every piece verified by SHA-1.
+ * Upload caps are enforced by our engine: u_s for the seed, u_i for each leecher. At the end
+ * the measured distribution time (magnet given -> the last leecher has every piece) is printed
+ * next to the lower bounds of the classic model (Kurose & Ross):
  *
- * Nothing leaves the machine: every socket is bound to 127.0.0.1 and node 0 is started with
- * `bootstrap: []`, every other node bootstraps from node 0 only.
+ *   client-server  D_cs  >= max(N·F/u_s, F/d_min)
+ *   peer-to-peer   D_p2p >= max(F/u_s, F/d_min, N·F/(u_s + Σu_i))
+ *
+ *   node dist/examples/demo.js [leechers=6] [MiB=24] [u_s MiB/s=4] [u_i MiB/s=2]
+ *
+ * Live progress: a table redrawn on stderr when it is a terminal, otherwise a plain line on
+ * stdout every 2 s. Nothing leaves the machine: every socket is bound to 127.0.0.1, DHT node
+ * 0 starts with `bootstrap: []`, everyone else bootstraps from our nodes only.
  */
 import { randomBytes } from 'node:crypto';
-import { DHT, formatAddress, toHex, type DhtStats } from '../lib/index.js';
+import {
+  DHT,
+  MemoryStorage,
+  Swarm,
+  createTorrentFromBuffer,
+  formatAddress,
+  seed,
+  type EngineProgress,
+  type TorrentInfo
+} from '../lib/index.js';
 
 const HOST = '127.0.0.1';
-/** Nodes joining at once: the network grows in waves, like a real one. */
-const JOIN_BATCH = 10;
-/** The TCP port we announce. Nothing has to listen on it: the DHT only stores the address. */
-const ANNOUNCED_PORT = 6881;
-/** The whole demo must finish well within this, ms (it takes about a second). */
-const WATCHDOG_MS = 30_000;
+const MiB = 1024 * 1024;
+const DHT_NODES = 20;
+const PIECE_LENGTH = 256 * 1024;
+const WATCHDOG_MS = 60_000;
 
-const size = Math.min(500, Math.max(3, Number(process.argv[2] ?? 50) || 50));
-const t0 = performance.now();
-const elapsed = (since = t0): string => `${Math.round(performance.now() - since)} ms`;
+const arg = (i: number, dflt: number, min: number, max: number): number => {
+  const v = Number(process.argv[2 + i]);
+  return Number.isFinite(v) && v > 0 ? Math.min(max, Math.max(min, v)) : dflt;
+};
+const N = Math.round(arg(0, 6, 1, 32));
+const F = Math.round(arg(1, 24, 1, 512) * MiB);
+const uS = arg(2, 4, 0.1, 1024) * MiB;
+const uI = arg(3, 2, 0.1, 1024) * MiB;
+
 const watchdog = setTimeout(() => {
   console.error(`demo: still running after ${WATCHDOG_MS / 1000} s, giving up`);
   process.exit(1);
 }, WATCHDOG_MS);
 watchdog.unref();
 
-console.log(`trackerless demo: ${size} DHT nodes on ${HOST} (real UDP, loopback only, offline)\n`);
+const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
+const rate = (bytesPerSecond: number): string => `${(bytesPerSecond / MiB).toFixed(2)} MiB/s`;
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+interface Leecher {
+  swarm: Swarm;
+  storage?: MemoryStorage;
+  metadataAt?: number;
+  doneAt?: number;
+}
+
+/** The live view: a table redrawn on a terminal's stderr 4x/s, else a stdout line every 2 s. */
+class LiveView {
+  private timer: NodeJS.Timeout | undefined;
+  private drawn = 0;
+  private lastPlain = 0;
+  private readonly tty = process.stderr.isTTY === true;
+
+  constructor(
+    private readonly seedSwarm: Swarm,
+    private readonly leechers: Leecher[],
+    private readonly started: number
+  ) {}
+
+  start(): void {
+    this.lastPlain = performance.now();
+    this.timer = setInterval(() => this.draw(), 250);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.draw(true);
+  }
+
+  private draw(final = false): void {
+    const elapsed = performance.now() - this.started;
+    if (!this.tty) {
+      if (!final && elapsed - (this.lastPlain - this.started) < 2_000) return;
+      this.lastPlain = performance.now();
+      const pct = this.leechers.map((l, i) => `L${i + 1} ${percent(l.swarm.progress()).padStart(4)}`).join('  ');
+      console.log(`t=${secs(elapsed).padStart(6)}  seed up ${rate(this.seedSwarm.progress().upRate)}  ${pct}`);
+      return;
+    }
+    const seedP = this.seedSwarm.progress();
+    const lines = [
+      `t = ${secs(elapsed)}`,
+      `         progress                        down          up  peers`,
+      `seed     ${'-'.repeat(20)} 100%  ${rate(0).padStart(11)} ${rate(seedP.upRate).padStart(11)}  ${seedP.peers}`,
+      ...this.leechers.map((l, i) => {
+        const p = l.swarm.progress();
+        const f = p.totalBytes ? p.verifiedBytes / p.totalBytes : 0;
+        const bar = '#'.repeat(Math.floor(f * 20)).padEnd(20, '.');
+        const done = l.doneAt !== undefined ? `  done ${secs(l.doneAt)}` : '';
+        return `leech ${String(i + 1).padEnd(2)} ${bar} ${percent(p).padStart(4)}  ${rate(p.downRate).padStart(11)} ${rate(p.upRate).padStart(11)}  ${p.peers}${done}`;
+      })
+    ];
+    // Move up over the previous table, rewrite it line by line.
+    const up = this.drawn > 0 ? `\x1b[${this.drawn}F` : '';
+    process.stderr.write(up + lines.map((line) => `\x1b[2K${line}\n`).join(''));
+    this.drawn = lines.length;
+  }
+}
+
+function percent(p: EngineProgress): string {
+  return p.totalBytes ? `${Math.floor((100 * p.verifiedBytes) / p.totalBytes)}%` : 'meta';
+}
 
 const nodes: DHT[] = [];
+const swarms: Swarm[] = [];
 let ok = false;
 try {
-  // 1. Build the network: node 0 alone, then waves of nodes bootstrapping from node 0.
+  console.log(`trackerless swarm demo: 1 seed + ${N} leechers share a ${mib(F)} file, on ${HOST} only (offline)\n`);
+
+  // 1. A small DHT: node 0 alone, the others join through it.
+  let t = performance.now();
   nodes.push(await DHT.create({ host: HOST, port: 0, bootstrap: [] }));
   const entry = formatAddress(nodes[0]!.address());
-  for (let i = 1; i < size; i += JOIN_BATCH) {
-    const wave = Array.from({ length: Math.min(JOIN_BATCH, size - i) }, () =>
-      DHT.create({ host: HOST, port: 0, bootstrap: [entry] })
-    );
-    nodes.push(...(await Promise.all(wave)));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 200)); // let queriers' verification pings land
-  const tables = nodes.map((n) => n.stats().nodes).sort((a, b) => a - b);
-  console.log(`joined ${size} nodes via ${entry} in ${elapsed()}`);
-  console.log(`routing tables: min ${tables[0]} / median ${tables[tables.length >> 1]} / max ${tables[tables.length - 1]} nodes\n`);
+  nodes.push(...(await Promise.all(Array.from({ length: DHT_NODES - 1 }, () => DHT.create({ host: HOST, port: 0, bootstrap: [entry] })))));
+  const bootstrap = nodes.slice(0, 4).map((n) => formatAddress(n.address()));
+  console.log(`DHT: ${DHT_NODES} nodes joined in ${Math.round(performance.now() - t)} ms`);
 
-  // 2. One node announces a random infohash.
-  const infoHash = toHex(randomBytes(20));
-  const announcer = nodes[1 + Math.floor(Math.random() * (size - 1))]!;
-  let finder = announcer;
-  while (finder === announcer || finder === nodes[0]) finder = nodes[Math.floor(Math.random() * size)]!;
-  console.log(`infohash ${infoHash}`);
-  let t = performance.now();
-  const a = await announcer.announce(infoHash, ANNOUNCED_PORT);
-  console.log(
-    `announce from ${formatAddress(announcer.address())}: stored on ${a.storedOn} of ${a.targets} closest nodes ` +
-      `(${a.queries} queries, ${a.lookup.hops} hops, ${elapsed(t)})`
-  );
+  // Every swarm: its own DHT node bootstrapping from ours, TCP on loopback, quick re-lookups.
+  const common = {
+    bootstrap,
+    dhtOptions: { host: HOST, port: 0 },
+    listen: { host: HOST, port: 0 },
+    discovery: { requeryMs: 1_000, requeryMaxMs: 4_000 }
+  };
 
-  // 3. Another node looks it up.
+  // 2. The seed: a random file in memory, announced on the DHT, upload capped at u_s.
+  const data = randomBytes(F);
+  const info = createTorrentFromBuffer('demo.bin', data, PIECE_LENGTH);
   t = performance.now();
-  let firstPeerAt = '';
-  finder.once('peer', () => (firstPeerAt = elapsed(t)));
-  const found = await finder.getPeers(infoHash);
-  const peers = found.peers.map(formatAddress);
-  console.log(
-    `lookup   from ${formatAddress(finder.address())}: found ${peers.join(', ') || 'nothing'}` +
-      `${firstPeerAt ? ` after ${firstPeerAt}` : ''} ` +
-      `(${found.lookup.queries} queries, ${found.lookup.hops} hops, converged in ${elapsed(t)})\n`
-  );
-  ok = peers.includes(`${HOST}:${ANNOUNCED_PORT}`);
+  const seeded = await seed({ info, storage: MemoryStorage.fromData(info, data) }, { ...common, existing: 'complete', uploadLimit: uS });
+  swarms.push(seeded.swarm);
+  await new Promise<void>((resolve) => seeded.swarm.once('announced', () => resolve()));
+  console.log(`seed: ${info.pieces.length} pieces of ${PIECE_LENGTH / 1024} KiB, announced in ${Math.round(performance.now() - t)} ms`);
+  console.log(`magnet: ${seeded.magnet}`);
+  console.log(`caps (enforced by our engine): seed upload u_s = ${rate(uS)}, leecher upload u_i = ${rate(uI)} each, downloads unlimited\n`);
 
-  // 4. Summary over the whole network.
-  const all = nodes.map((n) => n.stats());
-  const sum = (f: (s: DhtStats) => number): number => all.reduce((acc, s) => acc + f(s), 0);
-  const queries = sum((s) => Object.values(s.queriesOut).reduce((x, y) => x + y, 0));
-  console.log(
-    `summary: ${size} nodes, ${queries} queries sent, ${sum((s) => s.repliesSent)} replies, ` +
-      `${sum((s) => s.timeouts)} timeouts, ${(sum((s) => s.bytesOut) / 1024).toFixed(1)} KiB sent, ` +
-      `peer stored on ${all.filter((s) => s.storedPeers > 0).length} nodes`
+  // 3. N leechers from the magnet link alone; they keep uploading once done (seed: true).
+  const started = performance.now();
+  const leechers: Leecher[] = await Promise.all(
+    Array.from({ length: N }, async () => {
+      const l: Partial<Leecher> = {};
+      const swarm = await Swarm.create({
+        ...common,
+        magnet: seeded.magnet,
+        storage: (i: TorrentInfo) => (l.storage = new MemoryStorage(i)),
+        seed: true,
+        uploadLimit: uI
+      });
+      swarm.once('metadata', () => (l.metadataAt = performance.now() - started));
+      swarm.once('done', () => (l.doneAt = performance.now() - started));
+      swarms.push(swarm);
+      return Object.assign(l, { swarm });
+    })
   );
-  console.log(ok ? `ok: the announced peer was found, ${elapsed()} in all` : 'FAILED: the announced peer was not found');
+  const live = new LiveView(seeded.swarm, leechers, started);
+  live.start();
+  await Promise.all(leechers.map((l) => l.swarm.done()));
+  const measured = Math.max(...leechers.map((l) => l.doneAt ?? performance.now() - started));
+  live.stop();
+
+  // 4. Check every copy byte for byte, then the figures.
+  for (const l of leechers) {
+    for (let i = 0; i < info.pieces.length; i++) {
+      const piece = await l.storage!.readPiece(i);
+      if (!Buffer.from(piece).equals(data.subarray(i * PIECE_LENGTH, i * PIECE_LENGTH + piece.length))) throw new Error(`piece ${i} differs`);
+    }
+  }
+  const seedUp = seeded.swarm.progress().uploaded;
+  const leechUp = leechers.reduce((a, l) => a + l.swarm.progress().uploaded, 0);
+  console.log('\nleecher  metadata    done   fetched   uploaded');
+  leechers.forEach((l, i) => {
+    const p = l.swarm.progress();
+    console.log(
+      `${String(i + 1).padStart(7)}  ${secs(l.metadataAt ?? 0).padStart(8)}  ${secs(l.doneAt ?? 0).padStart(6)}  ` +
+        `${mib(p.downloaded).padStart(8)}  ${mib(p.uploaded).padStart(9)}`
+    );
+  });
+  console.log(
+    `\nuploaded: seed ${mib(seedUp)} (${(seedUp / F).toFixed(2)} copies of the file), leechers ${mib(leechUp)} ` +
+      `(${((100 * leechUp) / (seedUp + leechUp)).toFixed(0)}% of all pieces sent)`
+  );
+
+  // The bounds, with d_min = infinity (no download cap): the F/d_min terms are 0.
+  const s = (bytes: number, perSecond: number): number => (1000 * bytes) / perSecond;
+  const dCs = s(N * F, uS);
+  const dP2p = Math.max(s(F, uS), s(N * F, uS + N * uI));
+  console.log(`\ndistribution time (magnet link given -> all ${N} leechers verified): ${secs(measured)}`);
+  console.log(`  F = ${mib(F)}, N = ${N}, u_s = ${rate(uS)}, u_i = ${rate(uI)}, d_min = unlimited (F/d_min = 0)`);
+  console.log(`  client-server  D_cs  >= max(N·F/u_s, F/d_min) = ${secs(dCs)}`);
+  console.log(
+    `  peer-to-peer   D_p2p >= max(F/u_s, F/d_min, N·F/(u_s + Σu_i)) = max(${secs(s(F, uS))}, 0, ${secs(s(N * F, uS + N * uI))}) = ${secs(dP2p)}`
+  );
+  console.log(`  measured / D_p2p = ${(measured / dP2p).toFixed(2)}    measured / D_cs = ${(measured / dCs).toFixed(2)}`);
+  ok = true;
+  console.log(`\nok: ${N} leechers have the file, every piece verified, in ${secs(measured)}`);
 } finally {
+  await Promise.all(swarms.map((sw) => sw.destroy()));
   await Promise.all(nodes.map((n) => n.destroy()));
   clearTimeout(watchdog);
 }

@@ -83,7 +83,7 @@ export { pipePair } from './wire/memory-stream.js';
 export { ProtocolError } from './wire/errors.js';
 
 // --- BEP 51 crawler ---------------------------------------------------------------------------
-export { Crawler, createDhtCrawler, dhtSampleQuery, MemoryCrawlerStore, SqliteCrawlerStore } from './crawler/index.js';
+export { Crawler, createDhtCrawler, dhtSampleQuery, MemoryCrawlerStore, SqliteCrawlerStore, UtMetadataResolver } from './crawler/index.js';
 export type {
   CrawlerOptions,
   CrawlerEvents,
@@ -95,7 +95,8 @@ export type {
   MetadataResolver,
   TorrentMetadata,
   SampleQuery,
-  SampleReply
+  SampleReply,
+  UtMetadataResolverOptions
 } from './crawler/index.js';
 export { WarmTestnet } from './testing/warm-testnet.js';
 export type { WarmTestnetOptions } from './testing/warm-testnet.js';

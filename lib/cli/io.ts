@@ -44,6 +44,7 @@ export function processIO(): ProcessIO {
       process.stderr.write(text);
     },
     interrupt: controller.signal,
+    stderrIsTTY: process.stderr.isTTY === true,
     exit(code) {
       process.exitCode = code;
       process.off('SIGINT', onSignal);

@@ -11,12 +11,16 @@ import { nodeCommand } from './commands/node.js';
 import { lookupCommand } from './commands/lookup.js';
 import { announceCommand } from './commands/announce.js';
 import { crawlCommand } from './commands/crawl.js';
+import { downloadCommand } from './commands/download.js';
+import { seedCommand } from './commands/seed.js';
 
 const COMMANDS: readonly CliCommand[] = [
   nodeCommand,
   lookupCommand,
   announceCommand,
-  crawlCommand
+  crawlCommand,
+  downloadCommand,
+  seedCommand
 ];
 
 const io = processIO();

@@ -25,6 +25,8 @@ export interface CliIO {
    * is closed by its reader (reason: 'EPIPE'). Commands stop their work cleanly on it.
    */
   interrupt: AbortSignal;
+  /** Standard error is a terminal (progress bars redraw one line); default false. */
+  stderrIsTTY?: boolean;
 }
 
 /** What a command's `run` gets: line-oriented output helpers over CliIO. */
@@ -36,6 +38,10 @@ export interface CliContext {
   /** `trackerless: warning: <message>` on stderr. */
   warn(message: string): void;
   interrupt: AbortSignal;
+  /** Raw text on stderr, no newline added (a progress line redrawn with `\r`). */
+  stderrRaw(text: string): void;
+  /** Standard error is a terminal. */
+  stderrIsTTY: boolean;
 }
 
 /**
@@ -66,7 +72,7 @@ export async function runCli(argv: readonly string[], opts: RunCliOptions): Prom
   const ctx = contextFor(io);
   let exitCode = EXIT_OK;
   const program = new Command('trackerless')
-    .description('BitTorrent DHT node and tools: find and announce peers with no tracker.')
+    .description('Trackerless BitTorrent: download and seed from magnet links through the DHT, and DHT tools.')
     .version(packageVersion(), '-V, --version')
     .configureOutput({
       writeOut: (s) => io.stdout(s),
@@ -116,7 +122,9 @@ function contextFor(io: CliIO): CliContext {
     print: (line) => io.stdout(`${line}\n`),
     log: (line) => io.stderr(`${line}\n`),
     warn: (message) => io.stderr(`trackerless: warning: ${message}\n`),
-    interrupt: io.interrupt
+    interrupt: io.interrupt,
+    stderrRaw: (text) => io.stderr(text),
+    stderrIsTTY: io.stderrIsTTY ?? false
   };
 }
 

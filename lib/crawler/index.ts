@@ -10,6 +10,8 @@ export { MemoryCrawlerStore } from './memory-store.js';
 export type { InfoHashRecord } from './memory-store.js';
 export { SqliteCrawlerStore, MAX_FILES_STORED } from './sqlite-store.js';
 export type { SqliteStoreOptions } from './sqlite-store.js';
+export { UtMetadataResolver } from './ut-metadata-resolver.js';
+export type { UtMetadataResolverOptions } from './ut-metadata-resolver.js';
 export { sanitizeReply, MAX_SAMPLE_INTERVAL_S } from './validate.js';
 export type { RejectReason, AnomalyKind } from './validate.js';
 export type { ResolveStats } from './resolve-queue.js';

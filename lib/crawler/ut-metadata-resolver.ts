@@ -104,15 +104,23 @@ export class UtMetadataResolver implements MetadataResolver {
   /** The verified info dictionary from one peer, or null. */
   private async fetchFrom(peer: Address, infoHash: Uint8Array, signal: AbortSignal): Promise<Uint8Array | null> {
     const stream = await connectTcp(peer, { signal, timeoutMs: this.o.connectTimeoutMs });
-    const wire = new PeerWire(stream, { role: 'initiator', peerId: this.peerId, infoHash, extended: true, fast: false });
+    const wire = new PeerWire(stream, { role: 'initiator', peerId: this.peerId, infoHash, extended: true, fast: true });
     const ut = new UtMetadata({ maxMetadataSize: this.o.maxMetadataSize });
     wire.use(ut);
+    // BEP 6: with the fast extension both sides must state what they have; we have nothing.
+    wire.on('handshake', () => {
+      if (wire.fastExtension) wire.haveNone();
+    });
     return new Promise<Uint8Array | null>((resolve) => {
       let assembler: MetadataAssembler<string> | null = null;
+      let settled = false;
       const finish = (result: Uint8Array | null): void => {
+        // Once only: closing the wire below emits 'close', which calls finish(null) again.
+        if (settled) return;
+        settled = true;
         signal.removeEventListener('abort', onAbort);
-        wire.close();
         resolve(result);
+        wire.close();
       };
       const onAbort = (): void => finish(null);
       const requestMore = (): void => {

@@ -99,6 +99,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private destroyed = false;
   /** Resolves once the socket is bound and the RPC layer exists (before bootstrap). */
   private readonly bound: Promise<void>;
+  /** Resolves with our UDP address as soon as the socket is bound (before bootstrap ends). */
+  readonly listening: Promise<Address>;
   private markBound: () => void = () => {};
 
   /** Create a node and wait until it is ready. */
@@ -127,6 +129,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
     });
     const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map((b) => parseHostPort(b));
     this.bound = new Promise((resolve) => (this.markBound = resolve));
+    this.listening = this.bound.then(() => this.address());
+    this.listening.catch(() => {});
     this.ready = this.start(bootstrap);
     this.ready.catch(() => {}); // surfaced to whoever awaits `ready`
   }
@@ -159,6 +163,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       for await (const peer of queue) yield peer;
     } finally {
       controller.abort();
+      controller.dispose();
       await done;
     }
   }
@@ -425,6 +430,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       });
     } finally {
       this.lookups.delete(controller);
+      controller.dispose();
     }
   }
 
@@ -520,9 +526,11 @@ function parseId(input: string | Uint8Array): Uint8Array {
   }
 }
 
-function linkedController(signal: AbortSignal | undefined): AbortController {
+/** An AbortController that follows `signal`; `dispose()` detaches it (no listener leak). */
+function linkedController(signal: AbortSignal | undefined): AbortController & { dispose(): void } {
   const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
   if (signal?.aborted) controller.abort();
-  else signal?.addEventListener('abort', () => controller.abort(), { once: true });
-  return controller;
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return Object.assign(controller, { dispose: () => signal?.removeEventListener('abort', onAbort) });
 }

@@ -203,6 +203,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       peerId: this.o.peerId,
       clock: this.o.clock,
       pex: this.o.pex && !(info?.private ?? false),
+      uploadOnly: this._complete,
       maxMetadataSize: this.o.maxMetadataSize,
       ...(info ? { infoBytes: info.infoBytes, pieceCount: info.pieces.length } : {}),
       ...(this.listenPort !== undefined ? { listenPort: this.listenPort } : {}),

@@ -44,8 +44,11 @@ export class MemoryStorage implements Storage {
     stored.set(data, offset);
   }
 
+  /** A view of the stored piece, not a copy (uploads serve blocks straight from it). */
   async readPiece(piece: number): Promise<Uint8Array> {
-    return this.readBlock(piece, 0, pieceSizeOf(this.layout, piece));
+    this.check();
+    blockPosition(this.layout, piece, 0, 0);
+    return this.pieces.get(piece) ?? new Uint8Array(pieceSizeOf(this.layout, piece));
   }
 
   async flush(): Promise<void> {

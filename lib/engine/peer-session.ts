@@ -40,6 +40,8 @@ export interface PeerSessionOptions {
   listenPort?: number;
   /** Our DHT port (BEP 5: DHT bit and PORT message). */
   dhtPort?: number;
+  /** We are a seed when the connection opens: BEP 21 `upload_only` in our extension handshake. */
+  uploadOnly?: boolean;
   /** Enable ut_pex (never for private torrents, BEP 27). */
   pex: boolean;
   maxMetadataSize?: number;
@@ -104,7 +106,8 @@ export class PeerSession {
       extendedHandshake: {
         v: CLIENT_NAME,
         reqq: MAX_INBOUND_QUEUE,
-        ...(options.listenPort !== undefined ? { p: options.listenPort } : {})
+        ...(options.listenPort !== undefined ? { p: options.listenPort } : {}),
+        ...(options.uploadOnly ? { uploadOnly: true } : {})
       },
       ...(options.dhtPort !== undefined ? { dhtPort: options.dhtPort } : {}),
       ...(options.pieceCount !== undefined ? { pieceCount: options.pieceCount } : {}),

@@ -17,7 +17,10 @@ export interface Storage {
    * once the promise settles (the engine recycles its piece buffers): copy it if kept.
    */
   writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void>;
-  /** The whole piece (to hash it). */
+  /**
+   * The whole piece (to hash it, or to serve its blocks). The result may be a view of the
+   * storage's own memory: callers must not modify it.
+   */
   readPiece(piece: number): Promise<Uint8Array>;
   /** Make written data durable. */
   flush(): Promise<void>;

@@ -1,94 +1,35 @@
 /**
- * The built `trackerless` binary (dist/lib/cli/main.js) and `npm run demo`'s program
- * (dist/examples/demo.js) as real processes, on 127.0.0.1 only.
+ * The built `trackerless` binary (dist/lib/cli/main.js) and the demo programs (`npm run demo`:
+ * dist/examples/demo.js, the swarm demo; `npm run demo:dht`: dist/examples/dht-demo.js) as
+ * real processes, on 127.0.0.1 only.
  *
  * dist/ is rebuilt first when it is missing or older than the sources, so this file also
  * works alone (`npx jest test/cli`). Every spawned process has a deadline and is killed in
  * afterAll if still alive.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CHILD_ENV, MAIN, ROOT, Spawner, ensureBuilt as build, freeUdpPort, until, type Result } from '../support/cli-process.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'dist/lib/cli/main.js');
 const DEMO = join(ROOT, 'dist/examples/demo.js');
+const DHT_DEMO = join(ROOT, 'dist/examples/dht-demo.js');
 const IH = 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a';
-/** Jest's NODE_OPTIONS (--experimental-vm-modules) is not for the programs under test. */
-const CHILD_ENV = { ...process.env, NODE_OPTIONS: '' };
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
+const procs = new Spawner();
 const children = new Set<ChildProcess>();
 
 /** Run a script to completion (killed after `timeoutMs`). */
-function run(script: string, args: string[], timeoutMs = 30_000): Promise<Result> {
-  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
-
+const run = (script: string, args: string[], timeoutMs = 30_000): Promise<Result> => procs.run(script, args, timeoutMs);
 const cli = (args: string[], timeoutMs?: number): Promise<Result> => run(MAIN, args, timeoutMs);
-
-/** Rebuild dist/ if a source file is newer than the built entry points. */
-function ensureBuilt(): void {
-  const newestSource = Math.max(...['lib', 'examples'].flatMap((dir) => tsFiles(join(ROOT, dir)).map((f) => statSync(f).mtimeMs)));
-  const fresh = (file: string): boolean => existsSync(file) && statSync(file).mtimeMs >= newestSource;
-  if (fresh(MAIN) && fresh(DEMO)) return;
-  try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      stdio: 'pipe',
-      timeout: 180_000
-    });
-  } catch (err) {
-    // tsc emits even with type errors elsewhere; only fail if our entry points are missing.
-    if (!existsSync(MAIN) || !existsSync(DEMO)) throw err;
-  }
-}
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
-    .map((e) => join(e.parentPath, e.name));
-}
-
-/** A UDP port that was free a moment ago. */
-function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  return new Promise((resolve) =>
-    socket.bind(0, '127.0.0.1', () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    })
-  );
-}
+const ensureBuilt = (): void => build([MAIN, DEMO, DHT_DEMO]);
 
 beforeAll(() => ensureBuilt(), 200_000);
 
 afterAll(() => {
+  procs.killAll();
   for (const child of children) child.kill('SIGKILL');
 });
 
@@ -165,9 +106,9 @@ describe('trackerless CLI (spawned)', () => {
     }
   });
 
-  it('npm run demo: the demo program finds the announced peer and exits 0', async () => {
+  it('npm run demo:dht: the DHT demo finds the announced peer and exits 0', async () => {
     const started = Date.now();
-    const r = await run(DEMO, [], 30_000);
+    const r = await run(DHT_DEMO, [], 30_000);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^joined 50 nodes/m);
@@ -176,12 +117,24 @@ describe('trackerless CLI (spawned)', () => {
     expect(r.stdout).toMatch(/^ok: the announced peer was found/m);
     expect(Date.now() - started).toBeLessThan(15_000);
   });
-});
 
-async function until(predicate: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting; ${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+  it('npm run demo: 6 leechers get the file from a magnet link through the DHT; distribution time vs the bounds', async () => {
+    const started = Date.now();
+    const r = await run(DEMO, [], 45_000);
+    // stderr is not a terminal here: the live view is plain lines on stdout.
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^DHT: 20 nodes joined/m);
+    expect(r.stdout).toMatch(/^magnet: magnet:\?xt=urn:btih:[0-9a-f]{40}&dn=demo\.bin$/m);
+    expect(r.stdout).toMatch(/^t= *\d+\.\d s  seed up .* L6 +\d+%/m);
+    expect(r.stdout).toMatch(/client-server  D_cs  >= max\(N·F\/u_s, F\/d_min\) = 36\.0 s/);
+    expect(r.stdout).toMatch(/peer-to-peer   D_p2p >= .* = 9\.0 s/);
+    const ratio = /measured \/ D_p2p = (\d+\.\d+)/.exec(r.stdout);
+    expect(ratio).not.toBeNull();
+    // At least the bound (it is a lower bound); far above it would mean the peers did not trade.
+    expect(Number(ratio![1])).toBeGreaterThanOrEqual(1);
+    expect(Number(ratio![1])).toBeLessThan(3);
+    expect(r.stdout).toMatch(/^ok: 6 leechers have the file, every piece verified/m);
+    expect(Date.now() - started).toBeLessThan(40_000);
+  }, 60_000);
+});

@@ -1,6 +1,7 @@
 /**
  * `trackerless crawl` in-process (runCli with a fake CliIO) against two of our DHT nodes on
- * 127.0.0.1: progress and summary on stderr, --print lines on stdout, rows in the database,
+ * 127.0.0.1: progress and summary on stderr, --print lines on stdout, --resolve attempts (the
+ * announced peers do not exist), rows in the database,
  * and a second run on the same database that finds nothing new and asks nobody early.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -44,12 +45,14 @@ describe('trackerless crawl', () => {
     const db = join(dir, 'c.db');
     const args = ['crawl', '--db', db, '--duration', '3', '--host', '127.0.0.1', '--bootstrap', `127.0.0.1:${a.address().port}`, '--progress-interval', '1'];
     const io = fakeIO();
-    expect(await runCli([...args, '--print'], { commands: [crawlCommand], io })).toBe(0);
+    expect(await runCli([...args, '--print', '--resolve'], { commands: [crawlCommand], io })).toBe(0);
     const stderr = io.err.join('');
     expect(io.out.join('').trim().split('\n').sort()).toEqual([...announced].sort());
     expect(stderr).toMatch(/crawl \d+\.\d+ s: nodes visited \d+, samples [\d.]+\/s, new infohashes \d+ \(total \d+\), db [\d.]+ MiB/);
     expect(stderr).toContain('crawl finished after');
     expect(stderr).toMatch(/database\s+3 infohashes \(0 before this run\)/);
+    // --resolve: the announced peers (ports 7001-7003) do not exist: nothing to fetch.
+    expect(stderr).toMatch(/metadata\s+0 resolved, 3 not found, 0 timed out, 0 not attempted/);
 
     const again = fakeIO();
     expect(await runCli(args, { commands: [crawlCommand], io: again })).toBe(0);

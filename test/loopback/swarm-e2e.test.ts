@@ -1,6 +1,7 @@
 /**
  * Swarms end to end on 127.0.0.1, discovered through the DHT only: a few DHT nodes form the
- * network, the seeder announces, downloaders start from a magnet link with no peer hints.
+ * network, the seeder announces, downloaders start from a magnet link with no peer hints
+ * (one test instead runs without any DHT, from the magnet's x.pe hint).
  * Real TCP and UDP sockets on port 0; every swarm and node is closed at the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -104,6 +105,24 @@ describe('swarms over loopback, discovered through the DHT', () => {
       await seeder.destroy();
     }
   }, 60_000);
+
+  it('without a DHT: the downloader dials the x.pe hint of the magnet link', async () => {
+    const src = join(dir, 'hint');
+    await writeTree(src, { 'hinted.bin': 600 * KiB });
+    const { listen, engineOptions } = common();
+    const seeded = await seed(join(src, 'hinted.bin'), { listen, engineOptions, noDht: true });
+    const magnet = seeded.swarm.magnetLink([{ host: '127.0.0.1', port: seeded.swarm.port! }]);
+    expect(parseMagnet(magnet).peers).toEqual([{ host: '127.0.0.1', port: seeded.swarm.port }]);
+    const down = await Swarm.create({ listen, engineOptions, magnet, outDir: join(dir, 'hint-out'), noDht: true });
+    try {
+      expect(down.dht).toBeUndefined();
+      await down.done();
+      await sameTree(src, join(dir, 'hint-out'), ['hinted.bin']);
+    } finally {
+      await down.destroy();
+      await seeded.swarm.destroy();
+    }
+  });
 
   it('a swarm of 1 seeder + 5 downloaders: downloaders also upload to each other', async () => {
     const src = join(dir, 'swarm');

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { createDhtCrawler, SqliteCrawlerStore, type Crawler, type CrawlerStats } from '../../index.js';
+import { createDhtCrawler, SqliteCrawlerStore, UtMetadataResolver, type Crawler, type CrawlerStats } from '../../index.js';
 import { portParser, secondsParser } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK, type CliCommand, type CliContext } from '../program.js';
 import { addDhtOptions, dhtOptionsFrom, hex, seconds, startDht, type DhtCliOptions } from '../session.js';
@@ -53,17 +53,15 @@ export const crawlCommand: CliCommand = {
   },
   async run(ctx, _args, options) {
     const opts = options as unknown as CrawlOptions;
-    if (opts.resolve) {
-      // The swarm engine's ut_metadata path is not wired into a MetadataResolver yet.
-      ctx.warn('--resolve: metadata resolution is not available in this build yet; crawling without it');
-    }
     const dht = await startDht(ctx, dhtOptionsFrom(opts, opts.port), ctx.interrupt);
     if (!dht) return EXIT_INTERRUPTED;
     const store = SqliteCrawlerStore.open(opts.db);
     const crawler = createDhtCrawler(dht, {
       store,
       queriesPerSecond: opts.rate,
-      perIpQueriesPerSecond: opts.perIpRate
+      perIpQueriesPerSecond: opts.perIpRate,
+      // get_peers lookups + BEP 9 from a few peers; never announces, never downloads content.
+      ...(opts.resolve ? { resolver: new UtMetadataResolver({ dht }) } : {})
     });
     crawler.on('warning', (err) => ctx.warn(err.message));
     if (opts.print) crawler.on('infohash', (ih) => ctx.print(hex(ih)));
@@ -124,7 +122,8 @@ class Progress {
     this.ctx.log(
       `crawl ${seconds(now - this.started)}: nodes visited ${s.nodesVisited}, samples ${rate.toFixed(1)}/s, ` +
         `new infohashes ${s.newInfoHashes} (total ${this.store.count()}), db ${mib(this.store.sizeBytes())}, ` +
-        `queries ${s.queriesSent} (failed ${s.failures}), frontier ${s.frontier}`
+        `queries ${s.queriesSent} (failed ${s.failures}), frontier ${s.frontier}` +
+        (s.resolve ? `, metadata ${s.resolve.resolved} (${s.resolve.inflight} running)` : '')
     );
   }
 }
@@ -141,6 +140,10 @@ function summary(s: CrawlerStats, total: number, initial: number, dbBytes: numbe
     `  dropped replies    ${rejected} ${JSON.stringify(s.rejected)}`,
     `  state saved        ${s.frontier} frontier nodes, ${s.revisits} planned revisits, ${s.schedule} scheduled nodes`
   ];
+  if (s.resolve) {
+    const r = s.resolve;
+    lines.push(`  metadata           ${r.resolved} resolved, ${r.failed} not found, ${r.timedOut} timed out, ${r.dropped + r.queued} not attempted`);
+  }
   if (s.newInfoHashes > 0 && s.queriesSent > 0) lines.push(`  queries per new infohash ${(s.queriesSent / s.newInfoHashes).toFixed(2)}`);
   return lines.join('\n');
 }

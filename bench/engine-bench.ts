@@ -1,0 +1,532 @@
+/**
+ * Engine benchmark: our piece-exchange engine vs libtorrent 2.0 (python3-libtorrent), side by
+ * side in one run, interleaved repetitions, medians and ratios ours/anchor.
+ *
+ *   npm run build && node dist/bench/engine-bench.js --all            # everything (~30 min here)
+ *   node dist/bench/engine-bench.js --transfer [--size 512] [--reps 3]
+ *   node dist/bench/engine-bench.js --swarm [--swarm-n 8,16] [--swarm-cases a,b] [--swarm-size 64]
+ *   node dist/bench/engine-bench.js --metadata [--meta-sizes 20k,320k,5m] [--meta-reps 7]
+ *   node dist/bench/engine-bench.js --chart [--chart-n 2,4,8,16,32] [--chart-size 16]
+ *   node dist/bench/engine-bench.js --transfer --size 64 --reps 1       # quick smoke run
+ *
+ * Sub-benchmarks (opt-in flags; every peer is a child process speaking one line protocol:
+ * ours = dist/bench/engine-peer.js, libtorrent = bench/lib/lt-bench.py):
+ *  --transfer  one seeder -> one downloader over loopback TCP (127.0.0.1), a random file of
+ *              --size MiB: ours->ours, lt->lt, lt->ours, ours->lt; MiB/s from the downloader's
+ *              TCP connect to completion (every piece verified and stored), and CPU seconds per
+ *              GiB of each process (ours: process.cpuUsage, libtorrent: os.times, all threads).
+ *  --swarm     1 seed + N downloaders, F = --swarm-size MiB, upload caps (a) u_s = 4, u_i = 2
+ *              MiB/s, (b) u_s = u_i = 2 MiB/s; distribution time (go -> last downloader done)
+ *              / D_p2p, and how many times the seed sent the file (seed upload / F).
+ *  --metadata  magnet -> metadata from one libtorrent seeder, info dictionaries of ~20 KiB,
+ *              ~320 KiB and ~5 MiB; ms from TCP connect to verified metadata: our downloader
+ *              vs libtorrent's.
+ *  --chart     distribution time against N (caps (b), F = --chart-size MiB) with the D_p2p and
+ *              D_cs bounds, written as an SVG (--svg, default docs/swarm-distribution.svg).
+ *
+ * Files live in --tmp (default /dev/shm, a tmpfs: the disk is not what is measured; our
+ * FsStorage fsyncs at completion, libtorrent does not, and on tmpfs that costs neither).
+ * Prints tables and, last, `BENCH_JSON {...}` (full results with --json FILE).
+ */
+import { existsSync, promises as fsp, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dCS, dP2P, type Rates } from './lib/bounds.js';
+import { makeFileTorrent, makeZeroTorrent, type BenchTorrent } from './lib/content.js';
+import { IMPL_NAMES, libtorrentProblem, PeerProcess, type Impl } from './lib/peer-process.js';
+import { fmt, median, ratio, round, table } from './lib/stats.js';
+import { lineChart, type Series } from './lib/svg-chart.js';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const HOST = '127.0.0.1';
+
+type CaseName = 'a' | 'b';
+const CASES: Record<CaseName, Rates & { label: string; target: number; ltIssue: [number, number] }> = {
+  a: { uS: 4 * MiB, uI: 2 * MiB, label: '(a) u_s = 4 MiB/s, u_i = 2 MiB/s', target: 1.1, ltIssue: [1.32, 1.19] },
+  b: { uS: 2 * MiB, uI: 2 * MiB, label: '(b) u_s = u_i = 2 MiB/s', target: 1.15, ltIssue: [1.77, 1.58] }
+};
+
+interface Options {
+  transfer: boolean;
+  swarm: boolean;
+  metadata: boolean;
+  chart: boolean;
+  sizeMiB: number;
+  reps: number;
+  storage: 'fs' | 'memory';
+  swarmSizeMiB: number;
+  swarmN: number[];
+  swarmCases: CaseName[];
+  swarmReps: number;
+  chartN: number[];
+  chartSizeMiB: number;
+  chartReps: number;
+  chartImpls: Impl[];
+  metaSizes: number[];
+  metaReps: number;
+  tmp: string;
+  svg: string;
+  json: string | null;
+  engineOptions: string | null;
+  profDir: string | null;
+}
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(s.trim());
+  if (!m) throw new Error(`bad size ${s} (e.g. 20k, 5m)`);
+  const unit = m[2]!.toLowerCase() === 'k' ? 1024 : m[2]!.toLowerCase() === 'm' ? MiB : 1;
+  return Math.round(Number(m[1]) * unit);
+}
+
+function parseOptions(argv: string[]): Options {
+  const flag = (name: string): boolean => argv.includes(`--${name}`);
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const num = (name: string, dflt: number): number => {
+    const v = value(name);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number`);
+    return n;
+  };
+  const list = (name: string, dflt: string): number[] =>
+    (value(name) ?? dflt)
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0);
+  const all = flag('all');
+  const defaultSvg = fileURLToPath(new URL('../../docs/swarm-distribution.svg', import.meta.url));
+  return {
+    transfer: all || flag('transfer'),
+    swarm: all || flag('swarm'),
+    metadata: all || flag('metadata'),
+    chart: all || flag('chart'),
+    sizeMiB: num('size', 512),
+    reps: num('reps', 3),
+    storage: value('storage') === 'memory' ? 'memory' : 'fs',
+    swarmSizeMiB: num('swarm-size', 64),
+    swarmN: list('swarm-n', '8,16'),
+    swarmCases: (value('swarm-cases') ?? 'a,b').split(',').filter((c): c is CaseName => c === 'a' || c === 'b'),
+    swarmReps: num('swarm-reps', 3),
+    chartN: list('chart-n', '2,4,8,16,32'),
+    chartSizeMiB: num('chart-size', 16),
+    chartReps: num('chart-reps', 2),
+    chartImpls: (value('chart-impls') ?? 'ours,lt').split(',').filter((c): c is Impl => c === 'ours' || c === 'lt'),
+    metaSizes: (value('meta-sizes') ?? '20k,320k,5m').split(',').map(parseSize),
+    metaReps: num('meta-reps', 7),
+    tmp: value('tmp') ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()),
+    svg: value('svg') ?? defaultSvg,
+    json: value('json') ?? null,
+    engineOptions: value('engine-options') ?? null,
+    profDir: value('prof-ours') ?? null
+  };
+}
+
+const log = (s: string): void => console.log(s);
+const mib = (bytes: number): string => `${fmt(bytes / MiB)} MiB`;
+
+/** Every child started, so an interrupted run still kills them all. */
+const live = new Set<PeerProcess>();
+
+async function start(impl: Impl, role: string, args: string[], opts: Options): Promise<PeerProcess> {
+  const extra = impl === 'ours' && opts.engineOptions ? ['--engine-options', opts.engineOptions] : [];
+  const nodeFlags = impl === 'ours' && opts.profDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profDir] : [];
+  const { proc } = await PeerProcess.start(impl, role, [...args, ...extra], { nodeFlags });
+  live.add(proc);
+  return proc;
+}
+
+async function stop(...procs: (PeerProcess | undefined)[]): Promise<void> {
+  await Promise.all(
+    procs.map(async (p) => {
+      if (!p) return;
+      await p.close();
+      live.delete(p);
+      const w = p.warnings();
+      if (w.length > 0) log(`    (${p.label}: ${w.length} warnings, first: ${w[0]!.slice(0, 160)})`);
+    })
+  );
+}
+
+// --- 1. transfer -----------------------------------------------------------------------------
+
+interface TransferSample {
+  seed: Impl;
+  down: Impl;
+  rep: number;
+  mibps: number;
+  seconds: number;
+  sinceGo: number;
+  downCpuPerGiB: number;
+  seedCpuPerGiB: number;
+  downMaxRssMiB: number;
+}
+
+const PAIRS: Array<[Impl, Impl]> = [
+  ['ours', 'ours'],
+  ['lt', 'lt'],
+  ['lt', 'ours'],
+  ['ours', 'lt']
+];
+const pairName = (s: Impl, d: Impl): string => `${s === 'ours' ? 'ours' : 'libtorrent'}->${d === 'ours' ? 'ours' : 'libtorrent'}`;
+
+async function transferOnce(t: BenchTorrent, seed: Impl, down: Impl, rep: number, dir: string, opts: Options): Promise<TransferSample> {
+  const out = join(dir, `down-${seed}-${down}-${rep}`);
+  await fsp.mkdir(out, { recursive: true });
+  let s: PeerProcess | undefined;
+  let d: PeerProcess | undefined;
+  try {
+    s = await start(seed, 'seed', ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, '--seed-mode'], opts);
+    const port = Number(s.events.find((e) => e.event === 'ready')!.port);
+    const storage = down === 'ours' ? ['--storage', opts.storage] : [];
+    d = await start(down, 'download', ['--torrent', t.torrentPath, '--save-path', out, '--host', HOST, '--peer', `${HOST}:${port}`, ...storage], opts);
+    await s.request('mark', 'marked', 10_000);
+    const size = t.info.length;
+    const done = await d.request('go', 'done', Math.max(120_000, (size / (2 * MiB)) * 1000));
+    const report = await s.request('report', 'report', 10_000);
+    const seconds = Number(done.seconds);
+    if (Number(done.bytes) < size) throw new Error(`downloader reports ${done.bytes} bytes of ${size}`);
+    return {
+      seed,
+      down,
+      rep,
+      mibps: size / MiB / seconds,
+      seconds,
+      sinceGo: Number(done.sinceGo),
+      downCpuPerGiB: Number(done.cpu) / (size / GiB),
+      seedCpuPerGiB: Number(report.cpu) / (size / GiB),
+      downMaxRssMiB: Number(done.maxRssKiB) / 1024
+    };
+  } finally {
+    await stop(d, s);
+    await fsp.rm(out, { recursive: true, force: true });
+  }
+}
+
+async function runTransfer(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
+  const size = Math.round(opts.sizeMiB * MiB);
+  log(`\n== 1. one seeder -> one downloader, ${mib(size)} over loopback TCP, ${opts.reps} reps interleaved (downloader storage: ours ${opts.storage}, libtorrent disk) ==`);
+  const t0 = Date.now();
+  const t = await makeFileTorrent(dir, 'transfer.bin', size);
+  log(`  content + torrent: ${t.info.pieces.length} pieces of ${t.info.pieceLength / 1024} KiB (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const samples: TransferSample[] = [];
+  for (let rep = 0; rep < opts.reps; rep++) {
+    for (let k = 0; k < PAIRS.length; k++) {
+      const [seed, down] = PAIRS[(k + rep) % PAIRS.length]!;
+      const r = await transferOnce(t, seed, down, rep, dir, opts);
+      samples.push(r);
+      log(
+        `  rep ${rep + 1} ${pairName(seed, down).padEnd(24)} ${fmt(r.mibps).padStart(7)} MiB/s  (${r.seconds.toFixed(2)} s; ${r.sinceGo.toFixed(2)} s from go)  CPU/GiB: downloader ${r.downCpuPerGiB.toFixed(2)} s, seeder ${r.seedCpuPerGiB.toFixed(2)} s`
+      );
+    }
+  }
+  const rows: string[][] = [];
+  const med = (seed: Impl, down: Impl, f: (s: TransferSample) => number): number => median(samples.filter((s) => s.seed === seed && s.down === down).map(f));
+  for (const [seed, down] of PAIRS) {
+    rows.push([
+      pairName(seed, down),
+      fmt(med(seed, down, (s) => s.mibps)),
+      samples
+        .filter((s) => s.seed === seed && s.down === down)
+        .map((s) => fmt(s.mibps, 0))
+        .join(', '),
+      fmt(med(seed, down, (s) => s.downCpuPerGiB)),
+      fmt(med(seed, down, (s) => s.seedCpuPerGiB)),
+      fmt(med(seed, down, (s) => s.downMaxRssMiB), 0)
+    ]);
+  }
+  log(table(['pair', 'MiB/s (median)', 'all reps', 'downloader CPU s/GiB', 'seeder CPU s/GiB', 'downloader max RSS MiB'], rows));
+  const oo = med('ours', 'ours', (s) => s.mibps);
+  const ll = med('lt', 'lt', (s) => s.mibps);
+  const ooCpu = med('ours', 'ours', (s) => s.downCpuPerGiB + s.seedCpuPerGiB);
+  const llCpu = med('lt', 'lt', (s) => s.downCpuPerGiB + s.seedCpuPerGiB);
+  const ratios = samples
+    .filter((s) => s.seed === 'ours' && s.down === 'ours')
+    .map((o) => {
+      const l = samples.find((s) => s.seed === 'lt' && s.down === 'lt' && s.rep === o.rep);
+      return l ? o.mibps / l.mibps : NaN;
+    });
+  log(
+    `  ours->ours / libtorrent->libtorrent: throughput ${fmt(ratio(oo, ll))}x (per-rep ratios ${ratios.map((x) => fmt(x)).join(', ')}; target >= 1.2x: ${ratio(oo, ll) >= 1.2 ? 'met' : 'NOT met'}), ` +
+      `CPU per GiB (seeder + downloader) ${fmt(ratio(ooCpu, llCpu))}x (target <= 1: ${ooCpu <= llCpu ? 'met' : 'NOT met'})`
+  );
+  summary.transfer = {
+    sizeBytes: size,
+    pieceLength: t.info.pieceLength,
+    storage: opts.storage,
+    samples,
+    medians: PAIRS.map(([s, d]) => ({
+      pair: pairName(s, d),
+      mibps: round(med(s, d, (x) => x.mibps)),
+      downCpuPerGiB: round(med(s, d, (x) => x.downCpuPerGiB)),
+      seedCpuPerGiB: round(med(s, d, (x) => x.seedCpuPerGiB))
+    })),
+    throughputRatio: round(ratio(oo, ll)),
+    cpuRatio: round(ratio(ooCpu, llCpu))
+  };
+  await fsp.rm(t.dataDir, { recursive: true, force: true });
+}
+
+// --- 2. swarm + 4. chart ---------------------------------------------------------------------
+
+interface SwarmSample {
+  impl: Impl;
+  n: number;
+  caseName: CaseName | 'chart';
+  rep: number;
+  seconds: number;
+  bound: number;
+  ratio: number;
+  seedSends: number;
+  perPeer: number[];
+  cpu: number;
+}
+
+async function swarmOnce(t: BenchTorrent, impl: Impl, n: number, rates: Rates, caseName: CaseName | 'chart', rep: number, dir: string, opts: Options): Promise<SwarmSample> {
+  const work = join(dir, `swarm-${impl}-${n}-${rep}`);
+  await fsp.mkdir(work, { recursive: true });
+  const F = t.info.length;
+  const bound = dP2P(F, n, rates);
+  let p: PeerProcess | undefined;
+  try {
+    const args = ['--torrent', t.torrentPath, '--data', t.dataDir, '--work', work, '--n', String(n), '--u-s', String(rates.uS), '--u-i', String(rates.uI)];
+    if (impl === 'ours') args.push('--storage', opts.storage);
+    p = await start(impl, 'swarm', args, opts);
+    const fin = await p.request('go', 'finished', Math.round(bound * 4 * 1000 + 60_000));
+    const seconds = Number(fin.seconds);
+    return {
+      impl,
+      n,
+      caseName,
+      rep,
+      seconds,
+      bound,
+      ratio: seconds / bound,
+      seedSends: Number(fin.seedUploaded) / F,
+      perPeer: (fin.perPeer as number[]).map((x) => round(x)),
+      cpu: Number(fin.cpu)
+    };
+  } finally {
+    await stop(p);
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}
+
+async function runSwarm(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
+  const F = Math.round(opts.swarmSizeMiB * MiB);
+  log(`\n== 2. swarm: 1 seed + N downloaders, F = ${mib(F)}, N = ${opts.swarmN.join(', ')}, ${opts.swarmReps} reps interleaved ==`);
+  const t = await makeFileTorrent(dir, 'swarm.bin', F);
+  log(`  torrent: ${t.info.pieces.length} pieces of ${t.info.pieceLength / 1024} KiB`);
+  const samples: SwarmSample[] = [];
+  for (const c of opts.swarmCases) {
+    const rates = CASES[c];
+    for (const n of opts.swarmN) {
+      log(`  ${rates.label}, N = ${n}: D_p2p = ${fmt(dP2P(F, n, rates))} s, D_cs = ${fmt(dCS(F, n, rates))} s`);
+      for (let rep = 0; rep < opts.swarmReps; rep++) {
+        for (const impl of rep % 2 === 0 ? (['ours', 'lt'] as Impl[]) : (['lt', 'ours'] as Impl[])) {
+          const s = await swarmOnce(t, impl, n, rates, c, rep, dir, opts);
+          samples.push(s);
+          log(`    rep ${rep + 1} ${IMPL_NAMES[impl].padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s`);
+        }
+      }
+    }
+  }
+  const rows: string[][] = [];
+  const table2: Record<string, unknown>[] = [];
+  for (const c of opts.swarmCases) {
+    for (const n of opts.swarmN) {
+      const pick = (impl: Impl): SwarmSample[] => samples.filter((s) => s.impl === impl && s.n === n && s.caseName === c);
+      const o = pick('ours');
+      const a = pick('lt');
+      const oR = median(o.map((s) => s.ratio));
+      const aR = median(a.map((s) => s.ratio));
+      const target = CASES[c].target;
+      rows.push([
+        CASES[c].label,
+        String(n),
+        fmt(o[0]?.bound ?? NaN),
+        `${fmt(median(o.map((s) => s.seconds)))} (${fmt(oR, 3)})`,
+        `${fmt(median(a.map((s) => s.seconds)))} (${fmt(aR, 3)})`,
+        fmt(ratio(oR, aR), 3),
+        fmt(median(o.map((s) => s.seedSends))),
+        fmt(median(a.map((s) => s.seedSends))),
+        `<= ${target}: ${oR <= target ? 'met' : 'NOT met'}`
+      ]);
+      table2.push({ case: c, n, bound: round(o[0]?.bound ?? NaN), oursRatio: round(oR), ltRatio: round(aR), oursSeedSends: round(median(o.map((s) => s.seedSends))), ltSeedSends: round(median(a.map((s) => s.seedSends))) });
+    }
+  }
+  log(table(['caps', 'N', 'D_p2p s', 'ours s (/D_p2p)', 'libtorrent s (/D_p2p)', 'ours/lt', 'ours seed sends', 'lt seed sends', 'target'], rows));
+  summary.swarm = { sizeBytes: F, pieceLength: t.info.pieceLength, samples, table: table2 };
+  await fsp.rm(t.dataDir, { recursive: true, force: true });
+}
+
+async function runChart(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
+  const F = Math.round(opts.chartSizeMiB * MiB);
+  const rates = CASES.b;
+  log(`\n== 4. chart: distribution time against N, caps ${rates.label}, F = ${mib(F)}, ${opts.chartReps} reps, ${opts.chartImpls.map((i) => IMPL_NAMES[i]).join(' + ')} ==`);
+  const t = await makeFileTorrent(dir, 'chart.bin', F);
+  const samples: SwarmSample[] = [];
+  for (const n of opts.chartN) {
+    for (let rep = 0; rep < opts.chartReps; rep++) {
+      const order = rep % 2 === 0 ? opts.chartImpls : [...opts.chartImpls].reverse();
+      for (const impl of order) {
+        const s = await swarmOnce(t, impl, n, rates, 'chart', rep, dir, opts);
+        samples.push(s);
+        log(`  N = ${String(n).padStart(2)} rep ${rep + 1} ${IMPL_NAMES[impl].padEnd(11)} ${s.seconds.toFixed(1)} s (D_p2p ${fmt(s.bound)} s, D_cs ${fmt(dCS(F, n, rates))} s), seed sent ${s.seedSends.toFixed(2)} x F`);
+      }
+    }
+  }
+  const med = (impl: Impl, n: number): number => median(samples.filter((s) => s.impl === impl && s.n === n).map((s) => s.seconds));
+  const span = (impl: Impl, n: number): [number, number, number] => {
+    const v = samples.filter((s) => s.impl === impl && s.n === n).map((s) => s.seconds);
+    return [n, Math.min(...v), Math.max(...v)];
+  };
+  const ns = opts.chartN;
+  const dense: number[] = [];
+  for (let n = 1; n <= Math.max(...ns); n++) dense.push(n);
+  const series: Series[] = [
+    { name: 'D_cs bound (client-server)', points: dense.map((n) => [n, dCS(F, n, rates)]), color: '#888888', dashed: true },
+    { name: 'D_p2p bound', points: dense.map((n) => [n, dP2P(F, n, rates)]), color: '#2a7f2a', dashed: true },
+    ...opts.chartImpls.map(
+      (impl): Series => ({
+        name: `${IMPL_NAMES[impl]} (measured)`,
+        points: ns.map((n) => [n, med(impl, n)]),
+        ranges: ns.map((n) => span(impl, n)),
+        color: impl === 'ours' ? '#d0402b' : '#2b62d0',
+        markers: true
+      })
+    )
+  ];
+  const yMax = Math.max(...samples.map((s) => s.seconds), ...ns.map((n) => dP2P(F, n, rates))) * 1.6;
+  const svg = lineChart({
+    title: 'Time to distribute a file to N peers: client-server vs P2P, measured',
+    subtitle: `F = ${opts.chartSizeMiB} MiB, seed upload u_s = 2 MiB/s, peer upload u_i = 2 MiB/s, 127.0.0.1; median of ${opts.chartReps} (bar: min-max)`,
+    xLabel: 'N (downloaders)',
+    yLabel: 'distribution time (s)',
+    series,
+    xTicks: [0, ...ns],
+    yMax
+  });
+  writeFileSync(opts.svg, svg);
+  log(`  chart written to ${opts.svg} (the D_cs line leaves the plot above ${fmt(yMax)} s)`);
+  const rows = ns.map((n) => [String(n), fmt(dP2P(F, n, rates)), fmt(dCS(F, n, rates)), ...opts.chartImpls.map((impl) => `${fmt(med(impl, n))} (${fmt(med(impl, n) / dP2P(F, n, rates), 3)})`)]);
+  log(table(['N', 'D_p2p s', 'D_cs s', ...opts.chartImpls.map((i) => `${IMPL_NAMES[i]} s (/D_p2p)`)], rows));
+  summary.chart = { sizeBytes: F, samples, svg: opts.svg };
+  await fsp.rm(t.dataDir, { recursive: true, force: true });
+}
+
+// --- 3. metadata -----------------------------------------------------------------------------
+
+async function runMetadata(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
+  log(`\n== 3. magnet -> metadata from one libtorrent seeder, ${opts.metaReps} reps interleaved (+1 warm-up each) ==`);
+  const torrents: BenchTorrent[] = [];
+  for (const size of opts.metaSizes) torrents.push(await makeZeroTorrent(dir, `meta-${size}`, size));
+  const seeders: PeerProcess[] = [];
+  const fetchers: Partial<Record<Impl, PeerProcess>> = {};
+  const samples: Array<{ impl: Impl; infoBytes: number; rep: number; ms: number; sinceAdd: number }> = [];
+  try {
+    const ports: number[] = [];
+    for (const t of torrents) {
+      const s = await start('lt', 'seed', ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, '--seed-mode'], opts);
+      seeders.push(s);
+      ports.push(Number(s.events.find((e) => e.event === 'ready')!.port));
+    }
+    fetchers.ours = await start('ours', 'fetch', ['--host', HOST], opts);
+    fetchers.lt = await start('lt', 'fetch', ['--host', HOST, '--work', dir], opts);
+    const fetch = async (impl: Impl, k: number): Promise<{ ms: number; sinceAdd: number; infoBytes: number }> => {
+      const t = torrents[k]!;
+      const ev = await fetchers[impl]!.request(`fetch ${Buffer.from(t.info.infoHash).toString('hex')} ${HOST}:${ports[k]}`, 'metadata', 60_000);
+      if (Number(ev.infoBytes) !== t.info.infoBytes.length) throw new Error(`${impl}: metadata of ${String(ev.infoBytes)} bytes, expected ${t.info.infoBytes.length}`);
+      // Let both sides settle (the removed torrent, the closed connection).
+      await new Promise((r) => setTimeout(r, 200));
+      return { ms: Number(ev.ms), sinceAdd: Number(ev.sinceAdd), infoBytes: t.info.infoBytes.length };
+    };
+    for (const impl of ['ours', 'lt'] as Impl[]) for (let k = 0; k < torrents.length; k++) await fetch(impl, k); // warm-up
+    for (let rep = 0; rep < opts.metaReps; rep++) {
+      for (let k = 0; k < torrents.length; k++) {
+        for (const impl of (rep + k) % 2 === 0 ? (['ours', 'lt'] as Impl[]) : (['lt', 'ours'] as Impl[])) {
+          const r = await fetch(impl, k);
+          samples.push({ impl, rep, ...r });
+        }
+      }
+      log(`  rep ${rep + 1}: ${torrents.map((t) => `${mibOrKib(t.info.infoBytes.length)} ours ${fmt(samples.find((s) => s.rep === rep && s.impl === 'ours' && s.infoBytes === t.info.infoBytes.length)!.ms, 1)} / lt ${fmt(samples.find((s) => s.rep === rep && s.impl === 'lt' && s.infoBytes === t.info.infoBytes.length)!.ms, 1)} ms`).join('; ')}`);
+    }
+  } finally {
+    await stop(fetchers.ours, fetchers.lt, ...seeders);
+    for (const t of torrents) await fsp.rm(t.dataDir, { recursive: true, force: true });
+  }
+  const rows: string[][] = [];
+  const out: Record<string, unknown>[] = [];
+  for (const t of torrents) {
+    const size = t.info.infoBytes.length;
+    const o = median(samples.filter((s) => s.impl === 'ours' && s.infoBytes === size).map((s) => s.ms));
+    const a = median(samples.filter((s) => s.impl === 'lt' && s.infoBytes === size).map((s) => s.ms));
+    const oAdd = median(samples.filter((s) => s.impl === 'ours' && s.infoBytes === size).map((s) => s.sinceAdd));
+    const aAdd = median(samples.filter((s) => s.impl === 'lt' && s.infoBytes === size).map((s) => s.sinceAdd));
+    rows.push([`${fmt(size)} B (${mibOrKib(size)}, ${t.info.pieces.length} pieces)`, fmt(o, 1), fmt(a, 1), fmt(o - a, 1), fmt(oAdd, 1), fmt(aAdd, 1), `<= +10 ms: ${o - a <= 10 ? 'met' : 'NOT met'}`]);
+    out.push({ infoBytes: size, oursMs: round(o), ltMs: round(a), diffMs: round(o - a), oursSinceAddMs: round(oAdd), ltSinceAddMs: round(aAdd) });
+  }
+  log(table(['info dictionary', 'ours ms', 'libtorrent ms', 'ours - lt', 'ours from add', 'lt from add', 'target'], rows));
+  summary.metadata = { samples, table: out };
+}
+
+const mibOrKib = (n: number): string => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`);
+
+// --- main ------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  if (!opts.transfer && !opts.swarm && !opts.metadata && !opts.chart) {
+    console.error('engine-bench: choose --transfer, --swarm, --metadata, --chart or --all (see the header of bench/engine-bench.ts)');
+    process.exitCode = 2;
+    return;
+  }
+  const problem = libtorrentProblem();
+  if (problem) throw new Error(`the anchor needs python3-libtorrent: ${problem}`);
+  const started = Date.now();
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+  log(`Engine benchmark: trackerless vs libtorrent (python3-libtorrent) — ${machine}`);
+  log(`options: ${JSON.stringify(opts)}`);
+  const summary: Record<string, unknown> = { machine, options: opts, startedAt: new Date(started).toISOString() };
+  const dir = await fsp.mkdtemp(join(opts.tmp, 'tl-engine-bench-'));
+  const onSignal = (): void => {
+    void Promise.all([...live].map((p) => p.close())).finally(() => {
+      void fsp.rm(dir, { recursive: true, force: true }).finally(() => process.exit(130));
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (opts.transfer) await runTransfer(opts, dir, summary);
+    if (opts.swarm) await runSwarm(opts, dir, summary);
+    if (opts.metadata) await runMetadata(opts, dir, summary);
+    if (opts.chart) await runChart(opts, dir, summary);
+  } finally {
+    await Promise.all([...live].map((p) => p.close()));
+    await fsp.rm(dir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const elapsedS = (Date.now() - started) / 1000;
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'Timeout');
+  log(`\ntotal ${elapsedS.toFixed(0)} s; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; child processes left: ${live.size}; handles still open: ${open.length === 0 ? 'none' : open.join(', ')}`);
+  summary.elapsedSeconds = round(elapsedS);
+  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(summary, null, 2)}\n`);
+  const compact: Record<string, unknown> = { machine, elapsedSeconds: round(elapsedS) };
+  const tr = summary.transfer as Record<string, unknown> | undefined;
+  if (tr) compact.transfer = { medians: tr.medians, throughputRatio: tr.throughputRatio, cpuRatio: tr.cpuRatio };
+  if (summary.swarm) compact.swarm = (summary.swarm as Record<string, unknown>).table;
+  if (summary.metadata) compact.metadata = (summary.metadata as Record<string, unknown>).table;
+  if (summary.chart) compact.chart = (summary.chart as { samples: SwarmSample[] }).samples.map((s) => ({ impl: s.impl, n: s.n, seconds: round(s.seconds), bound: round(s.bound) }));
+  log(`BENCH_JSON ${JSON.stringify(compact)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  void Promise.all([...live].map((p) => p.close())).finally(() => process.exit(1));
+});

@@ -1,0 +1,294 @@
+/**
+ * Our engine's side of the engine benchmark: a child process driven over stdin/stdout with the
+ * same line protocol as bench/lib/lt-bench.py (libtorrent), so bench/engine-bench.ts runs both
+ * the same way. Everything on 127.0.0.1, no DHT (noDht): peers are given explicitly.
+ *
+ *   node dist/bench/engine-peer.js <role> [--flags]
+ *
+ * Roles:
+ *  - seed      --torrent F --save-path DIR [--upload-limit B/s]: seeds F from DIR (trusted, no
+ *              check). Commands: mark (CPU baseline) -> {event:'marked'}; report ->
+ *              {event:'report', cpu, uploaded, maxRssKiB}.
+ *  - download  --torrent F --save-path DIR --peer H:P [--storage fs|memory]: command go ->
+ *              addPeer; emits {event:'done', seconds (TCP connected -> complete, i.e. every
+ *              piece verified and flushed), sinceGo, cpu (CPU seconds since go), bytes}.
+ *  - swarm     --torrent F --data DIR --work DIR --n N --u-s B/s --u-i B/s [--storage fs|memory]:
+ *              1 seed + N downloaders (one Swarm each, caps enforced by each engine's upload
+ *              limit); go -> downloader i dials the seed and downloaders j < i; emits
+ *              {event:'peer-done', i, seconds} and {event:'finished', seconds, perPeer,
+ *              seedUploaded, uploaded, cpu}.
+ *  - fetch     command `fetch <infohash-hex> <host:port>` -> a Swarm from the magnet link alone,
+ *              {event:'metadata', ms (TCP connected -> metadata verified), sinceAdd, infoBytes}.
+ * Every role first emits {event:'ready', port}; `quit` or stdin EOF ends the process.
+ * `--engine-options JSON` passes extra BitTorrentEngineOptions (experiments, e.g.
+ * '{"hashInThreadPool":true}').
+ */
+import { readFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { connectTcp, MemoryStorage, parseHostPort, parseTorrentFile, Swarm } from '../lib/index.js';
+import type { Address, BitTorrentEngineOptions, TorrentInfo } from '../lib/index.js';
+
+type Args = Record<string, string>;
+
+function parseArgs(argv: string[]): { role: string; args: Args } {
+  const [role = '', ...rest] = argv;
+  const args: Args = {};
+  for (let i = 0; i < rest.length; i++) {
+    const k = rest[i]!;
+    if (!k.startsWith('--')) throw new Error(`unexpected argument ${k}`);
+    args[k.slice(2)] = rest[i + 1] ?? '';
+    i++;
+  }
+  return { role, args };
+}
+
+function emit(event: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
+}
+
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const maxRssKiB = (): number => process.resourceUsage().maxRSS;
+const now = (): number => performance.now() / 1000;
+
+const HOST = '127.0.0.1';
+
+function loadTorrent(path: string): TorrentInfo {
+  return parseTorrentFile(readFileSync(path)).info;
+}
+
+function extraOptions(args: Args): Partial<BitTorrentEngineOptions> {
+  return args['engine-options'] ? (JSON.parse(args['engine-options']) as Partial<BitTorrentEngineOptions>) : {};
+}
+
+/** A connector that records when the TCP connection is established (the timing origin). */
+function timedConnect(onConnected: (at: number) => void): NonNullable<BitTorrentEngineOptions['connect']> {
+  return async (address, opts) => {
+    const stream = await connectTcp(address, opts);
+    onConnected(now());
+    return stream;
+  };
+}
+
+/** Commands from stdin; EOF or `quit` calls `onEnd` once. */
+function commands(handler: (parts: string[]) => void | Promise<void>, onEnd: () => Promise<void>): void {
+  const rl = createInterface({ input: process.stdin });
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    rl.close();
+    void onEnd().finally(() => {
+      emit('exit');
+      process.exit(0);
+    });
+  };
+  rl.on('line', (line) => {
+    const parts = line.trim().split(/\s+/).filter(Boolean);
+    if (parts.length === 0) return;
+    if (parts[0] === 'quit') return end();
+    Promise.resolve()
+      .then(() => handler(parts))
+      .catch((err: unknown) => emit('error', { message: `${line}: ${(err as Error).message}` }));
+  });
+  rl.on('close', end);
+  const max = Number(process.env.ENGINE_PEER_MAX_SECONDS ?? 900);
+  setTimeout(end, max * 1000).unref();
+}
+
+async function roleSeed(args: Args): Promise<void> {
+  const info = loadTorrent(args['torrent']!);
+  const uploadLimit = Number(args['upload-limit'] ?? 0);
+  const swarm = await Swarm.create({
+    torrent: info,
+    outDir: args['save-path']!,
+    existing: 'complete',
+    seed: true,
+    noDht: true,
+    listen: { host: HOST, port: 0 },
+    ...(uploadLimit > 0 ? { uploadLimit } : {}),
+    engineOptions: { resume: false, ...extraOptions(args) }
+  });
+  swarm.on('warning', (e) => emit('warning', { message: e.message }));
+  emit('ready', { port: swarm.port });
+  let mark = { cpu: cpuSeconds(), up: 0 };
+  commands(
+    (parts) => {
+      if (parts[0] === 'mark') {
+        mark = { cpu: cpuSeconds(), up: swarm.progress().uploaded };
+        emit('marked');
+      } else if (parts[0] === 'report') {
+        emit('report', { cpu: cpuSeconds() - mark.cpu, uploaded: swarm.progress().uploaded - mark.up, maxRssKiB: maxRssKiB() });
+      } else throw new Error('unknown command');
+    },
+    () => swarm.destroy()
+  );
+}
+
+async function roleDownload(args: Args): Promise<void> {
+  const info = loadTorrent(args['torrent']!);
+  const peer = parseHostPort(args['peer']!);
+  let connectedAt: number | undefined;
+  const memory = args['storage'] === 'memory';
+  const swarm = await Swarm.create({
+    torrent: info,
+    ...(memory ? { storage: (i: TorrentInfo) => new MemoryStorage(i) } : { outDir: args['save-path']! }),
+    existing: 'none',
+    seed: true,
+    noDht: true,
+    listen: { host: HOST, port: 0 },
+    engineOptions: { resume: false, connect: timedConnect((t) => (connectedAt ??= t)), ...extraOptions(args) }
+  });
+  swarm.on('warning', (e) => emit('warning', { message: e.message }));
+  emit('ready', { port: swarm.port });
+  commands(
+    async (parts) => {
+      if (parts[0] !== 'go') throw new Error('unknown command');
+      const cpu0 = cpuSeconds();
+      const go = now();
+      swarm.addPeer(peer);
+      await swarm.done();
+      const t = now();
+      emit('done', {
+        seconds: t - (connectedAt ?? go),
+        sinceGo: t - go,
+        cpu: cpuSeconds() - cpu0,
+        bytes: swarm.progress().downloaded,
+        maxRssKiB: maxRssKiB()
+      });
+    },
+    () => swarm.destroy()
+  );
+}
+
+async function roleSwarm(args: Args): Promise<void> {
+  const info = loadTorrent(args['torrent']!);
+  const n = Number(args['n']);
+  const uS = Number(args['u-s']);
+  const uI = Number(args['u-i']);
+  const memory = args['storage'] === 'memory';
+  const extra = extraOptions(args);
+  const swarms: Swarm[] = [];
+  const destroyAll = async (): Promise<void> => {
+    await Promise.all(swarms.map((s) => s.destroy()));
+  };
+  try {
+    swarms.push(
+      await Swarm.create({
+        torrent: info,
+        outDir: args['data']!,
+        existing: 'complete',
+        seed: true,
+        noDht: true,
+        listen: { host: HOST, port: 0 },
+        uploadLimit: uS,
+        engineOptions: { resume: false, ...extra }
+      })
+    );
+    for (let i = 1; i <= n; i++) {
+      const dir = join(args['work']!, `peer${i}`);
+      await fsp.mkdir(dir, { recursive: true });
+      swarms.push(
+        await Swarm.create({
+          torrent: info,
+          ...(memory ? { storage: (x: TorrentInfo) => new MemoryStorage(x) } : { outDir: dir }),
+          existing: 'none',
+          seed: true,
+          noDht: true,
+          listen: { host: HOST, port: 0 },
+          uploadLimit: uI,
+          engineOptions: { resume: false, ...extra }
+        })
+      );
+    }
+  } catch (err) {
+    await destroyAll();
+    throw err;
+  }
+  for (const [i, s] of swarms.entries()) s.on('warning', (e) => emit('warning', { message: `peer ${i}: ${e.message}` }));
+  const addresses: Address[] = swarms.map((s) => ({ host: HOST, port: s.port! }));
+  emit('ready', { port: addresses[0]!.port });
+  commands(
+    async (parts) => {
+      if (parts[0] !== 'go') throw new Error('unknown command');
+      const cpu0 = cpuSeconds();
+      const go = now();
+      const perPeer: number[] = new Array<number>(n).fill(NaN);
+      const finished = swarms.slice(1).map((s, k) =>
+        s.done().then(() => {
+          perPeer[k] = now() - go;
+          emit('peer-done', { i: k + 1, seconds: perPeer[k] });
+        })
+      );
+      for (let i = 1; i <= n; i++) {
+        swarms[i]!.addPeer(addresses[0]!);
+        for (let j = 1; j < i; j++) swarms[i]!.addPeer(addresses[j]!);
+      }
+      await Promise.all(finished);
+      const uploaded = swarms.map((s) => s.progress().uploaded);
+      emit('finished', {
+        seconds: Math.max(...perPeer),
+        perPeer,
+        seedUploaded: uploaded[0],
+        uploaded,
+        length: info.length,
+        cpu: cpuSeconds() - cpu0,
+        maxRssKiB: maxRssKiB()
+      });
+    },
+    destroyAll
+  );
+}
+
+async function roleFetch(args: Args): Promise<void> {
+  emit('ready', { port: 0 });
+  let busy = false;
+  commands(
+    async (parts) => {
+      if (parts[0] !== 'fetch') throw new Error('unknown command');
+      if (busy) throw new Error('a fetch is already running');
+      busy = true;
+      const [, ih, hostPort] = parts as [string, string, string];
+      let connectedAt: number | undefined;
+      let metadataAt: number | undefined;
+      const added = now();
+      const swarm = await Swarm.create({
+        magnet: `magnet:?xt=urn:btih:${ih}`,
+        storage: (i: TorrentInfo) => new MemoryStorage(i),
+        noDht: true,
+        listen: { host: HOST, port: 0 },
+        engineOptions: { resume: false, connect: timedConnect((t) => (connectedAt ??= t)), ...extraOptions(args) }
+      });
+      try {
+        // Timed in the event itself (emitted once the info dictionary is verified and parsed);
+        // the download it would start next is cut short by destroy().
+        swarm.on('metadata', () => (metadataAt ??= now()));
+        swarm.addPeer(parseHostPort(hostPort));
+        const info = await swarm.metadata({ signal: AbortSignal.timeout(60_000) });
+        const t = metadataAt ?? now();
+        emit('metadata', { ih, ms: (t - (connectedAt ?? added)) * 1000, sinceAdd: (t - added) * 1000, infoBytes: info.infoBytes.length });
+      } finally {
+        await swarm.destroy();
+        busy = false;
+      }
+    },
+    async () => {}
+  );
+}
+
+async function main(): Promise<void> {
+  const { role, args } = parseArgs(process.argv.slice(2));
+  const roles: Record<string, (a: Args) => Promise<void>> = { seed: roleSeed, download: roleDownload, swarm: roleSwarm, fetch: roleFetch };
+  const run = roles[role];
+  if (!run) throw new Error(`unknown role ${role}`);
+  await run(args);
+}
+
+main().catch((err: unknown) => {
+  emit('fatal', { message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  process.exit(1);
+});

@@ -1,0 +1,363 @@
+#!/usr/bin/python3
+"""libtorrent (python3-libtorrent 2.0.x) side of the engine benchmark, driven over stdin/stdout.
+
+Same line protocol as dist/bench/engine-peer.js (our engine), so bench/engine-bench.ts drives
+both the same way. Everything is on 127.0.0.x; DHT, LSD, UPnP, NAT-PMP are off and peers are
+connected explicitly (connect_peer). uTP is off (TCP forced): libtorrent's uTP manages only
+~9 MiB/s on loopback here.
+
+Roles (first argument):
+  seed      --torrent F --save-path DIR --host H [--upload-limit B/s] [--seed-mode]
+            Seeds F from DIR. Commands: mark (CPU baseline) -> {"event":"marked"};
+            report -> {"event":"report", "cpu", "uploaded", "maxRssKiB"}.
+  download  --torrent F --save-path DIR --host H --peer H:P
+            Command go -> connect_peer; emits {"event":"done", "seconds" (TCP connect ->
+            complete), "sinceGo", "cpu" (CPU seconds since go), "bytes", "maxRssKiB"}.
+  swarm     --torrent F --data DIR --work DIR --n N --u-s B/s --u-i B/s --host-base 10
+            1 seed + N downloaders, one session each (127.0.0.<base>, <base+1>, ...), all in
+            this process; caps applied with a peer class filter mapping every address (127/8
+            is in libtorrent's 'local' class, which ignores rate limits) to the global class.
+            Command go -> downloader i connects to the seed and to downloaders j < i; emits
+            {"event":"peer-done", "i", "seconds"} and, when all are done, {"event":"finished",
+            "seconds", "perPeer", "seedUploaded", "uploaded", "cpu"}.
+  fetch     --host H --work DIR
+            Command fetch <infohash-hex> <host:port> -> magnet-style torrent, connect_peer,
+            {"event":"metadata", "ms" (peer connected -> metadata verified), "sinceAdd",
+            "infoBytes"}; the torrent is removed right after.
+Every role emits {"event":"ready", "port"} first, exits on `quit`, on stdin EOF (the driver
+went away), or after --max-seconds. CPU = os.times() user+system of this process (all its
+threads); maxRssKiB = getrusage(RUSAGE_SELF).ru_maxrss.
+"""
+import argparse
+import json
+import os
+import queue
+import resource
+import shutil
+import sys
+import threading
+import time
+
+try:
+    import libtorrent as lt
+except ImportError as exc:
+    print(json.dumps({"event": "fatal", "message": f"python3-libtorrent is not installed: {exc}"}), flush=True)
+    sys.exit(3)
+
+
+def emit(event, **fields):
+    fields["event"] = event
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def cpu_seconds():
+    t = os.times()
+    return t.user + t.system
+
+
+def max_rss_kib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+MASK = (lt.alert.category_t.status_notification
+        | lt.alert.category_t.error_notification
+        | lt.alert.category_t.connect_notification)
+
+
+def make_session(host, upload_limit=0, rate_limit_local=False):
+    settings = {
+        "listen_interfaces": f"{host}:0",
+        "outgoing_interfaces": host,
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_ip_notifier": False,
+        # TCP only (its uTP is slow on loopback).
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "allow_multiple_connections_per_ip": True,
+        "upload_rate_limit": int(upload_limit),
+        "alert_mask": MASK,
+        "alert_queue_size": 100000,
+    }
+    ses = lt.session(settings)
+    if rate_limit_local:
+        # 127/8 is in the 'local' peer class (no rate limits, no unchoke slots): put every
+        # address in the global class only, so upload_rate_limit and the choker apply.
+        f = lt.ip_filter()
+        f.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        ses.set_peer_class_filter(f)
+    return ses
+
+
+def wait_listening(ses, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ses.is_listening() and ses.listen_port() > 0:
+            return ses.listen_port()
+        ses.wait_for_alert(20)
+        ses.pop_alerts()
+    raise RuntimeError("session did not start listening")
+
+
+def add_torrent(ses, ti, save_path, seed_mode=False):
+    atp = lt.add_torrent_params()
+    atp.ti = ti
+    atp.save_path = save_path
+    atp.flags &= ~lt.torrent_flags.auto_managed  # never queued
+    atp.flags &= ~lt.torrent_flags.paused
+    if seed_mode:
+        atp.flags |= lt.torrent_flags.seed_mode  # trust the data: no hash check at start
+    return ses.add_torrent(atp)
+
+
+def wait_state(ses, h, states, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if h.status().state in states:
+            return
+        ses.wait_for_alert(20)
+        ses.pop_alerts()
+    raise RuntimeError(f"torrent did not reach {states}, state {h.status().state}")
+
+
+def parse_hostport(s):
+    host, port = s.rsplit(":", 1)
+    return host, int(port)
+
+
+class Commands:
+    """stdin lines on a queue (a reader thread), so the alert loop never blocks on input."""
+
+    def __init__(self):
+        self.q = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in sys.stdin:
+            self.q.put(line.strip())
+        self.q.put(None)
+
+    def drain(self):
+        out = []
+        while not self.q.empty():
+            out.append(self.q.get())
+        return out
+
+
+def run_loop(args, sessions, on_command, on_alert, wait_ms=50):
+    """Commands and alerts until quit / EOF / deadline."""
+    cmds = Commands()
+    deadline = time.monotonic() + args.max_seconds
+    reason = "deadline"
+    while time.monotonic() < deadline:
+        stop = False
+        for line in cmds.drain():
+            if line is None or line == "quit":
+                reason = "stdin closed" if line is None else "quit"
+                stop = True
+                break
+            if not line:
+                continue
+            try:
+                on_command(line.split())
+            except Exception as exc:  # report, keep running
+                emit("error", message=f"{line!r}: {exc}")
+        if stop:
+            break
+        sessions[0].wait_for_alert(wait_ms)
+        now = time.monotonic()
+        for i, ses in enumerate(sessions):
+            for a in ses.pop_alerts():
+                on_alert(i, a, now)
+    emit("exit", reason=reason)
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+def role_seed(args):
+    ses = make_session(args.host, args.upload_limit, rate_limit_local=args.upload_limit > 0)
+    port = wait_listening(ses)
+    h = add_torrent(ses, lt.torrent_info(args.torrent), args.save_path, seed_mode=args.seed_mode)
+    if args.seed_mode:
+        wait_state(ses, h, (lt.torrent_status.seeding,))
+    else:
+        wait_state(ses, h, (lt.torrent_status.seeding, lt.torrent_status.downloading, lt.torrent_status.finished))
+    emit("ready", port=port)
+    mark = {"cpu": cpu_seconds(), "up": 0}
+
+    def on_command(parts):
+        if parts[0] == "mark":
+            mark["cpu"] = cpu_seconds()
+            mark["up"] = h.status().total_payload_upload
+            emit("marked")
+        elif parts[0] == "report":
+            emit("report", cpu=cpu_seconds() - mark["cpu"], uploaded=h.status().total_payload_upload - mark["up"],
+                 maxRssKiB=max_rss_kib())
+        else:
+            raise ValueError("unknown command")
+
+    def on_alert(_i, a, _now):
+        if a.category() & lt.alert.category_t.error_notification:
+            emit("warning", message=a.message())
+
+    run_loop(args, [ses], on_command, on_alert)
+
+
+def role_download(args):
+    ses = make_session(args.host)
+    port = wait_listening(ses)
+    h = add_torrent(ses, lt.torrent_info(args.torrent), args.save_path)
+    wait_state(ses, h, (lt.torrent_status.downloading,))
+    emit("ready", port=port)
+    st = {"go": None, "cpu": 0.0, "connected": None, "done": False}
+    peer = parse_hostport(args.peer)
+
+    def on_command(parts):
+        if parts[0] == "go":
+            st["cpu"] = cpu_seconds()
+            st["go"] = time.monotonic()
+            h.connect_peer(peer)
+        else:
+            raise ValueError("unknown command")
+
+    def on_alert(_i, a, now):
+        if isinstance(a, lt.peer_connect_alert) and st["connected"] is None:
+            st["connected"] = now
+        elif isinstance(a, lt.torrent_finished_alert) and st["go"] is not None and not st["done"]:
+            st["done"] = True
+            cpu = cpu_seconds() - st["cpu"]
+            start = st["connected"] if st["connected"] is not None else st["go"]
+            emit("done", seconds=now - start, sinceGo=now - st["go"], cpu=cpu,
+                 bytes=h.status().total_payload_download, maxRssKiB=max_rss_kib())
+        elif a.category() & lt.alert.category_t.error_notification:
+            emit("warning", message=a.message())
+
+    run_loop(args, [ses], on_command, on_alert)
+
+
+def role_swarm(args):
+    ti = lt.torrent_info(args.torrent)
+    total = ti.total_size()
+    n = args.n
+    hosts = [f"127.0.0.{args.host_base + i}" for i in range(n + 1)]
+    sessions = []
+    handles = []
+    for i in range(n + 1):
+        limit = args.u_s if i == 0 else args.u_i
+        ses = make_session(hosts[i], limit, rate_limit_local=True)
+        sessions.append(ses)
+    ports = [wait_listening(s) for s in sessions]
+    for i, ses in enumerate(sessions):
+        if i == 0:
+            handles.append(add_torrent(ses, ti, args.data, seed_mode=True))
+        else:
+            d = os.path.join(args.work, f"peer{i}")
+            os.makedirs(d, exist_ok=True)
+            handles.append(add_torrent(ses, ti, d))
+    for i, (ses, h) in enumerate(zip(sessions, handles)):
+        wait_state(ses, h, (lt.torrent_status.seeding,) if i == 0 else (lt.torrent_status.downloading,))
+    emit("ready", port=ports[0])
+    st = {"go": None, "cpu": 0.0, "done": {}, "finished": False}
+
+    def on_command(parts):
+        if parts[0] == "go":
+            st["cpu"] = cpu_seconds()
+            st["go"] = time.monotonic()
+            for i in range(1, n + 1):
+                handles[i].connect_peer((hosts[0], ports[0]))
+                for j in range(1, i):
+                    handles[i].connect_peer((hosts[j], ports[j]))
+        else:
+            raise ValueError("unknown command")
+
+    def on_alert(i, a, now):
+        if isinstance(a, lt.torrent_finished_alert) and i > 0 and st["go"] is not None and i not in st["done"]:
+            st["done"][i] = now - st["go"]
+            emit("peer-done", i=i, seconds=st["done"][i])
+            if len(st["done"]) == n and not st["finished"]:
+                st["finished"] = True
+                ups = [h.status().total_payload_upload for h in handles]
+                emit("finished", seconds=max(st["done"].values()), perPeer=[st["done"][k] for k in sorted(st["done"])],
+                     seedUploaded=ups[0], uploaded=ups, length=total, cpu=cpu_seconds() - st["cpu"],
+                     maxRssKiB=max_rss_kib())
+        elif a.category() & lt.alert.category_t.error_notification:
+            emit("warning", message=f"peer {i}: {a.message()}")
+
+    run_loop(args, sessions, on_command, on_alert)
+
+
+def role_fetch(args):
+    ses = make_session(args.host)
+    port = wait_listening(ses)
+    emit("ready", port=port)
+    cur = {}
+
+    def on_command(parts):
+        if parts[0] != "fetch":
+            raise ValueError("unknown command")
+        if cur:
+            raise RuntimeError("a fetch is already running")
+        ih = parts[1]
+        save = os.path.join(args.work, ih)
+        os.makedirs(save, exist_ok=True)
+        atp = lt.add_torrent_params()
+        atp.info_hashes = lt.info_hash_t(lt.sha1_hash(bytes.fromhex(ih)))
+        atp.save_path = save
+        atp.flags &= ~lt.torrent_flags.auto_managed
+        atp.flags &= ~lt.torrent_flags.paused
+        atp.flags |= lt.torrent_flags.upload_mode  # no piece requests after the metadata
+        cur.update(ih=ih, save=save, added=time.monotonic(), connected=None)
+        cur["h"] = ses.add_torrent(atp)
+        cur["h"].connect_peer(parse_hostport(parts[2]))
+
+    def on_alert(_i, a, now):
+        if not cur:
+            return
+        if isinstance(a, lt.peer_connect_alert) and cur["connected"] is None:
+            cur["connected"] = now
+        elif isinstance(a, lt.metadata_received_alert):
+            h = cur["h"]
+            size = h.torrent_file().metadata_size() if h.torrent_file() is not None else 0
+            start = cur["connected"] if cur["connected"] is not None else cur["added"]
+            emit("metadata", ih=cur["ih"], ms=(now - start) * 1000, sinceAdd=(now - cur["added"]) * 1000,
+                 infoBytes=size)
+            ses.remove_torrent(h, lt.session.delete_files)
+            shutil.rmtree(cur["save"], ignore_errors=True)
+            cur.clear()
+        elif a.category() & lt.alert.category_t.error_notification:
+            emit("warning", message=a.message())
+
+    # Short waits: the fetch alerts are timed when popped (these python bindings expose no
+    # alert timestamps), so the loop must wake up promptly.
+    run_loop(args, [ses], on_command, on_alert, wait_ms=5)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("role", choices=["seed", "download", "swarm", "fetch"])
+    ap.add_argument("--torrent")
+    ap.add_argument("--save-path")
+    ap.add_argument("--data")
+    ap.add_argument("--work")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--host-base", type=int, default=10)
+    ap.add_argument("--peer")
+    ap.add_argument("--upload-limit", type=int, default=0)
+    ap.add_argument("--seed-mode", action="store_true")
+    ap.add_argument("--n", type=int, default=0)
+    ap.add_argument("--u-s", type=int, default=0)
+    ap.add_argument("--u-i", type=int, default=0)
+    ap.add_argument("--max-seconds", type=float, default=900.0)
+    args = ap.parse_args()
+    try:
+        {"seed": role_seed, "download": role_download, "swarm": role_swarm, "fetch": role_fetch}[args.role](args)
+    except Exception as exc:
+        emit("fatal", message=f"{type(exc).__name__}: {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+/**
+ * `trackerless download <magnet> [--out DIR] [--bootstrap H:P ...] [--seed]`: find peers
+ * through the DHT (and the link's x.pe hints), fetch the metadata from them (BEP 9), then the
+ * pieces, each verified by SHA-1, into DIR.
+ *
+ * - Progress on stderr: a bar with percent, speeds, peers and ETA (redrawn on a terminal,
+ *   a plain line every 2 s otherwise); results and summaries are stderr lines too, so
+ *   stdout stays empty except for the final path of the content.
+ * - Ctrl-C (SIGINT/SIGTERM): the engine stops gracefully (pieces flushed, resume file saved
+ *   in DIR/.trackerless/), exit 130. Rerunning the same command resumes: the metadata is
+ *   kept next to the resume file, so the data on disk is checked before any peer is asked
+ *   and only missing pieces are fetched.
+ * - Exit 0 with every file verified and in place (after --seed: when interrupted while
+ *   seeding); 1 on a fatal error (a storage failure); 2 on bad arguments (a bad magnet link).
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import {
+  AbortError,
+  Swarm,
+  parseInfoHash,
+  parseMagnet,
+  parseTorrentFile,
+  toHex,
+  toTorrentFile,
+  type EngineProgress,
+  type Magnet,
+  type TorrentInfo
+} from '../../index.js';
+import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand, type CliContext } from '../program.js';
+import {
+  aborted,
+  addSwarmOptions,
+  formatBytes,
+  formatDuration,
+  formatRate,
+  parseRate,
+  progressLine,
+  StatusLine,
+  swarmOptionsFrom,
+  type SwarmCliOptions
+} from '../transfer.js';
+
+interface DownloadCliOptions extends SwarmCliOptions {
+  out: string;
+  seed?: boolean;
+  verbose?: boolean;
+}
+
+/** The metadata of a download in progress, next to its resume file. */
+export function metadataCachePath(outDir: string, infoHash: Uint8Array): string {
+  return join(resolve(outDir), '.trackerless', `${toHex(infoHash)}.torrent`);
+}
+
+export const downloadCommand: CliCommand = {
+  name: 'download',
+  configure(command) {
+    command
+      .description('download a torrent from its magnet link (peers from the DHT), verify it, optionally keep seeding')
+      .argument('<magnet>', "a magnet link (quote it: it contains '&'), or a bare infohash")
+      .option('-o, --out <dir>', 'directory to download into', '.')
+      .option('--seed', 'keep seeding after the download completes, until interrupted');
+    addSwarmOptions(command)
+      .option('--download-limit <rate>', 'download cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate)
+      .option('-v, --verbose', 'also print the warnings of the DHT and the engine (peers misbehaving, lookups failing)')
+      .addHelpText(
+        'after',
+        '\nCtrl-C stops cleanly and saves the state: run the same command again to resume.\n\n' +
+          'Example:\n' +
+          "  trackerless download 'magnet:?xt=urn:btih:...' --out downloads --bootstrap 127.0.0.1:6881"
+      );
+  },
+  async run(ctx, args, options) {
+    const opts = options as unknown as DownloadCliOptions;
+    const magnet = parseLink(String(args[0]));
+    const outDir = resolve(opts.out);
+    const started = Date.now();
+    const cached = await loadCachedMetadata(outDir, magnet);
+    if (cached) ctx.log(`checking existing data of ${cached.name} in ${outDir} ...`);
+
+    // Interrupted while starting (joining the DHT, checking data): nothing to save yet.
+    const starting = new AbortController();
+    const onInterrupt = (): void => starting.abort();
+    ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
+    let swarm: Swarm;
+    try {
+      swarm = await Swarm.create({
+        ...swarmOptionsFrom(opts),
+        magnet,
+        ...(cached ? { torrent: cached } : {}),
+        outDir,
+        seed: opts.seed ?? false,
+        signal: starting.signal
+      });
+    } catch (err) {
+      if (ctx.interrupt.aborted) return interruptedEarly(ctx);
+      throw err;
+    } finally {
+      ctx.interrupt.removeEventListener('abort', onInterrupt);
+    }
+
+    const status = new StatusLine(ctx, () => progressLine(swarm.progress(), Date.now() - started));
+    if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
+    swarm.on('peer-banned', (ban) => status.log(`banned peer ${ban.address.host}:${ban.address.port} (${ban.reason})`));
+    const first = swarm.progress();
+    if (cached) {
+      status.log(
+        `resuming ${cached.name}: ${first.verifiedPieces}/${first.totalPieces} pieces ` +
+          `(${formatBytes(first.verifiedBytes)} of ${formatBytes(first.totalBytes)}) already verified`
+      );
+    } else {
+      ctx.log(`looking for peers of ${magnet.infoHashHex}${magnet.name ? ` (${magnet.name})` : ''} ...`);
+      swarm.once('metadata', (info) => {
+        status.log(`metadata: ${describe(info)}, from peers in ${formatDuration((Date.now() - started) / 1000)}`);
+        saveMetadata(outDir, info).catch((err: Error) => status.log(`trackerless: warning: cannot keep the metadata: ${err.message}`));
+      });
+    }
+    status.start();
+
+    try {
+      await swarm.done({ signal: ctx.interrupt });
+    } catch (err) {
+      if (ctx.interrupt.aborted && err instanceof AbortError) {
+        await swarm.stop();
+        status.stop();
+        ctx.log(`interrupted (${String(ctx.interrupt.reason)}): ${summary(swarm.progress())}; state saved, run the same command again to resume`);
+        return EXIT_INTERRUPTED;
+      }
+      status.stop();
+      await swarm.destroy();
+      throw err;
+    }
+
+    const info = swarm.info!;
+    const p = swarm.progress();
+    status.stop();
+    ctx.log(
+      `done: ${info.name}, ${formatBytes(info.length)} verified in ${formatDuration((Date.now() - started) / 1000)}; ` +
+        `${fetched(p)}, uploaded ${formatBytes(p.uploaded)}`
+    );
+    ctx.print(join(outDir, ...info.files[0]!.path.slice(0, 1)));
+    if (!opts.seed) {
+      await swarm.stop();
+      return EXIT_OK;
+    }
+    return seedUntilInterrupted(ctx, swarm);
+  }
+};
+
+/** `magnet:?...` or a bare infohash; a clear usage error otherwise. */
+function parseLink(link: string): Magnet {
+  try {
+    if (/^magnet:/i.test(link)) return parseMagnet(link);
+    if (/^[0-9a-z]{32,40}$/i.test(link)) return parseMagnet(`magnet:?xt=urn:btih:${toHex(parseInfoHash(link))}`);
+    return parseMagnet(link); // reports what is wrong with it
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function describe(info: TorrentInfo): string {
+  const files = info.files.filter((f) => !f.padding).length;
+  return (
+    `${info.name}, ${formatBytes(info.length)} in ${files} file${files === 1 ? '' : 's'}, ` +
+    `${info.pieces.length} pieces of ${formatBytes(info.pieceLength)}`
+  );
+}
+
+function fetched(p: EngineProgress): string {
+  return `fetched ${formatBytes(p.downloaded)} (${p.downloaded} bytes) from peers this run`;
+}
+
+function summary(p: EngineProgress): string {
+  if (p.totalPieces === 0) return 'no metadata yet';
+  return `${p.verifiedPieces}/${p.totalPieces} pieces (${formatBytes(p.verifiedBytes)} of ${formatBytes(p.totalBytes)}) verified, ${fetched(p)}`;
+}
+
+function interruptedEarly(ctx: CliContext): number {
+  ctx.log(`interrupted (${String(ctx.interrupt.reason)}) while starting`);
+  return EXIT_INTERRUPTED;
+}
+
+/** After a download with --seed: upload until SIGINT/SIGTERM, then exit 0. */
+async function seedUntilInterrupted(ctx: CliContext, swarm: Swarm): Promise<number> {
+  const since = swarm.progress().uploaded;
+  ctx.log(`seeding on TCP port ${swarm.port}; Ctrl-C to stop`);
+  const status = new StatusLine(ctx, () => {
+    const p = swarm.progress();
+    return `seeding: up ${formatRate(p.upRate)}, ${p.peers} peer${p.peers === 1 ? '' : 's'}, uploaded ${formatBytes(p.uploaded - since)}`;
+  }, { plainIntervalMs: 10_000 });
+  status.start();
+  await aborted(ctx.interrupt);
+  status.stop();
+  await swarm.stop();
+  ctx.log(`stopped seeding (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in all`);
+  return EXIT_OK;
+}
+
+/** The metadata saved by an earlier run for this infohash, if any (checked against it). */
+async function loadCachedMetadata(outDir: string, magnet: Magnet): Promise<TorrentInfo | undefined> {
+  try {
+    const bytes = await fsp.readFile(metadataCachePath(outDir, magnet.infoHash));
+    const { info } = parseTorrentFile(bytes);
+    return toHex(info.infoHash) === magnet.infoHashHex ? info : undefined;
+  } catch {
+    return undefined; // none, or unreadable: fetch it from peers again
+  }
+}
+
+/** Keep the metadata next to the resume file (atomically), so a rerun needs no peer to start. */
+async function saveMetadata(outDir: string, info: TorrentInfo): Promise<void> {
+  const path = metadataCachePath(outDir, info.infoHash);
+  await fsp.mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await fsp.writeFile(tmp, toTorrentFile(info));
+  await fsp.rename(tmp, path);
+}

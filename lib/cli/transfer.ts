@@ -1,0 +1,172 @@
+/**
+ * What `download` and `seed` share: the swarm options (--host, --bootstrap, --port,
+ * --dht-port, rate caps), byte/rate/duration formatting, and the one-line progress display.
+ */
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import type { EngineProgress, SwarmOptions } from '../index.js';
+import { portParser } from './args.js';
+import type { CliContext } from './program.js';
+import { addDhtOptions, type DhtCliOptions } from './session.js';
+
+/** Options of the swarm commands, as commander parses them. */
+export interface SwarmCliOptions extends DhtCliOptions {
+  /** TCP port for peers (0 = any free port). */
+  port: number;
+  /** UDP port of the DHT node; default: the same number as --port. */
+  dhtPort?: number;
+  uploadLimit?: number;
+  downloadLimit?: number;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/**
+ * A byte rate in bytes/s: `500000`, `512k`, `4M`, `1.5MiB` (k/M/G are powers of 1024; an
+ * optional trailing `/s`). 0 = unlimited.
+ */
+export function parseRate(value: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)(?:\/s)?$/i.exec(value.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  const rate = m && unit !== undefined ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!Number.isFinite(rate) || rate < 0 || rate > 2 ** 40) {
+    throw new InvalidArgumentError('expected bytes per second, e.g. 500000, 512k or 4M (0 = unlimited).');
+  }
+  return rate;
+}
+
+/** Add the swarm options to a command: --host, --bootstrap, --port, --dht-port, --upload-limit. */
+export function addSwarmOptions(command: Command): Command {
+  return addDhtOptions(command, { host: '0.0.0.0' })
+    .option('-p, --port <port>', 'TCP port for incoming peers (0 = any free port)', portParser(true), 0)
+    .option('--dht-port <port>', 'UDP port of the DHT node (default: the same number as --port)', portParser(true))
+    .option('--upload-limit <rate>', 'upload cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate);
+}
+
+/** The Swarm options the command-line options ask for (discovery and engine defaults kept). */
+export function swarmOptionsFrom(opts: SwarmCliOptions): Pick<SwarmOptions, 'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit'> {
+  const host = opts.host ?? '0.0.0.0';
+  return {
+    dhtOptions: { host, port: opts.dhtPort ?? opts.port },
+    // undefined keeps the library default (the public routers).
+    ...(opts.bootstrap !== undefined ? { bootstrap: opts.bootstrap === false ? [] : opts.bootstrap } : {}),
+    listen: { host, port: opts.port },
+    ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
+    ...(opts.downloadLimit ? { downloadLimit: opts.downloadLimit } : {})
+  };
+}
+
+/** "1.5 MiB" (binary units; bytes below 1 KiB). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${Math.round(n)} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+export function formatRate(bytesPerSecond: number): string {
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** "0:07", "12:34", "1:02:03" for a duration in seconds. */
+export function formatDuration(totalSeconds: number): string {
+  if (!Number.isFinite(totalSeconds) || totalSeconds < 0) return '--:--';
+  const s = Math.round(totalSeconds);
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60));
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${mm.padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}
+
+const BAR_WIDTH = 20;
+
+/** The progress line of a download: bar, percent, rates, peers, ETA. */
+export function progressLine(p: EngineProgress, elapsedMs: number): string {
+  if (p.totalPieces === 0) {
+    return `fetching metadata from peers...  ${p.peers} peer${p.peers === 1 ? '' : 's'}  ${formatDuration(elapsedMs / 1000)}`;
+  }
+  const fraction = p.totalBytes > 0 ? p.verifiedBytes / p.totalBytes : 0;
+  const filled = Math.floor(fraction * BAR_WIDTH);
+  const bar = '#'.repeat(filled) + '.'.repeat(BAR_WIDTH - filled);
+  const left = p.totalBytes - p.verifiedBytes;
+  const eta = left === 0 ? 'done' : p.downRate > 0 ? formatDuration(left / p.downRate) : '--:--';
+  return (
+    `[${bar}] ${(fraction * 100).toFixed(1).padStart(5)}%  ` +
+    `down ${formatRate(p.downRate).padStart(11)}  up ${formatRate(p.upRate).padStart(11)}  ` +
+    `${p.peers} peer${p.peers === 1 ? '' : 's'}  ETA ${eta}`
+  );
+}
+
+/**
+ * One status line on stderr, redrawn in place on a terminal (`\r` + erase line) about
+ * `intervalMs`; on a pipe or file, a plain line every `plainIntervalMs` instead. `log`
+ * prints a normal line without tearing the status line.
+ */
+export class StatusLine {
+  private timer: NodeJS.Timeout | undefined;
+  private shown = false;
+  private lastPlain = 0;
+
+  constructor(
+    private readonly ctx: CliContext,
+    private readonly render: () => string,
+    private readonly options: { intervalMs?: number; plainIntervalMs?: number } = {}
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.lastPlain = Date.now();
+    this.timer = setInterval(() => this.draw(), this.ctx.stderrIsTTY ? (this.options.intervalMs ?? 250) : 250);
+    this.draw();
+  }
+
+  /** A line above the status line. */
+  log(line: string): void {
+    this.clear();
+    this.ctx.log(line);
+    this.draw();
+  }
+
+  /** Stop refreshing; the last state stays on screen (a terminal) and the cursor moves on. */
+  stop(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.ctx.stderrIsTTY && this.shown) {
+      this.ctx.stderrRaw(`\r\x1b[2K${this.render()}\n`);
+      this.shown = false;
+    }
+  }
+
+  private clear(): void {
+    if (this.ctx.stderrIsTTY && this.shown) this.ctx.stderrRaw('\r\x1b[2K');
+    this.shown = false;
+  }
+
+  private draw(): void {
+    if (!this.timer) return;
+    if (this.ctx.stderrIsTTY) {
+      this.ctx.stderrRaw(`\r\x1b[2K${this.render()}`);
+      this.shown = true;
+      return;
+    }
+    const now = Date.now();
+    if (now - this.lastPlain >= (this.options.plainIntervalMs ?? 2_000)) {
+      this.lastPlain = now;
+      this.ctx.log(this.render());
+    }
+  }
+}
+
+/** Resolves when `signal` aborts (at once if it has). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * `trackerless seed` and `trackerless download` as real processes on 127.0.0.1: a DHT node
+ * (`trackerless node --no-bootstrap`) is the only bootstrap of both; the downloader starts
+ * from the printed magnet link alone (no x.pe hints), finds the seeder through the DHT,
+ * fetches the metadata and the pieces. Every process has a deadline and is killed in afterAll.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAIN, Spawner, ensureBuilt, type Running } from '../support/cli-process.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const LOOPBACK = ['--host', '127.0.0.1'];
+
+const procs = new Spawner();
+let dir: string;
+/** Processes of the current test (a bootstrap node, a seeder), stopped after it. */
+let running: Running[] = [];
+
+beforeAll(async () => {
+  ensureBuilt([MAIN]);
+  dir = await mkdtemp(join(tmpdir(), 'trackerless-transfer-cli-'));
+}, 200_000);
+
+afterEach(async () => {
+  for (const r of running) r.child.kill('SIGKILL');
+  await Promise.all(running.map((r) => r.exited));
+  running = [];
+});
+
+afterAll(async () => {
+  procs.killAll();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A DHT node of our own on loopback, joined by no one: the bootstrap node of a test. */
+async function bootstrapNode(): Promise<string> {
+  const node = procs.start(MAIN, ['node', ...LOOPBACK, '--port', '0', '--no-bootstrap', '--stats-interval', '0'], 120_000);
+  running.push(node);
+  const m = await node.waitFor(/^listening (127\.0\.0\.1:\d+) /m, 10_000, 'the DHT node to listen');
+  return m[1]!;
+}
+
+/** `trackerless seed`: resolves with the magnet link once the DHT stored the announce. */
+async function startSeeder(path: string, bootstrap: string, extra: string[] = []): Promise<{ seeder: Running; magnet: string }> {
+  const seeder = procs.start(MAIN, ['seed', path, ...LOOPBACK, '--bootstrap', bootstrap, ...extra], 120_000);
+  running.push(seeder);
+  const [, magnet] = await seeder.waitFor(/^(magnet:\?\S+)$/m, 20_000, 'the magnet link');
+  await seeder.waitFor(/announced on the DHT: stored on [1-9]/, 20_000, 'the seeder announce');
+  expect(magnet).not.toMatch(/x\.pe=/); // the DHT is the only way to the seeder
+  return { seeder, magnet: magnet! };
+}
+
+async function randomFile(name: string, size: number): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, randomBytes(size));
+  return path;
+}
+
+async function expectSameBytes(a: string, b: string): Promise<void> {
+  const [x, y] = await Promise.all([readFile(a), readFile(b)]);
+  expect(y.length).toBe(x.length);
+  expect(y.equals(x)).toBe(true);
+}
+
+describe('trackerless download / seed (spawned, loopback DHT only)', () => {
+  it.each([
+    ['not a link', 'hello', /^trackerless: error: invalid magnet link: must start with "magnet:\?"/],
+    ['a bad hex infohash', 'magnet:?xt=urn:btih:zz2fe1c06bba254a9dc9f519b335aa7c1367a88a', /^trackerless: error: invalid magnet link: .*infohash/],
+    ['no xt', 'magnet:?dn=movie', /^trackerless: error: invalid magnet link: .*xt/]
+  ])('rejects %s with exit 2 and a clear message', async (_what, link, message) => {
+    const r = await procs.run(MAIN, ['download', link, '--out', join(dir, 'never'), '--bootstrap', '127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+
+  it('seed + download --seed through a loopback DHT node: identical file; SIGTERM while seeding exits 0', async () => {
+    const bootstrap = await bootstrapNode();
+    const src = await randomFile('movie.bin', 3 * MiB + 12_345);
+    const { magnet } = await startSeeder(src, bootstrap);
+    const out = join(dir, 'out-1');
+    const down = procs.start(MAIN, ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--seed'], 60_000);
+    running.push(down);
+    await down.waitFor(/^done: movie\.bin, 3\.01 MiB verified/m, 45_000, 'the download to finish');
+    await down.waitFor(/^seeding on TCP port \d+/m, 5_000);
+    await expectSameBytes(src, join(out, 'movie.bin'));
+    expect(down.stdout).toBe(`${join(out, 'movie.bin')}\n`);
+    expect(down.stderr).toMatch(/^metadata: movie\.bin, 3\.01 MiB in 1 file, /m);
+    down.child.kill('SIGTERM');
+    const r = await down.exited;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^stopped seeding \(SIGTERM\)/m);
+    // The metadata and the resume state are kept for a rerun, nothing else is written.
+    expect((await readdir(out)).sort()).toEqual(['.trackerless', 'movie.bin']);
+  }, 90_000);
+
+  it('Ctrl-C mid-way saves the state; the rerun fetches only the missing pieces and completes', async () => {
+    const bootstrap = await bootstrapNode();
+    const size = 4 * MiB;
+    const pieceLength = 64 * KiB;
+    const src = await randomFile('big.bin', size);
+    const { magnet } = await startSeeder(src, bootstrap, ['--piece-length', '64']);
+    const out = join(dir, 'out-2');
+    const args = ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--download-limit', '1M'];
+
+    // Run 1: about 1 MiB/s, interrupted ~1.5 s into the pieces.
+    const first = procs.start(MAIN, args, 60_000);
+    running.push(first);
+    await first.waitFor(/^metadata: big\.bin, 4\.00 MiB in 1 file, 64 pieces of 64\.0 KiB/m, 30_000, 'the metadata');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    first.child.kill('SIGINT');
+    const r1 = await first.exited;
+    expect(r1.code).toBe(130);
+    const m1 = /^interrupted \(SIGINT\): (\d+)\/64 pieces .* verified, fetched .* \((\d+) bytes\) from peers this run; state saved/m.exec(r1.stderr);
+    expect(m1).not.toBeNull();
+    const have = Number(m1![1]);
+    expect(have).toBeGreaterThan(0);
+    expect(have).toBeLessThan(64);
+
+    // Run 2: starts from the saved state (no peer needed to know it), fetches the rest.
+    const r2 = await procs.run(MAIN, args, 60_000);
+    expect(r2.code).toBe(0);
+    expect(r2.stderr).toMatch(new RegExp(`^resuming big\\.bin: ${have}/64 pieces .* already verified`, 'm'));
+    const m2 = /^done: big\.bin, 4\.00 MiB verified in .*; fetched .* \((\d+) bytes\) from peers this run/m.exec(r2.stderr);
+    expect(m2).not.toBeNull();
+    const fetched = Number(m2![1]);
+    const missing = size - have * pieceLength;
+    expect(fetched).toBeGreaterThanOrEqual(missing);
+    // Endgame may fetch a few blocks twice; never a piece we already had.
+    expect(fetched).toBeLessThan(missing + 2 * pieceLength);
+    await expectSameBytes(src, join(out, 'big.bin'));
+  }, 120_000);
+});

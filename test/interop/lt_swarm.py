@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""A libtorrent (python3-libtorrent 2.x) peer on loopback that seeds or downloads one torrent,
+finding peers through the DHT only. Driven by the interop transfer tests.
+
+Usage:
+  /usr/bin/python3 lt_swarm.py seed --torrent FILE --save-path DIR --bootstrap 127.0.0.1:P ...
+  /usr/bin/python3 lt_swarm.py download --magnet LINK --save-path DIR --bootstrap 127.0.0.1:P ...
+  common: [--host 127.0.0.1] [--max-seconds 150] [--status-interval 0.5]
+
+The session listens on --host only, TCP only (uTP off), with every discovery feature but the
+DHT off (LSD, UPnP, NAT-PMP) and --bootstrap as its only DHT bootstrap nodes; the DHT's per-IP
+defences are off because every node here is 127.0.0.1. The torrent re-announces itself on the
+DHT (force_dht_announce) every 2 s, so it is found as soon as the DHT has formed.
+
+seed: the .torrent file's bytes go to lt.torrent_info; the data must be in --save-path.
+download: only the magnet link is given; the metadata comes from peers (BEP 9).
+
+Output: one JSON object per line on stdout, each with an "event" key:
+  ready     {"port"}                        TCP listen port (the one announced on the DHT)
+  added     {"info_hash"}
+  metadata  {"name", "size"}                metadata_received_alert (download)
+  checked   {}                              torrent_checked_alert
+  finished  {}                              torrent_finished_alert (every piece downloaded)
+  peer      {"ip", "port"}                  peer_connect_alert
+  status    {"state", "progress", "done", "peers", "seeds", "has_metadata",
+             "down_rate", "up_rate", "downloaded", "uploaded"}
+  error     {"message"}
+  exit      {"reason"}
+It exits when stdin closes (the test went away), on `quit`, or after --max-seconds.
+"""
+import argparse
+import json
+import queue
+import sys
+import threading
+import time
+
+try:
+    import libtorrent as lt
+except ImportError as exc:  # the test turns this line into a clear failure
+    print(json.dumps({"event": "fatal", "message": f"python3-libtorrent is not installed: {exc}"}), flush=True)
+    sys.exit(3)
+
+
+def emit(event, **fields):
+    fields["event"] = event
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def make_session(host, bootstrap):
+    mask = (lt.alert.category_t.status_notification
+            | lt.alert.category_t.error_notification
+            | lt.alert.category_t.connect_notification
+            | lt.alert.category_t.dht_notification)
+    settings = {
+        "listen_interfaces": f"{host}:0",
+        "outgoing_interfaces": host,
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "enable_dht": True,
+        "dht_bootstrap_nodes": ",".join(bootstrap),
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_ip_notifier": False,
+        "dht_restrict_routing_ips": False,
+        "dht_restrict_search_ips": False,
+        "dht_prefer_verified_node_ids": False,
+        "dht_enforce_node_id": False,
+        "dht_ignore_dark_internet": False,
+        "dht_block_ratelimit": 100000,
+        "dht_upload_rate_limit": 1000000,
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": mask,
+        "alert_queue_size": 10000,
+    }
+    return lt.session(settings)
+
+
+def add_torrent(ses, args):
+    atp = lt.add_torrent_params()
+    if args.mode == "seed":
+        with open(args.torrent, "rb") as f:
+            atp.ti = lt.torrent_info(lt.bdecode(f.read()))
+    else:
+        atp = lt.parse_magnet_uri(args.magnet)
+    atp.save_path = args.save_path
+    atp.flags &= ~lt.torrent_flags.auto_managed  # never queued
+    atp.flags &= ~lt.torrent_flags.paused
+    return ses.add_torrent(atp)
+
+
+STATES = {
+    0: "queued_for_checking", 1: "checking_files", 2: "downloading_metadata", 3: "downloading",
+    4: "finished", 5: "seeding", 6: "allocating", 7: "checking_resume_data",
+}
+
+
+def status(h):
+    s = h.status()
+    emit("status", state=STATES.get(int(s.state), str(s.state)), progress=s.progress, done=s.total_wanted_done,
+         peers=s.num_peers, seeds=s.num_seeds, has_metadata=s.has_metadata,
+         down_rate=s.download_rate, up_rate=s.upload_rate,
+         downloaded=s.total_payload_download, uploaded=s.total_payload_upload)
+
+
+def on_alert(a):
+    if isinstance(a, lt.metadata_received_alert):
+        ti = a.handle.torrent_file()
+        emit("metadata", name=ti.name(), size=ti.total_size())
+    elif isinstance(a, lt.torrent_checked_alert):
+        emit("checked")
+    elif isinstance(a, lt.torrent_finished_alert):
+        emit("finished")
+    elif isinstance(a, lt.peer_connect_alert):
+        ep = a.endpoint
+        emit("peer", ip=str(ep[0]), port=int(ep[1]))
+    elif a.category() & lt.alert.category_t.error_notification:
+        emit("error", message=a.message())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["seed", "download"])
+    ap.add_argument("--torrent")
+    ap.add_argument("--magnet")
+    ap.add_argument("--save-path", required=True)
+    ap.add_argument("--bootstrap", action="append", required=True, help="ip:port (IP literal)")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--max-seconds", type=float, default=150.0)
+    ap.add_argument("--status-interval", type=float, default=0.5)
+    args = ap.parse_args()
+    if (args.mode == "seed") != (args.torrent is not None) or (args.mode == "download") != (args.magnet is not None):
+        ap.error("seed needs --torrent, download needs --magnet")
+
+    ses = make_session(args.host, args.bootstrap)
+    commands = queue.Queue()
+
+    def read_stdin():
+        for line in sys.stdin:
+            commands.put(line.strip())
+        commands.put(None)
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+
+    deadline = time.monotonic() + args.max_seconds
+    handle = None
+    ready = False
+    next_status = 0.0
+    next_announce = 0.0
+    reason = "deadline"
+    while time.monotonic() < deadline:
+        stop = False
+        while not commands.empty():
+            line = commands.get()
+            if line is None or line == "quit":
+                reason = "stdin closed" if line is None else "quit"
+                stop = True
+                break
+        if stop:
+            break
+        if not ready and ses.is_listening() and ses.listen_port() > 0:
+            ready = True
+            emit("ready", port=ses.listen_port())
+            try:
+                handle = add_torrent(ses, args)
+                emit("added", info_hash=str(handle.info_hashes().v1))
+            except Exception as exc:
+                emit("error", message=f"add_torrent: {exc}")
+                reason = "add_torrent failed"
+                break
+        now = time.monotonic()
+        if handle is not None and now >= next_announce:
+            next_announce = now + 2.0
+            handle.force_dht_announce()
+        if handle is not None and now >= next_status:
+            next_status = now + args.status_interval
+            status(handle)
+        ses.wait_for_alert(50)
+        for a in ses.pop_alerts():
+            on_alert(a)
+    if handle is not None:
+        status(handle)
+    emit("exit", reason=reason)
+    del ses
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+/**
+ * The built `trackerless` binary and example programs as real child processes, for the
+ * spawned-CLI tests: rebuild dist/ when stale, run to completion with a deadline, or start a
+ * long-running process and watch its output. Every child is tracked so `killAll()` (in
+ * afterAll) leaves nothing behind.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const MAIN = join(ROOT, 'dist/lib/cli/main.js');
+/** Jest's NODE_OPTIONS (--experimental-vm-modules) is not for the programs under test. */
+export const CHILD_ENV = { ...process.env, NODE_OPTIONS: '' };
+
+export interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Rebuild dist/ if a source file is newer than any of `outputs` (or one is missing). */
+export function ensureBuilt(outputs: string[]): void {
+  const newestSource = Math.max(...['lib', 'examples'].flatMap((dir) => tsFiles(join(ROOT, dir)).map((f) => statSync(f).mtimeMs)));
+  if (outputs.every((file) => existsSync(file) && statSync(file).mtimeMs >= newestSource)) return;
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'pipe',
+      timeout: 180_000
+    });
+  } catch (err) {
+    // tsc emits even with type errors elsewhere; only fail if our entry points are missing.
+    if (!outputs.every((file) => existsSync(file))) throw err;
+  }
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** A UDP port that was free a moment ago. */
+export function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  return new Promise((resolve) =>
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    })
+  );
+}
+
+/** Poll `predicate` every 25 ms until true; throws with `describe()` after `timeoutMs`. */
+export async function until(predicate: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting; ${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A running child: its output so far, and its end. */
+export class Running {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Result>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));
+    this.exited = new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
+    });
+  }
+
+  /** Wait until `re` matches stdout+stderr (or the process exits: then fail with its output). */
+  async waitFor(re: RegExp, timeoutMs: number, what = String(re)): Promise<RegExpExecArray> {
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    let m: RegExpExecArray | null = null;
+    await until(() => (m = re.exec(this.stdout) ?? re.exec(this.stderr)) !== null || exited, timeoutMs, () => `${what}; stdout: ${this.stdout}\nstderr: ${this.stderr}`);
+    if (!m) throw new Error(`process exited before ${what}; stdout: ${this.stdout}\nstderr: ${this.stderr}`);
+    return m;
+  }
+}
+
+/** Spawns node scripts, each with a deadline; `killAll()` SIGKILLs whatever is still alive. */
+export class Spawner {
+  private readonly children = new Set<ChildProcess>();
+
+  /** Start `node script ...args`; killed after `timeoutMs`. */
+  start(script: string, args: string[], timeoutMs = 60_000): Running {
+    const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', () => {
+      clearTimeout(timer);
+      this.children.delete(child);
+    });
+    return new Running(child);
+  }
+
+  /** Run to completion (killed after `timeoutMs`). */
+  run(script: string, args: string[], timeoutMs = 30_000): Promise<Result> {
+    return this.start(script, args, timeoutMs).exited;
+  }
+
+  killAll(): void {
+    for (const child of this.children) child.kill('SIGKILL');
+  }
+}
