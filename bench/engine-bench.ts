@@ -21,6 +21,8 @@
  *  --metadata  magnet -> metadata from one libtorrent seeder, info dictionaries of ~20 KiB,
  *              ~320 KiB and ~5 MiB; ms from TCP connect to verified metadata: our downloader
  *              vs libtorrent's.
+ *              --trace-dir DIR writes each swarm's 1 s progress trace (seed upload, every
+ *              downloader's verified bytes) there as JSON.
  *  --chart     distribution time against N (caps (b), F = --chart-size MiB) with the D_p2p and
  *              D_cs bounds, written as an SVG (--svg, default docs/swarm-distribution.svg).
  *
@@ -71,6 +73,7 @@ interface Options {
   json: string | null;
   engineOptions: string | null;
   profDir: string | null;
+  traceDir: string | null;
 }
 
 function parseSize(s: string): number {
@@ -122,7 +125,8 @@ function parseOptions(argv: string[]): Options {
     svg: value('svg') ?? defaultSvg,
     json: value('json') ?? null,
     engineOptions: value('engine-options') ?? null,
-    profDir: value('prof-ours') ?? null
+    profDir: value('prof-ours') ?? null,
+    traceDir: value('trace-dir') ?? null
   };
 }
 
@@ -164,7 +168,17 @@ interface TransferSample {
   downCpuPerGiB: number;
   seedCpuPerGiB: number;
   downMaxRssMiB: number;
+  /** Ours only: CPU seconds of the event-loop thread and of the other threads. */
+  downMainCpu?: number;
+  downMainWait?: number;
+  downOtherCpu?: number;
+  seedMainCpu?: number;
+  seedMainWait?: number;
+  seedOtherCpu?: number;
 }
+
+/** "on CPU x %, waiting for a CPU y %" of the event-loop thread over `wall` seconds. */
+const loopShare = (cpu: number, wait: number, wall: number): string => `on CPU ${((100 * cpu) / wall).toFixed(0)} %, runnable ${((100 * wait) / wall).toFixed(0)} %`;
 
 const PAIRS: Array<[Impl, Impl]> = [
   ['ours', 'ours'],
@@ -199,7 +213,9 @@ async function transferOnce(t: BenchTorrent, seed: Impl, down: Impl, rep: number
       sinceGo: Number(done.sinceGo),
       downCpuPerGiB: Number(done.cpu) / (size / GiB),
       seedCpuPerGiB: Number(report.cpu) / (size / GiB),
-      downMaxRssMiB: Number(done.maxRssKiB) / 1024
+      downMaxRssMiB: Number(done.maxRssKiB) / 1024,
+      ...(done.mainCpu !== undefined ? { downMainCpu: Number(done.mainCpu), downMainWait: Number(done.mainRunqueue), downOtherCpu: Number(done.otherThreadsCpu) } : {}),
+      ...(report.mainCpu !== undefined ? { seedMainCpu: Number(report.mainCpu), seedMainWait: Number(report.mainRunqueue), seedOtherCpu: Number(report.otherThreadsCpu) } : {})
     };
   } finally {
     await stop(d, s);
@@ -220,7 +236,9 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
       const r = await transferOnce(t, seed, down, rep, dir, opts);
       samples.push(r);
       log(
-        `  rep ${rep + 1} ${pairName(seed, down).padEnd(24)} ${fmt(r.mibps).padStart(7)} MiB/s  (${r.seconds.toFixed(2)} s; ${r.sinceGo.toFixed(2)} s from go)  CPU/GiB: downloader ${r.downCpuPerGiB.toFixed(2)} s, seeder ${r.seedCpuPerGiB.toFixed(2)} s`
+        `  rep ${rep + 1} ${pairName(seed, down).padEnd(24)} ${fmt(r.mibps).padStart(7)} MiB/s  (${r.seconds.toFixed(2)} s; ${r.sinceGo.toFixed(2)} s from go)  CPU/GiB: downloader ${r.downCpuPerGiB.toFixed(2)} s, seeder ${r.seedCpuPerGiB.toFixed(2)} s` +
+          (r.downMainCpu !== undefined ? `; our downloader's event loop: ${loopShare(r.downMainCpu, r.downMainWait!, r.sinceGo)}` : '') +
+          (r.seedMainCpu !== undefined ? `; our seeder's: ${loopShare(r.seedMainCpu, r.seedMainWait!, r.sinceGo)}` : '')
       );
     }
   }
@@ -295,9 +313,14 @@ async function swarmOnce(t: BenchTorrent, impl: Impl, n: number, rates: Rates, c
   try {
     const args = ['--torrent', t.torrentPath, '--data', t.dataDir, '--work', work, '--n', String(n), '--u-s', String(rates.uS), '--u-i', String(rates.uI)];
     if (impl === 'ours') args.push('--storage', opts.storage);
+    if (opts.traceDir) args.push('--trace', '1');
     p = await start(impl, 'swarm', args, opts);
     const fin = await p.request('go', 'finished', Math.round(bound * 4 * 1000 + 60_000));
     const seconds = Number(fin.seconds);
+    if (opts.traceDir) {
+      const trace = p.events.filter((e) => e.event === 'trace' || e.event === 'peer-done' || e.event === 'finished');
+      writeFileSync(join(opts.traceDir, `swarm-${caseName}-n${n}-${impl}-rep${rep + 1}.json`), `${JSON.stringify(trace)}\n`);
+    }
     return {
       impl,
       n,

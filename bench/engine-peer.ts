@@ -16,15 +16,15 @@
  *              1 seed + N downloaders (one Swarm each, caps enforced by each engine's upload
  *              limit); go -> downloader i dials the seed and downloaders j < i; emits
  *              {event:'peer-done', i, seconds} and {event:'finished', seconds, perPeer,
- *              seedUploaded, uploaded, cpu}.
+ *              seedUploaded, uploaded, cpu}. With `--trace 1`, also {event:'trace', t, seedUp,
+ *              have[], up[]} once a second.
  *  - fetch     command `fetch <infohash-hex> <host:port>` -> a Swarm from the magnet link alone,
  *              {event:'metadata', ms (TCP connected -> metadata verified), sinceAdd, infoBytes}.
  * Every role first emits {event:'ready', port}; `quit` or stdin EOF ends the process.
  * `--engine-options JSON` passes extra BitTorrentEngineOptions (experiments, e.g.
  * '{"hashInThreadPool":true}').
  */
-import { readFileSync } from 'node:fs';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connectTcp, MemoryStorage, parseHostPort, parseTorrentFile, Swarm } from '../lib/index.js';
@@ -38,8 +38,13 @@ function parseArgs(argv: string[]): { role: string; args: Args } {
   for (let i = 0; i < rest.length; i++) {
     const k = rest[i]!;
     if (!k.startsWith('--')) throw new Error(`unexpected argument ${k}`);
-    args[k.slice(2)] = rest[i + 1] ?? '';
-    i++;
+    const v = rest[i + 1];
+    if (v === undefined || v.startsWith('--')) {
+      args[k.slice(2)] = '1'; // a bare flag (e.g. --seed-mode)
+    } else {
+      args[k.slice(2)] = v;
+      i++;
+    }
   }
   return { role, args };
 }
@@ -53,7 +58,44 @@ const cpuSeconds = (): number => {
   return (u.user + u.system) / 1e6;
 };
 const maxRssKiB = (): number => process.resourceUsage().maxRSS;
+
+/**
+ * Where the main thread (the event loop) spent its time, from /proc/self/task/<pid>/schedstat
+ * (Linux): on a CPU, runnable but waiting for one (the machine's other jobs), or asleep
+ * (waiting for I/O: idle). Plus the CPU seconds of all other threads (libuv's pool: fs,
+ * WebCrypto; V8's GC helpers) from /proc/self/task/<tid>/stat. Tells whether the event loop
+ * itself is the bottleneck, or the shared machine.
+ */
+interface ThreadTimes {
+  mainOnCpu: number;
+  mainRunqueue: number;
+  others: number;
+}
+function threadTimes(): ThreadTimes {
+  let others = 0;
+  let mainOnCpu = NaN;
+  let mainRunqueue = NaN;
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number);
+    mainOnCpu = run! / 1e9;
+    mainRunqueue = wait! / 1e9;
+    for (const tid of readdirSync('/proc/self/task')) {
+      if (tid === String(process.pid)) continue;
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      others += (Number(fields[11]) + Number(fields[12])) / 100;
+    }
+  } catch {
+    others = NaN;
+  }
+  return { mainOnCpu, mainRunqueue, others };
+}
+const threadDelta = (a: ThreadTimes): { mainCpu: number; mainRunqueue: number; otherThreadsCpu: number } => {
+  const b = threadTimes();
+  return { mainCpu: b.mainOnCpu - a.mainOnCpu, mainRunqueue: b.mainRunqueue - a.mainRunqueue, otherThreadsCpu: b.others - a.others };
+};
+
 const now = (): number => performance.now() / 1000;
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 const HOST = '127.0.0.1';
 
@@ -115,14 +157,14 @@ async function roleSeed(args: Args): Promise<void> {
   });
   swarm.on('warning', (e) => emit('warning', { message: e.message }));
   emit('ready', { port: swarm.port });
-  let mark = { cpu: cpuSeconds(), up: 0 };
+  let mark = { cpu: cpuSeconds(), up: 0, threads: threadTimes() };
   commands(
     (parts) => {
       if (parts[0] === 'mark') {
-        mark = { cpu: cpuSeconds(), up: swarm.progress().uploaded };
+        mark = { cpu: cpuSeconds(), up: swarm.progress().uploaded, threads: threadTimes() };
         emit('marked');
       } else if (parts[0] === 'report') {
-        emit('report', { cpu: cpuSeconds() - mark.cpu, uploaded: swarm.progress().uploaded - mark.up, maxRssKiB: maxRssKiB() });
+        emit('report', { cpu: cpuSeconds() - mark.cpu, uploaded: swarm.progress().uploaded - mark.up, maxRssKiB: maxRssKiB(), ...threadDelta(mark.threads) });
       } else throw new Error('unknown command');
     },
     () => swarm.destroy()
@@ -149,6 +191,7 @@ async function roleDownload(args: Args): Promise<void> {
     async (parts) => {
       if (parts[0] !== 'go') throw new Error('unknown command');
       const cpu0 = cpuSeconds();
+      const threads0 = threadTimes();
       const go = now();
       swarm.addPeer(peer);
       await swarm.done();
@@ -157,6 +200,7 @@ async function roleDownload(args: Args): Promise<void> {
         seconds: t - (connectedAt ?? go),
         sinceGo: t - go,
         cpu: cpuSeconds() - cpu0,
+        ...threadDelta(threads0),
         bytes: swarm.progress().downloaded,
         maxRssKiB: maxRssKiB()
       });
@@ -224,11 +268,19 @@ async function roleSwarm(args: Args): Promise<void> {
           emit('peer-done', { i: k + 1, seconds: perPeer[k] });
         })
       );
+      // --trace: once a second, the seed's upload and every downloader's verified bytes.
+      const trace = args['trace']
+        ? setInterval(() => {
+            const p = swarms.map((s) => s.progress());
+            emit('trace', { t: round3(now() - go), seedUp: p[0]!.uploaded, have: p.slice(1).map((x) => x.verifiedBytes), up: p.slice(1).map((x) => x.uploaded) });
+          }, 1000)
+        : undefined;
       for (let i = 1; i <= n; i++) {
         swarms[i]!.addPeer(addresses[0]!);
         for (let j = 1; j < i; j++) swarms[i]!.addPeer(addresses[j]!);
       }
       await Promise.all(finished);
+      clearInterval(trace);
       const uploaded = swarms.map((s) => s.progress().uploaded);
       emit('finished', {
         seconds: Math.max(...perPeer),

@@ -19,7 +19,8 @@ Roles (first argument):
             is in libtorrent's 'local' class, which ignores rate limits) to the global class.
             Command go -> downloader i connects to the seed and to downloaders j < i; emits
             {"event":"peer-done", "i", "seconds"} and, when all are done, {"event":"finished",
-            "seconds", "perPeer", "seedUploaded", "uploaded", "cpu"}.
+            "seconds", "perPeer", "seedUploaded", "uploaded", "cpu"}. With --trace 1, also
+            {"event":"trace", "t", "seedUp", "have", "up"} about once a second.
   fetch     --host H --work DIR
             Command fetch <infohash-hex> <host:port> -> magnet-style torrent, connect_peer,
             {"event":"metadata", "ms" (peer connected -> metadata verified), "sinceAdd",
@@ -147,7 +148,7 @@ class Commands:
         return out
 
 
-def run_loop(args, sessions, on_command, on_alert, wait_ms=50):
+def run_loop(args, sessions, on_command, on_alert, wait_ms=50, on_tick=None):
     """Commands and alerts until quit / EOF / deadline."""
     cmds = Commands()
     deadline = time.monotonic() + args.max_seconds
@@ -172,6 +173,8 @@ def run_loop(args, sessions, on_command, on_alert, wait_ms=50):
         for i, ses in enumerate(sessions):
             for a in ses.pop_alerts():
                 on_alert(i, a, now)
+        if on_tick is not None:
+            on_tick(now)
     emit("exit", reason=reason)
 
 
@@ -260,18 +263,26 @@ def role_swarm(args):
     for i, (ses, h) in enumerate(zip(sessions, handles)):
         wait_state(ses, h, (lt.torrent_status.seeding,) if i == 0 else (lt.torrent_status.downloading,))
     emit("ready", port=ports[0])
-    st = {"go": None, "cpu": 0.0, "done": {}, "finished": False}
+    st = {"go": None, "cpu": 0.0, "done": {}, "finished": False, "next_trace": None}
 
     def on_command(parts):
         if parts[0] == "go":
             st["cpu"] = cpu_seconds()
             st["go"] = time.monotonic()
+            st["next_trace"] = st["go"] + 1.0 if args.trace else None
             for i in range(1, n + 1):
                 handles[i].connect_peer((hosts[0], ports[0]))
                 for j in range(1, i):
                     handles[i].connect_peer((hosts[j], ports[j]))
         else:
             raise ValueError("unknown command")
+
+    def on_tick(now):
+        if st["next_trace"] is not None and now >= st["next_trace"] and not st["finished"]:
+            st["next_trace"] += 1.0
+            ss = [h.status() for h in handles]
+            emit("trace", t=round(now - st["go"], 3), seedUp=ss[0].total_payload_upload,
+                 have=[s.total_wanted_done for s in ss[1:]], up=[s.total_payload_upload for s in ss[1:]])
 
     def on_alert(i, a, now):
         if isinstance(a, lt.torrent_finished_alert) and i > 0 and st["go"] is not None and i not in st["done"]:
@@ -286,7 +297,7 @@ def role_swarm(args):
         elif a.category() & lt.alert.category_t.error_notification:
             emit("warning", message=f"peer {i}: {a.message()}")
 
-    run_loop(args, sessions, on_command, on_alert)
+    run_loop(args, sessions, on_command, on_alert, on_tick=on_tick)
 
 
 def role_fetch(args):
@@ -350,6 +361,7 @@ def main():
     ap.add_argument("--n", type=int, default=0)
     ap.add_argument("--u-s", type=int, default=0)
     ap.add_argument("--u-i", type=int, default=0)
+    ap.add_argument("--trace", type=int, default=0)
     ap.add_argument("--max-seconds", type=float, default=900.0)
     args = ap.parse_args()
     try:

@@ -9,16 +9,14 @@
  * 3. global token bucket: at most `queriesPerSecond` overall, plus `maxInflight` outstanding.
  *
  * Walk: the frontier (frontier.ts) is bucketed by id prefix and drained round-robin, so a sweep
- * moves across the keyspace in order. Each query's target alternates between the queried
- * node's own neighbourhood (its id: it answers with its closest neighbours, which a Kademlia
- * node knows best) and the next prefix of an ordered sweep of the id space (spreads discovery
- * to regions nobody pointed us at yet). Replies feed the frontier; nodes with more infohashes
- * than they sent (`num` > samples) or due for a periodic refresh go to the revisit queue.
+ * moves across the keyspace in order; query targets (targets.ts) alternate between the queried
+ * node's neighbourhood and an evenly spread sweep of the id space. Replies feed the frontier;
+ * nodes with more infohashes than they sent (`num` > samples) or due for a periodic refresh
+ * go to the revisit queue. Options and defaults: options.ts.
  *
  * Pure: query, clock, random source and store are injected; no sockets, no wall-clock timers,
  * so the same code runs against the real DHT and against thousands of simulated nodes.
  */
-import type { Address, NodeInfo } from '../krpc/types.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -30,67 +28,11 @@ import { RevisitQueue } from './revisit-queue.js';
 import { ResolveQueue } from './resolve-queue.js';
 import { MAX_SAMPLE_INTERVAL_S, sanitizeReply, type AnomalyKind, type RejectReason } from './validate.js';
 import { emptyStats, type CrawlerStats } from './stats.js';
-import type { Candidate, CrawlerStore, InfoHashSource, MetadataResolver, SampleQuery, SampleReply } from './types.js';
+import { crawlerConfig, type CrawlerConfig, type CrawlerEvents, type CrawlerOptions } from './options.js';
+import { TargetPicker } from './targets.js';
+import type { Candidate, CrawlerStore, InfoHashSource, SampleQuery, SampleReply } from './types.js';
 
-export interface CrawlerOptions {
-  query: SampleQuery;
-  store: CrawlerStore;
-  clock?: Clock;
-  random?: RandomSource;
-  /** Where to start (addresses without ids are fine). */
-  bootstrap?: Candidate[];
-  /** More nodes when the frontier runs dry, e.g. `() => dht.nodes()`. */
-  seeds?: () => Candidate[];
-  /** Nodes never to add or query (ourselves). */
-  isSelf?: (a: Address) => boolean;
-  /**
-   * Passive source of infohashes (e.g. a DHT's 'infohash' event): called by start() with the
-   * recording function, returns the unsubscribe function stop() calls.
-   */
-  passive?: (record: (infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer') => void) => () => void;
-  /** Extra filter on nodes learned from replies. */
-  acceptNode?: (n: NodeInfo) => boolean;
-  /** Global query rate, queries/s (default 20). */
-  queriesPerSecond?: number;
-  /** Token bucket size (default a tenth of a second's worth, at least 1). */
-  burst?: number;
-  /** Queries per second to any one IP (default 1). */
-  perIpQueriesPerSecond?: number;
-  /** Outstanding queries (default 32). */
-  maxInflight?: number;
-  /** Guard on the injected query, ms (default 10 s; the DHT's own timeout is shorter). */
-  queryTimeoutMs?: number;
-  /** Bounded memory: frontier entries (default 50k), schedule entries (1M), revisits (100k). */
-  frontierCapacity?: number;
-  scheduleCapacity?: number;
-  revisitCapacity?: number;
-  /** Never re-ask a node sooner than this, whatever interval it gave, ms (default 60 s). */
-  minIntervalMs?: number;
-  /** Wait after a node failed to answer, ms (default 10 min). */
-  failureBackoffMs?: number;
-  /** Ask a node that gave us everything again after this long, ms (default 6 h; 0 = never). */
-  revisitIdleMs?: number;
-  /** When there is nothing to do, look for seeds again this often, ms (default 30 s). */
-  idleRetryMs?: number;
-  /** Write buffered records this often, ms (default 1 s). */
-  flushIntervalMs?: number;
-  /** Save the crawl state (schedule, frontier) this often, ms (default 60 s). */
-  stateSaveIntervalMs?: number;
-  /** Optional metadata resolution of newly found infohashes. */
-  resolver?: MetadataResolver;
-  resolveConcurrency?: number;
-  resolveTimeoutMs?: number;
-  resolveQueueCapacity?: number;
-}
-
-export interface CrawlerEvents {
-  /** An infohash never recorded before. */
-  infohash: (infoHash: Uint8Array, source: InfoHashSource) => void;
-  /** Nothing left to ask right now (frontier empty, nothing due, nothing in flight). */
-  idle: () => void;
-  /** A non-fatal problem (store write failed, ...). */
-  warning: (err: Error) => void;
-}
+export type { CrawlerEvents, CrawlerOptions } from './options.js';
 
 const ID_LEN = 20;
 
@@ -106,8 +48,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   private readonly random: RandomSource;
   private readonly store: CrawlerStore;
   private readonly query: SampleQuery;
-  private readonly cfg: Required<Pick<CrawlerOptions,
-    'maxInflight' | 'queryTimeoutMs' | 'minIntervalMs' | 'failureBackoffMs' | 'revisitIdleMs' | 'idleRetryMs' | 'flushIntervalMs' | 'stateSaveIntervalMs'>>;
+  private readonly cfg: CrawlerConfig;
   private readonly opts: CrawlerOptions;
   private readonly frontier: Frontier;
   private readonly schedule: NodeSchedule;
@@ -117,6 +58,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   private readonly resolveQueue: ResolveQueue | null;
   private readonly inflight = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly counters: CrawlerStats = emptyStats();
+  private readonly targets: TargetPicker;
   private running = false;
   private pumping = false;
   private wake: TimerHandle | null = null;
@@ -124,7 +66,6 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   private housekeeping: TimerHandle | null = null;
   private lastSave = 0;
   private lastSeeding = -Infinity;
-  private sweepIndex = 0;
   private idleAnnounced = false;
   private startedAt = 0;
   private unsubscribe: (() => void) | null = null;
@@ -136,16 +77,8 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     this.random = opts.random ?? cryptoRandom;
     this.store = opts.store;
     this.query = opts.query;
-    this.cfg = {
-      maxInflight: opts.maxInflight ?? 32,
-      queryTimeoutMs: opts.queryTimeoutMs ?? 10_000,
-      minIntervalMs: opts.minIntervalMs ?? 60_000,
-      failureBackoffMs: opts.failureBackoffMs ?? 10 * 60_000,
-      revisitIdleMs: opts.revisitIdleMs ?? MAX_SAMPLE_INTERVAL_S * 1000,
-      idleRetryMs: opts.idleRetryMs ?? 30_000,
-      flushIntervalMs: opts.flushIntervalMs ?? 1_000,
-      stateSaveIntervalMs: opts.stateSaveIntervalMs ?? 60_000
-    };
+    this.cfg = crawlerConfig(opts);
+    this.targets = new TargetPicker(this.random);
     const now = this.clock.now();
     this.frontier = new Frontier({ capacity: opts.frontierCapacity ?? 50_000 });
     this.schedule = new NodeSchedule({ capacity: opts.scheduleCapacity ?? 1_000_000 });
@@ -321,27 +254,8 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     this.inflight.set(key, { controller, done });
   }
 
-  /**
-   * The target of the next query. Exploration (an ordered sweep of the keyspace) whenever the
-   * frontier runs low, else alternating with the queried node's own neighbourhood.
-   *
-   * The sweep visits 16-bit prefixes in bit-reversed order (0, 1/2, 1/4, 3/4, 1/8, ...): after
-   * any 2^j queries the targets are spread evenly over the whole id space, so discovery never
-   * stays stuck in the region the first replies pointed at (a linear sweep would only reach
-   * the first quarter of the space in its first quarter of queries).
-   */
   private targetFor(node: Candidate): Uint8Array {
-    const t = this.random.bytes(ID_LEN);
-    const starving = this.frontier.size() < this.cfg.maxInflight * 4;
-    if (!starving && node.id && node.id.length === ID_LEN && this.counters.queriesSent % 2 === 0) {
-      t.set(node.id.subarray(0, 4)); // 32 shared bits: its closest neighbours in any real DHT
-      return t;
-    }
-    const prefix = reverse16(this.sweepIndex);
-    this.sweepIndex = (this.sweepIndex + 1) & 0xffff;
-    t[0] = prefix >>> 8;
-    t[1] = prefix & 0xff;
-    return t;
+    return this.targets.next(node, this.frontier.size() < this.cfg.maxInflight * 4);
   }
 
   private onReply(visit: Visit, key: string, raw: SampleReply): void {
@@ -481,9 +395,3 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   }
 }
 
-/** The 16 bits of `x` in reverse order (van der Corput sequence in base 2). */
-function reverse16(x: number): number {
-  let r = 0;
-  for (let i = 0; i < 16; i++) r = (r << 1) | ((x >>> i) & 1);
-  return r;
-}

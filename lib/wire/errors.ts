@@ -23,8 +23,6 @@ export type ProtocolErrorReason =
   | 'fast-not-negotiated'
   /** A BEP 10 message although the extension protocol was not negotiated. */
   | 'extended-not-negotiated'
-  /** A second bitfield / have_all / have_none. */
-  | 'duplicate-bitfield'
   /** BEP 6: a piece or reject for a block we never requested. */
   | 'unrequested-block'
   /** A piece whose length differs from the request's length. */

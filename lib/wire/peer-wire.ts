@@ -42,7 +42,6 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   private remote: Handshake | undefined;
   private handshakeSent = false;
   private extendedHandshakeSent = false;
-  private bitfieldReceived = false;
   private _closed = false;
   private readonly liveness: Liveness;
   /** Connections start choked and not interested both ways (BEP 3). */
@@ -356,9 +355,10 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
         this._peerInterested = false;
         return this.emit('not_interested');
       case 'have': return this.emit('have', m.index);
-      case 'bitfield':
-        if (!this.firstBitfield()) return;
-        return this.emit('bitfield', m.bitfield);
+      // A later bitfield / have_all replaces what the peer announced (as libtorrent accepts):
+      // aria2 sends a BITFIELD instead of HAVEs whenever it is the shorter message, and a
+      // HAVE_ALL once it completes.
+      case 'bitfield': return this.emit('bitfield', m.bitfield);
       case 'request': return this.emit('request', m);
       case 'piece': return this.onPiece(m);
       case 'cancel': return this.emit('cancel', m);
@@ -371,27 +371,14 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     switch (m.type) {
       case 'suggest': return this.emit('suggest', m.index);
       case 'allowed_fast': return this.emit('allowed_fast', m.index);
-      case 'have_all':
-        if (this.firstBitfield()) this.emit('have_all');
-        return;
-      case 'have_none':
-        if (this.firstBitfield()) this.emit('have_none');
-        return;
+      case 'have_all': return this.emit('have_all');
+      case 'have_none': return this.emit('have_none');
       case 'reject':
         if (this.requests.settle(m.index, m.begin, m.length) !== 'ok') {
           return this.fail('unrequested-block', `reject for ${m.index}:${m.begin} never requested`);
         }
         return this.emit('reject', m);
     }
-  }
-
-  private firstBitfield(): boolean {
-    if (this.bitfieldReceived) {
-      this.fail('duplicate-bitfield', 'second bitfield/have_all/have_none');
-      return false;
-    }
-    this.bitfieldReceived = true;
-    return true;
   }
 
   private onPiece(m: PieceMessage): void {

@@ -202,14 +202,25 @@ describe('PeerWire', () => {
     expect(errs.map((e) => e.reason)).toEqual(['fast-not-negotiated']);
   });
 
-  it('closes on a second bitfield, a wrong block size, or an oversized message', async () => {
+  it('accepts a later bitfield / have_all (aria2 sends them instead of HAVEs), in order', async () => {
     const one = connect();
+    const seen: string[] = [];
+    one.a.on('have_none', () => seen.push('have_none'));
+    one.a.on('bitfield', (b) => seen.push(`bitfield ${b[0]}`));
+    one.a.on('have_all', () => seen.push('have_all'));
     one.b.on('handshake', () => {
       one.b.haveNone();
       one.b.bitfield(new Uint8Array([0x80]));
+      one.b.bitfield(new Uint8Array([0xc0]));
+      one.b.haveAll();
     });
     await flush();
-    expect((one.errors.a[0] as ProtocolError).reason).toBe('duplicate-bitfield');
+    expect(one.errors.a).toEqual([]);
+    expect(seen).toEqual(['have_none', 'bitfield 128', 'bitfield 192', 'have_all']);
+    expect(one.a.closed).toBe(false);
+  });
+
+  it('closes on a wrong block size or an oversized message', async () => {
 
     const two = connect();
     two.b.on('request', (r) => two.b.piece(r.index, r.begin, new Uint8Array(r.length - 1)));

@@ -111,10 +111,12 @@ export const downloadCommand: CliCommand = {
       );
     } else {
       ctx.log(`looking for peers of ${magnet.infoHashHex}${magnet.name ? ` (${magnet.name})` : ''} ...`);
-      swarm.once('metadata', (info) => {
+      const onMetadata = (info: TorrentInfo): void => {
         status.log(`metadata: ${describe(info)}, from peers in ${formatDuration((Date.now() - started) / 1000)}`);
         saveMetadata(outDir, info).catch((err: Error) => status.log(`trackerless: warning: cannot keep the metadata: ${err.message}`));
-      });
+      };
+      if (swarm.info) onMetadata(swarm.info);
+      else swarm.once('metadata', onMetadata);
     }
     status.start();
 

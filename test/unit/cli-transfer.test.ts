@@ -1,0 +1,50 @@
+/** The download/seed commands' value parsers and formatting (pure functions). */
+import { describe, expect, it } from '@jest/globals';
+import { InvalidArgumentError } from 'commander';
+import type { EngineProgress } from '../../lib/index.js';
+import { formatBytes, formatDuration, parseRate, progressLine } from '../../lib/cli/transfer.js';
+
+const progress = (p: Partial<EngineProgress>): EngineProgress => ({
+  downloaded: 0,
+  uploaded: 0,
+  verifiedPieces: 0,
+  totalPieces: 0,
+  verifiedBytes: 0,
+  totalBytes: 0,
+  downRate: 0,
+  upRate: 0,
+  peers: 0,
+  ...p
+});
+
+describe('cli transfer helpers', () => {
+  it('parses byte rates with binary suffixes', () => {
+    expect(parseRate('0')).toBe(0);
+    expect(parseRate('500000')).toBe(500_000);
+    expect(parseRate('512k')).toBe(512 * 1024);
+    expect(parseRate('4M')).toBe(4 * 1024 * 1024);
+    expect(parseRate('1.5MiB/s')).toBe(1.5 * 1024 * 1024);
+    expect(parseRate('2g')).toBe(2 * 1024 ** 3);
+    for (const bad of ['', '-1', 'fast', '4X', '1e6', '4 M M']) expect(() => parseRate(bad)).toThrow(InvalidArgumentError);
+  });
+
+  it('formats bytes and durations', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(1536)).toBe('1.50 KiB');
+    expect(formatBytes(3 * 1024 * 1024 + 12_345)).toBe('3.01 MiB');
+    expect(formatBytes(200 * 1024 ** 3)).toBe('200.0 GiB');
+    expect(formatDuration(7)).toBe('0:07');
+    expect(formatDuration(754)).toBe('12:34');
+    expect(formatDuration(3723)).toBe('1:02:03');
+    expect(formatDuration(Infinity)).toBe('--:--');
+  });
+
+  it('renders the progress line: metadata phase, then bar, percent, rates, peers, ETA', () => {
+    expect(progressLine(progress({ peers: 2 }), 5_000)).toBe('fetching metadata from peers...  2 peers  0:05');
+    const line = progressLine(progress({ totalPieces: 4, totalBytes: 4 * 1024 * 1024, verifiedBytes: 1024 * 1024, downRate: 512 * 1024, peers: 1 }), 0);
+    expect(line).toMatch(/^\[#####\.{15}\]  25\.0%  down 512\.0 KiB\/s  up       0 B\/s  1 peer  ETA 0:06$/);
+    const done = progressLine(progress({ totalPieces: 1, totalBytes: 10, verifiedBytes: 10 }), 0);
+    expect(done).toMatch(/100\.0% .* ETA done$/);
+  });
+});
