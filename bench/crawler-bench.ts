@@ -37,7 +37,10 @@ interface Result {
   queries: number;
   samplesPerS: number;
   queriesPerInfohash: number;
-  datagramsPerQuery: number;
+  /** Datagrams to or from the crawler's address per sample query (its own cost). */
+  crawlerDatagramsPerQuery: number;
+  /** All datagrams in the network per sample query (includes the warm-start ping cascades). */
+  networkDatagramsPerQuery: number;
   stoppedBy: string;
 }
 
@@ -71,6 +74,11 @@ async function child(nodes: number, rate: number): Promise<Result> {
     for (const level of [0.5, 0.9, 0.95, 0.99]) if (marks[level] === undefined && found >= level * known.size) marks[level] = net.network.clock.now();
   });
   const sent0 = net.network.sent;
+  const me = dht.address();
+  let own = 0;
+  net.network.onSend = (from, to) => {
+    if ((from.host === me.host && from.port === me.port) || (to.host === me.host && to.port === me.port)) own++;
+  };
   const start = net.network.clock.now();
   const t2 = performance.now();
   crawler.start();
@@ -90,7 +98,8 @@ async function child(nodes: number, rate: number): Promise<Result> {
     queries: s.queriesSent,
     samplesPerS: s.samples / (elapsed / 1000),
     queriesPerInfohash: s.queriesSent / Math.max(1, found),
-    datagramsPerQuery: (net.network.sent - sent0) / Math.max(1, s.queriesSent),
+    crawlerDatagramsPerQuery: own / Math.max(1, s.queriesSent),
+    networkDatagramsPerQuery: (net.network.sent - sent0) / Math.max(1, s.queriesSent),
     stoppedBy: found >= 0.99 * known.size ? '99%' : idle ? 'idle' : 'time cap'
   };
   net.network.onSend = undefined;
@@ -119,10 +128,10 @@ const f = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : 'â€
 
 function table(results: Result[]): string {
   const head =
-    '| nodes | infohashes | rate (q/s) | 50% / 90% / 95% / 99% at (virtual s) | coverage | nodes visited | samples/s | queries per infohash | datagrams per query | stopped by | build + store + crawl (real s) | heap |\n' +
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- | ---: | ---: |\n';
+    '| nodes | infohashes | rate (q/s) | 50% / 90% / 95% / 99% at (virtual s) | coverage | nodes visited | samples/s | queries per infohash | crawler datagrams per query | network datagrams per query | stopped by | build + store + crawl (real s) | heap |\n' +
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- | ---: | ---: |\n';
   return head + results.map((r) =>
-    `| ${r.nodes.toLocaleString('en')} | ${r.items.toLocaleString('en')} | ${r.rate} | ${f(r.t50)} / ${f(r.t90)} / ${f(r.t95)} / ${f(r.t99)} | ${(r.coverage * 100).toFixed(1)}% | ${(r.visitedShare * 100).toFixed(1)}% | ${f(r.samplesPerS)} | ${f(r.queriesPerInfohash, 3)} | ${f(r.datagramsPerQuery)} | ${r.stoppedBy} | ${f(r.buildS, 0)} + ${f(r.storeS, 0)} + ${f(r.crawlS, 0)} | ${f(r.heapMB, 0)} MB |`
+    `| ${r.nodes.toLocaleString('en')} | ${r.items.toLocaleString('en')} | ${r.rate} | ${f(r.t50)} / ${f(r.t90)} / ${f(r.t95)} / ${f(r.t99)} | ${(r.coverage * 100).toFixed(1)}% | ${(r.visitedShare * 100).toFixed(1)}% | ${f(r.samplesPerS)} | ${f(r.queriesPerInfohash, 3)} | ${f(r.crawlerDatagramsPerQuery)} | ${f(r.networkDatagramsPerQuery)} | ${r.stoppedBy} | ${f(r.buildS, 0)} + ${f(r.storeS, 0)} + ${f(r.crawlS, 0)} | ${f(r.heapMB, 0)} MB |`
   ).join('\n');
 }
 

@@ -25,6 +25,8 @@ export interface ChartOptions {
   width?: number;
   height?: number;
   yMax?: number;
+  /** Logarithmic y axis (ticks 1-2-5 x 10^k between yMin and yMax). */
+  logY?: { yMin: number; yMax: number };
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -41,6 +43,18 @@ export function niceTicks(max: number, target = 6): number[] {
   return out;
 }
 
+/** 1-2-5 ticks in [min, max] for a log axis. */
+export function logTicks(min: number, max: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      if (v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9)) out.push(Number(v.toPrecision(12)));
+    }
+  }
+  return out;
+}
+
 const num = (v: number): string => (Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(1));
 
 export function lineChart(o: ChartOptions): string {
@@ -52,12 +66,17 @@ export function lineChart(o: ChartOptions): string {
   const allX = o.series.flatMap((s) => s.points.map((p) => p[0]));
   const allY = o.series.flatMap((s) => [...s.points.map((p) => p[1]), ...(s.ranges ?? []).map((r) => r[2])]);
   const xMax = Math.max(...allX, ...(o.xTicks ?? []));
-  const yTicks = niceTicks(o.yMax ?? Math.max(...allY.filter(Number.isFinite)));
-  const yMax = yTicks[yTicks.length - 1]!;
+  const yTicks = o.logY ? logTicks(o.logY.yMin, o.logY.yMax) : niceTicks(o.yMax ?? Math.max(...allY.filter(Number.isFinite)));
+  const yMax = o.logY ? o.logY.yMax : yTicks[yTicks.length - 1]!;
+  const yMin = o.logY ? o.logY.yMin : 0;
   const xTicks = o.xTicks ?? niceTicks(xMax);
   const xTop = Math.max(xMax, xTicks[xTicks.length - 1]!);
   const X = (x: number): number => m.left + (x / xTop) * pw;
-  const Y = (y: number): number => m.top + ph - (Math.min(y, yMax) / yMax) * ph;
+  const Y = (y: number): number => {
+    const v = Math.min(Math.max(y, yMin), yMax);
+    const frac = o.logY ? Math.log(v / yMin) / Math.log(yMax / yMin) : v / yMax;
+    return m.top + ph - frac * ph;
+  };
   const f = (v: number): string => v.toFixed(1);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);

@@ -5,9 +5,9 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import type { EngineProgress, SwarmOptions } from '../index.js';
-import { portParser } from './args.js';
+import { collectBootstrap, parseBindHost, portParser } from './args.js';
 import type { CliContext } from './program.js';
-import { addDhtOptions, type DhtCliOptions } from './session.js';
+import type { DhtCliOptions } from './session.js';
 
 /** Options of the swarm commands, as commander parses them. */
 export interface SwarmCliOptions extends DhtCliOptions {
@@ -37,7 +37,13 @@ export function parseRate(value: string): number {
 
 /** Add the swarm options to a command: --host, --bootstrap, --port, --dht-port, --upload-limit. */
 export function addSwarmOptions(command: Command): Command {
-  return addDhtOptions(command, { host: '0.0.0.0' })
+  return command
+    .option('--host <ip>', 'IP address to bind (the TCP listener and the DHT UDP socket)', parseBindHost, '0.0.0.0')
+    .option(
+      '-b, --bootstrap <host:port>',
+      'DHT bootstrap node (repeatable, or comma-separated); default: the public BitTorrent routers',
+      collectBootstrap
+    )
     .option('-p, --port <port>', 'TCP port for incoming peers (0 = any free port)', portParser(true), 0)
     .option('--dht-port <port>', 'UDP port of the DHT node (default: the same number as --port)', portParser(true))
     .option('--upload-limit <rate>', 'upload cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate);

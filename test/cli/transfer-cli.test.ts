@@ -107,13 +107,14 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     const src = await randomFile('big.bin', size);
     const { magnet } = await startSeeder(src, bootstrap, ['--piece-length', '64']);
     const out = join(dir, 'out-2');
-    const args = ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--download-limit', '1M'];
+    const args = ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--download-limit', '512k'];
 
-    // Run 1: about 1 MiB/s, interrupted ~1.5 s into the pieces.
+    // Run 1: capped at 512 KiB/s (8 s for the file), interrupted at its first progress line
+    // showing some progress (a plain line every 2 s: stderr is not a terminal).
     const first = procs.start(MAIN, args, 60_000);
     running.push(first);
     await first.waitFor(/^metadata: big\.bin, 4\.00 MiB in 1 file, 64 pieces of 64\.0 KiB/m, 30_000, 'the metadata');
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await first.waitFor(/^\[[#.]{20}\] +(?!0\.0%)\d+\.\d%  down /m, 30_000, 'a progress line above 0%');
     first.child.kill('SIGINT');
     const r1 = await first.exited;
     expect(r1.code).toBe(130);

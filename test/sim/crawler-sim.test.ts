@@ -120,7 +120,7 @@ describe(`BEP 51 crawler on ${SIZE} simulated nodes`, () => {
     const found = [...known].filter((h) => store.records.has(h)).length;
     const s = crawler.stats();
     console.log(
-      `[crawler-sim] ${SIZE} nodes, ${known.size} infohashes; build ${timings.buildMs} ms, announce ${timings.announceMs} ms, ` +
+      `[crawler-sim] ${SIZE} nodes, ${known.size} infohashes; build ${timings.buildMs} ms, store ${timings.announceMs} ms, ` +
         `crawl ${timings.crawlMs} ms real; 95% at ${coverage95AtMs} virtual ms; final ${found}/${known.size}; ` +
         `queries ${s.queriesSent}, replies ${s.replies}, visited ${s.nodesVisited}, samples ${s.samples}, new ${s.newInfoHashes}, ` +
         `failures ${s.failures}, deferred per-IP ${s.deferredPerIp}, frontier ${s.frontier}, revisits ${s.revisits}`

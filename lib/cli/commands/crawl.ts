@@ -77,9 +77,12 @@ export const crawlCommand: CliCommand = {
     const s = crawler.stats();
     const dbBytes = store.sizeBytes();
     const total = store.count();
+    // Datagrams the codec refused before the crawler saw them (not bencode, > 1500 bytes,
+    // samples not a multiple of 20 bytes...): bad input counted at the boundary.
+    const malformed = dht.stats().malformed;
     store.close();
     await dht.destroy();
-    ctx.log(summary(s, total, initial, dbBytes, Date.now() - started, stopped));
+    ctx.log(summary(s, total, initial, dbBytes, Date.now() - started, stopped, malformed));
     return stopped === 'interrupted' && String(ctx.interrupt.reason) !== 'EPIPE' ? EXIT_INTERRUPTED : EXIT_OK;
   }
 };
@@ -128,7 +131,7 @@ class Progress {
   }
 }
 
-function summary(s: CrawlerStats, total: number, initial: number, dbBytes: number, ms: number, why: string): string {
+function summary(s: CrawlerStats, total: number, initial: number, dbBytes: number, ms: number, why: string, malformed: number): string {
   const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0);
   const lines = [
     `crawl ${why === 'duration' ? 'finished' : 'interrupted'} after ${seconds(ms)}`,
@@ -137,7 +140,7 @@ function summary(s: CrawlerStats, total: number, initial: number, dbBytes: numbe
     `  samples received   ${s.samples} (${((s.samples * 1000) / Math.max(1, ms)).toFixed(1)}/s)`,
     `  new infohashes     ${s.newInfoHashes} (sampled and passive; passive get_peers ${s.passive.get_peers}, announce_peer ${s.passive.announce_peer})`,
     `  database           ${total} infohashes (${initial} before this run), ${mib(dbBytes)}`,
-    `  dropped replies    ${rejected} ${JSON.stringify(s.rejected)}`,
+    `  dropped replies    ${rejected} ${JSON.stringify(s.rejected)}; malformed datagrams ${malformed}`,
     `  state saved        ${s.frontier} frontier nodes, ${s.revisits} planned revisits, ${s.schedule} scheduled nodes`
   ];
   if (s.resolve) {

@@ -51,7 +51,7 @@ export const seedCommand: CliCommand = {
       throw new UsageError(`cannot read ${path}: no such file or folder`);
     });
     const started = Date.now();
-    let lastReport = 0;
+    let lastReport = started;
     const starting = new AbortController();
     const onInterrupt = (): void => starting.abort();
     ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
