@@ -307,7 +307,8 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
 
   private onPieceStored(index: number): void {
     const picker = this.downloader?.picker;
-    for (const s of this.sessions) if (s.connected && !picker?.peerHas(s, index)) s.wire.have(index);
+    // Seeds get HAVEs too: a seed in `distribute` mode ranks its requests by who holds what.
+    for (const s of this.sessions) if (s.connected && (s.isSeed || !picker?.peerHas(s, index))) s.wire.have(index);
   }
 
   private async onComplete(): Promise<void> {

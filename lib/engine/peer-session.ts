@@ -70,11 +70,11 @@ export class PeerSession {
   readonly pendingHaves = new Set<number>();
   /** The peer has every piece (have_all or a full bitfield). */
   isSeed = false;
-  /** Their requests to us, in arrival order. */
-  inbound: BlockRequest[] = [];
+  /** Their requests to us, in arrival order (`at`: when queued, clock ms). */
+  inbound: (BlockRequest & { at?: number })[] = [];
   /** Pieces we put in this peer's BEP 6 allowed-fast set. */
   readonly allowedFast = new Set<number>();
-  /** Seeding, distribute mode: piece -> when we first rejected it to send this peer elsewhere. */
+  /** Seeding, distribute mode: piece -> when we rejected it to send this peer elsewhere. */
   readonly redirected = new Map<number, number>();
   /** Downloading: piece -> until when not to ask this peer for it (it rejected it unchoked). */
   readonly avoid = new Map<number, number>();

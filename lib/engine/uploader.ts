@@ -22,10 +22,18 @@ import { TokenBucket } from './token-bucket.js';
 
 /** BEP 6 allowed-fast set size (the BEP's reference value is 10). */
 export const ALLOWED_FAST_COUNT = 10;
-/** distribute mode: how long requests for a redirected piece are rejected, ms. */
+/** distribute mode: a piece asked for again this long after we rejected it is served first, ms. */
 const REDIRECT_WINDOW_MS = 3_000;
 /** distribute mode: a piece being sent to a peer counts as "coming" there for this long, ms. */
 const ASSIGNMENT_MS = 10_000;
+/** distribute mode: a request for a piece others hold waits this long behind rarer work before it is rejected, ms. */
+const HOLD_MS = 1_500;
+/** distribute mode: queued requests of each peer looked at when choosing the next block. */
+const SCAN_DEPTH = 64;
+/** Capped upload used below this share over a tick: unchoke one more interested peer. */
+const UNDERUSED = 0.85;
+/** Extra unchokes (beyond the choker's slots) are at most this many times the choker's slots. */
+const MAX_EXTRA_FACTOR = 2;
 /** Blocks served to one peer before moving to the next (fairness vs. per-pass overhead). */
 const BLOCKS_PER_TURN = 4;
 
@@ -66,6 +74,10 @@ export class Uploader {
   private readonly blocked = new Set<PeerSession>();
   /** distribute mode: piece -> the peer we last started sending it to. */
   private readonly assigned = new Map<number, { peer: PeerSession; at: number }>();
+  /** Peers unchoked beyond the choker's slots because the capped upload was not used up. */
+  private readonly extra = new Set<PeerSession>();
+  private lastTickAt: number | undefined;
+  private lastTickUploaded = 0;
   private serviceScheduled = false;
   private tokenTimer: TimerHandle | undefined;
   private seeding = false;
@@ -95,6 +107,7 @@ export class Uploader {
 
   removePeer(s: PeerSession): void {
     if (!this.sessions.delete(s)) return;
+    this.extra.delete(s);
     this.active.delete(s);
     this.blocked.delete(s);
     s.inbound = [];
@@ -109,9 +122,7 @@ export class Uploader {
 
   onRequest(s: PeerSession, r: RequestMessage): void {
     if (!this.canServe(s, r) || s.inbound.length >= MAX_INBOUND_QUEUE) return this.reject(s, r);
-    if (this.redirect(s, r)) return;
-    this.assign(s, r.index);
-    s.inbound.push({ index: r.index, begin: r.begin, length: r.length });
+    s.inbound.push({ index: r.index, begin: r.begin, length: r.length, at: this.o.clock.now() });
     this.active.add(s);
     this.scheduleService();
   }
@@ -141,6 +152,8 @@ export class Uploader {
   /** Periodic: the choker's 10 s recompute (and its 30 s optimistic rotation). */
   tick(): void {
     if (this.choker.isDue()) this.recompute();
+    this.shed();
+    this.useSpareUpload();
   }
 
   recompute(): void {
@@ -157,7 +170,8 @@ export class Uploader {
       })),
       this.seeding
     );
-    for (const s of peers) this.setChoked(s, !decision.unchoke.has(s));
+    for (const s of this.extra) if (decision.unchoke.has(s) || !s.connected || !s.wire.peerInterested) this.extra.delete(s);
+    for (const s of peers) this.setChoked(s, !decision.unchoke.has(s) && !this.extra.has(s));
   }
 
   close(): void {
@@ -203,35 +217,91 @@ export class Uploader {
   }
 
   /**
-   * Seed upload is the scarce resource of a swarm. A seed in `distribute` mode rejects (BEP 6)
-   * requests for a piece that another connected peer holds or is being sent, so the requester
-   * takes it from that peer (our Downloader avoids a piece a peer rejected for a few seconds)
-   * and the seed's upload goes to pieces nobody has yet. Rejections for a piece last
-   * REDIRECT_WINDOW_MS per peer; a request after that is served, so nobody starves when the
-   * other holder chokes it. With a single peer nothing is ever redirected.
+   * Work-conserving unchoking under an upload cap: the choker's 4 + 1 slots assume every
+   * unchoked peer can take a full share, but in a swarm a peer often wants only a few of our
+   * pieces, and our capped upload then sits idle while other interested peers stay choked.
+   * Each tick that used less than UNDERUSED of the cap while no request waited, one more
+   * interested, choked peer is unchoked (up to MAX_EXTRA_FACTOR times the slots); it keeps
+   * that slot while interested (or until the choker gives it a regular one). Without a cap the
+   * capacity is unknown and the choker alone decides.
    */
-  private redirect(s: PeerSession, r: BlockRequest): boolean {
-    if (!this.seeding || !this.o.distribute || !s.wire.fastExtension) return false;
+  private useSpareUpload(): void {
     const now = this.o.clock.now();
-    const since = s.redirected.get(r.index);
-    if (since !== undefined) {
-      if (now - since < REDIRECT_WINDOW_MS) return this.reject(s, r), true;
-      return false; // asked again later: serve it
+    const since = this.lastTickAt;
+    const sent = this.uploadedBytes - this.lastTickUploaded;
+    this.lastTickAt = now;
+    this.lastTickUploaded = this.uploadedBytes;
+    if (this.bucket.unlimited || since === undefined || now <= since || this.closed) return;
+    for (const s of this.extra) {
+      if (s.connected && s.wire.peerInterested) continue;
+      this.extra.delete(s);
+      if (s.connected) this.setChoked(s, true);
     }
-    const a = this.assigned.get(r.index);
-    const beingSent = a !== undefined && a.peer !== s && a.peer.connected && now - a.at < ASSIGNMENT_MS;
-    if (!beingSent && this.o.availability(r.index) === 0) return false;
-    s.redirected.set(r.index, now);
-    this.reject(s, r);
-    return true;
+    const used = sent / ((this.bucket.rate * (now - since)) / 1000);
+    if (used >= UNDERUSED || this.active.size > 0) return;
+    if (this.extra.size >= MAX_EXTRA_FACTOR * (this.choker.regularSlots + this.choker.optimisticSlots)) return;
+    const candidates = [...this.sessions].filter((s) => s.connected && s.wire.peerInterested && s.wire.amChoking);
+    if (candidates.length === 0) return;
+    const pick = candidates[this.o.random.int(candidates.length)]!;
+    this.extra.add(pick);
+    this.setChoked(pick, false);
   }
 
-  /** Remember who gets a piece from us (distribute mode, from its first queued request). */
+  /** Seeding in distribute mode with several peers waiting: serve blocks by priority. */
+  private get prioritising(): boolean {
+    return this.seeding && this.o.distribute && this.active.size > 1;
+  }
+
+  /**
+   * Seed upload is the scarce resource of a swarm, so a seed in `distribute` mode serves the
+   * queued requests of all its peers in priority order rather than round-robin (lower first):
+   *   0  a piece we are already sending to this peer (finish it: only whole pieces can be
+   *      shared on), or a piece it asks for again after we rejected it (nobody else gave it);
+   *   1  a piece no other connected peer holds or is being sent by us: new to the swarm;
+   *   2+ pieces others hold (1 + holders, + 1 if we are sending it to someone else).
+   * Work-conserving: a request for a common piece is served whenever nothing rarer is
+   * queued, so the seed's upload is never idle while it has a request it could serve.
+   */
+  private priority(s: PeerSession, piece: number, now: number): number {
+    const a = this.assigned.get(piece);
+    const sending = a !== undefined && a.peer.connected && now - a.at < ASSIGNMENT_MS;
+    if (sending && a.peer === s) return 0;
+    const since = s.redirected.get(piece);
+    if (since !== undefined && now - since >= REDIRECT_WINDOW_MS) return 0;
+    return 1 + this.o.availability(piece) + (sending ? 1 : 0);
+  }
+
+  /**
+   * distribute mode, from the periodic tick: while requests for pieces new to the swarm wait,
+   * requests for pieces others hold that waited HOLD_MS are rejected (BEP 6), so the requester
+   * takes them from a holder (our Downloader avoids a piece a peer rejected for a few seconds)
+   * instead of keeping those blocks reserved behind the seed's queue.
+   */
+  private shed(): void {
+    if (!this.prioritising) return;
+    const now = this.o.clock.now();
+    let rarest = Infinity;
+    for (const s of this.active) {
+      const n = Math.min(s.inbound.length, SCAN_DEPTH);
+      for (let i = 0; i < n && rarest > 1; i++) rarest = Math.min(rarest, this.priority(s, s.inbound[i]!.index, now));
+    }
+    if (rarest > 1) return;
+    for (const s of this.active) {
+      if (!s.wire.fastExtension || !s.connected) continue;
+      s.inbound = s.inbound.filter((r) => {
+        if (now - (r.at ?? now) < HOLD_MS || this.priority(s, r.index, now) < 2) return true;
+        s.redirected.set(r.index, now);
+        this.reject(s, r);
+        return false;
+      });
+    }
+  }
+
+  /** Remember who gets a piece from us (distribute mode, refreshed with every block sent). */
   private assign(s: PeerSession, piece: number): void {
     if (!this.seeding || !this.o.distribute) return;
-    const a = this.assigned.get(piece);
-    if (a?.peer === s) return;
     this.assigned.set(piece, { peer: s, at: this.o.clock.now() });
+    s.redirected.delete(piece);
   }
 
   private reject(s: PeerSession, r: BlockRequest): void {
@@ -249,6 +319,7 @@ export class Uploader {
 
   /** Serve queued requests: a few blocks per peer per turn, until tokens, sockets or queues run out. */
   private service(): void {
+    if (this.prioritising) return this.servicePrioritised();
     let progress = true;
     while (progress && !this.closed) {
       progress = false;
@@ -271,16 +342,54 @@ export class Uploader {
           }
           if (!this.bucket.tryTake(r.length)) return this.waitForTokens(r.length);
           s.inbound.shift();
-          const ok = s.wire.piece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length));
-          s.sent(r.length);
-          this.uploadedBytes += r.length;
+          this.send(s, r, data);
           progress = true;
-          if (!ok) this.blocked.add(s);
         }
         // Move to the back: the next pass starts with someone else.
         if (this.active.delete(s)) this.active.add(s);
       }
     }
+  }
+
+  /** distribute mode: one block at a time, the lowest `priority` first (ties: round-robin). */
+  private servicePrioritised(): void {
+    while (!this.closed) {
+      const now = this.o.clock.now();
+      let best: PeerSession | undefined;
+      let bestIndex = -1;
+      let bestPriority = Infinity;
+      for (const s of this.active) {
+        if (!s.connected || s.inbound.length === 0) {
+          this.active.delete(s);
+          continue;
+        }
+        if (this.blocked.has(s)) continue;
+        const n = Math.min(s.inbound.length, SCAN_DEPTH);
+        for (let i = 0; i < n && bestPriority > 0; i++) {
+          const p = this.priority(s, s.inbound[i]!.index, now);
+          if (p < bestPriority) [best, bestIndex, bestPriority] = [s, i, p];
+        }
+        if (bestPriority === 0) break;
+      }
+      if (!best) return;
+      const r = best.inbound[bestIndex]!;
+      const data = this.cache.get(r.index);
+      if (!data) return this.load(r.index);
+      if (!this.bucket.tryTake(r.length)) return this.waitForTokens(r.length);
+      best.inbound.splice(bestIndex, 1);
+      this.send(best, r, data);
+      // Move to the back: among equals, the next block goes to someone else.
+      this.active.delete(best);
+      if (best.inbound.length > 0) this.active.add(best);
+    }
+  }
+
+  private send(s: PeerSession, r: BlockRequest, data: Uint8Array): void {
+    this.assign(s, r.index);
+    const ok = s.wire.piece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length));
+    s.sent(r.length);
+    this.uploadedBytes += r.length;
+    if (!ok) this.blocked.add(s);
   }
 
   private load(index: number): void {
