@@ -62,6 +62,7 @@ interface Options {
   swarmN: number[];
   swarmCases: CaseName[];
   swarmReps: number;
+  swarmImpls: Impl[];
   chartN: number[];
   chartSizeMiB: number;
   chartReps: number;
@@ -115,6 +116,7 @@ function parseOptions(argv: string[]): Options {
     swarmN: list('swarm-n', '8,16'),
     swarmCases: (value('swarm-cases') ?? 'a,b').split(',').filter((c): c is CaseName => c === 'a' || c === 'b'),
     swarmReps: num('swarm-reps', 3),
+    swarmImpls: (value('swarm-impls') ?? 'ours,lt').split(',').filter((c): c is Impl => c === 'ours' || c === 'lt'),
     chartN: list('chart-n', '2,4,8,16,32'),
     chartSizeMiB: num('chart-size', 16),
     chartReps: num('chart-reps', 2),
@@ -350,7 +352,7 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
     for (const n of opts.swarmN) {
       log(`  ${rates.label}, N = ${n}: D_p2p = ${fmt(dP2P(F, n, rates))} s, D_cs = ${fmt(dCS(F, n, rates))} s`);
       for (let rep = 0; rep < opts.swarmReps; rep++) {
-        for (const impl of rep % 2 === 0 ? (['ours', 'lt'] as Impl[]) : (['lt', 'ours'] as Impl[])) {
+        for (const impl of rep % 2 === 0 ? opts.swarmImpls : [...opts.swarmImpls].reverse()) {
           const s = await swarmOnce(t, impl, n, rates, c, rep, dir, opts);
           samples.push(s);
           log(`    rep ${rep + 1} ${IMPL_NAMES[impl].padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s`);

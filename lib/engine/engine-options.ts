@@ -65,9 +65,10 @@ export interface BitTorrentEngineOptions {
   /** Verify pieces on the thread pool (WebCrypto SHA-1) rather than the event loop. Default false. */
   hashInThreadPool?: boolean;
   /**
-   * Seeding: send each piece into the swarm as few times as possible — a request for a piece
-   * another connected peer holds is rejected once (BEP 6), so it is fetched from that peer.
-   * Default true.
+   * Seeding: spend the upload on pieces the swarm lacks — queued requests are served by
+   * priority (pieces being sent to that peer, then pieces no other peer holds, then the
+   * rarest), never leaving the upload idle; while new pieces wait, requests for pieces others
+   * hold that waited 1.5 s are rejected (BEP 6) so they are fetched from a holder. Default true.
    */
   distribute?: boolean;
   /** Upload read cache, bytes. Default 32 MiB. */

@@ -1,7 +1,8 @@
 /**
  * The upload half of the built-in engine: who we unchoke (Choker: 4 fastest + 1 optimistic,
- * recomputed every 10 s; by upload rate when seeding), and serving their requests from
- * storage through a whole-piece read cache, round-robin between peers, under an optional
+ * recomputed every 10 s; by upload rate when seeding; under a cap, more peers while the cap is
+ * not used up), and serving their requests from storage through a whole-piece read cache,
+ * round-robin between peers (a seed in `distribute` mode: by swarm rarity), under an optional
  * upload cap (token bucket), with socket backpressure (stop on write() === false, resume on
  * 'drain'). BEP 6: requests we will not serve are rejected, choked peers' queues are rejected,
  * and starting peers get an allowed-fast set they may download while choked.
@@ -51,7 +52,7 @@ export interface UploaderOptions {
   /** Read cache size, bytes. */
   cacheBytes: number;
   choker?: ChokerSettings;
-  /** Seeding: redirect requests for pieces other peers hold to them (see `redirect`). */
+  /** Seeding: serve by swarm rarity, shed requests for pieces others hold (see `priority`). */
   distribute: boolean;
   /** Connected peers that announced `piece`. */
   availability(piece: number): number;
@@ -72,7 +73,7 @@ export class Uploader {
   private readonly active = new Set<PeerSession>();
   /** Sessions whose socket buffer is full: wait for 'drain'. */
   private readonly blocked = new Set<PeerSession>();
-  /** distribute mode: piece -> the peer we last started sending it to. */
+  /** distribute mode: piece -> the peer we last sent a block of it to, and when. */
   private readonly assigned = new Map<number, { peer: PeerSession; at: number }>();
   /** Peers unchoked beyond the choker's slots because the capped upload was not used up. */
   private readonly extra = new Set<PeerSession>();
