@@ -495,7 +495,9 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   /** A node queried us: if its bucket has room, ping it; it enters the table only if it answers. */
   private verifyQuerier(node: NodeInfo): void {
-    if (this.destroyed || !this.table.hasRoomFor(node.id) || this.isOwn(node)) return;
+    // Only a free slot justifies pinging a stranger: offering every questionable slot would
+    // make pings cascade through a network of freshly restarted (unverified) tables.
+    if (this.destroyed || !this.table.hasRoomFor(node.id, false) || this.isOwn(node)) return;
     const key = `${node.host}:${node.port}`;
     if (this.verifying.has(key) || this.verifying.size >= 32) return;
     this.verifying.add(key);

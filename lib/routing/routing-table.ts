@@ -193,14 +193,17 @@ export class RoutingTable {
       .slice(0, max);
   }
 
-  /** Would a newly verified node with this id find room (or a bad node to replace)? */
-  hasRoomFor(id: Uint8Array): boolean {
+  /**
+   * Would a newly verified node with this id find room? With `orReplace`, a bucket holding a
+   * non-good node counts as room too (it would be pinged and maybe replaced).
+   */
+  hasRoomFor(id: Uint8Array, orReplace = true): boolean {
     if (bytesEqual(id, this.localId) || this.get(id)) return false;
     let node = this.bucket.root as unknown as TreeNode;
     let depth = 0;
     while (node.contacts === null) node = bitAt(id, depth++) ? node.right : node.left;
     if (node.contacts.length < this.k || !node.dontSplit) return true;
-    return node.contacts.some((c) => this.state(c) !== 'good');
+    return orReplace && node.contacts.some((c) => this.state(c) !== 'good');
   }
 
   private insert(node: NodeInfo, lastSeen: number, onlyIfRoom = false): SeenOutcome {
