@@ -10,7 +10,7 @@
 import bencode from 'bencode';
 import { ID_LENGTH, MAX_DATAGRAM_RECV_BYTES, MAX_TID_BYTES, MAX_TOKEN_BYTES } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
-import { isWellFormedBencode } from './bencode-guard.js';
+import { isWellFormedBencode } from '../util/bencode-scan.js';
 import {
   decodeCompactAddress,
   decodeCompactNodes,

@@ -6,7 +6,7 @@
 import bencode from 'bencode';
 import type { Clock } from '../util/clock.js';
 import { InvalidArgumentError } from '../errors.js';
-import { bencodeValueEnd } from './bencode-scan.js';
+import { bencodeValueEnd } from '../util/bencode-scan.js';
 import { MAX_EXTENDED_HANDSHAKE_LENGTH, MAX_EXTENSION_NAMES } from './constants.js';
 import { ProtocolError } from './errors.js';
 

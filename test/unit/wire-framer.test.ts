@@ -10,7 +10,7 @@ import {
   type WireMessage
 } from '../../lib/wire/messages.js';
 import { ProtocolError } from '../../lib/wire/errors.js';
-import { bencodeValueEnd } from '../../lib/wire/bencode-scan.js';
+import { bencodeValueEnd } from '../../lib/util/bencode-scan.js';
 
 const block = Uint8Array.from({ length: 16_384 }, (_, i) => (i * 7) & 0xff);
 

@@ -1,18 +1,23 @@
 /**
- * Strict structural check of untrusted bencode, run before `bencode.decode`.
+ * Strict, bounds-checked structural scan of untrusted bencode, run before `bencode.decode`
+ * (KRPC datagrams and BitTorrent extension payloads alike).
  *
  * Why: bencode@4's decoder is not safe on hostile input. It never checks bounds or signs:
  * `l-3:e` (5 bytes) makes it loop forever (a negative string length moves its cursor
  * backwards), `5:ab` silently yields 2 bytes, `i1.5e` yields 1, trailing garbage is ignored,
  * and nesting depth is unbounded (recursion). A try/catch cannot stop an infinite loop, so
- * every datagram passes this iterative, O(n), allocation-light scan first.
+ * untrusted bytes pass this iterative, O(n), allocation-light scan first. It also tells where
+ * the first value ends (ut_metadata appends raw bytes after its dictionary).
  *
- * Accepted grammar (BEP 3): exactly one value spanning the whole input;
+ * Accepted grammar (BEP 3):
  *   int    = 'i' ( '0' | '-'? [1-9][0-9]* ) 'e'      (no '-0', no leading zeros)
  *   string = [0-9]+ ':' <that many bytes>            (length must fit in the input)
  *   list   = 'l' value* 'e';  dict = 'd' (string value)* 'e'
- * Dict key order and duplicates are not checked (harmless for KRPC; be lenient there).
+ * Dict key order and duplicates are not checked (harmless for our readers; be lenient there).
  */
+
+/** Default nesting cap: KRPC messages and extension messages are shallow dictionaries. */
+export const DEFAULT_MAX_BENCODE_DEPTH = 16;
 
 const CH_0 = 0x30;
 const CH_9 = 0x39;
@@ -64,12 +69,14 @@ function scanInt(data: Uint8Array, pos: number): number {
   return i + 1;
 }
 
-/** True when `data` is exactly one well-formed bencoded value nested at most `maxDepth` deep. */
-export function isWellFormedBencode(data: Uint8Array, maxDepth: number): boolean {
-  const n = data.length;
+/**
+ * Offset just past the bencoded value starting at `start`, or -1 if it is malformed,
+ * truncated or nested deeper than `maxDepth`.
+ */
+export function bencodeValueEnd(data: Uint8Array, start = 0, maxDepth = DEFAULT_MAX_BENCODE_DEPTH): number {
   const stack: number[] = [];
-  let pos = 0;
-  while (pos < n) {
+  let pos = start;
+  while (pos < data.length) {
     const c = data[pos];
     const top = stack.length > 0 ? stack[stack.length - 1] : undefined;
     if (c === CH_E && (top === LIST || top === DICT_KEY)) {
@@ -77,21 +84,26 @@ export function isWellFormedBencode(data: Uint8Array, maxDepth: number): boolean
       pos++;
     } else if (top === DICT_KEY) {
       pos = scanString(data, pos);
-      if (pos < 0) return false;
+      if (pos < 0) return -1;
       stack[stack.length - 1] = DICT_VALUE;
     } else {
       // A value: it completes a pending dict entry, so the dict expects a key next.
       if (top === DICT_VALUE) stack[stack.length - 1] = DICT_KEY;
       if (c === CH_D || c === CH_L) {
-        if (stack.length >= maxDepth) return false;
+        if (stack.length >= maxDepth) return -1;
         stack.push(c === CH_D ? DICT_KEY : LIST);
         pos++;
       } else {
         pos = c === CH_I ? scanInt(data, pos) : isDigit(c) ? scanString(data, pos) : -1;
-        if (pos < 0) return false;
+        if (pos < 0) return -1;
       }
     }
-    if (stack.length === 0) return pos === n;
+    if (stack.length === 0) return pos;
   }
-  return false; // empty input, or a container left open
+  return -1; // empty input, or a container left open
+}
+
+/** True when `data` is exactly one well-formed bencoded value nested at most `maxDepth` deep. */
+export function isWellFormedBencode(data: Uint8Array, maxDepth = DEFAULT_MAX_BENCODE_DEPTH): boolean {
+  return bencodeValueEnd(data, 0, maxDepth) === data.length;
 }
