@@ -304,6 +304,8 @@ interface SwarmSample {
   seedSends: number;
   perPeer: number[];
   cpu: number;
+  /** Ours: CPU seconds by thread name (event loop 'node', 'libuv-worker', V8 helpers). */
+  cpuByThread?: Record<string, number>;
 }
 
 async function swarmOnce(t: BenchTorrent, impl: Impl, n: number, rates: Rates, caseName: CaseName | 'chart', rep: number, dir: string, opts: Options): Promise<SwarmSample> {
@@ -333,13 +335,22 @@ async function swarmOnce(t: BenchTorrent, impl: Impl, n: number, rates: Rates, c
       ratio: seconds / bound,
       seedSends: Number(fin.seedUploaded) / F,
       perPeer: (fin.perPeer as number[]).map((x) => round(x)),
-      cpu: Number(fin.cpu)
+      cpu: Number(fin.cpu),
+      ...(fin.cpuByThread ? { cpuByThread: fin.cpuByThread as Record<string, number> } : {})
     };
   } finally {
     await stop(p);
     await fsp.rm(work, { recursive: true, force: true });
   }
 }
+
+const threads = (s: SwarmSample): string =>
+  s.cpuByThread
+    ? ` (${Object.entries(s.cpuByThread)
+        .filter(([, v]) => v >= 0.05)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')})`
+    : '';
 
 async function runSwarm(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
   const F = Math.round(opts.swarmSizeMiB * MiB);
@@ -355,7 +366,7 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
         for (const impl of rep % 2 === 0 ? opts.swarmImpls : [...opts.swarmImpls].reverse()) {
           const s = await swarmOnce(t, impl, n, rates, c, rep, dir, opts);
           samples.push(s);
-          log(`    rep ${rep + 1} ${IMPL_NAMES[impl].padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s`);
+          log(`    rep ${rep + 1} ${IMPL_NAMES[impl].padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s${threads(s)}`);
         }
       }
     }

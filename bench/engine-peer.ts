@@ -89,6 +89,26 @@ function threadTimes(): ThreadTimes {
   }
   return { mainOnCpu, mainRunqueue, others };
 }
+/** CPU seconds per thread name (comm: node, libuv-worker, V8 DefaultWorke, ...), all threads. */
+function cpuByThreadName(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+const diffNames = (a: Record<string, number>): Record<string, number> => {
+  const b = cpuByThreadName();
+  return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round3(v - (a[k] ?? 0))]));
+};
+
 const threadDelta = (a: ThreadTimes): { mainCpu: number; mainRunqueue: number; otherThreadsCpu: number } => {
   const b = threadTimes();
   return { mainCpu: b.mainOnCpu - a.mainOnCpu, mainRunqueue: b.mainRunqueue - a.mainRunqueue, otherThreadsCpu: b.others - a.others };
@@ -260,6 +280,7 @@ async function roleSwarm(args: Args): Promise<void> {
     async (parts) => {
       if (parts[0] !== 'go') throw new Error('unknown command');
       const cpu0 = cpuSeconds();
+      const names0 = cpuByThreadName();
       const go = now();
       const perPeer: number[] = new Array<number>(n).fill(NaN);
       const finished = swarms.slice(1).map((s, k) =>
@@ -289,6 +310,7 @@ async function roleSwarm(args: Args): Promise<void> {
         uploaded,
         length: info.length,
         cpu: cpuSeconds() - cpu0,
+        cpuByThread: diffNames(names0),
         maxRssKiB: maxRssKiB()
       });
     },
