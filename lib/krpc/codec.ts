@@ -11,6 +11,7 @@ import bencode from 'bencode';
 import { ID_LENGTH, MAX_DATAGRAM_RECV_BYTES, MAX_TID_BYTES, MAX_TOKEN_BYTES } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import { isWellFormedBencode } from '../util/bencode-scan.js';
+import { writeBencode, type BencodeValue } from './writer.js';
 import {
   decodeCompactAddress,
   decodeCompactNodes,
@@ -270,11 +271,11 @@ function encodeWant(want: readonly Want[]): string[] {
   return [...want];
 }
 
-/** Wrap the message, add the shared top-level keys, and bencode it (bencode sorts keys). */
+/** Wrap the message, add the shared top-level keys, and bencode it (keys sorted). */
 function finish(tid: Uint8Array, fields: Dict, version: Uint8Array | undefined): Uint8Array {
   const msg: Dict = { t: checkBytes('tid', tid, 1, MAX_TID_BYTES), ...fields };
   if (version !== undefined) msg.v = checkBytes('version', version, 0, MAX_VERSION_BYTES);
-  return bencode.encode(msg);
+  return writeBencode(msg as BencodeValue);
 }
 
 /** Encode a query. `readOnly` adds BEP 43 `ro: 1`. */
