@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import bencode from 'bencode';
 import { writeBencode, type BencodeValue } from '../../lib/krpc/writer.js';
 
-const value: fc.Arbitrary<BencodeValue> = fc.letrec((tie) => ({
+const value = fc.letrec((tie) => ({
   v: fc.oneof(
     { depthSize: 'small' },
     fc.uint8Array({ maxLength: 40 }),
@@ -12,7 +12,7 @@ const value: fc.Arbitrary<BencodeValue> = fc.letrec((tie) => ({
     fc.array(tie('v'), { maxLength: 4 }),
     fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), tie('v'), { maxKeys: 5 })
   )
-})).v;
+})).v as fc.Arbitrary<BencodeValue>;
 
 describe('bencode writer', () => {
   it('produces exactly the bytes of bencode.encode', () => {
