@@ -26,6 +26,13 @@
  *  --chart     distribution time against N (caps (b), F = --chart-size MiB) with the D_p2p and
  *              D_cs bounds, written as an SVG (--svg, default docs/swarm-distribution.svg).
  *
+ * Other flags: --reps R (transfer, 3), --swarm-reps R (3), --chart-reps R (2), --meta-reps R (7),
+ * --storage fs|memory (our downloaders' storage, default fs), --ours-procs K (spread our swarm's
+ * peers over K processes; default 1, like libtorrent's one process), --swarm-impls ours,lt,
+ * --chart-impls ours,ours@2,lt (ours@K: our swarm in K processes), --trace-dir DIR (1 s
+ * progress traces of every swarm), --prof-ours DIR (node --cpu-prof for our children),
+ * --engine-options JSON (extra BitTorrentEngineOptions for ours), --tmp DIR, --json FILE.
+ *
  * Files live in --tmp (default /dev/shm, a tmpfs: the disk is not what is measured; our
  * FsStorage fsyncs at completion, libtorrent does not, and on tmpfs that costs neither).
  * Prints tables and, last, `BENCH_JSON {...}` (full results with --json FILE).
@@ -66,7 +73,8 @@ interface Options {
   chartN: number[];
   chartSizeMiB: number;
   chartReps: number;
-  chartImpls: Impl[];
+  chartImpls: Variant[];
+  oursProcs: number;
   metaSizes: number[];
   metaReps: number;
   tmp: string;
@@ -76,6 +84,23 @@ interface Options {
   profDir: string | null;
   traceDir: string | null;
 }
+
+/** An implementation, and for ours how many processes host the swarm's peers ('ours@2'). */
+interface Variant {
+  impl: Impl;
+  procs: number;
+  key: string;
+}
+
+function parseVariant(s: string): Variant {
+  const m = /^(ours|lt)(?:@(\d+))?$/.exec(s.trim());
+  if (!m) throw new Error(`bad implementation ${s} (ours, ours@K, lt)`);
+  const impl = m[1] as Impl;
+  const procs = impl === 'ours' && m[2] ? Number(m[2]) : 1;
+  return { impl, procs, key: procs > 1 ? `${impl}@${procs}` : impl };
+}
+
+const variantName = (v: Variant): string => (v.procs > 1 ? `${IMPL_NAMES[v.impl]} (${v.procs} processes)` : IMPL_NAMES[v.impl]);
 
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(s.trim());
@@ -120,7 +145,8 @@ function parseOptions(argv: string[]): Options {
     chartN: list('chart-n', '2,4,8,16,32'),
     chartSizeMiB: num('chart-size', 16),
     chartReps: num('chart-reps', 2),
-    chartImpls: (value('chart-impls') ?? 'ours,lt').split(',').filter((c): c is Impl => c === 'ours' || c === 'lt'),
+    chartImpls: (value('chart-impls') ?? 'ours,lt').split(',').map(parseVariant),
+    oursProcs: num('ours-procs', 1),
     metaSizes: (value('meta-sizes') ?? '20k,320k,5m').split(',').map(parseSize),
     metaReps: num('meta-reps', 7),
     tmp: value('tmp') ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()),
@@ -304,57 +330,70 @@ interface SwarmSample {
   seedSends: number;
   perPeer: number[];
   cpu: number;
-  /** Ours: CPU seconds by thread name (event loop 'node', 'libuv-worker', V8 helpers). */
-  cpuByThread?: Record<string, number>;
+  /** Processes hosting the swarm (ours may spread it: --ours-procs, chart 'ours@K'). */
+  procs: number;
+  variant: string;
 }
 
-async function swarmOnce(t: BenchTorrent, impl: Impl, n: number, rates: Rates, caseName: CaseName | 'chart', rep: number, dir: string, opts: Options): Promise<SwarmSample> {
-  const work = join(dir, `swarm-${impl}-${n}-${rep}`);
+async function swarmOnce(t: BenchTorrent, v: Variant, n: number, rates: Rates, caseName: CaseName | 'chart', rep: number, dir: string, opts: Options): Promise<SwarmSample> {
+  const impl = v.impl;
+  const work = join(dir, `swarm-${v.key}-${n}-${rep}`);
   await fsp.mkdir(work, { recursive: true });
   const F = t.info.length;
   const bound = dP2P(F, n, rates);
-  let p: PeerProcess | undefined;
+  const timeoutMs = Math.round(bound * 4 * 1000 + 60_000);
+  // Peer ids 0 (seed) .. n spread round-robin over the processes (ours only; never an empty share).
+  const procs = impl === 'ours' ? Math.max(1, Math.min(v.procs, n)) : 1;
+  const parts: PeerProcess[] = [];
   try {
     const args = ['--torrent', t.torrentPath, '--data', t.dataDir, '--work', work, '--n', String(n), '--u-s', String(rates.uS), '--u-i', String(rates.uI)];
     if (impl === 'ours') args.push('--storage', opts.storage);
     if (opts.traceDir) args.push('--trace', '1');
-    p = await start(impl, 'swarm', args, opts);
-    const fin = await p.request('go', 'finished', Math.round(bound * 4 * 1000 + 60_000));
-    const seconds = Number(fin.seconds);
-    if (opts.traceDir) {
-      const trace = p.events.filter((e) => e.event === 'trace' || e.event === 'peer-done' || e.event === 'finished');
-      writeFileSync(join(opts.traceDir, `swarm-${caseName}-n${n}-${impl}-rep${rep + 1}.json`), `${JSON.stringify(trace)}\n`);
+    let seconds: number;
+    let perPeer: number[];
+    let seedUploaded: number;
+    let cpu: number;
+    if (procs === 1) {
+      const p = await start(impl, 'swarm', args, opts);
+      parts.push(p);
+      const fin = await p.request('go', 'finished', timeoutMs);
+      seconds = Number(fin.seconds);
+      perPeer = fin.perPeer as number[];
+      seedUploaded = Number(fin.seedUploaded);
+      cpu = Number(fin.cpu);
+    } else {
+      for (let k = 0; k < procs; k++) {
+        const ids: number[] = [];
+        for (let id = k; id <= n; id += procs) ids.push(id);
+        parts.push(await start(impl, 'swarm', [...args, '--ids', ids.join(',')], opts));
+      }
+      const ports: Record<string, number> = {};
+      for (const p of parts) Object.assign(ports, p.events.find((e) => e.event === 'ready')!.ports as Record<string, number>);
+      const from = parts.map((p) => p.events.length);
+      const go = `go ${JSON.stringify(ports)}`;
+      for (const p of parts) p.send(go); // back to back: each times from its own receipt of go
+      const fins = await Promise.all(parts.map((p, k) => p.next((e) => e.event === 'finished', timeoutMs, 'finished', from[k])));
+      // Every process keeps serving until the last downloader anywhere is done: read the counts now.
+      const reports = await Promise.all(parts.map((p) => p.request('report', 'report', 10_000)));
+      seconds = Math.max(...fins.map((f) => Number(f.seconds)));
+      perPeer = fins.flatMap((f) => f.perPeer as number[]);
+      seedUploaded = Number((reports[0]!.uploaded as Record<string, number>)['0']);
+      cpu = reports.reduce((sum, r) => sum + Number(r.cpu), 0);
     }
-    return {
-      impl,
-      n,
-      caseName,
-      rep,
-      seconds,
-      bound,
-      ratio: seconds / bound,
-      seedSends: Number(fin.seedUploaded) / F,
-      perPeer: (fin.perPeer as number[]).map((x) => round(x)),
-      cpu: Number(fin.cpu),
-      ...(fin.cpuByThread ? { cpuByThread: fin.cpuByThread as Record<string, number> } : {})
-    };
+    if (opts.traceDir) {
+      const trace = parts.flatMap((p, k) => p.events.filter((e) => e.event === 'trace' || e.event === 'peer-done' || e.event === 'finished').map((e) => ({ ...e, part: k })));
+      writeFileSync(join(opts.traceDir, `swarm-${caseName}-n${n}-${v.key}-rep${rep + 1}.json`), `${JSON.stringify(trace)}\n`);
+    }
+    return { impl, n, caseName, rep, seconds, bound, ratio: seconds / bound, seedSends: seedUploaded / F, perPeer: perPeer.map((x) => round(x)), cpu, procs, variant: v.key };
   } finally {
-    await stop(p);
+    await stop(...parts);
     await fsp.rm(work, { recursive: true, force: true });
   }
 }
 
-const threads = (s: SwarmSample): string =>
-  s.cpuByThread
-    ? ` (${Object.entries(s.cpuByThread)
-        .filter(([, v]) => v >= 0.05)
-        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-        .join(', ')})`
-    : '';
-
 async function runSwarm(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
   const F = Math.round(opts.swarmSizeMiB * MiB);
-  log(`\n== 2. swarm: 1 seed + N downloaders, F = ${mib(F)}, N = ${opts.swarmN.join(', ')}, ${opts.swarmReps} reps interleaved ==`);
+  log(`\n== 2. swarm: 1 seed + N downloaders, F = ${mib(F)}, N = ${opts.swarmN.join(', ')}, ${opts.swarmReps} reps interleaved; ours in ${opts.oursProcs} process(es), libtorrent in 1 ==`);
   const t = await makeFileTorrent(dir, 'swarm.bin', F);
   log(`  torrent: ${t.info.pieces.length} pieces of ${t.info.pieceLength / 1024} KiB`);
   const samples: SwarmSample[] = [];
@@ -364,9 +403,10 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
       log(`  ${rates.label}, N = ${n}: D_p2p = ${fmt(dP2P(F, n, rates))} s, D_cs = ${fmt(dCS(F, n, rates))} s`);
       for (let rep = 0; rep < opts.swarmReps; rep++) {
         for (const impl of rep % 2 === 0 ? opts.swarmImpls : [...opts.swarmImpls].reverse()) {
-          const s = await swarmOnce(t, impl, n, rates, c, rep, dir, opts);
+          const v: Variant = { impl, procs: impl === 'ours' ? opts.oursProcs : 1, key: impl };
+          const s = await swarmOnce(t, v, n, rates, c, rep, dir, opts);
           samples.push(s);
-          log(`    rep ${rep + 1} ${IMPL_NAMES[impl].padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s${threads(s)}`);
+          log(`    rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s`);
         }
       }
     }
@@ -403,24 +443,25 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
 async function runChart(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
   const F = Math.round(opts.chartSizeMiB * MiB);
   const rates = CASES.b;
-  log(`\n== 4. chart: distribution time against N, caps ${rates.label}, F = ${mib(F)}, ${opts.chartReps} reps, ${opts.chartImpls.map((i) => IMPL_NAMES[i]).join(' + ')} ==`);
+  log(`\n== 4. chart: distribution time against N, caps ${rates.label}, F = ${mib(F)}, ${opts.chartReps} reps, ${opts.chartImpls.map(variantName).join(' + ')} ==`);
   const t = await makeFileTorrent(dir, 'chart.bin', F);
   const samples: SwarmSample[] = [];
   for (const n of opts.chartN) {
     for (let rep = 0; rep < opts.chartReps; rep++) {
       const order = rep % 2 === 0 ? opts.chartImpls : [...opts.chartImpls].reverse();
-      for (const impl of order) {
-        const s = await swarmOnce(t, impl, n, rates, 'chart', rep, dir, opts);
+      for (const v of order) {
+        const s = await swarmOnce(t, v, n, rates, 'chart', rep, dir, opts);
         samples.push(s);
-        log(`  N = ${String(n).padStart(2)} rep ${rep + 1} ${IMPL_NAMES[impl].padEnd(11)} ${s.seconds.toFixed(1)} s (D_p2p ${fmt(s.bound)} s, D_cs ${fmt(dCS(F, n, rates))} s), seed sent ${s.seedSends.toFixed(2)} x F`);
+        log(`  N = ${String(n).padStart(2)} rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s (D_p2p ${fmt(s.bound)} s, D_cs ${fmt(dCS(F, n, rates))} s), seed sent ${s.seedSends.toFixed(2)} x F; CPU ${s.cpu.toFixed(1)} s`);
       }
     }
   }
-  const med = (impl: Impl, n: number): number => median(samples.filter((s) => s.impl === impl && s.n === n).map((s) => s.seconds));
-  const span = (impl: Impl, n: number): [number, number, number] => {
-    const v = samples.filter((s) => s.impl === impl && s.n === n).map((s) => s.seconds);
-    return [n, Math.min(...v), Math.max(...v)];
+  const med = (v: Variant, n: number): number => median(samples.filter((s) => s.variant === v.key && s.n === n).map((s) => s.seconds));
+  const span = (v: Variant, n: number): [number, number, number] => {
+    const x = samples.filter((s) => s.variant === v.key && s.n === n).map((s) => s.seconds);
+    return [n, Math.min(...x), Math.max(...x)];
   };
+  const colors: Record<string, string> = { ours: '#d0402b', lt: '#2b62d0' };
   const ns = opts.chartN;
   const dense: number[] = [];
   for (let n = 1; n <= Math.max(...ns); n++) dense.push(n);
@@ -428,11 +469,11 @@ async function runChart(opts: Options, dir: string, summary: Record<string, unkn
     { name: 'D_cs bound (client-server)', points: dense.map((n) => [n, dCS(F, n, rates)]), color: '#888888', dashed: true },
     { name: 'D_p2p bound (P2P)', points: dense.map((n) => [n, dP2P(F, n, rates)]), color: '#2a7f2a', dashed: true },
     ...opts.chartImpls.map(
-      (impl): Series => ({
-        name: `${IMPL_NAMES[impl]} (measured)`,
-        points: ns.map((n) => [n, med(impl, n)]),
-        ranges: ns.map((n) => span(impl, n)),
-        color: impl === 'ours' ? '#d0402b' : '#2b62d0',
+      (v): Series => ({
+        name: `${variantName(v)} (measured)`,
+        points: ns.map((n) => [n, med(v, n)]),
+        ranges: ns.map((n) => span(v, n)),
+        color: colors[v.key] ?? '#e08a1e',
         markers: true
       })
     )
@@ -452,8 +493,8 @@ async function runChart(opts: Options, dir: string, summary: Record<string, unkn
   });
   writeFileSync(opts.svg, svg);
   log(`  chart written to ${opts.svg}`);
-  const rows = ns.map((n) => [String(n), fmt(dP2P(F, n, rates)), fmt(dCS(F, n, rates)), ...opts.chartImpls.map((impl) => `${fmt(med(impl, n))} (${fmt(med(impl, n) / dP2P(F, n, rates), 3)})`)]);
-  log(table(['N', 'D_p2p s', 'D_cs s', ...opts.chartImpls.map((i) => `${IMPL_NAMES[i]} s (/D_p2p)`)], rows));
+  const rows = ns.map((n) => [String(n), fmt(dP2P(F, n, rates)), fmt(dCS(F, n, rates)), ...opts.chartImpls.map((v) => `${fmt(med(v, n))} (${fmt(med(v, n) / dP2P(F, n, rates), 3)})`)]);
+  log(table(['N', 'D_p2p s', 'D_cs s', ...opts.chartImpls.map((v) => `${variantName(v)} s (/D_p2p)`)], rows));
   summary.chart = { sizeBytes: F, samples, svg: opts.svg };
   await fsp.rm(t.dataDir, { recursive: true, force: true });
 }
@@ -561,7 +602,7 @@ async function main(): Promise<void> {
   if (tr) compact.transfer = { medians: tr.medians, throughputRatio: tr.throughputRatio, cpuRatio: tr.cpuRatio };
   if (summary.swarm) compact.swarm = (summary.swarm as Record<string, unknown>).table;
   if (summary.metadata) compact.metadata = (summary.metadata as Record<string, unknown>).table;
-  if (summary.chart) compact.chart = (summary.chart as { samples: SwarmSample[] }).samples.map((s) => ({ impl: s.impl, n: s.n, seconds: round(s.seconds), bound: round(s.bound) }));
+  if (summary.chart) compact.chart = (summary.chart as { samples: SwarmSample[] }).samples.map((s) => ({ variant: s.variant, n: s.n, seconds: round(s.seconds), bound: round(s.bound) }));
   log(`BENCH_JSON ${JSON.stringify(compact)}`);
 }
 

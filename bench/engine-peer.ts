@@ -12,11 +12,14 @@
  *  - download  --torrent F --save-path DIR --peer H:P [--storage fs|memory]: command go ->
  *              addPeer; emits {event:'done', seconds (TCP connected -> complete, i.e. every
  *              piece verified and flushed), sinceGo, cpu (CPU seconds since go), bytes}.
- *  - swarm     --torrent F --data DIR --work DIR --n N --u-s B/s --u-i B/s [--storage fs|memory]:
- *              1 seed + N downloaders (one Swarm each, caps enforced by each engine's upload
- *              limit); go -> downloader i dials the seed and downloaders j < i; emits
- *              {event:'peer-done', i, seconds} and {event:'finished', seconds, perPeer,
- *              seedUploaded, uploaded, cpu}. With `--trace 1`, also {event:'trace', t, seedUp,
+ *  - swarm     --torrent F --data DIR --work DIR --n N --u-s B/s --u-i B/s [--storage fs|memory]
+ *              [--ids 0,2,4]: 1 seed + N downloaders (one Swarm each, caps enforced by each
+ *              engine's upload limit), or only the peer ids listed (0 = seed) when the swarm is
+ *              spread over several processes. ready carries {ports: {id: port}}. go [JSON of
+ *              every id's port] -> downloader i dials the seed and downloaders j < i; emits
+ *              {event:'peer-done', i, seconds} and, once its downloaders are done,
+ *              {event:'finished', seconds, perPeer, seedUploaded, uploaded, cpu}; report ->
+ *              {event:'report', uploaded: {id: bytes}, cpu} (CPU seconds since go). With `--trace 1`, also {event:'trace', t, seedUp,
  *              have[], up[]} once a second.
  *  - fetch     command `fetch <infohash-hex> <host:port>` -> a Swarm from the magnet link alone,
  *              {event:'metadata', ms (TCP connected -> metadata verified), sinceAdd, infoBytes}.
@@ -89,26 +92,6 @@ function threadTimes(): ThreadTimes {
   }
   return { mainOnCpu, mainRunqueue, others };
 }
-/** CPU seconds per thread name (comm: node, libuv-worker, V8 DefaultWorke, ...), all threads. */
-function cpuByThreadName(): Record<string, number> {
-  const out: Record<string, number> = {};
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
-    }
-  } catch {
-    // not Linux
-  }
-  return out;
-}
-const diffNames = (a: Record<string, number>): Record<string, number> => {
-  const b = cpuByThreadName();
-  return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round3(v - (a[k] ?? 0))]));
-};
-
 const threadDelta = (a: ThreadTimes): { mainCpu: number; mainRunqueue: number; otherThreadsCpu: number } => {
   const b = threadTimes();
   return { mainCpu: b.mainOnCpu - a.mainOnCpu, mainRunqueue: b.mainRunqueue - a.mainRunqueue, otherThreadsCpu: b.others - a.others };
@@ -236,35 +219,27 @@ async function roleSwarm(args: Args): Promise<void> {
   const uI = Number(args['u-i']);
   const memory = args['storage'] === 'memory';
   const extra = extraOptions(args);
-  const swarms: Swarm[] = [];
+  // Peer ids this process hosts (0 = the seed): all of them, or a share (--ids, multi-process).
+  const ids = args['ids'] ? args['ids'].split(',').map(Number) : Array.from({ length: n + 1 }, (_, i) => i);
+  const swarms = new Map<number, Swarm>();
   const destroyAll = async (): Promise<void> => {
-    await Promise.all(swarms.map((s) => s.destroy()));
+    await Promise.all([...swarms.values()].map((s) => s.destroy()));
   };
   try {
-    swarms.push(
-      await Swarm.create({
-        torrent: info,
-        outDir: args['data']!,
-        existing: 'complete',
-        seed: true,
-        noDht: true,
-        listen: { host: HOST, port: 0 },
-        uploadLimit: uS,
-        engineOptions: { resume: false, ...extra }
-      })
-    );
-    for (let i = 1; i <= n; i++) {
+    for (const i of ids) {
       const dir = join(args['work']!, `peer${i}`);
-      await fsp.mkdir(dir, { recursive: true });
-      swarms.push(
+      if (i > 0) await fsp.mkdir(dir, { recursive: true });
+      const storage =
+        i === 0 ? { outDir: args['data']!, existing: 'complete' as const } : memory ? { storage: (x: TorrentInfo) => new MemoryStorage(x), existing: 'none' as const } : { outDir: dir, existing: 'none' as const };
+      swarms.set(
+        i,
         await Swarm.create({
           torrent: info,
-          ...(memory ? { storage: (x: TorrentInfo) => new MemoryStorage(x) } : { outDir: dir }),
-          existing: 'none',
+          ...storage,
           seed: true,
           noDht: true,
           listen: { host: HOST, port: 0 },
-          uploadLimit: uI,
+          uploadLimit: i === 0 ? uS : uI,
           engineOptions: { resume: false, ...extra }
         })
       );
@@ -273,44 +248,58 @@ async function roleSwarm(args: Args): Promise<void> {
     await destroyAll();
     throw err;
   }
-  for (const [i, s] of swarms.entries()) s.on('warning', (e) => emit('warning', { message: `peer ${i}: ${e.message}` }));
-  const addresses: Address[] = swarms.map((s) => ({ host: HOST, port: s.port! }));
-  emit('ready', { port: addresses[0]!.port });
+  for (const [i, s] of swarms) s.on('warning', (e) => emit('warning', { message: `peer ${i}: ${e.message}` }));
+  const ports = Object.fromEntries([...swarms].map(([i, s]) => [i, s.port!]));
+  emit('ready', { port: swarms.get(0)?.port ?? 0, ports });
+  let cpu0 = 0;
+  let go = 0;
+  const downloaders = [...swarms].filter(([i]) => i > 0);
   commands(
     async (parts) => {
+      if (parts[0] === 'report') {
+        // Multi-process mode: asked once every process is done (the seed keeps serving until then).
+        emit('report', { uploaded: Object.fromEntries([...swarms].map(([i, s]) => [i, s.progress().uploaded])), cpu: cpuSeconds() - cpu0 });
+        return;
+      }
       if (parts[0] !== 'go') throw new Error('unknown command');
-      const cpu0 = cpuSeconds();
-      const names0 = cpuByThreadName();
-      const go = now();
-      const perPeer: number[] = new Array<number>(n).fill(NaN);
-      const finished = swarms.slice(1).map((s, k) =>
+      cpu0 = cpuSeconds();
+      go = now();
+      // `go [{"id": port, ...}]`: every peer's port (multi-process); default: ours.
+      const all = parts[1] ? (JSON.parse(parts[1]) as Record<string, number>) : ports;
+      const address = (id: number): Address => ({ host: HOST, port: all[id]! });
+      const perPeer = new Map<number, number>();
+      const finished = downloaders.map(([i, s]) =>
         s.done().then(() => {
-          perPeer[k] = now() - go;
-          emit('peer-done', { i: k + 1, seconds: perPeer[k] });
+          perPeer.set(i, now() - go);
+          emit('peer-done', { i, seconds: perPeer.get(i) });
         })
       );
-      // --trace: once a second, the seed's upload and every downloader's verified bytes.
+      // --trace: once a second, the seed's upload and every local downloader's verified bytes.
       const trace = args['trace']
         ? setInterval(() => {
-            const p = swarms.map((s) => s.progress());
-            emit('trace', { t: round3(now() - go), seedUp: p[0]!.uploaded, have: p.slice(1).map((x) => x.verifiedBytes), up: p.slice(1).map((x) => x.uploaded) });
+            emit('trace', {
+              t: round3(now() - go),
+              seedUp: swarms.get(0)?.progress().uploaded ?? 0,
+              have: downloaders.map(([, s]) => s.progress().verifiedBytes),
+              up: downloaders.map(([, s]) => s.progress().uploaded)
+            });
           }, 1000)
         : undefined;
-      for (let i = 1; i <= n; i++) {
-        swarms[i]!.addPeer(addresses[0]!);
-        for (let j = 1; j < i; j++) swarms[i]!.addPeer(addresses[j]!);
+      // Downloader i dials the seed and every downloader j < i: each pair connects once.
+      for (const [i, s] of downloaders) {
+        s.addPeer(address(0));
+        for (let j = 1; j < i; j++) s.addPeer(address(j));
       }
       await Promise.all(finished);
       clearInterval(trace);
-      const uploaded = swarms.map((s) => s.progress().uploaded);
+      const uploaded = Object.fromEntries([...swarms].map(([i, s]) => [i, s.progress().uploaded]));
       emit('finished', {
-        seconds: Math.max(...perPeer),
-        perPeer,
-        seedUploaded: uploaded[0],
+        seconds: Math.max(...perPeer.values()),
+        perPeer: [...perPeer].sort((x, y) => x[0] - y[0]).map(([, t]) => t),
+        seedUploaded: uploaded[0] ?? 0,
         uploaded,
         length: info.length,
         cpu: cpuSeconds() - cpu0,
-        cpuByThread: diffNames(names0),
         maxRssKiB: maxRssKiB()
       });
     },
