@@ -25,6 +25,7 @@
 import { ID_LENGTH, MAX_PEERS_PER_INFOHASH, MAX_STORED_INFOHASHES, PEER_TTL_MS } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Address } from '../krpc/types.js';
+import { formatIp, parseIp } from '../krpc/compact.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 
@@ -244,88 +245,14 @@ function keyToBytes(key: string): Uint8Array {
 function compactPeerKey(peer: Address): string | null {
   const { host, port } = peer;
   if (!Number.isInteger(port) || port < 1 || port > 0xffff) return null;
-  const ip = parseIPv4(host) ?? parseIPv6(host);
-  if (ip === null) return null;
-  ip.push(port >>> 8, port & 0xff);
-  return String.fromCharCode(...ip);
+  const ip = parseIp(host);
+  if (ip === undefined) return null;
+  return String.fromCharCode(...ip, port >>> 8, port & 0xff);
 }
 
 function decodePeerKey(key: string): Address {
   const port = (key.charCodeAt(key.length - 2) << 8) | key.charCodeAt(key.length - 1);
-  const bytes: number[] = [];
-  for (let i = 0; i < key.length - 2; i++) bytes.push(key.charCodeAt(i));
-  return { host: bytes.length === 4 ? bytes.join('.') : formatIPv6(bytes), port };
-}
-
-function parseIPv4(host: string): number[] | null {
-  const parts = host.split('.');
-  if (parts.length !== 4) return null;
-  const out: number[] = [];
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return null;
-    const n = Number(part);
-    if (n > 255) return null;
-    out.push(n);
-  }
-  return out;
-}
-
-/** RFC 4291 text form (with `::` and an optional trailing dotted quad) to 16 bytes. */
-function parseIPv6(host: string): number[] | null {
-  if (!host.includes(':') || host.includes('%')) return null; // zones mean nothing remotely
-  const halves = host.split('::');
-  if (halves.length > 2) return null;
-  const head = groupsToBytes(halves[0] ?? '', halves.length === 1);
-  const tail = halves.length === 2 ? groupsToBytes(halves[1] ?? '', true) : [];
-  if (head === null || tail === null) return null;
-  const missing = 16 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 2) return null; // `::` stands for >= 1 group
-  return [...head, ...new Array<number>(missing).fill(0), ...tail];
-}
-
-function groupsToBytes(text: string, lastMayBeIPv4: boolean): number[] | null {
-  if (text === '') return [];
-  const groups = text.split(':');
-  const out: number[] = [];
-  for (let i = 0; i < groups.length; i++) {
-    const g = groups[i]!;
-    if (lastMayBeIPv4 && i === groups.length - 1 && g.includes('.')) {
-      const v4 = parseIPv4(g);
-      if (v4 === null) return null;
-      out.push(...v4);
-    } else {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      const n = parseInt(g, 16);
-      out.push(n >>> 8, n & 0xff);
-    }
-  }
-  return out;
-}
-
-/** RFC 5952 canonical text: lowercase, longest zero run (>= 2 groups) as `::`. */
-function formatIPv6(bytes: number[]): string {
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  // IPv4-mapped addresses print as ::ffff:a.b.c.d, as Node reports them.
-  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
-    return `::ffff:${bytes.slice(12).join('.')}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = words.map((w) => w.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  const ip = new Uint8Array(key.length - 2);
+  for (let i = 0; i < ip.length; i++) ip[i] = key.charCodeAt(i);
+  return { host: formatIp(ip), port };
 }
