@@ -16,6 +16,9 @@ import { Maintenance } from './maintenance.js';
 import { loadState, saveState } from './state-file.js';
 import { isIpLiteral, parseHostPort, validatePort } from './address.js';
 import type { AnnounceOptions, DhtOptions, LookupOptionsPublic } from './options.js';
+import type { AnnounceResult, DhtEvents, DhtStats, GetPeersResult, SampleInfohashesResult } from './types.js';
+
+export type { AnnounceResult, DhtEvents, DhtStats, GetPeersResult, SampleInfohashesResult } from './types.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -24,55 +27,6 @@ import { bytesEqual, toHex } from '../util/bytes.js';
 import { parseInfoHash, randomId, randomIdWithPrefix } from '../id/node-id.js';
 import { AbortError, DestroyedError, InvalidArgumentError, TrackerlessError } from '../errors.js';
 import { ALPHA, CLIENT_VERSION, DEFAULT_BOOTSTRAP, ID_LENGTH, K, QUERY_TIMEOUT_MS } from '../constants.js';
-
-export interface DhtEvents {
-  /** Bound and bootstrapped. */
-  ready: () => void;
-  /** A node entered the routing table. */
-  node: (node: NodeInfo) => void;
-  /** A lookup found a peer. */
-  peer: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
-  /** Another node announced a peer to us. */
-  announce: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
-  /** An infohash in an incoming get_peers, or in an announce_peer we accepted (passive indexing). */
-  infohash: (infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer', from: NodeInfo) => void;
-  /** Something went wrong that did not stop the node (bad state file, socket error, ...). */
-  warning: (err: Error) => void;
-}
-
-export interface GetPeersResult {
-  peers: Address[];
-  lookup: LookupResult;
-}
-
-export interface AnnounceResult {
-  /** Nodes that accepted our announce_peer. */
-  storedOn: number;
-  /** Nodes we sent announce_peer to (the k closest responders that gave a token). */
-  targets: number;
-  /** Peers the get_peers phase found on the way. */
-  peers: Address[];
-  lookup: LookupResult;
-  /** get_peers queries + announce_peer queries. */
-  queries: number;
-}
-
-export interface SampleInfohashesResult {
-  id: Uint8Array;
-  samples: Uint8Array[];
-  num: number;
-  interval: number;
-  nodes: NodeInfo[];
-}
-
-export interface DhtStats extends RpcCounters {
-  nodes: number;
-  goodNodes: number;
-  storedInfoHashes: number;
-  storedPeers: number;
-  inflight: number;
-  lookups: number;
-}
 
 export class DHT extends TypedEmitter<DhtEvents> {
   /** Resolves once bound and bootstrapped (never rejects for bootstrap failures; see 'warning'). */

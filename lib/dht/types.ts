@@ -1,0 +1,53 @@
+/** Public result and event types of the {@link DHT} class. */
+import type { Address, NodeInfo } from '../krpc/types.js';
+import type { LookupResult } from '../lookup/lookup.js';
+import type { RpcCounters } from '../rpc/rpc-socket.js';
+
+export interface DhtEvents {
+  /** Bound and bootstrapped. */
+  ready: () => void;
+  /** A node entered the routing table. */
+  node: (node: NodeInfo) => void;
+  /** A lookup found a peer. */
+  peer: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
+  /** Another node announced a peer to us. */
+  announce: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
+  /** An infohash in an incoming get_peers, or in an announce_peer we accepted (passive indexing). */
+  infohash: (infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer', from: NodeInfo) => void;
+  /** Something went wrong that did not stop the node (bad state file, socket error, ...). */
+  warning: (err: Error) => void;
+}
+
+export interface GetPeersResult {
+  peers: Address[];
+  lookup: LookupResult;
+}
+
+export interface AnnounceResult {
+  /** Nodes that accepted our announce_peer. */
+  storedOn: number;
+  /** Nodes we sent announce_peer to (the k closest responders that gave a token). */
+  targets: number;
+  /** Peers the get_peers phase found on the way. */
+  peers: Address[];
+  lookup: LookupResult;
+  /** get_peers queries + announce_peer queries. */
+  queries: number;
+}
+
+export interface SampleInfohashesResult {
+  id: Uint8Array;
+  samples: Uint8Array[];
+  num: number;
+  interval: number;
+  nodes: NodeInfo[];
+}
+
+export interface DhtStats extends RpcCounters {
+  nodes: number;
+  goodNodes: number;
+  storedInfoHashes: number;
+  storedPeers: number;
+  inflight: number;
+  lookups: number;
+}
