@@ -2,7 +2,7 @@
  * Engine benchmark: our piece-exchange engine vs libtorrent 2.0 (python3-libtorrent), side by
  * side in one run, interleaved repetitions, medians and ratios ours/anchor.
  *
- *   npm run build && node dist/bench/engine-bench.js --all            # everything (~30 min here)
+ *   npm run build && node dist/bench/engine-bench.js --all            # everything (~25 min here)
  *   node dist/bench/engine-bench.js --transfer [--size 512] [--reps 3]
  *   node dist/bench/engine-bench.js --swarm [--swarm-n 8,16] [--swarm-cases a,b] [--swarm-size 64]
  *   node dist/bench/engine-bench.js --metadata [--meta-sizes 20k,320k,5m] [--meta-reps 7]
@@ -21,8 +21,6 @@
  *  --metadata  magnet -> metadata from one libtorrent seeder, info dictionaries of ~20 KiB,
  *              ~320 KiB and ~5 MiB; ms from TCP connect to verified metadata: our downloader
  *              vs libtorrent's.
- *              --trace-dir DIR writes each swarm's 1 s progress trace (seed upload, every
- *              downloader's verified bytes) there as JSON.
  *  --chart     distribution time against N (caps (b), F = --chart-size MiB) with the D_p2p and
  *              D_cs bounds, written as an SVG (--svg, default docs/swarm-distribution.svg).
  *
@@ -31,13 +29,14 @@
  * peers over K processes; default 1, like libtorrent's one process), --swarm-impls ours,lt,
  * --chart-impls ours,ours@2,lt (ours@K: our swarm in K processes), --trace-dir DIR (1 s
  * progress traces of every swarm), --prof-ours DIR (node --cpu-prof for our children),
- * --engine-options JSON (extra BitTorrentEngineOptions for ours), --tmp DIR, --json FILE.
+ * --engine-options JSON (extra BitTorrentEngineOptions for ours), --tmp DIR, --json FILE,
+ * --replot FILE (redraw the SVG from the --json of an earlier --chart run; measures nothing).
  *
  * Files live in --tmp (default /dev/shm, a tmpfs: the disk is not what is measured; our
  * FsStorage fsyncs at completion, libtorrent does not, and on tmpfs that costs neither).
  * Prints tables and, last, `BENCH_JSON {...}` (full results with --json FILE).
  */
-import { existsSync, promises as fsp, writeFileSync } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +44,7 @@ import { dCS, dP2P, type Rates } from './lib/bounds.js';
 import { makeFileTorrent, makeZeroTorrent, type BenchTorrent } from './lib/content.js';
 import { IMPL_NAMES, libtorrentProblem, PeerProcess, type Impl } from './lib/peer-process.js';
 import { fmt, median, ratio, round, table } from './lib/stats.js';
-import { lineChart, type Series } from './lib/svg-chart.js';
+import { lineChart, logTicks, type Series } from './lib/svg-chart.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -83,6 +82,7 @@ interface Options {
   engineOptions: string | null;
   profDir: string | null;
   traceDir: string | null;
+  replot: string | null;
 }
 
 /** An implementation, and for ours how many processes host the swarm's peers ('ours@2'). */
@@ -100,7 +100,7 @@ function parseVariant(s: string): Variant {
   return { impl, procs, key: procs > 1 ? `${impl}@${procs}` : impl };
 }
 
-const variantName = (v: Variant): string => (v.procs > 1 ? `${IMPL_NAMES[v.impl]} (${v.procs} processes)` : IMPL_NAMES[v.impl]);
+const variantName = (v: Variant): string => (v.procs > 1 ? `${IMPL_NAMES[v.impl]}, ${v.procs} processes` : IMPL_NAMES[v.impl]);
 
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(s.trim());
@@ -154,7 +154,8 @@ function parseOptions(argv: string[]): Options {
     json: value('json') ?? null,
     engineOptions: value('engine-options') ?? null,
     profDir: value('prof-ours') ?? null,
-    traceDir: value('trace-dir') ?? null
+    traceDir: value('trace-dir') ?? null,
+    replot: value('replot') ?? null
   };
 }
 
@@ -440,22 +441,9 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
   await fsp.rm(t.dataDir, { recursive: true, force: true });
 }
 
-async function runChart(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
-  const F = Math.round(opts.chartSizeMiB * MiB);
+/** Draw the chart (and print its table) from measured samples: after a run, or --replot FILE. */
+function plotChart(samples: SwarmSample[], F: number, opts: Options): void {
   const rates = CASES.b;
-  log(`\n== 4. chart: distribution time against N, caps ${rates.label}, F = ${mib(F)}, ${opts.chartReps} reps, ${opts.chartImpls.map(variantName).join(' + ')} ==`);
-  const t = await makeFileTorrent(dir, 'chart.bin', F);
-  const samples: SwarmSample[] = [];
-  for (const n of opts.chartN) {
-    for (let rep = 0; rep < opts.chartReps; rep++) {
-      const order = rep % 2 === 0 ? opts.chartImpls : [...opts.chartImpls].reverse();
-      for (const v of order) {
-        const s = await swarmOnce(t, v, n, rates, 'chart', rep, dir, opts);
-        samples.push(s);
-        log(`  N = ${String(n).padStart(2)} rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s (D_p2p ${fmt(s.bound)} s, D_cs ${fmt(dCS(F, n, rates))} s), seed sent ${s.seedSends.toFixed(2)} x F; CPU ${s.cpu.toFixed(1)} s`);
-      }
-    }
-  }
   const med = (v: Variant, n: number): number => median(samples.filter((s) => s.variant === v.key && s.n === n).map((s) => s.seconds));
   const span = (v: Variant, n: number): [number, number, number] => {
     const x = samples.filter((s) => s.variant === v.key && s.n === n).map((s) => s.seconds);
@@ -481,7 +469,8 @@ async function runChart(opts: Options, dir: string, summary: Record<string, unkn
   // Log scale: D_cs grows to N·F/u_s while the P2P times stay near F/u_s; both stay readable.
   const top = Math.max(...samples.map((s) => s.seconds), ...ns.map((n) => dCS(F, n, rates)));
   const bottom = Math.min(...samples.map((s) => s.seconds), ...ns.map((n) => dP2P(F, n, rates)));
-  const logY = { yMin: 10 ** Math.floor(Math.log10(bottom * 0.9)), yMax: 10 ** Math.ceil(Math.log10(top * 1.1)) };
+  const steps = logTicks(0.1, 1e6);
+  const logY = { yMin: [...steps].reverse().find((v) => v <= bottom * 0.9) ?? 0.1, yMax: steps.find((v) => v >= top * 1.1) ?? 1e6 };
   const svg = lineChart({
     title: 'Time to distribute a file to N peers: client-server bound vs P2P, measured',
     subtitle: `F = ${opts.chartSizeMiB} MiB, seed upload u_s = 2 MiB/s, peer upload u_i = 2 MiB/s, loopback; median of ${opts.chartReps} runs (bar: min-max); log scale`,
@@ -495,6 +484,25 @@ async function runChart(opts: Options, dir: string, summary: Record<string, unkn
   log(`  chart written to ${opts.svg}`);
   const rows = ns.map((n) => [String(n), fmt(dP2P(F, n, rates)), fmt(dCS(F, n, rates)), ...opts.chartImpls.map((v) => `${fmt(med(v, n))} (${fmt(med(v, n) / dP2P(F, n, rates), 3)})`)]);
   log(table(['N', 'D_p2p s', 'D_cs s', ...opts.chartImpls.map((v) => `${variantName(v)} s (/D_p2p)`)], rows));
+}
+
+async function runChart(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
+  const F = Math.round(opts.chartSizeMiB * MiB);
+  const rates = CASES.b;
+  log(`\n== 4. chart: distribution time against N, caps ${rates.label}, F = ${mib(F)}, ${opts.chartReps} reps, ${opts.chartImpls.map(variantName).join(' + ')} ==`);
+  const t = await makeFileTorrent(dir, 'chart.bin', F);
+  const samples: SwarmSample[] = [];
+  for (const n of opts.chartN) {
+    for (let rep = 0; rep < opts.chartReps; rep++) {
+      const order = rep % 2 === 0 ? opts.chartImpls : [...opts.chartImpls].reverse();
+      for (const v of order) {
+        const s = await swarmOnce(t, v, n, rates, 'chart', rep, dir, opts);
+        samples.push(s);
+        log(`  N = ${String(n).padStart(2)} rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s (D_p2p ${fmt(s.bound)} s, D_cs ${fmt(dCS(F, n, rates))} s), seed sent ${s.seedSends.toFixed(2)} x F; CPU ${s.cpu.toFixed(1)} s`);
+      }
+    }
+  }
+  plotChart(samples, F, opts);
   summary.chart = { sizeBytes: F, samples, svg: opts.svg };
   await fsp.rm(t.dataDir, { recursive: true, force: true });
 }
@@ -560,6 +568,12 @@ const mibOrKib = (n: number): string => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
+  if (opts.replot) {
+    // Redraw the SVG from a --json file of an earlier run (no measurement).
+    const saved = JSON.parse(readFileSync(opts.replot, 'utf8')) as { options: Options; chart: { sizeBytes: number; samples: SwarmSample[] } };
+    plotChart(saved.chart.samples, saved.chart.sizeBytes, { ...saved.options, chartImpls: saved.options.chartImpls, svg: opts.svg });
+    return;
+  }
   if (!opts.transfer && !opts.swarm && !opts.metadata && !opts.chart) {
     console.error('engine-bench: choose --transfer, --swarm, --metadata, --chart or --all (see the header of bench/engine-bench.ts)');
     process.exitCode = 2;

@@ -58,9 +58,9 @@ export function logTicks(min: number, max: number): number[] {
 const num = (v: number): string => (Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(1));
 
 export function lineChart(o: ChartOptions): string {
-  const W = o.width ?? 760;
+  const W = o.width ?? 860;
   const H = o.height ?? 460;
-  const m = { left: 70, right: 200, top: o.subtitle ? 62 : 44, bottom: 56 };
+  const m = { left: 70, right: 290, top: o.subtitle ? 62 : 44, bottom: 56 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
   const allX = o.series.flatMap((s) => s.points.map((p) => p[0]));
