@@ -257,7 +257,7 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
   log(`\n== 1. one seeder -> one downloader, ${mib(size)} over loopback TCP, ${opts.reps} reps interleaved (downloader storage: ours ${opts.storage}, libtorrent disk) ==`);
   const t0 = Date.now();
   const t = await makeFileTorrent(dir, 'transfer.bin', size);
-  log(`  content + torrent: ${t.info.pieces.length} pieces of ${t.info.pieceLength / 1024} KiB (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(`  content + torrent: ${t.info.pieceCount} pieces of ${t.info.pieceLength / 1024} KiB (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const samples: TransferSample[] = [];
   for (let rep = 0; rep < opts.reps; rep++) {
     for (let k = 0; k < PAIRS.length; k++) {
@@ -396,7 +396,7 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
   const F = Math.round(opts.swarmSizeMiB * MiB);
   log(`\n== 2. swarm: 1 seed + N downloaders, F = ${mib(F)}, N = ${opts.swarmN.join(', ')}, ${opts.swarmReps} reps interleaved; ours in ${opts.oursProcs} process(es), libtorrent in 1 ==`);
   const t = await makeFileTorrent(dir, 'swarm.bin', F);
-  log(`  torrent: ${t.info.pieces.length} pieces of ${t.info.pieceLength / 1024} KiB`);
+  log(`  torrent: ${t.info.pieceCount} pieces of ${t.info.pieceLength / 1024} KiB`);
   const samples: SwarmSample[] = [];
   for (const c of opts.swarmCases) {
     const rates = CASES[c];
@@ -555,7 +555,7 @@ async function runMetadata(opts: Options, dir: string, summary: Record<string, u
     const a = median(samples.filter((s) => s.impl === 'lt' && s.infoBytes === size).map((s) => s.ms));
     const oAdd = median(samples.filter((s) => s.impl === 'ours' && s.infoBytes === size).map((s) => s.sinceAdd));
     const aAdd = median(samples.filter((s) => s.impl === 'lt' && s.infoBytes === size).map((s) => s.sinceAdd));
-    rows.push([`${fmt(size)} B (${mibOrKib(size)}, ${t.info.pieces.length} pieces)`, fmt(o, 1), fmt(a, 1), fmt(o - a, 1), fmt(oAdd, 1), fmt(aAdd, 1), `<= +10 ms: ${o - a <= 10 ? 'met' : 'NOT met'}`]);
+    rows.push([`${fmt(size)} B (${mibOrKib(size)}, ${t.info.pieceCount} pieces)`, fmt(o, 1), fmt(a, 1), fmt(o - a, 1), fmt(oAdd, 1), fmt(aAdd, 1), `<= +10 ms: ${o - a <= 10 ? 'met' : 'NOT met'}`]);
     out.push({ infoBytes: size, oursMs: round(o), ltMs: round(a), diffMs: round(o - a), oursSinceAddMs: round(oAdd), ltSinceAddMs: round(aAdd) });
   }
   log(table(['info dictionary', 'ours ms', 'libtorrent ms', 'ours - lt', 'ours from add', 'lt from add', 'target'], rows));

@@ -146,7 +146,7 @@ try {
   const seeded = await seed({ info, storage: MemoryStorage.fromData(info, data) }, { ...common, existing: 'complete', uploadLimit: uS });
   swarms.push(seeded.swarm);
   await new Promise<void>((resolve) => seeded.swarm.once('announced', () => resolve()));
-  console.log(`seed: ${info.pieces.length} pieces of ${PIECE_LENGTH / 1024} KiB, announced in ${Math.round(performance.now() - t)} ms`);
+  console.log(`seed: ${info.pieceCount} pieces of ${PIECE_LENGTH / 1024} KiB, announced in ${Math.round(performance.now() - t)} ms`);
   console.log(`magnet: ${seeded.magnet}`);
   console.log(`caps (enforced by our engine): seed upload u_s = ${rate(uS)}, leecher upload u_i = ${rate(uI)} each, downloads unlimited\n`);
 
@@ -176,7 +176,7 @@ try {
 
   // 4. Check every copy byte for byte, then the figures.
   for (const l of leechers) {
-    for (let i = 0; i < info.pieces.length; i++) {
+    for (let i = 0; i < info.pieceCount; i++) {
       const piece = await l.storage!.readPiece(i);
       if (!Buffer.from(piece).equals(data.subarray(i * PIECE_LENGTH, i * PIECE_LENGTH + piece.length))) throw new Error(`piece ${i} differs`);
     }

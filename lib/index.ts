@@ -72,7 +72,7 @@ export { Bitfield } from './engine/bitfield.js';
 // --- torrents and magnet links ----------------------------------------------------------------
 export { createTorrent, createTorrentFromBuffer } from './torrent/create.js';
 export type { CreateTorrentOptions } from './torrent/create.js';
-export { parseInfo, parseTorrentFile, toTorrentFile } from './torrent/metainfo.js';
+export { parseInfo, parseTorrentFile, toTorrentFile, pieceHash } from './torrent/metainfo.js';
 export type { TorrentInfo, TorrentFileEntry, ParsedTorrentFile } from './torrent/metainfo.js';
 export { parseMagnet, toMagnet } from './magnet/magnet.js';
 export type { Magnet, MagnetInput } from './magnet/magnet.js';

@@ -205,7 +205,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       pex: this.o.pex && !(info?.private ?? false),
       uploadOnly: this._complete,
       maxMetadataSize: this.o.maxMetadataSize,
-      ...(info ? { infoBytes: info.infoBytes, pieceCount: info.pieces.length } : {}),
+      ...(info ? { infoBytes: info.infoBytes, pieceCount: info.pieceCount } : {}),
       ...(this.listenPort !== undefined ? { listenPort: this.listenPort } : {}),
       ...(this.o.dhtPort !== undefined ? { dhtPort: this.o.dhtPort } : {}),
       ...(this.o.wire ? { wire: this.o.wire } : {})
@@ -255,14 +255,15 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   private async onMetadata(infoBytes: Uint8Array): Promise<void> {
     let info: TorrentInfo;
     try {
-      info = parseInfo(infoBytes, { maxInfoBytes: this.o.maxMetadataSize });
+      // The assembler has checked SHA-1 == infohash already: skip hashing the bytes again.
+      info = parseInfo(infoBytes, { maxInfoBytes: this.o.maxMetadataSize }, this.infoHash);
     } catch (err) {
       return this.fatal(err as Error);
     }
     this._info = info;
     this.fetcher = undefined;
     for (const s of this.sessions) {
-      s.wire.setPieceCount(info.pieces.length);
+      s.wire.setPieceCount(info.pieceCount);
       s.utMetadata.setMetadata(info.infoBytes);
     }
     this.emit('metadata', info);

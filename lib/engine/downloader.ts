@@ -13,7 +13,7 @@
  * pieces being written) exist, peers only get blocks of pieces already started.
  */
 import { createHash, webcrypto } from 'node:crypto';
-import type { TorrentInfo } from '../torrent/metainfo.js';
+import { pieceHash, type TorrentInfo } from '../torrent/metainfo.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import type { PieceMessage, RequestMessage } from '../wire/peer-wire-types.js';
@@ -322,7 +322,7 @@ export class Downloader {
   }
 
   private checked(index: number, buf: PieceBuffer, digest: Buffer): void {
-    const expected = this.o.info.pieces[index]!;
+    const expected = pieceHash(this.o.info, index);
     if (!digest.equals(expected)) {
       this.failedPieces++;
       this.wastedBytes += buf.data.length;

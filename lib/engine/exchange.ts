@@ -62,7 +62,7 @@ export function transferCounts(
   const stored = downloader?.stored;
   let verifiedBytes = 0;
   if (info && stored) {
-    const last = info.pieces.length - 1;
+    const last = info.pieceCount - 1;
     verifiedBytes = stored.count * info.pieceLength;
     // The last piece is shorter.
     if (stored.get(last)) verifiedBytes -= info.pieceLength - (info.length - last * info.pieceLength);
@@ -71,7 +71,7 @@ export function transferCounts(
     downloaded: downloader?.receivedBytes ?? 0,
     uploaded: uploader?.uploadedBytes ?? 0,
     verifiedPieces: stored?.count ?? 0,
-    totalPieces: info?.pieces.length ?? 0,
+    totalPieces: info?.pieceCount ?? 0,
     verifiedBytes,
     totalBytes: info?.length ?? 0
   };

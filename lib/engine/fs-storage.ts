@@ -21,7 +21,7 @@ export interface FsStorageOptions {
   maxOpenFiles?: number;
 }
 
-export type FsStorageLayout = Pick<TorrentInfo, 'files' | 'length' | 'pieceLength' | 'pieces'>;
+export type FsStorageLayout = Pick<TorrentInfo, 'files' | 'length' | 'pieceLength' | 'pieceCount' | 'pieceHashes'>;
 
 interface HandleEntry {
   promise: Promise<FileHandle>;

@@ -73,7 +73,7 @@ export async function loadResume(outDir: string, info: TorrentInfo): Promise<Bit
   } catch {
     return undefined;
   }
-  const count = info.pieces.length;
+  const count = info.pieceCount;
   if (
     parsed?.version !== VERSION ||
     parsed.infoHash !== toHex(info.infoHash) ||
@@ -108,7 +108,7 @@ export async function saveResume(outDir: string, info: TorrentInfo, have: Bitfie
     version: VERSION,
     infoHash: toHex(info.infoHash),
     pieceLength: info.pieceLength,
-    pieceCount: info.pieces.length,
+    pieceCount: info.pieceCount,
     files: await stampFiles(outDir, info),
     bitfield: Buffer.from(have.toBytes()).toString('base64'),
     savedAt: Date.now()

@@ -52,7 +52,7 @@ export async function openStorage(info: TorrentInfo, setup: StorageSetup): Promi
     owned = false;
   }
   try {
-    const count = info.pieces.length;
+    const count = info.pieceCount;
     if (setup.existing === 'complete') return { storage, owned, have: Bitfield.full(count), method: 'trusted' };
     if (setup.existing === 'none') return { storage, owned, have: new Bitfield(count), method: 'empty' };
     const verify = { signal: setup.signal, ...(setup.onVerifyProgress ? { onProgress: setup.onVerifyProgress } : {}) };

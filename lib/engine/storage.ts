@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AbortError, InvalidArgumentError } from '../errors.js';
-import type { TorrentInfo } from '../torrent/metainfo.js';
+import { pieceHash, type TorrentInfo } from '../torrent/metainfo.js';
 import { bytesEqual } from '../util/bytes.js';
 import { Bitfield } from './bitfield.js';
 
@@ -71,10 +71,10 @@ export interface VerifyOptions {
  */
 export async function verifyPieces(
   storage: Storage,
-  info: Pick<TorrentInfo, 'length' | 'pieceLength' | 'pieces'>,
+  info: Pick<TorrentInfo, 'length' | 'pieceLength' | 'pieceCount' | 'pieceHashes'>,
   opts: VerifyOptions = {}
 ): Promise<Bitfield> {
-  const total = info.pieces.length;
+  const total = info.pieceCount;
   const have = new Bitfield(total);
   for (let piece = 0; piece < total; piece++) {
     if (opts.signal?.aborted) throw new AbortError('verification aborted');
@@ -85,7 +85,7 @@ export async function verifyPieces(
       } catch {
         data = undefined; // not on disk, short file, unreadable: missing
       }
-      const expected = info.pieces[piece];
+      const expected = pieceHash(info, piece);
       if (data && expected && bytesEqual(createHash('sha1').update(data).digest(), expected)) have.set(piece);
     }
     opts.onProgress?.(piece + 1, total);

@@ -143,7 +143,7 @@ export class Uploader {
   /** BEP 6: send a starting peer its allowed-fast set (pieces it may fetch while choked). */
   grantAllowedFast(s: PeerSession): void {
     if (!s.wire.fastExtension || !isIPv4(s.address.host) || this.o.stored.count === 0) return;
-    for (const index of allowedFastSet(s.address.host, this.o.info.infoHash, this.o.info.pieces.length, ALLOWED_FAST_COUNT)) {
+    for (const index of allowedFastSet(s.address.host, this.o.info.infoHash, this.o.info.pieceCount, ALLOWED_FAST_COUNT)) {
       if (s.allowedFast.has(index)) continue;
       s.allowedFast.add(index);
       s.wire.allowedFast(index);
@@ -209,8 +209,8 @@ export class Uploader {
 
   private canServe(s: PeerSession, r: BlockRequest): boolean {
     const { info, stored } = this.o;
-    if (r.index >= info.pieces.length || !stored.get(r.index)) return false;
-    const size = r.index === info.pieces.length - 1 ? info.length - r.index * info.pieceLength : info.pieceLength;
+    if (r.index >= info.pieceCount || !stored.get(r.index)) return false;
+    const size = r.index === info.pieceCount - 1 ? info.length - r.index * info.pieceLength : info.pieceLength;
     if (r.begin + r.length > size) return false;
     if (!s.wire.amChoking) return true;
     // Choked: only the allowed-fast set, and only while the peer is starting (BEP 6).

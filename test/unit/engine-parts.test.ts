@@ -150,7 +150,7 @@ describe('resume file', () => {
     const storage = new FsStorage(info, dir);
     for (const i of [0, 2, 5]) await storage.writeBlock(i, 0, data.subarray(i * 16384, (i + 1) * 16384));
     await storage.flush();
-    const have = new Bitfield(info.pieces.length);
+    const have = new Bitfield(info.pieceCount);
     // A bitfield that claims more than the disk holds: trusted only through the cheap check.
     for (const i of [0, 2, 5, 6]) have.set(i);
     await saveResume(dir, info, have);

@@ -63,7 +63,7 @@ function content(size: number, seed: number): { data: Uint8Array; info: TorrentI
 
 async function storedBytes(storage: Storage, info: TorrentInfo): Promise<Buffer> {
   const parts: Uint8Array[] = [];
-  for (let i = 0; i < info.pieces.length; i++) parts.push(await storage.readPiece(i));
+  for (let i = 0; i < info.pieceCount; i++) parts.push(await storage.readPiece(i));
   return Buffer.concat(parts);
 }
 
@@ -111,7 +111,7 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     expect(events).toEqual(['metadata', 'done']);
     expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
     const p = down.engine.progress();
-    expect(p).toMatchObject({ verifiedPieces: info.pieces.length, totalPieces: info.pieces.length, verifiedBytes: data.length, totalBytes: data.length });
+    expect(p).toMatchObject({ verifiedPieces: info.pieceCount, totalPieces: info.pieceCount, verifiedBytes: data.length, totalBytes: data.length });
     expect(p.downloaded).toBeGreaterThanOrEqual(data.length);
     expect(seed.engine.progress().uploaded).toBeGreaterThanOrEqual(data.length);
     expect(down.engine.wantsPeers()).toBe(false);
@@ -188,7 +188,7 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     const handshake = encodeHandshake({ infoHash: info.infoHash, peerId: new Uint8Array(20).fill(7), fast: true, extended: true });
     const oversized = new Uint8Array([0x00, 0x10, 0x00, 0x00, 7]); // a 1 MiB "piece" message
     const badBitfield = encodeMessage({ type: 'bitfield', bitfield: new Uint8Array(3) }); // 8 pieces need 1 byte
-    const badHave = encodeMessage({ type: 'have', index: info.pieces.length + 5 });
+    const badHave = encodeMessage({ type: 'have', index: info.pieceCount + 5 });
 
     await rawPeer([new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n')]);
     await rawPeer([handshake, oversized]);

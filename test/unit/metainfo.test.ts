@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import bencode from 'bencode';
 import {
+  pieceHash,
   infoHashOf,
   parseInfo,
   parseTorrentFile,
@@ -31,10 +32,10 @@ function multi(files: { length: number; path: string[] }[], overrides: Record<st
   return { name: 'folder', 'piece length': 16 * KiB, files, pieces: hashes(Math.ceil(total / (16 * KiB))), ...overrides };
 }
 
-function expectInvalid(bytes: Uint8Array, pattern: RegExp): void {
+function expectInvalid(bytes: Uint8Array, pattern: RegExp, verifiedInfoHash?: Uint8Array): void {
   let error: unknown;
   try {
-    parseInfo(bytes);
+    parseInfo(bytes, undefined, verifiedInfoHash);
   } catch (err) {
     error = err;
   }
@@ -50,8 +51,9 @@ describe('parseInfo: valid torrents', () => {
     expect(info.name).toBe('file.bin');
     expect(info.pieceLength).toBe(16 * KiB);
     expect(info.length).toBe(40 * KiB);
-    expect(info.pieces).toHaveLength(3);
-    expect(info.pieces[1]).toEqual(hashes(3).subarray(20, 40));
+    expect(info.pieceCount).toBe(3);
+    expect(info.pieceHashes).toEqual(hashes(3));
+    expect(pieceHash(info, 1)).toEqual(hashes(3).subarray(20, 40));
     expect(info.files).toEqual([{ path: ['file.bin'], length: 40 * KiB, offset: 0 }]);
     expect(info.private).toBe(true);
     expect(Buffer.from(info.infoHash)).toEqual(sha1(bytes));
@@ -60,6 +62,18 @@ describe('parseInfo: valid torrents', () => {
     expect(pieceLengthAt(info, 0)).toBe(16 * KiB);
     expect(pieceLengthAt(info, 2)).toBe(8 * KiB);
     expect(() => pieceLengthAt(info, 3)).toThrow(InvalidArgumentError);
+    expect(() => pieceHash(info, 3)).toThrow(InvalidArgumentError);
+    expect(() => pieceHash(info, -1)).toThrow(InvalidArgumentError);
+    expect(() => pieceHash(info, 0.5)).toThrow(InvalidArgumentError);
+  });
+
+  it('takes an infohash the caller verified (no second SHA-1) and checks its length', () => {
+    const bytes = enc(single());
+    const known = new Uint8Array(sha1(bytes));
+    const info = parseInfo(bytes, undefined, known);
+    expect(info.infoHash).toEqual(known);
+    expect(info.infoHash).not.toBe(known); // own copy
+    expectInvalid(bytes, /infohash must be 20 bytes/, new Uint8Array(19));
   });
 
   it('parses a multi-file info dictionary with offsets and empty files', () => {
@@ -129,9 +143,9 @@ describe('parseInfo: valid torrents', () => {
   it('does not alias the caller buffer', () => {
     const bytes = new Uint8Array(enc(single()));
     const info = parseInfo(bytes);
-    const firstHash = Buffer.from(info.pieces[0] as Uint8Array);
+    const firstHash = Buffer.from(pieceHash(info, 0));
     bytes.fill(0);
-    expect(Buffer.from(info.pieces[0] as Uint8Array)).toEqual(firstHash);
+    expect(Buffer.from(pieceHash(info, 0))).toEqual(firstHash);
     expect(info.infoBytes[0]).toBe(0x64);
   });
 });

@@ -165,7 +165,7 @@ function describe(info: TorrentInfo): string {
   const files = info.files.filter((f) => !f.padding).length;
   return (
     `${info.name}, ${formatBytes(info.length)} in ${files} file${files === 1 ? '' : 's'}, ` +
-    `${info.pieces.length} pieces of ${formatBytes(info.pieceLength)}`
+    `${info.pieceCount} pieces of ${formatBytes(info.pieceLength)}`
   );
 }
 

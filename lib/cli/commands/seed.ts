@@ -83,7 +83,7 @@ export const seedCommand: CliCommand = {
     ctx.print(magnet);
     if (opts.torrent) await fsp.writeFile(opts.torrent, toTorrentFile(info, { createdBy: 'trackerless' }));
     ctx.log(
-      `seeding ${info.name}: ${formatBytes(info.length)}, ${info.pieces.length} pieces of ${formatBytes(info.pieceLength)} ` +
+      `seeding ${info.name}: ${formatBytes(info.length)}, ${info.pieceCount} pieces of ${formatBytes(info.pieceLength)} ` +
         `(hashed in ${formatDuration((Date.now() - started) / 1000)}); TCP port ${swarm.port}, DHT port ${swarm.dht?.address().port}; Ctrl-C to stop`
     );
     const status = new StatusLine(
