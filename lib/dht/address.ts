@@ -1,8 +1,9 @@
 /**
  * Parsing and validation of user-given addresses ("host:port", "[v6]:port", {host, port}).
  */
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, TrackerlessError } from '../errors.js';
 import type { Address } from '../krpc/types.js';
 
 export function validatePort(port: unknown, what = 'port', allowZero = false): number {
@@ -32,4 +33,25 @@ export function isIpLiteral(host: string): boolean {
 
 export function formatAddress(a: Address): string {
   return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** Bootstrap entries kept (a user list longer than this is a mistake, not a need). */
+const MAX_BOOTSTRAP = 16;
+
+/** Resolve bootstrap hostnames to addresses of `family`; unresolvable ones are reported and skipped. */
+export async function resolveBootstrap(list: Address[], family: 4 | 6, warn: (err: Error) => void): Promise<Address[]> {
+  const out: Address[] = [];
+  for (const a of list.slice(0, MAX_BOOTSTRAP)) {
+    if (isIpLiteral(a.host)) {
+      out.push(a);
+      continue;
+    }
+    try {
+      const { address } = await dnsLookup(a.host, { family });
+      out.push({ host: address, port: a.port });
+    } catch (err) {
+      warn(new TrackerlessError('ERR_INVALID_ADDRESS', `cannot resolve bootstrap ${a.host}`, { cause: err }));
+    }
+  }
+  return out;
 }

@@ -2,19 +2,20 @@
  * The public DHT node (BEP 5): composition root of transport, RPC, routing table, stores and
  * lookups. Inbound queries are served by server.ts; periodic upkeep lives in maintenance.ts.
  */
-import { lookup as dnsLookup } from 'node:dns/promises';
 import type { Address, NodeInfo, Query } from '../krpc/types.js';
 import type { Transport } from '../rpc/transport.js';
 import { createUdpTransport } from '../rpc/udp-transport.js';
 import { RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
-import { RoutingTable, type SeenOutcome } from '../routing/routing-table.js';
+import { RoutingTable } from '../routing/routing-table.js';
 import { runLookup, type LookupQuery, type LookupResult } from '../lookup/lookup.js';
 import { TokenIssuer } from '../store/token-issuer.js';
 import { PeerStore } from '../store/peer-store.js';
 import { handleQuery } from './server.js';
 import { Maintenance } from './maintenance.js';
 import { loadState, saveState } from './state-file.js';
-import { isIpLiteral, parseHostPort, validatePort } from './address.js';
+import { parseHostPort, resolveBootstrap, validatePort } from './address.js';
+import { Admission } from './admission.js';
+import { linkedController } from '../util/abort.js';
 import type { AnnounceOptions, DhtOptions, LookupOptionsPublic } from './options.js';
 import type { AnnounceResult, DhtEvents, DhtStats, GetPeersResult, SampleInfohashesResult } from './types.js';
 
@@ -45,7 +46,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private maintenance: Maintenance | null = null;
   private bootstrapAddresses: Address[] = [];
   private readonly lookups = new Set<AbortController>();
-  private readonly verifying = new Set<string>();
+  private admission: Admission | null = null;
   /** Our socket is IPv6 (we then use `nodes6`, BEP 32). */
   private ipv6 = false;
   private ownAddress: Address | null = null;
@@ -272,6 +273,13 @@ export class DHT extends TypedEmitter<DhtEvents> {
       k: this.k,
       isOwnAddress: (host, port) => this.isOwn({ host, port })
     });
+    this.admission = new Admission({
+      table: this.table,
+      ping: (node, expectedId) => this.query(node, { method: 'ping', id: this.id }, undefined, expectedId),
+      onAdded: (node) => this.emit('node', node),
+      isOwn: (a) => this.isOwn(a),
+      isClosed: () => this.destroyed
+    });
     if (!this.opts.readOnly) {
       this.rpc.onQuery((msg, from) =>
         handleQuery({
@@ -284,12 +292,12 @@ export class DHT extends TypedEmitter<DhtEvents> {
           sampleIntervalSeconds: this.opts.sampleIntervalSeconds ?? 21600,
           onAnnounce: (ih, peer, node) => this.emit('announce', peer, ih, node),
           onInfoHash: (ih, kind, node) => this.emit('infohash', ih, kind, node),
-          onQueryFrom: (node) => this.verifyQuerier(node)
+          onQueryFrom: (node) => this.admission?.queried(node)
         }, msg, from)
       );
     }
     for (const n of state?.nodes ?? []) this.table.restore(n);
-    this.bootstrapAddresses = await this.resolveBootstrap(bootstrap);
+    this.bootstrapAddresses = await resolveBootstrap(bootstrap, this.ipv6 ? 6 : 4, (err) => this.emit('warning', err));
     if (this.destroyed) throw new DestroyedError();
     this.markBound();
     this.maintenance = new Maintenance({
@@ -322,23 +330,6 @@ export class DHT extends TypedEmitter<DhtEvents> {
       this.table.touchBucket(prefix);
       this.lookup(randomIdWithPrefix(this.id, prefix, this.random), 'find_node').catch(() => {});
     }
-  }
-
-  private async resolveBootstrap(list: Address[]): Promise<Address[]> {
-    const out: Address[] = [];
-    for (const a of list.slice(0, 16)) {
-      if (isIpLiteral(a.host)) {
-        out.push(a);
-        continue;
-      }
-      try {
-        const { address } = await dnsLookup(a.host, { family: this.ipv6 ? 6 : 4 });
-        out.push({ host: address, port: a.port });
-      } catch (err) {
-        this.emit('warning', new TrackerlessError('ERR_INVALID_ADDRESS', `cannot resolve bootstrap ${a.host}`, { cause: err }));
-      }
-    }
-    return out;
   }
 
   private getPeersInternal(ih: Uint8Array, signal: AbortSignal | undefined, onPeer: (p: Address) => void): Promise<LookupResult> {
@@ -418,45 +409,12 @@ export class DHT extends TypedEmitter<DhtEvents> {
         this.table.nodeFailed(expectedId);
         throw new TrackerlessError('ERR_BAD_RESPONSE', `node ${from.host}:${from.port} answered with another id`);
       }
-      this.nodeSeen({ id: body.id, host: from.host, port: from.port });
+      this.admission?.answered({ id: body.id, host: from.host, port: from.port });
       return body;
     } catch (err) {
       if (expectedId && !(err instanceof AbortError) && !(err instanceof DestroyedError)) this.table.nodeFailed(expectedId);
       throw err;
     }
-  }
-
-  private nodeSeen(node: NodeInfo): void {
-    if (this.destroyed) return;
-    const outcome: SeenOutcome = this.table.nodeSeen(node);
-    if (outcome.kind === 'added' || outcome.kind === 'replaced') this.emit('node', node);
-    if (outcome.kind === 'bucket-full') {
-      // BEP 5: ping the questionable node; replace it only if it does not answer.
-      const key = toHex(outcome.ping.id);
-      if (this.verifying.has(key) || this.verifying.size >= 32) return;
-      this.verifying.add(key);
-      this.query(outcome.ping, { method: 'ping', id: this.id }, undefined, outcome.ping.id).then(
-        () => this.verifying.delete(key),
-        () => {
-          this.verifying.delete(key);
-          if (this.destroyed) return;
-          const r = this.table.replace(outcome.ping.id, outcome.candidate);
-          if (r.kind === 'added') this.emit('node', outcome.candidate);
-        }
-      );
-    }
-  }
-
-  /** A node queried us: if its bucket has room, ping it; it enters the table only if it answers. */
-  private verifyQuerier(node: NodeInfo): void {
-    // Only a free slot justifies pinging a stranger: offering every questionable slot would
-    // make pings cascade through a network of freshly restarted (unverified) tables.
-    if (this.destroyed || !this.table.hasRoomFor(node.id, false) || this.isOwn(node)) return;
-    const key = `${node.host}:${node.port}`;
-    if (this.verifying.has(key) || this.verifying.size >= 32) return;
-    this.verifying.add(key);
-    const done = (): boolean => this.verifying.delete(key);
-    this.query(node, { method: 'ping', id: this.id }).then(done, done);
   }
 
   private isOwn(n: Address): boolean {
@@ -480,13 +438,4 @@ function parseId(input: string | Uint8Array): Uint8Array {
   } catch {
     throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `node id / target must be ${ID_LENGTH} bytes or 40 hex characters`);
   }
-}
-
-/** An AbortController that follows `signal`; `dispose()` detaches it (no listener leak). */
-function linkedController(signal: AbortSignal | undefined): AbortController & { dispose(): void } {
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort();
-  if (signal?.aborted) controller.abort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  return Object.assign(controller, { dispose: () => signal?.removeEventListener('abort', onAbort) });
 }

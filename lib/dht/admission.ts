@@ -1,0 +1,73 @@
+/**
+ * Routing-table admission (BEP 5 liveness), kept out of the DHT's composition root.
+ *
+ * - A node that answered one of our queries is "seen". If its bucket is full of good nodes it
+ *   is dropped; if the bucket holds a questionable node, that node is pinged and replaced only
+ *   if it does not answer.
+ * - A node that queried us enters the table only after it answers a ping of ours, and only if
+ *   its bucket has a free slot: offering every questionable slot to strangers would make pings
+ *   cascade through a network of freshly restarted (unverified) tables.
+ *
+ * Pending verifications are bounded so a flood of queriers cannot make us flood pings.
+ */
+import type { Address, NodeInfo } from '../krpc/types.js';
+import type { RoutingTable } from '../routing/routing-table.js';
+import { toHex } from '../util/bytes.js';
+
+/** Pings of questionable nodes / new queriers in flight at once. */
+export const MAX_VERIFYING = 32;
+
+export interface AdmissionOptions {
+  table: RoutingTable;
+  /** Ping `node`; resolves if it answered (with `expectedId` when given). */
+  ping(node: Address, expectedId?: Uint8Array): Promise<unknown>;
+  /** A node entered the table. */
+  onAdded(node: NodeInfo): void;
+  isOwn(address: Address): boolean;
+  isClosed(): boolean;
+}
+
+export class Admission {
+  private readonly verifying = new Set<string>();
+
+  constructor(private readonly o: AdmissionOptions) {}
+
+  /** Verifications in flight. */
+  get pending(): number {
+    return this.verifying.size;
+  }
+
+  /** `node` answered one of our queries. */
+  answered(node: NodeInfo): void {
+    if (this.o.isClosed()) return;
+    const outcome = this.o.table.nodeSeen(node);
+    if (outcome.kind === 'added' || outcome.kind === 'replaced') this.o.onAdded(node);
+    if (outcome.kind !== 'bucket-full') return;
+    const key = toHex(outcome.ping.id);
+    if (!this.begin(key)) return;
+    this.o.ping(outcome.ping, outcome.ping.id).then(
+      () => this.verifying.delete(key),
+      () => {
+        this.verifying.delete(key);
+        if (this.o.isClosed()) return;
+        const r = this.o.table.replace(outcome.ping.id, outcome.candidate);
+        if (r.kind === 'added') this.o.onAdded(outcome.candidate);
+      }
+    );
+  }
+
+  /** `node` queried us: if its bucket has room, ping it (an answer admits it via `answered`). */
+  queried(node: NodeInfo): void {
+    if (this.o.isClosed() || !this.o.table.hasRoomFor(node.id, false) || this.o.isOwn(node)) return;
+    const key = `${node.host}:${node.port}`;
+    if (!this.begin(key)) return;
+    const done = (): boolean => this.verifying.delete(key);
+    this.o.ping(node).then(done, done);
+  }
+
+  private begin(key: string): boolean {
+    if (this.verifying.has(key) || this.verifying.size >= MAX_VERIFYING) return false;
+    this.verifying.add(key);
+    return true;
+  }
+}
