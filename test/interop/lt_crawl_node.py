@@ -22,23 +22,8 @@ Output: one JSON object per line on stdout:
   exit      {"reason"}
 """
 import argparse
-import json
-import queue
-import sys
-import threading
-import time
 
-try:
-    import libtorrent as lt
-except ImportError as exc:
-    print(json.dumps({"event": "fatal", "message": f"python3-libtorrent is not installed: {exc}"}), flush=True)
-    sys.exit(3)
-
-
-def emit(event, **fields):
-    fields["event"] = event
-    sys.stdout.write(json.dumps(fields) + "\n")
-    sys.stdout.flush()
+from lt_common import emit, hex_of, loopback_session, lt, run
 
 
 def make_session(host, bootstrap):
@@ -46,30 +31,7 @@ def make_session(host, bootstrap):
             | lt.alert.category_t.dht_operation_notification
             | lt.alert.category_t.error_notification
             | lt.alert.category_t.stats_notification)
-    return lt.session({
-        "listen_interfaces": f"{host}:0",
-        "outgoing_interfaces": host,
-        "enable_dht": True,
-        "dht_bootstrap_nodes": ",".join(bootstrap),
-        "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
-        "enable_ip_notifier": False,
-        # Every node here is 127.0.0.1: switch off the per-IP and node-id defences.
-        "dht_restrict_routing_ips": False,
-        "dht_restrict_search_ips": False,
-        "dht_prefer_verified_node_ids": False,
-        "dht_enforce_node_id": False,
-        "dht_ignore_dark_internet": False,
-        "dht_block_ratelimit": 100000,
-        "allow_multiple_connections_per_ip": True,
-        "alert_mask": mask,
-        "alert_queue_size": 10000,
-    })
-
-
-def hex_of(h):
-    return bytes(h.to_bytes()).hex() if hasattr(h, "to_bytes") else str(h)
+    return loopback_session(host, bootstrap, mask)
 
 
 def attr(obj, name):
@@ -93,10 +55,7 @@ def on_alert(a):
         emit("error", message=a.message())
 
 
-def handle(ses, line):
-    parts = line.split()
-    if not parts:
-        return
+def handle(ses, parts):
     if parts[0] == "sample":
         ses.dht_sample_infohashes((parts[1], int(parts[2])), lt.sha1_hash(bytes.fromhex(parts[3])))
     elif parts[0] == "stats":
@@ -112,41 +71,7 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=120.0)
     args = ap.parse_args()
     ses = make_session(args.host, args.bootstrap)
-    commands = queue.Queue()
-
-    def read_stdin():
-        for line in sys.stdin:
-            commands.put(line.strip())
-        commands.put(None)
-
-    threading.Thread(target=read_stdin, daemon=True).start()
-    deadline = time.monotonic() + args.max_seconds
-    ready = False
-    reason = "deadline"
-    while time.monotonic() < deadline:
-        stop = False
-        while not commands.empty():
-            line = commands.get()
-            if line is None or line == "quit":
-                reason = "stdin closed" if line is None else "quit"
-                stop = True
-                break
-            try:
-                handle(ses, line)
-            except Exception as exc:
-                emit("error", message=f"{line!r}: {exc}")
-        if stop:
-            break
-        if not ready and ses.is_listening() and ses.listen_port() > 0:
-            ready = True
-            emit("ready", port=ses.listen_port())
-        ses.wait_for_alert(50)
-        for a in ses.pop_alerts():
-            try:
-                on_alert(a)
-            except Exception as exc:  # a binding quirk must not kill the node
-                emit("error", message=f"alert {type(a).__name__}: {exc}")
-    emit("exit", reason=reason)
+    run(ses, args.max_seconds, on_command=lambda parts: handle(ses, parts), on_alert=on_alert)
 
 
 if __name__ == "__main__":

@@ -30,26 +30,11 @@ Output: one JSON object per line on stdout, each with an "event" key:
   exit       {"reason"}
 """
 import argparse
-import json
 import os
-import queue
 import shutil
-import sys
 import tempfile
-import threading
-import time
 
-try:
-    import libtorrent as lt
-except ImportError as exc:  # the test turns this line into a clear failure
-    print(json.dumps({"event": "fatal", "message": f"python3-libtorrent is not installed: {exc}"}), flush=True)
-    sys.exit(3)
-
-
-def emit(event, **fields):
-    fields["event"] = event
-    sys.stdout.write(json.dumps(fields) + "\n")
-    sys.stdout.flush()
+from lt_common import emit, hex_of, loopback_session, lt, run
 
 
 def make_session(host, bootstrap, log_dht):
@@ -61,28 +46,7 @@ def make_session(host, bootstrap, log_dht):
             | lt.alert.category_t.stats_notification)
     if log_dht:
         mask |= lt.alert.category_t.dht_log_notification
-    settings = {
-        "listen_interfaces": f"{host}:0",
-        "outgoing_interfaces": host,
-        "enable_dht": True,
-        "dht_bootstrap_nodes": ",".join(bootstrap),
-        "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
-        "enable_ip_notifier": False,
-        # Every node here is 127.0.0.1: switch off the per-IP and node-id defences.
-        "dht_restrict_routing_ips": False,
-        "dht_restrict_search_ips": False,
-        "dht_prefer_verified_node_ids": False,
-        "dht_enforce_node_id": False,
-        "dht_ignore_dark_internet": False,
-        "dht_block_ratelimit": 100000,
-        "dht_upload_rate_limit": 1000000,
-        "allow_multiple_connections_per_ip": True,
-        "alert_mask": mask,
-        "alert_queue_size": 10000,
-    }
-    return lt.session(settings)
+    return loopback_session(host, bootstrap, mask)
 
 
 def main():
@@ -96,40 +60,7 @@ def main():
     ses = make_session(args.host, args.bootstrap, args.log_dht)
     # Torrents added for announces have no metadata, so nothing is ever written here.
     save_path = tempfile.mkdtemp(prefix="lt_node_")
-    commands = queue.Queue()
-
-    def read_stdin():
-        for line in sys.stdin:
-            commands.put(line.strip())
-        commands.put(None)  # EOF: the parent is gone or done
-
-    threading.Thread(target=read_stdin, daemon=True).start()
-
-    deadline = time.monotonic() + args.max_seconds
-    ready = False
-    reason = "deadline"
-    while time.monotonic() < deadline:
-        # Commands first, so a burst never waits behind alerts.
-        stop = False
-        while not commands.empty():
-            line = commands.get()
-            if line is None or line == "quit":
-                reason = "stdin closed" if line is None else "quit"
-                stop = True
-                break
-            try:
-                handle(ses, line, save_path)
-            except Exception as exc:  # bad command: report, keep running
-                emit("error", message=f"{line!r}: {exc}")
-        if stop:
-            break
-        if not ready and ses.is_listening() and ses.listen_port() > 0:
-            ready = True
-            emit("ready", port=ses.listen_port())
-        ses.wait_for_alert(50)
-        for a in ses.pop_alerts():
-            on_alert(a)
-    emit("exit", reason=reason)
+    run(ses, args.max_seconds, on_command=lambda parts: handle(ses, parts, save_path), on_alert=on_alert)
     del ses
     shutil.rmtree(save_path, ignore_errors=True)
 
@@ -167,10 +98,7 @@ def announce(ses, ih_hex, port, save_path):
     emit("announcing", info_hash=ih_hex, via="torrent", port=ses.listen_port())
 
 
-def handle(ses, line, save_path):
-    parts = line.split()
-    if not parts:
-        return
+def handle(ses, parts, save_path):
     cmd = parts[0]
     if cmd == "announce":
         announce(ses, parts[1], int(parts[2]), save_path)
@@ -184,10 +112,6 @@ def handle(ses, line, save_path):
         ses.dht_sample_infohashes((host, int(port)), target)
     else:
         raise ValueError("unknown command")
-
-
-def hex_of(h):
-    return bytes(h.to_bytes()).hex() if hasattr(h, "to_bytes") else str(h)
 
 
 def on_alert(a):

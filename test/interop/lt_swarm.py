@@ -29,23 +29,8 @@ Output: one JSON object per line on stdout, each with an "event" key:
 It exits when stdin closes (the test went away), on `quit`, or after --max-seconds.
 """
 import argparse
-import json
-import queue
-import sys
-import threading
-import time
 
-try:
-    import libtorrent as lt
-except ImportError as exc:  # the test turns this line into a clear failure
-    print(json.dumps({"event": "fatal", "message": f"python3-libtorrent is not installed: {exc}"}), flush=True)
-    sys.exit(3)
-
-
-def emit(event, **fields):
-    fields["event"] = event
-    sys.stdout.write(json.dumps(fields) + "\n")
-    sys.stdout.flush()
+from lt_common import emit, loopback_session, lt, run
 
 
 def make_session(host, bootstrap):
@@ -53,29 +38,7 @@ def make_session(host, bootstrap):
             | lt.alert.category_t.error_notification
             | lt.alert.category_t.connect_notification
             | lt.alert.category_t.dht_notification)
-    settings = {
-        "listen_interfaces": f"{host}:0",
-        "outgoing_interfaces": host,
-        "enable_outgoing_utp": False,
-        "enable_incoming_utp": False,
-        "enable_dht": True,
-        "dht_bootstrap_nodes": ",".join(bootstrap),
-        "enable_lsd": False,
-        "enable_upnp": False,
-        "enable_natpmp": False,
-        "enable_ip_notifier": False,
-        "dht_restrict_routing_ips": False,
-        "dht_restrict_search_ips": False,
-        "dht_prefer_verified_node_ids": False,
-        "dht_enforce_node_id": False,
-        "dht_ignore_dark_internet": False,
-        "dht_block_ratelimit": 100000,
-        "dht_upload_rate_limit": 1000000,
-        "allow_multiple_connections_per_ip": True,
-        "alert_mask": mask,
-        "alert_queue_size": 10000,
-    }
-    return lt.session(settings)
+    return loopback_session(host, bootstrap, mask, tcp_only=True)
 
 
 def add_torrent(ses, args):
@@ -135,54 +98,33 @@ def main():
         ap.error("seed needs --torrent, download needs --magnet")
 
     ses = make_session(args.host, args.bootstrap)
-    commands = queue.Queue()
+    state = {"handle": None, "next_status": 0.0, "next_announce": 0.0}
 
-    def read_stdin():
-        for line in sys.stdin:
-            commands.put(line.strip())
-        commands.put(None)
+    def on_ready():
+        try:
+            state["handle"] = add_torrent(ses, args)
+            emit("added", info_hash=str(state["handle"].info_hashes().v1))
+        except Exception as exc:
+            emit("error", message=f"add_torrent: {exc}")
+            return "add_torrent failed"
+        return None
 
-    threading.Thread(target=read_stdin, daemon=True).start()
+    def on_tick(now):
+        h = state["handle"]
+        if h is None:
+            return
+        if now >= state["next_announce"]:
+            state["next_announce"] = now + 2.0
+            h.force_dht_announce()
+        if now >= state["next_status"]:
+            state["next_status"] = now + args.status_interval
+            status(h)
 
-    deadline = time.monotonic() + args.max_seconds
-    handle = None
-    ready = False
-    next_status = 0.0
-    next_announce = 0.0
-    reason = "deadline"
-    while time.monotonic() < deadline:
-        stop = False
-        while not commands.empty():
-            line = commands.get()
-            if line is None or line == "quit":
-                reason = "stdin closed" if line is None else "quit"
-                stop = True
-                break
-        if stop:
-            break
-        if not ready and ses.is_listening() and ses.listen_port() > 0:
-            ready = True
-            emit("ready", port=ses.listen_port())
-            try:
-                handle = add_torrent(ses, args)
-                emit("added", info_hash=str(handle.info_hashes().v1))
-            except Exception as exc:
-                emit("error", message=f"add_torrent: {exc}")
-                reason = "add_torrent failed"
-                break
-        now = time.monotonic()
-        if handle is not None and now >= next_announce:
-            next_announce = now + 2.0
-            handle.force_dht_announce()
-        if handle is not None and now >= next_status:
-            next_status = now + args.status_interval
-            status(handle)
-        ses.wait_for_alert(50)
-        for a in ses.pop_alerts():
-            on_alert(a)
-    if handle is not None:
-        status(handle)
-    emit("exit", reason=reason)
+    def on_stop():
+        if state["handle"] is not None:
+            status(state["handle"])
+
+    run(ses, args.max_seconds, on_alert=on_alert, on_ready=on_ready, on_tick=on_tick, on_stop=on_stop)
     del ses
 
 
