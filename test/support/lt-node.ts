@@ -3,17 +3,14 @@
  * commands on stdin and writes JSON lines on stdout. Closing stdin makes it exit.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Address } from '../../lib/index.js';
+import { JsonLineChild, type ChildEvent } from './json-line-child.js';
 
 export const PYTHON = '/usr/bin/python3';
 export const LT_SCRIPT = fileURLToPath(new URL('../interop/lt_node.py', import.meta.url));
 
-export interface LtEvent {
-  event: string;
-  [key: string]: unknown;
-}
+export type LtEvent = ChildEvent;
 
 /** Null when `import libtorrent` works with /usr/bin/python3, else why not. */
 export function libtorrentProblem(): string | null {
@@ -23,37 +20,11 @@ export function libtorrentProblem(): string | null {
   return null;
 }
 
-export class LtNode {
-  readonly events: LtEvent[] = [];
-  readonly stderr: string[] = [];
+export class LtNode extends JsonLineChild {
   port = 0;
-  private readonly waiters = new Set<() => void>();
-  private exited: Promise<void>;
-  private hasExited = false;
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
-      let ev: LtEvent;
-      try {
-        ev = JSON.parse(line) as LtEvent;
-      } catch {
-        ev = { event: 'garbage', line };
-      }
-      this.events.push(ev);
-      for (const w of [...this.waiters]) w();
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => {
-      if (this.stderr.length < 200) this.stderr.push(d);
-    });
-    this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        this.hasExited = true;
-        for (const w of [...this.waiters]) w();
-        resolve();
-      })
-    );
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    super(child, 'libtorrent helper');
   }
 
   /** Spawn a libtorrent node bootstrapping from `bootstrap` only; resolves once it listens. */
@@ -79,35 +50,6 @@ export class LtNode {
 
   get address(): Address {
     return { host: '127.0.0.1', port: this.port };
-  }
-
-  send(command: string): void {
-    if (!this.hasExited) this.child.stdin.write(`${command}\n`);
-  }
-
-  /**
-   * The first event (from index `from` on) matching `pred`, waiting up to `timeoutMs`.
-   * Pass `from: node.events.length` before sending a command to see only what follows it.
-   */
-  next(pred: (e: LtEvent) => boolean, timeoutMs: number, what: string, from = 0): Promise<LtEvent> {
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const check = (): void => {
-        const hit = this.events.slice(from).find(pred);
-        if (hit || this.hasExited) {
-          this.waiters.delete(check);
-          clearTimeout(timer);
-          if (hit) resolve(hit);
-          else reject(new Error(`libtorrent helper exited while waiting for ${what}: ${this.stderr.join('').slice(-2000)}`));
-        }
-      };
-      timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`no ${what} from libtorrent within ${timeoutMs} ms; last events: ${JSON.stringify(this.events.slice(-5))}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-      check();
-    });
   }
 
   /** Ask for DHT stats; the number of nodes in libtorrent's routing table. */
@@ -156,20 +98,5 @@ export class LtNode {
       samples: ev.samples as string[],
       nodes: ev.nodes as Array<{ id: string; host: string; port: number }>
     };
-  }
-
-  /** Close stdin (the helper exits on EOF); SIGKILL this child if it has not exited in 5 s. */
-  async close(): Promise<void> {
-    if (!this.hasExited) this.child.stdin.end();
-    let timer: NodeJS.Timeout | undefined;
-    const killed = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        if (!this.hasExited) this.child.kill('SIGKILL');
-        resolve();
-      }, 5_000);
-    });
-    await Promise.race([this.exited, killed]);
-    clearTimeout(timer);
-    await this.exited;
   }
 }

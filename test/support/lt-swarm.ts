@@ -4,9 +4,9 @@
  * stdout. Closing its stdin makes it exit; `close()` SIGKILLs it if it does not.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { PYTHON, type LtEvent } from './lt-node.js';
+import { PYTHON } from './lt-node.js';
+import { JsonLineChild, type ChildEvent } from './json-line-child.js';
 
 export const LT_SWARM_SCRIPT = fileURLToPath(new URL('../interop/lt_swarm.py', import.meta.url));
 
@@ -15,36 +15,12 @@ export type LtSwarmOptions = { bootstrap: string[]; savePath: string; maxSeconds
   | { mode: 'download'; magnet: string }
 );
 
-export class LtSwarm {
-  readonly events: LtEvent[] = [];
-  readonly stderr: string[] = [];
+export class LtSwarm extends JsonLineChild {
   /** libtorrent's TCP listen port (announced on the DHT). */
   port = 0;
-  private readonly waiters = new Set<() => void>();
-  private readonly exited: Promise<void>;
-  private hasExited = false;
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let ev: LtEvent;
-      try {
-        ev = JSON.parse(line) as LtEvent;
-      } catch {
-        ev = { event: 'garbage', line };
-      }
-      this.events.push(ev);
-      for (const w of [...this.waiters]) w();
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      if (this.stderr.length < 200) this.stderr.push(d);
-    });
-    this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        this.hasExited = true;
-        for (const w of [...this.waiters]) w();
-        resolve();
-      })
-    );
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    super(child, 'libtorrent helper');
   }
 
   /** Start the helper; resolves once libtorrent listens and has added the torrent. */
@@ -68,50 +44,14 @@ export class LtSwarm {
   }
 
   /** The latest status event. */
-  get status(): LtEvent | undefined {
+  get status(): ChildEvent | undefined {
     for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i]!.event === 'status') return this.events[i];
     return undefined;
   }
 
-  /** The first event matching `pred` (from index `from` on), waiting up to `timeoutMs`. */
-  next(pred: (e: LtEvent) => boolean, timeoutMs: number, what: string, from = 0): Promise<LtEvent> {
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const check = (): void => {
-        const hit = this.events.slice(from).find(pred);
-        if (!hit && !this.hasExited) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        if (hit) resolve(hit);
-        else reject(new Error(`libtorrent helper exited while waiting for ${what}: ${this.describe()}`));
-      };
-      timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`no ${what} from libtorrent within ${timeoutMs} ms; ${this.describe()}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-      check();
-    });
-  }
-
   /** Recent events and stderr, for failure messages. */
-  describe(): string {
+  override describe(): string {
     const notable = this.events.filter((e) => e.event !== 'status').slice(-8);
     return `events: ${JSON.stringify(notable)}; last status: ${JSON.stringify(this.status)}; stderr: ${this.stderr.join('').slice(-1500)}`;
-  }
-
-  /** Close stdin (the helper exits on EOF); SIGKILL it if it has not exited in 5 s. */
-  async close(): Promise<void> {
-    if (!this.hasExited) this.child.stdin.end();
-    let timer: NodeJS.Timeout | undefined;
-    const killed = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        if (!this.hasExited) this.child.kill('SIGKILL');
-        resolve();
-      }, 5_000);
-    });
-    await Promise.race([this.exited, killed]);
-    clearTimeout(timer);
-    await this.exited;
   }
 }
