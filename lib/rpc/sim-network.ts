@@ -170,6 +170,15 @@ export class SimNetwork {
     return this.run(this.time + maxMs, predicate);
   }
 
+  /** Drive virtual time until `work` settles; throws if it has not within `maxMs` virtual ms. */
+  async runWork<T>(work: Promise<T>, maxMs: number): Promise<T> {
+    let done = false;
+    const p = work.finally(() => (done = true));
+    await this.runUntil(() => done, maxMs);
+    if (!done) throw new Error(`simulation did not settle within ${maxMs} virtual ms`);
+    return p;
+  }
+
   /**
    * Process events until none are queued (no timers, nothing in flight), or `maxMs` passed.
    * Returns whether the network went idle. Nodes with periodic maintenance timers never go

@@ -148,12 +148,8 @@ export class WarmTestnet {
   }
 
   /** Run `work` while driving virtual time until it settles (or `maxMs` virtual ms pass). */
-  async run<T>(work: Promise<T>, maxMs = 120_000): Promise<T> {
-    let done = false;
-    const p = work.finally(() => (done = true));
-    await this.network.runUntil(() => done, maxMs);
-    if (!done) throw new Error(`simulation did not settle within ${maxMs} virtual ms`);
-    return p;
+  run<T>(work: Promise<T>, maxMs = 120_000): Promise<T> {
+    return this.network.runWork(work, maxMs);
   }
 
   async destroy(): Promise<void> {
