@@ -316,15 +316,16 @@ function infoFromDict(dict: BDict, infoBytes: Uint8Array, limits: MetainfoLimits
   if (piecesRaw.length !== pieceCount * PIECE_HASH_LENGTH) {
     fail(`"pieces" holds ${piecesRaw.length / PIECE_HASH_LENGTH} hashes, ${pieceCount} expected for ${total} bytes`);
   }
-  // Own copies: the caller's buffer may be reused, and the hashes must not alias it.
+  // One copy of our own (the caller's buffer may be reused); the hashes are a view into it.
   const bytes = new Uint8Array(infoBytes);
+  const hashesAt = piecesRaw.byteOffset - infoBytes.byteOffset;
   return {
     infoHash: knownInfoHash ?? infoHashOf(bytes),
     infoBytes: bytes,
     name,
     pieceLength,
     pieceCount,
-    pieceHashes: new Uint8Array(piecesRaw),
+    pieceHashes: bytes.subarray(hashesAt, hashesAt + piecesRaw.length),
     length: total,
     files,
     private: dict.map.get('private') === 1

@@ -38,6 +38,13 @@ export class MetadataAssembler<K = unknown> {
   private readonly contributors: (K | undefined)[];
   private receivedCount = 0;
   private done: Uint8Array | undefined;
+  /**
+   * SHA-1 over the contiguous prefix of received pieces, fed as pieces arrive (they mostly
+   * arrive in order), so completing a 5 MiB dictionary does not stall on hashing it whole.
+   */
+  private hasher = createHash('sha1');
+  /** Pieces [0, hashed) are received and fed to `hasher`; also where request scans start. */
+  private hashed = 0;
   /** piece -> peers it is requested from, and peer -> pieces requested from it. */
   private readonly requestedFrom = new Map<number, Set<K>>();
   private readonly byPeer = new Map<K, Set<number>>();
@@ -87,7 +94,7 @@ export class MetadataAssembler<K = unknown> {
   nextRequest(peer: K, maxInFlight = 2): number | undefined {
     if (this.done || this.inFlight(peer) >= maxInFlight) return undefined;
     let fallback: number | undefined;
-    for (let i = 0; i < this.pieceCount; i++) {
+    for (let i = this.hashed; i < this.pieceCount; i++) {
       if (this.received[i] !== 0) continue;
       const from = this.requestedFrom.get(i);
       if (!from || from.size === 0) return this.record(peer, i);
@@ -118,8 +125,13 @@ export class MetadataAssembler<K = unknown> {
     this.received[piece] = 1;
     this.contributors[piece] = peer;
     this.receivedCount++;
+    while (this.hashed < this.pieceCount && this.received[this.hashed] !== 0) {
+      const start = this.hashed * METADATA_PIECE_LENGTH;
+      this.hasher.update(this.buffer.subarray(start, start + metadataPieceLength(this.size, this.hashed)));
+      this.hashed++;
+    }
     if (this.receivedCount < this.pieceCount) return { status: 'partial' };
-    if (bytesEqual(createHash('sha1').update(this.buffer).digest(), this.infoHash)) {
+    if (bytesEqual(this.hasher.digest(), this.infoHash)) {
       this.done = this.buffer;
       this.requestedFrom.clear();
       this.byPeer.clear();
@@ -130,6 +142,8 @@ export class MetadataAssembler<K = unknown> {
     this.received.fill(0);
     this.contributors.fill(undefined);
     this.receivedCount = 0;
+    this.hasher = createHash('sha1');
+    this.hashed = 0;
     return { status: 'corrupt', contributors: [...blamed] };
   }
 

@@ -204,6 +204,16 @@ describe('ut_metadata (BEP 9)', () => {
     expect(asm.nextRequest('p1')).toBeUndefined();
   });
 
+  it('verifies the hash whatever order the pieces arrive in (incremental SHA-1 over the prefix)', () => {
+    const piece = (i: number): Uint8Array => info.subarray(i * 16_384, Math.min(info.length, (i + 1) * 16_384));
+    for (const order of [[3, 2, 1, 0], [1, 3, 0, 2], [0, 2, 1, 3]]) {
+      const asm = new MetadataAssembler<string>({ infoHash, size: info.length });
+      const results = order.map((i) => asm.add(i, piece(i), 'p').status);
+      expect(results).toEqual(['partial', 'partial', 'partial', 'complete']);
+      expect(Buffer.from(asm.info!)).toEqual(Buffer.from(info));
+    }
+  });
+
   it('rejects an oversized or missing metadata_size', async () => {
     expect(() => new MetadataAssembler({ infoHash, size: 17 * 1024 * 1024 })).toThrow();
     expect(() => new MetadataAssembler({ infoHash, size: 0 })).toThrow();
