@@ -1,0 +1,84 @@
+/**
+ * A swarm over IPv6 only, on ::1: the DHT nodes speak BEP 32 (nodes6, 18-byte peer values),
+ * the seeder listens on ::1, and the downloader finds it from the magnet link through the DHT
+ * alone; and, without a DHT, dialling the bracketed IPv6 x.pe hint of a magnet link.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DHT } from '../../lib/dht/dht.js';
+import { parseMagnet } from '../../lib/magnet/magnet.js';
+import { seed } from '../../lib/swarm/seed.js';
+import { Swarm, type SwarmOptions } from '../../lib/swarm/swarm.js';
+import { waitFor } from '../support/wait.js';
+
+const KiB = 1024;
+let dir: string;
+const infra: DHT[] = [];
+let bootstrap: string[];
+
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-v6-'));
+  const first = await DHT.create({ host: '::1', port: 0, bootstrap: [], queryTimeoutMs: 500 });
+  infra.push(first);
+  const boot = [`[::1]:${first.address().port}`];
+  for (let i = 0; i < 3; i++) infra.push(await DHT.create({ host: '::1', port: 0, bootstrap: boot, queryTimeoutMs: 500 }));
+  bootstrap = infra.map((d) => `[::1]:${d.address().port}`);
+});
+
+afterAll(async () => {
+  await Promise.all(infra.map((d) => d.destroy()));
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+function common(): Pick<SwarmOptions, 'bootstrap' | 'dhtOptions' | 'listen' | 'discovery' | 'engineOptions'> {
+  return {
+    bootstrap,
+    dhtOptions: { host: '::1', port: 0, queryTimeoutMs: 500 },
+    listen: { host: '::1', port: 0 },
+    discovery: { requeryMs: 1000, requeryMaxMs: 2000, idlePollMs: 500 },
+    engineOptions: { tickMs: 250 }
+  };
+}
+
+describe('swarm over IPv6 (::1)', () => {
+  it('our seeder -> our downloader, discovered through an IPv6 DHT', async () => {
+    const src = join(dir, 'v6');
+    await fsp.mkdir(src, { recursive: true });
+    const data = randomBytes(900 * KiB + 3);
+    await fsp.writeFile(join(src, 'v6.bin'), data);
+    const { swarm: seeder, magnet } = await seed(join(src, 'v6.bin'), { ...common(), create: { pieceLength: 64 * KiB } });
+    await waitFor('the seeder announce', () => seeder.dht!.stats().queriesOut['announce_peer'] ?? 0, { timeoutMs: 15_000, intervalMs: 100 });
+    expect(parseMagnet(magnet).peers).toEqual([]);
+    const out = join(dir, 'v6-out');
+    const down = await Swarm.create({ ...common(), magnet, outDir: out });
+    try {
+      await down.done();
+      expect((await fsp.readFile(join(out, 'v6.bin'))).equals(data)).toBe(true);
+    } finally {
+      await down.destroy();
+      await seeder.destroy();
+    }
+  }, 60_000);
+
+  it('dials a bracketed IPv6 x.pe hint without a DHT', async () => {
+    const src = join(dir, 'hint6');
+    await fsp.mkdir(src, { recursive: true });
+    const data = randomBytes(300 * KiB);
+    await fsp.writeFile(join(src, 'h.bin'), data);
+    const { listen, engineOptions } = common();
+    const seeded = await seed(join(src, 'h.bin'), { listen, engineOptions, noDht: true });
+    const magnet = seeded.swarm.magnetLink([{ host: '::1', port: seeded.swarm.port! }]);
+    const down = await Swarm.create({ listen, engineOptions, magnet, outDir: join(dir, 'hint6-out'), noDht: true });
+    try {
+      expect(parseMagnet(magnet).peers).toEqual([{ host: '::1', port: seeded.swarm.port }]);
+      await down.done();
+      expect((await fsp.readFile(join(dir, 'hint6-out', 'h.bin'))).equals(data)).toBe(true);
+    } finally {
+      await down.destroy();
+      await seeded.swarm.destroy();
+    }
+  }, 30_000);
+});
