@@ -18,8 +18,9 @@ export interface DhtCrawlerOptions extends Omit<CrawlerOptions, 'query' | 'seeds
 export function dhtSampleQuery(dht: DHT): SampleQuery {
   return async (node, target, signal) => {
     const r = await dht.sampleInfohashes(node, target, { signal });
-    // DHT.sampleInfohashes reports a missing `samples` as []: an unsupported node then reads
-    // as an empty one, which the crawler treats the same way (revisit much later).
+    // A node without BEP 51 (no `samples`) is reported as such, not as an empty one: the
+    // crawler counts it as unsupported and revisits it only after the longest BEP 51 interval.
+    if (!r.supported) return { id: r.id, nodes: r.nodes };
     return { id: r.id, samples: r.samples, num: r.num, interval: r.interval, nodes: r.nodes };
   };
 }

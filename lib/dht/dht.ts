@@ -184,7 +184,14 @@ export class DHT extends TypedEmitter<DhtEvents> {
     const addr = parseHostPort(node);
     const t = target ? parseId(target) : randomId(this.random);
     const body = await this.query(addr, { method: 'sample_infohashes', id: this.id, target: t }, opts.signal);
-    return { id: body.id, samples: body.samples ?? [], num: body.num ?? 0, interval: body.interval ?? 0, nodes: body.nodes ?? [] };
+    return {
+      id: body.id,
+      supported: body.samples !== undefined,
+      samples: body.samples ?? [],
+      num: body.num ?? 0,
+      interval: body.interval ?? 0,
+      nodes: body.nodes ?? []
+    };
   }
 
   /** Add a known node address (it is pinged and enters the table if it answers). */

@@ -37,6 +37,11 @@ export interface AnnounceResult {
 
 export interface SampleInfohashesResult {
   id: Uint8Array;
+  /**
+   * The reply carried `samples` (BEP 51). A node without BEP 51 may answer like find_node
+   * (nodes only): then `supported` is false and `samples` is empty without meaning "none".
+   */
+  supported: boolean;
   samples: Uint8Array[];
   num: number;
   interval: number;

@@ -138,6 +138,7 @@ describe('interop with libtorrent 2.0 on loopback', () => {
     expect(bAnnounced).not.toBe(''); // set by the previous test
     // Ours -> libtorrent: lt1 stored B's announce.
     const fromLt = await a.sampleInfohashes(lt1.address, undefined, { signal: AbortSignal.timeout(5_000) });
+    expect(fromLt.supported).toBe(true);
     expect(fromLt.samples.map((s) => toHex(s))).toContain(bAnnounced);
     expect(fromLt.num).toBeGreaterThanOrEqual(1);
     expect(fromLt.interval).toBeGreaterThan(0);

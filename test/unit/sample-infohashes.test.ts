@@ -172,3 +172,32 @@ describe("DHT 'infohash' event (passive indexing)", () => {
     await dht.destroy();
   });
 });
+
+describe('DHT.sampleInfohashes (BEP 51 client side)', () => {
+  it('tells a node without BEP 51 (find_node-style answer) from one with nothing stored', async () => {
+    const { net, dht, rnd } = await setup();
+    // A node that answers every query like find_node: id and nodes, no samples/num/interval.
+    const legacy = net.createTransport();
+    const legacyId = rnd.bytes(20);
+    legacy.onMessage((data, from) => {
+      const d = decodeMessage(data);
+      if (d.ok && d.message.type === 'query') legacy.send(encodeResponse(d.message.tid, { id: legacyId, nodes: [] }), from);
+    });
+    const asked = dht.sampleInfohashes(legacy.address(), rnd.bytes(20));
+    await net.runFor(100);
+    const r = await asked;
+    expect(r.supported).toBe(false);
+    expect(r.samples).toEqual([]);
+    // Our own node supports it, with nothing stored: supported, empty.
+    const other = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [] });
+    await net.runFor(1);
+    await other.ready;
+    const own = dht.sampleInfohashes(other.address(), rnd.bytes(20));
+    await net.runFor(100);
+    const r2 = await own;
+    expect(r2.supported).toBe(true);
+    expect(r2.samples).toEqual([]);
+    await other.destroy();
+    await dht.destroy();
+  });
+});
