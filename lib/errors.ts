@@ -8,6 +8,7 @@ export type TrackerlessErrorCode =
   | 'ERR_INVALID_ADDRESS'
   | 'ERR_INVALID_MAGNET'
   | 'ERR_INVALID_TORRENT'
+  | 'ERR_INVALID_SELECTION'
   | 'ERR_DESTROYED'
   | 'ERR_TIMEOUT'
   | 'ERR_ABORTED'

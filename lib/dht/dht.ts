@@ -6,11 +6,11 @@ import type { Address, NodeInfo, Query } from '../krpc/types.js';
 import type { Transport } from '../rpc/transport.js';
 import { createUdpTransport } from '../rpc/udp-transport.js';
 import { RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
-import { RoutingTable } from '../routing/routing-table.js';
+import { RoutingTable, isNotBad } from '../routing/routing-table.js';
 import { runLookup, type LookupQuery, type LookupResult } from '../lookup/lookup.js';
 import { TokenIssuer } from '../store/token-issuer.js';
 import { PeerStore } from '../store/peer-store.js';
-import { handleQuery } from './server.js';
+import { handleQuery, type ServerContext } from './server.js';
 import { Maintenance } from './maintenance.js';
 import { loadState, saveState } from './state-file.js';
 import { parseHostPort, resolveBootstrap, validatePort } from './address.js';
@@ -288,20 +288,20 @@ export class DHT extends TypedEmitter<DhtEvents> {
       isClosed: () => this.destroyed
     });
     if (!this.opts.readOnly) {
-      this.rpc.onQuery((msg, from) =>
-        handleQuery({
-          localId: this.id,
-          k: this.k,
-          table: this.table,
-          tokens: this.tokens,
-          peers: this.peers,
-          rpc: this.rpc!,
-          sampleIntervalSeconds: this.opts.sampleIntervalSeconds ?? 21600,
-          onAnnounce: (ih, peer, node) => this.emit('announce', peer, ih, node),
-          onInfoHash: (ih, kind, node) => this.emit('infohash', ih, kind, node),
-          onQueryFrom: (node) => this.admission?.queried(node)
-        }, msg, from)
-      );
+      // One context for every query (built per query, it cost three closures each time).
+      const server: ServerContext = {
+        localId: this.id,
+        k: this.k,
+        table: this.table,
+        tokens: this.tokens,
+        peers: this.peers,
+        rpc: this.rpc,
+        sampleIntervalSeconds: this.opts.sampleIntervalSeconds ?? 21600,
+        onAnnounce: (ih, peer, node) => this.emit('announce', peer, ih, node),
+        onInfoHash: (ih, kind, node) => this.emit('infohash', ih, kind, node),
+        onQueryFrom: (node) => this.admission?.queried(node)
+      };
+      this.rpc.onQuery((msg, from) => handleQuery(server, msg, from));
     }
     for (const n of state?.nodes ?? []) this.table.restore(n);
     this.bootstrapAddresses = await resolveBootstrap(bootstrap, this.ipv6 ? 6 : 4, (err) => this.emit('warning', err));
@@ -364,7 +364,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     const controller = linkedController(signal);
     this.lookups.add(controller);
     this.lookupCount++;
-    const seeds = this.table.closest(target, this.k * 2, (c) => this.table.state(c) !== 'bad');
+    const seeds = this.table.closest(target, this.k * 2, isNotBad);
     const useBootstrap = withBootstrap || seeds.length < this.k;
     try {
       return await runLookup({

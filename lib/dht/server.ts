@@ -5,7 +5,7 @@
  */
 import type { Address, NodeInfo, QueryMessage, ResponseBody } from '../krpc/types.js';
 import { KrpcErrorCode } from '../krpc/types.js';
-import type { RoutingTable } from '../routing/routing-table.js';
+import { isNotBad, type RoutingTable } from '../routing/routing-table.js';
 import type { TokenIssuer } from '../store/token-issuer.js';
 import type { PeerStore } from '../store/peer-store.js';
 import type { RpcSocket } from '../rpc/rpc-socket.js';
@@ -88,11 +88,13 @@ export function handleQuery(ctx: ServerContext, msg: QueryMessage, from: Address
   }
 }
 
-/** Our k closest good-or-questionable nodes (bad ones are not handed out). */
+/**
+ * Our k closest good-or-questionable nodes (bad ones are not handed out). The contacts
+ * themselves, not copies: the encoder only reads them, synchronously, and they carry their
+ * addresses already in compact form (Contact.packedIp).
+ */
 function closestNodes(ctx: ServerContext, target: Uint8Array): NodeInfo[] {
-  return ctx.table
-    .closest(target, ctx.k, (c) => ctx.table.state(c) !== 'bad')
-    .map((c) => ({ id: c.id, host: c.host, port: c.port }));
+  return ctx.table.closest(target, ctx.k, isNotBad);
 }
 
 function respondTrimmingValues(ctx: ServerContext, to: Address, tid: Uint8Array, body: ResponseBody, values: Address[]): void {

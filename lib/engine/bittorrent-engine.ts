@@ -281,6 +281,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       ...(this.o.storage !== undefined ? { storage: this.o.storage } : {}),
       existing: this.o.existing,
       resume: this.o.resume,
+      ...(this.o.selectFiles ? { selectFiles: this.o.selectFiles } : {}),
       maxOpenFiles: this.o.maxOpenFiles,
       signal: this.lifetime.signal
     });

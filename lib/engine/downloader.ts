@@ -11,6 +11,10 @@
  * measured as the largest cost of a loopback transfer. Memory is bounded: a buffer is taken
  * when a piece's first block is requested, and once `maxInFlightBytes` of buffers (including
  * pieces being written) exist, peers only get blocks of pieces already started.
+ *
+ * A file selection (BEP 53) restricts the picker to the `wanted` pieces, and completion means
+ * every wanted piece is stored. While a peer chokes us, we still ask it for the pieces of its
+ * BEP 6 allowed-fast set (`PeerSession.peerAllowedFast`), and only those.
  */
 import { createHash, webcrypto } from 'node:crypto';
 import { pieceHash, type TorrentInfo } from '../torrent/metainfo.js';
@@ -34,7 +38,7 @@ export interface DownloaderHooks {
   ban(session: PeerSession): void;
   /** Storage failed: the engine cannot continue. */
   fatal(error: Error): void;
-  /** Every piece is verified and written (not yet flushed). */
+  /** Every wanted piece is verified and written (not yet flushed). */
   complete(): void;
 }
 
@@ -43,6 +47,8 @@ export interface DownloaderOptions {
   storage: Storage;
   /** Pieces already verified and stored (resume). */
   have: Bitfield;
+  /** Pieces to download (a file selection); undefined: every piece. */
+  wanted?: Bitfield;
   clock: Clock;
   random: RandomSource;
   hooks: DownloaderHooks;
@@ -70,6 +76,10 @@ export class Downloader {
   readonly picker: PiecePicker<PeerSession>;
   /** Verified AND written: what we may serve and what the resume file records. */
   readonly stored: Bitfield;
+  /** The pieces to download (a file selection), or undefined for all of them. */
+  readonly wanted: Bitfield | undefined;
+  /** Wanted pieces stored (progress and completion; pieces stored beyond a selection do not count). */
+  storedWantedCount = 0;
   /** Piece payload bytes received, and the part discarded (duplicates, unrequested, failed pieces). */
   receivedBytes = 0;
   wastedBytes = 0;
@@ -92,12 +102,21 @@ export class Downloader {
     this.o = options;
     this.picker = new PiecePicker<PeerSession>({ length: options.info.length, pieceLength: options.info.pieceLength, have: options.have });
     this.stored = options.have.clone();
+    this.wanted = options.wanted?.clone();
+    if (this.wanted) this.picker.setWanted(this.wanted);
+    for (const i of this.wanted?.indices() ?? []) if (this.stored.get(i)) this.storedWantedCount++;
+    if (!this.wanted) this.storedWantedCount = this.stored.count;
     this.bucket = new TokenBucket({ rate: options.downloadLimit, clock: options.clock });
     this.smartBan = new SmartBan({ blockSize: this.picker.blockSize });
   }
 
   get complete(): boolean {
-    return this.stored.hasAll();
+    return this.storedWantedCount === this.wantedCount;
+  }
+
+  /** Pieces to download: all of them, or those of the selected files. */
+  get wantedCount(): number {
+    return this.wanted ? this.wanted.count : this.picker.pieceCount;
   }
 
   /** Bytes held in piece buffers (assembling or being written). */
@@ -114,6 +133,8 @@ export class Downloader {
   addPeer(s: PeerSession): void {
     this.sessions.add(s);
     this.picker.addPeer(s);
+    // allowed_fast indices that arrived before the piece count was known are unchecked.
+    for (const i of s.peerAllowedFast) if (i >= this.picker.pieceCount) s.peerAllowedFast.delete(i);
   }
 
   removePeer(s: PeerSession): void {
@@ -147,6 +168,12 @@ export class Downloader {
     this.fill(s);
   }
 
+  /** BEP 6 ALLOWED_FAST: we may request `index` while the peer chokes us (if it has it). */
+  onAllowedFast(s: PeerSession, index: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.picker.pieceCount) return;
+    if (s.rememberAllowedFast(index) && s.wire.peerChoking) this.fill(s);
+  }
+
   /** Without BEP 6 a choke drops our requests (BEP 3); with it, rejects will follow. */
   onChoke(s: PeerSession): void {
     if (!s.wire.fastExtension) {
@@ -157,11 +184,14 @@ export class Downloader {
 
   /**
    * A reject while unchoked means "not from me, not now" (an overloaded peer, or a seed that
-   * redirects us to another holder): ask others for that piece for a while.
+   * redirects us to another holder): ask others for that piece for a while. A reject while
+   * choked withdraws the piece from the peer's allowed-fast set (BEP 6 lets it refuse them,
+   * e.g. once we are no longer a starting peer): asking again would loop request/reject.
    */
   onReject(s: PeerSession, r: RequestMessage): void {
     this.picker.releaseRequest(s, r.index, r.begin);
     if (!s.wire.peerChoking) s.avoid.set(r.index, this.o.clock.now() + AVOID_AFTER_REJECT_MS);
+    else s.peerAllowedFast.delete(r.index);
     this.scheduleFill();
   }
 
@@ -171,8 +201,9 @@ export class Downloader {
     s.received(length, now);
     this.receivedBytes += length;
     // The wire checks lengths of requested blocks; an unrequested one (legal without BEP 6,
-    // e.g. after a choke) must still be exactly a block before the picker counts it.
-    const r = this.picker.blockLength(m.index, m.begin) === length ? this.picker.onBlockReceived(s, m.index, m.begin) : undefined;
+    // e.g. after a choke) must still be exactly a block, of a wanted piece, to be counted.
+    const fits = this.picker.blockLength(m.index, m.begin) === length && (!this.wanted || this.wanted.get(m.index));
+    const r = fits ? this.picker.onBlockReceived(s, m.index, m.begin) : undefined;
     if (!r?.accepted) {
       this.wastedBytes += length;
       this.fill(s);
@@ -197,9 +228,15 @@ export class Downloader {
     if (want) this.fill(s);
   }
 
-  /** Top up the peer's pipeline (refills once it is a quarter empty, to batch the picks). */
+  /**
+   * Top up the peer's pipeline (refills once it is a quarter empty, to batch the picks). A
+   * choking peer is asked only for its allowed-fast pieces (BEP 6: "a peer may download pieces
+   * in the allowed fast set even when choked").
+   */
   fill(s: PeerSession): void {
-    if (this.closed || !s.connected || s.wire.peerChoking || !s.wire.amInterested) return;
+    if (this.closed || !s.connected || !s.wire.amInterested) return;
+    const choked = s.wire.peerChoking;
+    if (choked && (!s.wire.fastExtension || s.peerAllowedFast.size === 0)) return;
     const target = this.pipelineTarget(s);
     const outstanding = this.picker.requestCount(s);
     if (outstanding > target - Math.max(1, target >> 2)) return;
@@ -210,7 +247,8 @@ export class Downloader {
     }
     const newPieces = this.inFlightBytes < this.o.maxInFlightBytes;
     const now = this.o.clock.now();
-    const exclude = s.avoid.size === 0 ? undefined : (piece: number): boolean => (s.avoid.get(piece) ?? 0) > now;
+    const avoided = s.avoid.size === 0 ? undefined : (piece: number): boolean => (s.avoid.get(piece) ?? 0) > now;
+    const exclude = choked ? (piece: number): boolean => !s.peerAllowedFast.has(piece) || (avoided?.(piece) ?? false) : avoided;
     const requests = this.picker.pick(s, budget, this.o.random, exclude ? { newPieces, exclude } : { newPieces });
     if (requests.length > 0 && outstanding === 0) s.lastBlockAt = this.o.clock.now();
     for (const r of requests) {
@@ -345,9 +383,9 @@ export class Downloader {
         this.writingBytes -= data.length;
         this.recycle(data);
         if (this.closed) return;
-        this.stored.set(index);
+        if (this.stored.set(index) && (!this.wanted || this.wanted.get(index))) this.storedWantedCount++;
         this.o.hooks.pieceStored(index);
-        if (this.stored.hasAll()) this.o.hooks.complete();
+        if (this.complete) this.o.hooks.complete();
         else this.scheduleFill();
       },
       (err: unknown) => {

@@ -12,6 +12,7 @@ import { DEFAULT_MAX_METADATA_SIZE } from '../wire/constants.js';
 import type { PeerWireOptions } from '../wire/peer-wire-types.js';
 import type { PeerConnector, PeerListener, StorageFactory } from './engine.js';
 import type { Storage } from './storage.js';
+import { normalizeSelection, selectedPieces } from './file-selection.js';
 import type { ExistingData } from './storage-setup.js';
 import { CONNECT_TIMEOUT_MS, connectTcp, type ListenOptions } from './tcp.js';
 import type { ChokerSettings } from './uploader.js';
@@ -31,6 +32,15 @@ export interface BitTorrentEngineOptions {
   resume?: boolean;
   /** How often the resume file is refreshed while downloading, ms. Default 30 s. */
   resumeIntervalMs?: number;
+  /**
+   * BEP 53 select-only: download only these files (zero-based indices into the info
+   * dictionary's `files`, padding files included), e.g. a magnet's `so=`. The pieces
+   * overlapping a selected file are fetched; progress and 'done' are about those pieces. An
+   * index past the end of the file list is InvalidArgumentError('ERR_INVALID_SELECTION'):
+   * thrown here when `info` is given, else a fatal 'error' once the metadata arrives (done()
+   * rejects with it). Default: every file.
+   */
+  selectFiles?: number[];
   /** Keep running as a seed once complete; when false the engine stops itself after 'done'. Default false. */
   seed?: boolean;
   /** Our 20-byte peer id. Default: '-TL0001-' + 12 random bytes. */
@@ -90,9 +100,9 @@ export interface BitTorrentEngineOptions {
 }
 
 export type ResolvedOptions = Required<
-  Omit<BitTorrentEngineOptions, 'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'infoHash' | 'choker'>
+  Omit<BitTorrentEngineOptions, 'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'infoHash' | 'choker' | 'selectFiles'>
 > &
-  Pick<BitTorrentEngineOptions, 'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'choker'> & {
+  Pick<BitTorrentEngineOptions, 'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'choker' | 'selectFiles'> & {
     infoHash: Uint8Array;
   };
 
@@ -119,8 +129,10 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     return v;
   };
   const minPipeline = positive('minPipeline', o.minPipeline, 16);
+  const { selectFiles, ...rest } = o;
   return {
-    ...o,
+    ...rest,
+    ...(selectFiles !== undefined ? { selectFiles: checkSelection(selectFiles, o.info) } : {}),
     infoHash,
     existing: o.existing ?? (o.outDir !== undefined && o.storage === undefined ? 'verify' : 'none'),
     resume: o.resume ?? true,
@@ -149,4 +161,11 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     clock: o.clock ?? systemClock,
     random
   };
+}
+
+/** A valid selection, checked against the file list too when the metadata is known. */
+function checkSelection(indices: number[], info: TorrentInfo | undefined): number[] {
+  const selection = normalizeSelection(indices);
+  if (info) selectedPieces(info, selection);
+  return selection;
 }

@@ -15,19 +15,23 @@ import type { Storage } from './storage.js';
 /** Where a candidate peer came from (engines may prefer some sources, and report them). */
 export type PeerSource = 'dht' | 'magnet' | 'pex' | 'incoming' | 'manual';
 
-/** A snapshot of an engine's progress. Byte counts are piece payload bytes (no protocol overhead). */
+/**
+ * A snapshot of an engine's progress. Byte counts are piece payload bytes (no protocol
+ * overhead). With a file selection (BEP 53) the piece and byte totals cover the pieces of the
+ * selected files only.
+ */
 export interface EngineProgress {
   /** Payload bytes received from peers since start (including data later found corrupt). */
   downloaded: number;
   /** Payload bytes sent to peers since start. */
   uploaded: number;
-  /** Pieces verified and stored (including pieces found on disk at start). */
+  /** Pieces verified and stored (including pieces found on disk at start), of the `totalPieces`. */
   verifiedPieces: number;
-  /** Pieces of the torrent; 0 while the metadata is unknown. */
+  /** Pieces to download: the torrent's, or those overlapping the selected files; 0 while the metadata is unknown. */
   totalPieces: number;
-  /** Bytes of the torrent stored and verified (0 while the metadata is unknown). */
+  /** Bytes of those pieces stored and verified (0 while the metadata is unknown). */
   verifiedBytes: number;
-  /** Torrent length in bytes; 0 while the metadata is unknown. */
+  /** Bytes of those pieces: the torrent length without a selection; 0 while the metadata is unknown. */
   totalBytes: number;
   /** Current download / upload rates, bytes/s. */
   downRate: number;
@@ -50,7 +54,7 @@ export type EngineEvents = {
   progress: [progress: EngineProgress];
   /** The info dictionary became known (fetched with ut_metadata and verified, or given). */
   metadata: [info: TorrentInfo];
-  /** Every piece is verified and flushed to storage. Emitted once. */
+  /** Every piece (with a file selection: every wanted piece) is verified and flushed to storage. Emitted once. */
   done: [];
   /** A peer was disconnected and will not be reconnected. */
   'peer-banned': [ban: PeerBan];
@@ -82,7 +86,7 @@ export interface PieceExchangeEngine extends EngineEmitter {
   readonly info: TorrentInfo | undefined;
   /** TCP port to announce on the DHT, or undefined if the engine accepts no incoming peers. */
   readonly announcePort: number | undefined;
-  /** True once every piece is verified and stored. */
+  /** True once every piece (every wanted piece, with a file selection) is verified and stored. */
   readonly complete: boolean;
 
   start(options?: { signal?: AbortSignal }): Promise<void>;
@@ -122,6 +126,11 @@ export interface EngineContext {
   storage?: Storage | StorageFactory;
   /** Keep uploading after the download completes. */
   seed: boolean;
+  /**
+   * BEP 53: download only these files (zero-based indices into the info dictionary's `files`);
+   * undefined: every file. An engine that cannot select files downloads everything.
+   */
+  selectFiles?: number[];
   /** Byte rate caps, bytes/s (0 or undefined = unlimited). */
   uploadLimit?: number;
   downloadLimit?: number;

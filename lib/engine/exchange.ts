@@ -7,6 +7,7 @@ import type { TorrentInfo } from '../torrent/metainfo.js';
 import type { EngineProgress } from './engine.js';
 import { Downloader, type DownloaderHooks } from './downloader.js';
 import type { ResolvedOptions } from './engine-options.js';
+import { wantedBytes } from './file-selection.js';
 import type { OpenedStorage } from './storage-setup.js';
 import { Uploader } from './uploader.js';
 
@@ -25,6 +26,7 @@ export function createExchange(
     info,
     storage: opened.storage,
     have: opened.have,
+    ...(opened.wanted ? { wanted: opened.wanted } : {}),
     clock: o.clock,
     random: o.random,
     maxInFlightBytes: o.maxInFlightBytes,
@@ -53,26 +55,33 @@ export function createExchange(
   return { downloader, uploader };
 }
 
-/** Byte and piece counts of a progress report (rates and peers are the engine's). */
+/**
+ * Byte and piece counts of a progress report (rates and peers are the engine's). With a file
+ * selection the piece and byte totals cover the wanted pieces only: 100% means every selected
+ * file is here (pieces stored beyond the selection, e.g. from an earlier run, are not counted).
+ */
 export function transferCounts(
   info: TorrentInfo | undefined,
   downloader: Downloader | undefined,
   uploader: Uploader | undefined
 ): Omit<EngineProgress, 'downRate' | 'upRate' | 'peers'> {
-  const stored = downloader?.stored;
-  let verifiedBytes = 0;
-  if (info && stored) {
-    const last = info.pieceCount - 1;
-    verifiedBytes = stored.count * info.pieceLength;
-    // The last piece is shorter.
-    if (stored.get(last)) verifiedBytes -= info.pieceLength - (info.length - last * info.pieceLength);
+  const downloaded = downloader?.receivedBytes ?? 0;
+  const uploaded = uploader?.uploadedBytes ?? 0;
+  if (!info || !downloader) {
+    return { downloaded, uploaded, verifiedPieces: 0, totalPieces: info?.pieceCount ?? 0, verifiedBytes: 0, totalBytes: info?.length ?? 0 };
   }
+  const { stored, wanted } = downloader;
+  const last = info.pieceCount - 1;
+  const verifiedPieces = downloader.storedWantedCount;
+  let verifiedBytes = verifiedPieces * info.pieceLength;
+  // The last piece is shorter.
+  if (stored.get(last) && (!wanted || wanted.get(last))) verifiedBytes -= info.pieceLength - (info.length - last * info.pieceLength);
   return {
-    downloaded: downloader?.receivedBytes ?? 0,
-    uploaded: uploader?.uploadedBytes ?? 0,
-    verifiedPieces: stored?.count ?? 0,
-    totalPieces: info?.pieceCount ?? 0,
+    downloaded,
+    uploaded,
+    verifiedPieces,
+    totalPieces: downloader.wantedCount,
     verifiedBytes,
-    totalBytes: info?.length ?? 0
+    totalBytes: wanted ? wantedBytes(info, wanted) : info.length
   };
 }

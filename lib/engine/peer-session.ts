@@ -23,6 +23,11 @@ export const CLIENT_NAME = 'trackerless 0.1';
 const MAX_PENDING_HAVES = 1 << 20;
 /** Most requests we queue from one peer; BEP 10 `reqq` tells the peer (libtorrent: 250). */
 export const MAX_INBOUND_QUEUE = DEFAULT_REQQ;
+/**
+ * Most allowed_fast indices remembered per peer. BEP 6 suggests sets of 10 (libtorrent sends
+ * 10 by default); the cap bounds what a peer sending endless allowed_fast messages costs us.
+ */
+export const MAX_PEER_ALLOWED_FAST = 64;
 
 export interface PeerSessionOptions {
   stream: WireStream;
@@ -74,6 +79,8 @@ export class PeerSession {
   inbound: (BlockRequest & { at?: number })[] = [];
   /** Pieces we put in this peer's BEP 6 allowed-fast set. */
   readonly allowedFast = new Set<number>();
+  /** Pieces the peer put in our allowed-fast set: we may request them while it chokes us (capped). */
+  readonly peerAllowedFast = new Set<number>();
   /** Seeding, distribute mode: piece -> when we rejected it to send this peer elsewhere. */
   readonly redirected = new Map<number, number>();
   /** Downloading: piece -> until when not to ask this peer for it (it rejected it unchoked). */
@@ -154,6 +161,14 @@ export class PeerSession {
 
   rememberHave(index: number): void {
     if (this.pendingHaves.size < MAX_PENDING_HAVES) this.pendingHaves.add(index);
+  }
+
+  /** An allowed_fast index (range-checked by the caller once the piece count is known). False if new ones are capped. */
+  rememberAllowedFast(index: number): boolean {
+    if (this.peerAllowedFast.has(index)) return true;
+    if (this.peerAllowedFast.size >= MAX_PEER_ALLOWED_FAST) return false;
+    this.peerAllowedFast.add(index);
+    return true;
   }
 
   /** Record payload we received (rates, snub detection). */

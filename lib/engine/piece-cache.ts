@@ -1,34 +1,78 @@
 /**
- * Read cache for uploading: whole pieces, LRU, bounded in bytes.
+ * Read cache for uploading: whole pieces, LRU, bounded in bytes, with bounded read-ahead.
  *
  * Peers request a piece as consecutive 16 KiB blocks, so reading the whole piece once and
  * serving blocks as views of it turns ~16 storage reads into one and lets the socket write the
- * block without a copy. Concurrent requests for a piece share one read. Pieces we just
- * downloaded and verified are inserted directly: in a swarm they are the ones others ask for.
+ * block without a copy. Concurrent requests for a piece share one read.
+ *
+ * Read-ahead: the uploader calls `prefetch` for the pieces of requests still queued, so their
+ * reads run while earlier pieces are being sent (otherwise the sender stops at every piece
+ * boundary and waits for one read, measured as the seeder's main stall on loopback). It is
+ * bounded: at most `maxAhead` prefetched pieces are in flight or cached-but-not-yet-served at
+ * once; those pieces are skipped by eviction (they are about to be served) until first served
+ * or `aheadTtlMs` old (a peer that disconnected or was choked never asks for them). Every read,
+ * demand or prefetch, reports its end once through `onRead`, so callers need no callback per
+ * request.
  */
 import type { Storage } from './storage.js';
+
+export interface PieceCacheOptions {
+  /** Most prefetched pieces in flight or not yet served (0 = no read-ahead). Default 4. */
+  maxAhead?: number;
+  /** A prefetched piece not served within this time loses its protection from eviction, ms. Default 2000. */
+  aheadTtlMs?: number;
+  /** Clock for `aheadTtlMs`, ms. Default Date.now. */
+  now?: () => number;
+  /** Called once when a read started by `load` or `prefetch` ends (with the error if it failed). */
+  onRead?: (piece: number, error?: Error) => void;
+}
 
 export class PieceCache {
   /** Map order is LRU order (oldest first). */
   private readonly pieces = new Map<number, Uint8Array>();
   private readonly loading = new Map<number, Promise<Uint8Array>>();
+  /** Prefetched pieces (in flight or cached) not served yet -> when the prefetch started. */
+  private readonly ahead = new Map<number, number>();
   private bytes = 0;
+  /** Read-ahead budget, pieces. */
+  readonly maxAhead: number;
+  private readonly aheadTtlMs: number;
+  private readonly now: () => number;
+  private readonly onRead: ((piece: number, error?: Error) => void) | undefined;
 
   constructor(
     private readonly storage: Storage,
-    private readonly maxBytes: number
-  ) {}
+    private readonly maxBytes: number,
+    options: PieceCacheOptions = {}
+  ) {
+    this.maxAhead = Math.max(0, options.maxAhead ?? 4);
+    this.aheadTtlMs = options.aheadTtlMs ?? 2_000;
+    this.now = options.now ?? Date.now;
+    this.onRead = options.onRead;
+  }
 
   get size(): number {
     return this.bytes;
   }
 
-  /** The piece if cached (and marks it recently used), else undefined. */
+  /** Prefetched pieces in flight or not yet served (bounded by `maxAhead`). */
+  get aheadCount(): number {
+    this.expireAhead();
+    return this.ahead.size;
+  }
+
+  /** The piece is cached or being read. */
+  has(piece: number): boolean {
+    return this.pieces.has(piece) || this.loading.has(piece);
+  }
+
+  /** The piece if cached (and marks it recently used and served), else undefined. */
   get(piece: number): Uint8Array | undefined {
     const data = this.pieces.get(piece);
     if (data) {
       this.pieces.delete(piece);
       this.pieces.set(piece, data);
+      if (this.ahead.size > 0) this.ahead.delete(piece);
     }
     return data;
   }
@@ -37,22 +81,21 @@ export class PieceCache {
   load(piece: number): Promise<Uint8Array> {
     const cached = this.get(piece);
     if (cached) return Promise.resolve(cached);
-    let p = this.loading.get(piece);
-    if (!p) {
-      p = this.storage.readPiece(piece).then(
-        (data) => {
-          this.loading.delete(piece);
-          this.insert(piece, data);
-          return data;
-        },
-        (err: unknown) => {
-          this.loading.delete(piece);
-          throw err;
-        }
-      );
-      this.loading.set(piece, p);
-    }
-    return p;
+    return this.read(piece);
+  }
+
+  /**
+   * Start reading a piece that queued requests will want, unless it is cached or being read
+   * already. Returns false when the read-ahead budget is used up (the caller can stop
+   * looking for more), true otherwise.
+   */
+  prefetch(piece: number): boolean {
+    if (this.pieces.has(piece) || this.loading.has(piece)) return true;
+    this.expireAhead();
+    if (this.ahead.size >= this.maxAhead) return false;
+    this.ahead.set(piece, this.now());
+    void this.read(piece);
+    return true;
   }
 
   /** Cache a piece we hold already (the caller must not modify `data` afterwards). */
@@ -65,11 +108,7 @@ export class PieceCache {
     }
     this.pieces.set(piece, data);
     this.bytes += data.length;
-    for (const [k, v] of this.pieces) {
-      if (this.bytes <= this.maxBytes) break;
-      this.pieces.delete(k);
-      this.bytes -= v.length;
-    }
+    this.evict(piece);
   }
 
   /** Forget a piece (e.g. it failed a re-check). */
@@ -79,10 +118,63 @@ export class PieceCache {
       this.bytes -= old.length;
       this.pieces.delete(piece);
     }
+    this.ahead.delete(piece);
   }
 
   clear(): void {
     this.pieces.clear();
+    this.ahead.clear();
     this.bytes = 0;
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private read(piece: number): Promise<Uint8Array> {
+    let p = this.loading.get(piece);
+    if (p) return p;
+    p = this.storage.readPiece(piece).then(
+      (data) => {
+        this.loading.delete(piece);
+        this.insert(piece, data);
+        this.onRead?.(piece);
+        return data;
+      },
+      (err: unknown) => {
+        this.loading.delete(piece);
+        this.ahead.delete(piece);
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.onRead?.(piece, error);
+        throw error;
+      }
+    );
+    // A prefetch has nobody awaiting it; `load` callers still get the rejection.
+    p.catch(() => {});
+    this.loading.set(piece, p);
+    return p;
+  }
+
+  /**
+   * Least recently used first, but pieces prefetched and not yet served go last: read-ahead
+   * must not push out what it read for the sender. They are bounded by `maxAhead`, so they
+   * exceed the budget only when the cache holds fewer than `maxAhead` pieces; then they go too.
+   */
+  private evict(keep: number): void {
+    if (this.bytes <= this.maxBytes) return;
+    this.expireAhead();
+    for (const pass of [0, 1]) {
+      for (const [k, v] of this.pieces) {
+        if (this.bytes <= this.maxBytes) return;
+        if (k === keep || (pass === 0 && this.ahead.has(k))) continue;
+        this.pieces.delete(k);
+        this.ahead.delete(k);
+        this.bytes -= v.length;
+      }
+    }
+  }
+
+  private expireAhead(): void {
+    if (this.ahead.size === 0) return;
+    const oldest = this.now() - this.aheadTtlMs;
+    for (const [piece, at] of this.ahead) if (at <= oldest) this.ahead.delete(piece);
   }
 }

@@ -30,6 +30,7 @@ export function bindSession(e: BitTorrentEngine, s: PeerSession): void {
     if (!d) return s.rememberHave(index);
     guard(e, s, () => d.onHave(s, index));
   });
+  w.on('allowed_fast', (index) => (e.downloader ? e.downloader.onAllowedFast(s, index) : s.rememberAllowedFast(index)));
   w.on('choke', () => e.downloader?.onChoke(s));
   w.on('unchoke', () => e.downloader?.onUnchoke(s));
   w.on('interested', () => e.uploader?.onInterestChanged(s));

@@ -7,6 +7,7 @@ import { AbortError } from '../errors.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import { Bitfield } from './bitfield.js';
 import type { StorageFactory } from './engine.js';
+import { selectedPieces } from './file-selection.js';
 import { FsStorage } from './fs-storage.js';
 import { restoreState, saveResume } from './resume.js';
 import { verifyPieces, type Storage } from './storage.js';
@@ -25,6 +26,8 @@ export interface StorageSetup {
   existing: ExistingData;
   /** Use and write `<outDir>/.trackerless/<infohash>.resume`. */
   resume: boolean;
+  /** BEP 53 file selection (validated indices); undefined: every file. */
+  selectFiles?: number[];
   maxOpenFiles: number;
   signal: AbortSignal;
   onVerifyProgress?(checked: number, total: number): void;
@@ -37,14 +40,26 @@ export interface OpenedStorage {
   have: Bitfield;
   /** How `have` was found. */
   method: 'resume' | 'verified' | 'trusted' | 'empty';
+  /** The pieces of the selected files; undefined: every piece. */
+  wanted?: Bitfield;
 }
 
 export async function openStorage(info: TorrentInfo, setup: StorageSetup): Promise<OpenedStorage> {
+  // A selection that does not fit the torrent fails before anything is created on disk.
+  const wanted = setup.selectFiles ? selectedPieces(info, setup.selectFiles) : undefined;
+  const opened = await openAndCheck(info, setup);
+  return wanted ? { ...opened, wanted } : opened;
+}
+
+async function openAndCheck(info: TorrentInfo, setup: StorageSetup): Promise<OpenedStorage> {
   let storage: Storage;
   let owned = true;
   if (setup.storage === undefined) {
     if (setup.outDir === undefined) throw new Error('the engine needs outDir or storage');
-    storage = new FsStorage(info, setup.outDir, { maxOpenFiles: setup.maxOpenFiles });
+    storage = new FsStorage(info, setup.outDir, {
+      maxOpenFiles: setup.maxOpenFiles,
+      ...(setup.selectFiles ? { selectedFiles: setup.selectFiles } : {})
+    });
   } else if (typeof setup.storage === 'function') {
     storage = await setup.storage(info);
   } else {

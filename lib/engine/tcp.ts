@@ -3,8 +3,8 @@
  *
  * - `SocketStream` adapts a net.Socket to the wire layer's `WireStream`: backpressure through
  *   write()'s return value and 'drain'. A tick's writes leave in one writev (cork, uncork on
- *   nextTick), and small messages (piece headers, REQUEST/HAVE bursts) are concatenated
- *   first, so a burst of 17-byte requests is one buffer rather than hundreds of iovecs.
+ *   nextTick), and small messages (REQUEST/HAVE bursts) are concatenated first, so a burst of
+ *   17-byte requests is one buffer rather than hundreds of iovecs.
  * - `connectTcp` dials out with a timeout and an AbortSignal.
  * - `TcpPeerListener` accepts incoming peers and routes each connection to the torrent named
  *   by its handshake: it reads the first 48 bytes (protocol string, reserved bits, infohash),
@@ -79,10 +79,24 @@ export class SocketStream implements WireStream {
     return this.socket.write(data);
   }
 
+  /**
+   * Gathered write. Piece messages ([header, block, header, block, ...]) go straight into the
+   * corked socket in order, so a batch of blocks leaves in the tick's one writev without the
+   * per-header detour through the small-message buffer; all-small parts (an extension header
+   * and a short payload) still join that buffer.
+   */
   writev(chunks: readonly Uint8Array[]): boolean {
     if (!this.writable()) return false;
+    let bytes = 0;
+    for (const c of chunks) bytes += c.length;
     let ok = true;
-    for (const c of chunks) ok = this.write(c);
+    if (bytes <= SMALL_WRITE) {
+      for (const c of chunks) ok = this.write(c);
+      return ok;
+    }
+    this.flushSmall();
+    this.cork();
+    for (const c of chunks) if (c.length > 0) ok = this.socket.write(c);
     return ok;
   }
 

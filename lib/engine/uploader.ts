@@ -5,38 +5,41 @@
  * round-robin between peers (a seed in `distribute` mode: by swarm rarity), under an optional
  * upload cap (token bucket), with socket backpressure (stop on write() === false, resume on
  * 'drain'). BEP 6: requests we will not serve are rejected, choked peers' queues are rejected,
- * and starting peers get an allowed-fast set they may download while choked.
+ * and starting peers get an allowed-fast set they may download while choked. The pieces of
+ * queued requests are read ahead (PieceCache.prefetch) and each peer's turn goes out as one
+ * gathered write (PeerWire.pieces).
  */
-import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
-import type { RequestMessage } from '../wire/peer-wire-types.js';
+import type { OutgoingBlock, RequestMessage } from '../wire/peer-wire-types.js';
 import type { BlockRequest } from '../wire/messages.js';
+import { ALLOWED_FAST_COUNT, allowedFastSet } from './allowed-fast.js';
 import type { Bitfield } from './bitfield.js';
 import { Choker, type ChokerOptions } from './choker.js';
 import { PieceCache } from './piece-cache.js';
 import { MAX_INBOUND_QUEUE, type PeerSession } from './peer-session.js';
+import { SeedPriority } from './seed-priority.js';
 import type { Storage } from './storage.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** BEP 6 allowed-fast set size (the BEP's reference value is 10). */
-export const ALLOWED_FAST_COUNT = 10;
-/** distribute mode: a piece asked for again this long after we rejected it is served first, ms. */
-const REDIRECT_WINDOW_MS = 3_000;
-/** distribute mode: a piece being sent to a peer counts as "coming" there for this long, ms. */
-const ASSIGNMENT_MS = 10_000;
-/** distribute mode: a request for a piece others hold waits this long behind rarer work before it is rejected, ms. */
-const HOLD_MS = 1_500;
-/** distribute mode: queued requests of each peer looked at when choosing the next block. */
-const SCAN_DEPTH = 64;
+export { ALLOWED_FAST_COUNT, allowedFastSet };
 /** Capped upload used below this share over a tick: unchoke one more interested peer. */
 const UNDERUSED = 0.85;
 /** Extra unchokes (beyond the choker's slots) are at most this many times the choker's slots. */
 const MAX_EXTRA_FACTOR = 2;
 /** Blocks served to one peer before moving to the next (fairness vs. per-pass overhead). */
 const BLOCKS_PER_TURN = 4;
+/**
+ * Under a cap, wait for this many bytes of tokens before serving again (the bucket's burst if
+ * smaller): a peer's turn then goes out as one write of several blocks, not one per block.
+ */
+const TOKEN_QUANTUM = BLOCKS_PER_TURN * 16 * 1024;
+/** Read-ahead budget: bytes of pieces being read or read but not yet served (and at most 1/4 of the cache). */
+const READ_AHEAD_BYTES = 2 * 1024 * 1024;
+/** ... and at most this many pieces. */
+const MAX_READ_AHEAD_PIECES = 16;
 
 export type ChokerSettings = Partial<Pick<ChokerOptions, 'regularSlots' | 'optimisticSlots' | 'recalcMs' | 'optimisticRotateMs'>>;
 
@@ -73,8 +76,7 @@ export class Uploader {
   private readonly active = new Set<PeerSession>();
   /** Sessions whose socket buffer is full: wait for 'drain'. */
   private readonly blocked = new Set<PeerSession>();
-  /** distribute mode: piece -> the peer we last sent a block of it to, and when. */
-  private readonly assigned = new Map<number, { peer: PeerSession; at: number }>();
+  private readonly seedPriority: SeedPriority;
   /** Peers unchoked beyond the choker's slots because the capped upload was not used up. */
   private readonly extra = new Set<PeerSession>();
   private lastTickAt: number | undefined;
@@ -86,7 +88,12 @@ export class Uploader {
 
   constructor(options: UploaderOptions) {
     this.o = options;
-    this.cache = new PieceCache(options.storage, options.cacheBytes);
+    this.cache = new PieceCache(options.storage, options.cacheBytes, {
+      maxAhead: readAheadPieces(options.cacheBytes, options.info.pieceLength),
+      now: () => options.clock.now(),
+      onRead: (piece, error) => this.onRead(piece, error)
+    });
+    this.seedPriority = new SeedPriority({ clock: options.clock, availability: options.availability, reject: (s, r) => this.reject(s, r) });
     this.bucket = new TokenBucket({ rate: options.uploadLimit, clock: options.clock });
     this.choker = new Choker<PeerSession>({ ...options.choker, clock: options.clock, random: options.random });
   }
@@ -153,7 +160,7 @@ export class Uploader {
   /** Periodic: the choker's 10 s recompute (and its 30 s optimistic rotation). */
   tick(): void {
     if (this.choker.isDue()) this.recompute();
-    this.shed();
+    if (this.prioritising) this.seedPriority.shed(this.active);
     this.useSpareUpload();
   }
 
@@ -253,58 +260,6 @@ export class Uploader {
     return this.seeding && this.o.distribute && this.active.size > 1;
   }
 
-  /**
-   * Seed upload is the scarce resource of a swarm, so a seed in `distribute` mode serves the
-   * queued requests of all its peers in priority order rather than round-robin (lower first):
-   *   0  a piece we are already sending to this peer (finish it: only whole pieces can be
-   *      shared on), or a piece it asks for again after we rejected it (nobody else gave it);
-   *   1  a piece no other connected peer holds or is being sent by us: new to the swarm;
-   *   2+ pieces others hold (1 + holders, + 1 if we are sending it to someone else).
-   * Work-conserving: a request for a common piece is served whenever nothing rarer is
-   * queued, so the seed's upload is never idle while it has a request it could serve.
-   */
-  private priority(s: PeerSession, piece: number, now: number): number {
-    const a = this.assigned.get(piece);
-    const sending = a !== undefined && a.peer.connected && now - a.at < ASSIGNMENT_MS;
-    if (sending && a.peer === s) return 0;
-    const since = s.redirected.get(piece);
-    if (since !== undefined && now - since >= REDIRECT_WINDOW_MS) return 0;
-    return 1 + this.o.availability(piece) + (sending ? 1 : 0);
-  }
-
-  /**
-   * distribute mode, from the periodic tick: while requests for pieces new to the swarm wait,
-   * requests for pieces others hold that waited HOLD_MS are rejected (BEP 6), so the requester
-   * takes them from a holder (our Downloader avoids a piece a peer rejected for a few seconds)
-   * instead of keeping those blocks reserved behind the seed's queue.
-   */
-  private shed(): void {
-    if (!this.prioritising) return;
-    const now = this.o.clock.now();
-    let rarest = Infinity;
-    for (const s of this.active) {
-      const n = Math.min(s.inbound.length, SCAN_DEPTH);
-      for (let i = 0; i < n && rarest > 1; i++) rarest = Math.min(rarest, this.priority(s, s.inbound[i]!.index, now));
-    }
-    if (rarest > 1) return;
-    for (const s of this.active) {
-      if (!s.wire.fastExtension || !s.connected) continue;
-      s.inbound = s.inbound.filter((r) => {
-        if (now - (r.at ?? now) < HOLD_MS || this.priority(s, r.index, now) < 2) return true;
-        s.redirected.set(r.index, now);
-        this.reject(s, r);
-        return false;
-      });
-    }
-  }
-
-  /** Remember who gets a piece from us (distribute mode, refreshed with every block sent). */
-  private assign(s: PeerSession, piece: number): void {
-    if (!this.seeding || !this.o.distribute) return;
-    this.assigned.set(piece, { peer: s, at: this.o.clock.now() });
-    s.redirected.delete(piece);
-  }
-
   private reject(s: PeerSession, r: BlockRequest): void {
     if (s.wire.fastExtension && s.connected) s.wire.reject(r.index, r.begin, r.length);
   }
@@ -318,9 +273,15 @@ export class Uploader {
     });
   }
 
-  /** Serve queued requests: a few blocks per peer per turn, until tokens, sockets or queues run out. */
+  /** Serve what can be served now, then start reading the pieces the queues will need next. */
   private service(): void {
-    if (this.prioritising) return this.servicePrioritised();
+    if (this.prioritising) this.servicePrioritised();
+    else this.serviceRoundRobin();
+    this.readAhead();
+  }
+
+  /** A few blocks per peer per turn, until tokens, sockets or queues run out. */
+  private serviceRoundRobin(): void {
     let progress = true;
     while (progress && !this.closed) {
       progress = false;
@@ -329,79 +290,104 @@ export class Uploader {
           this.active.delete(s);
           continue;
         }
-        for (let n = 0; n < BLOCKS_PER_TURN; n++) {
-          if (this.blocked.has(s)) break;
-          const r = s.inbound[0];
-          if (!r) {
-            this.active.delete(s);
-            break;
-          }
-          const data = this.cache.get(r.index);
-          if (!data) {
-            this.load(r.index);
-            break;
-          }
-          if (!this.bucket.tryTake(r.length)) return this.waitForTokens(r.length);
-          s.inbound.shift();
-          this.send(s, r, data);
-          progress = true;
-        }
+        const sent = this.serveTurn(s);
+        if (sent < 0) return; // out of tokens: a timer resumes
+        if (sent > 0) progress = true;
         // Move to the back: the next pass starts with someone else.
         if (this.active.delete(s)) this.active.add(s);
       }
     }
   }
 
-  /** distribute mode: one block at a time, the lowest `priority` first (ties: round-robin). */
+  /** Up to BLOCKS_PER_TURN cached blocks from the head of one peer's queue, as one write. Blocks sent, or -1 when out of tokens. */
+  private serveTurn(s: PeerSession): number {
+    const batch: OutgoingBlock[] = [];
+    let outOfTokens = false;
+    while (batch.length < BLOCKS_PER_TURN && !this.blocked.has(s)) {
+      const r = s.inbound[0];
+      if (!r) {
+        this.active.delete(s);
+        break;
+      }
+      const data = this.cache.get(r.index);
+      if (!data) {
+        this.fetch(r.index);
+        break;
+      }
+      if (!this.bucket.tryTake(r.length)) {
+        outOfTokens = true;
+        break;
+      }
+      s.inbound.shift();
+      batch.push({ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) });
+    }
+    if (batch.length > 0) this.send(s, batch);
+    if (outOfTokens) this.waitForTokens(TOKEN_QUANTUM);
+    return outOfTokens ? -1 : batch.length;
+  }
+
+  /** distribute mode: one block at a time, the lowest priority first (ties: round-robin). */
   private servicePrioritised(): void {
     while (!this.closed) {
-      const now = this.o.clock.now();
-      let best: PeerSession | undefined;
-      let bestIndex = -1;
-      let bestPriority = Infinity;
-      for (const s of this.active) {
-        if (!s.connected || s.inbound.length === 0) {
-          this.active.delete(s);
-          continue;
-        }
-        if (this.blocked.has(s)) continue;
-        const n = Math.min(s.inbound.length, SCAN_DEPTH);
-        for (let i = 0; i < n && bestPriority > 0; i++) {
-          const p = this.priority(s, s.inbound[i]!.index, now);
-          if (p < bestPriority) [best, bestIndex, bestPriority] = [s, i, p];
-        }
-        if (bestPriority === 0) break;
-      }
-      if (!best) return;
-      const r = best.inbound[bestIndex]!;
+      const next = this.seedPriority.pick(this.active, this.blocked);
+      if (!next) return;
+      const { s, i } = next;
+      const r = s.inbound[i]!;
       const data = this.cache.get(r.index);
-      if (!data) return this.load(r.index);
-      if (!this.bucket.tryTake(r.length)) return this.waitForTokens(r.length);
-      best.inbound.splice(bestIndex, 1);
-      this.send(best, r, data);
+      if (!data) return this.fetch(r.index);
+      if (!this.bucket.tryTake(r.length)) return this.waitForTokens(TOKEN_QUANTUM);
+      s.inbound.splice(i, 1);
+      this.send(s, [{ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) }]);
       // Move to the back: among equals, the next block goes to someone else.
-      this.active.delete(best);
-      if (best.inbound.length > 0) this.active.add(best);
+      this.active.delete(s);
+      if (s.inbound.length > 0) this.active.add(s);
     }
   }
 
-  private send(s: PeerSession, r: BlockRequest, data: Uint8Array): void {
-    this.assign(s, r.index);
-    const ok = s.wire.piece(r.index, r.begin, data.subarray(r.begin, r.begin + r.length));
-    s.sent(r.length);
-    this.uploadedBytes += r.length;
+  private send(s: PeerSession, blocks: OutgoingBlock[]): void {
+    const assign = this.seeding && this.o.distribute;
+    let bytes = 0;
+    for (const b of blocks) {
+      if (assign) this.seedPriority.assign(s, b.index);
+      bytes += b.block.length;
+    }
+    const ok = s.wire.pieces(blocks);
+    s.sent(bytes);
+    this.uploadedBytes += bytes;
     if (!ok) this.blocked.add(s);
   }
 
-  private load(index: number): void {
-    this.cache.load(index).then(
-      () => this.scheduleService(),
-      (err: unknown) => {
-        this.o.warn(err instanceof Error ? err : new Error(String(err)));
-        for (const s of this.active) s.inbound = s.inbound.filter((r) => (r.index === index ? (this.reject(s, r), false) : true));
-        this.scheduleService();
+  /**
+   * Start reading the pieces of queued requests, in service order, a fair share of the cache's
+   * read-ahead budget per peer; the cache skips pieces cached or being read.
+   */
+  private readAhead(): void {
+    if (this.closed || this.active.size === 0) return;
+    const perPeer = Math.max(1, Math.ceil(this.cache.maxAhead / this.active.size));
+    for (const s of this.active) {
+      let started = 0;
+      let last = -1;
+      for (const r of s.inbound) {
+        if (r.index === last) continue; // a piece's blocks are usually queued together
+        last = r.index;
+        if (this.cache.has(r.index)) continue;
+        if (!this.cache.prefetch(r.index)) return;
+        if (++started >= perPeer) break;
       }
-    );
+    }
+  }
+
+  /** A demand read: its end (or failure) comes back once through `onRead`, however often asked. */
+  private fetch(index: number): void {
+    void this.cache.load(index);
+  }
+
+  private onRead(index: number, error?: Error): void {
+    if (error) {
+      this.o.warn(error);
+      for (const s of this.active) s.inbound = s.inbound.filter((r) => (r.index === index ? (this.reject(s, r), false) : true));
+    }
+    this.scheduleService();
   }
 
   private waitForTokens(bytes: number): void {
@@ -413,23 +399,8 @@ export class Uploader {
   }
 }
 
-/**
- * BEP 6 canonical allowed-fast set for a peer at IPv4 `ip`: SHA-1 chain over (ip & /24 mask,
- * infohash), 4-byte words mod the piece count.
- */
-export function allowedFastSet(ip: string, infoHash: Uint8Array, pieceCount: number, k: number): number[] {
-  const want = Math.min(k, pieceCount);
-  const out: number[] = [];
-  const octets = ip.split('.').map(Number);
-  let x: Buffer = Buffer.alloc(24);
-  x.set([octets[0] ?? 0, octets[1] ?? 0, octets[2] ?? 0, 0], 0);
-  x.set(infoHash, 4);
-  while (out.length < want) {
-    x = createHash('sha1').update(x).digest();
-    for (let i = 0; i < 5 && out.length < want; i++) {
-      const index = x.readUInt32BE(i * 4) % pieceCount;
-      if (!out.includes(index)) out.push(index);
-    }
-  }
-  return out;
+/** Read-ahead budget in pieces; none when the cache cannot hold the piece being served and one more. */
+function readAheadPieces(cacheBytes: number, pieceLength: number): number {
+  if (cacheBytes < 2 * pieceLength) return 0;
+  return Math.min(MAX_READ_AHEAD_PIECES, Math.max(1, Math.floor(Math.min(READ_AHEAD_BYTES, cacheBytes / 4) / pieceLength)));
 }

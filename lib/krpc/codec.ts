@@ -2,29 +2,21 @@
  * KRPC codec (BEP 5 + BEP 32 `want`/`nodes6`, BEP 42 `ip`, BEP 43 `ro`, BEP 51 samples):
  * datagram bytes <-> typed messages of ./types.ts. Pure: no sockets, no timers, no state.
  *
- * Two layers, validation at the boundary: bytes -> generic bencode values (guarded scan, then
- * `bencode.decode`) -> per-message schema checks -> typed message. `decodeMessage` never
+ * Two layers, validation at the boundary: bytes -> generic bencode values (strict scan, then
+ * reader.ts) -> per-message schema checks -> typed message. `decodeMessage` never
  * throws. Policy: structural fields are strict (a wrong type or length rejects the message);
  * optional hints (`want`, `seed`, `noseed`, `v`, `ip`) are ignored when malformed.
  */
-import bencode from 'bencode';
 import { ID_LENGTH, MAX_DATAGRAM_RECV_BYTES, MAX_TID_BYTES, MAX_TOKEN_BYTES } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
-import { isWellFormedBencode } from '../util/bencode-scan.js';
+import { readBencode } from './reader.js';
 import { writeBencode, type BencodeValue } from './writer.js';
-import {
-  decodeCompactAddress,
-  decodeCompactNodes,
-  encodeCompactAddress,
-  encodeCompactNodes,
-  ipFamily
-} from './compact.js';
-import type { Address, DecodeResult, Message, NodeInfo, Query, ResponseBody, Want } from './types.js';
+import { decodeCompactAddress, decodeCompactNodes } from './compact.js';
+import { MAX_VERSION_BYTES, writeResponse } from './response-writer.js';
+import type { Address, DecodeResult, Message, Query, ResponseBody, Want } from './types.js';
 
 /** KRPC needs depth 3 (message -> args -> want list); allow slack for unknown extensions. */
 const MAX_NESTING_DEPTH = 8;
-/** Longest client version (`v`) we keep; BEP 20 style versions are 4 bytes. */
-const MAX_VERSION_BYTES = 16;
 /** Longest error message we surface, in characters. */
 const MAX_ERROR_MESSAGE_CHARS = 256;
 /** Longest unknown method name we surface, in characters. */
@@ -57,6 +49,13 @@ function safeInt(v: unknown): number | undefined {
 }
 
 function bytesToText(bytes: Uint8Array, maxChars: number): string {
+  // Fast path for short ASCII (every method name we know): one char per byte, and no
+  // TextDecoder call, which costs more than the rest of decoding a query.
+  if (bytes.length <= maxChars && bytes.length <= 32) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i]! < 0x80;
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   return Array.from(utf8.decode(bytes)).slice(0, maxChars).join('');
 }
 
@@ -78,8 +77,8 @@ export function decodeMessage(data: Uint8Array): DecodeResult {
 function decodeChecked(data: Uint8Array): DecodeResult {
   if (!(data instanceof Uint8Array)) return { ok: false, reason: 'not bytes' };
   if (data.length > MAX_DATAGRAM_RECV_BYTES) return { ok: false, reason: 'datagram too large' };
-  if (!isWellFormedBencode(data, MAX_NESTING_DEPTH)) return { ok: false, reason: 'not bencode' };
-  const root: unknown = bencode.decode(data);
+  const root = readBencode(data, MAX_NESTING_DEPTH); // the strict scan first, see reader.ts
+  if (root === undefined) return { ok: false, reason: 'not bencode' };
   if (!isDict(root)) return { ok: false, reason: 'not a dictionary' };
 
   const tid = get(root, 't');
@@ -321,42 +320,17 @@ export function encodeQuery(
 }
 
 /**
- * Encode a response. Nodes are split by address family: IPv4 nodes go to `nodes`, IPv6 nodes
- * to `nodes6`, whichever array the caller put them in. An explicitly empty array is sent as an
- * empty string (e.g. "I have no closer nodes"). `opts.ip` (BEP 42) is omitted when it is not
- * an IP literal with a port in 1..65535. Callers keep replies under
+ * Encode a response (see response-writer.ts: nodes go to `nodes` / `nodes6` by address
+ * family, an explicitly empty list is sent as an empty string, `opts.ip` (BEP 42) is omitted
+ * when it is not an IP literal with a port in 1..65535). Callers keep replies under
  * MAX_DATAGRAM_SEND_BYTES (BEP 32) by trimming nodes/values before encoding.
  */
 export function encodeResponse(
   tid: Uint8Array,
   body: ResponseBody,
-  opts: { ip?: Address; version?: Uint8Array } = {}
+  opts: { ip?: Address | undefined; version?: Uint8Array | undefined } = {}
 ): Uint8Array {
-  const r: Dict = { id: checkId('id', body.id) };
-  const all = [...(body.nodes ?? []), ...(body.nodes6 ?? [])];
-  const byFamily = (family: 4 | 6): NodeInfo[] => all.filter((n) => ipFamily(n.host) === family);
-  const v4 = byFamily(4);
-  const v6 = byFamily(6);
-  if (v4.length + v6.length !== all.length) invalid('node host must be an IP literal');
-  if (v4.length > 0 || body.nodes?.length === 0) r.nodes = encodeCompactNodes(v4, 4);
-  if (v6.length > 0 || body.nodes6?.length === 0) r.nodes6 = encodeCompactNodes(v6, 6);
-  if (body.values !== undefined) r.values = body.values.map((p) => encodeCompactAddress(p));
-  if (body.token !== undefined) r.token = checkBytes('token', body.token, 1, MAX_TOKEN_BYTES);
-  if (body.samples !== undefined) {
-    const samples = new Uint8Array(body.samples.length * ID_LENGTH);
-    body.samples.forEach((s, i) => samples.set(checkId('sample', s), i * ID_LENGTH));
-    r.samples = samples;
-  }
-  if (body.num !== undefined) r.num = checkInt('num', body.num, 0, Number.MAX_SAFE_INTEGER);
-  if (body.interval !== undefined) r.interval = checkInt('interval', body.interval, 0, Number.MAX_SAFE_INTEGER);
-  const fields: Dict = { y: 'r', r };
-  // `ip` echoes the requester's address, which is network input (a datagram can come from
-  // port 0): it is an optional hint, so it is left out rather than thrown on.
-  const ip = opts.ip;
-  if (ip && ipFamily(ip.host) !== undefined && Number.isInteger(ip.port) && ip.port >= 1 && ip.port <= 65535) {
-    fields.ip = encodeCompactAddress(ip);
-  }
-  return finish(tid, fields, opts.version);
+  return writeResponse(tid, body, opts.ip, opts.version);
 }
 
 /** Encode a KRPC error (201 generic, 202 server, 203 protocol, 204 method unknown). */

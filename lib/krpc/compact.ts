@@ -19,37 +19,44 @@ import {
   ID_LENGTH
 } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Address, NodeInfo } from './types.js';
+import type { Address, NodeInfo, PackedIp } from './types.js';
 
 export type IpFamily = 4 | 6;
 
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 /**
- * Parse an IPv4 dotted quad (no leading zeros, like node's net.isIPv4) into 4 bytes.
- * Hand-rolled: it runs for every node in every reply we send.
+ * Parse an IPv4 dotted quad (no leading zeros, like node's net.isIPv4) into an unsigned
+ * 32-bit number, or -1. Hand-rolled and allocation-free: it runs for the requester's address
+ * in every reply we send.
  */
-function parseIpv4(host: string): Uint8Array | undefined {
-  const out = new Uint8Array(4);
+function parseIpv4Number(host: string): number {
+  let result = 0;
   let part = 0;
   let value = 0;
   let digits = 0;
   for (let i = 0; i <= host.length; i++) {
     const c = i < host.length ? host.charCodeAt(i) : 46; // treat the end as a final '.'
     if (c === 46) {
-      if (digits === 0 || part > 3) return undefined;
-      out[part++] = value;
+      if (digits === 0 || part > 3) return -1;
+      result = result * 256 + value; // not `<<`: that would go negative above 127.x.x.x
+      part++;
       value = 0;
       digits = 0;
     } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && value === 0) return undefined; // leading zero
+      if (digits > 0 && value === 0) return -1; // leading zero
       value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return undefined;
+      if (++digits > 3 || value > 255) return -1;
     } else {
-      return undefined;
+      return -1;
     }
   }
-  return part === 4 ? out : undefined;
+  return part === 4 ? result : -1;
+}
+
+function parseIpv4(host: string): Uint8Array | undefined {
+  const n = parseIpv4Number(host);
+  return n < 0 ? undefined : new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
 }
 
 /** Parse an IPv6 literal (with optional '::' and trailing dotted quad; no zone id). */
@@ -96,6 +103,32 @@ function parseIpv6(host: string): Uint8Array | undefined {
 export function parseIp(host: string): Uint8Array | undefined {
   if (typeof host !== 'string' || host.length > 45) return undefined; // 45 = longest IPv6 text
   return host.includes(':') ? parseIpv6(host) : parseIpv4(host);
+}
+
+/**
+ * `host` parsed once for compact records (see PackedIp): an IPv4 literal as a number (no
+ * allocation), IPv6 as 16 bytes, undefined when it is not an IP literal.
+ */
+export function packIp(host: string): PackedIp | undefined {
+  if (typeof host !== 'string' || host.length > 45) return undefined;
+  if (host.includes(':')) return parseIpv6(host);
+  const n = parseIpv4Number(host);
+  // As a signed 32-bit value: a small integer to V8 (never a boxed heap number); the writer
+  // takes bytes out with shifts and masks, which read the sign bit as the top address bit.
+  return n < 0 ? undefined : n | 0;
+}
+
+/** Write a packed IP (4 or 16 bytes) at `pos`; returns the position after it. */
+export function writePackedIp(out: Uint8Array, pos: number, ip: PackedIp): number {
+  if (typeof ip === 'number') {
+    out[pos] = ip >>> 24;
+    out[pos + 1] = (ip >>> 16) & 0xff;
+    out[pos + 2] = (ip >>> 8) & 0xff;
+    out[pos + 3] = ip & 0xff;
+    return pos + 4;
+  }
+  out.set(ip, pos);
+  return pos + ip.length;
 }
 
 /** 4, 6, or undefined when `host` is not an IP literal we can put in a compact record. */

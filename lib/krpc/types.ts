@@ -14,6 +14,21 @@ export interface NodeInfo extends Address {
   id: Uint8Array;
 }
 
+/**
+ * An IP address parsed once for compact records: IPv4 as a 32-bit integer (signed: no
+ * allocation per address), IPv6 as its 16 bytes (see compact.ts `packIp`).
+ */
+export type PackedIp = number | Uint8Array;
+
+/**
+ * A NodeInfo that also carries its host already parsed (routing-table contacts). Replies copy
+ * these bytes instead of re-parsing the host text of every node in every reply. `packedIp`
+ * must always describe `host` (whoever changes one changes both).
+ */
+export interface PackedNodeInfo extends NodeInfo {
+  packedIp: PackedIp | undefined;
+}
+
 export type QueryMethod = 'ping' | 'find_node' | 'get_peers' | 'announce_peer' | 'sample_infohashes';
 
 /** BEP 32 `want` values. */

@@ -6,7 +6,8 @@
  * (≈ 25 % of a busy node's CPU in the serve benchmark). This writer sizes the message first
  * and writes it once into one buffer. Output is byte-identical to `bencode.encode` for the
  * value types it accepts (checked by a property test): byte strings, strings, safe integers,
- * lists, and dictionaries (keys sorted). Decoding stays with `bencode` behind our pre-scan.
+ * lists, and dictionaries (keys sorted). Responses have their own fixed-shape writer
+ * (response-writer.ts); decoding is reader.ts behind the strict pre-scan.
  */
 export type BencodeValue = Uint8Array | string | number | BencodeValue[] | { [key: string]: BencodeValue | undefined };
 

@@ -37,6 +37,10 @@ function invalid(message: string): never {
   throw new InvalidArgumentError('ERR_INVALID_MAGNET', `invalid magnet link: ${message}`);
 }
 
+function badArgument(message: string): never {
+  throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `invalid ${message}`);
+}
+
 function decodeComponent(raw: string, key: string, plusIsSpace: boolean): string {
   try {
     return decodeURIComponent(plusIsSpace ? raw.replace(/\+/g, ' ') : raw);
@@ -75,13 +79,19 @@ function parsePeer(raw: string): { address: Address; literal: boolean } {
   return { address: { host: host.toLowerCase(), port }, literal: false };
 }
 
-/** BEP 53 `so=0,2,4-6` -> [0, 2, 4, 5, 6]. */
-export function parseSelectOnly(value: string): number[] {
+/**
+ * BEP 53 `so=0,2,4-6` -> [0, 2, 4, 5, 6]. `label` names the source in errors: with the default
+ * ('so') a defect is ERR_INVALID_MAGNET; another label (a command-line option such as
+ * '--select', which takes the same syntax) makes it ERR_INVALID_ARGUMENT.
+ */
+export function parseSelectOnly(value: string, label = 'so'): number[] {
   const selected = new Set<number>();
+  const fail = (message: string): never =>
+    label === 'so' ? invalid(`so=${value}: ${message}`) : badArgument(`${label} ${value}: ${message}`);
   const index = (text: string): number => {
-    if (!/^[0-9]{1,7}$/.test(text)) invalid(`so=${value}: ${JSON.stringify(text)} is not a file index`);
+    if (!/^[0-9]{1,7}$/.test(text)) fail(`${JSON.stringify(text)} is not a file index`);
     const n = Number(text);
-    if (n > MAX_SELECT_INDEX) invalid(`so=${value}: index ${n} exceeds ${MAX_SELECT_INDEX}`);
+    if (n > MAX_SELECT_INDEX) fail(`index ${n} exceeds ${MAX_SELECT_INDEX}`);
     return n;
   };
   for (const part of value.split(',')) {
@@ -92,7 +102,7 @@ export function parseSelectOnly(value: string): number[] {
     }
     const from = index(part.slice(0, dash));
     const to = index(part.slice(dash + 1));
-    if (to < from) invalid(`so=${value}: range ${part} is reversed`);
+    if (to < from) fail(`range ${part} is reversed`);
     for (let i = from; i <= to; i++) selected.add(i);
   }
   return [...selected].sort((a, b) => a - b);

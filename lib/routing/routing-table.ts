@@ -13,9 +13,16 @@ import KBucket from 'k-bucket';
 import { K, NODE_BAD_FAILURES, NODE_GOOD_MS, BUCKET_REFRESH_MS, ID_LENGTH } from '../constants.js';
 import { bytesEqual } from '../util/bytes.js';
 import { commonPrefixLength, compareDistance } from '../id/node-id.js';
-import type { NodeInfo } from '../krpc/types.js';
+import { packIp } from '../krpc/compact.js';
+import type { NodeInfo, PackedIp, PackedNodeInfo } from '../krpc/types.js';
 
-export interface Contact extends NodeInfo {
+export interface Contact extends PackedNodeInfo {
+  /**
+   * `host` parsed once when the contact enters the table or changes address (undefined if it
+   * is not an IP literal): every reply that hands this contact out copies these bytes instead
+   * of re-parsing the text. A 32-bit number for IPv4, so it costs no allocation per contact.
+   */
+  packedIp: PackedIp | undefined;
   /** Time of the last response from this node (ms); 0 = never verified. */
   lastSeen: number;
   /** Consecutive queries that got no answer. */
@@ -42,6 +49,9 @@ export interface RoutingTableOptions {
   /** Is this address our own socket? Such nodes never enter the table. */
   isOwnAddress?: (host: string, port: number) => boolean;
 }
+
+/** Up to this many contacts, closest() sorts by insertion (quadratic, but cheap when small). */
+const SMALL_SORT = 32;
 
 interface TreeNode {
   contacts: Contact[] | null;
@@ -98,7 +108,7 @@ export class RoutingTable {
   }
 
   state(c: Contact): NodeState {
-    if (c.failures >= NODE_BAD_FAILURES) return 'bad';
+    if (!isNotBad(c)) return 'bad';
     if (c.lastSeen > 0 && this.now() - c.lastSeen < NODE_GOOD_MS) return 'good';
     return 'questionable';
   }
@@ -137,19 +147,32 @@ export class RoutingTable {
    */
   closest(target: Uint8Array, n: number = this.k, filter?: (c: Contact) => boolean): Contact[] {
     const found: Contact[] = [];
-    const stack: Array<[TreeNode, number]> = [[this.bucket.root as unknown as TreeNode, 0]];
-    while (stack.length > 0 && found.length < n) {
-      const [node, depth] = stack.pop()!;
+    // Two parallel stacks rather than [node, depth] pairs: this runs for every reply we send.
+    const nodes: TreeNode[] = [this.bucket.root as unknown as TreeNode];
+    const depths: number[] = [0];
+    while (nodes.length > 0 && found.length < n) {
+      const node = nodes.pop()!;
+      const depth = depths.pop()!;
       if (node.contacts === null) {
         const bit = bitAt(target, depth);
-        const near = bit ? node.right : node.left;
-        const far = bit ? node.left : node.right;
-        stack.push([far, depth + 1], [near, depth + 1]);
+        nodes.push(bit ? node.left : node.right, bit ? node.right : node.left); // far, then near
+        depths.push(depth + 1, depth + 1);
       } else {
         for (const c of node.contacts) if (!filter || filter(c)) found.push(c);
       }
     }
-    found.sort((a, b) => compareDistance(target, a.id, b.id));
+    if (found.length > SMALL_SORT) {
+      found.sort((a, b) => compareDistance(target, a.id, b.id));
+    } else {
+      // Usually one or two buckets' worth (a reply's k). Insertion sort, not Array#sort with a
+      // comparator: closest() for a reply went from ~0.8 to ~0.3 µs in a microbenchmark.
+      for (let i = 1; i < found.length; i++) {
+        const c = found[i]!;
+        let j = i - 1;
+        for (; j >= 0 && compareDistance(target, found[j]!.id, c.id) > 0; j--) found[j + 1] = found[j]!;
+        found[j + 1] = c;
+      }
+    }
     if (found.length > n) found.length = n;
     return found;
   }
@@ -218,6 +241,7 @@ export class RoutingTable {
         if (this.state(existing) === 'good') return { kind: 'rejected', reason: 'invalid' };
         this.byAddress.delete(addressKey(existing));
         existing.host = node.host;
+        existing.packedIp = packIp(node.host);
         existing.port = node.port;
         this.byAddress.set(addressKey(existing), existing);
       }
@@ -233,7 +257,15 @@ export class RoutingTable {
     const sameAddress = this.byAddress.get(addressKey(node));
     if (sameAddress) this.bucket.remove(sameAddress.id);
 
-    const contact: Contact = { id: node.id, host: node.host, port: node.port, lastSeen, failures: 0, vectorClock: 0 };
+    const contact: Contact = {
+      id: node.id,
+      host: node.host,
+      port: node.port,
+      packedIp: packIp(node.host),
+      lastSeen,
+      failures: 0,
+      vectorClock: 0
+    };
     this.pendingPing = null;
     this.bucket.add(contact);
     const full = this.pendingPing as { old: Contact[]; candidate: Contact } | null;
@@ -271,6 +303,14 @@ export class RoutingTable {
     while (node.contacts === null) node = bitAt(this.localId, depth++) ? node.right : node.left;
     return depth;
   }
+}
+
+/**
+ * Good or questionable: the nodes replies and lookups may hand out. The same rule as
+ * `state(c) !== 'bad'`, without reading the clock (it runs for every contact a reply visits).
+ */
+export function isNotBad(c: Contact): boolean {
+  return c.failures < NODE_BAD_FAILURES;
 }
 
 function bitAt(id: Uint8Array, bit: number): number {

@@ -164,7 +164,7 @@ export class RpcSocket {
   /** Send a response; false (nothing sent) if it would exceed one 1024-byte datagram. */
   respond(to: Address, tid: Uint8Array, body: ResponseBody): boolean {
     if (this.closed) return false;
-    const data = encodeResponse(tid, body, { ip: to, ...(this.version ? { version: this.version } : {}) });
+    const data = encodeResponse(tid, body, { ip: to, version: this.version });
     if (data.length > MAX_DATAGRAM_SEND_BYTES) return false;
     this.counters.repliesSent++;
     this.sendRaw(data, to);

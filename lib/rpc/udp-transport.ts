@@ -12,6 +12,7 @@ import dgram from 'node:dgram';
 import { MAX_DATAGRAM_RECV_BYTES } from '../constants.js';
 import { TrackerlessError } from '../errors.js';
 import type { Address } from '../krpc/types.js';
+import { packIp } from '../krpc/compact.js';
 import type { DatagramHandler, Transport } from './transport.js';
 
 export interface UdpTransportOptions {
@@ -159,12 +160,13 @@ function literalLookup(
 }
 
 /**
- * 4 or 6 for an IPv4 / IPv6 literal, 0 otherwise. Deliberately loose on IPv6 (the OS rejects
- * malformed ones at send time); it only has to tell literals from names. Kept here instead of
- * node:net's isIP so that node:net stays confined to the engine.
+ * 4 or 6 for an IPv4 / IPv6 literal, 0 otherwise. IPv4 goes through the codec's hand-rolled
+ * parser (strict dotted quad; this runs for every datagram we send). Deliberately loose on
+ * IPv6 (the OS rejects malformed ones at send time, and zone ids like "%eth0" must pass); it
+ * only has to tell literals from names. Not node:net's isIP, so that node:net stays confined
+ * to the engine.
  */
 function ipFamily(host: string): 0 | 4 | 6 {
-  if (/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host)) return 4;
-  if (host.includes(':') && /^[0-9a-fA-F:.]+(%[\w.-]+)?$/.test(host)) return 6;
-  return 0;
+  if (!host.includes(':')) return packIp(host) === undefined ? 0 : 4;
+  return /^[0-9a-fA-F:.]+(%[\w.-]+)?$/.test(host) ? 6 : 0;
 }

@@ -166,6 +166,10 @@ export class PeerStore {
 
   /** Keys of the peers to return, chosen at random when more than `max` are live. */
   private pick(infoHash: Uint8Array, max: number, opts?: GetPeersOptions): string[] {
+    if (this.infoHashes.size === 0) {
+      checkInfoHash(infoHash); // nothing stored (a fresh or quiet node): skip building the key
+      return [];
+    }
     const ihKey = infoHashKey(infoHash);
     const peers = this.infoHashes.get(ihKey);
     if (peers === undefined || max <= 0) return [];
@@ -226,10 +230,14 @@ function positiveInt(value: number, name: string): number {
   return value;
 }
 
-function infoHashKey(infoHash: Uint8Array): string {
+function checkInfoHash(infoHash: Uint8Array): void {
   if (infoHash.length !== ID_LENGTH) {
     throw new InvalidArgumentError('ERR_INVALID_INFOHASH', `infohash must be ${ID_LENGTH} bytes, got ${infoHash.length}`);
   }
+}
+
+function infoHashKey(infoHash: Uint8Array): string {
+  checkInfoHash(infoHash);
   return String.fromCharCode(...infoHash);
 }
 

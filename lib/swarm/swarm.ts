@@ -15,6 +15,7 @@ import type { DhtOptions } from '../dht/options.js';
 import { AbortError, InvalidArgumentError } from '../errors.js';
 import { BitTorrentEngine, type BitTorrentEngineOptions } from '../engine/bittorrent-engine.js';
 import type { EngineContext, EngineEvents, EngineFactory, EngineProgress, PeerListener, PieceExchangeEngine, StorageFactory } from '../engine/engine.js';
+import { normalizeSelection, selectedPieces } from '../engine/file-selection.js';
 import type { ExistingData } from '../engine/storage-setup.js';
 import type { Storage } from '../engine/storage.js';
 import { TcpPeerListener, type ListenOptions } from '../engine/tcp.js';
@@ -42,6 +43,13 @@ export interface SwarmOptions {
   outDir?: string;
   /** ... or a Storage / a factory called once the metadata is known. */
   storage?: Storage | StorageFactory;
+  /**
+   * BEP 53: the files to download (zero-based indices into the info dictionary's `files`), or
+   * 'all' to ignore the magnet's selection. Default: the magnet link's `so=`, else every file.
+   * Indices past the end of the file list are a fatal ERR_INVALID_SELECTION (see
+   * BitTorrentEngineOptions.selectFiles).
+   */
+  selectFiles?: number[] | 'all';
   /** What to assume about existing data (built-in engine). Default: verify with outDir. */
   existing?: ExistingData;
   /** Build another engine instead of the built-in one. */
@@ -112,6 +120,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     if (info && magnet && toHex(info.infoHash) !== magnet.infoHashHex) {
       throw new InvalidArgumentError('ERR_INVALID_MAGNET', 'the magnet link and the torrent name different infohashes');
     }
+    const selectFiles = selectionFor(options, magnet, info);
     const useDht = !options.noDht && !(info?.private ?? false);
     const cleanup: (() => Promise<void>)[] = [];
     try {
@@ -133,6 +142,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         infoHash,
         seed: options.seed ?? false,
         listener,
+        ...(selectFiles ? { selectFiles } : {}),
         ...(info ? { info } : {}),
         ...(options.outDir !== undefined ? { outDir: options.outDir } : {}),
         ...(options.storage !== undefined ? { storage: options.storage } : {}),
@@ -140,9 +150,11 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         ...(options.downloadLimit !== undefined ? { downloadLimit: options.downloadLimit } : {}),
         ...(dht ? { dhtPort: dht.address().port } : {})
       };
+      // The selection is decided above (it may be 'all'): engineOptions does not override it.
+      const { selectFiles: _selection, ...tuning } = options.engineOptions ?? {};
       const engine = options.engine
         ? options.engine(context)
-        : new BitTorrentEngine({ ...options.engineOptions, ...context, ...(options.existing ? { existing: options.existing } : {}) });
+        : new BitTorrentEngine({ ...tuning, ...context, ...(options.existing ? { existing: options.existing } : {}) });
       const swarm = new Swarm({ infoHash, name: info?.name ?? magnet?.name, engine, dht, ownsDht: !!dht && !options.dht, listener, ownListener });
       swarm.wire(options);
       await engine.start(signal ? { signal } : {});
@@ -236,4 +248,17 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     await this.ownListener?.close();
     if (this.ownsDht) await this.dht?.destroy();
   }
+}
+
+/**
+ * The explicit selection, else the magnet's `so=`, else engineOptions'. Validated here, against
+ * the file list too when the torrent is known, so a bad one fails before the DHT is joined.
+ */
+function selectionFor(options: SwarmOptions, magnet: Magnet | undefined, info: TorrentInfo | undefined): number[] | undefined {
+  const choice = options.selectFiles ?? magnet?.selectOnly ?? options.engineOptions?.selectFiles;
+  if (choice === undefined || choice === 'all') return undefined;
+  if (typeof choice === 'string') throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `selectFiles must be file indices or 'all'`);
+  const selection = normalizeSelection(choice);
+  if (info) selectedPieces(info, selection);
+  return selection;
 }

@@ -10,6 +10,12 @@ import type { Handshake, HandshakeHead, WireMessage } from './messages.js';
 export type WireRole = 'initiator' | 'responder';
 export type PieceMessage = Extract<WireMessage, { type: 'piece' }>;
 export type RequestMessage = Extract<WireMessage, { type: 'request' | 'cancel' | 'reject' }>;
+/** A block to send with `PeerWire.pieces` (a PieceMessage fits). */
+export interface OutgoingBlock {
+  index: number;
+  begin: number;
+  block: Uint8Array;
+}
 
 export interface PeerWireOptions {
   /** Initiator sends its handshake at once; responder answers after reading the infohash. */

@@ -9,7 +9,7 @@
  */
 import { InvalidArgumentError, TimeoutError, TrackerlessError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { DEFAULT_REQQ } from './constants.js';
+import { DEFAULT_REQQ, PIECE_HEADER_LENGTH } from './constants.js';
 import { TypedEmitter } from './emitter.js';
 import { ProtocolError, type ProtocolErrorReason } from './errors.js';
 import { ExtensionRegistry, type ExtendedHandshake, type WireExtension } from './extensions.js';
@@ -19,7 +19,7 @@ import { Liveness } from './liveness.js';
 import { RequestBook } from './request-book.js';
 import * as msg from './messages.js';
 import type { Handshake, HandshakeHead, WireMessage } from './messages.js';
-import type { PeerWireEvents, PeerWireOptions, PieceMessage, WireRole, WireStats } from './peer-wire-types.js';
+import type { OutgoingBlock, PeerWireEvents, PeerWireOptions, PieceMessage, WireRole, WireStats } from './peer-wire-types.js';
 import type { WireStream } from './stream.js';
 
 export type * from './peer-wire-types.js';
@@ -194,6 +194,29 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   piece(index: number, begin: number, block: Uint8Array): boolean {
     const ok = this.sendParts(msg.encodePieceHeader(index, begin, block.length), block);
     if (!this._closed) this.counters.payloadBytesSent += block.length;
+    return ok;
+  }
+  /**
+   * Several blocks as one gathered write, [header, block, header, block, ...], without
+   * copying the blocks: one writev (one syscall on a socket) instead of one per block.
+   * Returns false when the caller should wait for 'drain', like every send.
+   */
+  pieces(blocks: readonly OutgoingBlock[]): boolean {
+    this.requireHandshake();
+    if (this._closed) return false;
+    const chunks: Uint8Array[] = [];
+    let payload = 0;
+    for (const b of blocks) {
+      chunks.push(msg.encodePieceHeader(b.index, b.begin, b.block.length));
+      if (b.block.length > 0) chunks.push(b.block);
+      payload += b.block.length;
+    }
+    this.counters.bytesSent += blocks.length * PIECE_HEADER_LENGTH + payload;
+    this.counters.payloadBytesSent += payload;
+    this.liveness.sent();
+    if (this.stream.writev) return this.stream.writev(chunks);
+    let ok = true;
+    for (const c of chunks) ok = this.stream.write(c);
     return ok;
   }
   port(port: number): boolean {

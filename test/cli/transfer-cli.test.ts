@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, Spawner, ensureBuilt, type Running } from '../support/cli-process.js';
@@ -98,6 +98,24 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     expect(r.stderr).toMatch(/^stopped seeding \(SIGTERM\)/m);
     // The metadata and the resume state are kept for a rerun, nothing else is written.
     expect((await readdir(out)).sort()).toEqual(['.trackerless', 'movie.bin']);
+  }, 90_000);
+
+  it('download --select (BEP 53): only the selected file is fetched and written; exit 0', async () => {
+    const bootstrap = await bootstrapNode();
+    const folder = join(dir, 'set');
+    await mkdir(folder);
+    // 64 KiB pieces: a.bin is pieces 0-3, b.bin pieces 4-8 (no shared piece).
+    await randomFile('set/a.bin', 256 * KiB);
+    const b = await randomFile('set/b.bin', 320 * KiB);
+    const { magnet } = await startSeeder(folder, bootstrap, ['--piece-length', '64']);
+    const out = join(dir, 'out-select');
+    const r = await procs.run(MAIN, ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--select', '1'], 60_000);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^selected 1 file \(320\.0 KiB\): set\/b\.bin$/m);
+    expect(r.stderr).toMatch(/^done: 1 selected file\(s\) of set verified in .*; fetched 320\.0 KiB \(327680 bytes\) from peers this run/m);
+    expect(r.stdout).toBe(`${join(out, 'set')}\n`);
+    await expectSameBytes(b, join(out, 'set', 'b.bin'));
+    expect(await readdir(join(out, 'set'))).toEqual(['b.bin']);
   }, 90_000);
 
   it('Ctrl-C mid-way saves the state; the rerun fetches only the missing pieces and completes', async () => {

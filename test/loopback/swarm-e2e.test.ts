@@ -124,6 +124,33 @@ describe('swarms over loopback, discovered through the DHT', () => {
     }
   });
 
+  it("BEP 53: the magnet's so= selects the files; selectFiles: 'all' overrides it", async () => {
+    const src = join(dir, 'select');
+    // 64 KiB pieces; files in path order: a [0, 128K), b [128K, 320K), c [320K, 420K): b's pieces (2-4) are its own.
+    await writeTree(src, { 'set/a.bin': 128 * KiB, 'set/b.bin': 192 * KiB, 'set/c.bin': 100 * KiB });
+    const { listen, engineOptions } = common();
+    const seeded = await seed(join(src, 'set'), { listen, engineOptions, noDht: true, create: { pieceLength: 64 * KiB } });
+    const hinted = seeded.swarm.magnetLink([{ host: '127.0.0.1', port: seeded.swarm.port! }]);
+    const magnet = `${hinted}&so=1`;
+    expect(parseMagnet(magnet).selectOnly).toEqual([1]);
+    const some = join(dir, 'select-some');
+    const all = join(dir, 'select-all');
+    const downs: Swarm[] = [];
+    try {
+      downs.push(await Swarm.create({ listen, engineOptions, magnet, outDir: some, noDht: true }));
+      downs.push(await Swarm.create({ listen, engineOptions, magnet, outDir: all, noDht: true, selectFiles: 'all' }));
+      await Promise.all(downs.map((d) => d.done()));
+      await sameTree(src, some, ['set/b.bin']);
+      expect(existsSync(join(some, 'set/a.bin'))).toBe(false);
+      expect(existsSync(join(some, 'set/c.bin'))).toBe(false);
+      expect(downs[0]!.progress()).toMatchObject({ verifiedPieces: 3, totalPieces: 3, totalBytes: 192 * KiB });
+      await sameTree(src, all, ['set/a.bin', 'set/b.bin', 'set/c.bin']);
+    } finally {
+      await Promise.all(downs.map((d) => d.destroy()));
+      await seeded.swarm.destroy();
+    }
+  });
+
   it('a swarm of 1 seeder + 5 downloaders: downloaders also upload to each other', async () => {
     const src = join(dir, 'swarm');
     await writeTree(src, { 'data.bin': 4 * MiB });

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { TcpPeerListener, connectTcp } from '../../lib/engine/tcp.js';
 import type { Address } from '../../lib/krpc/types.js';
 import { AbortError } from '../../lib/errors.js';
-import { encodeHandshake } from '../../lib/wire/messages.js';
+import { encodeHandshake, encodePieceHeader } from '../../lib/wire/messages.js';
 import type { WireStream } from '../../lib/wire/stream.js';
 
 const hashA = new Uint8Array(20).fill(0xa);
@@ -76,6 +76,47 @@ describe('TcpPeerListener', () => {
     controller.abort();
     await expect(connectTcp({ host: '127.0.0.1', port }, { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
     await expect(connectTcp({ host: 'localhost', port })).rejects.toThrow(/IP literal/);
+  });
+});
+
+describe('SocketStream writes', () => {
+  it('sends gathered piece batches and small messages in order, with backpressure and drain', async () => {
+    const listener = await TcpPeerListener.listen({ host: '127.0.0.1', port: 0 });
+    const got: WireStream[] = [];
+    listener.register(hashA, (stream) => got.push(stream));
+    try {
+      const client = await connectTcp({ host: '127.0.0.1', port: listener.port });
+      const hs = encodeHandshake({ infoHash: hashA, peerId });
+      client.write(hs);
+      const server = await waitUntil(() => got[0]);
+      const reader = collect(server);
+      // A batch as PeerWire.pieces builds it, between small messages of the same tick.
+      const block = (n: number): Uint8Array => new Uint8Array(16_384).fill(n);
+      const expected: Uint8Array[] = [hs];
+      const send = (parts: Uint8Array[], gathered: boolean): boolean => {
+        expected.push(...parts);
+        if (gathered) return client.writev!(parts);
+        let ok = true;
+        for (const p of parts) ok = client.write(p);
+        return ok;
+      };
+      send([new Uint8Array([0, 0, 0, 1, 2])], false);
+      expect(send([encodePieceHeader(0, 0, 16_384), block(1), encodePieceHeader(0, 16_384, 16_384), block(2)], true)).toBe(true);
+      send([new Uint8Array([0, 0, 0, 5, 4, 0, 0, 0, 7])], false);
+      send([new Uint8Array([0, 0, 0, 2, 20, 0]), new Uint8Array([1, 2])], true); // all small: joins the small buffer
+      // Keep writing 1 MiB batches in one tick until the socket reports backpressure.
+      let full = false;
+      for (let i = 0; i < 8 && !full; i++) full = !send([encodePieceHeader(1, i, 1 << 20), new Uint8Array(1 << 20).fill(i)], true);
+      expect(full).toBe(true);
+      const drained = new Promise<void>((resolve) => client.onDrain(resolve));
+      const total = expected.reduce((n, p) => n + p.length, 0);
+      await waitUntil(() => (reader.bytes().length >= total ? true : undefined), 10_000);
+      await drained;
+      expect(reader.bytes().equals(Buffer.concat(expected))).toBe(true);
+      client.close();
+    } finally {
+      await listener.close();
+    }
   });
 });
 

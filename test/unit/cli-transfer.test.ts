@@ -1,7 +1,12 @@
-/** The download/seed commands' value parsers and formatting (pure functions). */
+/** The download/seed commands' value parsers and formatting (pure functions), and argument errors. */
 import { describe, expect, it } from '@jest/globals';
 import { InvalidArgumentError } from 'commander';
-import type { EngineProgress } from '../../lib/index.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { metadataCachePath, downloadCommand, parseSelection } from '../../lib/cli/commands/download.js';
+import { runCli } from '../../lib/cli/program.js';
+import { createTorrentFromBuffer, toHex, toTorrentFile, type EngineProgress } from '../../lib/index.js';
 import { formatBytes, formatDuration, parseRate, progressLine } from '../../lib/cli/transfer.js';
 
 const progress = (p: Partial<EngineProgress>): EngineProgress => ({
@@ -46,5 +51,45 @@ describe('cli transfer helpers', () => {
     expect(line).toMatch(/^\[#####\.{15}\]  25\.0%  down 512\.0 KiB\/s  up       0 B\/s  1 peer  ETA 0:06$/);
     const done = progressLine(progress({ totalPieces: 1, totalBytes: 10, verifiedBytes: 10 }), 0);
     expect(done).toMatch(/100\.0% .* ETA done$/);
+  });
+});
+
+describe('download --select (BEP 53)', () => {
+  async function download(...argv: string[]): Promise<{ code: number; stderr: string }> {
+    const err: string[] = [];
+    const io = { stdout: () => {}, stderr: (t: string) => err.push(t), interrupt: new AbortController().signal };
+    const code = await runCli(['download', ...argv], { commands: [downloadCommand], io });
+    return { code, stderr: err.join('') };
+  }
+
+  it('parses the so= syntax, or all', () => {
+    expect(parseSelection('0,2,4-6')).toEqual([0, 2, 4, 5, 6]);
+    expect(parseSelection(' 3 ')).toEqual([3]);
+    expect(parseSelection('ALL')).toBe('all');
+    for (const bad of ['', 'x', '1-0', '-1', '0,,1', '2000000']) expect(() => parseSelection(bad)).toThrow(InvalidArgumentError);
+  });
+
+  it('a malformed --select is a usage error (exit 2) before anything starts', async () => {
+    const run = await download('0123456789abcdef0123456789abcdef01234567', '--select', '3-1', '--bootstrap', '127.0.0.1:1');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/option '--select <files>' argument '3-1' is invalid\. range 3-1 is reversed; expected zero-based file indices/);
+  });
+
+  it('an index the torrent lacks is a usage error (exit 2); with the metadata cached, before joining the DHT', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'trackerless-select-cli-'));
+    try {
+      const info = createTorrentFromBuffer('one.bin', new Uint8Array(40 * 1024), 16 * 1024);
+      const path = metadataCachePath(out, info.infoHash);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, toTorrentFile(info));
+      const magnet = `magnet:?xt=urn:btih:${toHex(info.infoHash)}&so=0,3`;
+      const run = await download(magnet, '--out', out, '--bootstrap', '127.0.0.1:1');
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/file index 3 is out of range: the torrent has 1 file/);
+      const overridden = await download(magnet, '--out', out, '--bootstrap', '127.0.0.1:1', '--select', '2');
+      expect(overridden.stderr).toMatch(/file index 2 is out of range/);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });

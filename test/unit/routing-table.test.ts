@@ -31,12 +31,28 @@ describe('RoutingTable', () => {
       const n = node();
       if (t.nodeSeen(n).kind === 'added') all.push(n);
     }
-    for (let i = 0; i < 50; i++) {
-      const target = rnd.bytes(20);
-      const got = t.closest(target, 8).map((c) => Buffer.from(c.id).toString('hex'));
-      const want = t.all().sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 8).map((c) => Buffer.from(c.id).toString('hex'));
-      expect(got).toEqual(want);
+    // Small n (insertion sort) and large n (Array#sort) alike, with and without a filter.
+    for (const n of [1, 8, 16, 40, 1000]) {
+      for (let i = 0; i < 50; i++) {
+        const target = rnd.bytes(20);
+        const keep = i % 2 === 0 ? undefined : (c: { id: Uint8Array }) => c.id[0]! % 3 !== 0;
+        const got = t.closest(target, n, keep).map((c) => Buffer.from(c.id).toString('hex'));
+        const want = t.all().filter((c) => !keep || keep(c)).sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, n).map((c) => Buffer.from(c.id).toString('hex'));
+        expect(got).toEqual(want);
+      }
     }
+  });
+
+  it('keeps each contact\'s packed address in step with its host', () => {
+    const { t } = table();
+    const a = node();
+    t.nodeSeen(a);
+    expect(t.get(a.id)!.packedIp).toBe((10 << 24) | 1);
+    t.remove(a.id);
+    t.restore({ id: a.id, host: 'fe80::2', port: 7 }); // questionable, so it may change address
+    expect(t.get(a.id)!.packedIp).toEqual(new Uint8Array([0xfe, 0x80, ...new Array(13).fill(0), 2]));
+    t.nodeSeen({ id: a.id, host: '200.1.2.3', port: 8 });
+    expect(t.get(a.id)).toMatchObject({ host: '200.1.2.3', port: 8, packedIp: (200 << 24) | (1 << 16) | (2 << 8) | 3 });
   });
 
   it('orders ids that differ only in the last byte (beyond float precision)', () => {

@@ -1,7 +1,11 @@
 /**
- * `trackerless download <magnet> [--out DIR] [--bootstrap H:P ...] [--seed]`: find peers
- * through the DHT (and the link's x.pe hints), fetch the metadata from them (BEP 9), then the
- * pieces, each verified by SHA-1, into DIR.
+ * `trackerless download <magnet> [--out DIR] [--bootstrap H:P ...] [--select LIST] [--seed]`:
+ * find peers through the DHT (and the link's x.pe hints), fetch the metadata from them
+ * (BEP 9), then the pieces, each verified by SHA-1, into DIR.
+ *
+ * - File selection (BEP 53): the link's `so=` is honoured; `--select 0,2,4-6` (same syntax,
+ *   zero-based indices into the torrent's file list) overrides it, `--select all` ignores it.
+ *   An index the torrent does not have is a usage error (exit 2) once the metadata is known.
  *
  * - Progress on stderr: a bar with percent, speeds, peers and ETA (redrawn on a terminal,
  *   a plain line every 2 s otherwise); results and summaries are stderr lines too, so
@@ -13,6 +17,7 @@
  * - Exit 0 with every file verified and in place (after --seed: when interrupted while
  *   seeding); 1 on a fatal error (a storage failure); 2 on bad arguments (a bad magnet link).
  */
+import { InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +33,8 @@ import {
   type Magnet,
   type TorrentInfo
 } from '../../index.js';
+import { selectedPieces } from '../../engine/file-selection.js';
+import { parseSelectOnly } from '../../magnet/magnet.js';
 import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand, type CliContext } from '../program.js';
 import {
   aborted,
@@ -46,6 +53,7 @@ interface DownloadCliOptions extends SwarmCliOptions {
   out: string;
   seed?: boolean;
   verbose?: boolean;
+  select?: number[] | 'all';
 }
 
 /** The metadata of a download in progress, next to its resume file. */
@@ -60,7 +68,13 @@ export const downloadCommand: CliCommand = {
       .description('download a torrent from its magnet link (peers from the DHT), verify it, optionally keep seeding')
       .argument('<magnet>', "a magnet link (quote it: it contains '&'), or a bare infohash")
       .option('-o, --out <dir>', 'directory to download into', '.')
-      .option('--seed', 'keep seeding after the download completes, until interrupted');
+      .option('--seed', 'keep seeding after the download completes, until interrupted')
+      .option(
+        '--select <files>',
+        "download only these files: zero-based indices into the torrent's file list, e.g. 0,2,4-6 " +
+          "(BEP 53, like a magnet's so=, which it overrides); 'all' ignores the link's so=",
+        parseSelection
+      );
     addSwarmOptions(command)
       .option('--download-limit <rate>', 'download cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate)
       .option('-v, --verbose', 'also print the warnings of the DHT and the engine (peers misbehaving, lookups failing)')
@@ -77,6 +91,15 @@ export const downloadCommand: CliCommand = {
     const outDir = resolve(opts.out);
     const started = Date.now();
     const cached = await loadCachedMetadata(outDir, magnet);
+    const selection = selectionOf(opts, magnet);
+    // With the metadata at hand a bad selection is reported before joining the DHT.
+    if (cached && selection) {
+      try {
+        selectedPieces(cached, selection);
+      } catch (err) {
+        throw asUsageError(err);
+      }
+    }
     if (cached) ctx.log(`checking existing data of ${cached.name} in ${outDir} ...`);
 
     // Interrupted while starting (joining the DHT, checking data): nothing to save yet.
@@ -91,11 +114,12 @@ export const downloadCommand: CliCommand = {
         ...(cached ? { torrent: cached } : {}),
         outDir,
         seed: opts.seed ?? false,
+        ...(opts.select !== undefined ? { selectFiles: opts.select } : {}),
         signal: starting.signal
       });
     } catch (err) {
       if (ctx.interrupt.aborted) return interruptedEarly(ctx);
-      throw err;
+      throw asUsageError(err);
     } finally {
       ctx.interrupt.removeEventListener('abort', onInterrupt);
     }
@@ -109,10 +133,14 @@ export const downloadCommand: CliCommand = {
         `resuming ${cached.name}: ${first.verifiedPieces}/${first.totalPieces} pieces ` +
           `(${formatBytes(first.verifiedBytes)} of ${formatBytes(first.totalBytes)}) already verified`
       );
+      const selected = describeSelection(cached, selection);
+      if (selected) status.log(selected);
     } else {
       ctx.log(`looking for peers of ${magnet.infoHashHex}${magnet.name ? ` (${magnet.name})` : ''} ...`);
       const onMetadata = (info: TorrentInfo): void => {
         status.log(`metadata: ${describe(info)}, from peers in ${formatDuration((Date.now() - started) / 1000)}`);
+        const selected = describeSelection(info, selection);
+        if (selected) status.log(selected);
         saveMetadata(outDir, info).catch((err: Error) => status.log(`trackerless: warning: cannot keep the metadata: ${err.message}`));
       };
       if (swarm.info) onMetadata(swarm.info);
@@ -131,16 +159,14 @@ export const downloadCommand: CliCommand = {
       }
       status.stop();
       await swarm.destroy();
-      throw err;
+      throw asUsageError(err);
     }
 
     const info = swarm.info!;
     const p = swarm.progress();
     status.stop();
-    ctx.log(
-      `done: ${info.name}, ${formatBytes(info.length)} verified in ${formatDuration((Date.now() - started) / 1000)}; ` +
-        `${fetched(p)}, uploaded ${formatBytes(p.uploaded)}`
-    );
+    const what = selection ? `${selectedFiles(info, selection).length} selected file(s) of ${info.name}` : `${info.name}, ${formatBytes(info.length)}`;
+    ctx.log(`done: ${what} verified in ${formatDuration((Date.now() - started) / 1000)}; ${fetched(p)}, uploaded ${formatBytes(p.uploaded)}`);
     ctx.print(join(outDir, ...info.files[0]!.path.slice(0, 1)));
     if (!opts.seed) {
       await swarm.stop();
@@ -159,6 +185,49 @@ function parseLink(link: string): Magnet {
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
+}
+
+/** `--select`: BEP 53 indices (as in `so=`), or 'all' to ignore the link's `so=`. */
+export function parseSelection(value: string): number[] | 'all' {
+  if (value.trim().toLowerCase() === 'all') return 'all';
+  const text = value.trim();
+  try {
+    return parseSelectOnly(text, '--select');
+  } catch (err) {
+    const prefix = `invalid --select ${text}: `;
+    const message = (err as Error).message;
+    const reason = message.startsWith(prefix) ? message.slice(prefix.length) : message;
+    throw new CommanderArgumentError(`${reason}; expected zero-based file indices such as 0,2,4-6, or 'all'.`);
+  }
+}
+
+/** The selection in effect: --select, else the link's so=. */
+function selectionOf(opts: DownloadCliOptions, magnet: Magnet): number[] | undefined {
+  const choice = opts.select ?? magnet.selectOnly;
+  return choice === 'all' ? undefined : choice;
+}
+
+/** The selected files that hold data (indices past the end are reported by the engine). */
+function selectedFiles(info: TorrentInfo, selection: number[]): TorrentInfo['files'] {
+  return selection.flatMap((i) => {
+    const f = info.files[i];
+    return f && !f.padding ? [f] : [];
+  });
+}
+
+function describeSelection(info: TorrentInfo, selection: number[] | undefined): string | undefined {
+  if (!selection) return undefined;
+  const files = selectedFiles(info, selection);
+  const bytes = files.reduce((n, f) => n + f.length, 0);
+  const names = files.slice(0, 5).map((f) => f.path.join('/'));
+  const more = files.length > names.length ? `, ... (${files.length - names.length} more)` : '';
+  return `selected ${files.length} file${files.length === 1 ? '' : 's'} (${formatBytes(bytes)}): ${names.join(', ')}${more}`;
+}
+
+/** A selection that does not fit the torrent is a bad argument (--select, or the link's so=). */
+function asUsageError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'ERR_INVALID_SELECTION' ? new UsageError(`--select / so=: ${(err as Error).message}`) : err;
 }
 
 function describe(info: TorrentInfo): string {

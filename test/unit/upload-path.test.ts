@@ -1,0 +1,341 @@
+/**
+ * The upload path: PieceCache read-ahead (dedup, bounds, eviction protection, expiry, errors),
+ * PeerWire.pieces (several blocks in one gathered write, framing and backpressure), FsStorage
+ * reads without zero-fill (pad files still read as zeros), and a seed engine sending several
+ * blocks per write and reading each piece once, capped and uncapped.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { promises as fsp } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BitTorrentEngine, type BitTorrentEngineOptions } from '../../lib/engine/bittorrent-engine.js';
+import { FsStorage, type FsStorageLayout } from '../../lib/engine/fs-storage.js';
+import { MemoryStorage } from '../../lib/engine/memory-storage.js';
+import { PieceCache } from '../../lib/engine/piece-cache.js';
+import type { Storage } from '../../lib/engine/storage.js';
+import { createTorrentFromBuffer } from '../../lib/torrent/create.js';
+import type { TorrentInfo } from '../../lib/torrent/metainfo.js';
+import { seededRandom } from '../../lib/util/random.js';
+import { WireFramer, type FrameItem } from '../../lib/wire/framer.js';
+import { pipePair } from '../../lib/wire/memory-stream.js';
+import { encodeHandshake } from '../../lib/wire/messages.js';
+import { PeerWire } from '../../lib/wire/peer-wire.js';
+import type { WireStream } from '../../lib/wire/stream.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+const KiB = 1024;
+
+async function flush(rounds = 8): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/** A storage whose piece reads wait until the test releases them (and are counted). */
+function gatedStorage(info: TorrentInfo, data: Uint8Array) {
+  const inner = MemoryStorage.fromData(info, data);
+  const reads: number[] = [];
+  const pending: { piece: number; release: (fail?: boolean) => void }[] = [];
+  const storage = {
+    ...inner,
+    readPiece: (piece: number) => {
+      reads.push(piece);
+      return new Promise<Uint8Array>((resolve, reject) => {
+        pending.push({
+          piece,
+          release: (fail) => (fail ? reject(new Error(`read ${piece} failed`)) : resolve(inner.readPiece(piece)))
+        });
+      });
+    }
+  } as unknown as Storage;
+  const release = async (piece: number, fail = false): Promise<void> => {
+    const i = pending.findIndex((p) => p.piece === piece);
+    pending.splice(i, 1)[0]!.release(fail);
+    await flush(2);
+  };
+  return { storage, reads, pending, release };
+}
+
+describe('PieceCache read-ahead', () => {
+  const data = seededRandom(7).bytes(128 * KiB);
+  const info = createTorrentFromBuffer('c.bin', data, 16 * KiB); // 8 pieces of 16 KiB
+
+  it('never reads a piece twice and reports each read once, however often asked', async () => {
+    const g = gatedStorage(info, data);
+    const done: number[] = [];
+    const cache = new PieceCache(g.storage, 128 * KiB, { maxAhead: 4, onRead: (p) => done.push(p) });
+    expect(cache.prefetch(0)).toBe(true);
+    expect(cache.prefetch(0)).toBe(true);
+    const loaded = cache.load(0); // joins the prefetch
+    void cache.load(0);
+    expect(g.reads).toEqual([0]);
+    await g.release(0);
+    expect(await loaded).toBe(cache.get(0));
+    expect(done).toEqual([0]);
+    expect(cache.prefetch(0)).toBe(true); // cached: nothing to do
+    expect(g.reads).toEqual([0]);
+  });
+
+  it('bounds the pieces read ahead and not yet served; serving one frees a slot', async () => {
+    const g = gatedStorage(info, data);
+    const cache = new PieceCache(g.storage, 128 * KiB, { maxAhead: 2 });
+    expect([cache.prefetch(1), cache.prefetch(2), cache.prefetch(3)]).toEqual([true, true, false]);
+    expect(g.reads).toEqual([1, 2]);
+    await g.release(1);
+    await g.release(2);
+    expect(cache.aheadCount).toBe(2); // read, but not served yet: still counted
+    expect(cache.prefetch(3)).toBe(false);
+    expect(cache.get(1)).toBeDefined(); // served
+    expect(cache.prefetch(3)).toBe(true);
+    expect(g.reads).toEqual([1, 2, 3]);
+    // A demand load is not read-ahead: it never counts against the budget.
+    void cache.load(5);
+    expect(cache.aheadCount).toBe(2);
+  });
+
+  it('does not evict pieces read ahead before they are served, until they expire', async () => {
+    const g = gatedStorage(info, data);
+    let now = 0;
+    const cache = new PieceCache(g.storage, 3 * 16 * KiB, { maxAhead: 2, aheadTtlMs: 1000, now: () => now });
+    cache.prefetch(0);
+    cache.prefetch(1);
+    await g.release(0);
+    await g.release(1);
+    // Demand loads of other pieces push the cache over its size: 0 and 1 stay.
+    for (const p of [2, 3, 4]) {
+      const l = cache.load(p);
+      await g.release(p);
+      await l;
+    }
+    expect(cache.get(0)).toBeDefined();
+    expect(cache.get(1)).toBeDefined();
+    expect(cache.size).toBe(3 * 16 * KiB);
+    // Read ahead for a peer that never asks: protected only for aheadTtlMs.
+    cache.prefetch(5);
+    await g.release(5);
+    const demand = async (p: number): Promise<void> => {
+      const l = cache.load(p);
+      await g.release(p);
+      await l;
+    };
+    await demand(2); // evicts 0 (served, least recent)
+    await demand(3); // evicts 1
+    await demand(4); // 5 is now the least recent but protected: evicts 2
+    expect([cache.has(5), cache.has(2)]).toEqual([true, false]);
+    now = 1500;
+    expect(cache.aheadCount).toBe(0);
+    await demand(6); // 5 expired: plain LRU again
+    expect(cache.has(5)).toBe(false);
+  });
+
+  it('reports a failed read once (to onRead and to load callers) and frees its slot', async () => {
+    const g = gatedStorage(info, data);
+    const errors: string[] = [];
+    const cache = new PieceCache(g.storage, 128 * KiB, { maxAhead: 1, onRead: (p, e) => e && errors.push(`${p}: ${e.message}`) });
+    expect(cache.prefetch(3)).toBe(true);
+    const waiting = cache.load(3);
+    await g.release(3, true);
+    await expect(waiting).rejects.toThrow('read 3 failed');
+    expect(errors).toEqual(['3: read 3 failed']);
+    expect(cache.aheadCount).toBe(0);
+    expect(cache.has(3)).toBe(false);
+  });
+
+  it('does no read-ahead with maxAhead 0', () => {
+    const g = gatedStorage(info, data);
+    const cache = new PieceCache(g.storage, 128 * KiB, { maxAhead: 0 });
+    expect(cache.prefetch(0)).toBe(false);
+    expect(g.reads).toEqual([]);
+  });
+});
+
+describe('PeerWire.pieces', () => {
+  const infoHash = new Uint8Array(20).fill(0x11);
+
+  async function handshaken(highWaterMark?: number) {
+    const clock = new FakeClock(1_000);
+    const [sa, sb] = pipePair(highWaterMark === undefined ? {} : { highWaterMark });
+    const writevs: number[] = [];
+    const counted: WireStream = {
+      write: (d) => sb.write(d),
+      writev: (chunks) => (writevs.push(chunks.length), sb.writev!(chunks)),
+      onData: (cb) => sb.onData(cb),
+      onDrain: (cb) => sb.onDrain(cb),
+      onClose: (cb) => sb.onClose(cb),
+      close: () => sb.close()
+    };
+    const a = new PeerWire(sa, { role: 'initiator', peerId: new Uint8Array(20).fill(1), infoHash, clock });
+    const b = new PeerWire(counted, { role: 'responder', peerId: new Uint8Array(20).fill(2), infoHash, clock });
+    await flush();
+    return { a, b, writevs };
+  }
+
+  it('sends several blocks as one gathered write that the peer frames as separate pieces', async () => {
+    const { a, b, writevs } = await handshaken();
+    const piece = seededRandom(3).bytes(48 * KiB);
+    for (let i = 0; i < 3; i++) a.request(2, i * 16 * KiB, 16 * KiB);
+    const got: { index: number; begin: number; block: Uint8Array }[] = [];
+    a.on('piece', (m) => got.push(m));
+    await flush();
+    const before = { ...b.stats };
+    expect(
+      b.pieces([0, 1, 2].map((i) => ({ index: 2, begin: i * 16 * KiB, block: piece.subarray(i * 16 * KiB, (i + 1) * 16 * KiB) })))
+    ).toBe(true);
+    expect(writevs.at(-1)).toBe(6); // header, block, header, block, header, block
+    await flush();
+    expect(got.map((m) => [m.index, m.begin])).toEqual([
+      [2, 0],
+      [2, 16 * KiB],
+      [2, 32 * KiB]
+    ]);
+    expect(Buffer.concat(got.map((m) => m.block)).equals(Buffer.from(piece))).toBe(true);
+    expect(b.stats.payloadBytesSent - before.payloadBytesSent).toBe(48 * KiB);
+    expect(b.stats.bytesSent - before.bytesSent).toBe(48 * KiB + 3 * 13);
+    expect(a.outstandingRequests).toBe(0);
+    a.close();
+  });
+
+  it('reports backpressure once the batch passes the stream high-water mark, then drains', async () => {
+    const { a, b } = await handshaken(32 * KiB);
+    const block = new Uint8Array(16 * KiB);
+    let drains = 0;
+    b.on('drain', () => drains++);
+    expect(b.pieces([{ index: 0, begin: 0, block }])).toBe(true);
+    expect(
+      b.pieces([
+        { index: 0, begin: 16 * KiB, block },
+        { index: 0, begin: 32 * KiB, block }
+      ])
+    ).toBe(false);
+    await flush();
+    expect(drains).toBe(1);
+    a.close();
+  });
+
+  it('frames correctly over a stream without writev', async () => {
+    const [raw, sb] = pipePair();
+    const plain: WireStream = { write: (d) => sb.write(d), onData: (cb) => sb.onData(cb), onDrain: (cb) => sb.onDrain(cb), onClose: (cb) => sb.onClose(cb), close: () => sb.close() };
+    const framer = new WireFramer({ handshake: true });
+    const items: FrameItem[] = [];
+    raw.onData((c) => items.push(...framer.feed(c)));
+    const b = new PeerWire(plain, { role: 'responder', peerId: new Uint8Array(20).fill(2), infoHash, clock: new FakeClock() });
+    raw.write(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(1), extended: false, fast: false, dht: false }));
+    await flush();
+    expect(b.handshakeComplete).toBe(true);
+    b.pieces([
+      { index: 1, begin: 0, block: new Uint8Array([1, 2, 3]) },
+      { index: 1, begin: 3, block: new Uint8Array([4]) }
+    ]);
+    await flush();
+    const pieces = items.filter((i) => i.type === 'piece') as Extract<FrameItem, { type: 'piece' }>[];
+    expect(pieces.map((p) => [p.index, p.begin, [...p.block]])).toEqual([
+      [1, 0, [1, 2, 3]],
+      [1, 3, [4]]
+    ]);
+    b.close();
+  });
+});
+
+describe('FsStorage reads', () => {
+  let dir: string;
+  afterEach(async () => {
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('fills every byte of a read: data from files, zeros for pad files, even in reused memory', async () => {
+    dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-upload-'));
+    const a = seededRandom(11).bytes(10_000);
+    const b = seededRandom(12).bytes(20_000);
+    const layout: FsStorageLayout = {
+      files: [
+        { path: ['a'], length: a.length, offset: 0 },
+        { path: ['.pad', '6384'], length: 16 * KiB - a.length, offset: a.length, padding: true as const },
+        { path: ['b'], length: b.length, offset: 16 * KiB }
+      ],
+      length: 16 * KiB + b.length,
+      pieceLength: 16 * KiB,
+      pieceCount: 3,
+      pieceHashes: new Uint8Array(60)
+    };
+    await fsp.writeFile(join(dir, 'a'), a);
+    await fsp.writeFile(join(dir, 'b'), b);
+    const storage = new FsStorage(layout, dir);
+    try {
+      for (let round = 0; round < 20; round++) {
+        // Freed, dirty buffers of the same size are what an unzeroed allocation may return.
+        for (let i = 0; i < 4; i++) Buffer.allocUnsafeSlow(16 * KiB).fill(0xee);
+        const p0 = await storage.readPiece(0);
+        expect(Buffer.from(p0.subarray(0, a.length)).equals(Buffer.from(a))).toBe(true);
+        expect(p0.subarray(a.length).every((x) => x === 0)).toBe(true);
+        const p2 = await storage.readPiece(2);
+        expect(Buffer.from(p2).equals(Buffer.from(b.subarray(16 * KiB)))).toBe(true);
+        expect(Buffer.isBuffer(p0)).toBe(false); // a plain Uint8Array (slice() copies, as callers expect)
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe('seed engine upload path', () => {
+  const running: BitTorrentEngine[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((e) => e.destroy()));
+  });
+
+  /** Seed -> leecher over a pipe; counts the seed's gathered writes and piece reads. */
+  async function transfer(options: Partial<BitTorrentEngineOptions>) {
+    const data = seededRandom(21).bytes(1024 * KiB + 5_000);
+    const info = createTorrentFromBuffer('t.bin', data, 64 * KiB);
+    const inner = MemoryStorage.fromData(info, data);
+    const reads: number[] = [];
+    // Same storage, reads counted (prototype methods stay reachable through Object.create).
+    const storage = Object.create(inner) as MemoryStorage;
+    storage.readPiece = (i: number) => (reads.push(i), inner.readPiece(i));
+    const blocksPerWritev: number[] = [];
+    const seed = new BitTorrentEngine({ infoHash: info.infoHash, info, storage, existing: 'complete', seed: true, tickMs: 200, connect: async () => { throw new Error('no dialing'); }, ...options });
+    running.push(seed);
+    await seed.start();
+    const down = new BitTorrentEngine({
+      infoHash: info.infoHash,
+      info,
+      storage: new MemoryStorage(info),
+      seed: false,
+      tickMs: 200,
+      connect: async () => {
+        const [mine, theirs] = pipePair();
+        const counting: WireStream = {
+          write: (d) => theirs.write(d),
+          writev: (chunks) => {
+            if (chunks.length > 2) blocksPerWritev.push(chunks.length / 2);
+            return theirs.writev!(chunks);
+          },
+          onData: (cb) => theirs.onData(cb),
+          onDrain: (cb) => theirs.onDrain(cb),
+          onClose: (cb) => theirs.onClose(cb),
+          close: () => theirs.close()
+        };
+        seed.acceptConnection(counting, { host: '127.0.0.9', port: 50_001 });
+        return mine;
+      }
+    });
+    running.push(down);
+    await down.start();
+    down.addPeer({ host: '127.0.0.8', port: 6881 }, 'manual');
+    await down.done();
+    return { info, reads, blocksPerWritev, seed };
+  }
+
+  it('reads every piece once and sends several blocks per write', async () => {
+    const { info, reads, blocksPerWritev, seed } = await transfer({});
+    expect([...reads].sort((x, y) => x - y)).toEqual([...Array(info.pieceCount).keys()]);
+    expect(blocksPerWritev.length).toBeGreaterThan(0);
+    expect(seed.progress().uploaded).toBeGreaterThanOrEqual(info.length);
+  });
+
+  it('under an upload cap, waits for several blocks of tokens and sends them in one write', async () => {
+    const { info, blocksPerWritev } = await transfer({ uploadLimit: 4096 * KiB });
+    const blocks = Math.ceil(info.length / (16 * KiB));
+    // Batched writes carry most of the blocks (the burst and queue ends may go alone).
+    const batched = blocksPerWritev.reduce((s, n) => s + n, 0);
+    expect(batched).toBeGreaterThan(blocks / 2);
+  });
+});
