@@ -9,44 +9,33 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DHT } from '../../lib/dht/dht.js';
 import type { EngineProgress } from '../../lib/engine/engine.js';
 import { resumePath } from '../../lib/engine/resume.js';
 import { parseMagnet } from '../../lib/magnet/magnet.js';
 import { seed } from '../../lib/swarm/seed.js';
 import { Swarm, type SwarmOptions } from '../../lib/swarm/swarm.js';
 import { waitFor } from '../support/wait.js';
+import { loopbackSwarmOptions, startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 let dir: string;
-const infra: DHT[] = [];
-let bootstrap: string[];
+let network: LoopbackDht;
 
 beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-e2e-'));
-  const first = await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [], queryTimeoutMs: 500 });
-  infra.push(first);
-  const boot = [`127.0.0.1:${first.address().port}`];
-  for (let i = 0; i < 3; i++) infra.push(await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: boot, queryTimeoutMs: 500 }));
-  bootstrap = infra.map((d) => `127.0.0.1:${d.address().port}`);
+  network = await startLoopbackDht('127.0.0.1');
 });
 
 afterAll(async () => {
-  await Promise.all(infra.map((d) => d.destroy()));
+  await network.destroy();
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
 /** Options every swarm of these tests shares: loopback only, fast re-queries. */
-function common(): Pick<SwarmOptions, 'bootstrap' | 'dhtOptions' | 'listen' | 'discovery' | 'engineOptions'> {
-  return {
-    bootstrap,
-    dhtOptions: { host: '127.0.0.1', port: 0, queryTimeoutMs: 500 },
-    listen: { host: '127.0.0.1', port: 0 },
-    discovery: { requeryMs: 1000, requeryMaxMs: 2000, idlePollMs: 500 },
-    engineOptions: { tickMs: 250 }
-  };
+function common(): ReturnType<typeof loopbackSwarmOptions> {
+  return loopbackSwarmOptions('127.0.0.1', network.bootstrap);
 }
 
 async function writeTree(root: string, files: Record<string, number>): Promise<void> {

@@ -8,39 +8,28 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DHT } from '../../lib/dht/dht.js';
 import { parseMagnet } from '../../lib/magnet/magnet.js';
 import { seed } from '../../lib/swarm/seed.js';
-import { Swarm, type SwarmOptions } from '../../lib/swarm/swarm.js';
+import { Swarm } from '../../lib/swarm/swarm.js';
 import { waitFor } from '../support/wait.js';
+import { loopbackSwarmOptions, startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
 
 const KiB = 1024;
 let dir: string;
-const infra: DHT[] = [];
-let bootstrap: string[];
+let network: LoopbackDht;
 
 beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-v6-'));
-  const first = await DHT.create({ host: '::1', port: 0, bootstrap: [], queryTimeoutMs: 500 });
-  infra.push(first);
-  const boot = [`[::1]:${first.address().port}`];
-  for (let i = 0; i < 3; i++) infra.push(await DHT.create({ host: '::1', port: 0, bootstrap: boot, queryTimeoutMs: 500 }));
-  bootstrap = infra.map((d) => `[::1]:${d.address().port}`);
+  network = await startLoopbackDht('::1');
 });
 
 afterAll(async () => {
-  await Promise.all(infra.map((d) => d.destroy()));
+  await network.destroy();
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-function common(): Pick<SwarmOptions, 'bootstrap' | 'dhtOptions' | 'listen' | 'discovery' | 'engineOptions'> {
-  return {
-    bootstrap,
-    dhtOptions: { host: '::1', port: 0, queryTimeoutMs: 500 },
-    listen: { host: '::1', port: 0 },
-    discovery: { requeryMs: 1000, requeryMaxMs: 2000, idlePollMs: 500 },
-    engineOptions: { tickMs: 250 }
-  };
+function common(): ReturnType<typeof loopbackSwarmOptions> {
+  return loopbackSwarmOptions('::1', network.bootstrap);
 }
 
 describe('swarm over IPv6 (::1)', () => {

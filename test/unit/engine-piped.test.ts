@@ -5,9 +5,8 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { BitTorrentEngine, type BitTorrentEngineOptions } from '../../lib/engine/bittorrent-engine.js';
-import type { PeerBan, PeerConnector } from '../../lib/engine/engine.js';
+import type { PeerBan } from '../../lib/engine/engine.js';
 import { MemoryStorage } from '../../lib/engine/memory-storage.js';
-import type { Storage } from '../../lib/engine/storage.js';
 import type { Address } from '../../lib/krpc/types.js';
 import { createTorrentFromBuffer } from '../../lib/torrent/create.js';
 import type { TorrentInfo } from '../../lib/torrent/metainfo.js';
@@ -16,35 +15,9 @@ import { pipePair } from '../../lib/wire/memory-stream.js';
 import { encodeHandshake, encodeMessage } from '../../lib/wire/messages.js';
 import type { WireStream } from '../../lib/wire/stream.js';
 import { waitFor } from '../support/wait.js';
+import { PipeNet, storedBytes } from '../support/pipe-net.js';
 
 const KiB = 1024;
-
-/** A made-up network: address -> engine; dialing pipes two engines together. */
-class PipeNet {
-  private readonly engines = new Map<string, BitTorrentEngine>();
-  private next = 1;
-
-  address(): Address {
-    return { host: `127.0.0.${this.next++}`, port: 6881 };
-  }
-
-  connector(from: Address): PeerConnector {
-    return async (to) => {
-      const target = this.engines.get(`${to.host}:${to.port}`);
-      if (!target) throw new Error(`nobody at ${to.host}:${to.port}`);
-      const [mine, theirs] = pipePair();
-      target.acceptConnection(theirs, { host: from.host, port: 50_000 + this.next++ });
-      return mine;
-    };
-  }
-
-  async engine(address: Address, options: Omit<BitTorrentEngineOptions, 'connect'>): Promise<BitTorrentEngine> {
-    const engine = new BitTorrentEngine({ tickMs: 200, ...options, connect: this.connector(address) });
-    this.engines.set(`${address.host}:${address.port}`, engine);
-    await engine.start();
-    return engine;
-  }
-}
 
 const running: BitTorrentEngine[] = [];
 afterEach(async () => {
@@ -59,12 +32,6 @@ function track<T extends BitTorrentEngine>(e: T): T {
 function content(size: number, seed: number): { data: Uint8Array; info: TorrentInfo } {
   const data = seededRandom(seed).bytes(size);
   return { data, info: createTorrentFromBuffer(`file-${seed}.bin`, data, 32 * KiB) };
-}
-
-async function storedBytes(storage: Storage, info: TorrentInfo): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < info.pieceCount; i++) parts.push(await storage.readPiece(i));
-  return Buffer.concat(parts);
 }
 
 /** A seed engine over `data` (which may differ from what `info` describes: a liar). */

@@ -1,0 +1,46 @@
+/**
+ * A few real DHT nodes on a loopback address (127.0.0.1 or ::1) for swarm tests, and the
+ * Swarm options those tests share: loopback only, short timeouts, fast re-queries.
+ */
+import { DHT } from '../../lib/dht/dht.js';
+import type { SwarmOptions } from '../../lib/swarm/swarm.js';
+
+export interface LoopbackDht {
+  nodes: DHT[];
+  /** "host:port" of every node ("[::1]:port" for IPv6). */
+  bootstrap: string[];
+  destroy(): Promise<void>;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** `count` DHT nodes on `host`, the later ones bootstrapped from the first. */
+export async function startLoopbackDht(host: '127.0.0.1' | '::1', count = 4): Promise<LoopbackDht> {
+  const first = await DHT.create({ host, port: 0, bootstrap: [], queryTimeoutMs: 500 });
+  const nodes = [first];
+  const boot = [hostPort(host, first.address().port)];
+  for (let i = 1; i < count; i++) nodes.push(await DHT.create({ host, port: 0, bootstrap: boot, queryTimeoutMs: 500 }));
+  return {
+    nodes,
+    bootstrap: nodes.map((d) => hostPort(host, d.address().port)),
+    destroy: async () => {
+      await Promise.all(nodes.map((d) => d.destroy()));
+    }
+  };
+}
+
+/** Options every loopback swarm of the tests shares. */
+export function loopbackSwarmOptions(
+  host: '127.0.0.1' | '::1',
+  bootstrap: string[]
+): Pick<SwarmOptions, 'bootstrap' | 'dhtOptions' | 'listen' | 'discovery' | 'engineOptions'> {
+  return {
+    bootstrap,
+    dhtOptions: { host, port: 0, queryTimeoutMs: 500 },
+    listen: { host, port: 0 },
+    discovery: { requeryMs: 1000, requeryMaxMs: 2000, idlePollMs: 500 },
+    engineOptions: { tickMs: 250 }
+  };
+}
