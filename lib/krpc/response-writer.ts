@@ -6,7 +6,7 @@
  * Why not the generic writer (writer.ts): replies are what a busy node spends its CPU on, and
  * their shape is fixed. Going through a generic dictionary meant building it, sorting its
  * keys, encoding each node's compact form into its own array and re-parsing every node's host
- * text on every reply (~25 % of the server's CPU in the serve benchmark). Routing-table
+ * text on every reply (~20 % of the server's busy CPU in the serve benchmark). Routing-table
  * contacts carry their address already parsed (PackedNodeInfo); those bytes are copied.
  *
  * Output is byte-identical to bencode.encode of the same message (property-tested against it
