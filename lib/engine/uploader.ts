@@ -55,7 +55,7 @@ export interface UploaderOptions {
   /** Read cache size, bytes. */
   cacheBytes: number;
   choker?: ChokerSettings;
-  /** Seeding: serve by swarm rarity, shed requests for pieces others hold (see `priority`). */
+  /** Seeding: serve by swarm rarity, shed requests for pieces others hold (see seed-priority.ts). */
   distribute: boolean;
   /** Connected peers that announced `piece`. */
   availability(piece: number): number;

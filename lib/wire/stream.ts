@@ -11,7 +11,8 @@ export interface WireStream {
   write(data: Uint8Array): boolean;
   /**
    * Optional gathered write (e.g. socket.cork(); write each; socket.uncork()). Used for
-   * piece messages so the 13-byte header and the block go out without concatenation.
+   * piece messages, [header, block] or a batch [header, block, header, block, ...], so the
+   * 13-byte headers and the blocks go out together without concatenation.
    */
   writev?(chunks: readonly Uint8Array[]): boolean;
   onData(cb: (chunk: Uint8Array) => void): void;
