@@ -20,6 +20,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { RandomSource } from '../util/random.js';
 import { Bitfield } from './bitfield.js';
+import { endgameOrder, rarestFirst } from './pick-order.js';
 
 /** BEP 3: requests are for 16 KiB blocks ("2^14 (16 kiB)"), the last block of the last piece shorter. */
 export const BLOCK_SIZE = 16 * 1024;
@@ -468,11 +469,7 @@ export class PiecePicker<P = string> {
     }
   }
 
-  /**
-   * Start new pieces. One scan builds a histogram of candidate availability, a second collects
-   * only the rarest levels needed to fill the budget; each level is sampled with a partial
-   * Fisher-Yates shuffle, so ties are random and few random numbers are drawn.
-   */
+  /** Start new pieces for `peer`, rarest first (see pick-order.ts). */
   private pickNewPieces(
     peer: P,
     ps: PeerState,
@@ -481,68 +478,39 @@ export class PiecePicker<P = string> {
     out: BlockRequest[],
     exclude: ((piece: number) => boolean) | undefined
   ): void {
-    const randomMode = this.have.count < this.randomFirstPieces;
     const theirs = ps.seed ? this.all : ps.bitfield;
     if (!theirs) return;
-    // Byte-wise: (theirs & ~have & wanted) skips 8 pieces at a time, and most bytes once we
-    // have most of the torrent.
-    const candidates = (visit: (i: number) => void): void => {
-      const wanted = this.wanted ?? this.all;
-      const bytes = Math.ceil(this.pieceCount / 8);
-      for (let b = 0; b < bytes; b++) {
-        const mask = theirs.byte(b) & ~this.have.byte(b) & wanted.byte(b);
-        if (mask === 0) continue;
-        for (let bit = 0; bit < 8; bit++) {
-          const i = b * 8 + bit;
-          if (mask & (0x80 >> bit) && this.inProgress[i] === 0 && !(exclude?.(i) ?? false)) visit(i);
-        }
-      }
+    const input = {
+      pieceCount: this.pieceCount,
+      theirs,
+      have: this.have,
+      wanted: this.wanted ?? this.all,
+      inProgress: this.inProgress,
+      exclude,
+      availability: this.availabilityCounts,
+      randomMode: this.have.count < this.randomFirstPieces,
+      need: Math.ceil((max - out.length) / this.blocksPerPiece) + 1,
+      random
     };
-    const level = (i: number): number => (randomMode ? 0 : (this.availabilityCounts[i] ?? 0));
-
-    const histogram: number[] = [];
-    candidates((i) => {
-      const l = level(i);
-      histogram[l] = (histogram[l] ?? 0) + 1;
+    rarestFirst(input, (piece) => {
+      this.takeBlocks(this.partialFor(piece), peer, ps, max, out);
+      return out.length >= max;
     });
-    const need = Math.ceil((max - out.length) / this.blocksPerPiece) + 1;
-    let threshold = -1;
-    for (let l = 0, sum = 0; l < histogram.length && sum < need; l++) {
-      sum += histogram[l] ?? 0;
-      threshold = l;
-    }
-    if (threshold < 0) return;
-    const levels: number[][] = [];
-    candidates((i) => {
-      const l = level(i);
-      if (l <= threshold) (levels[l] ??= []).push(i);
-    });
-    for (const pieces of levels) {
-      if (!pieces) continue;
-      for (let k = 0; k < pieces.length && out.length < max; k++) {
-        const j = k + random.int(pieces.length - k);
-        const chosen = pieces[j] as number;
-        pieces[j] = pieces[k] as number;
-        this.takeBlocks(this.partialFor(chosen), peer, ps, max, out);
-      }
-      if (out.length >= max) return;
-    }
   }
 
   /** Endgame: re-request blocks outstanding elsewhere, least-duplicated first. */
   private pickEndgame(peer: P, ps: PeerState, has: (i: number) => boolean, max: number, out: BlockRequest[]): void {
-    const candidates: { partial: PartialPiece<P>; block: number; requesters: P[] }[] = [];
-    for (const partial of this.partials.values()) {
-      if (!this.wantedMissing(partial.index) || !has(partial.index)) continue;
-      for (let b = 0; b < partial.blockCount; b++) {
-        const requesters = partial.requesters[b];
-        if (partial.state[b] !== REQUESTED || !requesters) continue;
-        if (requesters.length >= this.endgameMax || requesters.includes(peer)) continue;
-        candidates.push({ partial, block: b, requesters });
+    const outstanding = function* (partials: Iterable<PartialPiece<P>>, wanted: (i: number) => boolean) {
+      for (const partial of partials) {
+        if (!wanted(partial.index) || !has(partial.index)) continue;
+        for (let b = 0; b < partial.blockCount; b++) {
+          const requesters = partial.requesters[b];
+          if (partial.state[b] === REQUESTED && requesters) yield { piece: partial, block: b, requesters };
+        }
       }
-    }
-    candidates.sort((a, b) => a.requesters.length - b.requesters.length);
-    for (const { partial, block, requesters } of candidates.slice(0, max - out.length)) {
+    };
+    const chosen = endgameOrder(outstanding(this.partials.values(), (i) => this.wantedMissing(i)), peer, this.endgameMax, max - out.length);
+    for (const { piece: partial, block, requesters } of chosen) {
       requesters.push(peer);
       ps.requests.add(partial.index * this.blocksPerPiece + block);
       const offset = block * this.blockSize;
