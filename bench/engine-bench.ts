@@ -36,7 +36,7 @@
  * FsStorage fsyncs at completion, libtorrent does not, and on tmpfs that costs neither).
  * Prints tables and, last, `BENCH_JSON {...}` (full results with --json FILE).
  */
-import { existsSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -383,6 +383,7 @@ async function swarmOnce(t: BenchTorrent, v: Variant, n: number, rates: Rates, c
     }
     if (opts.traceDir) {
       const trace = parts.flatMap((p, k) => p.events.filter((e) => e.event === 'trace' || e.event === 'peer-done' || e.event === 'finished').map((e) => ({ ...e, part: k })));
+      mkdirSync(opts.traceDir, { recursive: true });
       writeFileSync(join(opts.traceDir, `swarm-${caseName}-n${n}-${v.key}-rep${rep + 1}.json`), `${JSON.stringify(trace)}\n`);
     }
     return { impl, n, caseName, rep, seconds, bound, ratio: seconds / bound, seedSends: seedUploaded / F, perPeer: perPeer.map((x) => round(x)), cpu, procs, variant: v.key };
