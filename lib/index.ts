@@ -58,6 +58,7 @@ export type { BitTorrentEngineOptions } from './engine/bittorrent-engine.js';
 export type { ExistingData } from './engine/storage-setup.js';
 export type { ChokerSettings } from './engine/uploader.js';
 export { TcpPeerListener, connectTcp } from './engine/tcp.js';
+export { connectPeer } from './engine/connect-peer.js';
 export type { ListenOptions, ConnectOptions } from './engine/tcp.js';
 export { loadResume, saveResume, resumePath } from './engine/resume.js';
 
@@ -81,6 +82,7 @@ export type { Magnet, MagnetInput } from './magnet/magnet.js';
 export type { WireStream } from './wire/stream.js';
 export { pipePair } from './wire/memory-stream.js';
 export { ProtocolError } from './wire/errors.js';
+export { mseInitiate, mseRespond, MseStream, type EncryptionPolicy, type CryptoMethod, type MseResult } from './wire/mse.js';
 
 // --- BEP 51 crawler ---------------------------------------------------------------------------
 export { Crawler, createDhtCrawler, dhtSampleQuery, MemoryCrawlerStore, SqliteCrawlerStore, UtMetadataResolver } from './crawler/index.js';

@@ -102,7 +102,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (options.signal?.aborted) throw new AbortError();
-      if (!this.o.listener && this.o.listen) this.ownListener = await TcpPeerListener.listen(this.o.listen);
+      if (!this.o.listener && this.o.listen) this.ownListener = await TcpPeerListener.listen({ encryption: this.o.encryption, ...this.o.listen });
       const listener = this.o.listener ?? this.ownListener;
       if (listener) {
         this.listenPort = listener.port;

@@ -14,7 +14,9 @@ import type { PeerConnector, PeerListener, StorageFactory } from './engine.js';
 import type { Storage } from './storage.js';
 import { normalizeSelection, selectedPieces } from './file-selection.js';
 import type { ExistingData } from './storage-setup.js';
-import { CONNECT_TIMEOUT_MS, connectTcp, type ListenOptions } from './tcp.js';
+import { DEFAULT_ENCRYPTION, type EncryptionPolicy } from '../wire/mse.js';
+import { connectPeer } from './connect-peer.js';
+import { CONNECT_TIMEOUT_MS, type ListenOptions } from './tcp.js';
 import type { ChokerSettings } from './uploader.js';
 
 export interface BitTorrentEngineOptions {
@@ -49,8 +51,14 @@ export interface BitTorrentEngineOptions {
   listener?: PeerListener;
   /** Or create our own TCP listener (closed with the engine). */
   listen?: ListenOptions;
-  /** Dial peers (default TCP). */
+  /** Dial peers (default TCP, with `encryption`). */
   connect?: PeerConnector;
+  /**
+   * Message Stream Encryption policy of the default `connect` and of the engine's own listener
+   * (`listen`): 'disabled' | 'enabled' | 'preferred' | 'required'. Default 'enabled': accept
+   * both, dial plaintext. See docs/engine.md.
+   */
+  encryption?: EncryptionPolicy;
   /** Our DHT node's UDP port: advertised with BEP 5 (DHT bit + PORT message). */
   dhtPort?: number;
   /** Rate caps, bytes/s; 0 or undefined = unlimited. */
@@ -139,7 +147,8 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     resumeIntervalMs: positive('resumeIntervalMs', o.resumeIntervalMs, 30_000),
     seed: o.seed ?? false,
     peerId: o.peerId ?? makePeerId(random),
-    connect: o.connect ?? ((address, opts) => connectTcp(address, opts)),
+    encryption: o.encryption ?? DEFAULT_ENCRYPTION,
+    connect: o.connect ?? ((address, opts) => connectPeer(address, infoHash, { ...opts, encryption: o.encryption ?? DEFAULT_ENCRYPTION })),
     uploadLimit: positive('uploadLimit', o.uploadLimit, 0),
     downloadLimit: positive('downloadLimit', o.downloadLimit, 0),
     maxConnections: positive('maxConnections', o.maxConnections, 50),

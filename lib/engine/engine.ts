@@ -146,7 +146,8 @@ export type IncomingHandler = (stream: WireStream, remote: Address) => void;
 /**
  * Incoming connections routed by infohash: the listener reads the first 48 bytes of the
  * BitTorrent handshake (up to the infohash), then hands the stream, with those bytes still
- * readable, to the handler registered for that infohash. `TcpPeerListener` implements it.
+ * readable, to the handler registered for that infohash. `TcpPeerListener` implements it,
+ * and also accepts Message Stream Encryption: then the handler gets the decrypted stream.
  */
 export interface PeerListener {
   /** The port peers connect to (what to announce). */

@@ -11,13 +11,17 @@
  *   picks the handler registered for that infohash, and hands it the stream with those bytes
  *   still to be read. Routing on bytes (rather than a shared PeerWire) keeps each engine free
  *   to choose its wire options (peer id, extensions) and lets custom engines share the port.
+ *   A connection whose first bytes are not "\x13BitTorrent protocol" is Message Stream
+ *   Encryption (lib/wire/mse.ts): the listener runs the responder, which names the torrent
+ *   (SKEY) among the registered infohashes, and routes the decrypted stream.
  */
 import net from 'node:net';
 import { AbortError, InvalidArgumentError, TimeoutError } from '../errors.js';
 import type { Address } from '../krpc/types.js';
 import { toHex } from '../util/bytes.js';
-import { HANDSHAKE_HEAD_LENGTH } from '../wire/constants.js';
+import { HANDSHAKE_HEAD_LENGTH, PROTOCOL_STRING } from '../wire/constants.js';
 import { decodeHandshakeHead } from '../wire/messages.js';
+import { DEFAULT_ENCRYPTION, mseReq2, mseRespond, type EncryptionPolicy } from '../wire/mse.js';
 import type { WireStream } from '../wire/stream.js';
 import type { IncomingHandler, PeerListener } from './engine.js';
 
@@ -30,8 +34,10 @@ export const SOCKET_HIGH_WATER_MARK = 1024 * 1024;
 const SMALL_WRITE = 1024;
 /** Default time to establish an outgoing connection, ms. */
 export const CONNECT_TIMEOUT_MS = 10_000;
-/** Time an incoming connection has to send the first 48 handshake bytes, ms. */
+/** Time an incoming connection has to send the first 48 handshake bytes (or finish MSE), ms. */
 export const INCOMING_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** The first 20 bytes of a plaintext handshake; anything else is taken for MSE. */
+const PLAIN_START = Buffer.from(`\x13${PROTOCOL_STRING}`, 'latin1');
 /** Incoming connections still waiting for their handshake head; more are refused. */
 export const MAX_PENDING_INCOMING = 64;
 
@@ -228,10 +234,14 @@ export interface ListenOptions {
   host?: string;
   /** Port (0 = any free port). Default 0. */
   port?: number;
+  /** Incoming encryption (MSE): which handshakes are accepted, what is selected. Default 'enabled'. */
+  encryption?: EncryptionPolicy;
 }
 
 export interface ListenerStats {
   accepted: number;
+  /** Of those, arrived with Message Stream Encryption. */
+  encrypted: number;
   /** Closed before routing: bad handshake, unknown infohash, timeout, or over the cap. */
   refused: number;
 }
@@ -240,19 +250,23 @@ export interface ListenerStats {
 export class TcpPeerListener implements PeerListener {
   private readonly server: net.Server;
   private readonly handlers = new Map<string, IncomingHandler>();
+  /** hex(HASH('req2', infohash)) -> infohash, to identify MSE connections. */
+  private readonly skeys = new Map<string, Uint8Array>();
   private readonly pending = new Set<net.Socket>();
+  private readonly encryption: EncryptionPolicy;
   private closed = false;
-  readonly stats: ListenerStats = { accepted: 0, refused: 0 };
+  readonly stats: ListenerStats = { accepted: 0, encrypted: 0, refused: 0 };
 
-  private constructor(server: net.Server) {
+  private constructor(server: net.Server, encryption: EncryptionPolicy) {
     this.server = server;
+    this.encryption = encryption;
     server.on('connection', (socket) => this.onConnection(socket));
   }
 
   /** Bind and listen. Rejects if the address is in use. */
   static async listen(options: ListenOptions = {}): Promise<TcpPeerListener> {
     const server = net.createServer({ highWaterMark: SOCKET_HIGH_WATER_MARK, pauseOnConnect: true });
-    const listener = new TcpPeerListener(server);
+    const listener = new TcpPeerListener(server, options.encryption ?? DEFAULT_ENCRYPTION);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, options.host ?? '0.0.0.0', () => {
@@ -278,8 +292,12 @@ export class TcpPeerListener implements PeerListener {
     const key = toHex(infoHash);
     if (this.handlers.has(key)) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `infohash ${key} is already registered`);
     this.handlers.set(key, handler);
+    const req2 = toHex(mseReq2(infoHash));
+    this.skeys.set(req2, Uint8Array.from(infoHash));
     return () => {
-      if (this.handlers.get(key) === handler) this.handlers.delete(key);
+      if (this.handlers.get(key) !== handler) return;
+      this.handlers.delete(key);
+      this.skeys.delete(req2);
     };
   }
 
@@ -290,6 +308,7 @@ export class TcpPeerListener implements PeerListener {
     for (const s of this.pending) s.destroy();
     this.pending.clear();
     this.handlers.clear();
+    this.skeys.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -303,27 +322,38 @@ export class TcpPeerListener implements PeerListener {
     this.pending.add(socket);
     const chunks: Buffer[] = [];
     let length = 0;
+    let settled = false;
     const done = (): void => {
+      settled = true;
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
       this.pending.delete(socket);
     };
     const refuse = (): void => {
+      if (settled) return;
       done();
       this.stats.refused++;
       socket.destroy();
     };
+    // Covers the MSE handshake too.
     const timer = setTimeout(refuse, INCOMING_HANDSHAKE_TIMEOUT_MS);
     timer.unref();
     const onClose = (): void => done();
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       length += chunk.length;
-      if (chunks.length === 1 && chunk[0] !== 19) return refuse(); // not a BitTorrent handshake
+      const first = chunks.length === 1 ? chunk : Buffer.concat(chunks, length);
+      // "\x13BitTorrent protocol", or (any other first bytes) an MSE Ya.
+      const n = Math.min(PLAIN_START.length, length);
+      if (!first.subarray(0, n).equals(PLAIN_START.subarray(0, n))) {
+        socket.off('data', onData);
+        return this.encrypted(socket, chunks, done, refuse);
+      }
+      if (this.encryption === 'required' && n === PLAIN_START.length) return refuse();
       if (length < HANDSHAKE_HEAD_LENGTH) return;
       socket.pause();
-      const head = decodeHandshakeHead(chunks.length === 1 ? chunk : Buffer.concat(chunks, length));
+      const head = decodeHandshakeHead(first);
       const handler = head ? this.handlers.get(toHex(head.infoHash)) : undefined;
       if (!handler) return refuse();
       done();
@@ -334,5 +364,24 @@ export class TcpPeerListener implements PeerListener {
     socket.on('data', onData);
     socket.once('close', onClose);
     socket.resume();
+  }
+
+  /** Run the MSE responder on a connection whose first bytes are not a plaintext handshake. */
+  private encrypted(socket: net.Socket, chunks: Buffer[], done: () => void, refuse: () => void): void {
+    if (this.encryption === 'disabled') return refuse();
+    socket.pause();
+    const raw = new SocketStream(socket, chunks.splice(0));
+    const remote = raw.remoteAddress;
+    mseRespond(raw, { findSkey: (req2) => this.skeys.get(toHex(req2)), policy: this.encryption, timeoutMs: INCOMING_HANDSHAKE_TIMEOUT_MS }).then(
+      ({ stream, infoHash }) => {
+        const handler = this.handlers.get(toHex(infoHash));
+        if (!handler || this.closed) return refuse();
+        done();
+        this.stats.accepted++;
+        this.stats.encrypted++;
+        handler(stream, remote);
+      },
+      () => refuse()
+    );
   }
 }

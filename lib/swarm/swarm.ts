@@ -24,6 +24,7 @@ import { parseMagnet, toMagnet, type Magnet } from '../magnet/magnet.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import { toHex } from '../util/bytes.js';
 import { TypedEmitter } from '../wire/emitter.js';
+import type { EncryptionPolicy } from '../wire/mse.js';
 import { DhtPeerSource, type DhtSourceOptions } from './peer-sources.js';
 
 export interface SwarmOptions {
@@ -63,6 +64,11 @@ export interface SwarmOptions {
   downloadLimit?: number;
   /** TCP address to accept peers on (default 0.0.0.0, any port), or a shared listener. */
   listen?: ListenOptions | PeerListener;
+  /**
+   * Message Stream Encryption policy for our own listener and the built-in engine's dials
+   * (`listen.encryption` / `engineOptions.encryption` override it). Default 'enabled'.
+   */
+  encryption?: EncryptionPolicy;
   /** DHT lookup / announce schedule. */
   discovery?: DhtSourceOptions;
   /** Aborting destroys the swarm. */
@@ -134,7 +140,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       let ownListener: TcpPeerListener | undefined;
       if (options.listen && 'register' in options.listen) listener = options.listen;
       else {
-        ownListener = await TcpPeerListener.listen(options.listen ?? {});
+        ownListener = await TcpPeerListener.listen({ ...(options.encryption ? { encryption: options.encryption } : {}), ...options.listen });
         cleanup.push(() => ownListener!.close());
         listener = ownListener;
       }
@@ -154,7 +160,12 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       const { selectFiles: _selection, ...tuning } = options.engineOptions ?? {};
       const engine = options.engine
         ? options.engine(context)
-        : new BitTorrentEngine({ ...tuning, ...context, ...(options.existing ? { existing: options.existing } : {}) });
+        : new BitTorrentEngine({
+            ...(options.encryption ? { encryption: options.encryption } : {}),
+            ...tuning,
+            ...context,
+            ...(options.existing ? { existing: options.existing } : {})
+          });
       const swarm = new Swarm({ infoHash, name: info?.name ?? magnet?.name, engine, dht, ownsDht: !!dht && !options.dht, listener, ownListener });
       swarm.wire(options);
       await engine.start(signal ? { signal } : {});

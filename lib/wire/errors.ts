@@ -30,7 +30,9 @@ export type ProtocolErrorReason =
   /** A malformed or oversized BEP 10 extension handshake. */
   | 'bad-extended-handshake'
   /** A malformed message of a BEP 10 extension (ut_metadata, ut_pex, ...). */
-  | 'bad-extension-message';
+  | 'bad-extension-message'
+  /** Message Stream Encryption failed: no sync, bad VC, unknown torrent, no common method, timeout, closed. */
+  | 'bad-encryption-handshake';
 
 /** The remote broke the peer wire protocol; the connection is closed. Code `ERR_PROTOCOL`. */
 export class ProtocolError extends TrackerlessError {

@@ -8,6 +8,8 @@ export * from './messages.js';
 export * from './framer.js';
 export type { WireStream } from './stream.js';
 export { pipePair, type PipeOptions } from './memory-stream.js';
+export * from './mse.js';
+export { Rc4 } from './rc4.js';
 export { PeerWire } from './peer-wire.js';
 export type * from './peer-wire-types.js';
 export * from './extensions.js';

@@ -5,7 +5,10 @@ finding peers through the DHT only. Driven by the interop transfer tests.
 Usage:
   /usr/bin/python3 lt_swarm.py seed --torrent FILE --save-path DIR --bootstrap 127.0.0.1:P ...
   /usr/bin/python3 lt_swarm.py download --magnet LINK --save-path DIR --bootstrap 127.0.0.1:P ...
-  common: [--host 127.0.0.1] [--max-seconds 150] [--status-interval 0.5]
+  common: [--host 127.0.0.1] [--max-seconds 150] [--status-interval 0.5] [--encryption forced-rc4]
+
+--encryption forced-rc4: Message Stream Encryption both ways, RC4 only (in/out_enc_policy
+pe_forced, allowed_enc_level pe_rc4, prefer_rc4): libtorrent refuses plaintext peers.
 
 The session listens on --host only, TCP only (uTP off), with every discovery feature but the
 DHT off (LSD, UPnP, NAT-PMP) and --bootstrap as its only DHT bootstrap nodes; the DHT's per-IP
@@ -23,7 +26,8 @@ Output: one JSON object per line on stdout, each with an "event" key:
   finished  {}                              torrent_finished_alert (every piece downloaded)
   peer      {"ip", "port"}                  peer_connect_alert
   status    {"state", "progress", "done", "peers", "seeds", "has_metadata",
-             "down_rate", "up_rate", "downloaded", "uploaded"}
+             "down_rate", "up_rate", "downloaded", "uploaded",
+             "connections": [{"ip", "port", "rc4", "outgoing", "downloaded", "uploaded"}]}
   error     {"message"}
   exit      {"reason"}
 It exits when stdin closes (the test went away), on `quit`, or after --max-seconds.
@@ -33,12 +37,23 @@ import argparse
 from lt_common import emit, loopback_session, lt, run
 
 
-def make_session(host, bootstrap):
+ENCRYPTION = {
+    "default": {},
+    "forced-rc4": {
+        "out_enc_policy": int(lt.enc_policy.forced),
+        "in_enc_policy": int(lt.enc_policy.forced),
+        "allowed_enc_level": int(lt.enc_level.rc4),
+        "prefer_rc4": True,
+    },
+}
+
+
+def make_session(host, bootstrap, encryption="default"):
     mask = (lt.alert.category_t.status_notification
             | lt.alert.category_t.error_notification
             | lt.alert.category_t.connect_notification
             | lt.alert.category_t.dht_notification)
-    return loopback_session(host, bootstrap, mask, tcp_only=True)
+    return loopback_session(host, bootstrap, mask, tcp_only=True, **ENCRYPTION[encryption])
 
 
 def add_torrent(ses, args):
@@ -65,7 +80,12 @@ def status(h):
     emit("status", state=STATES.get(int(s.state), str(s.state)), progress=s.progress, done=s.total_wanted_done,
          peers=s.num_peers, seeds=s.num_seeds, has_metadata=s.has_metadata,
          down_rate=s.download_rate, up_rate=s.upload_rate,
-         downloaded=s.total_payload_download, uploaded=s.total_payload_upload)
+         downloaded=s.total_payload_download, uploaded=s.total_payload_upload,
+         connections=[{"ip": str(p.ip[0]), "port": int(p.ip[1]),
+                       "rc4": bool(p.flags & lt.peer_info.rc4_encrypted),
+                       "outgoing": bool(p.flags & lt.peer_info.local_connection),
+                       "downloaded": p.total_download, "uploaded": p.total_upload}
+                      for p in h.get_peer_info()])
 
 
 def on_alert(a):
@@ -93,11 +113,12 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--max-seconds", type=float, default=150.0)
     ap.add_argument("--status-interval", type=float, default=0.5)
+    ap.add_argument("--encryption", choices=sorted(ENCRYPTION), default="default")
     args = ap.parse_args()
     if (args.mode == "seed") != (args.torrent is not None) or (args.mode == "download") != (args.magnet is not None):
         ap.error("seed needs --torrent, download needs --magnet")
 
-    ses = make_session(args.host, args.bootstrap)
+    ses = make_session(args.host, args.bootstrap, args.encryption)
     state = {"handle": None, "next_status": 0.0, "next_announce": 0.0}
 
     def on_ready():

@@ -12,13 +12,32 @@
  * get_peers, so every downloader bootstraps from nodes other than the seeder's own node.
  * libtorrent runs in test/interop/lt_swarm.py (loopback-only settings, uTP off). A missing
  * python3-libtorrent is a failure, not a skip.
+ *
+ * Then the same with Message Stream Encryption forced on libtorrent's side (RC4 only, it
+ * refuses plaintext): (c) libtorrent dials our seeder with MSE (our listener's responder),
+ * (d) our downloader with encryption 'required' dials libtorrent's seeder (our initiator).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DHT, Swarm, createTorrent, formatAddress, parseMagnet, seed, toHex, toMagnet, toTorrentFile, type SwarmOptions } from '../../lib/index.js';
+import {
+  DHT,
+  Swarm,
+  TcpPeerListener,
+  createTorrent,
+  formatAddress,
+  parseMagnet,
+  seed,
+  toHex,
+  toMagnet,
+  toTorrentFile,
+  connectPeer,
+  type PeerConnector,
+  type PeerListener,
+  type SwarmOptions
+} from '../../lib/index.js';
 import { libtorrentProblem } from '../support/lt-node.js';
 import { LtSwarm } from '../support/lt-swarm.js';
 import { waitFor } from '../support/wait.js';
@@ -31,6 +50,7 @@ let dir: string;
 const nodes: DHT[] = [];
 const lts: LtSwarm[] = [];
 const swarms: Swarm[] = [];
+const listeners: TcpPeerListener[] = [];
 let problem: string | null;
 
 beforeAll(async () => {
@@ -44,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(lts.map((lt) => lt.close()));
   await Promise.all(swarms.map((s) => s.destroy()));
+  await Promise.all(listeners.map((l) => l.close()));
   await Promise.all(nodes.map((n) => n.destroy()));
   await fsp.rm(dir, { recursive: true, force: true });
 }, 30_000);
@@ -130,7 +151,10 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     const src = join(dir, 'b-src');
     const files = { 'album/one.bin': 1200 * KiB + 7, 'album/sub/two.bin': 900 * KiB, 'album/three.txt': 33 };
     await writeFiles(src, files);
-    const seeded = await seed(join(src, 'album'), { ...ours([addr(0)]), create: { pieceLength: 32 * KiB } });
+    // Our listener, default encryption policy: libtorrent (defaults) dials with MSE first.
+    const listener = await TcpPeerListener.listen({ host: HOST, port: 0 });
+    listeners.push(listener);
+    const seeded = await seed(join(src, 'album'), { ...ours([addr(0)]), listen: listener, create: { pieceLength: 32 * KiB } });
     swarms.push(seeded.swarm);
     expect(parseMagnet(seeded.magnet).peers).toEqual([]);
     await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, { timeoutMs: 15_000, intervalMs: 100 });
@@ -148,6 +172,96 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     const doneAt = Date.now();
     await expectSameFiles(src, savePath, Object.keys(files));
     expect(seeded.swarm.progress().uploaded).toBeGreaterThanOrEqual(1200 * KiB + 900 * KiB);
-    console.log(`(b) ours -> libtorrent: metadata ${metadataAt - started} ms after start, done after ${doneAt - started} ms`);
+    // Its MSE attempt is answered (no refused connection, no ~1 s plaintext redial).
+    expect(listener.stats.refused).toBe(0);
+    console.log(
+      `(b) ours -> libtorrent: metadata ${metadataAt - started} ms after start, done after ${doneAt - started} ms; listener ${JSON.stringify(listener.stats)}`
+    );
+  }, 120_000);
+});
+
+describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)', () => {
+  it('(c) libtorrent (MSE forced) downloads from our seeder: our listener answers MSE and selects RC4', async () => {
+    requireLibtorrent();
+    const src = join(dir, 'c-src');
+    await writeFiles(src, { 'enc.bin': 2 * MiB + 999 });
+    const listener = await TcpPeerListener.listen({ host: HOST, port: 0 }); // default policy: 'enabled'
+    try {
+      // What reaches the engine: an MseStream says which method was selected.
+      const methods: string[] = [];
+      const spy: PeerListener = {
+        get port() {
+          return listener.port;
+        },
+        register: (infoHash, handler) =>
+          listener.register(infoHash, (stream, remote) => {
+            methods.push((stream as { method?: string }).method ?? 'not mse');
+            handler(stream, remote);
+          })
+      };
+      const seeded = await seed(join(src, 'enc.bin'), { ...ours([addr(0)]), listen: spy, create: { pieceLength: 32 * KiB } });
+      swarms.push(seeded.swarm);
+      await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, { timeoutMs: 15_000, intervalMs: 100 });
+      const started = Date.now();
+      const savePath = join(dir, 'c-out');
+      await fsp.mkdir(savePath);
+      const lt = await LtSwarm.start({ mode: 'download', magnet: seeded.magnet, savePath, bootstrap: [addr(0)], encryption: 'forced-rc4' });
+      lts.push(lt);
+      await lt.next((e) => e.event === 'finished', 60_000, 'libtorrent to finish the encrypted download');
+      const doneAt = Date.now();
+      await expectSameFiles(src, savePath, ['enc.bin']);
+      expect(listener.stats.encrypted).toBeGreaterThanOrEqual(1);
+      expect(listener.stats.encrypted).toBe(listener.stats.accepted);
+      expect(methods.length).toBeGreaterThan(0);
+      expect(methods.every((m) => m === 'rc4')).toBe(true);
+      expect(seeded.swarm.progress().uploaded).toBeGreaterThanOrEqual(2 * MiB);
+      console.log(`(c) ours -> libtorrent (MSE/RC4): done after ${doneAt - started} ms; listener ${JSON.stringify(listener.stats)}`);
+      await seeded.swarm.destroy();
+    } finally {
+      await listener.close();
+    }
+  }, 120_000);
+
+  it("(d) our downloader (encryption 'required') gets a torrent from a libtorrent seeder (MSE forced)", async () => {
+    requireLibtorrent();
+    const src = join(dir, 'd-src');
+    await writeFiles(src, { 'enc.bin': 2 * MiB + 4321 });
+    const info = await createTorrent(join(src, 'enc.bin'), { pieceLength: 64 * KiB });
+    const torrentFile = join(dir, 'd.torrent');
+    await fsp.writeFile(torrentFile, toTorrentFile(info));
+    const lt = await LtSwarm.start({ mode: 'seed', torrentFile, savePath: src, bootstrap: [addr(0)], encryption: 'forced-rc4' });
+    lts.push(lt);
+    await lt.next((e) => e.event === 'status' && e.state === 'seeding', 20_000, 'libtorrent to check the data and seed');
+    await waitFor(
+      `libtorrent's DHT announce of ${toHex(info.infoHash)}`,
+      async () => (await nodes[2]!.getPeers(info.infoHash)).peers.some((p) => p.port === lt.port),
+      { timeoutMs: 40_000, intervalMs: 500, detail: () => lt.describe() }
+    );
+    const started = Date.now();
+    const out = join(dir, 'd-out');
+    // The default connector with the swarm's policy, watched: each dial's negotiated method.
+    const methods: string[] = [];
+    const connect: PeerConnector = async (address, o) => {
+      const stream = await connectPeer(address, info.infoHash, { ...o, encryption: 'required' });
+      methods.push((stream as { method?: string }).method ?? 'not mse');
+      return stream;
+    };
+    const magnet = toMagnet({ infoHash: info.infoHash, name: info.name });
+    const down = await Swarm.create({ ...ours([addr(1), addr(2)]), magnet, outDir: out, encryption: 'required', engineOptions: { connect } });
+    swarms.push(down);
+    await waitFor('our encrypted download from libtorrent', () => down.engine.complete, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      detail: () => `progress ${JSON.stringify(down.progress())}; ${lt.describe()}`
+    });
+    const doneAt = Date.now();
+    await expectSameFiles(src, out, ['enc.bin']);
+    expect(down.progress().downloaded).toBeGreaterThanOrEqual(info.length); // libtorrent is the only peer
+    // libtorrent (forced RC4) saw us connect from an ephemeral port: our dial, not our listener.
+    const ourPort = down.port;
+    expect(lt.events.some((e) => e.event === 'peer' && e.port !== ourPort)).toBe(true);
+    expect(methods.length).toBeGreaterThan(0);
+    expect(methods.every((m) => m === 'rc4')).toBe(true);
+    console.log(`(d) libtorrent (MSE/RC4) -> ours (required): all ${(info.length / MiB).toFixed(1)} MiB after ${doneAt - started} ms`);
   }, 120_000);
 });

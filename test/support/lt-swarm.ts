@@ -10,7 +10,13 @@ import { JsonLineChild, type ChildEvent } from './json-line-child.js';
 
 export const LT_SWARM_SCRIPT = fileURLToPath(new URL('../interop/lt_swarm.py', import.meta.url));
 
-export type LtSwarmOptions = { bootstrap: string[]; savePath: string; maxSeconds?: number } & (
+export type LtSwarmOptions = {
+  bootstrap: string[];
+  savePath: string;
+  maxSeconds?: number;
+  /** 'forced-rc4': MSE both ways, RC4 only; plaintext peers are refused. Default: libtorrent's defaults. */
+  encryption?: 'default' | 'forced-rc4';
+} & (
   | { mode: 'seed'; torrentFile: string }
   | { mode: 'download'; magnet: string }
 );
@@ -29,6 +35,7 @@ export class LtSwarm extends JsonLineChild {
     if (o.mode === 'seed') args.push('--torrent', o.torrentFile);
     else args.push('--magnet', o.magnet);
     for (const b of o.bootstrap) args.push('--bootstrap', b);
+    if (o.encryption) args.push('--encryption', o.encryption);
     const lt = new LtSwarm(spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
     try {
       const first = await lt.next((e) => e.event === 'ready' || e.event === 'fatal', 15_000, 'libtorrent to listen');
