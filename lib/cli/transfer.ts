@@ -2,9 +2,9 @@
  * What `download` and `seed` share: the swarm options (--host, --bootstrap, --port,
  * --dht-port, rate caps), byte/rate/duration formatting, and the one-line progress display.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import type { EngineProgress, SwarmOptions } from '../index.js';
+import type { EncryptionPolicy, EngineProgress, SwarmOptions } from '../index.js';
 import { collectBootstrap, parseBindHost, portParser } from './args.js';
 import type { CliContext } from './program.js';
 import type { DhtCliOptions } from './session.js';
@@ -17,6 +17,8 @@ export interface SwarmCliOptions extends DhtCliOptions {
   dhtPort?: number;
   uploadLimit?: number;
   downloadLimit?: number;
+  /** Message stream encryption policy (MSE/PE). */
+  encryption?: EncryptionPolicy;
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -35,7 +37,7 @@ export function parseRate(value: string): number {
   return rate;
 }
 
-/** Add the swarm options to a command: --host, --bootstrap, --port, --dht-port, --upload-limit. */
+/** Add the swarm options to a command: --host, --bootstrap, --port, --dht-port, --upload-limit, --encryption. */
 export function addSwarmOptions(command: Command): Command {
   return command
     .option('--host <ip>', 'IP address to bind (the TCP listener and the DHT UDP socket)', parseBindHost, '0.0.0.0')
@@ -46,11 +48,19 @@ export function addSwarmOptions(command: Command): Command {
     )
     .option('-p, --port <port>', 'TCP port for incoming peers (0 = any free port)', portParser(true), 0)
     .option('--dht-port <port>', 'UDP port of the DHT node (default: the same number as --port)', portParser(true))
-    .option('--upload-limit <rate>', 'upload cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate);
+    .option('--upload-limit <rate>', 'upload cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate)
+    .addOption(
+      new Option(
+        '--encryption <policy>',
+        'message stream encryption (MSE/PE): disabled, enabled (accept it, dial plaintext), preferred (dial RC4, fall back), required (RC4 only)'
+      ).choices(['disabled', 'enabled', 'preferred', 'required'])
+    );
 }
 
 /** The Swarm options the command-line options ask for (discovery and engine defaults kept). */
-export function swarmOptionsFrom(opts: SwarmCliOptions): Pick<SwarmOptions, 'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit'> {
+export function swarmOptionsFrom(
+  opts: SwarmCliOptions
+): Pick<SwarmOptions, 'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit' | 'encryption'> {
   const host = opts.host ?? '0.0.0.0';
   return {
     dhtOptions: { host, port: opts.dhtPort ?? opts.port },
@@ -58,7 +68,8 @@ export function swarmOptionsFrom(opts: SwarmCliOptions): Pick<SwarmOptions, 'dht
     ...(opts.bootstrap !== undefined ? { bootstrap: opts.bootstrap === false ? [] : opts.bootstrap } : {}),
     listen: { host, port: opts.port },
     ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
-    ...(opts.downloadLimit ? { downloadLimit: opts.downloadLimit } : {})
+    ...(opts.downloadLimit ? { downloadLimit: opts.downloadLimit } : {}),
+    ...(opts.encryption ? { encryption: opts.encryption } : {})
   };
 }
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { metadataCachePath, downloadCommand, parseSelection } from '../../lib/cli/commands/download.js';
 import { runCli } from '../../lib/cli/program.js';
 import { createTorrentFromBuffer, toHex, toTorrentFile, type EngineProgress } from '../../lib/index.js';
-import { formatBytes, formatDuration, parseRate, progressLine } from '../../lib/cli/transfer.js';
+import { formatBytes, formatDuration, parseRate, progressLine, swarmOptionsFrom } from '../../lib/cli/transfer.js';
 
 const progress = (p: Partial<EngineProgress>): EngineProgress => ({
   downloaded: 0,
@@ -67,6 +67,14 @@ describe('download --select (BEP 53)', () => {
     expect(parseSelection(' 3 ')).toEqual([3]);
     expect(parseSelection('ALL')).toBe('all');
     for (const bad of ['', 'x', '1-0', '-1', '0,,1', '2000000']) expect(() => parseSelection(bad)).toThrow(InvalidArgumentError);
+  });
+
+  it('--encryption takes a policy (usage error otherwise) and reaches the swarm options', async () => {
+    const run = await download('0123456789abcdef0123456789abcdef01234567', '--encryption', 'sometimes', '--bootstrap', '127.0.0.1:1');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--encryption <policy>' argument 'sometimes' is invalid\. Allowed choices are disabled, enabled, preferred, required/);
+    expect(swarmOptionsFrom({ port: 0, encryption: 'required' }).encryption).toBe('required');
+    expect(swarmOptionsFrom({ port: 0 })).not.toHaveProperty('encryption');
   });
 
   it('a malformed --select is a usage error (exit 2) before anything starts', async () => {
