@@ -79,10 +79,11 @@ def make_session(host, upload_limit=0, rate_limit_local=False):
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
         "allow_multiple_connections_per_ip": True,
-        # Dial in plaintext. With its default (pe_enabled) libtorrent dials with an MSE
-        # handshake first; our engine has no MSE and closes that connection, and libtorrent
-        # retries in plaintext about 1 s later, a second that was counted as transfer time
-        # in the ours->libtorrent pair (the only one where libtorrent dials our engine).
+        # Dial in plaintext, so every pair measures the transfer, not a handshake. With its
+        # default (pe_enabled) libtorrent dials with an MSE handshake first. Our engine used
+        # to close that connection and libtorrent retried in plaintext ~1 s later (counted as
+        # transfer time in ours->libtorrent); it now answers MSE (lib/wire/mse.ts, choosing
+        # plaintext when offered), but the DH round trip would still be a handshake cost.
         "out_enc_policy": int(lt.enc_policy.disabled),
         "upload_rate_limit": int(upload_limit),
         "alert_mask": MASK,
