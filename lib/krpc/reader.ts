@@ -15,14 +15,7 @@
  * `maxDepth`). The building pass below relies on that and does no checks of its own, and it
  * is only reachable through readBencode, which runs the scan.
  */
-import { isWellFormedBencode } from '../util/bencode-scan.js';
-
-const CH_COLON = 0x3a;
-const CH_MINUS = 0x2d;
-const CH_D = 0x64;
-const CH_E = 0x65;
-const CH_I = 0x69;
-const CH_L = 0x6c;
+import { CH_COLON, CH_D, CH_E, CH_I, CH_L, CH_MINUS, isWellFormedBencode } from '../util/bencode-scan.js';
 
 /** bencode's key decoder: UTF-8, non-fatal (bad sequences become U+FFFD), BOM stripped. */
 const keyDecoder = new TextDecoder();

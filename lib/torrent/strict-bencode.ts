@@ -8,6 +8,7 @@
  * infohash can be the SHA-1 of the original bytes.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { CH_COLON, CH_D, CH_E, CH_I, CH_L, CH_MINUS } from '../util/bencode-scan.js';
 
 export interface StrictBencodeLimits {
   maxDepth: number;
@@ -29,12 +30,7 @@ export class BDict {
   ) {}
 }
 
-const CH_I = 0x69;
-const CH_L = 0x6c;
-const CH_D = 0x64;
-export const CH_E = 0x65;
-const CH_COLON = 0x3a;
-const CH_MINUS = 0x2d;
+export { CH_E };
 
 class StrictReader {
   pos = 0;

@@ -19,14 +19,15 @@
 /** Default nesting cap: KRPC messages and extension messages are shallow dictionaries. */
 export const DEFAULT_MAX_BENCODE_DEPTH = 16;
 
-const CH_0 = 0x30;
-const CH_9 = 0x39;
-const CH_COLON = 0x3a;
-const CH_MINUS = 0x2d;
-const CH_D = 0x64;
-const CH_E = 0x65;
-const CH_I = 0x69;
-const CH_L = 0x6c;
+/** The bencode syntax bytes, shared by every bencode reader here. */
+export const CH_0 = 0x30;
+export const CH_9 = 0x39;
+export const CH_COLON = 0x3a;
+export const CH_MINUS = 0x2d;
+export const CH_D = 0x64;
+export const CH_E = 0x65;
+export const CH_I = 0x69;
+export const CH_L = 0x6c;
 
 /** Containers on the scan stack. A dict alternates between expecting a key and a value. */
 const LIST = 0;
