@@ -6,28 +6,11 @@ import type { Address } from '../../lib/krpc/types.js';
 import { encodeHandshake } from '../../lib/wire/messages.js';
 import type { EncryptionPolicy } from '../../lib/wire/mse.js';
 import type { WireStream } from '../../lib/wire/stream.js';
+import { collect, until } from '../support/stream-collect.js';
 
 const hashA = new Uint8Array(20).fill(0xa);
 const hashB = new Uint8Array(20).fill(0xb);
 const peerId = new Uint8Array(20).fill(0x33);
-
-function collect(stream: WireStream): { bytes: () => Buffer; closed: () => boolean } {
-  const chunks: Uint8Array[] = [];
-  let closed = false;
-  stream.onData((c) => chunks.push(Uint8Array.from(c)));
-  stream.onClose(() => (closed = true));
-  return { bytes: () => Buffer.concat(chunks), closed: () => closed };
-}
-
-async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function withListener(
   encryption: EncryptionPolicy,

@@ -23,30 +23,12 @@ import {
 } from '../../lib/wire/mse.js';
 import { ProtocolError } from '../../lib/wire/errors.js';
 import { Rc4 } from '../../lib/wire/rc4.js';
-import type { WireStream } from '../../lib/wire/stream.js';
+import { collect, until } from '../support/stream-collect.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const ihA = new Uint8Array(20).fill(0xa1);
 const ihB = new Uint8Array(20).fill(0xb2);
 const peerId = new Uint8Array(20).fill(0x33);
-
-function collect(stream: WireStream): { bytes: () => Buffer; closed: () => boolean } {
-  const chunks: Uint8Array[] = [];
-  let closed = false;
-  stream.onData((c) => chunks.push(Uint8Array.from(c)));
-  stream.onClose(() => (closed = true));
-  return { bytes: () => Buffer.concat(chunks), closed: () => closed };
-}
-
-async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 const findSkey = (req2: Uint8Array): Uint8Array | undefined =>
   [ihA, ihB].find((ih) => hex(mseReq2(ih)) === hex(req2));
