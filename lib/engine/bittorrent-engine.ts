@@ -140,7 +140,8 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       ...transferCounts(this._info, this.downloader, this.uploader),
       downRate: this.downMeter.rate(),
       upRate: this.upMeter.rate(),
-      peers: this.peerCount
+      peers: this.peerCount,
+      buffered: this.downloader?.inFlightBytes ?? 0
     };
   }
 

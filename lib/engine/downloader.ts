@@ -201,8 +201,15 @@ export class Downloader {
     s.received(length, now);
     this.receivedBytes += length;
     // The wire checks lengths of requested blocks; an unrequested one (legal without BEP 6,
-    // e.g. after a choke) must still be exactly a block, of a wanted piece, to be counted.
-    const fits = this.picker.blockLength(m.index, m.begin) === length && (!this.wanted || this.wanted.get(m.index));
+    // e.g. after a choke) must still be exactly a block, of a wanted piece, to be counted —
+    // and may open a new piece buffer only within the in-flight budget: otherwise a peer
+    // sending one stray block per piece would make us buffer the whole torrent.
+    const fits =
+      this.picker.blockLength(m.index, m.begin) === length &&
+      (!this.wanted || this.wanted.get(m.index)) &&
+      (this.buffers.has(m.index) ||
+        this.picker.isRequestedFrom(s, m.index, m.begin) ||
+        this.inFlightBytes + this.picker.pieceSize(m.index) <= this.o.maxInFlightBytes);
     const r = fits ? this.picker.onBlockReceived(s, m.index, m.begin) : undefined;
     if (!r?.accepted) {
       this.wastedBytes += length;

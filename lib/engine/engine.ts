@@ -38,6 +38,8 @@ export interface EngineProgress {
   upRate: number;
   /** Peers connected (handshake done). */
   peers: number;
+  /** Bytes held for pieces being assembled or written (the built-in engine keeps it within `maxInFlightBytes`). */
+  buffered?: number;
 }
 
 export interface PeerBan {

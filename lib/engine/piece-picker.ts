@@ -168,6 +168,12 @@ export class PiecePicker<P = string> {
     return ps.seed ? this.missingWanted > 0 : ps.interesting > 0;
   }
 
+  /** Is the block at (`piece`, `offset`) an outstanding request of ours to `peer`? */
+  isRequestedFrom(peer: P, piece: number, offset: number): boolean {
+    if (this.blockLength(piece, offset) === 0) return false;
+    return this.peers.get(peer)?.requests.has(piece * this.blocksPerPiece + offset / this.blockSize) ?? false;
+  }
+
   /** Outstanding requests to `peer` (to keep its request queue at the desired depth). */
   requestCount(peer: P): number {
     return this.peers.get(peer)?.requests.size ?? 0;

@@ -169,6 +169,27 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
   });
 
+  it('keeps buffered piece data within maxInFlightBytes when a peer floods unrequested blocks', async () => {
+    const net = new PipeNet();
+    const { info } = content(4 * 1024 * KiB, 6); // 128 pieces of 32 KiB
+    const budget = 4 * 32 * KiB;
+    const down = await leecher(net, info.infoHash, { info, maxInFlightBytes: budget });
+    const [mine, theirs]: [WireStream, WireStream] = pipePair();
+    mine.onData(() => {});
+    down.engine.acceptConnection(theirs, { host: '10.9.9.8', port: 1 });
+    // Without the fast extension unrequested blocks are legal (BEP 6 makes them an error).
+    mine.write(encodeHandshake({ infoHash: info.infoHash, peerId: new Uint8Array(20).fill(8), fast: false, extended: false }));
+    mine.write(encodeMessage({ type: 'bitfield', bitfield: new Uint8Array(info.pieceCount / 8).fill(0xff) }));
+    // One stray 16 KiB block of every piece: never requested (it chokes us), all wanted.
+    const block = new Uint8Array(16 * KiB).fill(1);
+    for (let index = 0; index < info.pieceCount; index++) mine.write(encodeMessage({ type: 'piece', index, begin: 0, block }));
+    await waitFor('the blocks to arrive', () => down.engine.progress().downloaded >= info.pieceCount * 16 * KiB, { timeoutMs: 10_000, intervalMs: 20 });
+    const p = down.engine.progress();
+    expect(p.buffered).toBeGreaterThan(0);
+    expect(p.buffered).toBeLessThanOrEqual(budget);
+    mine.close();
+  });
+
   it('caps the upload rate', async () => {
     const net = new PipeNet();
     const { data, info } = content(768 * KiB, 6);
