@@ -1,13 +1,15 @@
 /**
  * The public DHT node (BEP 5): composition root of transport, RPC, routing table, stores and
- * lookups. Inbound queries are served by server.ts; periodic upkeep lives in maintenance.ts.
+ * lookups. Inbound queries are served by server.ts, iterative lookups run in lookups.ts,
+ * table admission is admission.ts, periodic upkeep maintenance.ts.
  */
 import type { Address, NodeInfo, Query } from '../krpc/types.js';
 import type { Transport } from '../rpc/transport.js';
 import { createUdpTransport } from '../rpc/udp-transport.js';
 import { RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
-import { RoutingTable, isNotBad } from '../routing/routing-table.js';
-import { runLookup, type LookupQuery, type LookupResult } from '../lookup/lookup.js';
+import { RoutingTable } from '../routing/routing-table.js';
+import type { LookupResult } from '../lookup/lookup.js';
+import { LookupRunner } from './lookups.js';
 import { TokenIssuer } from '../store/token-issuer.js';
 import { PeerStore } from '../store/peer-store.js';
 import { handleQuery, type ServerContext } from './server.js';
@@ -24,7 +26,7 @@ import { AsyncQueue } from '../util/async-queue.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
-import { bytesEqual, toHex } from '../util/bytes.js';
+import { bytesEqual } from '../util/bytes.js';
 import { parseInfoHash, randomId, randomIdWithPrefix } from '../id/node-id.js';
 import { AbortError, DestroyedError, InvalidArgumentError, TrackerlessError } from '../errors.js';
 import { ALPHA, CLIENT_VERSION, DEFAULT_BOOTSTRAP, ID_LENGTH, K, QUERY_TIMEOUT_MS } from '../constants.js';
@@ -45,12 +47,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private readonly peers: PeerStore;
   private maintenance: Maintenance | null = null;
   private bootstrapAddresses: Address[] = [];
-  private readonly lookups = new Set<AbortController>();
+  private readonly lookups: LookupRunner;
   private admission: Admission | null = null;
   /** Our socket is IPv6 (we then use `nodes6`, BEP 32). */
   private ipv6 = false;
   private ownAddress: Address | null = null;
-  private lookupCount = 0;
   private destroyed = false;
   /** Resolves once the socket is bound and the RPC layer exists (before bootstrap). */
   private readonly bound: Promise<void>;
@@ -82,6 +83,19 @@ export class DHT extends TypedEmitter<DhtEvents> {
       ...(opts.maxPeersPerInfoHash ? { maxPeersPerInfoHash: opts.maxPeersPerInfoHash } : {}),
       ...(opts.peerTtlMs ? { ttlMs: opts.peerTtlMs } : {})
     });
+    this.lookups = new LookupRunner({
+      clock: this.clock,
+      k: this.k,
+      alpha: this.alpha,
+      queryTimeoutMs: opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+      localId: () => this.id,
+      table: () => this.table,
+      bootstrap: () => this.bootstrapAddresses,
+      ipv6: () => this.ipv6,
+      isOwn: (a) => this.isOwn(a),
+      ready: () => this.readyForLookups(),
+      query: (to, q, signal, expectedId, timeoutMs) => this.query(to, q, signal, expectedId, timeoutMs)
+    });
     const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map((b) => parseHostPort(b));
     this.bound = new Promise((resolve) => (this.markBound = resolve));
     this.listening = this.bound.then(() => this.address());
@@ -110,7 +124,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.assertUsable();
     const controller = linkedController(opts.signal);
     const queue = new AsyncQueue<Address>();
-    const done = this.getPeersInternal(ih, controller.signal, (p) => queue.push(p)).then(
+    const done = this.findPeersInternal(ih, controller.signal, (p) => queue.push(p)).then(
       () => queue.end(opts.signal?.aborted ? new AbortError() : undefined),
       (err: unknown) => queue.end(err)
     );
@@ -128,7 +142,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     const ih = parseInfoHash(infoHash);
     this.assertUsable();
     const peers: Address[] = [];
-    const lookup = await this.getPeersInternal(ih, opts.signal, (p) => peers.push(p));
+    const lookup = await this.findPeersInternal(ih, opts.signal, (p) => peers.push(p));
     if (lookup.aborted) throw new AbortError();
     return { peers, lookup };
   }
@@ -167,7 +181,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   async findNode(target: string | Uint8Array, opts: LookupOptionsPublic = {}): Promise<LookupResult> {
     const t = parseId(target);
     this.assertUsable();
-    const result = await this.lookup(t, 'find_node', opts.signal);
+    const result = await this.lookups.run(t, 'find_node', opts.signal);
     if (result.aborted) throw new AbortError();
     return result;
   }
@@ -213,7 +227,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       storedInfoHashes: this.peers.infoHashCount(),
       storedPeers: this.peers.peerCount(),
       inflight: rpc ? rpc.inflight() : 0,
-      lookups: this.lookupCount
+      lookups: this.lookups.count
     };
   }
 
@@ -233,8 +247,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     if (this.destroyed) return;
     this.destroyed = true;
     // Stop the work first (a join in progress included), then wait for start() to unwind.
-    for (const c of this.lookups) c.abort();
-    this.lookups.clear();
+    this.lookups.abortAll();
     this.rpc?.close();
     this.markBound();
     await this.ready.catch(() => {});
@@ -314,13 +327,13 @@ export class DHT extends TypedEmitter<DhtEvents> {
       peers: this.peers,
       intervalMs: this.opts.maintenanceIntervalMs ?? 60_000,
       saveIntervalMs: this.opts.saveIntervalMs ?? 5 * 60_000,
-      refresh: (target) => this.lookup(target, 'find_node').then(() => {}),
+      refresh: (target) => this.lookups.run(target, 'find_node').then(() => {}),
       ping: (node) => this.query(node, { method: 'ping', id: this.id }).then(() => {}),
       save: this.opts.statePath ? () => this.saveState() : null,
       warn: (err) => this.emit('warning', err)
     });
     if (this.bootstrapAddresses.length > 0 || this.table.size() > 0) {
-      const result = await this.lookup(this.id, 'find_node', undefined, true);
+      const result = await this.lookups.run(this.id, 'find_node', undefined, true);
       if (result.responses === 0 && !this.destroyed) {
         this.emit('warning', new TrackerlessError('ERR_TIMEOUT', 'bootstrap: no node answered'));
       }
@@ -335,74 +348,17 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private refreshSparseBuckets(): void {
     for (const prefix of this.table.sparseBuckets(Math.ceil(this.k / 2))) {
       this.table.touchBucket(prefix);
-      this.lookup(randomIdWithPrefix(this.id, prefix, this.random), 'find_node').catch(() => {});
+      this.lookups.run(randomIdWithPrefix(this.id, prefix, this.random), 'find_node').catch(() => {});
     }
   }
 
-  private getPeersInternal(ih: Uint8Array, signal: AbortSignal | undefined, onPeer: (p: Address) => void): Promise<LookupResult> {
-    const seen = new Set<string>();
-    return this.lookup(ih, 'get_peers', signal, false, (values, from) => {
-      for (const p of values) {
-        const key = `${p.host}:${p.port}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        onPeer(p);
-        this.emit('peer', p, ih, from);
-      }
-    });
-  }
-
-  private async lookup(
-    target: Uint8Array,
-    method: 'find_node' | 'get_peers',
-    signal?: AbortSignal,
-    withBootstrap = false,
-    onValues?: (values: Address[], from: NodeInfo) => void
-  ): Promise<LookupResult> {
+  /** get_peers lookup; every distinct peer goes to `onPeer` and the 'peer' event. */
+  private findPeersInternal(ih: Uint8Array, signal: AbortSignal | undefined, onPeer: (p: Address) => void): Promise<LookupResult> {
     this.assertUsable();
-    await this.readyForLookups();
-    const controller = linkedController(signal);
-    this.lookups.add(controller);
-    this.lookupCount++;
-    const seeds = this.table.closest(target, this.k * 2, isNotBad);
-    const useBootstrap = withBootstrap || seeds.length < this.k;
-    try {
-      return await runLookup({
-        target,
-        clock: this.clock,
-        seeds,
-        ...(useBootstrap ? { bootstrap: this.bootstrapAddresses } : {}),
-        k: this.k,
-        alpha: this.alpha,
-        slowAfterMs: Math.max(1, Math.floor((this.opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS) / 2)),
-        signal: controller.signal,
-        exclude: (n) => bytesEqual(n.id, this.id) || this.isOwn(n),
-        query: this.lookupQuery(method, target),
-        ...(onValues ? { onValues } : {})
-      });
-    } finally {
-      this.lookups.delete(controller);
-      controller.dispose();
-    }
-  }
-
-  private lookupQuery(method: 'find_node' | 'get_peers', target: Uint8Array): LookupQuery {
-    const query: Query =
-      method === 'find_node' ? { method, id: this.id, target } : { method, id: this.id, infoHash: target };
-    const timeoutMs = this.opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
-    return async (node, signal, attempt) => {
-      // A retry only covers a lost datagram: give it a short timeout so a dead node stays cheap.
-      const retryTimeout = attempt > 1 ? Math.max(250, Math.floor(timeoutMs / 4)) : undefined;
-      const body = await this.query(node, query, signal, node.id, retryTimeout);
-      // Our socket speaks one family: keep the contacts we can reach (BEP 32).
-      const nodes = this.ipv6 ? body.nodes6 ?? [] : body.nodes ?? [];
-      return {
-        id: body.id,
-        nodes,
-        ...(body.token ? { token: body.token } : {}),
-        ...(body.values ? { values: body.values } : {})
-      };
-    };
+    return this.lookups.getPeers(ih, signal, (p, from) => {
+      onPeer(p);
+      this.emit('peer', p, ih, from);
+    });
   }
 
   /** Send a query; on success the responder is "seen" (routing table), on failure "failed". */

@@ -6,10 +6,8 @@
  *
  * Piece path, with the copies it costs: socket chunk -> (framer view) -> one copy into the
  * piece buffer -> one SHA-1 over the buffer -> one storage write of the whole piece. Piece
- * buffers are recycled once their write resolved (Storage implementations copy or write the
- * bytes and keep no reference): fresh large buffers cost page faults and full GCs, which
- * measured as the largest cost of a loopback transfer. Memory is bounded: a buffer is taken
- * when a piece's first block is requested, and once `maxInFlightBytes` of buffers (including
+ * buffers are recycled once their write resolved (piece-buffers.ts). Memory is bounded: a
+ * buffer is taken when a piece's first block is requested, and once `maxInFlightBytes` of buffers (including
  * pieces being written) exist, peers only get blocks of pieces already started.
  *
  * A file selection (BEP 53) restricts the picker to the `wanted` pieces, and completion means
@@ -23,6 +21,7 @@ import type { RandomSource } from '../util/random.js';
 import type { PieceMessage, RequestMessage } from '../wire/peer-wire-types.js';
 import { Bitfield } from './bitfield.js';
 import type { PeerSession } from './peer-session.js';
+import { PieceBuffers, type PieceBuffer } from './piece-buffers.js';
 import { PiecePicker } from './piece-picker.js';
 import { SmartBan } from './smart-ban.js';
 import type { Storage } from './storage.js';
@@ -67,11 +66,6 @@ export interface DownloaderOptions {
   hashInThreadPool?: boolean;
 }
 
-interface PieceBuffer {
-  data: Buffer;
-  senders: (PeerSession | undefined)[];
-}
-
 export class Downloader {
   readonly picker: PiecePicker<PeerSession>;
   /** Verified AND written: what we may serve and what the resume file records. */
@@ -85,12 +79,9 @@ export class Downloader {
   wastedBytes = 0;
   failedPieces = 0;
   private readonly o: DownloaderOptions;
-  private readonly buffers = new Map<number, PieceBuffer>();
+  private readonly buffers: PieceBuffers<PeerSession>;
   private writingBytes = 0;
   private readonly writes = new Set<Promise<void>>();
-  /** Spare piece buffers of `pieceLength` bytes (the last piece's are not pooled). */
-  private readonly pool: Buffer[] = [];
-  private bufferBytes = 0;
   private readonly sessions = new Set<PeerSession>();
   private readonly bucket: TokenBucket;
   private readonly smartBan: SmartBan<PeerSession>;
@@ -108,6 +99,12 @@ export class Downloader {
     if (!this.wanted) this.storedWantedCount = this.stored.count;
     this.bucket = new TokenBucket({ rate: options.downloadLimit, clock: options.clock });
     this.smartBan = new SmartBan({ blockSize: this.picker.blockSize });
+    this.buffers = new PieceBuffers({
+      pieceLength: options.info.pieceLength,
+      blockSize: this.picker.blockSize,
+      pieceSize: (index) => this.picker.pieceSize(index),
+      maxPooled: Math.ceil(options.maxInFlightBytes / options.info.pieceLength)
+    });
   }
 
   get complete(): boolean {
@@ -121,7 +118,7 @@ export class Downloader {
 
   /** Bytes held in piece buffers (assembling or being written). */
   get inFlightBytes(): number {
-    return this.bufferBytes + this.writingBytes;
+    return this.buffers.bytes + this.writingBytes;
   }
 
   setDownloadLimit(rate: number): void {
@@ -217,7 +214,7 @@ export class Downloader {
       return;
     }
     for (const other of r.cancel) if (other.connected) other.wire.cancel(m.index, m.begin, length);
-    const buf = this.bufferFor(m.index);
+    const buf = this.buffers.forPiece(m.index);
     buf.data.set(m.block, m.begin);
     buf.senders[m.begin / this.picker.blockSize] = s;
     if (r.pieceComplete) this.verify(m.index, buf);
@@ -259,7 +256,7 @@ export class Downloader {
     const requests = this.picker.pick(s, budget, this.o.random, exclude ? { newPieces, exclude } : { newPieces });
     if (requests.length > 0 && outstanding === 0) s.lastBlockAt = this.o.clock.now();
     for (const r of requests) {
-      this.bufferFor(r.piece);
+      this.buffers.forPiece(r.piece);
       this.bucket.tryTake(r.length);
       s.wire.request(r.piece, r.offset, r.length);
     }
@@ -298,9 +295,7 @@ export class Downloader {
   close(): void {
     this.closed = true;
     this.refillTimer?.cancel();
-    this.buffers.clear();
-    this.pool.length = 0;
-    this.bufferBytes = 0;
+    this.buffers.close();
   }
 
   // --- internals -------------------------------------------------------------------------------
@@ -321,33 +316,8 @@ export class Downloader {
     }, delay);
   }
 
-  private bufferFor(index: number): PieceBuffer {
-    let buf = this.buffers.get(index);
-    if (!buf) {
-      const size = this.picker.pieceSize(index);
-      // Uninitialised / reused memory is fine: the hash covers every byte, all of them received.
-      const data = (size === this.o.info.pieceLength ? this.pool.pop() : undefined) ?? Buffer.allocUnsafe(size);
-      buf = { data, senders: new Array(Math.ceil(size / this.picker.blockSize)).fill(undefined) };
-      this.buffers.set(index, buf);
-      this.bufferBytes += size;
-    }
-    return buf;
-  }
-
-  private dropBuffer(index: number): void {
-    const buf = this.buffers.get(index);
-    if (!buf) return;
-    this.buffers.delete(index);
-    this.bufferBytes -= buf.data.length;
-  }
-
-  private recycle(data: Buffer): void {
-    const max = Math.ceil(this.o.maxInFlightBytes / this.o.info.pieceLength);
-    if (data.length === this.o.info.pieceLength && this.pool.length < max && !this.closed) this.pool.push(data);
-  }
-
-  private verify(index: number, buf: PieceBuffer): void {
-    this.dropBuffer(index);
+  private verify(index: number, buf: PieceBuffer<PeerSession>): void {
+    this.buffers.release(index);
     if (!this.o.hashInThreadPool) return this.checked(index, buf, createHash('sha1').update(buf.data).digest());
     // WebCrypto digests run on libuv's thread pool: the event loop keeps moving bytes meanwhile.
     const size = buf.data.length;
@@ -366,14 +336,14 @@ export class Downloader {
     void job.finally(() => this.writes.delete(job));
   }
 
-  private checked(index: number, buf: PieceBuffer, digest: Buffer): void {
+  private checked(index: number, buf: PieceBuffer<PeerSession>, digest: Buffer): void {
     const expected = pieceHash(this.o.info, index);
     if (!digest.equals(expected)) {
       this.failedPieces++;
       this.wastedBytes += buf.data.length;
       this.picker.onPieceFailed(index);
       for (const p of this.smartBan.pieceFailed(index, buf.data, buf.senders)) this.o.hooks.ban(p);
-      this.recycle(buf.data);
+      this.buffers.recycle(buf.data);
       this.scheduleFill();
       return;
     }
@@ -388,7 +358,7 @@ export class Downloader {
     const done = this.o.storage.writeBlock(index, 0, data).then(
       () => {
         this.writingBytes -= data.length;
-        this.recycle(data);
+        this.buffers.recycle(data);
         if (this.closed) return;
         if (this.stored.set(index) && (!this.wanted || this.wanted.get(index))) this.storedWantedCount++;
         this.o.hooks.pieceStored(index);

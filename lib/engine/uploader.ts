@@ -6,7 +6,7 @@
  * upload cap (token bucket), with socket backpressure (stop on write() === false, resume on
  * 'drain'). BEP 6: requests we will not serve are rejected, choked peers' queues are rejected,
  * and starting peers get an allowed-fast set they may download while choked. The pieces of
- * queued requests are read ahead (PieceCache.prefetch) and each peer's turn goes out as one
+ * queued requests are read ahead (read-ahead.ts) and each peer's turn goes out as one
  * gathered write (PeerWire.pieces).
  */
 import { isIPv4 } from 'node:net';
@@ -20,6 +20,7 @@ import type { Bitfield } from './bitfield.js';
 import { Choker, type ChokerOptions } from './choker.js';
 import { PieceCache } from './piece-cache.js';
 import { MAX_INBOUND_QUEUE, type PeerSession } from './peer-session.js';
+import { readAhead, readAheadPieces } from './read-ahead.js';
 import { SeedPriority } from './seed-priority.js';
 import type { Storage } from './storage.js';
 import { TokenBucket } from './token-bucket.js';
@@ -36,10 +37,6 @@ const BLOCKS_PER_TURN = 4;
  * smaller): a peer's turn then goes out as one write of several blocks, not one per block.
  */
 const TOKEN_QUANTUM = BLOCKS_PER_TURN * 16 * 1024;
-/** Read-ahead budget: bytes of pieces being read or read but not yet served (and at most 1/4 of the cache). */
-const READ_AHEAD_BYTES = 2 * 1024 * 1024;
-/** ... and at most this many pieces. */
-const MAX_READ_AHEAD_PIECES = 16;
 
 export type ChokerSettings = Partial<Pick<ChokerOptions, 'regularSlots' | 'optimisticSlots' | 'recalcMs' | 'optimisticRotateMs'>>;
 
@@ -277,7 +274,7 @@ export class Uploader {
   private service(): void {
     if (this.prioritising) this.servicePrioritised();
     else this.serviceRoundRobin();
-    this.readAhead();
+    if (!this.closed) readAhead(this.cache, this.active);
   }
 
   /** A few blocks per peer per turn, until tokens, sockets or queues run out. */
@@ -357,26 +354,6 @@ export class Uploader {
     if (!ok) this.blocked.add(s);
   }
 
-  /**
-   * Start reading the pieces of queued requests, in service order, a fair share of the cache's
-   * read-ahead budget per peer; the cache skips pieces cached or being read.
-   */
-  private readAhead(): void {
-    if (this.closed || this.active.size === 0) return;
-    const perPeer = Math.max(1, Math.ceil(this.cache.maxAhead / this.active.size));
-    for (const s of this.active) {
-      let started = 0;
-      let last = -1;
-      for (const r of s.inbound) {
-        if (r.index === last) continue; // a piece's blocks are usually queued together
-        last = r.index;
-        if (this.cache.has(r.index)) continue;
-        if (!this.cache.prefetch(r.index)) return;
-        if (++started >= perPeer) break;
-      }
-    }
-  }
-
   /** A demand read: its end (or failure) comes back once through `onRead`, however often asked. */
   private fetch(index: number): void {
     void this.cache.load(index);
@@ -397,10 +374,4 @@ export class Uploader {
       this.scheduleService();
     }, Math.max(1, this.bucket.delayFor(bytes)));
   }
-}
-
-/** Read-ahead budget in pieces; none when the cache cannot hold the piece being served and one more. */
-function readAheadPieces(cacheBytes: number, pieceLength: number): number {
-  if (cacheBytes < 2 * pieceLength) return 0;
-  return Math.min(MAX_READ_AHEAD_PIECES, Math.max(1, Math.floor(Math.min(READ_AHEAD_BYTES, cacheBytes / 4) / pieceLength)));
 }

@@ -9,7 +9,7 @@
  */
 import { InvalidArgumentError, TimeoutError, TrackerlessError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { DEFAULT_REQQ, PIECE_HEADER_LENGTH } from './constants.js';
+import { DEFAULT_REQQ } from './constants.js';
 import { TypedEmitter } from './emitter.js';
 import { ProtocolError, type ProtocolErrorReason } from './errors.js';
 import { ExtensionRegistry, type ExtendedHandshake, type WireExtension } from './extensions.js';
@@ -21,6 +21,7 @@ import * as msg from './messages.js';
 import type { Handshake, HandshakeHead, WireMessage } from './messages.js';
 import type { OutgoingBlock, PeerWireEvents, PeerWireOptions, PieceMessage, WireRole, WireStats } from './peer-wire-types.js';
 import type { WireStream } from './stream.js';
+import { WireWriter } from './wire-writer.js';
 
 export type * from './peer-wire-types.js';
 export type { WireStream } from './stream.js';
@@ -33,6 +34,7 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   private readonly options: PeerWireOptions;
   private readonly clock: Clock;
   private readonly framer: WireFramer;
+  private readonly writer: WireWriter;
   private readonly registry = new ExtensionRegistry();
   private readonly local: msg.HandshakeFlags;
   /** Our outstanding requests to the remote. */
@@ -59,10 +61,11 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     this.clock = options.clock ?? systemClock;
     this.local = localFlags(options);
     this.framer = new WireFramer({ ...options, handshake: true });
+    this.writer = new WireWriter(stream, this.counters, () => this.liveness.sent(), () => this._closed);
     this.liveness = new Liveness({
       ...options,
       clock: this.clock,
-      onKeepAlive: () => this.write(msg.encodeKeepAlive()),
+      onKeepAlive: () => this.writer.write(msg.encodeKeepAlive()),
       onTimeout: (error) => this.failWith(error)
     });
     stream.onData((chunk) => this.onData(chunk));
@@ -197,27 +200,12 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     return ok;
   }
   /**
-   * Several blocks as one gathered write, [header, block, header, block, ...], without
-   * copying the blocks: one writev (one syscall on a socket) instead of one per block.
+   * Several blocks as one gathered write, without copying the blocks (see wire-writer.ts).
    * Returns false when the caller should wait for 'drain', like every send.
    */
   pieces(blocks: readonly OutgoingBlock[]): boolean {
     this.requireHandshake();
-    if (this._closed) return false;
-    const chunks: Uint8Array[] = [];
-    let payload = 0;
-    for (const b of blocks) {
-      chunks.push(msg.encodePieceHeader(b.index, b.begin, b.block.length));
-      if (b.block.length > 0) chunks.push(b.block);
-      payload += b.block.length;
-    }
-    this.counters.bytesSent += blocks.length * PIECE_HEADER_LENGTH + payload;
-    this.counters.payloadBytesSent += payload;
-    this.liveness.sent();
-    if (this.stream.writev) return this.stream.writev(chunks);
-    let ok = true;
-    for (const c of chunks) ok = this.stream.write(c);
-    return ok;
+    return this.writer.writePieces(blocks);
   }
   port(port: number): boolean {
     return this.send(msg.encodePort(port));
@@ -277,37 +265,23 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     if (!this.fastExtension && !this._closed) {
       throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'fast extension (BEP 6) not negotiated');
     }
-    return this.write(bytes);
+    return this.writer.write(bytes);
   }
 
   private send(bytes: Uint8Array): boolean {
     this.requireHandshake();
-    return this.write(bytes);
+    return this.writer.write(bytes);
   }
 
-  private write(bytes: Uint8Array): boolean {
-    if (this._closed) return false;
-    this.counters.bytesSent += bytes.length;
-    this.liveness.sent();
-    return this.stream.write(bytes);
-  }
-
-  /** Header + body as one gathered write (no concatenation of the body). */
   private sendParts(header: Uint8Array, body: Uint8Array): boolean {
     this.requireHandshake();
-    if (this._closed) return false;
-    this.counters.bytesSent += header.length + body.length;
-    this.liveness.sent();
-    if (body.length === 0) return this.stream.write(header);
-    if (this.stream.writev) return this.stream.writev([header, body]);
-    this.stream.write(header);
-    return this.stream.write(body);
+    return this.writer.writeParts(header, body);
   }
 
   private sendHandshake(infoHash: Uint8Array): void {
     this._infoHash = infoHash;
     this.handshakeSent = true;
-    this.write(msg.encodeHandshake({ infoHash, peerId: this.options.peerId, ...this.local }));
+    this.writer.write(msg.encodeHandshake({ infoHash, peerId: this.options.peerId, ...this.local }));
   }
 
   private fail(reason: ProtocolErrorReason, message: string): void {

@@ -1,0 +1,113 @@
+/**
+ * Iterative lookups run by a DHT node: seeds from its routing table (the bootstrap nodes when
+ * the table is thin), one generic Kademlia walk (lookup/lookup.ts) over our RPC, and the
+ * bookkeeping the node needs — a count, and every running lookup abortable at destroy().
+ */
+import type { Address, NodeInfo, Query, ResponseBody } from '../krpc/types.js';
+import { runLookup, type LookupQuery, type LookupResult } from '../lookup/lookup.js';
+import type { RoutingTable } from '../routing/routing-table.js';
+import { isNotBad } from '../routing/routing-table.js';
+import { linkedController } from '../util/abort.js';
+import { bytesEqual } from '../util/bytes.js';
+import type { Clock } from '../util/clock.js';
+
+export type LookupMethod = 'find_node' | 'get_peers';
+
+export interface LookupRunnerOptions {
+  clock: Clock;
+  k: number;
+  alpha: number;
+  queryTimeoutMs: number;
+  /** Our id (read per lookup: a saved state may set it during start). */
+  localId(): Uint8Array;
+  table(): RoutingTable;
+  bootstrap(): Address[];
+  /** Our socket speaks IPv6: follow `nodes6` (BEP 32), else `nodes`. */
+  ipv6(): boolean;
+  isOwn(address: Address): boolean;
+  /** Resolves once the node is bound; throws once it is destroyed. */
+  ready(): Promise<void>;
+  /** One query to `to`; checks `expectedId` and feeds the routing table. */
+  query(to: Address, query: Query, signal: AbortSignal | undefined, expectedId: Uint8Array | undefined, timeoutMs: number | undefined): Promise<ResponseBody>;
+}
+
+export class LookupRunner {
+  /** Lookups started so far. */
+  count = 0;
+  private readonly running = new Set<AbortController>();
+
+  constructor(private readonly o: LookupRunnerOptions) {}
+
+  /** Walk towards `target`; `onValues` sees each get_peers reply's peers. */
+  async run(
+    target: Uint8Array,
+    method: LookupMethod,
+    signal?: AbortSignal,
+    withBootstrap = false,
+    onValues?: (values: Address[], from: NodeInfo) => void
+  ): Promise<LookupResult> {
+    await this.o.ready();
+    const controller = linkedController(signal);
+    this.running.add(controller);
+    this.count++;
+    const { k } = this.o;
+    const localId = this.o.localId();
+    const seeds = this.o.table().closest(target, k * 2, isNotBad);
+    const useBootstrap = withBootstrap || seeds.length < k;
+    try {
+      return await runLookup({
+        target,
+        clock: this.o.clock,
+        seeds,
+        ...(useBootstrap ? { bootstrap: this.o.bootstrap() } : {}),
+        k,
+        alpha: this.o.alpha,
+        slowAfterMs: Math.max(1, Math.floor(this.o.queryTimeoutMs / 2)),
+        signal: controller.signal,
+        exclude: (n) => bytesEqual(n.id, localId) || this.o.isOwn(n),
+        query: this.queryFor(method, target, localId),
+        ...(onValues ? { onValues } : {})
+      });
+    } finally {
+      this.running.delete(controller);
+      controller.dispose();
+    }
+  }
+
+  /** get_peers lookup reporting each distinct peer once. */
+  getPeers(infoHash: Uint8Array, signal: AbortSignal | undefined, onPeer: (peer: Address, from: NodeInfo) => void): Promise<LookupResult> {
+    const seen = new Set<string>();
+    return this.run(infoHash, 'get_peers', signal, false, (values, from) => {
+      for (const p of values) {
+        const key = `${p.host}:${p.port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        onPeer(p, from);
+      }
+    });
+  }
+
+  /** Abort every running lookup (the node is going away). */
+  abortAll(): void {
+    for (const c of this.running) c.abort();
+    this.running.clear();
+  }
+
+  private queryFor(method: LookupMethod, target: Uint8Array, id: Uint8Array): LookupQuery {
+    const query: Query = method === 'find_node' ? { method, id, target } : { method, id, infoHash: target };
+    const timeoutMs = this.o.queryTimeoutMs;
+    return async (node, signal, attempt) => {
+      // A retry only covers a lost datagram: give it a short timeout so a dead node stays cheap.
+      const retryTimeout = attempt > 1 ? Math.max(250, Math.floor(timeoutMs / 4)) : undefined;
+      const body = await this.o.query(node, query, signal, node.id, retryTimeout);
+      // Our socket speaks one family: keep the contacts we can reach (BEP 32).
+      const nodes = this.o.ipv6() ? body.nodes6 ?? [] : body.nodes ?? [];
+      return {
+        id: body.id,
+        nodes,
+        ...(body.token ? { token: body.token } : {}),
+        ...(body.values ? { values: body.values } : {})
+      };
+    };
+  }
+}
