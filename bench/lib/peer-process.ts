@@ -7,8 +7,8 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { JsonLineChild, type ChildEvent } from './json-line-child.js';
 
 export type Impl = 'ours' | 'lt';
 export const IMPL_NAMES: Record<Impl, string> = { ours: 'trackerless', lt: 'libtorrent' };
@@ -26,10 +26,7 @@ export const LT_SCRIPT = ((): string => {
   return fileURLToPath(candidates[1]!);
 })();
 
-export interface PeerEvent {
-  event: string;
-  [key: string]: unknown;
-}
+export type PeerEvent = ChildEvent;
 
 /** Null when libtorrent's python bindings import, else why not. */
 export function libtorrentProblem(): string | null {
@@ -46,44 +43,9 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-export class PeerProcess {
-  readonly events: PeerEvent[] = [];
-  readonly stderr: string[] = [];
-  readonly label: string;
-  private readonly waiters = new Set<() => void>();
-  private readonly exited: Promise<void>;
-  private hasExited = false;
-
-  private constructor(
-    private readonly child: ChildProcessWithoutNullStreams,
-    label: string
-  ) {
-    this.label = label;
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let ev: PeerEvent;
-      try {
-        ev = JSON.parse(line) as PeerEvent;
-      } catch {
-        ev = { event: 'garbage', line };
-      }
-      this.events.push(ev);
-      for (const w of [...this.waiters]) w();
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => {
-      if (this.stderr.length < 200) this.stderr.push(d);
-    });
-    this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        this.hasExited = true;
-        for (const w of [...this.waiters]) w();
-        resolve();
-      })
-    );
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
+export class PeerProcess extends JsonLineChild {
+  private constructor(child: ChildProcessWithoutNullStreams, label: string) {
+    super(child, label);
   }
 
   /** Spawn `impl` in `role`; resolves with the process once it reported `ready`. */
@@ -104,37 +66,6 @@ export class PeerProcess {
     }
   }
 
-  send(command: string): void {
-    if (!this.hasExited) this.child.stdin.write(`${command}\n`);
-  }
-
-  /** The first event from index `from` on that matches; a `fatal` event or exit rejects. */
-  next(pred: (e: PeerEvent) => boolean, timeoutMs: number, what: string, from = 0): Promise<PeerEvent> {
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (err: Error | null, ev?: PeerEvent): void => {
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(ev!);
-      };
-      const check = (): void => {
-        const tail = this.events.slice(from);
-        const hit = tail.find(pred);
-        if (hit) return finish(null, hit);
-        const fatal = tail.find((e) => e.event === 'fatal');
-        if (fatal) return finish(new Error(`${this.label}: ${String(fatal.message)}`));
-        if (this.hasExited) return finish(new Error(`${this.label} exited while waiting for ${what}: ${this.stderr.join('').slice(-2000)}`));
-      };
-      timer = setTimeout(
-        () => finish(new Error(`${this.label}: no ${what} within ${timeoutMs} ms; last events ${JSON.stringify(this.events.slice(-4))}; stderr ${this.stderr.join('').slice(-1000)}`)),
-        timeoutMs
-      );
-      this.waiters.add(check);
-      check();
-    });
-  }
-
   /** Send a command and wait for the event it produces. */
   async request(command: string, event: string, timeoutMs: number): Promise<PeerEvent> {
     const from = this.events.length;
@@ -144,20 +75,5 @@ export class PeerProcess {
 
   warnings(): string[] {
     return this.events.filter((e) => e.event === 'warning' || e.event === 'error').map((e) => String(e.message));
-  }
-
-  /** Close stdin (the child exits on EOF), SIGKILL after 5 s. Idempotent. */
-  async close(): Promise<void> {
-    if (!this.hasExited) this.child.stdin.end();
-    let timer: NodeJS.Timeout | undefined;
-    const killed = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        if (!this.hasExited) this.child.kill('SIGKILL');
-        resolve();
-      }, 5_000);
-    });
-    await Promise.race([this.exited, killed]);
-    clearTimeout(timer);
-    await this.exited;
   }
 }

@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Address } from '../../lib/index.js';
-import { JsonLineChild, type ChildEvent } from './json-line-child.js';
+import { JsonLineChild, type ChildEvent } from '../../bench/lib/json-line-child.js';
 
 export const PYTHON = '/usr/bin/python3';
 export const LT_SCRIPT = fileURLToPath(new URL('../interop/lt_node.py', import.meta.url));

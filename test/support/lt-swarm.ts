@@ -6,7 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PYTHON } from './lt-node.js';
-import { JsonLineChild, type ChildEvent } from './json-line-child.js';
+import { JsonLineChild, type ChildEvent } from '../../bench/lib/json-line-child.js';
 
 export const LT_SWARM_SCRIPT = fileURLToPath(new URL('../interop/lt_swarm.py', import.meta.url));
 

@@ -1,7 +1,9 @@
 /**
  * A helper child process that takes line commands on stdin and reports one JSON object per
- * line on stdout (the libtorrent helpers in test/interop). Closing stdin makes it exit;
- * `close()` SIGKILLs it if it has not exited 5 s later, so a test never leaves one behind.
+ * line on stdout: the benchmark's peer processes (bench/lib/peer-process.ts) and the
+ * libtorrent helpers of the interop tests (test/support/lt-*.ts). A `fatal` event (e.g.
+ * "python3-libtorrent is not installed") fails every wait. Closing stdin makes the child
+ * exit; `close()` SIGKILLs it if it has not exited 5 s later, so nothing outlives its user.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -21,7 +23,7 @@ export class JsonLineChild {
   constructor(
     private readonly child: ChildProcessWithoutNullStreams,
     /** Who this is, for error messages ("libtorrent helper"). */
-    protected readonly label: string
+    readonly label: string
   ) {
     createInterface({ input: child.stdout }).on('line', (line) => {
       let ev: ChildEvent;
@@ -45,6 +47,10 @@ export class JsonLineChild {
     );
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   send(command: string): void {
     if (!this.hasExited) this.child.stdin.write(`${command}\n`);
   }
@@ -57,11 +63,14 @@ export class JsonLineChild {
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const check = (): void => {
-        const hit = this.events.slice(from).find(pred);
-        if (!hit && !this.hasExited) return;
+        const tail = this.events.slice(from);
+        const hit = tail.find(pred);
+        const fatal = hit ? undefined : tail.find((e) => e.event === 'fatal');
+        if (!hit && !fatal && !this.hasExited) return;
         this.waiters.delete(check);
         clearTimeout(timer);
         if (hit) resolve(hit);
+        else if (fatal) reject(new Error(`${this.label}: ${String(fatal.message)}`));
         else reject(new Error(`${this.label} exited while waiting for ${what}: ${this.describe()}`));
       };
       timer = setTimeout(() => {
