@@ -90,6 +90,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   /** The DHT node in use (ours or the caller's), if any. */
   readonly dht: DHT | undefined;
   private readonly name: string | undefined;
+  /** The files this swarm downloads (BEP 53), carried into magnetLink() as `so=`. */
+  private readonly selectFiles: number[] | undefined;
   private readonly ownsDht: boolean;
   private readonly ownListener: TcpPeerListener | undefined;
   private readonly listener: PeerListener | undefined;
@@ -99,6 +101,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   private constructor(parts: {
     infoHash: Uint8Array;
     name: string | undefined;
+    selectFiles: number[] | undefined;
     engine: PieceExchangeEngine;
     dht: DHT | undefined;
     ownsDht: boolean;
@@ -108,6 +111,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     super();
     this.infoHash = parts.infoHash;
     this.name = parts.name;
+    this.selectFiles = parts.selectFiles;
     this.engine = parts.engine;
     this.dht = parts.dht;
     this.ownsDht = parts.ownsDht;
@@ -166,7 +170,16 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
             ...context,
             ...(options.existing ? { existing: options.existing } : {})
           });
-      const swarm = new Swarm({ infoHash, name: info?.name ?? magnet?.name, engine, dht, ownsDht: !!dht && !options.dht, listener, ownListener });
+      const swarm = new Swarm({
+        infoHash,
+        name: info?.name ?? magnet?.name,
+        selectFiles,
+        engine,
+        dht,
+        ownsDht: !!dht && !options.dht,
+        listener,
+        ownListener
+      });
       swarm.wire(options);
       await engine.start(signal ? { signal } : {});
       swarm.startDiscovery(magnet, options);
@@ -186,10 +199,15 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     return this.engine.announcePort ?? this.listener?.port;
   }
 
-  /** A magnet link for this torrent (with `x.pe` hints if given). */
+  /** A magnet link for this torrent (with `x.pe` hints if given, and `so=` if we select files). */
   magnetLink(peers: Address[] = []): string {
     const name = this.engine.info?.name ?? this.name;
-    return toMagnet({ infoHash: this.infoHash, peers, ...(name !== undefined ? { name } : {}) });
+    return toMagnet({
+      infoHash: this.infoHash,
+      peers,
+      ...(name !== undefined ? { name } : {}),
+      ...(this.selectFiles ? { selectOnly: this.selectFiles } : {})
+    });
   }
 
   progress(): EngineProgress {

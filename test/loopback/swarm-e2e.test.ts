@@ -134,6 +134,10 @@ describe('swarms over loopback, discovered through the DHT', () => {
       expect(existsSync(join(some, 'set/c.bin'))).toBe(false);
       expect(downs[0]!.progress()).toMatchObject({ verifiedPieces: 3, totalPieces: 3, totalBytes: 192 * KiB });
       await sameTree(src, all, ['set/a.bin', 'set/b.bin', 'set/c.bin']);
+      // The links they hand out carry their selection (or none).
+      expect(parseMagnet(downs[0]!.magnetLink()).selectOnly).toEqual([1]);
+      expect(parseMagnet(downs[1]!.magnetLink()).selectOnly).toBeUndefined();
+      expect(parseMagnet(seeded.swarm.magnetLink()).selectOnly).toBeUndefined();
     } finally {
       await Promise.all(downs.map((d) => d.destroy()));
       await seeded.swarm.destroy();
