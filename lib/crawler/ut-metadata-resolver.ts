@@ -17,6 +17,7 @@ import { PeerWire } from '../wire/peer-wire.js';
 import { UtMetadata } from '../wire/ut-metadata.js';
 import { MetadataAssembler } from '../wire/metadata-assembler.js';
 import type { MetadataResolver, TorrentMetadata } from './types.js';
+import { METADATA_REQUESTS_PER_PEER } from '../engine/metadata-fetcher.js';
 
 export interface UtMetadataResolverOptions {
   /** A ready DHT node, used for get_peers lookups only (no announce). */
@@ -29,7 +30,7 @@ export interface UtMetadataResolverOptions {
   connectTimeoutMs?: number;
   /** Largest info dictionary accepted, bytes (default 4 MiB: a crawler needs names, not all). */
   maxMetadataSize?: number;
-  /** ut_metadata requests in flight per peer (default 2). */
+  /** ut_metadata requests in flight per peer (default 8, as the engine: METADATA_REQUESTS_PER_PEER). */
   requestsPerPeer?: number;
 }
 
@@ -39,7 +40,7 @@ export class UtMetadataResolver implements MetadataResolver {
   private readonly peerId = new Uint8Array([...Buffer.from('-TL0001-'), ...randomBytes(12)]);
 
   constructor(options: UtMetadataResolverOptions) {
-    this.o = { maxPeers: 8, parallel: 3, connectTimeoutMs: 5_000, maxMetadataSize: 4 * 1024 * 1024, requestsPerPeer: 2, ...options };
+    this.o = { maxPeers: 8, parallel: 3, connectTimeoutMs: 5_000, maxMetadataSize: 4 * 1024 * 1024, requestsPerPeer: METADATA_REQUESTS_PER_PEER, ...options };
   }
 
   async resolve(infoHash: Uint8Array, signal: AbortSignal): Promise<TorrentMetadata | null> {
