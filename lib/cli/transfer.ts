@@ -19,6 +19,8 @@ export interface SwarmCliOptions extends DhtCliOptions {
   downloadLimit?: number;
   /** Message stream encryption policy (MSE/PE). */
   encryption?: EncryptionPolicy;
+  /** Also run an IPv6 DHT node (BEP 32) and accept IPv6 peers. */
+  ipv6?: boolean;
 }
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
@@ -49,6 +51,7 @@ export function addSwarmOptions(command: Command): Command {
     .option('-p, --port <port>', 'TCP port for incoming peers (0 = any free port)', portParser(true), 0)
     .option('--dht-port <port>', 'UDP port of the DHT node (default: the same number as --port)', portParser(true))
     .option('--upload-limit <rate>', 'upload cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate)
+    .option('--ipv6', 'also find peers over IPv6: a second DHT node on :: (same port), the TCP listener on :: (dual stack)')
     .addOption(
       new Option(
         '--encryption <policy>',
@@ -60,13 +63,17 @@ export function addSwarmOptions(command: Command): Command {
 /** The Swarm options the command-line options ask for (discovery and engine defaults kept). */
 export function swarmOptionsFrom(
   opts: SwarmCliOptions
-): Pick<SwarmOptions, 'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit' | 'encryption'> {
+): Pick<SwarmOptions, 'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit' | 'encryption' | 'ipv6'> {
   const host = opts.host ?? '0.0.0.0';
+  const dhtPort = opts.dhtPort ?? opts.port;
+  // undefined keeps the library default (the public routers).
+  const bootstrap = opts.bootstrap !== undefined ? { bootstrap: opts.bootstrap === false ? [] : opts.bootstrap } : {};
   return {
-    dhtOptions: { host, port: opts.dhtPort ?? opts.port },
-    // undefined keeps the library default (the public routers).
-    ...(opts.bootstrap !== undefined ? { bootstrap: opts.bootstrap === false ? [] : opts.bootstrap } : {}),
-    listen: { host, port: opts.port },
+    dhtOptions: { host, port: dhtPort },
+    ...bootstrap,
+    // With --ipv6 the wildcard listener becomes '::', which takes IPv4 peers as well.
+    listen: { host: opts.ipv6 && host === '0.0.0.0' ? '::' : host, port: opts.port },
+    ...(opts.ipv6 ? { ipv6: { dhtOptions: { host: '::', port: dhtPort }, ...bootstrap } } : {}),
     ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
     ...(opts.downloadLimit ? { downloadLimit: opts.downloadLimit } : {}),
     ...(opts.encryption ? { encryption: opts.encryption } : {})

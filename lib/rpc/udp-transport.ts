@@ -44,7 +44,9 @@ export async function createUdpTransport(opts: UdpTransportOptions = {}): Promis
     throw new TrackerlessError('ERR_INVALID_ADDRESS', `cannot bind ${type} socket to "${host}": not an IP literal of that family`);
   }
 
-  const socket = dgram.createSocket({ type, lookup: literalLookup });
+  // One DHT node speaks one family: an IPv6 socket takes no IPv4-mapped traffic, so an IPv4
+  // node and an IPv6 node can share a port number (dual stack = two nodes, like libtorrent).
+  const socket = dgram.createSocket({ type, lookup: literalLookup, ...(type === 'udp6' ? { ipv6Only: true } : {}) });
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);

@@ -66,6 +66,11 @@ export class DhtPeerSource {
     this.loops.push(this.lookupLoop(), this.announceLoop());
   }
 
+  /** The address family of this source's DHT node (one node speaks one family). */
+  get family(): 4 | 6 {
+    return this.dht.address().host.includes(':') ? 6 : 4;
+  }
+
   /** A peer told us its DHT port (BEP 5): ping it so it may enter our routing table. */
   addNode(node: Address): void {
     const key = addressKey(node);

@@ -40,6 +40,13 @@ export interface SwarmOptions {
   bootstrap?: string[];
   /** No DHT at all (peers from x.pe, addPeer and PEX only). Forced for private torrents (BEP 27). */
   noDht?: boolean;
+  /**
+   * Also find and announce peers over IPv6 (BEP 32): a second DHT node speaking IPv6 (the
+   * given `dht`, or one created on `::` with `dhtOptions` / `bootstrap`), announcing the same
+   * TCP port. The default listener then binds `::`, which takes IPv4 peers too (dual stack).
+   * Off by default: one DHT node speaks one address family.
+   */
+  ipv6?: { dht?: DHT; dhtOptions?: DhtOptions; bootstrap?: string[] };
   /** Where the content goes: a directory (with resume) ... */
   outDir?: string;
   /** ... or a Storage / a factory called once the metadata is known. */
@@ -89,13 +96,17 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   readonly engine: PieceExchangeEngine;
   /** The DHT node in use (ours or the caller's), if any. */
   readonly dht: DHT | undefined;
+  /** The IPv6 DHT node with `ipv6`, if any. */
+  readonly dht6: DHT | undefined;
   private readonly name: string | undefined;
   /** The files this swarm downloads (BEP 53), carried into magnetLink() as `so=`. */
   private readonly selectFiles: number[] | undefined;
-  private readonly ownsDht: boolean;
+  /** The DHT nodes this swarm created (destroyed with it). */
+  private readonly ownDhts: DHT[];
   private readonly ownListener: TcpPeerListener | undefined;
   private readonly listener: PeerListener | undefined;
-  private source: DhtPeerSource | undefined;
+  /** One discovery loop per DHT node (IPv4, IPv6). */
+  private sources: DhtPeerSource[] = [];
   private stopping: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -104,7 +115,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     selectFiles: number[] | undefined;
     engine: PieceExchangeEngine;
     dht: DHT | undefined;
-    ownsDht: boolean;
+    dht6: DHT | undefined;
+    ownDhts: DHT[];
     listener: PeerListener | undefined;
     ownListener: TcpPeerListener | undefined;
   }) {
@@ -114,7 +126,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     this.selectFiles = parts.selectFiles;
     this.engine = parts.engine;
     this.dht = parts.dht;
-    this.ownsDht = parts.ownsDht;
+    this.dht6 = parts.dht6;
+    this.ownDhts = parts.ownDhts;
     this.listener = parts.listener;
     this.ownListener = parts.ownListener;
   }
@@ -134,17 +147,30 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     const useDht = !options.noDht && !(info?.private ?? false);
     const cleanup: (() => Promise<void>)[] = [];
     try {
-      let dht = useDht ? options.dht : undefined;
-      if (useDht && !dht) {
-        const created = await DHT.create({ ...options.dhtOptions, ...(options.bootstrap ? { bootstrap: options.bootstrap } : {}) });
+      const ownDhts: DHT[] = [];
+      const createDht = async (o: DhtOptions): Promise<DHT> => {
+        const created = await DHT.create(o);
         cleanup.push(() => created.destroy());
-        dht = created;
+        ownDhts.push(created);
+        return created;
+      };
+      let dht = useDht ? options.dht : undefined;
+      if (useDht && !dht) dht = await createDht({ ...options.dhtOptions, ...(options.bootstrap ? { bootstrap: options.bootstrap } : {}) });
+      const v6 = useDht ? options.ipv6 : undefined;
+      let dht6 = v6?.dht;
+      if (v6 && !dht6) dht6 = await createDht({ host: '::', ...v6.dhtOptions, ...(v6.bootstrap ? { bootstrap: v6.bootstrap } : {}) });
+      if (dht6 && !dht6.address().host.includes(':')) {
+        throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `ipv6.dht must be bound to an IPv6 address, not ${dht6.address().host}`);
       }
       let listener: PeerListener;
       let ownListener: TcpPeerListener | undefined;
       if (options.listen && 'register' in options.listen) listener = options.listen;
       else {
-        ownListener = await TcpPeerListener.listen({ ...(options.encryption ? { encryption: options.encryption } : {}), ...options.listen });
+        ownListener = await TcpPeerListener.listen({
+          ...(options.encryption ? { encryption: options.encryption } : {}),
+          ...(dht6 ? { host: '::' } : {}),
+          ...options.listen
+        });
         cleanup.push(() => ownListener!.close());
         listener = ownListener;
       }
@@ -176,7 +202,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         selectFiles,
         engine,
         dht,
-        ownsDht: !!dht && !options.dht,
+        dht6,
+        ownDhts,
         listener,
         ownListener
       });
@@ -246,7 +273,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       if (!(options.seed ?? false)) void this.stop();
     });
     this.engine.on('error', () => void this.destroy());
-    this.engine.on('dht-node', (node) => this.source?.addNode(node));
+    // A peer's PORT message goes to the DHT node of its address family.
+    this.engine.on('dht-node', (node) => this.sources.find((s) => s.family === (node.host.includes(':') ? 6 : 4))?.addNode(node));
     options.signal?.addEventListener('abort', () => void this.destroy(), { once: true });
   }
 
@@ -255,27 +283,31 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       this.emit('peer', p, 'magnet');
       this.engine.addPeer(p, 'magnet');
     }
-    if (!this.dht || this.stopping) return;
-    this.source = new DhtPeerSource(
-      this.dht,
-      this.infoHash,
-      this.engine,
-      {
-        peer: (p) => this.emit('peer', p, 'dht'),
-        announced: (n) => this.emit('announced', n),
-        warning: (e) => this.emit('warning', e)
-      },
-      options.discovery
-    );
-    this.source.start();
+    if (this.stopping) return;
+    for (const dht of [this.dht, this.dht6]) {
+      if (!dht) continue;
+      const source = new DhtPeerSource(
+        dht,
+        this.infoHash,
+        this.engine,
+        {
+          peer: (p) => this.emit('peer', p, 'dht'),
+          announced: (n) => this.emit('announced', n),
+          warning: (e) => this.emit('warning', e)
+        },
+        options.discovery
+      );
+      this.sources.push(source);
+      source.start();
+    }
   }
 
   private async shutdown(graceful: boolean): Promise<void> {
-    await this.source?.stop();
+    await Promise.all(this.sources.map((s) => s.stop()));
     if (graceful) await this.engine.stop();
     else await this.engine.destroy();
     await this.ownListener?.close();
-    if (this.ownsDht) await this.dht?.destroy();
+    await Promise.all(this.ownDhts.map((d) => d.destroy()));
   }
 }
 

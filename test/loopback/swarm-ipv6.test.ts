@@ -52,6 +52,34 @@ describe('swarm over IPv6 (::1)', () => {
     }
   }, 60_000);
 
+  it('dual stack: a swarm with IPv4 and IPv6 DHT nodes finds a peer known only to the IPv6 DHT', async () => {
+    const src = join(dir, 'dual');
+    await fsp.mkdir(src, { recursive: true });
+    const data = randomBytes(500 * KiB);
+    await fsp.writeFile(join(src, 'd.bin'), data);
+    // Two separate IPv4 networks: the seeder's and the downloader's never meet over IPv4.
+    const v4a = await startLoopbackDht('127.0.0.1', 2);
+    const v4b = await startLoopbackDht('127.0.0.1', 2);
+    const { discovery, engineOptions } = common();
+    const v4 = (net: LoopbackDht) => loopbackSwarmOptions('127.0.0.1', net.bootstrap);
+    const ipv6 = { dhtOptions: { host: '::1', port: 0, queryTimeoutMs: 500 }, bootstrap: network.bootstrap };
+    const seeded = await seed(join(src, 'd.bin'), { ...v4(v4a), listen: { host: '::', port: 0 }, discovery, engineOptions, ipv6 });
+    const down = await Swarm.create({ ...v4(v4b), listen: { host: '::', port: 0 }, discovery, engineOptions, ipv6, magnet: seeded.magnet, outDir: join(dir, 'dual-out') });
+    const found: string[] = [];
+    down.on('peer', (p) => found.push(p.host));
+    try {
+      expect(seeded.swarm.dht6!.address().host).toBe('::1');
+      await down.done();
+      expect((await fsp.readFile(join(dir, 'dual-out', 'd.bin'))).equals(data)).toBe(true);
+      expect(found).toContain('::1'); // the seeder, announced on the IPv6 DHT only reachable one
+      expect(found).not.toContain('127.0.0.1');
+    } finally {
+      await down.destroy();
+      await seeded.swarm.destroy();
+      await Promise.all([v4a.destroy(), v4b.destroy()]);
+    }
+  }, 60_000);
+
   it('dials a bracketed IPv6 x.pe hint without a DHT', async () => {
     const src = join(dir, 'hint6');
     await fsp.mkdir(src, { recursive: true });

@@ -65,6 +65,17 @@ describe('UDP transport (loopback)', () => {
     }
   });
 
+  it('an IPv4 and an IPv6 node can share a port number (the IPv6 socket is IPv6-only)', async () => {
+    const v4 = await createUdpTransport({ host: '0.0.0.0', port: 0 });
+    try {
+      const v6 = await createUdpTransport({ host: '::', port: v4.address().port });
+      expect(v6.address().port).toBe(v4.address().port);
+      await v6.close();
+    } finally {
+      await v4.close();
+    }
+  });
+
   it('never throws from send; errors go to onError', async () => {
     const a = await createUdpTransport({ host: '127.0.0.1' });
     try {

@@ -69,12 +69,18 @@ describe('download --select (BEP 53)', () => {
     for (const bad of ['', 'x', '1-0', '-1', '0,,1', '2000000']) expect(() => parseSelection(bad)).toThrow(InvalidArgumentError);
   });
 
-  it('--encryption takes a policy (usage error otherwise) and reaches the swarm options', async () => {
+  it('--encryption takes a policy (usage error otherwise); --encryption and --ipv6 reach the swarm options', async () => {
     const run = await download('0123456789abcdef0123456789abcdef01234567', '--encryption', 'sometimes', '--bootstrap', '127.0.0.1:1');
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--encryption <policy>' argument 'sometimes' is invalid\. Allowed choices are disabled, enabled, preferred, required/);
     expect(swarmOptionsFrom({ port: 0, encryption: 'required' }).encryption).toBe('required');
     expect(swarmOptionsFrom({ port: 0 })).not.toHaveProperty('encryption');
+    // --ipv6: a second DHT node on :: (same port number) and a dual-stack listener.
+    const v6 = swarmOptionsFrom({ port: 6881, ipv6: true, bootstrap: ['127.0.0.1:1'] });
+    expect(v6.listen).toEqual({ host: '::', port: 6881 });
+    expect(v6.ipv6).toEqual({ dhtOptions: { host: '::', port: 6881 }, bootstrap: ['127.0.0.1:1'] });
+    expect(swarmOptionsFrom({ port: 0, ipv6: true, host: '127.0.0.1' }).listen).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(swarmOptionsFrom({ port: 0 })).not.toHaveProperty('ipv6');
   });
 
   it('a malformed --select is a usage error (exit 2) before anything starts', async () => {
