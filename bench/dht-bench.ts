@@ -27,6 +27,7 @@ import { SendCounter } from './lib/send-counter.js';
 import { getGc } from './lib/gc.js';
 import { fmt, mean, median, quantile, ratio, round, table } from './lib/stats.js';
 import { IMPLS, type ImplName } from './lib/impls.js';
+import { argvReader } from './lib/argv.js';
 
 interface Options {
   nodes: number;
@@ -46,18 +47,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flag = (name: string): boolean => argv.includes(`--${name}`);
-  const value = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const num = (name: string, dflt: number): number => {
-    const v = value(name);
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number`);
-    return n;
-  };
+  const { flag, value, num } = argvReader(argv);
   const quick = flag('quick');
   const simSizes = (value('sim-sizes') ?? (quick ? '1000' : '1000,10000')).split(',').map(Number).filter((n) => n > 0);
   if (flag('sim-100k') && !simSizes.includes(100_000)) simSizes.push(100_000);

@@ -45,6 +45,7 @@ import { makeFileTorrent, makeZeroTorrent, type BenchTorrent } from './lib/conte
 import { IMPL_NAMES, libtorrentProblem, PeerProcess, type Impl } from './lib/peer-process.js';
 import { fmt, median, ratio, round, table } from './lib/stats.js';
 import { lineChart, logTicks, type Series } from './lib/svg-chart.js';
+import { argvReader } from './lib/argv.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -110,18 +111,7 @@ function parseSize(s: string): number {
 }
 
 function parseOptions(argv: string[]): Options {
-  const flag = (name: string): boolean => argv.includes(`--${name}`);
-  const value = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const num = (name: string, dflt: number): number => {
-    const v = value(name);
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number`);
-    return n;
-  };
+  const { flag, value, num } = argvReader(argv);
   const list = (name: string, dflt: string): number[] =>
     (value(name) ?? dflt)
       .split(',')

@@ -5,15 +5,17 @@
  * stdin ends the process; `close()` SIGKILLs it if it has not exited 5 s later, so no child
  * outlives the benchmark.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { JsonLineChild, type ChildEvent } from './json-line-child.js';
+import { PYTHON } from './libtorrent-python.js';
+
+export { libtorrentProblem, PYTHON } from './libtorrent-python.js';
 
 export type Impl = 'ours' | 'lt';
 export const IMPL_NAMES: Record<Impl, string> = { ours: 'trackerless', lt: 'libtorrent' };
 
-export const PYTHON = '/usr/bin/python3';
 /** dist/bench/engine-peer.js next to the compiled benchmark. */
 export const OURS_SCRIPT = fileURLToPath(new URL('../engine-peer.js', import.meta.url));
 /** The python helper stays in the source tree (tsc does not copy it): bench/lib/lt-bench.py. */
@@ -27,14 +29,6 @@ export const LT_SCRIPT = ((): string => {
 })();
 
 export type PeerEvent = ChildEvent;
-
-/** Null when libtorrent's python bindings import, else why not. */
-export function libtorrentProblem(): string | null {
-  const r = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8', timeout: 15_000 });
-  if (r.error) return `cannot run ${PYTHON}: ${r.error.message}`;
-  if (r.status !== 0) return `${PYTHON} cannot import libtorrent (${r.stderr.trim().split('\n').pop() ?? ''})`;
-  return null;
-}
 
 export interface StartOptions {
   /** Extra node flags for our child (e.g. --cpu-prof). */

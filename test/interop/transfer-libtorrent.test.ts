@@ -18,7 +18,6 @@
  * (d) our downloader with encryption 'required' dials libtorrent's seeder (our initiator).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +40,7 @@ import {
 import { libtorrentProblem } from '../support/lt-node.js';
 import { LtSwarm } from '../support/lt-swarm.js';
 import { waitFor } from '../support/wait.js';
+import { sameTree, writeTree } from '../support/file-tree.js';
 
 const HOST = '127.0.0.1';
 const KiB = 1024;
@@ -85,26 +85,11 @@ function ours(bootstrap: string[]): Pick<SwarmOptions, 'bootstrap' | 'dhtOptions
   };
 }
 
-async function writeFiles(root: string, files: Record<string, number>): Promise<void> {
-  for (const [rel, size] of Object.entries(files)) {
-    await fsp.mkdir(join(root, rel, '..'), { recursive: true });
-    await fsp.writeFile(join(root, rel), randomBytes(size));
-  }
-}
-
-async function expectSameFiles(a: string, b: string, files: string[]): Promise<void> {
-  for (const rel of files) {
-    const [x, y] = await Promise.all([fsp.readFile(join(a, rel)), fsp.readFile(join(b, rel))]);
-    expect({ file: rel, length: y.length }).toEqual({ file: rel, length: x.length });
-    expect(y.equals(x)).toBe(true);
-  }
-}
-
 describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () => {
   it('(a) our downloader gets a torrent from a libtorrent seeder, from the magnet link alone', async () => {
     requireLibtorrent();
     const src = join(dir, 'a-src');
-    await writeFiles(src, { 'payload.bin': 3 * MiB + 4321 });
+    await writeTree(src, { 'payload.bin': 3 * MiB + 4321 });
     const info = await createTorrent(join(src, 'payload.bin'), { pieceLength: 64 * KiB });
     const torrentFile = join(dir, 'a.torrent');
     await fsp.writeFile(torrentFile, toTorrentFile(info));
@@ -138,7 +123,7 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     });
     const doneAt = Date.now();
     expect(peers).toContain(`dht:${HOST}:${lt.port}`);
-    await expectSameFiles(src, out, ['payload.bin']);
+    await sameTree(src, out, ['payload.bin']);
     expect(down.progress().downloaded).toBeGreaterThanOrEqual(info.length); // all of it from libtorrent, the only peer
     console.log(
       `(a) libtorrent -> ours: announce found ${announcedAt - started} ms after start, ` +
@@ -150,7 +135,7 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     requireLibtorrent();
     const src = join(dir, 'b-src');
     const files = { 'album/one.bin': 1200 * KiB + 7, 'album/sub/two.bin': 900 * KiB, 'album/three.txt': 33 };
-    await writeFiles(src, files);
+    await writeTree(src, files);
     // Our listener, default encryption policy: libtorrent (defaults) dials with MSE first.
     const listener = await TcpPeerListener.listen({ host: HOST, port: 0 });
     listeners.push(listener);
@@ -170,7 +155,7 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     const metadataAt = Date.now();
     await lt.next((e) => e.event === 'finished', 60_000, 'libtorrent to finish the download');
     const doneAt = Date.now();
-    await expectSameFiles(src, savePath, Object.keys(files));
+    await sameTree(src, savePath, Object.keys(files));
     expect(seeded.swarm.progress().uploaded).toBeGreaterThanOrEqual(1200 * KiB + 900 * KiB);
     // Its MSE attempt is answered (no refused connection, no ~1 s plaintext redial).
     expect(listener.stats.refused).toBe(0);
@@ -184,7 +169,7 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
   it('(c) libtorrent (MSE forced) downloads from our seeder: our listener answers MSE and selects RC4', async () => {
     requireLibtorrent();
     const src = join(dir, 'c-src');
-    await writeFiles(src, { 'enc.bin': 2 * MiB + 999 });
+    await writeTree(src, { 'enc.bin': 2 * MiB + 999 });
     const listener = await TcpPeerListener.listen({ host: HOST, port: 0 }); // default policy: 'enabled'
     try {
       // What reaches the engine: an MseStream says which method was selected.
@@ -209,7 +194,7 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
       lts.push(lt);
       await lt.next((e) => e.event === 'finished', 60_000, 'libtorrent to finish the encrypted download');
       const doneAt = Date.now();
-      await expectSameFiles(src, savePath, ['enc.bin']);
+      await sameTree(src, savePath, ['enc.bin']);
       expect(listener.stats.encrypted).toBeGreaterThanOrEqual(1);
       expect(listener.stats.encrypted).toBe(listener.stats.accepted);
       expect(methods.length).toBeGreaterThan(0);
@@ -225,7 +210,7 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
   it("(d) our downloader (encryption 'required') gets a torrent from a libtorrent seeder (MSE forced)", async () => {
     requireLibtorrent();
     const src = join(dir, 'd-src');
-    await writeFiles(src, { 'enc.bin': 2 * MiB + 4321 });
+    await writeTree(src, { 'enc.bin': 2 * MiB + 4321 });
     const info = await createTorrent(join(src, 'enc.bin'), { pieceLength: 64 * KiB });
     const torrentFile = join(dir, 'd.torrent');
     await fsp.writeFile(torrentFile, toTorrentFile(info));
@@ -255,7 +240,7 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
       detail: () => `progress ${JSON.stringify(down.progress())}; ${lt.describe()}`
     });
     const doneAt = Date.now();
-    await expectSameFiles(src, out, ['enc.bin']);
+    await sameTree(src, out, ['enc.bin']);
     expect(down.progress().downloaded).toBeGreaterThanOrEqual(info.length); // libtorrent is the only peer
     // libtorrent (forced RC4) saw us connect from an ephemeral port: our dial, not our listener.
     const ourPort = down.port;

@@ -5,7 +5,6 @@
  * Real TCP and UDP sockets on port 0; every swarm and node is closed at the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { parseMagnet } from '../../lib/magnet/magnet.js';
 import { seed } from '../../lib/swarm/seed.js';
 import { Swarm, type SwarmOptions } from '../../lib/swarm/swarm.js';
 import { waitFor } from '../support/wait.js';
+import { sameTree, writeTree } from '../support/file-tree.js';
 import { loopbackSwarmOptions, startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
 
 const KiB = 1024;
@@ -36,21 +36,6 @@ afterAll(async () => {
 /** Options every swarm of these tests shares: loopback only, fast re-queries. */
 function common(): ReturnType<typeof loopbackSwarmOptions> {
   return loopbackSwarmOptions('127.0.0.1', network.bootstrap);
-}
-
-async function writeTree(root: string, files: Record<string, number>): Promise<void> {
-  for (const [rel, size] of Object.entries(files)) {
-    await fsp.mkdir(join(root, rel, '..'), { recursive: true });
-    await fsp.writeFile(join(root, rel), randomBytes(size));
-  }
-}
-
-async function sameTree(a: string, b: string, files: string[]): Promise<void> {
-  for (const rel of files) {
-    const [x, y] = await Promise.all([fsp.readFile(join(a, rel)), fsp.readFile(join(b, rel))]);
-    expect(y.length).toBe(x.length);
-    expect(y.equals(x)).toBe(true);
-  }
 }
 
 /** Start a seeder for `path` and wait until its DHT announce is stored. */

@@ -2,23 +2,17 @@
  * Drives test/interop/lt_node.py: a libtorrent DHT node in a child process that reads
  * commands on stdin and writes JSON lines on stdout. Closing stdin makes it exit.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Address } from '../../lib/index.js';
 import { JsonLineChild, type ChildEvent } from '../../bench/lib/json-line-child.js';
+import { PYTHON } from '../../bench/lib/libtorrent-python.js';
 
-export const PYTHON = '/usr/bin/python3';
+export { libtorrentProblem, PYTHON } from '../../bench/lib/libtorrent-python.js';
+
 export const LT_SCRIPT = fileURLToPath(new URL('../interop/lt_node.py', import.meta.url));
 
 export type LtEvent = ChildEvent;
-
-/** Null when `import libtorrent` works with /usr/bin/python3, else why not. */
-export function libtorrentProblem(): string | null {
-  const r = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8', timeout: 15_000 });
-  if (r.error) return `cannot run ${PYTHON}: ${r.error.message}`;
-  if (r.status !== 0) return `${PYTHON} cannot import libtorrent (${r.stderr.trim().split('\n').pop() ?? ''})`;
-  return null;
-}
 
 export class LtNode extends JsonLineChild {
   port = 0;
