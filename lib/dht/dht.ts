@@ -6,7 +6,7 @@
 import type { Address, NodeInfo, Query } from '../krpc/types.js';
 import type { Transport } from '../rpc/transport.js';
 import { createUdpTransport } from '../rpc/udp-transport.js';
-import { RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
+import { emptyRpcCounters, RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
 import { RoutingTable } from '../routing/routing-table.js';
 import type { LookupResult } from '../lookup/lookup.js';
 import { LookupRunner } from './lookups.js';
@@ -27,9 +27,9 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { bytesEqual } from '../util/bytes.js';
-import { parseInfoHash, randomId, randomIdWithPrefix } from '../id/node-id.js';
+import { parseInfoHash, parseNodeId, randomId, randomIdWithPrefix } from '../id/node-id.js';
 import { AbortError, DestroyedError, InvalidArgumentError, TrackerlessError } from '../errors.js';
-import { ALPHA, CLIENT_VERSION, DEFAULT_BOOTSTRAP, ID_LENGTH, K, QUERY_TIMEOUT_MS } from '../constants.js';
+import { ALPHA, CLIENT_VERSION, DEFAULT_BOOTSTRAP, K, QUERY_TIMEOUT_MS } from '../constants.js';
 
 export class DHT extends TypedEmitter<DhtEvents> {
   /** Resolves once bound and bootstrapped (never rejects for bootstrap failures; see 'warning'). */
@@ -74,7 +74,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.random = opts.random ?? cryptoRandom;
     this.k = opts.k ?? K;
     this.alpha = opts.alpha ?? ALPHA;
-    this.id = opts.nodeId !== undefined ? parseId(opts.nodeId) : randomId(this.random);
+    this.id = opts.nodeId !== undefined ? parseNodeId(opts.nodeId) : randomId(this.random);
     this.tokens = new TokenIssuer({ clock: this.clock, random: this.random, ...(opts.tokenRotateMs ? { rotateMs: opts.tokenRotateMs } : {}) });
     this.peers = new PeerStore({
       clock: this.clock,
@@ -179,7 +179,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   /** Iterative find_node: the k closest nodes to `target` that answered. */
   async findNode(target: string | Uint8Array, opts: LookupOptionsPublic = {}): Promise<LookupResult> {
-    const t = parseId(target);
+    const t = parseNodeId(target);
     this.assertUsable();
     const result = await this.lookups.run(t, 'find_node', opts.signal);
     if (result.aborted) throw new AbortError();
@@ -196,7 +196,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   /** BEP 51: ask one node for a sample of the infohashes it stores. */
   async sampleInfohashes(node: string | Address, target?: Uint8Array, opts: LookupOptionsPublic = {}): Promise<SampleInfohashesResult> {
     const addr = parseHostPort(node);
-    const t = target ? parseId(target) : randomId(this.random);
+    const t = target ? parseNodeId(target) : randomId(this.random);
     const body = await this.query(addr, { method: 'sample_infohashes', id: this.id, target: t }, opts.signal);
     return {
       id: body.id,
@@ -216,9 +216,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   /** Counters and table/store sizes. */
   stats(): DhtStats {
     const rpc = this.rpc;
-    const base: RpcCounters = rpc
-      ? structuredClone(rpc.counters)
-      : { queriesOut: {}, queriesIn: {}, responsesIn: 0, errorsIn: 0, timeouts: 0, malformed: 0, unknownTid: 0, badArguments: 0, bytesOut: 0, bytesIn: 0, repliesSent: 0, rejectedLocally: 0 };
+    const base: RpcCounters = rpc ? structuredClone(rpc.counters) : emptyRpcCounters();
     const all = this.table ? this.table.all() : [];
     return {
       ...base,
@@ -392,13 +390,5 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   private assertUsable(): void {
     if (this.destroyed) throw new DestroyedError();
-  }
-}
-
-function parseId(input: string | Uint8Array): Uint8Array {
-  try {
-    return parseInfoHash(input);
-  } catch {
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `node id / target must be ${ID_LENGTH} bytes or 40 hex characters`);
   }
 }

@@ -56,8 +56,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   private lastResumeSave = 0;
   private readonly downMeter: RateMeter;
   private readonly upMeter: RateMeter;
-  private lastDown = 0;
-  private lastUp = 0;
+  private stopped: Promise<void> | undefined;
 
   constructor(options: BitTorrentEngineOptions) {
     super();
@@ -165,12 +164,13 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     }
   }
 
-  async stop(): Promise<void> {
-    await this.shutdown(true);
+  /** Graceful (state saved); stop() and destroy() share one shutdown, later calls wait for it. */
+  stop(): Promise<void> {
+    return (this.stopped ??= this.close(true));
   }
 
-  async destroy(): Promise<void> {
-    await this.shutdown(false);
+  destroy(): Promise<void> {
+    return (this.stopped ??= this.close(false));
   }
 
   // --- internal API for session-router.ts ------------------------------------------------------
@@ -344,16 +344,14 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     this.fetcher?.tick(now);
     sendPex(this);
     this.pool.pump();
-    const p = this.progress();
-    this.downMeter.add(p.downloaded - this.lastDown);
-    this.upMeter.add(p.uploaded - this.lastUp);
-    this.lastDown = p.downloaded;
-    this.lastUp = p.uploaded;
+    // The meters' totals are what they were fed: feed them the growth since.
+    this.downMeter.add((this.downloader?.receivedBytes ?? 0) - this.downMeter.total);
+    this.upMeter.add((this.uploader?.uploadedBytes ?? 0) - this.upMeter.total);
     if (this.resumeWriter && !this._complete && now - this.lastResumeSave >= this.o.resumeIntervalMs) {
       this.lastResumeSave = now;
       this.resumeWriter.save(this.downloader!.stored).catch((err: Error) => this.emit('warning', err));
     }
-    this.emit('progress', { ...p, downRate: this.downMeter.rate(), upRate: this.upMeter.rate() });
+    this.emit('progress', this.progress());
     this.armTick();
   }
 
@@ -364,8 +362,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     void this.destroy();
   }
 
-  private async shutdown(graceful: boolean): Promise<void> {
-    if (this.phase === 'stopping' || this.phase === 'stopped') return this.waitStopped();
+  private async close(graceful: boolean): Promise<void> {
     this.phase = 'stopping';
     this.lifetime.abort();
     this.tickTimer?.cancel();
@@ -389,12 +386,6 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     await this.ownListener?.close();
     this.phase = 'stopped';
     this.emit('progress', this.progress());
-    this.stoppedWaiters.splice(0).forEach((fn) => fn());
-  }
-
-  private readonly stoppedWaiters: (() => void)[] = [];
-  private waitStopped(): Promise<void> {
-    return this.phase === 'stopped' ? Promise.resolve() : new Promise((resolve) => this.stoppedWaiters.push(resolve));
   }
 
   private waitFor<T>(event: 'metadata' | 'done', value: () => T | undefined, signal?: AbortSignal): Promise<T> {

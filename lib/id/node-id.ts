@@ -85,6 +85,15 @@ export function parseInfoHash(input: string | Uint8Array): Uint8Array {
   );
 }
 
+/** A node id or lookup target: 20 bytes or 40 hex characters (ERR_INVALID_ARGUMENT otherwise). */
+export function parseNodeId(input: string | Uint8Array): Uint8Array {
+  try {
+    return parseInfoHash(input);
+  } catch {
+    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `node id / target must be ${ID_LENGTH} bytes or 40 hex characters`);
+  }
+}
+
 /** RFC 4648 base32 (no padding) decode of a validated 32-char string into 20 bytes. */
 export function base32Decode(s: string): Uint8Array {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

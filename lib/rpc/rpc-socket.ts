@@ -43,6 +43,24 @@ export interface RpcReply {
   rtt: number;
 }
 
+/** Every counter at zero (a fresh socket; the stats of a node not bound yet). */
+export function emptyRpcCounters(): RpcCounters {
+  return {
+    queriesOut: {},
+    queriesIn: {},
+    responsesIn: 0,
+    errorsIn: 0,
+    timeouts: 0,
+    malformed: 0,
+    unknownTid: 0,
+    badArguments: 0,
+    bytesOut: 0,
+    bytesIn: 0,
+    repliesSent: 0,
+    rejectedLocally: 0
+  };
+}
+
 export interface RpcCounters {
   queriesOut: Record<string, number>;
   queriesIn: Record<string, number>;
@@ -78,20 +96,7 @@ interface Waiting {
 const MAX_WAITING_FACTOR = 4;
 
 export class RpcSocket {
-  readonly counters: RpcCounters = {
-    queriesOut: {},
-    queriesIn: {},
-    responsesIn: 0,
-    errorsIn: 0,
-    timeouts: 0,
-    malformed: 0,
-    unknownTid: 0,
-    badArguments: 0,
-    bytesOut: 0,
-    bytesIn: 0,
-    repliesSent: 0,
-    rejectedLocally: 0
-  };
+  readonly counters: RpcCounters = emptyRpcCounters();
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly random: RandomSource;
