@@ -43,6 +43,8 @@ export class DhtPeerSource {
   private readonly knownNodes = new Set<string>();
   private readonly loops: Promise<void>[] = [];
   private readonly o: Required<DhtSourceOptions>;
+  /** The address family of this source's DHT node (one node speaks one family). */
+  readonly family: 4 | 6;
   /** Lookups run so far (tests and progress displays). */
   lookups = 0;
   announces = 0;
@@ -54,6 +56,7 @@ export class DhtPeerSource {
     private readonly events: DhtSourceEvents,
     options: DhtSourceOptions = {}
   ) {
+    this.family = dht.address().host.includes(':') ? 6 : 4;
     this.o = {
       requeryMs: options.requeryMs ?? 30_000,
       requeryMaxMs: options.requeryMaxMs ?? 5 * 60_000,
@@ -66,10 +69,6 @@ export class DhtPeerSource {
     this.loops.push(this.lookupLoop(), this.announceLoop());
   }
 
-  /** The address family of this source's DHT node (one node speaks one family). */
-  get family(): 4 | 6 {
-    return this.dht.address().host.includes(':') ? 6 : 4;
-  }
 
   /** A peer told us its DHT port (BEP 5): ping it so it may enter our routing table. */
   addNode(node: Address): void {

@@ -16,27 +16,25 @@ const POOL_SIZE = 4096;
 const pool = new Uint8Array(POOL_SIZE);
 let poolAt = POOL_SIZE;
 
-function take(n: number): Uint8Array {
-  if (n > POOL_SIZE / 4) return new Uint8Array(nodeRandomBytes(n));
+/** Offset of `n` fresh pool bytes (refilling when too few are left); they are consumed. */
+function reserve(n: number): number {
   if (poolAt + n > POOL_SIZE) {
     randomFillSync(pool);
     poolAt = 0;
   }
-  const out = pool.slice(poolAt, poolAt + n);
-  pool.fill(0, poolAt, poolAt + n); // served bytes do not stay in memory
   poolAt += n;
-  return out;
+  return poolAt - n;
 }
 
 export const cryptoRandom: RandomSource = {
-  bytes: (n) => take(n),
+  bytes: (n) => {
+    if (n > POOL_SIZE / 4) return new Uint8Array(nodeRandomBytes(n));
+    const at = reserve(n);
+    return pool.slice(at, at + n);
+  },
   int: (n) => {
-    if (poolAt + 4 > POOL_SIZE) {
-      randomFillSync(pool);
-      poolAt = 0;
-    }
-    const v = ((pool[poolAt]! << 24) | (pool[poolAt + 1]! << 16) | (pool[poolAt + 2]! << 8) | pool[poolAt + 3]!) >>> 0;
-    poolAt += 4;
+    const at = reserve(4);
+    const v = ((pool[at]! << 24) | (pool[at + 1]! << 16) | (pool[at + 2]! << 8) | pool[at + 3]!) >>> 0;
     return Math.floor((v / 0x1_0000_0000) * n);
   }
 };
