@@ -52,7 +52,13 @@ const arg = (name: string, dflt: string): string => {
 async function child(nodes: number, rate: number): Promise<Result> {
   const items = Math.floor(nodes / 2);
   const t0 = performance.now();
-  const net = await WarmTestnet.create({ size: nodes, seed: 31, latencyMs: 20, jitterMs: 10, node: { maintenanceIntervalMs: 3_600_000 } });
+  const net = await WarmTestnet.create({
+    size: nodes,
+    seed: 31,
+    latencyMs: 20,
+    jitterMs: 10,
+    node: { maintenanceIntervalMs: 3_600_000 }
+  });
   const buildS = (performance.now() - t0) / 1000;
   const rnd = seededRandom(5);
   const infoHashes = Array.from({ length: items }, () => rnd.bytes(20));
@@ -60,10 +66,22 @@ async function child(nodes: number, rate: number): Promise<Result> {
   const stored = await net.storeInfoHashes(infoHashes);
   const storeS = (performance.now() - t1) / 1000;
   const known = new Set(infoHashes.filter((_, i) => stored[i]! > 0).map(toHex));
-  const dht = new DHT({ transport: net.network.createTransport(), clock: net.network.clock, random: seededRandom(9), bootstrap: [net.nodes[0]!.address()], maintenanceIntervalMs: 3_600_000 });
+  const dht = new DHT({
+    transport: net.network.createTransport(),
+    clock: net.network.clock,
+    random: seededRandom(9),
+    bootstrap: [net.nodes[0]!.address()],
+    maintenanceIntervalMs: 3_600_000
+  });
   await net.run(dht.ready);
   const store = new MemoryCrawlerStore();
-  const crawler = createDhtCrawler(dht, { store, clock: net.network.clock, random: seededRandom(11), queriesPerSecond: rate, bootstrap: [net.nodes[0]!.address()] });
+  const crawler = createDhtCrawler(dht, {
+    store,
+    clock: net.network.clock,
+    random: seededRandom(11),
+    queriesPerSecond: rate,
+    bootstrap: [net.nodes[0]!.address()]
+  });
   let idle = false;
   crawler.on('idle', () => (idle = true));
   const marks: Record<number, number> = {};
@@ -71,13 +89,15 @@ async function child(nodes: number, rate: number): Promise<Result> {
   crawler.on('infohash', (ih) => {
     if (!known.has(toHex(ih))) return;
     found++;
-    for (const level of [0.5, 0.9, 0.95, 0.99]) if (marks[level] === undefined && found >= level * known.size) marks[level] = net.network.clock.now();
+    for (const level of [0.5, 0.9, 0.95, 0.99])
+      if (marks[level] === undefined && found >= level * known.size) marks[level] = net.network.clock.now();
   });
   const sent0 = net.network.sent;
   const me = dht.address();
   let own = 0;
   net.network.onSend = (from, to) => {
-    if ((from.host === me.host && from.port === me.port) || (to.host === me.host && to.port === me.port)) own++;
+    if ((from.host === me.host && from.port === me.port) || (to.host === me.host && to.port === me.port))
+      own++;
   };
   const start = net.network.clock.now();
   const t2 = performance.now();
@@ -91,8 +111,17 @@ async function child(nodes: number, rate: number): Promise<Result> {
   const heapMB = process.memoryUsage().heapUsed / 1e6;
   const at = (level: number): number => (marks[level] === undefined ? NaN : (marks[level]! - start) / 1000);
   const result: Result = {
-    nodes, items: known.size, rate, buildS, storeS, crawlS, heapMB,
-    t50: at(0.5), t90: at(0.9), t95: at(0.95), t99: at(0.99),
+    nodes,
+    items: known.size,
+    rate,
+    buildS,
+    storeS,
+    crawlS,
+    heapMB,
+    t50: at(0.5),
+    t90: at(0.9),
+    t95: at(0.95),
+    t99: at(0.99),
     coverage: found / known.size,
     visitedShare: s.nodesVisited / nodes,
     queries: s.queriesSent,
@@ -112,13 +141,18 @@ function runChild(nodes: number, rate: number): Promise<Result> {
   const heapMB = Math.max(4096, Math.ceil((nodes * 250_000) / 1e6)); // ~170 KB heap per node measured at 10k
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [`--max-old-space-size=${heapMB}`, script, '--child', String(nodes), '--rate', String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(
+      process.execPath,
+      [`--max-old-space-size=${heapMB}`, script, '--child', String(nodes), '--rate', String(rate)],
+      { stdio: ['ignore', 'pipe', 'inherit'] }
+    );
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
     p.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || !line) reject(new Error(`child ${nodes}@${rate} exited with ${code}: ${out.slice(-500)}`));
+      if (code !== 0 || !line)
+        reject(new Error(`child ${nodes}@${rate} exited with ${code}: ${out.slice(-500)}`));
       else resolve(JSON.parse(line.slice(7)) as Result);
     });
   });
@@ -130,9 +164,15 @@ function table(results: Result[]): string {
   const head =
     '| nodes | infohashes | rate (q/s) | 50% / 90% / 95% / 99% at (virtual s) | coverage | nodes visited | samples/s | queries per infohash | crawler datagrams per query | network datagrams per query | stopped by | build + store + crawl (real s) | heap |\n' +
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- | ---: | ---: |\n';
-  return head + results.map((r) =>
-    `| ${r.nodes.toLocaleString('en')} | ${r.items.toLocaleString('en')} | ${r.rate} | ${f(r.t50)} / ${f(r.t90)} / ${f(r.t95)} / ${f(r.t99)} | ${(r.coverage * 100).toFixed(1)}% | ${(r.visitedShare * 100).toFixed(1)}% | ${f(r.samplesPerS)} | ${f(r.queriesPerInfohash, 3)} | ${f(r.crawlerDatagramsPerQuery)} | ${f(r.networkDatagramsPerQuery)} | ${r.stoppedBy} | ${f(r.buildS, 0)} + ${f(r.storeS, 0)} + ${f(r.crawlS, 0)} | ${f(r.heapMB, 0)} MB |`
-  ).join('\n');
+  return (
+    head +
+    results
+      .map(
+        (r) =>
+          `| ${r.nodes.toLocaleString('en')} | ${r.items.toLocaleString('en')} | ${r.rate} | ${f(r.t50)} / ${f(r.t90)} / ${f(r.t95)} / ${f(r.t99)} | ${(r.coverage * 100).toFixed(1)}% | ${(r.visitedShare * 100).toFixed(1)}% | ${f(r.samplesPerS)} | ${f(r.queriesPerInfohash, 3)} | ${f(r.crawlerDatagramsPerQuery)} | ${f(r.networkDatagramsPerQuery)} | ${r.stoppedBy} | ${f(r.buildS, 0)} + ${f(r.storeS, 0)} + ${f(r.crawlS, 0)} | ${f(r.heapMB, 0)} MB |`
+      )
+      .join('\n')
+  );
 }
 
 async function main(): Promise<void> {
@@ -149,7 +189,9 @@ async function main(): Promise<void> {
       const t = performance.now();
       process.stderr.write(`crawler bench: ${nodes} nodes at ${rate} q/s ...\n`);
       const r = await runChild(nodes, rate);
-      process.stderr.write(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s real: ${JSON.stringify(r)}\n`);
+      process.stderr.write(
+        `  done in ${((performance.now() - t) / 1000).toFixed(0)} s real: ${JSON.stringify(r)}\n`
+      );
       results.push(r);
     }
   }

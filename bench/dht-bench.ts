@@ -49,7 +49,10 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const { flag, value, num } = argvReader(argv);
   const quick = flag('quick');
-  const simSizes = (value('sim-sizes') ?? (quick ? '1000' : '1000,10000')).split(',').map(Number).filter((n) => n > 0);
+  const simSizes = (value('sim-sizes') ?? (quick ? '1000' : '1000,10000'))
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
   if (flag('sim-100k') && !simSizes.includes(100_000)) simSizes.push(100_000);
   return {
     nodes: num('nodes', quick ? 300 : 1000),
@@ -58,7 +61,10 @@ function parseOptions(argv: string[]): Options {
     seed: num('seed', 1),
     serveReps: num('serve-reps', quick ? 1 : 3),
     serveSeconds: num('serve-seconds', quick ? 2 : 4),
-    serveEntries: (value('serve-entries') ?? '160,48').split(',').map(Number).filter((n) => n > 0),
+    serveEntries: (value('serve-entries') ?? '160,48')
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0),
     memoryReps: num('memory-reps', quick ? 1 : 2),
     memoryNodes: num('memory-nodes', quick ? 100 : 200),
     simSizes,
@@ -88,39 +94,111 @@ async function main(): Promise<void> {
   log(`DHT benchmark: trackerless vs bittorrent-dht@11.0.12 — ${machine}`);
   log(`options: ${JSON.stringify({ ...opts, skip: [...opts.skip] })}`);
   const rows: Row[] = [];
-  const summary: Record<string, unknown> = { machine, options: { ...opts, skip: [...opts.skip] }, startedAt: new Date(started).toISOString() };
+  const summary: Record<string, unknown> = {
+    machine,
+    options: { ...opts, skip: [...opts.skip] },
+    startedAt: new Date(started).toISOString()
+  };
 
   // 1. loopback ----------------------------------------------------------------------------
   if (!opts.skip.has('loopback')) {
-    log(`\n== 1. loopback UDP: ${opts.nodes} nodes per implementation, ${opts.reps} reps x ${opts.items} items, interleaved ==`);
+    log(
+      `\n== 1. loopback UDP: ${opts.nodes} nodes per implementation, ${opts.reps} reps x ${opts.items} items, interleaved ==`
+    );
     const counter = new SendCounter();
     counter.install();
     let res: Record<ImplName, ImplLoopbackResult>;
     try {
-      res = await runLoopback({ nodes: opts.nodes, reps: opts.reps, itemsPerRep: opts.items, seed: opts.seed, joinBatch: 20, counter, gc: getGc(), log });
+      res = await runLoopback({
+        nodes: opts.nodes,
+        reps: opts.reps,
+        itemsPerRep: opts.items,
+        seed: opts.seed,
+        joinBatch: 20,
+        counter,
+        gc: getGc(),
+        log
+      });
     } finally {
       counter.uninstall();
     }
     const o = res.ours;
     const a = res.anchor;
     const med = (r: ImplLoopbackResult, f: (x: ImplLoopbackResult) => number[]): number => median(f(r));
-    const success = (r: ImplLoopbackResult): number => r.getPeers.filter((s) => s.found).length / r.getPeers.length;
-    const add = (metric: string, f: (r: ImplLoopbackResult) => number, unit = '', target?: string, pass?: (o: number, a: number) => boolean): void => {
+    const success = (r: ImplLoopbackResult): number =>
+      r.getPeers.filter((s) => s.found).length / r.getPeers.length;
+    const add = (
+      metric: string,
+      f: (r: ImplLoopbackResult) => number,
+      unit = '',
+      target?: string,
+      pass?: (o: number, a: number) => boolean
+    ): void => {
       const ov = f(o);
       const av = f(a);
-      rows.push({ metric, ours: ov, anchor: av, ratio: ratio(ov, av), unit, ...(target ? { target, pass: pass!(ov, av) } : {}) });
+      rows.push({
+        metric,
+        ours: ov,
+        anchor: av,
+        ratio: ratio(ov, av),
+        unit,
+        ...(target ? { target, pass: pass!(ov, av) } : {})
+      });
     };
-    add('get_peers: queries per lookup (median)', (r) => med(r, (x) => x.getPeers.map((s) => s.queries)), '', '<= 0.5x', (x, y) => x <= 0.5 * y);
-    add('get_peers: queries per lookup (p90)', (r) => quantile(r.getPeers.map((s) => s.queries), 0.9));
+    add(
+      'get_peers: queries per lookup (median)',
+      (r) => med(r, (x) => x.getPeers.map((s) => s.queries)),
+      '',
+      '<= 0.5x',
+      (x, y) => x <= 0.5 * y
+    );
+    add('get_peers: queries per lookup (p90)', (r) =>
+      quantile(
+        r.getPeers.map((s) => s.queries),
+        0.9
+      )
+    );
     add('get_peers: success rate (announced peer found)', success, '', '>= anchor', (x, y) => x >= y);
-    add('get_peers: datagrams per lookup, all nodes (median)', (r) => med(r, (x) => x.getPeers.map((s) => s.netDatagrams)));
-    add('get_peers: bytes per lookup, all nodes (median)', (r) => med(r, (x) => x.getPeers.map((s) => s.netBytes)), 'B');
-    add('get_peers: time to first peer (median)', (r) => med(r, (x) => x.getPeers.filter((s) => s.found).map((s) => s.firstPeerMs)), 'ms');
-    add('get_peers: time to first peer (p90)', (r) => quantile(r.getPeers.filter((s) => s.found).map((s) => s.firstPeerMs), 0.9), 'ms');
+    add('get_peers: datagrams per lookup, all nodes (median)', (r) =>
+      med(r, (x) => x.getPeers.map((s) => s.netDatagrams))
+    );
+    add(
+      'get_peers: bytes per lookup, all nodes (median)',
+      (r) => med(r, (x) => x.getPeers.map((s) => s.netBytes)),
+      'B'
+    );
+    add(
+      'get_peers: time to first peer (median)',
+      (r) => med(r, (x) => x.getPeers.filter((s) => s.found).map((s) => s.firstPeerMs)),
+      'ms'
+    );
+    add(
+      'get_peers: time to first peer (p90)',
+      (r) =>
+        quantile(
+          r.getPeers.filter((s) => s.found).map((s) => s.firstPeerMs),
+          0.9
+        ),
+      'ms'
+    );
     add('get_peers: lookup duration (median)', (r) => med(r, (x) => x.getPeers.map((s) => s.ms)), 'ms');
-    add('announce: queries (get_peers + announce_peer, median)', (r) => med(r, (x) => x.announce.map((s) => s.queries)));
-    add('announce: nodes storing the peer (median)', (r) => med(r, (x) => x.announce.map((s) => s.storedCount)), '', '8 closest', (x) => x === 8);
-    add('announce: of them among the true 8 closest (median)', (r) => med(r, (x) => x.announce.map((s) => s.storedInTrue8)), '', '8', (x) => x === 8);
+    add('announce: queries (get_peers + announce_peer, median)', (r) =>
+      med(r, (x) => x.announce.map((s) => s.queries))
+    );
+    add(
+      'announce: nodes storing the peer (median)',
+      (r) => med(r, (x) => x.announce.map((s) => s.storedCount)),
+      '',
+      '8 closest',
+      (x) => x === 8
+    );
+    add(
+      'announce: of them among the true 8 closest (median)',
+      (r) => med(r, (x) => x.announce.map((s) => s.storedInTrue8)),
+      '',
+      '8',
+      (x) => x === 8
+    );
     add('announce: bytes, all nodes (median)', (r) => med(r, (x) => x.announce.map((s) => s.netBytes)), 'B');
     add('find_node: queries per lookup (median)', (r) => med(r, (x) => x.findNode.map((s) => s.queries)));
     add('find_node: recall of the true 8 closest (mean)', (r) => mean(r.findNode.map((s) => s.recall)));
@@ -128,10 +206,23 @@ async function main(): Promise<void> {
     add('join: bytes sent per node while the network is built', (r) => r.joinBytesPerNode, 'B');
     add('routing table entries per node (median)', (r) => r.tableSizeMedian);
     add('heap per node in the built network (own tables, see entries)', (r) => r.heapPerNodeBytes, 'B');
-    add('arrayBuffers per node in the built network (pinned datagrams)', (r) => r.arrayBuffersPerNodeBytes, 'B');
-    add('heap + arrayBuffers per node in the built network', (r) => r.heapPerNodeBytes + r.arrayBuffersPerNodeBytes, 'B', '<= 0.5x', (x, y) => x <= 0.5 * y);
+    add(
+      'arrayBuffers per node in the built network (pinned datagrams)',
+      (r) => r.arrayBuffersPerNodeBytes,
+      'B'
+    );
+    add(
+      'heap + arrayBuffers per node in the built network',
+      (r) => r.heapPerNodeBytes + r.arrayBuffersPerNodeBytes,
+      'B',
+      '<= 0.5x',
+      (x, y) => x <= 0.5 * y
+    );
     const selfCheck = o.getPeers.filter((s) => s.queries !== s.reportedQueries).length;
-    if (selfCheck > 0) log(`  note: ${selfCheck} get_peers lookups sent more queries than the lookup itself counted (routing-table pings during the lookup)`);
+    if (selfCheck > 0)
+      log(
+        `  note: ${selfCheck} get_peers lookups sent more queries than the lookup itself counted (routing-table pings during the lookup)`
+      );
     summary.loopback = res;
   }
 
@@ -143,22 +234,60 @@ async function main(): Promise<void> {
     const sparse: Record<ImplName, MemoryResult[]> = { ours: [], anchor: [] };
     for (let r = 0; r < opts.memoryReps; r++) {
       for (const impl of r % 2 === 0 ? IMPLS : [...IMPLS].reverse()) {
-        const m = await runMemory({ impl, nodes: opts.memoryNodes, entries: 64, peers: 100_000, infohashes: 1000, seed: opts.seed + r });
+        const m = await runMemory({
+          impl,
+          nodes: opts.memoryNodes,
+          entries: 64,
+          peers: 100_000,
+          infohashes: 1000,
+          seed: opts.seed + r
+        });
         node[impl].push(m);
         dense[impl].push(m);
-        const s = await runMemory({ impl, nodes: 0, entries: 0, peers: 100_000, infohashes: 100_000, seed: opts.seed + r });
+        const s = await runMemory({
+          impl,
+          nodes: 0,
+          entries: 0,
+          peers: 100_000,
+          infohashes: 100_000,
+          seed: opts.seed + r
+        });
         sparse[impl].push(s);
-        log(`  ${impl}: ${fmt(m.heapPerNodeBytes)} B heap/node (table ${m.tableSizeMin}-${m.tableSizeMax}), ${fmt(m.heapPerPeerBytes)} B/peer (1,000 x 100), ${fmt(s.heapPerPeerBytes)} B/peer (100,000 x 1)`);
+        log(
+          `  ${impl}: ${fmt(m.heapPerNodeBytes)} B heap/node (table ${m.tableSizeMin}-${m.tableSizeMax}), ${fmt(m.heapPerPeerBytes)} B/peer (1,000 x 100), ${fmt(s.heapPerPeerBytes)} B/peer (100,000 x 1)`
+        );
       }
     }
-    const add = (metric: string, src: Record<ImplName, MemoryResult[]>, f: (m: MemoryResult) => number, target?: string): void => {
+    const add = (
+      metric: string,
+      src: Record<ImplName, MemoryResult[]>,
+      f: (m: MemoryResult) => number,
+      target?: string
+    ): void => {
       const ov = median(src.ours.map(f));
       const av = median(src.anchor.map(f));
-      rows.push({ metric, ours: ov, anchor: av, ratio: ratio(ov, av), unit: 'B', ...(target ? { target, pass: ov <= 0.5 * av } : {}) });
+      rows.push({
+        metric,
+        ours: ov,
+        anchor: av,
+        ratio: ratio(ov, av),
+        unit: 'B',
+        ...(target ? { target, pass: ov <= 0.5 * av } : {})
+      });
     };
-    add(`heap per node, ${opts.memoryNodes} idle nodes with 64 table entries each`, node, (m) => m.heapPerNodeBytes, '<= 0.5x');
+    add(
+      `heap per node, ${opts.memoryNodes} idle nodes with 64 table entries each`,
+      node,
+      (m) => m.heapPerNodeBytes,
+      '<= 0.5x'
+    );
     add('arrayBuffers per node, same nodes', node, (m) => m.arrayBuffersPerNodeBytes);
-    add('heap + arrayBuffers per node, same nodes', node, (m) => m.heapPerNodeBytes + m.arrayBuffersPerNodeBytes, '<= 0.5x');
+    add(
+      'heap + arrayBuffers per node, same nodes',
+      node,
+      (m) => m.heapPerNodeBytes + m.arrayBuffersPerNodeBytes,
+      '<= 0.5x'
+    );
     add('heap per stored peer, 100k peers on 1,000 infohashes', dense, (m) => m.heapPerPeerBytes, '<= 0.5x');
     add('heap per stored peer, 100k peers on 100k infohashes', sparse, (m) => m.heapPerPeerBytes, '<= 0.5x');
     summary.memory = { node, sparse };
@@ -166,25 +295,70 @@ async function main(): Promise<void> {
 
   // 3. serve ----------------------------------------------------------------------------------
   if (!opts.skip.has('serve')) {
-    log(`\n== 3. replies/s of one node on one core: ${opts.serveReps} reps x ${opts.serveSeconds} s, table sizes ${opts.serveEntries.join(', ')} ==`);
+    log(
+      `\n== 3. replies/s of one node on one core: ${opts.serveReps} reps x ${opts.serveSeconds} s, table sizes ${opts.serveEntries.join(', ')} ==`
+    );
     const all: ServeResult[] = [];
     for (const entries of opts.serveEntries) {
       for (let r = 0; r < opts.serveReps; r++) {
         for (const impl of r % 2 === 0 ? IMPLS : [...IMPLS].reverse()) {
-          const s = await runServe({ impl, entries, seed: opts.seed + r, durationMs: opts.serveSeconds * 1000, warmupMs: 1000, maxQueries: 400_000, sockets: 2, window: 64 });
+          const s = await runServe({
+            impl,
+            entries,
+            seed: opts.seed + r,
+            durationMs: opts.serveSeconds * 1000,
+            warmupMs: 1000,
+            maxQueries: 400_000,
+            sockets: 2,
+            window: 64
+          });
           all.push(s);
-          log(`  ${impl} (${entries} entries): ${fmt(s.repliesPerSec)} replies/s, ${fmt(s.repliesPerCpuSec)} per server CPU-s (server at ${(s.serverCpuShare * 100).toFixed(0)}% of a core), ${fmt(s.bytesPerReply)} B/reply, lost ${s.lost}`);
+          log(
+            `  ${impl} (${entries} entries): ${fmt(s.repliesPerSec)} replies/s, ${fmt(s.repliesPerCpuSec)} per server CPU-s (server at ${(s.serverCpuShare * 100).toFixed(0)}% of a core), ${fmt(s.bytesPerReply)} B/reply, lost ${s.lost}`
+          );
         }
       }
-      const pick = (impl: ImplName, f: (s: ServeResult) => number): number => median(all.filter((s) => s.impl === impl && s.entries === entries).map(f));
-      const add = (metric: string, f: (s: ServeResult) => number, unit: string, target?: string, pass?: (o: number, a: number) => boolean): void => {
+      const pick = (impl: ImplName, f: (s: ServeResult) => number): number =>
+        median(all.filter((s) => s.impl === impl && s.entries === entries).map(f));
+      const add = (
+        metric: string,
+        f: (s: ServeResult) => number,
+        unit: string,
+        target?: string,
+        pass?: (o: number, a: number) => boolean
+      ): void => {
         const ov = pick('ours', f);
         const av = pick('anchor', f);
-        rows.push({ metric, ours: ov, anchor: av, ratio: ratio(ov, av), unit, ...(target ? { target, pass: pass!(ov, av) } : {}) });
+        rows.push({
+          metric,
+          ours: ov,
+          anchor: av,
+          ratio: ratio(ov, av),
+          unit,
+          ...(target ? { target, pass: pass!(ov, av) } : {})
+        });
       };
-      add(`serve (${entries} table entries): replies/s (wall)`, (s) => s.repliesPerSec, '/s', '>= 3x', (x, y) => x >= 3 * y);
-      add(`serve (${entries} table entries): replies per server CPU-second`, (s) => s.repliesPerCpuSec, '/s', '>= 3x', (x, y) => x >= 3 * y);
-      add(`serve (${entries} table entries): bytes per reply`, (s) => s.bytesPerReply, 'B', '<= 1024', (x) => x <= 1024);
+      add(
+        `serve (${entries} table entries): replies/s (wall)`,
+        (s) => s.repliesPerSec,
+        '/s',
+        '>= 3x',
+        (x, y) => x >= 3 * y
+      );
+      add(
+        `serve (${entries} table entries): replies per server CPU-second`,
+        (s) => s.repliesPerCpuSec,
+        '/s',
+        '>= 3x',
+        (x, y) => x >= 3 * y
+      );
+      add(
+        `serve (${entries} table entries): bytes per reply`,
+        (s) => s.bytesPerReply,
+        'B',
+        '<= 1024',
+        (x) => x <= 1024
+      );
     }
     summary.serve = all;
   }
@@ -192,7 +366,9 @@ async function main(): Promise<void> {
   // 4. sim ------------------------------------------------------------------------------------
   const sims: SimResult[] = [];
   if (!opts.skip.has('sim')) {
-    log(`\n== 4. simulated network (ours only): ${opts.simSizes.join(', ')} nodes, ${opts.simItems} items each ==`);
+    log(
+      `\n== 4. simulated network (ours only): ${opts.simSizes.join(', ')} nodes, ${opts.simItems} items each ==`
+    );
     for (const n of opts.simSizes) {
       try {
         sims.push(await runSim(n, opts.simItems, 7, opts.simMaxMinutes, log));
@@ -209,7 +385,14 @@ async function main(): Promise<void> {
     log(
       table(
         ['metric', 'ours', 'anchor', 'ratio', 'target', 'met'],
-        rows.map((r) => [r.metric, fmt(r.ours) + (r.unit && r.unit !== '/s' ? ` ${r.unit}` : ''), fmt(r.anchor) + (r.unit && r.unit !== '/s' ? ` ${r.unit}` : ''), fmt(r.ratio), r.target ?? '', r.pass === undefined ? '' : r.pass ? 'yes' : 'NO'])
+        rows.map((r) => [
+          r.metric,
+          fmt(r.ours) + (r.unit && r.unit !== '/s' ? ` ${r.unit}` : ''),
+          fmt(r.anchor) + (r.unit && r.unit !== '/s' ? ` ${r.unit}` : ''),
+          fmt(r.ratio),
+          r.target ?? '',
+          r.pass === undefined ? '' : r.pass ? 'yes' : 'NO'
+        ])
       )
     );
   }
@@ -217,7 +400,21 @@ async function main(): Promise<void> {
     log('\n== simulated network scaling (ours; medians over items; 20 ms +- 20 ms one-way latency) ==');
     log(
       table(
-        ['nodes', 'build (real s)', 'heap MB', 'table', 'get_peers queries (p50/p90)', 'hops', 'virtual ms', 'found', 'announce queries', 'stored in true 8', 'find_node queries', 'hops', 'recall'],
+        [
+          'nodes',
+          'build (real s)',
+          'heap MB',
+          'table',
+          'get_peers queries (p50/p90)',
+          'hops',
+          'virtual ms',
+          'found',
+          'announce queries',
+          'stored in true 8',
+          'find_node queries',
+          'hops',
+          'recall'
+        ],
         sims.map((s) => [
           `${s.nodes.toLocaleString('en-US')}${s.complete ? '' : ` of ${s.requested.toLocaleString('en-US')}`}`,
           fmt(s.buildSeconds),
@@ -241,8 +438,12 @@ async function main(): Promise<void> {
   // (libuv frees closed handles in its next closing phase: give it a few loop turns.)
   for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
   await new Promise<void>((resolve) => setTimeout(resolve, 50));
-  const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'Timeout');
-  log(`\ntotal ${elapsedS.toFixed(0)} s; handles still open: ${open.length === 0 ? 'none' : open.join(', ')}`);
+  const open = process
+    .getActiveResourcesInfo()
+    .filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'Timeout');
+  log(
+    `\ntotal ${elapsedS.toFixed(0)} s; handles still open: ${open.length === 0 ? 'none' : open.join(', ')}`
+  );
   summary.openHandlesAtEnd = open;
   const json = {
     ...summary,
@@ -250,7 +451,13 @@ async function main(): Promise<void> {
     table: rows.map((r) => ({ ...r, ours: round(r.ours), anchor: round(r.anchor), ratio: round(r.ratio) })),
     simTable: sims
   };
-  const compact = { machine, elapsedSeconds: round(elapsedS), openHandlesAtEnd: open, table: json.table, simTable: sims };
+  const compact = {
+    machine,
+    elapsedSeconds: round(elapsedS),
+    openHandlesAtEnd: open,
+    table: json.table,
+    simTable: sims
+  };
   if (opts.json) writeFileSync(opts.json, `${JSON.stringify(json, null, 2)}\n`);
   log(`BENCH_JSON ${JSON.stringify(compact)}`);
 }

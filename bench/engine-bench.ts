@@ -53,7 +53,13 @@ const HOST = '127.0.0.1';
 
 type CaseName = 'a' | 'b';
 const CASES: Record<CaseName, Rates & { label: string; target: number; ltIssue: [number, number] }> = {
-  a: { uS: 4 * MiB, uI: 2 * MiB, label: '(a) u_s = 4 MiB/s, u_i = 2 MiB/s', target: 1.1, ltIssue: [1.32, 1.19] },
+  a: {
+    uS: 4 * MiB,
+    uI: 2 * MiB,
+    label: '(a) u_s = 4 MiB/s, u_i = 2 MiB/s',
+    target: 1.1,
+    ltIssue: [1.32, 1.19]
+  },
   b: { uS: 2 * MiB, uI: 2 * MiB, label: '(b) u_s = u_i = 2 MiB/s', target: 1.15, ltIssue: [1.77, 1.58] }
 };
 
@@ -101,7 +107,8 @@ function parseVariant(s: string): Variant {
   return { impl, procs, key: procs > 1 ? `${impl}@${procs}` : impl };
 }
 
-const variantName = (v: Variant): string => (v.procs > 1 ? `${IMPL_NAMES[v.impl]}, ${v.procs} processes` : IMPL_NAMES[v.impl]);
+const variantName = (v: Variant): string =>
+  v.procs > 1 ? `${IMPL_NAMES[v.impl]}, ${v.procs} processes` : IMPL_NAMES[v.impl];
 
 function parseSize(s: string): number {
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(s.trim());
@@ -129,9 +136,13 @@ function parseOptions(argv: string[]): Options {
     storage: value('storage') === 'memory' ? 'memory' : 'fs',
     swarmSizeMiB: num('swarm-size', 64),
     swarmN: list('swarm-n', '8,16'),
-    swarmCases: (value('swarm-cases') ?? 'a,b').split(',').filter((c): c is CaseName => c === 'a' || c === 'b'),
+    swarmCases: (value('swarm-cases') ?? 'a,b')
+      .split(',')
+      .filter((c): c is CaseName => c === 'a' || c === 'b'),
     swarmReps: num('swarm-reps', 3),
-    swarmImpls: (value('swarm-impls') ?? 'ours,lt').split(',').filter((c): c is Impl => c === 'ours' || c === 'lt'),
+    swarmImpls: (value('swarm-impls') ?? 'ours,lt')
+      .split(',')
+      .filter((c): c is Impl => c === 'ours' || c === 'lt'),
     chartN: list('chart-n', '2,4,8,16,32'),
     chartSizeMiB: num('chart-size', 16),
     chartReps: num('chart-reps', 2),
@@ -197,7 +208,8 @@ interface TransferSample {
 }
 
 /** "on CPU x %, waiting for a CPU y %" of the event-loop thread over `wall` seconds. */
-const loopShare = (cpu: number, wait: number, wall: number): string => `on CPU ${((100 * cpu) / wall).toFixed(0)} %, runnable ${((100 * wait) / wall).toFixed(0)} %`;
+const loopShare = (cpu: number, wait: number, wall: number): string =>
+  `on CPU ${((100 * cpu) / wall).toFixed(0)} %, runnable ${((100 * wait) / wall).toFixed(0)} %`;
 
 const PAIRS: Array<[Impl, Impl]> = [
   ['ours', 'ours'],
@@ -205,18 +217,46 @@ const PAIRS: Array<[Impl, Impl]> = [
   ['lt', 'ours'],
   ['ours', 'lt']
 ];
-const pairName = (s: Impl, d: Impl): string => `${s === 'ours' ? 'ours' : 'libtorrent'}->${d === 'ours' ? 'ours' : 'libtorrent'}`;
+const pairName = (s: Impl, d: Impl): string =>
+  `${s === 'ours' ? 'ours' : 'libtorrent'}->${d === 'ours' ? 'ours' : 'libtorrent'}`;
 
-async function transferOnce(t: BenchTorrent, seed: Impl, down: Impl, rep: number, dir: string, opts: Options): Promise<TransferSample> {
+async function transferOnce(
+  t: BenchTorrent,
+  seed: Impl,
+  down: Impl,
+  rep: number,
+  dir: string,
+  opts: Options
+): Promise<TransferSample> {
   const out = join(dir, `down-${seed}-${down}-${rep}`);
   await fsp.mkdir(out, { recursive: true });
   let s: PeerProcess | undefined;
   let d: PeerProcess | undefined;
   try {
-    s = await start(seed, 'seed', ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, '--seed-mode'], opts);
+    s = await start(
+      seed,
+      'seed',
+      ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, '--seed-mode'],
+      opts
+    );
     const port = Number(s.events.find((e) => e.event === 'ready')!.port);
     const storage = down === 'ours' ? ['--storage', opts.storage] : [];
-    d = await start(down, 'download', ['--torrent', t.torrentPath, '--save-path', out, '--host', HOST, '--peer', `${HOST}:${port}`, ...storage], opts);
+    d = await start(
+      down,
+      'download',
+      [
+        '--torrent',
+        t.torrentPath,
+        '--save-path',
+        out,
+        '--host',
+        HOST,
+        '--peer',
+        `${HOST}:${port}`,
+        ...storage
+      ],
+      opts
+    );
     await s.request('mark', 'marked', 10_000);
     const size = t.info.length;
     const done = await d.request('go', 'done', Math.max(120_000, (size / (2 * MiB)) * 1000));
@@ -233,8 +273,20 @@ async function transferOnce(t: BenchTorrent, seed: Impl, down: Impl, rep: number
       downCpuPerGiB: Number(done.cpu) / (size / GiB),
       seedCpuPerGiB: Number(report.cpu) / (size / GiB),
       downMaxRssMiB: Number(done.maxRssKiB) / 1024,
-      ...(done.mainCpu !== undefined ? { downMainCpu: Number(done.mainCpu), downMainWait: Number(done.mainRunqueue), downOtherCpu: Number(done.otherThreadsCpu) } : {}),
-      ...(report.mainCpu !== undefined ? { seedMainCpu: Number(report.mainCpu), seedMainWait: Number(report.mainRunqueue), seedOtherCpu: Number(report.otherThreadsCpu) } : {})
+      ...(done.mainCpu !== undefined
+        ? {
+            downMainCpu: Number(done.mainCpu),
+            downMainWait: Number(done.mainRunqueue),
+            downOtherCpu: Number(done.otherThreadsCpu)
+          }
+        : {}),
+      ...(report.mainCpu !== undefined
+        ? {
+            seedMainCpu: Number(report.mainCpu),
+            seedMainWait: Number(report.mainRunqueue),
+            seedOtherCpu: Number(report.otherThreadsCpu)
+          }
+        : {})
     };
   } finally {
     await stop(d, s);
@@ -244,10 +296,14 @@ async function transferOnce(t: BenchTorrent, seed: Impl, down: Impl, rep: number
 
 async function runTransfer(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
   const size = Math.round(opts.sizeMiB * MiB);
-  log(`\n== 1. one seeder -> one downloader, ${mib(size)} over loopback TCP, ${opts.reps} reps interleaved (downloader storage: ours ${opts.storage}, libtorrent disk) ==`);
+  log(
+    `\n== 1. one seeder -> one downloader, ${mib(size)} over loopback TCP, ${opts.reps} reps interleaved (downloader storage: ours ${opts.storage}, libtorrent disk) ==`
+  );
   const t0 = Date.now();
   const t = await makeFileTorrent(dir, 'transfer.bin', size);
-  log(`  content + torrent: ${t.info.pieceCount} pieces of ${t.info.pieceLength / 1024} KiB (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(
+    `  content + torrent: ${t.info.pieceCount} pieces of ${t.info.pieceLength / 1024} KiB (${((Date.now() - t0) / 1000).toFixed(1)} s)`
+  );
   const samples: TransferSample[] = [];
   for (let rep = 0; rep < opts.reps; rep++) {
     for (let k = 0; k < PAIRS.length; k++) {
@@ -256,13 +312,18 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
       samples.push(r);
       log(
         `  rep ${rep + 1} ${pairName(seed, down).padEnd(24)} ${fmt(r.mibps).padStart(7)} MiB/s  (${r.seconds.toFixed(2)} s; ${r.sinceGo.toFixed(2)} s from go)  CPU/GiB: downloader ${r.downCpuPerGiB.toFixed(2)} s, seeder ${r.seedCpuPerGiB.toFixed(2)} s` +
-          (r.downMainCpu !== undefined ? `; our downloader's event loop: ${loopShare(r.downMainCpu, r.downMainWait!, r.sinceGo)}` : '') +
-          (r.seedMainCpu !== undefined ? `; our seeder's: ${loopShare(r.seedMainCpu, r.seedMainWait!, r.sinceGo)}` : '')
+          (r.downMainCpu !== undefined
+            ? `; our downloader's event loop: ${loopShare(r.downMainCpu, r.downMainWait!, r.sinceGo)}`
+            : '') +
+          (r.seedMainCpu !== undefined
+            ? `; our seeder's: ${loopShare(r.seedMainCpu, r.seedMainWait!, r.sinceGo)}`
+            : '')
       );
     }
   }
   const rows: string[][] = [];
-  const med = (seed: Impl, down: Impl, f: (s: TransferSample) => number): number => median(samples.filter((s) => s.seed === seed && s.down === down).map(f));
+  const med = (seed: Impl, down: Impl, f: (s: TransferSample) => number): number =>
+    median(samples.filter((s) => s.seed === seed && s.down === down).map(f));
   for (const [seed, down] of PAIRS) {
     rows.push([
       pairName(seed, down),
@@ -273,10 +334,25 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
         .join(', '),
       fmt(med(seed, down, (s) => s.downCpuPerGiB)),
       fmt(med(seed, down, (s) => s.seedCpuPerGiB)),
-      fmt(med(seed, down, (s) => s.downMaxRssMiB), 0)
+      fmt(
+        med(seed, down, (s) => s.downMaxRssMiB),
+        0
+      )
     ]);
   }
-  log(table(['pair', 'MiB/s (median)', 'all reps', 'downloader CPU s/GiB', 'seeder CPU s/GiB', 'downloader max RSS MiB'], rows));
+  log(
+    table(
+      [
+        'pair',
+        'MiB/s (median)',
+        'all reps',
+        'downloader CPU s/GiB',
+        'seeder CPU s/GiB',
+        'downloader max RSS MiB'
+      ],
+      rows
+    )
+  );
   const oo = med('ours', 'ours', (s) => s.mibps);
   const ll = med('lt', 'lt', (s) => s.mibps);
   const ooCpu = med('ours', 'ours', (s) => s.downCpuPerGiB + s.seedCpuPerGiB);
@@ -326,7 +402,16 @@ interface SwarmSample {
   variant: string;
 }
 
-async function swarmOnce(t: BenchTorrent, v: Variant, n: number, rates: Rates, caseName: CaseName | 'chart', rep: number, dir: string, opts: Options): Promise<SwarmSample> {
+async function swarmOnce(
+  t: BenchTorrent,
+  v: Variant,
+  n: number,
+  rates: Rates,
+  caseName: CaseName | 'chart',
+  rep: number,
+  dir: string,
+  opts: Options
+): Promise<SwarmSample> {
   const impl = v.impl;
   const work = join(dir, `swarm-${v.key}-${n}-${rep}`);
   await fsp.mkdir(work, { recursive: true });
@@ -337,7 +422,20 @@ async function swarmOnce(t: BenchTorrent, v: Variant, n: number, rates: Rates, c
   const procs = impl === 'ours' ? Math.max(1, Math.min(v.procs, n)) : 1;
   const parts: PeerProcess[] = [];
   try {
-    const args = ['--torrent', t.torrentPath, '--data', t.dataDir, '--work', work, '--n', String(n), '--u-s', String(rates.uS), '--u-i', String(rates.uI)];
+    const args = [
+      '--torrent',
+      t.torrentPath,
+      '--data',
+      t.dataDir,
+      '--work',
+      work,
+      '--n',
+      String(n),
+      '--u-s',
+      String(rates.uS),
+      '--u-i',
+      String(rates.uI)
+    ];
     if (impl === 'ours') args.push('--storage', opts.storage);
     if (opts.traceDir) args.push('--trace', '1');
     let seconds: number;
@@ -359,11 +457,14 @@ async function swarmOnce(t: BenchTorrent, v: Variant, n: number, rates: Rates, c
         parts.push(await start(impl, 'swarm', [...args, '--ids', ids.join(',')], opts));
       }
       const ports: Record<string, number> = {};
-      for (const p of parts) Object.assign(ports, p.events.find((e) => e.event === 'ready')!.ports as Record<string, number>);
+      for (const p of parts)
+        Object.assign(ports, p.events.find((e) => e.event === 'ready')!.ports as Record<string, number>);
       const from = parts.map((p) => p.events.length);
       const go = `go ${JSON.stringify(ports)}`;
       for (const p of parts) p.send(go); // back to back: each times from its own receipt of go
-      const fins = await Promise.all(parts.map((p, k) => p.next((e) => e.event === 'finished', timeoutMs, 'finished', from[k])));
+      const fins = await Promise.all(
+        parts.map((p, k) => p.next((e) => e.event === 'finished', timeoutMs, 'finished', from[k]))
+      );
       // Every process keeps serving until the last downloader anywhere is done: read the counts now.
       const reports = await Promise.all(parts.map((p) => p.request('report', 'report', 10_000)));
       seconds = Math.max(...fins.map((f) => Number(f.seconds)));
@@ -372,11 +473,31 @@ async function swarmOnce(t: BenchTorrent, v: Variant, n: number, rates: Rates, c
       cpu = reports.reduce((sum, r) => sum + Number(r.cpu), 0);
     }
     if (opts.traceDir) {
-      const trace = parts.flatMap((p, k) => p.events.filter((e) => e.event === 'trace' || e.event === 'peer-done' || e.event === 'finished').map((e) => ({ ...e, part: k })));
+      const trace = parts.flatMap((p, k) =>
+        p.events
+          .filter((e) => e.event === 'trace' || e.event === 'peer-done' || e.event === 'finished')
+          .map((e) => ({ ...e, part: k }))
+      );
       mkdirSync(opts.traceDir, { recursive: true });
-      writeFileSync(join(opts.traceDir, `swarm-${caseName}-n${n}-${v.key}-rep${rep + 1}.json`), `${JSON.stringify(trace)}\n`);
+      writeFileSync(
+        join(opts.traceDir, `swarm-${caseName}-n${n}-${v.key}-rep${rep + 1}.json`),
+        `${JSON.stringify(trace)}\n`
+      );
     }
-    return { impl, n, caseName, rep, seconds, bound, ratio: seconds / bound, seedSends: seedUploaded / F, perPeer: perPeer.map((x) => round(x)), cpu, procs, variant: v.key };
+    return {
+      impl,
+      n,
+      caseName,
+      rep,
+      seconds,
+      bound,
+      ratio: seconds / bound,
+      seedSends: seedUploaded / F,
+      perPeer: perPeer.map((x) => round(x)),
+      cpu,
+      procs,
+      variant: v.key
+    };
   } finally {
     await stop(...parts);
     await fsp.rm(work, { recursive: true, force: true });
@@ -385,20 +506,26 @@ async function swarmOnce(t: BenchTorrent, v: Variant, n: number, rates: Rates, c
 
 async function runSwarm(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
   const F = Math.round(opts.swarmSizeMiB * MiB);
-  log(`\n== 2. swarm: 1 seed + N downloaders, F = ${mib(F)}, N = ${opts.swarmN.join(', ')}, ${opts.swarmReps} reps interleaved; ours in ${opts.oursProcs} process(es), libtorrent in 1 ==`);
+  log(
+    `\n== 2. swarm: 1 seed + N downloaders, F = ${mib(F)}, N = ${opts.swarmN.join(', ')}, ${opts.swarmReps} reps interleaved; ours in ${opts.oursProcs} process(es), libtorrent in 1 ==`
+  );
   const t = await makeFileTorrent(dir, 'swarm.bin', F);
   log(`  torrent: ${t.info.pieceCount} pieces of ${t.info.pieceLength / 1024} KiB`);
   const samples: SwarmSample[] = [];
   for (const c of opts.swarmCases) {
     const rates = CASES[c];
     for (const n of opts.swarmN) {
-      log(`  ${rates.label}, N = ${n}: D_p2p = ${fmt(dP2P(F, n, rates))} s, D_cs = ${fmt(dCS(F, n, rates))} s`);
+      log(
+        `  ${rates.label}, N = ${n}: D_p2p = ${fmt(dP2P(F, n, rates))} s, D_cs = ${fmt(dCS(F, n, rates))} s`
+      );
       for (let rep = 0; rep < opts.swarmReps; rep++) {
         for (const impl of rep % 2 === 0 ? opts.swarmImpls : [...opts.swarmImpls].reverse()) {
           const v: Variant = { impl, procs: impl === 'ours' ? opts.oursProcs : 1, key: impl };
           const s = await swarmOnce(t, v, n, rates, c, rep, dir, opts);
           samples.push(s);
-          log(`    rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s`);
+          log(
+            `    rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s`
+          );
         }
       }
     }
@@ -407,7 +534,8 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
   const table2: Record<string, unknown>[] = [];
   for (const c of opts.swarmCases) {
     for (const n of opts.swarmN) {
-      const pick = (impl: Impl): SwarmSample[] => samples.filter((s) => s.impl === impl && s.n === n && s.caseName === c);
+      const pick = (impl: Impl): SwarmSample[] =>
+        samples.filter((s) => s.impl === impl && s.n === n && s.caseName === c);
       const o = pick('ours');
       const a = pick('lt');
       const oR = median(o.map((s) => s.ratio));
@@ -424,10 +552,33 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
         fmt(median(a.map((s) => s.seedSends))),
         `<= ${target}: ${oR <= target ? 'met' : 'NOT met'}`
       ]);
-      table2.push({ case: c, n, bound: round(o[0]?.bound ?? NaN), oursRatio: round(oR), ltRatio: round(aR), oursSeedSends: round(median(o.map((s) => s.seedSends))), ltSeedSends: round(median(a.map((s) => s.seedSends))) });
+      table2.push({
+        case: c,
+        n,
+        bound: round(o[0]?.bound ?? NaN),
+        oursRatio: round(oR),
+        ltRatio: round(aR),
+        oursSeedSends: round(median(o.map((s) => s.seedSends))),
+        ltSeedSends: round(median(a.map((s) => s.seedSends)))
+      });
     }
   }
-  log(table(['caps', 'N', 'D_p2p s', 'ours s (/D_p2p)', 'libtorrent s (/D_p2p)', 'ours/lt', 'ours seed sends', 'lt seed sends', 'target'], rows));
+  log(
+    table(
+      [
+        'caps',
+        'N',
+        'D_p2p s',
+        'ours s (/D_p2p)',
+        'libtorrent s (/D_p2p)',
+        'ours/lt',
+        'ours seed sends',
+        'lt seed sends',
+        'target'
+      ],
+      rows
+    )
+  );
   summary.swarm = { sizeBytes: F, pieceLength: t.info.pieceLength, samples, table: table2 };
   await fsp.rm(t.dataDir, { recursive: true, force: true });
 }
@@ -435,7 +586,8 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
 /** Draw the chart (and print its table) from measured samples: after a run, or --replot FILE. */
 function plotChart(samples: SwarmSample[], F: number, opts: Options): void {
   const rates = CASES.b;
-  const med = (v: Variant, n: number): number => median(samples.filter((s) => s.variant === v.key && s.n === n).map((s) => s.seconds));
+  const med = (v: Variant, n: number): number =>
+    median(samples.filter((s) => s.variant === v.key && s.n === n).map((s) => s.seconds));
   const span = (v: Variant, n: number): [number, number, number] => {
     const x = samples.filter((s) => s.variant === v.key && s.n === n).map((s) => s.seconds);
     return [n, Math.min(...x), Math.max(...x)];
@@ -445,23 +597,34 @@ function plotChart(samples: SwarmSample[], F: number, opts: Options): void {
   const dense: number[] = [];
   for (let n = 1; n <= Math.max(...ns); n++) dense.push(n);
   const series: Series[] = [
-    { name: 'D_cs bound (client-server)', points: dense.map((n) => [n, dCS(F, n, rates)]), color: '#888888', dashed: true },
-    { name: 'D_p2p bound (P2P)', points: dense.map((n) => [n, dP2P(F, n, rates)]), color: '#2a7f2a', dashed: true },
-    ...opts.chartImpls.map(
-      (v): Series => ({
-        name: `${variantName(v)} (measured)`,
-        points: ns.map((n) => [n, med(v, n)]),
-        ranges: ns.map((n) => span(v, n)),
-        color: colors[v.key] ?? '#e08a1e',
-        markers: true
-      })
-    )
+    {
+      name: 'D_cs bound (client-server)',
+      points: dense.map((n) => [n, dCS(F, n, rates)]),
+      color: '#888888',
+      dashed: true
+    },
+    {
+      name: 'D_p2p bound (P2P)',
+      points: dense.map((n) => [n, dP2P(F, n, rates)]),
+      color: '#2a7f2a',
+      dashed: true
+    },
+    ...opts.chartImpls.map((v): Series => ({
+      name: `${variantName(v)} (measured)`,
+      points: ns.map((n) => [n, med(v, n)]),
+      ranges: ns.map((n) => span(v, n)),
+      color: colors[v.key] ?? '#e08a1e',
+      markers: true
+    }))
   ];
   // Log scale: D_cs grows to N·F/u_s while the P2P times stay near F/u_s; both stay readable.
   const top = Math.max(...samples.map((s) => s.seconds), ...ns.map((n) => dCS(F, n, rates)));
   const bottom = Math.min(...samples.map((s) => s.seconds), ...ns.map((n) => dP2P(F, n, rates)));
   const steps = logTicks(0.1, 1e6);
-  const logY = { yMin: [...steps].reverse().find((v) => v <= bottom * 0.9) ?? 0.1, yMax: steps.find((v) => v >= top * 1.1) ?? 1e6 };
+  const logY = {
+    yMin: [...steps].reverse().find((v) => v <= bottom * 0.9) ?? 0.1,
+    yMax: steps.find((v) => v >= top * 1.1) ?? 1e6
+  };
   const svg = lineChart({
     title: 'Time to distribute a file to N peers: client-server bound vs P2P, measured',
     subtitle: `F = ${opts.chartSizeMiB} MiB, seed upload u_s = 2 MiB/s, peer upload u_i = 2 MiB/s, loopback; median of ${opts.chartReps} runs (bar: min-max); log scale`,
@@ -473,14 +636,21 @@ function plotChart(samples: SwarmSample[], F: number, opts: Options): void {
   });
   writeFileSync(opts.svg, svg);
   log(`  chart written to ${opts.svg}`);
-  const rows = ns.map((n) => [String(n), fmt(dP2P(F, n, rates)), fmt(dCS(F, n, rates)), ...opts.chartImpls.map((v) => `${fmt(med(v, n))} (${fmt(med(v, n) / dP2P(F, n, rates), 3)})`)]);
+  const rows = ns.map((n) => [
+    String(n),
+    fmt(dP2P(F, n, rates)),
+    fmt(dCS(F, n, rates)),
+    ...opts.chartImpls.map((v) => `${fmt(med(v, n))} (${fmt(med(v, n) / dP2P(F, n, rates), 3)})`)
+  ]);
   log(table(['N', 'D_p2p s', 'D_cs s', ...opts.chartImpls.map((v) => `${variantName(v)} s (/D_p2p)`)], rows));
 }
 
 async function runChart(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
   const F = Math.round(opts.chartSizeMiB * MiB);
   const rates = CASES.b;
-  log(`\n== 4. chart: distribution time against N, caps ${rates.label}, F = ${mib(F)}, ${opts.chartReps} reps, ${opts.chartImpls.map(variantName).join(' + ')} ==`);
+  log(
+    `\n== 4. chart: distribution time against N, caps ${rates.label}, F = ${mib(F)}, ${opts.chartReps} reps, ${opts.chartImpls.map(variantName).join(' + ')} ==`
+  );
   const t = await makeFileTorrent(dir, 'chart.bin', F);
   const samples: SwarmSample[] = [];
   for (const n of opts.chartN) {
@@ -489,7 +659,9 @@ async function runChart(opts: Options, dir: string, summary: Record<string, unkn
       for (const v of order) {
         const s = await swarmOnce(t, v, n, rates, 'chart', rep, dir, opts);
         samples.push(s);
-        log(`  N = ${String(n).padStart(2)} rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s (D_p2p ${fmt(s.bound)} s, D_cs ${fmt(dCS(F, n, rates))} s), seed sent ${s.seedSends.toFixed(2)} x F; CPU ${s.cpu.toFixed(1)} s`);
+        log(
+          `  N = ${String(n).padStart(2)} rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s (D_p2p ${fmt(s.bound)} s, D_cs ${fmt(dCS(F, n, rates))} s), seed sent ${s.seedSends.toFixed(2)} x F; CPU ${s.cpu.toFixed(1)} s`
+        );
       }
     }
   }
@@ -501,7 +673,9 @@ async function runChart(opts: Options, dir: string, summary: Record<string, unkn
 // --- 3. metadata -----------------------------------------------------------------------------
 
 async function runMetadata(opts: Options, dir: string, summary: Record<string, unknown>): Promise<void> {
-  log(`\n== 3. magnet -> metadata from one libtorrent seeder, ${opts.metaReps} reps interleaved (+1 warm-up each) ==`);
+  log(
+    `\n== 3. magnet -> metadata from one libtorrent seeder, ${opts.metaReps} reps interleaved (+1 warm-up each) ==`
+  );
   const torrents: BenchTorrent[] = [];
   for (const size of opts.metaSizes) torrents.push(await makeZeroTorrent(dir, `meta-${size}`, size));
   const seeders: PeerProcess[] = [];
@@ -510,21 +684,37 @@ async function runMetadata(opts: Options, dir: string, summary: Record<string, u
   try {
     const ports: number[] = [];
     for (const t of torrents) {
-      const s = await start('lt', 'seed', ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, '--seed-mode'], opts);
+      const s = await start(
+        'lt',
+        'seed',
+        ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, '--seed-mode'],
+        opts
+      );
       seeders.push(s);
       ports.push(Number(s.events.find((e) => e.event === 'ready')!.port));
     }
     fetchers.ours = await start('ours', 'fetch', ['--host', HOST], opts);
     fetchers.lt = await start('lt', 'fetch', ['--host', HOST, '--work', dir], opts);
-    const fetch = async (impl: Impl, k: number): Promise<{ ms: number; sinceAdd: number; infoBytes: number }> => {
+    const fetch = async (
+      impl: Impl,
+      k: number
+    ): Promise<{ ms: number; sinceAdd: number; infoBytes: number }> => {
       const t = torrents[k]!;
-      const ev = await fetchers[impl]!.request(`fetch ${Buffer.from(t.info.infoHash).toString('hex')} ${HOST}:${ports[k]}`, 'metadata', 60_000);
-      if (Number(ev.infoBytes) !== t.info.infoBytes.length) throw new Error(`${impl}: metadata of ${String(ev.infoBytes)} bytes, expected ${t.info.infoBytes.length}`);
+      const ev = await fetchers[impl]!.request(
+        `fetch ${Buffer.from(t.info.infoHash).toString('hex')} ${HOST}:${ports[k]}`,
+        'metadata',
+        60_000
+      );
+      if (Number(ev.infoBytes) !== t.info.infoBytes.length)
+        throw new Error(
+          `${impl}: metadata of ${String(ev.infoBytes)} bytes, expected ${t.info.infoBytes.length}`
+        );
       // Let both sides settle (the removed torrent, the closed connection).
       await new Promise((r) => setTimeout(r, 200));
       return { ms: Number(ev.ms), sinceAdd: Number(ev.sinceAdd), infoBytes: t.info.infoBytes.length };
     };
-    for (const impl of ['ours', 'lt'] as Impl[]) for (let k = 0; k < torrents.length; k++) await fetch(impl, k); // warm-up
+    for (const impl of ['ours', 'lt'] as Impl[])
+      for (let k = 0; k < torrents.length; k++) await fetch(impl, k); // warm-up
     for (let rep = 0; rep < opts.metaReps; rep++) {
       for (let k = 0; k < torrents.length; k++) {
         for (const impl of (rep + k) % 2 === 0 ? (['ours', 'lt'] as Impl[]) : (['lt', 'ours'] as Impl[])) {
@@ -532,7 +722,9 @@ async function runMetadata(opts: Options, dir: string, summary: Record<string, u
           samples.push({ impl, rep, ...r });
         }
       }
-      log(`  rep ${rep + 1}: ${torrents.map((t) => `${mibOrKib(t.info.infoBytes.length)} ours ${fmt(samples.find((s) => s.rep === rep && s.impl === 'ours' && s.infoBytes === t.info.infoBytes.length)!.ms, 1)} / lt ${fmt(samples.find((s) => s.rep === rep && s.impl === 'lt' && s.infoBytes === t.info.infoBytes.length)!.ms, 1)} ms`).join('; ')}`);
+      log(
+        `  rep ${rep + 1}: ${torrents.map((t) => `${mibOrKib(t.info.infoBytes.length)} ours ${fmt(samples.find((s) => s.rep === rep && s.impl === 'ours' && s.infoBytes === t.info.infoBytes.length)!.ms, 1)} / lt ${fmt(samples.find((s) => s.rep === rep && s.impl === 'lt' && s.infoBytes === t.info.infoBytes.length)!.ms, 1)} ms`).join('; ')}`
+      );
     }
   } finally {
     await stop(fetchers.ours, fetchers.lt, ...seeders);
@@ -544,16 +736,41 @@ async function runMetadata(opts: Options, dir: string, summary: Record<string, u
     const size = t.info.infoBytes.length;
     const o = median(samples.filter((s) => s.impl === 'ours' && s.infoBytes === size).map((s) => s.ms));
     const a = median(samples.filter((s) => s.impl === 'lt' && s.infoBytes === size).map((s) => s.ms));
-    const oAdd = median(samples.filter((s) => s.impl === 'ours' && s.infoBytes === size).map((s) => s.sinceAdd));
-    const aAdd = median(samples.filter((s) => s.impl === 'lt' && s.infoBytes === size).map((s) => s.sinceAdd));
-    rows.push([`${fmt(size)} B (${mibOrKib(size)}, ${t.info.pieceCount} pieces)`, fmt(o, 1), fmt(a, 1), fmt(o - a, 1), fmt(oAdd, 1), fmt(aAdd, 1), `<= +10 ms: ${o - a <= 10 ? 'met' : 'NOT met'}`]);
-    out.push({ infoBytes: size, oursMs: round(o), ltMs: round(a), diffMs: round(o - a), oursSinceAddMs: round(oAdd), ltSinceAddMs: round(aAdd) });
+    const oAdd = median(
+      samples.filter((s) => s.impl === 'ours' && s.infoBytes === size).map((s) => s.sinceAdd)
+    );
+    const aAdd = median(
+      samples.filter((s) => s.impl === 'lt' && s.infoBytes === size).map((s) => s.sinceAdd)
+    );
+    rows.push([
+      `${fmt(size)} B (${mibOrKib(size)}, ${t.info.pieceCount} pieces)`,
+      fmt(o, 1),
+      fmt(a, 1),
+      fmt(o - a, 1),
+      fmt(oAdd, 1),
+      fmt(aAdd, 1),
+      `<= +10 ms: ${o - a <= 10 ? 'met' : 'NOT met'}`
+    ]);
+    out.push({
+      infoBytes: size,
+      oursMs: round(o),
+      ltMs: round(a),
+      diffMs: round(o - a),
+      oursSinceAddMs: round(oAdd),
+      ltSinceAddMs: round(aAdd)
+    });
   }
-  log(table(['info dictionary', 'ours ms', 'libtorrent ms', 'ours - lt', 'ours from add', 'lt from add', 'target'], rows));
+  log(
+    table(
+      ['info dictionary', 'ours ms', 'libtorrent ms', 'ours - lt', 'ours from add', 'lt from add', 'target'],
+      rows
+    )
+  );
   summary.metadata = { samples, table: out };
 }
 
-const mibOrKib = (n: number): string => (n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`);
+const mibOrKib = (n: number): string =>
+  n >= MiB ? `${(n / MiB).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
 
 // --- main ------------------------------------------------------------------------------------
 
@@ -561,22 +778,38 @@ async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   if (opts.replot) {
     // Redraw the SVG from a --json file of an earlier run (no measurement).
-    const saved = JSON.parse(readFileSync(opts.replot, 'utf8')) as { options: Options; chart: { sizeBytes: number; samples: SwarmSample[] } };
-    plotChart(saved.chart.samples, saved.chart.sizeBytes, { ...saved.options, chartImpls: saved.options.chartImpls, svg: opts.svg });
+    const saved = JSON.parse(readFileSync(opts.replot, 'utf8')) as {
+      options: Options;
+      chart: { sizeBytes: number; samples: SwarmSample[] };
+    };
+    plotChart(saved.chart.samples, saved.chart.sizeBytes, {
+      ...saved.options,
+      chartImpls: saved.options.chartImpls,
+      svg: opts.svg
+    });
     return;
   }
   if (!opts.transfer && !opts.swarm && !opts.metadata && !opts.chart) {
-    console.error('engine-bench: choose --transfer, --swarm, --metadata, --chart or --all (see the header of bench/engine-bench.ts)');
+    console.error(
+      'engine-bench: choose --transfer, --swarm, --metadata, --chart or --all (see the header of bench/engine-bench.ts)'
+    );
     process.exitCode = 2;
     return;
   }
   const problem = libtorrentProblem();
   if (problem) throw new Error(`the anchor needs python3-libtorrent: ${problem}`);
   const started = Date.now();
-  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`;
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}, load ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`;
   log(`Engine benchmark: trackerless vs libtorrent (python3-libtorrent) — ${machine}`);
   log(`options: ${JSON.stringify(opts)}`);
-  const summary: Record<string, unknown> = { machine, options: opts, startedAt: new Date(started).toISOString() };
+  const summary: Record<string, unknown> = {
+    machine,
+    options: opts,
+    startedAt: new Date(started).toISOString()
+  };
   const dir = await fsp.mkdtemp(join(opts.tmp, 'tl-engine-bench-'));
   const onSignal = (): void => {
     void Promise.all([...live].map((p) => p.close())).finally(() => {
@@ -598,16 +831,32 @@ async function main(): Promise<void> {
   }
   const elapsedS = (Date.now() - started) / 1000;
   for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-  const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'Timeout');
-  log(`\ntotal ${elapsedS.toFixed(0)} s; load average now ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; child processes left: ${live.size}; handles still open: ${open.length === 0 ? 'none' : open.join(', ')}`);
+  const open = process
+    .getActiveResourcesInfo()
+    .filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap' && r !== 'Timeout');
+  log(
+    `\ntotal ${elapsedS.toFixed(0)} s; load average now ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(
+        ' '
+      )}; child processes left: ${live.size}; handles still open: ${open.length === 0 ? 'none' : open.join(', ')}`
+  );
   summary.elapsedSeconds = round(elapsedS);
   if (opts.json) writeFileSync(opts.json, `${JSON.stringify(summary, null, 2)}\n`);
   const compact: Record<string, unknown> = { machine, elapsedSeconds: round(elapsedS) };
   const tr = summary.transfer as Record<string, unknown> | undefined;
-  if (tr) compact.transfer = { medians: tr.medians, throughputRatio: tr.throughputRatio, cpuRatio: tr.cpuRatio };
+  if (tr)
+    compact.transfer = { medians: tr.medians, throughputRatio: tr.throughputRatio, cpuRatio: tr.cpuRatio };
   if (summary.swarm) compact.swarm = (summary.swarm as Record<string, unknown>).table;
   if (summary.metadata) compact.metadata = (summary.metadata as Record<string, unknown>).table;
-  if (summary.chart) compact.chart = (summary.chart as { samples: SwarmSample[] }).samples.map((s) => ({ variant: s.variant, n: s.n, seconds: round(s.seconds), bound: round(s.bound) }));
+  if (summary.chart)
+    compact.chart = (summary.chart as { samples: SwarmSample[] }).samples.map((s) => ({
+      variant: s.variant,
+      n: s.n,
+      seconds: round(s.seconds),
+      bound: round(s.bound)
+    }));
   log(`BENCH_JSON ${JSON.stringify(compact)}`);
 }
 

@@ -79,7 +79,9 @@ function threadTimes(): ThreadTimes {
   let mainOnCpu = NaN;
   let mainRunqueue = NaN;
   try {
-    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number);
+    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8')
+      .split(' ')
+      .map(Number);
     mainOnCpu = run! / 1e9;
     mainRunqueue = wait! / 1e9;
     for (const tid of readdirSync('/proc/self/task')) {
@@ -94,7 +96,11 @@ function threadTimes(): ThreadTimes {
 }
 const threadDelta = (a: ThreadTimes): { mainCpu: number; mainRunqueue: number; otherThreadsCpu: number } => {
   const b = threadTimes();
-  return { mainCpu: b.mainOnCpu - a.mainOnCpu, mainRunqueue: b.mainRunqueue - a.mainRunqueue, otherThreadsCpu: b.others - a.others };
+  return {
+    mainCpu: b.mainOnCpu - a.mainOnCpu,
+    mainRunqueue: b.mainRunqueue - a.mainRunqueue,
+    otherThreadsCpu: b.others - a.others
+  };
 };
 
 const now = (): number => performance.now() / 1000;
@@ -107,7 +113,9 @@ function loadTorrent(path: string): TorrentInfo {
 }
 
 function extraOptions(args: Args): Partial<BitTorrentEngineOptions> {
-  return args['engine-options'] ? (JSON.parse(args['engine-options']) as Partial<BitTorrentEngineOptions>) : {};
+  return args['engine-options']
+    ? (JSON.parse(args['engine-options']) as Partial<BitTorrentEngineOptions>)
+    : {};
 }
 
 /** A connector that records when the TCP connection is established (the timing origin). */
@@ -167,7 +175,12 @@ async function roleSeed(args: Args): Promise<void> {
         mark = { cpu: cpuSeconds(), up: swarm.progress().uploaded, threads: threadTimes() };
         emit('marked');
       } else if (parts[0] === 'report') {
-        emit('report', { cpu: cpuSeconds() - mark.cpu, uploaded: swarm.progress().uploaded - mark.up, maxRssKiB: maxRssKiB(), ...threadDelta(mark.threads) });
+        emit('report', {
+          cpu: cpuSeconds() - mark.cpu,
+          uploaded: swarm.progress().uploaded - mark.up,
+          maxRssKiB: maxRssKiB(),
+          ...threadDelta(mark.threads)
+        });
       } else throw new Error('unknown command');
     },
     () => swarm.destroy()
@@ -230,7 +243,11 @@ async function roleSwarm(args: Args): Promise<void> {
       const dir = join(args['work']!, `peer${i}`);
       if (i > 0) await fsp.mkdir(dir, { recursive: true });
       const storage =
-        i === 0 ? { outDir: args['data']!, existing: 'complete' as const } : memory ? { storage: (x: TorrentInfo) => new MemoryStorage(x), existing: 'none' as const } : { outDir: dir, existing: 'none' as const };
+        i === 0
+          ? { outDir: args['data']!, existing: 'complete' as const }
+          : memory
+            ? { storage: (x: TorrentInfo) => new MemoryStorage(x), existing: 'none' as const }
+            : { outDir: dir, existing: 'none' as const };
       swarms.set(
         i,
         await Swarm.create({
@@ -248,63 +265,64 @@ async function roleSwarm(args: Args): Promise<void> {
     await destroyAll();
     throw err;
   }
-  for (const [i, s] of swarms) s.on('warning', (e) => emit('warning', { message: `peer ${i}: ${e.message}` }));
+  for (const [i, s] of swarms)
+    s.on('warning', (e) => emit('warning', { message: `peer ${i}: ${e.message}` }));
   const ports = Object.fromEntries([...swarms].map(([i, s]) => [i, s.port!]));
   emit('ready', { port: swarms.get(0)?.port ?? 0, ports });
   let cpu0 = 0;
   let go = 0;
   const downloaders = [...swarms].filter(([i]) => i > 0);
-  commands(
-    async (parts) => {
-      if (parts[0] === 'report') {
-        // Multi-process mode: asked once every process is done (the seed keeps serving until then).
-        emit('report', { uploaded: Object.fromEntries([...swarms].map(([i, s]) => [i, s.progress().uploaded])), cpu: cpuSeconds() - cpu0 });
-        return;
-      }
-      if (parts[0] !== 'go') throw new Error('unknown command');
-      cpu0 = cpuSeconds();
-      go = now();
-      // `go [{"id": port, ...}]`: every peer's port (multi-process); default: ours.
-      const all = parts[1] ? (JSON.parse(parts[1]) as Record<string, number>) : ports;
-      const address = (id: number): Address => ({ host: HOST, port: all[id]! });
-      const perPeer = new Map<number, number>();
-      const finished = downloaders.map(([i, s]) =>
-        s.done().then(() => {
-          perPeer.set(i, now() - go);
-          emit('peer-done', { i, seconds: perPeer.get(i) });
-        })
-      );
-      // --trace: once a second, the seed's upload and every local downloader's verified bytes.
-      const trace = args['trace']
-        ? setInterval(() => {
-            emit('trace', {
-              t: round3(now() - go),
-              seedUp: swarms.get(0)?.progress().uploaded ?? 0,
-              have: downloaders.map(([, s]) => s.progress().verifiedBytes),
-              up: downloaders.map(([, s]) => s.progress().uploaded)
-            });
-          }, 1000)
-        : undefined;
-      // Downloader i dials the seed and every downloader j < i: each pair connects once.
-      for (const [i, s] of downloaders) {
-        s.addPeer(address(0));
-        for (let j = 1; j < i; j++) s.addPeer(address(j));
-      }
-      await Promise.all(finished);
-      clearInterval(trace);
-      const uploaded = Object.fromEntries([...swarms].map(([i, s]) => [i, s.progress().uploaded]));
-      emit('finished', {
-        seconds: Math.max(...perPeer.values()),
-        perPeer: [...perPeer].sort((x, y) => x[0] - y[0]).map(([, t]) => t),
-        seedUploaded: uploaded[0] ?? 0,
-        uploaded,
-        length: info.length,
-        cpu: cpuSeconds() - cpu0,
-        maxRssKiB: maxRssKiB()
+  commands(async (parts) => {
+    if (parts[0] === 'report') {
+      // Multi-process mode: asked once every process is done (the seed keeps serving until then).
+      emit('report', {
+        uploaded: Object.fromEntries([...swarms].map(([i, s]) => [i, s.progress().uploaded])),
+        cpu: cpuSeconds() - cpu0
       });
-    },
-    destroyAll
-  );
+      return;
+    }
+    if (parts[0] !== 'go') throw new Error('unknown command');
+    cpu0 = cpuSeconds();
+    go = now();
+    // `go [{"id": port, ...}]`: every peer's port (multi-process); default: ours.
+    const all = parts[1] ? (JSON.parse(parts[1]) as Record<string, number>) : ports;
+    const address = (id: number): Address => ({ host: HOST, port: all[id]! });
+    const perPeer = new Map<number, number>();
+    const finished = downloaders.map(([i, s]) =>
+      s.done().then(() => {
+        perPeer.set(i, now() - go);
+        emit('peer-done', { i, seconds: perPeer.get(i) });
+      })
+    );
+    // --trace: once a second, the seed's upload and every local downloader's verified bytes.
+    const trace = args['trace']
+      ? setInterval(() => {
+          emit('trace', {
+            t: round3(now() - go),
+            seedUp: swarms.get(0)?.progress().uploaded ?? 0,
+            have: downloaders.map(([, s]) => s.progress().verifiedBytes),
+            up: downloaders.map(([, s]) => s.progress().uploaded)
+          });
+        }, 1000)
+      : undefined;
+    // Downloader i dials the seed and every downloader j < i: each pair connects once.
+    for (const [i, s] of downloaders) {
+      s.addPeer(address(0));
+      for (let j = 1; j < i; j++) s.addPeer(address(j));
+    }
+    await Promise.all(finished);
+    clearInterval(trace);
+    const uploaded = Object.fromEntries([...swarms].map(([i, s]) => [i, s.progress().uploaded]));
+    emit('finished', {
+      seconds: Math.max(...perPeer.values()),
+      perPeer: [...perPeer].sort((x, y) => x[0] - y[0]).map(([, t]) => t),
+      seedUploaded: uploaded[0] ?? 0,
+      uploaded,
+      length: info.length,
+      cpu: cpuSeconds() - cpu0,
+      maxRssKiB: maxRssKiB()
+    });
+  }, destroyAll);
 }
 
 async function roleFetch(args: Args): Promise<void> {
@@ -324,7 +342,11 @@ async function roleFetch(args: Args): Promise<void> {
         storage: (i: TorrentInfo) => new MemoryStorage(i),
         noDht: true,
         listen: { host: HOST, port: 0 },
-        engineOptions: { resume: false, connect: timedConnect((t) => (connectedAt ??= t)), ...extraOptions(args) }
+        engineOptions: {
+          resume: false,
+          connect: timedConnect((t) => (connectedAt ??= t)),
+          ...extraOptions(args)
+        }
       });
       try {
         // Timed in the event itself (emitted once the info dictionary is verified and parsed);
@@ -333,7 +355,12 @@ async function roleFetch(args: Args): Promise<void> {
         swarm.addPeer(parseHostPort(hostPort));
         const info = await swarm.metadata({ signal: AbortSignal.timeout(60_000) });
         const t = metadataAt ?? now();
-        emit('metadata', { ih, ms: (t - (connectedAt ?? added)) * 1000, sinceAdd: (t - added) * 1000, infoBytes: info.infoBytes.length });
+        emit('metadata', {
+          ih,
+          ms: (t - (connectedAt ?? added)) * 1000,
+          sinceAdd: (t - added) * 1000,
+          infoBytes: info.infoBytes.length
+        });
       } finally {
         await swarm.destroy();
         busy = false;
@@ -345,7 +372,12 @@ async function roleFetch(args: Args): Promise<void> {
 
 async function main(): Promise<void> {
   const { role, args } = parseArgs(process.argv.slice(2));
-  const roles: Record<string, (a: Args) => Promise<void>> = { seed: roleSeed, download: roleDownload, swarm: roleSwarm, fetch: roleFetch };
+  const roles: Record<string, (a: Args) => Promise<void>> = {
+    seed: roleSeed,
+    download: roleDownload,
+    swarm: roleSwarm,
+    fetch: roleFetch
+  };
   const run = roles[role];
   if (!run) throw new Error(`unknown role ${role}`);
   await run(args);

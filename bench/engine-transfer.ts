@@ -35,9 +35,19 @@ function content(size: number): { data: Uint8Array; info: TorrentInfo } {
 }
 
 /** Seed on a fresh loopback port. */
-async function startSeed(data: Uint8Array, info: TorrentInfo): Promise<{ port: number; stop(): Promise<void> }> {
+async function startSeed(
+  data: Uint8Array,
+  info: TorrentInfo
+): Promise<{ port: number; stop(): Promise<void> }> {
   const listener = await TcpPeerListener.listen({ host: '127.0.0.1', port: 0 });
-  const seed = new BitTorrentEngine({ infoHash: info.infoHash, info, storage: MemoryStorage.fromData(info, data), existing: 'complete', seed: true, listener });
+  const seed = new BitTorrentEngine({
+    infoHash: info.infoHash,
+    info,
+    storage: MemoryStorage.fromData(info, data),
+    existing: 'complete',
+    seed: true,
+    listener
+  });
   await seed.start();
   return {
     port: listener.port,
@@ -72,7 +82,11 @@ async function remoteSeed(size: number): Promise<{ port: number; stop(): Promise
   };
 }
 
-async function once(size: number, storage: 'memory' | 'fs', procs: 'inproc' | '2proc'): Promise<{ mibps: number; cpuMsPerGiB: number }> {
+async function once(
+  size: number,
+  storage: 'memory' | 'fs',
+  procs: 'inproc' | '2proc'
+): Promise<{ mibps: number; cpuMsPerGiB: number }> {
   const { data, info } = content(size);
   const seed = procs === '2proc' ? await remoteSeed(size) : await startSeed(data, info);
   const dir = storage === 'fs' ? await fsp.mkdtemp(join(tmpdir(), 'tl-bench-')) : undefined;
@@ -107,10 +121,14 @@ async function main(): Promise<void> {
   for (let i = 0; i < reps; i++) {
     const r = await once(size, storage, procs);
     results.push(r.mibps);
-    console.log(`rep ${i + 1}: ${r.mibps.toFixed(1)} MiB/s, CPU ${r.cpuMsPerGiB.toFixed(0)} ms/GiB (${procs === 'inproc' ? 'both engines' : 'downloader'})`);
+    console.log(
+      `rep ${i + 1}: ${r.mibps.toFixed(1)} MiB/s, CPU ${r.cpuMsPerGiB.toFixed(0)} ms/GiB (${procs === 'inproc' ? 'both engines' : 'downloader'})`
+    );
   }
   results.sort((a, b) => a - b);
-  console.log(`ours->ours ${size / MiB} MiB, ${storage} storage, ${procs}: median of ${reps} ${results[Math.floor(reps / 2)]!.toFixed(1)} MiB/s`);
+  console.log(
+    `ours->ours ${size / MiB} MiB, ${storage} storage, ${procs}: median of ${reps} ${results[Math.floor(reps / 2)]!.toFixed(1)} MiB/s`
+  );
 }
 
 main().catch((err: unknown) => {

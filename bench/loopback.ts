@@ -93,7 +93,14 @@ export async function runLoopback(opts: LoopbackOptions): Promise<Record<ImplNam
       const announcer = rnd.int(opts.nodes);
       let getter = rnd.int(opts.nodes);
       if (getter === announcer) getter = (getter + 1) % opts.nodes;
-      rep.push({ infoHash: rnd.bytes(20), announcer, getter, finder: rnd.int(opts.nodes), target: rnd.bytes(20), port: 20_000 + r * 1000 + i });
+      rep.push({
+        infoHash: rnd.bytes(20),
+        announcer,
+        getter,
+        finder: rnd.int(opts.nodes),
+        target: rnd.bytes(20),
+        port: 20_000 + r * 1000 + i
+      });
     }
     items.push(rep);
   }
@@ -149,11 +156,16 @@ async function buildNetwork(impl: ImplName, ids: Uint8Array[], nodes: BenchNode[
       nodes.push(...(await withTimeout(Promise.all(joining), 120_000, `${impl} join batch`)));
     } catch (err) {
       // Keep whatever did start so the caller closes it; give stragglers a bounded wait.
-      const settled = await withTimeout(Promise.allSettled(joining), 30_000, 'join stragglers').catch(() => []);
+      const settled = await withTimeout(Promise.allSettled(joining), 30_000, 'join stragglers').catch(
+        () => []
+      );
       for (const r of settled) if (r.status === 'fulfilled') nodes.push(r.value);
       throw err;
     }
-    if ((i - 1) % 200 < opts.joinBatch) opts.log(`  ${impl}: ${nodes.length}/${ids.length} nodes joined (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    if ((i - 1) % 200 < opts.joinBatch)
+      opts.log(
+        `  ${impl}: ${nodes.length}/${ids.length} nodes joined (${((performance.now() - t0) / 1000).toFixed(1)} s)`
+      );
   }
   await quiet(opts.counter, 5000);
   const buildMs = performance.now() - t0;
@@ -163,7 +175,9 @@ async function buildNetwork(impl: ImplName, ids: Uint8Array[], nodes: BenchNode[
   const heapAfter = process.memoryUsage().heapUsed;
   const abAfter = process.memoryUsage().arrayBuffers;
   const sizes = nodes.map((n) => n.tableSize());
-  opts.log(`  ${impl}: built ${nodes.length} nodes in ${(buildMs / 1000).toFixed(1)} s, table size median ${median(sizes)}`);
+  opts.log(
+    `  ${impl}: built ${nodes.length} nodes in ${(buildMs / 1000).toFixed(1)} s, table size median ${median(sizes)}`
+  );
   return {
     buildMs,
     joinQueriesPerNode: d.queries / ids.length,
@@ -175,7 +189,15 @@ async function buildNetwork(impl: ImplName, ids: Uint8Array[], nodes: BenchNode[
   };
 }
 
-async function runItem(nodes: BenchNode[], ids: Uint8Array[], item: WorkItem, rep: number, index: number, res: ImplLoopbackResult, opts: LoopbackOptions) {
+async function runItem(
+  nodes: BenchNode[],
+  ids: Uint8Array[],
+  item: WorkItem,
+  rep: number,
+  index: number,
+  res: ImplLoopbackResult,
+  opts: LoopbackOptions
+) {
   const counter = opts.counter;
   // announce
   {
@@ -200,8 +222,17 @@ async function runItem(nodes: BenchNode[], ids: Uint8Array[], item: WorkItem, re
   // get_peers from another node
   {
     const node = nodes[item.getter]!;
-    const m = await measure(counter, node.port, () => node.getPeers(item.infoHash, { host: '127.0.0.1', port: item.port }));
-    res.getPeers.push({ rep, item: index, ...m.figures, reportedQueries: m.value.reportedQueries, found: m.value.found, firstPeerMs: m.value.firstPeerMs });
+    const m = await measure(counter, node.port, () =>
+      node.getPeers(item.infoHash, { host: '127.0.0.1', port: item.port })
+    );
+    res.getPeers.push({
+      rep,
+      item: index,
+      ...m.figures,
+      reportedQueries: m.value.reportedQueries,
+      found: m.value.found,
+      firstPeerMs: m.value.firstPeerMs
+    });
   }
   // find_node recall of the true 8 closest
   {
@@ -210,7 +241,13 @@ async function runItem(nodes: BenchNode[], ids: Uint8Array[], item: WorkItem, re
     const truth = trueClosest(ids, item.target, K, item.finder);
     const hexToIndex = new Map(ids.map((id, i) => [toHex(id), i]));
     const hits = m.value.ids.filter((id) => truth.has(hexToIndex.get(toHex(id)) ?? -1)).length;
-    res.findNode.push({ rep, item: index, ...m.figures, reportedQueries: m.value.reportedQueries, recall: hits / K });
+    res.findNode.push({
+      rep,
+      item: index,
+      ...m.figures,
+      reportedQueries: m.value.reportedQueries,
+      recall: hits / K
+    });
   }
 }
 

@@ -47,7 +47,14 @@ async function create(id: Uint8Array, fill: boolean, rnd: ReturnType<typeof seed
   const compact = Buffer.from(encodeCompactNodes(constructed, 4));
   if (impl === 'ours') {
     const contacts: Contact[] = decodeCompactNodes(compact, 4) ?? [];
-    const dht = await DHT.create({ host: '127.0.0.1', port: 0, nodeId: id, bootstrap: [], maxStoredInfoHashes: 1_000_000, maxPeersPerInfoHash: 1_000_000 });
+    const dht = await DHT.create({
+      host: '127.0.0.1',
+      port: 0,
+      nodeId: id,
+      bootstrap: [],
+      maxStoredInfoHashes: 1_000_000,
+      maxPeersPerInfoHash: 1_000_000
+    });
     dht.on('warning', () => {});
     injectContacts(dht, contacts);
     const store = peerStoreOf(dht);
@@ -98,7 +105,11 @@ const ihs = Array.from({ length: infohashes }, () => rnd.bytes(20));
 const heap2 = settledHeap(gc);
 for (let i = 0; i < peers; i++) {
   const n = i + 1;
-  one.addPeer(ihs[i % infohashes]!, `10.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`, 1024 + (i % 50_000));
+  one.addPeer(
+    ihs[i % infohashes]!,
+    `10.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`,
+    1024 + (i % 50_000)
+  );
 }
 const heap3 = settledHeap(gc);
 const stored = one.storedPeers();

@@ -28,7 +28,22 @@ export interface MemoryResult {
 
 export function runMemory(opts: MemoryOptions): Promise<MemoryResult> {
   const script = fileURLToPath(new URL('./memory-child.js', import.meta.url));
-  const args = ['--expose-gc', script, '--impl', opts.impl, '--nodes', String(opts.nodes), '--entries', String(opts.entries), '--peers', String(opts.peers), '--infohashes', String(opts.infohashes), '--seed', String(opts.seed)];
+  const args = [
+    '--expose-gc',
+    script,
+    '--impl',
+    opts.impl,
+    '--nodes',
+    String(opts.nodes),
+    '--entries',
+    String(opts.entries),
+    '--peers',
+    String(opts.peers),
+    '--infohashes',
+    String(opts.infohashes),
+    '--seed',
+    String(opts.seed)
+  ];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { timeout: 180_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`memory child failed: ${err.message}\n${stderr}`));

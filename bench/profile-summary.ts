@@ -33,7 +33,8 @@ function main(): void {
     for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
     // Self time per node from the sample timeline.
     const self = new Map<number, number>();
-    for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+    for (let i = 0; i < p.samples.length; i++)
+      self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
     const total = [...self.values()].reduce((a, b) => a + b, 0);
     const label = (n: ProfileNode): string => {
       const url = n.callFrame.url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/');
@@ -44,15 +45,19 @@ function main(): void {
     for (const [id, t] of self) {
       const n = byId.get(id)!;
       fnSelf.set(label(n), (fnSelf.get(label(n)) ?? 0) + t);
-      const f = n.callFrame.url ? n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/') : `(${n.callFrame.functionName || 'native'})`;
+      const f = n.callFrame.url
+        ? n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/')
+        : `(${n.callFrame.functionName || 'native'})`;
       fileSelf.set(f, (fileSelf.get(f) ?? 0) + t);
     }
     const pct = (t: number): string => `${((100 * t) / total).toFixed(1).padStart(5)} %`;
     console.log(`\n${file}: ${(total / 1e6).toFixed(2)} s sampled`);
     console.log('  self time by function:');
-    for (const [k, t] of [...fnSelf].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`    ${pct(t)}  ${k}`);
+    for (const [k, t] of [...fnSelf].sort((a, b) => b[1] - a[1]).slice(0, top))
+      console.log(`    ${pct(t)}  ${k}`);
     console.log('  self time by file:');
-    for (const [k, t] of [...fileSelf].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`    ${pct(t)}  ${k}`);
+    for (const [k, t] of [...fileSelf].sort((a, b) => b[1] - a[1]).slice(0, 15))
+      console.log(`    ${pct(t)}  ${k}`);
     for (const name of incl) {
       // Inclusive: samples whose stack contains `name` (counted once per sample).
       let t = 0;

@@ -53,13 +53,21 @@ const LOSS_AFTER_MS = 1000;
 
 export async function runServe(opts: ServeOptions): Promise<ServeResult> {
   const childPath = fileURLToPath(new URL('./serve-child.js', import.meta.url));
-  const child = fork(childPath, ['--impl', opts.impl, '--entries', String(opts.entries), '--seed', String(opts.seed)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: opts.childExecArgv ?? []
-  });
+  const child = fork(
+    childPath,
+    ['--impl', opts.impl, '--entries', String(opts.entries), '--seed', String(opts.seed)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: opts.childExecArgv ?? []
+    }
+  );
   const sockets: dgram.Socket[] = [];
   try {
-    const ready = await withTimeout(nextMessage<{ type: 'ready'; port: number; tableSize: number }>(child, 'ready'), 30_000, 'serve child start');
+    const ready = await withTimeout(
+      nextMessage<{ type: 'ready'; port: number; tableSize: number }>(child, 'ready'),
+      30_000,
+      'serve child start'
+    );
     const pool = buildPool(opts.seed + 7, POOL);
     for (let s = 0; s < opts.sockets; s++) {
       const sock = dgram.createSocket('udp4');
@@ -164,7 +172,8 @@ class Generator {
   }
 
   private fill(s: number): void {
-    while (this.running && this.perSocket[s]! < this.opts.window && this.sent < this.opts.maxQueries) this.send(s);
+    while (this.running && this.perSocket[s]! < this.opts.window && this.sent < this.opts.maxQueries)
+      this.send(s);
   }
 
   private send(s: number): void {
@@ -224,7 +233,8 @@ function nextMessage<T extends { type: string }>(child: ChildProcess, type: stri
       child.off('exit', onExit);
       resolve(msg);
     };
-    const onExit = (code: number | null): void => reject(new Error(`serve child exited (${code}) before '${type}'`));
+    const onExit = (code: number | null): void =>
+      reject(new Error(`serve child exited (${code}) before '${type}'`));
     child.on('message', onMessage);
     child.once('exit', onExit);
   });

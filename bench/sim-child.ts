@@ -38,11 +38,14 @@ let complete = true;
 let nextLog = 0;
 for (let i = 1; i < size; i += joinBatch) {
   const batch: Array<{ settled: boolean }> = [];
-  for (let j = i; j < Math.min(size, i + joinBatch); j++) batch.push(net.addNode(bootstrap, seed * 1_000_003 + j));
+  for (let j = i; j < Math.min(size, i + joinBatch); j++)
+    batch.push(net.addNode(bootstrap, seed * 1_000_003 + j));
   await net.network.runUntil(() => batch.every((n) => n.settled), 60_000);
   joined += batch.length;
   if (elapsed() >= nextLog) {
-    log(`${joined}/${size} joined, ${elapsed().toFixed(0)} s real, ${(net.network.clock.now() / 1000).toFixed(0)} s virtual, heap ${mem()} MB`);
+    log(
+      `${joined}/${size} joined, ${elapsed().toFixed(0)} s real, ${(net.network.clock.now() / 1000).toFixed(0)} s virtual, heap ${mem()} MB`
+    );
     nextLog = elapsed() + 30;
   }
   if (elapsed() > maxMinutes * 60) {
@@ -62,7 +65,19 @@ log(`built ${n} nodes in ${buildSeconds.toFixed(0)} s real, heap ${mem()} MB; ru
 
 const rnd = seededRandom(seed * 31 + 1);
 const ids = net.nodes.map((d) => d.nodeId);
-const res = { getPeersQueries: [] as number[], getPeersHops: [] as number[], getPeersMs: [] as number[], getPeersDatagrams: [] as number[], found: 0, announceQueries: [] as number[], storedOn: [] as number[], storedInTrue8: [] as number[], findNodeQueries: [] as number[], findNodeHops: [] as number[], recall: [] as number[] };
+const res = {
+  getPeersQueries: [] as number[],
+  getPeersHops: [] as number[],
+  getPeersMs: [] as number[],
+  getPeersDatagrams: [] as number[],
+  found: 0,
+  announceQueries: [] as number[],
+  storedOn: [] as number[],
+  storedInTrue8: [] as number[],
+  findNodeQueries: [] as number[],
+  findNodeHops: [] as number[],
+  recall: [] as number[]
+};
 const t1 = performance.now();
 for (let i = 0; i < items; i++) {
   const ih = rnd.bytes(20);
@@ -73,7 +88,9 @@ for (let i = 0; i < items; i++) {
   const before = net.nodes.map((d) => d.stats().storedPeers);
   const a = await net.run(net.nodes[announcer]!.announce(ih, port));
   res.announceQueries.push(a.queries);
-  const stored = net.nodes.map((d, idx) => (d.stats().storedPeers > before[idx]! ? idx : -1)).filter((x) => x >= 0);
+  const stored = net.nodes
+    .map((d, idx) => (d.stats().storedPeers > before[idx]! ? idx : -1))
+    .filter((x) => x >= 0);
   const true8 = closest(ih, K, announcer);
   res.storedOn.push(stored.length);
   res.storedInTrue8.push(stored.filter((x) => true8.has(x)).length);
@@ -92,7 +109,9 @@ for (let i = 0; i < items; i++) {
   const index = new Map(ids.map((id, idx) => [toHex(id), idx]));
   res.findNodeQueries.push(f.queries);
   res.findNodeHops.push(f.hops);
-  res.recall.push(f.closest.slice(0, K).filter((c) => truth.has(index.get(toHex(c.node.id)) ?? -1)).length / K);
+  res.recall.push(
+    f.closest.slice(0, K).filter((c) => truth.has(index.get(toHex(c.node.id)) ?? -1)).length / K
+  );
 }
 const workSeconds = (performance.now() - t1) / 1000;
 await net.destroy();

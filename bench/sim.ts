@@ -26,11 +26,28 @@ export interface SimResult {
   recallMean: number;
 }
 
-export function runSim(nodes: number, items: number, seed: number, maxMinutes: number, log: (s: string) => void): Promise<SimResult> {
+export function runSim(
+  nodes: number,
+  items: number,
+  seed: number,
+  maxMinutes: number,
+  log: (s: string) => void
+): Promise<SimResult> {
   const script = fileURLToPath(new URL('./sim-child.js', import.meta.url));
   // ~60 KB of heap per simulated node (nodes + in-flight events): give big networks room.
   const heapMB = Math.max(4096, Math.ceil((nodes * 120_000) / 1e6));
-  const args = [`--max-old-space-size=${heapMB}`, script, '--nodes', String(nodes), '--items', String(items), '--seed', String(seed), '--max-minutes', String(maxMinutes)];
+  const args = [
+    `--max-old-space-size=${heapMB}`,
+    script,
+    '--nodes',
+    String(nodes),
+    '--items',
+    String(items),
+    '--seed',
+    String(seed),
+    '--max-minutes',
+    String(maxMinutes)
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

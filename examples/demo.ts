@@ -89,8 +89,12 @@ class LiveView {
     if (!this.tty) {
       if (!final && elapsed - (this.lastPlain - this.started) < 2_000) return;
       this.lastPlain = performance.now();
-      const pct = this.leechers.map((l, i) => `L${i + 1} ${percent(l.swarm.progress()).padStart(4)}`).join('  ');
-      console.log(`t=${secs(elapsed).padStart(6)}  seed up ${rate(this.seedSwarm.progress().upRate)}  ${pct}`);
+      const pct = this.leechers
+        .map((l, i) => `L${i + 1} ${percent(l.swarm.progress()).padStart(4)}`)
+        .join('  ');
+      console.log(
+        `t=${secs(elapsed).padStart(6)}  seed up ${rate(this.seedSwarm.progress().upRate)}  ${pct}`
+      );
       return;
     }
     const seedP = this.seedSwarm.progress();
@@ -121,13 +125,19 @@ const nodes: DHT[] = [];
 const swarms: Swarm[] = [];
 let ok = false;
 try {
-  console.log(`trackerless swarm demo: 1 seed + ${N} leechers share a ${mib(F)} file, on ${HOST} only (offline)\n`);
+  console.log(
+    `trackerless swarm demo: 1 seed + ${N} leechers share a ${mib(F)} file, on ${HOST} only (offline)\n`
+  );
 
   // 1. A small DHT: node 0 alone, the others join through it.
   let t = performance.now();
   nodes.push(await DHT.create({ host: HOST, port: 0, bootstrap: [] }));
   const entry = formatAddress(nodes[0]!.address());
-  nodes.push(...(await Promise.all(Array.from({ length: DHT_NODES - 1 }, () => DHT.create({ host: HOST, port: 0, bootstrap: [entry] })))));
+  nodes.push(
+    ...(await Promise.all(
+      Array.from({ length: DHT_NODES - 1 }, () => DHT.create({ host: HOST, port: 0, bootstrap: [entry] }))
+    ))
+  );
   const bootstrap = nodes.slice(0, 4).map((n) => formatAddress(n.address()));
   console.log(`DHT: ${DHT_NODES} nodes joined in ${Math.round(performance.now() - t)} ms`);
 
@@ -143,12 +153,19 @@ try {
   const data = randomBytes(F);
   const info = createTorrentFromBuffer('demo.bin', data, PIECE_LENGTH);
   t = performance.now();
-  const seeded = await seed({ info, storage: MemoryStorage.fromData(info, data) }, { ...common, existing: 'complete', uploadLimit: uS });
+  const seeded = await seed(
+    { info, storage: MemoryStorage.fromData(info, data) },
+    { ...common, existing: 'complete', uploadLimit: uS }
+  );
   swarms.push(seeded.swarm);
   await new Promise<void>((resolve) => seeded.swarm.once('announced', () => resolve()));
-  console.log(`seed: ${info.pieceCount} pieces of ${PIECE_LENGTH / 1024} KiB, announced in ${Math.round(performance.now() - t)} ms`);
+  console.log(
+    `seed: ${info.pieceCount} pieces of ${PIECE_LENGTH / 1024} KiB, announced in ${Math.round(performance.now() - t)} ms`
+  );
   console.log(`magnet: ${seeded.magnet}`);
-  console.log(`caps (enforced by our engine): seed upload u_s = ${rate(uS)}, leecher upload u_i = ${rate(uI)} each, downloads unlimited\n`);
+  console.log(
+    `caps (enforced by our engine): seed upload u_s = ${rate(uS)}, leecher upload u_i = ${rate(uI)} each, downloads unlimited\n`
+  );
 
   // 3. N leechers from the magnet link alone; they keep uploading once done (seed: true).
   const started = performance.now();
@@ -178,7 +195,8 @@ try {
   for (const l of leechers) {
     for (let i = 0; i < info.pieceCount; i++) {
       const piece = await l.storage!.readPiece(i);
-      if (!Buffer.from(piece).equals(data.subarray(i * PIECE_LENGTH, i * PIECE_LENGTH + piece.length))) throw new Error(`piece ${i} differs`);
+      if (!Buffer.from(piece).equals(data.subarray(i * PIECE_LENGTH, i * PIECE_LENGTH + piece.length)))
+        throw new Error(`piece ${i} differs`);
     }
   }
   const seedUp = seeded.swarm.progress().uploaded;
@@ -201,12 +219,16 @@ try {
   const dCs = s(N * F, uS);
   const dP2p = Math.max(s(F, uS), s(N * F, uS + N * uI));
   console.log(`\ndistribution time (magnet link given -> all ${N} leechers verified): ${secs(measured)}`);
-  console.log(`  F = ${mib(F)}, N = ${N}, u_s = ${rate(uS)}, u_i = ${rate(uI)}, d_min = unlimited (F/d_min = 0)`);
+  console.log(
+    `  F = ${mib(F)}, N = ${N}, u_s = ${rate(uS)}, u_i = ${rate(uI)}, d_min = unlimited (F/d_min = 0)`
+  );
   console.log(`  client-server  D_cs  >= max(N·F/u_s, F/d_min) = ${secs(dCs)}`);
   console.log(
     `  peer-to-peer   D_p2p >= max(F/u_s, F/d_min, N·F/(u_s + Σu_i)) = max(${secs(s(F, uS))}, 0, ${secs(s(N * F, uS + N * uI))}) = ${secs(dP2p)}`
   );
-  console.log(`  measured / D_p2p = ${(measured / dP2p).toFixed(2)}    measured / D_cs = ${(measured / dCs).toFixed(2)}`);
+  console.log(
+    `  measured / D_p2p = ${(measured / dP2p).toFixed(2)}    measured / D_cs = ${(measured / dCs).toFixed(2)}`
+  );
   ok = true;
   console.log(`\nok: ${N} leechers have the file, every piece verified, in ${secs(measured)}`);
 } finally {

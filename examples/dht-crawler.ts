@@ -16,6 +16,8 @@ crawler.start();
 await new Promise((resolve) => setTimeout(resolve, Number(seconds) * 1000));
 await crawler.stop(); // flushes the records and saves the crawl state
 const s = crawler.stats();
-console.error(`${s.nodesVisited} nodes visited, ${s.samples} samples, ${s.newInfoHashes} new infohashes, ${store.count()} in ${db}`);
+console.error(
+  `${s.nodesVisited} nodes visited, ${s.samples} samples, ${s.newInfoHashes} new infohashes, ${store.count()} in ${db}`
+);
 store.close();
 await dht.destroy();

@@ -46,7 +46,9 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 200)); // let queriers' verification pings land
   const tables = nodes.map((n) => n.stats().nodes).sort((a, b) => a - b);
   console.log(`joined ${size} nodes via ${entry} in ${elapsed()}`);
-  console.log(`routing tables: min ${tables[0]} / median ${tables[tables.length >> 1]} / max ${tables[tables.length - 1]} nodes\n`);
+  console.log(
+    `routing tables: min ${tables[0]} / median ${tables[tables.length >> 1]} / max ${tables[tables.length - 1]} nodes\n`
+  );
 
   // 2. One node announces a random infohash.
   const infoHash = toHex(randomBytes(20));
@@ -83,7 +85,9 @@ try {
       `${sum((s) => s.timeouts)} timeouts, ${(sum((s) => s.bytesOut) / 1024).toFixed(1)} KiB sent, ` +
       `peer stored on ${all.filter((s) => s.storedPeers > 0).length} nodes`
   );
-  console.log(ok ? `ok: the announced peer was found, ${elapsed()} in all` : 'FAILED: the announced peer was not found');
+  console.log(
+    ok ? `ok: the announced peer was found, ${elapsed()} in all` : 'FAILED: the announced peer was not found'
+  );
 } finally {
   await Promise.all(nodes.map((n) => n.destroy()));
   clearTimeout(watchdog);

@@ -26,7 +26,9 @@ const stop = (): void => {
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
 
-swarm.on('metadata', (info) => console.log(`${info.name}: ${info.length} bytes in ${info.pieceCount} pieces`));
+swarm.on('metadata', (info) =>
+  console.log(`${info.name}: ${info.length} bytes in ${info.pieceCount} pieces`)
+);
 swarm.on('progress', (p) => {
   if (p.totalBytes === 0) return console.log(`looking for peers... ${p.peers} connected`);
   const percent = ((100 * p.verifiedBytes) / p.totalBytes).toFixed(1);

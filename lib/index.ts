@@ -3,7 +3,13 @@
  * Public exports only.
  */
 export { DHT } from './dht/dht.js';
-export type { DhtEvents, GetPeersResult, AnnounceResult, SampleInfohashesResult, DhtStats } from './dht/dht.js';
+export type {
+  DhtEvents,
+  GetPeersResult,
+  AnnounceResult,
+  SampleInfohashesResult,
+  DhtStats
+} from './dht/dht.js';
 export type { DhtOptions, AnnounceOptions, LookupOptionsPublic } from './dht/options.js';
 export type { LookupResult, LookupResponder } from './lookup/lookup.js';
 export type { Address, NodeInfo } from './krpc/types.js';
@@ -82,10 +88,24 @@ export type { Magnet, MagnetInput } from './magnet/magnet.js';
 export type { WireStream } from './wire/stream.js';
 export { pipePair } from './wire/memory-stream.js';
 export { ProtocolError } from './wire/errors.js';
-export { mseInitiate, mseRespond, MseStream, type EncryptionPolicy, type CryptoMethod, type MseResult } from './wire/mse.js';
+export {
+  mseInitiate,
+  mseRespond,
+  MseStream,
+  type EncryptionPolicy,
+  type CryptoMethod,
+  type MseResult
+} from './wire/mse.js';
 
 // --- BEP 51 crawler ---------------------------------------------------------------------------
-export { Crawler, createDhtCrawler, dhtSampleQuery, MemoryCrawlerStore, SqliteCrawlerStore, UtMetadataResolver } from './crawler/index.js';
+export {
+  Crawler,
+  createDhtCrawler,
+  dhtSampleQuery,
+  MemoryCrawlerStore,
+  SqliteCrawlerStore,
+  UtMetadataResolver
+} from './crawler/index.js';
 export type {
   CrawlerOptions,
   CrawlerEvents,

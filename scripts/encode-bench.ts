@@ -6,6 +6,7 @@ const body = { id: r.bytes(20), nodes, token: r.bytes(8) };
 const tid = r.bytes(4);
 for (let round = 0; round < 3; round++) {
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < 100_000; i++) encodeResponse(tid, body, { ip: { host: '127.0.0.1', port: 5000 }, version: r.bytes(4) });
+  for (let i = 0; i < 100_000; i++)
+    encodeResponse(tid, body, { ip: { host: '127.0.0.1', port: 5000 }, version: r.bytes(4) });
   console.log('µs per get_peers reply encode', Number(process.hrtime.bigint() - t0) / 1e3 / 100_000);
 }

@@ -5,6 +5,7 @@
  * suite's own declaration of the package.
  */
 import type { EventEmitter } from 'node:events';
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- an expect-error directive would fail where the test suite's declaration is in scope
 // @ts-ignore -- untyped package (the test suite's ambient declaration may or may not be in scope)
 import AnchorUntyped from 'bittorrent-dht';
 
@@ -46,7 +47,12 @@ export interface AnchorRpc {
   closest(
     target: Buffer,
     message: { q: string; a: Record<string, unknown> },
-    visit: ((message: AnchorKrpcMessage, peer: { address?: string; host?: string; port: number }) => boolean | void) | null,
+    visit:
+      | ((
+          message: AnchorKrpcMessage,
+          peer: { address?: string; host?: string; port: number }
+        ) => boolean | void)
+      | null,
     cb: (err: Error | null, n: number) => void
   ): void;
 }
@@ -67,7 +73,11 @@ export interface AnchorDHT extends EventEmitter {
   addNode(node: { id: Buffer; host: string; port: number }): void;
   announce(infoHash: Buffer | string, port: number, cb: (err: Error | null, hits?: number) => void): void;
   lookup(infoHash: Buffer | string, cb: (err: Error | null, visited?: number) => void): () => void;
-  _addPeer(peer: { host: string; port: number }, infoHash: Buffer, from: { host: string; port: number }): void;
+  _addPeer(
+    peer: { host: string; port: number },
+    infoHash: Buffer,
+    from: { host: string; port: number }
+  ): void;
   destroy(cb?: () => void): void;
 }
 

@@ -13,11 +13,20 @@ export interface Contact {
   port: number;
 }
 
-export function constructedContacts(localId: Uint8Array, count: number, rnd: RandomSource, basePort = 10_000): Contact[] {
+export function constructedContacts(
+  localId: Uint8Array,
+  count: number,
+  rnd: RandomSource,
+  basePort = 10_000
+): Contact[] {
   const out: Contact[] = [];
   for (let i = 0; i < count; i++) {
     const bucket = Math.floor(i / 8);
-    out.push({ id: randomIdWithPrefix(localId, bucket, rnd), host: '127.0.0.1', port: basePort + (i % 20_000) });
+    out.push({
+      id: randomIdWithPrefix(localId, bucket, rnd),
+      host: '127.0.0.1',
+      port: basePort + (i % 20_000)
+    });
   }
   return out;
 }

@@ -28,7 +28,7 @@ export async function writeRandomFile(path: string, size: number, seed = 7): Pro
   const zeros = Buffer.alloc(4 * MiB);
   const fh = await fsp.open(path, 'w');
   try {
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       const n = Math.min(zeros.length, size - written);
       const chunk = cipher.update(zeros.subarray(0, n));
       await fh.write(chunk, 0, chunk.length, written);
@@ -40,7 +40,12 @@ export async function writeRandomFile(path: string, size: number, seed = 7): Pro
 }
 
 /** A single-file torrent over `size` random bytes, under `dir/<name>/`. */
-export async function makeFileTorrent(dir: string, name: string, size: number, pieceLength?: number): Promise<BenchTorrent> {
+export async function makeFileTorrent(
+  dir: string,
+  name: string,
+  size: number,
+  pieceLength?: number
+): Promise<BenchTorrent> {
   const dataDir = join(dir, `${name}-data`);
   await fsp.mkdir(dataDir, { recursive: true });
   const file = join(dataDir, name);

@@ -80,7 +80,12 @@ class OursNode implements BenchNode {
     const start = performance.now();
     let firstPeerMs = NaN;
     const onPeer = (peer: Addr, ih: Uint8Array): void => {
-      if (Number.isNaN(firstPeerMs) && peer.port === want.port && peer.host === want.host && Buffer.compare(ih, infoHash) === 0) {
+      if (
+        Number.isNaN(firstPeerMs) &&
+        peer.port === want.port &&
+        peer.host === want.host &&
+        Buffer.compare(ih, infoHash) === 0
+      ) {
         firstPeerMs = performance.now() - start;
       }
     };
@@ -137,7 +142,9 @@ class AnchorNode implements BenchNode {
 
   announce(infoHash: Uint8Array, port: number) {
     return new Promise<{ storedOn: number; reportedQueries: number }>((resolve) => {
-      this.dht.announce(Buffer.from(infoHash), port, (err, hits) => resolve({ storedOn: err ? 0 : (hits ?? 0), reportedQueries: NaN }));
+      this.dht.announce(Buffer.from(infoHash), port, (err, hits) =>
+        resolve({ storedOn: err ? 0 : (hits ?? 0), reportedQueries: NaN })
+      );
     });
   }
 
@@ -147,7 +154,13 @@ class AnchorNode implements BenchNode {
     const ih = Buffer.from(infoHash);
     // `from` is null for peers from the node's own store: only peers another node returned count.
     const onPeer = (peer: Addr, peerIh: Buffer, from: unknown): void => {
-      if (from && Number.isNaN(firstPeerMs) && peer.port === want.port && peer.host === want.host && peerIh.equals(ih)) {
+      if (
+        from &&
+        Number.isNaN(firstPeerMs) &&
+        peer.port === want.port &&
+        peer.host === want.host &&
+        peerIh.equals(ih)
+      ) {
         firstPeerMs = performance.now() - start;
       }
     };

@@ -10,13 +10,15 @@ import type { Contact } from './contacts.js';
 
 export function injectContacts(dht: DHT, contacts: Contact[]): void {
   const table = (dht as unknown as { table?: RoutingTable }).table;
-  if (!table || typeof table.nodeSeen !== 'function') throw new Error('bench: DHT.table (RoutingTable) not found: update bench/lib/inject.ts');
+  if (!table || typeof table.nodeSeen !== 'function')
+    throw new Error('bench: DHT.table (RoutingTable) not found: update bench/lib/inject.ts');
   for (const c of contacts) table.nodeSeen({ id: c.id, host: c.host, port: c.port });
 }
 
 /** OUR node's peer store (benchmark-only access to a private field). */
 export function peerStoreOf(dht: DHT): PeerStore {
   const store = (dht as unknown as { peers?: PeerStore }).peers;
-  if (!store || typeof store.add !== 'function') throw new Error('bench: DHT.peers (PeerStore) not found: update bench/lib/inject.ts');
+  if (!store || typeof store.add !== 'function')
+    throw new Error('bench: DHT.peers (PeerStore) not found: update bench/lib/inject.ts');
   return store;
 }

@@ -61,7 +61,6 @@ export class JsonLineChild {
    */
   next(pred: (e: ChildEvent) => boolean, timeoutMs: number, what: string, from = 0): Promise<ChildEvent> {
     return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const check = (): void => {
         const tail = this.events.slice(from);
         const hit = tail.find(pred);
@@ -73,7 +72,7 @@ export class JsonLineChild {
         else if (fatal) reject(new Error(`${this.label}: ${String(fatal.message)}`));
         else reject(new Error(`${this.label} exited while waiting for ${what}: ${this.describe()}`));
       };
-      timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         this.waiters.delete(check);
         reject(new Error(`no ${what} from ${this.label} within ${timeoutMs} ms; ${this.describe()}`));
       }, timeoutMs);

@@ -20,7 +20,10 @@ export const IMPL_NAMES: Record<Impl, string> = { ours: 'trackerless', lt: 'libt
 export const OURS_SCRIPT = fileURLToPath(new URL('../engine-peer.js', import.meta.url));
 /** The python helper stays in the source tree (tsc does not copy it): bench/lib/lt-bench.py. */
 export const LT_SCRIPT = ((): string => {
-  const candidates = [new URL('./lt-bench.py', import.meta.url), new URL('../../../bench/lib/lt-bench.py', import.meta.url)];
+  const candidates = [
+    new URL('./lt-bench.py', import.meta.url),
+    new URL('../../../bench/lib/lt-bench.py', import.meta.url)
+  ];
   for (const c of candidates) {
     const p = fileURLToPath(c);
     if (existsSync(p)) return p;
@@ -43,15 +46,27 @@ export class PeerProcess extends JsonLineChild {
   }
 
   /** Spawn `impl` in `role`; resolves with the process once it reported `ready`. */
-  static async start(impl: Impl, role: string, args: string[], opts: StartOptions = {}): Promise<{ proc: PeerProcess; ready: PeerEvent }> {
+  static async start(
+    impl: Impl,
+    role: string,
+    args: string[],
+    opts: StartOptions = {}
+  ): Promise<{ proc: PeerProcess; ready: PeerEvent }> {
     const env = { ...process.env, ...opts.env };
     const child =
       impl === 'ours'
-        ? spawn(process.execPath, [...(opts.nodeFlags ?? []), OURS_SCRIPT, role, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env })
+        ? spawn(process.execPath, [...(opts.nodeFlags ?? []), OURS_SCRIPT, role, ...args], {
+            stdio: ['pipe', 'pipe', 'pipe'],
+            env
+          })
         : spawn(PYTHON, [LT_SCRIPT, role, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const proc = new PeerProcess(child, `${impl} ${role}`);
     try {
-      const ready = await proc.next((e) => e.event === 'ready' || e.event === 'fatal', opts.readyTimeoutMs ?? 120_000, 'ready');
+      const ready = await proc.next(
+        (e) => e.event === 'ready' || e.event === 'fatal',
+        opts.readyTimeoutMs ?? 120_000,
+        'ready'
+      );
       if (ready.event === 'fatal') throw new Error(`${proc.label}: ${String(ready.message)}`);
       return { proc, ready };
     } catch (err) {
@@ -68,6 +83,8 @@ export class PeerProcess extends JsonLineChild {
   }
 
   warnings(): string[] {
-    return this.events.filter((e) => e.event === 'warning' || e.event === 'error').map((e) => String(e.message));
+    return this.events
+      .filter((e) => e.event === 'warning' || e.event === 'error')
+      .map((e) => String(e.message));
   }
 }

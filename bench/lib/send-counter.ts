@@ -28,7 +28,14 @@ export function krpcType(buf: Uint8Array): 'q' | 'r' | 'e' | '?' {
   const n = buf.length;
   // bencode sorts keys and `y` sorts last in every KRPC message we or the anchor send:
   // the datagram ends with "1:y1:Xe".
-  if (n >= 8 && buf[n - 1] === 0x65 && buf[n - 6] === Y && buf[n - 5] === 0x31 && buf[n - 4] === 0x3a && buf[n - 7] === 0x3a) {
+  if (
+    n >= 8 &&
+    buf[n - 1] === 0x65 &&
+    buf[n - 6] === Y &&
+    buf[n - 5] === 0x31 &&
+    buf[n - 4] === 0x3a &&
+    buf[n - 7] === 0x3a
+  ) {
     return classify(buf[n - 2]!);
   }
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -41,7 +48,16 @@ function classify(c: number): 'q' | 'r' | 'e' | '?' {
 }
 
 export class SendCounter {
-  readonly totals: Totals = { datagrams: 0, bytes: 0, queries: 0, replies: 0, errors: 0, other: 0, queryBytes: 0, replyBytes: 0 };
+  readonly totals: Totals = {
+    datagrams: 0,
+    bytes: 0,
+    queries: 0,
+    replies: 0,
+    errors: 0,
+    other: 0,
+    queryBytes: 0,
+    replyBytes: 0
+  };
   private readonly byPort = new Map<number, PortCounters>();
   private readonly portOf = new WeakMap<dgram.Socket, PortCounters>();
   private original: typeof dgram.Socket.prototype.send | null = null;
@@ -50,10 +66,10 @@ export class SendCounter {
     if (this.original) return;
     const original = dgram.Socket.prototype.send;
     this.original = original;
-    const self = this;
+    const count = (socket: dgram.Socket, msg: Uint8Array): void => this.count(socket, msg);
     dgram.Socket.prototype.send = function patchedSend(this: dgram.Socket, ...args: unknown[]) {
       const msg = args[0];
-      if (msg instanceof Uint8Array) self.count(this, msg);
+      if (msg instanceof Uint8Array) count(this, msg);
       return (original as (...a: unknown[]) => void).apply(this, args);
     } as typeof dgram.Socket.prototype.send;
   }

@@ -29,7 +29,8 @@ export function portParser(allowZero: boolean): (value: string) => number {
 
 /** The address to bind: an IP literal (the DHT never resolves names for its own socket). */
 export function parseBindHost(value: string): string {
-  if (isIP(value) === 0) throw new InvalidArgumentError('expected an IP address such as 127.0.0.1 or 0.0.0.0.');
+  if (isIP(value) === 0)
+    throw new InvalidArgumentError('expected an IP address such as 127.0.0.1 or 0.0.0.0.');
   return value;
 }
 
@@ -58,7 +59,9 @@ export function secondsParser(allowZero: boolean): (value: string) => number {
   return (value) => {
     const s = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
     if (!(s >= 0) || (!allowZero && s === 0) || s > MAX_SECONDS) {
-      throw new InvalidArgumentError(`expected a number of seconds${allowZero ? ' (0 = off)' : ' above 0'}, at most ${MAX_SECONDS}.`);
+      throw new InvalidArgumentError(
+        `expected a number of seconds${allowZero ? ' (0 = off)' : ' above 0'}, at most ${MAX_SECONDS}.`
+      );
     }
     return s;
   };

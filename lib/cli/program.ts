@@ -72,7 +72,9 @@ export async function runCli(argv: readonly string[], opts: RunCliOptions): Prom
   const ctx = contextFor(io);
   let exitCode = EXIT_OK;
   const program = new Command('trackerless')
-    .description('Trackerless BitTorrent: download and seed from magnet links through the DHT, and DHT tools.')
+    .description(
+      'Trackerless BitTorrent: download and seed from magnet links through the DHT, and DHT tools.'
+    )
     .version(packageVersion(), '-V, --version')
     .configureOutput({
       writeOut: (s) => io.stdout(s),
@@ -112,7 +114,8 @@ function exitCodeFor(err: unknown, ctx: CliContext, io: CliIO): number {
     return EXIT_USAGE;
   }
   const message = err instanceof Error ? err.message : String(err);
-  const code = typeof (err as { code?: unknown })?.code === 'string' ? ` [${(err as { code: string }).code}]` : '';
+  const code =
+    typeof (err as { code?: unknown })?.code === 'string' ? ` [${(err as { code: string }).code}]` : '';
   ctx.log(`trackerless: error: ${message}${code}`);
   return EXIT_FAILURE;
 }
@@ -133,7 +136,10 @@ function packageVersion(): string {
   let url = new URL('.', import.meta.url);
   for (let i = 0; i < 5; i++) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL('package.json', url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL('package.json', url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'trackerless' && pkg.version) return pkg.version;
     } catch {
       // not here: keep walking up

@@ -23,7 +23,19 @@ export interface SwarmCliOptions extends DhtCliOptions {
   ipv6?: boolean;
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3
+};
 
 /**
  * A byte rate in bytes/s: `500000`, `512k`, `4M`, `1.5MiB` (k/M/G are powers of 1024; an
@@ -42,16 +54,28 @@ export function parseRate(value: string): number {
 /** Add the swarm options to a command: --host, --bootstrap, --port, --dht-port, --upload-limit, --encryption. */
 export function addSwarmOptions(command: Command): Command {
   return command
-    .option('--host <ip>', 'IP address to bind (the TCP listener and the DHT UDP socket)', parseBindHost, '0.0.0.0')
+    .option(
+      '--host <ip>',
+      'IP address to bind (the TCP listener and the DHT UDP socket)',
+      parseBindHost,
+      '0.0.0.0'
+    )
     .option(
       '-b, --bootstrap <host:port>',
       'DHT bootstrap node (repeatable, or comma-separated); default: the public BitTorrent routers',
       collectBootstrap
     )
     .option('-p, --port <port>', 'TCP port for incoming peers (0 = any free port)', portParser(true), 0)
-    .option('--dht-port <port>', 'UDP port of the DHT node (default: the same number as --port)', portParser(true))
+    .option(
+      '--dht-port <port>',
+      'UDP port of the DHT node (default: the same number as --port)',
+      portParser(true)
+    )
     .option('--upload-limit <rate>', 'upload cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate)
-    .option('--ipv6', 'also find peers over IPv6: a second DHT node on :: (same port), the TCP listener on :: (dual stack)')
+    .option(
+      '--ipv6',
+      'also find peers over IPv6: a second DHT node on :: (same port), the TCP listener on :: (dual stack)'
+    )
     .addOption(
       new Option(
         '--encryption <policy>',
@@ -63,11 +87,15 @@ export function addSwarmOptions(command: Command): Command {
 /** The Swarm options the command-line options ask for (discovery and engine defaults kept). */
 export function swarmOptionsFrom(
   opts: SwarmCliOptions
-): Pick<SwarmOptions, 'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit' | 'encryption' | 'ipv6'> {
+): Pick<
+  SwarmOptions,
+  'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit' | 'encryption' | 'ipv6'
+> {
   const host = opts.host ?? '0.0.0.0';
   const dhtPort = opts.dhtPort ?? opts.port;
   // undefined keeps the library default (the public routers).
-  const bootstrap = opts.bootstrap !== undefined ? { bootstrap: opts.bootstrap === false ? [] : opts.bootstrap } : {};
+  const bootstrap =
+    opts.bootstrap !== undefined ? { bootstrap: opts.bootstrap === false ? [] : opts.bootstrap } : {};
   return {
     dhtOptions: { host, port: dhtPort },
     ...bootstrap,
@@ -145,7 +173,10 @@ export class StatusLine {
   start(): void {
     if (this.timer) return;
     this.lastPlain = Date.now();
-    this.timer = setInterval(() => this.draw(), this.ctx.stderrIsTTY ? (this.options.intervalMs ?? 250) : 250);
+    this.timer = setInterval(
+      () => this.draw(),
+      this.ctx.stderrIsTTY ? (this.options.intervalMs ?? 250) : 250
+    );
     this.draw();
   }
 

@@ -84,7 +84,11 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     this.schedule = new NodeSchedule({ capacity: opts.scheduleCapacity ?? 1_000_000 });
     this.revisits = new RevisitQueue(opts.revisitCapacity ?? 100_000);
     this.perIp = new PerIpLimiter({ queriesPerSecond: opts.perIpQueriesPerSecond ?? 1 });
-    this.bucket = new TokenBucket({ ratePerSecond: opts.queriesPerSecond ?? 20, nowMs: now, ...(opts.burst ? { burst: opts.burst } : {}) });
+    this.bucket = new TokenBucket({
+      ratePerSecond: opts.queriesPerSecond ?? 20,
+      nowMs: now,
+      ...(opts.burst ? { burst: opts.burst } : {})
+    });
     this.resolveQueue = opts.resolver
       ? new ResolveQueue({
           resolver: opts.resolver,
@@ -111,7 +115,11 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
       if (c.dueMs > now) this.revisits.push({ dueMs: c.dueMs, node });
       else this.addCandidate(node, now);
     }
-    this.counters.restored = { schedule: this.schedule.size(), frontier: this.frontier.size(), revisits: this.revisits.size() };
+    this.counters.restored = {
+      schedule: this.schedule.size(),
+      frontier: this.frontier.size(),
+      revisits: this.revisits.size()
+    };
     this.unsubscribe = this.opts.passive?.((ih, kind) => this.recordPassive(ih, kind)) ?? null;
     this.seed(now);
     this.scheduleHousekeeping();
@@ -243,14 +251,16 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     const controller = new AbortController();
     const guard = this.clock.setTimeout(() => controller.abort(), this.cfg.queryTimeoutMs);
     const target = this.targetFor(node);
-    const done = this.query({ host: node.host, port: node.port }, target, controller.signal).then(
-      (reply) => this.onReply(visit, key, reply),
-      (err: unknown) => this.onFailure(visit, key, err)
-    ).finally(() => {
-      guard.cancel();
-      this.inflight.delete(key);
-      this.pump();
-    });
+    const done = this.query({ host: node.host, port: node.port }, target, controller.signal)
+      .then(
+        (reply) => this.onReply(visit, key, reply),
+        (err: unknown) => this.onFailure(visit, key, err)
+      )
+      .finally(() => {
+        guard.cancel();
+        this.inflight.delete(key);
+        this.pump();
+      });
     this.inflight.set(key, { controller, done });
   }
 
@@ -261,8 +271,14 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   private onReply(visit: Visit, key: string, raw: SampleReply): void {
     const node = visit.node;
     const now = this.clock.now();
-    const result = sanitizeReply(raw, { acceptNode: (n) => !this.opts.isSelf?.(n) && (this.opts.acceptNode?.(n) ?? true) });
-    const known: Candidate = { host: node.host, port: node.port, ...(raw.id?.length === ID_LEN ? { id: raw.id } : {}) };
+    const result = sanitizeReply(raw, {
+      acceptNode: (n) => !this.opts.isSelf?.(n) && (this.opts.acceptNode?.(n) ?? true)
+    });
+    const known: Candidate = {
+      host: node.host,
+      port: node.port,
+      ...(raw.id?.length === ID_LEN ? { id: raw.id } : {})
+    };
     if (!result.ok) {
       this.counters.rejected[result.reason as RejectReason]++;
       // Not believed: leave it alone for the longest interval BEP 51 allows.
@@ -317,7 +333,8 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   }
 
   private requeue(node: Candidate, dueMs: number, failures?: number): void {
-    if (!this.revisits.push(failures ? { dueMs, node, failures } : { dueMs, node })) this.counters.revisitsDropped++;
+    if (!this.revisits.push(failures ? { dueMs, node, failures } : { dueMs, node }))
+      this.counters.revisitsDropped++;
   }
 
   private record(infoHash: Uint8Array, source: InfoHashSource, now: number): void {
@@ -331,11 +348,20 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
 
   /** Nothing eligible now: refill from seeds if starved, and sleep until something is due. */
   private nothingToDo(now: number): void {
-    if (this.frontier.size() === 0 && this.inflight.size === 0 && now - this.lastSeeding >= this.cfg.idleRetryMs) {
+    if (
+      this.frontier.size() === 0 &&
+      this.inflight.size === 0 &&
+      now - this.lastSeeding >= this.cfg.idleRetryMs
+    ) {
       if (this.seed(now) > 0) return this.wakeIn(1);
     }
     const due = this.revisits.peekDue();
-    if (this.frontier.size() === 0 && this.inflight.size === 0 && due > now + this.cfg.idleRetryMs && !this.idleAnnounced) {
+    if (
+      this.frontier.size() === 0 &&
+      this.inflight.size === 0 &&
+      due > now + this.cfg.idleRetryMs &&
+      !this.idleAnnounced
+    ) {
       this.idleAnnounced = true;
       this.emit('idle');
     }
@@ -394,4 +420,3 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     }
   }
 }
-

@@ -40,7 +40,8 @@ export function createDhtCrawler(dht: DHT, opts: DhtCrawlerOptions): Crawler {
     ...(passive
       ? {
           passive: (record) => {
-            const listener = (ih: Uint8Array, kind: 'get_peers' | 'announce_peer', _from: NodeInfo): void => record(ih, kind);
+            const listener = (ih: Uint8Array, kind: 'get_peers' | 'announce_peer', _from: NodeInfo): void =>
+              record(ih, kind);
             dht.on('infohash', listener);
             return () => dht.off('infohash', listener);
           }

@@ -35,7 +35,10 @@ export class Frontier {
 
   constructor(opts: { capacity: number; prefixBits?: number }) {
     if (!Number.isSafeInteger(opts.capacity) || opts.capacity < 1) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `frontier capacity must be a positive integer, got ${opts.capacity}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `frontier capacity must be a positive integer, got ${opts.capacity}`
+      );
     }
     this.capacity = opts.capacity;
     this.bits = Math.min(12, Math.max(0, opts.prefixBits ?? 8));
@@ -107,7 +110,10 @@ export class Frontier {
     for (const bucket of this.buckets) yield* bucket.values();
   }
 
-  private takeFrom(bucket: Map<string, Candidate>, eligible: (c: Candidate, key: string) => Eligibility): Candidate | null {
+  private takeFrom(
+    bucket: Map<string, Candidate>,
+    eligible: (c: Candidate, key: string) => Eligibility
+  ): Candidate | null {
     let scanned = 0;
     for (const [key, c] of bucket) {
       if (scanned++ >= SCAN_PER_BUCKET) return null;

@@ -102,7 +102,10 @@ export class PerIpLimiter {
 
 function positive(v: number, name: string): number {
   if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${name} must be a positive number, got ${String(v)}`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      `${name} must be a positive number, got ${String(v)}`
+    );
   }
   return v;
 }

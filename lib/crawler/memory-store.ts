@@ -34,7 +34,13 @@ export class MemoryCrawlerStore implements CrawlerStore {
       r.seenCount++;
       return false;
     }
-    this.records.set(key, { infoHash: new Uint8Array(infoHash), firstSeen: atMs, lastSeen: atMs, source, seenCount: 1 });
+    this.records.set(key, {
+      infoHash: new Uint8Array(infoHash),
+      firstSeen: atMs,
+      lastSeen: atMs,
+      source,
+      seenCount: 1
+    });
     return true;
   }
 

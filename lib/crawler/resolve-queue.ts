@@ -32,7 +32,8 @@ export interface ResolveStats {
 }
 
 export class ResolveQueue {
-  private readonly opts: Required<Omit<ResolveQueueOptions, 'onResolved' | 'resolver' | 'clock'>> & ResolveQueueOptions;
+  private readonly opts: Required<Omit<ResolveQueueOptions, 'onResolved' | 'resolver' | 'clock'>> &
+    ResolveQueueOptions;
   private readonly waiting: Uint8Array[] = [];
   private readonly keys = new Set<string>();
   private readonly active = new Map<string, AbortController>();
@@ -90,7 +91,9 @@ export class ResolveQueue {
     run = (async () => {
       try {
         // Through a promise so a resolver that throws synchronously is handled the same way.
-        const meta = await Promise.resolve().then(() => this.opts.resolver.resolve(infoHash, controller.signal));
+        const meta = await Promise.resolve().then(() =>
+          this.opts.resolver.resolve(infoHash, controller.signal)
+        );
         if (timedOut) this.counters.timedOut++;
         else if (meta && !this.stopped) {
           this.counters.resolved++;

@@ -22,7 +22,10 @@ export class NodeSchedule {
 
   constructor(opts: { capacity: number }) {
     if (!Number.isSafeInteger(opts.capacity) || opts.capacity < 1) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `schedule capacity must be a positive integer, got ${opts.capacity}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `schedule capacity must be a positive integer, got ${opts.capacity}`
+      );
     }
     this.capacity = opts.capacity;
   }

@@ -14,7 +14,14 @@ import { createRequire } from 'node:module';
 import { statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { InvalidArgumentError } from '../errors.js';
-import type { CrawlerState, CrawlerStore, InfoHashSource, PersistedCandidate, ScheduleEntry, TorrentMetadata } from './types.js';
+import type {
+  CrawlerState,
+  CrawlerStore,
+  InfoHashSource,
+  PersistedCandidate,
+  ScheduleEntry,
+  TorrentMetadata
+} from './types.js';
 
 const SCHEMA_VERSION = '1';
 /** Files kept per torrent in the `files` JSON (a few torrents list 100k+ files). */
@@ -97,11 +104,17 @@ export class SqliteCrawlerStore implements CrawlerStore {
     db.pragma('synchronous = NORMAL'); // with WAL: consistent after a crash, fsync at checkpoints
     db.pragma('busy_timeout = 5000');
     db.exec(SCHEMA);
-    const version = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").get();
-    if (version === undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
+    const version = db
+      .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'schema_version'")
+      .get();
+    if (version === undefined)
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
     else if (version.value !== SCHEMA_VERSION) {
       db.close();
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${path}: crawl database schema ${version.value}, expected ${SCHEMA_VERSION}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `${path}: crawl database schema ${version.value}, expected ${SCHEMA_VERSION}`
+      );
     }
     this.stmt = {
       exists: db.prepare('SELECT 1 FROM infohashes WHERE infohash = ?'),
@@ -110,7 +123,9 @@ export class SqliteCrawlerStore implements CrawlerStore {
          ON CONFLICT (infohash) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen),
            seen_count = seen_count + excluded.seen_count`
       ),
-      meta: db.prepare('UPDATE infohashes SET name = ?, size = ?, files = ?, resolved_at = ? WHERE infohash = ?'),
+      meta: db.prepare(
+        'UPDATE infohashes SET name = ?, size = ?, files = ?, resolved_at = ? WHERE infohash = ?'
+      ),
       scheduleUpsert: db.prepare(
         'INSERT INTO node_schedule (node, next_allowed) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET next_allowed = excluded.next_allowed'
       ),
@@ -120,7 +135,7 @@ export class SqliteCrawlerStore implements CrawlerStore {
       frontierInsert: db.prepare('INSERT OR REPLACE INTO frontier (host, port, id, due) VALUES (?, ?, ?, ?)'),
       frontierLoad: db.prepare('SELECT host, port, id, due FROM frontier')
     };
-    this.total = (db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM infohashes').get()?.n) ?? 0;
+    this.total = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM infohashes').get()?.n ?? 0;
   }
 
   record(infoHash: Uint8Array, source: InfoHashSource, atMs: number): boolean {
@@ -161,13 +176,20 @@ export class SqliteCrawlerStore implements CrawlerStore {
   }
 
   loadState(nowMs: number): CrawlerState {
-    const schedule: ScheduleEntry[] = (this.stmt.scheduleLoad.all(nowMs) as Array<{ node: string; next_allowed: number }>).map((r) => ({
+    const schedule: ScheduleEntry[] = (
+      this.stmt.scheduleLoad.all(nowMs) as Array<{ node: string; next_allowed: number }>
+    ).map((r) => ({
       key: r.node,
       nextAllowedMs: r.next_allowed
     }));
-    const frontier: PersistedCandidate[] = (this.stmt.frontierLoad.all() as Array<{ host: string; port: number; id: Buffer | null; due: number }>).map(
-      (r) => ({ host: r.host, port: r.port, dueMs: r.due, ...(r.id && r.id.length === 20 ? { id: new Uint8Array(r.id) } : {}) })
-    );
+    const frontier: PersistedCandidate[] = (
+      this.stmt.frontierLoad.all() as Array<{ host: string; port: number; id: Buffer | null; due: number }>
+    ).map((r) => ({
+      host: r.host,
+      port: r.port,
+      dueMs: r.due,
+      ...(r.id && r.id.length === 20 ? { id: new Uint8Array(r.id) } : {})
+    }));
     return { schedule, frontier };
   }
 

@@ -24,7 +24,8 @@ export class TargetPicker {
 
   next(node: Candidate, starving: boolean): Uint8Array {
     const t = this.random.bytes(ID_LEN);
-    const neighbourhood = !starving && node.id !== undefined && node.id.length === ID_LEN && this.count++ % 2 === 0;
+    const neighbourhood =
+      !starving && node.id !== undefined && node.id.length === ID_LEN && this.count++ % 2 === 0;
     if (neighbourhood) {
       t.set(node.id!.subarray(0, 4)); // 32 shared bits: its closest neighbours in any real DHT
       return t;

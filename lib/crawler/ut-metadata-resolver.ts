@@ -40,7 +40,14 @@ export class UtMetadataResolver implements MetadataResolver {
   private readonly peerId = new Uint8Array([...Buffer.from('-TL0001-'), ...randomBytes(12)]);
 
   constructor(options: UtMetadataResolverOptions) {
-    this.o = { maxPeers: 8, parallel: 3, connectTimeoutMs: 5_000, maxMetadataSize: 4 * 1024 * 1024, requestsPerPeer: METADATA_REQUESTS_PER_PEER, ...options };
+    this.o = {
+      maxPeers: 8,
+      parallel: 3,
+      connectTimeoutMs: 5_000,
+      maxMetadataSize: 4 * 1024 * 1024,
+      requestsPerPeer: METADATA_REQUESTS_PER_PEER,
+      ...options
+    };
   }
 
   async resolve(infoHash: Uint8Array, signal: AbortSignal): Promise<TorrentMetadata | null> {
@@ -99,13 +106,27 @@ export class UtMetadataResolver implements MetadataResolver {
     const bytes: Uint8Array | null = info;
     if (!bytes) return null;
     const parsed = parseInfo(bytes);
-    return { name: parsed.name, size: parsed.length, files: parsed.files.map((f) => ({ path: f.path.join('/'), size: f.length })) };
+    return {
+      name: parsed.name,
+      size: parsed.length,
+      files: parsed.files.map((f) => ({ path: f.path.join('/'), size: f.length }))
+    };
   }
 
   /** The verified info dictionary from one peer, or null. */
-  private async fetchFrom(peer: Address, infoHash: Uint8Array, signal: AbortSignal): Promise<Uint8Array | null> {
+  private async fetchFrom(
+    peer: Address,
+    infoHash: Uint8Array,
+    signal: AbortSignal
+  ): Promise<Uint8Array | null> {
     const stream = await connectTcp(peer, { signal, timeoutMs: this.o.connectTimeoutMs });
-    const wire = new PeerWire(stream, { role: 'initiator', peerId: this.peerId, infoHash, extended: true, fast: true });
+    const wire = new PeerWire(stream, {
+      role: 'initiator',
+      peerId: this.peerId,
+      infoHash,
+      extended: true,
+      fast: true
+    });
     const ut = new UtMetadata({ maxMetadataSize: this.o.maxMetadataSize });
     wire.use(ut);
     // BEP 6: with the fast extension both sides must state what they have; we have nothing.

@@ -54,7 +54,8 @@ export interface CleanReply {
   anomalies: AnomalyKind[];
 }
 
-export type SanitizeResult = { ok: true; reply: CleanReply } | { ok: false; reason: RejectReason; nodes: NodeInfo[] };
+export type SanitizeResult =
+  { ok: true; reply: CleanReply } | { ok: false; reason: RejectReason; nodes: NodeInfo[] };
 
 export interface SanitizeOptions {
   /** Addresses never to add to the frontier (ourselves, bogons...). */
@@ -64,7 +65,8 @@ export interface SanitizeOptions {
 export function sanitizeReply(reply: SampleReply, opts: SanitizeOptions = {}): SanitizeResult {
   const anomalies: AnomalyKind[] = [];
   const nodes = cleanNodes(reply.nodes, anomalies, opts.acceptNode);
-  if (!(reply.id instanceof Uint8Array) || reply.id.length !== ID_LENGTH) return { ok: false, reason: 'bad-id', nodes: [] };
+  if (!(reply.id instanceof Uint8Array) || reply.id.length !== ID_LENGTH)
+    return { ok: false, reason: 'bad-id', nodes: [] };
 
   const supported = reply.samples !== undefined;
   const raw = reply.samples ?? [];
@@ -74,7 +76,8 @@ export function sanitizeReply(reply: SampleReply, opts: SanitizeOptions = {}): S
   const seen = new Set<string>();
   const samples: Uint8Array[] = [];
   for (const s of raw) {
-    if (!(s instanceof Uint8Array) || s.length !== ID_LENGTH) return { ok: false, reason: 'bad-sample', nodes };
+    if (!(s instanceof Uint8Array) || s.length !== ID_LENGTH)
+      return { ok: false, reason: 'bad-sample', nodes };
     const key = Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('latin1');
     if (seen.has(key)) continue;
     seen.add(key);
@@ -103,16 +106,24 @@ export function sanitizeReply(reply: SampleReply, opts: SanitizeOptions = {}): S
   return { ok: true, reply: { supported, samples, num, intervalS, nodes, anomalies } };
 }
 
-function cleanNodes(input: NodeInfo[] | undefined, anomalies: AnomalyKind[], accept?: (n: NodeInfo) => boolean): NodeInfo[] {
+function cleanNodes(
+  input: NodeInfo[] | undefined,
+  anomalies: AnomalyKind[],
+  accept?: (n: NodeInfo) => boolean
+): NodeInfo[] {
   const list = Array.isArray(input) ? input : [];
   if (list.length > MAX_NODES_PER_REPLY) anomalies.push('too-many-nodes');
   const out: NodeInfo[] = [];
   let bad = false;
   for (const n of list.slice(0, MAX_NODES_PER_REPLY)) {
     const wellFormed =
-      n.id instanceof Uint8Array && n.id.length === ID_LENGTH &&
-      Number.isInteger(n.port) && n.port >= 1 && n.port <= 65535 &&
-      typeof n.host === 'string' && isIpLiteral(n.host);
+      n.id instanceof Uint8Array &&
+      n.id.length === ID_LENGTH &&
+      Number.isInteger(n.port) &&
+      n.port >= 1 &&
+      n.port <= 65535 &&
+      typeof n.host === 'string' &&
+      isIpLiteral(n.host);
     if (!wellFormed) bad = true;
     // Filtered nodes (e.g. ourselves: others rightly list us) are normal, not an anomaly.
     else if (accept?.(n) ?? true) out.push(n);

@@ -8,7 +8,10 @@ import type { Address } from '../krpc/types.js';
 
 export function validatePort(port: unknown, what = 'port', allowZero = false): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
-    throw new InvalidArgumentError('ERR_INVALID_PORT', `${what} must be an integer ${allowZero ? 0 : 1}-65535, got ${String(port)}`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_PORT',
+      `${what} must be an integer ${allowZero ? 0 : 1}-65535, got ${String(port)}`
+    );
   }
   return port;
 }
@@ -21,9 +24,14 @@ export function parseHostPort(input: string | Address): Address {
     }
     return { host: input.host, port: validatePort(input.port) };
   }
-  if (typeof input !== 'string') throw new InvalidArgumentError('ERR_INVALID_ADDRESS', 'address must be "host:port"');
+  if (typeof input !== 'string')
+    throw new InvalidArgumentError('ERR_INVALID_ADDRESS', 'address must be "host:port"');
   const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(input) ?? /^([^:\s]+):(\d{1,5})$/.exec(input);
-  if (!m) throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `expected "host:port", got ${JSON.stringify(input)}`);
+  if (!m)
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ADDRESS',
+      `expected "host:port", got ${JSON.stringify(input)}`
+    );
   return { host: m[1]!, port: validatePort(Number(m[2]), `port in ${JSON.stringify(input)}`) };
 }
 
@@ -39,7 +47,11 @@ export function formatAddress(a: Address): string {
 const MAX_BOOTSTRAP = 16;
 
 /** Resolve bootstrap hostnames to addresses of `family`; unresolvable ones are reported and skipped. */
-export async function resolveBootstrap(list: Address[], family: 4 | 6, warn: (err: Error) => void): Promise<Address[]> {
+export async function resolveBootstrap(
+  list: Address[],
+  family: 4 | 6,
+  warn: (err: Error) => void
+): Promise<Address[]> {
   const out: Address[] = [];
   for (const a of list.slice(0, MAX_BOOTSTRAP)) {
     if (isIpLiteral(a.host)) {

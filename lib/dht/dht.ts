@@ -75,7 +75,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.k = opts.k ?? K;
     this.alpha = opts.alpha ?? ALPHA;
     this.id = opts.nodeId !== undefined ? parseNodeId(opts.nodeId) : randomId(this.random);
-    this.tokens = new TokenIssuer({ clock: this.clock, random: this.random, ...(opts.tokenRotateMs ? { rotateMs: opts.tokenRotateMs } : {}) });
+    this.tokens = new TokenIssuer({
+      clock: this.clock,
+      random: this.random,
+      ...(opts.tokenRotateMs ? { rotateMs: opts.tokenRotateMs } : {})
+    });
     this.peers = new PeerStore({
       clock: this.clock,
       random: this.random,
@@ -111,7 +115,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   /** The bound local address. */
   address(): Address {
-    if (!this.transport) throw new TrackerlessError('ERR_INVALID_ARGUMENT', 'DHT is not bound yet: await dht.ready');
+    if (!this.transport)
+      throw new TrackerlessError('ERR_INVALID_ARGUMENT', 'DHT is not bound yet: await dht.ready');
     return this.transport.address();
   }
 
@@ -151,7 +156,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
    * Announce that we have a peer for `infoHash` on TCP `port`: get_peers lookup, then
    * announce_peer with each token to the k closest responders (not to every node seen).
    */
-  async announce(infoHash: string | Uint8Array, port?: number, opts: AnnounceOptions = {}): Promise<AnnounceResult> {
+  async announce(
+    infoHash: string | Uint8Array,
+    port?: number,
+    opts: AnnounceOptions = {}
+  ): Promise<AnnounceResult> {
     const ih = parseInfoHash(infoHash);
     if (port === undefined && !opts.impliedPort) {
       throw new InvalidArgumentError('ERR_INVALID_PORT', 'announce needs a port (or impliedPort: true)');
@@ -161,15 +170,19 @@ export class DHT extends TypedEmitter<DhtEvents> {
     const targets = lookup.closest.filter((r) => r.token !== undefined).slice(0, this.k);
     const results = await Promise.allSettled(
       targets.map((t) =>
-        this.query(t.node, {
-          method: 'announce_peer',
-          id: this.id,
-          infoHash: ih,
-          port: tcpPort,
-          token: t.token!,
-          impliedPort: opts.impliedPort ?? false,
-          ...(opts.seed ? { seed: true } : {})
-        }, opts.signal)
+        this.query(
+          t.node,
+          {
+            method: 'announce_peer',
+            id: this.id,
+            infoHash: ih,
+            port: tcpPort,
+            token: t.token!,
+            impliedPort: opts.impliedPort ?? false,
+            ...(opts.seed ? { seed: true } : {})
+          },
+          opts.signal
+        )
       )
     );
     if (opts.signal?.aborted) throw new AbortError();
@@ -194,7 +207,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
   }
 
   /** BEP 51: ask one node for a sample of the infohashes it stores. */
-  async sampleInfohashes(node: string | Address, target?: Uint8Array, opts: LookupOptionsPublic = {}): Promise<SampleInfohashesResult> {
+  async sampleInfohashes(
+    node: string | Address,
+    target?: Uint8Array,
+    opts: LookupOptionsPublic = {}
+  ): Promise<SampleInfohashesResult> {
     const addr = parseHostPort(node);
     const t = target ? parseNodeId(target) : randomId(this.random);
     const body = await this.query(addr, { method: 'sample_infohashes', id: this.id, target: t }, opts.signal);
@@ -236,7 +253,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   /** Save id and routing table to `path` (default: options.statePath), atomically. */
   async saveState(path = this.opts.statePath): Promise<void> {
-    if (!path) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'saveState needs a path (or options.statePath)');
+    if (!path)
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'saveState needs a path (or options.statePath)');
     await saveState(path, { id: this.id, nodes: this.nodes() });
   }
 
@@ -261,12 +279,16 @@ export class DHT extends TypedEmitter<DhtEvents> {
   // --- internals -------------------------------------------------------------------------
 
   private async start(bootstrap: Address[]): Promise<void> {
-    const state = this.opts.statePath ? await loadState(this.opts.statePath).catch((err: Error) => {
-      this.emit('warning', err);
-      return null;
-    }) : null;
+    const state = this.opts.statePath
+      ? await loadState(this.opts.statePath).catch((err: Error) => {
+          this.emit('warning', err);
+          return null;
+        })
+      : null;
     if (state && this.opts.nodeId === undefined) this.id = state.id;
-    this.transport = this.opts.transport ?? (await createUdpTransport({ host: this.opts.host ?? '0.0.0.0', port: this.opts.port ?? 0 }));
+    this.transport =
+      this.opts.transport ??
+      (await createUdpTransport({ host: this.opts.host ?? '0.0.0.0', port: this.opts.port ?? 0 }));
     this.transport.onError((err) => this.emit('warning', err));
     if (this.destroyed) {
       await this.transport.close();
@@ -315,7 +337,9 @@ export class DHT extends TypedEmitter<DhtEvents> {
       this.rpc.onQuery((msg, from) => handleQuery(server, msg, from));
     }
     for (const n of state?.nodes ?? []) this.table.restore(n);
-    this.bootstrapAddresses = await resolveBootstrap(bootstrap, this.ipv6 ? 6 : 4, (err) => this.emit('warning', err));
+    this.bootstrapAddresses = await resolveBootstrap(bootstrap, this.ipv6 ? 6 : 4, (err) =>
+      this.emit('warning', err)
+    );
     if (this.destroyed) throw new DestroyedError();
     this.markBound();
     this.maintenance = new Maintenance({
@@ -351,7 +375,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
   }
 
   /** get_peers lookup; every distinct peer goes to `onPeer` and the 'peer' event. */
-  private findPeersInternal(ih: Uint8Array, signal: AbortSignal | undefined, onPeer: (p: Address) => void): Promise<LookupResult> {
+  private findPeersInternal(
+    ih: Uint8Array,
+    signal: AbortSignal | undefined,
+    onPeer: (p: Address) => void
+  ): Promise<LookupResult> {
     this.assertUsable();
     return this.lookups.getPeers(ih, signal, (p, from) => {
       onPeer(p);
@@ -360,7 +388,13 @@ export class DHT extends TypedEmitter<DhtEvents> {
   }
 
   /** Send a query; on success the responder is "seen" (routing table), on failure "failed". */
-  private async query(to: Address, query: Query, signal?: AbortSignal, expectedId?: Uint8Array, timeoutMs?: number) {
+  private async query(
+    to: Address,
+    query: Query,
+    signal?: AbortSignal,
+    expectedId?: Uint8Array,
+    timeoutMs?: number
+  ) {
     await this.readyForLookups();
     try {
       const opts = { ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
@@ -368,19 +402,25 @@ export class DHT extends TypedEmitter<DhtEvents> {
       const body = response.body;
       if (expectedId && !bytesEqual(expectedId, body.id)) {
         this.table.nodeFailed(expectedId);
-        throw new TrackerlessError('ERR_BAD_RESPONSE', `node ${from.host}:${from.port} answered with another id`);
+        throw new TrackerlessError(
+          'ERR_BAD_RESPONSE',
+          `node ${from.host}:${from.port} answered with another id`
+        );
       }
       this.admission?.answered({ id: body.id, host: from.host, port: from.port });
       return body;
     } catch (err) {
-      if (expectedId && !(err instanceof AbortError) && !(err instanceof DestroyedError)) this.table.nodeFailed(expectedId);
+      if (expectedId && !(err instanceof AbortError) && !(err instanceof DestroyedError))
+        this.table.nodeFailed(expectedId);
       throw err;
     }
   }
 
   private isOwn(n: Address): boolean {
     const own = this.ownAddress;
-    return !!own && n.port === own.port && (n.host === own.host || own.host === '0.0.0.0' || own.host === '::');
+    return (
+      !!own && n.port === own.port && (n.host === own.host || own.host === '0.0.0.0' || own.host === '::')
+    );
   }
 
   private async readyForLookups(): Promise<void> {

@@ -28,7 +28,13 @@ export interface LookupRunnerOptions {
   /** Resolves once the node is bound; throws once it is destroyed. */
   ready(): Promise<void>;
   /** One query to `to`; checks `expectedId` and feeds the routing table. */
-  query(to: Address, query: Query, signal: AbortSignal | undefined, expectedId: Uint8Array | undefined, timeoutMs: number | undefined): Promise<ResponseBody>;
+  query(
+    to: Address,
+    query: Query,
+    signal: AbortSignal | undefined,
+    expectedId: Uint8Array | undefined,
+    timeoutMs: number | undefined
+  ): Promise<ResponseBody>;
 }
 
 export class LookupRunner {
@@ -75,7 +81,11 @@ export class LookupRunner {
   }
 
   /** get_peers lookup reporting each distinct peer once. */
-  getPeers(infoHash: Uint8Array, signal: AbortSignal | undefined, onPeer: (peer: Address, from: NodeInfo) => void): Promise<LookupResult> {
+  getPeers(
+    infoHash: Uint8Array,
+    signal: AbortSignal | undefined,
+    onPeer: (peer: Address, from: NodeInfo) => void
+  ): Promise<LookupResult> {
     const seen = new Set<string>();
     return this.run(infoHash, 'get_peers', signal, false, (values, from) => {
       for (const p of values) {
@@ -101,7 +111,7 @@ export class LookupRunner {
       const retryTimeout = attempt > 1 ? Math.max(250, Math.floor(timeoutMs / 4)) : undefined;
       const body = await this.o.query(node, query, signal, node.id, retryTimeout);
       // Our socket speaks one family: keep the contacts we can reach (BEP 32).
-      const nodes = this.o.ipv6() ? body.nodes6 ?? [] : body.nodes ?? [];
+      const nodes = this.o.ipv6() ? (body.nodes6 ?? []) : (body.nodes ?? []);
       return {
         id: body.id,
         nodes,

@@ -45,7 +45,11 @@ export function handleQuery(ctx: ServerContext, msg: QueryMessage, from: Address
       ctx.rpc.respond(from, msg.tid, { id, nodes: closestNodes(ctx, q.target) });
       return;
     case 'get_peers': {
-      const body: ResponseBody = { id, token: ctx.tokens.issue(from.host), nodes: closestNodes(ctx, q.infoHash) };
+      const body: ResponseBody = {
+        id,
+        token: ctx.tokens.issue(from.host),
+        nodes: closestNodes(ctx, q.infoHash)
+      };
       const values = ctx.peers.get(q.infoHash, MAX_VALUES_PER_REPLY, q.noseed ? { noseed: true } : undefined);
       respondTrimmingValues(ctx, from, msg.tid, body, values);
       ctx.onInfoHash?.(q.infoHash, 'get_peers', { id: q.id, host: from.host, port: from.port });
@@ -97,7 +101,13 @@ function closestNodes(ctx: ServerContext, target: Uint8Array): NodeInfo[] {
   return ctx.table.closest(target, ctx.k, isNotBad);
 }
 
-function respondTrimmingValues(ctx: ServerContext, to: Address, tid: Uint8Array, body: ResponseBody, values: Address[]): void {
+function respondTrimmingValues(
+  ctx: ServerContext,
+  to: Address,
+  tid: Uint8Array,
+  body: ResponseBody,
+  values: Address[]
+): void {
   let n = values.length;
   for (;;) {
     const sent = ctx.rpc.respond(to, tid, n > 0 ? { ...body, values: values.slice(0, n) } : body);

@@ -46,7 +46,8 @@ export async function loadState(path: string): Promise<DhtState | null> {
   let text: string;
   try {
     const stat = await fs.stat(path);
-    if (stat.size > MAX_STATE_BYTES) throw new TrackerlessError('ERR_STATE_FILE', `state file ${path} is too large`);
+    if (stat.size > MAX_STATE_BYTES)
+      throw new TrackerlessError('ERR_STATE_FILE', `state file ${path} is too large`);
     text = await fs.readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -58,14 +59,24 @@ export async function loadState(path: string): Promise<DhtState | null> {
   } catch (err) {
     throw new TrackerlessError('ERR_STATE_FILE', `state file ${path} is not valid JSON`, { cause: err });
   }
-  if (json.version !== 1 || typeof json.id !== 'string' || !isHex(json.id, ID_LENGTH) || !Array.isArray(json.nodes)) {
+  if (
+    json.version !== 1 ||
+    typeof json.id !== 'string' ||
+    !isHex(json.id, ID_LENGTH) ||
+    !Array.isArray(json.nodes)
+  ) {
     throw new TrackerlessError('ERR_STATE_FILE', `state file ${path} has an unknown format`);
   }
   const nodes: NodeInfo[] = [];
   for (const n of json.nodes.slice(0, MAX_STATE_NODES)) {
     if (
-      n && typeof n.id === 'string' && isHex(n.id, ID_LENGTH) && typeof n.host === 'string' &&
-      Number.isInteger(n.port) && n.port >= 1 && n.port <= 65535
+      n &&
+      typeof n.id === 'string' &&
+      isHex(n.id, ID_LENGTH) &&
+      typeof n.host === 'string' &&
+      Number.isInteger(n.port) &&
+      n.port >= 1 &&
+      n.port <= 65535
     ) {
       nodes.push({ id: fromHex(n.id), host: n.host, port: n.port });
     }

@@ -12,7 +12,10 @@ export class Bitfield {
 
   constructor(length: number) {
     if (!Number.isInteger(length) || length < 0) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `bitfield length must be a non-negative integer, got ${length}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `bitfield length must be a non-negative integer, got ${length}`
+      );
     }
     this.length = length;
     this.bits = new Uint8Array(Math.ceil(length / 8));
@@ -32,7 +35,10 @@ export class Bitfield {
     }
     const spare = field.bits.length * 8 - length;
     if (spare > 0 && ((bytes[bytes.length - 1] ?? 0) & ((1 << spare) - 1)) !== 0) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'bitfield has spare bits set past the last piece');
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        'bitfield has spare bits set past the last piece'
+      );
     }
     field.bits.set(bytes);
     for (const byte of field.bits) field.ones += popcount8(byte);
@@ -113,7 +119,10 @@ export class Bitfield {
 
   private check(index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `piece index ${index} out of range [0, ${this.length})`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `piece index ${index} out of range [0, ${this.length})`
+      );
     }
   }
 }

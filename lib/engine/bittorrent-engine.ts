@@ -101,11 +101,14 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       if (options.signal?.aborted) throw new AbortError();
-      if (!this.o.listener && this.o.listen) this.ownListener = await TcpPeerListener.listen({ encryption: this.o.encryption, ...this.o.listen });
+      if (!this.o.listener && this.o.listen)
+        this.ownListener = await TcpPeerListener.listen({ encryption: this.o.encryption, ...this.o.listen });
       const listener = this.o.listener ?? this.ownListener;
       if (listener) {
         this.listenPort = listener.port;
-        this.unregister = listener.register(this.infoHash, (stream, remote) => this.acceptConnection(stream, remote));
+        this.unregister = listener.register(this.infoHash, (stream, remote) =>
+          this.acceptConnection(stream, remote)
+        );
       }
       if (this._info) await this.prepare(this._info);
       else this.fetcher = this.createFetcher();
@@ -131,7 +134,11 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   }
 
   wantsPeers(): boolean {
-    return this.phase === 'running' && !this._complete && this.sessions.size + this.pool.halfOpen < this.o.maxConnections;
+    return (
+      this.phase === 'running' &&
+      !this._complete &&
+      this.sessions.size + this.pool.halfOpen < this.o.maxConnections
+    );
   }
 
   progress(): EngineProgress {
@@ -192,7 +199,12 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
 
   // --- lifecycle internals ---------------------------------------------------------------------
 
-  private openSession(stream: WireStream, role: 'initiator' | 'responder', address: Address, source: PeerSource): void {
+  private openSession(
+    stream: WireStream,
+    role: 'initiator' | 'responder',
+    address: Address,
+    source: PeerSource
+  ): void {
     if (this.phase !== 'running') return stream.close();
     const info = this._info;
     const s = new PeerSession({
@@ -311,7 +323,8 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   private onPieceStored(index: number): void {
     const picker = this.downloader?.picker;
     // Seeds get HAVEs too: a seed in `distribute` mode ranks its requests by who holds what.
-    for (const s of this.sessions) if (s.connected && (s.isSeed || !picker?.peerHas(s, index))) s.wire.have(index);
+    for (const s of this.sessions)
+      if (s.connected && (s.isSeed || !picker?.peerHas(s, index))) s.wire.have(index);
   }
 
   private async onComplete(): Promise<void> {
@@ -388,7 +401,11 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     this.emit('progress', this.progress());
   }
 
-  private waitFor<T>(event: 'metadata' | 'done', value: () => T | undefined, signal?: AbortSignal): Promise<T> {
+  private waitFor<T>(
+    event: 'metadata' | 'done',
+    value: () => T | undefined,
+    signal?: AbortSignal
+  ): Promise<T> {
     return waitForState(this, {
       event,
       value,

@@ -94,7 +94,9 @@ export class Choker<P = string> {
     // already hold a slot among equals (fewer CHOKE/UNCHOKE flips).
     const eligible = this.shuffle(peers.filter((p) => p.interested && (seeding || !p.snubbed)));
     const rate = (p: PeerSnapshot<P>): number => (seeding ? p.uploadRate : p.downloadRate);
-    eligible.sort((a, b) => rate(b) - rate(a) || Number(this.regular.has(b.id)) - Number(this.regular.has(a.id)));
+    eligible.sort(
+      (a, b) => rate(b) - rate(a) || Number(this.regular.has(b.id)) - Number(this.regular.has(a.id))
+    );
     this.regular = new Set(eligible.slice(0, this.regularSlots).map((p) => p.id));
 
     // Optimistic slots: keep the current ones until the rotation is due, unless they left,
@@ -116,7 +118,11 @@ export class Choker<P = string> {
     }
     this.optimistic = chosen;
 
-    return { unchoke: new Set([...this.regular, ...chosen]), optimistic: chosen[0], optimisticPeers: [...chosen] };
+    return {
+      unchoke: new Set([...this.regular, ...chosen]),
+      optimistic: chosen[0],
+      optimisticPeers: [...chosen]
+    };
   }
 
   /** Index into `pool`, new peers weighted 3, others 1. */

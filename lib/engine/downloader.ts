@@ -91,7 +91,11 @@ export class Downloader {
 
   constructor(options: DownloaderOptions) {
     this.o = options;
-    this.picker = new PiecePicker<PeerSession>({ length: options.info.length, pieceLength: options.info.pieceLength, have: options.have });
+    this.picker = new PiecePicker<PeerSession>({
+      length: options.info.length,
+      pieceLength: options.info.pieceLength,
+      have: options.have
+    });
     this.stored = options.have.clone();
     this.wanted = options.wanted?.clone();
     if (this.wanted) this.picker.setWanted(this.wanted);
@@ -251,9 +255,17 @@ export class Downloader {
     }
     const newPieces = this.inFlightBytes < this.o.maxInFlightBytes;
     const now = this.o.clock.now();
-    const avoided = s.avoid.size === 0 ? undefined : (piece: number): boolean => (s.avoid.get(piece) ?? 0) > now;
-    const exclude = choked ? (piece: number): boolean => !s.peerAllowedFast.has(piece) || (avoided?.(piece) ?? false) : avoided;
-    const requests = this.picker.pick(s, budget, this.o.random, exclude ? { newPieces, exclude } : { newPieces });
+    const avoided =
+      s.avoid.size === 0 ? undefined : (piece: number): boolean => (s.avoid.get(piece) ?? 0) > now;
+    const exclude = choked
+      ? (piece: number): boolean => !s.peerAllowedFast.has(piece) || (avoided?.(piece) ?? false)
+      : avoided;
+    const requests = this.picker.pick(
+      s,
+      budget,
+      this.o.random,
+      exclude ? { newPieces, exclude } : { newPieces }
+    );
     if (requests.length > 0 && outstanding === 0) s.lastBlockAt = this.o.clock.now();
     for (const r of requests) {
       this.buffers.forPiece(r.piece);
@@ -281,7 +293,8 @@ export class Downloader {
       for (const [piece, until] of s.avoid) if (until <= now) s.avoid.delete(piece);
       if (this.picker.requestCount(s) === 0 || now - s.lastBlockAt < this.o.requestTimeoutMs) continue;
       s.snubbed = true;
-      for (const r of this.picker.releasePeerRequests(s)) if (s.connected) s.wire.cancel(r.piece, r.offset, r.length);
+      for (const r of this.picker.releasePeerRequests(s))
+        if (s.connected) s.wire.cancel(r.piece, r.offset, r.length);
       s.lastBlockAt = now;
     }
     this.scheduleFill();
@@ -309,7 +322,10 @@ export class Downloader {
 
   private scheduleRefill(): void {
     if (this.refillTimer || this.closed) return;
-    const delay = Math.max(10, this.bucket.delayFor(this.picker.blockSize * Math.max(1, this.o.minPipeline >> 2)));
+    const delay = Math.max(
+      10,
+      this.bucket.delayFor(this.picker.blockSize * Math.max(1, this.o.minPipeline >> 2))
+    );
     this.refillTimer = this.o.clock.setTimeout(() => {
       this.refillTimer = undefined;
       this.scheduleFill();
@@ -318,7 +334,8 @@ export class Downloader {
 
   private verify(index: number, buf: PieceBuffer<PeerSession>): void {
     this.buffers.release(index);
-    if (!this.o.hashInThreadPool) return this.checked(index, buf, createHash('sha1').update(buf.data).digest());
+    if (!this.o.hashInThreadPool)
+      return this.checked(index, buf, createHash('sha1').update(buf.data).digest());
     // WebCrypto digests run on libuv's thread pool: the event loop keeps moving bytes meanwhile.
     const size = buf.data.length;
     this.writingBytes += size;
@@ -349,7 +366,8 @@ export class Downloader {
     }
     this.picker.onPieceVerified(index);
     for (const p of this.smartBan.pieceVerified(index, buf.data)) this.o.hooks.ban(p);
-    for (const s of this.sessions) if (s.wire.amInterested && this.picker.peerHas(s, index)) this.updateInterest(s);
+    for (const s of this.sessions)
+      if (s.wire.amInterested && this.picker.peerHas(s, index)) this.updateInterest(s);
     this.write(index, buf.data);
   }
 

@@ -108,9 +108,24 @@ export interface BitTorrentEngineOptions {
 }
 
 export type ResolvedOptions = Required<
-  Omit<BitTorrentEngineOptions, 'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'infoHash' | 'choker' | 'selectFiles'>
+  Omit<
+    BitTorrentEngineOptions,
+    | 'info'
+    | 'outDir'
+    | 'storage'
+    | 'listener'
+    | 'listen'
+    | 'dhtPort'
+    | 'wire'
+    | 'infoHash'
+    | 'choker'
+    | 'selectFiles'
+  >
 > &
-  Pick<BitTorrentEngineOptions, 'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'choker' | 'selectFiles'> & {
+  Pick<
+    BitTorrentEngineOptions,
+    'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'choker' | 'selectFiles'
+  > & {
     infoHash: Uint8Array;
   };
 
@@ -133,7 +148,8 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
   const random = o.random ?? cryptoRandom;
   const positive = (name: string, v: number | undefined, dflt: number): number => {
     if (v === undefined) return dflt;
-    if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${name} must be a non-negative number`);
+    if (!Number.isFinite(v) || v < 0)
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${name} must be a non-negative number`);
     return v;
   };
   const minPipeline = positive('minPipeline', o.minPipeline, 16);
@@ -148,7 +164,10 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     seed: o.seed ?? false,
     peerId: o.peerId ?? makePeerId(random),
     encryption: o.encryption ?? DEFAULT_ENCRYPTION,
-    connect: o.connect ?? ((address, opts) => connectPeer(address, infoHash, { ...opts, encryption: o.encryption ?? DEFAULT_ENCRYPTION })),
+    connect:
+      o.connect ??
+      ((address, opts) =>
+        connectPeer(address, infoHash, { ...opts, encryption: o.encryption ?? DEFAULT_ENCRYPTION })),
     uploadLimit: positive('uploadLimit', o.uploadLimit, 0),
     downloadLimit: positive('downloadLimit', o.downloadLimit, 0),
     maxConnections: positive('maxConnections', o.maxConnections, 50),

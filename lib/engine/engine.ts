@@ -159,7 +159,10 @@ export interface PeerListener {
 }
 
 /** Opens an outgoing connection (TCP by default; an in-memory pipe in tests). */
-export type PeerConnector = (address: Address, options: { signal: AbortSignal; timeoutMs: number }) => Promise<WireStream>;
+export type PeerConnector = (
+  address: Address,
+  options: { signal: AbortSignal; timeoutMs: number }
+) => Promise<WireStream>;
 
 /** Builds an engine for a Swarm (`Swarm.create({ engine })`). */
 export type EngineFactory = (context: EngineContext) => PieceExchangeEngine;

@@ -68,14 +68,22 @@ export function transferCounts(
   const downloaded = downloader?.receivedBytes ?? 0;
   const uploaded = uploader?.uploadedBytes ?? 0;
   if (!info || !downloader) {
-    return { downloaded, uploaded, verifiedPieces: 0, totalPieces: info?.pieceCount ?? 0, verifiedBytes: 0, totalBytes: info?.length ?? 0 };
+    return {
+      downloaded,
+      uploaded,
+      verifiedPieces: 0,
+      totalPieces: info?.pieceCount ?? 0,
+      verifiedBytes: 0,
+      totalBytes: info?.length ?? 0
+    };
   }
   const { stored, wanted } = downloader;
   const last = info.pieceCount - 1;
   const verifiedPieces = downloader.storedWantedCount;
   let verifiedBytes = verifiedPieces * info.pieceLength;
   // The last piece is shorter.
-  if (stored.get(last) && (!wanted || wanted.get(last))) verifiedBytes -= info.pieceLength - (info.length - last * info.pieceLength);
+  if (stored.get(last) && (!wanted || wanted.get(last)))
+    verifiedBytes -= info.pieceLength - (info.length - last * info.pieceLength);
   return {
     downloaded,
     uploaded,

@@ -22,11 +22,17 @@ export type FileLayout = Pick<TorrentInfo, 'files' | 'length' | 'pieceLength' | 
  */
 export function normalizeSelection(indices: readonly number[]): number[] {
   if (!Array.isArray(indices) || indices.length === 0) {
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'selectFiles must list at least one file index (omit it to download every file)');
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      'selectFiles must list at least one file index (omit it to download every file)'
+    );
   }
   for (const i of indices) {
     if (!Number.isSafeInteger(i) || i < 0) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `selectFiles: ${String(i)} is not a file index (a non-negative integer)`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `selectFiles: ${String(i)} is not a file index (a non-negative integer)`
+      );
     }
   }
   return [...new Set(indices)].sort((a, b) => a - b);
@@ -58,7 +64,10 @@ export function selectedPieces(layout: FileLayout, selected: readonly number[]):
 }
 
 /** Bytes of the wanted pieces (the last piece may be shorter). */
-export function wantedBytes(layout: Pick<FileLayout, 'length' | 'pieceLength' | 'pieceCount'>, wanted: Bitfield): number {
+export function wantedBytes(
+  layout: Pick<FileLayout, 'length' | 'pieceLength' | 'pieceCount'>,
+  wanted: Bitfield
+): number {
   const last = layout.pieceCount - 1;
   let bytes = wanted.count * layout.pieceLength;
   if (wanted.get(last)) bytes -= layout.pieceLength - (layout.length - last * layout.pieceLength);

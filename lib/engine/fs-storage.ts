@@ -26,7 +26,10 @@ export interface FsStorageOptions {
   selectedFiles?: readonly number[];
 }
 
-export type FsStorageLayout = Pick<TorrentInfo, 'files' | 'length' | 'pieceLength' | 'pieceCount' | 'pieceHashes'>;
+export type FsStorageLayout = Pick<
+  TorrentInfo,
+  'files' | 'length' | 'pieceLength' | 'pieceCount' | 'pieceHashes'
+>;
 
 interface HandleEntry {
   promise: Promise<FileHandle>;
@@ -72,7 +75,10 @@ export class FsStorage implements Storage {
     this.padding = info.files.map((f) => f.padding === true);
     const sum = info.files.reduce((s, f) => s + f.length, 0);
     if (sum !== info.length) {
-      throw new InvalidArgumentError('ERR_INVALID_TORRENT', `file lengths add up to ${sum}, torrent length is ${info.length}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_TORRENT',
+        `file lengths add up to ${sum}, torrent length is ${info.length}`
+      );
     }
   }
 
@@ -99,9 +105,17 @@ export class FsStorage implements Storage {
       await this.withHandle(seg.file, false, async (fh) => {
         let done = 0;
         while (done < seg.length) {
-          const { bytesRead } = await fh.read(out, seg.bufferOffset + done, seg.length - done, seg.position + done);
+          const { bytesRead } = await fh.read(
+            out,
+            seg.bufferOffset + done,
+            seg.length - done,
+            seg.position + done
+          );
           if (bytesRead === 0) {
-            throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `piece ${piece} is not on disk (${this.paths[seg.file]} is too short)`);
+            throw new InvalidArgumentError(
+              'ERR_INVALID_ARGUMENT',
+              `piece ${piece} is not on disk (${this.paths[seg.file]} is too short)`
+            );
           }
           done += bytesRead;
         }
@@ -120,7 +134,12 @@ export class FsStorage implements Storage {
       await this.withHandle(seg.file, true, async (fh) => {
         let done = 0;
         while (done < seg.length) {
-          const { bytesWritten } = await fh.write(data, seg.bufferOffset + done, seg.length - done, seg.position + done);
+          const { bytesWritten } = await fh.write(
+            data,
+            seg.bufferOffset + done,
+            seg.length - done,
+            seg.position + done
+          );
           done += bytesWritten;
         }
       });
@@ -135,7 +154,9 @@ export class FsStorage implements Storage {
   /** fsync written files; also creates the torrent's (selected) empty files, which no block ever writes. */
   async flush(): Promise<void> {
     this.check();
-    await Promise.all([...this.handles.values()].filter((e) => e.writable).map(async (e) => (await e.promise).datasync()));
+    await Promise.all(
+      [...this.handles.values()].filter((e) => e.writable).map(async (e) => (await e.promise).datasync())
+    );
     if (!this.emptyFilesCreated) {
       for (const [i, file] of this.info.files.entries()) {
         if (file.length !== 0 || file.padding || (this.selectedFiles && !this.selectedFiles.has(i))) continue;
@@ -177,18 +198,27 @@ export class FsStorage implements Storage {
         (s) => this.padding[s.file] || (sizes[s.file] ?? -1) >= s.position + s.length
       );
     };
-    return verifyPieces(this, this.info, { ...opts, shouldCheck: (p) => present(p) && (opts.shouldCheck?.(p) ?? true) });
+    return verifyPieces(this, this.info, {
+      ...opts,
+      shouldCheck: (p) => present(p) && (opts.shouldCheck?.(p) ?? true)
+    });
   }
 
   // --- internals -------------------------------------------------------------------------------
 
   private safePath(file: TorrentFileEntry): string {
-    if (file.path.length === 0 || file.path.some((c) => c === '' || c === '.' || c === '..' || UNSAFE_COMPONENT.test(c))) {
+    if (
+      file.path.length === 0 ||
+      file.path.some((c) => c === '' || c === '.' || c === '..' || UNSAFE_COMPONENT.test(c))
+    ) {
       throw new InvalidArgumentError('ERR_INVALID_TORRENT', `unsafe file path ${JSON.stringify(file.path)}`);
     }
     const full = resolve(this.dir, ...file.path);
     if (!full.startsWith(this.dir + sep)) {
-      throw new InvalidArgumentError('ERR_INVALID_TORRENT', `file path ${JSON.stringify(file.path)} leaves ${this.dir}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_TORRENT',
+        `file path ${JSON.stringify(file.path)} leaves ${this.dir}`
+      );
     }
     return full;
   }

@@ -128,7 +128,11 @@ export class MetadataFetcher {
     const first = this.offers.values().next();
     if (first.done) return;
     try {
-      this.assembler = new MetadataAssembler<PeerSession>({ infoHash: this.o.infoHash, size: first.value, maxSize: this.o.maxSize });
+      this.assembler = new MetadataAssembler<PeerSession>({
+        infoHash: this.o.infoHash,
+        size: first.value,
+        maxSize: this.o.maxSize
+      });
     } catch {
       // Unacceptable size (the plugin checks too): ignore the offers with it.
       for (const [s, size] of this.offers) if (size === first.value) this.offers.delete(s);
@@ -143,7 +147,8 @@ export class MetadataFetcher {
   private request(s: PeerSession): void {
     const a = this.assembler;
     const now = this.o.clock.now();
-    if (!a || this.finished || !s.connected || this.offers.get(s) !== a.size || s.metadataBackoffUntil > now) return;
+    if (!a || this.finished || !s.connected || this.offers.get(s) !== a.size || s.metadataBackoffUntil > now)
+      return;
     let sent = this.sentAt.get(s);
     for (;;) {
       const piece = a.nextRequest(s, this.perPeer);

@@ -86,7 +86,8 @@ export class PartialPiece<P> {
 
   /** Every (block, peer) request still open on this piece. */
   *openRequests(): Generator<{ block: number; peer: P }> {
-    for (let b = 0; b < this.blockCount; b++) for (const peer of this.requesters[b] ?? []) yield { block: b, peer };
+    for (let b = 0; b < this.blockCount; b++)
+      for (const peer of this.requesters[b] ?? []) yield { block: b, peer };
   }
 
   /** The distinct peers that delivered blocks of this piece. */

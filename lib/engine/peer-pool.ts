@@ -64,9 +64,16 @@ export class PeerPool {
 
   /** Queue a candidate. Returns false if it is known, live, banned, ours, or the queue is full. */
   add(address: Address, source: PeerSource): boolean {
-    if (this.closed || !Number.isInteger(address.port) || address.port < 1 || address.port > 65535) return false;
+    if (this.closed || !Number.isInteger(address.port) || address.port < 1 || address.port > 65535)
+      return false;
     const key = addressKey(address);
-    if (this.candidates.has(key) || this.live.has(key) || this.bannedAddresses.has(key) || this.ownAddresses.has(key)) return false;
+    if (
+      this.candidates.has(key) ||
+      this.live.has(key) ||
+      this.bannedAddresses.has(key) ||
+      this.ownAddresses.has(key)
+    )
+      return false;
     if (this.candidates.size >= this.o.maxCandidates) return false;
     this.candidates.set(key, { address, source, attempts: 0, notBefore: 0 });
     this.pump();
@@ -85,7 +92,12 @@ export class PeerPool {
     const key = addressKey(address);
     if (!this.live.delete(key) || retryAfterMs === undefined || this.closed) return;
     if (this.bannedAddresses.has(key) || this.candidates.size >= this.o.maxCandidates) return;
-    this.candidates.set(key, { address, source: 'manual', attempts: 0, notBefore: this.o.clock.now() + retryAfterMs });
+    this.candidates.set(key, {
+      address,
+      source: 'manual',
+      attempts: 0,
+      notBefore: this.o.clock.now() + retryAfterMs
+    });
   }
 
   ban(address: Address | undefined, peerId: string | undefined): void {
@@ -98,7 +110,10 @@ export class PeerPool {
   }
 
   isBanned(address: Address | undefined, peerId: string | undefined): boolean {
-    return (address !== undefined && this.bannedAddresses.has(addressKey(address))) || (peerId !== undefined && this.bannedIds.has(peerId));
+    return (
+      (address !== undefined && this.bannedAddresses.has(addressKey(address))) ||
+      (peerId !== undefined && this.bannedIds.has(peerId))
+    );
   }
 
   /** We connected to ourselves at this address: never again. */
@@ -113,7 +128,11 @@ export class PeerPool {
     if (this.closed || !this.o.wantsConnections()) return;
     const now = this.o.clock.now();
     for (const [key, c] of this.candidates) {
-      if (this.dials.size >= this.o.maxHalfOpen || this.o.connectionCount() + this.dials.size >= this.o.maxConnections) return;
+      if (
+        this.dials.size >= this.o.maxHalfOpen ||
+        this.o.connectionCount() + this.dials.size >= this.o.maxConnections
+      )
+        return;
       if (c.notBefore > now) continue;
       this.candidates.delete(key);
       this.dial(key, c);

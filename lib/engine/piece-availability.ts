@@ -56,7 +56,10 @@ export class PieceAvailability<P> {
   /** BITFIELD message (replaces anything the peer announced before). */
   onBitfield(peer: P, bitfield: Bitfield): void {
     if (bitfield.length !== this.pieceCount) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `bitfield has ${bitfield.length} bits, expected ${this.pieceCount}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `bitfield has ${bitfield.length} bits, expected ${this.pieceCount}`
+      );
     }
     const pp = this.state(peer);
     this.forget(pp);
@@ -75,7 +78,10 @@ export class PieceAvailability<P> {
   /** HAVE message. */
   onHave(peer: P, index: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `HAVE for piece ${index} out of range [0, ${this.pieceCount})`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `HAVE for piece ${index} out of range [0, ${this.pieceCount})`
+      );
     }
     const pp = this.state(peer);
     if (pp.seed) return;

@@ -63,7 +63,8 @@ export class PieceBuffers<P> {
 
   /** A released buffer is free again (written, or its piece failed): pool it if it fits. */
   recycle(data: Buffer): void {
-    if (data.length === this.o.pieceLength && this.pool.length < this.o.maxPooled && !this.closed) this.pool.push(data);
+    if (data.length === this.o.pieceLength && this.pool.length < this.o.maxPooled && !this.closed)
+      this.pool.push(data);
   }
 
   /** Drop every buffer; nothing is pooled any more. */

@@ -54,8 +54,16 @@ export class PiecePicker<P = string> {
 
   constructor(opts: PiecePickerOptions) {
     const { length, pieceLength } = opts;
-    if (!Number.isSafeInteger(length) || length <= 0 || !Number.isSafeInteger(pieceLength) || pieceLength <= 0) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'length and pieceLength must be positive integers');
+    if (
+      !Number.isSafeInteger(length) ||
+      length <= 0 ||
+      !Number.isSafeInteger(pieceLength) ||
+      pieceLength <= 0
+    ) {
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        'length and pieceLength must be positive integers'
+      );
     }
     this.length = length;
     this.pieceLength = pieceLength;
@@ -68,7 +76,10 @@ export class PiecePicker<P = string> {
     this.all = Bitfield.full(this.pieceCount);
     this.swarm = new PieceAvailability(this.all, (i) => this.wantedMissing(i));
     if (opts.have && opts.have.length !== this.pieceCount) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `have bitfield has ${opts.have.length} bits, expected ${this.pieceCount}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `have bitfield has ${opts.have.length} bits, expected ${this.pieceCount}`
+      );
     }
     this.have = opts.have ? opts.have.clone() : new Bitfield(this.pieceCount);
     this.recount();
@@ -207,7 +218,10 @@ export class PiecePicker<P = string> {
   /** Restrict downloading to the set pieces; `null` wants everything. */
   setWanted(wanted: Bitfield | null): void {
     if (wanted && wanted.length !== this.pieceCount) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `wanted bitfield has ${wanted.length} bits, expected ${this.pieceCount}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `wanted bitfield has ${wanted.length} bits, expected ${this.pieceCount}`
+      );
     }
     this.wanted = wanted ? wanted.clone() : null;
     this.recount();
@@ -228,8 +242,12 @@ export class PiecePicker<P = string> {
     const has = (i: number): boolean => (theirs?.get(i) ?? false) && !(exclude?.(i) ?? false);
 
     if (this.unrequested > 0) {
-      const started = [...this.partials.values()].filter((p) => p.unrequested > 0 && this.wantedMissing(p.index) && has(p.index));
-      started.sort((a, b) => a.unrequested - b.unrequested || this.availability(a.index) - this.availability(b.index));
+      const started = [...this.partials.values()].filter(
+        (p) => p.unrequested > 0 && this.wantedMissing(p.index) && has(p.index)
+      );
+      started.sort(
+        (a, b) => a.unrequested - b.unrequested || this.availability(a.index) - this.availability(b.index)
+      );
       for (const partial of started) {
         if (out.length >= maxRequests) break;
         this.takeBlocks(partial, peer, requests, maxRequests, out);
@@ -334,12 +352,19 @@ export class PiecePicker<P = string> {
 
   /** Forget a piece's block state, removing its outstanding requests from the peers. */
   private dropPartial(partial: PartialPiece<P>): void {
-    for (const { block, peer } of partial.openRequests()) this.requests.get(peer)?.delete(partial.index * this.blocksPerPiece + block);
+    for (const { block, peer } of partial.openRequests())
+      this.requests.get(peer)?.delete(partial.index * this.blocksPerPiece + block);
     this.partials.delete(partial.index);
     this.inProgress[partial.index] = 0;
   }
 
-  private takeBlocks(partial: PartialPiece<P>, peer: P, requests: Set<number>, max: number, out: BlockRequest[]): void {
+  private takeBlocks(
+    partial: PartialPiece<P>,
+    peer: P,
+    requests: Set<number>,
+    max: number,
+    out: BlockRequest[]
+  ): void {
     partial.requestFrom(
       peer,
       () => out.length < max,
@@ -382,14 +407,26 @@ export class PiecePicker<P = string> {
   }
 
   /** Endgame: re-request blocks outstanding elsewhere, least-duplicated first. */
-  private pickEndgame(peer: P, requests: Set<number>, has: (i: number) => boolean, max: number, out: BlockRequest[]): void {
+  private pickEndgame(
+    peer: P,
+    requests: Set<number>,
+    has: (i: number) => boolean,
+    max: number,
+    out: BlockRequest[]
+  ): void {
     const outstanding = function* (partials: Iterable<PartialPiece<P>>, wanted: (i: number) => boolean) {
       for (const partial of partials) {
         if (!wanted(partial.index) || !has(partial.index)) continue;
-        for (const { block, requesters } of partial.outstanding()) yield { piece: partial, block, requesters };
+        for (const { block, requesters } of partial.outstanding())
+          yield { piece: partial, block, requesters };
       }
     };
-    const chosen = endgameOrder(outstanding(this.partials.values(), (i) => this.wantedMissing(i)), peer, this.endgameMax, max - out.length);
+    const chosen = endgameOrder(
+      outstanding(this.partials.values(), (i) => this.wantedMissing(i)),
+      peer,
+      this.endgameMax,
+      max - out.length
+    );
     for (const { piece: partial, block, requesters } of chosen) {
       requesters.push(peer);
       requests.add(partial.index * this.blocksPerPiece + block);

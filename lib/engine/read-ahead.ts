@@ -14,7 +14,10 @@ const MAX_READ_AHEAD_PIECES = 16;
 /** Read-ahead budget in pieces; none when the cache cannot hold the piece being served and one more. */
 export function readAheadPieces(cacheBytes: number, pieceLength: number): number {
   if (cacheBytes < 2 * pieceLength) return 0;
-  return Math.min(MAX_READ_AHEAD_PIECES, Math.max(1, Math.floor(Math.min(READ_AHEAD_BYTES, cacheBytes / 4) / pieceLength)));
+  return Math.min(
+    MAX_READ_AHEAD_PIECES,
+    Math.max(1, Math.floor(Math.min(READ_AHEAD_BYTES, cacheBytes / 4) / pieceLength))
+  );
 }
 
 /**

@@ -57,7 +57,10 @@ export class SeedPriority {
    * of every peer not blocked by its socket (ties: `active`'s order, i.e. round-robin).
    * Removes disconnected and idle peers from `active`.
    */
-  pick(active: Set<PeerSession>, blocked: ReadonlySet<PeerSession>): { s: PeerSession; i: number } | undefined {
+  pick(
+    active: Set<PeerSession>,
+    blocked: ReadonlySet<PeerSession>
+  ): { s: PeerSession; i: number } | undefined {
     const now = this.o.clock.now();
     let best: PeerSession | undefined;
     let bestIndex = -1;
@@ -89,7 +92,8 @@ export class SeedPriority {
     let rarest = Infinity;
     for (const s of active) {
       const n = Math.min(s.inbound.length, SCAN_DEPTH);
-      for (let i = 0; i < n && rarest > 1; i++) rarest = Math.min(rarest, this.priority(s, s.inbound[i]!.index, now));
+      for (let i = 0; i < n && rarest > 1; i++)
+        rarest = Math.min(rarest, this.priority(s, s.inbound[i]!.index, now));
     }
     if (rarest > 1) return;
     for (const s of active) {

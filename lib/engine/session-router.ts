@@ -30,7 +30,9 @@ export function bindSession(e: BitTorrentEngine, s: PeerSession): void {
     if (!d) return s.rememberHave(index);
     guard(e, s, () => d.onHave(s, index));
   });
-  w.on('allowed_fast', (index) => (e.downloader ? e.downloader.onAllowedFast(s, index) : s.rememberAllowedFast(index)));
+  w.on('allowed_fast', (index) =>
+    e.downloader ? e.downloader.onAllowedFast(s, index) : s.rememberAllowedFast(index)
+  );
   w.on('choke', () => e.downloader?.onChoke(s));
   w.on('unchoke', () => e.downloader?.onUnchoke(s));
   w.on('interested', () => e.uploader?.onInterestChanged(s));
@@ -60,7 +62,10 @@ function guard(e: BitTorrentEngine, s: PeerSession, step: () => void): void {
   try {
     step();
   } catch (err) {
-    e.emitEvent('warning', new TrackerlessError('ERR_PROTOCOL', `peer ${formatAddress(s.address)}: ${(err as Error).message}`));
+    e.emitEvent(
+      'warning',
+      new TrackerlessError('ERR_PROTOCOL', `peer ${formatAddress(s.address)}: ${(err as Error).message}`)
+    );
     s.wire.close(new ProtocolError('bad-payload-length', (err as Error).message));
   }
 }
@@ -95,7 +100,8 @@ function onExtendedHandshake(e: BitTorrentEngine, s: PeerSession): void {
 }
 
 function onClose(e: BitTorrentEngine, s: PeerSession, reason: TrackerlessError | undefined): void {
-  if (reason instanceof ProtocolError && reason.reason === 'self-connection' && s.outgoing) e.pool.markOwn(s.address);
+  if (reason instanceof ProtocolError && reason.reason === 'self-connection' && s.outgoing)
+    e.pool.markOwn(s.address);
   const retry = !s.duplicate && !(reason instanceof ProtocolError);
   e.sessionClosed(s, retry);
 }
@@ -144,7 +150,11 @@ export function sendPex(e: BitTorrentEngine): void {
   for (const s of e.sessions) {
     const a: Address | undefined = s.listenAddress;
     if (!s.connected || !a || !isIpLiteral(a.host)) continue;
-    live.set(addressKey(a), { host: a.host, port: a.port, flags: (s.outgoing ? PexFlag.Reachable : 0) | (s.isSeed ? PexFlag.Seed : 0) });
+    live.set(addressKey(a), {
+      host: a.host,
+      port: a.port,
+      flags: (s.outgoing ? PexFlag.Reachable : 0) | (s.isSeed ? PexFlag.Seed : 0)
+    });
   }
   for (const s of due) {
     const self = s.listenAddress ? addressKey(s.listenAddress) : undefined;

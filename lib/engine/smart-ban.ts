@@ -55,7 +55,8 @@ export class SmartBan<P> {
     // Keep the first failure's record if there is one: it is compared when the piece succeeds.
     if (!this.records.has(index)) {
       this.records.set(index, blocks);
-      if (this.records.size > this.maxRecords) this.records.delete(this.records.keys().next().value as number);
+      if (this.records.size > this.maxRecords)
+        this.records.delete(this.records.keys().next().value as number);
     }
     const ban: P[] = [];
     for (const p of unique) {

@@ -68,9 +68,13 @@ async function openAndCheck(info: TorrentInfo, setup: StorageSetup): Promise<Ope
   }
   try {
     const count = info.pieceCount;
-    if (setup.existing === 'complete') return { storage, owned, have: Bitfield.full(count), method: 'trusted' };
+    if (setup.existing === 'complete')
+      return { storage, owned, have: Bitfield.full(count), method: 'trusted' };
     if (setup.existing === 'none') return { storage, owned, have: new Bitfield(count), method: 'empty' };
-    const verify = { signal: setup.signal, ...(setup.onVerifyProgress ? { onProgress: setup.onVerifyProgress } : {}) };
+    const verify = {
+      signal: setup.signal,
+      ...(setup.onVerifyProgress ? { onProgress: setup.onVerifyProgress } : {})
+    };
     if (storage instanceof FsStorage && setup.outDir !== undefined) {
       const r = await restoreState(setup.outDir, info, storage, { ...verify, useResumeFile: setup.resume });
       return { storage, owned, have: r.have, method: r.method };

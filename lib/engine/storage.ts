@@ -51,8 +51,17 @@ export function blockPosition(layout: StorageLayout, piece: number, offset: numb
     throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `piece ${piece} out of range [0, ${count})`);
   }
   const size = pieceSizeOf(layout, piece);
-  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > size) {
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `block [${offset}, +${length}) outside piece ${piece} of ${size} bytes`);
+  if (
+    !Number.isInteger(offset) ||
+    !Number.isInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > size
+  ) {
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      `block [${offset}, +${length}) outside piece ${piece} of ${size} bytes`
+    );
   }
   return piece * layout.pieceLength + offset;
 }

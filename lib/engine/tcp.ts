@@ -197,7 +197,9 @@ export function connectTcp(address: Address, options: ConnectOptions = {}): Prom
   const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   if (signal?.aborted) return Promise.reject(new AbortError());
   if (!net.isIP(address.host)) {
-    return Promise.reject(new InvalidArgumentError('ERR_INVALID_ADDRESS', `peer host must be an IP literal: ${address.host}`));
+    return Promise.reject(
+      new InvalidArgumentError('ERR_INVALID_ADDRESS', `peer host must be an IP literal: ${address.host}`)
+    );
   }
   return new Promise((resolve, reject) => {
     // `highWaterMark` reaches the socket's Duplex constructor (Node >= 18); @types/node omits it.
@@ -214,7 +216,10 @@ export function connectTcp(address: Address, options: ConnectOptions = {}): Prom
     };
     const onError = (err: Error): void => fail(err);
     const onAbort = (): void => fail(new AbortError());
-    const timer = setTimeout(() => fail(new TimeoutError(`connect to ${address.host}:${address.port} timed out`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new TimeoutError(`connect to ${address.host}:${address.port} timed out`)),
+      timeoutMs
+    );
     const cleanup = (): void => {
       clearTimeout(timer);
       socket.off('error', onError);
@@ -284,13 +289,15 @@ export class TcpPeerListener implements PeerListener {
 
   address(): Address {
     const a = this.server.address();
-    if (a === null || typeof a === 'string') throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'listener is closed');
+    if (a === null || typeof a === 'string')
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'listener is closed');
     return { host: a.address, port: a.port };
   }
 
   register(infoHash: Uint8Array, handler: IncomingHandler): () => void {
     const key = toHex(infoHash);
-    if (this.handlers.has(key)) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `infohash ${key} is already registered`);
+    if (this.handlers.has(key))
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `infohash ${key} is already registered`);
     this.handlers.set(key, handler);
     const req2 = toHex(mseReq2(infoHash));
     this.skeys.set(req2, Uint8Array.from(infoHash));
@@ -372,7 +379,11 @@ export class TcpPeerListener implements PeerListener {
     socket.pause();
     const raw = new SocketStream(socket, chunks.splice(0));
     const remote = raw.remoteAddress;
-    mseRespond(raw, { findSkey: (req2) => this.skeys.get(toHex(req2)), policy: this.encryption, timeoutMs: INCOMING_HANDSHAKE_TIMEOUT_MS }).then(
+    mseRespond(raw, {
+      findSkey: (req2) => this.skeys.get(toHex(req2)),
+      policy: this.encryption,
+      timeoutMs: INCOMING_HANDSHAKE_TIMEOUT_MS
+    }).then(
       ({ stream, infoHash }) => {
         const handler = this.handlers.get(toHex(infoHash));
         if (!handler || this.closed) return refuse();

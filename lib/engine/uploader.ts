@@ -38,7 +38,9 @@ const BLOCKS_PER_TURN = 4;
  */
 const TOKEN_QUANTUM = BLOCKS_PER_TURN * 16 * 1024;
 
-export type ChokerSettings = Partial<Pick<ChokerOptions, 'regularSlots' | 'optimisticSlots' | 'recalcMs' | 'optimisticRotateMs'>>;
+export type ChokerSettings = Partial<
+  Pick<ChokerOptions, 'regularSlots' | 'optimisticSlots' | 'recalcMs' | 'optimisticRotateMs'>
+>;
 
 export interface UploaderOptions {
   info: TorrentInfo;
@@ -90,9 +92,17 @@ export class Uploader {
       now: () => options.clock.now(),
       onRead: (piece, error) => this.onRead(piece, error)
     });
-    this.seedPriority = new SeedPriority({ clock: options.clock, availability: options.availability, reject: (s, r) => this.reject(s, r) });
+    this.seedPriority = new SeedPriority({
+      clock: options.clock,
+      availability: options.availability,
+      reject: (s, r) => this.reject(s, r)
+    });
     this.bucket = new TokenBucket({ rate: options.uploadLimit, clock: options.clock });
-    this.choker = new Choker<PeerSession>({ ...options.choker, clock: options.clock, random: options.random });
+    this.choker = new Choker<PeerSession>({
+      ...options.choker,
+      clock: options.clock,
+      random: options.random
+    });
   }
 
   setUploadLimit(rate: number): void {
@@ -147,7 +157,12 @@ export class Uploader {
   /** BEP 6: send a starting peer its allowed-fast set (pieces it may fetch while choked). */
   grantAllowedFast(s: PeerSession): void {
     if (!s.wire.fastExtension || !isIPv4(s.address.host) || this.o.stored.count === 0) return;
-    for (const index of allowedFastSet(s.address.host, this.o.info.infoHash, this.o.info.pieceCount, ALLOWED_FAST_COUNT)) {
+    for (const index of allowedFastSet(
+      s.address.host,
+      this.o.info.infoHash,
+      this.o.info.pieceCount,
+      ALLOWED_FAST_COUNT
+    )) {
       if (s.allowedFast.has(index)) continue;
       s.allowedFast.add(index);
       s.wire.allowedFast(index);
@@ -175,7 +190,8 @@ export class Uploader {
       })),
       this.seeding
     );
-    for (const s of this.extra) if (decision.unchoke.has(s) || !s.connected || !s.wire.peerInterested) this.extra.delete(s);
+    for (const s of this.extra)
+      if (decision.unchoke.has(s) || !s.connected || !s.wire.peerInterested) this.extra.delete(s);
     for (const s of peers) this.setChoked(s, !decision.unchoke.has(s) && !this.extra.has(s));
   }
 
@@ -214,7 +230,8 @@ export class Uploader {
   private canServe(s: PeerSession, r: BlockRequest): boolean {
     const { info, stored } = this.o;
     if (r.index >= info.pieceCount || !stored.get(r.index)) return false;
-    const size = r.index === info.pieceCount - 1 ? info.length - r.index * info.pieceLength : info.pieceLength;
+    const size =
+      r.index === info.pieceCount - 1 ? info.length - r.index * info.pieceLength : info.pieceLength;
     if (r.begin + r.length > size) return false;
     if (!s.wire.amChoking) return true;
     // Choked: only the allowed-fast set, and only while the peer is starting (BEP 6).
@@ -244,8 +261,11 @@ export class Uploader {
     }
     const used = sent / ((this.bucket.rate * (now - since)) / 1000);
     if (used >= UNDERUSED || this.active.size > 0) return;
-    if (this.extra.size >= MAX_EXTRA_FACTOR * (this.choker.regularSlots + this.choker.optimisticSlots)) return;
-    const candidates = [...this.sessions].filter((s) => s.connected && s.wire.peerInterested && s.wire.amChoking);
+    if (this.extra.size >= MAX_EXTRA_FACTOR * (this.choker.regularSlots + this.choker.optimisticSlots))
+      return;
+    const candidates = [...this.sessions].filter(
+      (s) => s.connected && s.wire.peerInterested && s.wire.amChoking
+    );
     if (candidates.length === 0) return;
     const pick = candidates[this.o.random.int(candidates.length)]!;
     this.extra.add(pick);
@@ -362,16 +382,20 @@ export class Uploader {
   private onRead(index: number, error?: Error): void {
     if (error) {
       this.o.warn(error);
-      for (const s of this.active) s.inbound = s.inbound.filter((r) => (r.index === index ? (this.reject(s, r), false) : true));
+      for (const s of this.active)
+        s.inbound = s.inbound.filter((r) => (r.index === index ? (this.reject(s, r), false) : true));
     }
     this.scheduleService();
   }
 
   private waitForTokens(bytes: number): void {
     if (this.tokenTimer) return;
-    this.tokenTimer = this.o.clock.setTimeout(() => {
-      this.tokenTimer = undefined;
-      this.scheduleService();
-    }, Math.max(1, this.bucket.delayFor(bytes)));
+    this.tokenTimer = this.o.clock.setTimeout(
+      () => {
+        this.tokenTimer = undefined;
+        this.scheduleService();
+      },
+      Math.max(1, this.bucket.delayFor(bytes))
+    );
   }
 }

@@ -45,7 +45,11 @@ export function randomId(random: RandomSource = cryptoRandom): NodeId {
  * A random id sharing exactly `prefixBits` leading bits with `base` (bit `prefixBits` differs).
  * Used to refresh the bucket at that depth.
  */
-export function randomIdWithPrefix(base: Uint8Array, prefixBits: number, random: RandomSource = cryptoRandom): NodeId {
+export function randomIdWithPrefix(
+  base: Uint8Array,
+  prefixBits: number,
+  random: RandomSource = cryptoRandom
+): NodeId {
   const id = random.bytes(ID_LENGTH);
   const full = Math.min(prefixBits, ID_LENGTH * 8);
   for (let bit = 0; bit < full; bit++) setBit(id, bit, getBit(base, bit));
@@ -70,7 +74,10 @@ function setBit(id: Uint8Array, bit: number, value: number): void {
 export function parseInfoHash(input: string | Uint8Array): Uint8Array {
   if (input instanceof Uint8Array) {
     if (input.length !== ID_LENGTH) {
-      throw new InvalidArgumentError('ERR_INVALID_INFOHASH', `infohash must be ${ID_LENGTH} bytes, got ${input.length}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_INFOHASH',
+        `infohash must be ${ID_LENGTH} bytes, got ${input.length}`
+      );
     }
     return new Uint8Array(input);
   }
@@ -90,7 +97,10 @@ export function parseNodeId(input: string | Uint8Array): Uint8Array {
   try {
     return parseInfoHash(input);
   } catch {
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `node id / target must be ${ID_LENGTH} bytes or 40 hex characters`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      `node id / target must be ${ID_LENGTH} bytes or 40 hex characters`
+    );
   }
 }
 

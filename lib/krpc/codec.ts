@@ -42,7 +42,9 @@ function isBytes(v: unknown, min = 0, max = Infinity): v is Uint8Array {
 /** A safe integer from a bencode value (number or bigint), else undefined. */
 function safeInt(v: unknown): number | undefined {
   if (typeof v === 'bigint') {
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : undefined;
   }
   if (typeof v === 'number' && Number.isSafeInteger(v)) return v === 0 ? 0 : v; // fold -0
   return undefined;
@@ -106,7 +108,15 @@ function decodeChecked(data: Uint8Array): DecodeResult {
     const code = safeInt(e[0]);
     if (code === undefined) return { ok: false, reason: 'error: bad code' };
     const msg: unknown = e[1];
-    return { ok: true, message: { type: 'error', tid, code, message: isBytes(msg) ? bytesToText(msg, MAX_ERROR_MESSAGE_CHARS) : '' } };
+    return {
+      ok: true,
+      message: {
+        type: 'error',
+        tid,
+        code,
+        message: isBytes(msg) ? bytesToText(msg, MAX_ERROR_MESSAGE_CHARS) : ''
+      }
+    };
   } else {
     return { ok: false, reason: 'bad message type y' };
   }
@@ -191,7 +201,14 @@ function decodeAnnounce(a: Dict, id: Uint8Array): Query | string {
   if (!impliedPort && !portValid) return 'announce_peer: port out of range 1..65535';
   const token = get(a, 'token');
   if (!isBytes(token, 1, MAX_TOKEN_BYTES)) return 'announce_peer: bad token';
-  const query: Query = { method: 'announce_peer', id, infoHash, port: portValid ? port : 0, token, impliedPort };
+  const query: Query = {
+    method: 'announce_peer',
+    id,
+    infoHash,
+    port: portValid ? port : 0,
+    token,
+    impliedPort
+  };
   const seed = flag(get(a, 'seed'));
   if (seed !== undefined) query.seed = seed;
   return query;
@@ -203,7 +220,10 @@ function decodeResponseBody(r: unknown): ResponseBody | string {
   if (!isId(id)) return 'response: id is not 20 bytes';
   const body: ResponseBody = { id };
 
-  for (const [key, family] of [['nodes', 4], ['nodes6', 6]] as const) {
+  for (const [key, family] of [
+    ['nodes', 4],
+    ['nodes6', 6]
+  ] as const) {
     const raw = get(r, key);
     if (raw === undefined) continue;
     const nodes = isBytes(raw) ? decodeCompactNodes(raw, family) : undefined;
@@ -231,7 +251,8 @@ function decodeResponseBody(r: unknown): ResponseBody | string {
   if (samples !== undefined) {
     if (!isBytes(samples) || samples.length % ID_LENGTH !== 0) return 'response: bad samples';
     body.samples = [];
-    for (let off = 0; off < samples.length; off += ID_LENGTH) body.samples.push(samples.slice(off, off + ID_LENGTH));
+    for (let off = 0; off < samples.length; off += ID_LENGTH)
+      body.samples.push(samples.slice(off, off + ID_LENGTH));
   }
 
   for (const key of ['num', 'interval'] as const) {
@@ -252,7 +273,8 @@ function invalid(message: string): never {
 }
 
 function checkBytes(name: string, v: unknown, min: number, max: number): Uint8Array {
-  if (!isBytes(v, min, max)) invalid(`${name} must be a Uint8Array of ${min === max ? min : `${min}..${max}`} bytes`);
+  if (!isBytes(v, min, max))
+    invalid(`${name} must be a Uint8Array of ${min === max ? min : `${min}..${max}`} bytes`);
   return v;
 }
 
@@ -266,7 +288,8 @@ function checkInt(name: string, v: unknown, min: number, max: number): number {
 }
 
 function encodeWant(want: readonly Want[]): string[] {
-  for (const w of want) if (w !== 'n4' && w !== 'n6') invalid(`want entries must be 'n4' or 'n6', got ${String(w)}`);
+  for (const w of want)
+    if (w !== 'n4' && w !== 'n6') invalid(`want entries must be 'n4' or 'n6', got ${String(w)}`);
   return [...want];
 }
 
@@ -307,7 +330,8 @@ export function encodeQuery(
       if (query.seed !== undefined) a.seed = query.seed ? 1 : 0;
       break;
     case 'unknown':
-      if (typeof query.name !== 'string' || query.name.length === 0) invalid('unknown query needs a method name');
+      if (typeof query.name !== 'string' || query.name.length === 0)
+        invalid('unknown query needs a method name');
       name = query.name;
       if (query.target !== undefined) a.target = checkId('target', query.target);
       break;

@@ -145,12 +145,13 @@ export function ipFamily(host: string): IpFamily | undefined {
  */
 export function formatIp(bytes: Uint8Array): string {
   if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  if (bytes.length !== 16) throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `IP must be 4 or 16 bytes, got ${bytes.length}`);
+  if (bytes.length !== 16)
+    throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `IP must be 4 or 16 bytes, got ${bytes.length}`);
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push(((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0));
   let bestBase = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;
@@ -182,13 +183,20 @@ export function formatIp(bytes: Uint8Array): string {
 
 function checkPort(port: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InvalidArgumentError('ERR_INVALID_PORT', `port must be an integer in 1..65535, got ${String(port)}`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_PORT',
+      `port must be an integer in 1..65535, got ${String(port)}`
+    );
   }
 }
 
 function hostBytes(host: string, family?: IpFamily): Uint8Array {
   const ip = parseIp(host);
-  if (!ip) throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `not an IP literal: ${JSON.stringify(String(host))}`);
+  if (!ip)
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ADDRESS',
+      `not an IP literal: ${JSON.stringify(String(host))}`
+    );
   if (family !== undefined && ip.length !== (family === 4 ? 4 : 16)) {
     throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `expected an IPv${family} address, got ${host}`);
   }

@@ -33,7 +33,8 @@ export function readBencode(data: Uint8Array, maxDepth: number): unknown {
   if (!isWellFormedBencode(data, maxDepth)) return undefined;
   // A plain Uint8Array view, so that `slice` copies into plain Uint8Arrays (a Buffer's slice
   // would return views of the datagram).
-  src = data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  src =
+    data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   at = 0;
   try {
     return next();
@@ -51,7 +52,12 @@ function next(): unknown {
       const key = readKey();
       if (key === '__proto__') {
         // bencode.decode assigns, which swaps the object's prototype; an own property instead.
-        Object.defineProperty(dict, key, { value: next(), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(dict, key, {
+          value: next(),
+          enumerable: true,
+          writable: true,
+          configurable: true
+        });
       } else {
         dict[key] = next();
       }
@@ -106,7 +112,8 @@ function readKey(): string {
   if (!ascii) {
     const bytes = src.subarray(at, end);
     key = keyDecoder.decode(bytes);
-    if (key.includes('\uFFFD')) key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+    if (key.includes('\uFFFD'))
+      key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
   }
   at = end;
   return key;

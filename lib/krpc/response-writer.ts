@@ -44,7 +44,10 @@ function checkCount(name: string, v: unknown): number {
 
 function checkPort(port: number): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InvalidArgumentError('ERR_INVALID_PORT', `port must be an integer in 1..65535, got ${String(port)}`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_PORT',
+      `port must be an integer in 1..65535, got ${String(port)}`
+    );
   }
 }
 
@@ -56,7 +59,8 @@ function nodeIp(node: NodeInfo): PackedIp {
 }
 
 function checkNode(node: NodeInfo): void {
-  if (!(node.id instanceof Uint8Array) || node.id.length !== ID_LENGTH) invalid(`node id must be ${ID_LENGTH} bytes`);
+  if (!(node.id instanceof Uint8Array) || node.id.length !== ID_LENGTH)
+    invalid(`node id must be ${ID_LENGTH} bytes`);
   checkPort(node.port);
 }
 
@@ -64,7 +68,10 @@ function peerIp(peer: Address): PackedIp {
   checkPort(peer.port);
   const ip = packIp(peer.host);
   if (ip === undefined) {
-    throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `not an IP literal: ${JSON.stringify(String(peer.host))}`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ADDRESS',
+      `not an IP literal: ${JSON.stringify(String(peer.host))}`
+    );
   }
   return ip;
 }
@@ -121,7 +128,13 @@ function writeAddress(out: Uint8Array, pos: number, ip: PackedIp, port: number):
 }
 
 /** Nodes of one family (4: `nodes`, 6: `nodes6`) from both lists, in order, as one string. */
-function writeNodes(out: Uint8Array, pos: number, lists: ReadonlyArray<readonly NodeInfo[]>, count: number, v4: boolean): number {
+function writeNodes(
+  out: Uint8Array,
+  pos: number,
+  lists: ReadonlyArray<readonly NodeInfo[]>,
+  count: number,
+  v4: boolean
+): number {
   pos = writeUint(out, pos, count * (v4 ? 26 : 38));
   out[pos++] = COLON;
   for (const list of lists) {
@@ -142,7 +155,12 @@ function writeNodes(out: Uint8Array, pos: number, lists: ReadonlyArray<readonly 
  * is sent as an empty string. `ip` (BEP 42) is left out unless it is an IP literal with a port
  * in 1..65535: it echoes network input, so it is a hint, never an error.
  */
-export function writeResponse(tid: Uint8Array, body: ResponseBody, ip?: Address, version?: Uint8Array): Uint8Array {
+export function writeResponse(
+  tid: Uint8Array,
+  body: ResponseBody,
+  ip?: Address,
+  version?: Uint8Array
+): Uint8Array {
   const id = checkBytes('id', body.id, ID_LENGTH, ID_LENGTH);
   const lists = [body.nodes ?? NO_NODES, body.nodes6 ?? NO_NODES];
   let n4 = 0;
@@ -177,7 +195,8 @@ export function writeResponse(tid: Uint8Array, body: ResponseBody, ip?: Address,
   }
   checkBytes('tid', tid, 1, MAX_TID_BYTES);
   if (version !== undefined) checkBytes('version', version, 0, MAX_VERSION_BYTES);
-  const ipPacked = ip && Number.isInteger(ip.port) && ip.port >= 1 && ip.port <= 65535 ? packIp(ip.host) : undefined;
+  const ipPacked =
+    ip && Number.isInteger(ip.port) && ip.port >= 1 && ip.port <= 65535 ? packIp(ip.host) : undefined;
 
   let size = 2 + 3 + rSize + 3 + strSize(tid.length) + 6; // d 1:r … 1:t … 1:y1:r e
   if (ipPacked !== undefined) size += 4 + strSize(typeof ipPacked === 'number' ? 6 : 18);
@@ -209,7 +228,12 @@ export function writeResponse(tid: Uint8Array, body: ResponseBody, ip?: Address,
   if (valueIps !== undefined) {
     pos = writeAscii(out, pos, '6:valuesl');
     valueIps.forEach((v, i) => {
-      pos = writeAddress(out, writeAscii(out, pos, typeof v === 'number' ? '6:' : '18:'), v, body.values![i]!.port);
+      pos = writeAddress(
+        out,
+        writeAscii(out, pos, typeof v === 'number' ? '6:' : '18:'),
+        v,
+        body.values![i]!.port
+      );
     });
     out[pos++] = 0x65; // end of values
   }

@@ -106,5 +106,4 @@ export const KrpcErrorCode = {
  * answer with error 203.
  */
 export type DecodeResult =
-  | { ok: true; message: Message }
-  | { ok: false; reason: string; queryTid?: Uint8Array };
+  { ok: true; message: Message } | { ok: false; reason: string; queryTid?: Uint8Array };

@@ -9,7 +9,8 @@
  * lists, and dictionaries (keys sorted). Responses have their own fixed-shape writer
  * (response-writer.ts); decoding is reader.ts behind the strict pre-scan.
  */
-export type BencodeValue = Uint8Array | string | number | BencodeValue[] | { [key: string]: BencodeValue | undefined };
+export type BencodeValue =
+  Uint8Array | string | number | BencodeValue[] | { [key: string]: BencodeValue | undefined };
 
 const encoder = new TextEncoder();
 const keyCache = new Map<string, Uint8Array>();

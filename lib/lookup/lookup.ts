@@ -32,7 +32,11 @@ export interface LookupReply {
  * The injected query: ask `node` about the target (`attempt` is 1, or 2 for the retry).
  * Rejects on timeout/error; a rejection whose `code` is 'ERR_TIMEOUT' may be retried.
  */
-export type LookupQuery = (node: Address & { id?: Uint8Array }, signal: AbortSignal, attempt: number) => Promise<LookupReply>;
+export type LookupQuery = (
+  node: Address & { id?: Uint8Array },
+  signal: AbortSignal,
+  attempt: number
+) => Promise<LookupReply>;
 
 export interface LookupOptions {
   target: Uint8Array;
@@ -182,7 +186,8 @@ class Lookup {
         active++;
       }
     }
-    const waiting = this.bootstrapInflight > 0 || this.candidates.some((c) => c.state === 'active' || c.state === 'slow');
+    const waiting =
+      this.bootstrapInflight > 0 || this.candidates.some((c) => c.state === 'active' || c.state === 'slow');
     if ((allDone && this.bootstrapInflight === 0) || !waiting) this.finish(false);
   }
 

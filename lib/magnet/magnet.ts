@@ -57,7 +57,8 @@ function parsePort(text: string, raw: string): number {
 }
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
-const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /** `host:port`, `ipv4:port` or `[ipv6]:port` (BEP 9). */
 function parsePeer(raw: string): { address: Address; literal: boolean } {
@@ -75,7 +76,8 @@ function parsePeer(raw: string): { address: Address; literal: boolean } {
   const port = parsePort(raw.slice(colon + 1), raw);
   if (isIPv4(host)) return { address: { host, port }, literal: true };
   // Dotted digits that are not a valid IPv4 literal (e.g. 300.1.1.1) are a typo, not a name.
-  if (/^[0-9.]+$/.test(host) || !HOSTNAME.test(host)) invalid(`x.pe ${JSON.stringify(raw)} has an invalid host`);
+  if (/^[0-9.]+$/.test(host) || !HOSTNAME.test(host))
+    invalid(`x.pe ${JSON.stringify(raw)} has an invalid host`);
   return { address: { host: host.toLowerCase(), port }, literal: false };
 }
 
@@ -112,12 +114,15 @@ export function parseSelectOnly(value: string, label = 'so'): number[] {
 export function formatSelectOnly(indices: number[]): string {
   for (const i of indices) {
     if (!Number.isInteger(i) || i < 0 || i > MAX_SELECT_INDEX) {
-      throw new InvalidArgumentError('ERR_INVALID_MAGNET', `file index ${i} is not an integer in [0, ${MAX_SELECT_INDEX}]`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_MAGNET',
+        `file index ${i} is not an integer in [0, ${MAX_SELECT_INDEX}]`
+      );
     }
   }
   const sorted = [...new Set(indices)].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     const start = sorted[i] as number;
     let end = start;
     while (sorted[i + 1] === end + 1) end = sorted[++i] as number;
@@ -165,7 +170,9 @@ export function parseMagnet(uri: string): Magnet {
       try {
         hash = parseInfoHash(hashText);
       } catch {
-        return invalid(`xt infohash ${JSON.stringify(hashText.slice(0, 64))} is not 40 hex or 32 base32 characters`);
+        return invalid(
+          `xt infohash ${JSON.stringify(hashText.slice(0, 64))} is not 40 hex or 32 base32 characters`
+        );
       }
       if (infoHash && toHex(infoHash) !== toHex(hash)) invalid('it names two different btih infohashes');
       infoHash = hash;
@@ -189,7 +196,11 @@ export function parseMagnet(uri: string): Magnet {
   }
 
   if (!infoHash) {
-    invalid(sawV2 ? 'only a v2 (btmh) infohash is given; v2 torrents are not supported' : 'missing xt=urn:btih:<infohash>');
+    invalid(
+      sawV2
+        ? 'only a v2 (btmh) infohash is given; v2 torrents are not supported'
+        : 'missing xt=urn:btih:<infohash>'
+    );
   }
   const out: Magnet = { infoHash, infoHashHex: toHex(infoHash), peers, peerHosts, trackers };
   if (name !== undefined) out.name = name;
@@ -216,14 +227,20 @@ export function toMagnet(input: MagnetInput): string {
   try {
     hash = parseInfoHash(input.infoHash);
   } catch (err) {
-    throw new InvalidArgumentError('ERR_INVALID_MAGNET', `cannot build magnet link: ${(err as Error).message}`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_MAGNET',
+      `cannot build magnet link: ${(err as Error).message}`
+    );
   }
   let out = `magnet:?xt=urn:btih:${toHex(hash)}`;
   if (input.name !== undefined && input.name !== '') out += `&dn=${encodeValue(input.name)}`;
   for (const tracker of input.trackers ?? []) out += `&tr=${encodeValue(tracker)}`;
   for (const peer of input.peers ?? []) {
     if (!Number.isInteger(peer.port) || peer.port < 1 || peer.port > 65535) {
-      throw new InvalidArgumentError('ERR_INVALID_MAGNET', `cannot build magnet link: bad peer port ${peer.port}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_MAGNET',
+        `cannot build magnet link: bad peer port ${peer.port}`
+      );
     }
     const host = isIPv6(peer.host) ? `[${peer.host}]` : peer.host;
     out += `&x.pe=${encodeValue(`${host}:${peer.port}`)}`;

@@ -230,7 +230,8 @@ export class RoutingTable {
   }
 
   private insert(node: NodeInfo, lastSeen: number, onlyIfRoom = false): SeenOutcome {
-    if (node.id.length !== ID_LENGTH || node.port < 1 || node.port > 65535) return { kind: 'rejected', reason: 'invalid' };
+    if (node.id.length !== ID_LENGTH || node.port < 1 || node.port > 65535)
+      return { kind: 'rejected', reason: 'invalid' };
     if (bytesEqual(node.id, this.localId) || this.isOwnAddress(node.host, node.port)) {
       return { kind: 'rejected', reason: 'self' };
     }

@@ -15,7 +15,12 @@ import type { Transport } from './transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import { AbortError, BackpressureError, DestroyedError, RemoteError, TimeoutError } from '../errors.js';
-import { MAX_DATAGRAM_SEND_BYTES, MAX_INFLIGHT_QUERIES, MAX_QUERIES_PER_SECOND, QUERY_TIMEOUT_MS } from '../constants.js';
+import {
+  MAX_DATAGRAM_SEND_BYTES,
+  MAX_INFLIGHT_QUERIES,
+  MAX_QUERIES_PER_SECOND,
+  QUERY_TIMEOUT_MS
+} from '../constants.js';
 import { toHex } from '../util/bytes.js';
 
 export interface RpcSocketOptions {
@@ -144,7 +149,9 @@ export class RpcSocket {
     }
     if (this.waiting.length >= this.maxInflight * MAX_WAITING_FACTOR) {
       this.counters.rejectedLocally++;
-      return Promise.reject(new BackpressureError('ERR_TOO_MANY_INFLIGHT', 'too many queries waiting to be sent'));
+      return Promise.reject(
+        new BackpressureError('ERR_TOO_MANY_INFLIGHT', 'too many queries waiting to be sent')
+      );
     }
     return new Promise((resolve, reject) => {
       const entry: Waiting = {
@@ -207,7 +214,10 @@ export class RpcSocket {
       tid = this.random.bytes(4);
       key = pendingKey(tid, to);
     } while (this.pending.has(key));
-    const data = encodeQuery(tid, query, { readOnly: this.readOnly, ...(this.version ? { version: this.version } : {}) });
+    const data = encodeQuery(tid, query, {
+      readOnly: this.readOnly,
+      ...(this.version ? { version: this.version } : {})
+    });
     const onAbort = (): void => this.finish(key, new AbortError());
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = this.clock.setTimeout(() => {

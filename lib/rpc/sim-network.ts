@@ -227,7 +227,15 @@ export class SimNetwork {
   }
 
   private push(delay: number, fn: (() => void) | null): SimEvent {
-    const event: SimEvent = { time: this.time + delay, seq: this.seq++, fn, to: '', from: null, data: null, done: false };
+    const event: SimEvent = {
+      time: this.time + delay,
+      seq: this.seq++,
+      fn,
+      to: '',
+      from: null,
+      data: null,
+      done: false
+    };
     this.live++;
     const heap = this.heap;
     let i = heap.length;
@@ -319,7 +327,8 @@ export class SimNetwork {
   private allocateHost(port: number): Address {
     for (;;) {
       const n = this.nextHost++;
-      if (n >= 1 << 24) throw new TrackerlessError('ERR_INVALID_ADDRESS', 'SimNetwork: out of 10/8 addresses');
+      if (n >= 1 << 24)
+        throw new TrackerlessError('ERR_INVALID_ADDRESS', 'SimNetwork: out of 10/8 addresses');
       const last = n & 0xff;
       if (last === 0 || last === 0xff) continue; // skip network/broadcast-looking addresses
       const address = { host: `10.${n >>> 16}.${(n >>> 8) & 0xff}.${last}`, port };

@@ -41,12 +41,19 @@ export async function createUdpTransport(opts: UdpTransportOptions = {}): Promis
   const host = opts.host ?? (type === 'udp6' ? '::' : '0.0.0.0');
   const family = ipFamily(host);
   if (family === 0 || (family === 6) !== (type === 'udp6')) {
-    throw new TrackerlessError('ERR_INVALID_ADDRESS', `cannot bind ${type} socket to "${host}": not an IP literal of that family`);
+    throw new TrackerlessError(
+      'ERR_INVALID_ADDRESS',
+      `cannot bind ${type} socket to "${host}": not an IP literal of that family`
+    );
   }
 
   // One DHT node speaks one family: an IPv6 socket takes no IPv4-mapped traffic, so an IPv4
   // node and an IPv6 node can share a port number (dual stack = two nodes, like libtorrent).
-  const socket = dgram.createSocket({ type, lookup: literalLookup, ...(type === 'udp6' ? { ipv6Only: true } : {}) });
+  const socket = dgram.createSocket({
+    type,
+    lookup: literalLookup,
+    ...(type === 'udp6' ? { ipv6Only: true } : {})
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -58,7 +65,9 @@ export async function createUdpTransport(opts: UdpTransportOptions = {}): Promis
   } catch (err) {
     await new Promise<void>((resolve) => socket.close(() => resolve())).then(waitForHandleClose);
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new TrackerlessError('ERR_INVALID_ADDRESS', `cannot bind UDP ${host}:${port}: ${code}`, { cause: err });
+    throw new TrackerlessError('ERR_INVALID_ADDRESS', `cannot bind UDP ${host}:${port}: ${code}`, {
+      cause: err
+    });
   }
   try {
     socket.setRecvBufferSize(RECV_BUFFER_BYTES);

@@ -188,7 +188,8 @@ export class PeerStore {
       else first.push(key);
     }
     const out = sampleInPlace(first, max, this.random);
-    if (out.length < max && second.length > 0) out.push(...sampleInPlace(second, max - out.length, this.random));
+    if (out.length < max && second.length > 0)
+      out.push(...sampleInPlace(second, max - out.length, this.random));
     return out;
   }
 
@@ -225,14 +226,20 @@ function sampleInPlace(items: string[], k: number, random: RandomSource): string
 
 function positiveInt(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      `${name} must be a positive integer, got ${value}`
+    );
   }
   return value;
 }
 
 function checkInfoHash(infoHash: Uint8Array): void {
   if (infoHash.length !== ID_LENGTH) {
-    throw new InvalidArgumentError('ERR_INVALID_INFOHASH', `infohash must be ${ID_LENGTH} bytes, got ${infoHash.length}`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_INFOHASH',
+      `infohash must be ${ID_LENGTH} bytes, got ${infoHash.length}`
+    );
   }
 }
 

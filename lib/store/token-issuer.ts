@@ -44,7 +44,10 @@ export class TokenIssuer {
   constructor(opts: TokenIssuerOptions) {
     const rotateMs = opts.rotateMs ?? TOKEN_ROTATE_MS;
     if (!(rotateMs > 0) || !Number.isFinite(rotateMs)) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `rotateMs must be a positive number, got ${rotateMs}`);
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `rotateMs must be a positive number, got ${rotateMs}`
+      );
     }
     this.clock = opts.clock;
     this.random = opts.random ?? cryptoRandom;
@@ -66,7 +69,10 @@ export class TokenIssuer {
     if (token.length !== TOKEN_LENGTH) return false;
     this.rotate();
     // Constant-time compare: cheap here, and it removes a timing oracle on the secret.
-    return timingSafeEqual(token, tokenFor(this.current, host)) || timingSafeEqual(token, tokenFor(this.previous, host));
+    return (
+      timingSafeEqual(token, tokenFor(this.current, host)) ||
+      timingSafeEqual(token, tokenFor(this.previous, host))
+    );
   }
 
   private newSecret(): string {

@@ -69,11 +69,11 @@ export class DhtPeerSource {
     this.loops.push(this.lookupLoop(), this.announceLoop());
   }
 
-
   /** A peer told us its DHT port (BEP 5): ping it so it may enter our routing table. */
   addNode(node: Address): void {
     const key = addressKey(node);
-    if (this.controller.signal.aborted || this.knownNodes.has(key) || this.knownNodes.size >= MAX_PORT_NODES) return;
+    if (this.controller.signal.aborted || this.knownNodes.has(key) || this.knownNodes.size >= MAX_PORT_NODES)
+      return;
     this.knownNodes.add(key);
     this.dht.addNode(node).catch(() => {}); // it may not answer: nothing to do
   }

@@ -13,7 +13,10 @@ import { createTorrent, type CreateTorrentOptions } from '../torrent/create.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import { Swarm, type SwarmOptions } from './swarm.js';
 
-export interface SeedOptions extends Omit<SwarmOptions, 'magnet' | 'torrent' | 'outDir' | 'storage' | 'seed' | 'existing' | 'selectFiles'> {
+export interface SeedOptions extends Omit<
+  SwarmOptions,
+  'magnet' | 'torrent' | 'outDir' | 'storage' | 'seed' | 'existing' | 'selectFiles'
+> {
   /** Torrent creation (path input only): piece length, private flag, progress. The name is the base name of the path (the files are found under it). */
   create?: Omit<CreateTorrentOptions, 'signal' | 'name'>;
   /**

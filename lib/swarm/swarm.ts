@@ -14,7 +14,15 @@ import { DHT } from '../dht/dht.js';
 import type { DhtOptions } from '../dht/options.js';
 import { AbortError, InvalidArgumentError } from '../errors.js';
 import { BitTorrentEngine, type BitTorrentEngineOptions } from '../engine/bittorrent-engine.js';
-import type { EngineContext, EngineEvents, EngineFactory, EngineProgress, PeerListener, PieceExchangeEngine, StorageFactory } from '../engine/engine.js';
+import type {
+  EngineContext,
+  EngineEvents,
+  EngineFactory,
+  EngineProgress,
+  PeerListener,
+  PieceExchangeEngine,
+  StorageFactory
+} from '../engine/engine.js';
 import { normalizeSelection, selectedPieces } from '../engine/file-selection.js';
 import type { ExistingData } from '../engine/storage-setup.js';
 import type { Storage } from '../engine/storage.js';
@@ -138,10 +146,14 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     if (signal?.aborted) throw new AbortError();
     const magnet = typeof options.magnet === 'string' ? parseMagnet(options.magnet) : options.magnet;
     const info = options.torrent;
-    if (!magnet && !info) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'Swarm needs a magnet link or a torrent');
+    if (!magnet && !info)
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'Swarm needs a magnet link or a torrent');
     const infoHash = info?.infoHash ?? magnet!.infoHash;
     if (info && magnet && toHex(info.infoHash) !== magnet.infoHashHex) {
-      throw new InvalidArgumentError('ERR_INVALID_MAGNET', 'the magnet link and the torrent name different infohashes');
+      throw new InvalidArgumentError(
+        'ERR_INVALID_MAGNET',
+        'the magnet link and the torrent name different infohashes'
+      );
     }
     const selectFiles = selectionFor(options, magnet, info);
     const useDht = !options.noDht && !(info?.private ?? false);
@@ -155,12 +167,24 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         return created;
       };
       let dht = useDht ? options.dht : undefined;
-      if (useDht && !dht) dht = await createDht({ ...options.dhtOptions, ...(options.bootstrap ? { bootstrap: options.bootstrap } : {}) });
+      if (useDht && !dht)
+        dht = await createDht({
+          ...options.dhtOptions,
+          ...(options.bootstrap ? { bootstrap: options.bootstrap } : {})
+        });
       const v6 = useDht ? options.ipv6 : undefined;
       let dht6 = v6?.dht;
-      if (v6 && !dht6) dht6 = await createDht({ host: '::', ...v6.dhtOptions, ...(v6.bootstrap ? { bootstrap: v6.bootstrap } : {}) });
+      if (v6 && !dht6)
+        dht6 = await createDht({
+          host: '::',
+          ...v6.dhtOptions,
+          ...(v6.bootstrap ? { bootstrap: v6.bootstrap } : {})
+        });
       if (dht6 && !dht6.address().host.includes(':')) {
-        throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `ipv6.dht must be bound to an IPv6 address, not ${dht6.address().host}`);
+        throw new InvalidArgumentError(
+          'ERR_INVALID_ARGUMENT',
+          `ipv6.dht must be bound to an IPv6 address, not ${dht6.address().host}`
+        );
       }
       let listener: PeerListener;
       let ownListener: TcpPeerListener | undefined;
@@ -266,7 +290,9 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
 
   private wire(options: SwarmOptions): void {
     for (const event of FORWARDED) {
-      this.engine.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args));
+      this.engine.on(event, (...args: unknown[]) =>
+        (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args)
+      );
     }
     // A finished download that does not seed has nothing left to discover.
     this.engine.on('done', () => {
@@ -274,7 +300,9 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     });
     this.engine.on('error', () => void this.destroy());
     // A peer's PORT message goes to the DHT node of its address family.
-    this.engine.on('dht-node', (node) => this.sources.find((s) => s.family === (node.host.includes(':') ? 6 : 4))?.addNode(node));
+    this.engine.on('dht-node', (node) =>
+      this.sources.find((s) => s.family === (node.host.includes(':') ? 6 : 4))?.addNode(node)
+    );
     options.signal?.addEventListener('abort', () => void this.destroy(), { once: true });
   }
 
@@ -315,10 +343,15 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
  * The explicit selection, else the magnet's `so=`, else engineOptions'. Validated here, against
  * the file list too when the torrent is known, so a bad one fails before the DHT is joined.
  */
-function selectionFor(options: SwarmOptions, magnet: Magnet | undefined, info: TorrentInfo | undefined): number[] | undefined {
+function selectionFor(
+  options: SwarmOptions,
+  magnet: Magnet | undefined,
+  info: TorrentInfo | undefined
+): number[] | undefined {
   const choice = options.selectFiles ?? magnet?.selectOnly ?? options.engineOptions?.selectFiles;
   if (choice === undefined || choice === 'all') return undefined;
-  if (typeof choice === 'string') throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `selectFiles must be file indices or 'all'`);
+  if (typeof choice === 'string')
+    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `selectFiles must be file indices or 'all'`);
   const selection = normalizeSelection(choice);
   if (info) selectedPieces(info, selection);
   return selection;

@@ -39,7 +39,8 @@ export class SimTestnet {
     const batch = opts.joinBatch ?? 50;
     for (let i = 1; i < opts.size; i += batch) {
       const joining: Array<{ settled: boolean }> = [];
-      for (let j = i; j < Math.min(opts.size, i + batch); j++) joining.push(net.addNode(bootstrap, seed * 1_000_003 + j, opts.node));
+      for (let j = i; j < Math.min(opts.size, i + batch); j++)
+        joining.push(net.addNode(bootstrap, seed * 1_000_003 + j, opts.node));
       await net.network.runUntil(() => joining.every((n) => n.settled), opts.joinTimeoutMs ?? 60_000);
     }
     // Let a few maintenance ticks run so early joiners fill their tables.
@@ -48,7 +49,11 @@ export class SimTestnet {
   }
 
   /** Add one more node bootstrapping from `bootstrap`. */
-  addNode(bootstrap: Address[], seed: number, extra?: SimTestnetOptions['node']): { dht: DHT; settled: boolean } {
+  addNode(
+    bootstrap: Address[],
+    seed: number,
+    extra?: SimTestnetOptions['node']
+  ): { dht: DHT; settled: boolean } {
     const dht = new DHT({
       ...extra,
       transport: this.network.createTransport(),

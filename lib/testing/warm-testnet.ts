@@ -57,7 +57,8 @@ export class WarmTestnet {
     const seed = opts.seed ?? 1;
     const rnd = seededRandom(seed * 7_919 + 13);
     const infos: NodeInfo[] = [];
-    for (let i = 0; i < opts.size; i++) infos.push({ id: rnd.bytes(20), host: simHost(i + 1), port: SIM_DEFAULT_PORT });
+    for (let i = 0; i < opts.size; i++)
+      infos.push({ id: rnd.bytes(20), host: simHost(i + 1), port: SIM_DEFAULT_PORT });
     net.sorted = [...infos].sort((a, b) => compareBytes(a.id, b.id));
     const tables = idealTables(infos, K);
     const dir = await mkdtemp(join(tmpdir(), 'trackerless-warm-'));
@@ -71,7 +72,11 @@ export class WarmTestnet {
           infos.slice(from, to).map((n, j) =>
             writeFile(
               join(dir, `${from + j}.json`),
-              JSON.stringify({ version: 1, id: toHex(n.id), nodes: tables[from + j]!.map((c) => ({ id: toHex(c.id), host: c.host, port: c.port })) })
+              JSON.stringify({
+                version: 1,
+                id: toHex(n.id),
+                nodes: tables[from + j]!.map((c) => ({ id: toHex(c.id), host: c.host, port: c.port }))
+              })
             )
           )
         );
@@ -93,7 +98,11 @@ export class WarmTestnet {
         }
         net.nodes.push(...chunk);
         // Loading the state files is real I/O: wait (in real time) until every table is filled.
-        for (let spins = 0; chunk.some((d, j) => tables[from + j]!.length > 0 && d.nodes().length === 0); spins++) {
+        for (
+          let spins = 0;
+          chunk.some((d, j) => tables[from + j]!.length > 0 && d.nodes().length === 0);
+          spins++
+        ) {
           if (spins > 6000) throw new Error('WarmTestnet: nodes did not load their state files within 60 s');
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
@@ -102,7 +111,11 @@ export class WarmTestnet {
       await rm(dir, { recursive: true, force: true });
     }
     let ready = 0;
-    for (const d of net.nodes) d.ready.then(() => ready++, () => ready++);
+    for (const d of net.nodes)
+      d.ready.then(
+        () => ready++,
+        () => ready++
+      );
     await net.network.runUntil(() => ready === net.nodes.length, opts.readyTimeoutMs ?? 60_000);
     return net;
   }
@@ -113,7 +126,10 @@ export class WarmTestnet {
    * one of the nodes. The lookup phase is skipped: the closest nodes are known here. Resolves
    * with, per infohash, the number of nodes that accepted it.
    */
-  async storeInfoHashes(infoHashes: Uint8Array[], opts: { replicas?: number; port?: number; seed?: number } = {}): Promise<number[]> {
+  async storeInfoHashes(
+    infoHashes: Uint8Array[],
+    opts: { replicas?: number; port?: number; seed?: number } = {}
+  ): Promise<number[]> {
     const rpc = new RpcSocket({
       transport: this.network.createTransport(),
       clock: this.network.clock,
@@ -131,7 +147,14 @@ export class WarmTestnet {
           const r = await rpc.query(node, { method: 'get_peers', id: helperId, infoHash: ih });
           const token = r.response.body.token;
           if (!token) throw new Error('no token');
-          await rpc.query(node, { method: 'announce_peer', id: helperId, infoHash: ih, port, token, impliedPort: false });
+          await rpc.query(node, {
+            method: 'announce_peer',
+            id: helperId,
+            infoHash: ih,
+            port,
+            token,
+            impliedPort: false
+          });
         })
       );
       return results.filter((x) => x.status === 'fulfilled').length;
@@ -220,7 +243,10 @@ function closestInSorted(sorted: NodeInfo[], target: Uint8Array, k: number): Nod
     lo = nlo;
     hi = nhi;
   }
-  return sorted.slice(lo, hi).sort((x, y) => compareDistance(target, x.id, y.id)).slice(0, k);
+  return sorted
+    .slice(lo, hi)
+    .sort((x, y) => compareDistance(target, x.id, y.id))
+    .slice(0, k);
 }
 
 function pickRange(lo: number, hi: number, k: number, rnd: { int(n: number): number }): number[] {

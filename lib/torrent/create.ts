@@ -42,7 +42,8 @@ interface SourceFile {
  */
 export function autoPieceLength(totalLength: number): number {
   let pieceLength = MIN_PIECE_LENGTH;
-  while (pieceLength < MAX_AUTO_PIECE_LENGTH && Math.ceil(totalLength / pieceLength) > TARGET_MAX_PIECES) pieceLength *= 2;
+  while (pieceLength < MAX_AUTO_PIECE_LENGTH && Math.ceil(totalLength / pieceLength) > TARGET_MAX_PIECES)
+    pieceLength *= 2;
   return pieceLength;
 }
 
@@ -71,7 +72,12 @@ function comparePaths(a: string[], b: string[]): number {
 }
 
 /** Regular files under `dir`, recursively. Symlinks are skipped: they could point anywhere. */
-async function listFolder(dir: string, prefix: string[], out: SourceFile[], signal?: AbortSignal): Promise<void> {
+async function listFolder(
+  dir: string,
+  prefix: string[],
+  out: SourceFile[],
+  signal?: AbortSignal
+): Promise<void> {
   throwIfAborted(signal);
   const entries = await fsp.readdir(dir, { withFileTypes: true });
   for (const entry of entries) {
@@ -117,7 +123,8 @@ export async function createTorrent(path: string, opts: CreateTorrentOptions = {
     files = [];
     await listFolder(path, [], files, signal);
     files.sort((a, b) => comparePaths(a.path, b.path));
-    if (files.length === 0) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `folder ${path} holds no regular files`);
+    if (files.length === 0)
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `folder ${path} holds no regular files`);
   } else if (root.isFile()) {
     files = [{ absolute: path, path: [name], length: root.size }];
   } else {
@@ -144,7 +151,12 @@ export async function createTorrent(path: string, opts: CreateTorrentOptions = {
  * SHA-1 of each piece of the concatenated files. One piece buffer is reused throughout; a
  * file that shrinks or grows while we read it is an error (the hashes would be wrong).
  */
-async function hashFiles(files: SourceFile[], pieceLength: number, total: number, opts: CreateTorrentOptions): Promise<Uint8Array> {
+async function hashFiles(
+  files: SourceFile[],
+  pieceLength: number,
+  total: number,
+  opts: CreateTorrentOptions
+): Promise<Uint8Array> {
   const { signal, onProgress } = opts;
   const count = Math.ceil(total / pieceLength);
   const hashes = new Uint8Array(count * 20);
@@ -170,13 +182,15 @@ async function hashFiles(files: SourceFile[], pieceLength: number, total: number
         if (signal?.aborted) throw new AbortError('torrent creation aborted');
         const want = Math.min(buffer.length - filled, file.length - position);
         const { bytesRead } = await fh.read(buffer, filled, want, position);
-        if (bytesRead === 0) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${file.absolute} shrank while hashing`);
+        if (bytesRead === 0)
+          throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${file.absolute} shrank while hashing`);
         position += bytesRead;
         filled += bytesRead;
         if (filled === buffer.length) finishPiece();
       }
       const st = await fh.stat();
-      if (st.size !== file.length) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${file.absolute} changed size while hashing`);
+      if (st.size !== file.length)
+        throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${file.absolute} changed size while hashing`);
     } finally {
       await fh.close();
     }
@@ -193,7 +207,12 @@ export function createTorrentFromBuffer(name: string, data: Uint8Array, pieceLen
   const count = Math.ceil(data.length / pl);
   const pieces = new Uint8Array(count * 20);
   for (let i = 0; i < count; i++) {
-    pieces.set(createHash('sha1').update(data.subarray(i * pl, (i + 1) * pl)).digest(), i * 20);
+    pieces.set(
+      createHash('sha1')
+        .update(data.subarray(i * pl, (i + 1) * pl))
+        .digest(),
+      i * 20
+    );
   }
   return parseInfo(encodeInfo({ name, pieceLength: pl, pieces, length: data.length }));
 }

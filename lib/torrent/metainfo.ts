@@ -135,7 +135,12 @@ function pathComponent(raw: Uint8Array, what: string, limits: MetainfoLimits): s
 // ---------------------------------------------------------------------------------------------
 // Info dictionary
 
-function infoFromDict(dict: BDict, infoBytes: Uint8Array, limits: MetainfoLimits, knownInfoHash?: Uint8Array): TorrentInfo {
+function infoFromDict(
+  dict: BDict,
+  infoBytes: Uint8Array,
+  limits: MetainfoLimits,
+  knownInfoHash?: Uint8Array
+): TorrentInfo {
   const pieceLength = intField(dict, 'piece length', MIN_PIECE_LENGTH, MAX_PIECE_LENGTH);
   if ((pieceLength & (pieceLength - 1)) !== 0) fail(`"piece length" ${pieceLength} is not a power of two`);
 
@@ -145,7 +150,8 @@ function infoFromDict(dict: BDict, infoBytes: Uint8Array, limits: MetainfoLimits
     fail('missing "pieces"');
   }
   if (!isBytes(piecesRaw)) fail('"pieces" must be a byte string');
-  if (piecesRaw.length % PIECE_HASH_LENGTH !== 0) fail(`"pieces" length ${piecesRaw.length} is not a multiple of 20`);
+  if (piecesRaw.length % PIECE_HASH_LENGTH !== 0)
+    fail(`"pieces" length ${piecesRaw.length} is not a multiple of 20`);
 
   const nameRaw = textField(dict, 'name');
   if (nameRaw === undefined) fail('missing "name"');
@@ -177,7 +183,9 @@ function infoFromDict(dict: BDict, infoBytes: Uint8Array, limits: MetainfoLimits
       if (!Array.isArray(rawPath)) fail(`${what} "path" must be a list`);
       if (rawPath.length === 0) fail(`${what} has an empty path`);
       if (rawPath.length > limits.maxPathDepth) fail(`${what} path is deeper than ${limits.maxPathDepth}`);
-      const path = rawPath.map((c) => (isBytes(c) ? pathComponent(c, what, limits) : fail(`${what} path must hold strings`)));
+      const path = rawPath.map((c) =>
+        isBytes(c) ? pathComponent(c, what, limits) : fail(`${what} path must hold strings`)
+      );
       const attr = entry.map.get('attr');
       const padding = isBytes(attr) && attr.includes(0x70 /* 'p' */);
       const key = path.join('/');
@@ -191,7 +199,12 @@ function infoFromDict(dict: BDict, infoBytes: Uint8Array, limits: MetainfoLimits
         }
         filePaths.add(key);
       }
-      files.push({ path: [name, ...path], length, offset: total, ...(padding ? { padding: true as const } : {}) });
+      files.push({
+        path: [name, ...path],
+        length,
+        offset: total,
+        ...(padding ? { padding: true as const } : {})
+      });
       total += length;
       if (total > Number.MAX_SAFE_INTEGER) fail('total length is too large');
     }
@@ -201,7 +214,9 @@ function infoFromDict(dict: BDict, infoBytes: Uint8Array, limits: MetainfoLimits
   const pieceCount = Math.ceil(total / pieceLength);
   if (pieceCount > limits.maxPieces) fail(`${pieceCount} pieces exceeds the cap of ${limits.maxPieces}`);
   if (piecesRaw.length !== pieceCount * PIECE_HASH_LENGTH) {
-    fail(`"pieces" holds ${piecesRaw.length / PIECE_HASH_LENGTH} hashes, ${pieceCount} expected for ${total} bytes`);
+    fail(
+      `"pieces" holds ${piecesRaw.length / PIECE_HASH_LENGTH} hashes, ${pieceCount} expected for ${total} bytes`
+    );
   }
   // One copy of our own (the caller's buffer may be reused); the hashes are a view into it.
   const bytes = new Uint8Array(infoBytes);
@@ -235,11 +250,17 @@ function mergeLimits(limits?: Partial<MetainfoLimits>): MetainfoLimits {
  * `verifiedInfoHash`: the caller has already checked SHA-1(infoBytes) (BEP 9 does, before
  * parsing) — pass it to skip hashing the bytes a second time.
  */
-export function parseInfo(infoBytes: Uint8Array, limits?: Partial<MetainfoLimits>, verifiedInfoHash?: Uint8Array): TorrentInfo {
+export function parseInfo(
+  infoBytes: Uint8Array,
+  limits?: Partial<MetainfoLimits>,
+  verifiedInfoHash?: Uint8Array
+): TorrentInfo {
   const lim = mergeLimits(limits);
-  if (verifiedInfoHash !== undefined && verifiedInfoHash.length !== PIECE_HASH_LENGTH) fail('infohash must be 20 bytes');
+  if (verifiedInfoHash !== undefined && verifiedInfoHash.length !== PIECE_HASH_LENGTH)
+    fail('infohash must be 20 bytes');
   if (!(infoBytes instanceof Uint8Array)) fail('info must be bytes');
-  if (infoBytes.length > lim.maxInfoBytes) fail(`info dictionary of ${infoBytes.length} bytes exceeds ${lim.maxInfoBytes}`);
+  if (infoBytes.length > lim.maxInfoBytes)
+    fail(`info dictionary of ${infoBytes.length} bytes exceeds ${lim.maxInfoBytes}`);
   const root = decodeStrict(infoBytes, lim);
   if (!(root instanceof BDict)) fail('info must be a dictionary');
   return infoFromDict(root, infoBytes, lim, verifiedInfoHash && new Uint8Array(verifiedInfoHash));
@@ -249,12 +270,14 @@ export function parseInfo(infoBytes: Uint8Array, limits?: Partial<MetainfoLimits
 export function parseTorrentFile(bytes: Uint8Array, limits?: Partial<MetainfoLimits>): ParsedTorrentFile {
   const lim = mergeLimits(limits);
   if (!(bytes instanceof Uint8Array)) fail('torrent file must be bytes');
-  if (bytes.length > lim.maxTorrentFileBytes) fail(`torrent file of ${bytes.length} bytes exceeds ${lim.maxTorrentFileBytes}`);
+  if (bytes.length > lim.maxTorrentFileBytes)
+    fail(`torrent file of ${bytes.length} bytes exceeds ${lim.maxTorrentFileBytes}`);
   const root = decodeStrict(bytes, lim);
   if (!(root instanceof BDict)) fail('a torrent file must be a dictionary');
   const infoDict = root.map.get('info');
   if (!(infoDict instanceof BDict)) fail('missing "info" dictionary');
-  if (infoDict.end - infoDict.start > lim.maxInfoBytes) fail(`info dictionary exceeds ${lim.maxInfoBytes} bytes`);
+  if (infoDict.end - infoDict.start > lim.maxInfoBytes)
+    fail(`info dictionary exceeds ${lim.maxInfoBytes} bytes`);
   const info = infoFromDict(infoDict, bytes.subarray(infoDict.start, infoDict.end), lim);
 
   // Trackers are informational for a trackerless client: malformed entries are skipped.
@@ -297,7 +320,10 @@ export function toTorrentFile(
 export function pieceHash(info: Pick<TorrentInfo, 'pieceHashes'>, index: number): Uint8Array {
   const start = index * PIECE_HASH_LENGTH;
   if (!Number.isInteger(index) || index < 0 || start >= info.pieceHashes.length) {
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `piece index ${index} out of range [0, ${info.pieceHashes.length / PIECE_HASH_LENGTH})`);
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      `piece index ${index} out of range [0, ${info.pieceHashes.length / PIECE_HASH_LENGTH})`
+    );
   }
   return info.pieceHashes.subarray(start, start + PIECE_HASH_LENGTH);
 }

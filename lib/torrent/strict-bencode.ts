@@ -43,7 +43,8 @@ class StrictReader {
   /** Decode exactly one value spanning the whole buffer. */
   document(): BValue {
     const value = this.value(0);
-    if (this.pos !== this.buf.length) fail(`${this.buf.length - this.pos} trailing bytes after the bencoded value`);
+    if (this.pos !== this.buf.length)
+      fail(`${this.buf.length - this.pos} trailing bytes after the bencoded value`);
     return value;
   }
 

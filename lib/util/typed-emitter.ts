@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 
 /** EventEmitter with typed event names and listener arguments. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any[] is what lets every listener signature fit the constraint
 export class TypedEmitter<Events extends { [K in keyof Events]: (...args: any[]) => void }> {
   private readonly emitter = new EventEmitter();
 

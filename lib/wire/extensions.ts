@@ -98,7 +98,12 @@ export function own(dict: BDict, key: string): unknown {
 }
 
 /** A non-negative safe integer, or undefined. */
-export function intField(dict: BDict, key: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function intField(
+  dict: BDict,
+  key: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER
+): number | undefined {
   const v = own(dict, key);
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max ? v : undefined;
 }
@@ -219,7 +224,8 @@ export class ExtensionRegistry {
     if (this.byLocalId.some((e) => e.name === ext.name)) {
       throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `extension ${ext.name} already registered`);
     }
-    if (this.byLocalId.length >= 255) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'too many extensions');
+    if (this.byLocalId.length >= 255)
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'too many extensions');
     this.byLocalId.push(ext);
     const remoteIds = this.remoteIds;
     ext.attach?.({

@@ -72,7 +72,8 @@ export class WireFramer {
 
   /** Set once the metadata is known: index checks and exact bitfield length from now on. */
   setPieceCount(pieceCount: number): void {
-    if (!Number.isSafeInteger(pieceCount) || pieceCount < 0) throw new RangeError(`bad piece count ${pieceCount}`);
+    if (!Number.isSafeInteger(pieceCount) || pieceCount < 0)
+      throw new RangeError(`bad piece count ${pieceCount}`);
     this.pieceCount = pieceCount;
   }
 
@@ -87,7 +88,8 @@ export class WireFramer {
       switch (this.stage) {
         case 'handshake_head': {
           if (this.buffered === 0) return out;
-          if (this.peekByte() !== 19) return this.fail(out, new ProtocolError('bad-handshake', 'not a BitTorrent handshake'));
+          if (this.peekByte() !== 19)
+            return this.fail(out, new ProtocolError('bad-handshake', 'not a BitTorrent handshake'));
           if (this.buffered < HANDSHAKE_HEAD_LENGTH) return out;
           const head = decodeHandshakeHead(this.take(HANDSHAKE_HEAD_LENGTH));
           if (!head) return this.fail(out, new ProtocolError('bad-handshake', 'bad protocol string'));
@@ -119,7 +121,10 @@ export class WireFramer {
             if (this.buffered === 0) return out;
             const id = this.peekByte();
             if (this.bodyLength > this.limitFor(id)) {
-              return this.fail(out, new ProtocolError('message-too-long', `message ${id} of length ${this.bodyLength}`));
+              return this.fail(
+                out,
+                new ProtocolError('message-too-long', `message ${id} of length ${this.bodyLength}`)
+              );
             }
             this.bodyChecked = true;
           }
@@ -294,7 +299,9 @@ export function decodeMessageBody(
   }
 }
 
-const BARE_TYPES: Partial<Record<number, 'choke' | 'unchoke' | 'interested' | 'not_interested' | 'have_all' | 'have_none'>> = {
+const BARE_TYPES: Partial<
+  Record<number, 'choke' | 'unchoke' | 'interested' | 'not_interested' | 'have_all' | 'have_none'>
+> = {
   [MessageId.Choke]: 'choke',
   [MessageId.Unchoke]: 'unchoke',
   [MessageId.Interested]: 'interested',

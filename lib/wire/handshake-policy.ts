@@ -28,7 +28,11 @@ export function checkWireOptions(options: PeerWireOptions): void {
 
 /** Our reserved bits: BEP 10 and BEP 6 on unless disabled; BEP 5 when we run a DHT node. */
 export function localFlags(options: PeerWireOptions): HandshakeFlags {
-  return { extended: options.extended ?? true, fast: options.fast ?? true, dht: options.dhtPort !== undefined };
+  return {
+    extended: options.extended ?? true,
+    fast: options.fast ?? true,
+    dht: options.dhtPort !== undefined
+  };
 }
 
 /**
@@ -37,14 +41,19 @@ export function localFlags(options: PeerWireOptions): HandshakeFlags {
  */
 export function checkHandshakeHead(options: PeerWireOptions, head: HandshakeHead): ProtocolError | null {
   if (options.role === 'responder' && options.acceptInfoHash) {
-    return options.acceptInfoHash(head.infoHash, head) ? null : new ProtocolError('infohash-mismatch', 'we do not serve this infohash');
+    return options.acceptInfoHash(head.infoHash, head)
+      ? null
+      : new ProtocolError('infohash-mismatch', 'we do not serve this infohash');
   }
-  return bytesEqual(head.infoHash, options.infoHash!) ? null : new ProtocolError('infohash-mismatch', 'remote sent another infohash');
+  return bytesEqual(head.infoHash, options.infoHash!)
+    ? null
+    : new ProtocolError('infohash-mismatch', 'remote sent another infohash');
 }
 
 /** Refuse a connection to ourselves and, when one is expected, any other peer id. */
 export function checkPeerId(options: PeerWireOptions, peerId: Uint8Array): ProtocolError | null {
-  if (bytesEqual(peerId, options.peerId)) return new ProtocolError('self-connection', 'connected to ourselves');
+  if (bytesEqual(peerId, options.peerId))
+    return new ProtocolError('self-connection', 'connected to ourselves');
   if (options.expectedPeerId && !bytesEqual(peerId, options.expectedPeerId)) {
     return new ProtocolError('peer-id-mismatch', 'unexpected peer id');
   }

@@ -75,7 +75,9 @@ export class Liveness {
     if (!this.handshakeDone) {
       if (now - this.createdAt >= this.handshakeMs) {
         this.stop();
-        return this.options.onTimeout(new TimeoutError(`peer handshake not completed in ${this.handshakeMs} ms`));
+        return this.options.onTimeout(
+          new TimeoutError(`peer handshake not completed in ${this.handshakeMs} ms`)
+        );
       }
     } else {
       if (now - this.lastReceivedAt >= this.idleMs) {

@@ -202,23 +202,40 @@ export function encodeExtended(extId: number, payload: Uint8Array): Uint8Array {
 /** Encode any message (tests, tools). The wire uses the specific encoders. */
 export function encodeMessage(m: WireMessage): Uint8Array {
   switch (m.type) {
-    case 'keep_alive': return encodeKeepAlive();
-    case 'choke': return encodeChoke();
-    case 'unchoke': return encodeUnchoke();
-    case 'interested': return encodeInterested();
-    case 'not_interested': return encodeNotInterested();
-    case 'have': return encodeHave(m.index);
-    case 'bitfield': return encodeBitfield(m.bitfield);
-    case 'request': return encodeRequest(m);
-    case 'piece': return encodePiece(m.index, m.begin, m.block);
-    case 'cancel': return encodeCancel(m);
-    case 'port': return encodePort(m.port);
-    case 'suggest': return encodeSuggest(m.index);
-    case 'have_all': return encodeHaveAll();
-    case 'have_none': return encodeHaveNone();
-    case 'reject': return encodeReject(m);
-    case 'allowed_fast': return encodeAllowedFast(m.index);
-    case 'extended': return encodeExtended(m.extId, m.payload);
+    case 'keep_alive':
+      return encodeKeepAlive();
+    case 'choke':
+      return encodeChoke();
+    case 'unchoke':
+      return encodeUnchoke();
+    case 'interested':
+      return encodeInterested();
+    case 'not_interested':
+      return encodeNotInterested();
+    case 'have':
+      return encodeHave(m.index);
+    case 'bitfield':
+      return encodeBitfield(m.bitfield);
+    case 'request':
+      return encodeRequest(m);
+    case 'piece':
+      return encodePiece(m.index, m.begin, m.block);
+    case 'cancel':
+      return encodeCancel(m);
+    case 'port':
+      return encodePort(m.port);
+    case 'suggest':
+      return encodeSuggest(m.index);
+    case 'have_all':
+      return encodeHaveAll();
+    case 'have_none':
+      return encodeHaveNone();
+    case 'reject':
+      return encodeReject(m);
+    case 'allowed_fast':
+      return encodeAllowedFast(m.index);
+    case 'extended':
+      return encodeExtended(m.extId, m.payload);
     case 'unknown': {
       if (!Number.isInteger(m.id) || m.id < 0 || m.id > 255) {
         throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `bad message id ${m.id}`);
@@ -272,8 +289,10 @@ export function decodeReserved(reserved: Uint8Array): HandshakeFlags {
 }
 
 export function encodeHandshake(h: HandshakeInit): Uint8Array {
-  if (h.infoHash.length !== ID_LENGTH) throw new InvalidArgumentError('ERR_INVALID_INFOHASH', 'infohash must be 20 bytes');
-  if (h.peerId.length !== PEER_ID_LENGTH) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'peer id must be 20 bytes');
+  if (h.infoHash.length !== ID_LENGTH)
+    throw new InvalidArgumentError('ERR_INVALID_INFOHASH', 'infohash must be 20 bytes');
+  if (h.peerId.length !== PEER_ID_LENGTH)
+    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'peer id must be 20 bytes');
   const b = new Uint8Array(HANDSHAKE_LENGTH);
   b[0] = PSTR.length;
   b.set(PSTR, 1);

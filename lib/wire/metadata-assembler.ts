@@ -118,8 +118,10 @@ export class MetadataAssembler<K = unknown> {
   add(piece: number, data: Uint8Array, peer?: K): MetadataAddResult<K> {
     if (peer !== undefined) this.release(peer, piece);
     if (this.done) return { status: 'ignored', reason: 'done' };
-    if (!Number.isInteger(piece) || piece < 0 || piece >= this.pieceCount) return { status: 'ignored', reason: 'bad-index' };
-    if (data.length !== metadataPieceLength(this.size, piece)) return { status: 'ignored', reason: 'bad-length' };
+    if (!Number.isInteger(piece) || piece < 0 || piece >= this.pieceCount)
+      return { status: 'ignored', reason: 'bad-index' };
+    if (data.length !== metadataPieceLength(this.size, piece))
+      return { status: 'ignored', reason: 'bad-length' };
     if (this.received[piece] !== 0) return { status: 'ignored', reason: 'duplicate' };
     this.buffer.set(data, piece * METADATA_PIECE_LENGTH);
     this.received[piece] = 1;

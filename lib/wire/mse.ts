@@ -258,7 +258,10 @@ class Responder extends Handshake {
       }
       case 'padc': {
         if (!this.have(this.padLength + 2)) return false;
-        const padAndLength = this.dec!.process(this.take(this.padLength + 2), new Uint8Array(this.padLength + 2));
+        const padAndLength = this.dec!.process(
+          this.take(this.padLength + 2),
+          new Uint8Array(this.padLength + 2)
+        );
         this.iaLength = (padAndLength[this.padLength]! << 8) | padAndLength[this.padLength + 1]!;
         this.state = 'ia';
         return true;
@@ -328,7 +331,9 @@ class Initiator extends Handshake {
         const req2 = Uint8Array.from(mseReq2(skey));
         const req3 = sha1('req3', secret);
         for (let i = 0; i < 20; i++) req2[i]! ^= req3[i]!;
-        const crypto = this.enc.process(concat([new Uint8Array(VC_LENGTH), u32(this.provide), u16(0), u16(0)]));
+        const crypto = this.enc.process(
+          concat([new Uint8Array(VC_LENGTH), u32(this.provide), u16(0), u16(0)])
+        );
         this.raw.write(concat([sha1('req1', secret), req2, crypto]));
         this.state = 'sync';
         return true;
@@ -348,8 +353,10 @@ class Initiator extends Handshake {
         if (!this.have(6)) return false;
         const head = this.dec!.process(this.take(6), new Uint8Array(6));
         this.select = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
-        if (this.select !== CRYPTO_RC4 && this.select !== CRYPTO_PLAINTEXT) throw new Error(`crypto_select ${this.select}`);
-        if ((this.select & this.provide) === 0) throw new Error(`crypto_select ${this.select} was not offered`);
+        if (this.select !== CRYPTO_RC4 && this.select !== CRYPTO_PLAINTEXT)
+          throw new Error(`crypto_select ${this.select}`);
+        if ((this.select & this.provide) === 0)
+          throw new Error(`crypto_select ${this.select} was not offered`);
         this.padLength = (head[4]! << 8) | head[5]!;
         if (this.padLength > MSE_MAX_PAD) throw new Error(`PadD of ${this.padLength} bytes`);
         this.state = 'padd';

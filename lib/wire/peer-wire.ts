@@ -19,7 +19,14 @@ import { Liveness } from './liveness.js';
 import { RequestBook } from './request-book.js';
 import * as msg from './messages.js';
 import type { Handshake, HandshakeHead, WireMessage } from './messages.js';
-import type { OutgoingBlock, PeerWireEvents, PeerWireOptions, PieceMessage, WireRole, WireStats } from './peer-wire-types.js';
+import type {
+  OutgoingBlock,
+  PeerWireEvents,
+  PeerWireOptions,
+  PieceMessage,
+  WireRole,
+  WireStats
+} from './peer-wire-types.js';
 import type { WireStream } from './stream.js';
 import { WireWriter } from './wire-writer.js';
 
@@ -28,7 +35,12 @@ export type { WireStream } from './stream.js';
 
 export class PeerWire extends TypedEmitter<PeerWireEvents> {
   readonly role: WireRole;
-  private readonly counters: WireStats = { bytesSent: 0, bytesReceived: 0, payloadBytesSent: 0, payloadBytesReceived: 0 };
+  private readonly counters: WireStats = {
+    bytesSent: 0,
+    bytesReceived: 0,
+    payloadBytesSent: 0,
+    payloadBytesReceived: 0
+  };
 
   private readonly stream: WireStream;
   private readonly options: PeerWireOptions;
@@ -61,7 +73,12 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     this.clock = options.clock ?? systemClock;
     this.local = localFlags(options);
     this.framer = new WireFramer({ ...options, handshake: true });
-    this.writer = new WireWriter(stream, this.counters, () => this.liveness.sent(), () => this._closed);
+    this.writer = new WireWriter(
+      stream,
+      this.counters,
+      () => this.liveness.sent(),
+      () => this._closed
+    );
     this.liveness = new Liveness({
       ...options,
       clock: this.clock,
@@ -241,7 +258,10 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
 
   private requireHandshake(): void {
     if (!this.handshakeComplete && !this._closed) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'cannot send messages before the handshake completed');
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        'cannot send messages before the handshake completed'
+      );
     }
   }
 
@@ -332,12 +352,14 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     this.emit('handshake', this.remote);
     if (this._closed) return;
     if (this.extensionProtocol && !this.extendedHandshakeSent) this.sendExtendedHandshake();
-    if (this.options.dhtPort !== undefined && this.remote.dht && !this._closed) this.port(this.options.dhtPort);
+    if (this.options.dhtPort !== undefined && this.remote.dht && !this._closed)
+      this.port(this.options.dhtPort);
   }
 
   private onMessage(m: WireMessage): void {
     switch (m.type) {
-      case 'keep_alive': return this.emit('keep_alive');
+      case 'keep_alive':
+        return this.emit('keep_alive');
       case 'choke':
         this._peerChoking = true;
         this.requests.choked(this.fastExtension);
@@ -351,25 +373,37 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
       case 'not_interested':
         this._peerInterested = false;
         return this.emit('not_interested');
-      case 'have': return this.emit('have', m.index);
+      case 'have':
+        return this.emit('have', m.index);
       // A later bitfield / have_all replaces what the peer announced (as libtorrent accepts):
       // aria2 sends a BITFIELD instead of HAVEs whenever it is the shorter message, and a
       // HAVE_ALL once it completes.
-      case 'bitfield': return this.emit('bitfield', m.bitfield);
-      case 'request': return this.emit('request', m);
-      case 'piece': return this.onPiece(m);
-      case 'cancel': return this.emit('cancel', m);
-      case 'port': return this.emit('port', m.port);
-      case 'extended': return this.onExtended(m.extId, m.payload);
-      case 'unknown': return this.emit('unknown', m.id, m.payload);
+      case 'bitfield':
+        return this.emit('bitfield', m.bitfield);
+      case 'request':
+        return this.emit('request', m);
+      case 'piece':
+        return this.onPiece(m);
+      case 'cancel':
+        return this.emit('cancel', m);
+      case 'port':
+        return this.emit('port', m.port);
+      case 'extended':
+        return this.onExtended(m.extId, m.payload);
+      case 'unknown':
+        return this.emit('unknown', m.id, m.payload);
     }
     // BEP 6 messages: the peer MUST close if the extension was not negotiated.
     if (!this.fastExtension) return this.fail('fast-not-negotiated', `received ${m.type}`);
     switch (m.type) {
-      case 'suggest': return this.emit('suggest', m.index);
-      case 'allowed_fast': return this.emit('allowed_fast', m.index);
-      case 'have_all': return this.emit('have_all');
-      case 'have_none': return this.emit('have_none');
+      case 'suggest':
+        return this.emit('suggest', m.index);
+      case 'allowed_fast':
+        return this.emit('allowed_fast', m.index);
+      case 'have_all':
+        return this.emit('have_all');
+      case 'have_none':
+        return this.emit('have_none');
       case 'reject':
         if (this.requests.settle(m.index, m.begin, m.length) !== 'ok') {
           return this.fail('unrequested-block', `reject for ${m.index}:${m.begin} never requested`);
@@ -381,14 +415,17 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   private onPiece(m: PieceMessage): void {
     const settled = this.requests.settle(m.index, m.begin, m.block.length);
     // BEP 6: an unrequested piece MUST close. Without it a late piece after choke/cancel is legal.
-    if (settled === 'unrequested' && this.fastExtension) return this.fail('unrequested-block', `piece ${m.index}:${m.begin}`);
-    if (settled === 'wrong-length') return this.fail('bad-block', `piece ${m.index}:${m.begin} of ${m.block.length} bytes`);
+    if (settled === 'unrequested' && this.fastExtension)
+      return this.fail('unrequested-block', `piece ${m.index}:${m.begin}`);
+    if (settled === 'wrong-length')
+      return this.fail('bad-block', `piece ${m.index}:${m.begin} of ${m.block.length} bytes`);
     this.counters.payloadBytesReceived += m.block.length;
     this.emit('piece', m);
   }
 
   private onExtended(extId: number, payload: Uint8Array): void {
-    if (!this.extensionProtocol) return this.fail('extended-not-negotiated', 'extended message without BEP 10');
+    if (!this.extensionProtocol)
+      return this.fail('extended-not-negotiated', 'extended message without BEP 10');
     if (extId === 0) {
       const hs = this.registry.receiveHandshake(payload);
       if (hs instanceof ProtocolError) return this.failWith(hs);

@@ -38,7 +38,10 @@ export function metadataPieceLength(size: number, piece: number): number {
 }
 
 /** True for a metadata_size we accept: 1..maxSize bytes. */
-export function isValidMetadataSize(size: unknown, maxSize: number = DEFAULT_MAX_METADATA_SIZE): size is number {
+export function isValidMetadataSize(
+  size: unknown,
+  maxSize: number = DEFAULT_MAX_METADATA_SIZE
+): size is number {
   return typeof size === 'number' && Number.isSafeInteger(size) && size > 0 && size <= maxSize;
 }
 
@@ -155,7 +158,8 @@ export class UtMetadata extends TypedEmitter<UtMetadataEvents> implements WireEx
   /** Ask for piece `piece`. False if not ready, out of range, already pending or closed. */
   request(piece: number): boolean {
     const count = this.pieceCount;
-    if (!this.ctx || count === undefined || !Number.isInteger(piece) || piece < 0 || piece >= count) return false;
+    if (!this.ctx || count === undefined || !Number.isInteger(piece) || piece < 0 || piece >= count)
+      return false;
     if (this.inFlight.has(piece) || !this.ctx.remoteSupports) return false;
     this.ctx.send(encodeMetadataMessage({ msgType: 'request', piece })); // false = backpressure, still queued
     this.inFlight.add(piece);
@@ -196,7 +200,8 @@ export class UtMetadata extends TypedEmitter<UtMetadataEvents> implements WireEx
     }
     if (totalSize !== size) return this.ctx?.fail(`total_size ${totalSize} != metadata_size ${size}`);
     const expected = metadataPieceLength(size, piece);
-    if (data.length !== expected) return this.ctx?.fail(`piece ${piece} has ${data.length} bytes, expected ${expected}`);
+    if (data.length !== expected)
+      return this.ctx?.fail(`piece ${piece} has ${data.length} bytes, expected ${expected}`);
     this.inFlight.delete(piece);
     this.emit('data', piece, data);
   }

@@ -14,7 +14,14 @@ import { InvalidArgumentError } from '../errors.js';
 import { COMPACT_PEER_V4_LENGTH, COMPACT_PEER_V6_LENGTH } from '../constants.js';
 import { PEX_INTERVAL_MS, PEX_MAX_PEERS_PER_MESSAGE } from './constants.js';
 import { TypedEmitter } from './emitter.js';
-import { isDict, own, safeDecode, type BDict, type ExtensionContext, type WireExtension } from './extensions.js';
+import {
+  isDict,
+  own,
+  safeDecode,
+  type BDict,
+  type ExtensionContext,
+  type WireExtension
+} from './extensions.js';
 
 /** `added.f` flag bits (BEP 11). */
 export const PexFlag = {
@@ -69,7 +76,8 @@ export function encodePex(msg: PexMessage, limits: PexLimits = {}): Uint8Array {
   const dropped = uniqueCapped(msg.dropped, limits.maxDropped ?? PEX_MAX_PEERS_PER_MESSAGE, addedKeys);
   const family = (a: Address): 4 | 6 => {
     const f = ipFamily(a.host);
-    if (f === undefined) throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `not an IP literal: ${a.host}`);
+    if (f === undefined)
+      throw new InvalidArgumentError('ERR_INVALID_ADDRESS', `not an IP literal: ${a.host}`);
     return f;
   };
   const added4 = added.filter((a) => family(a) === 4);

@@ -28,7 +28,12 @@ function fakeIO(): { io: CliIO; out: string[]; err: string[]; interrupt: AbortCo
   const out: string[] = [];
   const err: string[] = [];
   const interrupt = new AbortController();
-  return { io: { stdout: (s) => out.push(s), stderr: (s) => err.push(s), interrupt: interrupt.signal }, out, err, interrupt };
+  return {
+    io: { stdout: (s) => out.push(s), stderr: (s) => err.push(s), interrupt: interrupt.signal },
+    out,
+    err,
+    interrupt
+  };
 }
 
 async function cli(...argv: string[]): Promise<Run> {
@@ -91,18 +96,27 @@ describe('CLI arguments (in-process)', () => {
     expect(parse()).not.toHaveProperty('bootstrap'); // DHT then uses DEFAULT_BOOTSTRAP
     expect(parse('--no-bootstrap').bootstrap).toEqual([]);
     expect(parse('-b', '127.0.0.1:1', '--no-bootstrap').bootstrap).toEqual([]); // last one wins
-    expect(parse('--no-bootstrap', '-b', '127.0.0.1:1,127.0.0.1:2', '--bootstrap', '[::1]:3').bootstrap).toEqual([
-      '127.0.0.1:1',
-      '127.0.0.1:2',
-      '[::1]:3'
-    ]);
-    expect(parse('--host', '127.0.0.1', '--state', 's.json')).toEqual({ host: '127.0.0.1', port: 0, statePath: 's.json' });
+    expect(
+      parse('--no-bootstrap', '-b', '127.0.0.1:1,127.0.0.1:2', '--bootstrap', '[::1]:3').bootstrap
+    ).toEqual(['127.0.0.1:1', '127.0.0.1:2', '[::1]:3']);
+    expect(parse('--host', '127.0.0.1', '--state', 's.json')).toEqual({
+      host: '127.0.0.1',
+      port: 0,
+      statePath: 's.json'
+    });
   });
 
   it('reports a run-time failure with exit 1 (port already in use)', async () => {
     const taken = await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [] });
     try {
-      const run = await cli('node', '--host', '127.0.0.1', '--port', String(taken.address().port), '--no-bootstrap');
+      const run = await cli(
+        'node',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(taken.address().port),
+        '--no-bootstrap'
+      );
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/trackerless: error: cannot bind UDP .*EADDRINUSE/);
     } finally {
@@ -146,7 +160,12 @@ describe('CLI commands against a loopback DHT (in-process)', () => {
   it('lookup --json accepts a magnet link and prints JSON lines', async () => {
     const run = await cli('lookup', `magnet:?xt=urn:btih:${IH.toUpperCase()}&dn=x`, '--json', ...local());
     expect(run.code).toBe(0);
-    expect(run.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([{ host: '127.0.0.1', port: 4567 }]);
+    expect(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    ).toEqual([{ host: '127.0.0.1', port: 4567 }]);
   });
 
   it('lookup of an unknown infohash finds nothing and still exits 0', async () => {
@@ -160,7 +179,16 @@ describe('CLI commands against a loopback DHT (in-process)', () => {
     // A loopback port nobody listens on (the entry node's port + 0 after it is closed would race).
     const silent = await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [], readOnly: true });
     try {
-      const run = await cli('lookup', IH, '--host', '127.0.0.1', '-b', formatAddress(silent.address()), '--timeout', '10');
+      const run = await cli(
+        'lookup',
+        IH,
+        '--host',
+        '127.0.0.1',
+        '-b',
+        formatAddress(silent.address()),
+        '--timeout',
+        '10'
+      );
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/no DHT node answered/);
     } finally {
@@ -184,10 +212,25 @@ describe('CLI commands against a loopback DHT (in-process)', () => {
     const { io, out, err, interrupt } = fakeIO();
     try {
       const state = join(dir, 'state.json');
-      const running = runCli(['node', '--host', '127.0.0.1', '--port', dhtPort, '-b', bootstrap, '--state', state, '--stats-interval', '0.05'], {
-        commands: COMMANDS,
-        io
-      });
+      const running = runCli(
+        [
+          'node',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          dhtPort,
+          '-b',
+          bootstrap,
+          '--state',
+          state,
+          '--stats-interval',
+          '0.05'
+        ],
+        {
+          commands: COMMANDS,
+          io
+        }
+      );
       await until(() => out.join('').includes('stats '), 10_000);
       const listening = /^listening 127\.0\.0\.1:(\d+) id ([0-9a-f]{40})$/m.exec(out.join(''));
       expect(listening).not.toBeNull();

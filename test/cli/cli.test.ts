@@ -12,7 +12,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHILD_ENV, MAIN, ROOT, Spawner, ensureBuilt as build, freeUdpPort, until, type Result } from '../support/cli-process.js';
+import {
+  CHILD_ENV,
+  MAIN,
+  ROOT,
+  Spawner,
+  ensureBuilt as build,
+  freeUdpPort,
+  until,
+  type Result
+} from '../support/cli-process.js';
 
 const DEMO = join(ROOT, 'dist/examples/demo.js');
 const DHT_DEMO = join(ROOT, 'dist/examples/dht-demo.js');
@@ -22,7 +31,8 @@ const procs = new Spawner();
 const children = new Set<ChildProcess>();
 
 /** Run a script to completion (killed after `timeoutMs`). */
-const run = (script: string, args: string[], timeoutMs = 30_000): Promise<Result> => procs.run(script, args, timeoutMs);
+const run = (script: string, args: string[], timeoutMs = 30_000): Promise<Result> =>
+  procs.run(script, args, timeoutMs);
 const cli = (args: string[], timeoutMs?: number): Promise<Result> => run(MAIN, args, timeoutMs);
 const ensureBuilt = (): void => build([MAIN, DEMO, DHT_DEMO]);
 
@@ -44,7 +54,9 @@ describe('trackerless CLI (spawned)', () => {
   it('rejects a bad port with exit 2 and a clear message', async () => {
     const node = await cli(['node', '--port', '70000', '--no-bootstrap']);
     expect(node.code).toBe(2);
-    expect(node.stderr).toMatch(/^trackerless: error: option '-p, --port <port>' argument '70000' is invalid/);
+    expect(node.stderr).toMatch(
+      /^trackerless: error: option '-p, --port <port>' argument '70000' is invalid/
+    );
     const announce = await cli(['announce', IH, '--port', 'http', '--bootstrap', '127.0.0.1:1']);
     expect(announce.code).toBe(2);
     expect(announce.stderr).toMatch(/argument 'http' is invalid. expected a port number/);
@@ -65,7 +77,20 @@ describe('trackerless CLI (spawned)', () => {
     const clientPort = String(await freeUdpPort());
     const node = spawn(
       process.execPath,
-      [MAIN, 'node', '--host', '127.0.0.1', '--port', '0', '--no-bootstrap', '--state', state, '--stats-interval', '1', '--verbose'],
+      [
+        MAIN,
+        'node',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--no-bootstrap',
+        '--state',
+        state,
+        '--stats-interval',
+        '1',
+        '--verbose'
+      ],
       { cwd: ROOT, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] }
     );
     children.add(node);
@@ -75,7 +100,11 @@ describe('trackerless CLI (spawned)', () => {
       node.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
       node.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
       const exited = new Promise<number | null>((resolve) => node.on('close', (code) => resolve(code)));
-      await until(() => /^listening /m.test(out), 10_000, () => `node did not start: ${err}`);
+      await until(
+        () => /^listening /m.test(out),
+        10_000,
+        () => `node did not start: ${err}`
+      );
       const [, address, id] = /^listening (127\.0\.0\.1:\d+) id ([0-9a-f]{40})$/m.exec(out)!;
       const client = ['--host', '127.0.0.1', '--dht-port', clientPort, '--bootstrap', address!];
 
@@ -83,18 +112,33 @@ describe('trackerless CLI (spawned)', () => {
       expect(announced.stderr).not.toMatch(/error/);
       expect(announced.code).toBe(0);
       expect(announced.stdout).toBe('stored on 1 of 1 nodes\n');
-      await until(() => out.includes(`announce ${IH} 127.0.0.1:4567`), 5_000, () => out);
+      await until(
+        () => out.includes(`announce ${IH} 127.0.0.1:4567`),
+        5_000,
+        () => out
+      );
 
       const found = await cli(['lookup', IH, ...client, '--timeout', '20']);
       expect(found.code).toBe(0);
       expect(found.stdout).toBe('127.0.0.1:4567\n');
       expect(found.stderr).toMatch(new RegExp(`^lookup ${IH}: 1 peer in`, 'm'));
 
-      const magnet = await cli(['lookup', `magnet:?xt=urn:btih:${IH}&dn=demo`, '--json', ...client, '--timeout', '20']);
+      const magnet = await cli([
+        'lookup',
+        `magnet:?xt=urn:btih:${IH}&dn=demo`,
+        '--json',
+        ...client,
+        '--timeout',
+        '20'
+      ]);
       expect(magnet.code).toBe(0);
       expect(JSON.parse(magnet.stdout)).toEqual({ host: '127.0.0.1', port: 4567 });
 
-      await until(() => /^stats nodes=\d+ .*peers=1 /m.test(out), 5_000, () => out);
+      await until(
+        () => /^stats nodes=\d+ .*peers=1 /m.test(out),
+        5_000,
+        () => out
+      );
       node.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(err).toMatch(/stopping \(SIGTERM\)\nstate saved to .*\nstopped\n/);

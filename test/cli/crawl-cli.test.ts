@@ -15,7 +15,13 @@ import { crawlCommand } from '../../lib/cli/commands/crawl.js';
 function fakeIO(): CliIO & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, stdout: (s) => out.push(s), stderr: (s) => err.push(s), interrupt: new AbortController().signal };
+  return {
+    out,
+    err,
+    stdout: (s) => out.push(s),
+    stderr: (s) => err.push(s),
+    interrupt: new AbortController().signal
+  };
 }
 
 describe('trackerless crawl', () => {
@@ -43,12 +49,26 @@ describe('trackerless crawl', () => {
 
   it('crawls into the database with progress, a summary and --print output; resumes', async () => {
     const db = join(dir, 'c.db');
-    const args = ['crawl', '--db', db, '--duration', '3', '--host', '127.0.0.1', '--bootstrap', `127.0.0.1:${a.address().port}`, '--progress-interval', '1'];
+    const args = [
+      'crawl',
+      '--db',
+      db,
+      '--duration',
+      '3',
+      '--host',
+      '127.0.0.1',
+      '--bootstrap',
+      `127.0.0.1:${a.address().port}`,
+      '--progress-interval',
+      '1'
+    ];
     const io = fakeIO();
     expect(await runCli([...args, '--print', '--resolve'], { commands: [crawlCommand], io })).toBe(0);
     const stderr = io.err.join('');
     expect(io.out.join('').trim().split('\n').sort()).toEqual([...announced].sort());
-    expect(stderr).toMatch(/crawl \d+\.\d+ s: nodes visited \d+, samples [\d.]+\/s, new infohashes \d+ \(total \d+\), db [\d.]+ MiB/);
+    expect(stderr).toMatch(
+      /crawl \d+\.\d+ s: nodes visited \d+, samples [\d.]+\/s, new infohashes \d+ \(total \d+\), db [\d.]+ MiB/
+    );
     expect(stderr).toContain('crawl finished after');
     expect(stderr).toMatch(/database\s+3 infohashes \(0 before this run\)/);
     // --resolve: the announced peers (ports 7001-7003) do not exist: nothing to fetch.

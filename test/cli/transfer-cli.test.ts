@@ -39,14 +39,22 @@ afterAll(async () => {
 
 /** A DHT node of our own on loopback, joined by no one: the bootstrap node of a test. */
 async function bootstrapNode(): Promise<string> {
-  const node = procs.start(MAIN, ['node', ...LOOPBACK, '--port', '0', '--no-bootstrap', '--stats-interval', '0'], 120_000);
+  const node = procs.start(
+    MAIN,
+    ['node', ...LOOPBACK, '--port', '0', '--no-bootstrap', '--stats-interval', '0'],
+    120_000
+  );
   running.push(node);
   const m = await node.waitFor(/^listening (127\.0\.0\.1:\d+) /m, 10_000, 'the DHT node to listen');
   return m[1]!;
 }
 
 /** `trackerless seed`: resolves with the magnet link once the DHT stored the announce. */
-async function startSeeder(path: string, bootstrap: string, extra: string[] = []): Promise<{ seeder: Running; magnet: string }> {
+async function startSeeder(
+  path: string,
+  bootstrap: string,
+  extra: string[] = []
+): Promise<{ seeder: Running; magnet: string }> {
   const seeder = procs.start(MAIN, ['seed', path, ...LOOPBACK, '--bootstrap', bootstrap, ...extra], 120_000);
   running.push(seeder);
   const [, magnet] = await seeder.waitFor(/^(magnet:\?\S+)$/m, 20_000, 'the magnet link');
@@ -70,10 +78,21 @@ async function expectSameBytes(a: string, b: string): Promise<void> {
 describe('trackerless download / seed (spawned, loopback DHT only)', () => {
   it.each([
     ['not a link', 'hello', /^trackerless: error: invalid magnet link: must start with "magnet:\?"/],
-    ['a bad hex infohash', 'magnet:?xt=urn:btih:zz2fe1c06bba254a9dc9f519b335aa7c1367a88a', /^trackerless: error: invalid magnet link: .*infohash/],
+    [
+      'a bad hex infohash',
+      'magnet:?xt=urn:btih:zz2fe1c06bba254a9dc9f519b335aa7c1367a88a',
+      /^trackerless: error: invalid magnet link: .*infohash/
+    ],
     ['no xt', 'magnet:?dn=movie', /^trackerless: error: invalid magnet link: .*xt/]
   ])('rejects %s with exit 2 and a clear message', async (_what, link, message) => {
-    const r = await procs.run(MAIN, ['download', link, '--out', join(dir, 'never'), '--bootstrap', '127.0.0.1:1']);
+    const r = await procs.run(MAIN, [
+      'download',
+      link,
+      '--out',
+      join(dir, 'never'),
+      '--bootstrap',
+      '127.0.0.1:1'
+    ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
@@ -85,7 +104,11 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     const src = await randomFile('movie.bin', 3 * MiB + 12_345);
     const { magnet } = await startSeeder(src, bootstrap);
     const out = join(dir, 'out-1');
-    const down = procs.start(MAIN, ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--seed'], 60_000);
+    const down = procs.start(
+      MAIN,
+      ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--seed'],
+      60_000
+    );
     running.push(down);
     await down.waitFor(/^done: movie\.bin, 3\.01 MiB verified/m, 45_000, 'the download to finish');
     await down.waitFor(/^seeding on TCP port \d+/m, 5_000);
@@ -109,10 +132,16 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     const b = await randomFile('set/b.bin', 320 * KiB);
     const { magnet } = await startSeeder(folder, bootstrap, ['--piece-length', '64']);
     const out = join(dir, 'out-select');
-    const r = await procs.run(MAIN, ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--select', '1'], 60_000);
+    const r = await procs.run(
+      MAIN,
+      ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--select', '1'],
+      60_000
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^selected 1 file \(320\.0 KiB\): set\/b\.bin$/m);
-    expect(r.stderr).toMatch(/^done: 1 selected file\(s\) of set verified in .*; fetched 320\.0 KiB \(327680 bytes\) from peers this run/m);
+    expect(r.stderr).toMatch(
+      /^done: 1 selected file\(s\) of set verified in .*; fetched 320\.0 KiB \(327680 bytes\) from peers this run/m
+    );
     expect(r.stdout).toBe(`${join(out, 'set')}\n`);
     await expectSameBytes(b, join(out, 'set', 'b.bin'));
     expect(await readdir(join(out, 'set'))).toEqual(['b.bin']);
@@ -125,18 +154,35 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     const src = await randomFile('big.bin', size);
     const { magnet } = await startSeeder(src, bootstrap, ['--piece-length', '64']);
     const out = join(dir, 'out-2');
-    const args = ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--download-limit', '512k'];
+    const args = [
+      'download',
+      magnet,
+      '--out',
+      out,
+      ...LOOPBACK,
+      '--bootstrap',
+      bootstrap,
+      '--download-limit',
+      '512k'
+    ];
 
     // Run 1: capped at 512 KiB/s (8 s for the file), interrupted at its first progress line
     // showing some progress (a plain line every 2 s: stderr is not a terminal).
     const first = procs.start(MAIN, args, 60_000);
     running.push(first);
-    await first.waitFor(/^metadata: big\.bin, 4\.00 MiB in 1 file, 64 pieces of 64\.0 KiB/m, 30_000, 'the metadata');
+    await first.waitFor(
+      /^metadata: big\.bin, 4\.00 MiB in 1 file, 64 pieces of 64\.0 KiB/m,
+      30_000,
+      'the metadata'
+    );
     await first.waitFor(/^\[[#.]{20}\] +(?!0\.0%)\d+\.\d%  down /m, 30_000, 'a progress line above 0%');
     first.child.kill('SIGINT');
     const r1 = await first.exited;
     expect(r1.code).toBe(130);
-    const m1 = /^interrupted \(SIGINT\): (\d+)\/64 pieces .* verified, fetched .* \((\d+) bytes\) from peers this run; state saved/m.exec(r1.stderr);
+    const m1 =
+      /^interrupted \(SIGINT\): (\d+)\/64 pieces .* verified, fetched .* \((\d+) bytes\) from peers this run; state saved/m.exec(
+        r1.stderr
+      );
     expect(m1).not.toBeNull();
     const have = Number(m1![1]);
     expect(have).toBeGreaterThan(0);
@@ -146,7 +192,10 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     const r2 = await procs.run(MAIN, args, 60_000);
     expect(r2.code).toBe(0);
     expect(r2.stderr).toMatch(new RegExp(`^resuming big\\.bin: ${have}/64 pieces .* already verified`, 'm'));
-    const m2 = /^done: big\.bin, 4\.00 MiB verified in .*; fetched .* \((\d+) bytes\) from peers this run/m.exec(r2.stderr);
+    const m2 =
+      /^done: big\.bin, 4\.00 MiB verified in .*; fetched .* \((\d+) bytes\) from peers this run/m.exec(
+        r2.stderr
+      );
     expect(m2).not.toBeNull();
     const fetched = Number(m2![1]);
     const missing = size - have * pieceLength;

@@ -75,7 +75,9 @@ function btLookup(dht: BtDHT, infoHash: string, timeoutMs = 10_000): Promise<Add
 }
 
 function btAnnounce(dht: BtDHT, infoHash: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => dht.announce(infoHash, port, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    dht.announce(infoHash, port, (err) => (err ? reject(err) : resolve()))
+  );
 }
 
 /** Collect peers from our findPeers until `want` shows up or the lookup ends. */
@@ -107,10 +109,14 @@ describe('interop with bittorrent-dht 11 on loopback', () => {
     a = await ourNode([]);
     b = await ourNode([a.address()]);
     c = await ourNode([a.address()]);
-    await waitFor('our seed to verify B and C', () => [b, c].every((d) => a.nodes().some((n) => toHex(n.id) === toHex(d.nodeId))), {
-      timeoutMs: 5_000,
-      intervalMs: 20
-    });
+    await waitFor(
+      'our seed to verify B and C',
+      () => [b, c].every((d) => a.nodes().some((n) => toHex(n.id) === toHex(d.nodeId))),
+      {
+        timeoutMs: 5_000,
+        intervalMs: 20
+      }
+    );
     // Join one at a time, as a network grows: a node that joins while another is still
     // joining cannot learn about it (nobody queries it again for 15 minutes), so concurrent
     // joins would test timing, not interop. A pings each newcomer that queried it (BEP 5
@@ -118,10 +124,14 @@ describe('interop with bittorrent-dht 11 on loopback', () => {
     for (let i = 0; i < BT_NODES; i++) {
       const x = await startBt([a.address()], started);
       bts.push(x);
-      await waitFor(`our seed to verify bittorrent-dht node ${i}`, () => a.nodes().some((n) => toHex(n.id) === x.id), {
-        timeoutMs: 5_000,
-        intervalMs: 20
-      });
+      await waitFor(
+        `our seed to verify bittorrent-dht node ${i}`,
+        () => a.nodes().some((n) => toHex(n.id) === x.id),
+        {
+          timeoutMs: 5_000,
+          intervalMs: 20
+        }
+      );
     }
   }, 30_000);
 
@@ -151,8 +161,17 @@ describe('interop with bittorrent-dht 11 on loopback', () => {
         intervalMs: 200,
         detail: () => {
           const name = (id: string, port: number): string => `${id.slice(0, 6)}@${port}`;
-          const all = [...bts.map((x) => name(x.id, x.port)), ...[a, b, c].map((d) => name(toHex(d.nodeId), d.address().port))];
-          const tables = bts.map((x) => `${name(x.id, x.port)} knows [${x.dht.nodes.toArray().map((n) => name(n.id.toString('hex'), n.port)).join(' ')}]`);
+          const all = [
+            ...bts.map((x) => name(x.id, x.port)),
+            ...[a, b, c].map((d) => name(toHex(d.nodeId), d.address().port))
+          ];
+          const tables = bts.map(
+            (x) =>
+              `${name(x.id, x.port)} knows [${x.dht.nodes
+                .toArray()
+                .map((n) => name(n.id.toString('hex'), n.port))
+                .join(' ')}]`
+          );
           return `nodes ${all.join(' ')}; ${tables.join('; ')}`;
         }
       }
@@ -166,12 +185,16 @@ describe('interop with bittorrent-dht 11 on loopback', () => {
     // Its join lookup asks the k closest to its own id; the bucket refreshes that follow fill
     // the rest. It must hold nodes of both implementations, learned from bittorrent-dht.
     const ourOthers = [a, b, c].map((x) => toHex(x.nodeId));
-    const dCounts = await waitFor('our late node to learn both kinds of node through bittorrent-dht', () => {
-      const dKnows = new Set(d.nodes().map((n) => toHex(n.id)));
-      const bt = bts.filter((x) => dKnows.has(x.id)).length;
-      const our = ourOthers.filter((id) => dKnows.has(id)).length;
-      return bt >= BT_NODES - 1 && our >= 2 ? { bt, our } : undefined;
-    }, { timeoutMs: 5_000, intervalMs: 50, detail: () => `${d.nodes().length} nodes` });
+    const dCounts = await waitFor(
+      'our late node to learn both kinds of node through bittorrent-dht',
+      () => {
+        const dKnows = new Set(d.nodes().map((n) => toHex(n.id)));
+        const bt = bts.filter((x) => dKnows.has(x.id)).length;
+        const our = ourOthers.filter((id) => dKnows.has(id)).length;
+        return bt >= BT_NODES - 1 && our >= 2 ? { bt, our } : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 50, detail: () => `${d.nodes().length} nodes` }
+    );
     expect(dCounts.bt).toBeGreaterThanOrEqual(BT_NODES - 1);
     console.log(`[interop bt] (a) converged in ${Date.now() - t0} ms`);
   });
@@ -191,16 +214,22 @@ describe('interop with bittorrent-dht 11 on loopback', () => {
 
     // A new node of ours joins through a bittorrent-dht node and looks the infohash up.
     const e = await ourNode([{ host: HOST, port: bts[2]!.port }]);
-    const found = await waitFor('our findPeers to return the bittorrent-dht announce', async () => {
-      const got = await ourFind(e, ih, peer);
-      return got.some((p) => p.host === peer.host && p.port === peer.port) ? got : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 500 });
+    const found = await waitFor(
+      'our findPeers to return the bittorrent-dht announce',
+      async () => {
+        const got = await ourFind(e, ih, peer);
+        return got.some((p) => p.host === peer.host && p.port === peer.port) ? got : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 500 }
+    );
     expect(found).toContainEqual(peer);
     // getPeers reports a real iterative lookup: several nodes asked, not one.
     const { peers, lookup } = await e.getPeers(ih, { signal: AbortSignal.timeout(10_000) });
     expect(peers).toContainEqual(peer);
     expect(lookup.responses).toBeGreaterThan(1);
-    console.log(`[interop bt] (b) ${Date.now() - t0} ms; lookup: ${lookup.queries} queries, ${lookup.responses} responses, ${lookup.hops} hops`);
+    console.log(
+      `[interop bt] (b) ${Date.now() - t0} ms; lookup: ${lookup.queries} queries, ${lookup.responses} responses, ${lookup.hops} hops`
+    );
   });
 
   it('bittorrent-dht lookup finds a peer we announced (multi-hop)', async () => {
@@ -221,13 +250,19 @@ describe('interop with bittorrent-dht 11 on loopback', () => {
 
     // A new bittorrent-dht node joins through our node C (not A) and looks the infohash up.
     const late = await startBt([c.address()], started);
-    const peers = await waitFor('bittorrent-dht lookup to report our peer', async () => {
-      const got = await btLookup(late.dht, ih);
-      return got.some((p) => p.host === HOST && p.port === port) ? got : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 500 });
+    const peers = await waitFor(
+      'bittorrent-dht lookup to report our peer',
+      async () => {
+        const got = await btLookup(late.dht, ih);
+        return got.some((p) => p.host === HOST && p.port === port) ? got : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 500 }
+    );
     expect(peers).toContainEqual({ host: HOST, port });
     // Nothing bittorrent-dht sent us all along failed to decode or validate.
     expect(ours.map((d) => d.stats().malformed + d.stats().badArguments)).toEqual(ours.map(() => 0));
-    console.log(`[interop bt] (c) ${Date.now() - t0} ms; our announce stored on ${res.storedOn}/${res.targets} (${btStored.length} bittorrent-dht nodes)`);
+    console.log(
+      `[interop bt] (c) ${Date.now() - t0} ms; our announce stored on ${res.storedOn}/${res.targets} (${btStored.length} bittorrent-dht nodes)`
+    );
   });
 });

@@ -44,7 +44,11 @@ class LtCrawlNode {
   }
 
   static async start(bootstrap: Address): Promise<LtCrawlNode> {
-    const child = spawn(PYTHON, [SCRIPT, '--bootstrap', `${bootstrap.host}:${bootstrap.port}`, '--max-seconds', '150'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      PYTHON,
+      [SCRIPT, '--bootstrap', `${bootstrap.host}:${bootstrap.port}`, '--max-seconds', '150'],
+      { stdio: ['pipe', 'pipe', 'pipe'] }
+    );
     const node = new LtCrawlNode(child);
     const ready = await node.next((e) => e.event === 'ready' || e.event === 'fatal', 15_000);
     if (ready.event === 'fatal') throw new Error(String(ready.message));
@@ -61,7 +65,10 @@ class LtCrawlNode {
   }
 
   next(pred: (e: LtEvent) => boolean, timeoutMs: number, from = 0): Promise<LtEvent> {
-    return waitFor('libtorrent helper event', () => this.events.slice(from).find(pred), { timeoutMs, intervalMs: 50 });
+    return waitFor('libtorrent helper event', () => this.events.slice(from).find(pred), {
+      timeoutMs,
+      intervalMs: 50
+    });
   }
 
   /** Infohashes libtorrent accepted in announce_peer (dht_announce_alert). */
@@ -91,18 +98,30 @@ describe('BEP 51 crawler with libtorrent 2.0 on loopback', () => {
     const b = await DHT.create({ host: HOST, port: 0, bootstrap: [a.address()] });
     ours.push(b);
     lts.push(...(await Promise.all([0, 1, 2].map(() => LtCrawlNode.start(a.address())))));
-    await waitFor('A to verify the libtorrent nodes', () => lts.every((lt) => a.nodes().some((n) => n.port === lt.port)), { timeoutMs: 30_000, intervalMs: 200 });
+    await waitFor(
+      'A to verify the libtorrent nodes',
+      () => lts.every((lt) => a.nodes().some((n) => n.port === lt.port)),
+      { timeoutMs: 30_000, intervalMs: 200 }
+    );
     // B's lookups must see the libtorrent nodes before announcing to them.
-    await waitFor('B to know the libtorrent nodes', async () => {
-      await b.findNode(b.nodeId);
-      return lts.every((lt) => b.nodes().some((n) => n.port === lt.port));
-    }, { timeoutMs: 30_000, intervalMs: 500 });
+    await waitFor(
+      'B to know the libtorrent nodes',
+      async () => {
+        await b.findNode(b.nodeId);
+        return lts.every((lt) => b.nodes().some((n) => n.port === lt.port));
+      },
+      { timeoutMs: 30_000, intervalMs: 500 }
+    );
     for (let i = 0; i < 5; i++) {
       const ih = randomInfoHashHex();
       const r = await b.announce(ih, 40_000 + i, { signal: AbortSignal.timeout(10_000) });
       if (r.storedOn > 0) announced.push(ih);
     }
-    await waitFor('every libtorrent node to store the announces', () => lts.every((lt) => lt.held().size === announced.length), { timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor(
+      'every libtorrent node to store the announces',
+      () => lts.every((lt) => lt.held().size === announced.length),
+      { timeoutMs: 10_000, intervalMs: 100 }
+    );
   }, 90_000);
 
   afterAll(async () => {
@@ -136,21 +155,26 @@ describe('BEP 51 crawler with libtorrent 2.0 on loopback', () => {
       await waitFor('the crawler to hear from every node', () => everyone.every((p) => repliesFrom.has(p)), {
         timeoutMs: 30_000,
         intervalMs: 200,
-        detail: () => `replies from ${[...repliesFrom.keys()].join(',')}; stats ${JSON.stringify(crawler.stats())}`
+        detail: () =>
+          `replies from ${[...repliesFrom.keys()].join(',')}; stats ${JSON.stringify(crawler.stats())}`
       });
     } finally {
       await crawler.stop();
     }
     const s = crawler.stats();
-    console.log(`[crawler-lt] ${s.queriesSent} queries, ${s.replies} replies, ${store.count()} infohashes in ${Date.now() - t0} ms; deferred per-IP ${s.deferredPerIp}`);
+    console.log(
+      `[crawler-lt] ${s.queriesSent} queries, ${s.replies} replies, ${store.count()} infohashes in ${Date.now() - t0} ms; deferred per-IP ${s.deferredPerIp}`
+    );
     for (const lt of lts) {
       expect([...repliesFrom.get(lt.port)!].sort()).toEqual([...lt.held()].sort()); // libtorrent's samples
     }
     for (const ih of announced) expect(store.records.has(ih)).toBe(true);
     expect([...repliesFrom.get(a.address().port)!].sort()).toEqual([...announced].sort()); // ours
     expect(Object.values(s.rejected).reduce((x, y) => x + y, 0)).toBe(0);
-    // One IP (127.0.0.1) for everyone: the 1 query/s per-IP limit paced the whole crawl.
-    for (let i = 1; i < sentAt.length; i++) expect(sentAt[i]! - sentAt[i - 1]!).toBeGreaterThanOrEqual(999);
+    // One IP (127.0.0.1) for everyone: the 1 query/s per-IP limit paced the whole crawl. The
+    // limiter reads the system clock (whole milliseconds) and this test performance.now(), so a
+    // gap the limiter saw as 1000 ms can measure ~998.7 here: allow 2 ms for the two clocks.
+    for (let i = 1; i < sentAt.length; i++) expect(sentAt[i]! - sentAt[i - 1]!).toBeGreaterThanOrEqual(998);
   }, 60_000);
 
   it("libtorrent's dht_sample_infohashes reads our node's samples", async () => {

@@ -47,21 +47,31 @@ describe('interop with libtorrent 2.0 on loopback', () => {
   /** Wait until `lt` has `min` nodes in its routing table and `seed` has `lt` in its own. */
   async function waitForLt(lt: LtNode, min: number, seed: DHT): Promise<void> {
     let last = 0;
-    await waitFor(`libtorrent on ${lt.port} to have ${min} nodes in its routing table`, async () => (last = await lt.dhtNodes()) >= min, {
-      timeoutMs: 40_000,
-      intervalMs: 250,
-      detail: () => `${last} nodes`
-    });
-    await waitFor(`our seed to verify libtorrent on ${lt.port}`, () => seed.nodes().some((n) => n.port === lt.port), {
-      timeoutMs: 10_000,
-      intervalMs: 50
-    });
+    await waitFor(
+      `libtorrent on ${lt.port} to have ${min} nodes in its routing table`,
+      async () => (last = await lt.dhtNodes()) >= min,
+      {
+        timeoutMs: 40_000,
+        intervalMs: 250,
+        detail: () => `${last} nodes`
+      }
+    );
+    await waitFor(
+      `our seed to verify libtorrent on ${lt.port}`,
+      () => seed.nodes().some((n) => n.port === lt.port),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 50
+      }
+    );
   }
 
   beforeAll(async () => {
     const problem = libtorrentProblem();
     if (problem) {
-      throw new Error(`python3-libtorrent is required for the interop tests: ${problem}. Install it: apt-get install -y python3-libtorrent (.ci/run does).`);
+      throw new Error(
+        `python3-libtorrent is required for the interop tests: ${problem}. Install it: apt-get install -y python3-libtorrent (.ci/run does).`
+      );
     }
     const t0 = Date.now();
     a = await ourNode([]);
@@ -102,16 +112,28 @@ describe('interop with libtorrent 2.0 on loopback', () => {
     const d = await ourNode([lt2.address]);
     listen(d);
     let attempts = 0;
-    const found = await waitFor('our findPeers to return the libtorrent announce', async () => {
-      if (++attempts % 10 === 0) await lt1.announce(ih, 41001); // re-announce now and then
-      const { peers, lookup } = await d.getPeers(ih, { signal: AbortSignal.timeout(10_000) });
-      return peers.some((p) => p.host === peer.host && p.port === peer.port) ? { peers, lookup } : undefined;
-    }, { timeoutMs: 40_000, intervalMs: 500, detail: () => `announced via ${via}; stored on ${storedOn.size} of our nodes` });
+    const found = await waitFor(
+      'our findPeers to return the libtorrent announce',
+      async () => {
+        if (++attempts % 10 === 0) await lt1.announce(ih, 41001); // re-announce now and then
+        const { peers, lookup } = await d.getPeers(ih, { signal: AbortSignal.timeout(10_000) });
+        return peers.some((p) => p.host === peer.host && p.port === peer.port)
+          ? { peers, lookup }
+          : undefined;
+      },
+      {
+        timeoutMs: 40_000,
+        intervalMs: 500,
+        detail: () => `announced via ${via}; stored on ${storedOn.size} of our nodes`
+      }
+    );
     for (const [x, fn] of listeners) x.off('announce', fn);
     expect(found.peers).toContainEqual(peer);
     expect(found.lookup.responses).toBeGreaterThan(1);
     expect(storedOn.size).toBeGreaterThan(0); // libtorrent used our tokens in announce_peer
-    console.log(`[interop lt] (a) found after ${Date.now() - t0} ms, ${attempts} lookups; announced via ${via}; stored on ${storedOn.size} of our nodes; last lookup ${found.lookup.queries} queries, ${found.lookup.hops} hops`);
+    console.log(
+      `[interop lt] (a) found after ${Date.now() - t0} ms, ${attempts} lookups; announced via ${via}; stored on ${storedOn.size} of our nodes; last lookup ${found.lookup.queries} queries, ${found.lookup.hops} hops`
+    );
   }, 60_000);
 
   it('libtorrent (dht_get_peers) finds a peer we announced', async () => {
@@ -121,16 +143,24 @@ describe('interop with libtorrent 2.0 on loopback', () => {
     const res = await b.announce(ih, port, { signal: AbortSignal.timeout(15_000) });
     expect(res.storedOn).toBeGreaterThan(0);
     let attempts = 0;
-    const peers = await waitFor('libtorrent get_peers to return our peer', async () => {
-      attempts++;
-      const got = await lt2.getPeers(ih);
-      return got.some((p) => p.host === HOST && p.port === port) ? got : undefined;
-    }, { timeoutMs: 40_000, intervalMs: 500 });
+    const peers = await waitFor(
+      'libtorrent get_peers to return our peer',
+      async () => {
+        attempts++;
+        const got = await lt2.getPeers(ih);
+        return got.some((p) => p.host === HOST && p.port === port) ? got : undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 500 }
+    );
     expect(peers).toContainEqual({ host: HOST, port });
     bAnnounced = ih;
-    const ltStored = [lt1, lt2].filter((lt) => lt.events.some((e) => e.event === 'announced' && e.info_hash === ih)).length;
+    const ltStored = [lt1, lt2].filter((lt) =>
+      lt.events.some((e) => e.event === 'announced' && e.info_hash === ih)
+    ).length;
     expect(ltStored).toBeGreaterThan(0); // libtorrent accepted our announce_peer (and our token format)
-    console.log(`[interop lt] (b) found after ${Date.now() - t0} ms, ${attempts} get_peers; our announce stored on ${res.storedOn}/${res.targets} (${ltStored} libtorrent nodes)`);
+    console.log(
+      `[interop lt] (b) found after ${Date.now() - t0} ms, ${attempts} get_peers; our announce stored on ${res.storedOn}/${res.targets} (${ltStored} libtorrent nodes)`
+    );
   }, 60_000);
 
   it('BEP 51 sample_infohashes works both ways', async () => {
@@ -150,6 +180,8 @@ describe('interop with libtorrent 2.0 on loopback', () => {
     expect(fromUs.nodes.length).toBeGreaterThan(0); // libtorrent parsed our compact nodes
     // Nothing libtorrent sent us all along failed to decode or validate.
     expect(ours.map((d) => d.stats().malformed + d.stats().badArguments)).toEqual(ours.map(() => 0));
-    console.log(`[interop lt] (c) ${Date.now() - t0} ms; libtorrent sampled ${fromUs.num} infohashes from us, we sampled ${fromLt.num} from it`);
+    console.log(
+      `[interop lt] (c) ${Date.now() - t0} ms; libtorrent sampled ${fromUs.num} infohashes from us, we sampled ${fromLt.num} from it`
+    );
   }, 30_000);
 });

@@ -50,7 +50,10 @@ beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-aria2-'));
   const a = await DHT.create({ host: HOST, port: 0, bootstrap: [], queryTimeoutMs: 1000 });
   nodes.push(a);
-  for (let i = 0; i < 2; i++) nodes.push(await DHT.create({ host: HOST, port: 0, bootstrap: [formatAddress(a.address())], queryTimeoutMs: 1000 }));
+  for (let i = 0; i < 2; i++)
+    nodes.push(
+      await DHT.create({ host: HOST, port: 0, bootstrap: [formatAddress(a.address())], queryTimeoutMs: 1000 })
+    );
 }, 30_000);
 
 afterAll(async () => {
@@ -61,70 +64,79 @@ afterAll(async () => {
 }, 30_000);
 
 describe('aria2c downloads from our seeder on loopback, through the DHT only', () => {
-  it('from the magnet link alone: metadata and pieces from us, identical bytes', async () => {
-    const problem = aria2Problem();
-    if (problem) throw new Error(`aria2c is required for this test (apt-get install aria2): ${problem}`);
-    const src = join(dir, 'src');
-    await fsp.mkdir(src);
-    const data = randomBytes(2 * MiB + 999);
-    await fsp.writeFile(join(src, 'aria.bin'), data);
+  it(
+    'from the magnet link alone: metadata and pieces from us, identical bytes',
+    async () => {
+      const problem = aria2Problem();
+      if (problem) throw new Error(`aria2c is required for this test (apt-get install aria2): ${problem}`);
+      const src = join(dir, 'src');
+      await fsp.mkdir(src);
+      const data = randomBytes(2 * MiB + 999);
+      await fsp.writeFile(join(src, 'aria.bin'), data);
 
-    const seeded = await seed(join(src, 'aria.bin'), {
-      bootstrap: [formatAddress(nodes[1]!.address())],
-      dhtOptions: { host: HOST, port: 0, queryTimeoutMs: 1000 },
-      listen: { host: HOST, port: 0 },
-      create: { pieceLength: 64 * KiB }
-    });
-    swarms.push(seeded.swarm);
-    expect(parseMagnet(seeded.magnet).peers).toEqual([]);
-    await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, { timeoutMs: 15_000, intervalMs: 100 });
+      const seeded = await seed(join(src, 'aria.bin'), {
+        bootstrap: [formatAddress(nodes[1]!.address())],
+        dhtOptions: { host: HOST, port: 0, queryTimeoutMs: 1000 },
+        listen: { host: HOST, port: 0 },
+        create: { pieceLength: 64 * KiB }
+      });
+      swarms.push(seeded.swarm);
+      expect(parseMagnet(seeded.magnet).peers).toEqual([]);
+      await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, {
+        timeoutMs: 15_000,
+        intervalMs: 100
+      });
 
-    const out = join(dir, 'out');
-    await fsp.mkdir(out);
-    const dhtFile = join(dir, 'dht.dat');
-    await fsp.writeFile(dhtFile, '');
-    const args = [
-      '--enable-dht=true',
-      `--dht-entry-point=${formatAddress(nodes[0]!.address())}`,
-      `--dht-listen-port=${await freeUdpPort()}`,
-      `--listen-port=${await freeTcpPort()}`,
-      '--enable-dht6=false',
-      '--disable-ipv6=true',
-      '--bt-enable-lpd=false',
-      `--dht-file-path=${dhtFile}`,
-      '--seed-time=0',
-      '--bt-save-metadata=false',
-      '--file-allocation=none',
-      '--summary-interval=0',
-      '--console-log-level=notice',
-      '--no-conf=true',
-      `--dir=${out}`,
-      seeded.magnet
-    ];
-    const started = Date.now();
-    const child = spawn('aria2c', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let output = '';
-    child.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), ARIA2_DEADLINE_MS);
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (c) => resolve(c));
-    });
-    clearTimeout(timer);
-    children.delete(child);
-    const elapsed = Date.now() - started;
-    if (code !== 0) {
-      throw new Error(
-        `aria2c exited with ${code} after ${elapsed} ms (deadline ${ARIA2_DEADLINE_MS} ms); ` +
-          `our seeder: ${JSON.stringify(seeded.swarm.progress())}; aria2 output:\n${output.slice(-3000)}`
+      const out = join(dir, 'out');
+      await fsp.mkdir(out);
+      const dhtFile = join(dir, 'dht.dat');
+      await fsp.writeFile(dhtFile, '');
+      const args = [
+        '--enable-dht=true',
+        `--dht-entry-point=${formatAddress(nodes[0]!.address())}`,
+        `--dht-listen-port=${await freeUdpPort()}`,
+        `--listen-port=${await freeTcpPort()}`,
+        '--enable-dht6=false',
+        '--disable-ipv6=true',
+        '--bt-enable-lpd=false',
+        `--dht-file-path=${dhtFile}`,
+        '--seed-time=0',
+        '--bt-save-metadata=false',
+        '--file-allocation=none',
+        '--summary-interval=0',
+        '--console-log-level=notice',
+        '--no-conf=true',
+        `--dir=${out}`,
+        seeded.magnet
+      ];
+      const started = Date.now();
+      const child = spawn('aria2c', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.add(child);
+      let output = '';
+      child.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
+      child.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
+      const timer = setTimeout(() => child.kill('SIGKILL'), ARIA2_DEADLINE_MS);
+      const code = await new Promise<number | null>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (c) => resolve(c));
+      });
+      clearTimeout(timer);
+      children.delete(child);
+      const elapsed = Date.now() - started;
+      if (code !== 0) {
+        throw new Error(
+          `aria2c exited with ${code} after ${elapsed} ms (deadline ${ARIA2_DEADLINE_MS} ms); ` +
+            `our seeder: ${JSON.stringify(seeded.swarm.progress())}; aria2 output:\n${output.slice(-3000)}`
+        );
+      }
+      const got = await fsp.readFile(join(out, 'aria.bin'));
+      expect(got.length).toBe(data.length);
+      expect(got.equals(data)).toBe(true);
+      expect(seeded.swarm.progress().uploaded).toBeGreaterThanOrEqual(data.length);
+      console.log(
+        `(c) ours -> aria2c: ${(data.length / MiB).toFixed(1)} MiB, aria2c exited 0 after ${elapsed} ms`
       );
-    }
-    const got = await fsp.readFile(join(out, 'aria.bin'));
-    expect(got.length).toBe(data.length);
-    expect(got.equals(data)).toBe(true);
-    expect(seeded.swarm.progress().uploaded).toBeGreaterThanOrEqual(data.length);
-    console.log(`(c) ours -> aria2c: ${(data.length / MiB).toFixed(1)} MiB, aria2c exited 0 after ${elapsed} ms`);
-  }, ARIA2_DEADLINE_MS + 30_000);
+    },
+    ARIA2_DEADLINE_MS + 30_000
+  );
 });

@@ -58,7 +58,10 @@ beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-lt-transfer-'));
   const a = await DHT.create({ host: HOST, port: 0, bootstrap: [], queryTimeoutMs: 1000 });
   nodes.push(a);
-  for (let i = 0; i < 2; i++) nodes.push(await DHT.create({ host: HOST, port: 0, bootstrap: [formatAddress(a.address())], queryTimeoutMs: 1000 }));
+  for (let i = 0; i < 2; i++)
+    nodes.push(
+      await DHT.create({ host: HOST, port: 0, bootstrap: [formatAddress(a.address())], queryTimeoutMs: 1000 })
+    );
 }, 30_000);
 
 afterAll(async () => {
@@ -72,7 +75,10 @@ afterAll(async () => {
 const addr = (i: number): string => formatAddress(nodes[i]!.address());
 
 function requireLibtorrent(): void {
-  if (problem) throw new Error(`python3-libtorrent is required for this test (apt-get install python3-libtorrent): ${problem}`);
+  if (problem)
+    throw new Error(
+      `python3-libtorrent is required for this test (apt-get install python3-libtorrent): ${problem}`
+    );
 }
 
 /** Our swarms: loopback only, quick re-lookups while the DHT forms. */
@@ -98,7 +104,11 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     const started = Date.now();
     const lt = await LtSwarm.start({ mode: 'seed', torrentFile, savePath: src, bootstrap: [addr(0)] });
     lts.push(lt);
-    await lt.next((e) => e.event === 'status' && e.state === 'seeding', 20_000, 'libtorrent to check the data and seed');
+    await lt.next(
+      (e) => e.event === 'status' && e.state === 'seeding',
+      20_000,
+      'libtorrent to check the data and seed'
+    );
     // libtorrent's announce stored on our nodes: a lookup from C finds libtorrent's TCP port.
     await waitFor(
       `libtorrent's DHT announce of ${ih}`,
@@ -119,7 +129,8 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     await waitFor('our download from libtorrent', () => down.engine.complete, {
       timeoutMs: 60_000,
       intervalMs: 100,
-      detail: () => `progress ${JSON.stringify(down.progress())}; peers found ${peers.join(' ')}; ${lt.describe()}`
+      detail: () =>
+        `progress ${JSON.stringify(down.progress())}; peers found ${peers.join(' ')}; ${lt.describe()}`
     });
     const doneAt = Date.now();
     expect(peers).toContain(`dht:${HOST}:${lt.port}`);
@@ -139,17 +150,33 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     // Our listener, default encryption policy: libtorrent (defaults) dials with MSE first.
     const listener = await TcpPeerListener.listen({ host: HOST, port: 0 });
     listeners.push(listener);
-    const seeded = await seed(join(src, 'album'), { ...ours([addr(0)]), listen: listener, create: { pieceLength: 32 * KiB } });
+    const seeded = await seed(join(src, 'album'), {
+      ...ours([addr(0)]),
+      listen: listener,
+      create: { pieceLength: 32 * KiB }
+    });
     swarms.push(seeded.swarm);
     expect(parseMagnet(seeded.magnet).peers).toEqual([]);
-    await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, { timeoutMs: 15_000, intervalMs: 100 });
+    await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, {
+      timeoutMs: 15_000,
+      intervalMs: 100
+    });
 
     const started = Date.now();
     const savePath = join(dir, 'b-out');
     await fsp.mkdir(savePath);
-    const lt = await LtSwarm.start({ mode: 'download', magnet: seeded.magnet, savePath, bootstrap: [addr(0)] });
+    const lt = await LtSwarm.start({
+      mode: 'download',
+      magnet: seeded.magnet,
+      savePath,
+      bootstrap: [addr(0)]
+    });
     lts.push(lt);
-    const meta = await lt.next((e) => e.event === 'metadata', 60_000, 'the metadata (ut_metadata from our seeder)');
+    const meta = await lt.next(
+      (e) => e.event === 'metadata',
+      60_000,
+      'the metadata (ut_metadata from our seeder)'
+    );
     expect(meta.name).toBe('album');
     expect(meta.size).toBe(1200 * KiB + 7 + 900 * KiB + 33);
     const metadataAt = Date.now();
@@ -184,13 +211,26 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
             handler(stream, remote);
           })
       };
-      const seeded = await seed(join(src, 'enc.bin'), { ...ours([addr(0)]), listen: spy, create: { pieceLength: 32 * KiB } });
+      const seeded = await seed(join(src, 'enc.bin'), {
+        ...ours([addr(0)]),
+        listen: spy,
+        create: { pieceLength: 32 * KiB }
+      });
       swarms.push(seeded.swarm);
-      await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, { timeoutMs: 15_000, intervalMs: 100 });
+      await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, {
+        timeoutMs: 15_000,
+        intervalMs: 100
+      });
       const started = Date.now();
       const savePath = join(dir, 'c-out');
       await fsp.mkdir(savePath);
-      const lt = await LtSwarm.start({ mode: 'download', magnet: seeded.magnet, savePath, bootstrap: [addr(0)], encryption: 'forced-rc4' });
+      const lt = await LtSwarm.start({
+        mode: 'download',
+        magnet: seeded.magnet,
+        savePath,
+        bootstrap: [addr(0)],
+        encryption: 'forced-rc4'
+      });
       lts.push(lt);
       await lt.next((e) => e.event === 'finished', 60_000, 'libtorrent to finish the encrypted download');
       const doneAt = Date.now();
@@ -200,7 +240,9 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
       expect(methods.length).toBeGreaterThan(0);
       expect(methods.every((m) => m === 'rc4')).toBe(true);
       expect(seeded.swarm.progress().uploaded).toBeGreaterThanOrEqual(2 * MiB);
-      console.log(`(c) ours -> libtorrent (MSE/RC4): done after ${doneAt - started} ms; listener ${JSON.stringify(listener.stats)}`);
+      console.log(
+        `(c) ours -> libtorrent (MSE/RC4): done after ${doneAt - started} ms; listener ${JSON.stringify(listener.stats)}`
+      );
       await seeded.swarm.destroy();
     } finally {
       await listener.close();
@@ -214,9 +256,19 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
     const info = await createTorrent(join(src, 'enc.bin'), { pieceLength: 64 * KiB });
     const torrentFile = join(dir, 'd.torrent');
     await fsp.writeFile(torrentFile, toTorrentFile(info));
-    const lt = await LtSwarm.start({ mode: 'seed', torrentFile, savePath: src, bootstrap: [addr(0)], encryption: 'forced-rc4' });
+    const lt = await LtSwarm.start({
+      mode: 'seed',
+      torrentFile,
+      savePath: src,
+      bootstrap: [addr(0)],
+      encryption: 'forced-rc4'
+    });
     lts.push(lt);
-    await lt.next((e) => e.event === 'status' && e.state === 'seeding', 20_000, 'libtorrent to check the data and seed');
+    await lt.next(
+      (e) => e.event === 'status' && e.state === 'seeding',
+      20_000,
+      'libtorrent to check the data and seed'
+    );
     await waitFor(
       `libtorrent's DHT announce of ${toHex(info.infoHash)}`,
       async () => (await nodes[2]!.getPeers(info.infoHash)).peers.some((p) => p.port === lt.port),
@@ -232,7 +284,13 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
       return stream;
     };
     const magnet = toMagnet({ infoHash: info.infoHash, name: info.name });
-    const down = await Swarm.create({ ...ours([addr(1), addr(2)]), magnet, outDir: out, encryption: 'required', engineOptions: { connect } });
+    const down = await Swarm.create({
+      ...ours([addr(1), addr(2)]),
+      magnet,
+      outDir: out,
+      encryption: 'required',
+      engineOptions: { connect }
+    });
     swarms.push(down);
     await waitFor('our encrypted download from libtorrent', () => down.engine.complete, {
       timeoutMs: 60_000,
@@ -247,6 +305,8 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
     expect(lt.events.some((e) => e.event === 'peer' && e.port !== ourPort)).toBe(true);
     expect(methods.length).toBeGreaterThan(0);
     expect(methods.every((m) => m === 'rc4')).toBe(true);
-    console.log(`(d) libtorrent (MSE/RC4) -> ours (required): all ${(info.length / MiB).toFixed(1)} MiB after ${doneAt - started} ms`);
+    console.log(
+      `(d) libtorrent (MSE/RC4) -> ours (required): all ${(info.length / MiB).toFixed(1)} MiB after ${doneAt - started} ms`
+    );
   }, 120_000);
 });

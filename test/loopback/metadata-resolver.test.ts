@@ -26,7 +26,10 @@ let infoHash: Uint8Array;
 beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-resolve-'));
   const a = await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [], queryTimeoutMs: 500 });
-  nodes.push(a, await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [a.address()], queryTimeoutMs: 500 }));
+  nodes.push(
+    a,
+    await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [a.address()], queryTimeoutMs: 500 })
+  );
   await fsp.mkdir(join(dir, 'album'));
   await fsp.writeFile(join(dir, 'album', 'one.bin'), randomBytes(40_000));
   await fsp.writeFile(join(dir, 'album', 'two.bin'), randomBytes(3_000));
@@ -38,7 +41,11 @@ beforeAll(async () => {
   swarm = seeded.swarm;
   infoHash = seeded.info.infoHash;
   // The seeder's announce has to land before anyone can find it.
-  await waitFor('the seeder to be announced', async () => (await nodes[1]!.getPeers(infoHash)).peers.length > 0, { timeoutMs: 15_000, intervalMs: 200 });
+  await waitFor(
+    'the seeder to be announced',
+    async () => (await nodes[1]!.getPeers(infoHash)).peers.length > 0,
+    { timeoutMs: 15_000, intervalMs: 200 }
+  );
 }, 30_000);
 
 afterAll(async () => {
@@ -49,7 +56,12 @@ afterAll(async () => {
 
 describe('UtMetadataResolver', () => {
   it('finds the peer on the DHT and fetches name, size and files', async () => {
-    const dht = await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [nodes[0]!.address()], queryTimeoutMs: 500 });
+    const dht = await DHT.create({
+      host: '127.0.0.1',
+      port: 0,
+      bootstrap: [nodes[0]!.address()],
+      queryTimeoutMs: 500
+    });
     try {
       const announced: string[] = [];
       for (const n of nodes) n.on('announce', (_p, ih) => announced.push(toHex(ih)));
@@ -57,7 +69,10 @@ describe('UtMetadataResolver', () => {
       expect(meta).toEqual({
         name: 'album',
         size: 43_000,
-        files: expect.arrayContaining([{ path: 'album/one.bin', size: 40_000 }, { path: 'album/two.bin', size: 3_000 }])
+        files: expect.arrayContaining([
+          { path: 'album/one.bin', size: 40_000 },
+          { path: 'album/two.bin', size: 3_000 }
+        ])
       });
       expect(announced).toEqual([]); // the resolver never announces itself
       const none = await new UtMetadataResolver({ dht }).resolve(randomBytes(20), AbortSignal.timeout(3_000));
@@ -68,12 +83,25 @@ describe('UtMetadataResolver', () => {
   }, 30_000);
 
   it('a crawler with the resolver stores the metadata of what it finds', async () => {
-    const dht = await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [nodes[0]!.address()], queryTimeoutMs: 500 });
+    const dht = await DHT.create({
+      host: '127.0.0.1',
+      port: 0,
+      bootstrap: [nodes[0]!.address()],
+      queryTimeoutMs: 500
+    });
     const store = new MemoryCrawlerStore();
-    const crawler = createDhtCrawler(dht, { store, resolver: new UtMetadataResolver({ dht }), resolveTimeoutMs: 10_000, bootstrap: [nodes[0]!.address()] });
+    const crawler = createDhtCrawler(dht, {
+      store,
+      resolver: new UtMetadataResolver({ dht }),
+      resolveTimeoutMs: 10_000,
+      bootstrap: [nodes[0]!.address()]
+    });
     crawler.start();
     try {
-      await waitFor('metadata in the store', () => store.records.get(toHex(infoHash))?.meta, { timeoutMs: 20_000, intervalMs: 100 });
+      await waitFor('metadata in the store', () => store.records.get(toHex(infoHash))?.meta, {
+        timeoutMs: 20_000,
+        intervalMs: 100
+      });
     } finally {
       await crawler.stop();
       await dht.destroy();

@@ -30,7 +30,9 @@ async function withListener(
 describe('MSE over TCP', () => {
   it('the listener answers an encrypted dial, routes it by SKEY, and both sides see plaintext', async () => {
     await withListener('enabled', async (listener, got) => {
-      const client = await connectPeer({ host: '127.0.0.1', port: listener.port }, hashB, { encryption: 'required' });
+      const client = await connectPeer({ host: '127.0.0.1', port: listener.port }, hashB, {
+        encryption: 'required'
+      });
       expect((client as { method?: string }).method).toBe('rc4');
       const hs = encodeHandshake({ infoHash: hashB, peerId });
       const big = Buffer.alloc(2 * 1024 * 1024, 7);
@@ -53,13 +55,17 @@ describe('MSE over TCP', () => {
 
   it("'required' refuses plaintext handshakes; an unknown SKEY is refused", async () => {
     await withListener('required', async (listener, got) => {
-      const plain = await connectPeer({ host: '127.0.0.1', port: listener.port }, hashA, { encryption: 'enabled' });
+      const plain = await connectPeer({ host: '127.0.0.1', port: listener.port }, hashA, {
+        encryption: 'enabled'
+      });
       const p = collect(plain);
       plain.write(encodeHandshake({ infoHash: hashA, peerId }));
       await until(() => p.closed());
-      await expect(connectPeer({ host: '127.0.0.1', port: listener.port }, new Uint8Array(20).fill(0xc), { encryption: 'required' })).rejects.toThrow(
-        /bad-encryption-handshake/
-      );
+      await expect(
+        connectPeer({ host: '127.0.0.1', port: listener.port }, new Uint8Array(20).fill(0xc), {
+          encryption: 'required'
+        })
+      ).rejects.toThrow(/bad-encryption-handshake/);
       expect(got).toHaveLength(0);
       await until(() => listener.stats.refused === 2);
     });
@@ -68,7 +74,9 @@ describe('MSE over TCP', () => {
   it("'disabled' refuses MSE; a 'preferred' dialer then falls back to plaintext, a 'required' one fails", async () => {
     await withListener('disabled', async (listener, got) => {
       const address = { host: '127.0.0.1', port: listener.port };
-      await expect(connectPeer(address, hashA, { encryption: 'required' })).rejects.toThrow(/bad-encryption-handshake/);
+      await expect(connectPeer(address, hashA, { encryption: 'required' })).rejects.toThrow(
+        /bad-encryption-handshake/
+      );
       const fallback = await connectPeer(address, hashA, { encryption: 'preferred' });
       expect((fallback as { method?: string }).method).toBeUndefined(); // a plain SocketStream
       fallback.write(encodeHandshake({ infoHash: hashA, peerId }));

@@ -41,7 +41,10 @@ function common(): ReturnType<typeof loopbackSwarmOptions> {
 /** Start a seeder for `path` and wait until its DHT announce is stored. */
 async function startSeeder(path: string, extra: Partial<SwarmOptions> = {}) {
   const result = await seed(path, { ...common(), ...extra, create: { pieceLength: 64 * KiB } });
-  await waitFor('the seeder announce', () => result.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, { timeoutMs: 15_000, intervalMs: 100 });
+  await waitFor('the seeder announce', () => result.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, {
+    timeoutMs: 15_000,
+    intervalMs: 100
+  });
   expect(parseMagnet(result.magnet).peers).toEqual([]); // DHT only: no x.pe hints
   return result;
 }
@@ -65,7 +68,12 @@ describe('swarms over loopback, discovered through the DHT', () => {
 
   it('our seeder -> our downloader, multi-file with nested folders and an empty file', async () => {
     const src = join(dir, 'multi');
-    const files = { 'album/a.bin': 700 * KiB, 'album/b.bin': 1, 'album/sub/c.bin': 1300 * KiB + 5, 'album/sub/empty.txt': 0 };
+    const files = {
+      'album/a.bin': 700 * KiB,
+      'album/b.bin': 1,
+      'album/sub/c.bin': 1300 * KiB + 5,
+      'album/sub/empty.txt': 0
+    };
     await writeTree(src, files);
     const { swarm: seeder, magnet, info } = await startSeeder(join(src, 'album'));
     expect(info.files.length).toBe(4);
@@ -87,7 +95,13 @@ describe('swarms over loopback, discovered through the DHT', () => {
     const seeded = await seed(join(src, 'hinted.bin'), { listen, engineOptions, noDht: true });
     const magnet = seeded.swarm.magnetLink([{ host: '127.0.0.1', port: seeded.swarm.port! }]);
     expect(parseMagnet(magnet).peers).toEqual([{ host: '127.0.0.1', port: seeded.swarm.port }]);
-    const down = await Swarm.create({ listen, engineOptions, magnet, outDir: join(dir, 'hint-out'), noDht: true });
+    const down = await Swarm.create({
+      listen,
+      engineOptions,
+      magnet,
+      outDir: join(dir, 'hint-out'),
+      noDht: true
+    });
     try {
       expect(down.dht).toBeUndefined();
       await down.done();
@@ -103,7 +117,12 @@ describe('swarms over loopback, discovered through the DHT', () => {
     // 64 KiB pieces; files in path order: a [0, 128K), b [128K, 320K), c [320K, 420K): b's pieces (2-4) are its own.
     await writeTree(src, { 'set/a.bin': 128 * KiB, 'set/b.bin': 192 * KiB, 'set/c.bin': 100 * KiB });
     const { listen, engineOptions } = common();
-    const seeded = await seed(join(src, 'set'), { listen, engineOptions, noDht: true, create: { pieceLength: 64 * KiB } });
+    const seeded = await seed(join(src, 'set'), {
+      listen,
+      engineOptions,
+      noDht: true,
+      create: { pieceLength: 64 * KiB }
+    });
     const hinted = seeded.swarm.magnetLink([{ host: '127.0.0.1', port: seeded.swarm.port! }]);
     const magnet = `${hinted}&so=1`;
     expect(parseMagnet(magnet).selectOnly).toEqual([1]);
@@ -112,12 +131,18 @@ describe('swarms over loopback, discovered through the DHT', () => {
     const downs: Swarm[] = [];
     try {
       downs.push(await Swarm.create({ listen, engineOptions, magnet, outDir: some, noDht: true }));
-      downs.push(await Swarm.create({ listen, engineOptions, magnet, outDir: all, noDht: true, selectFiles: 'all' }));
+      downs.push(
+        await Swarm.create({ listen, engineOptions, magnet, outDir: all, noDht: true, selectFiles: 'all' })
+      );
       await Promise.all(downs.map((d) => d.done()));
       await sameTree(src, some, ['set/b.bin']);
       expect(existsSync(join(some, 'set/a.bin'))).toBe(false);
       expect(existsSync(join(some, 'set/c.bin'))).toBe(false);
-      expect(downs[0]!.progress()).toMatchObject({ verifiedPieces: 3, totalPieces: 3, totalBytes: 192 * KiB });
+      expect(downs[0]!.progress()).toMatchObject({
+        verifiedPieces: 3,
+        totalPieces: 3,
+        totalBytes: 192 * KiB
+      });
       await sameTree(src, all, ['set/a.bin', 'set/b.bin', 'set/c.bin']);
       // The links they hand out carry their selection (or none).
       expect(parseMagnet(downs[0]!.magnetLink()).selectOnly).toEqual([1]);
@@ -138,7 +163,9 @@ describe('swarms over loopback, discovered through the DHT', () => {
     try {
       // Created together: each brings up its own DHT node (bootstrap) first.
       const created = await Promise.allSettled(
-        [0, 1, 2, 3, 4].map((i) => Swarm.create({ ...common(), magnet, outDir: join(dir, `swarm-out-${i}`), seed: true }))
+        [0, 1, 2, 3, 4].map((i) =>
+          Swarm.create({ ...common(), magnet, outDir: join(dir, `swarm-out-${i}`), seed: true })
+        )
       );
       for (const c of created) if (c.status === 'fulfilled') downs.push(c.value);
       expect(downs).toHaveLength(5);
@@ -162,12 +189,25 @@ describe('swarms over loopback, discovered through the DHT', () => {
     const out = join(dir, 'resume-out');
     const pieceLength = info.pieceLength;
     /** Run a download until `stopAt` of the bytes are verified (or done), then stop it. */
-    const run = async (limit: number, stopAt: number): Promise<{ first: EngineProgress; last: EngineProgress }> => {
+    const run = async (
+      limit: number,
+      stopAt: number
+    ): Promise<{ first: EngineProgress; last: EngineProgress }> => {
       // With the torrent given, the storage is checked inside create(): `first` is the restored state.
-      const swarm = await Swarm.create({ ...common(), magnet, torrent: info, outDir: out, downloadLimit: limit });
+      const swarm = await Swarm.create({
+        ...common(),
+        magnet,
+        torrent: info,
+        outDir: out,
+        downloadLimit: limit
+      });
       const first = swarm.progress();
       try {
-        await waitFor('progress', () => swarm.engine.complete || swarm.progress().verifiedBytes >= stopAt * size, { timeoutMs: 40_000, intervalMs: 50 });
+        await waitFor(
+          'progress',
+          () => swarm.engine.complete || swarm.progress().verifiedBytes >= stopAt * size,
+          { timeoutMs: 40_000, intervalMs: 50 }
+        );
         await swarm.stop();
         return { first, last: swarm.progress() };
       } finally {

@@ -38,8 +38,14 @@ describe('swarm over IPv6 (::1)', () => {
     await fsp.mkdir(src, { recursive: true });
     const data = randomBytes(900 * KiB + 3);
     await fsp.writeFile(join(src, 'v6.bin'), data);
-    const { swarm: seeder, magnet } = await seed(join(src, 'v6.bin'), { ...common(), create: { pieceLength: 64 * KiB } });
-    await waitFor('the seeder announce', () => seeder.dht!.stats().queriesOut['announce_peer'] ?? 0, { timeoutMs: 15_000, intervalMs: 100 });
+    const { swarm: seeder, magnet } = await seed(join(src, 'v6.bin'), {
+      ...common(),
+      create: { pieceLength: 64 * KiB }
+    });
+    await waitFor('the seeder announce', () => seeder.dht!.stats().queriesOut['announce_peer'] ?? 0, {
+      timeoutMs: 15_000,
+      intervalMs: 100
+    });
     expect(parseMagnet(magnet).peers).toEqual([]);
     const out = join(dir, 'v6-out');
     const down = await Swarm.create({ ...common(), magnet, outDir: out });
@@ -63,8 +69,22 @@ describe('swarm over IPv6 (::1)', () => {
     const { discovery, engineOptions } = common();
     const v4 = (net: LoopbackDht) => loopbackSwarmOptions('127.0.0.1', net.bootstrap);
     const ipv6 = { dhtOptions: { host: '::1', port: 0, queryTimeoutMs: 500 }, bootstrap: network.bootstrap };
-    const seeded = await seed(join(src, 'd.bin'), { ...v4(v4a), listen: { host: '::', port: 0 }, discovery, engineOptions, ipv6 });
-    const down = await Swarm.create({ ...v4(v4b), listen: { host: '::', port: 0 }, discovery, engineOptions, ipv6, magnet: seeded.magnet, outDir: join(dir, 'dual-out') });
+    const seeded = await seed(join(src, 'd.bin'), {
+      ...v4(v4a),
+      listen: { host: '::', port: 0 },
+      discovery,
+      engineOptions,
+      ipv6
+    });
+    const down = await Swarm.create({
+      ...v4(v4b),
+      listen: { host: '::', port: 0 },
+      discovery,
+      engineOptions,
+      ipv6,
+      magnet: seeded.magnet,
+      outDir: join(dir, 'dual-out')
+    });
     const found: string[] = [];
     down.on('peer', (p) => found.push(p.host));
     try {
@@ -88,7 +108,13 @@ describe('swarm over IPv6 (::1)', () => {
     const { listen, engineOptions } = common();
     const seeded = await seed(join(src, 'h.bin'), { listen, engineOptions, noDht: true });
     const magnet = seeded.swarm.magnetLink([{ host: '::1', port: seeded.swarm.port! }]);
-    const down = await Swarm.create({ listen, engineOptions, magnet, outDir: join(dir, 'hint6-out'), noDht: true });
+    const down = await Swarm.create({
+      listen,
+      engineOptions,
+      magnet,
+      outDir: join(dir, 'hint6-out'),
+      noDht: true
+    });
     try {
       expect(parseMagnet(magnet).peers).toEqual([{ host: '::1', port: seeded.swarm.port }]);
       await down.done();

@@ -25,7 +25,9 @@ describe('TcpPeerListener', () => {
   it('routes each connection to the handler of its infohash and replays the handshake', async () => {
     const listener = await TcpPeerListener.listen({ host: '127.0.0.1', port: 0 });
     const got: { which: string; stream: WireStream; remote: Address }[] = [];
-    const unregisterA = listener.register(hashA, (stream, remote) => got.push({ which: 'A', stream, remote }));
+    const unregisterA = listener.register(hashA, (stream, remote) =>
+      got.push({ which: 'A', stream, remote })
+    );
     listener.register(hashB, (stream, remote) => got.push({ which: 'B', stream, remote }));
     expect(() => listener.register(hashA, () => {})).toThrow(/already registered/);
     try {
@@ -54,7 +56,10 @@ describe('TcpPeerListener', () => {
       // After unregistering, that infohash is refused like any unknown one. Other first bytes
       // are taken for an MSE handshake: garbage is refused once past Ya + the 532-byte sync window.
       unregisterA();
-      for (const payload of [encodeHandshake({ infoHash: hashA, peerId }), Buffer.from(`GET / HTTP/1.1\r\n${'x'.repeat(700)}\r\n\r\n`)]) {
+      for (const payload of [
+        encodeHandshake({ infoHash: hashA, peerId }),
+        Buffer.from(`GET / HTTP/1.1\r\n${'x'.repeat(700)}\r\n\r\n`)
+      ]) {
         const raw = net.connect(listener.port, '127.0.0.1');
         raw.on('error', () => {});
         raw.resume(); // read (the MSE responder answers with Yb) so that the FIN is seen
@@ -76,7 +81,9 @@ describe('TcpPeerListener', () => {
     await expect(connectTcp({ host: '127.0.0.1', port })).rejects.toThrow(/ECONNREFUSED/);
     const controller = new AbortController();
     controller.abort();
-    await expect(connectTcp({ host: '127.0.0.1', port }, { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+    await expect(
+      connectTcp({ host: '127.0.0.1', port }, { signal: controller.signal })
+    ).rejects.toBeInstanceOf(AbortError);
     await expect(connectTcp({ host: 'localhost', port })).rejects.toThrow(/IP literal/);
   });
 });
@@ -103,12 +110,18 @@ describe('SocketStream writes', () => {
         return ok;
       };
       send([new Uint8Array([0, 0, 0, 1, 2])], false);
-      expect(send([encodePieceHeader(0, 0, 16_384), block(1), encodePieceHeader(0, 16_384, 16_384), block(2)], true)).toBe(true);
+      expect(
+        send(
+          [encodePieceHeader(0, 0, 16_384), block(1), encodePieceHeader(0, 16_384, 16_384), block(2)],
+          true
+        )
+      ).toBe(true);
       send([new Uint8Array([0, 0, 0, 5, 4, 0, 0, 0, 7])], false);
       send([new Uint8Array([0, 0, 0, 2, 20, 0]), new Uint8Array([1, 2])], true); // all small: joins the small buffer
       // Keep writing 1 MiB batches in one tick until the socket reports backpressure.
       let full = false;
-      for (let i = 0; i < 8 && !full; i++) full = !send([encodePieceHeader(1, i, 1 << 20), new Uint8Array(1 << 20).fill(i)], true);
+      for (let i = 0; i < 8 && !full; i++)
+        full = !send([encodePieceHeader(1, i, 1 << 20), new Uint8Array(1 << 20).fill(i)], true);
       expect(full).toBe(true);
       const drained = new Promise<void>((resolve) => client.onDrain(resolve));
       const total = expected.reduce((n, p) => n + p.length, 0);

@@ -58,8 +58,12 @@ describe('UDP transport (loopback)', () => {
         code: 'ERR_INVALID_ADDRESS',
         cause: expect.objectContaining({ code: 'EADDRINUSE' })
       });
-      await expect(createUdpTransport({ host: 'localhost' })).rejects.toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
-      await expect(createUdpTransport({ host: '127.0.0.1', port: 65536 })).rejects.toMatchObject({ code: 'ERR_INVALID_PORT' });
+      await expect(createUdpTransport({ host: 'localhost' })).rejects.toMatchObject({
+        code: 'ERR_INVALID_ADDRESS'
+      });
+      await expect(createUdpTransport({ host: '127.0.0.1', port: 65536 })).rejects.toMatchObject({
+        code: 'ERR_INVALID_PORT'
+      });
     } finally {
       await a.close();
     }

@@ -38,7 +38,10 @@ let crawler: Crawler;
 const store = new MemoryCrawlerStore();
 const known = new Set<string>();
 /** Per node "host:port": the crawler's queries and the sample replies it got, in time order. */
-const timeline = new Map<string, Array<{ kind: 'q'; t: number; method: string } | { kind: 'r'; t: number; interval: number }>>();
+const timeline = new Map<
+  string,
+  Array<{ kind: 'q'; t: number; method: string } | { kind: 'r'; t: number; interval: number }>
+>();
 const crawlerQueries: Array<Sent & { host: string; port: number }> = [];
 let coverage95AtMs = -1;
 const timings: Record<string, number> = {};
@@ -140,7 +143,10 @@ describe(`BEP 51 crawler on ${SIZE} simulated nodes`, () => {
         if (e.kind === 'r') lastReply = e;
         else if (e.method === 'sample_infohashes' && lastReply) {
           checked++;
-          if (e.t - lastReply.t < lastReply.interval * 1000) violations.push(`${key} asked ${e.t - lastReply.t} ms after an interval of ${lastReply.interval} s`);
+          if (e.t - lastReply.t < lastReply.interval * 1000)
+            violations.push(
+              `${key} asked ${e.t - lastReply.t} ms after an interval of ${lastReply.interval} s`
+            );
         }
       }
     }
@@ -173,7 +179,9 @@ describe(`BEP 51 crawler on ${SIZE} simulated nodes`, () => {
       if (prev !== undefined && q.t - prev < 1000) anyTooClose++;
       anyByIp.set(q.host, q.t);
     }
-    console.log(`[crawler-sim] sample queries ${samples.length}, max in any 1 s window ${maxInWindow}; all-method queries ${crawlerQueries.length}, same-IP < 1 s: ${anyTooClose}`);
+    console.log(
+      `[crawler-sim] sample queries ${samples.length}, max in any 1 s window ${maxInWindow}; all-method queries ${crawlerQueries.length}, same-IP < 1 s: ${anyTooClose}`
+    );
     expect(maxInWindow).toBeLessThanOrEqual(RATE + RATE / 10);
   });
 

@@ -38,7 +38,14 @@ declare module 'bittorrent-dht' {
     /** Emits 'peer' (peer, infoHash, from) for each peer found; returns an abort function. */
     lookup(infoHash: Buffer | string, cb?: (err: Error | null, visited?: number) => void): () => void;
     destroy(cb?: () => void): void;
-    on(event: 'peer', listener: (peer: { host: string; port: number }, infoHash: Buffer, from: { host: string; port: number } | null) => void): this;
+    on(
+      event: 'peer',
+      listener: (
+        peer: { host: string; port: number },
+        infoHash: Buffer,
+        from: { host: string; port: number } | null
+      ) => void
+    ): this;
     on(event: 'announce', listener: (peer: { host: string; port: number }, infoHash: Buffer) => void): this;
     on(event: 'ready' | 'listening' | 'close', listener: () => void): this;
     on(event: 'node', listener: (node: BtNode) => void): this;

@@ -24,14 +24,20 @@ export interface Result {
 
 /** Rebuild dist/ if a source file is newer than any of `outputs` (or one is missing). */
 export function ensureBuilt(outputs: string[]): void {
-  const newestSource = Math.max(...['lib', 'examples'].flatMap((dir) => tsFiles(join(ROOT, dir)).map((f) => statSync(f).mtimeMs)));
+  const newestSource = Math.max(
+    ...['lib', 'examples'].flatMap((dir) => tsFiles(join(ROOT, dir)).map((f) => statSync(f).mtimeMs))
+  );
   if (outputs.every((file) => existsSync(file) && statSync(file).mtimeMs >= newestSource)) return;
   try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      stdio: 'pipe',
-      timeout: 180_000
-    });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: ROOT,
+        stdio: 'pipe',
+        timeout: 180_000
+      }
+    );
   } catch (err) {
     // tsc emits even with type errors elsewhere; only fail if our entry points are missing.
     if (!outputs.every((file) => existsSync(file))) throw err;
@@ -56,7 +62,11 @@ export function freeUdpPort(): Promise<number> {
 }
 
 /** Poll `predicate` every 25 ms until true; throws with `describe()` after `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+export async function until(
+  predicate: () => boolean,
+  timeoutMs: number,
+  describe: () => string
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting; ${describe()}`);
@@ -75,7 +85,9 @@ export class Running {
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));
     this.exited = new Promise((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
+      child.on('close', (code, signal) =>
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr })
+      );
     });
   }
 
@@ -84,7 +96,11 @@ export class Running {
     let exited = false;
     void this.exited.then(() => (exited = true));
     let m: RegExpExecArray | null = null;
-    await until(() => (m = re.exec(this.stdout) ?? re.exec(this.stderr)) !== null || exited, timeoutMs, () => `${what}; stdout: ${this.stdout}\nstderr: ${this.stderr}`);
+    await until(
+      () => (m = re.exec(this.stdout) ?? re.exec(this.stderr)) !== null || exited,
+      timeoutMs,
+      () => `${what}; stdout: ${this.stdout}\nstderr: ${this.stderr}`
+    );
     if (!m) throw new Error(`process exited before ${what}; stdout: ${this.stdout}\nstderr: ${this.stderr}`);
     return m;
   }
@@ -96,7 +112,11 @@ export class Spawner {
 
   /** Start `node script ...args`; killed after `timeoutMs`. */
   start(script: string, args: string[], timeoutMs = 60_000): Running {
-    const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: ROOT,
+      env: CHILD_ENV,
+      stdio: ['ignore', 'pipe', 'pipe']
+    });
     this.children.add(child);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', () => {

@@ -21,7 +21,8 @@ export async function startLoopbackDht(host: '127.0.0.1' | '::1', count = 4): Pr
   const first = await DHT.create({ host, port: 0, bootstrap: [], queryTimeoutMs: 500 });
   const nodes = [first];
   const boot = [hostPort(host, first.address().port)];
-  for (let i = 1; i < count; i++) nodes.push(await DHT.create({ host, port: 0, bootstrap: boot, queryTimeoutMs: 500 }));
+  for (let i = 1; i < count; i++)
+    nodes.push(await DHT.create({ host, port: 0, bootstrap: boot, queryTimeoutMs: 500 }));
   return {
     nodes,
     bootstrap: nodes.map((d) => hostPort(host, d.address().port)),

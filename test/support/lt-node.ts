@@ -22,7 +22,10 @@ export class LtNode extends JsonLineChild {
   }
 
   /** Spawn a libtorrent node bootstrapping from `bootstrap` only; resolves once it listens. */
-  static async start(bootstrap: Address[], opts: { maxSeconds?: number; logDht?: boolean } = {}): Promise<LtNode> {
+  static async start(
+    bootstrap: Address[],
+    opts: { maxSeconds?: number; logDht?: boolean } = {}
+  ): Promise<LtNode> {
     const args = [LT_SCRIPT, '--max-seconds', String(opts.maxSeconds ?? 240)];
     for (const b of bootstrap) args.push('--bootstrap', `${b.host}:${b.port}`);
     if (opts.logDht) args.push('--log-dht');
@@ -58,7 +61,12 @@ export class LtNode extends JsonLineChild {
   async getPeers(infoHash: string, timeoutMs = 15_000): Promise<Address[]> {
     const from = this.events.length;
     this.send(`get_peers ${infoHash}`);
-    const ev = await this.next((e) => e.event === 'peers' && e.info_hash === infoHash, timeoutMs, `get_peers reply for ${infoHash}`, from);
+    const ev = await this.next(
+      (e) => e.event === 'peers' && e.info_hash === infoHash,
+      timeoutMs,
+      `get_peers reply for ${infoHash}`,
+      from
+    );
     return (ev.peers as Array<[string, number]>).map(([host, port]) => ({ host, port }));
   }
 
@@ -71,7 +79,9 @@ export class LtNode extends JsonLineChild {
     const from = this.events.length;
     this.send(`announce ${infoHash} ${port}`);
     const ev = await this.next(
-      (e) => (e.event === 'announcing' && e.info_hash === infoHash) || (e.event === 'error' && String(e.message).includes(infoHash)),
+      (e) =>
+        (e.event === 'announcing' && e.info_hash === infoHash) ||
+        (e.event === 'error' && String(e.message).includes(infoHash)),
       5_000,
       `announce of ${infoHash}`,
       from
@@ -81,11 +91,24 @@ export class LtNode extends JsonLineChild {
   }
 
   /** BEP 51 sample_infohashes to `node`; what libtorrent parsed from its reply. */
-  async sample(node: Address, timeoutMs = 10_000): Promise<{ num: number; interval: number; samples: string[]; nodes: Array<{ id: string; host: string; port: number }> }> {
+  async sample(
+    node: Address,
+    timeoutMs = 10_000
+  ): Promise<{
+    num: number;
+    interval: number;
+    samples: string[];
+    nodes: Array<{ id: string; host: string; port: number }>;
+  }> {
     const from = this.events.length;
     const endpoint = `${node.host}:${node.port}`;
     this.send(`sample ${endpoint}`);
-    const ev = await this.next((e) => e.event === 'samples' && e.endpoint === endpoint, timeoutMs, `sample_infohashes reply from ${endpoint}`, from);
+    const ev = await this.next(
+      (e) => e.event === 'samples' && e.endpoint === endpoint,
+      timeoutMs,
+      `sample_infohashes reply from ${endpoint}`,
+      from
+    );
     return {
       num: Number(ev.num),
       interval: Number(ev.interval),

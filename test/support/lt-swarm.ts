@@ -16,10 +16,7 @@ export type LtSwarmOptions = {
   maxSeconds?: number;
   /** 'forced-rc4': MSE both ways, RC4 only; plaintext peers are refused. Default: libtorrent's defaults. */
   encryption?: 'default' | 'forced-rc4';
-} & (
-  | { mode: 'seed'; torrentFile: string }
-  | { mode: 'download'; magnet: string }
-);
+} & ({ mode: 'seed'; torrentFile: string } | { mode: 'download'; magnet: string });
 
 export class LtSwarm extends JsonLineChild {
   /** libtorrent's TCP listen port (announced on the DHT). */
@@ -31,18 +28,34 @@ export class LtSwarm extends JsonLineChild {
 
   /** Start the helper; resolves once libtorrent listens and has added the torrent. */
   static async start(o: LtSwarmOptions): Promise<LtSwarm> {
-    const args = [LT_SWARM_SCRIPT, o.mode, '--save-path', o.savePath, '--max-seconds', String(o.maxSeconds ?? 150)];
+    const args = [
+      LT_SWARM_SCRIPT,
+      o.mode,
+      '--save-path',
+      o.savePath,
+      '--max-seconds',
+      String(o.maxSeconds ?? 150)
+    ];
     if (o.mode === 'seed') args.push('--torrent', o.torrentFile);
     else args.push('--magnet', o.magnet);
     for (const b of o.bootstrap) args.push('--bootstrap', b);
     if (o.encryption) args.push('--encryption', o.encryption);
     const lt = new LtSwarm(spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
     try {
-      const first = await lt.next((e) => e.event === 'ready' || e.event === 'fatal', 15_000, 'libtorrent to listen');
+      const first = await lt.next(
+        (e) => e.event === 'ready' || e.event === 'fatal',
+        15_000,
+        'libtorrent to listen'
+      );
       if (first.event === 'fatal') throw new Error(String(first.message));
       lt.port = Number(first.port);
-      await lt.next((e) => e.event === 'added' || e.event === 'exit', 10_000, 'libtorrent to add the torrent');
-      if (lt.hasExited || !lt.events.some((e) => e.event === 'added')) throw new Error(`libtorrent could not add the torrent: ${lt.describe()}`);
+      await lt.next(
+        (e) => e.event === 'added' || e.event === 'exit',
+        10_000,
+        'libtorrent to add the torrent'
+      );
+      if (lt.hasExited || !lt.events.some((e) => e.event === 'added'))
+        throw new Error(`libtorrent could not add the torrent: ${lt.describe()}`);
     } catch (err) {
       await lt.close();
       throw err;
@@ -52,7 +65,8 @@ export class LtSwarm extends JsonLineChild {
 
   /** The latest status event. */
   get status(): ChildEvent | undefined {
-    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i]!.event === 'status') return this.events[i];
+    for (let i = this.events.length - 1; i >= 0; i--)
+      if (this.events[i]!.event === 'status') return this.events[i];
     return undefined;
   }
 

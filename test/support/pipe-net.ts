@@ -34,7 +34,10 @@ export class PipeNet {
     };
   }
 
-  async engine(address: Address, options: Omit<BitTorrentEngineOptions, 'connect'>): Promise<BitTorrentEngine> {
+  async engine(
+    address: Address,
+    options: Omit<BitTorrentEngineOptions, 'connect'>
+  ): Promise<BitTorrentEngine> {
     const engine = new BitTorrentEngine({ tickMs: 200, ...options, connect: this.connector(address) });
     this.engines.set(`${address.host}:${address.port}`, engine);
     this.running.push(engine);
@@ -46,7 +49,14 @@ export class PipeNet {
   async seeder(info: TorrentInfo, data: Uint8Array, extra: Partial<BitTorrentEngineOptions> = {}) {
     const address = this.address();
     const storage = MemoryStorage.fromData(info, data);
-    const engine = await this.engine(address, { infoHash: info.infoHash, info, storage, existing: 'complete', seed: true, ...extra });
+    const engine = await this.engine(address, {
+      infoHash: info.infoHash,
+      info,
+      storage,
+      existing: 'complete',
+      seed: true,
+      ...extra
+    });
     return { engine, address };
   }
 
@@ -76,7 +86,11 @@ export interface FileSpec {
 }
 
 /** A multi-file torrent over random content (padding files hold zeros). */
-export function multiFileTorrent(files: FileSpec[], pieceLength: number, seed: number): { info: TorrentInfo; data: Uint8Array } {
+export function multiFileTorrent(
+  files: FileSpec[],
+  pieceLength: number,
+  seed: number
+): { info: TorrentInfo; data: Uint8Array } {
   const total = files.reduce((n, f) => n + f.length, 0);
   const data = seededRandom(seed).bytes(total);
   let offset = 0;
@@ -87,12 +101,21 @@ export function multiFileTorrent(files: FileSpec[], pieceLength: number, seed: n
   const count = Math.ceil(total / pieceLength);
   const pieces = new Uint8Array(count * 20);
   for (let i = 0; i < count; i++) {
-    pieces.set(createHash('sha1').update(data.subarray(i * pieceLength, (i + 1) * pieceLength)).digest(), i * 20);
+    pieces.set(
+      createHash('sha1')
+        .update(data.subarray(i * pieceLength, (i + 1) * pieceLength))
+        .digest(),
+      i * 20
+    );
   }
   const entries = files.map((f) =>
-    f.padding ? { attr: 'p', length: f.length, path: ['.pad', String(f.length)] } : { length: f.length, path: [f.name] }
+    f.padding
+      ? { attr: 'p', length: f.length, path: ['.pad', String(f.length)] }
+      : { length: f.length, path: [f.name] }
   );
-  const info = parseInfo(bencode.encode({ files: entries, name: 'multi', 'piece length': pieceLength, pieces }));
+  const info = parseInfo(
+    bencode.encode({ files: entries, name: 'multi', 'piece length': pieceLength, pieces })
+  );
   return { info, data };
 }
 

@@ -7,7 +7,9 @@ class SummaryReporter {
     ).length;
     const passed = results.numPassedTests;
     const failed = results.numFailedTests + crashed;
-    process.on('exit', () => { process.stdout.write(`\n${passed} passed, ${failed} failed\n`); });
+    process.on('exit', () => {
+      process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+    });
   }
 }
 module.exports = SummaryReporter;

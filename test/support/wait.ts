@@ -17,7 +17,11 @@ export async function waitFor<T>(
     timeoutMs = 20_000,
     intervalMs = 250,
     detail
-  }: { timeoutMs?: number; intervalMs?: number; /** State to put in the timeout error. */ detail?: () => string } = {}
+  }: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    /** State to put in the timeout error. */ detail?: () => string;
+  } = {}
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let attempts = 0;
@@ -33,7 +37,9 @@ export async function waitFor<T>(
     if (Date.now() + intervalMs > deadline) {
       const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
       const state = detail ? `; state: ${detail()}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms (${attempts} attempts) waiting for ${what}${cause}${state}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms (${attempts} attempts) waiting for ${what}${cause}${state}`
+      );
     }
     await sleep(intervalMs);
   }

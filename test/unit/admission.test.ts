@@ -13,14 +13,20 @@ let port = 2000;
 function setup() {
   const now = { t: 1 };
   const localId = rnd.bytes(20);
-  const table = new RoutingTable({ localId, now: () => now.t, isOwnAddress: (h, p) => h === '10.9.9.9' && p === 9 });
+  const table = new RoutingTable({
+    localId,
+    now: () => now.t,
+    isOwnAddress: (h, p) => h === '10.9.9.9' && p === 9
+  });
   const pings: { to: Address; expectedId: Uint8Array | undefined; answer(): void; fail(): void }[] = [];
   const added: NodeInfo[] = [];
   let closed = false;
   const admission = new Admission({
     table,
     ping: (to, expectedId) =>
-      new Promise<void>((resolve, reject) => pings.push({ to, expectedId, answer: resolve, fail: () => reject(new Error('timeout')) })),
+      new Promise<void>((resolve, reject) =>
+        pings.push({ to, expectedId, answer: resolve, fail: () => reject(new Error('timeout')) })
+      ),
     onAdded: (n) => added.push(n),
     isOwn: (a) => a.host === '10.9.9.9' && a.port === 9,
     isClosed: () => closed
@@ -84,7 +90,8 @@ describe('Admission (BEP 5 liveness)', () => {
 
   it('bounds verifications in flight', () => {
     const { admission, pings } = setup();
-    for (let i = 0; i < MAX_VERIFYING * 3; i++) admission.queried({ id: rnd.bytes(20), host: `10.1.${i >> 8}.${i & 255}`, port: 6881 });
+    for (let i = 0; i < MAX_VERIFYING * 3; i++)
+      admission.queried({ id: rnd.bytes(20), host: `10.1.${i >> 8}.${i & 255}`, port: 6881 });
     expect(pings.length).toBe(MAX_VERIFYING);
     expect(admission.pending).toBe(MAX_VERIFYING);
   });

@@ -113,14 +113,22 @@ describe('Choker', () => {
     const result = choker.recompute([peer('a', 1), peer('b', 2), peer('c', 0, { interested: false })], false);
     expect([...result.unchoke].sort()).toEqual(['a', 'b']);
     expect(result.optimistic).toBeUndefined();
-    const five = choker.recompute([peer('a', 1), peer('b', 2), peer('c', 3), peer('d', 4), peer('e', 5)], false);
+    const five = choker.recompute(
+      [peer('a', 1), peer('b', 2), peer('c', 3), peer('d', 4), peer('e', 5)],
+      false
+    );
     expect(five.unchoke.size).toBe(5);
     expect(five.optimistic).toBe('a');
   });
 
   it('honours custom slot counts', () => {
     const clock = new FakeClock();
-    const choker = new Choker<string>({ clock, random: seededRandom(7), regularSlots: 2, optimisticSlots: 2 });
+    const choker = new Choker<string>({
+      clock,
+      random: seededRandom(7),
+      regularSlots: 2,
+      optimisticSlots: 2
+    });
     const result = choker.recompute(swarm(), false);
     expect(result.unchoke.size).toBe(4);
     expect(result.optimisticPeers).toHaveLength(2);

@@ -7,7 +7,13 @@ import { dirname, join } from 'node:path';
 import { metadataCachePath, downloadCommand, parseSelection } from '../../lib/cli/commands/download.js';
 import { runCli } from '../../lib/cli/program.js';
 import { createTorrentFromBuffer, toHex, toTorrentFile, type EngineProgress } from '../../lib/index.js';
-import { formatBytes, formatDuration, parseRate, progressLine, swarmOptionsFrom } from '../../lib/cli/transfer.js';
+import {
+  formatBytes,
+  formatDuration,
+  parseRate,
+  progressLine,
+  swarmOptionsFrom
+} from '../../lib/cli/transfer.js';
 
 const progress = (p: Partial<EngineProgress>): EngineProgress => ({
   downloaded: 0,
@@ -30,7 +36,8 @@ describe('cli transfer helpers', () => {
     expect(parseRate('4M')).toBe(4 * 1024 * 1024);
     expect(parseRate('1.5MiB/s')).toBe(1.5 * 1024 * 1024);
     expect(parseRate('2g')).toBe(2 * 1024 ** 3);
-    for (const bad of ['', '-1', 'fast', '4X', '1e6', '4 M M']) expect(() => parseRate(bad)).toThrow(InvalidArgumentError);
+    for (const bad of ['', '-1', 'fast', '4X', '1e6', '4 M M'])
+      expect(() => parseRate(bad)).toThrow(InvalidArgumentError);
   });
 
   it('formats bytes and durations', () => {
@@ -46,8 +53,19 @@ describe('cli transfer helpers', () => {
   });
 
   it('renders the progress line: metadata phase, then bar, percent, rates, peers, ETA', () => {
-    expect(progressLine(progress({ peers: 2 }), 5_000)).toBe('fetching metadata from peers...  2 peers  0:05');
-    const line = progressLine(progress({ totalPieces: 4, totalBytes: 4 * 1024 * 1024, verifiedBytes: 1024 * 1024, downRate: 512 * 1024, peers: 1 }), 0);
+    expect(progressLine(progress({ peers: 2 }), 5_000)).toBe(
+      'fetching metadata from peers...  2 peers  0:05'
+    );
+    const line = progressLine(
+      progress({
+        totalPieces: 4,
+        totalBytes: 4 * 1024 * 1024,
+        verifiedBytes: 1024 * 1024,
+        downRate: 512 * 1024,
+        peers: 1
+      }),
+      0
+    );
     expect(line).toMatch(/^\[#####\.{15}\]  25\.0%  down 512\.0 KiB\/s  up       0 B\/s  1 peer  ETA 0:06$/);
     const done = progressLine(progress({ totalPieces: 1, totalBytes: 10, verifiedBytes: 10 }), 0);
     expect(done).toMatch(/100\.0% .* ETA done$/);
@@ -57,7 +75,11 @@ describe('cli transfer helpers', () => {
 describe('download --select (BEP 53)', () => {
   async function download(...argv: string[]): Promise<{ code: number; stderr: string }> {
     const err: string[] = [];
-    const io = { stdout: () => {}, stderr: (t: string) => err.push(t), interrupt: new AbortController().signal };
+    const io = {
+      stdout: () => {},
+      stderr: (t: string) => err.push(t),
+      interrupt: new AbortController().signal
+    };
     const code = await runCli(['download', ...argv], { commands: [downloadCommand], io });
     return { code, stderr: err.join('') };
   }
@@ -66,27 +88,47 @@ describe('download --select (BEP 53)', () => {
     expect(parseSelection('0,2,4-6')).toEqual([0, 2, 4, 5, 6]);
     expect(parseSelection(' 3 ')).toEqual([3]);
     expect(parseSelection('ALL')).toBe('all');
-    for (const bad of ['', 'x', '1-0', '-1', '0,,1', '2000000']) expect(() => parseSelection(bad)).toThrow(InvalidArgumentError);
+    for (const bad of ['', 'x', '1-0', '-1', '0,,1', '2000000'])
+      expect(() => parseSelection(bad)).toThrow(InvalidArgumentError);
   });
 
   it('--encryption takes a policy (usage error otherwise); --encryption and --ipv6 reach the swarm options', async () => {
-    const run = await download('0123456789abcdef0123456789abcdef01234567', '--encryption', 'sometimes', '--bootstrap', '127.0.0.1:1');
+    const run = await download(
+      '0123456789abcdef0123456789abcdef01234567',
+      '--encryption',
+      'sometimes',
+      '--bootstrap',
+      '127.0.0.1:1'
+    );
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/--encryption <policy>' argument 'sometimes' is invalid\. Allowed choices are disabled, enabled, preferred, required/);
+    expect(run.stderr).toMatch(
+      /--encryption <policy>' argument 'sometimes' is invalid\. Allowed choices are disabled, enabled, preferred, required/
+    );
     expect(swarmOptionsFrom({ port: 0, encryption: 'required' }).encryption).toBe('required');
     expect(swarmOptionsFrom({ port: 0 })).not.toHaveProperty('encryption');
     // --ipv6: a second DHT node on :: (same port number) and a dual-stack listener.
     const v6 = swarmOptionsFrom({ port: 6881, ipv6: true, bootstrap: ['127.0.0.1:1'] });
     expect(v6.listen).toEqual({ host: '::', port: 6881 });
     expect(v6.ipv6).toEqual({ dhtOptions: { host: '::', port: 6881 }, bootstrap: ['127.0.0.1:1'] });
-    expect(swarmOptionsFrom({ port: 0, ipv6: true, host: '127.0.0.1' }).listen).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(swarmOptionsFrom({ port: 0, ipv6: true, host: '127.0.0.1' }).listen).toEqual({
+      host: '127.0.0.1',
+      port: 0
+    });
     expect(swarmOptionsFrom({ port: 0 })).not.toHaveProperty('ipv6');
   });
 
   it('a malformed --select is a usage error (exit 2) before anything starts', async () => {
-    const run = await download('0123456789abcdef0123456789abcdef01234567', '--select', '3-1', '--bootstrap', '127.0.0.1:1');
+    const run = await download(
+      '0123456789abcdef0123456789abcdef01234567',
+      '--select',
+      '3-1',
+      '--bootstrap',
+      '127.0.0.1:1'
+    );
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/option '--select <files>' argument '3-1' is invalid\. range 3-1 is reversed; expected zero-based file indices/);
+    expect(run.stderr).toMatch(
+      /option '--select <files>' argument '3-1' is invalid\. range 3-1 is reversed; expected zero-based file indices/
+    );
   });
 
   it('an index the torrent lacks is a usage error (exit 2); with the metadata cached, before joining the DHT', async () => {

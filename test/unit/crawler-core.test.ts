@@ -42,7 +42,11 @@ function scripted(net: SimNetwork) {
 
 const rnd = seededRandom(3);
 const ids = (n: number): Uint8Array[] => Array.from({ length: n }, () => rnd.bytes(20));
-const node = (i: number, host = `10.0.${i >> 8}.${i & 0xff}`): NodeInfo => ({ id: rnd.bytes(20), host, port: 6881 });
+const node = (i: number, host = `10.0.${i >> 8}.${i & 0xff}`): NodeInfo => ({
+  id: rnd.bytes(20),
+  host,
+  port: 6881
+});
 
 describe('crawler politeness', () => {
   it('never re-asks a node before its interval, and revisits when num > samples', async () => {
@@ -53,10 +57,23 @@ describe('crawler politeness', () => {
     let call = 0;
     handlers.set('10.0.0.1:6881', () => {
       const start = (call++ * 20) % 30;
-      return { id: a.id, samples: [...held, ...held].slice(start, start + 20), num: 30, interval: 300, nodes: [] };
+      return {
+        id: a.id,
+        samples: [...held, ...held].slice(start, start + 20),
+        num: 30,
+        interval: 300,
+        nodes: []
+      };
     });
     const store = new MemoryCrawlerStore();
-    const crawler = new Crawler({ query, store, clock: net.clock, random: rnd, bootstrap: [a], minIntervalMs: 1000 });
+    const crawler = new Crawler({
+      query,
+      store,
+      clock: net.clock,
+      random: rnd,
+      bootstrap: [a],
+      minIntervalMs: 1000
+    });
     crawler.start();
     await net.runFor(700_000);
     await crawler.stop();
@@ -69,11 +86,30 @@ describe('crawler politeness', () => {
   it('clamps an interval above 21600 s and floors interval 0 at minIntervalMs', async () => {
     const net = new SimNetwork();
     const { handlers, log, query } = scripted(net);
-    handlers.set('10.0.0.1:6881', () => ({ id: new Uint8Array(20).fill(1), samples: ids(1), num: 5, interval: 0, nodes: [] }));
-    handlers.set('10.0.0.2:6881', () => ({ id: new Uint8Array(20).fill(2), samples: ids(1), num: 5, interval: 99_999, nodes: [] }));
+    handlers.set('10.0.0.1:6881', () => ({
+      id: new Uint8Array(20).fill(1),
+      samples: ids(1),
+      num: 5,
+      interval: 0,
+      nodes: []
+    }));
+    handlers.set('10.0.0.2:6881', () => ({
+      id: new Uint8Array(20).fill(2),
+      samples: ids(1),
+      num: 5,
+      interval: 99_999,
+      nodes: []
+    }));
     const crawler = new Crawler({
-      query, store: new MemoryCrawlerStore(), clock: net.clock, random: rnd, minIntervalMs: 60_000,
-      bootstrap: [{ host: '10.0.0.1', port: 6881 }, { host: '10.0.0.2', port: 6881 }]
+      query,
+      store: new MemoryCrawlerStore(),
+      clock: net.clock,
+      random: rnd,
+      minIntervalMs: 60_000,
+      bootstrap: [
+        { host: '10.0.0.1', port: 6881 },
+        { host: '10.0.0.2', port: 6881 }
+      ]
     });
     crawler.start();
     await net.runFor(6 * 3_600_000 + 5000);
@@ -92,8 +128,22 @@ describe('crawler politeness', () => {
     const many: NodeInfo[] = [];
     for (let p = 1; p <= 5; p++) many.push({ id: rnd.bytes(20), host: '10.9.9.9', port: 7000 + p });
     for (let i = 0; i < 200; i++) many.push(node(i + 10));
-    for (const n of many) handlers.set(`${n.host}:${n.port}`, () => ({ id: n.id, samples: [], num: 0, interval: 21600, nodes: [] }));
-    const crawler = new Crawler({ query, store: new MemoryCrawlerStore(), clock: net.clock, random: rnd, queriesPerSecond: 50, bootstrap: many });
+    for (const n of many)
+      handlers.set(`${n.host}:${n.port}`, () => ({
+        id: n.id,
+        samples: [],
+        num: 0,
+        interval: 21600,
+        nodes: []
+      }));
+    const crawler = new Crawler({
+      query,
+      store: new MemoryCrawlerStore(),
+      clock: net.clock,
+      random: rnd,
+      queriesPerSecond: 50,
+      bootstrap: many
+    });
     crawler.start();
     await net.runFor(30_000);
     await crawler.stop();
@@ -119,7 +169,13 @@ describe('crawler input checks', () => {
       '10.0.0.1:6881': { id: ids(1)[0]!, samples: ids(5), num: 2, interval: 60, nodes: [] }, // num < samples
       '10.0.0.2:6881': { id: ids(1)[0]!, samples: ids(80), num: 80, interval: 60, nodes: [] }, // oversized
       '10.0.0.3:6881': { id: ids(1)[0]!, samples: [new Uint8Array(19)], num: 1, interval: 60, nodes: [] },
-      '10.0.0.4:6881': { id: ids(1)[0]!, samples: [good[0]!, good[0]!, good[1]!], num: 3, interval: 60, nodes: [] },
+      '10.0.0.4:6881': {
+        id: ids(1)[0]!,
+        samples: [good[0]!, good[0]!, good[1]!],
+        num: 3,
+        interval: 60,
+        nodes: []
+      },
       '10.0.0.5:6881': { id: new Uint8Array(3), samples: ids(1), num: 1, interval: 60, nodes: [] },
       '10.0.0.6:6881': { id: ids(1)[0]!, samples: ids(1), num: 1e12, interval: 60, nodes: [] }
     };
@@ -142,14 +198,26 @@ describe('crawler input checks', () => {
     // Every node points at 8 brand-new nodes: an unbounded supply of leads.
     let next = 1000;
     const fresh = (): NodeInfo[] => Array.from({ length: 8 }, () => node(next++));
-    const answer = (): SampleReply => ({ id: rnd.bytes(20), samples: [], num: 0, interval: 21600, nodes: fresh() });
+    const answer = (): SampleReply => ({
+      id: rnd.bytes(20),
+      samples: [],
+      num: 0,
+      interval: 21600,
+      nodes: fresh()
+    });
     const q: CrawlerOptions['query'] = (n, target, signal) => {
       handlers.set(`${n.host}:${n.port}`, answer);
       return query(n, target, signal);
     };
     const crawler = new Crawler({
-      query: q, store: new MemoryCrawlerStore(), clock: net.clock, random: rnd,
-      bootstrap: [node(1)], frontierCapacity: 100, scheduleCapacity: 50, queriesPerSecond: 100
+      query: q,
+      store: new MemoryCrawlerStore(),
+      clock: net.clock,
+      random: rnd,
+      bootstrap: [node(1)],
+      frontierCapacity: 100,
+      scheduleCapacity: 50,
+      queriesPerSecond: 100
     });
     crawler.start();
     await net.runFor(10_000);
@@ -169,7 +237,10 @@ describe('crawler records', () => {
     let emit: ((ih: Uint8Array, kind: 'get_peers' | 'announce_peer') => void) | null = null;
     const store = new MemoryCrawlerStore();
     const crawler = new Crawler({
-      query: () => Promise.reject(new Error('unused')), store, clock: net.clock, random: rnd,
+      query: () => Promise.reject(new Error('unused')),
+      store,
+      clock: net.clock,
+      random: rnd,
       passive: (record) => {
         emit = record;
         return () => (emit = null);
@@ -191,7 +262,13 @@ describe('crawler records', () => {
     const net = new SimNetwork();
     const { handlers, query } = scripted(net);
     const held = ids(10);
-    handlers.set('10.0.0.1:6881', () => ({ id: ids(1)[0]!, samples: held, num: 10, interval: 21600, nodes: [] }));
+    handlers.set('10.0.0.1:6881', () => ({
+      id: ids(1)[0]!,
+      samples: held,
+      num: 10,
+      interval: 21600,
+      nodes: []
+    }));
     let active = 0;
     let peak = 0;
     const resolver: MetadataResolver = {
@@ -210,12 +287,18 @@ describe('crawler records', () => {
             reject(new Error('aborted'));
           });
           if (slow) t.cancel();
-        }),
+        })
     };
     const store = new MemoryCrawlerStore();
     const crawler = new Crawler({
-      query, store, clock: net.clock, random: rnd, bootstrap: [{ host: '10.0.0.1', port: 6881 }],
-      resolver, resolveConcurrency: 2, resolveTimeoutMs: 1_000
+      query,
+      store,
+      clock: net.clock,
+      random: rnd,
+      bootstrap: [{ host: '10.0.0.1', port: 6881 }],
+      resolver,
+      resolveConcurrency: 2,
+      resolveTimeoutMs: 1_000
     });
     crawler.start();
     await net.runFor(20_000);
@@ -253,7 +336,11 @@ describe('crawler building blocks', () => {
     expect(s.canQuery('y', 150)).toBe(false);
     const f = new Frontier({ capacity: 10, prefixBits: 1 });
     const low = (i: number): NodeInfo => ({ id: new Uint8Array(20).fill(0x10), host: `1.1.1.${i}`, port: 1 });
-    const high = (i: number): NodeInfo => ({ id: new Uint8Array(20).fill(0xf0), host: `2.2.2.${i}`, port: 1 });
+    const high = (i: number): NodeInfo => ({
+      id: new Uint8Array(20).fill(0xf0),
+      host: `2.2.2.${i}`,
+      port: 1
+    });
     [low(1), low(2), low(3), high(1)].forEach((c) => f.add(c));
     const order = [0, 1, 2, 3].map(() => f.take(() => 'take')!.host);
     expect(order).toEqual(['1.1.1.1', '2.2.2.1', '1.1.1.2', '1.1.1.3']);

@@ -27,7 +27,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function rows(path: string): Array<{ infohash: Buffer; first_seen: number; last_seen: number; source: string; seen_count: number; name: string | null; files: string | null }> {
+function rows(path: string): Array<{
+  infohash: Buffer;
+  first_seen: number;
+  last_seen: number;
+  source: string;
+  seen_count: number;
+  name: string | null;
+  files: string | null;
+}> {
   const db = new Database(path, { readonly: true });
   try {
     return db.prepare('SELECT * FROM infohashes').all() as never;
@@ -68,29 +76,57 @@ describe('SqliteCrawlerStore', () => {
   it('saves and loads the crawl state, dropping expired schedule entries', () => {
     const store = SqliteCrawlerStore.open(join(dir, 'b.db'));
     const id = new Uint8Array(20).fill(4);
-    store.saveState({
-      schedule: [{ key: '10.0.0.1:6881', nextAllowedMs: 5000 }, { key: '10.0.0.2:6881', nextAllowedMs: 500 }],
-      frontier: [{ host: '10.0.0.3', port: 1, id, dueMs: 0 }, { host: '::1', port: 2, dueMs: 9000 }]
-    }, 100);
+    store.saveState(
+      {
+        schedule: [
+          { key: '10.0.0.1:6881', nextAllowedMs: 5000 },
+          { key: '10.0.0.2:6881', nextAllowedMs: 500 }
+        ],
+        frontier: [
+          { host: '10.0.0.3', port: 1, id, dueMs: 0 },
+          { host: '::1', port: 2, dueMs: 9000 }
+        ]
+      },
+      100
+    );
     const s = store.loadState(1000);
     expect(s.schedule).toEqual([{ key: '10.0.0.1:6881', nextAllowedMs: 5000 }]);
-    expect(s.frontier).toEqual(expect.arrayContaining([{ host: '10.0.0.3', port: 1, id, dueMs: 0 }, { host: '::1', port: 2, dueMs: 9000 }]));
+    expect(s.frontier).toEqual(
+      expect.arrayContaining([
+        { host: '10.0.0.3', port: 1, id, dueMs: 0 },
+        { host: '::1', port: 2, dueMs: 9000 }
+      ])
+    );
     store.close();
   });
 });
 
 describe('a crawl stopped and restarted on the same database', () => {
   it('continues without duplicate rows and without asking nodes again early', async () => {
-    const net = await WarmTestnet.create({ size: 400, seed: 3, latencyMs: 20, node: { maintenanceIntervalMs: 3_600_000 } });
+    const net = await WarmTestnet.create({
+      size: 400,
+      seed: 3,
+      latencyMs: 20,
+      node: { maintenanceIntervalMs: 3_600_000 }
+    });
     const rnd = seededRandom(8);
     const infoHashes = Array.from({ length: 400 }, () => rnd.bytes(20));
     await net.storeInfoHashes(infoHashes);
     const known = new Set(infoHashes.map(toHex));
     const path = join(dir, 'restart.db');
     const asked: Array<Map<string, number>> = [];
-    const run = async (ms: number, seed: number): Promise<ReturnType<ReturnType<typeof createDhtCrawler>['stats']>> => {
+    const run = async (
+      ms: number,
+      seed: number
+    ): Promise<ReturnType<ReturnType<typeof createDhtCrawler>['stats']>> => {
       // A new process each time: new DHT node, new store handle on the same file.
-      const dht = new DHT({ transport: net.network.createTransport(), clock: net.network.clock, random: seededRandom(seed), bootstrap: [net.nodes[0]!.address()], maintenanceIntervalMs: 3_600_000 });
+      const dht = new DHT({
+        transport: net.network.createTransport(),
+        clock: net.network.clock,
+        random: seededRandom(seed),
+        bootstrap: [net.nodes[0]!.address()],
+        maintenanceIntervalMs: 3_600_000
+      });
       await net.run(dht.ready);
       const me = dht.address();
       const queries = new Map<string, number>();
@@ -104,7 +140,13 @@ describe('a crawl stopped and restarted on the same database', () => {
         }
       };
       const store = SqliteCrawlerStore.open(path);
-      const crawler = createDhtCrawler(dht, { store, clock: net.network.clock, random: seededRandom(seed + 1), queriesPerSecond: 40, bootstrap: [net.nodes[0]!.address()] });
+      const crawler = createDhtCrawler(dht, {
+        store,
+        clock: net.network.clock,
+        random: seededRandom(seed + 1),
+        queriesPerSecond: 40,
+        bootstrap: [net.nodes[0]!.address()]
+      });
       crawler.start();
       await net.network.runFor(ms);
       await crawler.stop();
@@ -122,13 +164,16 @@ describe('a crawl stopped and restarted on the same database', () => {
     const second = await run(60_000, 200);
     const rows2 = rows(path);
     const hexes = rows2.map((r) => toHex(r.infohash));
-    console.log(`[crawler-store] run 1: ${first.queriesSent} queries, ${rows1.length} rows; run 2 restored ${JSON.stringify(second.restored)}, ${second.queriesSent} queries, ${rows2.length} rows`);
+    console.log(
+      `[crawler-store] run 1: ${first.queriesSent} queries, ${rows1.length} rows; run 2 restored ${JSON.stringify(second.restored)}, ${second.queriesSent} queries, ${rows2.length} rows`
+    );
 
     expect(new Set(hexes).size).toBe(hexes.length); // no duplicates
     expect(hexes.filter((h) => known.has(h)).length / known.size).toBeGreaterThanOrEqual(0.95);
     // Rows of the first run kept their first sighting.
     const firstSeen = new Map(rows1.map((r) => [toHex(r.infohash), r.first_seen]));
-    for (const r of rows2) if (firstSeen.has(toHex(r.infohash))) expect(r.first_seen).toBe(firstSeen.get(toHex(r.infohash)));
+    for (const r of rows2)
+      if (firstSeen.has(toHex(r.infohash))) expect(r.first_seen).toBe(firstSeen.get(toHex(r.infohash)));
     // State was restored and honoured: no node asked in run 1 was asked again in run 2.
     expect(second.restored.schedule).toBeGreaterThan(0);
     expect(second.restored.frontier + second.restored.revisits).toBeGreaterThan(0);

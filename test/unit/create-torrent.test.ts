@@ -43,7 +43,9 @@ describe('createTorrentFromBuffer', () => {
   it('hashes pieces like an independent SHA-1 and round-trips through parse', () => {
     const data = seededRandom(1).bytes(100_000);
     const info = createTorrentFromBuffer('data.bin', data, 16 * KiB);
-    expect(Array.from({ length: info.pieceCount }, (_, i) => Buffer.from(pieceHash(info, i)))).toEqual(expectedPieces(data, 16 * KiB));
+    expect(Array.from({ length: info.pieceCount }, (_, i) => Buffer.from(pieceHash(info, i)))).toEqual(
+      expectedPieces(data, 16 * KiB)
+    );
     expect(info.files).toEqual([{ path: ['data.bin'], length: 100_000, offset: 0 }]);
     const again = parseTorrentFile(toTorrentFile(info)).info;
     expect(again.infoHash).toEqual(info.infoHash);
@@ -63,10 +65,15 @@ describe('createTorrent', () => {
     const path = join(dir, 'single.bin');
     await fsp.writeFile(path, data);
     const progress: number[] = [];
-    const info = await createTorrent(path, { pieceLength: 16 * KiB, onProgress: (done, total) => progress.push(done / total) });
+    const info = await createTorrent(path, {
+      pieceLength: 16 * KiB,
+      onProgress: (done, total) => progress.push(done / total)
+    });
     expect(info.name).toBe('single.bin');
     expect(info.length).toBe(70_000);
-    expect(Array.from({ length: info.pieceCount }, (_, i) => Buffer.from(pieceHash(info, i)))).toEqual(expectedPieces(data, 16 * KiB));
+    expect(Array.from({ length: info.pieceCount }, (_, i) => Buffer.from(pieceHash(info, i)))).toEqual(
+      expectedPieces(data, 16 * KiB)
+    );
     expect(progress).toHaveLength(5);
     expect(progress.at(-1)).toBe(1);
     expect(parseInfo(info.infoBytes).infoHash).toEqual(info.infoHash);
@@ -95,7 +102,9 @@ describe('createTorrent', () => {
     expect(info.files.every((f) => f.path[0] === 'my-folder')).toBe(true);
     const concatenated = Buffer.concat(order.map((rel) => contents[rel] as Uint8Array));
     expect(info.length).toBe(concatenated.length);
-    expect(Array.from({ length: info.pieceCount }, (_, i) => Buffer.from(pieceHash(info, i)))).toEqual(expectedPieces(concatenated, 16 * KiB));
+    expect(Array.from({ length: info.pieceCount }, (_, i) => Buffer.from(pieceHash(info, i)))).toEqual(
+      expectedPieces(concatenated, 16 * KiB)
+    );
     let offset = 0;
     for (const f of info.files) {
       expect(f.offset).toBe(offset);

@@ -19,7 +19,13 @@ import { TrackerlessError } from '../../lib/errors.js';
 async function setup(extra: Partial<ConstructorParameters<typeof DHT>[0]> = {}) {
   const net = new SimNetwork({ seed: 3, latencyMs: 5 });
   const rnd = seededRandom(9);
-  const dht = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [], ...extra });
+  const dht = new DHT({
+    transport: net.createTransport(),
+    clock: net.clock,
+    random: rnd,
+    bootstrap: [],
+    ...extra
+  });
   await net.runUntil(() => false, 1); // let it bind
   await dht.ready;
   const client = net.createTransport();
@@ -32,7 +38,10 @@ async function setup(extra: Partial<ConstructorParameters<typeof DHT>[0]> = {}) 
   });
   const clientId = rnd.bytes(20);
   const send = async (q: Query | Uint8Array, opts: { readOnly?: boolean; from?: Transport } = {}) => {
-    const data = q instanceof Uint8Array ? q : encodeQuery(new Uint8Array([1, 2]), q, { readOnly: opts.readOnly ?? false });
+    const data =
+      q instanceof Uint8Array
+        ? q
+        : encodeQuery(new Uint8Array([1, 2]), q, { readOnly: opts.readOnly ?? false });
     (opts.from ?? client).send(data, dht.address());
     await net.runFor(50);
   };
@@ -63,14 +72,28 @@ describe('DHT node: inbound queries', () => {
     const { dht, send, inbox, clientId } = await setup();
     await send(bencode.encode({ t: 'xy', y: 'q', q: 'vote', a: { id: Buffer.from(clientId) } }));
     expect(replies(inbox).at(-1)).toMatchObject({ type: 'error', code: 204 });
-    await send(bencode.encode({ t: 'xy', y: 'q', q: 'frobnicate', a: { id: Buffer.from(clientId), target: Buffer.alloc(20, 1) } }));
+    await send(
+      bencode.encode({
+        t: 'xy',
+        y: 'q',
+        q: 'frobnicate',
+        a: { id: Buffer.from(clientId), target: Buffer.alloc(20, 1) }
+      })
+    );
     expect(lastResponse(inbox).body.nodes).toEqual([]);
     await dht.destroy();
   });
 
   it('answers bad arguments with 203 and drops garbage and unknown transactions silently', async () => {
     const { dht, send, inbox, raw, clientId } = await setup();
-    await send(bencode.encode({ t: 'ab', y: 'q', q: 'get_peers', a: { id: Buffer.from(clientId), info_hash: Buffer.alloc(19) } }));
+    await send(
+      bencode.encode({
+        t: 'ab',
+        y: 'q',
+        q: 'get_peers',
+        a: { id: Buffer.from(clientId), info_hash: Buffer.alloc(19) }
+      })
+    );
     expect(replies(inbox).at(-1)).toMatchObject({ type: 'error', code: 203 });
     const before = raw.length;
     await send(new Uint8Array([0x64, 0x31, 0x3a])); // "d1:" truncated
@@ -86,7 +109,14 @@ describe('DHT node: inbound queries', () => {
   it('stores announced peers only with a valid token bound to the IP, honours implied_port', async () => {
     const { dht, send, inbox, clientId, client, net } = await setup();
     const ih = new Uint8Array(20).fill(7);
-    await send({ method: 'announce_peer', id: clientId, infoHash: ih, port: 5000, token: new Uint8Array([1, 2, 3]), impliedPort: false });
+    await send({
+      method: 'announce_peer',
+      id: clientId,
+      infoHash: ih,
+      port: 5000,
+      token: new Uint8Array([1, 2, 3]),
+      impliedPort: false
+    });
     expect(replies(inbox).at(-1)).toMatchObject({ type: 'error', code: 203 });
     await send({ method: 'get_peers', id: clientId, infoHash: ih });
     const token = lastResponse(inbox).body.token!;
@@ -94,12 +124,17 @@ describe('DHT node: inbound queries', () => {
     expect(lastResponse(inbox).body.nodes).toBeDefined();
     // The token is bound to our IP: another host cannot use it.
     const other = net.createTransport();
-    await send({ method: 'announce_peer', id: clientId, infoHash: ih, port: 5000, token, impliedPort: false }, { from: other });
+    await send(
+      { method: 'announce_peer', id: clientId, infoHash: ih, port: 5000, token, impliedPort: false },
+      { from: other }
+    );
     expect(dht.stats().storedPeers).toBe(0);
     await send({ method: 'announce_peer', id: clientId, infoHash: ih, port: 5000, token, impliedPort: true });
     expect(lastResponse(inbox).body.id).toBeDefined();
     await send({ method: 'get_peers', id: clientId, infoHash: ih });
-    expect(lastResponse(inbox).body.values).toEqual([{ host: client.address().host, port: client.address().port }]);
+    expect(lastResponse(inbox).body.values).toEqual([
+      { host: client.address().host, port: client.address().port }
+    ]);
     await dht.destroy();
   });
 
@@ -113,7 +148,17 @@ describe('DHT node: inbound queries', () => {
       await send({ method: 'get_peers', id: clientId, infoHash: ih }, { from: t });
       const d = decodeMessage(got[0]!);
       if (!d.ok || d.message.type !== 'response') throw new Error('no token');
-      await send({ method: 'announce_peer', id: clientId, infoHash: ih, port: 6881, token: d.message.body.token!, impliedPort: false }, { from: t });
+      await send(
+        {
+          method: 'announce_peer',
+          id: clientId,
+          infoHash: ih,
+          port: 6881,
+          token: d.message.body.token!,
+          impliedPort: false
+        },
+        { from: t }
+      );
     }
     expect(dht.stats().storedPeers).toBe(300);
     const sizes: number[] = [];
@@ -142,7 +187,12 @@ describe('DHT node: routing table admission', () => {
     await net.runFor(5000);
     expect(dht.stats().nodes).toBe(0);
     // A well-behaved peer node: it answers our verification ping and is added.
-    const peer = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [dht.address()] });
+    const peer = new DHT({
+      transport: net.createTransport(),
+      clock: net.clock,
+      random: rnd,
+      bootstrap: [dht.address()]
+    });
     await net.runFor(3000);
     expect(dht.nodes().map((n) => toHex(n.id))).toEqual([toHex(peer.nodeId)]);
     expect(peer.nodes().map((n) => toHex(n.id))).toEqual([toHex(dht.nodeId)]);
@@ -163,8 +213,12 @@ function isBound(d: DHT): boolean {
 describe('DHT node: API', () => {
   it('rejects bad arguments with typed errors and refuses use after destroy', async () => {
     const { dht } = await setup();
-    expect(() => new DHT({ port: 70000, bootstrap: [] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_PORT' }));
-    expect(() => new DHT({ bootstrap: ['nonsense'] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' }));
+    expect(() => new DHT({ port: 70000, bootstrap: [] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_PORT' })
+    );
+    expect(() => new DHT({ bootstrap: ['nonsense'] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' })
+    );
     await expect(dht.getPeers('abc')).rejects.toMatchObject({ code: 'ERR_INVALID_INFOHASH' });
     await expect(dht.announce('00'.repeat(20), 0)).rejects.toMatchObject({ code: 'ERR_INVALID_PORT' });
     await expect(dht.announce('00'.repeat(20))).rejects.toMatchObject({ code: 'ERR_INVALID_PORT' });
@@ -193,7 +247,13 @@ describe('DHT node: API', () => {
       const rnd = seededRandom(2);
       const a = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [] });
       await net.runFor(10);
-      const b = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [a.address()], statePath });
+      const b = new DHT({
+        transport: net.createTransport(),
+        clock: net.clock,
+        random: rnd,
+        bootstrap: [a.address()],
+        statePath
+      });
       // Loading the (missing) state file is real I/O: let it finish before driving virtual time.
       for (let i = 0; i < 100 && !isBound(b); i++) await new Promise((r) => setTimeout(r, 10));
       await net.runFor(3000);
@@ -202,7 +262,13 @@ describe('DHT node: API', () => {
       const saved = JSON.parse(await readFile(statePath, 'utf8'));
       expect(saved.id).toBe(id);
       expect(saved.nodes).toEqual([{ id: toHex(a.nodeId), host: a.address().host, port: a.address().port }]);
-      const c = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [], statePath });
+      const c = new DHT({
+        transport: net.createTransport(),
+        clock: net.clock,
+        random: rnd,
+        bootstrap: [],
+        statePath
+      });
       // Loading the state file is real I/O: let it finish before driving virtual time.
       for (let i = 0; i < 100 && !isBound(c); i++) await new Promise((r) => setTimeout(r, 10));
       await net.runFor(3000);

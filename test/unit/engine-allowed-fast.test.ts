@@ -41,11 +41,22 @@ function content(pieces: number, seed: number): { data: Uint8Array; info: Torren
  */
 async function withFakePeer(info: TorrentInfo, onHandshake: (peer: PeerWire) => void) {
   const [mine, theirs] = pipePair();
-  const peer = new PeerWire(theirs, { role: 'responder', peerId: new Uint8Array(20).fill(9), infoHash: info.infoHash, pieceCount: info.pieceCount });
+  const peer = new PeerWire(theirs, {
+    role: 'responder',
+    peerId: new Uint8Array(20).fill(9),
+    infoHash: info.infoHash,
+    pieceCount: info.pieceCount
+  });
   wires.push(peer);
   peer.on('handshake', () => onHandshake(peer));
   const storage = new MemoryStorage(info);
-  const engine = new BitTorrentEngine({ infoHash: info.infoHash, info, storage, tickMs: 100, connect: async () => mine });
+  const engine = new BitTorrentEngine({
+    infoHash: info.infoHash,
+    info,
+    storage,
+    tickMs: 100,
+    connect: async () => mine
+  });
   engines.push(engine);
   await engine.start();
   engine.addPeer({ host: '10.1.2.3', port: 6881 }, 'manual');
@@ -66,9 +77,18 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
     const down = await net.leecher(info.infoHash); // magnet-only: the grant arrives before the metadata
     down.engine.addPeer(seed.address, 'manual');
     // The seed sees the downloader at its made-up address and derives the set from it (BEP 6).
-    const expected = allowedFastSet(down.address.host, info.infoHash, info.pieceCount, ALLOWED_FAST_COUNT).sort((a, b) => a - b);
+    const expected = allowedFastSet(
+      down.address.host,
+      info.infoHash,
+      info.pieceCount,
+      ALLOWED_FAST_COUNT
+    ).sort((a, b) => a - b);
     expect(expected.length).toBe(ALLOWED_FAST_COUNT);
-    await waitFor('the allowed-fast pieces', () => down.engine.progress().verifiedPieces === expected.length, { timeoutMs: 10_000, intervalMs: 20 });
+    await waitFor(
+      'the allowed-fast pieces',
+      () => down.engine.progress().verifiedPieces === expected.length,
+      { timeoutMs: 10_000, intervalMs: 20 }
+    );
     await sleep(300); // nothing else follows
     expect([...down.engine.downloader!.stored.indices()]).toEqual(expected);
     expect(down.engine.progress().downloaded).toBe(expected.length * PIECE);
@@ -87,11 +107,15 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
       p.allowedFast(5);
       p.on('request', (r) => {
         requests.push({ index: r.index, choked: !unchoked });
-        if (!unchoked && r.index === 5) p.reject(r.index, r.begin, r.length); // BEP 6 allows it
+        if (!unchoked && r.index === 5)
+          p.reject(r.index, r.begin, r.length); // BEP 6 allows it
         else if (unchoked || r.index === 1) serve(p, data, r);
       });
     });
-    await waitFor('piece 1', () => engine.progress().verifiedPieces === 1, { timeoutMs: 10_000, intervalMs: 20 });
+    await waitFor('piece 1', () => engine.progress().verifiedPieces === 1, {
+      timeoutMs: 10_000,
+      intervalMs: 20
+    });
     await sleep(300); // ticks and fills: piece 5 is not asked for again while we are choked
     const choked = requests.filter((r) => r.choked);
     expect(new Set(choked.map((r) => r.index))).toEqual(new Set([1, 5]));
@@ -105,7 +129,9 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
     await engine.done();
     expect(requests.filter((r) => !r.choked && r.index === 5).length).toBe(2); // its blocks were free again
     for (let i = 0; i < info.pieceCount; i++) {
-      expect(Buffer.from(await storage.readPiece(i)).equals(Buffer.from(data.subarray(i * PIECE, (i + 1) * PIECE)))).toBe(true);
+      expect(
+        Buffer.from(await storage.readPiece(i)).equals(Buffer.from(data.subarray(i * PIECE, (i + 1) * PIECE)))
+      ).toBe(true);
     }
   });
 
@@ -119,10 +145,14 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
       for (let i = 0; i < 100; i++) p.allowedFast(99 - i); // 99 down to 0
       p.on('request', (r) => requested.add(r.index)); // never answered
     });
-    await waitFor('the allowed-fast set', () => [...engine.sessions][0]?.peerAllowedFast.size === MAX_PEER_ALLOWED_FAST, {
-      timeoutMs: 10_000,
-      intervalMs: 20
-    });
+    await waitFor(
+      'the allowed-fast set',
+      () => [...engine.sessions][0]?.peerAllowedFast.size === MAX_PEER_ALLOWED_FAST,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 20
+      }
+    );
     await sleep(200);
     const session = [...engine.sessions][0]!;
     expect(session.peerAllowedFast.size).toBe(MAX_PEER_ALLOWED_FAST);

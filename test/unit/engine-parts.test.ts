@@ -105,12 +105,16 @@ describe('allowedFastSet (BEP 6)', () => {
   it('matches the BEP example vectors', () => {
     const infoHash = new Uint8Array(20).fill(0xaa);
     expect(allowedFastSet('80.4.4.200', infoHash, 1313, 7)).toEqual([1059, 431, 808, 1217, 287, 376, 1188]);
-    expect(allowedFastSet('80.4.4.200', infoHash, 1313, 9)).toEqual([1059, 431, 808, 1217, 287, 376, 1188, 353, 508]);
+    expect(allowedFastSet('80.4.4.200', infoHash, 1313, 9)).toEqual([
+      1059, 431, 808, 1217, 287, 376, 1188, 353, 508
+    ]);
   });
 
   it('is the same for every address of a /24 and never larger than the torrent', () => {
     const infoHash = new Uint8Array(20).fill(1);
-    expect(allowedFastSet('10.1.2.3', infoHash, 100, 10)).toEqual(allowedFastSet('10.1.2.250', infoHash, 100, 10));
+    expect(allowedFastSet('10.1.2.3', infoHash, 100, 10)).toEqual(
+      allowedFastSet('10.1.2.250', infoHash, 100, 10)
+    );
     expect(allowedFastSet('10.1.2.3', infoHash, 3, 10).sort()).toEqual([0, 1, 2]);
   });
 });
@@ -121,7 +125,10 @@ describe('PieceCache', () => {
     const info = createTorrentFromBuffer('c.bin', data, 16 * 1024);
     const storage = MemoryStorage.fromData(info, data);
     let reads = 0;
-    const counting = { ...storage, readPiece: (i: number) => (reads++, storage.readPiece(i)) } as typeof storage;
+    const counting = {
+      ...storage,
+      readPiece: (i: number) => (reads++, storage.readPiece(i))
+    } as typeof storage;
     const cache = new PieceCache(counting, 32 * 1024);
     const [a, b] = await Promise.all([cache.load(0), cache.load(0)]);
     expect(a).toBe(b);

@@ -35,10 +35,22 @@ function content(size: number, seed: number): { data: Uint8Array; info: TorrentI
 }
 
 /** A seed engine over `data` (which may differ from what `info` describes: a liar). */
-async function seeder(net: PipeNet, info: TorrentInfo, data: Uint8Array, extra: Partial<BitTorrentEngineOptions> = {}) {
+async function seeder(
+  net: PipeNet,
+  info: TorrentInfo,
+  data: Uint8Array,
+  extra: Partial<BitTorrentEngineOptions> = {}
+) {
   const address = net.address();
   const engine = track(
-    await net.engine(address, { infoHash: info.infoHash, info, storage: MemoryStorage.fromData(info, data), existing: 'complete', seed: true, ...extra })
+    await net.engine(address, {
+      infoHash: info.infoHash,
+      info,
+      storage: MemoryStorage.fromData(info, data),
+      existing: 'complete',
+      seed: true,
+      ...extra
+    })
   );
   return { engine, address };
 }
@@ -78,7 +90,12 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     expect(events).toEqual(['metadata', 'done']);
     expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
     const p = down.engine.progress();
-    expect(p).toMatchObject({ verifiedPieces: info.pieceCount, totalPieces: info.pieceCount, verifiedBytes: data.length, totalBytes: data.length });
+    expect(p).toMatchObject({
+      verifiedPieces: info.pieceCount,
+      totalPieces: info.pieceCount,
+      verifiedBytes: data.length,
+      totalBytes: data.length
+    });
     expect(p.downloaded).toBeGreaterThanOrEqual(data.length);
     expect(seed.engine.progress().uploaded).toBeGreaterThanOrEqual(data.length);
     expect(down.engine.wantsPeers()).toBe(false);
@@ -92,7 +109,10 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     const down = await leecher(net, info.infoHash, { seed: false });
     down.engine.addPeer(seed.address, 'manual');
     await down.engine.done();
-    await waitFor('the downloader to disconnect', () => seed.engine.peerCount === 0, { timeoutMs: 5000, intervalMs: 20 });
+    await waitFor('the downloader to disconnect', () => seed.engine.peerCount === 0, {
+      timeoutMs: 5000,
+      intervalMs: 20
+    });
     await expect(down.engine.metadata()).resolves.toBe(down.engine.info);
     await expect(down.engine.done()).resolves.toBeUndefined();
   });
@@ -129,10 +149,14 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     const late = await leecher(net, info.infoHash);
     late.engine.addPeer(middle.address, 'manual');
     // `middle` dialed `seed`, so it tells `late` about seed's address; late dials it.
-    await waitFor('late to be connected to the seed', () => seed.engine.peerCount >= 1 && late.engine.peerCount >= 1, {
-      timeoutMs: 10_000,
-      intervalMs: 50
-    });
+    await waitFor(
+      'late to be connected to the seed',
+      () => seed.engine.peerCount >= 1 && late.engine.peerCount >= 1,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 50
+      }
+    );
     await late.engine.done();
     expect((await storedBytes(late.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
   });
@@ -152,7 +176,12 @@ describe('BitTorrentEngine over in-memory pipes', () => {
       for (const b of first) mine.write(b);
       return closed;
     };
-    const handshake = encodeHandshake({ infoHash: info.infoHash, peerId: new Uint8Array(20).fill(7), fast: true, extended: true });
+    const handshake = encodeHandshake({
+      infoHash: info.infoHash,
+      peerId: new Uint8Array(20).fill(7),
+      fast: true,
+      extended: true
+    });
     const oversized = new Uint8Array([0x00, 0x10, 0x00, 0x00, 7]); // a 1 MiB "piece" message
     const badBitfield = encodeMessage({ type: 'bitfield', bitfield: new Uint8Array(3) }); // 8 pieces need 1 byte
     const badHave = encodeMessage({ type: 'have', index: info.pieceCount + 5 });
@@ -178,12 +207,24 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     mine.onData(() => {});
     down.engine.acceptConnection(theirs, { host: '10.9.9.8', port: 1 });
     // Without the fast extension unrequested blocks are legal (BEP 6 makes them an error).
-    mine.write(encodeHandshake({ infoHash: info.infoHash, peerId: new Uint8Array(20).fill(8), fast: false, extended: false }));
+    mine.write(
+      encodeHandshake({
+        infoHash: info.infoHash,
+        peerId: new Uint8Array(20).fill(8),
+        fast: false,
+        extended: false
+      })
+    );
     mine.write(encodeMessage({ type: 'bitfield', bitfield: new Uint8Array(info.pieceCount / 8).fill(0xff) }));
     // One stray 16 KiB block of every piece: never requested (it chokes us), all wanted.
     const block = new Uint8Array(16 * KiB).fill(1);
-    for (let index = 0; index < info.pieceCount; index++) mine.write(encodeMessage({ type: 'piece', index, begin: 0, block }));
-    await waitFor('the blocks to arrive', () => down.engine.progress().downloaded >= info.pieceCount * 16 * KiB, { timeoutMs: 10_000, intervalMs: 20 });
+    for (let index = 0; index < info.pieceCount; index++)
+      mine.write(encodeMessage({ type: 'piece', index, begin: 0, block }));
+    await waitFor(
+      'the blocks to arrive',
+      () => down.engine.progress().downloaded >= info.pieceCount * 16 * KiB,
+      { timeoutMs: 10_000, intervalMs: 20 }
+    );
     const p = down.engine.progress();
     expect(p.buffered).toBeGreaterThan(0);
     expect(p.buffered).toBeLessThanOrEqual(budget);

@@ -41,7 +41,12 @@ afterEach(async () => {
 
 const indices = (engine: BitTorrentEngine): number[] => [...engine.downloader!.stored.indices()];
 
-async function expectPieces(storage: Storage, info: TorrentInfo, data: Uint8Array, pieces: number[]): Promise<void> {
+async function expectPieces(
+  storage: Storage,
+  info: TorrentInfo,
+  data: Uint8Array,
+  pieces: number[]
+): Promise<void> {
   for (const p of pieces) {
     const expected = data.subarray(p * PIECE, Math.min(info.length, (p + 1) * PIECE));
     expect(Buffer.from(await storage.readPiece(p)).equals(Buffer.from(expected))).toBe(true);
@@ -83,7 +88,11 @@ describe('BEP 53 select-only (piped engines)', () => {
     down.engine.addPeer(seed.address, 'manual');
     await down.engine.done();
     expect(indices(down.engine)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
-    expect(down.engine.progress()).toMatchObject({ totalPieces: 11, verifiedBytes: 650 * KiB - 10 * PIECE, totalBytes: 650 * KiB - 10 * PIECE });
+    expect(down.engine.progress()).toMatchObject({
+      totalPieces: 11,
+      verifiedBytes: 650 * KiB - 10 * PIECE,
+      totalBytes: 650 * KiB - 10 * PIECE
+    });
     // A downloader that completed its selection still seeds what it has.
     const third = await net.leecher(info.infoHash, { info, selectFiles: [4] });
     third.engine.addPeer(down.address, 'manual');
@@ -95,11 +104,27 @@ describe('BEP 53 select-only (piped engines)', () => {
     net = new PipeNet();
     const { info, data } = multiFileTorrent(FILES, PIECE, 13);
     expect(
-      () => new BitTorrentEngine({ infoHash: info.infoHash, info, storage: () => Promise.reject(new Error('unused')), selectFiles: [0, 5] })
-    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_SELECTION', message: expect.stringMatching(/file index 5 is out of range: the torrent has 5 files/) }));
-    expect(() => new BitTorrentEngine({ infoHash: info.infoHash, storage: () => Promise.reject(new Error('unused')), selectFiles: [] })).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+      () =>
+        new BitTorrentEngine({
+          infoHash: info.infoHash,
+          info,
+          storage: () => Promise.reject(new Error('unused')),
+          selectFiles: [0, 5]
+        })
+    ).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_SELECTION',
+        message: expect.stringMatching(/file index 5 is out of range: the torrent has 5 files/)
+      })
     );
+    expect(
+      () =>
+        new BitTorrentEngine({
+          infoHash: info.infoHash,
+          storage: () => Promise.reject(new Error('unused')),
+          selectFiles: []
+        })
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
 
     const seed = await net.seeder(info, data);
     const down = await net.leecher(info.infoHash, { selectFiles: [7] });
@@ -118,7 +143,12 @@ describe('BEP 53 select-only (piped engines)', () => {
     const out = join(dir, 'fs');
     const file = (name: string): string => join(out, 'multi', name);
 
-    const first = await net.engine(net.address(), { infoHash: info.infoHash, outDir: out, selectFiles: [0], seed: false });
+    const first = await net.engine(net.address(), {
+      infoHash: info.infoHash,
+      outDir: out,
+      selectFiles: [0],
+      seed: false
+    });
     first.addPeer(seed.address, 'manual');
     await first.done();
     await first.stop();
@@ -128,19 +158,33 @@ describe('BEP 53 select-only (piped engines)', () => {
     for (const name of ['empty.txt', 'c.bin', 'd.bin']) expect(existsSync(file(name))).toBe(false);
 
     // Same directory, a wider selection: the resume file says pieces 0-3 are here.
-    const second = await net.engine(net.address(), { infoHash: info.infoHash, info, outDir: out, selectFiles: [0, 2, 3], seed: false });
+    const second = await net.engine(net.address(), {
+      infoHash: info.infoHash,
+      info,
+      outDir: out,
+      selectFiles: [0, 2, 3],
+      seed: false
+    });
     expect(second.progress()).toMatchObject({ verifiedPieces: 4, totalPieces: 6 });
     second.addPeer(seed.address, 'manual');
     await second.done();
     await second.stop();
     expect(second.progress().downloaded).toBe(2 * PIECE); // pieces 9 and 10 only
-    expect((await fsp.readFile(file('c.bin'))).equals(Buffer.from(data.subarray(300 * KiB, 350 * KiB)))).toBe(true);
+    expect((await fsp.readFile(file('c.bin'))).equals(Buffer.from(data.subarray(300 * KiB, 350 * KiB)))).toBe(
+      true
+    );
     expect((await fsp.stat(file('empty.txt'))).size).toBe(0); // selected now: created
     expect((await fsp.stat(file('d.bin'))).size).toBe(2 * KiB); // piece 10 ends 2 KiB into d
 
     // Without the resume file the data on disk is verified instead: the same pieces are found.
     await fsp.rm(join(out, '.trackerless'), { recursive: true });
-    const third = await net.engine(net.address(), { infoHash: info.infoHash, info, outDir: out, selectFiles: [3], seed: false });
+    const third = await net.engine(net.address(), {
+      infoHash: info.infoHash,
+      info,
+      outDir: out,
+      selectFiles: [3],
+      seed: false
+    });
     expect(third.complete).toBe(true);
     expect(indices(third)).toEqual([0, 1, 2, 3, 9, 10]);
   });

@@ -4,7 +4,12 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { Bitfield } from '../../lib/engine/bitfield.js';
-import { normalizeSelection, selectedPieces, wantedBytes, type FileLayout } from '../../lib/engine/file-selection.js';
+import {
+  normalizeSelection,
+  selectedPieces,
+  wantedBytes,
+  type FileLayout
+} from '../../lib/engine/file-selection.js';
 import { PiecePicker } from '../../lib/engine/piece-picker.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { seededRandom } from '../../lib/util/random.js';
@@ -17,7 +22,12 @@ function layout(pieceLength: number, files: (number | { pad: number })[]): FileL
   const entries = files.map((f, i) => {
     const padding = typeof f !== 'number';
     const length = padding ? f.pad : f;
-    const entry = { path: ['t', padding ? `.pad${i}` : `f${i}`], length, offset, ...(padding ? { padding: true as const } : {}) };
+    const entry = {
+      path: ['t', padding ? `.pad${i}` : `f${i}`],
+      length,
+      offset,
+      ...(padding ? { padding: true as const } : {})
+    };
     offset += length;
     return entry;
   });
@@ -57,7 +67,9 @@ describe('selectedPieces', () => {
   it('a single-file torrent has file 0 only', () => {
     const single = layout(16 * KiB, [50 * KiB]);
     expect(pieces(selectedPieces(single, [0]))).toEqual([0, 1, 2, 3]);
-    expect(() => selectedPieces(single, [1])).toThrow(/file index 1 is out of range: the torrent has 1 file \(indices 0-0\)/);
+    expect(() => selectedPieces(single, [1])).toThrow(
+      /file index 1 is out of range: the torrent has 1 file \(indices 0-0\)/
+    );
   });
 
   it('an index past the end of the file list is ERR_INVALID_SELECTION', () => {
@@ -68,7 +80,10 @@ describe('selectedPieces', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect(error).toMatchObject({ code: 'ERR_INVALID_SELECTION', message: expect.stringMatching(/file index 5 is out of range: the torrent has 5 files/) });
+    expect(error).toMatchObject({
+      code: 'ERR_INVALID_SELECTION',
+      message: expect.stringMatching(/file index 5 is out of range: the torrent has 5 files/)
+    });
     expect(() => selectedPieces(l, [-1])).toThrow(InvalidArgumentError);
     expect(() => selectedPieces(l, [1.5])).toThrow(InvalidArgumentError);
   });
@@ -88,7 +103,9 @@ describe('normalizeSelection', () => {
 
   it('rejects an empty list and non-indices with ERR_INVALID_ARGUMENT', () => {
     for (const bad of [[], [-1], [0.5], [Number.NaN], [2 ** 60]] as number[][]) {
-      expect(() => normalizeSelection(bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+      expect(() => normalizeSelection(bad)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+      );
     }
   });
 });
@@ -96,7 +113,11 @@ describe('normalizeSelection', () => {
 describe('PiecePicker restricted to a selection', () => {
   it('only picks wanted pieces, and is complete when they are verified', () => {
     const l = layout(16 * KiB, [40 * KiB, 0, 8 * KiB, 52 * KiB, 1]);
-    const picker = new PiecePicker<string>({ length: l.length, pieceLength: l.pieceLength, blockSize: 16 * KiB });
+    const picker = new PiecePicker<string>({
+      length: l.length,
+      pieceLength: l.pieceLength,
+      blockSize: 16 * KiB
+    });
     picker.setWanted(selectedPieces(l, [4]));
     picker.onHaveAll('seed');
     const random = seededRandom(1);

@@ -31,29 +31,87 @@ const announce = (args: string): string =>
 
 describe('BEP 5 example packets', () => {
   const vectors: Array<[string, string, () => Uint8Array, Message]> = [
-    ['ping query', 'd1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe',
+    [
+      'ping query',
+      'd1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe',
       () => encodeQuery(tid, { method: 'ping', id: ID_A }),
-      { type: 'query', tid, query: { method: 'ping', id: ID_A }, readOnly: false }],
-    ['ping response', 'd1:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:y1:re',
+      { type: 'query', tid, query: { method: 'ping', id: ID_A }, readOnly: false }
+    ],
+    [
+      'ping response',
+      'd1:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:y1:re',
       () => encodeResponse(tid, { id: ID_M }),
-      { type: 'response', tid, body: { id: ID_M } }],
-    ['find_node query', 'd1:ad2:id20:abcdefghij01234567896:target20:mnopqrstuvwxyz123456e1:q9:find_node1:t2:aa1:y1:qe',
+      { type: 'response', tid, body: { id: ID_M } }
+    ],
+    [
+      'find_node query',
+      'd1:ad2:id20:abcdefghij01234567896:target20:mnopqrstuvwxyz123456e1:q9:find_node1:t2:aa1:y1:qe',
       () => encodeQuery(tid, { method: 'find_node', id: ID_A, target: ID_M }),
-      { type: 'query', tid, query: { method: 'find_node', id: ID_A, target: ID_M }, readOnly: false }],
-    ['get_peers query', 'd1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e1:q9:get_peers1:t2:aa1:y1:qe',
+      { type: 'query', tid, query: { method: 'find_node', id: ID_A, target: ID_M }, readOnly: false }
+    ],
+    [
+      'get_peers query',
+      'd1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e1:q9:get_peers1:t2:aa1:y1:qe',
       () => encodeQuery(tid, { method: 'get_peers', id: ID_A, infoHash: ID_M }),
-      { type: 'query', tid, query: { method: 'get_peers', id: ID_A, infoHash: ID_M }, readOnly: false }],
-    ['get_peers response with peers',
+      { type: 'query', tid, query: { method: 'get_peers', id: ID_A, infoHash: ID_M }, readOnly: false }
+    ],
+    [
+      'get_peers response with peers',
       'd1:rd2:id20:abcdefghij01234567895:token8:aoeusnth6:valuesl6:axje.u6:idhtnmee1:t2:aa1:y1:re',
-      () => encodeResponse(tid, { id: ID_A, token: b('aoeusnth'), values: [{ host: '97.120.106.101', port: 11893 }, { host: '105.100.104.116', port: 28269 }] }),
-      { type: 'response', tid, body: { id: ID_A, token: b('aoeusnth'), values: [{ host: '97.120.106.101', port: 11893 }, { host: '105.100.104.116', port: 28269 }] } }],
-    ['announce_peer query',
+      () =>
+        encodeResponse(tid, {
+          id: ID_A,
+          token: b('aoeusnth'),
+          values: [
+            { host: '97.120.106.101', port: 11893 },
+            { host: '105.100.104.116', port: 28269 }
+          ]
+        }),
+      {
+        type: 'response',
+        tid,
+        body: {
+          id: ID_A,
+          token: b('aoeusnth'),
+          values: [
+            { host: '97.120.106.101', port: 11893 },
+            { host: '105.100.104.116', port: 28269 }
+          ]
+        }
+      }
+    ],
+    [
+      'announce_peer query',
       'd1:ad2:id20:abcdefghij012345678912:implied_porti1e9:info_hash20:mnopqrstuvwxyz1234564:porti6881e5:token8:aoeusnthe1:q13:announce_peer1:t2:aa1:y1:qe',
-      () => encodeQuery(tid, { method: 'announce_peer', id: ID_A, infoHash: ID_M, port: 6881, token: b('aoeusnth'), impliedPort: true }),
-      { type: 'query', tid, query: { method: 'announce_peer', id: ID_A, infoHash: ID_M, port: 6881, token: b('aoeusnth'), impliedPort: true }, readOnly: false }],
-    ['generic error', 'd1:eli201e23:A Generic Error Ocurrede1:t2:aa1:y1:ee',
+      () =>
+        encodeQuery(tid, {
+          method: 'announce_peer',
+          id: ID_A,
+          infoHash: ID_M,
+          port: 6881,
+          token: b('aoeusnth'),
+          impliedPort: true
+        }),
+      {
+        type: 'query',
+        tid,
+        query: {
+          method: 'announce_peer',
+          id: ID_A,
+          infoHash: ID_M,
+          port: 6881,
+          token: b('aoeusnth'),
+          impliedPort: true
+        },
+        readOnly: false
+      }
+    ],
+    [
+      'generic error',
+      'd1:eli201e23:A Generic Error Ocurrede1:t2:aa1:y1:ee',
       () => encodeError(tid, 201, 'A Generic Error Ocurred'),
-      { type: 'error', tid, code: 201, message: 'A Generic Error Ocurred' }]
+      { type: 'error', tid, code: 201, message: 'A Generic Error Ocurred' }
+    ]
   ];
   for (const [name, wire, encode, message] of vectors) {
     it(`${name}: decodes and re-encodes byte for byte`, () => {
@@ -75,7 +133,15 @@ describe('round trips of every message type', () => {
     { method: 'ping', id: ID_A },
     { method: 'find_node', id: ID_A, target: ID_M, want: ['n4', 'n6'] },
     { method: 'get_peers', id: ID_A, infoHash: ID_M, want: ['n6'], noseed: true },
-    { method: 'announce_peer', id: ID_A, infoHash: ID_M, port: 6881, token: b('tok'), impliedPort: false, seed: true },
+    {
+      method: 'announce_peer',
+      id: ID_A,
+      infoHash: ID_M,
+      port: 6881,
+      token: b('tok'),
+      impliedPort: false,
+      seed: true
+    },
     { method: 'announce_peer', id: ID_A, infoHash: ID_M, port: 0, token: b('tok'), impliedPort: true },
     { method: 'sample_infohashes', id: ID_A, target: ID_M },
     { method: 'unknown', name: 'vote', id: ID_A, target: ID_M },
@@ -83,7 +149,12 @@ describe('round trips of every message type', () => {
   ];
   for (const query of queries) {
     it(`query ${query.method}${query.method === 'unknown' ? ` (${query.name})` : ''}`, () => {
-      expect(ok(decodeMessage(encodeQuery(tid, query)))).toEqual({ type: 'query', tid, query, readOnly: false });
+      expect(ok(decodeMessage(encodeQuery(tid, query)))).toEqual({
+        type: 'query',
+        tid,
+        query,
+        readOnly: false
+      });
     });
   }
 
@@ -91,14 +162,28 @@ describe('round trips of every message type', () => {
     const v = b('TL\x00\x01');
     const wire = encodeQuery(tid, { method: 'ping', id: ID_A }, { readOnly: true, version: v });
     expect(str(wire)).toContain('2:roi1e');
-    expect(ok(decodeMessage(wire))).toEqual({ type: 'query', tid, query: { method: 'ping', id: ID_A }, readOnly: true, version: v });
+    expect(ok(decodeMessage(wire))).toEqual({
+      type: 'query',
+      tid,
+      query: { method: 'ping', id: ID_A },
+      readOnly: true,
+      version: v
+    });
   });
 
   it('full response: nodes, nodes6, values, token, samples, num, interval, BEP 42 ip', () => {
     const body: ResponseBody = {
-      id: ID_A, nodes: [node4], nodes6: [node6], token: b('t0k3n'),
-      values: [{ host: '10.0.0.1', port: 1 }, { host: '::1', port: 65535 }],
-      samples: [ID_A, ID_M], num: 42, interval: 21600
+      id: ID_A,
+      nodes: [node4],
+      nodes6: [node6],
+      token: b('t0k3n'),
+      values: [
+        { host: '10.0.0.1', port: 1 },
+        { host: '::1', port: 65535 }
+      ],
+      samples: [ID_A, ID_M],
+      num: 42,
+      interval: 21600
     };
     const ip = { host: '203.0.113.7', port: 40000 };
     const msg = ok(decodeMessage(encodeResponse(tid, body, { ip, version: b('LT') })));
@@ -120,13 +205,23 @@ describe('round trips of every message type', () => {
   });
 
   it('BEP 42 ip is best effort: an unencodable requester address is left out, not thrown on', () => {
-    for (const ip of [{ host: '1.2.3.4', port: 0 }, { host: 'node-1', port: 6881 }]) {
-      expect(str(encodeResponse(tid, { id: ID_M }, { ip }))).toBe('d1:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:y1:re');
+    for (const ip of [
+      { host: '1.2.3.4', port: 0 },
+      { host: 'node-1', port: 6881 }
+    ]) {
+      expect(str(encodeResponse(tid, { id: ID_M }, { ip }))).toBe(
+        'd1:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:y1:re'
+      );
     }
   });
 
   it('error with a unicode message', () => {
-    expect(ok(decodeMessage(encodeError(tid, 204, 'Méthode inconnue ✓')))).toEqual({ type: 'error', tid, code: 204, message: 'Méthode inconnue ✓' });
+    expect(ok(decodeMessage(encodeError(tid, 204, 'Méthode inconnue ✓')))).toEqual({
+      type: 'error',
+      tid,
+      code: 204,
+      message: 'Méthode inconnue ✓'
+    });
   });
 });
 
@@ -135,12 +230,22 @@ describe('encoders reject programmer errors', () => {
     expect(() => encodeQuery(new Uint8Array(0), { method: 'ping', id: ID_A })).toThrow(/tid/);
     expect(() => encodeQuery(new Uint8Array(17), { method: 'ping', id: ID_A })).toThrow(/tid/);
     expect(() => encodeQuery(tid, { method: 'ping', id: new Uint8Array(19) })).toThrow(/id/);
-    const ann = { method: 'announce_peer', id: ID_A, infoHash: ID_M, token: b('t'), impliedPort: false } as const;
+    const ann = {
+      method: 'announce_peer',
+      id: ID_A,
+      infoHash: ID_M,
+      token: b('t'),
+      impliedPort: false
+    } as const;
     expect(() => encodeQuery(tid, { ...ann, port: 0 })).toThrow(/port/);
     expect(() => encodeQuery(tid, { ...ann, port: 65536 })).toThrow(/port/);
     expect(() => encodeQuery(tid, { ...ann, port: 1, token: new Uint8Array(0) })).toThrow(/token/);
-    expect(() => encodeQuery(tid, { method: 'find_node', id: ID_A, target: ID_M, want: ['n5' as 'n4'] })).toThrow(/want/);
-    expect(() => encodeResponse(tid, { id: ID_A, nodes: [{ id: ID_M, host: 'host.example', port: 1 }] })).toThrow(/IP literal/);
+    expect(() =>
+      encodeQuery(tid, { method: 'find_node', id: ID_A, target: ID_M, want: ['n5' as 'n4'] })
+    ).toThrow(/want/);
+    expect(() =>
+      encodeResponse(tid, { id: ID_A, nodes: [{ id: ID_M, host: 'host.example', port: 1 }] })
+    ).toThrow(/IP literal/);
     expect(() => encodeResponse(tid, { id: ID_A, num: -1 })).toThrow(/num/);
     expect(() => encodeResponse(tid, { id: ID_A, samples: [new Uint8Array(3)] })).toThrow(/sample/);
     expect(() => encodeError(tid, 1.5, 'x')).toThrow(/code/);
@@ -149,8 +254,24 @@ describe('encoders reject programmer errors', () => {
 
 describe('malformed datagrams', () => {
   it('not bencode, truncated, trailing garbage, non-canonical', () => {
-    for (const s of ['', 'hello', 'd', 'de garbage', 'd1:t2:aa', 'd1:t5:aa1:y1:qe', 'i1.5e', 'd1:ti03ee', 'd1:ti-0ee',
-      'd1:t-2:aae', 'd1:t2:aa1:y1:qe1', 'di1ei2ee', 'd1:ae', '5:ab', 'x']) expectReject(s);
+    for (const s of [
+      '',
+      'hello',
+      'd',
+      'de garbage',
+      'd1:t2:aa',
+      'd1:t5:aa1:y1:qe',
+      'i1.5e',
+      'd1:ti03ee',
+      'd1:ti-0ee',
+      'd1:t-2:aae',
+      'd1:t2:aa1:y1:qe1',
+      'di1ei2ee',
+      'd1:ae',
+      '5:ab',
+      'x'
+    ])
+      expectReject(s);
     const wire = 'd1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe';
     for (let n = 0; n < wire.length; n++) expectReject(wire.slice(0, n));
   });
@@ -168,11 +289,14 @@ describe('malformed datagrams', () => {
     expectReject('d1:rd2:id20:mnopqrstuvwxyz123456e1:t0:1:y1:re');
     expectReject(`d1:rd2:id20:mnopqrstuvwxyz123456e1:t17:${'x'.repeat(17)}1:y1:re`);
     expectReject('d1:rd2:id20:mnopqrstuvwxyz123456e1:ti1e1:y1:re');
-    expect(ok(decodeStr(`d1:rd2:id20:mnopqrstuvwxyz123456e1:t16:${'x'.repeat(16)}1:y1:re`)).type).toBe('response');
+    expect(ok(decodeStr(`d1:rd2:id20:mnopqrstuvwxyz123456e1:t16:${'x'.repeat(16)}1:y1:re`)).type).toBe(
+      'response'
+    );
   });
 
   it('bad y: missing, unknown, too long, not a string (never answered)', () => {
-    for (const y of ['', '1:x', '2:qq', 'i1e', 'le']) expectReject(`d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa${y ? `1:y${y}` : ''}e`);
+    for (const y of ['', '1:x', '2:qq', 'i1e', 'le'])
+      expectReject(`d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa${y ? `1:y${y}` : ''}e`);
   });
 
   it('a __proto__ key cannot smuggle fields in', () => {
@@ -195,83 +319,182 @@ describe('malformed datagrams', () => {
 
   it('deeply nested input is rejected by the iterative guard (no 203: the datagram is not trusted)', () => {
     expectReject('l'.repeat(700) + 'e'.repeat(700));
-    expectReject(`d1:ad2:id20:abcdefghij01234567891:x${'l'.repeat(20)}${'e'.repeat(20)}e1:q4:ping1:t2:aa1:y1:qe`);
+    expectReject(
+      `d1:ad2:id20:abcdefghij01234567891:x${'l'.repeat(20)}${'e'.repeat(20)}e1:q4:ping1:t2:aa1:y1:qe`
+    );
   });
 
   it('responses: bad id, nodes, nodes6, values, token, samples, num, interval', () => {
     const r = (inner: string): string => `d1:rd${inner}e1:t2:aa1:y1:re`;
     const id = '2:id20:mnopqrstuvwxyz123456';
-    for (const inner of ['', '2:id19:mnopqrstuvwxyz12345', '2:idi1e', `${id}5:nodes25:${'n'.repeat(25)}`,
-      `${id}5:nodes27:${'n'.repeat(27)}`, `${id}5:nodesi0e`, `${id}6:nodes626:${'n'.repeat(26)}`,
-      `${id}6:values6:axje.u`, `${id}6:valuesd1:ai1ee`, `${id}5:token0:`, `${id}5:token65:${'k'.repeat(65)}`,
-      `${id}5:tokeni1e`, `${id}7:samples19:${'s'.repeat(19)}`, `${id}3:numi-1e`, `${id}8:interval1:5`,
-      `${id}3:numi99999999999999999999e`]) expectReject(r(inner));
+    for (const inner of [
+      '',
+      '2:id19:mnopqrstuvwxyz12345',
+      '2:idi1e',
+      `${id}5:nodes25:${'n'.repeat(25)}`,
+      `${id}5:nodes27:${'n'.repeat(27)}`,
+      `${id}5:nodesi0e`,
+      `${id}6:nodes626:${'n'.repeat(26)}`,
+      `${id}6:values6:axje.u`,
+      `${id}6:valuesd1:ai1ee`,
+      `${id}5:token0:`,
+      `${id}5:token65:${'k'.repeat(65)}`,
+      `${id}5:tokeni1e`,
+      `${id}7:samples19:${'s'.repeat(19)}`,
+      `${id}3:numi-1e`,
+      `${id}8:interval1:5`,
+      `${id}3:numi99999999999999999999e`
+    ])
+      expectReject(r(inner));
     expectReject('d1:r2:xx1:t2:aa1:y1:re');
     expectReject('d1:t2:aa1:y1:re');
   });
 
   it('values: bad entries are dropped, the rest kept', () => {
-    const wire = 'd1:rd2:id20:mnopqrstuvwxyz1234566:valuesl5:abcde7:abcdefgi1e6:\x01\x02\x03\x04\x00\x006:axje.u' +
+    const wire =
+      'd1:rd2:id20:mnopqrstuvwxyz1234566:valuesl5:abcde7:abcdefgi1e6:\x01\x02\x03\x04\x00\x006:axje.u' +
       '18:\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x1a\xe1ee1:t2:aa1:y1:re';
     const msg = ok(decodeStr(wire));
-    expect(msg.type === 'response' && msg.body.values).toEqual([{ host: '97.120.106.101', port: 11893 }, { host: '2001:db8::1', port: 6881 }]);
+    expect(msg.type === 'response' && msg.body.values).toEqual([
+      { host: '97.120.106.101', port: 11893 },
+      { host: '2001:db8::1', port: 6881 }
+    ]);
   });
 
   it('nodes with port 0 are dropped; ip of a bad length and an overlong v are ignored', () => {
-    const nodes = new Uint8Array([...encodeCompactNodes([{ id: ID_A, host: '1.2.3.4', port: 1 }], 4), ...new Uint8Array(26)]);
-    const wire = bencode.encode({ t: tid, y: 'r', r: { id: ID_M, nodes }, ip: b('12345'), v: new Uint8Array(17) });
-    expect(ok(decodeMessage(wire))).toEqual({ type: 'response', tid, body: { id: ID_M, nodes: [{ id: ID_A, host: '1.2.3.4', port: 1 }] } });
+    const nodes = new Uint8Array([
+      ...encodeCompactNodes([{ id: ID_A, host: '1.2.3.4', port: 1 }], 4),
+      ...new Uint8Array(26)
+    ]);
+    const wire = bencode.encode({
+      t: tid,
+      y: 'r',
+      r: { id: ID_M, nodes },
+      ip: b('12345'),
+      v: new Uint8Array(17)
+    });
+    expect(ok(decodeMessage(wire))).toEqual({
+      type: 'response',
+      tid,
+      body: { id: ID_M, nodes: [{ id: ID_A, host: '1.2.3.4', port: 1 }] }
+    });
   });
 
   it('queries with a valid tid but bad arguments give queryTid (answer 203)', () => {
-    const q = (method: string, args: string): string => `d1:ad${args}e1:q${method.length}:${method}1:t2:aa1:y1:qe`;
+    const q = (method: string, args: string): string =>
+      `d1:ad${args}e1:q${method.length}:${method}1:t2:aa1:y1:qe`;
     const id = '2:id20:abcdefghij0123456789';
     for (const s of [
-      'd1:q4:ping1:t2:aa1:y1:qe', 'd1:a3:abc1:q4:ping1:t2:aa1:y1:qe', 'd1:ad2:id20:abcdefghij0123456789e1:t2:aa1:y1:qe',
-      'd1:ad2:id20:abcdefghij0123456789e1:qi1e1:t2:aa1:y1:qe', q('ping', ''), q('ping', '2:id3:abc'),
-      q('find_node', id), q('find_node', `${id}6:target3:abc`), q('get_peers', id), q('get_peers', `${id}9:info_hashi1e`),
-      q('sample_infohashes', id), q('announce_peer', id)
-    ]) expectReject(s, 'aa');
+      'd1:q4:ping1:t2:aa1:y1:qe',
+      'd1:a3:abc1:q4:ping1:t2:aa1:y1:qe',
+      'd1:ad2:id20:abcdefghij0123456789e1:t2:aa1:y1:qe',
+      'd1:ad2:id20:abcdefghij0123456789e1:qi1e1:t2:aa1:y1:qe',
+      q('ping', ''),
+      q('ping', '2:id3:abc'),
+      q('find_node', id),
+      q('find_node', `${id}6:target3:abc`),
+      q('get_peers', id),
+      q('get_peers', `${id}9:info_hashi1e`),
+      q('sample_infohashes', id),
+      q('announce_peer', id)
+    ])
+      expectReject(s, 'aa');
   });
 
   it('announce_peer: port 0 / 65536 / negative / string / huge, token missing or too long', () => {
     const ih = '9:info_hash20:mnopqrstuvwxyz123456';
-    for (const args of [`${ih}4:porti0e5:token1:k`, `${ih}4:porti65536e5:token1:k`, `${ih}4:porti-1e5:token1:k`,
-      `${ih}4:port4:68815:token1:k`, `${ih}4:porti99999999999999999999e5:token1:k`, `${ih}5:token1:k`,
-      `${ih}4:porti6881e`, `${ih}4:porti6881e5:token0:`, `${ih}4:porti6881e5:token65:${'k'.repeat(65)}`,
-      `12:implied_port1:1${ih}4:porti6881e5:token1:k`, `12:implied_porti1e${ih}4:port1:x5:token1:k`,
-      `4:porti6881e5:token1:k`]) expectReject(announce(args), 'aa');
+    for (const args of [
+      `${ih}4:porti0e5:token1:k`,
+      `${ih}4:porti65536e5:token1:k`,
+      `${ih}4:porti-1e5:token1:k`,
+      `${ih}4:port4:68815:token1:k`,
+      `${ih}4:porti99999999999999999999e5:token1:k`,
+      `${ih}5:token1:k`,
+      `${ih}4:porti6881e`,
+      `${ih}4:porti6881e5:token0:`,
+      `${ih}4:porti6881e5:token65:${'k'.repeat(65)}`,
+      `12:implied_port1:1${ih}4:porti6881e5:token1:k`,
+      `12:implied_porti1e${ih}4:port1:x5:token1:k`,
+      `4:porti6881e5:token1:k`
+    ])
+      expectReject(announce(args), 'aa');
   });
 
   it('announce_peer: implied_port=1 allows a missing or out-of-range port', () => {
     const ih = '9:info_hash20:mnopqrstuvwxyz123456';
-    for (const args of [`12:implied_porti1e${ih}5:token1:k`, `12:implied_porti1e${ih}4:porti0e5:token1:k`,
-      `12:implied_porti1e${ih}4:porti70000e5:token1:k`]) {
+    for (const args of [
+      `12:implied_porti1e${ih}5:token1:k`,
+      `12:implied_porti1e${ih}4:porti0e5:token1:k`,
+      `12:implied_porti1e${ih}4:porti70000e5:token1:k`
+    ]) {
       const msg = ok(decodeStr(announce(args)));
-      expect(msg.type === 'query' && msg.query).toEqual({ method: 'announce_peer', id: ID_A, infoHash: ID_M, port: 0, token: b('k'), impliedPort: true });
+      expect(msg.type === 'query' && msg.query).toEqual({
+        method: 'announce_peer',
+        id: ID_A,
+        infoHash: ID_M,
+        port: 0,
+        token: b('k'),
+        impliedPort: true
+      });
     }
   });
 
   it('want keeps only n4/n6; malformed hints are ignored', () => {
-    const msg = ok(decodeStr('d1:ad2:id20:abcdefghij01234567896:target20:mnopqrstuvwxyz1234564:wantl2:n62:n52:n6i1e2:n4ee1:q9:find_node1:t2:aa1:y1:qe'));
-    expect(msg.type === 'query' && msg.query).toEqual({ method: 'find_node', id: ID_A, target: ID_M, want: ['n6', 'n4'] });
-    const bad = ok(decodeStr('d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234566:noseed1:x4:want2:n4e1:q9:get_peers1:t2:aa1:y1:q2:ro1:1e'));
-    expect(bad).toEqual({ type: 'query', tid, query: { method: 'get_peers', id: ID_A, infoHash: ID_M }, readOnly: false });
+    const msg = ok(
+      decodeStr(
+        'd1:ad2:id20:abcdefghij01234567896:target20:mnopqrstuvwxyz1234564:wantl2:n62:n52:n6i1e2:n4ee1:q9:find_node1:t2:aa1:y1:qe'
+      )
+    );
+    expect(msg.type === 'query' && msg.query).toEqual({
+      method: 'find_node',
+      id: ID_A,
+      target: ID_M,
+      want: ['n6', 'n4']
+    });
+    const bad = ok(
+      decodeStr(
+        'd1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234566:noseed1:x4:want2:n4e1:q9:get_peers1:t2:aa1:y1:q2:ro1:1e'
+      )
+    );
+    expect(bad).toEqual({
+      type: 'query',
+      tid,
+      query: { method: 'get_peers', id: ID_A, infoHash: ID_M },
+      readOnly: false
+    });
   });
 
   it('unknown method keeps a 20-byte target only', () => {
     const s = (target: string): string => `d1:ad2:id20:abcdefghij0123456789${target}e1:q4:vote1:t2:aa1:y1:qe`;
-    expect(ok(decodeStr(s('6:target20:mnopqrstuvwxyz123456')))).toMatchObject({ query: { method: 'unknown', name: 'vote', id: ID_A, target: ID_M } });
-    expect(ok(decodeStr(s('6:target3:abc')))).toEqual({ type: 'query', tid, query: { method: 'unknown', name: 'vote', id: ID_A }, readOnly: false });
+    expect(ok(decodeStr(s('6:target20:mnopqrstuvwxyz123456')))).toMatchObject({
+      query: { method: 'unknown', name: 'vote', id: ID_A, target: ID_M }
+    });
+    expect(ok(decodeStr(s('6:target3:abc')))).toEqual({
+      type: 'query',
+      tid,
+      query: { method: 'unknown', name: 'vote', id: ID_A },
+      readOnly: false
+    });
   });
 
   it('errors: lenient message, strict code', () => {
-    expect(ok(decodeStr('d1:eli202ee1:t2:aa1:y1:ee'))).toEqual({ type: 'error', tid, code: 202, message: '' });
-    expect(ok(decodeStr('d1:eli203ei5ee1:t2:aa1:y1:ee'))).toEqual({ type: 'error', tid, code: 203, message: '' });
+    expect(ok(decodeStr('d1:eli202ee1:t2:aa1:y1:ee'))).toEqual({
+      type: 'error',
+      tid,
+      code: 202,
+      message: ''
+    });
+    expect(ok(decodeStr('d1:eli203ei5ee1:t2:aa1:y1:ee'))).toEqual({
+      type: 'error',
+      tid,
+      code: 203,
+      message: ''
+    });
     const long = ok(decodeMessage(encodeError(tid, 201, 'x'.repeat(1000))));
     expect(long.type === 'error' && long.message.length).toBe(256);
     expect(ok(decodeStr('d1:eli201e2:\xff\xfee1:t2:aa1:y1:ee'))).toMatchObject({ message: '\ufffd\ufffd' });
-    for (const e of ['1:e', 'le', 'l3:201e', 'li99999999999999999999e1:xe', 'd1:ai1ee']) expectReject(`d1:e${e}1:t2:aa1:y1:ee`);
+    for (const e of ['1:e', 'le', 'l3:201e', 'li99999999999999999999e1:xe', 'd1:ai1ee'])
+      expectReject(`d1:e${e}1:t2:aa1:y1:ee`);
   });
 });
 
@@ -290,30 +513,59 @@ const known = new Set(['ping', 'find_node', 'get_peers', 'announce_peer', 'sampl
 
 const queryArb: fc.Arbitrary<Query> = fc.oneof(
   fc.record({ method: fc.constant('ping' as const), id: id20 }),
-  fc.record({ method: fc.constant('find_node' as const), id: id20, target: id20, want }, { requiredKeys: ['method', 'id', 'target'] }),
-  fc.record({ method: fc.constant('get_peers' as const), id: id20, infoHash: id20, want, noseed: fc.boolean() }, { requiredKeys: ['method', 'id', 'infoHash'] }),
+  fc.record(
+    { method: fc.constant('find_node' as const), id: id20, target: id20, want },
+    { requiredKeys: ['method', 'id', 'target'] }
+  ),
+  fc.record(
+    { method: fc.constant('get_peers' as const), id: id20, infoHash: id20, want, noseed: fc.boolean() },
+    { requiredKeys: ['method', 'id', 'infoHash'] }
+  ),
   fc.boolean().chain((impliedPort) =>
-    fc.record({
-      method: fc.constant('announce_peer' as const), id: id20, infoHash: id20, token, impliedPort: fc.constant(impliedPort),
-      port: impliedPort ? fc.integer({ min: 0, max: 65535 }) : port, seed: fc.boolean()
-    }, { requiredKeys: ['method', 'id', 'infoHash', 'token', 'impliedPort', 'port'] })),
+    fc.record(
+      {
+        method: fc.constant('announce_peer' as const),
+        id: id20,
+        infoHash: id20,
+        token,
+        impliedPort: fc.constant(impliedPort),
+        port: impliedPort ? fc.integer({ min: 0, max: 65535 }) : port,
+        seed: fc.boolean()
+      },
+      { requiredKeys: ['method', 'id', 'infoHash', 'token', 'impliedPort', 'port'] }
+    )
+  ),
   fc.record({ method: fc.constant('sample_infohashes' as const), id: id20, target: id20 }),
-  fc.record({
-    method: fc.constant('unknown' as const), id: id20, target: id20,
-    name: fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_'.split('')), minLength: 1, maxLength: 30 }).filter((n) => !known.has(n))
-  }, { requiredKeys: ['method', 'id', 'name'] })
+  fc.record(
+    {
+      method: fc.constant('unknown' as const),
+      id: id20,
+      target: id20,
+      name: fc
+        .string({
+          unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_'.split('')),
+          minLength: 1,
+          maxLength: 30
+        })
+        .filter((n) => !known.has(n))
+    },
+    { requiredKeys: ['method', 'id', 'name'] }
+  )
 );
 
-const bodyArb: fc.Arbitrary<ResponseBody> = fc.record({
-  id: id20,
-  nodes: fc.array(node(host4), { maxLength: 8 }),
-  nodes6: fc.array(node(host6), { maxLength: 8 }),
-  values: fc.array(fc.record({ host: fc.oneof(host4, host6), port }), { maxLength: 10 }),
-  token,
-  samples: fc.array(id20, { maxLength: 10 }),
-  num: fc.nat(),
-  interval: fc.nat({ max: 21600 })
-}, { requiredKeys: ['id'] });
+const bodyArb: fc.Arbitrary<ResponseBody> = fc.record(
+  {
+    id: id20,
+    nodes: fc.array(node(host4), { maxLength: 8 }),
+    nodes6: fc.array(node(host6), { maxLength: 8 }),
+    values: fc.array(fc.record({ host: fc.oneof(host4, host6), port }), { maxLength: 10 }),
+    token,
+    samples: fc.array(id20, { maxLength: 10 }),
+    num: fc.nat(),
+    interval: fc.nat({ max: 21600 })
+  },
+  { requiredKeys: ['id'] }
+);
 
 const version = fc.option(fc.uint8Array({ maxLength: 16 }), { nil: undefined });
 
@@ -322,14 +574,33 @@ const messageArb: fc.Arbitrary<{ wire: Uint8Array; message: Message }> = fc.oneo
     wire: encodeQuery(t, query, { readOnly, ...(v ? { version: v } : {}) }),
     message: { type: 'query' as const, tid: t, query, readOnly, ...(v ? { version: v } : {}) }
   })),
-  fc.tuple(tidArb, bodyArb, fc.option(fc.record({ host: fc.oneof(host4, host6), port }), { nil: undefined }), version).map(([t, body, ip, v]) => ({
-    wire: encodeResponse(t, body, { ...(ip ? { ip } : {}), ...(v ? { version: v } : {}) }),
-    message: { type: 'response' as const, tid: t, body, ...(ip ? { ip } : {}), ...(v ? { version: v } : {}) }
-  })),
-  fc.tuple(tidArb, fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), fc.string({ unit: 'binary', maxLength: 256 })).map(([t, code, text]) => ({
-    wire: encodeError(t, code, text),
-    message: { type: 'error' as const, tid: t, code, message: text }
-  }))
+  fc
+    .tuple(
+      tidArb,
+      bodyArb,
+      fc.option(fc.record({ host: fc.oneof(host4, host6), port }), { nil: undefined }),
+      version
+    )
+    .map(([t, body, ip, v]) => ({
+      wire: encodeResponse(t, body, { ...(ip ? { ip } : {}), ...(v ? { version: v } : {}) }),
+      message: {
+        type: 'response' as const,
+        tid: t,
+        body,
+        ...(ip ? { ip } : {}),
+        ...(v ? { version: v } : {})
+      }
+    })),
+  fc
+    .tuple(
+      tidArb,
+      fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+      fc.string({ unit: 'binary', maxLength: 256 })
+    )
+    .map(([t, code, text]) => ({
+      wire: encodeError(t, code, text),
+      message: { type: 'error' as const, tid: t, code, message: text }
+    }))
 );
 
 /** Arbitrary bencode trees, to reach the schema checks with well-formed but wrong shapes. */
@@ -337,10 +608,45 @@ const { tree } = fc.letrec<{ tree: unknown }>((tie) => ({
   tree: fc.oneof(
     { depthSize: 'small' },
     fc.uint8Array({ maxLength: 40 }),
-    fc.constantFrom(b('q'), b('r'), b('e'), b('aa'), b('ping'), b('find_node'), b('get_peers'), b('announce_peer'), new Uint8Array(20), new Uint8Array(26)),
+    fc.constantFrom(
+      b('q'),
+      b('r'),
+      b('e'),
+      b('aa'),
+      b('ping'),
+      b('find_node'),
+      b('get_peers'),
+      b('announce_peer'),
+      new Uint8Array(20),
+      new Uint8Array(26)
+    ),
     fc.integer(),
     fc.array(tie('tree'), { maxLength: 4 }),
-    fc.dictionary(fc.constantFrom('t', 'y', 'q', 'a', 'r', 'e', 'id', 'target', 'info_hash', 'port', 'token', 'nodes', 'values', 'implied_port', 'want', 'samples', 'ro', 'v', 'ip'), tie('tree'), { maxKeys: 6 })
+    fc.dictionary(
+      fc.constantFrom(
+        't',
+        'y',
+        'q',
+        'a',
+        'r',
+        'e',
+        'id',
+        'target',
+        'info_hash',
+        'port',
+        'token',
+        'nodes',
+        'values',
+        'implied_port',
+        'want',
+        'samples',
+        'ro',
+        'v',
+        'ip'
+      ),
+      tie('tree'),
+      { maxKeys: 6 }
+    )
   )
 }));
 
@@ -351,32 +657,56 @@ const expectWellFormedResult = (r: DecodeResult): void => {
 
 describe('properties', () => {
   it('encode -> decode is identity for arbitrary valid messages', () => {
-    fc.assert(fc.property(messageArb, ({ wire, message }) => {
-      expect(ok(decodeMessage(wire))).toEqual(message);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(messageArb, ({ wire, message }) => {
+        expect(ok(decodeMessage(wire))).toEqual(message);
+      }),
+      { numRuns: 300 }
+    );
   });
 
   it('decodeMessage never throws on arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => expectWellFormedResult(decodeMessage(bytes))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) =>
+        expectWellFormedResult(decodeMessage(bytes))
+      ),
+      { numRuns: 300 }
+    );
   });
 
   it('decodeMessage never throws on arbitrary bencode values', () => {
-    fc.assert(fc.property(tree, (value) => expectWellFormedResult(decodeMessage(bencode.encode(value)))), { numRuns: 300 });
+    fc.assert(
+      fc.property(tree, (value) => expectWellFormedResult(decodeMessage(bencode.encode(value)))),
+      { numRuns: 300 }
+    );
   });
 
   it('decodeMessage never throws on mutated valid messages', () => {
-    const mutation = fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 8 }), fc.constantFrom('flip', 'set', 'cut', 'dup', 'insert'));
-    fc.assert(fc.property(messageArb, fc.array(mutation, { minLength: 1, maxLength: 4 }), ({ wire }, muts) => {
-      let bytes = Uint8Array.from(wire);
-      for (const [pos, value, len, kind] of muts) {
-        const i = pos % (bytes.length + 1);
-        if (kind === 'flip' && i < bytes.length) bytes[i] = bytes[i]! ^ (1 << (value % 8));
-        if (kind === 'set' && i < bytes.length) bytes[i] = value;
-        if (kind === 'cut') bytes = new Uint8Array([...bytes.subarray(0, i), ...bytes.subarray(i + len)]);
-        if (kind === 'dup') bytes = new Uint8Array([...bytes.subarray(0, i + len), ...bytes.subarray(i)]);
-        if (kind === 'insert') bytes = new Uint8Array([...bytes.subarray(0, i), ...b('-:e0li'.slice(value % 6, (value % 6) + 1)), ...bytes.subarray(i)]);
-      }
-      expectWellFormedResult(decodeMessage(bytes));
-    }), { numRuns: 300 });
+    const mutation = fc.tuple(
+      fc.nat(),
+      fc.integer({ min: 0, max: 255 }),
+      fc.nat({ max: 8 }),
+      fc.constantFrom('flip', 'set', 'cut', 'dup', 'insert')
+    );
+    fc.assert(
+      fc.property(messageArb, fc.array(mutation, { minLength: 1, maxLength: 4 }), ({ wire }, muts) => {
+        let bytes = Uint8Array.from(wire);
+        for (const [pos, value, len, kind] of muts) {
+          const i = pos % (bytes.length + 1);
+          if (kind === 'flip' && i < bytes.length) bytes[i] = bytes[i]! ^ (1 << (value % 8));
+          if (kind === 'set' && i < bytes.length) bytes[i] = value;
+          if (kind === 'cut') bytes = new Uint8Array([...bytes.subarray(0, i), ...bytes.subarray(i + len)]);
+          if (kind === 'dup') bytes = new Uint8Array([...bytes.subarray(0, i + len), ...bytes.subarray(i)]);
+          if (kind === 'insert')
+            bytes = new Uint8Array([
+              ...bytes.subarray(0, i),
+              ...b('-:e0li'.slice(value % 6, (value % 6) + 1)),
+              ...bytes.subarray(i)
+            ]);
+        }
+        expectWellFormedResult(decodeMessage(bytes));
+      }),
+      { numRuns: 300 }
+    );
   });
 });

@@ -16,7 +16,8 @@ import {
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 /** What node's dgram would report: libuv's canonical text form. */
-const nodeCanonical = (ip: string): string => new SocketAddress({ address: ip, family: isIP(ip) === 6 ? 'ipv6' : 'ipv4' }).address;
+const nodeCanonical = (ip: string): string =>
+  new SocketAddress({ address: ip, family: isIP(ip) === 6 ? 'ipv6' : 'ipv4' }).address;
 
 describe('parseIp / formatIp', () => {
   it('parses and formats IPv4', () => {
@@ -48,9 +49,26 @@ describe('parseIp / formatIp', () => {
 
   it('rejects what is not an IP literal', () => {
     for (const bad of [
-      '', 'localhost', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1.2.3.-1', ' 1.2.3.4',
-      '1::2::3', ':::', '1:2:3:4:5:6:7:8:9', '1::2:3:4:5:6:7:8', '12345::', 'g::1', '1.2.3.4::',
-      '::1.2.3', 'fe80::1%eth0', ':1::', '1:2:3:4:5:6:7', '[::1]'
+      '',
+      'localhost',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '01.2.3.4',
+      '1.2.3.-1',
+      ' 1.2.3.4',
+      '1::2::3',
+      ':::',
+      '1:2:3:4:5:6:7:8:9',
+      '1::2:3:4:5:6:7:8',
+      '12345::',
+      'g::1',
+      '1.2.3.4::',
+      '::1.2.3',
+      'fe80::1%eth0',
+      ':1::',
+      '1:2:3:4:5:6:7',
+      '[::1]'
     ]) {
       expect(parseIp(bad)).toBeUndefined();
       expect(ipFamily(bad)).toBeUndefined();
@@ -91,9 +109,12 @@ describe('parseIp / formatIp', () => {
       { numRuns: 500 }
     );
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom(...'0123456789abcdef:.%'.split('')), maxLength: 45 }), (s) => {
-        if (parseIp(s) !== undefined) expect(isIP(s)).not.toBe(0);
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'0123456789abcdef:.%'.split('')), maxLength: 45 }),
+        (s) => {
+          if (parseIp(s) !== undefined) expect(isIP(s)).not.toBe(0);
+        }
+      ),
       { numRuns: 1000 }
     );
   });
@@ -141,7 +162,9 @@ describe('compact nodes', () => {
   });
 
   it('throws on invalid input (programmer errors)', () => {
-    expect(() => encodeCompactNodes([{ id: new Uint8Array(19), host: '1.2.3.4', port: 1 }], 4)).toThrow(/20 bytes/);
+    expect(() => encodeCompactNodes([{ id: new Uint8Array(19), host: '1.2.3.4', port: 1 }], 4)).toThrow(
+      /20 bytes/
+    );
     expect(() => encodeCompactNodes([{ id, host: '1.2.3.4', port: 0 }], 4)).toThrow(/port/);
     expect(() => encodeCompactNodes([{ id, host: 'example.com', port: 1 }], 4)).toThrow(/IP literal/);
     expect(() => encodeCompactNodes([{ id, host: '::1', port: 1 }], 4)).toThrow(/IPv4/);
@@ -171,13 +194,18 @@ describe('compact peers and addresses', () => {
   });
 
   it('round-trips concatenated peers of each family and validates length', () => {
-    const v4 = [{ host: '1.2.3.4', port: 1 }, { host: '10.0.0.255', port: 65535 }];
+    const v4 = [
+      { host: '1.2.3.4', port: 1 },
+      { host: '10.0.0.255', port: 65535 }
+    ];
     const v6 = [{ host: '2001:db8::ff', port: 443 }];
     expect(decodeCompactPeers(encodeCompactPeers(v4, 4), 4)).toEqual(v4);
     expect(decodeCompactPeers(encodeCompactPeers(v6, 6), 6)).toEqual(v6);
     expect(decodeCompactPeers(new Uint8Array(7), 4)).toBeUndefined();
     expect(decodeCompactPeers(new Uint8Array(12), 6)).toBeUndefined();
-    expect(decodeCompactPeers(new Uint8Array([9, 9, 9, 9, 0, 0, 1, 2, 3, 4, 0, 80]), 4)).toEqual([{ host: '1.2.3.4', port: 80 }]);
+    expect(decodeCompactPeers(new Uint8Array([9, 9, 9, 9, 0, 0, 1, 2, 3, 4, 0, 80]), 4)).toEqual([
+      { host: '1.2.3.4', port: 80 }
+    ]);
     expect(() => encodeCompactPeers(v6, 4)).toThrow(/IPv4/);
   });
 

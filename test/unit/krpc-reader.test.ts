@@ -13,7 +13,22 @@ const str = (bytes: Uint8Array): Uint8Array => cat(enc(`${bytes.length}:`), byte
  * BOM, and integers may be large or negative: things bencode.encode would never produce.
  */
 const keyBytes = fc.oneof(
-  fc.constantFrom('t', 'y', 'q', 'a', 'r', 'id', 'target', 'info_hash', 'nodes', 'constructor', 'toString', '').map(enc),
+  fc
+    .constantFrom(
+      't',
+      'y',
+      'q',
+      'a',
+      'r',
+      'id',
+      'target',
+      'info_hash',
+      'nodes',
+      'constructor',
+      'toString',
+      ''
+    )
+    .map(enc),
   fc.uint8Array({ maxLength: 6 }),
   fc.uint8Array({ maxLength: 4 }).map((b) => cat(new Uint8Array([0xef, 0xbb, 0xbf]), b)),
   fc.string({ maxLength: 6 }).map(enc)
@@ -22,11 +37,17 @@ const { raw } = fc.letrec<{ raw: Uint8Array }>((tie) => ({
   raw: fc.oneof(
     { depthSize: 'small' },
     fc.uint8Array({ maxLength: 30 }).map(str),
-    fc.oneof(fc.integer(), fc.constant(Number.MAX_SAFE_INTEGER), fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n })).map((n) => enc(`i${n}e`)),
+    fc
+      .oneof(
+        fc.integer(),
+        fc.constant(Number.MAX_SAFE_INTEGER),
+        fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n })
+      )
+      .map((n) => enc(`i${n}e`)),
     fc.array(tie('raw'), { maxLength: 4 }).map((items) => cat(enc('l'), ...items, enc('e'))),
-    fc.array(fc.tuple(keyBytes, tie('raw')), { maxLength: 5 }).map((entries) =>
-      cat(enc('d'), ...entries.flatMap(([k, v]) => [str(k), v]), enc('e'))
-    )
+    fc
+      .array(fc.tuple(keyBytes, tie('raw')), { maxLength: 5 })
+      .map((entries) => cat(enc('d'), ...entries.flatMap(([k, v]) => [str(k), v]), enc('e')))
   )
 }));
 
@@ -52,7 +73,17 @@ describe('bencode reader', () => {
   });
 
   it('rejects what the strict scan rejects, including inputs that hang bencode@4', () => {
-    for (const bad of ['l-3:e', '5:ab', 'i1.5e', 'i03e', 'i-0e', 'de1', '', 'd1:a', 'llllllllle'.padStart(20, 'l')]) {
+    for (const bad of [
+      'l-3:e',
+      '5:ab',
+      'i1.5e',
+      'i03e',
+      'i-0e',
+      'de1',
+      '',
+      'd1:a',
+      'llllllllle'.padStart(20, 'l')
+    ]) {
       expect(readBencode(enc(bad), 8)).toBeUndefined();
     }
     fc.assert(

@@ -2,7 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import bencode from 'bencode';
 import { writeResponse } from '../../lib/krpc/response-writer.js';
-import { encodeCompactAddress, encodeCompactNodes, formatIp, ipFamily, packIp } from '../../lib/krpc/compact.js';
+import {
+  encodeCompactAddress,
+  encodeCompactNodes,
+  formatIp,
+  ipFamily,
+  packIp
+} from '../../lib/krpc/compact.js';
 import type { Address, NodeInfo, PackedNodeInfo, ResponseBody } from '../../lib/krpc/types.js';
 import { RoutingTable } from '../../lib/routing/routing-table.js';
 
@@ -23,7 +29,8 @@ function reference(tid: Uint8Array, body: ResponseBody, ip?: Address, version?: 
   if (body.num !== undefined) r.num = body.num;
   if (body.interval !== undefined) r.interval = body.interval;
   const msg: Record<string, unknown> = { t: tid, y: 'r', r };
-  if (ip && ipFamily(ip.host) !== undefined && ip.port >= 1 && ip.port <= 65535) msg.ip = encodeCompactAddress(ip);
+  if (ip && ipFamily(ip.host) !== undefined && ip.port >= 1 && ip.port <= 65535)
+    msg.ip = encodeCompactAddress(ip);
   if (version !== undefined) msg.v = version;
   return bencode.encode(msg);
 }
@@ -33,13 +40,19 @@ const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Bu
 const id20 = fc.uint8Array({ minLength: 20, maxLength: 20 });
 const port = fc.integer({ min: 1, max: 65535 });
 /** Edge addresses included: 0.0.0.0, 255.255.255.255 (sign bit of the packed form), ::, ::ffff:a.b.c.d. */
-const host4 = fc.oneof(fc.uint8Array({ minLength: 4, maxLength: 4 }).map(formatIp), fc.constantFrom('0.0.0.0', '255.255.255.255', '128.0.0.1', '127.0.0.1'));
-const host6 = fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }).map(formatIp), fc.constantFrom('::', '::1', '::ffff:1.2.3.4', 'fe80::1'));
+const host4 = fc.oneof(
+  fc.uint8Array({ minLength: 4, maxLength: 4 }).map(formatIp),
+  fc.constantFrom('0.0.0.0', '255.255.255.255', '128.0.0.1', '127.0.0.1')
+);
+const host6 = fc.oneof(
+  fc.uint8Array({ minLength: 16, maxLength: 16 }).map(formatIp),
+  fc.constantFrom('::', '::1', '::ffff:1.2.3.4', 'fe80::1')
+);
 /** A node either as plain NodeInfo (host parsed by the writer) or with its packed address (a contact). */
 const node = (host: fc.Arbitrary<string>): fc.Arbitrary<NodeInfo> =>
-  fc.tuple(fc.record({ id: id20, host, port }), fc.boolean()).map(([n, packed]) =>
-    packed ? ({ ...n, packedIp: packIp(n.host) } satisfies PackedNodeInfo) : n
-  );
+  fc
+    .tuple(fc.record({ id: id20, host, port }), fc.boolean())
+    .map(([n, packed]) => (packed ? ({ ...n, packedIp: packIp(n.host) } satisfies PackedNodeInfo) : n));
 const nodes = fc.array(fc.oneof(node(host4), node(host6)), { maxLength: 10 });
 
 const bodyArb: fc.Arbitrary<ResponseBody> = fc.record(
@@ -56,7 +69,13 @@ const bodyArb: fc.Arbitrary<ResponseBody> = fc.record(
   { requiredKeys: ['id'] }
 );
 const tidArb = fc.uint8Array({ minLength: 1, maxLength: 16 });
-const ipArb = fc.option(fc.record({ host: fc.oneof(host4, host6, fc.constant('not-an-ip')), port: fc.integer({ min: 0, max: 65536 }) }), { nil: undefined });
+const ipArb = fc.option(
+  fc.record({
+    host: fc.oneof(host4, host6, fc.constant('not-an-ip')),
+    port: fc.integer({ min: 0, max: 65536 })
+  }),
+  { nil: undefined }
+);
 const versionArb = fc.option(fc.uint8Array({ maxLength: 16 }), { nil: undefined });
 
 describe('KRPC response writer', () => {
@@ -80,11 +99,22 @@ describe('KRPC response writer', () => {
       { id },
       { id, nodes: [n, packed] },
       { id, nodes: [] },
-      { id, token: Buffer.from('tok'), nodes: [n], values: [{ host: '1.1.1.1', port: 2 }, { host: '::1', port: 3 }] },
+      {
+        id,
+        token: Buffer.from('tok'),
+        nodes: [n],
+        values: [
+          { host: '1.1.1.1', port: 2 },
+          { host: '::1', port: 3 }
+        ]
+      },
       { id, token: Buffer.from('tok'), values: [] }
     ];
-    for (const body of cases) expect(same(writeResponse(tid, body, ip, v), reference(tid, body, ip, v))).toBe(true);
-    expect(Buffer.from(writeResponse(tid, { id }, ip)).toString('latin1')).toBe('d2:ip6:\x01\x02\x03\x04\x1a\xe11:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:y1:re');
+    for (const body of cases)
+      expect(same(writeResponse(tid, body, ip, v), reference(tid, body, ip, v))).toBe(true);
+    expect(Buffer.from(writeResponse(tid, { id }, ip)).toString('latin1')).toBe(
+      'd2:ip6:\x01\x02\x03\x04\x1a\xe11:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:y1:re'
+    );
   });
 
   it('uses routing-table contacts as they are, and their packed address follows an address change', () => {
@@ -96,17 +126,27 @@ describe('KRPC response writer', () => {
     expect(c.packedIp).toEqual(packIp('::1'));
     const tid = Buffer.from('aa');
     const body = { id, nodes: table.closest(id, 8) };
-    expect(same(writeResponse(tid, body), reference(tid, { id, nodes: [{ id, host: '::1', port: 2000 }] }))).toBe(true);
+    expect(
+      same(writeResponse(tid, body), reference(tid, { id, nodes: [{ id, host: '::1', port: 2000 }] }))
+    ).toBe(true);
   });
 
   it('validates like the generic path', () => {
     const tid = Buffer.from('aa');
     const id = new Uint8Array(20);
     expect(() => writeResponse(tid, { id: new Uint8Array(19) })).toThrow(/id/);
-    expect(() => writeResponse(tid, { id, nodes: [{ id, host: 'host.example', port: 1 }] })).toThrow(/IP literal/);
-    expect(() => writeResponse(tid, { id, nodes: [{ id: new Uint8Array(3), host: '1.2.3.4', port: 1 }] })).toThrow(/20 bytes/);
-    expect(() => writeResponse(tid, { id, nodes: [{ id, host: '1.2.3.4', port: 0 }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_PORT' }));
-    expect(() => writeResponse(tid, { id, values: [{ host: 'x', port: 1 }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' }));
+    expect(() => writeResponse(tid, { id, nodes: [{ id, host: 'host.example', port: 1 }] })).toThrow(
+      /IP literal/
+    );
+    expect(() =>
+      writeResponse(tid, { id, nodes: [{ id: new Uint8Array(3), host: '1.2.3.4', port: 1 }] })
+    ).toThrow(/20 bytes/);
+    expect(() => writeResponse(tid, { id, nodes: [{ id, host: '1.2.3.4', port: 0 }] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_PORT' })
+    );
+    expect(() => writeResponse(tid, { id, values: [{ host: 'x', port: 1 }] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' })
+    );
     expect(() => writeResponse(tid, { id, token: new Uint8Array(0) })).toThrow(/token/);
     expect(() => writeResponse(tid, { id, num: -1 })).toThrow(/num/);
     expect(() => writeResponse(tid, { id, interval: 1.5 })).toThrow(/interval/);

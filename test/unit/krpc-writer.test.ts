@@ -26,6 +26,8 @@ describe('bencode writer', () => {
 
   it('encodes the BEP 5 ping example byte for byte', () => {
     const msg = { t: 'aa', y: 'q', q: 'ping', a: { id: 'abcdefghij0123456789' } };
-    expect(Buffer.from(writeBencode(msg)).toString()).toBe('d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe');
+    expect(Buffer.from(writeBencode(msg)).toString()).toBe(
+      'd1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe'
+    );
   });
 });

@@ -10,7 +10,11 @@ import type { Address, NodeInfo } from '../../lib/krpc/types.js';
 /** A synthetic network: every node's table holds all others it can fit (k-bucket rules). */
 function network(n: number, seed: number) {
   const rnd = seededRandom(seed);
-  const nodes: NodeInfo[] = Array.from({ length: n }, (_, i) => ({ id: rnd.bytes(20), host: '10.0.0.1', port: 1000 + i }));
+  const nodes: NodeInfo[] = Array.from({ length: n }, (_, i) => ({
+    id: rnd.bytes(20),
+    host: '10.0.0.1',
+    port: 1000 + i
+  }));
   const tables = new Map<number, RoutingTable>();
   for (const me of nodes) {
     const t = new RoutingTable({ localId: me.id, now: () => 1 });
@@ -46,7 +50,10 @@ describe('iterative lookup (pure, no sockets)', () => {
         query,
         seeds: net.tables.get(start.port)!.closest(target, 8)
       });
-      const truth = [...net.nodes].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 8).map((n) => toHex(n.id));
+      const truth = [...net.nodes]
+        .sort((a, b) => compareDistance(target, a.id, b.id))
+        .slice(0, 8)
+        .map((n) => toHex(n.id));
       expect(result.closest.map((r) => toHex(r.node.id))).toEqual(truth);
       expect(result.closest.every((r) => r.token && r.token[0] === (r.node.port & 0xff))).toBe(true);
       expect(result.queries).toBeLessThan(40);
@@ -69,7 +76,13 @@ describe('iterative lookup (pure, no sockets)', () => {
         const t = net.tables.get(node.port)!;
         setImmediate(() => resolve({ id: t.localId, nodes: t.closest(target, 8) }));
       });
-    const p = runLookup({ target, clock, query, seeds: net.tables.get(net.nodes[7]!.port)!.closest(target, 8), slowAfterMs: 500 });
+    const p = runLookup({
+      target,
+      clock,
+      query,
+      seeds: net.tables.get(net.nodes[7]!.port)!.closest(target, 8),
+      slowAfterMs: 500
+    });
     for (let i = 0; i < 200; i++) {
       await flush();
       clock.advance(100);

@@ -67,7 +67,9 @@ describe('parseMagnet', () => {
   });
 
   it('accepts hybrid links (btih + btmh) and repeated identical btih', () => {
-    const m = parseMagnet(`magnet:?xt=urn:btih:${HEX}&xt=urn:btmh:1220${'ab'.repeat(32)}&xt.1=urn:btih:${BASE32}`);
+    const m = parseMagnet(
+      `magnet:?xt=urn:btih:${HEX}&xt=urn:btmh:1220${'ab'.repeat(32)}&xt.1=urn:btih:${BASE32}`
+    );
     expect(m.infoHashHex).toBe(HEX);
     expect(m.name).toBeUndefined();
     expect(m.selectOnly).toBeUndefined();
@@ -88,7 +90,19 @@ describe('parseMagnet', () => {
   });
 
   it('rejects bad x.pe hints', () => {
-    for (const bad of ['10.0.0.1', '10.0.0.1:0', '10.0.0.1:65536', '10.0.0.1:port', '10.0.0.1:', '::1:6881', '[::1]6881', '[nothex]:1', '300.1.1.1:5', 'bad_host!:5', '[::1]:-1']) {
+    for (const bad of [
+      '10.0.0.1',
+      '10.0.0.1:0',
+      '10.0.0.1:65536',
+      '10.0.0.1:port',
+      '10.0.0.1:',
+      '::1:6881',
+      '[::1]6881',
+      '[nothex]:1',
+      '300.1.1.1:5',
+      'bad_host!:5',
+      '[::1]:-1'
+    ]) {
       expectInvalid(`magnet:?xt=urn:btih:${HEX}&x.pe=${encodeURIComponent(bad)}`, /x\.pe/);
     }
   });

@@ -27,9 +27,18 @@ function single(overrides: Record<string, unknown> = {}): Record<string, unknown
   return { name: 'file.bin', 'piece length': 16 * KiB, length: 40 * KiB, pieces: hashes(3), ...overrides };
 }
 
-function multi(files: { length: number; path: string[] }[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
+function multi(
+  files: { length: number; path: string[] }[],
+  overrides: Record<string, unknown> = {}
+): Record<string, unknown> {
   const total = files.reduce((s, f) => s + f.length, 0);
-  return { name: 'folder', 'piece length': 16 * KiB, files, pieces: hashes(Math.ceil(total / (16 * KiB))), ...overrides };
+  return {
+    name: 'folder',
+    'piece length': 16 * KiB,
+    files,
+    pieces: hashes(Math.ceil(total / (16 * KiB))),
+    ...overrides
+  };
 }
 
 function expectInvalid(bytes: Uint8Array, pattern: RegExp, verifiedInfoHash?: Uint8Array): void {
@@ -98,9 +107,18 @@ describe('parseInfo: valid torrents', () => {
   it('prefers name.utf-8 and path.utf-8, and replaces invalid UTF-8', () => {
     const info = parseInfo(
       enc(
-        multi([{ length: 100, path: [new Uint8Array([0x66, 0xff])] as unknown as string[], 'path.utf-8': ['été'] } as never], {
-          'name.utf-8': 'dossier'
-        })
+        multi(
+          [
+            {
+              length: 100,
+              path: [new Uint8Array([0x66, 0xff])] as unknown as string[],
+              'path.utf-8': ['été']
+            } as never
+          ],
+          {
+            'name.utf-8': 'dossier'
+          }
+        )
       )
     );
     expect(info.name).toBe('dossier');
@@ -197,7 +215,10 @@ describe('parseInfo: invalid torrents', () => {
     expectInvalid(enc(multi([{ length: 1, path: [] }])), /empty path/);
     expectInvalid(enc(multi([{ length: 1, path: 'a' as unknown as string[] }])), /must be a list/);
     expectInvalid(enc(multi([{ length: 1, path: [1 as unknown as string] }])), /must hold strings/);
-    expectInvalid(enc({ ...multi([{ length: 1, path: ['a'] }]), length: undefined, files: [{ path: ['a'] }] }), /missing "length"/);
+    expectInvalid(
+      enc({ ...multi([{ length: 1, path: ['a'] }]), length: undefined, files: [{ path: ['a'] }] }),
+      /missing "length"/
+    );
   });
 
   it('rejects path traversal and unsafe names in every position', () => {
@@ -211,9 +232,33 @@ describe('parseInfo: invalid torrents', () => {
   });
 
   it('rejects duplicate paths and files used as directories', () => {
-    expectInvalid(enc(multi([{ length: 1, path: ['a'] }, { length: 1, path: ['a'] }])), /used twice/);
-    expectInvalid(enc(multi([{ length: 1, path: ['a'] }, { length: 1, path: ['a', 'b'] }])), /inside file "a"/);
-    expectInvalid(enc(multi([{ length: 1, path: ['a', 'b'] }, { length: 1, path: ['a'] }])), /used twice/);
+    expectInvalid(
+      enc(
+        multi([
+          { length: 1, path: ['a'] },
+          { length: 1, path: ['a'] }
+        ])
+      ),
+      /used twice/
+    );
+    expectInvalid(
+      enc(
+        multi([
+          { length: 1, path: ['a'] },
+          { length: 1, path: ['a', 'b'] }
+        ])
+      ),
+      /inside file "a"/
+    );
+    expectInvalid(
+      enc(
+        multi([
+          { length: 1, path: ['a', 'b'] },
+          { length: 1, path: ['a'] }
+        ])
+      ),
+      /used twice/
+    );
   });
 
   it('enforces size caps', () => {
@@ -221,7 +266,9 @@ describe('parseInfo: invalid torrents', () => {
     expect(() => parseInfo(enc(multi(files)), { maxFiles: 10 })).toThrow(/exceeds the cap of 10/);
     expect(() => parseInfo(enc(single()), { maxInfoBytes: 50 })).toThrow(/exceeds 50/);
     expect(() => parseInfo(enc(single()), { maxPieces: 2 })).toThrow(/3 pieces exceeds/);
-    expect(() => parseInfo(enc(multi([{ length: 1, path: ['a', 'b', 'c'] }])), { maxPathDepth: 2 })).toThrow(/deeper/);
+    expect(() => parseInfo(enc(multi([{ length: 1, path: ['a', 'b', 'c'] }])), { maxPathDepth: 2 })).toThrow(
+      /deeper/
+    );
     expectInvalid(enc(single({ length: 2 ** 53 })), /out of range/);
   });
 });
@@ -229,7 +276,11 @@ describe('parseInfo: invalid torrents', () => {
 describe('torrent files', () => {
   it('round-trips through toTorrentFile and keeps the infohash', () => {
     const info = parseInfo(enc(multi([{ length: 20 * KiB, path: ['x'] }])));
-    const file = toTorrentFile(info, { trackers: ['udp://t1/announce', 'http://t2/announce'], createdBy: 'test', creationDate: 1 });
+    const file = toTorrentFile(info, {
+      trackers: ['udp://t1/announce', 'http://t2/announce'],
+      createdBy: 'test',
+      creationDate: 1
+    });
     const decoded = bencode.decode(file) as Record<string, unknown>;
     expect(new TextDecoder().decode(decoded['announce'] as Uint8Array)).toBe('udp://t1/announce');
     const parsed = parseTorrentFile(file);
@@ -241,7 +292,11 @@ describe('torrent files', () => {
   });
 
   it('uses the info bytes exactly as they appear in the file', () => {
-    const rawInfo = Buffer.concat([Buffer.from('d6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:'), Buffer.from(hashes(1)), Buffer.from('e')]);
+    const rawInfo = Buffer.concat([
+      Buffer.from('d6:lengthi5e4:name1:x12:piece lengthi16384e6:pieces20:'),
+      Buffer.from(hashes(1)),
+      Buffer.from('e')
+    ]);
     const file = Buffer.concat([Buffer.from('d8:announce3:abc4:info'), rawInfo, Buffer.from('3:zzzi1ee')]);
     const parsed = parseTorrentFile(file);
     expect(Buffer.from(parsed.info.infoHash)).toEqual(sha1(rawInfo));
@@ -254,11 +309,15 @@ describe('torrent files', () => {
     expect(() => parseTorrentFile(enc({ info: 'x' }))).toThrow(/missing "info"/);
     expect(() => parseTorrentFile(enc([1]))).toThrow(/must be a dictionary/);
     expect(() => parseTorrentFile(enc({ info: single({ name: '..' }) }))).toThrow(/path traversal/);
-    expect(() => parseTorrentFile(enc({ info: single() }), { maxTorrentFileBytes: 10 })).toThrow(/exceeds 10/);
+    expect(() => parseTorrentFile(enc({ info: single() }), { maxTorrentFileBytes: 10 })).toThrow(
+      /exceeds 10/
+    );
   });
 
   it('ignores malformed tracker lists', () => {
-    const parsed = parseTorrentFile(enc({ info: single(), announce: 5, 'announce-list': [['a', 7], 'b', ['a', 'c']] }));
+    const parsed = parseTorrentFile(
+      enc({ info: single(), announce: 5, 'announce-list': [['a', 7], 'b', ['a', 'c']] })
+    );
     expect(parsed.trackers).toEqual(['a', 'c']);
   });
 });

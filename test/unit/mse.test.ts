@@ -38,7 +38,9 @@ describe('RC4', () => {
     const ks = (key: string): Uint8Array => new Rc4(Buffer.from(key, 'hex')).process(new Uint8Array(1056));
     const k40 = ks('0102030405');
     expect(hex(k40.subarray(0, 32))).toBe('b2396305f03dc027ccc3524a0a1118a86982944f18fc82d589c403a47a0d0919');
-    expect(hex(k40.subarray(1024, 1056))).toBe('30abbcc7c20b01609f23ee2d5f6bb7df73262dec31a8a8ff5f9f977001c90b72');
+    expect(hex(k40.subarray(1024, 1056))).toBe(
+      '30abbcc7c20b01609f23ee2d5f6bb7df73262dec31a8a8ff5f9f977001c90b72'
+    );
     const k128 = ks('0102030405060708090a0b0c0d0e0f10');
     expect(hex(k128.subarray(0, 16))).toBe('9ac7cc9a609d1ef7b2932899cde41b97');
     expect(hex(k128.subarray(1024, 1040))).toBe('bdf0324e6083dcc6d3cedd3ca8c53c16');
@@ -66,7 +68,8 @@ describe('Diffie-Hellman', () => {
     expect(s1).toHaveLength(96);
     expect(hex(s1)).toBe(hex(dhSecret(b, a.publicKey)!));
     const p1 = Buffer.from((MSE_PRIME - 1n).toString(16), 'hex');
-    for (const bad of [new Uint8Array(96), Uint8Array.of(1), p1, new Uint8Array(96).fill(0xff)]) expect(dhSecret(a, bad)).toBeUndefined();
+    for (const bad of [new Uint8Array(96), Uint8Array.of(1), p1, new Uint8Array(96).fill(0xff)])
+      expect(dhSecret(a, bad)).toBeUndefined();
   });
 
   it('selects the method by policy', () => {
@@ -80,11 +83,16 @@ describe('Diffie-Hellman', () => {
       ['disabled', 2, 0],
       ['enabled', 0xf0, 0]
     ];
-    for (const [policy, provide, select] of cases) expect({ policy, provide, select: selectCrypto(provide, policy) }).toEqual({ policy, provide, select });
+    for (const [policy, provide, select] of cases)
+      expect({ policy, provide, select: selectCrypto(provide, policy) }).toEqual({ policy, provide, select });
   });
 });
 
-async function handshake(provide: number, policy: EncryptionPolicy = 'enabled', infoHash = ihB): Promise<[MseResult, MseResult]> {
+async function handshake(
+  provide: number,
+  policy: EncryptionPolicy = 'enabled',
+  infoHash = ihB
+): Promise<[MseResult, MseResult]> {
   const [a, b] = pipePair();
   return Promise.all([mseInitiate(a, { infoHash, provide }), mseRespond(b, { findSkey, policy })]);
 }
@@ -124,7 +132,10 @@ describe('MSE handshake over a pipe', () => {
   it('an unknown torrent (SKEY) closes the connection on both sides', async () => {
     const [a, b] = pipePair();
     const other = new Uint8Array(20).fill(0xcc);
-    const results = await Promise.allSettled([mseInitiate(a, { infoHash: other }), mseRespond(b, { findSkey })]);
+    const results = await Promise.allSettled([
+      mseInitiate(a, { infoHash: other }),
+      mseRespond(b, { findSkey })
+    ]);
     for (const r of results) {
       expect(r.status).toBe('rejected');
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(ProtocolError);
@@ -170,7 +181,13 @@ describe('MSE handshake over a pipe', () => {
  * A scripted initiator (what libtorrent does): PadA, PadC, and the BitTorrent handshake as IA,
  * written one byte at a time.
  */
-async function scripted(o: { padC?: number; provide?: number; vc?: number; ia?: Uint8Array; chunk?: number }): Promise<{ res: Promise<MseResult>; peer: ReturnType<typeof collect>; secret: Promise<Uint8Array> }> {
+async function scripted(o: {
+  padC?: number;
+  provide?: number;
+  vc?: number;
+  ia?: Uint8Array;
+  chunk?: number;
+}): Promise<{ res: Promise<MseResult>; peer: ReturnType<typeof collect>; secret: Promise<Uint8Array> }> {
   const [a, b] = pipePair();
   const res = mseRespond(b, { findSkey });
   const peer = collect(a);

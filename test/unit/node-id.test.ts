@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { commonPrefixLength, compareDistance, parseInfoHash, randomIdWithPrefix, xorDistance } from '../../lib/id/node-id.js';
+import {
+  commonPrefixLength,
+  compareDistance,
+  parseInfoHash,
+  randomIdWithPrefix,
+  xorDistance
+} from '../../lib/id/node-id.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { TrackerlessError } from '../../lib/errors.js';
 

@@ -17,7 +17,10 @@ function peer(n: number): Address {
   return { host: `127.0.${n >> 8}.${n & 0xff}`, port: 6881 };
 }
 
-function setup(opts: { maxInfoHashes?: number; maxPeersPerInfoHash?: number } = {}): { clock: FakeClock; store: PeerStore } {
+function setup(opts: { maxInfoHashes?: number; maxPeersPerInfoHash?: number } = {}): {
+  clock: FakeClock;
+  store: PeerStore;
+} {
   const clock = new FakeClock(5_000);
   return { clock, store: new PeerStore({ clock, ttlMs: TTL, random: seededRandom(7), ...opts }) };
 }
@@ -43,7 +46,9 @@ describe('PeerStore', () => {
     store.add(hash(1), { host: '::1', port: 1 });
     store.add(hash(1), { host: '2001:DB8:0:0:1::5', port: 65535 });
     store.add(hash(1), { host: '::ffff:127.0.0.1', port: 80 });
-    expect(store.get(hash(1), 10).map(sortKey).sort()).toEqual(['2001:db8::1:0:0:5:65535', '::1:1', '::ffff:127.0.0.1:80'].sort());
+    expect(store.get(hash(1), 10).map(sortKey).sort()).toEqual(
+      ['2001:db8::1:0:0:5:65535', '::1:1', '::ffff:127.0.0.1:80'].sort()
+    );
     expect(store.getCompact(hash(1), 10).map((b) => b.length)).toEqual([18, 18, 18]);
     for (const bad of [
       { host: 'localhost', port: 1 },
@@ -55,7 +60,9 @@ describe('PeerStore', () => {
       expect(store.add(hash(1), bad)).toBe(false);
     }
     expect(store.peerCount()).toBe(3);
-    expect(() => store.add(new Uint8Array(19), peer(1))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INFOHASH' }));
+    expect(() => store.add(new Uint8Array(19), peer(1))).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_INFOHASH' })
+    );
   });
 
   it('caps peers per infohash, evicting the least recently announced', () => {
@@ -67,7 +74,9 @@ describe('PeerStore', () => {
     store.add(hash(1), peer(1)); // refresh: peer 2 is now the oldest
     store.add(hash(1), peer(4));
     expect(store.peerCount()).toBe(3);
-    expect(store.get(hash(1), 10).map(sortKey).sort()).toEqual([peer(1), peer(3), peer(4)].map(sortKey).sort());
+    expect(store.get(hash(1), 10).map(sortKey).sort()).toEqual(
+      [peer(1), peer(3), peer(4)].map(sortKey).sort()
+    );
   });
 
   it('caps infohashes, evicting the one with the oldest announce', () => {

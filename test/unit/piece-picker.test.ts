@@ -145,7 +145,11 @@ describe('PiecePicker', () => {
   });
 
   it('enters endgame, duplicates outstanding blocks and reports cancels', () => {
-    const picker = new PiecePicker({ length: 2 * 32 * KiB, pieceLength: 32 * KiB, endgameMaxRequestsPerBlock: 2 });
+    const picker = new PiecePicker({
+      length: 2 * 32 * KiB,
+      pieceLength: 32 * KiB,
+      endgameMaxRequestsPerBlock: 2
+    });
     for (const p of ['a', 'b', 'c']) picker.onHaveAll(p);
     const random = seededRandom(3);
     expect(picker.pick('a', 10, random)).toHaveLength(4);
@@ -173,7 +177,11 @@ describe('PiecePicker', () => {
     expect(pieces(reqs)).toHaveLength(1);
     const piece = reqs[0]!.piece;
     expect(picker.onBlockReceived('a', piece, 0).pieceComplete).toBe(false);
-    expect(picker.onBlockReceived('b', piece, 16 * KiB)).toEqual({ accepted: true, pieceComplete: true, cancel: ['a'] });
+    expect(picker.onBlockReceived('b', piece, 16 * KiB)).toEqual({
+      accepted: true,
+      pieceComplete: true,
+      cancel: ['a']
+    });
     expect(picker.requestCount('a')).toBe(0);
     expect(picker.onPieceFailed(piece).sort()).toEqual(['a', 'b']);
     expect(picker.hasPiece(piece)).toBe(false);
@@ -244,7 +252,14 @@ describe('PiecePicker', () => {
     const peers = Array.from({ length: 30 }, (_, i) => `p${i}`);
     for (const [i, p] of peers.entries()) {
       if (i % 10 === 0) picker.onHaveAll(p);
-      else picker.onBitfield(p, bitfield(n, range(0, n).filter(() => random.int(3) === 0)));
+      else
+        picker.onBitfield(
+          p,
+          bitfield(
+            n,
+            range(0, n).filter(() => random.int(3) === 0)
+          )
+        );
     }
     const pending = new Map<string, BlockRequest[]>(peers.map((p) => [p, []]));
     const started = Date.now();
@@ -260,7 +275,10 @@ describe('PiecePicker', () => {
           const got = picker.onBlockReceived(p, req.piece, req.offset);
           for (const other of got.cancel) {
             const q = pending.get(other)!;
-            pending.set(other, q.filter((r) => r.piece !== req.piece || r.offset !== req.offset));
+            pending.set(
+              other,
+              q.filter((r) => r.piece !== req.piece || r.offset !== req.offset)
+            );
           }
           if (got.pieceComplete) {
             if (random.int(50) === 0) {

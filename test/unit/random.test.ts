@@ -28,6 +28,8 @@ describe('random sources', () => {
   it('seededRandom is deterministic', () => {
     const x = seededRandom(3);
     const y = seededRandom(3);
-    expect(Array.from({ length: 5 }, () => x.int(1000))).toEqual(Array.from({ length: 5 }, () => y.int(1000)));
+    expect(Array.from({ length: 5 }, () => x.int(1000))).toEqual(
+      Array.from({ length: 5 }, () => y.int(1000))
+    );
   });
 });

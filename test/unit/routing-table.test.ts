@@ -11,7 +11,11 @@ const node = (id: Uint8Array = rnd.bytes(20)): NodeInfo => ({ id, host: '10.0.0.
 
 function table(now = { t: 1 }) {
   const localId = rnd.bytes(20);
-  const t = new RoutingTable({ localId, now: () => now.t, isOwnAddress: (h, p) => h === '10.9.9.9' && p === 9 });
+  const t = new RoutingTable({
+    localId,
+    now: () => now.t,
+    isOwnAddress: (h, p) => h === '10.9.9.9' && p === 9
+  });
   return { t, localId, now };
 }
 
@@ -19,8 +23,14 @@ describe('RoutingTable', () => {
   it('inserts nodes that answered and never ourselves (by id or address)', () => {
     const { t, localId } = table();
     expect(t.nodeSeen(node()).kind).toBe('added');
-    expect(t.nodeSeen({ id: localId, host: '10.0.0.2', port: 5 })).toEqual({ kind: 'rejected', reason: 'self' });
-    expect(t.nodeSeen({ id: rnd.bytes(20), host: '10.9.9.9', port: 9 })).toEqual({ kind: 'rejected', reason: 'self' });
+    expect(t.nodeSeen({ id: localId, host: '10.0.0.2', port: 5 })).toEqual({
+      kind: 'rejected',
+      reason: 'self'
+    });
+    expect(t.nodeSeen({ id: rnd.bytes(20), host: '10.9.9.9', port: 9 })).toEqual({
+      kind: 'rejected',
+      reason: 'self'
+    });
     expect(t.size()).toBe(1);
   });
 
@@ -37,13 +47,18 @@ describe('RoutingTable', () => {
         const target = rnd.bytes(20);
         const keep = i % 2 === 0 ? undefined : (c: { id: Uint8Array }) => c.id[0]! % 3 !== 0;
         const got = t.closest(target, n, keep).map((c) => Buffer.from(c.id).toString('hex'));
-        const want = t.all().filter((c) => !keep || keep(c)).sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, n).map((c) => Buffer.from(c.id).toString('hex'));
+        const want = t
+          .all()
+          .filter((c) => !keep || keep(c))
+          .sort((a, b) => compareDistance(target, a.id, b.id))
+          .slice(0, n)
+          .map((c) => Buffer.from(c.id).toString('hex'));
         expect(got).toEqual(want);
       }
     }
   });
 
-  it('keeps each contact\'s packed address in step with its host', () => {
+  it("keeps each contact's packed address in step with its host", () => {
     const { t } = table();
     const a = node();
     t.nodeSeen(a);
@@ -52,7 +67,11 @@ describe('RoutingTable', () => {
     t.restore({ id: a.id, host: 'fe80::2', port: 7 }); // questionable, so it may change address
     expect(t.get(a.id)!.packedIp).toEqual(new Uint8Array([0xfe, 0x80, ...new Array(13).fill(0), 2]));
     t.nodeSeen({ id: a.id, host: '200.1.2.3', port: 8 });
-    expect(t.get(a.id)).toMatchObject({ host: '200.1.2.3', port: 8, packedIp: (200 << 24) | (1 << 16) | (2 << 8) | 3 });
+    expect(t.get(a.id)).toMatchObject({
+      host: '200.1.2.3',
+      port: 8,
+      packedIp: (200 << 24) | (1 << 16) | (2 << 8) | 3
+    });
   });
 
   it('orders ids that differ only in the last byte (beyond float precision)', () => {

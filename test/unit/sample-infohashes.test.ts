@@ -18,7 +18,13 @@ import { toHex } from '../../lib/util/bytes.js';
 async function setup(extra: Partial<ConstructorParameters<typeof DHT>[0]> = {}) {
   const net = new SimNetwork({ seed: 5, latencyMs: 5 });
   const rnd = seededRandom(17);
-  const dht = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [], ...extra });
+  const dht = new DHT({
+    transport: net.createTransport(),
+    clock: net.clock,
+    random: rnd,
+    bootstrap: [],
+    ...extra
+  });
   await net.runFor(1);
   await dht.ready;
   const client = net.createTransport();
@@ -49,7 +55,17 @@ async function setup(extra: Partial<ConstructorParameters<typeof DHT>[0]> = {}) 
     await send({ method: 'get_peers', id: clientId, infoHash: ih }, t);
     const d = decodeMessage(got[0]!);
     if (!d.ok || d.message.type !== 'response' || !d.message.body.token) throw new Error('no token');
-    await send({ method: 'announce_peer', id: clientId, infoHash: ih, port: 6881, token: d.message.body.token, impliedPort: false }, t);
+    await send(
+      {
+        method: 'announce_peer',
+        id: clientId,
+        infoHash: ih,
+        port: 6881,
+        token: d.message.body.token,
+        impliedPort: false
+      },
+      t
+    );
   };
   return { net, dht, send, last, raw, clientId, rnd, announceFromNewPeer };
 }
@@ -94,7 +110,10 @@ describe('sample_infohashes (BEP 51) served by our node', () => {
   });
 
   it('num counts only live infohashes: expired ones are neither sampled nor counted', async () => {
-    const { dht, send, last, net, clientId, rnd, announceFromNewPeer } = await setup({ peerTtlMs: 60_000, maintenanceIntervalMs: 3_600_000 });
+    const { dht, send, last, net, clientId, rnd, announceFromNewPeer } = await setup({
+      peerTtlMs: 60_000,
+      maintenanceIntervalMs: 3_600_000
+    });
     await announceFromNewPeer(rnd.bytes(20));
     await announceFromNewPeer(rnd.bytes(20));
     await send({ method: 'sample_infohashes', id: clientId, target: rnd.bytes(20) });
@@ -124,7 +143,14 @@ describe('sample_infohashes (BEP 51) served by our node', () => {
           .sort((a, b) => compareDistance(target, a.id, b.id))
           .slice(0, 8)
           .map((n) => toHex(n.id));
-        client.send(encodeQuery(new Uint8Array([1, i]), { method: 'sample_infohashes', id: rnd.bytes(20), target }, { readOnly: true }), node.address());
+        client.send(
+          encodeQuery(
+            new Uint8Array([1, i]),
+            { method: 'sample_infohashes', id: rnd.bytes(20), target },
+            { readOnly: true }
+          ),
+          node.address()
+        );
         await net.network.runFor(50);
         const r = got.at(-1) as ResponseMessage;
         expect(r.body.nodes!.map((n) => toHex(n.id))).toEqual(expected);
@@ -136,7 +162,11 @@ describe('sample_infohashes (BEP 51) served by our node', () => {
 
   it('fits in 1024 bytes in the worst case: 20 samples, 8 IPv6 nodes, longest tid, ip, v', () => {
     const rnd = seededRandom(1);
-    const nodes = Array.from({ length: 8 }, (_, i) => ({ id: rnd.bytes(20), host: `2001:db8:ffff:ffff:ffff:ffff:ffff:${(0xff00 + i).toString(16)}`, port: 65535 }));
+    const nodes = Array.from({ length: 8 }, (_, i) => ({
+      id: rnd.bytes(20),
+      host: `2001:db8:ffff:ffff:ffff:ffff:ffff:${(0xff00 + i).toString(16)}`,
+      port: 65535
+    }));
     const data = encodeResponse(
       rnd.bytes(16),
       {
@@ -161,7 +191,14 @@ describe("DHT 'infohash' event (passive indexing)", () => {
     const b = rnd.bytes(20);
     await send({ method: 'get_peers', id: clientId, infoHash: a });
     // A forged announce (bad token) is refused and not reported.
-    await send({ method: 'announce_peer', id: clientId, infoHash: b, port: 1, token: new Uint8Array([9]), impliedPort: false });
+    await send({
+      method: 'announce_peer',
+      id: clientId,
+      infoHash: b,
+      port: 1,
+      token: new Uint8Array([9]),
+      impliedPort: false
+    });
     expect(events.map(([h, k]) => [h, k])).toEqual([[toHex(a), 'get_peers']]);
     await announceFromNewPeer(b);
     expect(events.map(([h, k]) => [h, k])).toEqual([
@@ -181,7 +218,8 @@ describe('DHT.sampleInfohashes (BEP 51 client side)', () => {
     const legacyId = rnd.bytes(20);
     legacy.onMessage((data, from) => {
       const d = decodeMessage(data);
-      if (d.ok && d.message.type === 'query') legacy.send(encodeResponse(d.message.tid, { id: legacyId, nodes: [] }), from);
+      if (d.ok && d.message.type === 'query')
+        legacy.send(encodeResponse(d.message.tid, { id: legacyId, nodes: [] }), from);
     });
     const asked = dht.sampleInfohashes(legacy.address(), rnd.bytes(20));
     await net.runFor(100);

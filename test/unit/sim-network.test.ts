@@ -1,7 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Address } from '../../lib/krpc/types.js';
 import { SimNetwork } from '../../lib/rpc/sim-network.js';
-import type { Transport } from '../../lib/rpc/transport.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -15,7 +13,9 @@ describe('SimNetwork', () => {
     expect(a.address().host).toMatch(/^10\.\d+\.\d+\.\d+$/);
     const c = net.createTransport('127.0.0.1', 7000);
     expect(c.address()).toEqual({ host: '127.0.0.1', port: 7000 });
-    expect(() => net.createTransport('127.0.0.1', 7000)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' }));
+    expect(() => net.createTransport('127.0.0.1', 7000)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' })
+    );
     const d = net.createTransport('127.0.0.1', 0);
     expect(d.address().port).toBeGreaterThan(0);
     expect(net.size).toBe(4);
@@ -27,7 +27,9 @@ describe('SimNetwork', () => {
     const slow = net.createTransport('127.0.0.2', 1);
     const fast = net.createTransport('127.0.0.3', 2);
     const log: string[] = [];
-    slow.onMessage((d, from) => log.push(`slow ${text(d)} from ${from.host}:${from.port} @${net.clock.now()}`));
+    slow.onMessage((d, from) =>
+      log.push(`slow ${text(d)} from ${from.host}:${from.port} @${net.clock.now()}`)
+    );
     fast.onMessage((d) => log.push(`fast ${text(d)} @${net.clock.now()}`));
     src.send(bytes('a'), slow.address());
     src.send(bytes('b'), fast.address());
@@ -38,7 +40,12 @@ describe('SimNetwork', () => {
     expect(Date.now() - started).toBeLessThan(5_000); // ten virtual minutes, no real waiting
     expect(log).toEqual(['fast b @10', 'fast c @10', 'slow a from 127.0.0.1:9 @50']);
     expect(net.clock.now()).toBe(10 * 60_000);
-    expect({ sent: net.sent, delivered: net.delivered, dropped: net.dropped, inFlight: net.inFlight }).toEqual({
+    expect({
+      sent: net.sent,
+      delivered: net.delivered,
+      dropped: net.dropped,
+      inFlight: net.inFlight
+    }).toEqual({
       sent: 3,
       delivered: 3,
       dropped: 0,

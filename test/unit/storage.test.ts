@@ -23,30 +23,46 @@ afterAll(async () => {
 });
 
 /** Build a folder of files and its torrent; returns the concatenated data too. */
-async function makeFolder(name: string, sizes: number[], pieceLength = 16 * KiB): Promise<{ info: TorrentInfo; data: Buffer; root: string }> {
+async function makeFolder(
+  name: string,
+  sizes: number[],
+  pieceLength = 16 * KiB
+): Promise<{ info: TorrentInfo; data: Buffer; root: string }> {
   const root = join(dir, `src-${name}`, name);
   const random = seededRandom(sizes.length * 7 + sizes[0]!);
   const parts: Uint8Array[] = [];
   for (const [i, size] of sizes.entries()) {
     const bytes = random.bytes(size);
-    const rel = i % 3 === 2 ? join('sub', `f${String(i).padStart(3, '0')}`) : `f${String(i).padStart(3, '0')}`;
+    const rel =
+      i % 3 === 2 ? join('sub', `f${String(i).padStart(3, '0')}`) : `f${String(i).padStart(3, '0')}`;
     await fsp.mkdir(join(root, rel, '..'), { recursive: true });
     await fsp.writeFile(join(root, rel), bytes);
     parts.push(bytes);
   }
   const info = await createTorrent(root, { pieceLength });
   // createTorrent sorts paths: rebuild the data in torrent order.
-  const data = Buffer.concat(await Promise.all(info.files.map((f) => fsp.readFile(join(root, ...f.path.slice(1))))));
+  const data = Buffer.concat(
+    await Promise.all(info.files.map((f) => fsp.readFile(join(root, ...f.path.slice(1)))))
+  );
   return { info, data, root };
 }
 
 /** Write every piece in `order`, block by block. */
-async function writeAll(storage: Storage, info: TorrentInfo, data: Uint8Array, order: number[]): Promise<void> {
+async function writeAll(
+  storage: Storage,
+  info: TorrentInfo,
+  data: Uint8Array,
+  order: number[]
+): Promise<void> {
   for (const piece of order) {
     const start = piece * info.pieceLength;
     const size = Math.min(info.pieceLength, info.length - start);
     for (let off = 0; off < size; off += 16 * KiB) {
-      await storage.writeBlock(piece, off, data.subarray(start + off, start + Math.min(off + 16 * KiB, size)));
+      await storage.writeBlock(
+        piece,
+        off,
+        data.subarray(start + off, start + Math.min(off + 16 * KiB, size))
+      );
     }
   }
 }
@@ -58,7 +74,9 @@ describe('MemoryStorage', () => {
     const storage = new MemoryStorage(info);
     expect((await verifyPieces(storage, info)).count).toBe(0);
     await writeAll(storage, info, data, [3, 1, 0]);
-    expect(Buffer.from(await storage.readBlock(3, 100, 200))).toEqual(Buffer.from(data.subarray(3 * 16 * KiB + 100, 3 * 16 * KiB + 300)));
+    expect(Buffer.from(await storage.readBlock(3, 100, 200))).toEqual(
+      Buffer.from(data.subarray(3 * 16 * KiB + 100, 3 * 16 * KiB + 300))
+    );
     expect([...(await verifyPieces(storage, info)).indices()]).toEqual([0, 1, 3]);
     await expect(storage.readBlock(4, 0, 1)).rejects.toThrow(InvalidArgumentError);
     await expect(storage.readBlock(3, 0, 50_000 - 3 * 16 * KiB + 1)).rejects.toThrow(/outside piece 3/);
@@ -182,10 +200,21 @@ describe('FsStorage', () => {
   it('refuses layouts whose paths would leave the output directory', () => {
     const base = createTorrentFromBuffer('ok.bin', new Uint8Array(10));
     const layout = (path: string[]): TorrentInfo => ({ ...base, files: [{ path, length: 10, offset: 0 }] });
-    for (const path of [['..', 'x'], ['a', '..', '..', 'x'], ['/etc', 'passwd'], ['a\\..\\b'], ['.'], [], ['a', ''], ['x\0y']]) {
+    for (const path of [
+      ['..', 'x'],
+      ['a', '..', '..', 'x'],
+      ['/etc', 'passwd'],
+      ['a\\..\\b'],
+      ['.'],
+      [],
+      ['a', ''],
+      ['x\0y']
+    ]) {
       expect(() => new FsStorage(layout(path), join(dir, 'never'))).toThrow(InvalidArgumentError);
     }
-    expect(() => new FsStorage({ ...base, files: [{ path: ['a'], length: 9, offset: 0 }] }, dir)).toThrow(/add up/);
+    expect(() => new FsStorage({ ...base, files: [{ path: ['a'], length: 9, offset: 0 }] }, dir)).toThrow(
+      /add up/
+    );
     expect(existsSync(join(dir, 'never'))).toBe(false);
   });
 

@@ -62,14 +62,19 @@ describe('TokenIssuer', () => {
 
   it('rejects a non-positive rotation period', () => {
     const clock = new FakeClock();
-    expect(() => new TokenIssuer({ clock, rotateMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => new TokenIssuer({ clock, rotateMs: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+    );
   });
 
   it('is the first bytes of SHA-1(secret as hex || host)', () => {
     const random = { int: () => 0, bytes: (n: number) => new Uint8Array(n).fill(0xa7) };
     const issuer = new TokenIssuer({ clock: new FakeClock(0), random });
     for (const host of ['127.0.0.1', 'fe80::1%eth0', '::ffff:1.2.3.4', '\u00e9'.repeat(70)]) {
-      const expected = createHash('sha1').update('a7'.repeat(16) + host, 'utf8').digest().subarray(0, TOKEN_LENGTH);
+      const expected = createHash('sha1')
+        .update('a7'.repeat(16) + host, 'utf8')
+        .digest()
+        .subarray(0, TOKEN_LENGTH);
       expect(Buffer.from(issuer.issue(host)).equals(expected)).toBe(true);
       expect(issuer.verify(issuer.issue(host), host)).toBe(true);
     }

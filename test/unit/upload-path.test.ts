@@ -41,7 +41,8 @@ function gatedStorage(info: TorrentInfo, data: Uint8Array) {
       return new Promise<Uint8Array>((resolve, reject) => {
         pending.push({
           piece,
-          release: (fail) => (fail ? reject(new Error(`read ${piece} failed`)) : resolve(inner.readPiece(piece)))
+          release: (fail) =>
+            fail ? reject(new Error(`read ${piece} failed`)) : resolve(inner.readPiece(piece))
         });
       });
     }
@@ -129,7 +130,10 @@ describe('PieceCache read-ahead', () => {
   it('reports a failed read once (to onRead and to load callers) and frees its slot', async () => {
     const g = gatedStorage(info, data);
     const errors: string[] = [];
-    const cache = new PieceCache(g.storage, 128 * KiB, { maxAhead: 1, onRead: (p, e) => e && errors.push(`${p}: ${e.message}`) });
+    const cache = new PieceCache(g.storage, 128 * KiB, {
+      maxAhead: 1,
+      onRead: (p, e) => e && errors.push(`${p}: ${e.message}`)
+    });
     expect(cache.prefetch(3)).toBe(true);
     const waiting = cache.load(3);
     await g.release(3, true);
@@ -163,7 +167,12 @@ describe('PeerWire.pieces', () => {
       close: () => sb.close()
     };
     const a = new PeerWire(sa, { role: 'initiator', peerId: new Uint8Array(20).fill(1), infoHash, clock });
-    const b = new PeerWire(counted, { role: 'responder', peerId: new Uint8Array(20).fill(2), infoHash, clock });
+    const b = new PeerWire(counted, {
+      role: 'responder',
+      peerId: new Uint8Array(20).fill(2),
+      infoHash,
+      clock
+    });
     await flush();
     return { a, b, writevs };
   }
@@ -177,7 +186,13 @@ describe('PeerWire.pieces', () => {
     await flush();
     const before = { ...b.stats };
     expect(
-      b.pieces([0, 1, 2].map((i) => ({ index: 2, begin: i * 16 * KiB, block: piece.subarray(i * 16 * KiB, (i + 1) * 16 * KiB) })))
+      b.pieces(
+        [0, 1, 2].map((i) => ({
+          index: 2,
+          begin: i * 16 * KiB,
+          block: piece.subarray(i * 16 * KiB, (i + 1) * 16 * KiB)
+        }))
+      )
     ).toBe(true);
     expect(writevs.at(-1)).toBe(6); // header, block, header, block, header, block
     await flush();
@@ -212,12 +227,31 @@ describe('PeerWire.pieces', () => {
 
   it('frames correctly over a stream without writev', async () => {
     const [raw, sb] = pipePair();
-    const plain: WireStream = { write: (d) => sb.write(d), onData: (cb) => sb.onData(cb), onDrain: (cb) => sb.onDrain(cb), onClose: (cb) => sb.onClose(cb), close: () => sb.close() };
+    const plain: WireStream = {
+      write: (d) => sb.write(d),
+      onData: (cb) => sb.onData(cb),
+      onDrain: (cb) => sb.onDrain(cb),
+      onClose: (cb) => sb.onClose(cb),
+      close: () => sb.close()
+    };
     const framer = new WireFramer({ handshake: true });
     const items: FrameItem[] = [];
     raw.onData((c) => items.push(...framer.feed(c)));
-    const b = new PeerWire(plain, { role: 'responder', peerId: new Uint8Array(20).fill(2), infoHash, clock: new FakeClock() });
-    raw.write(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(1), extended: false, fast: false, dht: false }));
+    const b = new PeerWire(plain, {
+      role: 'responder',
+      peerId: new Uint8Array(20).fill(2),
+      infoHash,
+      clock: new FakeClock()
+    });
+    raw.write(
+      encodeHandshake({
+        infoHash,
+        peerId: new Uint8Array(20).fill(1),
+        extended: false,
+        fast: false,
+        dht: false
+      })
+    );
     await flush();
     expect(b.handshakeComplete).toBe(true);
     b.pieces([
@@ -291,7 +325,18 @@ describe('seed engine upload path', () => {
     const storage = Object.create(inner) as MemoryStorage;
     storage.readPiece = (i: number) => (reads.push(i), inner.readPiece(i));
     const blocksPerWritev: number[] = [];
-    const seed = new BitTorrentEngine({ infoHash: info.infoHash, info, storage, existing: 'complete', seed: true, tickMs: 200, connect: async () => { throw new Error('no dialing'); }, ...options });
+    const seed = new BitTorrentEngine({
+      infoHash: info.infoHash,
+      info,
+      storage,
+      existing: 'complete',
+      seed: true,
+      tickMs: 200,
+      connect: async () => {
+        throw new Error('no dialing');
+      },
+      ...options
+    });
     running.push(seed);
     await seed.start();
     const down = new BitTorrentEngine({

@@ -6,7 +6,11 @@ import { PeerWire } from '../../lib/wire/peer-wire.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';
 import { ProtocolError } from '../../lib/wire/errors.js';
 import { encodeExtended, encodeHandshake } from '../../lib/wire/messages.js';
-import { decodeExtendedHandshake, type ExtensionContext, type WireExtension } from '../../lib/wire/extensions.js';
+import {
+  decodeExtendedHandshake,
+  type ExtensionContext,
+  type WireExtension
+} from '../../lib/wire/extensions.js';
 import { UtMetadata, decodeMetadataMessage, encodeMetadataMessage } from '../../lib/wire/ut-metadata.js';
 import { MetadataAssembler } from '../../lib/wire/metadata-assembler.js';
 import { UtPex, decodePex, encodePex, PexFlag, type PexPeer } from '../../lib/wire/ut-pex.js';
@@ -83,7 +87,9 @@ describe('BEP 10 extension handshake', () => {
     a.use(new UtPex());
     b.use(new UtPex());
     b.use(new UtMetadata({ metadata: info }));
-    const hs = await new Promise<ReturnType<typeof decodeExtendedHandshake>>((r) => a.on('extended_handshake', r));
+    const hs = await new Promise<ReturnType<typeof decodeExtendedHandshake>>((r) =>
+      a.on('extended_handshake', r)
+    );
     if (hs instanceof ProtocolError) throw hs;
     expect(Object.fromEntries(hs.m)).toEqual({ ut_pex: 1, ut_metadata: 2 });
     expect(hs.metadataSize).toBe(info.length);
@@ -102,10 +108,19 @@ describe('BEP 10 extension handshake', () => {
 
   it('validates the handshake dictionary and caps its size', () => {
     const ok = decodeExtendedHandshake(
-      bencode.encode({ m: { ut_pex: 3, bad: 300, neg: -1, off: 0 }, p: 70_000, reqq: 500, yourip: new Uint8Array([1, 2, 3, 4]), v: 'x' })
+      bencode.encode({
+        m: { ut_pex: 3, bad: 300, neg: -1, off: 0 },
+        p: 70_000,
+        reqq: 500,
+        yourip: new Uint8Array([1, 2, 3, 4]),
+        v: 'x'
+      })
     );
     if (ok instanceof ProtocolError) throw ok;
-    expect([...ok.m]).toEqual([['off', 0], ['ut_pex', 3]]);
+    expect([...ok.m]).toEqual([
+      ['off', 0],
+      ['ut_pex', 3]
+    ]);
     expect(ok.p).toBeUndefined();
     expect(ok.reqq).toBe(500);
     expect(ok.yourip).toEqual(new Uint8Array([1, 2, 3, 4]));
@@ -183,7 +198,8 @@ describe('ut_metadata (BEP 9)', () => {
     expect(asm.nextRequest('p2', 2)).toBe(3);
     expect(asm.nextRequest('p3', 2)).toBe(0); // endgame: duplicate a piece p3 lacks
     asm.release('p3');
-    const piece = (i: number): Uint8Array => info.subarray(i * 16_384, Math.min(info.length, (i + 1) * 16_384));
+    const piece = (i: number): Uint8Array =>
+      info.subarray(i * 16_384, Math.min(info.length, (i + 1) * 16_384));
     const bad = piece(2).slice();
     bad[0]! ^= 1;
     expect(asm.add(0, piece(0), 'p1')).toEqual({ status: 'partial' });
@@ -205,8 +221,13 @@ describe('ut_metadata (BEP 9)', () => {
   });
 
   it('verifies the hash whatever order the pieces arrive in (incremental SHA-1 over the prefix)', () => {
-    const piece = (i: number): Uint8Array => info.subarray(i * 16_384, Math.min(info.length, (i + 1) * 16_384));
-    for (const order of [[3, 2, 1, 0], [1, 3, 0, 2], [0, 2, 1, 3]]) {
+    const piece = (i: number): Uint8Array =>
+      info.subarray(i * 16_384, Math.min(info.length, (i + 1) * 16_384));
+    for (const order of [
+      [3, 2, 1, 0],
+      [1, 3, 0, 2],
+      [0, 2, 1, 3]
+    ]) {
       const asm = new MetadataAssembler<string>({ infoHash, size: info.length });
       const results = order.map((i) => asm.add(i, piece(i), 'p').status);
       expect(results).toEqual(['partial', 'partial', 'partial', 'complete']);
@@ -247,7 +268,10 @@ describe('ut_metadata (BEP 9)', () => {
   });
 
   it('closes on a data message with the wrong total_size or piece length', async () => {
-    for (const [totalSize, cut] of [[info.length + 1, 0], [info.length, 1]] as const) {
+    for (const [totalSize, cut] of [
+      [info.length + 1, 0],
+      [info.length, 1]
+    ] as const) {
       const { a, b, errors } = connect();
       const leech = new UtMetadata();
       a.use(leech);
@@ -268,9 +292,22 @@ describe('ut_metadata (BEP 9)', () => {
     const leech = new UtMetadata();
     a.use(leech);
     let ctx: ExtensionContext | undefined;
-    b.use({ name: 'ut_metadata', attach: (c) => (ctx = c), handshakeFields: () => ({ metadata_size: info.length }), onHandshake: () => {}, onMessage: () => {} });
+    b.use({
+      name: 'ut_metadata',
+      attach: (c) => (ctx = c),
+      handshakeFields: () => ({ metadata_size: info.length }),
+      onHandshake: () => {},
+      onMessage: () => {}
+    });
     await flush();
-    ctx!.send(encodeMetadataMessage({ msgType: 'data', piece: 1, totalSize: info.length, data: info.subarray(16_384, 32_768) }));
+    ctx!.send(
+      encodeMetadataMessage({
+        msgType: 'data',
+        piece: 1,
+        totalSize: info.length,
+        data: info.subarray(16_384, 32_768)
+      })
+    );
     ctx!.send(bencode.encode({ msg_type: 9, piece: 0 }));
     await flush();
     expect(leech.ignoredMessages).toBe(1);
@@ -284,15 +321,29 @@ describe('ut_pex (BEP 11)', () => {
 
   it('round-trips IPv4 and IPv6 contacts with flags', () => {
     const msg = {
-      added: [v4(1, PexFlag.Seed | PexFlag.Reachable), { host: '2001:db8::1', port: 51413, flags: PexFlag.Utp }],
-      dropped: [{ host: '192.168.1.9', port: 1 }, { host: 'fe80::2', port: 65535 }]
+      added: [
+        v4(1, PexFlag.Seed | PexFlag.Reachable),
+        { host: '2001:db8::1', port: 51413, flags: PexFlag.Utp }
+      ],
+      dropped: [
+        { host: '192.168.1.9', port: 1 },
+        { host: 'fe80::2', port: 65535 }
+      ]
     };
     expect(decodePex(encodePex(msg))).toEqual(msg);
   });
 
   it('caps, deduplicates and keeps an added contact out of dropped', () => {
     const many = Array.from({ length: 60 }, (_, i) => v4(i));
-    const out = decodePex(encodePex({ added: [...many, v4(0)], dropped: [{ host: v4(1).host, port: 6881 }, { host: '1.2.3.4', port: 5 }] }));
+    const out = decodePex(
+      encodePex({
+        added: [...many, v4(0)],
+        dropped: [
+          { host: v4(1).host, port: 6881 },
+          { host: '1.2.3.4', port: 5 }
+        ]
+      })
+    );
     expect(out?.added).toHaveLength(50);
     expect(out?.dropped).toEqual([{ host: '1.2.3.4', port: 5 }]);
     const received = decodePex(encodePex({ added: many, dropped: [] }, { maxAdded: 60 }), { maxAdded: 10 });
@@ -345,7 +396,14 @@ describe('ut_pex (BEP 11)', () => {
   it('ignores messages that arrive too often', () => {
     const clock = new FakeClock();
     const pex = new UtPex();
-    pex.attach({ send: () => true, remoteSupports: true, fail: () => {}, updateHandshake: () => {}, infoHash: undefined, clock });
+    pex.attach({
+      send: () => true,
+      remoteSupports: true,
+      fail: () => {},
+      updateHandshake: () => {},
+      infoHash: undefined,
+      clock
+    });
     const got: unknown[] = [];
     pex.on('peers', (m) => got.push(m));
     const payload = encodePex({ added: [v4(1)], dropped: [] });

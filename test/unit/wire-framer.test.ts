@@ -69,7 +69,8 @@ const allBytes = concat(samples.map(encodeMessage));
 function expectMessages(items: FrameItem[], expected: WireMessage[]): void {
   expect(items.map((i) => i.type)).toEqual(expected.map((m) => m.type));
   items.forEach((item, i) => {
-    if (item.type === 'error' || item.type === 'handshake_head' || item.type === 'handshake_peer_id') throw new Error(item.type);
+    if (item.type === 'error' || item.type === 'handshake_head' || item.type === 'handshake_peer_id')
+      throw new Error(item.type);
     expect(Buffer.from(encodeMessage(item)).equals(encodeMessage(expected[i]!))).toBe(true);
   });
 }
@@ -97,7 +98,11 @@ describe('wire framer', () => {
   });
 
   it('returns piece blocks as zero-copy views when the message is inside one chunk', () => {
-    const chunk = concat([encodePieceHeader(1, 0, block.length), block, encodeRequest({ index: 1, begin: 0, length: 5 })]);
+    const chunk = concat([
+      encodePieceHeader(1, 0, block.length),
+      block,
+      encodeRequest({ index: 1, begin: 0, length: 5 })
+    ]);
     const [piece] = new WireFramer().feed(chunk);
     expect(piece?.type).toBe('piece');
     if (piece?.type !== 'piece') return;
@@ -136,7 +141,13 @@ describe('wire framer', () => {
   });
 
   it('encodes reserved bits as BEP 10 / 6 / 5 define them', () => {
-    const hs = encodeHandshake({ infoHash: new Uint8Array(20), peerId: new Uint8Array(20), extended: true, fast: true, dht: true });
+    const hs = encodeHandshake({
+      infoHash: new Uint8Array(20),
+      peerId: new Uint8Array(20),
+      extended: true,
+      fast: true,
+      dht: true
+    });
     expect(hs[0]).toBe(19);
     expect(new TextDecoder().decode(hs.subarray(1, 20))).toBe('BitTorrent protocol');
     expect([...hs.subarray(20, 28)]).toEqual([0, 0, 0, 0, 0, 0x10, 0, 0x05]);
@@ -178,17 +189,29 @@ describe('wire framer', () => {
     expectMessages(f.feed(msg), [{ type: 'bitfield', bitfield }]);
     // A non-bitfield message of that size is still refused, as soon as its id byte is seen.
     const big = encodeMessage({ type: 'unknown', id: 30, payload: new Uint8Array(bitfield.length) });
-    expect(errorOf(new WireFramer({ pieceCount: pieces }).feed(big.subarray(0, 5)))?.reason).toBe('message-too-long');
+    expect(errorOf(new WireFramer({ pieceCount: pieces }).feed(big.subarray(0, 5)))?.reason).toBe(
+      'message-too-long'
+    );
     // Exact bitfield length once the piece count is known.
-    expect(errorOf(new WireFramer({ pieceCount: 9 }).feed(encodeMessage({ type: 'bitfield', bitfield: new Uint8Array(1) })))?.reason)
-      .toBe('bad-payload-length');
+    expect(
+      errorOf(
+        new WireFramer({ pieceCount: 9 }).feed(
+          encodeMessage({ type: 'bitfield', bitfield: new Uint8Array(1) })
+        )
+      )?.reason
+    ).toBe('bad-payload-length');
   });
 
   it('honours a configured max message length', () => {
     const f = new WireFramer({ maxMessageLength: 100 });
-    expect(errorOf(f.feed(encodeMessage({ type: 'extended', extId: 1, payload: new Uint8Array(99) })))?.reason).toBe('message-too-long');
-    expect(new WireFramer({ maxMessageLength: 101 }).feed(encodeMessage({ type: 'extended', extId: 1, payload: new Uint8Array(99) })))
-      .toHaveLength(1);
+    expect(
+      errorOf(f.feed(encodeMessage({ type: 'extended', extId: 1, payload: new Uint8Array(99) })))?.reason
+    ).toBe('message-too-long');
+    expect(
+      new WireFramer({ maxMessageLength: 101 }).feed(
+        encodeMessage({ type: 'extended', extId: 1, payload: new Uint8Array(99) })
+      )
+    ).toHaveLength(1);
   });
 
   it('validates payload lengths per message type', () => {
@@ -199,52 +222,89 @@ describe('wire framer', () => {
       return b;
     };
     const cases: [number, number][] = [
-      [0, 1], [1, 4], [2, 2], [3, 1], [14, 1], [15, 3], // bare messages carry nothing
-      [4, 3], [4, 5], [13, 0], [17, 8], // have / suggest / allowed_fast: 4 bytes
-      [6, 11], [8, 13], [16, 0], // request / cancel / reject: 12 bytes
-      [7, 7], [7, 0], // piece: >= 8
-      [9, 1], [9, 3], // port: 2
+      [0, 1],
+      [1, 4],
+      [2, 2],
+      [3, 1],
+      [14, 1],
+      [15, 3], // bare messages carry nothing
+      [4, 3],
+      [4, 5],
+      [13, 0],
+      [17, 8], // have / suggest / allowed_fast: 4 bytes
+      [6, 11],
+      [8, 13],
+      [16, 0], // request / cancel / reject: 12 bytes
+      [7, 7],
+      [7, 0], // piece: >= 8
+      [9, 1],
+      [9, 3], // port: 2
       [20, 0] // extended: >= 1
     ];
     for (const [id, len] of cases) {
-      expect([id, len, errorOf(new WireFramer().feed(raw(id, len)))?.reason]).toEqual([id, len, 'bad-payload-length']);
+      expect([id, len, errorOf(new WireFramer().feed(raw(id, len)))?.reason]).toEqual([
+        id,
+        len,
+        'bad-payload-length'
+      ]);
     }
-    expect(new WireFramer().feed(raw(7, 8))).toEqual([{ type: 'piece', index: 0, begin: 0, block: new Uint8Array(0) }]);
+    expect(new WireFramer().feed(raw(7, 8))).toEqual([
+      { type: 'piece', index: 0, begin: 0, block: new Uint8Array(0) }
+    ]);
   });
 
   it('checks block lengths and piece indexes', () => {
-    expect(errorOf(new WireFramer().feed(encodeRequest({ index: 0, begin: 0, length: 0 })))?.reason).toBe('bad-block-length');
-    expect(errorOf(new WireFramer().feed(encodeRequest({ index: 0, begin: 0, length: 2 ** 17 + 1 })))?.reason).toBe('bad-block-length');
-    expect(errorOf(new WireFramer({ maxBlockLength: 16_384 }).feed(encodeRequest({ index: 0, begin: 0, length: 16_385 })))?.reason)
-      .toBe('bad-block-length');
+    expect(errorOf(new WireFramer().feed(encodeRequest({ index: 0, begin: 0, length: 0 })))?.reason).toBe(
+      'bad-block-length'
+    );
+    expect(
+      errorOf(new WireFramer().feed(encodeRequest({ index: 0, begin: 0, length: 2 ** 17 + 1 })))?.reason
+    ).toBe('bad-block-length');
+    expect(
+      errorOf(
+        new WireFramer({ maxBlockLength: 16_384 }).feed(encodeRequest({ index: 0, begin: 0, length: 16_385 }))
+      )?.reason
+    ).toBe('bad-block-length');
     const f = new WireFramer();
     expect(f.feed(encodeMessage({ type: 'have', index: 10 }))).toHaveLength(1);
     f.setPieceCount(10);
     expect(errorOf(f.feed(encodeMessage({ type: 'have', index: 10 })))?.reason).toBe('bad-piece-index');
-    expect(errorOf(new WireFramer({ pieceCount: 3 }).feed(encodeMessage({ type: 'piece', index: 3, begin: 0, block })))?.reason)
-      .toBe('bad-piece-index');
+    expect(
+      errorOf(
+        new WireFramer({ pieceCount: 3 }).feed(encodeMessage({ type: 'piece', index: 3, begin: 0, block }))
+      )?.reason
+    ).toBe('bad-piece-index');
   });
 
   it('never throws on random bytes, and an error is always the last item', () => {
     fc.assert(
-      fc.property(fc.boolean(), fc.uint8Array({ maxLength: 3000 }), fc.array(fc.nat(), { maxLength: 20 }), (hs, bytes, cuts) => {
-        const f = new WireFramer({ handshake: hs, maxMessageLength: 2048 });
-        const items = feedSplit(f, bytes, cuts);
-        const errors = items.filter((i) => i.type === 'error');
-        expect(errors.length).toBeLessThanOrEqual(1);
-        if (errors.length === 1) expect(items[items.length - 1]?.type).toBe('error');
-      }),
+      fc.property(
+        fc.boolean(),
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (hs, bytes, cuts) => {
+          const f = new WireFramer({ handshake: hs, maxMessageLength: 2048 });
+          const items = feedSplit(f, bytes, cuts);
+          const errors = items.filter((i) => i.type === 'error');
+          expect(errors.length).toBeLessThanOrEqual(1);
+          if (errors.length === 1) expect(items[items.length - 1]?.type).toBe('error');
+        }
+      ),
       { numRuns: 500, seed: 42 }
     );
   });
 
   it('never throws on mutated valid streams', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(allBytes.length - 1), fc.nat(255)), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 30 }), (flips, cuts) => {
-        const bytes = allBytes.slice();
-        for (const [at, v] of flips) bytes[at] = v;
-        expect(() => feedSplit(new WireFramer({ pieceCount: 24 }), bytes, cuts)).not.toThrow();
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(allBytes.length - 1), fc.nat(255)), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (flips, cuts) => {
+          const bytes = allBytes.slice();
+          for (const [at, v] of flips) bytes[at] = v;
+          expect(() => feedSplit(new WireFramer({ pieceCount: 24 }), bytes, cuts)).not.toThrow();
+        }
+      ),
       { numRuns: 300, seed: 7 }
     );
   });

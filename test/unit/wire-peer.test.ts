@@ -24,7 +24,11 @@ interface Pair {
   errors: { a: unknown[]; b: unknown[] };
 }
 
-function connect(optsA: Partial<PeerWireOptions> = {}, optsB: Partial<PeerWireOptions> = {}, highWaterMark?: number): Pair {
+function connect(
+  optsA: Partial<PeerWireOptions> = {},
+  optsB: Partial<PeerWireOptions> = {},
+  highWaterMark?: number
+): Pair {
   const clock = new FakeClock(1_000_000);
   const [sa, sb] = pipePair(highWaterMark === undefined ? {} : { highWaterMark });
   const a = new PeerWire(sa, { role: 'initiator', peerId: idA, infoHash, clock, ...optsA });
@@ -48,7 +52,10 @@ const types = (items: FrameItem[]): string[] => items.map((i) => i.type);
 describe('PeerWire', () => {
   it('handshakes as initiator and responder; the responder learns the infohash', async () => {
     const seen: Uint8Array[] = [];
-    const { a, b, errors } = connect({}, { infoHash: undefined, acceptInfoHash: (h) => (seen.push(h), true), dhtPort: 6881 });
+    const { a, b, errors } = connect(
+      {},
+      { infoHash: undefined, acceptInfoHash: (h) => (seen.push(h), true), dhtPort: 6881 }
+    );
     const hsA: unknown[] = [];
     const hsB: unknown[] = [];
     a.on('handshake', (h) => hsA.push(h));
@@ -59,8 +66,12 @@ describe('PeerWire', () => {
     expect(errors).toEqual({ a: [], b: [] });
     expect(seen).toEqual([infoHash]);
     expect(b.infoHash).toEqual(infoHash);
-    expect(hsA).toEqual([expect.objectContaining({ infoHash, peerId: idB, fast: true, extended: true, dht: true })]);
-    expect(hsB).toEqual([expect.objectContaining({ infoHash, peerId: idA, fast: true, extended: true, dht: false })]);
+    expect(hsA).toEqual([
+      expect.objectContaining({ infoHash, peerId: idB, fast: true, extended: true, dht: true })
+    ]);
+    expect(hsB).toEqual([
+      expect.objectContaining({ infoHash, peerId: idA, fast: true, extended: true, dht: false })
+    ]);
     expect(a.handshakeComplete && b.handshakeComplete).toBe(true);
     expect(a.fastExtension && a.extensionProtocol && b.fastExtension).toBe(true);
     expect(a.remoteHandshake?.peerId).toEqual(idB);
@@ -119,7 +130,13 @@ describe('PeerWire', () => {
     expect(errs.map((e) => e.reason)).toEqual(['infohash-mismatch', 'self-connection']);
 
     const [se, sf] = pipePair();
-    const e = new PeerWire(se, { role: 'initiator', peerId: idA, infoHash, expectedPeerId: idB, clock: new FakeClock() });
+    const e = new PeerWire(se, {
+      role: 'initiator',
+      peerId: idA,
+      infoHash,
+      expectedPeerId: idB,
+      clock: new FakeClock()
+    });
     e.on('error', (x) => errs.push(x as ProtocolError));
     sf.write(encodeHandshake({ infoHash, peerId: new Uint8Array(20).fill(9) }));
     await flush();
@@ -193,7 +210,13 @@ describe('PeerWire', () => {
 
     // A remote that sets the fast bit still may not send have_all to us: we did not set it.
     const [sc, sd] = pipePair();
-    const c = new PeerWire(sc, { role: 'initiator', peerId: idA, infoHash, fast: false, clock: new FakeClock() });
+    const c = new PeerWire(sc, {
+      role: 'initiator',
+      peerId: idA,
+      infoHash,
+      fast: false,
+      clock: new FakeClock()
+    });
     const errs: ProtocolError[] = [];
     c.on('error', (e) => errs.push(e as ProtocolError));
     sd.write(encodeHandshake({ infoHash, peerId: idB, fast: true }));
@@ -221,7 +244,6 @@ describe('PeerWire', () => {
   });
 
   it('closes on a wrong block size or an oversized message', async () => {
-
     const two = connect();
     two.b.on('request', (r) => two.b.piece(r.index, r.begin, new Uint8Array(r.length - 1)));
     two.a.on('handshake', () => two.a.request(0, 0, 64));

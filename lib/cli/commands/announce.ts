@@ -10,7 +10,16 @@
 import { AbortError, type AnnounceResult } from '../../index.js';
 import { parseTarget, portParser, secondsParser } from '../args.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand } from '../program.js';
-import { addDhtOptions, deadline, dhtOptionsFrom, hex, seconds, startDht, stopReason, type DhtCliOptions } from '../session.js';
+import {
+  addDhtOptions,
+  deadline,
+  dhtOptionsFrom,
+  hex,
+  seconds,
+  startDht,
+  stopReason,
+  type DhtCliOptions
+} from '../session.js';
 
 interface AnnounceCliOptions extends DhtCliOptions {
   /** The announced TCP port (the DHT's own UDP port is --dht-port). */
@@ -27,11 +36,20 @@ export const announceCommand: CliCommand = {
     command
       .description('announce that a peer for an infohash listens on TCP --port of this host')
       .argument('<infohash|magnet>', '40 hex or 32 base32 characters, or a magnet link', parseTarget)
-      .option('-p, --port <port>', 'TCP port where the peer accepts BitTorrent connections', portParser(false));
+      .option(
+        '-p, --port <port>',
+        'TCP port where the peer accepts BitTorrent connections',
+        portParser(false)
+      );
     addDhtOptions(command, { host: '0.0.0.0' })
       .option('--dht-port <port>', 'UDP port of the DHT socket (0 = any free port)', portParser(true), 0)
       .option('--implied-port', 'BEP 5 implied_port: nodes record our UDP source port instead of --port')
-      .option('-t, --timeout <seconds>', 'give up after this long (joining included)', secondsParser(false), 60)
+      .option(
+        '-t, --timeout <seconds>',
+        'give up after this long (joining included)',
+        secondsParser(false),
+        60
+      )
       .option('--json', 'print the result as one JSON object')
       .addHelpText(
         'after',
@@ -42,7 +60,9 @@ export const announceCommand: CliCommand = {
     const infoHash = args[0] as Uint8Array;
     const opts = options as unknown as AnnounceCliOptions;
     if (opts.port === undefined && !opts.impliedPort) {
-      throw new UsageError("announce needs --port <port> (the TCP port peers should connect to), or --implied-port");
+      throw new UsageError(
+        'announce needs --port <port> (the TCP port peers should connect to), or --implied-port'
+      );
     }
     const started = Date.now();
     const stop = deadline(ctx, opts.timeout);
@@ -50,7 +70,10 @@ export const announceCommand: CliCommand = {
     let result: AnnounceResult | null = null;
     if (dht) {
       try {
-        result = await dht.announce(infoHash, opts.port, { impliedPort: opts.impliedPort ?? false, signal: stop });
+        result = await dht.announce(infoHash, opts.port, {
+          impliedPort: opts.impliedPort ?? false,
+          signal: stop
+        });
       } catch (err) {
         if (!(err instanceof AbortError)) throw err;
       } finally {
@@ -59,7 +82,9 @@ export const announceCommand: CliCommand = {
     }
     const reason = stopReason(ctx, stop);
     if (!result) {
-      ctx.log(`announce ${hex(infoHash)}: ${reason === 'timeout' ? `timed out after ${opts.timeout} s` : 'interrupted'}`);
+      ctx.log(
+        `announce ${hex(infoHash)}: ${reason === 'timeout' ? `timed out after ${opts.timeout} s` : 'interrupted'}`
+      );
       return reason === 'timeout' ? EXIT_FAILURE : EXIT_INTERRUPTED;
     }
     const { storedOn, targets, queries, lookup } = result;

@@ -8,7 +8,13 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { createDhtCrawler, SqliteCrawlerStore, UtMetadataResolver, type Crawler, type CrawlerStats } from '../../index.js';
+import {
+  createDhtCrawler,
+  SqliteCrawlerStore,
+  UtMetadataResolver,
+  type Crawler,
+  type CrawlerStats
+} from '../../index.js';
 import { portParser, secondsParser } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK, type CliCommand, type CliContext } from '../program.js';
 import { addDhtOptions, dhtOptionsFrom, hex, seconds, startDht, type DhtCliOptions } from '../session.js';
@@ -27,7 +33,8 @@ interface CrawlOptions extends DhtCliOptions {
 /** Queries per second: a positive number, at most 1000 (a polite crawler needs far less). */
 function rateParser(value: string): number {
   const n = /^[0-9]+(\.[0-9]+)?$/.test(value) ? Number(value) : NaN;
-  if (!(n > 0 && n <= 1000)) throw new InvalidArgumentError('expected queries per second, above 0 and at most 1000.');
+  if (!(n > 0 && n <= 1000))
+    throw new InvalidArgumentError('expected queries per second, above 0 and at most 1000.');
   return n;
 }
 
@@ -37,7 +44,12 @@ export const crawlCommand: CliCommand = {
     command.description('index the DHT with BEP 51 sample_infohashes into a SQLite database (resumable)');
     addDhtOptions(command, { host: '0.0.0.0' })
       .option('--db <file>', 'SQLite database (created if missing; a crawl resumes from it)', 'crawl.db')
-      .option('-d, --duration <seconds>', 'stop after this long (0 = until SIGINT/SIGTERM)', secondsParser(true), 0)
+      .option(
+        '-d, --duration <seconds>',
+        'stop after this long (0 = until SIGINT/SIGTERM)',
+        secondsParser(true),
+        0
+      )
       .option('-r, --rate <q/s>', 'global sample_infohashes queries per second', rateParser, 20)
       .option('--per-ip-rate <q/s>', 'queries per second to any one IP address', rateParser, 1)
       .option('-p, --port <port>', 'UDP port of our DHT node (0 = any free port)', portParser(true), 0)
@@ -67,10 +79,13 @@ export const crawlCommand: CliCommand = {
     if (opts.print) crawler.on('infohash', (ih) => ctx.print(hex(ih)));
     const started = Date.now();
     const initial = store.count();
-    ctx.log(`crawling from ${dht.address().host}:${dht.address().port} into ${opts.db} (${initial} infohashes already stored), ${opts.rate} q/s`);
+    ctx.log(
+      `crawling from ${dht.address().host}:${dht.address().port} into ${opts.db} (${initial} infohashes already stored), ${opts.rate} q/s`
+    );
     crawler.start();
     const progress = new Progress(ctx, crawler, store, started);
-    const timer = opts.progressInterval > 0 ? setInterval(() => progress.line(), opts.progressInterval * 1000) : null;
+    const timer =
+      opts.progressInterval > 0 ? setInterval(() => progress.line(), opts.progressInterval * 1000) : null;
     const stopped = await waitForStop(ctx.interrupt, opts.duration);
     if (timer) clearInterval(timer);
     await crawler.stop();
@@ -131,7 +146,15 @@ class Progress {
   }
 }
 
-function summary(s: CrawlerStats, total: number, initial: number, dbBytes: number, ms: number, why: string, malformed: number): string {
+function summary(
+  s: CrawlerStats,
+  total: number,
+  initial: number,
+  dbBytes: number,
+  ms: number,
+  why: string,
+  malformed: number
+): string {
   const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0);
   const lines = [
     `crawl ${why === 'duration' ? 'finished' : 'interrupted'} after ${seconds(ms)}`,
@@ -145,9 +168,12 @@ function summary(s: CrawlerStats, total: number, initial: number, dbBytes: numbe
   ];
   if (s.resolve) {
     const r = s.resolve;
-    lines.push(`  metadata           ${r.resolved} resolved, ${r.failed} not found, ${r.timedOut} timed out, ${r.dropped + r.queued} not attempted`);
+    lines.push(
+      `  metadata           ${r.resolved} resolved, ${r.failed} not found, ${r.timedOut} timed out, ${r.dropped + r.queued} not attempted`
+    );
   }
-  if (s.newInfoHashes > 0 && s.queriesSent > 0) lines.push(`  queries per new infohash ${(s.queriesSent / s.newInfoHashes).toFixed(2)}`);
+  if (s.newInfoHashes > 0 && s.queriesSent > 0)
+    lines.push(`  queries per new infohash ${(s.queriesSent / s.newInfoHashes).toFixed(2)}`);
   return lines.join('\n');
 }
 

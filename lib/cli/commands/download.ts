@@ -65,7 +65,9 @@ export const downloadCommand: CliCommand = {
   name: 'download',
   configure(command) {
     command
-      .description('download a torrent from its magnet link (peers from the DHT), verify it, optionally keep seeding')
+      .description(
+        'download a torrent from its magnet link (peers from the DHT), verify it, optionally keep seeding'
+      )
       .argument('<magnet>', "a magnet link (quote it: it contains '&'), or a bare infohash")
       .option('-o, --out <dir>', 'directory to download into', '.')
       .option('--seed', 'keep seeding after the download completes, until interrupted')
@@ -76,8 +78,15 @@ export const downloadCommand: CliCommand = {
         parseSelection
       );
     addSwarmOptions(command)
-      .option('--download-limit <rate>', 'download cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate)
-      .option('-v, --verbose', 'also print the warnings of the DHT and the engine (peers misbehaving, lookups failing)')
+      .option(
+        '--download-limit <rate>',
+        'download cap in bytes/s, e.g. 512k or 2M (0 = unlimited)',
+        parseRate
+      )
+      .option(
+        '-v, --verbose',
+        'also print the warnings of the DHT and the engine (peers misbehaving, lookups failing)'
+      )
       .addHelpText(
         'after',
         '\nCtrl-C stops cleanly and saves the state: run the same command again to resume.\n\n' +
@@ -126,7 +135,9 @@ export const downloadCommand: CliCommand = {
 
     const status = new StatusLine(ctx, () => progressLine(swarm.progress(), Date.now() - started));
     if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
-    swarm.on('peer-banned', (ban) => status.log(`banned peer ${ban.address.host}:${ban.address.port} (${ban.reason})`));
+    swarm.on('peer-banned', (ban) =>
+      status.log(`banned peer ${ban.address.host}:${ban.address.port} (${ban.reason})`)
+    );
     const first = swarm.progress();
     if (cached) {
       status.log(
@@ -138,10 +149,14 @@ export const downloadCommand: CliCommand = {
     } else {
       ctx.log(`looking for peers of ${magnet.infoHashHex}${magnet.name ? ` (${magnet.name})` : ''} ...`);
       const onMetadata = (info: TorrentInfo): void => {
-        status.log(`metadata: ${describe(info)}, from peers in ${formatDuration((Date.now() - started) / 1000)}`);
+        status.log(
+          `metadata: ${describe(info)}, from peers in ${formatDuration((Date.now() - started) / 1000)}`
+        );
         const selected = describeSelection(info, selection);
         if (selected) status.log(selected);
-        saveMetadata(outDir, info).catch((err: Error) => status.log(`trackerless: warning: cannot keep the metadata: ${err.message}`));
+        saveMetadata(outDir, info).catch((err: Error) =>
+          status.log(`trackerless: warning: cannot keep the metadata: ${err.message}`)
+        );
       };
       if (swarm.info) onMetadata(swarm.info);
       else swarm.once('metadata', onMetadata);
@@ -154,7 +169,9 @@ export const downloadCommand: CliCommand = {
       if (ctx.interrupt.aborted && err instanceof AbortError) {
         await swarm.stop();
         status.stop();
-        ctx.log(`interrupted (${String(ctx.interrupt.reason)}): ${summary(swarm.progress())}; state saved, run the same command again to resume`);
+        ctx.log(
+          `interrupted (${String(ctx.interrupt.reason)}): ${summary(swarm.progress())}; state saved, run the same command again to resume`
+        );
         return EXIT_INTERRUPTED;
       }
       status.stop();
@@ -165,8 +182,12 @@ export const downloadCommand: CliCommand = {
     const info = swarm.info!;
     const p = swarm.progress();
     status.stop();
-    const what = selection ? `${selectedFiles(info, selection).length} selected file(s) of ${info.name}` : `${info.name}, ${formatBytes(info.length)}`;
-    ctx.log(`done: ${what} verified in ${formatDuration((Date.now() - started) / 1000)}; ${fetched(p)}, uploaded ${formatBytes(p.uploaded)}`);
+    const what = selection
+      ? `${selectedFiles(info, selection).length} selected file(s) of ${info.name}`
+      : `${info.name}, ${formatBytes(info.length)}`;
+    ctx.log(
+      `done: ${what} verified in ${formatDuration((Date.now() - started) / 1000)}; ${fetched(p)}, uploaded ${formatBytes(p.uploaded)}`
+    );
     ctx.print(join(outDir, ...info.files[0]!.path.slice(0, 1)));
     if (!opts.seed) {
       await swarm.stop();
@@ -180,7 +201,8 @@ export const downloadCommand: CliCommand = {
 function parseLink(link: string): Magnet {
   try {
     if (/^magnet:/i.test(link)) return parseMagnet(link);
-    if (/^[0-9a-z]{32,40}$/i.test(link)) return parseMagnet(`magnet:?xt=urn:btih:${toHex(parseInfoHash(link))}`);
+    if (/^[0-9a-z]{32,40}$/i.test(link))
+      return parseMagnet(`magnet:?xt=urn:btih:${toHex(parseInfoHash(link))}`);
     return parseMagnet(link); // reports what is wrong with it
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
@@ -197,7 +219,9 @@ export function parseSelection(value: string): number[] | 'all' {
     const prefix = `invalid --select ${text}: `;
     const message = (err as Error).message;
     const reason = message.startsWith(prefix) ? message.slice(prefix.length) : message;
-    throw new CommanderArgumentError(`${reason}; expected zero-based file indices such as 0,2,4-6, or 'all'.`);
+    throw new CommanderArgumentError(
+      `${reason}; expected zero-based file indices such as 0,2,4-6, or 'all'.`
+    );
   }
 }
 
@@ -256,15 +280,21 @@ function interruptedEarly(ctx: CliContext): number {
 async function seedUntilInterrupted(ctx: CliContext, swarm: Swarm): Promise<number> {
   const since = swarm.progress().uploaded;
   ctx.log(`seeding on TCP port ${swarm.port}; Ctrl-C to stop`);
-  const status = new StatusLine(ctx, () => {
-    const p = swarm.progress();
-    return `seeding: up ${formatRate(p.upRate)}, ${p.peers} peer${p.peers === 1 ? '' : 's'}, uploaded ${formatBytes(p.uploaded - since)}`;
-  }, { plainIntervalMs: 10_000 });
+  const status = new StatusLine(
+    ctx,
+    () => {
+      const p = swarm.progress();
+      return `seeding: up ${formatRate(p.upRate)}, ${p.peers} peer${p.peers === 1 ? '' : 's'}, uploaded ${formatBytes(p.uploaded - since)}`;
+    },
+    { plainIntervalMs: 10_000 }
+  );
   status.start();
   await aborted(ctx.interrupt);
   status.stop();
   await swarm.stop();
-  ctx.log(`stopped seeding (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in all`);
+  ctx.log(
+    `stopped seeding (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in all`
+  );
   return EXIT_OK;
 }
 

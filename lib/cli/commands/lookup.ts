@@ -33,9 +33,17 @@ export const lookupCommand: CliCommand = {
       .argument('<infohash|magnet>', '40 hex or 32 base32 characters, or a magnet link', parseTarget);
     addDhtOptions(command, { host: '0.0.0.0' })
       .option('--dht-port <port>', 'UDP port of the DHT socket (0 = any free port)', portParser(true), 0)
-      .option('-t, --timeout <seconds>', 'give up after this long (joining included)', secondsParser(false), 30)
+      .option(
+        '-t, --timeout <seconds>',
+        'give up after this long (joining included)',
+        secondsParser(false),
+        30
+      )
       .option('--json', 'print each peer as a JSON line {"host","port"}')
-      .addHelpText('after', '\nExample:\n  trackerless lookup 0123456789abcdef0123456789abcdef01234567 --bootstrap 127.0.0.1:6881');
+      .addHelpText(
+        'after',
+        '\nExample:\n  trackerless lookup 0123456789abcdef0123456789abcdef01234567 --bootstrap 127.0.0.1:6881'
+      );
   },
   async run(ctx, args, options) {
     const infoHash = args[0] as Uint8Array;
@@ -59,9 +67,18 @@ export const lookupCommand: CliCommand = {
       }
     }
     const reason = stopReason(ctx, stop);
-    const ended = reason === 'timeout' ? `timed out after ${opts.timeout} s` : reason === 'interrupted' ? 'interrupted' : 'done';
-    const figures = stats ? `, ${queriesSent(stats)} queries, ${stats.responsesIn} responses, ${stats.timeouts} timeouts` : '';
-    ctx.log(`lookup ${hex(infoHash)}: ${found} peer${found === 1 ? '' : 's'} in ${seconds(Date.now() - started)} (${ended}${figures})`);
+    const ended =
+      reason === 'timeout'
+        ? `timed out after ${opts.timeout} s`
+        : reason === 'interrupted'
+          ? 'interrupted'
+          : 'done';
+    const figures = stats
+      ? `, ${queriesSent(stats)} queries, ${stats.responsesIn} responses, ${stats.timeouts} timeouts`
+      : '';
+    ctx.log(
+      `lookup ${hex(infoHash)}: ${found} peer${found === 1 ? '' : 's'} in ${seconds(Date.now() - started)} (${ended}${figures})`
+    );
     if (reason === 'interrupted' && String(ctx.interrupt.reason) !== 'EPIPE') return EXIT_INTERRUPTED;
     if (reason !== 'interrupted' && (!stats || stats.responsesIn === 0)) {
       ctx.log('trackerless: error: no DHT node answered (check --bootstrap and the network)');

@@ -6,7 +6,15 @@
 import { formatAddress, type DHT } from '../../index.js';
 import { portParser, secondsParser } from '../args.js';
 import { EXIT_OK, type CliCommand, type CliContext } from '../program.js';
-import { addDhtOptions, dhtOptionsFrom, hex, queriesReceived, queriesSent, startDht, type DhtCliOptions } from '../session.js';
+import {
+  addDhtOptions,
+  dhtOptionsFrom,
+  hex,
+  queriesReceived,
+  queriesSent,
+  startDht,
+  type DhtCliOptions
+} from '../session.js';
 
 /** Port a node binds when --port is not given: the customary BitTorrent DHT port. */
 export const DEFAULT_NODE_PORT = 6881;
@@ -25,7 +33,12 @@ export const nodeCommand: CliCommand = {
       .option('--no-bootstrap', 'join no one: the first node of a private network')
       .option('-p, --port <port>', 'UDP port (0 = any free port)', portParser(true), DEFAULT_NODE_PORT)
       .option('--state <file>', 'load/save node id and routing table here (saved on exit)')
-      .option('--stats-interval <seconds>', 'print a stats line this often (0 = never)', secondsParser(true), 60)
+      .option(
+        '--stats-interval <seconds>',
+        'print a stats line this often (0 = never)',
+        secondsParser(true),
+        60
+      )
       .option('-v, --verbose', 'also print each node added to the table and each announce received')
       .addHelpText(
         'after',
@@ -41,9 +54,12 @@ export const nodeCommand: CliCommand = {
     ctx.print(`listening ${formatAddress(dht.address())} id ${hex(dht.nodeId)}`);
     if (opts.verbose) {
       dht.on('node', (n) => ctx.print(`node ${hex(n.id)} ${formatAddress(n)}`));
-      dht.on('announce', (peer, ih, from) => ctx.print(`announce ${hex(ih)} ${formatAddress(peer)} from ${formatAddress(from)}`));
+      dht.on('announce', (peer, ih, from) =>
+        ctx.print(`announce ${hex(ih)} ${formatAddress(peer)} from ${formatAddress(from)}`)
+      );
     }
-    const timer = opts.statsInterval > 0 ? setInterval(() => printStats(ctx, dht), opts.statsInterval * 1000) : null;
+    const timer =
+      opts.statsInterval > 0 ? setInterval(() => printStats(ctx, dht), opts.statsInterval * 1000) : null;
     await new Promise<void>((resolve) => {
       if (ctx.interrupt.aborted) resolve();
       else ctx.interrupt.addEventListener('abort', () => resolve(), { once: true });

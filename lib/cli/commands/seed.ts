@@ -10,7 +10,16 @@ import { InvalidArgumentError } from 'commander';
 import { promises as fsp } from 'node:fs';
 import { seed, toTorrentFile, type SeedResult } from '../../index.js';
 import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand } from '../program.js';
-import { aborted, addSwarmOptions, formatBytes, formatDuration, formatRate, StatusLine, swarmOptionsFrom, type SwarmCliOptions } from '../transfer.js';
+import {
+  aborted,
+  addSwarmOptions,
+  formatBytes,
+  formatDuration,
+  formatRate,
+  StatusLine,
+  swarmOptionsFrom,
+  type SwarmCliOptions
+} from '../transfer.js';
 
 interface SeedCliOptions extends SwarmCliOptions {
   pieceLength?: number;
@@ -30,10 +39,16 @@ export const seedCommand: CliCommand = {
   name: 'seed',
   configure(command) {
     command
-      .description('seed a file or folder: print its magnet link, announce it on the DHT, upload until interrupted')
+      .description(
+        'seed a file or folder: print its magnet link, announce it on the DHT, upload until interrupted'
+      )
       .argument('<path>', 'the file or folder to share');
     addSwarmOptions(command)
-      .option('--piece-length <KiB>', 'piece length in KiB, a power of two (default: chosen from the size)', pieceLengthParser)
+      .option(
+        '--piece-length <KiB>',
+        'piece length in KiB, a power of two (default: chosen from the size)',
+        pieceLengthParser
+      )
       .option('--torrent <file>', 'also write the .torrent file here')
       .option('-v, --verbose', 'also print the warnings of the DHT and the engine')
       .addHelpText(
@@ -94,13 +109,17 @@ export const seedCommand: CliCommand = {
       },
       { plainIntervalMs: 10_000 }
     );
-    swarm.on('announced', (storedOn) => status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`));
+    swarm.on('announced', (storedOn) =>
+      status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`)
+    );
     if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
     status.start();
     await aborted(ctx.interrupt);
     status.stop();
     await swarm.stop();
-    ctx.log(`stopped (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in ${formatDuration((Date.now() - started) / 1000)}`);
+    ctx.log(
+      `stopped (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in ${formatDuration((Date.now() - started) / 1000)}`
+    );
     return EXIT_OK;
   }
 };
