@@ -12,15 +12,16 @@ export type {
 } from './dht/dht.js';
 export type { DhtOptions, AnnounceOptions, LookupOptionsPublic } from './dht/options.js';
 export type { LookupResult, LookupResponder } from './lookup/lookup.js';
-export type { Address, NodeInfo } from './krpc/types.js';
-export type { Transport } from './rpc/transport.js';
-export { createUdpTransport } from './rpc/udp-transport.js';
-export { SimNetwork } from './rpc/sim-network.js';
-export type { SimNetworkOptions } from './rpc/sim-network.js';
+export type { Address } from './net/address.js';
+export type { NodeInfo } from './krpc/types.js';
+export type { Transport } from './net/transport.js';
+export { createUdpTransport } from './net/udp-transport.js';
+export { SimNetwork } from './testing/sim-network.js';
+export type { SimNetworkOptions } from './testing/sim-network.js';
 export { SimTestnet } from './testing/testnet.js';
 export type { SimTestnetOptions } from './testing/testnet.js';
 export { parseInfoHash, compareDistance } from './id/node-id.js';
-export { parseHostPort, formatAddress } from './dht/address.js';
+export { parseHostPort, formatAddress } from './net/address.js';
 export { toHex, fromHex } from './util/bytes.js';
 export type { Clock, TimerHandle } from './util/clock.js';
 export { systemClock } from './util/clock.js';
@@ -63,9 +64,11 @@ export { BitTorrentEngine } from './engine/bittorrent-engine.js';
 export type { BitTorrentEngineOptions } from './engine/bittorrent-engine.js';
 export type { ExistingData } from './engine/storage-setup.js';
 export type { ChokerSettings } from './engine/uploader.js';
-export { TcpPeerListener, connectTcp } from './engine/tcp.js';
+export { TcpPeerListener } from './engine/tcp-peer-listener.js';
+export { connectTcp } from './net/tcp.js';
 export { connectPeer } from './engine/connect-peer.js';
-export type { ListenOptions, ConnectOptions } from './engine/tcp.js';
+export type { ListenOptions } from './engine/tcp-peer-listener.js';
+export type { ConnectOptions } from './net/tcp.js';
 export { loadResume, saveResume, resumePath } from './engine/resume.js';
 
 // --- storage ----------------------------------------------------------------------------------
@@ -85,7 +88,7 @@ export { parseMagnet, toMagnet } from './magnet/magnet.js';
 export type { Magnet, MagnetInput } from './magnet/magnet.js';
 
 // --- wire streams (to test or bridge custom engines without sockets) --------------------------
-export type { WireStream } from './wire/stream.js';
+export type { WireStream } from './net/stream.js';
 export { pipePair } from './wire/memory-stream.js';
 export { ProtocolError } from './wire/errors.js';
 export {

@@ -21,7 +21,7 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { RemoteError } from '../errors.js';
-import { Frontier, candidateKey, type Eligibility } from './frontier.js';
+import { Frontier, type Eligibility } from './frontier.js';
 import { NodeSchedule } from './schedule.js';
 import { PerIpLimiter, TokenBucket } from './limits.js';
 import { RevisitQueue } from './revisit-queue.js';
@@ -31,6 +31,7 @@ import { emptyStats, type CrawlerStats } from './stats.js';
 import { crawlerConfig, type CrawlerConfig, type CrawlerEvents, type CrawlerOptions } from './options.js';
 import { TargetPicker } from './targets.js';
 import type { Candidate, CrawlerStore, InfoHashSource, SampleQuery, SampleReply } from './types.js';
+import { formatAddress } from '../net/address.js';
 
 export type { CrawlerEvents, CrawlerOptions } from './options.js';
 
@@ -199,7 +200,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     for (let i = 0; i < 64; i++) {
       const r = this.revisits.popDue(now);
       if (!r) break;
-      const key = candidateKey(r.node);
+      const key = formatAddress(r.node);
       const allowedAt = this.schedule.nextAllowed(key);
       // Not allowed yet: another path (the frontier) visited it since this was planned, and
       // that visit planned its own revisit. Drop the stale entry instead of duplicating it.
@@ -228,7 +229,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
       if (ipWait < Infinity) this.wakeIn(ipWait);
       return null;
     }
-    const key = candidateKey(c);
+    const key = formatAddress(c);
     const first = this.schedule.nextAllowed(key) === -Infinity;
     if (this.reserve(key, now)) return { node: c, first, failures: 0 };
     this.frontier.add(c); // schedule full of live entries: wait for some to expire
@@ -245,7 +246,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
 
   private send(visit: Visit, now: number): void {
     const node = visit.node;
-    const key = candidateKey(node);
+    const key = formatAddress(node);
     this.perIp.record(node.host, now);
     this.counters.queriesSent++;
     const controller = new AbortController();
@@ -327,7 +328,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   }
 
   private addCandidate(c: Candidate, now: number): void {
-    const key = candidateKey(c);
+    const key = formatAddress(c);
     if (this.opts.isSelf?.(c) || !this.schedule.canQuery(key, now) || this.inflight.has(key)) return;
     if (this.frontier.add(c)) this.idleAnnounced = false;
   }

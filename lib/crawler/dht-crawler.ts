@@ -4,7 +4,8 @@
  * address/id is excluded. The DHT must be ready (bound) before this is called.
  */
 import type { DHT } from '../dht/dht.js';
-import type { Address, NodeInfo } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
+import type { NodeInfo } from '../krpc/types.js';
 import { bytesEqual } from '../util/bytes.js';
 import { Crawler, type CrawlerOptions } from './crawler.js';
 import type { SampleQuery } from './types.js';

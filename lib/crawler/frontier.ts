@@ -12,16 +12,13 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Candidate } from './types.js';
+import { formatAddress } from '../net/address.js';
 
 /** What take() should do with a candidate: use it, leave it for later, or forget it. */
 export type Eligibility = 'take' | 'skip' | 'drop';
 
 /** How many entries of one bucket take() looks at before moving to the next bucket. */
 const SCAN_PER_BUCKET = 8;
-
-export function candidateKey(c: { host: string; port: number }): string {
-  return `${c.host}:${c.port}`;
-}
 
 export class Frontier {
   private readonly capacity: number;
@@ -60,7 +57,7 @@ export class Frontier {
 
   /** Add a candidate; false if it was already present (an id learned later is kept). */
   add(c: Candidate): boolean {
-    const key = candidateKey(c);
+    const key = formatAddress(c);
     const at = this.index.get(key);
     if (at !== undefined) {
       if (at === -1 && c.id) {

@@ -2,7 +2,8 @@
  * Options and events of the crawler core (crawler.ts), with their defaults and the reasons
  * for them. Every number here is a politeness or memory bound; see docs/crawler.md.
  */
-import type { Address, NodeInfo } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
+import type { NodeInfo } from '../krpc/types.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import type { Candidate, CrawlerStore, InfoHashSource, MetadataResolver, SampleQuery } from './types.js';
@@ -59,14 +60,14 @@ export interface CrawlerOptions {
   resolveQueueCapacity?: number;
 }
 
-export interface CrawlerEvents {
+export type CrawlerEvents = {
   /** An infohash never recorded before. */
-  infohash: (infoHash: Uint8Array, source: InfoHashSource) => void;
+  infohash: [infoHash: Uint8Array, source: InfoHashSource];
   /** Nothing left to ask right now (frontier empty, nothing due, nothing in flight). */
-  idle: () => void;
+  idle: [];
   /** A non-fatal problem (store write failed, ...). */
-  warning: (err: Error) => void;
-}
+  warning: [err: Error];
+};
 
 /** The timing/size settings the crawler reads on every step, defaults applied. */
 export interface CrawlerConfig {

@@ -5,7 +5,8 @@
  * the clock, the random source and the store are injected, so the same code crawls the real
  * DHT through a DHT instance and thousands of simulated nodes in virtual time.
  */
-import type { Address, NodeInfo } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
+import type { NodeInfo } from '../krpc/types.js';
 
 /** How an infohash was found: sampled (BEP 51), or seen passively in a query to our node. */
 export type InfoHashSource = 'sample' | 'get_peers' | 'announce_peer';

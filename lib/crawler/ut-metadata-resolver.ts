@@ -10,14 +10,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DHT } from '../dht/dht.js';
-import { connectTcp } from '../engine/tcp.js';
-import type { Address } from '../krpc/types.js';
+import { connectTcp } from '../net/tcp.js';
+import type { Address } from '../net/address.js';
 import { parseInfo } from '../torrent/metainfo.js';
 import { PeerWire } from '../wire/peer-wire.js';
 import { UtMetadata } from '../wire/ut-metadata.js';
 import { MetadataAssembler } from '../wire/metadata-assembler.js';
 import type { MetadataResolver, TorrentMetadata } from './types.js';
 import { METADATA_REQUESTS_PER_PEER } from '../engine/metadata-fetcher.js';
+import { formatAddress } from '../net/address.js';
 
 export interface UtMetadataResolverOptions {
   /** A ready DHT node, used for get_peers lookups only (no announce). */
@@ -67,7 +68,7 @@ export class UtMetadataResolver implements MetadataResolver {
       try {
         const seen = new Set<string>();
         for await (const peer of this.o.dht.findPeers(infoHash, { signal: controller.signal })) {
-          const key = `${peer.host}:${peer.port}`;
+          const key = formatAddress(peer);
           if (seen.has(key)) continue;
           seen.add(key);
           queue.push(peer);

@@ -8,7 +8,7 @@
  * nodes, so one bad node costs no coverage.
  */
 import { ID_LENGTH } from '../constants.js';
-import { isIpLiteral } from '../dht/address.js';
+import { isIpLiteral } from '../net/address.js';
 import type { NodeInfo } from '../krpc/types.js';
 import type { SampleReply } from './types.js';
 

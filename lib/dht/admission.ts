@@ -10,9 +10,11 @@
  *
  * Pending verifications are bounded so a flood of queriers cannot make us flood pings.
  */
-import type { Address, NodeInfo } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
+import type { NodeInfo } from '../krpc/types.js';
 import type { RoutingTable } from '../routing/routing-table.js';
 import { toHex } from '../util/bytes.js';
+import { formatAddress } from '../net/address.js';
 
 /** Pings of questionable nodes / new queriers in flight at once. */
 export const MAX_VERIFYING = 32;
@@ -59,7 +61,7 @@ export class Admission {
   /** `node` queried us: if its bucket has room, ping it (an answer admits it via `answered`). */
   queried(node: NodeInfo): void {
     if (this.o.isClosed() || !this.o.table.hasRoomFor(node.id, false) || this.o.isOwn(node)) return;
-    const key = `${node.host}:${node.port}`;
+    const key = formatAddress(node);
     if (!this.begin(key)) return;
     const done = (): boolean => this.verifying.delete(key);
     this.o.ping(node).then(done, done);

@@ -3,9 +3,10 @@
  * lookups. Inbound queries are served by server.ts, iterative lookups run in lookups.ts,
  * table admission is admission.ts, periodic upkeep maintenance.ts.
  */
-import type { Address, NodeInfo, Query } from '../krpc/types.js';
-import type { Transport } from '../rpc/transport.js';
-import { createUdpTransport } from '../rpc/udp-transport.js';
+import { type Address, parseHostPort, validatePort } from '../net/address.js';
+import type { NodeInfo, Query } from '../krpc/types.js';
+import type { Transport } from '../net/transport.js';
+import { createUdpTransport } from '../net/udp-transport.js';
 import { emptyRpcCounters, RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
 import { RoutingTable } from '../routing/routing-table.js';
 import type { LookupResult } from '../lookup/lookup.js';
@@ -15,7 +16,7 @@ import { PeerStore } from '../store/peer-store.js';
 import { handleQuery, type ServerContext } from './server.js';
 import { Maintenance } from './maintenance.js';
 import { loadState, saveState } from './state-file.js';
-import { parseHostPort, resolveBootstrap, validatePort } from './address.js';
+import { resolveBootstrap } from '../net/resolve.js';
 import { Admission } from './admission.js';
 import { linkedController } from '../util/abort.js';
 import type { AnnounceOptions, DhtOptions, LookupOptionsPublic } from './options.js';

@@ -3,10 +3,10 @@
  * the table is thin), one generic Kademlia walk (lookup/lookup.ts) over our RPC, and the
  * bookkeeping the node needs — a count, and every running lookup abortable at destroy().
  */
-import type { Address, NodeInfo, Query, ResponseBody } from '../krpc/types.js';
+import { formatAddress, type Address } from '../net/address.js';
+import type { NodeInfo, Query, ResponseBody } from '../krpc/types.js';
 import { runLookup, type LookupQuery, type LookupResult } from '../lookup/lookup.js';
-import type { RoutingTable } from '../routing/routing-table.js';
-import { isNotBad } from '../routing/routing-table.js';
+import { type RoutingTable, isNotBad } from '../routing/routing-table.js';
 import { linkedController } from '../util/abort.js';
 import { bytesEqual } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
@@ -89,7 +89,7 @@ export class LookupRunner {
     const seen = new Set<string>();
     return this.run(infoHash, 'get_peers', signal, false, (values, from) => {
       for (const p of values) {
-        const key = `${p.host}:${p.port}`;
+        const key = formatAddress(p);
         if (seen.has(key)) continue;
         seen.add(key);
         onPeer(p, from);

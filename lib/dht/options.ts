@@ -1,5 +1,5 @@
-import type { Address } from '../krpc/types.js';
-import type { Transport } from '../rpc/transport.js';
+import type { Address } from '../net/address.js';
+import type { Transport } from '../net/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 

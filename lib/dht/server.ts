@@ -3,7 +3,8 @@
  * unknown methods (served as find_node when they carry a target, like libtorrent; else 204).
  * Every reply fits in one 1024-byte datagram (BEP 32): `values` are trimmed until it does.
  */
-import type { Address, NodeInfo, QueryMessage, ResponseBody } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
+import type { NodeInfo, QueryMessage, ResponseBody } from '../krpc/types.js';
 import { KrpcErrorCode } from '../krpc/types.js';
 import { isNotBad, type RoutingTable } from '../routing/routing-table.js';
 import type { TokenIssuer } from '../store/token-issuer.js';

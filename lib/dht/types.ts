@@ -1,22 +1,23 @@
 /** Public result and event types of the {@link DHT} class. */
-import type { Address, NodeInfo } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
+import type { NodeInfo } from '../krpc/types.js';
 import type { LookupResult } from '../lookup/lookup.js';
 import type { RpcCounters } from '../rpc/rpc-socket.js';
 
-export interface DhtEvents {
+export type DhtEvents = {
   /** Bound and bootstrapped. */
-  ready: () => void;
+  ready: [];
   /** A node entered the routing table. */
-  node: (node: NodeInfo) => void;
+  node: [node: NodeInfo];
   /** A lookup found a peer. */
-  peer: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
+  peer: [peer: Address, infoHash: Uint8Array, from: NodeInfo];
   /** Another node announced a peer to us. */
-  announce: (peer: Address, infoHash: Uint8Array, from: NodeInfo) => void;
+  announce: [peer: Address, infoHash: Uint8Array, from: NodeInfo];
   /** An infohash in an incoming get_peers, or in an announce_peer we accepted (passive indexing). */
-  infohash: (infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer', from: NodeInfo) => void;
+  infohash: [infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer', from: NodeInfo];
   /** Something went wrong that did not stop the node (bad state file, socket error, ...). */
-  warning: (err: Error) => void;
-}
+  warning: [err: Error];
+};
 
 export interface GetPeersResult {
   peers: Address[];

@@ -8,10 +8,10 @@
  * peer is a PeerSession; wire events are routed here to those modules.
  */
 import { AbortError, DestroyedError, TrackerlessError } from '../errors.js';
-import type { Address } from '../krpc/types.js';
+import { type Address, formatAddress } from '../net/address.js';
 import { parseInfo, type TorrentInfo } from '../torrent/metainfo.js';
-import { TypedEmitter } from '../wire/emitter.js';
-import type { WireStream } from '../wire/stream.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import type { WireStream } from '../net/stream.js';
 import type { Downloader } from './downloader.js';
 import { createExchange, transferCounts } from './exchange.js';
 import { waitForState } from './engine-wait.js';
@@ -19,11 +19,11 @@ import type { EngineEvents, EngineProgress, PeerBan, PeerSource, PieceExchangeEn
 import { resolveOptions, type BitTorrentEngineOptions, type ResolvedOptions } from './engine-options.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { PeerPool } from './peer-pool.js';
-import { addressKey, PeerSession } from './peer-session.js';
+import { PeerSession } from './peer-session.js';
 import { bindSession, sendAvailability, sendPex } from './session-router.js';
 import { openStorage, ResumeWriter } from './storage-setup.js';
 import type { Storage } from './storage.js';
-import { TcpPeerListener } from './tcp.js';
+import { TcpPeerListener } from './tcp-peer-listener.js';
 import { RateMeter } from './rate-meter.js';
 import type { Uploader } from './uploader.js';
 import type { TimerHandle } from '../util/clock.js';
@@ -237,8 +237,10 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     const address = s.listenAddress;
     const retryAfter = retry && !s.banned && this.phase === 'running' && !this._complete ? 60_000 : undefined;
     // A duplicate shares its address with the connection we kept: that one stays live.
-    const key = address ? addressKey(address) : undefined;
-    const stillLive = [...this.sessions].some((o) => o.listenAddress && addressKey(o.listenAddress) === key);
+    const key = address ? formatAddress(address) : undefined;
+    const stillLive = [...this.sessions].some(
+      (o) => o.listenAddress && formatAddress(o.listenAddress) === key
+    );
     if (address && !stillLive) this.pool.markGone(address, retryAfter);
     this.pool.pump();
   }

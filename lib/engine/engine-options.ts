@@ -16,7 +16,8 @@ import { normalizeSelection, selectedPieces } from './file-selection.js';
 import type { ExistingData } from './storage-setup.js';
 import { DEFAULT_ENCRYPTION, type EncryptionPolicy } from '../wire/mse.js';
 import { connectPeer } from './connect-peer.js';
-import { CONNECT_TIMEOUT_MS, type ListenOptions } from './tcp.js';
+import { CONNECT_TIMEOUT_MS } from '../net/tcp.js';
+import { type ListenOptions } from './tcp-peer-listener.js';
 import type { ChokerSettings } from './uploader.js';
 
 export interface BitTorrentEngineOptions {

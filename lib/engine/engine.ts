@@ -7,9 +7,9 @@
  * An engine never touches the DHT: the Swarm owns discovery and reacts to the engine's
  * `wantsPeers()` and events. See docs/engine.md for an example of plugging in another engine.
  */
-import type { Address } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
-import type { WireStream } from '../wire/stream.js';
+import type { WireStream } from '../net/stream.js';
 import type { Storage } from './storage.js';
 
 /** Where a candidate peer came from (engines may prefer some sources, and report them). */

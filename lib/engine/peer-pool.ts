@@ -7,11 +7,10 @@
  * and are only dialed while the engine has room, so one PEX source cannot take every slot.
  */
 import { AbortError } from '../errors.js';
-import type { Address } from '../krpc/types.js';
+import { type Address, formatAddress } from '../net/address.js';
 import type { Clock } from '../util/clock.js';
-import type { WireStream } from '../wire/stream.js';
+import type { WireStream } from '../net/stream.js';
 import type { PeerConnector, PeerSource } from './engine.js';
-import { addressKey } from './peer-session.js';
 
 /** Dial attempts per candidate before it is dropped. */
 const MAX_ATTEMPTS = 3;
@@ -66,7 +65,7 @@ export class PeerPool {
   add(address: Address, source: PeerSource): boolean {
     if (this.closed || !Number.isInteger(address.port) || address.port < 1 || address.port > 65535)
       return false;
-    const key = addressKey(address);
+    const key = formatAddress(address);
     if (
       this.candidates.has(key) ||
       this.live.has(key) ||
@@ -82,14 +81,14 @@ export class PeerPool {
 
   /** A session holds this address now (don't dial it). */
   markLive(address: Address): void {
-    const key = addressKey(address);
+    const key = formatAddress(address);
     this.live.add(key);
     this.candidates.delete(key);
   }
 
   /** The session ended; with `retryAfterMs` the address is dialed again later. */
   markGone(address: Address, retryAfterMs?: number): void {
-    const key = addressKey(address);
+    const key = formatAddress(address);
     if (!this.live.delete(key) || retryAfterMs === undefined || this.closed) return;
     if (this.bannedAddresses.has(key) || this.candidates.size >= this.o.maxCandidates) return;
     this.candidates.set(key, {
@@ -102,7 +101,7 @@ export class PeerPool {
 
   ban(address: Address | undefined, peerId: string | undefined): void {
     if (address) {
-      const key = addressKey(address);
+      const key = formatAddress(address);
       this.bannedAddresses.add(key);
       this.candidates.delete(key);
     }
@@ -111,14 +110,14 @@ export class PeerPool {
 
   isBanned(address: Address | undefined, peerId: string | undefined): boolean {
     return (
-      (address !== undefined && this.bannedAddresses.has(addressKey(address))) ||
+      (address !== undefined && this.bannedAddresses.has(formatAddress(address))) ||
       (peerId !== undefined && this.bannedIds.has(peerId))
     );
   }
 
   /** We connected to ourselves at this address: never again. */
   markOwn(address: Address): void {
-    const key = addressKey(address);
+    const key = formatAddress(address);
     this.ownAddresses.add(key);
     this.candidates.delete(key);
   }

@@ -4,14 +4,14 @@
  * the peer announced before the metadata was known, its queue of requests to us, what we told
  * it through PEX). No policy lives here: the downloader, uploader and metadata fetcher decide.
  */
-import type { Address } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
 import { toHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import { DEFAULT_REQQ } from '../wire/constants.js';
 import type { BlockRequest } from '../wire/messages.js';
 import { PeerWire } from '../wire/peer-wire.js';
 import type { PeerWireOptions } from '../wire/peer-wire-types.js';
-import type { WireStream } from '../wire/stream.js';
+import type { WireStream } from '../net/stream.js';
 import { UtMetadata } from '../wire/ut-metadata.js';
 import { UtPex } from '../wire/ut-pex.js';
 import type { PeerSource } from './engine.js';
@@ -185,9 +185,4 @@ export class PeerSession {
   toString(): string {
     return `${this.address.host}:${this.address.port}`;
   }
-}
-
-/** `host:port` key used for dedupe and bans. */
-export function addressKey(a: Address): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

@@ -5,14 +5,12 @@
  * after the handshake (BEP 3 bitfield / BEP 6 have_all/have_none), and PEX gossip.
  */
 import { TrackerlessError } from '../errors.js';
-import { formatAddress } from '../dht/address.js';
-import type { Address } from '../krpc/types.js';
+import { formatAddress, type Address, isIpLiteral } from '../net/address.js';
 import { ProtocolError } from '../wire/errors.js';
 import { PexFlag, type PexPeer } from '../wire/ut-pex.js';
-import { isIpLiteral } from '../dht/address.js';
 import { Bitfield } from './bitfield.js';
 import type { BitTorrentEngine } from './bittorrent-engine.js';
-import { addressKey, type PeerSession } from './peer-session.js';
+import { type PeerSession } from './peer-session.js';
 
 /** Subscribe the engine to everything the session's wire and plugins report. */
 export function bindSession(e: BitTorrentEngine, s: PeerSession): void {
@@ -150,14 +148,14 @@ export function sendPex(e: BitTorrentEngine): void {
   for (const s of e.sessions) {
     const a: Address | undefined = s.listenAddress;
     if (!s.connected || !a || !isIpLiteral(a.host)) continue;
-    live.set(addressKey(a), {
+    live.set(formatAddress(a), {
       host: a.host,
       port: a.port,
       flags: (s.outgoing ? PexFlag.Reachable : 0) | (s.isSeed ? PexFlag.Seed : 0)
     });
   }
   for (const s of due) {
-    const self = s.listenAddress ? addressKey(s.listenAddress) : undefined;
+    const self = s.listenAddress ? formatAddress(s.listenAddress) : undefined;
     const added = [...live].filter(([k]) => k !== self && !s.pexSent.has(k)).slice(0, 50);
     const dropped = [...s.pexSent].filter((k) => !live.has(k)).slice(0, 50);
     const droppedAddresses = dropped.map((k) => parseKey(k));

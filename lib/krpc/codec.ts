@@ -13,7 +13,8 @@ import { readBencode } from './reader.js';
 import { writeBencode, type BencodeValue } from './writer.js';
 import { decodeCompactAddress, decodeCompactNodes } from './compact.js';
 import { MAX_VERSION_BYTES, writeResponse } from './response-writer.js';
-import type { Address, DecodeResult, Message, Query, ResponseBody, Want } from './types.js';
+import type { Address } from '../net/address.js';
+import type { DecodeResult, Message, Query, ResponseBody, Want } from './types.js';
 
 /** KRPC needs depth 3 (message -> args -> want list); allow slack for unknown extensions. */
 const MAX_NESTING_DEPTH = 8;

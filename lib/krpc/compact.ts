@@ -19,7 +19,8 @@ import {
   ID_LENGTH
 } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Address, NodeInfo, PackedIp } from './types.js';
+import type { Address } from '../net/address.js';
+import type { NodeInfo, PackedIp } from './types.js';
 
 export type IpFamily = 4 | 6;
 

@@ -3,11 +3,7 @@
  * Byte fields are Uint8Array; addresses are IP literals + port.
  */
 
-/** A UDP/TCP endpoint. `host` is an IP literal (IPv4 dotted quad or IPv6). */
-export interface Address {
-  host: string;
-  port: number;
-}
+import type { Address } from '../net/address.js';
 
 /** A DHT node: id + address. */
 export interface NodeInfo extends Address {

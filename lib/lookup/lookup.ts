@@ -12,12 +12,14 @@
  *   can be learned: every node closer than the k-th responder has been asked.
  * Each responder's token is kept for announce_peer.
  */
-import type { Address, NodeInfo } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
+import type { NodeInfo } from '../krpc/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { compareDistance } from '../id/node-id.js';
 import { toHex } from '../util/bytes.js';
 import { AbortError } from '../errors.js';
 import { ALPHA, K } from '../constants.js';
+import { formatAddress } from '../net/address.js';
 
 /** What one queried node told us. */
 export interface LookupReply {
@@ -143,7 +145,7 @@ class Lookup {
   private addCandidate(node: NodeInfo, depth: number): void {
     if (this.opts.exclude?.(node)) return;
     const idKey = toHex(node.id);
-    const addrKey = `${node.host}:${node.port}`;
+    const addrKey = formatAddress(node);
     if (this.seen.has(idKey) || this.seen.has(addrKey)) return;
     const list = this.candidates;
     // Binary search for the insertion point by exact distance.

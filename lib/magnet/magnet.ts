@@ -9,7 +9,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError } from '../errors.js';
 import { parseInfoHash } from '../id/node-id.js';
-import type { Address } from '../krpc/types.js';
+import { formatAddress, type Address } from '../net/address.js';
 import { toHex } from '../util/bytes.js';
 
 /** Longest magnet link we parse (links carry a hash, a name and some hints: 64 KiB is lavish). */
@@ -183,7 +183,7 @@ export function parseMagnet(uri: string): Magnet {
       if (tracker !== '' && !trackers.includes(tracker)) trackers.push(tracker);
     } else if (key === 'x.pe') {
       const { address, literal } = parsePeer(decodeComponent(raw, key, false));
-      const id = `${address.host}|${address.port}`;
+      const id = formatAddress(address);
       if (!seenPeers.has(id)) {
         seenPeers.add(id);
         (literal ? peers : peerHosts).push(address);

@@ -15,6 +15,7 @@ import { bytesEqual } from '../util/bytes.js';
 import { commonPrefixLength, compareDistance } from '../id/node-id.js';
 import { packIp } from '../krpc/compact.js';
 import type { NodeInfo, PackedIp, PackedNodeInfo } from '../krpc/types.js';
+import { formatAddress } from '../net/address.js';
 
 export interface Contact extends PackedNodeInfo {
   /**
@@ -90,7 +91,7 @@ export class RoutingTable {
       this.pendingPing = { old, candidate };
     });
     this.bucket.on('removed', (c: Contact) => {
-      if (this.byAddress.get(addressKey(c)) === c) this.byAddress.delete(addressKey(c));
+      if (this.byAddress.get(formatAddress(c)) === c) this.byAddress.delete(formatAddress(c));
     });
     this.activity = new Float64Array(ID_LENGTH * 8 + 1).fill(this.now());
   }
@@ -240,11 +241,11 @@ export class RoutingTable {
       if (existing.host !== node.host || existing.port !== node.port) {
         // Same id from another address: keep the verified one unless it has gone bad.
         if (this.state(existing) === 'good') return { kind: 'rejected', reason: 'invalid' };
-        this.byAddress.delete(addressKey(existing));
+        this.byAddress.delete(formatAddress(existing));
         existing.host = node.host;
         existing.packedIp = packIp(node.host);
         existing.port = node.port;
-        this.byAddress.set(addressKey(existing), existing);
+        this.byAddress.set(formatAddress(existing), existing);
       }
       if (lastSeen > 0) {
         existing.lastSeen = lastSeen;
@@ -255,7 +256,7 @@ export class RoutingTable {
       return { kind: 'updated' };
     }
     // The address now speaks for another id: the old entry is stale.
-    const sameAddress = this.byAddress.get(addressKey(node));
+    const sameAddress = this.byAddress.get(formatAddress(node));
     if (sameAddress) this.bucket.remove(sameAddress.id);
 
     const contact: Contact = {
@@ -272,7 +273,7 @@ export class RoutingTable {
     const full = this.pendingPing as { old: Contact[]; candidate: Contact } | null;
     this.pendingPing = null;
     if (!full) {
-      this.byAddress.set(addressKey(contact), contact);
+      this.byAddress.set(formatAddress(contact), contact);
       if (lastSeen > 0) this.touch(contact.id);
       return { kind: 'added' };
     }
@@ -282,7 +283,7 @@ export class RoutingTable {
     if (bad) {
       this.bucket.remove(bad.id);
       this.bucket.add(contact);
-      this.byAddress.set(addressKey(contact), contact);
+      this.byAddress.set(formatAddress(contact), contact);
       this.touch(contact.id);
       return { kind: 'replaced', removed: bad };
     }
@@ -316,8 +317,4 @@ export function isNotBad(c: Contact): boolean {
 
 function bitAt(id: Uint8Array, bit: number): number {
   return ((id[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1;
-}
-
-function addressKey(a: { host: string; port: number }): string {
-  return `${a.host}:${a.port}`;
 }

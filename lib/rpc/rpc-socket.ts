@@ -9,9 +9,10 @@
  *   queries with bad arguments are answered with error 203 (BEP 5).
  */
 import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../krpc/codec.js';
-import type { Address, QueryMessage, Query, ResponseBody, ResponseMessage } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
+import type { QueryMessage, Query, ResponseBody, ResponseMessage } from '../krpc/types.js';
 import { KrpcErrorCode } from '../krpc/types.js';
-import type { Transport } from './transport.js';
+import type { Transport } from '../net/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import { AbortError, BackpressureError, DestroyedError, RemoteError, TimeoutError } from '../errors.js';

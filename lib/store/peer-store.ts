@@ -24,7 +24,7 @@
  */
 import { ID_LENGTH, MAX_PEERS_PER_INFOHASH, MAX_STORED_INFOHASHES, PEER_TTL_MS } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Address } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
 import { formatIp, parseIp } from '../krpc/compact.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';

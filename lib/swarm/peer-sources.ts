@@ -13,8 +13,7 @@
  */
 import type { DHT } from '../dht/dht.js';
 import type { PieceExchangeEngine } from '../engine/engine.js';
-import { addressKey } from '../engine/peer-session.js';
-import type { Address } from '../krpc/types.js';
+import { formatAddress, type Address } from '../net/address.js';
 
 export interface DhtSourceOptions {
   /** Wait after a lookup before the next one, ms. Default 30 s. */
@@ -71,7 +70,7 @@ export class DhtPeerSource {
 
   /** A peer told us its DHT port (BEP 5): ping it so it may enter our routing table. */
   addNode(node: Address): void {
-    const key = addressKey(node);
+    const key = formatAddress(node);
     if (this.controller.signal.aborted || this.knownNodes.has(key) || this.knownNodes.size >= MAX_PORT_NODES)
       return;
     this.knownNodes.add(key);
@@ -102,7 +101,7 @@ export class DhtPeerSource {
       try {
         this.lookups++;
         for await (const peer of this.dht.findPeers(this.infoHash, { signal: op.signal })) {
-          const key = addressKey(peer);
+          const key = formatAddress(peer);
           if (!seen.has(key)) {
             fresh++;
             if (seen.size < 100_000) seen.add(key);

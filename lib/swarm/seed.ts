@@ -8,7 +8,7 @@
 import { dirname, resolve } from 'node:path';
 import type { Storage } from '../engine/storage.js';
 import type { ExistingData } from '../engine/storage-setup.js';
-import type { Address } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
 import { createTorrent, type CreateTorrentOptions } from '../torrent/create.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import { Swarm, type SwarmOptions } from './swarm.js';

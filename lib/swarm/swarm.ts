@@ -26,12 +26,12 @@ import type {
 import { normalizeSelection, selectedPieces } from '../engine/file-selection.js';
 import type { ExistingData } from '../engine/storage-setup.js';
 import type { Storage } from '../engine/storage.js';
-import { TcpPeerListener, type ListenOptions } from '../engine/tcp.js';
-import type { Address } from '../krpc/types.js';
+import { TcpPeerListener, type ListenOptions } from '../engine/tcp-peer-listener.js';
+import type { Address } from '../net/address.js';
 import { parseMagnet, toMagnet, type Magnet } from '../magnet/magnet.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import { toHex } from '../util/bytes.js';
-import { TypedEmitter } from '../wire/emitter.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import type { EncryptionPolicy } from '../wire/mse.js';
 import { DhtPeerSource, type DhtSourceOptions } from './peer-sources.js';
 

@@ -2,11 +2,11 @@
  * A whole DHT in one process on the simulated network, in virtual time (like pubky/mainline's
  * Testnet). For tests, benchmarks and the crawler's simulations; nothing touches a socket.
  */
-import { SimNetwork, type SimNetworkOptions } from '../rpc/sim-network.js';
+import { SimNetwork, type SimNetworkOptions } from './sim-network.js';
 import { DHT } from '../dht/dht.js';
 import type { DhtOptions } from '../dht/options.js';
 import { seededRandom } from '../util/random.js';
-import type { Address } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
 
 export interface SimTestnetOptions extends SimNetworkOptions {
   /** Number of DHT nodes. */

@@ -24,7 +24,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SimNetwork, SIM_DEFAULT_PORT, type SimNetworkOptions } from '../rpc/sim-network.js';
+import { SimNetwork, SIM_DEFAULT_PORT, type SimNetworkOptions } from './sim-network.js';
 import { DHT } from '../dht/dht.js';
 import type { DhtOptions } from '../dht/options.js';
 import type { NodeInfo } from '../krpc/types.js';

@@ -6,7 +6,7 @@
  * copying. `write` returns false once more than `highWaterMark` bytes wait for delivery; the
  * writer's `onDrain` fires when the receiver has taken them.
  */
-import type { WireStream } from './stream.js';
+import type { WireStream } from '../net/stream.js';
 
 export interface PipeOptions {
   /** Bytes queued towards the other end before `write` reports backpressure. Default 1 MiB. */

@@ -5,7 +5,7 @@
  * decrypted in place (chunks handed to `onData` belong to the receiver, see stream.ts).
  */
 import type { Rc4 } from './rc4.js';
-import type { WireStream } from './stream.js';
+import type { WireStream } from '../net/stream.js';
 
 export type CryptoMethod = 'plaintext' | 'rc4';
 

@@ -21,7 +21,7 @@ import { ProtocolError } from './errors.js';
 import { MSE_KEY_LENGTH, dhKeys, dhSecret, mseCipher, mseReq2, sha1 } from './mse-crypto.js';
 import { MseStream, type CryptoMethod } from './mse-stream.js';
 import type { Rc4 } from './rc4.js';
-import type { WireStream } from './stream.js';
+import type { WireStream } from '../net/stream.js';
 
 export * from './mse-crypto.js';
 export { MseStream, type CryptoMethod } from './mse-stream.js';

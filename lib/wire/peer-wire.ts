@@ -10,7 +10,7 @@
 import { InvalidArgumentError, TimeoutError, TrackerlessError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { DEFAULT_REQQ } from './constants.js';
-import { TypedEmitter } from './emitter.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import { ProtocolError, type ProtocolErrorReason } from './errors.js';
 import { ExtensionRegistry, type ExtendedHandshake, type WireExtension } from './extensions.js';
 import { WireFramer, type FrameItem } from './framer.js';
@@ -27,11 +27,11 @@ import type {
   WireRole,
   WireStats
 } from './peer-wire-types.js';
-import type { WireStream } from './stream.js';
+import type { WireStream } from '../net/stream.js';
 import { WireWriter } from './wire-writer.js';
 
 export type * from './peer-wire-types.js';
-export type { WireStream } from './stream.js';
+export type { WireStream } from '../net/stream.js';
 
 export class PeerWire extends TypedEmitter<PeerWireEvents> {
   readonly role: WireRole;

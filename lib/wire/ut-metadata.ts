@@ -10,7 +10,7 @@ import bencode from 'bencode';
 import { InvalidArgumentError } from '../errors.js';
 import { bytesEqual } from '../util/bytes.js';
 import { DEFAULT_MAX_METADATA_SIZE, METADATA_PIECE_LENGTH } from './constants.js';
-import { TypedEmitter } from './emitter.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import {
   intField,
   isDict,

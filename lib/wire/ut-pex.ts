@@ -8,12 +8,12 @@
  * candidates from one PEX source.
  */
 import bencode from 'bencode';
-import type { Address } from '../krpc/types.js';
+import { formatAddress, type Address } from '../net/address.js';
 import { decodeCompactAddress, encodeCompactPeers, ipFamily } from '../krpc/compact.js';
 import { InvalidArgumentError } from '../errors.js';
 import { COMPACT_PEER_V4_LENGTH, COMPACT_PEER_V6_LENGTH } from '../constants.js';
 import { PEX_INTERVAL_MS, PEX_MAX_PEERS_PER_MESSAGE } from './constants.js';
-import { TypedEmitter } from './emitter.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
 import {
   isDict,
   own,
@@ -51,14 +51,12 @@ export interface PexLimits {
   maxDropped?: number;
 }
 
-const key = (a: Address): string => `${a.host}|${a.port}`;
-
 function uniqueCapped<T extends Address>(list: readonly T[], max: number, exclude?: Set<string>): T[] {
   const seen = new Set<string>();
   const out: T[] = [];
   for (const a of list) {
     if (out.length >= max) break;
-    const k = key(a);
+    const k = formatAddress(a);
     if (seen.has(k) || exclude?.has(k)) continue;
     seen.add(k);
     out.push(a);
@@ -72,7 +70,7 @@ function uniqueCapped<T extends Address>(list: readonly T[], max: number, exclud
  */
 export function encodePex(msg: PexMessage, limits: PexLimits = {}): Uint8Array {
   const added = uniqueCapped(msg.added, limits.maxAdded ?? PEX_MAX_PEERS_PER_MESSAGE);
-  const addedKeys = new Set(added.map(key));
+  const addedKeys = new Set(added.map(formatAddress));
   const dropped = uniqueCapped(msg.dropped, limits.maxDropped ?? PEX_MAX_PEERS_PER_MESSAGE, addedKeys);
   const family = (a: Address): 4 | 6 => {
     const f = ipFamily(a.host);
@@ -128,9 +126,9 @@ export function decodePex(payload: Uint8Array, limits: PexLimits = {}): PexMessa
   const dropped6 = readList(dict, 'dropped6', COMPACT_PEER_V6_LENGTH);
   if (!added4 || !added6 || !dropped4 || !dropped6) return null;
   const droppedAll = [...dropped4, ...dropped6].map(({ host, port }) => ({ host, port }));
-  const droppedKeys = new Set(droppedAll.map(key));
+  const droppedKeys = new Set(droppedAll.map(formatAddress));
   const addedAll = [...added4, ...added6];
-  const addedKeys = new Set(addedAll.map(key));
+  const addedKeys = new Set(addedAll.map(formatAddress));
   return {
     added: uniqueCapped(addedAll, limits.maxAdded ?? 2 * PEX_MAX_PEERS_PER_MESSAGE, droppedKeys),
     dropped: uniqueCapped(droppedAll, limits.maxDropped ?? 2 * PEX_MAX_PEERS_PER_MESSAGE, addedKeys)

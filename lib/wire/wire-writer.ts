@@ -8,7 +8,7 @@
 import { PIECE_HEADER_LENGTH } from './constants.js';
 import { encodePieceHeader } from './messages.js';
 import type { OutgoingBlock, WireStats } from './peer-wire-types.js';
-import type { WireStream } from './stream.js';
+import type { WireStream } from '../net/stream.js';
 
 export class WireWriter {
   constructor(

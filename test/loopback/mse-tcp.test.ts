@@ -1,11 +1,11 @@
 /** Message Stream Encryption on real sockets: TcpPeerListener's responder and connectPeer's policies. */
 import { describe, expect, it } from '@jest/globals';
 import { connectPeer } from '../../lib/engine/connect-peer.js';
-import { TcpPeerListener } from '../../lib/engine/tcp.js';
-import type { Address } from '../../lib/krpc/types.js';
+import { TcpPeerListener } from '../../lib/engine/tcp-peer-listener.js';
+import type { Address } from '../../lib/net/address.js';
 import { encodeHandshake } from '../../lib/wire/messages.js';
 import type { EncryptionPolicy } from '../../lib/wire/mse.js';
-import type { WireStream } from '../../lib/wire/stream.js';
+import type { WireStream } from '../../lib/net/stream.js';
 import { collect, until } from '../support/stream-collect.js';
 
 const hashA = new Uint8Array(20).fill(0xa);

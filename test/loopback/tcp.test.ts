@@ -1,11 +1,12 @@
 /** TcpPeerListener routing by infohash, SocketStream replay of the handshake, connectTcp failures. */
 import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
-import { TcpPeerListener, connectTcp } from '../../lib/engine/tcp.js';
-import type { Address } from '../../lib/krpc/types.js';
+import { TcpPeerListener } from '../../lib/engine/tcp-peer-listener.js';
+import { connectTcp } from '../../lib/net/tcp.js';
+import type { Address } from '../../lib/net/address.js';
 import { AbortError } from '../../lib/errors.js';
 import { encodeHandshake, encodePieceHeader } from '../../lib/wire/messages.js';
-import type { WireStream } from '../../lib/wire/stream.js';
+import type { WireStream } from '../../lib/net/stream.js';
 
 const hashA = new Uint8Array(20).fill(0xa);
 const hashB = new Uint8Array(20).fill(0xb);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Address } from '../../lib/krpc/types.js';
-import { createUdpTransport } from '../../lib/rpc/udp-transport.js';
-import type { Transport } from '../../lib/rpc/transport.js';
+import type { Address } from '../../lib/net/address.js';
+import { createUdpTransport } from '../../lib/net/udp-transport.js';
+import type { Transport } from '../../lib/net/transport.js';
 
 function nextMessage(t: Transport): Promise<{ data: Uint8Array; from: Address }> {
   return new Promise((resolve) => t.onMessage((data, from) => resolve({ data, from })));

@@ -8,7 +8,7 @@ import { BitTorrentEngine, type BitTorrentEngineOptions } from '../../lib/engine
 import type { PeerConnector } from '../../lib/engine/engine.js';
 import { MemoryStorage } from '../../lib/engine/memory-storage.js';
 import type { Storage } from '../../lib/engine/storage.js';
-import type { Address } from '../../lib/krpc/types.js';
+import type { Address } from '../../lib/net/address.js';
 import { parseInfo, type TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';

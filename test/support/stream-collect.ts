@@ -1,5 +1,5 @@
 /** Record what a WireStream delivers (copies: the stream may reuse its buffers) and whether it closed. */
-import type { WireStream } from '../../lib/wire/stream.js';
+import type { WireStream } from '../../lib/net/stream.js';
 import { waitFor } from './wait.js';
 
 export function collect(stream: WireStream): { bytes: () => Buffer; closed: () => boolean } {

@@ -4,7 +4,8 @@ import { RoutingTable } from '../../lib/routing/routing-table.js';
 import { randomIdWithPrefix } from '../../lib/id/node-id.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { NODE_GOOD_MS } from '../../lib/constants.js';
-import type { Address, NodeInfo } from '../../lib/krpc/types.js';
+import type { Address } from '../../lib/net/address.js';
+import type { NodeInfo } from '../../lib/krpc/types.js';
 
 const rnd = seededRandom(7);
 let port = 2000;

@@ -4,7 +4,7 @@
  * the metadata resolver's concurrency cap and timeout.
  */
 import { describe, expect, it } from '@jest/globals';
-import { SimNetwork } from '../../lib/rpc/sim-network.js';
+import { SimNetwork } from '../../lib/testing/sim-network.js';
 import { Crawler, type CrawlerOptions } from '../../lib/crawler/crawler.js';
 import { MemoryCrawlerStore } from '../../lib/crawler/memory-store.js';
 import { Frontier } from '../../lib/crawler/frontier.js';

@@ -7,13 +7,13 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { BitTorrentEngine, type BitTorrentEngineOptions } from '../../lib/engine/bittorrent-engine.js';
 import type { PeerBan } from '../../lib/engine/engine.js';
 import { MemoryStorage } from '../../lib/engine/memory-storage.js';
-import type { Address } from '../../lib/krpc/types.js';
+import type { Address } from '../../lib/net/address.js';
 import { createTorrentFromBuffer } from '../../lib/torrent/create.js';
 import type { TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';
 import { encodeHandshake, encodeMessage } from '../../lib/wire/messages.js';
-import type { WireStream } from '../../lib/wire/stream.js';
+import type { WireStream } from '../../lib/net/stream.js';
 import { waitFor } from '../support/wait.js';
 import { PipeNet, storedBytes } from '../support/pipe-net.js';
 

@@ -9,7 +9,8 @@ import {
   ipFamily,
   packIp
 } from '../../lib/krpc/compact.js';
-import type { Address, NodeInfo, PackedNodeInfo, ResponseBody } from '../../lib/krpc/types.js';
+import type { Address } from '../../lib/net/address.js';
+import type { NodeInfo, PackedNodeInfo, ResponseBody } from '../../lib/krpc/types.js';
 import { RoutingTable } from '../../lib/routing/routing-table.js';
 
 /**

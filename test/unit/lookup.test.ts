@@ -5,7 +5,8 @@ import { compareDistance } from '../../lib/id/node-id.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { toHex } from '../../lib/util/bytes.js';
 import { FakeClock } from '../support/fake-clock.js';
-import type { Address, NodeInfo } from '../../lib/krpc/types.js';
+import type { Address } from '../../lib/net/address.js';
+import type { NodeInfo } from '../../lib/krpc/types.js';
 
 /** A synthetic network: every node's table holds all others it can fit (k-bucket rules). */
 function network(n: number, seed: number) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Address } from '../../lib/krpc/types.js';
+import type { Address } from '../../lib/net/address.js';
 import { PeerStore } from '../../lib/store/peer-store.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { FakeClock } from '../support/fake-clock.js';

@@ -4,13 +4,13 @@
  * within 1024 bytes; plus the passive 'infohash' event for incoming get_peers/announce_peer.
  */
 import { describe, expect, it } from '@jest/globals';
-import { SimNetwork } from '../../lib/rpc/sim-network.js';
+import { SimNetwork } from '../../lib/testing/sim-network.js';
 import { SimTestnet } from '../../lib/testing/testnet.js';
 import { DHT } from '../../lib/dht/dht.js';
 import { MAX_SAMPLES_PER_REPLY } from '../../lib/dht/server.js';
 import { decodeMessage, encodeQuery, encodeResponse } from '../../lib/krpc/codec.js';
 import type { Message, Query, ResponseMessage } from '../../lib/krpc/types.js';
-import type { Transport } from '../../lib/rpc/transport.js';
+import type { Transport } from '../../lib/net/transport.js';
 import { compareDistance } from '../../lib/id/node-id.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { toHex } from '../../lib/util/bytes.js';

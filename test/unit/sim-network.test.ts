@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { SimNetwork } from '../../lib/rpc/sim-network.js';
+import { SimNetwork } from '../../lib/testing/sim-network.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);

@@ -20,7 +20,7 @@ import { WireFramer, type FrameItem } from '../../lib/wire/framer.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';
 import { encodeHandshake } from '../../lib/wire/messages.js';
 import { PeerWire } from '../../lib/wire/peer-wire.js';
-import type { WireStream } from '../../lib/wire/stream.js';
+import type { WireStream } from '../../lib/net/stream.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const KiB = 1024;

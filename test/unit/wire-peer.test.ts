@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../support/fake-clock.js';
 import { PeerWire, type PeerWireOptions } from '../../lib/wire/peer-wire.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';
-import type { WireStream } from '../../lib/wire/stream.js';
+import type { WireStream } from '../../lib/net/stream.js';
 import { WireFramer, type FrameItem } from '../../lib/wire/framer.js';
 import { ProtocolError } from '../../lib/wire/errors.js';
 import { encodeHandshake, encodeMessage, encodePieceHeader } from '../../lib/wire/messages.js';

@@ -11,7 +11,7 @@
 import dgram from 'node:dgram';
 import { MAX_DATAGRAM_RECV_BYTES } from '../constants.js';
 import { TrackerlessError } from '../errors.js';
-import type { Address } from '../krpc/types.js';
+import type { Address } from './address.js';
 import { packIp } from '../krpc/compact.js';
 import type { DatagramHandler, Transport } from './transport.js';
 

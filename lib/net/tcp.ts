@@ -1,29 +1,18 @@
 /**
- * TCP for the peer wire: the only module that imports node:net.
+ * TCP: the only module that imports node:net.
  *
- * - `SocketStream` adapts a net.Socket to the wire layer's `WireStream`: backpressure through
- *   write()'s return value and 'drain'. A tick's writes leave in one writev (cork, uncork on
- *   nextTick), and small messages (REQUEST/HAVE bursts) are concatenated first, so a burst of
- *   17-byte requests is one buffer rather than hundreds of iovecs.
+ * - `SocketStream` adapts a net.Socket to the byte-stream interface `WireStream`: backpressure
+ *   through write()'s return value and 'drain'. A tick's writes leave in one writev (cork,
+ *   uncork on nextTick), and small messages (REQUEST/HAVE bursts) are concatenated first, so a
+ *   burst of 17-byte requests is one buffer rather than hundreds of iovecs.
  * - `connectTcp` dials out with a timeout and an AbortSignal.
- * - `TcpPeerListener` accepts incoming peers and routes each connection to the torrent named
- *   by its handshake: it reads the first 48 bytes (protocol string, reserved bits, infohash),
- *   picks the handler registered for that infohash, and hands it the stream with those bytes
- *   still to be read. Routing on bytes (rather than a shared PeerWire) keeps each engine free
- *   to choose its wire options (peer id, extensions) and lets custom engines share the port.
- *   A connection whose first bytes are not "\x13BitTorrent protocol" is Message Stream
- *   Encryption (lib/wire/mse.ts): the listener runs the responder, which names the torrent
- *   (SKEY) among the registered infohashes, and routes the decrypted stream.
+ * - `TcpServer` accepts connections and hands each one over paused, as an `IncomingSocket`
+ *   whose first bytes its owner reads before turning it into a `SocketStream`.
  */
 import net from 'node:net';
 import { AbortError, InvalidArgumentError, TimeoutError } from '../errors.js';
-import type { Address } from '../krpc/types.js';
-import { toHex } from '../util/bytes.js';
-import { HANDSHAKE_HEAD_LENGTH, PROTOCOL_STRING } from '../wire/constants.js';
-import { decodeHandshakeHead } from '../wire/messages.js';
-import { DEFAULT_ENCRYPTION, mseReq2, mseRespond, type EncryptionPolicy } from '../wire/mse.js';
-import type { WireStream } from '../wire/stream.js';
-import type { IncomingHandler, PeerListener } from './engine.js';
+import type { Address } from './address.js';
+import type { WireStream } from './stream.js';
 
 /**
  * Bytes a socket may queue before write() reports backpressure. Node's 16 KiB default would
@@ -34,12 +23,6 @@ export const SOCKET_HIGH_WATER_MARK = 1024 * 1024;
 const SMALL_WRITE = 1024;
 /** Default time to establish an outgoing connection, ms. */
 export const CONNECT_TIMEOUT_MS = 10_000;
-/** Time an incoming connection has to send the first 48 handshake bytes (or finish MSE), ms. */
-export const INCOMING_HANDSHAKE_TIMEOUT_MS = 10_000;
-/** The first 20 bytes of a plaintext handshake; anything else is taken for MSE. */
-const PLAIN_START = Buffer.from(`\x13${PROTOCOL_STRING}`, 'latin1');
-/** Incoming connections still waiting for their handshake head; more are refused. */
-export const MAX_PENDING_INCOMING = 64;
 
 export class SocketStream implements WireStream {
   private readonly socket: net.Socket;
@@ -234,44 +217,68 @@ export function connectTcp(address: Address, options: ConnectOptions = {}): Prom
   });
 }
 
-export interface ListenOptions {
+export interface TcpServerOptions {
   /** IP literal to bind (default '0.0.0.0'). */
   host?: string;
   /** Port (0 = any free port). Default 0. */
   port?: number;
-  /** Incoming encryption (MSE): which handshakes are accepted, what is selected. Default 'enabled'. */
-  encryption?: EncryptionPolicy;
 }
 
-export interface ListenerStats {
-  accepted: number;
-  /** Of those, arrived with Message Stream Encryption. */
-  encrypted: number;
-  /** Closed before routing: bad handshake, unknown infohash, timeout, or over the cap. */
-  refused: number;
-}
-
-/** Accepts peers on one TCP port for any number of torrents (routing by infohash). */
-export class TcpPeerListener implements PeerListener {
-  private readonly server: net.Server;
-  private readonly handlers = new Map<string, IncomingHandler>();
-  /** hex(HASH('req2', infohash)) -> infohash, to identify MSE connections. */
-  private readonly skeys = new Map<string, Uint8Array>();
-  private readonly pending = new Set<net.Socket>();
-  private readonly encryption: EncryptionPolicy;
-  private closed = false;
-  readonly stats: ListenerStats = { accepted: 0, encrypted: 0, refused: 0 };
-
-  private constructor(server: net.Server, encryption: EncryptionPolicy) {
-    this.server = server;
-    this.encryption = encryption;
-    server.on('connection', (socket) => this.onConnection(socket));
+/**
+ * An accepted connection, paused, before it becomes a stream: its owner reads the first bytes
+ * (to route it), then either destroys it or calls `toStream` with the bytes read so far.
+ */
+export class IncomingSocket {
+  constructor(private readonly socket: net.Socket) {
+    // A socket error (ECONNRESET, EPIPE) is just the end of this connection.
+    socket.on('error', () => {});
   }
 
+  onData(cb: (chunk: Buffer) => void): void {
+    this.socket.on('data', cb);
+  }
+
+  offData(cb: (chunk: Buffer) => void): void {
+    this.socket.off('data', cb);
+  }
+
+  onceClose(cb: () => void): void {
+    this.socket.once('close', cb);
+  }
+
+  offClose(cb: () => void): void {
+    this.socket.off('close', cb);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** The connection as a stream; `initial` (bytes already read) is delivered first. */
+  toStream(initial: Buffer[]): SocketStream {
+    return new SocketStream(this.socket, initial);
+  }
+}
+
+/** A listening TCP socket; every accepted connection goes to `onConnection`, paused. */
+export class TcpServer {
+  private constructor(private readonly server: net.Server) {}
+
   /** Bind and listen. Rejects if the address is in use. */
-  static async listen(options: ListenOptions = {}): Promise<TcpPeerListener> {
+  static async listen(
+    options: TcpServerOptions,
+    onConnection: (socket: IncomingSocket) => void
+  ): Promise<TcpServer> {
     const server = net.createServer({ highWaterMark: SOCKET_HIGH_WATER_MARK, pauseOnConnect: true });
-    const listener = new TcpPeerListener(server, options.encryption ?? DEFAULT_ENCRYPTION);
+    server.on('connection', (socket) => onConnection(new IncomingSocket(socket)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, options.host ?? '0.0.0.0', () => {
@@ -280,11 +287,7 @@ export class TcpPeerListener implements PeerListener {
       });
     });
     server.on('error', () => {}); // after listen, errors concern single connections
-    return listener;
-  }
-
-  get port(): number {
-    return this.address().port;
+    return new TcpServer(server);
   }
 
   address(): Address {
@@ -294,105 +297,8 @@ export class TcpPeerListener implements PeerListener {
     return { host: a.address, port: a.port };
   }
 
-  register(infoHash: Uint8Array, handler: IncomingHandler): () => void {
-    const key = toHex(infoHash);
-    if (this.handlers.has(key))
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `infohash ${key} is already registered`);
-    this.handlers.set(key, handler);
-    const req2 = toHex(mseReq2(infoHash));
-    this.skeys.set(req2, Uint8Array.from(infoHash));
-    return () => {
-      if (this.handlers.get(key) !== handler) return;
-      this.handlers.delete(key);
-      this.skeys.delete(req2);
-    };
-  }
-
-  /** Stop listening and close connections not yet routed. Routed ones belong to their engines. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const s of this.pending) s.destroy();
-    this.pending.clear();
-    this.handlers.clear();
-    this.skeys.clear();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private onConnection(socket: net.Socket): void {
-    socket.on('error', () => {});
-    if (this.closed || this.pending.size >= MAX_PENDING_INCOMING) {
-      this.stats.refused++;
-      socket.destroy();
-      return;
-    }
-    this.pending.add(socket);
-    const chunks: Buffer[] = [];
-    let length = 0;
-    let settled = false;
-    const done = (): void => {
-      settled = true;
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      this.pending.delete(socket);
-    };
-    const refuse = (): void => {
-      if (settled) return;
-      done();
-      this.stats.refused++;
-      socket.destroy();
-    };
-    // Covers the MSE handshake too.
-    const timer = setTimeout(refuse, INCOMING_HANDSHAKE_TIMEOUT_MS);
-    timer.unref();
-    const onClose = (): void => done();
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      length += chunk.length;
-      const first = chunks.length === 1 ? chunk : Buffer.concat(chunks, length);
-      // "\x13BitTorrent protocol", or (any other first bytes) an MSE Ya.
-      const n = Math.min(PLAIN_START.length, length);
-      if (!first.subarray(0, n).equals(PLAIN_START.subarray(0, n))) {
-        socket.off('data', onData);
-        return this.encrypted(socket, chunks, done, refuse);
-      }
-      if (this.encryption === 'required' && n === PLAIN_START.length) return refuse();
-      if (length < HANDSHAKE_HEAD_LENGTH) return;
-      socket.pause();
-      const head = decodeHandshakeHead(first);
-      const handler = head ? this.handlers.get(toHex(head.infoHash)) : undefined;
-      if (!handler) return refuse();
-      done();
-      this.stats.accepted++;
-      const stream = new SocketStream(socket, chunks);
-      handler(stream, stream.remoteAddress);
-    };
-    socket.on('data', onData);
-    socket.once('close', onClose);
-    socket.resume();
-  }
-
-  /** Run the MSE responder on a connection whose first bytes are not a plaintext handshake. */
-  private encrypted(socket: net.Socket, chunks: Buffer[], done: () => void, refuse: () => void): void {
-    if (this.encryption === 'disabled') return refuse();
-    socket.pause();
-    const raw = new SocketStream(socket, chunks.splice(0));
-    const remote = raw.remoteAddress;
-    mseRespond(raw, {
-      findSkey: (req2) => this.skeys.get(toHex(req2)),
-      policy: this.encryption,
-      timeoutMs: INCOMING_HANDSHAKE_TIMEOUT_MS
-    }).then(
-      ({ stream, infoHash }) => {
-        const handler = this.handlers.get(toHex(infoHash));
-        if (!handler || this.closed) return refuse();
-        done();
-        this.stats.accepted++;
-        this.stats.encrypted++;
-        handler(stream, remote);
-      },
-      () => refuse()
-    );
+  /** Stop accepting; resolves when the server is closed (accepted connections stay open). */
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

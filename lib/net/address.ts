@@ -1,10 +1,15 @@
 /**
- * Parsing and validation of user-given addresses ("host:port", "[v6]:port", {host, port}).
+ * Addresses: the one `Address` type of the library (DHT nodes, peers, sockets), its text form,
+ * and the parsing and validation of user-given addresses ("host:port", "[v6]:port", {host, port}).
  */
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { InvalidArgumentError, TrackerlessError } from '../errors.js';
-import type { Address } from '../krpc/types.js';
+import { InvalidArgumentError } from '../errors.js';
+
+/** A UDP/TCP endpoint. `host` is an IP literal (IPv4 dotted quad or IPv6). */
+export interface Address {
+  host: string;
+  port: number;
+}
 
 export function validatePort(port: unknown, what = 'port', allowZero = false): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
@@ -39,31 +44,10 @@ export function isIpLiteral(host: string): boolean {
   return isIP(host) !== 0;
 }
 
+/**
+ * "host:port", an IPv6 host in brackets ("[::1]:6881"): the text users read, and the key of
+ * every map or set of addresses (one address, one key).
+ */
 export function formatAddress(a: Address): string {
-  return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
-
-/** Bootstrap entries kept (a user list longer than this is a mistake, not a need). */
-const MAX_BOOTSTRAP = 16;
-
-/** Resolve bootstrap hostnames to addresses of `family`; unresolvable ones are reported and skipped. */
-export async function resolveBootstrap(
-  list: Address[],
-  family: 4 | 6,
-  warn: (err: Error) => void
-): Promise<Address[]> {
-  const out: Address[] = [];
-  for (const a of list.slice(0, MAX_BOOTSTRAP)) {
-    if (isIpLiteral(a.host)) {
-      out.push(a);
-      continue;
-    }
-    try {
-      const { address } = await dnsLookup(a.host, { family });
-      out.push({ host: address, port: a.port });
-    } catch (err) {
-      warn(new TrackerlessError('ERR_INVALID_ADDRESS', `cannot resolve bootstrap ${a.host}`, { cause: err }));
-    }
-  }
-  return out;
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

@@ -11,11 +11,10 @@
  */
 import { MAX_DATAGRAM_RECV_BYTES } from '../constants.js';
 import { TrackerlessError } from '../errors.js';
-import type { Address } from '../krpc/types.js';
+import { formatAddress, type Address } from '../net/address.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import type { RandomSource } from '../util/random.js';
-import { seededRandom } from '../util/random.js';
-import type { DatagramHandler, Transport } from './transport.js';
+import { type RandomSource, seededRandom } from '../util/random.js';
+import type { DatagramHandler, Transport } from '../net/transport.js';
 
 /** Port given to automatically addressed transports. */
 export const SIM_DEFAULT_PORT = 6881;
@@ -143,7 +142,7 @@ export class SimNetwork {
     } else {
       address = { host, port: port ?? SIM_DEFAULT_PORT };
     }
-    const key = addressKey(address);
+    const key = formatAddress(address);
     if (this.transports.has(key)) {
       throw new TrackerlessError('ERR_INVALID_ADDRESS', `address ${key} is already in use`);
     }
@@ -202,7 +201,7 @@ export class SimNetwork {
     const jitter = this.jitterMs > 0 ? this.random.int(Math.floor(this.jitterMs) + 1) : 0;
     // Copy: like a real socket, the payload is captured at send time.
     const event = this.push(Math.max(0, latency + jitter), null);
-    event.to = addressKey(to);
+    event.to = formatAddress(to);
     event.from = from;
     event.data = new Uint8Array(data);
     this.pendingDeliveries++;
@@ -332,7 +331,7 @@ export class SimNetwork {
       const last = n & 0xff;
       if (last === 0 || last === 0xff) continue; // skip network/broadcast-looking addresses
       const address = { host: `10.${n >>> 16}.${(n >>> 8) & 0xff}.${last}`, port };
-      if (!this.transports.has(addressKey(address))) return address;
+      if (!this.transports.has(formatAddress(address))) return address;
     }
   }
 
@@ -340,7 +339,7 @@ export class SimNetwork {
     for (let tries = 0; tries < 0x10000 - SIM_EPHEMERAL_PORT; tries++) {
       const port = this.nextEphemeral;
       this.nextEphemeral = port === 0xffff ? SIM_EPHEMERAL_PORT : port + 1;
-      if (!this.transports.has(addressKey({ host, port }))) return port;
+      if (!this.transports.has(formatAddress({ host, port }))) return port;
     }
     throw new TrackerlessError('ERR_INVALID_ADDRESS', `SimNetwork: no free port on ${host}`);
   }
@@ -349,10 +348,6 @@ export class SimNetwork {
 /** Heap order: earlier time first, then lower sequence number (FIFO among equal times). */
 function before(a: SimEvent, b: SimEvent): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
-}
-
-function addressKey(address: Address): string {
-  return `${address.host}:${address.port}`;
 }
 
 class SimTransport implements Transport {

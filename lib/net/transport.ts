@@ -2,7 +2,7 @@
  * The datagram transport the DHT runs on. Two implementations: UDP (udp-transport.ts, the only
  * file importing node:dgram) and the in-memory simulated network (sim-network.ts).
  */
-import type { Address } from '../krpc/types.js';
+import type { Address } from './address.js';
 
 export type DatagramHandler = (data: Uint8Array, from: Address) => void;
 

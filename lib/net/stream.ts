@@ -1,6 +1,6 @@
 /**
- * The byte stream a PeerWire runs over. The engine adapts a TCP socket to it; tests and
- * in-process use take `pipePair()` from memory-stream.ts. No sockets here.
+ * The byte stream a peer wire runs over: a TCP socket (tcp.ts `SocketStream`), an MSE-encrypted
+ * stream (wire/mse-stream.ts), or an in-process pipe (wire/memory-stream.ts `pipePair`).
  *
  * Ownership: chunks passed to `onData` callbacks belong to the receiver (the wire keeps
  * zero-copy views of them, e.g. piece blocks); chunks passed to `write` must not be mutated by

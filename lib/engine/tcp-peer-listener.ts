@@ -1,0 +1,174 @@
+/**
+ * `TcpPeerListener` accepts incoming peers on one TCP port and routes each connection to the
+ * torrent named by its handshake: it reads the first 48 bytes (protocol string, reserved bits,
+ * infohash), picks the handler registered for that infohash, and hands it the stream with
+ * those bytes still to be read. Routing on bytes (rather than a shared PeerWire) keeps each
+ * engine free to choose its wire options (peer id, extensions) and lets custom engines share
+ * the port. A connection whose first bytes are not "\x13BitTorrent protocol" is Message Stream
+ * Encryption (lib/wire/mse.ts): the listener runs the responder, which names the torrent
+ * (SKEY) among the registered infohashes, and routes the decrypted stream.
+ */
+import type { Address } from '../net/address.js';
+import { TcpServer, type IncomingSocket } from '../net/tcp.js';
+import { InvalidArgumentError } from '../errors.js';
+import { toHex } from '../util/bytes.js';
+import { HANDSHAKE_HEAD_LENGTH, PROTOCOL_STRING } from '../wire/constants.js';
+import { decodeHandshakeHead } from '../wire/messages.js';
+import { DEFAULT_ENCRYPTION, mseReq2, mseRespond, type EncryptionPolicy } from '../wire/mse.js';
+import type { IncomingHandler, PeerListener } from './engine.js';
+
+/** Time an incoming connection has to send the first 48 handshake bytes (or finish MSE), ms. */
+export const INCOMING_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** The first 20 bytes of a plaintext handshake; anything else is taken for MSE. */
+const PLAIN_START = Buffer.from(`\x13${PROTOCOL_STRING}`, 'latin1');
+/** Incoming connections still waiting for their handshake head; more are refused. */
+export const MAX_PENDING_INCOMING = 64;
+
+export interface ListenOptions {
+  /** IP literal to bind (default '0.0.0.0'). */
+  host?: string;
+  /** Port (0 = any free port). Default 0. */
+  port?: number;
+  /** Incoming encryption (MSE): which handshakes are accepted, what is selected. Default 'enabled'. */
+  encryption?: EncryptionPolicy;
+}
+
+export interface ListenerStats {
+  accepted: number;
+  /** Of those, arrived with Message Stream Encryption. */
+  encrypted: number;
+  /** Closed before routing: bad handshake, unknown infohash, timeout, or over the cap. */
+  refused: number;
+}
+
+/** Accepts peers on one TCP port for any number of torrents (routing by infohash). */
+export class TcpPeerListener implements PeerListener {
+  private server!: TcpServer;
+  private readonly handlers = new Map<string, IncomingHandler>();
+  /** hex(HASH('req2', infohash)) -> infohash, to identify MSE connections. */
+  private readonly skeys = new Map<string, Uint8Array>();
+  private readonly pending = new Set<IncomingSocket>();
+  private readonly encryption: EncryptionPolicy;
+  private closed = false;
+  readonly stats: ListenerStats = { accepted: 0, encrypted: 0, refused: 0 };
+
+  private constructor(encryption: EncryptionPolicy) {
+    this.encryption = encryption;
+  }
+
+  /** Bind and listen. Rejects if the address is in use. */
+  static async listen(options: ListenOptions = {}): Promise<TcpPeerListener> {
+    const listener = new TcpPeerListener(options.encryption ?? DEFAULT_ENCRYPTION);
+    listener.server = await TcpServer.listen(options, (socket) => listener.onConnection(socket));
+    return listener;
+  }
+
+  get port(): number {
+    return this.address().port;
+  }
+
+  address(): Address {
+    return this.server.address();
+  }
+
+  register(infoHash: Uint8Array, handler: IncomingHandler): () => void {
+    const key = toHex(infoHash);
+    if (this.handlers.has(key))
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `infohash ${key} is already registered`);
+    this.handlers.set(key, handler);
+    const req2 = toHex(mseReq2(infoHash));
+    this.skeys.set(req2, Uint8Array.from(infoHash));
+    return () => {
+      if (this.handlers.get(key) !== handler) return;
+      this.handlers.delete(key);
+      this.skeys.delete(req2);
+    };
+  }
+
+  /** Stop listening and close connections not yet routed. Routed ones belong to their engines. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.pending) s.destroy();
+    this.pending.clear();
+    this.handlers.clear();
+    this.skeys.clear();
+    await this.server.close();
+  }
+
+  private onConnection(socket: IncomingSocket): void {
+    if (this.closed || this.pending.size >= MAX_PENDING_INCOMING) {
+      this.stats.refused++;
+      socket.destroy();
+      return;
+    }
+    this.pending.add(socket);
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let settled = false;
+    const done = (): void => {
+      settled = true;
+      clearTimeout(timer);
+      socket.offData(onData);
+      socket.offClose(onClose);
+      this.pending.delete(socket);
+    };
+    const refuse = (): void => {
+      if (settled) return;
+      done();
+      this.stats.refused++;
+      socket.destroy();
+    };
+    // Covers the MSE handshake too.
+    const timer = setTimeout(refuse, INCOMING_HANDSHAKE_TIMEOUT_MS);
+    timer.unref();
+    const onClose = (): void => done();
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      length += chunk.length;
+      const first = chunks.length === 1 ? chunk : Buffer.concat(chunks, length);
+      // "\x13BitTorrent protocol", or (any other first bytes) an MSE Ya.
+      const n = Math.min(PLAIN_START.length, length);
+      if (!first.subarray(0, n).equals(PLAIN_START.subarray(0, n))) {
+        socket.offData(onData);
+        return this.encrypted(socket, chunks, done, refuse);
+      }
+      if (this.encryption === 'required' && n === PLAIN_START.length) return refuse();
+      if (length < HANDSHAKE_HEAD_LENGTH) return;
+      socket.pause();
+      const head = decodeHandshakeHead(first);
+      const handler = head ? this.handlers.get(toHex(head.infoHash)) : undefined;
+      if (!handler) return refuse();
+      done();
+      this.stats.accepted++;
+      const stream = socket.toStream(chunks);
+      handler(stream, stream.remoteAddress);
+    };
+    socket.onData(onData);
+    socket.onceClose(onClose);
+    socket.resume();
+  }
+
+  /** Run the MSE responder on a connection whose first bytes are not a plaintext handshake. */
+  private encrypted(socket: IncomingSocket, chunks: Buffer[], done: () => void, refuse: () => void): void {
+    if (this.encryption === 'disabled') return refuse();
+    socket.pause();
+    const raw = socket.toStream(chunks.splice(0));
+    const remote = raw.remoteAddress;
+    mseRespond(raw, {
+      findSkey: (req2) => this.skeys.get(toHex(req2)),
+      policy: this.encryption,
+      timeoutMs: INCOMING_HANDSHAKE_TIMEOUT_MS
+    }).then(
+      ({ stream, infoHash }) => {
+        const handler = this.handlers.get(toHex(infoHash));
+        if (!handler || this.closed) return refuse();
+        done();
+        this.stats.accepted++;
+        this.stats.encrypted++;
+        handler(stream, remote);
+      },
+      () => refuse()
+    );
+  }
+}
