@@ -23,6 +23,7 @@
  *              have[], up[]} once a second.
  *  - fetch     command `fetch <infohash-hex> <host:port>` -> a Swarm from the magnet link alone,
  *              {event:'metadata', ms (TCP connected -> metadata verified), sinceAdd, infoBytes}.
+ * seed and download take `--transport utp` to speak uTP instead of TCP (bench/lib/utp-peers.ts).
  * Every role first emits {event:'ready', port}; `quit` or stdin EOF ends the process.
  * `--engine-options JSON` passes extra BitTorrentEngineOptions (experiments, e.g.
  * '{"hashInThreadPool":true}').
@@ -32,6 +33,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connectTcp, MemoryStorage, parseHostPort, parseTorrentFile, Swarm } from '../lib/index.js';
 import type { Address, BitTorrentEngineOptions, TorrentInfo } from '../lib/index.js';
+import { utpPeers, type UtpPeers } from './lib/utp-peers.js';
 
 type Args = Record<string, string>;
 
@@ -118,10 +120,20 @@ function extraOptions(args: Args): Partial<BitTorrentEngineOptions> {
     : {};
 }
 
-/** A connector that records when the TCP connection is established (the timing origin). */
-function timedConnect(onConnected: (at: number) => void): NonNullable<BitTorrentEngineOptions['connect']> {
+/** `--transport utp`: our uTP socket for the role, else undefined (TCP). */
+async function transport(args: Args): Promise<UtpPeers | undefined> {
+  const t = args['transport'] ?? 'tcp';
+  if (t !== 'tcp' && t !== 'utp') throw new Error(`unknown transport ${t}`);
+  return t === 'utp' ? utpPeers(HOST) : undefined;
+}
+
+/** A connector that records when the connection is established (the timing origin). */
+function timedConnect(
+  onConnected: (at: number) => void,
+  utp?: UtpPeers
+): NonNullable<BitTorrentEngineOptions['connect']> {
   return async (address, opts) => {
-    const stream = await connectTcp(address, opts);
+    const stream = utp ? await utp.connect(address, opts) : await connectTcp(address, opts);
     onConnected(now());
     return stream;
   };
@@ -156,13 +168,14 @@ function commands(handler: (parts: string[]) => void | Promise<void>, onEnd: () 
 async function roleSeed(args: Args): Promise<void> {
   const info = loadTorrent(args['torrent']!);
   const uploadLimit = Number(args['upload-limit'] ?? 0);
+  const utp = await transport(args);
   const swarm = await Swarm.create({
     torrent: info,
     outDir: args['save-path']!,
     existing: 'complete',
     seed: true,
     noDht: true,
-    listen: { host: HOST, port: 0 },
+    listen: utp?.listener ?? { host: HOST, port: 0 },
     ...(uploadLimit > 0 ? { uploadLimit } : {}),
     engineOptions: { resume: false, ...extraOptions(args) }
   });
@@ -183,7 +196,10 @@ async function roleSeed(args: Args): Promise<void> {
         });
       } else throw new Error('unknown command');
     },
-    () => swarm.destroy()
+    async () => {
+      await swarm.destroy();
+      await utp?.close();
+    }
   );
 }
 
@@ -192,14 +208,19 @@ async function roleDownload(args: Args): Promise<void> {
   const peer = parseHostPort(args['peer']!);
   let connectedAt: number | undefined;
   const memory = args['storage'] === 'memory';
+  const utp = await transport(args);
   const swarm = await Swarm.create({
     torrent: info,
     ...(memory ? { storage: (i: TorrentInfo) => new MemoryStorage(i) } : { outDir: args['save-path']! }),
     existing: 'none',
     seed: true,
     noDht: true,
-    listen: { host: HOST, port: 0 },
-    engineOptions: { resume: false, connect: timedConnect((t) => (connectedAt ??= t)), ...extraOptions(args) }
+    listen: utp?.listener ?? { host: HOST, port: 0 },
+    engineOptions: {
+      resume: false,
+      connect: timedConnect((t) => (connectedAt ??= t), utp),
+      ...extraOptions(args)
+    }
   });
   swarm.on('warning', (e) => emit('warning', { message: e.message }));
   emit('ready', { port: swarm.port });
@@ -221,7 +242,10 @@ async function roleDownload(args: Args): Promise<void> {
         maxRssKiB: maxRssKiB()
       });
     },
-    () => swarm.destroy()
+    async () => {
+      await swarm.destroy();
+      await utp?.close();
+    }
   );
 }
 

@@ -17,7 +17,8 @@ export type TrackerlessErrorCode =
   | 'ERR_REMOTE'
   | 'ERR_BAD_RESPONSE'
   | 'ERR_STATE_FILE'
-  | 'ERR_PROTOCOL';
+  | 'ERR_PROTOCOL'
+  | 'ERR_CONNECTION_RESET';
 
 export class TrackerlessError extends Error {
   readonly code: TrackerlessErrorCode;

@@ -3,15 +3,16 @@
 
 Same line protocol as dist/bench/engine-peer.js (our engine), so bench/engine-bench.ts drives
 both the same way. Everything is on 127.0.0.x; DHT, LSD, UPnP, NAT-PMP are off and peers are
-connected explicitly (connect_peer). uTP is off (TCP forced): libtorrent's uTP manages only
-~9 MiB/s on loopback here.
+connected explicitly (connect_peer). TCP only by default (libtorrent's uTP manages only
+~9-35 MiB/s on loopback here); `--transport utp` makes the seed and download roles uTP only
+(TCP off both ways), for the uTP benchmark.
 
 Roles (first argument):
-  seed      --torrent F --save-path DIR --host H [--upload-limit B/s] [--seed-mode]
+  seed      --torrent F --save-path DIR --host H [--upload-limit B/s] [--seed-mode] [--transport utp]
             Seeds F from DIR. Commands: mark (CPU baseline) -> {"event":"marked"};
             report -> {"event":"report", "cpu", "uploaded", "maxRssKiB"}.
-  download  --torrent F --save-path DIR --host H --peer H:P
-            Command go -> connect_peer; emits {"event":"done", "seconds" (TCP connect ->
+  download  --torrent F --save-path DIR --host H --peer H:P [--transport utp]
+            Command go -> connect_peer (go-passive: wait for the peer to dial us); emits {"event":"done", "seconds" (TCP connect ->
             complete), "sinceGo", "cpu" (CPU seconds since go), "bytes", "maxRssKiB"}.
   swarm     --torrent F --data DIR --work DIR --n N --u-s B/s --u-i B/s --host-base 10
             1 seed + N downloaders, one session each (127.0.0.<base>, <base+1>, ...), all in
@@ -66,7 +67,8 @@ MASK = (lt.alert.category_t.status_notification
         | lt.alert.category_t.connect_notification)
 
 
-def make_session(host, upload_limit=0, rate_limit_local=False):
+def make_session(host, upload_limit=0, rate_limit_local=False, transport="tcp"):
+    utp = transport == "utp"
     settings = {
         "listen_interfaces": f"{host}:0",
         "outgoing_interfaces": host,
@@ -75,9 +77,11 @@ def make_session(host, upload_limit=0, rate_limit_local=False):
         "enable_upnp": False,
         "enable_natpmp": False,
         "enable_ip_notifier": False,
-        # TCP only (its uTP is slow on loopback).
-        "enable_outgoing_utp": False,
-        "enable_incoming_utp": False,
+        # One transport: TCP (the default: its uTP is slow on loopback) or uTP only.
+        "enable_outgoing_utp": utp,
+        "enable_incoming_utp": utp,
+        "enable_outgoing_tcp": not utp,
+        "enable_incoming_tcp": not utp,
         "allow_multiple_connections_per_ip": True,
         # Dial in plaintext, so every pair measures the transfer, not a handshake. With its
         # default (pe_enabled) libtorrent dials with an MSE handshake first. Our engine used
@@ -187,7 +191,8 @@ def run_loop(args, sessions, on_command, on_alert, wait_ms=50, on_tick=None):
 # --- roles ---------------------------------------------------------------------------------
 
 def role_seed(args):
-    ses = make_session(args.host, args.upload_limit, rate_limit_local=args.upload_limit > 0)
+    ses = make_session(args.host, args.upload_limit, rate_limit_local=args.upload_limit > 0,
+                       transport=args.transport)
     port = wait_listening(ses)
     h = add_torrent(ses, lt.torrent_info(args.torrent), args.save_path, seed_mode=args.seed_mode)
     if args.seed_mode:
@@ -216,7 +221,7 @@ def role_seed(args):
 
 
 def role_download(args):
-    ses = make_session(args.host)
+    ses = make_session(args.host, transport=args.transport)
     port = wait_listening(ses)
     h = add_torrent(ses, lt.torrent_info(args.torrent), args.save_path)
     wait_state(ses, h, (lt.torrent_status.downloading,))
@@ -225,10 +230,11 @@ def role_download(args):
     peer = parse_hostport(args.peer)
 
     def on_command(parts):
-        if parts[0] == "go":
+        if parts[0] in ("go", "go-passive"):
             st["cpu"] = cpu_seconds()
             st["go"] = time.monotonic()
-            h.connect_peer(peer)
+            if parts[0] == "go":
+                h.connect_peer(peer)
         else:
             raise ValueError("unknown command")
 
@@ -369,6 +375,7 @@ def main():
     ap.add_argument("--u-i", type=int, default=0)
     ap.add_argument("--trace", type=int, default=0)
     ap.add_argument("--max-seconds", type=float, default=900.0)
+    ap.add_argument("--transport", choices=["tcp", "utp"], default="tcp")
     args = ap.parse_args()
     try:
         {"seed": role_seed, "download": role_download, "swarm": role_swarm, "fetch": role_fetch}[args.role](args)

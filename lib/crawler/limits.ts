@@ -1,50 +1,13 @@
 /**
  * The crawler's two rate limits, as small pure units with time passed in (no timers), so the
- * crawler can compute when to wake up and tests can drive them with plain numbers.
+ * crawler can compute when to wake up and tests can drive them with plain numbers. The global
+ * one is the shared util/token-bucket.ts.
  *
  * Each crawler instance owns its own limiters: no module-level state shared between crawlers.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { positive } from '../util/token-bucket.js';
 
-/**
- * Global query rate: a token bucket refilled at `ratePerSecond`, holding at most `burst`
- * tokens. Over any window of T seconds it allows at most burst + rate * T queries, so a small
- * burst (default: a tenth of a second's worth) keeps the traffic smooth.
- */
-export class TokenBucket {
-  private readonly rate: number;
-  private readonly burst: number;
-  private tokens: number;
-  private at: number;
-
-  constructor(opts: { ratePerSecond: number; burst?: number; nowMs: number }) {
-    this.rate = positive(opts.ratePerSecond, 'ratePerSecond');
-    this.burst = positive(opts.burst ?? Math.max(1, Math.ceil(this.rate / 10)), 'burst');
-    this.tokens = this.burst;
-    this.at = opts.nowMs;
-  }
-
-  /** Take one token if available. */
-  take(nowMs: number): boolean {
-    this.refill(nowMs);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
-  /** Milliseconds until a token is available (0 when one is). */
-  waitMs(nowMs: number): number {
-    this.refill(nowMs);
-    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.rate);
-  }
-
-  private refill(nowMs: number): void {
-    const elapsed = nowMs - this.at;
-    if (elapsed <= 0) return; // a clock step backwards never mints tokens
-    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
-    this.at = nowMs;
-  }
-}
+export { TokenBucket } from '../util/token-bucket.js';
 
 /**
  * Per-IP politeness: at most one query per `gapMs` to any one IP address, whatever its ports
@@ -98,14 +61,4 @@ export class PerIpLimiter {
       this.last.delete(host);
     }
   }
-}
-
-function positive(v: number, name: string): number {
-  if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
-    throw new InvalidArgumentError(
-      'ERR_INVALID_ARGUMENT',
-      `${name} must be a positive number, got ${String(v)}`
-    );
-  }
-  return v;
 }

@@ -1,0 +1,682 @@
+/**
+ * One uTP connection (BEP 29) as the byte stream the peer wire runs over (`WireStream`).
+ *
+ * It composes the pure parts: SendWindow (what is in flight, acks, which packets are lost),
+ * ReceiveBuffer (ack_nr, reordering, FIN, selective acks), Ledbat (the window), RttEstimator
+ * (the retransmission timeout) and two DelayHistory objects (base delays both ways). This file
+ * adds the state machine, packetisation, and when to send:
+ *
+ * - Setup: the dialer sends SYN with connection_id = its receive id and sends with id + 1; the
+ *   acceptor answers STATE carrying the sequence number its first DATA will use, and sends no
+ *   data until the dialer's first packet shows the STATE arrived (libtorrent and libutp behave
+ *   the same way; the dialer speaks first in BitTorrent and MSE anyway).
+ * - Sending: writes queue without copying; full packets leave at once while the window
+ *   (min(cwnd, peer's wnd_size)) has room; a partial packet waits for the end of the turn
+ *   (`flush`, asked of the host), so a tick's small messages share a packet.
+ * - Acks: a STATE at the end of the turn in which data arrived, or at once every
+ *   ACK_EVERY_PACKETS packets; it carries a selective ack while packets are held out of order.
+ *   DATA packets carry ack_nr too, so a busy two-way stream sends few STATEs.
+ * - Loss: fast retransmit on 3 duplicate acks or a selective ack with 3 packets past a hole
+ *   (window halved, once per window); a timeout resends the oldest packet, collapses the window
+ *   to one packet and doubles the timeout; too many timeouts end the connection.
+ * - Close: `close()` sends the queued data, then FIN; the stream reports closed when the FIN is
+ *   acked or the peer's FIN arrives (then ours answers it). The connection lingers briefly to
+ *   re-ack a retransmitted FIN, then releases itself from the host.
+ *
+ * One timer per connection, re-armed lazily: deadlines move later on every ack without touching
+ * the timer, which on firing finds nothing due and re-arms itself.
+ */
+import { TimeoutError, TrackerlessError } from '../errors.js';
+import type { Address } from '../net/address.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { WireStream } from '../net/stream.js';
+import {
+  HEADER_SIZE,
+  KEEPALIVE_MS,
+  LINGER_MS,
+  MAX_DATA_RESENDS,
+  MAX_FIN_SENDS,
+  MAX_SACK_BYTES,
+  MAX_SYN_SENDS,
+  ST_DATA,
+  ST_FIN,
+  ST_RESET,
+  ST_STATE,
+  ST_SYN,
+  type PacketType
+} from './constants.js';
+import { DelayHistory } from './delay-history.js';
+import { Ledbat } from './ledbat.js';
+import { encodeControl, restampHeader, writeHeader, type Packet } from './packet.js';
+import { ReceiveBuffer } from './receive-buffer.js';
+import { RttEstimator } from './rtt.js';
+import { SendQueue } from './send-queue.js';
+import { SendWindow, type SentPacket } from './send-window.js';
+import { seqAdd, seqLess, u32Diff } from './seq.js';
+import type { UtpStats } from './stats.js';
+
+/** What a connection needs from the socket that owns it. */
+export interface ConnectionHost {
+  readonly clock: Clock;
+  readonly stats: UtpStats;
+  send(data: Uint8Array, to: Address): void;
+  /** Call `flush()` on this connection at the end of the current turn. */
+  requestFlush(conn: UtpConnection): void;
+  /** The connection is over: forget it (later packets for it are answered with RESET). */
+  release(conn: UtpConnection): void;
+}
+
+export interface ConnectionParams {
+  remote: Address;
+  recvId: number;
+  sendId: number;
+  /** Our first sequence number (random). */
+  firstSeq: number;
+  /** Largest datagram, header included. */
+  packetSize: number;
+  /** Receive buffer we advertise, bytes. */
+  recvWindow: number;
+  /** Queued bytes at which write() reports backpressure. */
+  highWaterMark: number;
+  /** Most bytes in flight, whatever the windows say (bounds memory per connection). */
+  maxSendWindow: number;
+}
+
+export type ConnectionState = 'syn-sent' | 'syn-recv' | 'connected' | 'closed';
+
+/** A snapshot for tests, benchmarks and diagnostics. */
+export interface ConnectionInfo {
+  state: ConnectionState;
+  cwnd: number;
+  slowStart: boolean;
+  bytesInFlight: number;
+  peerWindow: number;
+  rttMs: number;
+  rtoMs: number;
+  /** Latest queueing delay estimate of our packets, microseconds (Infinity: none yet). */
+  queueingDelayUs: number;
+  queuedBytes: number;
+  heldOutOfOrder: number;
+}
+
+/** Acknowledge at once after this many data packets, rather than at the end of the turn. */
+const ACK_EVERY_PACKETS = 16;
+/** An acceptor whose dialer never speaks gives up after this long, ms. */
+const SYN_RECV_TIMEOUT_MS = 10_000;
+/** timestamp_difference_microseconds uTorrent sends when it has no sample (libtorrent ignores it). */
+const BOGUS_DELAY_SAMPLE = 0x7fffffff;
+
+export class UtpConnection implements WireStream {
+  readonly remoteAddress: Address;
+  readonly recvId: number;
+  readonly sendId: number;
+  private stateNow: ConnectionState;
+  private readonly host: ConnectionHost;
+  private readonly mss: number;
+  private readonly recvWindow: number;
+  private readonly highWaterMark: number;
+  private readonly maxSendWindow: number;
+
+  private readonly win: SendWindow;
+  private recv: ReceiveBuffer;
+  private readonly queue = new SendQueue();
+  private readonly cc: Ledbat;
+  private readonly rtt = new RttEstimator();
+  /** Base of the delays the peer measures on our packets (our sending direction). */
+  private readonly ourDelays = new DelayHistory();
+  /** Base of the delays we measure on theirs. */
+  private readonly theirDelays = new DelayHistory();
+  private readonly recentDelays = [Infinity, Infinity, Infinity];
+  private recentDelayAt = 0;
+  /** Our last one-way delay sample of their packets (their timestamp vs our clock), us. */
+  private replyMicro = 0;
+  private peerWindow: number;
+  /** Losses of packets up to this one were already answered with a window cut. */
+  private lossSeq: number;
+  private synSeq = -1;
+
+  private ackPending = false;
+  private receivedSinceAck = 0;
+  private closeRequested = false;
+  private finSeq = -1;
+  private remoteEnded = false;
+  private closeEmitted = false;
+  private needDrain = false;
+  /** In-order data received before anyone listened (delivered on the next flush). */
+  private pending: Uint8Array[] | null = null;
+  private pendingBytes = 0;
+
+  private lastSendAt: number;
+  private rtoAt = Infinity;
+  private lingerAt = Infinity;
+  private synRecvUntil = Infinity;
+  private timer: TimerHandle | null = null;
+  private timerAt = Infinity;
+
+  private readonly dataCbs: ((chunk: Uint8Array) => void)[] = [];
+  private readonly drainCbs: (() => void)[] = [];
+  private readonly closeCbs: (() => void)[] = [];
+  private connectCb: ((err: Error | null) => void) | null = null;
+
+  private readonly deliver = (chunk: Uint8Array): void => {
+    this.host.stats.payloadIn += chunk.length;
+    if (this.closeEmitted) return;
+    if (this.dataCbs.length === 0) {
+      (this.pending ??= []).push(chunk);
+      this.pendingBytes += chunk.length;
+      return;
+    }
+    for (const cb of this.dataCbs) cb(chunk);
+  };
+
+  private constructor(host: ConnectionHost, p: ConnectionParams, state: ConnectionState, ackNr: number) {
+    this.host = host;
+    this.remoteAddress = p.remote;
+    this.recvId = p.recvId;
+    this.sendId = p.sendId;
+    this.stateNow = state;
+    this.mss = p.packetSize - HEADER_SIZE;
+    this.recvWindow = p.recvWindow;
+    this.highWaterMark = p.highWaterMark;
+    this.maxSendWindow = p.maxSendWindow;
+    this.win = new SendWindow(p.firstSeq);
+    this.recv = new ReceiveBuffer(ackNr);
+    this.cc = new Ledbat(this.mss);
+    this.peerWindow = p.recvWindow;
+    this.lossSeq = this.win.ackedSeq;
+    this.lastSendAt = host.clock.now();
+  }
+
+  /** A dialing connection; `open()` sends the SYN. `onConnect` is called once, with null on success. */
+  static dial(
+    host: ConnectionHost,
+    p: ConnectionParams,
+    onConnect: (err: Error | null) => void
+  ): UtpConnection {
+    const c = new UtpConnection(host, p, 'syn-sent', 0);
+    c.connectCb = onConnect;
+    return c;
+  }
+
+  /** Send the SYN (BEP 29: connection_id is our receive id; we send with id + 1). */
+  open(): void {
+    if (this.stateNow !== 'syn-sent' || this.synSeq !== -1) return;
+    const now = this.host.clock.now();
+    this.synSeq = this.win.nextSeq;
+    const syn = encodeControl(this.header(ST_SYN, this.recvId, this.synSeq, 0, now));
+    this.win.add(syn, 0, now);
+    this.transmit(syn, now);
+    this.armTimer(now);
+  }
+
+  /** Accept a SYN: answer with STATE. */
+  static accept(host: ConnectionHost, p: ConnectionParams, syn: Packet): UtpConnection {
+    const c = new UtpConnection(host, p, 'syn-recv', syn.seqNr);
+    const now = host.clock.now();
+    if (syn.timestampUs !== 0) c.measureTheirDelay(syn.timestampUs, now);
+    c.synRecvUntil = now + SYN_RECV_TIMEOUT_MS;
+    c.sendState(now);
+    c.armTimer(now);
+    return c;
+  }
+
+  get state(): ConnectionState {
+    return this.stateNow;
+  }
+
+  /** Closed (read through a getter: callbacks may close the connection mid-method). */
+  private get ended(): boolean {
+    return this.stateNow === 'closed';
+  }
+
+  info(): ConnectionInfo {
+    return {
+      state: this.stateNow,
+      cwnd: this.cc.cwnd,
+      slowStart: this.cc.slowStart,
+      bytesInFlight: this.win.inFlight,
+      peerWindow: this.peerWindow,
+      rttMs: this.rtt.srttMs,
+      rtoMs: this.rtt.rtoMs(),
+      queueingDelayUs: Math.min(...this.recentDelays),
+      queuedBytes: this.queue.bytes,
+      heldOutOfOrder: this.recv.bufferedPackets
+    };
+  }
+
+  // ---- WireStream ----
+
+  write(data: Uint8Array): boolean {
+    if (this.stateNow === 'closed' || this.closeRequested) return false;
+    this.queue.push(data);
+    return this.afterWrite();
+  }
+
+  writev(chunks: readonly Uint8Array[]): boolean {
+    if (this.stateNow === 'closed' || this.closeRequested) return false;
+    for (const c of chunks) this.queue.push(c);
+    return this.afterWrite();
+  }
+
+  onData(cb: (chunk: Uint8Array) => void): void {
+    this.dataCbs.push(cb);
+    // Data that arrived before anyone listened goes out on a later turn, like a socket's.
+    if (this.pending !== null) this.host.requestFlush(this);
+  }
+
+  onDrain(cb: () => void): void {
+    this.drainCbs.push(cb);
+  }
+
+  onClose(cb: () => void): void {
+    this.closeCbs.push(cb);
+  }
+
+  close(): void {
+    if (this.stateNow === 'closed' || this.closeRequested) return;
+    this.closeRequested = true;
+    const now = this.host.clock.now();
+    if (this.stateNow !== 'connected') {
+      // Nothing was exchanged yet: tell the peer and stop.
+      if (this.stateNow === 'syn-recv') this.sendReset(now);
+      this.fail(new TrackerlessError('ERR_ABORTED', 'uTP connection closed before it was established'));
+      return;
+    }
+    this.host.requestFlush(this);
+  }
+
+  // ---- driven by the socket ----
+
+  /** A decoded packet addressed to this connection. */
+  receive(pkt: Packet): void {
+    if (this.stateNow === 'closed') return;
+    const stats = this.host.stats;
+    const now = this.host.clock.now();
+    if (pkt.type === ST_RESET) {
+      stats.resetsReceived++;
+      this.fail(new TrackerlessError('ERR_CONNECTION_RESET', 'uTP connection reset by peer'));
+      return;
+    }
+    if (pkt.type === ST_SYN) {
+      // A retransmitted SYN: our STATE was lost.
+      if (this.stateNow === 'syn-recv' && pkt.seqNr === this.recv.ackNr) this.sendState(now);
+      else stats.invalid++;
+      return;
+    }
+
+    let justConnected = false;
+    if (this.stateNow === 'syn-sent') {
+      if (pkt.ackNr !== this.synSeq || (pkt.type !== ST_STATE && pkt.type !== ST_DATA)) {
+        stats.invalid++;
+        return;
+      }
+      // The acceptor's STATE carries the sequence number of its first DATA.
+      this.recv = new ReceiveBuffer(seqAdd(pkt.seqNr, -1));
+      this.stateNow = 'connected';
+      justConnected = true;
+    } else if (!this.win.validAck(pkt.ackNr)) {
+      stats.invalid++;
+      return;
+    }
+    if (this.stateNow === 'syn-recv') {
+      this.stateNow = 'connected';
+      this.synRecvUntil = Infinity;
+    }
+
+    if (pkt.timestampUs !== 0) this.measureTheirDelay(pkt.timestampUs, now);
+    this.peerWindow = pkt.wndSize;
+    this.onAck(pkt, now);
+
+    if (pkt.type === ST_DATA || pkt.type === ST_FIN) this.onDataPacket(pkt, now);
+    if (this.ended) return;
+
+    if (this.finSeq !== -1 && this.win.unacked === 0 && this.lingerAt === Infinity) this.onFinAcked(now);
+    this.pump(false, now);
+    if (this.queue.bytes > 0 || this.ackPending) this.host.requestFlush(this);
+    if (justConnected) {
+      const cb = this.connectCb;
+      this.connectCb = null;
+      cb?.(null);
+    }
+    this.maybeDrain();
+    this.armTimer(now);
+  }
+
+  /** End of a turn: send what waited (a partial packet, an ack), deliver early data. */
+  flush(): void {
+    if (this.stateNow === 'closed') return;
+    const now = this.host.clock.now();
+    if (this.pending !== null && this.dataCbs.length > 0) {
+      const chunks = this.pending;
+      this.pending = null;
+      this.pendingBytes = 0;
+      for (const c of chunks) {
+        if (this.closeEmitted) break;
+        for (const cb of this.dataCbs) cb(c);
+      }
+      if (this.ended) return;
+    }
+    this.pump(true, now);
+    if (this.ackPending) this.sendState(now);
+    this.maybeDrain();
+    this.armTimer(now);
+  }
+
+  /** Abort: RESET the peer and end now (the socket is closing). */
+  destroy(): void {
+    if (this.stateNow === 'closed') return;
+    if (this.stateNow !== 'syn-sent') this.sendReset(this.host.clock.now());
+    this.fail(new TrackerlessError('ERR_ABORTED', 'uTP socket closed'));
+  }
+
+  // ---- receiving ----
+
+  private onAck(pkt: Packet, now: number): void {
+    const stats = this.host.stats;
+    let haveDelay = false;
+    const diff = pkt.timestampDiffUs;
+    if (diff !== 0 && diff !== BOGUS_DELAY_SAMPLE) {
+      this.recentDelays[this.recentDelayAt] = this.ourDelays.add(diff, now);
+      this.recentDelayAt = (this.recentDelayAt + 1) % this.recentDelays.length;
+      haveDelay = true;
+    }
+    const inFlightBefore = this.win.inFlight;
+    const out = this.win.onAck(pkt.ackNr, pkt.sack, pkt.type === ST_STATE, now);
+    if (Number.isFinite(out.minRttMs)) this.rtt.sample(out.minRttMs);
+    if (out.ackedPackets > 0) {
+      this.rtt.heard();
+      this.rtoAt = this.win.unacked > 0 ? now + this.rtt.rtoMs() : Infinity;
+    }
+    if (seqLess(this.lossSeq, this.win.ackedSeq)) this.lossSeq = this.win.ackedSeq;
+
+    if (haveDelay && out.ackedBytes > 0 && inFlightBefore > 0) {
+      let delay = Math.min(...this.recentDelays);
+      // One-way queueing cannot exceed the round trip: clamp noise from clock steps.
+      if (Number.isFinite(out.minRttMs)) delay = Math.min(delay, out.minRttMs * 1000);
+      const saturated = inFlightBefore + this.mss > this.cc.cwnd;
+      this.cc.onAck(out.ackedBytes, delay, inFlightBefore, saturated);
+    }
+
+    for (const p of out.lost) {
+      if (seqLess(this.lossSeq, p.seq) && this.cc.onLoss(now)) this.lossSeq = seqAdd(this.win.nextSeq, -1);
+      stats.fastRetransmits++;
+      this.retransmit(p, now);
+    }
+  }
+
+  private onDataPacket(pkt: Packet, now: number): void {
+    const stats = this.host.stats;
+    const isFin = pkt.type === ST_FIN;
+    if (!isFin && this.dataCbs.length === 0 && this.pendingBytes >= this.recvWindow) {
+      stats.invalid++; // nobody reads and the window is exhausted: not acked, the peer resends
+      return;
+    }
+    const result = this.recv.receive(pkt.seqNr, isFin ? null : pkt.payload, this.deliver);
+    if (this.stateNow === 'closed') return;
+    if (result === 'duplicate') stats.duplicates++;
+    else if (result === 'buffered') stats.outOfOrder++;
+    else if (result === 'beyond-window') stats.beyondWindow++;
+    else if (result === 'after-fin') stats.invalid++;
+    this.ackPending = true;
+    this.receivedSinceAck++;
+    if (this.recv.eof && !this.remoteEnded) {
+      this.onRemoteEnd(now);
+      return;
+    }
+    if (this.receivedSinceAck >= ACK_EVERY_PACKETS || result !== 'delivered') this.sendState(now);
+  }
+
+  /** Everything up to the peer's FIN arrived: the stream is closed; answer with our FIN. */
+  private onRemoteEnd(now: number): void {
+    this.remoteEnded = true;
+    this.closeRequested = true;
+    this.queue.clear();
+    this.sendState(now);
+    this.emitClose();
+    if (this.finSeq === -1) this.sendFin(now);
+  }
+
+  /** Our FIN is acknowledged: linger to re-ack a late FIN, then go. */
+  private onFinAcked(now: number): void {
+    this.emitClose();
+    this.rtoAt = Infinity;
+    this.lingerAt = now + LINGER_MS;
+  }
+
+  private measureTheirDelay(timestampUs: number, now: number): void {
+    this.replyMicro = u32Diff(microseconds(now), timestampUs);
+    const prevBase = this.theirDelays.hasBase ? this.theirDelays.baseDelay : -1;
+    this.theirDelays.add(this.replyMicro, now);
+    if (prevBase === -1) return;
+    // Their base moving down a little is clock drift: our samples drift up by as much.
+    const change = (this.theirDelays.baseDelay - prevBase) | 0;
+    if (change < 0 && change > -10_000) this.ourDelays.adjustBase(-change);
+  }
+
+  // ---- sending ----
+
+  private afterWrite(): boolean {
+    const now = this.host.clock.now();
+    if (this.stateNow === 'connected') this.pump(false, now);
+    if (this.queue.bytes > 0) this.host.requestFlush(this);
+    this.armTimer(now);
+    if (this.queue.bytes >= this.highWaterMark) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Send what the window allows: packets a timeout declared lost first, then new data (only
+   * full packets unless `partial`), then the FIN once the queue is empty after close().
+   */
+  private pump(partial: boolean, now: number): void {
+    if (this.stateNow !== 'connected') return;
+    const limit = Math.min(this.cc.cwnd, this.peerWindow, this.maxSendWindow);
+    for (let p = this.win.peekResend(); p !== undefined; p = this.win.peekResend()) {
+      if (this.win.inFlight > 0 && this.win.inFlight + p.payloadBytes > limit) return;
+      this.retransmit(p, now);
+    }
+    if (this.finSeq !== -1) return;
+    while (this.queue.bytes > 0) {
+      const size = Math.min(this.queue.bytes, this.mss);
+      if (size < this.mss && !partial) break;
+      // One packet may always be in flight, so a window below one packet still moves (BEP 29).
+      if (this.win.inFlight > 0 && this.win.inFlight + size > limit) break;
+      this.sendData(size, now);
+    }
+    if (this.closeRequested && this.queue.bytes === 0) this.sendFin(now);
+  }
+
+  private sendData(size: number, now: number): void {
+    const buf = Buffer.allocUnsafe(HEADER_SIZE + size);
+    this.queue.take(buf, HEADER_SIZE, size);
+    writeHeader(buf, this.header(ST_DATA, this.sendId, this.win.nextSeq, this.recv.ackNr, now));
+    this.win.add(buf, size, now);
+    this.host.stats.payloadOut += size;
+    this.transmit(buf, now);
+    // A DATA packet carries our ack_nr; a selective ack still needs a STATE.
+    if (this.recv.bufferedPackets === 0) {
+      this.ackPending = false;
+      this.receivedSinceAck = 0;
+    }
+  }
+
+  private sendFin(now: number): void {
+    this.finSeq = this.win.nextSeq;
+    const fin = encodeControl(this.header(ST_FIN, this.sendId, this.finSeq, this.recv.ackNr, now));
+    this.win.add(fin, 0, now);
+    this.transmit(fin, now);
+  }
+
+  private sendState(now: number): void {
+    const sack = this.recv.sack(MAX_SACK_BYTES);
+    this.transmit(
+      encodeControl(this.header(ST_STATE, this.sendId, this.win.nextSeq, this.recv.ackNr, now), sack),
+      now
+    );
+    this.ackPending = false;
+    this.receivedSinceAck = 0;
+  }
+
+  private sendReset(now: number): void {
+    this.host.stats.resetsSent++;
+    this.transmit(
+      encodeControl(this.header(ST_RESET, this.sendId, this.win.nextSeq, this.recv.ackNr, now)),
+      now
+    );
+  }
+
+  private retransmit(p: SentPacket, now: number): void {
+    // A fresh copy: the previous datagram may still sit in the socket's send queue.
+    const buf = Buffer.from(p.buf);
+    const isSyn = p.seq === this.synSeq && this.stateNow === 'syn-sent';
+    restampHeader(
+      buf,
+      microseconds(now),
+      this.replyMicro,
+      this.advertisedWindow(),
+      isSyn ? 0 : this.recv.ackNr
+    );
+    p.buf = buf;
+    this.win.resent(p, now);
+    this.host.stats.retransmits++;
+    this.transmit(buf, now);
+  }
+
+  private transmit(buf: Uint8Array, now: number): void {
+    const stats = this.host.stats;
+    stats.packetsOut++;
+    stats.bytesOut += buf.length;
+    this.lastSendAt = now;
+    if (this.rtoAt === Infinity && this.win.unacked > 0) this.rtoAt = now + this.rtt.rtoMs();
+    this.host.send(buf, this.remoteAddress);
+  }
+
+  private header(type: PacketType, connectionId: number, seqNr: number, ackNr: number, now: number) {
+    return {
+      type,
+      connectionId,
+      timestampUs: microseconds(now),
+      timestampDiffUs: this.replyMicro,
+      wndSize: this.advertisedWindow(),
+      seqNr,
+      ackNr
+    };
+  }
+
+  private advertisedWindow(): number {
+    return Math.max(0, this.recvWindow - this.recv.bufferedBytes - this.pendingBytes);
+  }
+
+  private maybeDrain(): void {
+    if (!this.needDrain || this.queue.bytes > this.highWaterMark / 2 || this.stateNow === 'closed') return;
+    this.needDrain = false;
+    for (const cb of this.drainCbs.slice()) cb();
+  }
+
+  // ---- timers ----
+
+  private nextDeadline(): number {
+    let at = Math.min(this.rtoAt, this.lingerAt, this.synRecvUntil);
+    if (this.stateNow === 'connected' && !this.closeRequested)
+      at = Math.min(at, this.lastSendAt + KEEPALIVE_MS);
+    return at;
+  }
+
+  private armTimer(now: number): void {
+    if (this.stateNow === 'closed') return;
+    const at = this.nextDeadline();
+    if (at === Infinity || (this.timer !== null && this.timerAt <= at)) return;
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = this.host.clock.setTimeout(() => this.onTimer(), Math.max(0, at - now));
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    if (this.stateNow === 'closed') return;
+    const now = this.host.clock.now();
+    if (now >= this.lingerAt) {
+      this.finish();
+      return;
+    }
+    if (now >= this.synRecvUntil) {
+      this.fail(new TimeoutError('uTP dialer never confirmed the connection'));
+      return;
+    }
+    if (now >= this.rtoAt) this.onRetransmitTimeout(now);
+    if (this.ended) return;
+    if (this.stateNow === 'connected' && !this.closeRequested && now - this.lastSendAt >= KEEPALIVE_MS) {
+      this.sendState(now);
+    }
+    this.armTimer(now);
+  }
+
+  private onRetransmitTimeout(now: number): void {
+    const oldest = this.win.oldest();
+    if (oldest === undefined) {
+      this.rtoAt = Infinity;
+      return;
+    }
+    this.host.stats.timeouts++;
+    const limit =
+      this.stateNow === 'syn-sent'
+        ? MAX_SYN_SENDS
+        : oldest.seq === this.finSeq
+          ? MAX_FIN_SENDS
+          : MAX_DATA_RESENDS + 1;
+    if (oldest.transmissions >= limit) {
+      if (oldest.seq === this.finSeq) this.finish();
+      else
+        this.fail(
+          new TimeoutError(`uTP peer ${this.remoteAddress.host}:${this.remoteAddress.port} timed out`)
+        );
+      return;
+    }
+    this.rtt.timedOut();
+    if (this.stateNow === 'connected') {
+      this.cc.onTimeout(false);
+      this.lossSeq = seqAdd(this.win.nextSeq, -1);
+    }
+    this.win.onTimeout();
+    this.rtoAt = now + this.rtt.rtoMs();
+    const p = this.win.peekResend();
+    if (p !== undefined) this.retransmit(p, now);
+  }
+
+  // ---- ending ----
+
+  private emitClose(): void {
+    if (this.closeEmitted) return;
+    this.closeEmitted = true;
+    for (const cb of this.closeCbs.slice()) cb();
+  }
+
+  private fail(err: Error): void {
+    const cb = this.connectCb;
+    this.connectCb = null;
+    this.finish();
+    cb?.(err);
+  }
+
+  private finish(): void {
+    if (this.stateNow === 'closed') return;
+    this.stateNow = 'closed';
+    this.timer?.cancel();
+    this.timer = null;
+    this.win.clear();
+    this.recv.clear();
+    this.queue.clear();
+    this.pending = null;
+    this.host.release(this);
+    this.emitClose();
+  }
+}
+
+/** Clock milliseconds as a 32-bit microsecond timestamp (BEP 29 timestamp_microseconds). */
+function microseconds(ms: number): number {
+  return Math.floor(ms * 1000) >>> 0;
+}

@@ -1,0 +1,90 @@
+/**
+ * LEDBAT congestion window (BEP 29 "congestion control", in bytes as libtorrent does it):
+ *
+ *   delay_factor  = (target - our_delay) / target
+ *   window_factor = acked_bytes / bytes_in_flight
+ *   max_window   += MAX_CWND_INCREASE_BYTES_PER_RTT * delay_factor * window_factor
+ *
+ * so the window grows by up to 3000 bytes per round trip while the queueing delay we cause is
+ * under 100 ms, and shrinks in proportion once it is over. Slow start (the window grows by the
+ * bytes acked, doubling per round trip) runs until the delay reaches the target or a loss; it
+ * leaves ssthresh behind so a restart after a timeout stops before overshooting. Loss halves the
+ * window at most once per LOSS_CUT_INTERVAL_MS. Pure arithmetic: the connection feeds it.
+ */
+import {
+  INITIAL_CWND_PACKETS,
+  LOSS_CUT_INTERVAL_MS,
+  LOSS_FACTOR,
+  MAX_CWND_INCREASE_BYTES_PER_RTT,
+  MIN_CWND_PACKETS,
+  TARGET_DELAY_US
+} from './constants.js';
+
+export class Ledbat {
+  /** Bytes allowed in flight. */
+  cwnd: number;
+  slowStart = true;
+  /** Slow start ends when the window would pass this, bytes. */
+  ssthresh = Infinity;
+  private nextCutAt = -Infinity;
+
+  constructor(
+    /** Largest payload per packet, bytes. */
+    private readonly mss: number,
+    private readonly targetUs = TARGET_DELAY_US
+  ) {
+    this.cwnd = INITIAL_CWND_PACKETS * mss;
+  }
+
+  private get floor(): number {
+    return MIN_CWND_PACKETS * this.mss;
+  }
+
+  /**
+   * Acknowledged bytes with the current queueing delay estimate. `inFlightBefore`: bytes in
+   * flight before this ack; `saturated`: the sender was limited by the window (an application
+   * that sends less than the window allows says nothing about the path, so the window stays).
+   */
+  onAck(ackedBytes: number, delayUs: number, inFlightBefore: number, saturated: boolean): void {
+    if (ackedBytes <= 0 || inFlightBefore <= 0) return;
+    if (delayUs >= this.targetUs && this.slowStart) {
+      this.slowStart = false;
+      this.ssthresh = this.cwnd / 2;
+    }
+    if (!saturated) return;
+    const delayFactor = (this.targetUs - delayUs) / this.targetUs;
+    const windowFactor = Math.min(1, ackedBytes / inFlightBefore);
+    // RFC 6817: never shrink faster than halving per round trip, however far over target.
+    let gain = Math.max(MAX_CWND_INCREASE_BYTES_PER_RTT * delayFactor, -this.cwnd / 2) * windowFactor;
+    if (this.slowStart) {
+      if (this.cwnd + ackedBytes > this.ssthresh) this.slowStart = false;
+      else gain = Math.max(gain, ackedBytes);
+    }
+    this.cwnd = Math.max(this.cwnd + gain, this.floor);
+  }
+
+  /** A packet was lost. Returns true if the window was cut (at most once per interval). */
+  onLoss(nowMs: number): boolean {
+    if (nowMs < this.nextCutAt) return false;
+    this.nextCutAt = nowMs + LOSS_CUT_INTERVAL_MS;
+    this.cwnd = Math.max(this.cwnd * LOSS_FACTOR, this.floor);
+    if (this.slowStart) {
+      this.slowStart = false;
+      this.ssthresh = this.cwnd;
+    }
+    return true;
+  }
+
+  /**
+   * The retransmission timer fired. With data outstanding the path dropped a window: restart
+   * from one packet in slow start (BEP 29). An idle direction only decays its window.
+   */
+  onTimeout(idle: boolean): void {
+    if (idle) {
+      this.cwnd = Math.max((this.cwnd * 2) / 3, this.floor);
+      return;
+    }
+    this.cwnd = this.floor;
+    this.slowStart = true;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * LEDBAT window arithmetic, the RTT/RTO estimator and the base-delay history (BEP 29).
+ */
+import { describe, expect, it } from '@jest/globals';
+import { DelayHistory } from '../../lib/utp/delay-history.js';
+import { Ledbat } from '../../lib/utp/ledbat.js';
+import { RttEstimator } from '../../lib/utp/rtt.js';
+
+const MSS = 1000;
+
+describe('Ledbat', () => {
+  it('doubles per round trip in slow start while the delay is under target', () => {
+    const cc = new Ledbat(MSS);
+    expect(cc.cwnd).toBe(2 * MSS);
+    cc.cwnd = 20 * MSS;
+    // One round trip: the whole window is acked.
+    cc.onAck(cc.cwnd, 10_000, cc.cwnd, true);
+    expect(cc.cwnd).toBe(40 * MSS);
+    expect(cc.slowStart).toBe(true);
+    // Small windows grow by at least the linear gain (libtorrent: max(exponential, linear)).
+    const small = new Ledbat(MSS);
+    small.onAck(2 * MSS, 0, 2 * MSS, true);
+    expect(small.cwnd).toBe(2 * MSS + 3000);
+  });
+
+  it('leaves slow start at the target delay, with ssthresh at half the window', () => {
+    const cc = new Ledbat(MSS);
+    cc.cwnd = 64 * MSS;
+    cc.onAck(MSS, 100_000, 64 * MSS, true);
+    expect(cc.slowStart).toBe(false);
+    expect(cc.ssthresh).toBe(32 * MSS);
+  });
+
+  it('grows by up to 3000 bytes per round trip at zero delay, shrinks above target (BEP 29 formula)', () => {
+    const cc = new Ledbat(MSS);
+    cc.slowStart = false;
+    cc.cwnd = 100_000;
+    // A full window acked at zero queueing delay: + MAX_CWND_INCREASE (3000) * 1 * 1.
+    cc.onAck(100_000, 0, 100_000, true);
+    expect(cc.cwnd).toBeCloseTo(103_000, 6);
+    // Half the window acked at 50 ms: + 3000 * 0.5 * 0.5.
+    cc.onAck(51_500, 50_000, 103_000, true);
+    expect(cc.cwnd).toBeCloseTo(103_750, 6);
+    // At 300 ms (off target by -2): - 3000 * 2 per full window.
+    cc.onAck(103_750, 300_000, 103_750, true);
+    expect(cc.cwnd).toBeCloseTo(97_750, 6);
+  });
+
+  it('does not change the window when the sender is not using it', () => {
+    const cc = new Ledbat(MSS);
+    cc.slowStart = false;
+    cc.cwnd = 50_000;
+    cc.onAck(10_000, 0, 10_000, false);
+    expect(cc.cwnd).toBe(50_000);
+  });
+
+  it('never shrinks faster than halving per round trip, nor below one packet', () => {
+    const cc = new Ledbat(MSS);
+    cc.slowStart = false;
+    cc.cwnd = 10_000;
+    cc.onAck(10_000, 10_000_000, 10_000, true); // 10 s of queueing
+    expect(cc.cwnd).toBe(5_000);
+    for (let i = 0; i < 20; i++) cc.onAck(cc.cwnd, 10_000_000, cc.cwnd, true);
+    expect(cc.cwnd).toBe(MSS);
+  });
+
+  it('halves on loss at most once per 100 ms, and restarts from one packet on a timeout', () => {
+    const cc = new Ledbat(MSS);
+    cc.cwnd = 40_000;
+    expect(cc.onLoss(1000)).toBe(true);
+    expect(cc.cwnd).toBe(20_000);
+    expect(cc.slowStart).toBe(false);
+    expect(cc.onLoss(1050)).toBe(false);
+    expect(cc.cwnd).toBe(20_000);
+    expect(cc.onLoss(1100)).toBe(true);
+    expect(cc.cwnd).toBe(10_000);
+    cc.onTimeout(false);
+    expect(cc.cwnd).toBe(MSS);
+    expect(cc.slowStart).toBe(true);
+    cc.cwnd = 9_000;
+    cc.onTimeout(true); // idle: decay only
+    expect(cc.cwnd).toBe(6_000);
+  });
+});
+
+describe('RttEstimator', () => {
+  it('starts at 1000 ms, follows BEP 29 smoothing, floors at 500 ms and backs off', () => {
+    const r = new RttEstimator();
+    expect(r.rtoMs()).toBe(1000);
+    r.sample(100);
+    expect(r.srttMs).toBe(100);
+    expect(r.rtoMs()).toBe(500); // 100 + 4 * 50 = 300 < 500
+    r.sample(900);
+    // delta = 100 - 900 = -800: var = 50 + (800 - 50) / 4 = 237.5; rtt = 100 + 800 / 8 = 200
+    expect(r.srttMs).toBe(200);
+    expect(r.rtoMs()).toBe(200 + 4 * 237.5);
+    r.timedOut();
+    r.timedOut();
+    expect(r.rtoMs()).toBe(4 * (200 + 4 * 237.5));
+    r.heard();
+    expect(r.rtoMs()).toBe(200 + 4 * 237.5);
+    for (let i = 0; i < 30; i++) r.timedOut();
+    expect(r.rtoMs()).toBe(60_000);
+  });
+});
+
+describe('DelayHistory', () => {
+  it('measures against the minimum of the last two minutes, across the 32-bit wrap', () => {
+    const h = new DelayHistory();
+    const base = 0xffffff00;
+    expect(h.add(base + 5000, 0)).toBe(0);
+    expect(h.add((base + 1000) >>> 0, 1000)).toBe(0); // new minimum
+    expect(h.add((base + 41_000) >>> 0, 2000)).toBe(40_000);
+    // A slot later the old minimum still counts; two slots later it has aged out.
+    expect(h.add((base + 21_000) >>> 0, 61_000)).toBe(20_000);
+    expect(h.add((base + 31_000) >>> 0, 122_000)).toBe(10_000);
+  });
+
+  it('moves its base up when told the peer clock drifts', () => {
+    const h = new DelayHistory();
+    h.add(10_000, 0);
+    h.adjustBase(500);
+    expect(h.add(12_000, 1)).toBe(1_500);
+  });
+});

@@ -1,0 +1,325 @@
+/**
+ * uTP connections end to end over a simulated path in virtual time: setup, transfers through
+ * loss, reordering and wrapping sequence numbers, close, resets, timeouts, backpressure, and
+ * LEDBAT holding the queueing delay near its target behind a bottleneck.
+ */
+import { describe, expect, it } from '@jest/globals';
+import type { TrackerlessError } from '../../lib/errors.js';
+import { seededRandom, type RandomSource } from '../../lib/util/random.js';
+import type { UtpConnection } from '../../lib/utp/connection.js';
+import { ST_DATA, ST_SYN, ST_STATE } from '../../lib/utp/constants.js';
+import { encodePacket } from '../../lib/utp/packet.js';
+import { UtpSocket, type UtpSocketOptions } from '../../lib/utp/socket.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { LossyLink, type PathOptions } from '../support/lossy-link.js';
+
+function setup(path: PathOptions & { seed?: number; back?: PathOptions } = {}, opts: UtpSocketOptions = {}) {
+  const clock = new FakeClock(1_000_000);
+  const link = new LossyLink(clock, path);
+  const a = new UtpSocket(link.a, { clock, random: seededRandom(11), ...opts });
+  const b = new UtpSocket(link.b, { clock, random: seededRandom(22), ...opts });
+  const accepted: UtpConnection[] = [];
+  b.onConnection((c) => accepted.push(c));
+  return { clock, link, a, b, accepted };
+}
+
+/** Advance virtual time in steps until `done()` or `limitMs` passed; returns the time taken. */
+function run(clock: FakeClock, done: () => boolean, limitMs: number, stepMs = 5): number {
+  const start = clock.now();
+  while (!done() && clock.now() - start < limitMs) clock.advance(stepMs);
+  return clock.now() - start;
+}
+
+async function connected(s: ReturnType<typeof setup>): Promise<[UtpConnection, UtpConnection]> {
+  const p = s.a.connect(s.link.b.address());
+  run(s.clock, () => s.accepted.length > 0, 60_000);
+  let conn: UtpConnection | undefined;
+  void p.then((c) => (conn = c));
+  for (let i = 0; i < 100_000 && conn === undefined; i++) {
+    s.clock.advance(5);
+    await Promise.resolve();
+  }
+  return [conn!, s.accepted[0]!];
+}
+
+function sink(conn: UtpConnection) {
+  const chunks: Uint8Array[] = [];
+  let closed = false;
+  conn.onData((c) => chunks.push(Uint8Array.from(c)));
+  conn.onClose(() => (closed = true));
+  return {
+    bytes: () => Buffer.concat(chunks),
+    closed: () => closed,
+    size: () => chunks.reduce((n, c) => n + c.length, 0)
+  };
+}
+
+/** Write `data` in 16 KiB chunks, honouring backpressure, then close. */
+function source(conn: UtpConnection, data: Uint8Array, thenClose = true): { done: () => boolean } {
+  let at = 0;
+  let done = false;
+  const push = (): void => {
+    while (at < data.length) {
+      const chunk = data.subarray(at, at + 16384);
+      at += chunk.length;
+      if (!conn.write(chunk)) return;
+    }
+    if (!done) {
+      done = true;
+      if (thenClose) conn.close();
+    }
+  };
+  conn.onDrain(push);
+  push();
+  return { done: () => done };
+}
+
+/** Deterministic pseudo-random bytes (xorshift32 per word: fast for megabytes). */
+function payload(n: number, seed = 7): Uint8Array {
+  const words = new Uint32Array(Math.ceil(n / 4));
+  let x = seed * 2654435761 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  return new Uint8Array(words.buffer, 0, n);
+}
+
+describe('uTP connection setup', () => {
+  it('connects, exchanges messages both ways, and closes cleanly', async () => {
+    const s = setup();
+    const [client, server] = await connected(s);
+    expect(client.state).toBe('connected');
+    const atServer = sink(server);
+    const atClient = sink(client);
+    client.write(Buffer.from('hello from the dialer'));
+    run(s.clock, () => atServer.size() > 0, 1000);
+    expect(atServer.bytes().toString()).toBe('hello from the dialer');
+    expect(server.state).toBe('connected');
+    server.write(Buffer.from('and back'));
+    run(s.clock, () => atClient.size() > 0, 1000);
+    expect(atClient.bytes().toString()).toBe('and back');
+
+    client.close();
+    run(s.clock, () => atServer.closed() && atClient.closed(), 5000);
+    expect(atServer.closed()).toBe(true);
+    expect(atClient.closed()).toBe(true);
+    run(s.clock, () => s.a.connectionCount + s.b.connectionCount === 0, 10_000);
+    expect(s.a.connectionCount).toBe(0);
+    expect(s.b.connectionCount).toBe(0);
+    expect(s.a.stats.resetsSent + s.b.stats.resetsSent).toBe(0);
+  });
+
+  it('retries a lost SYN and a lost STATE', async () => {
+    const s = setup();
+    let syns = 0;
+    s.link.ab.dropIf = (d) => d[0]! >> 4 === ST_SYN && ++syns <= 1;
+    let states = 0;
+    s.link.ba.dropIf = (d) => d[0]! >> 4 === ST_STATE && ++states <= 1;
+    const [client] = await connected(s);
+    expect(client.state).toBe('connected');
+    expect(syns).toBe(3); // lost, answered (answer lost), answered
+    expect(s.b.connectionCount).toBe(1);
+  });
+
+  it('gives up with ERR_TIMEOUT when nobody answers (3 SYNs, ~7 s)', async () => {
+    const s = setup();
+    s.link.ab.dropIf = () => true;
+    const p = s.a.connect(s.link.b.address()).catch((e: TrackerlessError) => e);
+    const elapsed = run(s.clock, () => s.a.connectionCount === 0, 60_000, 100);
+    const err = await p;
+    expect((err as TrackerlessError).code).toBe('ERR_TIMEOUT');
+    expect(elapsed).toBeGreaterThanOrEqual(6_900);
+    expect(elapsed).toBeLessThanOrEqual(7_200);
+    expect(s.link.ab.stats.sent).toBe(3);
+  });
+
+  it('is refused with ERR_CONNECTION_RESET when the peer does not accept', async () => {
+    const clock = new FakeClock();
+    const link = new LossyLink(clock);
+    const a = new UtpSocket(link.a, { clock });
+    const b = new UtpSocket(link.b, { clock });
+    const p = a.connect(link.b.address()).catch((e: TrackerlessError) => e);
+    run(clock, () => a.connectionCount === 0, 5000);
+    expect(((await p) as TrackerlessError).code).toBe('ERR_CONNECTION_RESET');
+    expect(b.stats.synsRefused).toBe(1);
+  });
+
+  it('aborts a dial with ERR_ABORTED', async () => {
+    const s = setup();
+    s.link.ab.dropIf = () => true;
+    const ac = new AbortController();
+    const p = s.a.connect(s.link.b.address(), { signal: ac.signal }).catch((e: TrackerlessError) => e);
+    s.clock.advance(100);
+    ac.abort();
+    expect(((await p) as TrackerlessError).code).toBe('ERR_ABORTED');
+    expect(s.a.connectionCount).toBe(0);
+  });
+});
+
+describe('uTP transfers', () => {
+  const cases: [string, PathOptions & { seed?: number }][] = [
+    ['a clean path', { delayMs: 20 }],
+    ['1% loss', { delayMs: 20, loss: 0.01, seed: 3 }],
+    ['5% loss', { delayMs: 20, loss: 0.05, seed: 4 }],
+    ['reordering (jitter 2x the delay)', { delayMs: 10, jitterMs: 20, seed: 5 }],
+    ['loss and reordering', { delayMs: 10, jitterMs: 10, loss: 0.03, seed: 6 }]
+  ];
+  for (const [name, path] of cases) {
+    it(`moves 1 MiB byte-identical over ${name}`, async () => {
+      const s = setup(path);
+      const [client, server] = await connected(s);
+      const data = payload(1024 * 1024);
+      const got = sink(server);
+      source(client, data);
+      run(s.clock, () => got.closed(), 600_000, 10);
+      expect(got.size()).toBe(data.length);
+      expect(got.bytes().equals(Buffer.from(data))).toBe(true);
+      if ((path.loss ?? 0) > 0) expect(s.a.stats.retransmits).toBeGreaterThan(0);
+      else if ((path.jitterMs ?? 0) === 0) expect(s.a.stats.retransmits).toBe(0);
+      if ((path.jitterMs ?? 0) > 0) expect(s.b.stats.outOfOrder).toBeGreaterThan(0);
+    });
+  }
+
+  it('wraps sequence numbers (first seq 65530) in both directions', async () => {
+    const nearWrap: RandomSource = {
+      bytes: (n) => new Uint8Array(n),
+      int: (n) => (n === 0x10000 ? 65530 : 0)
+    };
+    const s = setup({ delayMs: 5, loss: 0.02, seed: 9 }, { random: nearWrap });
+    const [client, server] = await connected(s);
+    const up = payload(256 * 1024, 1);
+    const down = payload(256 * 1024, 2);
+    const atServer = sink(server);
+    const atClient = sink(client);
+    source(client, up, false);
+    source(server, down, false);
+    run(s.clock, () => atServer.size() === up.length && atClient.size() === down.length, 300_000, 10);
+    expect(atServer.bytes().equals(Buffer.from(up))).toBe(true);
+    expect(atClient.bytes().equals(Buffer.from(down))).toBe(true);
+  });
+
+  it('reports backpressure above the high-water mark and drains', async () => {
+    const s = setup({ delayMs: 50 }, { highWaterMark: 64 * 1024 });
+    const [client, server] = await connected(s);
+    sink(server);
+    let drained = 0;
+    client.onDrain(() => drained++);
+    let accepted = 0;
+    while (client.write(new Uint8Array(16384))) accepted++;
+    expect(accepted).toBeLessThan(8);
+    run(s.clock, () => drained > 0, 10_000);
+    expect(drained).toBe(1);
+  });
+
+  it('ends a connection whose peer vanished (retransmissions exhausted)', async () => {
+    const s = setup({ delayMs: 10 });
+    const [client, server] = await connected(s);
+    sink(server);
+    const c = sink(client);
+    source(client, payload(200_000), false);
+    s.clock.advance(50);
+    s.link.ab.dropIf = () => true;
+    s.link.ba.dropIf = () => true;
+    const elapsed = run(s.clock, () => c.closed(), 300_000, 100);
+    expect(c.closed()).toBe(true);
+    // 7 transmissions of the oldest packet with a doubling timeout starting at >= 500 ms.
+    expect(elapsed).toBeGreaterThan(30_000);
+    expect(elapsed).toBeLessThan(120_000);
+    expect(s.a.connectionCount).toBe(0);
+  });
+});
+
+describe('uTP socket boundaries', () => {
+  it('counts and drops malformed datagrams without throwing', () => {
+    const s = setup();
+    const bogus = [
+      new Uint8Array(5),
+      Buffer.from('d1:ad2:id20:aaaaaaaaaaaaaaaaaaaae1:q4:ping1:t2:aa1:y1:qe'),
+      new Uint8Array(30).fill(0x51)
+    ];
+    const tr = s.link.a;
+    for (const d of bogus) tr.send(d, s.link.b.address());
+    s.clock.advance(100);
+    const m = s.b.stats.malformed;
+    expect(m.short).toBe(1);
+    expect(m.version).toBe(1); // 'd' = 0x64: version nibble 4
+    expect(m.type).toBe(1); // 0x51: type 5, version 1
+  });
+
+  it('answers unknown connections with RESET at a bounded rate, never larger than the packet', () => {
+    const s = setup({}, { resetsPerSecond: 10 });
+    const pkt = encodePacket(
+      {
+        type: ST_DATA,
+        connectionId: 999,
+        timestampUs: 0,
+        timestampDiffUs: 0,
+        wndSize: 0,
+        seqNr: 5,
+        ackNr: 1
+      },
+      new Uint8Array(10)
+    );
+    for (let i = 0; i < 1000; i++) s.link.a.send(pkt, s.link.b.address());
+    s.clock.advance(1000);
+    expect(s.b.stats.resetsSent).toBeGreaterThan(0);
+    expect(s.b.stats.resetsSent).toBeLessThanOrEqual(1 + 10); // burst + 1 s of rate
+    expect(s.b.stats.resetsSuppressed).toBe(1000 - s.b.stats.resetsSent);
+    expect(s.b.stats.bytesOut).toBeLessThanOrEqual(s.b.stats.resetsSent * 20);
+  });
+
+  it('refuses SYNs beyond the per-IP limit and drops half-open connections', () => {
+    // Only the listening end has a socket: the dialer's side is raw datagrams.
+    const clock = new FakeClock();
+    const link = new LossyLink(clock);
+    const b = new UtpSocket(link.b, { clock, maxConnectionsPerIp: 3 });
+    b.onConnection(() => {});
+    const s = { b, link, clock };
+    for (let id = 0; id < 10; id++) {
+      const syn = encodePacket(
+        {
+          type: ST_SYN,
+          connectionId: id * 10,
+          timestampUs: 1,
+          timestampDiffUs: 0,
+          wndSize: 0,
+          seqNr: 1,
+          ackNr: 0
+        },
+        new Uint8Array(0)
+      );
+      s.link.a.send(syn, s.link.b.address());
+    }
+    s.clock.advance(100);
+    expect(s.b.connectionCount).toBe(3);
+    expect(s.b.stats.synsRefused).toBe(7);
+    // Half-open connections whose dialer never speaks are dropped.
+    s.clock.advance(11_000);
+    expect(s.b.connectionCount).toBe(0);
+  });
+});
+
+describe('LEDBAT over a bottleneck', () => {
+  it('fills a 1 MB/s link alone and keeps the added queueing delay near 100 ms', async () => {
+    // A deep buffer (2 s of queue) that a loss-based sender would fill.
+    const s = setup({ delayMs: 20, rateBytesPerSec: 1_000_000, queueBytes: 2_000_000 });
+    const [client, server] = await connected(s);
+    const got = sink(server);
+    const data = payload(12 * 1024 * 1024);
+    source(client, data);
+    const elapsed = run(s.clock, () => got.closed(), 120_000, 10);
+    expect(got.bytes().equals(Buffer.from(data))).toBe(true);
+    const goodput = data.length / (elapsed / 1000);
+    expect(goodput).toBeGreaterThan(0.85 * 1_000_000);
+    // After slow start, the queue the sender builds sits near the 100 ms target.
+    const q = s.link.ab.stats.queueMs;
+    const steady = q.slice(Math.floor(q.length / 3)).sort((x, y) => x - y);
+    const median = steady[Math.floor(steady.length / 2)]!;
+    expect(median).toBeGreaterThan(50);
+    expect(median).toBeLessThan(150);
+    expect(s.link.ab.stats.maxQueueMs).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * The pure halves of a uTP connection: ReceiveBuffer (ack_nr, reordering, FIN, selective ack)
+ * and SendWindow (cumulative and selective acks, duplicate acks, fast retransmit, timeouts).
+ */
+import { describe, expect, it } from '@jest/globals';
+import { ReceiveBuffer } from '../../lib/utp/receive-buffer.js';
+import { SendWindow } from '../../lib/utp/send-window.js';
+import { seqAdd } from '../../lib/utp/seq.js';
+
+const bytes = (s: string): Uint8Array => Buffer.from(s);
+
+function receiver(initialAck: number) {
+  const got: string[] = [];
+  const rb = new ReceiveBuffer(initialAck, 64);
+  const recv = (seq: number, s: string | null) =>
+    rb.receive(seq, s === null ? null : bytes(s), (c) => got.push(Buffer.from(c).toString()));
+  return { rb, got, recv };
+}
+
+describe('ReceiveBuffer', () => {
+  it('delivers in order at once and holds packets after a hole', () => {
+    const { rb, got, recv } = receiver(65533);
+    expect(recv(65534, 'a')).toBe('delivered');
+    expect(recv(0, 'c')).toBe('buffered'); // 65535 missing
+    expect(recv(1, 'd')).toBe('buffered');
+    expect(got).toEqual(['a']);
+    expect(rb.ackNr).toBe(65534);
+    expect(rb.bufferedBytes).toBe(2);
+    expect(recv(65535, 'b')).toBe('delivered');
+    expect(got).toEqual(['a', 'b', 'c', 'd']);
+    expect(rb.ackNr).toBe(1);
+    expect(rb.bufferedPackets).toBe(0);
+  });
+
+  it('drops duplicates, stale packets and packets beyond the reorder window', () => {
+    const { recv } = receiver(100);
+    expect(recv(101, 'x')).toBe('delivered');
+    expect(recv(101, 'x')).toBe('duplicate');
+    expect(recv(90, 'old')).toBe('duplicate');
+    expect(recv(103, 'y')).toBe('buffered');
+    expect(recv(103, 'y')).toBe('duplicate');
+    expect(recv(101 + 65, 'far')).toBe('beyond-window');
+  });
+
+  it('writes the selective ack as BEP 29 lays it out (bit 0 of byte 0 = ack_nr + 2)', () => {
+    const { rb, recv } = receiver(10);
+    expect(rb.sack(128)).toBeNull();
+    recv(12, 'p'); // ack_nr + 2 -> bit 0
+    recv(19, 'p'); // ack_nr + 9 -> byte 0 bit 7
+    recv(20, 'p'); // ack_nr + 10 -> byte 1 bit 0
+    recv(45, 'p'); // ack_nr + 35 -> byte 4 bit 1
+    const sack = rb.sack(128)!;
+    expect(sack.length).toBe(8); // whole 32-bit words
+    expect(Array.from(sack)).toEqual([0x81, 0x01, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00]);
+    expect(rb.sack(4)!.length).toBe(4); // capped
+  });
+
+  it('ends at the FIN, even when it arrives before the last data', () => {
+    const { rb, got, recv } = receiver(0);
+    expect(recv(3, null)).toBe('buffered'); // FIN is seq 3
+    expect(recv(2, 'b')).toBe('buffered');
+    expect(rb.eof).toBe(false);
+    expect(recv(4, 'late')).toBe('after-fin');
+    expect(recv(1, 'a')).toBe('delivered');
+    expect(got).toEqual(['a', 'b']);
+    expect(rb.eof).toBe(true);
+    expect(rb.ackNr).toBe(3);
+    expect(recv(3, null)).toBe('after-fin');
+  });
+});
+
+function sender(first = 65530) {
+  const w = new SendWindow(first);
+  const sent = (n: number, size = 1000, at = 0) => {
+    for (let i = 0; i < n; i++) w.add(new Uint8Array(20 + size), size, at);
+  };
+  return { w, sent };
+}
+
+describe('SendWindow', () => {
+  it('acknowledges cumulatively across the wrap and samples RTT from packets sent once', () => {
+    const { w, sent } = sender();
+    sent(10, 1000, 100);
+    expect(w.inFlight).toBe(10_000);
+    expect(w.validAck(seqAdd(65530, 9))).toBe(true);
+    expect(w.validAck(seqAdd(65530, 10))).toBe(false); // never sent
+    const out = w.onAck(seqAdd(65530, 4), null, true, 150);
+    expect(out.ackedBytes).toBe(5000);
+    expect(out.ackedPackets).toBe(5);
+    expect(out.minRttMs).toBe(50);
+    expect(w.inFlight).toBe(5000);
+    expect(w.ackedSeq).toBe(seqAdd(65530, 4));
+  });
+
+  it('fast-retransmits the oldest packet after 3 duplicate acks, once', () => {
+    const { w, sent } = sender(1);
+    sent(6);
+    w.onAck(1, null, true, 0); // 1 acked; 2 lost
+    const lost: number[] = [];
+    for (let i = 0; i < 5; i++) lost.push(...w.onAck(1, null, true, 0).lost.map((p) => p.seq));
+    expect(lost).toEqual([2]);
+    // A DATA packet repeating its ack_nr is not a duplicate ack.
+    const { w: w2, sent: sent2 } = sender(1);
+    sent2(6);
+    w2.onAck(1, null, false, 0);
+    for (let i = 0; i < 5; i++) expect(w2.onAck(1, null, false, 0).lost).toEqual([]);
+  });
+
+  it('takes selective acks and marks a hole lost once 3 packets past it were acked', () => {
+    const { w, sent } = sender(100);
+    sent(8); // 100..107
+    // ack_nr 100; sack bits from 102: 103, 104, 105 received (102 missing, 101 missing)
+    const sack = new Uint8Array(4);
+    sack[0] = 0b1110; // bit0=102 no, bit1=103, bit2=104, bit3=105
+    const out = w.onAck(100, sack, true, 0);
+    expect(out.ackedPackets).toBe(1 + 3);
+    expect(out.lost.map((p) => p.seq)).toEqual([101, 102]);
+    expect(w.inFlight).toBe(4000); // 101, 102, 106, 107
+    // The same holes are not fast-retransmitted twice.
+    expect(w.onAck(100, sack, true, 0).lost).toEqual([]);
+    // Once 101 and 102 arrive, the cumulative ack jumps over the sacked packets.
+    w.onAck(102, null, true, 0);
+    expect(w.ackedSeq).toBe(105);
+    expect(w.oldest()?.seq).toBe(106);
+  });
+
+  it('ignores selective ack bits past what was sent', () => {
+    const { w, sent } = sender(10);
+    sent(3); // 10, 11, 12
+    const sack = new Uint8Array(4).fill(0xff);
+    const out = w.onAck(10, sack, true, 0); // bit0 = 12 only
+    expect(out.ackedPackets).toBe(2);
+    expect(w.unacked).toBe(1);
+  });
+
+  it('on a timeout queues every packet in flight for retransmission, in order', () => {
+    const { w, sent } = sender(65534);
+    sent(4); // 65534, 65535, 0, 1
+    const sack = new Uint8Array(4);
+    sack[0] = 0b1; // 0 (= 65534 + 2) received
+    w.onAck(seqAdd(65534, -1), null, true, 0);
+    w.onAck(65534, sack, true, 0); // 65534 and 0 acked
+    w.onTimeout();
+    expect(w.inFlight).toBe(0);
+    const order: number[] = [];
+    for (let p = w.peekResend(); p !== undefined; p = w.peekResend()) {
+      order.push(p.seq);
+      w.resent(p, 10);
+    }
+    expect(order).toEqual([65535, 1]);
+    expect(w.inFlight).toBe(2000);
+  });
+});
