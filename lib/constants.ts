@@ -51,6 +51,27 @@ export const MAX_PEERS_PER_INFOHASH = 200;
 /** Max peers in one get_peers reply: 50 * 6 B values + 8 nodes * 26 B keeps it under 1024 B. */
 export const MAX_VALUES_PER_REPLY = 50;
 
+/** BEP 44: largest bencoded value a node stores ("MAY reject ... longer than 1000 bytes"). */
+export const MAX_ITEM_VALUE_BYTES = 1000;
+/** BEP 44: longest salt of a mutable item ("MUST NOT be longer than 64 bytes"). */
+export const MAX_ITEM_SALT_BYTES = 64;
+/**
+ * Largest datagram that carries a BEP 44 value (a put, or a get reply with the item): a
+ * 1000-byte value does not fit BEP 32's 1024 bytes. Equal to what we accept, and to the
+ * 1500-byte receive buffer libtorrent uses.
+ */
+export const MAX_ITEM_DATAGRAM_BYTES = MAX_DATAGRAM_RECV_BYTES;
+/** BEP 44: stored items expire 2 hours after their last put ("MAY expire in 2 hours"), ms. */
+export const ITEM_TTL_MS = 2 * 60 * 60_000;
+/** Publishers re-put their items this often (BEP 44: "re-announced once an hour"), ms. */
+export const ITEM_REPUBLISH_MS = 60 * 60_000;
+/** Max BEP 44 items a node stores (libtorrent: 700 of each kind). */
+export const MAX_STORED_ITEMS = 1_000;
+/** Max bytes of stored BEP 44 values, keys, salts and signatures together. */
+export const MAX_STORED_ITEM_BYTES = 1 << 20;
+/** Max stored items put by one IP: beyond it, its own oldest item makes room. */
+export const MAX_ITEMS_PER_SOURCE = 100;
+
 /** Public bootstrap routers: used only when the user passes no bootstrap list at all. */
 export const DEFAULT_BOOTSTRAP: readonly string[] = [
   'router.bittorrent.com:6881',

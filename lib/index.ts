@@ -8,8 +8,10 @@ export type {
   GetPeersResult,
   AnnounceResult,
   SampleInfohashesResult,
+  ScrapeResult,
   DhtStats
 } from './dht/dht.js';
+export { ScrapeBloomFilter } from './scrape/bloom-filter.js';
 export type { DhtOptions, AnnounceOptions, LookupOptionsPublic } from './dht/options.js';
 export type { LookupResult, LookupResponder } from './lookup/lookup.js';
 export type { Address } from './net/address.js';

@@ -13,6 +13,15 @@ import type { Clock } from '../util/clock.js';
 
 export type LookupMethod = 'find_node' | 'get_peers';
 
+/**
+ * A walk with a query the caller builds (get_peers with scrape, BEP 44 get): `onReply` sees
+ * every reply's whole body, after the responder was checked and fed to the routing table.
+ */
+export interface CustomLookup {
+  query: Query;
+  onReply(body: ResponseBody, from: NodeInfo): void;
+}
+
 export interface LookupRunnerOptions {
   clock: Clock;
   k: number;
@@ -47,7 +56,7 @@ export class LookupRunner {
   /** Walk towards `target`; `onValues` sees each get_peers reply's peers. */
   async run(
     target: Uint8Array,
-    method: LookupMethod,
+    method: LookupMethod | CustomLookup,
     signal?: AbortSignal,
     withBootstrap = false,
     onValues?: (values: Address[], from: NodeInfo) => void
@@ -103,13 +112,20 @@ export class LookupRunner {
     this.running.clear();
   }
 
-  private queryFor(method: LookupMethod, target: Uint8Array, id: Uint8Array): LookupQuery {
-    const query: Query = method === 'find_node' ? { method, id, target } : { method, id, infoHash: target };
+  private queryFor(method: LookupMethod | CustomLookup, target: Uint8Array, id: Uint8Array): LookupQuery {
+    const query: Query =
+      typeof method !== 'string'
+        ? method.query
+        : method === 'find_node'
+          ? { method, id, target }
+          : { method, id, infoHash: target };
+    const onReply = typeof method !== 'string' ? method.onReply : undefined;
     const timeoutMs = this.o.queryTimeoutMs;
     return async (node, signal, attempt) => {
       // A retry only covers a lost datagram: give it a short timeout so a dead node stays cheap.
       const retryTimeout = attempt > 1 ? Math.max(250, Math.floor(timeoutMs / 4)) : undefined;
       const body = await this.o.query(node, query, signal, node.id, retryTimeout);
+      onReply?.(body, { id: body.id, host: node.host, port: node.port });
       // Our socket speaks one family: keep the contacts we can reach (BEP 32).
       const nodes = this.o.ipv6() ? (body.nodes6 ?? []) : (body.nodes ?? []);
       return {

@@ -1,5 +1,6 @@
 /**
- * Inbound query handlers: ping, find_node, get_peers, announce_peer, sample_infohashes, and
+ * Inbound query handlers: ping, find_node, get_peers (with BEP 33 scrape filters),
+ * announce_peer, sample_infohashes, and
  * unknown methods (served as find_node when they carry a target, like libtorrent; else 204).
  * Every reply fits in one 1024-byte datagram (BEP 32): `values` are trimmed until it does.
  */
@@ -51,6 +52,11 @@ export function handleQuery(ctx: ServerContext, msg: QueryMessage, from: Address
         token: ctx.tokens.issue(from.host),
         nodes: closestNodes(ctx, q.infoHash)
       };
+      const filters = q.scrape ? ctx.peers.scrapeFilters(q.infoHash) : undefined;
+      if (filters) {
+        body.BFsd = filters.seeds.bytes; // BEP 33: only when something is stored
+        body.BFpe = filters.peers.bytes;
+      }
       const values = ctx.peers.get(q.infoHash, MAX_VALUES_PER_REPLY, q.noseed ? { noseed: true } : undefined);
       respondTrimmingValues(ctx, from, msg.tid, body, values);
       ctx.onInfoHash?.(q.infoHash, 'get_peers', { id: q.id, host: from.host, port: from.port });
@@ -86,8 +92,13 @@ export function handleQuery(ctx: ServerContext, msg: QueryMessage, from: Address
       });
       return;
     }
+    case 'get': // BEP 44 storage is not served yet: answered as an unknown method with a target
+      ctx.rpc.respond(from, msg.tid, { id, nodes: closestNodes(ctx, q.target) });
+      return;
+    case 'put':
     case 'unknown':
-      if (q.target) ctx.rpc.respond(from, msg.tid, { id, nodes: closestNodes(ctx, q.target) });
+      if (q.method === 'unknown' && q.target)
+        ctx.rpc.respond(from, msg.tid, { id, nodes: closestNodes(ctx, q.target) });
       else ctx.rpc.respondError(from, msg.tid, KrpcErrorCode.MethodUnknown, 'Method Unknown');
       return;
   }

@@ -36,6 +36,17 @@ export interface AnnounceResult {
   queries: number;
 }
 
+/** BEP 33 scrape of one infohash (see DHT.scrape). */
+export interface ScrapeResult {
+  /** Estimated distinct seeding IPs (union of the BFsd filters of the k closest nodes). */
+  seeders: number;
+  /** Estimated distinct other peers (union of their BFpe filters, plus legacy `values`). */
+  leechers: number;
+  /** How many of the k closest nodes had anything for the infohash. */
+  nodes: number;
+  lookup: LookupResult;
+}
+
 export interface SampleInfohashesResult {
   id: Uint8Array;
   /**

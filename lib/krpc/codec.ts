@@ -1,5 +1,6 @@
 /**
- * KRPC codec (BEP 5 + BEP 32 `want`/`nodes6`, BEP 42 `ip`, BEP 43 `ro`, BEP 51 samples):
+ * KRPC codec (BEP 5 + BEP 32 `want`/`nodes6`, BEP 33 scrape, BEP 42 `ip`, BEP 43 `ro`, BEP 44
+ * get/put, BEP 51 samples):
  * datagram bytes <-> typed messages of ./types.ts. Pure: no sockets, no timers, no state.
  *
  * Two layers, validation at the boundary: bytes -> generic bencode values (strict scan, then
@@ -10,14 +11,18 @@
 import { ID_LENGTH, MAX_DATAGRAM_RECV_BYTES, MAX_TID_BYTES, MAX_TOKEN_BYTES } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import { readBencode } from './reader.js';
-import { writeBencode, type BencodeValue } from './writer.js';
+import { RawBencode, writeBencode, type BencodeValue } from './writer.js';
+import { isCanonicalBencode, rawDictValue } from '../util/bencode-raw.js';
 import { decodeCompactAddress, decodeCompactNodes } from './compact.js';
 import { MAX_VERSION_BYTES, writeResponse } from './response-writer.js';
 import type { Address } from '../net/address.js';
-import type { DecodeResult, Message, Query, ResponseBody, Want } from './types.js';
+import type { DecodeResult, Message, PutQuery, Query, ResponseBody, Want } from './types.js';
 
-/** KRPC needs depth 3 (message -> args -> want list); allow slack for unknown extensions. */
-const MAX_NESTING_DEPTH = 8;
+/**
+ * KRPC needs depth 3 (message -> args -> want list); BEP 44 values nest inside their message,
+ * so they may nest 9 deep themselves.
+ */
+const MAX_NESTING_DEPTH = 12;
 /** Longest error message we surface, in characters. */
 const MAX_ERROR_MESSAGE_CHARS = 256;
 /** Longest unknown method name we surface, in characters. */
@@ -93,11 +98,11 @@ function decodeChecked(data: Uint8Array): DecodeResult {
 
   let message: Message;
   if (kind === 'q') {
-    const query = decodeQuery(root);
+    const query = decodeQuery(root, data);
     if (typeof query === 'string') return { ok: false, reason: query, queryTid: tid };
     message = { type: 'query', tid, query, readOnly: safeInt(get(root, 'ro')) === 1 };
   } else if (kind === 'r') {
-    const body = decodeResponseBody(get(root, 'r'));
+    const body = decodeResponseBody(get(root, 'r'), data);
     if (typeof body === 'string') return { ok: false, reason: body };
     message = { type: 'response', tid, body };
     const ipRaw = get(root, 'ip');
@@ -144,7 +149,7 @@ function flag(v: unknown): boolean | undefined {
 }
 
 /** The typed query, or the reason it is invalid (the caller then answers 203). */
-function decodeQuery(root: Dict): Query | string {
+function decodeQuery(root: Dict, data: Uint8Array): Query | string {
   const q = get(root, 'q');
   if (!isBytes(q, 1)) return 'query: missing method name q';
   const a = get(root, 'a');
@@ -169,6 +174,7 @@ function decodeQuery(root: Dict): Query | string {
       if (want) query.want = want;
       const noseed = flag(get(a, 'noseed'));
       if (noseed !== undefined) query.noseed = noseed;
+      if (flag(get(a, 'scrape'))) query.scrape = true;
       return query;
     }
     case 'announce_peer':
@@ -178,6 +184,18 @@ function decodeQuery(root: Dict): Query | string {
       if (!isId(target)) return 'sample_infohashes: target is not 20 bytes';
       return { method: 'sample_infohashes', id, target };
     }
+    case 'get': {
+      const target = get(a, 'target');
+      if (!isId(target)) return 'get: target is not 20 bytes';
+      const query: Query = { method: 'get', id, target };
+      const seq = optionalSeq(get(a, 'seq'));
+      if (typeof seq === 'string') return `get: ${seq}`;
+      if (seq !== undefined) query.seq = seq;
+      if (want) query.want = want;
+      return query;
+    }
+    case 'put':
+      return decodePut(a, id, data);
     default: {
       // Unknown method: keep a 20-byte target so the caller may answer like find_node (BEP 5
       // says 204; BEP 51 forward compatibility relies on nodes answering with `nodes`).
@@ -215,7 +233,46 @@ function decodeAnnounce(a: Dict, id: Uint8Array): Query | string {
   return query;
 }
 
-function decodeResponseBody(r: unknown): ResponseBody | string {
+/** An optional BEP 44 sequence number: undefined, a reason it is bad, or 0..2^53-1. */
+function optionalSeq(raw: unknown, name = 'seq'): number | string | undefined {
+  if (raw === undefined) return undefined;
+  const n = safeInt(raw);
+  // int64 seqs beyond 2^53 cannot be held exactly (BEP 44 lets a node refuse them).
+  if (n === undefined) return `${name} is not an integer below 2^53`;
+  return n < 0 ? `${name} is negative` : n;
+}
+
+/**
+ * BEP 44 put. Only the shape is checked here (203 when wrong); sizes, signature, seq and cas
+ * are storage rules with their own error codes (dht/item-handlers.ts). `v` is kept as the
+ * exact bytes received, and must be canonical bencode: it is what is hashed and signed.
+ */
+function decodePut(a: Dict, id: Uint8Array, data: Uint8Array): Query | string {
+  const token = get(a, 'token');
+  if (!isBytes(token, 1, MAX_TOKEN_BYTES)) return 'put: bad token';
+  const v = rawDictValue(data, ['a', 'v'], MAX_NESTING_DEPTH);
+  if (v === undefined) return 'put: missing v';
+  if (!isCanonicalBencode(v, MAX_NESTING_DEPTH)) return 'put: v is not canonical bencode';
+  const query: Query = { method: 'put', id, token, v };
+  const k = get(a, 'k');
+  const sig = get(a, 'sig');
+  if (k === undefined && sig === undefined) return query; // immutable: seq, salt, cas unused
+  if (!isBytes(k, 32, 32)) return 'put: k is not a 32-byte public key';
+  if (!isBytes(sig, 64, 64)) return 'put: sig is not a 64-byte signature';
+  const seq = optionalSeq(get(a, 'seq'));
+  if (seq === undefined) return 'put: mutable put without seq';
+  if (typeof seq === 'string') return `put: ${seq}`;
+  const cas = optionalSeq(get(a, 'cas'), 'cas');
+  if (typeof cas === 'string') return `put: ${cas}`;
+  const salt = get(a, 'salt');
+  if (salt !== undefined && !isBytes(salt)) return 'put: salt is not a string';
+  Object.assign(query, { k, sig, seq });
+  if (cas !== undefined) query.cas = cas;
+  if (salt !== undefined && salt.length > 0) query.salt = salt; // an empty salt is no salt
+  return query;
+}
+
+function decodeResponseBody(r: unknown, data: Uint8Array): ResponseBody | string {
   if (!isDict(r)) return 'response: r is not a dictionary';
   const id = get(r, 'id');
   if (!isId(id)) return 'response: id is not 20 bytes';
@@ -263,7 +320,29 @@ function decodeResponseBody(r: unknown): ResponseBody | string {
     if (n === undefined || n < 0) return `response: bad ${key}`;
     body[key] = n;
   }
+  decodeStorageFields(r, data, body);
   return body;
+}
+
+/**
+ * BEP 33 filters and BEP 44 item fields of a reply. They are data, not structure: a malformed
+ * one is left out (the reply's nodes stay useful), and whoever uses an item verifies it.
+ */
+function decodeStorageFields(r: Dict, data: Uint8Array, body: ResponseBody): void {
+  for (const key of ['BFsd', 'BFpe'] as const) {
+    const filter = get(r, key);
+    if (isBytes(filter, 256, 256)) body[key] = filter;
+  }
+  const k = get(r, 'k');
+  if (isBytes(k, 32, 32)) body.k = k;
+  const sig = get(r, 'sig');
+  if (isBytes(sig, 64, 64)) body.sig = sig;
+  const seq = optionalSeq(get(r, 'seq'));
+  if (typeof seq === 'number') body.seq = seq;
+  if (get(r, 'v') !== undefined) {
+    const v = rawDictValue(data, ['r', 'v'], MAX_NESTING_DEPTH);
+    if (v !== undefined) body.v = v;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,6 +400,15 @@ export function encodeQuery(
       a.info_hash = checkId('infoHash', query.infoHash);
       if (query.want) a.want = encodeWant(query.want);
       if (query.noseed !== undefined) a.noseed = query.noseed ? 1 : 0;
+      if (query.scrape) a.scrape = 1;
+      break;
+    case 'get':
+      a.target = checkId('target', query.target);
+      if (query.seq !== undefined) a.seq = checkInt('seq', query.seq, 0, Number.MAX_SAFE_INTEGER);
+      if (query.want) a.want = encodeWant(query.want);
+      break;
+    case 'put':
+      encodePutArgs(query, a);
       break;
     case 'announce_peer':
       a.info_hash = checkId('infoHash', query.infoHash);
@@ -342,6 +430,18 @@ export function encodeQuery(
   const fields: Dict = { y: 'q', q: name, a };
   if (opts.readOnly) fields.ro = 1;
   return finish(tid, fields, opts.version);
+}
+
+/** BEP 44 put arguments; `v` goes out as the exact bytes given (they are signed/hashed). */
+function encodePutArgs(query: PutQuery, a: Dict): void {
+  a.token = checkBytes('token', query.token, 1, MAX_TOKEN_BYTES);
+  a.v = new RawBencode(checkBytes('v', query.v, 1, MAX_DATAGRAM_RECV_BYTES));
+  if (query.k === undefined && query.sig === undefined) return;
+  a.k = checkBytes('k', query.k, 32, 32);
+  a.sig = checkBytes('sig', query.sig, 64, 64);
+  a.seq = checkInt('seq', query.seq, 0, Number.MAX_SAFE_INTEGER);
+  if (query.cas !== undefined) a.cas = checkInt('cas', query.cas, 0, Number.MAX_SAFE_INTEGER);
+  if (query.salt !== undefined && query.salt.length > 0) a.salt = checkBytes('salt', query.salt, 1, 1000);
 }
 
 /**

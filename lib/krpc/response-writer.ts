@@ -150,8 +150,9 @@ function writeNodes(
 }
 
 /**
- * Encode a response: `d [2:ip …] 1:r d 2:id … [interval] [nodes] [nodes6] [num] [samples]
- * [token] [values] e 1:t … [1:v …] 1:y 1:r e` (keys in bencode's byte order). Nodes go to
+ * Encode a response: `d [2:ip …] 1:r d [BFpe] [BFsd] 2:id … [interval] [k] [nodes] [nodes6]
+ * [num] [samples] [seq] [sig] [token] [v] [values] e 1:t … [1:v …] 1:y 1:r e` (keys in
+ * bencode's byte order; `r.v` is a BEP 44 value, already bencoded, written as is). Nodes go to
  * `nodes` / `nodes6` by address family whichever list they came in; an explicitly empty list
  * is sent as an empty string. `ip` (BEP 42) is left out unless it is an IP literal with a port
  * in 1..65535: it echoes network input, so it is a hint, never an error.
@@ -178,6 +179,17 @@ export function writeResponse(
 
   // Sizes first, so the message is written once into a buffer of exactly its length.
   let rSize = 2 + 4 + strSize(ID_LENGTH); // d 2:id 20:<id> e
+  const bfpe = body.BFpe === undefined ? undefined : checkBytes('BFpe', body.BFpe, 256, 256);
+  const bfsd = body.BFsd === undefined ? undefined : checkBytes('BFsd', body.BFsd, 256, 256);
+  if (bfpe) rSize += 6 + strSize(256);
+  if (bfsd) rSize += 6 + strSize(256);
+  const k = body.k === undefined ? undefined : checkBytes('k', body.k, 32, 32);
+  if (k) rSize += 3 + strSize(32);
+  if (body.seq !== undefined) rSize += 5 + intSize(checkCount('seq', body.seq));
+  const sig = body.sig === undefined ? undefined : checkBytes('sig', body.sig, 64, 64);
+  if (sig) rSize += 5 + strSize(64);
+  const v = body.v === undefined ? undefined : checkBytes('v', body.v, 1, Infinity);
+  if (v) rSize += 3 + v.length;
   if (body.interval !== undefined) rSize += 10 + intSize(checkCount('interval', body.interval));
   if (withNodes) rSize += 7 + strSize(n4 * 26);
   if (withNodes6) rSize += 8 + strSize(n6 * 38);
@@ -210,10 +222,14 @@ export function writeResponse(
     pos = writeAscii(out, pos, typeof ipPacked === 'number' ? '2:ip6:' : '2:ip18:');
     pos = writeAddress(out, pos, ipPacked, ip!.port);
   }
-  pos = writeAscii(out, pos, '1:rd2:id20:');
+  pos = writeAscii(out, pos, '1:rd');
+  if (bfpe) pos = writeString(out, writeAscii(out, pos, '4:BFpe'), bfpe);
+  if (bfsd) pos = writeString(out, writeAscii(out, pos, '4:BFsd'), bfsd);
+  pos = writeAscii(out, pos, '2:id20:');
   out.set(id, pos);
   pos += ID_LENGTH;
   if (body.interval !== undefined) pos = writeInt(out, writeAscii(out, pos, '8:interval'), body.interval);
+  if (k) pos = writeString(out, writeAscii(out, pos, '1:k'), k);
   if (withNodes) pos = writeNodes(out, writeAscii(out, pos, '5:nodes'), lists, n4, true);
   if (withNodes6) pos = writeNodes(out, writeAscii(out, pos, '6:nodes6'), lists, n6, false);
   if (body.num !== undefined) pos = writeInt(out, writeAscii(out, pos, '3:num'), body.num);
@@ -225,7 +241,13 @@ export function writeResponse(
       pos += ID_LENGTH;
     }
   }
+  if (body.seq !== undefined) pos = writeInt(out, writeAscii(out, pos, '3:seq'), body.seq);
+  if (sig) pos = writeString(out, writeAscii(out, pos, '3:sig'), sig);
   if (token) pos = writeString(out, writeAscii(out, pos, '5:token'), token);
+  if (v) {
+    out.set(v, writeAscii(out, pos, '1:v'));
+    pos += 3 + v.length;
+  }
   if (valueIps !== undefined) {
     pos = writeAscii(out, pos, '6:valuesl');
     valueIps.forEach((v, i) => {

@@ -1,5 +1,6 @@
 /**
- * Typed KRPC messages (BEP 5, with BEP 32 `want`/`nodes6`, BEP 43 `ro`, BEP 51 samples).
+ * Typed KRPC messages (BEP 5, with BEP 32 `want`/`nodes6`, BEP 33 scrape, BEP 43 `ro`, BEP 44
+ * get/put, BEP 51 samples).
  * Byte fields are Uint8Array; addresses are IP literals + port.
  */
 
@@ -25,7 +26,8 @@ export interface PackedNodeInfo extends NodeInfo {
   packedIp: PackedIp | undefined;
 }
 
-export type QueryMethod = 'ping' | 'find_node' | 'get_peers' | 'announce_peer' | 'sample_infohashes';
+export type QueryMethod =
+  'ping' | 'find_node' | 'get_peers' | 'announce_peer' | 'sample_infohashes' | 'get' | 'put';
 
 /** BEP 32 `want` values. */
 export type Want = 'n4' | 'n6';
@@ -33,7 +35,15 @@ export type Want = 'n4' | 'n6';
 export type Query =
   | { method: 'ping'; id: Uint8Array }
   | { method: 'find_node'; id: Uint8Array; target: Uint8Array; want?: Want[] }
-  | { method: 'get_peers'; id: Uint8Array; infoHash: Uint8Array; want?: Want[]; noseed?: boolean }
+  | {
+      method: 'get_peers';
+      id: Uint8Array;
+      infoHash: Uint8Array;
+      want?: Want[];
+      noseed?: boolean;
+      /** BEP 33: ask for the BFsd/BFpe bloom filters. */
+      scrape?: boolean;
+    }
   | {
       method: 'announce_peer';
       id: Uint8Array;
@@ -45,8 +55,31 @@ export type Query =
       seed?: boolean;
     }
   | { method: 'sample_infohashes'; id: Uint8Array; target: Uint8Array }
+  /** BEP 44 get; `seq`: send the value only if the stored seq is greater. */
+  | { method: 'get'; id: Uint8Array; target: Uint8Array; seq?: number; want?: Want[] }
+  | PutQuery
   /** A method we do not know; `target` kept when present so it can be served as find_node. */
   | { method: 'unknown'; name: string; id: Uint8Array; target?: Uint8Array };
+
+/**
+ * BEP 44 put. Immutable: `v` only. Mutable: `k`, `sig` and `seq` (with optional `salt` and
+ * `cas`). `v` is the value's bencoded form exactly as it was received (or is to be sent): it
+ * is what gets hashed and signed. The codec checks only the types; the storage rules (sizes,
+ * signature, seq, cas) are the storing node's, so that each gets its BEP 44 error code.
+ */
+export interface PutQuery {
+  method: 'put';
+  id: Uint8Array;
+  token: Uint8Array;
+  v: Uint8Array;
+  /** ed25519 public key, 32 bytes. */
+  k?: Uint8Array;
+  /** ed25519 signature, 64 bytes. */
+  sig?: Uint8Array;
+  seq?: number;
+  salt?: Uint8Array;
+  cas?: number;
+}
 
 export interface QueryMessage {
   type: 'query';
@@ -68,6 +101,15 @@ export interface ResponseBody {
   samples?: Uint8Array[];
   num?: number;
   interval?: number;
+  /** BEP 33: bloom filters (256 bytes) of the stored seeds and other peers. */
+  BFsd?: Uint8Array;
+  BFpe?: Uint8Array;
+  /** BEP 44: the stored value, bencoded, exactly as received or to be sent. */
+  v?: Uint8Array;
+  /** BEP 44 mutable items: public key (32 bytes), signature (64 bytes), sequence number. */
+  k?: Uint8Array;
+  sig?: Uint8Array;
+  seq?: number;
 }
 
 export interface ResponseMessage {
@@ -88,12 +130,17 @@ export interface ErrorMessage {
 
 export type Message = QueryMessage | ResponseMessage | ErrorMessage;
 
-/** KRPC error codes (BEP 5). */
+/** KRPC error codes (BEP 5; 205-302 from BEP 44). */
 export const KrpcErrorCode = {
   Generic: 201,
   Server: 202,
   Protocol: 203,
-  MethodUnknown: 204
+  MethodUnknown: 204,
+  MessageTooBig: 205,
+  InvalidSignature: 206,
+  SaltTooBig: 207,
+  CasMismatch: 301,
+  SeqTooLow: 302
 } as const;
 
 /**

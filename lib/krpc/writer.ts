@@ -10,7 +10,15 @@
  * (response-writer.ts); decoding is reader.ts behind the strict pre-scan.
  */
 export type BencodeValue =
-  Uint8Array | string | number | BencodeValue[] | { [key: string]: BencodeValue | undefined };
+  Uint8Array | string | number | RawBencode | BencodeValue[] | { [key: string]: BencodeValue | undefined };
+
+/**
+ * A value that is already bencoded, written as is (BEP 44 values are signed and hashed in the
+ * exact form they were put; re-encoding could change them). The caller vouches for the bytes.
+ */
+export class RawBencode {
+  constructor(readonly bytes: Uint8Array) {}
+}
 
 const encoder = new TextEncoder();
 const keyCache = new Map<string, Uint8Array>();
@@ -35,6 +43,7 @@ function size(v: BencodeValue): number {
     return digits(n) + 1 + n;
   }
   if (typeof v === 'number') return 2 + digits(Math.trunc(v));
+  if (v instanceof RawBencode) return v.bytes.length;
   let total = 2;
   if (Array.isArray(v)) {
     for (const item of v) total += size(item);
@@ -68,6 +77,10 @@ function write(out: Buffer, pos: number, v: BencodeValue): number {
     pos += out.write(String(Math.trunc(v)), pos, 'latin1');
     out[pos++] = 0x65; // 'e'
     return pos;
+  }
+  if (v instanceof RawBencode) {
+    out.set(v.bytes, pos);
+    return pos + v.bytes.length;
   }
   if (Array.isArray(v)) {
     out[pos++] = 0x6c; // 'l'

@@ -19,6 +19,7 @@ import { AbortError, BackpressureError, DestroyedError, RemoteError, TimeoutErro
 import {
   MAX_DATAGRAM_SEND_BYTES,
   MAX_INFLIGHT_QUERIES,
+  MAX_ITEM_DATAGRAM_BYTES,
   MAX_QUERIES_PER_SECOND,
   QUERY_TIMEOUT_MS
 } from '../constants.js';
@@ -174,13 +175,17 @@ export class RpcSocket {
     });
   }
 
-  /** Send a response; false (nothing sent) if it would exceed one 1024-byte datagram. */
+  /**
+   * Send a response; false (nothing sent) if it would exceed one 1024-byte datagram, or one of
+   * MAX_ITEM_DATAGRAM_BYTES when it carries a BEP 44 value (they do not fit 1024).
+   */
   respond(to: Address, tid: Uint8Array, body: ResponseBody): boolean {
     if (this.closed) return false;
     const data = encodeResponse(tid, body, { ip: to, version: this.version });
-    if (data.length > MAX_DATAGRAM_SEND_BYTES) return false;
+    const max = body.v === undefined ? MAX_DATAGRAM_SEND_BYTES : MAX_ITEM_DATAGRAM_BYTES;
+    if (data.length > max) return false;
     this.counters.repliesSent++;
-    this.sendRaw(data, to);
+    this.sendRaw(data, to, max);
     return true;
   }
 
@@ -235,7 +240,7 @@ export class RpcSocket {
       cleanupSignal: () => opts.signal?.removeEventListener('abort', onAbort)
     });
     this.counters.queriesOut[query.method] = (this.counters.queriesOut[query.method] ?? 0) + 1;
-    this.sendRaw(data, to);
+    this.sendRaw(data, to, query.method === 'put' ? MAX_ITEM_DATAGRAM_BYTES : MAX_DATAGRAM_SEND_BYTES);
   }
 
   private finish(key: string, result: Error | RpcReply): void {
@@ -249,8 +254,8 @@ export class RpcSocket {
     this.drain();
   }
 
-  private sendRaw(data: Uint8Array, to: Address): void {
-    if (data.length > MAX_DATAGRAM_SEND_BYTES) {
+  private sendRaw(data: Uint8Array, to: Address, max = MAX_DATAGRAM_SEND_BYTES): void {
+    if (data.length > max) {
       // Callers trim replies to fit; this is a last line of defence, never expected.
       this.counters.rejectedLocally++;
       return;

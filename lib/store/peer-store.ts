@@ -28,6 +28,7 @@ import type { Address } from '../net/address.js';
 import { formatIp, parseIp } from '../krpc/compact.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
+import { ScrapeBloomFilter } from '../scrape/bloom-filter.js';
 
 /**
  * Default picker of reply subsets. Which stored peers a reply carries needs no secrecy, and
@@ -124,6 +125,27 @@ export class PeerStore {
   /** Like get(), but each peer as compact bytes (6 for IPv4, 18 for IPv6) ready for `values`. */
   getCompact(infoHash: Uint8Array, max: number, opts?: GetPeersOptions): Uint8Array[] {
     return this.pick(infoHash, max, opts).map(keyToBytes);
+  }
+
+  /**
+   * BEP 33 scrape filters of the live peers of `infoHash`: seeds into one filter, the other
+   * peers into the other (by IP, ports ignored). Undefined when nothing is stored for it (the
+   * BEP adds the filters only then).
+   */
+  scrapeFilters(infoHash: Uint8Array): { seeds: ScrapeBloomFilter; peers: ScrapeBloomFilter } | undefined {
+    const peers = this.infoHashes.size === 0 ? undefined : this.infoHashes.get(infoHashKey(infoHash));
+    if (peers === undefined) return undefined;
+    const now = this.clock.now();
+    const filters = { seeds: new ScrapeBloomFilter(), peers: new ScrapeBloomFilter() };
+    let live = 0;
+    for (const [key, packed] of peers) {
+      if (this.base + Math.floor(packed / 2) <= now) continue;
+      live++;
+      (packed % 2 === 1 ? filters.seeds : filters.peers).insertIp(
+        keyToBytes(key).subarray(0, key.length - 2)
+      );
+    }
+    return live > 0 ? filters : undefined;
   }
 
   /** Number of infohashes with at least one stored entry (expired ones until pruned). */

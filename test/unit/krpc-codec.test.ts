@@ -145,7 +145,22 @@ describe('round trips of every message type', () => {
     { method: 'announce_peer', id: ID_A, infoHash: ID_M, port: 0, token: b('tok'), impliedPort: true },
     { method: 'sample_infohashes', id: ID_A, target: ID_M },
     { method: 'unknown', name: 'vote', id: ID_A, target: ID_M },
-    { method: 'unknown', name: 'put', id: ID_A }
+    { method: 'unknown', name: 'vote', id: ID_A },
+    { method: 'get_peers', id: ID_A, infoHash: ID_M, scrape: true },
+    { method: 'get', id: ID_A, target: ID_M },
+    { method: 'get', id: ID_A, target: ID_M, seq: 7, want: ['n4'] },
+    { method: 'put', id: ID_A, token: b('tok'), v: b('12:Hello World!') },
+    {
+      method: 'put',
+      id: ID_A,
+      token: b('tok'),
+      v: b('d1:ai1e1:bl1:xee'),
+      k: new Uint8Array(32).fill(7),
+      sig: new Uint8Array(64).fill(9),
+      seq: 2 ** 40,
+      salt: b('foobar'),
+      cas: 1
+    }
   ];
   for (const query of queries) {
     it(`query ${query.method}${query.method === 'unknown' ? ` (${query.name})` : ''}`, () => {
@@ -509,7 +524,16 @@ const host6 = fc.uint8Array({ minLength: 16, maxLength: 16 }).map(formatIp);
 const node = (host: fc.Arbitrary<string>): fc.Arbitrary<NodeInfo> => fc.record({ id: id20, host, port });
 const want = fc.subarray(['n4', 'n6'] as const).map((w) => [...w]);
 const token = fc.uint8Array({ minLength: 1, maxLength: 64 });
-const known = new Set(['ping', 'find_node', 'get_peers', 'announce_peer', 'sample_infohashes']);
+/** A BEP 44 value in canonical bencode (what a put carries). */
+const bencodedValue = fc
+  .oneof(
+    fc.uint8Array({ maxLength: 30 }).map((x) => Buffer.from(x)),
+    fc.integer(),
+    fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 })
+  )
+  .map((x) => new Uint8Array(bencode.encode(x)));
+
+const known = new Set(['ping', 'find_node', 'get_peers', 'announce_peer', 'sample_infohashes', 'get', 'put']);
 
 const queryArb: fc.Arbitrary<Query> = fc.oneof(
   fc.record({ method: fc.constant('ping' as const), id: id20 }),
@@ -518,8 +542,34 @@ const queryArb: fc.Arbitrary<Query> = fc.oneof(
     { requiredKeys: ['method', 'id', 'target'] }
   ),
   fc.record(
-    { method: fc.constant('get_peers' as const), id: id20, infoHash: id20, want, noseed: fc.boolean() },
+    {
+      method: fc.constant('get_peers' as const),
+      id: id20,
+      infoHash: id20,
+      want,
+      noseed: fc.boolean(),
+      scrape: fc.constant(true)
+    },
     { requiredKeys: ['method', 'id', 'infoHash'] }
+  ),
+  fc.record(
+    { method: fc.constant('get' as const), id: id20, target: id20, seq: fc.nat(), want },
+    { requiredKeys: ['method', 'id', 'target'] }
+  ),
+  fc.record({ method: fc.constant('put' as const), id: id20, token, v: bencodedValue }),
+  fc.record(
+    {
+      method: fc.constant('put' as const),
+      id: id20,
+      token,
+      v: bencodedValue,
+      k: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      sig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+      seq: fc.nat(),
+      salt: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+      cas: fc.nat()
+    },
+    { requiredKeys: ['method', 'id', 'token', 'v', 'k', 'sig', 'seq'] }
   ),
   fc.boolean().chain((impliedPort) =>
     fc.record(
@@ -562,7 +612,13 @@ const bodyArb: fc.Arbitrary<ResponseBody> = fc.record(
     token,
     samples: fc.array(id20, { maxLength: 10 }),
     num: fc.nat(),
-    interval: fc.nat({ max: 21600 })
+    interval: fc.nat({ max: 21600 }),
+    BFsd: fc.uint8Array({ minLength: 256, maxLength: 256 }),
+    BFpe: fc.uint8Array({ minLength: 256, maxLength: 256 }),
+    k: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    sig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+    seq: fc.nat(),
+    v: bencodedValue
   },
   { requiredKeys: ['id'] }
 );
@@ -590,7 +646,9 @@ const messageArb: fc.Arbitrary<{ wire: Uint8Array; message: Message }> = fc.oneo
         ...(ip ? { ip } : {}),
         ...(v ? { version: v } : {})
       }
-    })),
+    }))
+    // Every optional field at once can exceed one datagram, which is dropped unparsed.
+    .filter(({ wire }) => wire.length <= MAX_DATAGRAM_RECV_BYTES),
   fc
     .tuple(
       tidArb,
@@ -708,5 +766,63 @@ describe('properties', () => {
       }),
       { numRuns: 300 }
     );
+  });
+});
+
+describe('BEP 44 get/put and BEP 33 fields', () => {
+  const put = (args: string): DecodeResult =>
+    decodeStr(`d1:ad2:id20:abcdefghij0123456789${args}e1:q3:put1:t2:aa1:y1:qe`);
+  const K32 = `1:k32:${'k'.repeat(32)}`;
+  const SIG = `3:sig64:${'s'.repeat(64)}`;
+
+  it('keeps v as the exact bytes received', () => {
+    const m = ok(put('5:token3:tok1:vd1:ai1e1:bli2ei3eee'));
+    expect(m.type === 'query' && m.query.method === 'put' && Buffer.from(m.query.v).toString()).toBe(
+      'd1:ai1e1:bli2ei3eee'
+    );
+  });
+
+  it.each([
+    ['5:token3:tok', 'missing v'],
+    ['1:v1:x', 'missing token'],
+    ['5:token3:tok1:vd1:bi1e1:ai2ee', 'unsorted keys in v (BEP 44: 203)'],
+    ['5:token3:tok1:v05:hello', 'non-canonical string length in v'],
+    [`${K32}5:token3:tok1:v1:x`, 'k without sig'],
+    [
+      `${K32}3:seqi1e${SIG}5:token3:tok1:v1:x`
+        .replace('1:k32:', '1:k31:')
+        .replace('k'.repeat(32), 'k'.repeat(31)),
+      'short k'
+    ],
+    [`${K32}${SIG}5:token3:tok1:v1:x`, 'mutable without seq'],
+    [`${K32}3:seqi-1e${SIG}5:token3:tok1:v1:x`, 'negative seq'],
+    [`${K32}3:seqi9007199254740993e${SIG}5:token3:tok1:v1:x`, 'seq beyond 2^53'],
+    [`3:cas1:x${K32}3:seqi1e${SIG}5:token3:tok1:v1:x`, 'cas not an integer']
+  ])('answers 203 to a put with %s (%s)', (args) => {
+    const r = put(args);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.queryTid).toEqual(b('aa'));
+  });
+
+  it('an empty salt is no salt; an oversized salt or value is left to the storage rules', () => {
+    const m = ok(put(`${K32}4:salt0:3:seqi1e${SIG}5:token3:tok1:v1:x`));
+    expect(m.type === 'query' && m.query.method === 'put' && m.query.salt).toBeUndefined();
+    const big = ok(
+      put(`${K32}4:salt65:${'s'.repeat(65)}3:seqi1e${SIG}5:token3:tok1:v1001:${'x'.repeat(1001)}`)
+    );
+    expect(big.type === 'query' && big.query.method === 'put' && big.query.salt?.length).toBe(65);
+  });
+
+  it('reads scrape=1 and drops malformed optional reply fields', () => {
+    const q = ok(
+      decodeStr(
+        'd1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz1234566:scrapei1ee1:q9:get_peers1:t2:aa1:y1:qe'
+      )
+    );
+    expect(q.type === 'query' && q.query.method === 'get_peers' && q.query.scrape).toBe(true);
+    const r = ok(
+      decodeStr('d1:rd4:BFpe3:abc2:id20:mnopqrstuvwxyz1234561:k2:kk3:seqi-5e3:sig1:se1:t2:aa1:y1:re')
+    );
+    expect(r.type === 'response' && r.body).toEqual({ id: b('mnopqrstuvwxyz123456') });
   });
 });

@@ -29,6 +29,12 @@ function reference(tid: Uint8Array, body: ResponseBody, ip?: Address, version?: 
   if (body.samples !== undefined) r.samples = Buffer.concat(body.samples);
   if (body.num !== undefined) r.num = body.num;
   if (body.interval !== undefined) r.interval = body.interval;
+  if (body.BFsd !== undefined) r.BFsd = body.BFsd;
+  if (body.BFpe !== undefined) r.BFpe = body.BFpe;
+  if (body.k !== undefined) r.k = body.k;
+  if (body.sig !== undefined) r.sig = body.sig;
+  if (body.seq !== undefined) r.seq = body.seq;
+  if (body.v !== undefined) r.v = bencode.decode(Buffer.from(body.v)) as unknown;
   const msg: Record<string, unknown> = { t: tid, y: 'r', r };
   if (ip && ipFamily(ip.host) !== undefined && ip.port >= 1 && ip.port <= 65535)
     msg.ip = encodeCompactAddress(ip);
@@ -65,7 +71,19 @@ const bodyArb: fc.Arbitrary<ResponseBody> = fc.record(
     token: fc.uint8Array({ minLength: 1, maxLength: 64 }),
     samples: fc.array(id20, { maxLength: 10 }),
     num: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
-    interval: fc.nat({ max: 21600 })
+    interval: fc.nat({ max: 21600 }),
+    BFsd: fc.uint8Array({ minLength: 256, maxLength: 256 }),
+    BFpe: fc.uint8Array({ minLength: 256, maxLength: 256 }),
+    k: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    sig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+    seq: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
+    // A BEP 44 value, already bencoded (a byte string or an integer here).
+    v: fc
+      .oneof(
+        fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+        fc.integer()
+      )
+      .map((x) => new Uint8Array(bencode.encode(x)))
   },
   { requiredKeys: ['id'] }
 );
