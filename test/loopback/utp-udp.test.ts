@@ -11,7 +11,9 @@ import { createUdpTransport } from '../../lib/net/udp-transport.js';
 import type { Transport } from '../../lib/net/transport.js';
 import { createTorrentFromBuffer } from '../../lib/torrent/create.js';
 import type { UtpConnection } from '../../lib/utp/connection.js';
+import { shareUdpPort } from '../../lib/utp/shared-port.js';
 import { UtpSocket } from '../../lib/utp/socket.js';
+import { DHT } from '../../lib/dht/dht.js';
 import { toHex } from '../../lib/util/bytes.js';
 import { mseInitiate, mseRespond } from '../../lib/wire/mse.js';
 import type { WireStream } from '../../lib/net/stream.js';
@@ -160,6 +162,41 @@ describe('uTP over UDP on loopback', () => {
       await leech.destroy();
       await seed.destroy();
       await s.close();
+    }
+  });
+
+  it('shares one UDP port between a DHT node and uTP connections', async () => {
+    const udp = await createUdpTransport({ host: HOST });
+    const shared = shareUdpPort(udp);
+    const node = await DHT.create({ transport: shared.dht, bootstrap: [] });
+    const utp = new UtpSocket(shared.utp);
+    const accepted: UtpConnection[] = [];
+    utp.onConnection((c) => accepted.push(c));
+    const other = await DHT.create({ host: HOST, port: 0, bootstrap: [] });
+    const ta = await createUdpTransport({ host: HOST });
+    const dialer = new UtpSocket(ta);
+    const port = udp.address().port;
+    try {
+      // Both at once: DHT queries to the port while a uTP stream runs through it.
+      const client = await dialer.connect({ host: HOST, port });
+      const server = await until(() => accepted[0]);
+      const got = counted(server);
+      const payload = keystream(2 << 20, 5);
+      client.write(payload);
+      const pings = await Promise.all(Array.from({ length: 20 }, () => other.ping({ host: HOST, port })));
+      expect(pings.every((id) => toHex(id) === toHex(node.nodeId))).toBe(true);
+      await until(() => got.length() === payload.length, 30_000);
+      expect(got.bytes().equals(payload)).toBe(true);
+      expect(node.stats().malformed).toBe(0);
+      expect(utp.stats.malformed).toEqual({ short: 0, version: 0, type: 0, extension: 0, oversize: 0 });
+      client.close();
+    } finally {
+      dialer.close();
+      utp.close();
+      await shared.utp.close();
+      await node.destroy(); // closes the DHT's side: the socket goes with the second
+      await other.destroy();
+      await ta.close();
     }
   });
 });
