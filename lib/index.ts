@@ -12,6 +12,26 @@ export type {
   DhtStats
 } from './dht/dht.js';
 export { ScrapeBloomFilter } from './scrape/bloom-filter.js';
+
+// --- BEP 44 items -----------------------------------------------------------------------------
+export type { PutResult, PutMutableOptions, GetMutableOptions } from './dht/items.js';
+export type { ImmutableItem, MutableItem, ItemValue, DecodedItemValue } from './item/item.js';
+export {
+  immutableTarget,
+  mutableTarget,
+  signedBytes,
+  encodeItemValue,
+  decodeItemValue
+} from './item/item.js';
+export type { KeyPair } from './item/ed25519.js';
+export {
+  generateKeyPair,
+  keyPairFromSeed,
+  parsePublicKey,
+  signMessage,
+  verifySignature
+} from './item/ed25519.js';
+export { loadKeyPair, saveKeyPair } from './item/key-file.js';
 export type { DhtOptions, AnnounceOptions, LookupOptionsPublic } from './dht/options.js';
 export type { LookupResult, LookupResponder } from './lookup/lookup.js';
 export type { Address } from './net/address.js';

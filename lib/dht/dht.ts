@@ -8,11 +8,16 @@ import type { NodeInfo, Query } from '../krpc/types.js';
 import type { Transport } from '../net/transport.js';
 import { createUdpTransport } from '../net/udp-transport.js';
 import { emptyRpcCounters, RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
-import { RoutingTable } from '../routing/routing-table.js';
+import { isNotBad, RoutingTable } from '../routing/routing-table.js';
 import type { LookupResult } from '../lookup/lookup.js';
 import { LookupRunner } from './lookups.js';
 import { TokenIssuer } from '../store/token-issuer.js';
 import { PeerStore } from '../store/peer-store.js';
+import { ItemStore } from '../store/item-store.js';
+import * as items from './items.js';
+import type { GetMutableOptions, ItemClient, PutMutableOptions, PutResult } from './items.js';
+import type { ImmutableItem, ItemValue, MutableItem } from '../item/item.js';
+import { parsePublicKey } from '../item/ed25519.js';
 import { handleQuery, type ServerContext } from './server.js';
 import { Maintenance } from './maintenance.js';
 import { loadState, saveState } from './state-file.js';
@@ -61,6 +66,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private table!: RoutingTable;
   private readonly tokens: TokenIssuer;
   private readonly peers: PeerStore;
+  private readonly items: ItemStore;
+  private readonly itemClient: ItemClient;
   private maintenance: Maintenance | null = null;
   private bootstrapAddresses: Address[] = [];
   private readonly lookups: LookupRunner;
@@ -103,6 +110,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       ...(opts.maxPeersPerInfoHash ? { maxPeersPerInfoHash: opts.maxPeersPerInfoHash } : {}),
       ...(opts.peerTtlMs ? { ttlMs: opts.peerTtlMs } : {})
     });
+    this.items = new ItemStore({ clock: this.clock, ...opts.itemStore });
     this.lookups = new LookupRunner({
       clock: this.clock,
       k: this.k,
@@ -116,6 +124,12 @@ export class DHT extends TypedEmitter<DhtEvents> {
       ready: () => this.readyForLookups(),
       query: (to, q, signal, expectedId, timeoutMs) => this.query(to, q, signal, expectedId, timeoutMs)
     });
+    this.itemClient = {
+      lookups: this.lookups,
+      k: this.k,
+      localId: () => this.id,
+      query: (to, q, signal) => this.query(to, q, signal, to.id)
+    };
     const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map((b) => parseHostPort(b));
     this.bound = new Promise((resolve) => (this.markBound = resolve));
     this.listening = this.bound.then(() => this.address());
@@ -216,6 +230,46 @@ export class DHT extends TypedEmitter<DhtEvents> {
     return runScrape(this.lookups, this.id, ih, opts.signal);
   }
 
+  /**
+   * BEP 44: store an immutable value (bytes, a string, an integer, or lists/dictionaries of
+   * them; at most 1000 bytes bencoded) on the k closest nodes to its SHA-1. `target` in the
+   * result is the key to get it back with.
+   */
+  async putImmutable(value: ItemValue, opts: LookupOptionsPublic = {}): Promise<PutResult> {
+    await this.readyForLookups();
+    return items.putImmutable(this.itemClient, value, opts.signal);
+  }
+
+  /** BEP 44: the immutable value stored under `target` (its SHA-1), verified; null if none found. */
+  async getImmutable(
+    target: string | Uint8Array,
+    opts: LookupOptionsPublic = {}
+  ): Promise<ImmutableItem | null> {
+    const t = parseNodeId(target);
+    await this.readyForLookups();
+    return items.getImmutable(this.itemClient, t, opts.signal);
+  }
+
+  /**
+   * BEP 44: sign and store a mutable value under an ed25519 key (and optional salt). `seq`
+   * defaults to one more than the highest found in the DHT. Nodes holding a newer seq refuse
+   * (their codes are in `refusals`).
+   */
+  async putMutable(opts: PutMutableOptions): Promise<PutResult> {
+    await this.readyForLookups();
+    return items.putMutable(this.itemClient, opts);
+  }
+
+  /** BEP 44: the verified mutable value with the highest seq under `publicKey` (+ salt); null if none. */
+  async getMutable(
+    publicKey: string | Uint8Array,
+    opts: GetMutableOptions = {}
+  ): Promise<MutableItem | null> {
+    const key = parsePublicKey(publicKey);
+    await this.readyForLookups();
+    return items.getMutable(this.itemClient, key, opts);
+  }
+
   /** Iterative find_node: the k closest nodes to `target` that answered. */
   async findNode(target: string | Uint8Array, opts: LookupOptionsPublic = {}): Promise<LookupResult> {
     const t = parseNodeId(target);
@@ -267,6 +321,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       goodNodes: all.filter((c) => this.table.state(c) === 'good').length,
       storedInfoHashes: this.peers.infoHashCount(),
       storedPeers: this.peers.peerCount(),
+      storedItems: this.items.size(),
       inflight: rpc ? rpc.inflight() : 0,
       lookups: this.lookups.count
     };
@@ -355,6 +410,13 @@ export class DHT extends TypedEmitter<DhtEvents> {
         tokens: this.tokens,
         peers: this.peers,
         rpc: this.rpc,
+        itemServer: {
+          localId: this.id,
+          tokens: this.tokens,
+          items: this.items,
+          rpc: this.rpc,
+          closestNodes: (target) => this.table.closest(target, this.k, isNotBad)
+        },
         sampleIntervalSeconds: this.opts.sampleIntervalSeconds ?? 21600,
         onAnnounce: (ih, peer, node) => this.emit('announce', peer, ih, node),
         onInfoHash: (ih, kind, node) => this.emit('infohash', ih, kind, node),

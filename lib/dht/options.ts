@@ -42,6 +42,8 @@ export interface DhtOptions {
   maxStoredInfoHashes?: number;
   maxPeersPerInfoHash?: number;
   peerTtlMs?: number;
+  /** BEP 44 item store limits (defaults: 1000 items, 1 MiB, 100 per source IP, 2 h lifetime). */
+  itemStore?: { maxItems?: number; maxBytes?: number; maxItemsPerSource?: number; ttlMs?: number };
   /** Token secret rotation, ms (default 5 min: tokens live 5-10 min). */
   tokenRotateMs?: number;
   /** BEP 51 `interval` we advertise, seconds (default 21600). */

@@ -1,6 +1,6 @@
 /**
  * Inbound query handlers: ping, find_node, get_peers (with BEP 33 scrape filters),
- * announce_peer, sample_infohashes, and
+ * announce_peer, sample_infohashes, BEP 44 get/put (item-handlers.ts), and
  * unknown methods (served as find_node when they carry a target, like libtorrent; else 204).
  * Every reply fits in one 1024-byte datagram (BEP 32): `values` are trimmed until it does.
  */
@@ -13,6 +13,7 @@ import type { PeerStore } from '../store/peer-store.js';
 import type { RpcSocket } from '../rpc/rpc-socket.js';
 import { bytesEqual } from '../util/bytes.js';
 import { MAX_VALUES_PER_REPLY } from '../constants.js';
+import { handleGet, handlePut, type ItemServerContext } from './item-handlers.js';
 
 /** Max infohashes in a sample_infohashes reply: 20 * 20 B + 8 nodes keeps it under 1024 B. */
 export const MAX_SAMPLES_PER_REPLY = 20;
@@ -24,6 +25,8 @@ export interface ServerContext {
   tokens: TokenIssuer;
   peers: PeerStore;
   rpc: RpcSocket;
+  /** BEP 44 get/put (item-handlers.ts). */
+  itemServer: ItemServerContext;
   /** BEP 51 `interval`, seconds. */
   sampleIntervalSeconds: number;
   /** Someone announced a peer to us. */
@@ -92,13 +95,14 @@ export function handleQuery(ctx: ServerContext, msg: QueryMessage, from: Address
       });
       return;
     }
-    case 'get': // BEP 44 storage is not served yet: answered as an unknown method with a target
-      ctx.rpc.respond(from, msg.tid, { id, nodes: closestNodes(ctx, q.target) });
+    case 'get':
+      handleGet(ctx.itemServer, msg, q, from);
       return;
     case 'put':
+      handlePut(ctx.itemServer, msg, q, from);
+      return;
     case 'unknown':
-      if (q.method === 'unknown' && q.target)
-        ctx.rpc.respond(from, msg.tid, { id, nodes: closestNodes(ctx, q.target) });
+      if (q.target) ctx.rpc.respond(from, msg.tid, { id, nodes: closestNodes(ctx, q.target) });
       else ctx.rpc.respondError(from, msg.tid, KrpcErrorCode.MethodUnknown, 'Method Unknown');
       return;
   }

@@ -65,6 +65,8 @@ export interface DhtStats extends RpcCounters {
   goodNodes: number;
   storedInfoHashes: number;
   storedPeers: number;
+  /** BEP 44 items stored (expired ones included until pruned). */
+  storedItems: number;
   inflight: number;
   lookups: number;
 }
