@@ -75,3 +75,23 @@ export function parseTarget(value: string): Uint8Array {
     throw new InvalidArgumentError(messageOf(err));
   }
 }
+
+/** A BEP 44 sequence number (or cas): a non-negative integer below 2^53. */
+export function seqParser(value: string): number {
+  const n = /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer 0-9007199254740991.');
+  return n;
+}
+
+/** A BEP 44 salt given as text: at most 64 bytes of UTF-8. */
+export function saltParser(value: string): string {
+  if (Buffer.byteLength(value) > 64) throw new InvalidArgumentError('a salt is at most 64 bytes.');
+  return value;
+}
+
+/** What `get` looks up: a 40-hex immutable target or a 64-hex public key (mutable). */
+export function parseItemKey(value: string): { kind: 'immutable' | 'mutable'; key: Uint8Array } {
+  if (/^[0-9a-fA-F]{40}$/.test(value)) return { kind: 'immutable', key: Buffer.from(value, 'hex') };
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return { kind: 'mutable', key: Buffer.from(value, 'hex') };
+  throw new InvalidArgumentError('expected a 40-hex target (immutable) or a 64-hex public key (mutable).');
+}

@@ -13,6 +13,8 @@ import { announceCommand } from './commands/announce.js';
 import { crawlCommand } from './commands/crawl.js';
 import { downloadCommand } from './commands/download.js';
 import { seedCommand } from './commands/seed.js';
+import { putCommand } from './commands/put.js';
+import { getCommand } from './commands/get.js';
 
 const COMMANDS: readonly CliCommand[] = [
   nodeCommand,
@@ -20,7 +22,9 @@ const COMMANDS: readonly CliCommand[] = [
   announceCommand,
   crawlCommand,
   downloadCommand,
-  seedCommand
+  seedCommand,
+  putCommand,
+  getCommand
 ];
 
 const io = processIO();

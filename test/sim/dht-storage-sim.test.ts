@@ -1,11 +1,15 @@
 /**
  * DHT storage on 2,000 simulated nodes in virtual time (1 % loss, jittered latency):
- * BEP 33 scrape estimates against known numbers of seeders and leechers.
+ * BEP 33 scrape estimates against known numbers of seeders and leechers, and BEP 44 items put
+ * by one node and read by others (immutable; mutable updates, seq and cas).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SimTestnet } from '../../lib/testing/testnet.js';
 import { seededRandom } from '../../lib/util/random.js';
 import type { DHT } from '../../lib/dht/dht.js';
+import { keyPairFromSeed } from '../../lib/item/ed25519.js';
+import { compareDistance } from '../../lib/id/node-id.js';
+import { toHex } from '../../lib/util/bytes.js';
 
 const SIZE = 2000;
 let net: SimTestnet;
@@ -74,4 +78,55 @@ describe(`BEP 33 scrape on ${SIZE} simulated nodes`, () => {
       }
     }
   }, 600_000);
+});
+
+describe(`BEP 44 on ${SIZE} simulated nodes`, () => {
+  /** The true 8 closest nodes to `target`, computed over the whole network. */
+  const trueClosest = (target: Uint8Array): DHT[] =>
+    [...net.nodes].sort((a, b) => compareDistance(target, a.nodeId, b.nodeId)).slice(0, 8);
+
+  it('an immutable item put by one node is found by 20 others', async () => {
+    const rnd = seededRandom(44);
+    const putter = net.nodes[rnd.int(SIZE)]!;
+    const before = new Map(net.nodes.map((n) => [n, n.stats().storedItems]));
+    const r = await net.run(putter.putImmutable({ msg: 'hello DHT', n: 44 }));
+    expect(r.storedOn).toBeGreaterThanOrEqual(7);
+    const grew = trueClosest(r.target).filter((n) => n.stats().storedItems > before.get(n)!);
+    expect(grew.length).toBeGreaterThanOrEqual(7);
+    const readers = Array.from({ length: 20 }, () => net.nodes[rnd.int(SIZE)]!);
+    const got = await net.run(Promise.all(readers.map((n) => n.getImmutable(r.target))));
+    for (const item of got) expect(toHex(item!.target)).toBe(toHex(r.target));
+    expect(await net.run(readers[0]!.getImmutable(rnd.bytes(20)))).toBeNull();
+  }, 300_000);
+
+  it('mutable items: updates are seen, seq follows the network, cas guards concurrent writers', async () => {
+    const rnd = seededRandom(45);
+    const kp = keyPairFromSeed(rnd.bytes(32));
+    const writer = net.nodes[rnd.int(SIZE)]!;
+    const reader = net.nodes[rnd.int(SIZE)]!;
+    const first = await net.run(writer.putMutable({ keyPair: kp, salt: 'feed', value: 'version 1' }));
+    expect(first.seq).toBe(1);
+    expect(first.storedOn).toBeGreaterThanOrEqual(7);
+    const v1 = await net.run(reader.getMutable(kp.publicKey, { salt: 'feed' }));
+    expect(v1?.seq).toBe(1);
+    expect(Buffer.from(v1!.value as Uint8Array).toString()).toBe('version 1');
+    // Another node with the same key continues from the network's seq.
+    const other = net.nodes[rnd.int(SIZE)]!;
+    const second = await net.run(other.putMutable({ keyPair: kp, salt: 'feed', value: 'version 2' }));
+    expect(second.seq).toBe(2);
+    const v2 = await net.run(reader.getMutable(kp.publicKey, { salt: 'feed' }));
+    expect(v2?.seq).toBe(2);
+    // Nothing newer than 2: null; another salt is another item.
+    expect(await net.run(reader.getMutable(kp.publicKey, { salt: 'feed', seq: 2 }))).toBeNull();
+    expect(await net.run(reader.getMutable(kp.publicKey, { salt: 'other' }))).toBeNull();
+    // A stale writer: cas 1 no longer matches (301), an old seq is refused (302).
+    const stale = await net.run(
+      writer.putMutable({ keyPair: kp, salt: 'feed', value: 'late', seq: 3, cas: 1 })
+    );
+    expect(stale.storedOn).toBe(0);
+    expect(new Set(stale.refusals)).toEqual(new Set([301]));
+    const old = await net.run(writer.putMutable({ keyPair: kp, salt: 'feed', value: 'old', seq: 1 }));
+    expect(old.refusals.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(old.refusals)).toEqual(new Set([302]));
+  }, 300_000);
 });

@@ -77,7 +77,7 @@ export const nodeCommand: CliCommand = {
 function printStats(ctx: CliContext, dht: DHT): void {
   const s = dht.stats();
   ctx.print(
-    `stats nodes=${s.nodes} good=${s.goodNodes} infohashes=${s.storedInfoHashes} peers=${s.storedPeers} ` +
+    `stats nodes=${s.nodes} good=${s.goodNodes} infohashes=${s.storedInfoHashes} peers=${s.storedPeers} items=${s.storedItems} ` +
       `queries-in=${queriesReceived(s)} replies=${s.repliesSent} queries-out=${queriesSent(s)} ` +
       `responses=${s.responsesIn} timeouts=${s.timeouts} bytes-in=${s.bytesIn} bytes-out=${s.bytesOut}`
   );
