@@ -14,13 +14,17 @@
  *   auto-bind to 0.0.0.0).
  * - A get_peers reply that has peers carries `values` and no `nodes`.
  * - `host` (unset here) makes announce() store the announcer in its own store too.
+ * - BEP 44: get() answers from its own cache first (the putter's own values), and mutable
+ *   items need a `verify` function: we give it node:crypto's ed25519.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import BtDHT from 'bittorrent-dht';
+import BtDHT, { type BtItem, type BtPutOptions } from 'bittorrent-dht';
 import { DHT } from '../../lib/index.js';
 import type { Address } from '../../lib/index.js';
 import { toHex } from '../../lib/index.js';
 import { randomInfoHashHex, waitFor } from '../support/wait.js';
+import { generateKeyPair, signMessage, verifySignature } from '../../lib/item/ed25519.js';
+import { mutableTarget } from '../../lib/item/item.js';
 
 const HOST = '127.0.0.1';
 const BT_NODES = 6;
@@ -33,7 +37,11 @@ interface BtHandle {
 
 /** Start a bittorrent-dht node on 127.0.0.1 bootstrapping from `bootstrap` only; resolves on 'ready'. */
 function startBt(bootstrap: Address[], started: BtDHT[]): Promise<BtHandle> {
-  const dht = new BtDHT({ bootstrap: bootstrap.map((a) => `${a.host}:${a.port}`) });
+  const dht = new BtDHT({
+    bootstrap: bootstrap.map((a) => `${a.host}:${a.port}`),
+    // BEP 44 mutable items need a verifier: node:crypto's ed25519, as its users plug in ed25519-supercop.
+    verify: (signature, message, publicKey) => verifySignature(publicKey, message, signature)
+  });
   started.push(dht); // registered first, so afterAll closes it even if 'ready' never comes
   dht.on('warning', () => {}); // "Unexpected transaction id" etc. are normal on a busy loopback
   dht.on('error', () => {});
@@ -265,4 +273,54 @@ describe('interop with bittorrent-dht 11 on loopback', () => {
       `[interop bt] (c) ${Date.now() - t0} ms; our announce stored on ${res.storedOn}/${res.targets} (${btStored.length} bittorrent-dht nodes)`
     );
   });
+
+  it('BEP 44 immutable items both ways', async () => {
+    const t0 = Date.now();
+    const put = await b.putImmutable('immutable from trackerless');
+    expect(put.storedOn).toBeGreaterThanOrEqual(3);
+    const item = await btGet(bts[0]!.dht, Buffer.from(put.target), {});
+    expect(item?.v.toString()).toBe('immutable from trackerless');
+    const { target, n } = await btPut(bts[1]!.dht, { v: Buffer.from('immutable from bittorrent-dht') });
+    expect(n).toBeGreaterThanOrEqual(3);
+    const got = await c.getImmutable(target);
+    expect(got && Buffer.from(got.value as Uint8Array).toString()).toBe('immutable from bittorrent-dht');
+    console.log(`[interop bt] (d) ${Date.now() - t0} ms; bittorrent-dht stored its item on ${n} nodes`);
+  });
+
+  it('BEP 44 mutable items with a salt both ways, signatures checked on each side', async () => {
+    const t0 = Date.now();
+    const keyPair = generateKeyPair();
+    const salt = Buffer.from('feed');
+    const target = Buffer.from(mutableTarget(keyPair.publicKey, salt));
+    const first = await b.putMutable({ keyPair, salt, value: 'version 1 (trackerless)' });
+    expect(first.storedOn).toBeGreaterThanOrEqual(3);
+    const seen = await btGet(bts[2]!.dht, target, { salt });
+    expect(seen?.seq).toBe(1);
+    expect(seen?.v.toString()).toBe('version 1 (trackerless)');
+    const { n } = await btPut(bts[3]!.dht, {
+      k: Buffer.from(keyPair.publicKey),
+      seq: 2,
+      salt,
+      v: Buffer.from('version 2 (bittorrent-dht)'),
+      sign: (message) => Buffer.from(signMessage(keyPair, message))
+    });
+    expect(n).toBeGreaterThanOrEqual(3);
+    const item = await c.getMutable(keyPair.publicKey, { salt });
+    expect(item?.seq).toBe(2);
+    expect(Buffer.from(item!.value as Uint8Array).toString()).toBe('version 2 (bittorrent-dht)');
+    expect(ours.map((d) => d.stats().malformed + d.stats().badArguments)).toEqual(ours.map(() => 0));
+    console.log(`[interop bt] (e) ${Date.now() - t0} ms; mutable seq 1 (ours) -> 2 (bittorrent-dht)`);
+  });
 });
+
+function btPut(dht: BtDHT, opts: BtPutOptions): Promise<{ target: Buffer; n: number }> {
+  return new Promise((resolve, reject) =>
+    dht.put(opts, (err, target, n) => (err ? reject(err) : resolve({ target, n })))
+  );
+}
+
+function btGet(dht: BtDHT, target: Buffer, opts: { salt?: Buffer }): Promise<BtItem | null> {
+  return new Promise((resolve, reject) =>
+    dht.get(target, { ...opts, cache: false }, (err, item) => (err ? reject(err) : resolve(item)))
+  );
+}

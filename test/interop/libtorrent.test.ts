@@ -11,12 +11,18 @@
  * with a magnet-style torrent and force_dht_announce(), so the announced port is libtorrent's
  * listen port.
  *
+ * BEP 44: items put by each side are read by the other, including mutable items signed by one
+ * implementation and updated by the other under the same key.
+ *
  * A missing python3-libtorrent is a failure, not a skip: CI installs it (.ci/run).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DHT, toHex } from '../../lib/index.js';
 import type { Address } from '../../lib/index.js';
 import { LtNode, libtorrentProblem } from '../support/lt-node.js';
+import { rawQuery } from '../support/raw-krpc.js';
+import { keyPairFromSeed } from '../../lib/item/ed25519.js';
+import { createHash, randomBytes } from 'node:crypto';
 import { randomInfoHashHex, waitFor } from '../support/wait.js';
 
 const HOST = '127.0.0.1';
@@ -184,4 +190,70 @@ describe('interop with libtorrent 2.0 on loopback', () => {
       `[interop lt] (c) ${Date.now() - t0} ms; libtorrent sampled ${fromUs.num} infohashes from us, we sampled ${fromLt.num} from it`
     );
   }, 30_000);
+
+  it('BEP 44 immutable items both ways; libtorrent stores and serves our puts', async () => {
+    const t0 = Date.now();
+    // Ours -> libtorrent: B puts, lt2 gets; lt1 itself answers a raw get with the value.
+    const ours44 = await b.putImmutable('immutable from trackerless');
+    expect(ours44.storedOn).toBeGreaterThanOrEqual(3);
+    const seen = await lt2.getImmutable(toHex(ours44.target));
+    expect(seen).toBe(Buffer.from('26:immutable from trackerless').toString('hex'));
+    const raw = await rawQuery(lt1.address, {
+      method: 'get',
+      id: new Uint8Array(20).fill(1),
+      target: ours44.target
+    });
+    expect(raw.type === 'response' && raw.body.v).toEqual(
+      new TextEncoder().encode('26:immutable from trackerless')
+    );
+    // libtorrent -> ours: lt1 puts, C gets (from whichever node answers first, ours or libtorrent).
+    const value = new TextEncoder().encode('immutable from libtorrent');
+    const { target, numSuccess } = await lt1.putImmutable(value);
+    expect(numSuccess).toBeGreaterThanOrEqual(3);
+    expect(ours.some((d) => d.stats().storedItems > 0)).toBe(true);
+    const got = await c.getImmutable(target);
+    expect(got && Buffer.from(got.value as Uint8Array).toString()).toBe('immutable from libtorrent');
+    console.log(`[interop lt] (d) ${Date.now() - t0} ms; libtorrent stored our item on ${numSuccess} nodes`);
+  }, 60_000);
+
+  it('BEP 44 mutable items with a salt both ways: each verifies the signatures of the other, seq goes on', async () => {
+    const t0 = Date.now();
+    const seed = randomBytes(32);
+    const keyPair = keyPairFromSeed(seed);
+    const salt = new TextEncoder().encode('feed');
+    // Ours -> libtorrent: seq 1 put by B, read by lt2.
+    const first = await b.putMutable({ keyPair, salt, value: 'version 1 (trackerless)' });
+    expect(first.seq).toBe(1);
+    expect(first.storedOn).toBeGreaterThanOrEqual(3);
+    const ltView = await lt2.getMutable(keyPair.publicKey, salt);
+    expect(ltView.seq).toBe(1);
+    expect(ltView.v).toBe(Buffer.from('23:version 1 (trackerless)').toString('hex'));
+    // libtorrent -> ours: lt1 signs with the same key (its 64-byte expanded form), finds seq 1, puts 2.
+    const put2 = await lt1.putMutable(
+      expandedSecretKey(seed),
+      keyPair.publicKey,
+      new TextEncoder().encode('version 2 (libtorrent)'),
+      salt
+    );
+    expect(put2.seq).toBe(2);
+    expect(put2.numSuccess).toBeGreaterThanOrEqual(3);
+    const item = await c.getMutable(keyPair.publicKey, { salt });
+    expect(item?.seq).toBe(2);
+    expect(Buffer.from(item!.value as Uint8Array).toString()).toBe('version 2 (libtorrent)');
+    // And ours continues the sequence over libtorrent's.
+    const third = await c.putMutable({ keyPair, salt, value: 'version 3 (trackerless)' });
+    expect(third.seq).toBe(3);
+    expect((await lt2.getMutable(keyPair.publicKey, salt)).seq).toBe(3);
+    expect(ours.map((d) => d.stats().malformed + d.stats().badArguments)).toEqual(ours.map(() => 0));
+    console.log(`[interop lt] (e) ${Date.now() - t0} ms; mutable seq 1 (ours) -> 2 (libtorrent) -> 3 (ours)`);
+  }, 90_000);
 });
+
+/** libtorrent's ed25519 secret key: SHA-512 of the seed, clamped (its ed25519_create_keypair). */
+function expandedSecretKey(seed: Uint8Array): Uint8Array {
+  const h = new Uint8Array(createHash('sha512').update(seed).digest());
+  h[0]! &= 248;
+  h[31]! &= 63;
+  h[31]! |= 64;
+  return h;
+}

@@ -13,6 +13,12 @@ Commands, one per line on stdin:
   get_peers <infohash-hex>             ses.dht_get_peers(ih) -> {"event":"peers", ...}
   stats                                ses.post_dht_stats() -> {"event":"stats", ...}
   sample <ip:port> [target-hex]        BEP 51 sample_infohashes -> {"event":"samples", ...}
+  put_immutable <bytes-hex>            BEP 44: put a byte string -> {"event":"put_immutable", "target"}
+  get_immutable <target-hex>           BEP 44 -> {"event":"immutable_item", "target", "v"}
+  put_mutable <sk-hex> <pk-hex> <bytes-hex> <salt-hex|->
+                                       BEP 44: put a byte string signed by the 64-byte secret key
+                                       (libtorrent's expanded ed25519 key); seq = stored seq + 1
+  get_mutable <pk-hex> <salt-hex|->    BEP 44 -> {"event":"mutable_item", ...}
   quit
 It exits when stdin closes (the test process went away), on `quit`, or after --max-seconds.
 
@@ -24,6 +30,9 @@ Output: one JSON object per line on stdout, each with an "event" key:
   incoming_get_peers {"info_hash"}                             (someone asked us)
   stats      {"nodes", "buckets", "active_requests"}           (dht_stats_alert)
   samples    {"endpoint", "num", "interval", "samples", "nodes"} (dht_sample_infohashes_alert)
+  put        {"target", "public_key", "salt", "seq", "num_success"} (dht_put_alert)
+  immutable_item {"target", "v"}       (v: the bencoded value, hex)
+  mutable_item {"key", "salt", "seq", "signature", "v", "authoritative"}
   bootstrap  {}                                                (dht_bootstrap_alert)
   error      {"message"}
   log        {"message"}                                       (with --log-dht)
@@ -104,6 +113,17 @@ def handle(ses, parts, save_path):
         announce(ses, parts[1], int(parts[2]), save_path)
     elif cmd == "get_peers":
         ses.dht_get_peers(lt.sha1_hash(bytes.fromhex(parts[1])))
+    elif cmd == "put_immutable":
+        target = ses.dht_put_immutable_item(bytes.fromhex(parts[1]))
+        emit("put_immutable", target=hex_of(target))
+    elif cmd == "get_immutable":
+        ses.dht_get_immutable_item(lt.sha1_hash(bytes.fromhex(parts[1])))
+    elif cmd == "put_mutable":
+        salt = b"" if parts[4] == "-" else bytes.fromhex(parts[4])
+        ses.dht_put_mutable_item(bytes.fromhex(parts[1]), bytes.fromhex(parts[2]), bytes.fromhex(parts[3]), salt)
+    elif cmd == "get_mutable":
+        salt = b"" if parts[2] == "-" else bytes.fromhex(parts[2])
+        ses.dht_get_mutable_item(bytes.fromhex(parts[1]), salt)
     elif cmd == "stats":
         ses.post_dht_stats()
     elif cmd == "sample":
@@ -112,6 +132,23 @@ def handle(ses, parts, save_path):
         ses.dht_sample_infohashes((host, int(port)), target)
     else:
         raise ValueError("unknown command")
+
+
+def bencoded_hex(item):
+    """The item's value, bencoded, as hex; None when libtorrent found nothing. The 2.0.8
+    bindings hand the alert's item over as a dict ({"key", "value", ...} for an item)."""
+    if isinstance(item, dict):
+        item = item.get("value", item.get(b"value"))
+    if item is None:
+        return None
+    try:
+        return lt.bencode(item).hex()
+    except Exception:
+        return None
+
+
+def as_bytes(x):
+    return x.encode("latin-1") if isinstance(x, str) else bytes(x)
 
 
 def on_alert(a):
@@ -129,6 +166,14 @@ def on_alert(a):
         emit("samples", endpoint=f"{ep[0]}:{ep[1]}", num=a.num_infohashes,
              interval=int(a.interval.total_seconds()), samples=[hex_of(h) for h in a.samples],
              nodes=[{"id": hex_of(n["nid"]), "host": n["endpoint"][0], "port": n["endpoint"][1]} for n in a.nodes])
+    elif isinstance(a, lt.dht_put_alert):
+        emit("put", target=hex_of(a.target), public_key=bytes(a.public_key).hex(), salt=as_bytes(a.salt).hex(),
+             seq=a.seq, num_success=a.num_success)
+    elif isinstance(a, lt.dht_immutable_item_alert):
+        emit("immutable_item", target=hex_of(a.target), v=bencoded_hex(a.item))
+    elif isinstance(a, lt.dht_mutable_item_alert):
+        emit("mutable_item", key=bytes(a.key).hex(), salt=as_bytes(a.salt).hex(), seq=a.seq,
+             signature=bytes(a.signature).hex(), v=bencoded_hex(a.item), authoritative=a.authoritative)
     elif isinstance(a, lt.dht_bootstrap_alert):
         emit("bootstrap")
     elif isinstance(a, lt.dht_log_alert):

@@ -9,11 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DHT, ScrapeBloomFilter, toHex } from '../../lib/index.js';
-import { createUdpTransport } from '../../lib/net/udp-transport.js';
-import { decodeMessage, encodeQuery } from '../../lib/krpc/codec.js';
-import type { ResponseBody } from '../../lib/krpc/types.js';
-import type { Address } from '../../lib/net/address.js';
-import type { Transport } from '../../lib/net/transport.js';
+import { rawQuery } from '../support/raw-krpc.js';
 import { parseIp } from '../../lib/krpc/compact.js';
 import { LtNode, libtorrentProblem } from '../support/lt-node.js';
 import { randomInfoHashHex, waitFor } from '../support/wait.js';
@@ -22,26 +18,6 @@ const SEEDS = 6;
 const LEECHERS = 10;
 /** Announcer i binds 127.0.0.(20 + i): libtorrent stores peers by IP. */
 const announcerHost = (i: number): string => `127.0.0.${20 + i}`;
-
-/** One get_peers with scrape=1 from a plain socket: the body libtorrent sent back. */
-async function rawScrape(socket: Transport, to: Address, infoHash: Uint8Array): Promise<ResponseBody> {
-  const tid = Uint8Array.of(0x5c, 0x01);
-  const id = new Uint8Array(20).fill(0x42);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no scrape reply from ${to.port}`)), 5_000);
-    socket.onMessage((data) => {
-      const d = decodeMessage(data);
-      if (d.ok && d.message.type === 'response') {
-        clearTimeout(timer);
-        resolve(d.message.body);
-      }
-    });
-    socket.send(
-      encodeQuery(tid, { method: 'get_peers', id, infoHash, scrape: true }, { readOnly: true }),
-      to
-    );
-  });
-}
 
 describe('BEP 33 scrape with libtorrent 2.0 on loopback', () => {
   const lts: LtNode[] = [];
@@ -83,15 +59,17 @@ describe('BEP 33 scrape with libtorrent 2.0 on loopback', () => {
     for (let i = 0; i < SEEDS + LEECHERS; i++)
       (i < SEEDS ? expectedSeeds : expectedPeers).insertIp(parseIp(announcerHost(i))!);
 
-    const socket = await createUdpTransport({ host: '127.0.0.1', port: 0 });
-    try {
-      for (const lt of lts) {
-        const body = await rawScrape(socket, lt.address, infoHash);
-        expect(toHex(body.BFsd!)).toBe(toHex(expectedSeeds.bytes));
-        expect(toHex(body.BFpe!)).toBe(toHex(expectedPeers.bytes));
-      }
-    } finally {
-      await socket.close();
+    for (const lt of lts) {
+      const reply = await rawQuery(lt.address, {
+        method: 'get_peers',
+        id: new Uint8Array(20).fill(0x42),
+        infoHash,
+        scrape: true
+      });
+      if (reply.type !== 'response') throw new Error(`libtorrent answered ${JSON.stringify(reply)}`);
+      const body = reply.body;
+      expect(toHex(body.BFsd!)).toBe(toHex(expectedSeeds.bytes));
+      expect(toHex(body.BFpe!)).toBe(toHex(expectedPeers.bytes));
     }
 
     const scraper = await DHT.create({ host: '127.0.0.1', port: 0, bootstrap, readOnly: true });

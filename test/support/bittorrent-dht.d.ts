@@ -21,6 +21,27 @@ declare module 'bittorrent-dht' {
     concurrency?: number;
     timeout?: number;
     maxAge?: number;
+    /** BEP 44: verify(signature, message, publicKey); needed for mutable items. */
+    verify?: (signature: Buffer, message: Buffer, publicKey: Buffer) => boolean;
+  }
+
+  /** A BEP 44 item as bittorrent-dht returns it from get(). */
+  export interface BtItem {
+    v: Buffer;
+    id: Buffer;
+    k?: Buffer;
+    sig?: Buffer;
+    seq?: number;
+    salt?: Buffer;
+  }
+
+  export interface BtPutOptions {
+    v: Buffer;
+    k?: Buffer;
+    seq?: number;
+    salt?: Buffer;
+    cas?: number;
+    sign?: (message: Buffer) => Buffer;
   }
 
   export default class DHT extends EventEmitter {
@@ -38,6 +59,14 @@ declare module 'bittorrent-dht' {
     /** Emits 'peer' (peer, infoHash, from) for each peer found; returns an abort function. */
     lookup(infoHash: Buffer | string, cb?: (err: Error | null, visited?: number) => void): () => void;
     destroy(cb?: () => void): void;
+    /** BEP 44 put; cb gets the target and the number of nodes that stored it. */
+    put(opts: BtPutOptions, cb: (err: Error | null, target: Buffer, n: number) => void): Buffer;
+    /** BEP 44 get by target (for a mutable item, pass its salt). */
+    get(
+      target: Buffer | string,
+      opts: { salt?: Buffer; cache?: boolean },
+      cb: (err: Error | null, item: BtItem | null) => void
+    ): void;
     on(
       event: 'peer',
       listener: (

@@ -116,4 +116,79 @@ export class LtNode extends JsonLineChild {
       nodes: ev.nodes as Array<{ id: string; host: string; port: number }>
     };
   }
+
+  /** BEP 44: put a byte string as an immutable item; resolves when libtorrent's put is done. */
+  async putImmutable(value: Uint8Array, timeoutMs = 30_000): Promise<{ target: string; numSuccess: number }> {
+    const from = this.events.length;
+    this.send(`put_immutable ${Buffer.from(value).toString('hex')}`);
+    const started = await this.next((e) => e.event === 'put_immutable', 5_000, 'put_immutable', from);
+    const target = String(started.target);
+    const done = await this.next(
+      (e) => e.event === 'put' && e.target === target,
+      timeoutMs,
+      `put of ${target}`,
+      from
+    );
+    return { target, numSuccess: Number(done.num_success) };
+  }
+
+  /** BEP 44: the bencoded value libtorrent found under `target` (hex), or null. */
+  async getImmutable(target: string, timeoutMs = 30_000): Promise<string | null> {
+    const from = this.events.length;
+    this.send(`get_immutable ${target}`);
+    const ev = await this.next(
+      (e) => e.event === 'immutable_item' && e.target === target,
+      timeoutMs,
+      `immutable item ${target}`,
+      from
+    );
+    return (ev.v as string | null) ?? null;
+  }
+
+  /**
+   * BEP 44: put a byte string as a mutable item signed by `secretKey`, libtorrent's 64-byte
+   * expanded ed25519 key (libtorrent picks seq = the highest it finds + 1).
+   */
+  async putMutable(
+    secretKey: Uint8Array,
+    publicKey: Uint8Array,
+    value: Uint8Array,
+    salt: Uint8Array,
+    timeoutMs = 30_000
+  ): Promise<{ seq: number; numSuccess: number }> {
+    const from = this.events.length;
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    this.send(
+      `put_mutable ${hex(secretKey)} ${hex(publicKey)} ${hex(value)} ${salt.length ? hex(salt) : '-'}`
+    );
+    const done = await this.next(
+      (e) => e.event === 'put' && e.public_key === hex(publicKey) && e.salt === hex(salt),
+      timeoutMs,
+      'mutable put',
+      from
+    );
+    return { seq: Number(done.seq), numSuccess: Number(done.num_success) };
+  }
+
+  /** BEP 44: the mutable item libtorrent settles on (its authoritative answer). */
+  async getMutable(
+    publicKey: Uint8Array,
+    salt: Uint8Array,
+    timeoutMs = 30_000
+  ): Promise<{ seq: number; v: string | null; signature: string }> {
+    const from = this.events.length;
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+    this.send(`get_mutable ${hex(publicKey)} ${salt.length ? hex(salt) : '-'}`);
+    const ev = await this.next(
+      (e) =>
+        e.event === 'mutable_item' &&
+        e.key === hex(publicKey) &&
+        e.salt === hex(salt) &&
+        e.authoritative === true,
+      timeoutMs,
+      'authoritative mutable item',
+      from
+    );
+    return { seq: Number(ev.seq), v: (ev.v as string | null) ?? null, signature: String(ev.signature) };
+  }
 }
