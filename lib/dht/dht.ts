@@ -270,6 +270,15 @@ export class DHT extends TypedEmitter<DhtEvents> {
     return items.getMutable(this.itemClient, key, opts);
   }
 
+  /**
+   * BEP 44: put an item again as it was read (same value, seq and signature), to keep it alive
+   * on the nodes closest to it; anyone may, no key needed. Items expire after ~2 h otherwise.
+   */
+  async republish(item: ImmutableItem | MutableItem, opts: LookupOptionsPublic = {}): Promise<PutResult> {
+    await this.readyForLookups();
+    return items.republish(this.itemClient, item, opts.signal);
+  }
+
   /** Iterative find_node: the k closest nodes to `target` that answered. */
   async findNode(target: string | Uint8Array, opts: LookupOptionsPublic = {}): Promise<LookupResult> {
     const t = parseNodeId(target);

@@ -179,6 +179,44 @@ export async function putMutable(c: ItemClient, opts: PutMutableOptions): Promis
   return { target: mutableTarget(publicKey, salt), seq, ...result };
 }
 
+/**
+ * Put an item again exactly as it was read (value, seq and signature unchanged), to keep it
+ * alive: BEP 44 lets anyone re-put, no private key needed. Nodes holding it only refresh it.
+ */
+export async function republish(
+  c: ItemClient,
+  item: ImmutableItem | MutableItem,
+  signal?: AbortSignal
+): Promise<PutResult> {
+  const mutable = 'publicKey' in item ? item : undefined;
+  const target = mutable ? mutableTarget(mutable.publicKey, mutable.salt) : immutableTarget(item.v);
+  const lookup = await c.lookups.run(
+    target,
+    { query: { method: 'get', id: c.localId(), target }, onReply: () => {} },
+    signal
+  );
+  if (lookup.aborted) throw new AbortError();
+  const put = (): PutQuery => ({
+    method: 'put',
+    id: c.localId(),
+    token: new Uint8Array(0),
+    v: item.v,
+    ...(mutable
+      ? {
+          k: mutable.publicKey,
+          sig: mutable.signature,
+          seq: mutable.seq,
+          ...(mutable.salt.length ? { salt: mutable.salt } : {})
+        }
+      : {})
+  });
+  return {
+    target,
+    ...(mutable ? { seq: mutable.seq } : {}),
+    ...(await putToClosest(c, lookup, put, signal))
+  };
+}
+
 async function walkMutable(
   c: ItemClient,
   publicKey: Uint8Array,

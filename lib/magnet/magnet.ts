@@ -1,5 +1,5 @@
 /**
- * Magnet links (BEP 9 format, BEP 53 `so=`).
+ * Magnet links (BEP 9 format, BEP 53 `so=`, BEP 46 `xs=urn:btpk:` + `s=`).
  *
  * We parse the query ourselves instead of trusting `magnet-uri`: that package accepts invalid
  * hex, drops a `tr` whose value holds a raw '=', and ignores an uppercase `MAGNET:` scheme.
@@ -10,7 +10,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { InvalidArgumentError } from '../errors.js';
 import { parseInfoHash } from '../id/node-id.js';
 import { formatAddress, type Address } from '../net/address.js';
-import { toHex } from '../util/bytes.js';
+import { fromHex, toHex } from '../util/bytes.js';
 
 /** Longest magnet link we parse (links carry a hash, a name and some hints: 64 KiB is lavish). */
 export const MAX_MAGNET_LENGTH = 64 * 1024;
@@ -132,11 +132,109 @@ export function formatSelectOnly(indices: number[]): string {
   return parts.join(',');
 }
 
+/** The fields of a magnet link, before deciding which kind it is. */
+interface ScannedMagnet {
+  infoHash: Uint8Array | undefined;
+  sawV2: boolean;
+  name: string | undefined;
+  selectOnly: number[] | undefined;
+  peers: Address[];
+  peerHosts: Address[];
+  trackers: string[];
+  /** BEP 46 `xs=urn:btpk:<64 hex>`. */
+  publicKey: Uint8Array | undefined;
+  /** BEP 46 `s=<hex>`. */
+  salt: Uint8Array | undefined;
+}
+
 /**
  * Parse a magnet link. Requires one v1 infohash (`xt=urn:btih:` with 40 hex or 32 base32
  * characters); several `xt` naming the same btih are fine, different ones are rejected.
+ * A BEP 46 link (`xs=urn:btpk:`, no `xt`) is parsed by parseMutableMagnet.
  */
 export function parseMagnet(uri: string): Magnet {
+  const m = scanMagnet(uri);
+  const infoHash = m.infoHash;
+  if (!infoHash) {
+    invalid(
+      m.publicKey
+        ? 'it names a mutable torrent (xs=urn:btpk:), resolve it through the DHT first (BEP 46)'
+        : m.sawV2
+          ? 'only a v2 (btmh) infohash is given; v2 torrents are not supported'
+          : 'missing xt=urn:btih:<infohash>'
+    );
+  }
+  const out: Magnet = {
+    infoHash,
+    infoHashHex: toHex(infoHash),
+    peers: m.peers,
+    peerHosts: m.peerHosts,
+    trackers: m.trackers
+  };
+  if (m.name !== undefined) out.name = m.name;
+  if (m.selectOnly !== undefined) out.selectOnly = m.selectOnly;
+  return out;
+}
+
+/** A BEP 46 magnet link: the key (and salt) of the mutable item that points at the torrent. */
+export interface MutableMagnet {
+  /** ed25519 public key, 32 bytes. */
+  publicKey: Uint8Array;
+  /** Up to 64 bytes; empty when the link has no `s`. */
+  salt: Uint8Array;
+  name?: string;
+  /** `x.pe` hints that are IP literals. */
+  peers: Address[];
+  trackers: string[];
+  selectOnly?: number[];
+  /** An `xt` infohash given alongside (a starting point; the DHT item has the latest). */
+  infoHash?: Uint8Array;
+}
+
+/** True when `uri` is a magnet link with a BEP 46 `xs=urn:btpk:` (whether or not it has an `xt`). */
+export function isMutableMagnet(uri: string): boolean {
+  return (
+    typeof uri === 'string' &&
+    /^\s*magnet:\?/i.test(uri) &&
+    /[?&]xs(\.[0-9]+)?=urn(:|%3A)btpk(:|%3A)/i.test(uri)
+  );
+}
+
+/** Parse a BEP 46 link `magnet:?xs=urn:btpk:<64 hex public key>[&s=<hex salt>]`. */
+export function parseMutableMagnet(uri: string): MutableMagnet {
+  const m = scanMagnet(uri);
+  if (!m.publicKey) invalid('missing xs=urn:btpk:<64 hex public key> (BEP 46)');
+  const out: MutableMagnet = {
+    publicKey: m.publicKey,
+    salt: m.salt ?? new Uint8Array(0),
+    peers: m.peers,
+    trackers: m.trackers
+  };
+  if (m.name !== undefined) out.name = m.name;
+  if (m.selectOnly !== undefined) out.selectOnly = m.selectOnly;
+  if (m.infoHash !== undefined) out.infoHash = m.infoHash;
+  return out;
+}
+
+/** Build `magnet:?xs=urn:btpk:<hex>[&s=<hex>][&dn=]` (BEP 46). */
+export function toMutableMagnet(input: { publicKey: Uint8Array; salt?: Uint8Array; name?: string }): string {
+  if (!(input.publicKey instanceof Uint8Array) || input.publicKey.length !== 32)
+    throw new InvalidArgumentError(
+      'ERR_INVALID_MAGNET',
+      'cannot build magnet link: a public key is 32 bytes'
+    );
+  if (input.salt && input.salt.length > 64)
+    throw new InvalidArgumentError(
+      'ERR_INVALID_MAGNET',
+      'cannot build magnet link: a salt is at most 64 bytes'
+    );
+  let out = `magnet:?xs=urn:btpk:${toHex(input.publicKey)}`;
+  if (input.salt?.length) out += `&s=${toHex(input.salt)}`;
+  if (input.name !== undefined && input.name !== '') out += `&dn=${encodeValue(input.name)}`;
+  return out;
+}
+
+function scanMagnet(uri: string): ScannedMagnet {
   if (typeof uri !== 'string') invalid('expected a string');
   const text = uri.trim();
   if (text.length > MAX_MAGNET_LENGTH) invalid(`longer than ${MAX_MAGNET_LENGTH} characters`);
@@ -144,6 +242,8 @@ export function parseMagnet(uri: string): Magnet {
   const query = text.slice('magnet:?'.length).split('#', 1)[0] ?? '';
 
   let infoHash: Uint8Array | undefined;
+  let publicKey: Uint8Array | undefined;
+  let salt: Uint8Array | undefined;
   let sawV2 = false;
   let name: string | undefined;
   let selectOnly: number[] | undefined;
@@ -176,6 +276,18 @@ export function parseMagnet(uri: string): Magnet {
       }
       if (infoHash && toHex(infoHash) !== toHex(hash)) invalid('it names two different btih infohashes');
       infoHash = hash;
+    } else if (key === 'xs' || /^xs\.[0-9]+$/.test(key)) {
+      const btpk = /^urn:btpk:(.*)$/i.exec(decodeComponent(raw, key, false));
+      if (!btpk) continue; // other exact sources (URLs) are not ours to follow
+      if (!/^[0-9a-fA-F]{64}$/.test(btpk[1] ?? ''))
+        invalid('xs=urn:btpk: needs a 64 hex character public key');
+      const key32 = fromHex(btpk[1]!);
+      if (publicKey && toHex(publicKey) !== toHex(key32)) invalid('it names two different btpk keys');
+      publicKey = key32;
+    } else if (key === 's') {
+      const text = decodeComponent(raw, key, false);
+      if (!/^([0-9a-fA-F]{2}){0,64}$/.test(text)) invalid('s= (BEP 46 salt) must be hex, at most 64 bytes');
+      salt = fromHex(text);
     } else if (key === 'dn') {
       name ??= decodeComponent(raw, key, true);
     } else if (key === 'tr') {
@@ -192,20 +304,9 @@ export function parseMagnet(uri: string): Magnet {
       const indices = parseSelectOnly(decodeComponent(raw, key, false));
       selectOnly = [...new Set([...(selectOnly ?? []), ...indices])].sort((a, b) => a - b);
     }
-    // Unknown keys (ws, xs, as, kt, ...) are ignored, as BEP 9 allows.
+    // Unknown keys (ws, as, kt, ...) are ignored, as BEP 9 allows.
   }
-
-  if (!infoHash) {
-    invalid(
-      sawV2
-        ? 'only a v2 (btmh) infohash is given; v2 torrents are not supported'
-        : 'missing xt=urn:btih:<infohash>'
-    );
-  }
-  const out: Magnet = { infoHash, infoHashHex: toHex(infoHash), peers, peerHosts, trackers };
-  if (name !== undefined) out.name = name;
-  if (selectOnly !== undefined) out.selectOnly = selectOnly;
-  return out;
+  return { infoHash, sawV2, name, selectOnly, peers, peerHosts, trackers, publicKey, salt };
 }
 
 /** Percent-encode a value, keeping the ':' that host:port and URLs are full of readable. */
