@@ -3,8 +3,8 @@
  * and starting a node that stops early when the user interrupts or a deadline passes.
  */
 import type { Command } from 'commander';
-import { DHT, toHex, type DhtOptions, type DhtStats } from '../index.js';
-import { collectBootstrap, parseBindHost } from './args.js';
+import { AbortError, DHT, toHex, type DhtOptions, type DhtStats } from '../index.js';
+import { collectBootstrap, parseBindHost, portParser, secondsParser } from './args.js';
 import type { CliContext } from './program.js';
 
 /** Options every DHT command has. */
@@ -91,4 +91,57 @@ export function stopReason(ctx: CliContext, signal: AbortSignal): 'interrupted' 
 /** Abort when the user interrupts or after `timeoutSeconds`. */
 export function deadline(ctx: CliContext, timeoutSeconds: number): AbortSignal {
   return AbortSignal.any([ctx.interrupt, AbortSignal.timeout(Math.round(timeoutSeconds * 1000))]);
+}
+
+/** Options of the commands that run one DHT operation and exit (lookup, announce, put, get). */
+export interface OneShotCliOptions extends DhtCliOptions {
+  dhtPort: number;
+  timeout: number;
+  json?: boolean;
+}
+
+/** Add --host, --bootstrap, --dht-port, --timeout (default `timeoutSeconds`) and --json. */
+export function addOneShotOptions(command: Command, timeoutSeconds: number, json: string): Command {
+  return addDhtOptions(command, { host: '0.0.0.0' })
+    .option('--dht-port <port>', 'UDP port of the DHT socket (0 = any free port)', portParser(true), 0)
+    .option(
+      '-t, --timeout <seconds>',
+      'give up after this long (joining included)',
+      secondsParser(false),
+      timeoutSeconds
+    )
+    .option('--json', json);
+}
+
+/** How a one-shot DHT command ended: its result (null when stopped first), why it stopped, the node's stats. */
+export interface OneShotOutcome<T> {
+  result: T | null;
+  stopped: 'interrupted' | 'timeout' | null;
+  stats: DhtStats | null;
+}
+
+/**
+ * Start a node, run `work` on it until it finishes, the --timeout passes or the user
+ * interrupts, then destroy the node. An AbortError from `work` means it was stopped.
+ */
+export async function withDht<T>(
+  ctx: CliContext,
+  opts: OneShotCliOptions,
+  work: (dht: DHT, signal: AbortSignal) => Promise<T>
+): Promise<OneShotOutcome<T>> {
+  const stop = deadline(ctx, opts.timeout);
+  const dht = await startDht(ctx, dhtOptionsFrom(opts, opts.dhtPort), stop);
+  let result: T | null = null;
+  let stats: DhtStats | null = null;
+  if (dht) {
+    try {
+      result = await work(dht, stop);
+    } catch (err) {
+      if (!(err instanceof AbortError)) throw err;
+    } finally {
+      stats = dht.stats();
+      await dht.destroy();
+    }
+  }
+  return { result, stopped: stopReason(ctx, stop), stats };
 }

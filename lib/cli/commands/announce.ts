@@ -7,27 +7,14 @@
  * Announces expire on the nodes after 30 minutes or so: a real seeder re-announces
  * periodically (see `trackerless node` or the library's DHT.announce in a loop).
  */
-import { AbortError, type AnnounceResult } from '../../index.js';
-import { parseTarget, portParser, secondsParser } from '../args.js';
+import { parseTarget, portParser } from '../args.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand } from '../program.js';
-import {
-  addDhtOptions,
-  deadline,
-  dhtOptionsFrom,
-  hex,
-  seconds,
-  startDht,
-  stopReason,
-  type DhtCliOptions
-} from '../session.js';
+import { addOneShotOptions, hex, seconds, withDht, type OneShotCliOptions } from '../session.js';
 
-interface AnnounceCliOptions extends DhtCliOptions {
+interface AnnounceCliOptions extends OneShotCliOptions {
   /** The announced TCP port (the DHT's own UDP port is --dht-port). */
   port?: number;
-  dhtPort: number;
   impliedPort?: boolean;
-  timeout: number;
-  json?: boolean;
 }
 
 export const announceCommand: CliCommand = {
@@ -41,16 +28,8 @@ export const announceCommand: CliCommand = {
         'TCP port where the peer accepts BitTorrent connections',
         portParser(false)
       );
-    addDhtOptions(command, { host: '0.0.0.0' })
-      .option('--dht-port <port>', 'UDP port of the DHT socket (0 = any free port)', portParser(true), 0)
+    addOneShotOptions(command, 60, 'print the result as one JSON object')
       .option('--implied-port', 'BEP 5 implied_port: nodes record our UDP source port instead of --port')
-      .option(
-        '-t, --timeout <seconds>',
-        'give up after this long (joining included)',
-        secondsParser(false),
-        60
-      )
-      .option('--json', 'print the result as one JSON object')
       .addHelpText(
         'after',
         '\nExample:\n  trackerless announce 0123456789abcdef0123456789abcdef01234567 --port 6881 --bootstrap 127.0.0.1:6881'
@@ -65,22 +44,9 @@ export const announceCommand: CliCommand = {
       );
     }
     const started = Date.now();
-    const stop = deadline(ctx, opts.timeout);
-    const dht = await startDht(ctx, dhtOptionsFrom(opts, opts.dhtPort), stop);
-    let result: AnnounceResult | null = null;
-    if (dht) {
-      try {
-        result = await dht.announce(infoHash, opts.port, {
-          impliedPort: opts.impliedPort ?? false,
-          signal: stop
-        });
-      } catch (err) {
-        if (!(err instanceof AbortError)) throw err;
-      } finally {
-        await dht.destroy();
-      }
-    }
-    const reason = stopReason(ctx, stop);
+    const { result, stopped: reason } = await withDht(ctx, opts, (dht, signal) =>
+      dht.announce(infoHash, opts.port, { impliedPort: opts.impliedPort ?? false, signal })
+    );
     if (!result) {
       ctx.log(
         `announce ${hex(infoHash)}: ${reason === 'timeout' ? `timed out after ${opts.timeout} s` : 'interrupted'}`

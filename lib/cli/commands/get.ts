@@ -5,25 +5,14 @@
  * UTF-8 text, anything else as JSON (byte strings in it as text); --json prints one object with
  * the value in base64 and hex and the item's metadata. Exit 0 when found, 1 when not.
  */
-import { AbortError, toHex, type ImmutableItem, type MutableItem } from '../../index.js';
+import { toHex, type ImmutableItem, type MutableItem } from '../../index.js';
 import type { DecodedItemValue } from '../../item/item.js';
-import { parseItemKey, portParser, saltParser, secondsParser } from '../args.js';
+import { parseItemKey, saltParser } from '../args.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand } from '../program.js';
-import {
-  addDhtOptions,
-  deadline,
-  dhtOptionsFrom,
-  seconds,
-  startDht,
-  stopReason,
-  type DhtCliOptions
-} from '../session.js';
+import { addOneShotOptions, seconds, withDht, type OneShotCliOptions } from '../session.js';
 
-interface GetCliOptions extends DhtCliOptions {
+interface GetCliOptions extends OneShotCliOptions {
   salt?: string;
-  dhtPort: number;
-  timeout: number;
-  json?: boolean;
 }
 
 export const getCommand: CliCommand = {
@@ -37,19 +26,10 @@ export const getCommand: CliCommand = {
         parseItemKey
       )
       .option('--salt <text>', 'mutable: the salt the item was put with', saltParser);
-    addDhtOptions(command, { host: '0.0.0.0' })
-      .option('--dht-port <port>', 'UDP port of the DHT socket (0 = any free port)', portParser(true), 0)
-      .option(
-        '-t, --timeout <seconds>',
-        'give up after this long (joining included)',
-        secondsParser(false),
-        30
-      )
-      .option('--json', 'print the item as one JSON object (value in base64 and hex)')
-      .addHelpText(
-        'after',
-        '\nExample:\n  trackerless get e5f96f6f38320f0f33959cb4d3d656452117aadb --bootstrap 127.0.0.1:6881'
-      );
+    addOneShotOptions(command, 30, 'print the item as one JSON object (value in base64 and hex)').addHelpText(
+      'after',
+      '\nExample:\n  trackerless get e5f96f6f38320f0f33959cb4d3d656452117aadb --bootstrap 127.0.0.1:6881'
+    );
   },
   async run(ctx, args, options) {
     const { kind, key } = args[0] as ReturnType<typeof parseItemKey>;
@@ -57,29 +37,18 @@ export const getCommand: CliCommand = {
     if (kind === 'immutable' && opts.salt !== undefined)
       throw new UsageError('--salt is for mutable items (a 64-hex public key)');
     const started = Date.now();
-    const stop = deadline(ctx, opts.timeout);
-    const dht = await startDht(ctx, dhtOptionsFrom(opts, opts.dhtPort), stop);
-    let item: ImmutableItem | MutableItem | null = null;
-    if (dht) {
-      try {
-        item =
-          kind === 'immutable'
-            ? await dht.getImmutable(key, { signal: stop })
-            : await dht.getMutable(key, {
-                ...(opts.salt !== undefined ? { salt: opts.salt } : {}),
-                signal: stop
-              });
-      } catch (err) {
-        if (!(err instanceof AbortError)) throw err;
-      } finally {
-        await dht.destroy();
-      }
-    }
-    const reason = stopReason(ctx, stop);
-    if (reason === 'interrupted') return EXIT_INTERRUPTED;
+    const { result: item, stopped } = await withDht<ImmutableItem | MutableItem | null>(
+      ctx,
+      opts,
+      (dht, signal) =>
+        kind === 'immutable'
+          ? dht.getImmutable(key, { signal })
+          : dht.getMutable(key, { ...(opts.salt !== undefined ? { salt: opts.salt } : {}), signal })
+    );
+    if (stopped === 'interrupted') return EXIT_INTERRUPTED;
     if (!item) {
       ctx.log(
-        `get ${toHex(key)}: ${reason === 'timeout' ? `timed out after ${opts.timeout} s` : 'not found'}`
+        `get ${toHex(key)}: ${stopped === 'timeout' ? `timed out after ${opts.timeout} s` : 'not found'}`
       );
       return EXIT_FAILURE;
     }

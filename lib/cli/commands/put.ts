@@ -8,27 +8,16 @@
  * Items expire after about 2 hours unless put again (the same command re-puts; for a mutable
  * item pass the same --seq to refresh rather than update).
  */
-import { AbortError, loadKeyPair, toHex, type PutResult } from '../../index.js';
-import { portParser, saltParser, secondsParser, seqParser } from '../args.js';
+import { loadKeyPair, toHex } from '../../index.js';
+import { saltParser, seqParser } from '../args.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand } from '../program.js';
-import {
-  addDhtOptions,
-  deadline,
-  dhtOptionsFrom,
-  seconds,
-  startDht,
-  stopReason,
-  type DhtCliOptions
-} from '../session.js';
+import { addOneShotOptions, seconds, withDht, type OneShotCliOptions } from '../session.js';
 
-interface PutCliOptions extends DhtCliOptions {
+interface PutCliOptions extends OneShotCliOptions {
   key?: string;
   salt?: string;
   seq?: number;
   cas?: number;
-  dhtPort: number;
-  timeout: number;
-  json?: boolean;
 }
 
 export const putCommand: CliCommand = {
@@ -36,7 +25,7 @@ export const putCommand: CliCommand = {
   configure(command) {
     command
       .description('store a value in the DHT (BEP 44): immutable, or mutable under an ed25519 key')
-      .argument('<value>', 'the value, stored as a UTF-8 byte string (at most 997 bytes)')
+      .argument('<value>', 'the value, stored as a UTF-8 byte string (at most 996 bytes)')
       .option('-k, --key <file>', 'mutable: sign with the ed25519 key in this file (created if missing)')
       .option(
         '--salt <text>',
@@ -45,20 +34,11 @@ export const putCommand: CliCommand = {
       )
       .option('--seq <n>', 'mutable: sequence number (default: one more than the DHT has)', seqParser)
       .option('--cas <n>', 'mutable: store only where the current seq is n (compare and swap)', seqParser);
-    addDhtOptions(command, { host: '0.0.0.0' })
-      .option('--dht-port <port>', 'UDP port of the DHT socket (0 = any free port)', portParser(true), 0)
-      .option(
-        '-t, --timeout <seconds>',
-        'give up after this long (joining included)',
-        secondsParser(false),
-        60
-      )
-      .option('--json', 'print the result as one JSON object')
-      .addHelpText(
-        'after',
-        '\nExamples:\n  trackerless put "hello" --bootstrap 127.0.0.1:6881\n' +
-          '  trackerless put "v2 of my feed" --key feed.pem --salt feed --bootstrap 127.0.0.1:6881'
-      );
+    addOneShotOptions(command, 60, 'print the result as one JSON object').addHelpText(
+      'after',
+      '\nExamples:\n  trackerless put "hello" --bootstrap 127.0.0.1:6881\n' +
+        '  trackerless put "v2 of my feed" --key feed.pem --salt feed --bootstrap 127.0.0.1:6881'
+    );
   },
   async run(ctx, args, options) {
     const value = args[0] as string;
@@ -67,31 +47,21 @@ export const putCommand: CliCommand = {
       throw new UsageError('--salt, --seq and --cas are for mutable items: add --key FILE');
     const keyPair = opts.key ? await loadKeyPair(opts.key, { create: true }) : undefined;
     const started = Date.now();
-    const stop = deadline(ctx, opts.timeout);
-    const dht = await startDht(ctx, dhtOptionsFrom(opts, opts.dhtPort), stop);
-    let result: PutResult | null = null;
-    if (dht) {
-      try {
-        result = keyPair
-          ? await dht.putMutable({
-              keyPair,
-              value,
-              ...(opts.salt !== undefined ? { salt: opts.salt } : {}),
-              ...(opts.seq !== undefined ? { seq: opts.seq } : {}),
-              ...(opts.cas !== undefined ? { cas: opts.cas } : {}),
-              signal: stop
-            })
-          : await dht.putImmutable(value, { signal: stop });
-      } catch (err) {
-        if (!(err instanceof AbortError)) throw err;
-      } finally {
-        await dht.destroy();
-      }
-    }
-    const reason = stopReason(ctx, stop);
+    const { result, stopped } = await withDht(ctx, opts, (dht, signal) =>
+      keyPair
+        ? dht.putMutable({
+            keyPair,
+            value,
+            ...(opts.salt !== undefined ? { salt: opts.salt } : {}),
+            ...(opts.seq !== undefined ? { seq: opts.seq } : {}),
+            ...(opts.cas !== undefined ? { cas: opts.cas } : {}),
+            signal
+          })
+        : dht.putImmutable(value, { signal })
+    );
     if (!result) {
-      ctx.log(`put: ${reason === 'timeout' ? `timed out after ${opts.timeout} s` : 'interrupted'}`);
-      return reason === 'timeout' ? EXIT_FAILURE : EXIT_INTERRUPTED;
+      ctx.log(`put: ${stopped === 'timeout' ? `timed out after ${opts.timeout} s` : 'interrupted'}`);
+      return stopped === 'timeout' ? EXIT_FAILURE : EXIT_INTERRUPTED;
     }
     const target = toHex(result.target);
     const publicKey = keyPair ? toHex(keyPair.publicKey) : undefined;
@@ -109,11 +79,11 @@ export const putCommand: CliCommand = {
     } else {
       ctx.print(publicKey ? `${publicKey} ${result.seq}` : target);
     }
-    const refused = result.refusals.length
-      ? `, refused by ${result.refusals.length} (${[...new Set(result.refusals)].join(', ')})`
-      : '';
+    const codes = [...new Set(result.refusals)].join(', ');
+    const refused = result.refusals.length ? `, refused by ${result.refusals.length} (${codes})` : '';
     ctx.log(
-      `put ${target}: stored on ${result.storedOn} of ${result.targets} nodes${refused}, ${result.lookup.queries} queries, ${seconds(Date.now() - started)}`
+      `put ${target}: stored on ${result.storedOn} of ${result.targets} nodes${refused}, ` +
+        `${result.lookup.queries} queries, ${seconds(Date.now() - started)}`
     );
     if (result.storedOn === 0) {
       ctx.log(
