@@ -9,7 +9,8 @@
  *  1. loopback: two 1,000-node UDP networks in this process (same ids, same join schedule,
  *     same seeded workload, interleaved): queries per get_peers lookup and success, time to
  *     first peer, queries per announce and the nodes storing it, find_node recall of the true
- *     8 closest, join cost. Counting wraps dgram.Socket.prototype.send for the whole process.
+ *     8 closest, BEP 44 put/get of an immutable item (queries, nodes storing it, read back),
+ *     join cost. Counting wraps dgram.Socket.prototype.send for the whole process.
  *  2. memory: fresh `node --expose-gc` children: heap per node at an equal routing-table size,
  *     heap per stored peer.
  *  3. serve: replies/s one node serves on one core (server in a child, load generator here).
@@ -200,6 +201,23 @@ async function main(): Promise<void> {
       (x) => x === 8
     );
     add('announce: bytes, all nodes (median)', (r) => med(r, (x) => x.announce.map((s) => s.netBytes)), 'B');
+    add('BEP 44 put (immutable): queries (get walk + puts, median)', (r) =>
+      med(r, (x) => x.put.map((s) => s.queries))
+    );
+    add('BEP 44 put: nodes storing the item (median)', (r) => med(r, (x) => x.put.map((s) => s.storedCount)));
+    add('BEP 44 put: of them among the true 8 closest (median)', (r) =>
+      med(r, (x) => x.put.map((s) => s.storedInTrue8))
+    );
+    add('BEP 44 put: bytes, all nodes (median)', (r) => med(r, (x) => x.put.map((s) => s.netBytes)), 'B');
+    add('BEP 44 get: queries per get (median)', (r) => med(r, (x) => x.get.map((s) => s.queries)));
+    add(
+      'BEP 44 get: success rate (item read back)',
+      (r) => r.get.filter((s) => s.found).length / r.get.length,
+      '',
+      '>= anchor',
+      (x, y) => x >= y
+    );
+    add('BEP 44 get: duration (median)', (r) => med(r, (x) => x.get.map((s) => s.ms)), 'ms');
     add('find_node: queries per lookup (median)', (r) => med(r, (x) => x.findNode.map((s) => s.queries)));
     add('find_node: recall of the true 8 closest (mean)', (r) => mean(r.findNode.map((s) => s.recall)));
     add('join: queries sent per node while the network is built', (r) => r.joinQueriesPerNode);

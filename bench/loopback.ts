@@ -57,6 +57,17 @@ export interface FindNodeSample extends OpSample {
   recall: number;
 }
 
+export interface PutSample extends OpSample {
+  /** Nodes other than the putter whose item store grew. */
+  storedCount: number;
+  /** How many of them are among the true 8 closest to the target. */
+  storedInTrue8: number;
+}
+
+export interface GetSample extends OpSample {
+  found: boolean;
+}
+
 export interface ImplLoopbackResult {
   impl: ImplName;
   buildMs: number;
@@ -69,6 +80,9 @@ export interface ImplLoopbackResult {
   announce: AnnounceSample[];
   getPeers: GetPeersSample[];
   findNode: FindNodeSample[];
+  /** BEP 44 immutable put by the announcer, get by the getter. */
+  put: PutSample[];
+  get: GetSample[];
 }
 
 interface WorkItem {
@@ -113,7 +127,7 @@ export async function runLoopback(opts: LoopbackOptions): Promise<Record<ImplNam
     for (const impl of order) {
       nets[impl] = []; // filled as nodes join, so `finally` closes them even if the build fails
       const figures = await buildNetwork(impl, ids, nets[impl]!, opts);
-      results[impl] = { impl, ...figures, announce: [], getPeers: [], findNode: [] };
+      results[impl] = { impl, ...figures, announce: [], getPeers: [], findNode: [], put: [], get: [] };
     }
     await quiet(opts.counter, 2000);
 
@@ -233,6 +247,29 @@ async function runItem(
       found: m.value.found,
       firstPeerMs: m.value.firstPeerMs
     });
+  }
+  // BEP 44: an immutable item put by the announcer, read by the getter
+  {
+    const node = nodes[item.announcer]!;
+    const value = Buffer.from(`bench item ${rep}/${index} ${toHex(item.infoHash)}`);
+    const storedBefore = nodes.map((n) => n.storedItems());
+    const m = await measure(counter, node.port, () => node.putImmutable(value));
+    const stored: number[] = [];
+    nodes.forEach((n, idx) => {
+      if (idx !== item.announcer && n.storedItems() > storedBefore[idx]!) stored.push(idx);
+    });
+    const true8 = trueClosest(ids, m.value.target, K, item.announcer);
+    res.put.push({
+      rep,
+      item: index,
+      ...m.figures,
+      reportedQueries: NaN,
+      storedCount: stored.length,
+      storedInTrue8: stored.filter((i) => true8.has(i)).length
+    });
+    const getter = nodes[item.getter]!;
+    const g = await measure(counter, getter.port, () => getter.getImmutable(m.value.target, value));
+    res.get.push({ rep, item: index, ...g.figures, reportedQueries: NaN, found: g.value });
   }
   // find_node recall of the true 8 closest
   {

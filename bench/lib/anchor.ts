@@ -68,6 +68,14 @@ export interface AnchorDHT extends EventEmitter {
   ready: boolean;
   _rpc: AnchorRpc;
   _peers: AnchorRecordCache;
+  /** BEP 44 items it stores (an LRU). */
+  _values: { length: number };
+  put(opts: { v: Buffer }, cb: (err: Error | null, target: Buffer, n: number) => void): Buffer;
+  get(
+    target: Buffer,
+    opts: { cache?: boolean },
+    cb: (err: Error | null, item: { v: Buffer } | null) => void
+  ): void;
   listen(port: number, address: string, cb?: () => void): void;
   address(): { address: string; port: number; family: string };
   addNode(node: { id: Buffer; host: string; port: number }): void;

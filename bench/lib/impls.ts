@@ -37,6 +37,12 @@ export interface BenchNode {
   tableSize(): number;
   /** Peer entries this node stores for others (announces received). */
   storedPeers(): number;
+  /** BEP 44: put a byte string as an immutable item; its target and the nodes that took it. */
+  putImmutable(value: Uint8Array): Promise<{ target: Uint8Array; storedOn: number }>;
+  /** BEP 44: whether a get of `target` returned `value`. */
+  getImmutable(target: Uint8Array, value: Uint8Array): Promise<boolean>;
+  /** BEP 44 items this node stores (its own puts included, for the anchor). */
+  storedItems(): number;
   destroy(): Promise<void>;
 }
 
@@ -110,6 +116,20 @@ class OursNode implements BenchNode {
 
   storedPeers(): number {
     return this.dht.stats().storedPeers;
+  }
+
+  async putImmutable(value: Uint8Array) {
+    const r = await this.dht.putImmutable(value);
+    return { target: r.target, storedOn: r.storedOn };
+  }
+
+  async getImmutable(target: Uint8Array, value: Uint8Array): Promise<boolean> {
+    const item = await this.dht.getImmutable(target);
+    return item !== null && Buffer.from(item.value as Uint8Array).equals(value);
+  }
+
+  storedItems(): number {
+    return this.dht.stats().storedItems;
   }
 
   destroy(): Promise<void> {
@@ -202,6 +222,27 @@ class AnchorNode implements BenchNode {
 
   storedPeers(): number {
     return this.dht._peers.size;
+  }
+
+  putImmutable(value: Uint8Array) {
+    return new Promise<{ target: Uint8Array; storedOn: number }>((resolve, reject) => {
+      this.dht.put({ v: Buffer.from(value) }, (err, target, n) =>
+        err ? reject(err) : resolve({ target: new Uint8Array(target), storedOn: n })
+      );
+    });
+  }
+
+  getImmutable(target: Uint8Array, value: Uint8Array): Promise<boolean> {
+    // cache: false, or it answers from its own store without asking the network.
+    return new Promise((resolve) => {
+      this.dht.get(Buffer.from(target), { cache: false }, (err, item) =>
+        resolve(!err && item !== null && Buffer.from(item.v).equals(value))
+      );
+    });
+  }
+
+  storedItems(): number {
+    return this.dht._values.length;
   }
 
   destroy(): Promise<void> {
