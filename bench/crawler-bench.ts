@@ -101,7 +101,7 @@ async function child(nodes: number, rate: number): Promise<Result> {
   };
   const start = net.network.clock.now();
   const t2 = performance.now();
-  crawler.start();
+  await crawler.start();
   const capMs = Math.ceil((3 * nodes * 1000) / rate);
   await net.network.runUntil(() => found >= 0.99 * known.size || idle, capMs);
   const elapsed = net.network.clock.now() - start;

@@ -12,12 +12,12 @@ const store = SqliteCrawlerStore.open(db);
 // 10 queries/s overall, at most 1/s per IP; each node's BEP 51 interval is always honoured.
 const crawler = createDhtCrawler(dht, { store, queriesPerSecond: 10 });
 crawler.on('infohash', (infoHash, source) => console.log(`${toHex(infoHash)} ${source}`));
-crawler.start();
+await crawler.start();
 await new Promise((resolve) => setTimeout(resolve, Number(seconds) * 1000));
 await crawler.stop(); // flushes the records and saves the crawl state
 const s = crawler.stats();
 console.error(
-  `${s.nodesVisited} nodes visited, ${s.samples} samples, ${s.newInfoHashes} new infohashes, ${store.count()} in ${db}`
+  `${s.nodesVisited} nodes visited, ${s.samples} samples, ${s.newInfoHashes} new infohashes, ${(await store.summary()).torrents} in ${db}`
 );
-store.close();
+await store.close();
 await dht.destroy();

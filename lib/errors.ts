@@ -18,7 +18,9 @@ export type TrackerlessErrorCode =
   | 'ERR_BAD_RESPONSE'
   | 'ERR_STATE_FILE'
   | 'ERR_PROTOCOL'
-  | 'ERR_CONNECTION_RESET';
+  | 'ERR_CONNECTION_RESET'
+  | 'ERR_MISSING_DEPENDENCY'
+  | 'ERR_DATABASE';
 
 export class TrackerlessError extends Error {
   readonly code: TrackerlessErrorCode;
@@ -68,6 +70,26 @@ export class RemoteError extends TrackerlessError {
 
 /** Outbound queries are refused locally (in-flight cap or rate limit). */
 export class BackpressureError extends TrackerlessError {}
+
+/** An optional dependency (a database driver) is not installed. */
+export class MissingDependencyError extends TrackerlessError {
+  readonly dependency: string;
+  constructor(dependency: string, purpose: string, options?: { cause?: unknown }) {
+    super(
+      'ERR_MISSING_DEPENDENCY',
+      `${purpose} needs the optional package '${dependency}': install it with \`npm install ${dependency}\``,
+      options
+    );
+    this.dependency = dependency;
+  }
+}
+
+/** A database could not be opened, migrated or used. */
+export class DatabaseError extends TrackerlessError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_DATABASE', message, options);
+  }
+}
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError();

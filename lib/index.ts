@@ -129,6 +129,9 @@ export {
   dhtSampleQuery,
   MemoryCrawlerStore,
   SqliteCrawlerStore,
+  PgCrawlerStore,
+  openStore,
+  LivenessRefresher,
   UtMetadataResolver
 } from './crawler/index.js';
 export type {
@@ -143,7 +146,16 @@ export type {
   TorrentMetadata,
   SampleQuery,
   SampleReply,
-  UtMetadataResolverOptions
+  UtMetadataResolverOptions,
+  FlushResult,
+  IndexStore,
+  TorrentIndex,
+  SearchQuery,
+  SearchPage,
+  TorrentSummary,
+  TorrentDetail,
+  ScrapeEstimate,
+  ScrapeFunction
 } from './crawler/index.js';
 export { WarmTestnet } from './testing/warm-testnet.js';
 export type { WarmTestnetOptions } from './testing/warm-testnet.js';

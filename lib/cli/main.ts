@@ -11,6 +11,7 @@ import { nodeCommand } from './commands/node.js';
 import { lookupCommand } from './commands/lookup.js';
 import { announceCommand } from './commands/announce.js';
 import { crawlCommand } from './commands/crawl.js';
+import { indexCommand } from './commands/index-command.js';
 import { downloadCommand } from './commands/download.js';
 import { seedCommand } from './commands/seed.js';
 import { putCommand } from './commands/put.js';
@@ -21,6 +22,7 @@ const COMMANDS: readonly CliCommand[] = [
   lookupCommand,
   announceCommand,
   crawlCommand,
+  indexCommand,
   downloadCommand,
   seedCommand,
   putCommand,

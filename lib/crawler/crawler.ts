@@ -14,6 +14,14 @@
  * nodes with more infohashes than they sent (`num` > samples) or due for a periodic refresh
  * go to the revisit queue. Options and defaults: options.ts.
  *
+ * Several crawlers on one database split the node keyspace by target IP (shard.ts): each IP
+ * belongs to one crawler, so the per-IP limit holds for the whole fleet, not per process.
+ *
+ * Persistence: sightings are buffered by the store and flushed every `flushIntervalMs`; the
+ * schedule is snapshotted *before* each flush and saved after it, so every saved "visited"
+ * mark has its samples already written: a crash loses at most unsaved visits (asked again
+ * after restart), never samples of a node marked visited.
+ *
  * Pure: query, clock, random source and store are injected; no sockets, no wall-clock timers,
  * so the same code runs against the real DHT and against thousands of simulated nodes.
  */
@@ -30,7 +38,16 @@ import { MAX_SAMPLE_INTERVAL_S, sanitizeReply, type AnomalyKind, type RejectReas
 import { emptyStats, type CrawlerStats } from './stats.js';
 import { crawlerConfig, type CrawlerConfig, type CrawlerEvents, type CrawlerOptions } from './options.js';
 import { TargetPicker } from './targets.js';
-import type { Candidate, CrawlerStore, InfoHashSource, SampleQuery, SampleReply } from './types.js';
+import { inShard } from './shard.js';
+import type {
+  Candidate,
+  CrawlerState,
+  CrawlerStore,
+  FlushResult,
+  InfoHashSource,
+  SampleQuery,
+  SampleReply
+} from './types.js';
 import { formatAddress } from '../net/address.js';
 
 export type { CrawlerEvents, CrawlerOptions } from './options.js';
@@ -65,6 +82,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   private wake: TimerHandle | null = null;
   private wakeAt = Infinity;
   private housekeeping: TimerHandle | null = null;
+  private persisting: Promise<void> | null = null;
   private lastSave = 0;
   private lastSeeding = -Infinity;
   private idleAnnounced = false;
@@ -96,20 +114,24 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
           clock: this.clock,
           ...(opts.resolveConcurrency ? { concurrency: opts.resolveConcurrency } : {}),
           ...(opts.resolveTimeoutMs ? { timeoutMs: opts.resolveTimeoutMs } : {}),
-          ...(opts.resolveQueueCapacity ? { capacity: opts.resolveQueueCapacity } : {}),
-          onResolved: (ih, meta) => this.safely(() => this.store.recordMetadata(ih, meta))
+          claim: (max, leaseMs) => this.store.claimUnresolved(max, this.clock.now(), leaseMs),
+          onResolved: (ih, meta) => this.safely(() => this.store.recordMetadata(ih, meta, this.clock.now())),
+          onFailed: (ih) => this.safely(() => this.store.recordResolveFailure(ih, this.clock.now())),
+          onError: (err) => this.warn(err)
         })
       : null;
   }
 
   /** Load the saved state, add the bootstrap nodes, and start querying. */
-  start(): void {
+  async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    const now = this.clock.now();
+    let now = this.clock.now();
     this.startedAt = now;
+    const state = await this.store.loadState(now);
+    if (!this.running) return; // stopped while loading
+    now = this.clock.now();
     this.lastSave = now;
-    const state = this.store.loadState(now);
     for (const e of state.schedule) this.schedule.restore(e, now);
     for (const c of state.frontier) {
       const node = { host: c.host, port: c.port, ...(c.id ? { id: c.id } : {}) };
@@ -124,6 +146,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     this.unsubscribe = this.opts.passive?.((ih, kind) => this.recordPassive(ih, kind)) ?? null;
     this.seed(now);
     this.scheduleHousekeeping();
+    this.resolveQueue?.refill();
     // The per-IP record is not persisted: wait one gap first, so a quick restart cannot ask an
     // IP twice within the gap (the previous run may have just queried it).
     this.wakeIn(Math.ceil(this.perIp.gapMs));
@@ -142,8 +165,8 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     for (const q of this.inflight.values()) q.controller.abort();
     await Promise.allSettled([...this.inflight.values()].map((q) => q.done));
     await this.resolveQueue?.stop();
-    this.saveState();
-    this.safely(() => this.store.flush());
+    await this.persisting;
+    await this.persist(true);
   }
 
   /** Record an infohash seen passively (an incoming get_peers / announce_peer). */
@@ -328,6 +351,10 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   }
 
   private addCandidate(c: Candidate, now: number): void {
+    if (this.opts.shard && !inShard(c.host, this.opts.shard)) {
+      this.counters.outOfShard++;
+      return;
+    }
     const key = formatAddress(c);
     if (this.opts.isSelf?.(c) || !this.schedule.canQuery(key, now) || this.inflight.has(key)) return;
     if (this.frontier.add(c)) this.idleAnnounced = false;
@@ -339,12 +366,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   }
 
   private record(infoHash: Uint8Array, source: InfoHashSource, now: number): void {
-    let isNew = false;
-    this.safely(() => (isNew = this.store.record(infoHash, source, now)));
-    if (!isNew) return;
-    this.counters.newInfoHashes++;
-    this.emit('infohash', infoHash, source);
-    this.resolveQueue?.enqueue(infoHash);
+    this.safely(() => this.store.record(infoHash, source, now));
   }
 
   /** Nothing eligible now: refill from seeds if starved, and sleep until something is due. */
@@ -398,26 +420,54 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     this.housekeeping = this.clock.setTimeout(() => {
       this.housekeeping = null;
       if (!this.running) return;
-      this.safely(() => this.store.flush());
-      if (this.clock.now() - this.lastSave >= this.cfg.stateSaveIntervalMs) this.saveState();
-      this.scheduleHousekeeping();
+      const save = this.clock.now() - this.lastSave >= this.cfg.stateSaveIntervalMs;
+      this.persisting = this.persist(save).finally(() => {
+        this.persisting = null;
+        if (this.running) this.scheduleHousekeeping();
+      });
     }, this.cfg.flushIntervalMs);
   }
 
-  private saveState(): void {
+  /** Flush the store's buffer, then (if `save`) the state snapshotted before the flush. */
+  private async persist(save: boolean): Promise<void> {
     const now = this.clock.now();
-    this.lastSave = now;
+    const state = save ? this.snapshotState() : null;
+    try {
+      this.flushed(await this.store.flush());
+      if (state) {
+        this.lastSave = now;
+        await this.store.saveState(state, now);
+      }
+    } catch (err) {
+      this.warn(err);
+    }
+    this.resolveQueue?.refill();
+  }
+
+  private flushed(result: FlushResult): void {
+    this.counters.evicted += result.evicted;
+    for (const { infoHash, source } of result.inserted) {
+      this.counters.newInfoHashes++;
+      this.emit('infohash', infoHash, source);
+    }
+  }
+
+  private snapshotState(): CrawlerState {
     const frontier = [...this.frontier.entries()].map((c) => ({ ...c, dueMs: 0 }));
     for (const r of this.revisits.entries()) frontier.push({ ...r.node, dueMs: r.dueMs });
-    this.safely(() => this.store.saveState({ schedule: this.schedule.takeDirty(), frontier }, now));
+    return { schedule: this.schedule.takeDirty(), frontier };
+  }
+
+  private warn(err: unknown): void {
+    this.counters.storeErrors++;
+    this.emit('warning', err instanceof Error ? err : new Error(String(err)));
   }
 
   private safely(fn: () => void): void {
     try {
       fn();
     } catch (err) {
-      this.counters.storeErrors++;
-      this.emit('warning', err instanceof Error ? err : new Error(String(err)));
+      this.warn(err);
     }
   }
 }

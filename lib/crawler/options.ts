@@ -57,11 +57,15 @@ export interface CrawlerOptions {
   resolver?: MetadataResolver;
   resolveConcurrency?: number;
   resolveTimeoutMs?: number;
-  resolveQueueCapacity?: number;
+  /**
+   * This crawler's share of the target IPs when several crawlers share a database (shard.ts):
+   * only nodes whose IP hashes to `index` (mod `count`) are queried.
+   */
+  shard?: { index: number; count: number };
 }
 
 export type CrawlerEvents = {
-  /** An infohash never recorded before. */
+  /** An infohash no crawler sharing the store had recorded (reported when it is written). */
   infohash: [infoHash: Uint8Array, source: InfoHashSource];
   /** Nothing left to ask right now (frontier empty, nothing due, nothing in flight). */
   idle: [];

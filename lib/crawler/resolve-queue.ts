@@ -1,8 +1,9 @@
 /**
- * Bounded metadata resolution for discovered infohashes: at most `concurrency` resolutions at
- * once, each aborted after `timeoutMs`, and at most `capacity` infohashes waiting (the newest
- * are dropped when full: the crawl outpaces resolution by orders of magnitude, and a dropped
- * infohash stays in the store, unresolved, for a later pass).
+ * Bounded metadata resolution: at most `concurrency` resolutions at once, each aborted after
+ * `timeoutMs`. Work is *claimed* from the store (CrawlerStore.claimUnresolved) rather than
+ * pushed by discovery, so crawlers sharing a database never resolve the same infohash at once,
+ * an infohash found while resolution lags behind simply waits in the database, and the claims
+ * of a crawler that died expire with their lease and go to whoever asks next.
  *
  * The resolver itself is pluggable (types.ts MetadataResolver): the crawler does not know
  * whether metadata comes from ut_metadata peers, a cache or a test double.
@@ -13,68 +14,73 @@ import type { MetadataResolver, TorrentMetadata } from './types.js';
 export interface ResolveQueueOptions {
   resolver: MetadataResolver;
   clock: Clock;
+  /** Hand out up to `max` infohashes to resolve, each leased for `leaseMs`. */
+  claim: (max: number, leaseMs: number) => Promise<Uint8Array[]>;
   concurrency?: number;
   timeoutMs?: number;
-  capacity?: number;
   /** Called once per resolved infohash with its metadata. */
   onResolved: (infoHash: Uint8Array, meta: TorrentMetadata) => void;
+  /** Called when a resolution gave up, failed or timed out (not when stopped). */
+  onFailed: (infoHash: Uint8Array) => void;
+  /** A claim failed (database down...): reported, retried at the next refill(). */
+  onError: (err: unknown) => void;
 }
 
 export interface ResolveStats {
-  queued: number;
   inflight: number;
+  /** Infohashes handed to this crawler by the store. */
+  claimed: number;
   resolved: number;
   /** Resolver gave up (null) or threw. */
   failed: number;
   timedOut: number;
-  /** Not queued because the queue was full or stopped. */
-  dropped: number;
 }
 
 export class ResolveQueue {
-  private readonly opts: Required<Omit<ResolveQueueOptions, 'onResolved' | 'resolver' | 'clock'>> &
-    ResolveQueueOptions;
-  private readonly waiting: Uint8Array[] = [];
-  private readonly keys = new Set<string>();
+  private readonly opts: ResolveQueueOptions & { concurrency: number; timeoutMs: number };
   private readonly active = new Map<string, AbortController>();
   private readonly settled = new Set<Promise<void>>();
-  private readonly counters = { resolved: 0, failed: 0, timedOut: 0, dropped: 0 };
+  private readonly counters = { claimed: 0, resolved: 0, failed: 0, timedOut: 0 };
+  private claiming = false;
   private stopped = false;
 
   constructor(opts: ResolveQueueOptions) {
-    this.opts = { concurrency: 4, timeoutMs: 30_000, capacity: 10_000, ...opts };
+    this.opts = { concurrency: 4, timeoutMs: 30_000, ...opts };
   }
 
-  /** Queue an infohash (ignored when already queued or running). */
-  enqueue(infoHash: Uint8Array): void {
-    const key = Buffer.from(infoHash).toString('hex');
-    if (this.keys.has(key)) return;
-    if (this.stopped || this.waiting.length >= this.opts.capacity) {
-      this.counters.dropped++;
-      return;
-    }
-    this.keys.add(key);
-    this.waiting.push(infoHash);
-    this.pump();
+  /** Claim work for every free slot (no-op while a claim is pending or when stopped). */
+  refill(): void {
+    const free = this.opts.concurrency - this.active.size;
+    if (this.stopped || this.claiming || free <= 0) return;
+    this.claiming = true;
+    // The lease outlives the timeout, so a claim is never handed out twice while it runs.
+    const claimed = this.opts.claim(free, this.opts.timeoutMs * 2 + 60_000).then(
+      (list) => {
+        this.claiming = false;
+        for (const ih of list) {
+          this.counters.claimed++;
+          if (this.stopped) return;
+          this.start(ih);
+        }
+      },
+      (err: unknown) => {
+        this.claiming = false;
+        this.opts.onError(err);
+      }
+    );
+    this.settled.add(claimed);
+    void claimed.finally(() => this.settled.delete(claimed));
   }
 
   stats(): ResolveStats {
-    return { queued: this.waiting.length, inflight: this.active.size, ...this.counters };
+    return { inflight: this.active.size, ...this.counters };
   }
 
-  /** Abort running resolutions, forget the waiting ones, and wait for the running to settle. */
+  /** Abort running resolutions (their leases expire) and wait for them to settle. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.counters.dropped += this.waiting.length;
-    this.waiting.length = 0;
     for (const c of this.active.values()) c.abort();
-    await Promise.allSettled([...this.settled]);
-  }
-
-  private pump(): void {
-    while (!this.stopped && this.active.size < this.opts.concurrency && this.waiting.length > 0) {
-      this.start(this.waiting.shift()!);
-    }
+    while (this.settled.size > 0) await Promise.allSettled([...this.settled]);
   }
 
   private start(infoHash: Uint8Array): void {
@@ -99,15 +105,16 @@ export class ResolveQueue {
           this.counters.resolved++;
           this.opts.onResolved(infoHash, meta);
         } else if (!this.stopped) this.counters.failed++;
+        if (timedOut || (!meta && !this.stopped)) this.opts.onFailed(infoHash);
       } catch {
         if (timedOut) this.counters.timedOut++;
         else if (!this.stopped) this.counters.failed++;
+        if (timedOut || !this.stopped) this.opts.onFailed(infoHash);
       } finally {
         timer.cancel();
         this.active.delete(key);
-        this.keys.delete(key);
         this.settled.delete(run);
-        this.pump();
+        this.refill();
       }
     })();
     this.settled.add(run);

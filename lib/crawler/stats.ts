@@ -19,8 +19,12 @@ export interface CrawlerStats {
   unsupported: number;
   /** Infohashes received in samples, repeats included. */
   samples: number;
-  /** Infohashes the store had never seen. */
+  /** Infohashes this crawler inserted: no crawler sharing the store had recorded them. */
   newInfoHashes: number;
+  /** Rows the store's size cap removed. */
+  evicted: number;
+  /** Nodes not added because their IP belongs to another crawler's shard. */
+  outOfShard: number;
   passive: { get_peers: number; announce_peer: number };
   /** Replies dropped, by reason. */
   rejected: Record<RejectReason, number>;
@@ -54,6 +58,8 @@ export function emptyStats(): CrawlerStats {
     unsupported: 0,
     samples: 0,
     newInfoHashes: 0,
+    evicted: 0,
+    outOfShard: 0,
     passive: { get_peers: 0, announce_peer: 0 },
     rejected: { 'bad-id': 0, 'too-many-samples': 0, 'bad-sample': 0, 'lying-num': 0 },
     anomalies: {

@@ -70,21 +70,42 @@ export interface CrawlerState {
   frontier: PersistedCandidate[];
 }
 
-/** Persistence seen by the crawler. Writes may be buffered; flush() makes them durable. */
+/** What one flush wrote. */
+export interface FlushResult {
+  /** Infohashes this flush inserted: no writer (this process or another) had recorded them. */
+  inserted: Array<{ infoHash: Uint8Array; source: InfoHashSource }>;
+  /** Rows the size cap removed during this flush. */
+  evicted: number;
+}
+
+/**
+ * Persistence seen by the crawler. Sightings and metadata are buffered in memory (the crawler
+ * records from its hot path, synchronously); flush() writes them in one batch. Several
+ * crawlers may share one store (PostgreSQL): every write is an idempotent upsert, and
+ * resolution work is handed out by claims with a lease, so a crashed crawler's claims expire.
+ */
 export interface CrawlerStore {
-  /** Record one sighting; true when the infohash was never recorded before. */
-  record(infoHash: Uint8Array, source: InfoHashSource, atMs: number): boolean;
-  /** Attach resolved metadata to a recorded infohash. */
-  recordMetadata(infoHash: Uint8Array, meta: TorrentMetadata): void;
-  /** Write buffered records. */
-  flush(): void;
+  /** Buffer one sighting. */
+  record(infoHash: Uint8Array, source: InfoHashSource, atMs: number): void;
+  /** Buffer resolved metadata of a recorded infohash. */
+  recordMetadata(infoHash: Uint8Array, meta: TorrentMetadata, atMs: number): void;
+  /**
+   * Buffer a failed resolution at `atMs`: the infohash is offered again after a delay that
+   * grows with its attempts, and never after RESOLVE_MAX_ATTEMPTS (store/policy.ts).
+   */
+  recordResolveFailure(infoHash: Uint8Array, atMs: number): void;
+  /** Write what is buffered (a failed write keeps it for the next flush). */
+  flush(): Promise<FlushResult>;
+  /**
+   * Claim up to `max` unresolved infohashes for metadata resolution: each is handed to no
+   * other claimer until `nowMs + leaseMs` (then it is offered again, e.g. after a crash).
+   */
+  claimUnresolved(max: number, nowMs: number, leaseMs: number): Promise<Uint8Array[]>;
   /** Crawler state saved by a previous run (entries already expired at `nowMs` left out). */
-  loadState(nowMs: number): CrawlerState;
+  loadState(nowMs: number): Promise<CrawlerState>;
   /**
    * Persist the crawler state: `schedule` holds the entries changed since the last save
    * (others are kept; expired ones may be dropped), `frontier` replaces the saved frontier.
    */
-  saveState(state: CrawlerState, nowMs: number): void;
-  /** Distinct infohashes stored. */
-  count(): number;
+  saveState(state: CrawlerState, nowMs: number): Promise<void>;
 }

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { DHT, toHex, type Address } from '../../lib/index.js';
 import { Crawler } from '../../lib/crawler/crawler.js';
 import { dhtSampleQuery } from '../../lib/crawler/dht-crawler.js';
-import { MemoryCrawlerStore } from '../../lib/crawler/memory-store.js';
+import { MemoryCrawlerStore } from '../../lib/crawler/store/memory-store.js';
 import { libtorrentProblem, PYTHON } from '../support/lt-node.js';
 import { randomInfoHashHex, waitFor } from '../support/wait.js';
 
@@ -149,7 +149,7 @@ describe('BEP 51 crawler with libtorrent 2.0 on loopback', () => {
         return r;
       }
     });
-    crawler.start();
+    await crawler.start();
     const everyone = [...lts.map((lt) => lt.port), a.address().port, ours[1]!.address().port];
     try {
       await waitFor('the crawler to hear from every node', () => everyone.every((p) => repliesFrom.has(p)), {

@@ -14,7 +14,7 @@ import { seed } from '../../lib/swarm/seed.js';
 import type { Swarm } from '../../lib/swarm/swarm.js';
 import { UtMetadataResolver } from '../../lib/crawler/ut-metadata-resolver.js';
 import { createDhtCrawler } from '../../lib/crawler/dht-crawler.js';
-import { MemoryCrawlerStore } from '../../lib/crawler/memory-store.js';
+import { MemoryCrawlerStore } from '../../lib/crawler/store/memory-store.js';
 import { toHex } from '../../lib/util/bytes.js';
 import { waitFor } from '../support/wait.js';
 
@@ -96,7 +96,7 @@ describe('UtMetadataResolver', () => {
       resolveTimeoutMs: 10_000,
       bootstrap: [nodes[0]!.address()]
     });
-    crawler.start();
+    await crawler.start();
     try {
       await waitFor('metadata in the store', () => store.records.get(toHex(infoHash))?.meta, {
         timeoutMs: 20_000,

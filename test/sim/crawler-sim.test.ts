@@ -18,7 +18,7 @@ import { decodeMessage } from '../../lib/krpc/codec.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { toHex } from '../../lib/util/bytes.js';
 import { createDhtCrawler } from '../../lib/crawler/dht-crawler.js';
-import { MemoryCrawlerStore } from '../../lib/crawler/memory-store.js';
+import { MemoryCrawlerStore } from '../../lib/crawler/store/memory-store.js';
 import type { Crawler } from '../../lib/crawler/crawler.js';
 
 const SIZE = 5000;
@@ -103,7 +103,7 @@ beforeAll(async () => {
     bootstrap: [net.nodes[0]!.address()]
   });
   const start = net.network.clock.now();
-  crawler.start();
+  await crawler.start();
   const covered = (): number => [...known].filter((h) => store.records.has(h)).length / known.size;
   await net.network.runUntil(() => covered() >= 0.95, CRAWL_MS);
   coverage95AtMs = covered() >= 0.95 ? net.network.clock.now() - start : -1;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { SimNetwork } from '../../lib/testing/sim-network.js';
 import { Crawler, type CrawlerOptions } from '../../lib/crawler/crawler.js';
-import { MemoryCrawlerStore } from '../../lib/crawler/memory-store.js';
+import { MemoryCrawlerStore } from '../../lib/crawler/store/memory-store.js';
 import { Frontier } from '../../lib/crawler/frontier.js';
 import { NodeSchedule } from '../../lib/crawler/schedule.js';
 import { PerIpLimiter, TokenBucket } from '../../lib/crawler/limits.js';
@@ -74,7 +74,7 @@ describe('crawler politeness', () => {
       bootstrap: [a],
       minIntervalMs: 1000
     });
-    crawler.start();
+    await crawler.start();
     await net.runFor(700_000);
     await crawler.stop();
     const times = log.map((e) => e.t);
@@ -111,7 +111,7 @@ describe('crawler politeness', () => {
         { host: '10.0.0.2', port: 6881 }
       ]
     });
-    crawler.start();
+    await crawler.start();
     await net.runFor(6 * 3_600_000 + 5000);
     await crawler.stop();
     const to1 = log.filter((e) => e.to === '10.0.0.1:6881').map((e) => e.t);
@@ -144,7 +144,7 @@ describe('crawler politeness', () => {
       queriesPerSecond: 50,
       bootstrap: many
     });
-    crawler.start();
+    await crawler.start();
     await net.runFor(30_000);
     await crawler.stop();
     const sameIp = log.filter((e) => e.to.startsWith('10.9.9.9:')).map((e) => e.t);
@@ -183,7 +183,7 @@ describe('crawler input checks', () => {
     const store = new MemoryCrawlerStore();
     const bootstrap = Object.keys(replies).map((k) => ({ host: k.split(':')[0]!, port: 6881 }));
     const crawler = new Crawler({ query, store, clock: net.clock, random: rnd, bootstrap });
-    crawler.start();
+    await crawler.start();
     await net.runFor(5_000);
     await crawler.stop();
     const s = crawler.stats();
@@ -219,7 +219,7 @@ describe('crawler input checks', () => {
       scheduleCapacity: 50,
       queriesPerSecond: 100
     });
-    crawler.start();
+    await crawler.start();
     await net.runFor(10_000);
     const s = crawler.stats();
     await crawler.stop();
@@ -246,7 +246,7 @@ describe('crawler records', () => {
         return () => (emit = null);
       }
     });
-    crawler.start();
+    await crawler.start();
     const [a, b] = ids(2);
     emit!(a!, 'get_peers');
     emit!(a!, 'announce_peer');
@@ -300,7 +300,7 @@ describe('crawler records', () => {
       resolveConcurrency: 2,
       resolveTimeoutMs: 1_000
     });
-    crawler.start();
+    await crawler.start();
     await net.runFor(20_000);
     await crawler.stop();
     const r = crawler.stats().resolve!;

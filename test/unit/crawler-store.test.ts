@@ -1,7 +1,8 @@
 /**
- * SQLite crawl store: batched upserts without duplicates, metadata, state round trip, and a
- * crawl that is stopped and restarted on the same database continuing where it was: no row
- * twice, no node asked again before its interval, the rest of the network covered.
+ * SQLite crawl store: the store contract (test/support/store-contract.ts), WAL and read-only
+ * readers, schema migration from version 1, and a crawl that is stopped and restarted on the
+ * same database continuing where it was: no row twice, no node asked again before its
+ * interval, the rest of the network covered.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { SqliteCrawlerStore } from '../../lib/crawler/sqlite-store.js';
+import { SqliteCrawlerStore } from '../../lib/crawler/store/sqlite-store.js';
 import { createDhtCrawler } from '../../lib/crawler/dht-crawler.js';
 import { WarmTestnet } from '../../lib/testing/warm-testnet.js';
 import { DHT } from '../../lib/dht/dht.js';
 import { decodeMessage } from '../../lib/krpc/codec.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { toHex } from '../../lib/util/bytes.js';
+import { ih, storeContract } from '../support/store-contract.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 let dir: string;
@@ -27,77 +29,93 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function rows(path: string): Array<{
-  infohash: Buffer;
-  first_seen: number;
-  last_seen: number;
-  source: string;
-  seen_count: number;
-  name: string | null;
-  files: string | null;
-}> {
+function rows(path: string): Array<{ infohash: Buffer; first_seen: number }> {
   const db = new Database(path, { readonly: true });
   try {
-    return db.prepare('SELECT * FROM infohashes').all() as never;
+    return db.prepare('SELECT * FROM torrents').all() as never;
   } finally {
     db.close();
   }
 }
 
+let n = 0;
+storeContract('SQLite', async (opts) => SqliteCrawlerStore.open(join(dir, `contract-${n++}.db`), opts ?? {}));
+
 describe('SqliteCrawlerStore', () => {
-  it('merges sightings into one row per infohash, in batches, in WAL mode', () => {
-    const path = join(dir, 'a.db');
-    const store = SqliteCrawlerStore.open(path, { batchSize: 3 });
-    const rnd = seededRandom(1);
-    const [a, b] = [rnd.bytes(20), rnd.bytes(20)];
-    expect(store.record(a, 'get_peers', 1000)).toBe(true);
-    expect(store.record(a, 'sample', 2000)).toBe(false); // pending merge
-    expect(store.record(b, 'sample', 1500)).toBe(true);
-    expect(rows(path)).toHaveLength(0); // still buffered
-    store.flush();
-    expect(store.record(a, 'announce_peer', 3000)).toBe(false); // already in the database
-    store.recordMetadata(b, { name: 'x', size: 7, files: [{ path: 'x', size: 7 }] });
-    store.close();
-    const got = rows(path).sort((x, y) => x.first_seen - y.first_seen);
-    expect(got.map((r) => [toHex(r.infohash), r.first_seen, r.last_seen, r.source, r.seen_count])).toEqual([
-      [toHex(a), 1000, 3000, 'get_peers', 3],
-      [toHex(b), 1500, 1500, 'sample', 1]
-    ]);
-    expect(got[1]!.name).toBe('x');
-    expect(JSON.parse(got[1]!.files!)).toEqual([{ path: 'x', size: 7 }]);
+  it('writes in WAL mode and reopens read-only beside a writer', async () => {
+    const path = join(dir, 'wal.db');
+    const store = SqliteCrawlerStore.open(path);
+    store.record(ih(1), 'sample', 1000);
+    await store.flush();
+    const reader = SqliteCrawlerStore.open(path, { readonly: true });
+    expect((await reader.summary()).torrents).toBe(1);
+    store.record(ih(2), 'sample', 1000);
+    await store.flush();
+    expect((await reader.summary()).torrents).toBe(2);
+    await reader.close();
+    await store.close();
     const db = new Database(path, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
-    const again = SqliteCrawlerStore.open(path);
-    expect(again.count()).toBe(2);
+  });
+
+  it('migrates a version 1 database: rows kept, resolved names searchable', async () => {
+    const path = join(dir, 'v1.db');
+    const db = new Database(path);
+    db.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO meta VALUES ('schema_version', '1');
+      CREATE TABLE infohashes (infohash BLOB PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+        source TEXT NOT NULL, seen_count INTEGER NOT NULL DEFAULT 1, name TEXT, size INTEGER, files TEXT, resolved_at INTEGER) WITHOUT ROWID;
+      CREATE TABLE node_schedule (node TEXT PRIMARY KEY, next_allowed INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE frontier (host TEXT NOT NULL, port INTEGER NOT NULL, id BLOB, due INTEGER NOT NULL, PRIMARY KEY (host, port)) WITHOUT ROWID;`);
+    const insert = db.prepare('INSERT INTO infohashes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    insert.run(
+      Buffer.from(ih(1)),
+      10,
+      20,
+      'sample',
+      2,
+      'Old Crawl Find',
+      5,
+      JSON.stringify([{ path: 'a/b.txt', size: 5 }]),
+      30
+    );
+    insert.run(Buffer.from(ih(2)), 11, 21, 'get_peers', 1, null, null, null, null);
+    db.close();
+    const store = SqliteCrawlerStore.open(path);
+    try {
+      expect(await store.summary()).toMatchObject({ torrents: 2, resolved: 1 });
+      const found = await store.search({
+        text: 'crawl',
+        sort: 'relevance',
+        order: 'desc',
+        offset: 0,
+        limit: 10
+      });
+      expect(found.results.map((r) => r.name)).toEqual(['Old Crawl Find']);
+      expect(await store.torrent(ih(1))).toMatchObject({
+        seenCount: 2,
+        fileCount: 1,
+        files: [{ path: 'a/b.txt', size: 5 }]
+      });
+    } finally {
+      await store.close();
+    }
+    const again = new Database(path, { readonly: true });
+    expect(again.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
+      value: '2'
+    });
     again.close();
   });
 
-  it('saves and loads the crawl state, dropping expired schedule entries', () => {
-    const store = SqliteCrawlerStore.open(join(dir, 'b.db'));
-    const id = new Uint8Array(20).fill(4);
-    store.saveState(
-      {
-        schedule: [
-          { key: '10.0.0.1:6881', nextAllowedMs: 5000 },
-          { key: '10.0.0.2:6881', nextAllowedMs: 500 }
-        ],
-        frontier: [
-          { host: '10.0.0.3', port: 1, id, dueMs: 0 },
-          { host: '::1', port: 2, dueMs: 9000 }
-        ]
-      },
-      100
+  it('refuses a database newer than this code', () => {
+    const path = join(dir, 'future.db');
+    const db = new Database(path);
+    db.exec(
+      "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO meta VALUES ('schema_version', '99');"
     );
-    const s = store.loadState(1000);
-    expect(s.schedule).toEqual([{ key: '10.0.0.1:6881', nextAllowedMs: 5000 }]);
-    expect(s.frontier).toEqual(
-      expect.arrayContaining([
-        { host: '10.0.0.3', port: 1, id, dueMs: 0 },
-        { host: '::1', port: 2, dueMs: 9000 }
-      ])
-    );
-    store.close();
+    db.close();
+    expect(() => SqliteCrawlerStore.open(path)).toThrow(expect.objectContaining({ code: 'ERR_DATABASE' }));
   });
 });
 
@@ -147,10 +165,10 @@ describe('a crawl stopped and restarted on the same database', () => {
         queriesPerSecond: 40,
         bootstrap: [net.nodes[0]!.address()]
       });
-      crawler.start();
+      await crawler.start();
       await net.network.runFor(ms);
       await crawler.stop();
-      store.close();
+      await store.close();
       net.network.onSend = undefined;
       await dht.destroy();
       return crawler.stats();

@@ -1,20 +1,26 @@
 /**
- * `trackerless crawl`: index the DHT with BEP 51 sample_infohashes into a SQLite database.
+ * `trackerless crawl`: index the DHT with BEP 51 sample_infohashes into a SQLite database or
+ * PostgreSQL (`--db postgres://...` or DATABASE_URL; several crawlers may share one, each
+ * taking a free shard of `--shards`), optionally serving the index over HTTP while it crawls
+ * (`--serve [HOST:]PORT`, loopback unless a host is given; see lib/index-server/).
  *
  * Progress goes to stderr every --progress-interval seconds (nodes visited, samples/s, new
  * infohashes, database size) and a summary at the end; with --print each new infohash is
  * written to stdout as it is found. Stops after --duration seconds or on SIGINT/SIGTERM,
  * saving the crawl state so the next run on the same --db continues where this one stopped.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import {
   createDhtCrawler,
-  SqliteCrawlerStore,
+  openStore,
   UtMetadataResolver,
   type Crawler,
   type CrawlerStats
 } from '../../index.js';
+import type { IndexStore } from '../../crawler/store/torrent-index.js';
+import { IndexServer, parseListenAddress, RateHistory } from '../../index-server/index.js';
+import { systemClock } from '../../util/clock.js';
 import { portParser, secondsParser } from '../args.js';
 import { EXIT_INTERRUPTED, EXIT_OK, type CliCommand, type CliContext } from '../program.js';
 import { addDhtOptions, dhtOptionsFrom, hex, seconds, startDht, type DhtCliOptions } from '../session.js';
@@ -28,6 +34,36 @@ interface CrawlOptions extends DhtCliOptions {
   resolve?: boolean;
   print?: boolean;
   progressInterval: number;
+  serve?: { host: string; port: number };
+  maxTorrents?: number;
+  shards: number;
+}
+
+/** `[HOST:]PORT` for --serve / index serve. */
+export function listenParser(value: string): { host: string; port: number } {
+  try {
+    return parseListenAddress(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`${(err as Error).message}.`);
+  }
+}
+
+/** A whole number from `min` up to `max`. */
+export function countParser(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = /^[0-9]{1,12}$/.test(value) ? Number(value) : NaN;
+    if (!(n >= min && n <= max))
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** --db: SQLite path or postgres:// URL, defaulting to DATABASE_URL. */
+export function dbOption(dflt?: string): Option {
+  const o = new Option('--db <path|url>', 'SQLite file, or a postgres:// URL (default: DATABASE_URL)').env(
+    'DATABASE_URL'
+  );
+  return dflt ? o.default(dflt) : o.makeOptionMandatory();
 }
 
 /** Queries per second: a positive number, at most 1000 (a polite crawler needs far less). */
@@ -41,9 +77,11 @@ function rateParser(value: string): number {
 export const crawlCommand: CliCommand = {
   name: 'crawl',
   configure(command: Command) {
-    command.description('index the DHT with BEP 51 sample_infohashes into a SQLite database (resumable)');
+    command.description(
+      'index the DHT with BEP 51 sample_infohashes into SQLite or PostgreSQL (resumable), optionally serving it'
+    );
     addDhtOptions(command, { host: '0.0.0.0' })
-      .option('--db <file>', 'SQLite database (created if missing; a crawl resumes from it)', 'crawl.db')
+      .addOption(dbOption('crawl.db'))
       .option(
         '-d, --duration <seconds>',
         'stop after this long (0 = until SIGINT/SIGTERM)',
@@ -56,48 +94,97 @@ export const crawlCommand: CliCommand = {
       .option('--resolve', 'also fetch metadata (name, size, files) of new infohashes')
       .option('--print', 'print each new infohash (hex) on stdout')
       .option('--progress-interval <seconds>', 'progress line this often (0 = never)', secondsParser(true), 2)
+      .option(
+        '--serve <[host:]port>',
+        'also serve the index over HTTP (loopback unless a host is given)',
+        listenParser
+      )
+      .option(
+        '--max-torrents <n>',
+        'size cap: evict beyond this many infohashes (unresolved, least seen first)',
+        countParser(1, 1e12)
+      )
+      .option(
+        '--shards <n>',
+        'PostgreSQL: crawlers sharing the database; this one takes a free shard',
+        countParser(1, 1024),
+        1
+      )
       .addHelpText(
         'after',
         '\nExamples:\n' +
           '  trackerless crawl --db dht.db --duration 3600 --rate 20\n' +
-          '  trackerless crawl --db test.db --bootstrap 127.0.0.1:6881 --host 127.0.0.1 --duration 10'
+          '  trackerless crawl --db test.db --bootstrap 127.0.0.1:6881 --host 127.0.0.1 --duration 10\n' +
+          '  trackerless crawl --db postgres://crawler@db/dht --shards 4 --serve 8080'
       );
   },
   async run(ctx, _args, options) {
     const opts = options as unknown as CrawlOptions;
     const dht = await startDht(ctx, dhtOptionsFrom(opts, opts.port), ctx.interrupt);
     if (!dht) return EXIT_INTERRUPTED;
-    const store = SqliteCrawlerStore.open(opts.db);
+    let store: IndexStore;
+    try {
+      store = await openStore(opts.db, {
+        shards: opts.shards,
+        ...(opts.maxTorrents ? { maxTorrents: opts.maxTorrents } : {})
+      });
+    } catch (err) {
+      await dht.destroy();
+      throw err;
+    }
     const crawler = createDhtCrawler(dht, {
       store,
       queriesPerSecond: opts.rate,
       perIpQueriesPerSecond: opts.perIpRate,
+      shard: store.shard,
       // get_peers lookups + BEP 9 from a few peers; never announces, never downloads content.
       ...(opts.resolve ? { resolver: new UtMetadataResolver({ dht }) } : {})
     });
     crawler.on('warning', (err) => ctx.warn(err.message));
     if (opts.print) crawler.on('infohash', (ih) => ctx.print(hex(ih)));
     const started = Date.now();
-    const initial = store.count();
+    const initial = (await store.summary()).torrents;
+    const history = new RateHistory(systemClock, () => crawler.stats());
+    let server: IndexServer | null = null;
+    try {
+      if (opts.serve) {
+        server = await IndexServer.listen({
+          index: store,
+          ...opts.serve,
+          monitor: { crawler: () => crawler.stats(), dht: () => dht.stats(), history }
+        });
+        server.on('warning', (err) => ctx.warn(`http: ${err.message}`));
+      }
+    } catch (err) {
+      await store.close();
+      await dht.destroy();
+      throw err;
+    }
+    const shard = store.shard.count > 1 ? `, shard ${store.shard.index + 1}/${store.shard.count}` : '';
     ctx.log(
-      `crawling from ${dht.address().host}:${dht.address().port} into ${opts.db} (${initial} infohashes already stored), ${opts.rate} q/s`
+      `crawling from ${dht.address().host}:${dht.address().port} into ${store.location} (${initial} infohashes already stored${shard}), ${opts.rate} q/s` +
+        (server ? `; serving ${server.url}/` : '')
     );
-    crawler.start();
+    await crawler.start();
+    history.start();
     const progress = new Progress(ctx, crawler, store, started);
     const timer =
-      opts.progressInterval > 0 ? setInterval(() => progress.line(), opts.progressInterval * 1000) : null;
+      opts.progressInterval > 0
+        ? setInterval(() => void progress.line(), opts.progressInterval * 1000)
+        : null;
     const stopped = await waitForStop(ctx.interrupt, opts.duration);
     if (timer) clearInterval(timer);
+    history.stop();
+    await server?.close();
     await crawler.stop();
     const s = crawler.stats();
-    const dbBytes = store.sizeBytes();
-    const total = store.count();
+    const db = await store.summary();
     // Datagrams the codec refused before the crawler saw them (not bencode, > 1500 bytes,
     // samples not a multiple of 20 bytes...): bad input counted at the boundary.
     const malformed = dht.stats().malformed;
-    store.close();
+    await store.close();
     await dht.destroy();
-    ctx.log(summary(s, total, initial, dbBytes, Date.now() - started, stopped, malformed));
+    ctx.log(summary(s, db.torrents, initial, db.bytes, Date.now() - started, stopped, malformed));
     return stopped === 'interrupted' && String(ctx.interrupt.reason) !== 'EPIPE' ? EXIT_INTERRUPTED : EXIT_OK;
   }
 };
@@ -125,13 +212,14 @@ class Progress {
   constructor(
     private readonly ctx: CliContext,
     private readonly crawler: Crawler,
-    private readonly store: SqliteCrawlerStore,
+    private readonly store: IndexStore,
     private readonly started: number
   ) {
     this.lastAt = started;
   }
 
-  line(): void {
+  async line(): Promise<void> {
+    const db = await this.store.summary().catch(() => null);
     const now = Date.now();
     const s = this.crawler.stats();
     const rate = ((s.samples - this.lastSamples) * 1000) / Math.max(1, now - this.lastAt);
@@ -139,7 +227,7 @@ class Progress {
     this.lastSamples = s.samples;
     this.ctx.log(
       `crawl ${seconds(now - this.started)}: nodes visited ${s.nodesVisited}, samples ${rate.toFixed(1)}/s, ` +
-        `new infohashes ${s.newInfoHashes} (total ${this.store.count()}), db ${mib(this.store.sizeBytes())}, ` +
+        `new infohashes ${s.newInfoHashes} (total ${db?.torrents ?? '?'}), db ${db ? mib(db.bytes) : '?'}, ` +
         `queries ${s.queriesSent} (failed ${s.failures}), frontier ${s.frontier}` +
         (s.resolve ? `, metadata ${s.resolve.resolved} (${s.resolve.inflight} running)` : '')
     );
@@ -162,14 +250,15 @@ function summary(
     `  queries sent       ${s.queriesSent} (${(s.queriesSent / Math.max(1, ms / 1000)).toFixed(1)}/s)`,
     `  samples received   ${s.samples} (${((s.samples * 1000) / Math.max(1, ms)).toFixed(1)}/s)`,
     `  new infohashes     ${s.newInfoHashes} (sampled and passive; passive get_peers ${s.passive.get_peers}, announce_peer ${s.passive.announce_peer})`,
-    `  database           ${total} infohashes (${initial} before this run), ${mib(dbBytes)}`,
+    `  database           ${total} infohashes (${initial} before this run), ${mib(dbBytes)}` +
+      (s.evicted > 0 ? `; ${s.evicted} evicted by the size cap` : ''),
     `  dropped replies    ${rejected} ${JSON.stringify(s.rejected)}; malformed datagrams ${malformed}`,
     `  state saved        ${s.frontier} frontier nodes, ${s.revisits} planned revisits, ${s.schedule} scheduled nodes`
   ];
   if (s.resolve) {
     const r = s.resolve;
     lines.push(
-      `  metadata           ${r.resolved} resolved, ${r.failed} not found, ${r.timedOut} timed out, ${r.dropped + r.queued} not attempted`
+      `  metadata           ${r.claimed} attempted: ${r.resolved} resolved, ${r.failed} not found, ${r.timedOut} timed out`
     );
   }
   if (s.newInfoHashes > 0 && s.queriesSent > 0)

@@ -1,15 +1,18 @@
 /**
  * In-memory CrawlerStore for simulations, benchmarks and tests. It keeps everything it is
- * given (bounded only by what the caller crawls); use SqliteCrawlerStore for real crawls.
+ * given (bounded only by what the caller crawls) and writes at once: flush() only reports
+ * what was inserted since the previous flush. Use a database store for real crawls.
  */
 import type {
   CrawlerState,
   CrawlerStore,
+  FlushResult,
   InfoHashSource,
   PersistedCandidate,
   ScheduleEntry,
   TorrentMetadata
-} from './types.js';
+} from '../types.js';
+import { NEVER, RESOLVE_MAX_ATTEMPTS, resolveRetryDelayMs } from './policy.js';
 
 export interface InfoHashRecord {
   infoHash: Uint8Array;
@@ -19,29 +22,35 @@ export interface InfoHashRecord {
   source: InfoHashSource;
   seenCount: number;
   meta?: TorrentMetadata;
+  resolveAttempts: number;
+  resolveAfter: number;
 }
 
 export class MemoryCrawlerStore implements CrawlerStore {
   readonly records = new Map<string, InfoHashRecord>();
   private schedule = new Map<string, number>();
   private frontier: PersistedCandidate[] = [];
+  private inserted: FlushResult['inserted'] = [];
 
-  record(infoHash: Uint8Array, source: InfoHashSource, atMs: number): boolean {
+  record(infoHash: Uint8Array, source: InfoHashSource, atMs: number): void {
     const key = Buffer.from(infoHash).toString('hex');
     const r = this.records.get(key);
     if (r) {
       r.lastSeen = Math.max(r.lastSeen, atMs);
       r.seenCount++;
-      return false;
+      return;
     }
+    const copy = new Uint8Array(infoHash);
     this.records.set(key, {
-      infoHash: new Uint8Array(infoHash),
+      infoHash: copy,
       firstSeen: atMs,
       lastSeen: atMs,
       source,
-      seenCount: 1
+      seenCount: 1,
+      resolveAttempts: 0,
+      resolveAfter: 0
     });
-    return true;
+    this.inserted.push({ infoHash: copy, source });
   }
 
   recordMetadata(infoHash: Uint8Array, meta: TorrentMetadata): void {
@@ -49,17 +58,38 @@ export class MemoryCrawlerStore implements CrawlerStore {
     if (r) r.meta = meta;
   }
 
-  flush(): void {
-    // Nothing buffered.
+  recordResolveFailure(infoHash: Uint8Array, atMs: number): void {
+    const r = this.records.get(Buffer.from(infoHash).toString('hex'));
+    if (!r || r.meta) return;
+    r.resolveAfter =
+      r.resolveAttempts >= RESOLVE_MAX_ATTEMPTS ? NEVER : atMs + resolveRetryDelayMs(r.resolveAttempts);
   }
 
-  loadState(nowMs: number): CrawlerState {
+  async flush(): Promise<FlushResult> {
+    const inserted = this.inserted;
+    this.inserted = [];
+    return { inserted, evicted: 0 };
+  }
+
+  async claimUnresolved(max: number, nowMs: number, leaseMs: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (const r of this.records.values()) {
+      if (out.length >= max) break;
+      if (r.meta || r.resolveAfter > nowMs) continue;
+      r.resolveAfter = nowMs + leaseMs;
+      r.resolveAttempts++;
+      out.push(r.infoHash);
+    }
+    return out;
+  }
+
+  async loadState(nowMs: number): Promise<CrawlerState> {
     const schedule: ScheduleEntry[] = [];
     for (const [key, at] of this.schedule) if (at > nowMs) schedule.push({ key, nextAllowedMs: at });
     return { schedule, frontier: this.frontier.map((c) => ({ ...c })) };
   }
 
-  saveState(state: CrawlerState, nowMs: number): void {
+  async saveState(state: CrawlerState, nowMs: number): Promise<void> {
     for (const e of state.schedule) this.schedule.set(e.key, e.nextAllowedMs);
     for (const [key, at] of this.schedule) if (at <= nowMs) this.schedule.delete(key);
     this.frontier = state.frontier.map((c) => ({ ...c }));
