@@ -34,7 +34,11 @@ export function categoriesOf(files: Array<{ path: string; size: number }>, name:
   }
   let best = -1;
   let most = 0;
-  for (const [kind, b] of bytes) if (b > most) ((best = kind), (most = b));
+  for (const [kind, b] of bytes) {
+    if (b <= most) continue;
+    best = kind;
+    most = b;
+  }
   return best >= 0 ? KINDS[best]![0] : [8000];
 }
 
