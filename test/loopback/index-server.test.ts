@@ -33,11 +33,43 @@ interface Fixture {
 }
 
 const FIXTURES: Fixture[] = [
-  { n: 1, name: 'Sintel 2010 1080p', size: 1.2e9, files: [{ path: 'Sintel/Sintel.2010.1080p.mkv', size: 1.2e9 }], seeders: 50, leechers: 4, day: 1 },
-  { n: 2, name: 'Sintel soundtrack FLAC', size: 3e8, files: [{ path: 'Sintel OST/01 - Snow.flac', size: 3e8 }], seeders: 5, leechers: 1, day: 2 },
-  { n: 3, name: 'Debian 12 netinst', size: 6.5e8, files: [{ path: 'debian-12.2.0-amd64-netinst.iso', size: 6.5e8 }], seeders: 300, leechers: 20, day: 3 },
+  {
+    n: 1,
+    name: 'Sintel 2010 1080p',
+    size: 1.2e9,
+    files: [{ path: 'Sintel/Sintel.2010.1080p.mkv', size: 1.2e9 }],
+    seeders: 50,
+    leechers: 4,
+    day: 1
+  },
+  {
+    n: 2,
+    name: 'Sintel soundtrack FLAC',
+    size: 3e8,
+    files: [{ path: 'Sintel OST/01 - Snow.flac', size: 3e8 }],
+    seeders: 5,
+    leechers: 1,
+    day: 2
+  },
+  {
+    n: 3,
+    name: 'Debian 12 netinst',
+    size: 6.5e8,
+    files: [{ path: 'debian-12.2.0-amd64-netinst.iso', size: 6.5e8 }],
+    seeders: 300,
+    leechers: 20,
+    day: 3
+  },
   { n: 4, name: EVIL, size: 1000, files: [{ path: `${EVIL}/file.txt`, size: 1000 }], day: 4 },
-  { n: 5, name: 'Pride and Prejudice', size: 2e6, files: [{ path: 'pride.epub', size: 2e6 }], seeders: 9, leechers: 0, day: 5 }
+  {
+    n: 5,
+    name: 'Pride and Prejudice',
+    size: 2e6,
+    files: [{ path: 'pride.epub', size: 2e6 }],
+    seeders: 9,
+    leechers: 0,
+    day: 5
+  }
 ];
 
 let dir: string;
@@ -45,10 +77,19 @@ let store: SqliteCrawlerStore;
 let server: IndexServer;
 let base: string;
 const clock = new FakeClock(T0);
+let stats: ReturnType<typeof emptyStats>;
 
-async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string; headers: Headers }> {
+async function get(
+  path: string,
+  headers: Record<string, string> = {}
+): Promise<{ status: number; type: string; body: string; headers: Headers }> {
   const res = await fetch(base + path, { headers });
-  return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text(), headers: res.headers };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    body: await res.text(),
+    headers: res.headers
+  };
 }
 
 beforeAll(async () => {
@@ -57,11 +98,20 @@ beforeAll(async () => {
   for (const f of FIXTURES) store.record(ih(f.n), 'sample', T0 + f.day * DAY);
   store.record(ih(99), 'get_peers', T0); // unresolved
   await store.flush();
-  for (const f of FIXTURES) store.recordMetadata(ih(f.n), { name: f.name, size: f.size, files: f.files }, T0 + f.day * DAY);
+  for (const f of FIXTURES)
+    store.recordMetadata(ih(f.n), { name: f.name, size: f.size, files: f.files }, T0 + f.day * DAY);
   await store.flush();
   for (const f of FIXTURES)
-    if (f.seeders !== undefined) await store.recordScrape(ih(f.n), { seeders: f.seeders, leechers: f.leechers! }, T0 + 9 * DAY);
-  const stats = { ...emptyStats(), queriesSent: 1234, replies: 1000, newInfoHashes: 6, deferredPerIp: 17, frontier: 42 };
+    if (f.seeders !== undefined)
+      await store.recordScrape(ih(f.n), { seeders: f.seeders, leechers: f.leechers! }, T0 + 9 * DAY);
+  stats = {
+    ...emptyStats(),
+    queriesSent: 1234,
+    replies: 1000,
+    newInfoHashes: 0,
+    deferredPerIp: 17,
+    frontier: 42
+  };
   const history = new RateHistory(clock, () => stats);
   history.start();
   server = await IndexServer.listen({
@@ -80,11 +130,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const names = (body: string): string[] => (JSON.parse(body) as { results: Array<{ name: string }> }).results.map((r) => r.name);
+const names = (body: string): string[] =>
+  (JSON.parse(body) as { results: Array<{ name: string }> }).results.map((r) => r.name);
 
 describe('GET /api/search', () => {
   it('matches the data: words, filters, sorts, paging, magnet links', async () => {
-    expect(names((await get('/api/search?q=sintel')).body).sort()).toEqual(['Sintel 2010 1080p', 'Sintel soundtrack FLAC']);
+    expect(names((await get('/api/search?q=sintel')).body).sort()).toEqual([
+      'Sintel 2010 1080p',
+      'Sintel soundtrack FLAC'
+    ]);
     expect(names((await get('/api/search?q=sintel&min_size=1GB')).body)).toEqual(['Sintel 2010 1080p']);
     expect(names((await get('/api/search?q=snow')).body)).toEqual(['Sintel soundtrack FLAC']); // a file name
     expect(names((await get('/api/search?sort=seeders')).body)).toEqual([
@@ -95,13 +149,25 @@ describe('GET /api/search', () => {
       EVIL // never scraped: last
     ]);
     expect(names((await get('/api/search?sort=size&order=asc&max_size=1MiB')).body)).toEqual([EVIL]);
-    expect(names((await get('/api/search?after=2026-11-04')).body)).toEqual(['Pride and Prejudice', EVIL, 'Debian 12 netinst']);
-    const p1 = JSON.parse((await get('/api/search?limit=2')).body) as { hasMore: boolean; results: Array<{ name: string }> };
-    const p3 = JSON.parse((await get('/api/search?limit=2&page=3')).body) as { hasMore: boolean; results: Array<{ name: string }> };
+    expect(names((await get('/api/search?after=2026-11-04')).body)).toEqual([
+      'Pride and Prejudice',
+      EVIL,
+      'Debian 12 netinst'
+    ]);
+    const p1 = JSON.parse((await get('/api/search?limit=2')).body) as {
+      hasMore: boolean;
+      results: Array<{ name: string }>;
+    };
+    const p3 = JSON.parse((await get('/api/search?limit=2&page=3')).body) as {
+      hasMore: boolean;
+      results: Array<{ name: string }>;
+    };
     expect(p1.hasMore).toBe(true);
     expect(p3.hasMore).toBe(false);
     expect(p3.results).toHaveLength(1);
-    const one = JSON.parse((await get('/api/search?q=debian')).body) as { results: Array<Record<string, unknown>> };
+    const one = JSON.parse((await get('/api/search?q=debian')).body) as {
+      results: Array<Record<string, unknown>>;
+    };
     expect(one.results[0]).toEqual({
       infoHash: toHex(ih(3)),
       name: 'Debian 12 netinst',
@@ -166,7 +232,9 @@ describe('pages', () => {
       expect(r.headers.get('content-security-policy')).toContain("script-src 'self'");
     }
     const page = await get('/?q=script');
-    expect(page.body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt;');
+    expect(page.body).toContain(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt;'
+    );
     const scripts = [...page.body.matchAll(/<script[^>]*>/g)].map((m) => m[0]);
     expect(scripts).toEqual(['<script src="/static/app.js" defer>']); // the one static script
   });
@@ -205,7 +273,12 @@ describe('GET /torznab/api', () => {
     expect(sintel).toContain('<torznab:attr name="category" value="2000"/>');
     expect(sintel).toContain('&amp;dn=Sintel%202010%201080p');
     const tv = await get('/torznab/api?t=tvsearch&q=sintel&cat=5030');
-    expect(tv.body.split('<item>').slice(1).map((i) => /<title>(.*)<\/title>/.exec(i)![1])).toEqual(['Sintel 2010 1080p']);
+    expect(
+      tv.body
+        .split('<item>')
+        .slice(1)
+        .map((i) => /<title>(.*)<\/title>/.exec(i)![1])
+    ).toEqual(['Sintel 2010 1080p']);
     const audio = await get('/torznab/api?t=music&cat=3000');
     expect(audio.body.split('<item>')).toHaveLength(2);
     const books = await get('/torznab/api?t=book&q=pride');
@@ -222,12 +295,17 @@ describe('GET /torznab/api', () => {
 
 describe('GET /metrics', () => {
   it('speaks the Prometheus text format with the crawl and database figures', async () => {
+    stats.newInfoHashes = 6; // found during the next minute
     clock.advance(60_000); // one per-minute sample
     const r = await get('/metrics');
     expect(r.type).toBe('text/plain; version=0.0.4; charset=utf-8');
     const lines = r.body.trim().split('\n');
-    for (const l of lines) expect(l).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?\d+(\.\d+)?(e[+-]?\d+)?)$/);
-    const value = (name: string): number => Number(lines.find((l) => l.startsWith(name + ' '))?.split(' ')[1]);
+    for (const l of lines)
+      expect(l).toMatch(
+        /^(# (HELP|TYPE) \w+ .+|\w+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?\d+(\.\d+)?(e[+-]?\d+)?)$/
+      );
+    const value = (name: string): number =>
+      Number(lines.find((l) => l.startsWith(name + ' '))?.split(' ')[1]);
     expect(value('trackerless_index_torrents')).toBe(6);
     expect(value('trackerless_index_resolved_torrents')).toBe(5);
     expect(value('trackerless_crawler_queries_sent_total')).toBe(1234);
