@@ -53,6 +53,8 @@ import { formatAddress } from '../net/address.js';
 export type { CrawlerEvents, CrawlerOptions } from './options.js';
 
 const ID_LEN = 20;
+/** Delay of the early flush that feeds an idle resolver, ms. */
+const EARLY_FLUSH_MS = 100;
 
 /** A query about to be sent: the node, whether it is a first visit, failures so far. */
 interface Visit {
@@ -82,7 +84,9 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   private wake: TimerHandle | null = null;
   private wakeAt = Infinity;
   private housekeeping: TimerHandle | null = null;
-  private persisting: Promise<void> | null = null;
+  /** The flush (and state save) running now; the next one waits for it. */
+  private persisting: Promise<void> = Promise.resolve();
+  private earlyFlush: TimerHandle | null = null;
   private lastSave = 0;
   private lastSeeding = -Infinity;
   private idleAnnounced = false;
@@ -165,8 +169,9 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     for (const q of this.inflight.values()) q.controller.abort();
     await Promise.allSettled([...this.inflight.values()].map((q) => q.done));
     await this.resolveQueue?.stop();
-    await this.persisting;
-    await this.persist(true);
+    this.earlyFlush?.cancel();
+    this.earlyFlush = null;
+    await this.persistInTurn(true);
   }
 
   /** Record an infohash seen passively (an incoming get_peers / announce_peer). */
@@ -327,6 +332,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     } else {
       this.counters.samples += reply.samples.length;
       for (const ih of reply.samples) this.record(ih, 'sample', now);
+      if (reply.samples.length > 0) this.flushSoonForResolver();
       const more = reply.num > reply.samples.length;
       if (!more) nextVisit = now + Math.max(intervalMs, this.cfg.revisitIdleMs);
       if (more || this.cfg.revisitIdleMs > 0) this.requeue(known, nextVisit);
@@ -421,11 +427,29 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
       this.housekeeping = null;
       if (!this.running) return;
       const save = this.clock.now() - this.lastSave >= this.cfg.stateSaveIntervalMs;
-      this.persisting = this.persist(save).finally(() => {
-        this.persisting = null;
+      void this.persistInTurn(save).finally(() => {
         if (this.running) this.scheduleHousekeeping();
       });
     }, this.cfg.flushIntervalMs);
+  }
+
+  /**
+   * New samples while the resolver has idle slots: write them within ~100 ms instead of at the
+   * next regular flush, so their resolution (claimed from the store) starts without waiting.
+   */
+  private flushSoonForResolver(): void {
+    if (!this.resolveQueue || this.earlyFlush || this.resolveQueue.idleSlots() === 0) return;
+    this.earlyFlush = this.clock.setTimeout(() => {
+      this.earlyFlush = null;
+      if (this.running) void this.persistInTurn(false);
+    }, EARLY_FLUSH_MS);
+  }
+
+  /** One persist at a time, in call order. */
+  private persistInTurn(save: boolean): Promise<void> {
+    const run = this.persisting.then(() => this.persist(save));
+    this.persisting = run;
+    return run;
   }
 
   /** Flush the store's buffer, then (if `save`) the state snapshotted before the flush. */

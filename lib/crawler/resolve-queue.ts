@@ -72,6 +72,11 @@ export class ResolveQueue {
     void claimed.finally(() => this.settled.delete(claimed));
   }
 
+  /** Resolutions that could start now. */
+  idleSlots(): number {
+    return this.stopped ? 0 : Math.max(0, this.opts.concurrency - this.active.size);
+  }
+
   stats(): ResolveStats {
     return { inflight: this.active.size, ...this.counters };
   }

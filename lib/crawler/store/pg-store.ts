@@ -18,7 +18,8 @@
  * MissingDependencyError.
  */
 import type { Pool, PoolClient, Client, QueryResultRow } from 'pg';
-import { DatabaseError, MissingDependencyError } from '../../errors.js';
+import { DatabaseError } from '../../errors.js';
+import { importOptional } from '../../util/optional-dependency.js';
 import type { CrawlerState, FlushResult, InfoHashSource, TorrentMetadata } from '../types.js';
 import { LOCK_NAMESPACE, migratePg } from './pg-schema.js';
 import { WriteBuffer, type Batch } from './write-buffer.js';
@@ -57,18 +58,6 @@ export interface PgStoreOptions {
 
 type PgModule = typeof import('pg');
 
-async function loadDriver(): Promise<PgModule> {
-  try {
-    const mod = (await import('pg')) as PgModule & { default?: PgModule };
-    return mod.default ?? mod;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND')
-      throw new MissingDependencyError('pg', 'a PostgreSQL crawl database', { cause: err });
-    throw err;
-  }
-}
-
 /** The URL without its password, for messages and logs. */
 export function redactUrl(url: string): string {
   try {
@@ -99,7 +88,7 @@ export class PgCrawlerStore implements IndexStore {
   private closed = false;
 
   static async open(url: string, opts: PgStoreOptions = {}): Promise<PgCrawlerStore> {
-    const pg = await loadDriver();
+    const pg = await importOptional<PgModule>('pg', 'a PostgreSQL crawl database');
     const location = redactUrl(url);
     // bigint columns hold ms timestamps and byte sizes: all below 2^53, read them as numbers.
     const types = {

@@ -11,10 +11,9 @@
  * - better-sqlite3 is an optional dependency loaded when a store is opened, never when the
  *   library is imported; without it open() throws MissingDependencyError.
  */
-import { createRequire } from 'node:module';
 import { statSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
-import { MissingDependencyError } from '../../errors.js';
+import { requireOptional } from '../../util/optional-dependency.js';
 import type {
   CrawlerState,
   FlushResult,
@@ -55,17 +54,6 @@ export interface SqliteStoreOptions {
 
 type Database = BetterSqlite3.Database;
 
-/** better-sqlite3, loaded on first use. */
-function loadDriver(): typeof BetterSqlite3 {
-  try {
-    return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND')
-      throw new MissingDependencyError('better-sqlite3', 'a SQLite crawl database', { cause: err });
-    throw err;
-  }
-}
-
 export class SqliteCrawlerStore implements IndexStore {
   readonly location: string;
   readonly shard = { index: 0, count: 1 };
@@ -79,7 +67,7 @@ export class SqliteCrawlerStore implements IndexStore {
 
   /** Open (or create and migrate) the database at `path` (':memory:' works too). */
   static open(path: string, opts: SqliteStoreOptions = {}): SqliteCrawlerStore {
-    const Driver = loadDriver();
+    const Driver = requireOptional<typeof BetterSqlite3>('better-sqlite3', 'a SQLite crawl database');
     const db = new Driver(path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
     try {
       if (!opts.readonly) {
