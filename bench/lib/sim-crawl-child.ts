@@ -7,13 +7,16 @@
  *
  *   node dist/bench/lib/sim-crawl-child.js <db> <shards> <rate> <perIpRate> <host:port,...>
  *
+ * SIM_CRAWL_RESOLVE_MS=n adds a stand-in resolver answering after n ms with made-up metadata
+ * (the simulated DHT has no BitTorrent peers): it exercises the claim pipeline, not ut_metadata.
+ *
  * Messages out: {t:'ready', shard}, {t:'query', id, host, port, target}, {t:'infohash', ih},
  * {t:'idle'}, {t:'stats', stats}, {t:'stopped', stats}. In: {t:'reply', id, reply},
  * {t:'error', id, message, remote}, {t:'stop'}.
  */
 import { Crawler } from '../../lib/crawler/crawler.js';
 import { openStore } from '../../lib/crawler/store/open-store.js';
-import type { SampleReply } from '../../lib/crawler/types.js';
+import type { MetadataResolver, SampleReply } from '../../lib/crawler/types.js';
 import { RemoteError, TimeoutError } from '../../lib/errors.js';
 
 export type HostMessage =
@@ -52,6 +55,23 @@ async function main(): Promise<void> {
   const [db, shards, rate, perIpRate, bootstrap] = process.argv.slice(2);
   const send = (m: ChildMessage): void => void process.send!(m);
   const store = await openStore(db!, { shards: Number(shards) });
+  const resolveMs = Number(process.env.SIM_CRAWL_RESOLVE_MS ?? 0);
+  const resolver: MetadataResolver | null =
+    resolveMs > 0
+      ? {
+          resolve: (ih, signal) =>
+            new Promise((resolve) => {
+              const t = setTimeout(() => {
+                const name = `torrent ${Buffer.from(ih).toString('hex').slice(0, 8)}`;
+                resolve({ name, size: 1000, files: [{ path: `${name}/file.bin`, size: 1000 }] });
+              }, resolveMs);
+              signal.addEventListener('abort', () => {
+                clearTimeout(t);
+                resolve(null);
+              });
+            })
+        }
+      : null;
   const pending = new Map<number, { resolve: (r: SampleReply) => void; reject: (e: Error) => void }>();
   let next = 0;
   const crawler = new Crawler({
@@ -66,6 +86,7 @@ async function main(): Promise<void> {
     flushIntervalMs: 250,
     stateSaveIntervalMs: 250,
     idleRetryMs: 2_000,
+    ...(resolver ? { resolver, resolveConcurrency: 8 } : {}),
     query: (node, target, signal) =>
       new Promise<SampleReply>((resolve, reject) => {
         const id = next++;
