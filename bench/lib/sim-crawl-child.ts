@@ -26,7 +26,7 @@ export type HostMessage =
 
 export type ChildMessage =
   | { t: 'ready'; shard: number }
-  | { t: 'query'; id: number; host: string; port: number; target: string }
+  | { t: 'query'; id: number; host: string; port: number; target: string; at: number }
   | { t: 'infohash'; ih: string }
   | { t: 'idle' }
   | { t: 'stats'; stats: ReturnType<Crawler['stats']> }
@@ -99,7 +99,8 @@ async function main(): Promise<void> {
           id,
           host: node.host,
           port: node.port,
-          target: Buffer.from(target).toString('hex')
+          target: Buffer.from(target).toString('hex'),
+          at: Date.now()
         });
       })
   });

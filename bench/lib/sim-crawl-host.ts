@@ -3,8 +3,9 @@
  * and bench/index-bench.ts): a WarmTestnet of N nodes holding known infohashes, driven in real
  * time (virtual time follows the wall clock), and crawler processes (sim-crawl-child.ts)
  * whose sample_infohashes queries arrive over IPC and are sent into the network by one
- * simulated DHT node per process. Every query is logged with its target and time, so
- * politeness is checked on what the network received, not on what the crawler believes.
+ * simulated DHT node per process. Every query is logged with its target and the time the
+ * crawler process sent it (its own clock, before IPC delivery), so politeness is checked on
+ * every query that left each crawler, whatever its own counters say.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -147,7 +148,8 @@ export class SimCrawlHost {
           proc.stats = m.stats;
           return onStopped(m.stats);
         case 'query':
-          this.queries.push({ crawler: name, host: m.host, port: m.port, atMs: Date.now() });
+          // The crawler's own send time: what it did, free of IPC delivery jitter.
+          this.queries.push({ crawler: name, host: m.host, port: m.port, atMs: m.at });
           void dht
             .sampleInfohashes({ host: m.host, port: m.port }, Buffer.from(m.target, 'hex'))
             .then(

@@ -114,11 +114,12 @@ describe('two crawler processes on one PostgreSQL over a 2,000-node simulated DH
       expect(new Set(list.map((q) => shardOf.get(q.crawler))).size).toBe(1); // one shard per IP
       for (let i = 1; i < list.length; i++) minGap = Math.min(minGap, list[i]!.atMs - list[i - 1]!.atMs);
     }
-    // The log is taken on arrival over IPC (a few ms of jitter); the limit is 1000/PER_IP ms.
-    if (minGap < Infinity) expect(minGap).toBeGreaterThanOrEqual(1000 / PER_IP - 50);
+    // Send times from the crawlers' clocks (both crawlers of a shard run on this machine); 25 ms
+    // for the process being descheduled between the limiter's decision and the send.
+    if (minGap < Infinity) expect(minGap).toBeGreaterThanOrEqual(1000 / PER_IP - 25);
     for (const name of ['single', 'a', 'b', 'b2']) {
       const times = host.queries.filter((q) => q.crawler === name).map((q) => q.atMs);
-      expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(RATE * 1.1 + RATE / 10 + 2); // rate + burst + jitter
+      expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(RATE * 1.1 + RATE / 10 + 2); // rate + burst (a tenth of a second) + scheduling
     }
   }, 420_000);
 });

@@ -143,7 +143,7 @@ describe('BEP 51 crawler with libtorrent 2.0 on loopback', () => {
       seeds: () => c.nodes(),
       isSelf: (n) => n.port === c.address().port,
       query: async (node, target, signal) => {
-        sentAt.push(performance.now());
+        sentAt.push(Date.now()); // the clock the crawler's per-IP limiter reads
         const r = await query(node, target, signal);
         repliesFrom.set(node.port, new Set((r.samples ?? []).map(toHex)));
         return r;
@@ -172,9 +172,10 @@ describe('BEP 51 crawler with libtorrent 2.0 on loopback', () => {
     expect([...repliesFrom.get(a.address().port)!].sort()).toEqual([...announced].sort()); // ours
     expect(Object.values(s.rejected).reduce((x, y) => x + y, 0)).toBe(0);
     // One IP (127.0.0.1) for everyone: the 1 query/s per-IP limit paced the whole crawl. The
-    // limiter reads the system clock (whole milliseconds) and this test performance.now(), so a
-    // gap the limiter saw as 1000 ms can measure ~998.7 here: allow 2 ms for the two clocks.
-    for (let i = 1; i < sentAt.length; i++) expect(sentAt[i]! - sentAt[i - 1]!).toBeGreaterThanOrEqual(998);
+    // Per-IP gap (1 query/s, all nodes on 127.0.0.1), on the limiter's own clock. On a loaded
+    // machine the process can be descheduled between the limiter's decision and this wrapper
+    // recording the call (seen: 12 ms at load average 17), so allow 25 ms for scheduling.
+    for (let i = 1; i < sentAt.length; i++) expect(sentAt[i]! - sentAt[i - 1]!).toBeGreaterThanOrEqual(975);
   }, 60_000);
 
   it("libtorrent's dht_sample_infohashes reads our node's samples", async () => {
