@@ -171,10 +171,10 @@ describe('BEP 51 crawler with libtorrent 2.0 on loopback', () => {
     for (const ih of announced) expect(store.records.has(ih)).toBe(true);
     expect([...repliesFrom.get(a.address().port)!].sort()).toEqual([...announced].sort()); // ours
     expect(Object.values(s.rejected).reduce((x, y) => x + y, 0)).toBe(0);
-    // One IP (127.0.0.1) for everyone: the 1 query/s per-IP limit paced the whole crawl. The
-    // Per-IP gap (1 query/s, all nodes on 127.0.0.1), on the limiter's own clock. On a loaded
-    // machine the process can be descheduled between the limiter's decision and this wrapper
-    // recording the call (seen: 12 ms at load average 17), so allow 25 ms for scheduling.
+    // One IP (127.0.0.1) for everyone: the 1 query/s per-IP limit paced the whole crawl, checked
+    // on the limiter's own clock. On a loaded machine the process can be descheduled between the
+    // limiter's decision and this wrapper recording the call (seen: 12 ms at load average 17),
+    // so 25 ms are allowed for scheduling.
     for (let i = 1; i < sentAt.length; i++) expect(sentAt[i]! - sentAt[i - 1]!).toBeGreaterThanOrEqual(975);
   }, 60_000);
 
