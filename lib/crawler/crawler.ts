@@ -76,7 +76,10 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   private readonly perIp: PerIpLimiter;
   private readonly bucket: TokenBucket;
   private readonly resolveQueue: ResolveQueue | null;
-  private readonly inflight = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly inflight = new Map<
+    string,
+    { node: Candidate; controller: AbortController; done: Promise<void> }
+  >();
   private readonly counters: CrawlerStats = emptyStats();
   private readonly targets: TargetPicker;
   private running = false;
@@ -290,7 +293,7 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
         this.inflight.delete(key);
         this.pump();
       });
-    this.inflight.set(key, { controller, done });
+    this.inflight.set(key, { node, controller, done });
   }
 
   private targetFor(node: Candidate): Uint8Array {
@@ -479,7 +482,12 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
   private snapshotState(): CrawlerState {
     const frontier = [...this.frontier.entries()].map((c) => ({ ...c, dueMs: 0 }));
     for (const r of this.revisits.entries()) frontier.push({ ...r.node, dueMs: r.dueMs });
-    return { schedule: this.schedule.takeDirty(), frontier };
+    // A query in flight holds only a provisional reservation, and its reply (with the nodes it
+    // leads to) is not in yet: save the node as still to visit, not as visited, or a crash now
+    // would lose it and everything only it leads to. Its entry is saved with its outcome.
+    for (const q of this.inflight.values()) frontier.push({ ...q.node, dueMs: 0 });
+    const schedule = this.schedule.takeDirty().filter((e) => !this.inflight.has(e.key));
+    return { schedule, frontier };
   }
 
   private warn(err: unknown): void {
