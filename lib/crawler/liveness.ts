@@ -96,11 +96,16 @@ export class LivenessRefresher extends TypedEmitter<{ warning: [err: Error] }> {
       } finally {
         guard.cancel();
       }
-      if (!estimate || !valid(estimate)) {
+      // BEP 33 estimates are real numbers (the bloom filter formula): stored as whole counts.
+      const rounded = estimate && {
+        seeders: Math.round(estimate.seeders),
+        leechers: Math.round(estimate.leechers)
+      };
+      if (!rounded || !valid(rounded)) {
         this.counters.failed++;
         return;
       }
-      await index.recordScrape(ih, estimate, clock.now());
+      await index.recordScrape(ih, rounded, clock.now());
       this.counters.scraped++;
     } catch (err) {
       this.emit('warning', err instanceof Error ? err : new Error(String(err)));

@@ -91,6 +91,9 @@ beforeAll(async () => {
       '--serve',
       '127.0.0.1:0',
       '--resolve',
+      '--scrape',
+      '--scrape-interval',
+      '0.2',
       '--progress-interval',
       '0',
       '--duration',
@@ -109,6 +112,20 @@ beforeAll(async () => {
       return r.results.length === 2;
     },
     { timeoutMs: 40_000, intervalMs: 250 }
+  );
+  await waitFor(
+    'BEP 33 estimates for both',
+    async () => {
+      const r = (await (await fetch(`${base}/api/search`)).json()) as {
+        results: Array<{ seeders: number | null }>;
+      };
+      return r.results.every((t) => t.seeders !== null);
+    },
+    {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      detail: () => err.join('').slice(-2000)
+    }
   );
   context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: CHROMIUM,
@@ -177,6 +194,12 @@ describe('the web page, in Chromium, over a crawl of a loopback DHT', () => {
     expect(tree).toContain('Subs/');
     expect(tree).toContain('Français.srt');
     expect(await page.locator('.facts').innerText()).toContain(infoHashes['Sintel 2010 1080p']);
+    // Liveness from a real BEP 33 scrape of the loopback DHT: the seeder announced itself.
+    const facts = await page.locator('.facts').innerText();
+    const seeders = Number(/Seeders\s+(\d+)/.exec(facts)?.[1]);
+    const leechers = Number(/Leechers\s+(\d+)/.exec(facts)?.[1]);
+    expect(seeders + leechers).toBeGreaterThanOrEqual(1);
+    expect(facts).not.toContain('not scraped yet');
     await page.getByRole('button', { name: /Copy magnet link/ }).click();
     await waitFor(
       'the copy confirmation',

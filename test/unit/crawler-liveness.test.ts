@@ -45,7 +45,7 @@ describe('LivenessRefresher', () => {
       if (ih[0] === 2) return null; // no BEP 33 answer
       if (ih[0] === 3) throw new Error('lookup failed');
       if (ih[0] === 4) return { seeders: -1, leechers: 5 };
-      return { seeders: ih[0]! * 10, leechers: ih[0]! };
+      return { seeders: ih[0]! * 10 + 0.4, leechers: ih[0]! - 0.3 }; // estimates are real numbers
     };
     const r = new LivenessRefresher({ index, scrape, clock, intervalMs: 2_000 });
     r.start();
@@ -56,7 +56,7 @@ describe('LivenessRefresher', () => {
     await r.stop();
     expect(r.stats()).toEqual({ scraped: 7, failed: 3 });
     expect(recorded.map((x) => x.ih)).toEqual([1, 5, 6, 7, 8, 9, 10]);
-    expect(recorded[0]).toEqual({ ih: 1, e: { seeders: 10, leechers: 1 }, at: 3_000 });
+    expect(recorded[0]).toEqual({ ih: 1, e: { seeders: 10, leechers: 1 }, at: 3_000 }); // rounded
     expect(claims).toEqual([16]); // one claim of a batch, not one per torrent
     expect(maxInFlight).toBe(1);
   });

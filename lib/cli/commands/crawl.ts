@@ -13,6 +13,7 @@ import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import {
   createDhtCrawler,
+  LivenessRefresher,
   openStore,
   UtMetadataResolver,
   type Crawler,
@@ -37,6 +38,8 @@ interface CrawlOptions extends DhtCliOptions {
   serve?: { host: string; port: number };
   maxTorrents?: number;
   shards: number;
+  scrape?: boolean;
+  scrapeInterval: number;
 }
 
 /** `[HOST:]PORT` for --serve / index serve. */
@@ -104,6 +107,13 @@ export const crawlCommand: CliCommand = {
         'size cap: evict beyond this many infohashes (unresolved, least seen first)',
         countParser(1, 1e12)
       )
+      .option('--scrape', 'keep BEP 33 seeders/leechers estimates of resolved torrents fresh (DHT scrapes)')
+      .option(
+        '--scrape-interval <seconds>',
+        'one scrape this often (each is a DHT lookup)',
+        secondsParser(false),
+        2
+      )
       .option(
         '--shards <n>',
         'PostgreSQL: crawlers sharing the database; this one takes a free shard',
@@ -145,13 +155,30 @@ export const crawlCommand: CliCommand = {
     const started = Date.now();
     const initial = (await store.summary()).torrents;
     const history = new RateHistory(systemClock, () => crawler.stats());
+    // Liveness: one BEP 33 scrape at a time, claimed from the database (see lib/crawler/liveness.ts).
+    const liveness = opts.scrape
+      ? new LivenessRefresher({
+          index: store,
+          intervalMs: opts.scrapeInterval * 1000,
+          scrape: async (ih, signal) => {
+            const r = await dht.scrape(ih, { signal });
+            return { seeders: r.seeders, leechers: r.leechers };
+          }
+        })
+      : null;
+    liveness?.on('warning', (err) => ctx.warn(`scrape: ${err.message}`));
     let server: IndexServer | null = null;
     try {
       if (opts.serve) {
         server = await IndexServer.listen({
           index: store,
           ...opts.serve,
-          monitor: { crawler: () => crawler.stats(), dht: () => dht.stats(), history }
+          monitor: {
+            crawler: () => crawler.stats(),
+            dht: () => dht.stats(),
+            history,
+            ...(liveness ? { liveness: () => liveness.stats() } : {})
+          }
         });
         server.on('warning', (err) => ctx.warn(`http: ${err.message}`));
       }
@@ -167,6 +194,7 @@ export const crawlCommand: CliCommand = {
     );
     await crawler.start();
     history.start();
+    liveness?.start();
     const progress = new Progress(ctx, crawler, store, started);
     const timer =
       opts.progressInterval > 0
@@ -175,6 +203,7 @@ export const crawlCommand: CliCommand = {
     const stopped = await waitForStop(ctx.interrupt, opts.duration);
     if (timer) clearInterval(timer);
     history.stop();
+    await liveness?.stop();
     await server?.close();
     await crawler.stop();
     const s = crawler.stats();
