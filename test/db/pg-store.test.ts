@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { PgCrawlerStore } from '../../lib/crawler/store/pg-store.js';
+import { PG_SCHEMA_VERSION } from '../../lib/crawler/store/pg-schema.js';
 import { openStore } from '../../lib/crawler/store/open-store.js';
 import { startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 import { ih, storeContract } from '../support/store-contract.js';
@@ -26,6 +27,37 @@ storeContract('PostgreSQL', async (opts) =>
 );
 
 describe('PgCrawlerStore', () => {
+  it('serves "most seeders first" from an index, without sorting the table', async () => {
+    const url = await cluster.createDatabase('seeders_plan');
+    const store = await PgCrawlerStore.open(url, { shards: 0 });
+    // The store's own statement, captured as it runs, is the one explained.
+    const seen: string[] = [];
+    const query = pg.Pool.prototype.query;
+    pg.Pool.prototype.query = function (this: pg.Pool, ...args: unknown[]) {
+      if (typeof args[0] === 'string' && args[0].includes('ORDER BY seeders')) seen.push(args[0]);
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      await store.search({ text: '', sort: 'seeders', order: 'desc', offset: 0, limit: 50 });
+    } finally {
+      pg.Pool.prototype.query = query;
+      await store.close();
+    }
+    expect(seen).toHaveLength(1);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      // On an empty table any plan is cheap: forbid sorting, so only an index in this order fits.
+      await admin.query('SET enable_sort = off');
+      const plan = await admin.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${seen[0]}`, [51, 0]);
+      const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(text).toContain('torrents_seeders');
+      expect(text).not.toMatch(/\bSort\b/);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('migrates once when several crawlers start together, and hands each a different shard', async () => {
     const url = await cluster.createDatabase('shards');
     const stores = await Promise.all([0, 1, 2].map(() => PgCrawlerStore.open(url, { shards: 3 })));
@@ -33,8 +65,8 @@ describe('PgCrawlerStore', () => {
     await expect(PgCrawlerStore.open(url, { shards: 3 })).rejects.toMatchObject({ code: 'ERR_DATABASE' });
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
-    const versions = await admin.query('SELECT version FROM schema_migrations');
-    expect(versions.rows).toEqual([{ version: 1 }]);
+    const versions = await admin.query('SELECT version FROM schema_migrations ORDER BY version');
+    expect(versions.rows).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
     // A crawler whose connection dies (crash) frees its shard at once: kill its backend.
     const victim = stores[1]!;
     const held = await admin.query<{ pid: number; objid: number }>(

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { SqliteCrawlerStore } from '../../lib/crawler/store/sqlite-store.js';
+import { SQLITE_SCHEMA_VERSION } from '../../lib/crawler/store/sqlite-schema.js';
 import { createDhtCrawler } from '../../lib/crawler/dht-crawler.js';
 import { WarmTestnet } from '../../lib/testing/warm-testnet.js';
 import { DHT } from '../../lib/dht/dht.js';
@@ -42,6 +43,35 @@ let n = 0;
 storeContract('SQLite', async (opts) => SqliteCrawlerStore.open(join(dir, `contract-${n++}.db`), opts ?? {}));
 
 describe('SqliteCrawlerStore', () => {
+  it('serves "most seeders first" from an index, without a sort of the table', async () => {
+    const store = SqliteCrawlerStore.open(join(dir, 'seeders-plan.db'));
+    // The store's own statement, captured as it is prepared, is the one explained.
+    const seen: string[] = [];
+    const prepare = Database.prototype.prepare;
+    Database.prototype.prepare = function (this: BetterSqlite3.Database, sql: string) {
+      if (sql.includes('ORDER BY t.seeders')) seen.push(sql);
+      return prepare.call(this, sql);
+    } as typeof prepare;
+    try {
+      await store.search({ text: '', sort: 'seeders', order: 'desc', offset: 0, limit: 50 });
+    } finally {
+      Database.prototype.prepare = prepare;
+    }
+    await store.close();
+    expect(seen).toHaveLength(1);
+    const db = new Database(join(dir, 'seeders-plan.db'), { readonly: true });
+    try {
+      const plan = db
+        .prepare<[number, number], { detail: string }>(`EXPLAIN QUERY PLAN ${seen[0]}`)
+        .all(51, 0)
+        .map((r) => r.detail);
+      expect(plan.join('\n')).toContain('USING INDEX torrents_seeders');
+      expect(plan.join('\n')).not.toContain('TEMP B-TREE');
+    } finally {
+      db.close();
+    }
+  });
+
   it('writes in WAL mode and reopens read-only beside a writer', async () => {
     const path = join(dir, 'wal.db');
     const store = SqliteCrawlerStore.open(path);
@@ -103,7 +133,7 @@ describe('SqliteCrawlerStore', () => {
     }
     const again = new Database(path, { readonly: true });
     expect(again.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({
-      value: '2'
+      value: String(SQLITE_SCHEMA_VERSION)
     });
     again.close();
   });

@@ -86,12 +86,23 @@ function indexExisting(db: Database): void {
   }
 }
 
+/**
+ * v3: "most seeders first" reads this index in order (SQLite sorts NULL lowest, so a
+ * descending index is already NULLS LAST); v2's index left the tie-break on first_seen to a
+ * sort of every row with the same seeders count, NULL included.
+ */
+const V3 = `
+DROP INDEX torrents_seeders;
+CREATE INDEX torrents_seeders ON torrents (seeders DESC, first_seen DESC) WHERE resolved_at IS NOT NULL;
+`;
+
 const STEPS: Array<(db: Database) => void> = [
   (db) => db.exec(V1),
   (db) => {
     db.exec(V2);
     indexExisting(db);
-  }
+  },
+  (db) => db.exec(V3)
 ];
 
 export const SQLITE_SCHEMA_VERSION = STEPS.length;
