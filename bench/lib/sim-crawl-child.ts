@@ -53,7 +53,11 @@ function fromWire(r: WireReply): SampleReply {
 
 async function main(): Promise<void> {
   const [db, shards, rate, perIpRate, bootstrap] = process.argv.slice(2);
-  const send = (m: ChildMessage): void => void process.send!(m);
+  // The host may close the channel first (it stopped or died): drop late messages then,
+  // rather than crash the child with ERR_IPC_CHANNEL_CLOSED.
+  const send = (m: ChildMessage): void => {
+    if (process.connected) process.send!(m);
+  };
   const store = await openStore(db!, { shards: Number(shards) });
   const resolveMs = Number(process.env.SIM_CRAWL_RESOLVE_MS ?? 0);
   const resolver: MetadataResolver | null =
