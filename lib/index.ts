@@ -106,8 +106,30 @@ export { createTorrent, createTorrentFromBuffer } from './torrent/create.js';
 export type { CreateTorrentOptions } from './torrent/create.js';
 export { parseInfo, parseTorrentFile, toTorrentFile, pieceHash } from './torrent/metainfo.js';
 export type { TorrentInfo, TorrentFileEntry, ParsedTorrentFile } from './torrent/metainfo.js';
-export { parseMagnet, toMagnet } from './magnet/magnet.js';
-export type { Magnet, MagnetInput } from './magnet/magnet.js';
+export {
+  parseMagnet,
+  toMagnet,
+  parseMutableMagnet,
+  toMutableMagnet,
+  isMutableMagnet
+} from './magnet/magnet.js';
+export type { Magnet, MagnetInput, MutableMagnet } from './magnet/magnet.js';
+
+// --- BEP 46 mutable torrents ------------------------------------------------------------------
+export {
+  publishMutableTorrent,
+  resolveMutableTorrent,
+  followMutableTorrent,
+  infoHashOf
+} from './mutable-torrent/mutable-torrent.js';
+export type {
+  MutableTorrentKey,
+  MutableTorrentVersion,
+  FollowOptions,
+  MutableTorrentDht
+} from './mutable-torrent/mutable-torrent.js';
+export { MutableSwarm } from './mutable-torrent/mutable-swarm.js';
+export type { MutableSwarmOptions, MutableSwarmEvents } from './mutable-torrent/mutable-swarm.js';
 
 // --- wire streams (to test or bridge custom engines without sockets) --------------------------
 export type { WireStream } from './net/stream.js';

@@ -204,4 +204,55 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     expect(fetched).toBeLessThan(missing + 2 * pieceLength);
     await expectSameBytes(src, join(out, 'big.bin'));
   }, 120_000);
+
+  it('BEP 46: seed --publish-key prints a btpk link; download follows it to the next version', async () => {
+    const bootstrap = await bootstrapNode();
+    const key = join(dir, 'publisher.pem');
+    const publishArgs = ['--publish-key', key, '--publish-salt', 'nightly'];
+    const src = await randomFile('nightly.bin', 300 * KiB);
+    const { seeder } = await startSeeder(src, bootstrap, publishArgs);
+    const [, link] = await seeder.waitFor(
+      /^(magnet:\?xs=urn:btpk:[0-9a-f]{64}&s=6e696768746c79)$/m,
+      20_000,
+      'the btpk link'
+    );
+    await seeder.waitFor(
+      /published as version 1 of [0-9a-f]{64}: stored on [1-9]/,
+      20_000,
+      'the publication'
+    );
+
+    // A follower: downloads version 1, then keeps following (checks every second).
+    const out = join(dir, 'nightly-out');
+    const follower = procs.start(
+      MAIN,
+      [
+        'download',
+        link!,
+        '--out',
+        out,
+        '--seed',
+        '--follow-interval',
+        '1',
+        ...LOOPBACK,
+        '--bootstrap',
+        bootstrap
+      ],
+      90_000
+    );
+    running.push(follower);
+    await follower.waitFor(/^version 1 \([0-9a-f]{40}\): done/m, 30_000, 'version 1 downloaded');
+    await expectSameBytes(src, join(out, 'nightly.bin'));
+
+    // Version 2: new content under the same name, seeded and published under the same key.
+    seeder.child.kill('SIGINT');
+    await seeder.exited;
+    await writeFile(src, randomBytes(310 * KiB));
+    const { seeder: seeder2 } = await startSeeder(src, bootstrap, publishArgs);
+    await seeder2.waitFor(/published as version 2 of /, 20_000, 'version 2 published');
+    await follower.waitFor(/^version 2 \([0-9a-f]{40}\): done/m, 30_000, 'version 2 downloaded');
+    await expectSameBytes(src, join(out, 'nightly.bin'));
+    follower.child.kill('SIGINT');
+    expect((await follower.exited).code).toBe(0);
+  }, 120_000);
 });

@@ -18,6 +18,7 @@
  *   seeding); 1 on a fatal error (a storage failure); 2 on bad arguments (a bad magnet link).
  */
 import { InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { secondsParser } from '../args.js';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -34,7 +35,13 @@ import {
   type TorrentInfo
 } from '../../index.js';
 import { selectedPieces } from '../../engine/file-selection.js';
-import { parseSelectOnly } from '../../magnet/magnet.js';
+import {
+  isMutableMagnet,
+  parseMutableMagnet,
+  parseSelectOnly,
+  type MutableMagnet
+} from '../../magnet/magnet.js';
+import { downloadMutable } from '../mutable-download.js';
 import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand, type CliContext } from '../program.js';
 import {
   aborted,
@@ -54,6 +61,7 @@ interface DownloadCliOptions extends SwarmCliOptions {
   seed?: boolean;
   verbose?: boolean;
   select?: number[] | 'all';
+  followInterval?: number;
 }
 
 /** The metadata of a download in progress, next to its resume file. */
@@ -68,9 +76,21 @@ export const downloadCommand: CliCommand = {
       .description(
         'download a torrent from its magnet link (peers from the DHT), verify it, optionally keep seeding'
       )
-      .argument('<magnet>', "a magnet link (quote it: it contains '&'), or a bare infohash")
+      .argument(
+        '<magnet>',
+        "a magnet link (quote it: it contains '&'), a bare infohash, or a BEP 46 link (xs=urn:btpk:<key>&s=<salt>)"
+      )
       .option('-o, --out <dir>', 'directory to download into', '.')
-      .option('--seed', 'keep seeding after the download completes, until interrupted')
+      .option(
+        '--seed',
+        'keep seeding after the download completes, until interrupted (a BEP 46 link: and follow its updates)'
+      )
+      .option(
+        '--follow-interval <seconds>',
+        'BEP 46 link: seconds between looks for a newer version',
+        secondsParser(false),
+        300
+      )
       .option(
         '--select <files>',
         "download only these files: zero-based indices into the torrent's file list, e.g. 0,2,4-6 " +
@@ -96,6 +116,8 @@ export const downloadCommand: CliCommand = {
   },
   async run(ctx, args, options) {
     const opts = options as unknown as DownloadCliOptions;
+    if (isMutableMagnet(String(args[0])))
+      return downloadMutable(ctx, parseMutableLink(String(args[0])), opts);
     const magnet = parseLink(String(args[0]));
     const outDir = resolve(opts.out);
     const started = Date.now();
@@ -196,6 +218,15 @@ export const downloadCommand: CliCommand = {
     return seedUntilInterrupted(ctx, swarm);
   }
 };
+
+/** A BEP 46 `xs=urn:btpk:` link; a clear usage error otherwise. */
+function parseMutableLink(link: string): MutableMagnet {
+  try {
+    return parseMutableMagnet(link);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
 
 /** `magnet:?...` or a bare infohash; a clear usage error otherwise. */
 function parseLink(link: string): Magnet {

@@ -5,11 +5,23 @@
  *
  * Nothing is written into the seeded folder. Hashing progress, the announce result and a
  * status line (upload rate, peers, bytes uploaded) go to stderr.
+ *
+ * With --publish-key FILE (BEP 46) the torrent is also published as the current version of a
+ * mutable torrent under the ed25519 key in FILE (created when missing) and --publish-salt;
+ * the `xs=urn:btpk:` link that follows it is the second stdout line. Seeding a new version
+ * with the same key and salt publishes it with the next seq, and followers switch to it. The
+ * item is re-put every hour while seeding so it does not expire.
  */
 import { InvalidArgumentError } from 'commander';
 import { promises as fsp } from 'node:fs';
-import { seed, toTorrentFile, type SeedResult } from '../../index.js';
-import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand } from '../program.js';
+import { loadKeyPair, seed, toTorrentFile, type KeyPair, type SeedResult } from '../../index.js';
+import { toMutableMagnet } from '../../magnet/magnet.js';
+import { followMutableTorrent, publishMutableTorrent } from '../../mutable-torrent/mutable-torrent.js';
+import { ITEM_REPUBLISH_MS } from '../../constants.js';
+import { saltParser } from '../args.js';
+import type { DHT } from '../../dht/dht.js';
+import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand, type CliContext } from '../program.js';
+import { toHex } from '../../util/bytes.js';
 import {
   aborted,
   addSwarmOptions,
@@ -25,6 +37,8 @@ interface SeedCliOptions extends SwarmCliOptions {
   pieceLength?: number;
   torrent?: string;
   verbose?: boolean;
+  publishKey?: string;
+  publishSalt?: string;
 }
 
 function pieceLengthParser(value: string): number {
@@ -50,6 +64,11 @@ export const seedCommand: CliCommand = {
         pieceLengthParser
       )
       .option('--torrent <file>', 'also write the .torrent file here')
+      .option(
+        '--publish-key <file>',
+        'BEP 46: publish this torrent as the current version under the ed25519 key in FILE (created if missing)'
+      )
+      .option('--publish-salt <text>', 'BEP 46: the salt of the mutable torrent (up to 64 bytes)', saltParser)
       .option('-v, --verbose', 'also print the warnings of the DHT and the engine')
       .addHelpText(
         'after',
@@ -61,6 +80,9 @@ export const seedCommand: CliCommand = {
   async run(ctx, args, options) {
     const path = String(args[0]);
     const opts = options as unknown as SeedCliOptions;
+    if (opts.publishSalt !== undefined && !opts.publishKey)
+      throw new UsageError('--publish-salt needs --publish-key FILE');
+    const keyPair = opts.publishKey ? await loadKeyPair(opts.publishKey, { create: true }) : undefined;
     // Fails early and clearly on a missing path.
     await fsp.stat(path).catch(() => {
       throw new UsageError(`cannot read ${path}: no such file or folder`);
@@ -113,9 +135,13 @@ export const seedCommand: CliCommand = {
       status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`)
     );
     if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
+    const publishing = keyPair
+      ? publish(ctx, swarm.dht!, keyPair, info.infoHash, opts.publishSalt, (line) => status.log(line))
+      : undefined;
     status.start();
     await aborted(ctx.interrupt);
     status.stop();
+    await publishing?.stop();
     await swarm.stop();
     ctx.log(
       `stopped (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in ${formatDuration((Date.now() - started) / 1000)}`
@@ -123,3 +149,43 @@ export const seedCommand: CliCommand = {
     return EXIT_OK;
   }
 };
+
+/**
+ * BEP 46: put `infoHash` under the key (the next seq), print the follow link, then keep the
+ * item alive (re-put hourly) until stopped.
+ */
+function publish(
+  ctx: CliContext,
+  dht: DHT,
+  keyPair: KeyPair,
+  infoHash: Uint8Array,
+  saltText: string | undefined,
+  log: (line: string) => void
+): { stop(): Promise<void> } {
+  const salt = new TextEncoder().encode(saltText ?? '');
+  const stop = new AbortController();
+  const running = (async () => {
+    try {
+      const put = await publishMutableTorrent(dht, { keyPair, salt, infoHash, signal: stop.signal });
+      ctx.print(toMutableMagnet({ publicKey: keyPair.publicKey, salt }));
+      log(
+        `published as version ${put.seq} of ${toHex(keyPair.publicKey)}: stored on ${put.storedOn} of ${put.targets} nodes`
+      );
+      const key = { publicKey: keyPair.publicKey, salt };
+      for await (const v of followMutableTorrent(dht, key, {
+        intervalMs: ITEM_REPUBLISH_MS,
+        signal: stop.signal,
+        onError: (err) => log(`trackerless: warning: republishing: ${err.message}`)
+      }))
+        if (v.seq > (put.seq ?? 0)) log(`a newer version ${v.seq} was published under this key`);
+    } catch (err) {
+      if (!stop.signal.aborted) log(`trackerless: error: publishing failed: ${(err as Error).message}`);
+    }
+  })();
+  return {
+    stop: async () => {
+      stop.abort();
+      await running;
+    }
+  };
+}
