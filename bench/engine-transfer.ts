@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BitTorrentEngine } from '../lib/engine/bittorrent-engine.js';
-import { MemoryStorage } from '../lib/engine/memory-storage.js';
-import { TcpPeerListener } from '../lib/engine/tcp-peer-listener.js';
+import { MemoryStorage } from '../lib/engine/storage/memory-storage.js';
+import { TcpPeerListener } from '../lib/engine/peers/tcp-peer-listener.js';
 import { createTorrentFromBuffer } from '../lib/torrent/create.js';
 import type { TorrentInfo } from '../lib/torrent/metainfo.js';
 

@@ -84,21 +84,21 @@ export type {
 } from './engine/engine.js';
 export { BitTorrentEngine } from './engine/bittorrent-engine.js';
 export type { BitTorrentEngineOptions } from './engine/bittorrent-engine.js';
-export type { ExistingData } from './engine/storage-setup.js';
-export type { ChokerSettings } from './engine/uploader.js';
-export { TcpPeerListener } from './engine/tcp-peer-listener.js';
+export type { ExistingData } from './engine/storage/storage-setup.js';
+export type { ChokerSettings } from './engine/upload/uploader.js';
+export { TcpPeerListener } from './engine/peers/tcp-peer-listener.js';
 export { connectTcp } from './net/tcp.js';
-export { connectPeer } from './engine/connect-peer.js';
-export type { ListenOptions } from './engine/tcp-peer-listener.js';
+export { connectPeer } from './engine/peers/connect-peer.js';
+export type { ListenOptions } from './engine/peers/tcp-peer-listener.js';
 export type { ConnectOptions } from './net/tcp.js';
-export { loadResume, saveResume, resumePath } from './engine/resume.js';
+export { loadResume, saveResume, resumePath } from './engine/storage/resume.js';
 
 // --- storage ----------------------------------------------------------------------------------
-export type { Storage, StorageLayout, VerifyOptions } from './engine/storage.js';
-export { verifyPieces } from './engine/storage.js';
-export { MemoryStorage } from './engine/memory-storage.js';
-export { FsStorage } from './engine/fs-storage.js';
-export type { FsStorageOptions } from './engine/fs-storage.js';
+export type { Storage, StorageLayout, VerifyOptions } from './engine/storage/storage.js';
+export { verifyPieces } from './engine/storage/storage.js';
+export { MemoryStorage } from './engine/storage/memory-storage.js';
+export { FsStorage } from './engine/storage/fs-storage.js';
+export type { FsStorageOptions } from './engine/storage/fs-storage.js';
 export { Bitfield } from './engine/bitfield.js';
 
 // --- torrents and magnet links ----------------------------------------------------------------

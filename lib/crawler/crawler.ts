@@ -31,7 +31,8 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { RemoteError } from '../errors.js';
 import { Frontier, type Eligibility } from './frontier.js';
 import { NodeSchedule } from './schedule.js';
-import { PerIpLimiter, TokenBucket } from './limits.js';
+import { PerIpLimiter } from './limits.js';
+import { positive, TokenBucket } from '../util/token-bucket.js';
 import { RevisitQueue } from './revisit-queue.js';
 import { ResolveQueue } from './resolve-queue.js';
 import { MAX_SAMPLE_INTERVAL_S, sanitizeReply, type AnomalyKind, type RejectReason } from './validate.js';
@@ -105,15 +106,14 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     this.query = opts.query;
     this.cfg = crawlerConfig(opts);
     this.targets = new TargetPicker(this.random);
-    const now = this.clock.now();
     this.frontier = new Frontier({ capacity: opts.frontierCapacity ?? 50_000 });
     this.schedule = new NodeSchedule({ capacity: opts.scheduleCapacity ?? 1_000_000 });
     this.revisits = new RevisitQueue(opts.revisitCapacity ?? 100_000);
     this.perIp = new PerIpLimiter({ queriesPerSecond: opts.perIpQueriesPerSecond ?? 1 });
     this.bucket = new TokenBucket({
-      ratePerSecond: opts.queriesPerSecond ?? 20,
-      nowMs: now,
-      ...(opts.burst ? { burst: opts.burst } : {})
+      rate: positive(opts.queriesPerSecond ?? 20, 'queriesPerSecond'),
+      ...(opts.burst !== undefined ? { burst: positive(opts.burst, 'burst') } : {}),
+      clock: this.clock
     });
     this.resolveQueue = opts.resolver
       ? new ResolveQueue({
@@ -209,11 +209,11 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     try {
       while (this.running && this.inflight.size < this.cfg.maxInflight) {
         const now = this.clock.now();
-        const tokenWait = this.bucket.waitMs(now);
+        const tokenWait = this.bucket.delayFor(1);
         if (tokenWait > 0) return this.wakeIn(tokenWait);
         const next = this.pickNext(now);
         if (next === null) return this.nothingToDo(now);
-        this.bucket.take(now);
+        this.bucket.tryTake(1);
         this.send(next, now);
       }
     } finally {

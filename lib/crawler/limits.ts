@@ -1,13 +1,11 @@
 /**
- * The crawler's two rate limits, as small pure units with time passed in (no timers), so the
- * crawler can compute when to wake up and tests can drive them with plain numbers. The global
- * one is the shared util/token-bucket.ts.
+ * The crawler's per-IP rate limit, a small pure unit with time passed in (no timers), so the
+ * crawler can compute when to wake up and tests can drive it with plain numbers. (The global
+ * query rate is a util/token-bucket.ts TokenBucket on the crawler's clock.)
  *
  * Each crawler instance owns its own limiters: no module-level state shared between crawlers.
  */
 import { positive } from '../util/token-bucket.js';
-
-export { TokenBucket } from '../util/token-bucket.js';
 
 /**
  * Per-IP politeness: at most one query per `gapMs` to any one IP address, whatever its ports

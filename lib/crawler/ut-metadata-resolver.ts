@@ -17,7 +17,7 @@ import { PeerWire } from '../wire/peer-wire.js';
 import { UtMetadata } from '../wire/ut-metadata.js';
 import { MetadataAssembler } from '../wire/metadata-assembler.js';
 import type { MetadataResolver, TorrentMetadata } from './types.js';
-import { METADATA_REQUESTS_PER_PEER } from '../engine/metadata-fetcher.js';
+import { METADATA_REQUESTS_PER_PEER } from '../engine/download/metadata-fetcher.js';
 import { formatAddress } from '../net/address.js';
 
 export interface UtMetadataResolverOptions {

@@ -11,14 +11,14 @@ import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { DEFAULT_MAX_METADATA_SIZE } from '../wire/constants.js';
 import type { PeerWireOptions } from '../wire/peer-wire-types.js';
 import type { PeerConnector, PeerListener, StorageFactory } from './engine.js';
-import type { Storage } from './storage.js';
-import { normalizeSelection, selectedPieces } from './file-selection.js';
-import type { ExistingData } from './storage-setup.js';
+import type { Storage } from './storage/storage.js';
+import { normalizeSelection, selectedPieces } from './storage/file-selection.js';
+import type { ExistingData } from './storage/storage-setup.js';
 import { DEFAULT_ENCRYPTION, type EncryptionPolicy } from '../wire/mse.js';
-import { connectPeer } from './connect-peer.js';
+import { connectPeer } from './peers/connect-peer.js';
 import { CONNECT_TIMEOUT_MS } from '../net/tcp.js';
-import { type ListenOptions } from './tcp-peer-listener.js';
-import type { ChokerSettings } from './uploader.js';
+import { type ListenOptions } from './peers/tcp-peer-listener.js';
+import type { ChokerSettings } from './upload/uploader.js';
 
 export interface BitTorrentEngineOptions {
   /** 20 bytes or 40 hex / 32 base32 characters. Must match `info` when both are given. */

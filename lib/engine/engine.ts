@@ -10,7 +10,7 @@
 import type { Address } from '../net/address.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import type { WireStream } from '../net/stream.js';
-import type { Storage } from './storage.js';
+import type { Storage } from './storage/storage.js';
 
 /** Where a candidate peer came from (engines may prefer some sources, and report them). */
 export type PeerSource = 'dht' | 'magnet' | 'pex' | 'incoming' | 'manual';

@@ -5,11 +5,11 @@
  */
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import type { EngineProgress } from './engine.js';
-import { Downloader, type DownloaderHooks } from './downloader.js';
+import { Downloader, type DownloaderHooks } from './download/downloader.js';
 import type { ResolvedOptions } from './engine-options.js';
-import { wantedBytes } from './file-selection.js';
-import type { OpenedStorage } from './storage-setup.js';
-import { Uploader } from './uploader.js';
+import { wantedBytes } from './storage/file-selection.js';
+import type { OpenedStorage } from './storage/storage-setup.js';
+import { Uploader } from './upload/uploader.js';
 
 export interface ExchangeHooks extends DownloaderHooks {
   warn(error: Error): void;

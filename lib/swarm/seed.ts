@@ -6,8 +6,8 @@
  *   console.log(magnet); // give it to the downloaders
  */
 import { dirname, resolve } from 'node:path';
-import type { Storage } from '../engine/storage.js';
-import type { ExistingData } from '../engine/storage-setup.js';
+import type { Storage } from '../engine/storage/storage.js';
+import type { ExistingData } from '../engine/storage/storage-setup.js';
 import type { Address } from '../net/address.js';
 import { createTorrent, type CreateTorrentOptions } from '../torrent/create.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';

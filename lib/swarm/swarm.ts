@@ -23,10 +23,10 @@ import type {
   PieceExchangeEngine,
   StorageFactory
 } from '../engine/engine.js';
-import { normalizeSelection, selectedPieces } from '../engine/file-selection.js';
-import type { ExistingData } from '../engine/storage-setup.js';
-import type { Storage } from '../engine/storage.js';
-import { TcpPeerListener, type ListenOptions } from '../engine/tcp-peer-listener.js';
+import { normalizeSelection, selectedPieces } from '../engine/storage/file-selection.js';
+import type { ExistingData } from '../engine/storage/storage-setup.js';
+import type { Storage } from '../engine/storage/storage.js';
+import { TcpPeerListener, type ListenOptions } from '../engine/peers/tcp-peer-listener.js';
 import type { Address } from '../net/address.js';
 import { parseMagnet, toMagnet, type Magnet } from '../magnet/magnet.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';

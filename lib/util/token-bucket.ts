@@ -1,47 +1,95 @@
 /**
- * A token bucket as a small pure unit with time passed in (no timers): callers compute when to
- * wake up, and tests drive it with plain numbers. Used for query rates (crawler) and for replies
- * owed to strangers (uTP resets). Each owner has its own: no module-level state.
+ * Token bucket on an injected Clock: the engine's byte rate caps (tokens are bytes: taken
+ * before a block is sent or requested) and the crawler's query rate (a token per query).
+ *
+ * Tokens refill continuously at `rate` per second up to `burst`; `delayFor(n)` says how long to
+ * wait when the bucket is short. Over any window of T seconds it allows at most
+ * burst + rate * T tokens. A rate of 0 (or Infinity) means unlimited. Each owner has its own
+ * bucket: no module-level state, so engines or crawlers in one process do not share caps.
  */
 import { InvalidArgumentError } from '../errors.js';
+import type { Clock } from './clock.js';
 
-/**
- * A token bucket refilled at `ratePerSecond`, holding at most `burst`
- * tokens. Over any window of T seconds it allows at most burst + rate * T queries, so a small
- * burst (default: a tenth of a second's worth) keeps the traffic smooth.
- */
+export interface TokenBucketOptions {
+  /** Tokens per second; 0 or Infinity = unlimited. */
+  rate: number;
+  /** Largest burst, tokens. Default ceil(rate / 10): smooth at a 100 ms scale. */
+  burst?: number;
+  /** The burst is never below this (e.g. two blocks for byte caps). Default 1 token. */
+  minBurst?: number;
+  clock: Clock;
+}
+
 export class TokenBucket {
-  private readonly rate: number;
-  private readonly burst: number;
+  private rateBps: number;
+  private burst: number;
   private tokens: number;
-  private at: number;
+  private last: number;
+  private readonly clock: Clock;
+  private readonly explicitBurst: number | undefined;
+  private readonly minBurst: number;
 
-  constructor(opts: { ratePerSecond: number; burst?: number; nowMs: number }) {
-    this.rate = positive(opts.ratePerSecond, 'ratePerSecond');
-    this.burst = positive(opts.burst ?? Math.max(1, Math.ceil(this.rate / 10)), 'burst');
-    this.tokens = this.burst;
-    this.at = opts.nowMs;
+  constructor(opts: TokenBucketOptions) {
+    this.clock = opts.clock;
+    this.explicitBurst = opts.burst;
+    this.minBurst = opts.minBurst ?? 1;
+    this.rateBps = 0;
+    this.burst = 0;
+    this.tokens = 0;
+    this.last = this.clock.now();
+    this.setRate(opts.rate);
   }
 
-  /** Take one token if available. */
-  take(nowMs: number): boolean {
-    this.refill(nowMs);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+  get unlimited(): boolean {
+    return this.rateBps === 0;
+  }
+
+  get rate(): number {
+    return this.rateBps;
+  }
+
+  /** Change the cap at run time (0 = unlimited). The bucket starts full at the new size. */
+  setRate(rate: number): void {
+    const r = Number.isFinite(rate) && rate > 0 ? rate : 0;
+    this.rateBps = r;
+    this.burst = r === 0 ? 0 : Math.max(this.explicitBurst ?? Math.ceil(r / 10), this.minBurst);
+    this.tokens = this.burst;
+    this.last = this.clock.now();
+  }
+
+  /** Take `n` tokens if available now. Always true when unlimited. */
+  tryTake(n: number): boolean {
+    if (this.rateBps === 0) return true;
+    this.refill();
+    if (this.tokens < n) return false;
+    this.tokens -= n;
     return true;
   }
 
-  /** Milliseconds until a token is available (0 when one is). */
-  waitMs(nowMs: number): number {
-    this.refill(nowMs);
-    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.rate);
+  /**
+   * Tokens that may be taken now (unlimited: Infinity). Lets a caller size a batch, e.g. how
+   * many 16 KiB requests to send.
+   */
+  available(): number {
+    if (this.rateBps === 0) return Infinity;
+    this.refill();
+    return Math.max(0, this.tokens);
   }
 
-  private refill(nowMs: number): void {
-    const elapsed = nowMs - this.at;
+  /** Milliseconds until `n` tokens can be taken (0 if now). `n` above the burst waits for a full bucket. */
+  delayFor(n: number): number {
+    if (this.rateBps === 0) return 0;
+    this.refill();
+    const need = Math.min(n, this.burst) - this.tokens;
+    return need <= 0 ? 0 : Math.ceil((need / this.rateBps) * 1000);
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    const elapsed = now - this.last;
     if (elapsed <= 0) return; // a clock step backwards never mints tokens
-    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
-    this.at = nowMs;
+    this.last = now;
+    this.tokens = Math.min(this.burst, this.tokens + (elapsed / 1000) * this.rateBps);
   }
 }
 

@@ -1,7 +1,7 @@
 /** Message Stream Encryption on real sockets: TcpPeerListener's responder and connectPeer's policies. */
 import { describe, expect, it } from '@jest/globals';
-import { connectPeer } from '../../lib/engine/connect-peer.js';
-import { TcpPeerListener } from '../../lib/engine/tcp-peer-listener.js';
+import { connectPeer } from '../../lib/engine/peers/connect-peer.js';
+import { TcpPeerListener } from '../../lib/engine/peers/tcp-peer-listener.js';
 import type { Address } from '../../lib/net/address.js';
 import { encodeHandshake } from '../../lib/wire/messages.js';
 import type { EncryptionPolicy } from '../../lib/wire/mse.js';

@@ -9,7 +9,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineProgress } from '../../lib/engine/engine.js';
-import { resumePath } from '../../lib/engine/resume.js';
+import { resumePath } from '../../lib/engine/storage/resume.js';
 import { parseMagnet } from '../../lib/magnet/magnet.js';
 import { seed } from '../../lib/swarm/seed.js';
 import { Swarm, type SwarmOptions } from '../../lib/swarm/swarm.js';

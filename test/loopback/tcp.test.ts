@@ -1,7 +1,7 @@
 /** TcpPeerListener routing by infohash, SocketStream replay of the handshake, connectTcp failures. */
 import { describe, expect, it } from '@jest/globals';
 import net from 'node:net';
-import { TcpPeerListener } from '../../lib/engine/tcp-peer-listener.js';
+import { TcpPeerListener } from '../../lib/engine/peers/tcp-peer-listener.js';
 import { connectTcp } from '../../lib/net/tcp.js';
 import type { Address } from '../../lib/net/address.js';
 import { AbortError } from '../../lib/errors.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Choker, type PeerSnapshot } from '../../lib/engine/choker.js';
+import { Choker, type PeerSnapshot } from '../../lib/engine/upload/choker.js';
 import type { Clock } from '../../lib/util/clock.js';
 import { seededRandom } from '../../lib/util/random.js';
 

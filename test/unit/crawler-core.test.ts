@@ -9,7 +9,9 @@ import { Crawler, type CrawlerOptions } from '../../lib/crawler/crawler.js';
 import { MemoryCrawlerStore } from '../../lib/crawler/store/memory-store.js';
 import { Frontier } from '../../lib/crawler/frontier.js';
 import { NodeSchedule } from '../../lib/crawler/schedule.js';
-import { PerIpLimiter, TokenBucket } from '../../lib/crawler/limits.js';
+import { PerIpLimiter } from '../../lib/crawler/limits.js';
+import { TokenBucket } from '../../lib/util/token-bucket.js';
+import { FakeClock } from '../support/fake-clock.js';
 import type { NodeInfo } from '../../lib/krpc/types.js';
 import type { MetadataResolver, SampleReply } from '../../lib/crawler/types.js';
 import { seededRandom } from '../../lib/util/random.js';
@@ -314,10 +316,12 @@ describe('crawler records', () => {
 
 describe('crawler building blocks', () => {
   it('token bucket and per-IP limiter', () => {
-    const b = new TokenBucket({ ratePerSecond: 10, burst: 2, nowMs: 0 });
-    expect([b.take(0), b.take(0), b.take(0)]).toEqual([true, true, false]);
-    expect(b.waitMs(0)).toBe(100);
-    expect(b.take(100)).toBe(true);
+    const clock = new FakeClock(0);
+    const b = new TokenBucket({ rate: 10, burst: 2, clock });
+    expect([b.tryTake(1), b.tryTake(1), b.tryTake(1)]).toEqual([true, true, false]);
+    expect(b.delayFor(1)).toBe(100);
+    clock.advance(100);
+    expect(b.tryTake(1)).toBe(true);
     const ip = new PerIpLimiter({ queriesPerSecond: 1, capacity: 2 });
     ip.record('a', 0);
     ip.record('b', 10);

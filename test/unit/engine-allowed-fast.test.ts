@@ -6,9 +6,9 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { BitTorrentEngine } from '../../lib/engine/bittorrent-engine.js';
-import { MemoryStorage } from '../../lib/engine/memory-storage.js';
-import { MAX_PEER_ALLOWED_FAST } from '../../lib/engine/peer-session.js';
-import { ALLOWED_FAST_COUNT, allowedFastSet } from '../../lib/engine/allowed-fast.js';
+import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
+import { MAX_PEER_ALLOWED_FAST } from '../../lib/engine/peers/peer-session.js';
+import { ALLOWED_FAST_COUNT, allowedFastSet } from '../../lib/engine/upload/allowed-fast.js';
 import { createTorrentFromBuffer, type TorrentInfo } from '../../lib/index.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { BitTorrentEngine, type BitTorrentEngineOptions } from '../../lib/engine/bittorrent-engine.js';
 import type { PeerBan } from '../../lib/engine/engine.js';
-import { MemoryStorage } from '../../lib/engine/memory-storage.js';
+import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
 import type { Address } from '../../lib/net/address.js';
 import { createTorrentFromBuffer } from '../../lib/torrent/create.js';
 import type { TorrentInfo } from '../../lib/torrent/metainfo.js';

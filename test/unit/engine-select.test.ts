@@ -8,8 +8,8 @@ import { existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BitTorrentEngine } from '../../lib/engine/bittorrent-engine.js';
-import { selectedPieces, wantedBytes } from '../../lib/engine/file-selection.js';
-import type { Storage } from '../../lib/engine/storage.js';
+import { selectedPieces, wantedBytes } from '../../lib/engine/storage/file-selection.js';
+import type { Storage } from '../../lib/engine/storage/storage.js';
 import type { TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { multiFileTorrent, PipeNet, type FileSpec } from '../support/pipe-net.js';
 

@@ -9,8 +9,8 @@ import {
   selectedPieces,
   wantedBytes,
   type FileLayout
-} from '../../lib/engine/file-selection.js';
-import { PiecePicker } from '../../lib/engine/piece-picker.js';
+} from '../../lib/engine/storage/file-selection.js';
+import { PiecePicker } from '../../lib/engine/picker/piece-picker.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { seededRandom } from '../../lib/util/random.js';
 

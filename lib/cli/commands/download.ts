@@ -34,7 +34,7 @@ import {
   type Magnet,
   type TorrentInfo
 } from '../../index.js';
-import { selectedPieces } from '../../engine/file-selection.js';
+import { selectedPieces } from '../../engine/storage/file-selection.js';
 import {
   isMutableMagnet,
   parseMutableMagnet,

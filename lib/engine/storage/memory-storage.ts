@@ -2,7 +2,7 @@
  * Storage in memory, one buffer per piece allocated on first write (sparse), for tests and
  * in-process demos. Unwritten ranges read as zeros (they will fail verification).
  */
-import { DestroyedError } from '../errors.js';
+import { DestroyedError } from '../../errors.js';
 import { blockPosition, pieceCountOf, pieceSizeOf, type Storage, type StorageLayout } from './storage.js';
 
 export class MemoryStorage implements Storage {

@@ -8,14 +8,14 @@
  * Encryption (lib/wire/mse.ts): the listener runs the responder, which names the torrent
  * (SKEY) among the registered infohashes, and routes the decrypted stream.
  */
-import type { Address } from '../net/address.js';
-import { TcpServer, type IncomingSocket } from '../net/tcp.js';
-import { InvalidArgumentError } from '../errors.js';
-import { toHex } from '../util/bytes.js';
-import { HANDSHAKE_HEAD_LENGTH, PROTOCOL_STRING } from '../wire/constants.js';
-import { decodeHandshakeHead } from '../wire/messages.js';
-import { DEFAULT_ENCRYPTION, mseReq2, mseRespond, type EncryptionPolicy } from '../wire/mse.js';
-import type { IncomingHandler, PeerListener } from './engine.js';
+import type { Address } from '../../net/address.js';
+import { TcpServer, type IncomingSocket } from '../../net/tcp.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { toHex } from '../../util/bytes.js';
+import { HANDSHAKE_HEAD_LENGTH, PROTOCOL_STRING } from '../../wire/constants.js';
+import { decodeHandshakeHead } from '../../wire/messages.js';
+import { DEFAULT_ENCRYPTION, mseReq2, mseRespond, type EncryptionPolicy } from '../../wire/mse.js';
+import type { IncomingHandler, PeerListener } from '../engine.js';
 
 /** Time an incoming connection has to send the first 48 handshake bytes (or finish MSE), ms. */
 export const INCOMING_HANDSHAKE_TIMEOUT_MS = 10_000;

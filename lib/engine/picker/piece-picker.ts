@@ -16,9 +16,9 @@
  * `pick` is O(pieces) (one scan for candidates) plus O(blocks) of the in-progress pieces
  * (partial-piece.ts); every block event is O(requesters of that block).
  */
-import { InvalidArgumentError } from '../errors.js';
-import type { RandomSource } from '../util/random.js';
-import { Bitfield } from './bitfield.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { RandomSource } from '../../util/random.js';
+import { Bitfield } from '../bitfield.js';
 import { PartialPiece } from './partial-piece.js';
 import { endgameOrder, rarestFirst } from './pick-order.js';
 import { PieceAvailability } from './piece-availability.js';

@@ -3,7 +3,7 @@
  * due, so serving a peer's turn rarely waits on storage. The PieceCache enforces the budget
  * (`maxAhead`); this module sizes it and shares it fairly between the peers with queued requests.
  */
-import type { PeerSession } from './peer-session.js';
+import type { PeerSession } from '../peers/peer-session.js';
 import type { PieceCache } from './piece-cache.js';
 
 /** Read-ahead budget: bytes of pieces being read or read but not yet served (and at most 1/4 of the cache). */

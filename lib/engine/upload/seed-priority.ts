@@ -10,9 +10,9 @@
  * Work-conserving: a request for a common piece is served whenever nothing rarer is queued, so
  * the seed's upload is never idle while it has a request it could serve.
  */
-import type { Clock } from '../util/clock.js';
-import type { BlockRequest } from '../wire/messages.js';
-import type { PeerSession } from './peer-session.js';
+import type { Clock } from '../../util/clock.js';
+import type { BlockRequest } from '../../wire/messages.js';
+import type { PeerSession } from '../peers/peer-session.js';
 
 /** A piece asked for again this long after we rejected it is served first, ms. */
 const REDIRECT_WINDOW_MS = 3_000;

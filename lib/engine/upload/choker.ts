@@ -15,8 +15,8 @@
  * Not done (deliberately): BEP 3 also unchokes uninterested peers faster than the slowest
  * regular one; it only saves a round trip when they become interested, and costs churn.
  */
-import type { Clock } from '../util/clock.js';
-import type { RandomSource } from '../util/random.js';
+import type { Clock } from '../../util/clock.js';
+import type { RandomSource } from '../../util/random.js';
 
 export interface PeerSnapshot<P> {
   id: P;

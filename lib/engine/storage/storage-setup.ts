@@ -3,10 +3,10 @@
  * or a factory), find out what is already there (trust nothing, verify, or use the resume
  * file), and keep the resume file up to date.
  */
-import { AbortError } from '../errors.js';
-import type { TorrentInfo } from '../torrent/metainfo.js';
-import { Bitfield } from './bitfield.js';
-import type { StorageFactory } from './engine.js';
+import { AbortError } from '../../errors.js';
+import type { TorrentInfo } from '../../torrent/metainfo.js';
+import { Bitfield } from '../bitfield.js';
+import type { StorageFactory } from '../engine.js';
 import { selectedPieces } from './file-selection.js';
 import { FsStorage } from './fs-storage.js';
 import { restoreState, saveResume } from './resume.js';

@@ -4,18 +4,18 @@
  * the peer announced before the metadata was known, its queue of requests to us, what we told
  * it through PEX). No policy lives here: the downloader, uploader and metadata fetcher decide.
  */
-import type { Address } from '../net/address.js';
-import { toHex } from '../util/bytes.js';
-import type { Clock } from '../util/clock.js';
-import { DEFAULT_REQQ } from '../wire/constants.js';
-import type { BlockRequest } from '../wire/messages.js';
-import { PeerWire } from '../wire/peer-wire.js';
-import type { PeerWireOptions } from '../wire/peer-wire-types.js';
-import type { WireStream } from '../net/stream.js';
-import { UtMetadata } from '../wire/ut-metadata.js';
-import { UtPex } from '../wire/ut-pex.js';
-import type { PeerSource } from './engine.js';
-import { RateMeter } from './rate-meter.js';
+import type { Address } from '../../net/address.js';
+import { toHex } from '../../util/bytes.js';
+import type { Clock } from '../../util/clock.js';
+import { DEFAULT_REQQ } from '../../wire/constants.js';
+import type { BlockRequest } from '../../wire/messages.js';
+import { PeerWire } from '../../wire/peer-wire.js';
+import type { PeerWireOptions } from '../../wire/peer-wire-types.js';
+import type { WireStream } from '../../net/stream.js';
+import { UtMetadata } from '../../wire/ut-metadata.js';
+import { UtPex } from '../../wire/ut-pex.js';
+import type { PeerSource } from '../engine.js';
+import { RateMeter } from '../../util/rate-meter.js';
 
 /** Client name in our extension handshake. */
 export const CLIENT_NAME = 'trackerless 0.1';

@@ -2,10 +2,10 @@
  * Dialing a peer with the encryption policy: plain `connectTcp`, or a Message Stream
  * Encryption handshake first (lib/wire/mse.ts) for 'preferred' and 'required'.
  */
-import type { Address } from '../net/address.js';
-import { DEFAULT_ENCRYPTION, dialsEncrypted, mseInitiate, type EncryptionPolicy } from '../wire/mse.js';
-import type { WireStream } from '../net/stream.js';
-import { connectTcp, type ConnectOptions } from '../net/tcp.js';
+import type { Address } from '../../net/address.js';
+import { DEFAULT_ENCRYPTION, dialsEncrypted, mseInitiate, type EncryptionPolicy } from '../../wire/mse.js';
+import type { WireStream } from '../../net/stream.js';
+import { connectTcp, type ConnectOptions } from '../../net/tcp.js';
 
 /**
  * Dial a peer for `infoHash` under an encryption policy: plaintext ('disabled', 'enabled'), or

@@ -12,9 +12,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { TorrentInfo } from '../torrent/metainfo.js';
-import { toHex } from '../util/bytes.js';
-import { Bitfield } from './bitfield.js';
+import type { TorrentInfo } from '../../torrent/metainfo.js';
+import { toHex } from '../../util/bytes.js';
+import { Bitfield } from '../bitfield.js';
 import type { FsStorage } from './fs-storage.js';
 import type { VerifyOptions } from './storage.js';
 

@@ -4,10 +4,10 @@
  * read-only seed of existing files) are easy to write.
  */
 import { createHash } from 'node:crypto';
-import { AbortError, InvalidArgumentError } from '../errors.js';
-import { pieceHash, type TorrentInfo } from '../torrent/metainfo.js';
-import { bytesEqual } from '../util/bytes.js';
-import { Bitfield } from './bitfield.js';
+import { AbortError, InvalidArgumentError } from '../../errors.js';
+import { pieceHash, type TorrentInfo } from '../../torrent/metainfo.js';
+import { bytesEqual } from '../../util/bytes.js';
+import { Bitfield } from '../bitfield.js';
 
 export interface Storage {
   /** Bytes [offset, offset + length) of `piece`. Rejects if that data is not stored. */

@@ -1,7 +1,7 @@
 /**
  * Public types of PiecePicker: options and the results of its block calls.
  */
-import type { Bitfield } from './bitfield.js';
+import type { Bitfield } from '../bitfield.js';
 
 export interface BlockRequest {
   piece: number;

@@ -9,9 +9,9 @@
  * this class owns the per-peer scheduling: timeouts, rejects (back off from that peer), peers
  * leaving, and a restart when the assembled dictionary is corrupt (its senders are blamed).
  */
-import type { Clock } from '../util/clock.js';
-import { MetadataAssembler } from '../wire/metadata-assembler.js';
-import type { PeerSession } from './peer-session.js';
+import type { Clock } from '../../util/clock.js';
+import { MetadataAssembler } from '../../wire/metadata-assembler.js';
+import type { PeerSession } from '../peers/peer-session.js';
 
 /** Requests in flight per peer: 7 x 16 KiB queued answers stay under libtorrent's 160 KiB answer-at-once limit. */
 export const METADATA_REQUESTS_PER_PEER = 8;

@@ -11,9 +11,9 @@
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
-import { DestroyedError, InvalidArgumentError } from '../errors.js';
-import type { TorrentFileEntry, TorrentInfo } from '../torrent/metainfo.js';
-import type { Bitfield } from './bitfield.js';
+import { DestroyedError, InvalidArgumentError } from '../../errors.js';
+import type { TorrentFileEntry, TorrentInfo } from '../../torrent/metainfo.js';
+import type { Bitfield } from '../bitfield.js';
 import { blockPosition, pieceSizeOf, verifyPieces, type Storage, type VerifyOptions } from './storage.js';
 
 export interface FsStorageOptions {

@@ -2,7 +2,7 @@
  * Transfer rate over a sliding window of one-second slots, on an injected Clock. Used for the
  * choker (who uploads to us fastest) and for progress reports. O(1) per `add`.
  */
-import type { Clock } from '../util/clock.js';
+import type { Clock } from './clock.js';
 
 export class RateMeter {
   private readonly slots: Float64Array;

@@ -14,7 +14,7 @@
  * demand or prefetch, reports its end once through `onRead`, so callers need no callback per
  * request.
  */
-import type { Storage } from './storage.js';
+import type { Storage } from '../storage/storage.js';
 
 export interface PieceCacheOptions {
   /** Most prefetched pieces in flight or not yet served (0 = no read-ahead). Default 4. */

@@ -6,11 +6,11 @@
  * Candidates from PEX are untrusted (BEP 11): they enter the same bounded queue as the others
  * and are only dialed while the engine has room, so one PEX source cannot take every slot.
  */
-import { AbortError } from '../errors.js';
-import { type Address, formatAddress } from '../net/address.js';
-import type { Clock } from '../util/clock.js';
-import type { WireStream } from '../net/stream.js';
-import type { PeerConnector, PeerSource } from './engine.js';
+import { AbortError } from '../../errors.js';
+import { type Address, formatAddress } from '../../net/address.js';
+import type { Clock } from '../../util/clock.js';
+import type { WireStream } from '../../net/stream.js';
+import type { PeerConnector, PeerSource } from '../engine.js';
 
 /** Dial attempts per candidate before it is dropped. */
 const MAX_ATTEMPTS = 3;

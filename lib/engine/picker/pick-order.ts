@@ -6,8 +6,8 @@
  *   and we want, ties at random (or all at random while we have too few pieces to trade).
  * - `endgameOrder`: which outstanding blocks to ask a peer for again — least-duplicated first.
  */
-import type { RandomSource } from '../util/random.js';
-import type { Bitfield } from './bitfield.js';
+import type { RandomSource } from '../../util/random.js';
+import type { Bitfield } from '../bitfield.js';
 
 export interface RarestFirstInput {
   pieceCount: number;

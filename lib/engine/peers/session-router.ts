@@ -4,12 +4,12 @@
  * engine as a whole: the handshake checks (bans, duplicate connections), what we announce
  * after the handshake (BEP 3 bitfield / BEP 6 have_all/have_none), and PEX gossip.
  */
-import { TrackerlessError } from '../errors.js';
-import { formatAddress, type Address, isIpLiteral } from '../net/address.js';
-import { ProtocolError } from '../wire/errors.js';
-import { PexFlag, type PexPeer } from '../wire/ut-pex.js';
-import { Bitfield } from './bitfield.js';
-import type { BitTorrentEngine } from './bittorrent-engine.js';
+import { TrackerlessError } from '../../errors.js';
+import { formatAddress, type Address, isIpLiteral } from '../../net/address.js';
+import { ProtocolError } from '../../wire/errors.js';
+import { PexFlag, type PexPeer } from '../../wire/ut-pex.js';
+import { Bitfield } from '../bitfield.js';
+import type { BitTorrentEngine } from '../bittorrent-engine.js';
 import { type PeerSession } from './peer-session.js';
 
 /** Subscribe the engine to everything the session's wire and plugins report. */

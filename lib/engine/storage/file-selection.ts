@@ -9,9 +9,9 @@
  * without a part file). Files that own no bytes select no piece: a zero-length file (the
  * storage creates it empty) and a padding file (zeros, never stored).
  */
-import { InvalidArgumentError } from '../errors.js';
-import type { TorrentInfo } from '../torrent/metainfo.js';
-import { Bitfield } from './bitfield.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { TorrentInfo } from '../../torrent/metainfo.js';
+import { Bitfield } from '../bitfield.js';
 
 export type FileLayout = Pick<TorrentInfo, 'files' | 'length' | 'pieceLength' | 'pieceCount'>;
 

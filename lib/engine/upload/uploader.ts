@@ -10,20 +10,20 @@
  * gathered write (PeerWire.pieces).
  */
 import { isIPv4 } from 'node:net';
-import type { TorrentInfo } from '../torrent/metainfo.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
-import type { RandomSource } from '../util/random.js';
-import type { OutgoingBlock, RequestMessage } from '../wire/peer-wire-types.js';
-import type { BlockRequest } from '../wire/messages.js';
+import type { TorrentInfo } from '../../torrent/metainfo.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import type { RandomSource } from '../../util/random.js';
+import type { OutgoingBlock, RequestMessage } from '../../wire/peer-wire-types.js';
+import type { BlockRequest } from '../../wire/messages.js';
 import { ALLOWED_FAST_COUNT, allowedFastSet } from './allowed-fast.js';
-import type { Bitfield } from './bitfield.js';
+import type { Bitfield } from '../bitfield.js';
 import { Choker, type ChokerOptions } from './choker.js';
 import { PieceCache } from './piece-cache.js';
-import { MAX_INBOUND_QUEUE, type PeerSession } from './peer-session.js';
+import { MAX_INBOUND_QUEUE, type PeerSession } from '../peers/peer-session.js';
 import { readAhead, readAheadPieces } from './read-ahead.js';
 import { SeedPriority } from './seed-priority.js';
-import type { Storage } from './storage.js';
-import { TokenBucket } from './token-bucket.js';
+import type { Storage } from '../storage/storage.js';
+import { TokenBucket } from '../../util/token-bucket.js';
 
 export { ALLOWED_FAST_COUNT, allowedFastSet };
 /** Capped upload used below this share over a tick: unchoke one more interested peer. */

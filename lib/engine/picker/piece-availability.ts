@@ -6,8 +6,8 @@
  * Peers that have everything are counted once in `seeds` instead of in every piece's count:
  * a seed joining or leaving is O(1), a bitfield O(pieces), a HAVE O(1).
  */
-import { InvalidArgumentError } from '../errors.js';
-import { Bitfield } from './bitfield.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { Bitfield } from '../bitfield.js';
 
 interface PeerPieces {
   /** undefined until the peer sends a bitfield or HAVE. */

@@ -15,17 +15,17 @@
  * BEP 6 allowed-fast set (`PeerSession.peerAllowedFast`), and only those.
  */
 import { createHash, webcrypto } from 'node:crypto';
-import { pieceHash, type TorrentInfo } from '../torrent/metainfo.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
-import type { RandomSource } from '../util/random.js';
-import type { PieceMessage, RequestMessage } from '../wire/peer-wire-types.js';
-import { Bitfield } from './bitfield.js';
-import type { PeerSession } from './peer-session.js';
+import { pieceHash, type TorrentInfo } from '../../torrent/metainfo.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import type { RandomSource } from '../../util/random.js';
+import type { PieceMessage, RequestMessage } from '../../wire/peer-wire-types.js';
+import { Bitfield } from '../bitfield.js';
+import type { PeerSession } from '../peers/peer-session.js';
 import { PieceBuffers, type PieceBuffer } from './piece-buffers.js';
-import { PiecePicker } from './piece-picker.js';
+import { PiecePicker } from '../picker/piece-picker.js';
 import { SmartBan } from './smart-ban.js';
-import type { Storage } from './storage.js';
-import { TokenBucket } from './token-bucket.js';
+import type { Storage } from '../storage/storage.js';
+import { TokenBucket } from '../../util/token-bucket.js';
 
 /** After a peer rejected a piece while unchoking us, ask others for it for this long, ms. */
 const AVOID_AFTER_REJECT_MS = 5_000;
