@@ -102,7 +102,11 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     try {
       if (options.signal?.aborted) throw new AbortError();
       if (!this.o.listener && this.o.listen)
-        this.ownListener = await TcpPeerListener.listen({ encryption: this.o.encryption, ...this.o.listen });
+        this.ownListener = await TcpPeerListener.listen({
+          encryption: this.o.encryption,
+          clock: this.o.clock,
+          ...this.o.listen
+        });
       const listener = this.o.listener ?? this.ownListener;
       if (listener) {
         this.listenPort = listener.port;
@@ -307,7 +311,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     this.storage = opened.storage;
     this.storageOwned = opened.owned;
     if (this.o.outDir !== undefined && this.o.resume && !this.o.storage) {
-      this.resumeWriter = new ResumeWriter(this.o.outDir, info, opened.storage);
+      this.resumeWriter = new ResumeWriter(this.o.outDir, info, opened.storage, this.o.clock);
     }
     const { downloader, uploader } = createExchange(this.o, info, opened, {
       pieceStored: (index) => this.onPieceStored(index),

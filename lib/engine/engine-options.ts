@@ -147,6 +147,7 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'the engine needs outDir or storage');
   }
   const random = o.random ?? cryptoRandom;
+  const clock = o.clock ?? systemClock;
   const positive = (name: string, v: number | undefined, dflt: number): number => {
     if (v === undefined) return dflt;
     if (!Number.isFinite(v) || v < 0)
@@ -168,7 +169,7 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     connect:
       o.connect ??
       ((address, opts) =>
-        connectPeer(address, infoHash, { ...opts, encryption: o.encryption ?? DEFAULT_ENCRYPTION })),
+        connectPeer(address, infoHash, { ...opts, clock, encryption: o.encryption ?? DEFAULT_ENCRYPTION })),
     uploadLimit: positive('uploadLimit', o.uploadLimit, 0),
     downloadLimit: positive('downloadLimit', o.downloadLimit, 0),
     maxConnections: positive('maxConnections', o.maxConnections, 50),
@@ -187,7 +188,7 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     hashInThreadPool: o.hashInThreadPool ?? false,
     distribute: o.distribute ?? true,
     tickMs: positive('tickMs', o.tickMs, 1000),
-    clock: o.clock ?? systemClock,
+    clock,
     random
   };
 }

@@ -13,6 +13,7 @@ import net from 'node:net';
 import { AbortError, InvalidArgumentError, TimeoutError } from '../errors.js';
 import type { Address } from './address.js';
 import type { WireStream } from './stream.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 /**
  * Bytes a socket may queue before write() reports backpressure. Node's 16 KiB default would
@@ -120,10 +121,9 @@ export class SocketStream implements WireStream {
     if (this.socket.destroyed) return;
     this.flushSmall();
     // FIN after the queued data; destroy once it is flushed, or after 5 s if the peer stalls.
-    const timer = setTimeout(() => this.socket.destroy(), 5_000);
-    timer.unref();
+    const timer = systemClock.setTimeout(() => this.socket.destroy(), 5_000);
     this.socket.end(() => {
-      clearTimeout(timer);
+      timer.cancel();
       this.socket.destroy();
     });
   }
@@ -172,6 +172,8 @@ function normalizeHost(host: string): string {
 export interface ConnectOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Time source of the timeout. Default the system clock. */
+  clock?: Clock;
 }
 
 /** Open a TCP connection to a peer. Rejects with TimeoutError, AbortError or the socket error. */
@@ -199,12 +201,12 @@ export function connectTcp(address: Address, options: ConnectOptions = {}): Prom
     };
     const onError = (err: Error): void => fail(err);
     const onAbort = (): void => fail(new AbortError());
-    const timer = setTimeout(
+    const timer = (options.clock ?? systemClock).setTimeout(
       () => fail(new TimeoutError(`connect to ${address.host}:${address.port} timed out`)),
       timeoutMs
     );
     const cleanup = (): void => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.off('error', onError);
       signal?.removeEventListener('abort', onAbort);
     };

@@ -14,6 +14,7 @@
 import type { DHT } from '../dht/dht.js';
 import type { PieceExchangeEngine } from '../engine/engine.js';
 import { formatAddress, type Address } from '../net/address.js';
+import { systemClock, type Clock } from '../util/clock.js';
 
 export interface DhtSourceOptions {
   /** Wait after a lookup before the next one, ms. Default 30 s. */
@@ -24,6 +25,8 @@ export interface DhtSourceOptions {
   idlePollMs?: number;
   /** Re-announce period, ms. Default 20 min (peers expire from DHT stores after ~30 min). */
   announceIntervalMs?: number;
+  /** Time source of the waits. Default the system clock. */
+  clock?: Clock;
 }
 
 export interface DhtSourceEvents {
@@ -60,7 +63,8 @@ export class DhtPeerSource {
       requeryMs: options.requeryMs ?? 30_000,
       requeryMaxMs: options.requeryMaxMs ?? 5 * 60_000,
       idlePollMs: options.idlePollMs ?? 5_000,
-      announceIntervalMs: options.announceIntervalMs ?? 20 * 60_000
+      announceIntervalMs: options.announceIntervalMs ?? 20 * 60_000,
+      clock: options.clock ?? systemClock
     };
   }
 
@@ -163,10 +167,10 @@ export class DhtPeerSource {
     return new Promise((resolve) => {
       const signal = this.controller.signal;
       const onAbort = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve(false);
       };
-      const timer = setTimeout(() => {
+      const timer = this.o.clock.setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
         resolve(true);
       }, ms);

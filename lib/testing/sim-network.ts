@@ -96,7 +96,8 @@ export class SimNetwork {
     this.yieldPerEvent = (opts.yieldPer ?? 'event') === 'event';
     this.clock = {
       now: () => this.time,
-      setTimeout: (fn, ms) => this.scheduleTimer(fn, ms)
+      setTimeout: (fn, ms) => this.scheduleTimer(fn, ms),
+      setImmediate: (fn) => this.scheduleTimer(fn, 0)
     };
   }
 

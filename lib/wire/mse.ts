@@ -22,6 +22,7 @@ import { MSE_KEY_LENGTH, dhKeys, dhSecret, mseCipher, mseReq2, sha1 } from './ms
 import { MseStream, type CryptoMethod } from './mse-stream.js';
 import type { Rc4 } from './rc4.js';
 import type { WireStream } from '../net/stream.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 
 export * from './mse-crypto.js';
 export { MseStream, type CryptoMethod } from './mse-stream.js';
@@ -103,7 +104,7 @@ abstract class Handshake {
   private extraBytes = 0;
   private result: MseStream | undefined;
   private settled = false;
-  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly timer: TimerHandle;
   private resolveFn!: (r: MseResult) => void;
   private rejectFn!: (e: Error) => void;
   readonly promise: Promise<MseResult>;
@@ -111,13 +112,14 @@ abstract class Handshake {
   constructor(
     protected readonly raw: WireStream,
     timeoutMs: number,
+    clock: Clock,
     signal?: AbortSignal
   ) {
     this.promise = new Promise((resolve, reject) => {
       this.resolveFn = resolve;
       this.rejectFn = reject;
     });
-    this.timer = setTimeout(() => this.fail('timed out'), timeoutMs);
+    this.timer = clock.setTimeout(() => this.fail('timed out'), timeoutMs);
     if (signal) {
       if (signal.aborted) queueMicrotask(() => this.fail('aborted'));
       else signal.addEventListener('abort', () => this.fail('aborted'), { once: true });
@@ -154,7 +156,7 @@ abstract class Handshake {
   protected fail(why: string): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
+    this.timer.cancel();
     this.buf = EMPTY;
     this.extra = [];
     this.raw.close();
@@ -164,7 +166,7 @@ abstract class Handshake {
   protected finish(infoHash: Uint8Array, stream: MseStream): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.timer);
+    this.timer.cancel();
     this.result = stream;
     this.buf = EMPTY;
     this.extra = [];
@@ -193,6 +195,8 @@ export interface MseRespondOptions {
   findSkey(req2: Uint8Array): Uint8Array | undefined;
   policy?: EncryptionPolicy;
   timeoutMs?: number;
+  /** Time source of the timeout. Default the system clock. */
+  clock?: Clock;
 }
 
 /** Responder (B): the peer dialed us and its first bytes are Ya (not a BitTorrent handshake). */
@@ -212,7 +216,7 @@ class Responder extends Handshake {
     raw: WireStream,
     private readonly o: MseRespondOptions
   ) {
-    super(raw, o.timeoutMs ?? MSE_TIMEOUT_MS);
+    super(raw, o.timeoutMs ?? MSE_TIMEOUT_MS, o.clock ?? systemClock);
   }
 
   protected step(): boolean {
@@ -296,6 +300,8 @@ export interface MseInitiateOptions {
   provide?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Time source of the timeout. Default the system clock. */
+  clock?: Clock;
 }
 
 /** Initiator (A): we dialed; the stream is handed over once the peer's crypto_select is read. */
@@ -313,7 +319,7 @@ class Initiator extends Handshake {
     raw: WireStream,
     private readonly o: MseInitiateOptions
   ) {
-    super(raw, o.timeoutMs ?? MSE_TIMEOUT_MS, o.signal);
+    super(raw, o.timeoutMs ?? MSE_TIMEOUT_MS, o.clock ?? systemClock, o.signal);
     this.provide = o.provide ?? CRYPTO_RC4;
     raw.write(withPad(this.keys.publicKey));
   }

@@ -38,6 +38,11 @@ export class FakeClock implements Clock {
     };
   }
 
+  /** Runs at the current time, on the next advance() (even advance(0)). */
+  setImmediate(fn: () => void): TimerHandle {
+    return this.setTimeout(fn, 0);
+  }
+
   /**
    * Move time forward by `ms`, firing each due timer at its own due time (so now() inside a
    * callback reads the time it was scheduled for). Timers scheduled by callbacks fire too if

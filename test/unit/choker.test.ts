@@ -11,6 +11,9 @@ class FakeClock implements Clock {
   setTimeout(): { cancel(): void } {
     throw new Error('the choker must not set timers');
   }
+  setImmediate(): { cancel(): void } {
+    throw new Error('the choker must not set timers');
+  }
   advance(ms: number): void {
     this.time += ms;
   }

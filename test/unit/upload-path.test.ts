@@ -94,8 +94,8 @@ describe('PieceCache read-ahead', () => {
 
   it('does not evict pieces read ahead before they are served, until they expire', async () => {
     const g = gatedStorage(info, data);
-    let now = 0;
-    const cache = new PieceCache(g.storage, 3 * 16 * KiB, { maxAhead: 2, aheadTtlMs: 1000, now: () => now });
+    const clock = new FakeClock(0);
+    const cache = new PieceCache(g.storage, 3 * 16 * KiB, { maxAhead: 2, aheadTtlMs: 1000, clock });
     cache.prefetch(0);
     cache.prefetch(1);
     await g.release(0);
@@ -121,7 +121,7 @@ describe('PieceCache read-ahead', () => {
     await demand(3); // evicts 1
     await demand(4); // 5 is now the least recent but protected: evicts 2
     expect([cache.has(5), cache.has(2)]).toEqual([true, false]);
-    now = 1500;
+    clock.advance(1500);
     expect(cache.aheadCount).toBe(0);
     await demand(6); // 5 expired: plain LRU again
     expect(cache.has(5)).toBe(false);

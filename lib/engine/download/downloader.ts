@@ -278,7 +278,7 @@ export class Downloader {
   scheduleFill(): void {
     if (this.fillScheduled || this.closed) return;
     this.fillScheduled = true;
-    setImmediate(() => {
+    this.o.clock.setImmediate(() => {
       this.fillScheduled = false;
       for (const s of this.sessions) this.fill(s);
     });

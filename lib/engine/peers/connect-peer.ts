@@ -23,6 +23,7 @@ export async function connectPeer(
     const { stream } = await mseInitiate(socket, {
       infoHash,
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
       ...(options.signal ? { signal: options.signal } : {})
     });
     return stream;

@@ -12,6 +12,7 @@ import type { Address } from '../../net/address.js';
 import { TcpServer, type IncomingSocket } from '../../net/tcp.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { toHex } from '../../util/bytes.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import { HANDSHAKE_HEAD_LENGTH, PROTOCOL_STRING } from '../../wire/constants.js';
 import { decodeHandshakeHead } from '../../wire/messages.js';
 import { DEFAULT_ENCRYPTION, mseReq2, mseRespond, type EncryptionPolicy } from '../../wire/mse.js';
@@ -31,6 +32,8 @@ export interface ListenOptions {
   port?: number;
   /** Incoming encryption (MSE): which handshakes are accepted, what is selected. Default 'enabled'. */
   encryption?: EncryptionPolicy;
+  /** Time source of the handshake timeout. Default the system clock. */
+  clock?: Clock;
 }
 
 export interface ListenerStats {
@@ -49,16 +52,21 @@ export class TcpPeerListener implements PeerListener {
   private readonly skeys = new Map<string, Uint8Array>();
   private readonly pending = new Set<IncomingSocket>();
   private readonly encryption: EncryptionPolicy;
+  private readonly clock: Clock;
   private closed = false;
   readonly stats: ListenerStats = { accepted: 0, encrypted: 0, refused: 0 };
 
-  private constructor(encryption: EncryptionPolicy) {
+  private constructor(encryption: EncryptionPolicy, clock: Clock) {
     this.encryption = encryption;
+    this.clock = clock;
   }
 
   /** Bind and listen. Rejects if the address is in use. */
   static async listen(options: ListenOptions = {}): Promise<TcpPeerListener> {
-    const listener = new TcpPeerListener(options.encryption ?? DEFAULT_ENCRYPTION);
+    const listener = new TcpPeerListener(
+      options.encryption ?? DEFAULT_ENCRYPTION,
+      options.clock ?? systemClock
+    );
     listener.server = await TcpServer.listen(options, (socket) => listener.onConnection(socket));
     return listener;
   }
@@ -108,7 +116,7 @@ export class TcpPeerListener implements PeerListener {
     let settled = false;
     const done = (): void => {
       settled = true;
-      clearTimeout(timer);
+      timer.cancel();
       socket.offData(onData);
       socket.offClose(onClose);
       this.pending.delete(socket);
@@ -120,8 +128,7 @@ export class TcpPeerListener implements PeerListener {
       socket.destroy();
     };
     // Covers the MSE handshake too.
-    const timer = setTimeout(refuse, INCOMING_HANDSHAKE_TIMEOUT_MS);
-    timer.unref();
+    const timer = this.clock.setTimeout(refuse, INCOMING_HANDSHAKE_TIMEOUT_MS);
     const onClose = (): void => done();
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
@@ -158,7 +165,8 @@ export class TcpPeerListener implements PeerListener {
     mseRespond(raw, {
       findSkey: (req2) => this.skeys.get(toHex(req2)),
       policy: this.encryption,
-      timeoutMs: INCOMING_HANDSHAKE_TIMEOUT_MS
+      timeoutMs: INCOMING_HANDSHAKE_TIMEOUT_MS,
+      clock: this.clock
     }).then(
       ({ stream, infoHash }) => {
         const handler = this.handlers.get(toHex(infoHash));

@@ -14,6 +14,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { TorrentInfo } from '../../torrent/metainfo.js';
 import { toHex } from '../../util/bytes.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import { Bitfield } from '../bitfield.js';
 import type { FsStorage } from './fs-storage.js';
 import type { VerifyOptions } from './storage.js';
@@ -102,7 +103,12 @@ export async function loadResume(outDir: string, info: TorrentInfo): Promise<Bit
  * Save `have` (pieces verified AND written). Call after `storage.flush()` so the stamps match
  * the data. Atomic: a temporary file is fsynced and renamed over the old one.
  */
-export async function saveResume(outDir: string, info: TorrentInfo, have: Bitfield): Promise<void> {
+export async function saveResume(
+  outDir: string,
+  info: TorrentInfo,
+  have: Bitfield,
+  clock: Clock = systemClock
+): Promise<void> {
   const path = resumePath(outDir, info.infoHash);
   const data: ResumeFile = {
     version: VERSION,
@@ -111,7 +117,7 @@ export async function saveResume(outDir: string, info: TorrentInfo, have: Bitfie
     pieceCount: info.pieceCount,
     files: await stampFiles(outDir, info),
     bitfield: Buffer.from(have.toBytes()).toString('base64'),
-    savedAt: Date.now()
+    savedAt: clock.now()
   };
   await fsp.mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

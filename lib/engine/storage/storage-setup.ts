@@ -6,6 +6,7 @@
 import { AbortError } from '../../errors.js';
 import type { TorrentInfo } from '../../torrent/metainfo.js';
 import { Bitfield } from '../bitfield.js';
+import type { Clock } from '../../util/clock.js';
 import type { StorageFactory } from '../engine.js';
 import { selectedPieces } from './file-selection.js';
 import { FsStorage } from './fs-storage.js';
@@ -96,7 +97,8 @@ export class ResumeWriter {
   constructor(
     private readonly outDir: string,
     private readonly info: TorrentInfo,
-    private readonly storage: Storage
+    private readonly storage: Storage,
+    private readonly clock: Clock
   ) {}
 
   /** Flush the storage and save `stored` if it changed since the last save. */
@@ -107,7 +109,7 @@ export class ResumeWriter {
     this.running = (async () => {
       try {
         await this.storage.flush();
-        await saveResume(this.outDir, this.info, snapshot);
+        await saveResume(this.outDir, this.info, snapshot, this.clock);
         this.savedCount = snapshot.count;
       } finally {
         this.running = undefined;

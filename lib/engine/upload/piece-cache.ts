@@ -15,14 +15,15 @@
  * request.
  */
 import type { Storage } from '../storage/storage.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 
 export interface PieceCacheOptions {
   /** Most prefetched pieces in flight or not yet served (0 = no read-ahead). Default 4. */
   maxAhead?: number;
   /** A prefetched piece not served within this time loses its protection from eviction, ms. Default 2000. */
   aheadTtlMs?: number;
-  /** Clock for `aheadTtlMs`, ms. Default Date.now. */
-  now?: () => number;
+  /** Clock for `aheadTtlMs`. Default the system clock. */
+  clock?: Clock;
   /** Called once when a read started by `load` or `prefetch` ends (with the error if it failed). */
   onRead?: (piece: number, error?: Error) => void;
 }
@@ -37,7 +38,7 @@ export class PieceCache {
   /** Read-ahead budget, pieces. */
   readonly maxAhead: number;
   private readonly aheadTtlMs: number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly onRead: ((piece: number, error?: Error) => void) | undefined;
 
   constructor(
@@ -47,7 +48,7 @@ export class PieceCache {
   ) {
     this.maxAhead = Math.max(0, options.maxAhead ?? 4);
     this.aheadTtlMs = options.aheadTtlMs ?? 2_000;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.onRead = options.onRead;
   }
 
@@ -93,7 +94,7 @@ export class PieceCache {
     if (this.pieces.has(piece) || this.loading.has(piece)) return true;
     this.expireAhead();
     if (this.ahead.size >= this.maxAhead) return false;
-    this.ahead.set(piece, this.now());
+    this.ahead.set(piece, this.clock.now());
     void this.read(piece);
     return true;
   }
@@ -174,7 +175,7 @@ export class PieceCache {
 
   private expireAhead(): void {
     if (this.ahead.size === 0) return;
-    const oldest = this.now() - this.aheadTtlMs;
+    const oldest = this.clock.now() - this.aheadTtlMs;
     for (const [piece, at] of this.ahead) if (at <= oldest) this.ahead.delete(piece);
   }
 }

@@ -89,7 +89,7 @@ export class Uploader {
     this.o = options;
     this.cache = new PieceCache(options.storage, options.cacheBytes, {
       maxAhead: readAheadPieces(options.cacheBytes, options.info.pieceLength),
-      now: () => options.clock.now(),
+      clock: options.clock,
       onRead: (piece, error) => this.onRead(piece, error)
     });
     this.seedPriority = new SeedPriority({
@@ -284,7 +284,7 @@ export class Uploader {
   private scheduleService(): void {
     if (this.serviceScheduled || this.closed) return;
     this.serviceScheduled = true;
-    setImmediate(() => {
+    this.o.clock.setImmediate(() => {
       this.serviceScheduled = false;
       this.service();
     });
