@@ -80,5 +80,9 @@ export const DEFAULT_BOOTSTRAP: readonly string[] = [
   'dht.libtorrent.org:25401'
 ];
 
-/** Client version sent in `v` (BEP 20 style: 2-char client id + 2-byte version). */
+/** Our client name in the extension handshake's `v` (BEP 10). */
+export const CLIENT_NAME = 'trackerless 0.1';
+/** Our peer id prefix (Azureus style, BEP 20): client 'TL', version 0001. */
+export const PEER_ID_PREFIX = '-TL0001-';
+/** Client version sent in the DHT's `v` (2-char client id + 2-byte version). */
 export const CLIENT_VERSION = new Uint8Array([0x54, 0x4c, 0x00, 0x01]); // "TL" 0.1

@@ -2,25 +2,27 @@
  * The built-in PieceExchangeEngine: the BitTorrent peer wire (BEP 3) with the fast extension
  * (BEP 6), extension protocol (BEP 10), ut_metadata (BEP 9), ut_pex (BEP 11) and PORT (BEP 5).
  *
- * This file is the composition root and the event router; the policies live in their own
- * modules: PeerPool (who to dial), MetadataFetcher (the info dictionary), Downloader (what to
- * request, verification, bans), Uploader (choking, serving), storage-setup (resume). Each
- * peer is a PeerSession; wire events are routed here to those modules.
+ * This class is the composition root and the torrent's lifecycle (start, metadata, storage,
+ * completion, stop); the rest lives in its own modules: Peers (peers/: candidates,
+ * connections, routing each peer's messages), MetadataFetcher (the info dictionary),
+ * Downloader (what to request, verification, bans), Uploader (choking, serving),
+ * storage-setup (storage and resume). Peers sees the torrent only through the TorrentContext
+ * this class gives it.
  */
 import { AbortError, DestroyedError, TrackerlessError } from '../errors.js';
-import { type Address, formatAddress } from '../net/address.js';
+import type { Address } from '../net/address.js';
 import { parseInfo, type TorrentInfo } from '../torrent/metainfo.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { WireStream } from '../net/stream.js';
 import type { Downloader } from './download/downloader.js';
 import { createExchange, transferCounts } from './exchange.js';
 import { waitForState } from './engine-wait.js';
-import type { EngineEvents, EngineProgress, PeerBan, PeerSource, PieceExchangeEngine } from './engine.js';
+import type { EngineEvents, EngineProgress, PeerSource, PieceExchangeEngine } from './engine.js';
 import { resolveOptions, type BitTorrentEngineOptions, type ResolvedOptions } from './engine-options.js';
 import { MetadataFetcher } from './download/metadata-fetcher.js';
-import { PeerPool } from './peers/peer-pool.js';
-import { PeerSession } from './peers/peer-session.js';
-import { bindSession, sendAvailability, sendPex } from './peers/session-router.js';
+import { Peers, type PeerStatus } from './peers/peers.js';
+import type { TorrentContext } from './peers/torrent-context.js';
+import type { Bitfield } from './bitfield.js';
 import { openStorage, ResumeWriter } from './storage/storage-setup.js';
 import type { Storage } from './storage/storage.js';
 import { TcpPeerListener } from './peers/tcp-peer-listener.js';
@@ -29,18 +31,17 @@ import type { Uploader } from './upload/uploader.js';
 import type { TimerHandle } from '../util/clock.js';
 
 export type { BitTorrentEngineOptions } from './engine-options.js';
+export type { PeerStatus } from './peers/peers.js';
 
 type Phase = 'new' | 'running' | 'stopping' | 'stopped';
 
 export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements PieceExchangeEngine {
   readonly infoHash: Uint8Array;
-  /** @internal shared with session-router.ts */
-  readonly o: ResolvedOptions;
-  /** @internal */ readonly sessions = new Set<PeerSession>();
-  /** @internal */ readonly pool: PeerPool;
-  /** @internal */ fetcher: MetadataFetcher | undefined;
-  /** @internal */ downloader: Downloader | undefined;
-  /** @internal */ uploader: Uploader | undefined;
+  private readonly o: ResolvedOptions;
+  private readonly peers: Peers;
+  private fetcher: MetadataFetcher | undefined;
+  private downloader: Downloader | undefined;
+  private uploader: Uploader | undefined;
   private _info: TorrentInfo | undefined;
   private storage: Storage | undefined;
   private storageOwned = false;
@@ -65,16 +66,31 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     this._info = this.o.info;
     this.downMeter = new RateMeter(this.o.clock, 5);
     this.upMeter = new RateMeter(this.o.clock, 5);
-    this.pool = new PeerPool({
-      connect: this.o.connect,
+    const context: TorrentContext = {
+      infoHash: this.infoHash,
       clock: this.o.clock,
+      wantsConnections: () => this.phase === 'running' && (!this._complete || this.o.seed),
+      info: () => this._info,
+      complete: () => this._complete,
+      listenPort: () => this.listenPort,
+      fetcher: () => this.fetcher,
+      exchange: () =>
+        this.downloader && this.uploader
+          ? { downloader: this.downloader, uploader: this.uploader }
+          : undefined,
+      emit: (event, ...args) => this.emit(event, ...args)
+    };
+    this.peers = new Peers(context, {
+      peerId: this.o.peerId,
+      connect: this.o.connect,
       maxConnections: this.o.maxConnections,
       maxHalfOpen: this.o.maxHalfOpen,
       connectTimeoutMs: this.o.connectTimeoutMs,
       maxCandidates: this.o.maxCandidates,
-      connectionCount: () => this.sessions.size,
-      wantsConnections: () => this.phase === 'running' && (!this._complete || this.o.seed),
-      onConnect: (stream, address, source) => this.openSession(stream, 'initiator', address, source)
+      maxMetadataSize: this.o.maxMetadataSize,
+      pex: this.o.pex,
+      ...(this.o.dhtPort !== undefined ? { dhtPort: this.o.dhtPort } : {}),
+      ...(this.o.wire ? { wire: this.o.wire } : {})
     });
   }
 
@@ -89,9 +105,17 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   }
   /** Peers connected (handshake done). */
   get peerCount(): number {
-    let n = 0;
-    for (const s of this.sessions) if (s.connected) n++;
-    return n;
+    return this.peers.connectedCount;
+  }
+
+  /** The connected peers: choke and interest states, rates, requests. */
+  peerStatus(): PeerStatus[] {
+    return this.peers.status();
+  }
+
+  /** The pieces verified and stored (a copy); undefined until the storage is open. */
+  storedPieces(): Bitfield | undefined {
+    return this.downloader?.stored.clone();
   }
 
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -117,7 +141,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       if (this._info) await this.prepare(this._info);
       else this.fetcher = this.createFetcher();
       this.armTick();
-      this.pool.pump();
+      this.peers.pump();
     } catch (err) {
       await this.destroy();
       throw err;
@@ -128,21 +152,15 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
 
   addPeer(address: Address, source: PeerSource): void {
     if (this.phase === 'stopped' || this.phase === 'stopping') return;
-    this.pool.add(address, source);
+    this.peers.add(address, source);
   }
 
   acceptConnection(stream: WireStream, remote: Address): void {
-    const full = this.sessions.size >= this.o.maxConnections;
-    if (this.phase !== 'running' || full || (this._complete && !this.o.seed)) return stream.close();
-    this.openSession(stream, 'responder', remote, 'incoming');
+    this.peers.accept(stream, remote);
   }
 
   wantsPeers(): boolean {
-    return (
-      this.phase === 'running' &&
-      !this._complete &&
-      this.sessions.size + this.pool.halfOpen < this.o.maxConnections
-    );
+    return this.phase === 'running' && !this._complete && this.peers.hasRoom();
   }
 
   progress(): EngineProgress {
@@ -184,80 +202,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     return (this.stopped ??= this.close(false));
   }
 
-  // --- internal API for session-router.ts ------------------------------------------------------
-
-  /** @internal Disconnect and ban a peer; it is not reconnected. */
-  ban(s: PeerSession, reason: PeerBan['reason']): void {
-    if (s.banned) return;
-    s.banned = true;
-    const address = s.listenAddress ?? s.address;
-    this.pool.ban(address, s.peerId);
-    this.emit('peer-banned', { address, reason, ...(s.peerId ? { peerId: s.peerId } : {}) });
-    s.wire.close();
-  }
-
-  /** @internal */
-  emitEvent<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void {
-    this.emit(event, ...args);
-  }
-
   // --- lifecycle internals ---------------------------------------------------------------------
-
-  private openSession(
-    stream: WireStream,
-    role: 'initiator' | 'responder',
-    address: Address,
-    source: PeerSource
-  ): void {
-    if (this.phase !== 'running') return stream.close();
-    const info = this._info;
-    const s = new PeerSession({
-      stream,
-      role,
-      address,
-      source,
-      infoHash: this.infoHash,
-      peerId: this.o.peerId,
-      clock: this.o.clock,
-      pex: this.o.pex && !(info?.private ?? false),
-      uploadOnly: this._complete,
-      maxMetadataSize: this.o.maxMetadataSize,
-      ...(info ? { infoBytes: info.infoBytes, pieceCount: info.pieceCount } : {}),
-      ...(this.listenPort !== undefined ? { listenPort: this.listenPort } : {}),
-      ...(this.o.dhtPort !== undefined ? { dhtPort: this.o.dhtPort } : {}),
-      ...(this.o.wire ? { wire: this.o.wire } : {})
-    });
-    this.sessions.add(s);
-    if (role === 'initiator') this.pool.markLive(address);
-    bindSession(this, s);
-  }
-
-  /** @internal A session closed (from session-router). */
-  sessionClosed(s: PeerSession, retry: boolean): void {
-    if (!this.sessions.delete(s)) return;
-    this.downloader?.removePeer(s);
-    this.uploader?.removePeer(s);
-    this.fetcher?.removePeer(s);
-    const address = s.listenAddress;
-    const retryAfter = retry && !s.banned && this.phase === 'running' && !this._complete ? 60_000 : undefined;
-    // A duplicate shares its address with the connection we kept: that one stays live.
-    const key = address ? formatAddress(address) : undefined;
-    const stillLive = [...this.sessions].some(
-      (o) => o.listenAddress && formatAddress(o.listenAddress) === key
-    );
-    if (address && !stillLive) this.pool.markGone(address, retryAfter);
-    this.pool.pump();
-  }
-
-  /** @internal The wire handshake is done and the torrent is ready: hook the peer into the policies. */
-  attachPeer(s: PeerSession): void {
-    const d = this.downloader;
-    const u = this.uploader;
-    if (!d || !u || !s.connected) return;
-    d.addPeer(s);
-    u.addPeer(s);
-    sendAvailability(this, s);
-  }
 
   private createFetcher(): MetadataFetcher {
     return new MetadataFetcher({
@@ -266,7 +211,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       clock: this.o.clock,
       onComplete: (bytes) => void this.onMetadata(bytes),
       onCorrupt: (peers) => {
-        for (const s of peers) this.ban(s, 'corrupt-metadata');
+        for (const s of peers) this.peers.ban(s, 'corrupt-metadata');
       }
     });
   }
@@ -281,10 +226,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     }
     this._info = info;
     this.fetcher = undefined;
-    for (const s of this.sessions) {
-      s.wire.setPieceCount(info.pieceCount);
-      s.utMetadata.setMetadata(info.infoBytes);
-    }
+    this.peers.metadataKnown(info);
     this.emit('metadata', info);
     try {
       await this.prepare(info);
@@ -315,22 +257,19 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     }
     const { downloader, uploader } = createExchange(this.o, info, opened, {
       pieceStored: (index) => this.onPieceStored(index),
-      ban: (s) => this.ban(s, 'corrupt-piece'),
+      ban: (s) => this.peers.ban(s, 'corrupt-piece'),
       fatal: (err) => this.fatal(err),
       complete: () => void this.onComplete(),
       warn: (err) => this.emit('warning', err)
     });
     this.downloader = downloader;
     this.uploader = uploader;
-    for (const s of this.sessions) this.attachPeer(s);
+    this.peers.attachAll();
     if (downloader.complete) await this.onComplete();
   }
 
   private onPieceStored(index: number): void {
-    const picker = this.downloader?.picker;
-    // Seeds get HAVEs too: a seed in `distribute` mode ranks its requests by who holds what.
-    for (const s of this.sessions)
-      if (s.connected && (s.isSeed || !picker?.peerHas(s, index))) s.wire.have(index);
+    this.peers.announcePiece(index);
   }
 
   private async onComplete(): Promise<void> {
@@ -344,8 +283,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     if (this.phase !== 'running') return;
     this._complete = true;
     this.uploader?.setSeeding(true);
-    // Two seeds have nothing to trade.
-    for (const s of this.sessions) if (s.isSeed || this.downloader?.picker.peerHasAll(s)) s.wire.close();
+    this.peers.closeSeeds();
     this.emit('progress', this.progress());
     this.emit('done');
     if (!this.o.seed) await this.stop();
@@ -361,8 +299,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     this.downloader?.tick(now);
     this.uploader?.tick();
     this.fetcher?.tick(now);
-    sendPex(this);
-    this.pool.pump();
+    this.peers.tick(now);
     // The meters' totals are what they were fed: feed them the growth since.
     this.downMeter.add((this.downloader?.receivedBytes ?? 0) - this.downMeter.total);
     this.upMeter.add((this.uploader?.uploadedBytes ?? 0) - this.upMeter.total);
@@ -385,10 +322,9 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     this.phase = 'stopping';
     this.lifetime.abort();
     this.tickTimer?.cancel();
-    this.pool.close();
     this.unregister?.();
     this.fetcher?.finish();
-    for (const s of [...this.sessions]) s.wire.close();
+    this.peers.close();
     this.uploader?.close();
     const d = this.downloader;
     try {

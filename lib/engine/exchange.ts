@@ -48,6 +48,7 @@ export function createExchange(
     cacheBytes: o.cacheBytes,
     ...(o.choker ? { choker: o.choker } : {}),
     peerPieceCount: (s) => downloader.picker.peerPieceCount(s),
+    snubbed: (s) => downloader.isSnubbed(s),
     availability: (piece) => downloader.picker.availability(piece),
     distribute: o.distribute,
     warn

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { BitTorrentEngine } from '../../lib/engine/bittorrent-engine.js';
 import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
-import { MAX_PEER_ALLOWED_FAST } from '../../lib/engine/peers/peer-session.js';
+import { MAX_PEER_ALLOWED_FAST } from '../../lib/engine/download/downloader.js';
 import { ALLOWED_FAST_COUNT, allowedFastSet } from '../../lib/engine/upload/allowed-fast.js';
 import { createTorrentFromBuffer, type TorrentInfo } from '../../lib/index.js';
 import { seededRandom } from '../../lib/util/random.js';
@@ -90,10 +90,10 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
       { timeoutMs: 10_000, intervalMs: 20 }
     );
     await sleep(300); // nothing else follows
-    expect([...down.engine.downloader!.stored.indices()]).toEqual(expected);
+    expect([...down.engine.storedPieces()!.indices()]).toEqual(expected);
     expect(down.engine.progress().downloaded).toBe(expected.length * PIECE);
-    const [session] = [...down.engine.sessions];
-    expect(session!.wire.peerChoking).toBe(true);
+    const [peer] = down.engine.peerStatus();
+    expect(peer!.peerChoking).toBe(true);
     expect(down.engine.complete).toBe(false);
   });
 
@@ -121,8 +121,8 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
     expect(new Set(choked.map((r) => r.index))).toEqual(new Set([1, 5]));
     expect(choked.filter((r) => r.index === 1)).toHaveLength(2); // both blocks, once each
     expect(choked.filter((r) => r.index === 5).length).toBeLessThanOrEqual(2);
-    expect([...engine.downloader!.stored.indices()]).toEqual([1]);
-    expect(engine.downloader!.picker.requestCount([...engine.sessions][0]!)).toBe(0);
+    expect([...engine.storedPieces()!.indices()]).toEqual([1]);
+    expect(engine.peerStatus()[0]!.requests).toBe(0);
 
     unchoked = true;
     peer.unchoke();
@@ -147,16 +147,16 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
     });
     await waitFor(
       'the allowed-fast set',
-      () => [...engine.sessions][0]?.peerAllowedFast.size === MAX_PEER_ALLOWED_FAST,
+      () => engine.peerStatus()[0]?.allowedFast.length === MAX_PEER_ALLOWED_FAST,
       {
         timeoutMs: 10_000,
         intervalMs: 20
       }
     );
     await sleep(200);
-    const session = [...engine.sessions][0]!;
-    expect(session.peerAllowedFast.size).toBe(MAX_PEER_ALLOWED_FAST);
-    expect(Math.min(...session.peerAllowedFast)).toBe(100 - MAX_PEER_ALLOWED_FAST); // the first ones sent are kept
+    const peer = engine.peerStatus()[0]!;
+    expect(peer.allowedFast.length).toBe(MAX_PEER_ALLOWED_FAST);
+    expect(Math.min(...peer.allowedFast)).toBe(100 - MAX_PEER_ALLOWED_FAST); // the first ones sent are kept
     // Allowed fast does not mean "has" (BEP 6): only 36-49 are both allowed and announced.
     expect(requested.size).toBeGreaterThan(0);
     for (const i of requested) expect(i >= 36 && i < 50).toBe(true);
@@ -172,6 +172,6 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
     await waitFor('the connection', () => engine.peerCount === 1, { timeoutMs: 5000, intervalMs: 20 });
     await sleep(300);
     expect(requests).toBe(0);
-    expect([...engine.sessions][0]!.wire.amInterested).toBe(true);
+    expect(engine.peerStatus()[0]!.amInterested).toBe(true);
   });
 });

@@ -39,7 +39,7 @@ afterEach(async () => {
   await net.destroyAll();
 });
 
-const indices = (engine: BitTorrentEngine): number[] => [...engine.downloader!.stored.indices()];
+const indices = (engine: BitTorrentEngine): number[] => [...engine.storedPieces()!.indices()];
 
 async function expectPieces(
   storage: Storage,

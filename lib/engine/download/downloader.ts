@@ -12,7 +12,7 @@
  *
  * A file selection (BEP 53) restricts the picker to the `wanted` pieces, and completion means
  * every wanted piece is stored. While a peer chokes us, we still ask it for the pieces of its
- * BEP 6 allowed-fast set (`PeerSession.peerAllowedFast`), and only those.
+ * BEP 6 allowed-fast set (`DownloadPeer.allowedFast`), and only those.
  */
 import { createHash, webcrypto } from 'node:crypto';
 import { pieceHash, type TorrentInfo } from '../../torrent/metainfo.js';
@@ -29,6 +29,34 @@ import { TokenBucket } from '../../util/token-bucket.js';
 
 /** After a peer rejected a piece while unchoking us, ask others for it for this long, ms. */
 const AVOID_AFTER_REJECT_MS = 5_000;
+/**
+ * Most allowed_fast indices remembered per peer. BEP 6 suggests sets of 10 (libtorrent sends
+ * 10 by default); the cap bounds what a peer sending endless allowed_fast messages costs us.
+ */
+export const MAX_PEER_ALLOWED_FAST = 64;
+
+/** What the downloader keeps per peer (it is the only writer). */
+interface DownloadPeer {
+  /** Last time a block arrived from the peer, or when our first request to it went out. */
+  lastBlockAt: number;
+  /** The peer sent no data for a while although we asked (the choker gives it no regular slot). */
+  snubbed: boolean;
+  /** Pieces the peer put in our allowed-fast set: we may request them while it chokes us (capped). */
+  readonly allowedFast: Set<number>;
+  /** piece -> until when not to ask this peer for it (it rejected it while unchoking us). */
+  readonly avoid: Map<number, number>;
+}
+
+/** A peer as the downloader sees it, for status displays and tests. */
+export interface DownloadPeerStatus {
+  /** Our block requests to it not yet answered. */
+  requests: number;
+  /** The pieces of its allowed-fast set (BEP 6), ascending. */
+  allowedFast: number[];
+  snubbed: boolean;
+  /** It has every piece. */
+  seed: boolean;
+}
 
 export interface DownloaderHooks {
   /** Piece verified and written: announce it (HAVE). */
@@ -82,7 +110,7 @@ export class Downloader {
   private readonly buffers: PieceBuffers<PeerSession>;
   private writingBytes = 0;
   private readonly writes = new Set<Promise<void>>();
-  private readonly sessions = new Set<PeerSession>();
+  private readonly peers = new Map<PeerSession, DownloadPeer>();
   private readonly bucket: TokenBucket;
   private readonly smartBan: SmartBan<PeerSession>;
   private fillScheduled = false;
@@ -131,15 +159,16 @@ export class Downloader {
 
   // --- peers -----------------------------------------------------------------------------------
 
-  addPeer(s: PeerSession): void {
-    this.sessions.add(s);
+  /** `allowedFast`: indices the peer sent before the piece count was known (range-checked here). */
+  addPeer(s: PeerSession, allowedFast: Iterable<number> = []): void {
+    const p: DownloadPeer = { lastBlockAt: 0, snubbed: false, allowedFast: new Set(), avoid: new Map() };
+    for (const i of allowedFast) if (i < this.picker.pieceCount) p.allowedFast.add(i);
+    this.peers.set(s, p);
     this.picker.addPeer(s);
-    // allowed_fast indices that arrived before the piece count was known are unchecked.
-    for (const i of s.peerAllowedFast) if (i >= this.picker.pieceCount) s.peerAllowedFast.delete(i);
   }
 
   removePeer(s: PeerSession): void {
-    if (!this.sessions.delete(s)) return;
+    if (!this.peers.delete(s)) return;
     this.picker.removePeer(s);
     this.smartBan.forget(s);
     this.scheduleFill();
@@ -148,19 +177,16 @@ export class Downloader {
   /** Apply a bitfield (wire form). Throws InvalidArgumentError on a bad length / spare bits. */
   onBitfield(s: PeerSession, bitfield: Bitfield): void {
     this.picker.onBitfield(s, bitfield);
-    s.isSeed = bitfield.hasAll();
     this.updateInterest(s);
   }
 
   onHaveAll(s: PeerSession): void {
     this.picker.onHaveAll(s);
-    s.isSeed = true;
     this.updateInterest(s);
   }
 
   onHave(s: PeerSession, index: number): void {
     this.picker.onHave(s, index);
-    if (!s.isSeed && this.picker.peerHasAll(s)) s.isSeed = true;
     if (!s.wire.amInterested) this.updateInterest(s);
     else this.fill(s);
   }
@@ -169,10 +195,36 @@ export class Downloader {
     this.fill(s);
   }
 
+  /** The peer has every piece (have_all, a full bitfield, or HAVEs for all). */
+  isSeed(s: PeerSession): boolean {
+    return this.picker.peerHasAll(s);
+  }
+
+  /** The peer sent nothing for a while although we asked (see `tick`). */
+  isSnubbed(s: PeerSession): boolean {
+    return this.peers.get(s)?.snubbed ?? false;
+  }
+
+  status(s: PeerSession): DownloadPeerStatus | undefined {
+    const p = this.peers.get(s);
+    if (!p) return undefined;
+    return {
+      requests: this.picker.requestCount(s),
+      allowedFast: [...p.allowedFast].sort((a, b) => a - b),
+      snubbed: p.snubbed,
+      seed: this.picker.peerHasAll(s)
+    };
+  }
+
   /** BEP 6 ALLOWED_FAST: we may request `index` while the peer chokes us (if it has it). */
   onAllowedFast(s: PeerSession, index: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.picker.pieceCount) return;
-    if (s.rememberAllowedFast(index) && s.wire.peerChoking) this.fill(s);
+    const p = this.peers.get(s);
+    if (!p || !Number.isInteger(index) || index < 0 || index >= this.picker.pieceCount) return;
+    if (!p.allowedFast.has(index)) {
+      if (p.allowedFast.size >= MAX_PEER_ALLOWED_FAST) return;
+      p.allowedFast.add(index);
+    }
+    if (s.wire.peerChoking) this.fill(s);
   }
 
   /** Without BEP 6 a choke drops our requests (BEP 3); with it, rejects will follow. */
@@ -190,16 +242,22 @@ export class Downloader {
    * e.g. once we are no longer a starting peer): asking again would loop request/reject.
    */
   onReject(s: PeerSession, r: RequestMessage): void {
+    const p = this.peers.get(s);
+    if (!p) return;
     this.picker.releaseRequest(s, r.index, r.begin);
-    if (!s.wire.peerChoking) s.avoid.set(r.index, this.o.clock.now() + AVOID_AFTER_REJECT_MS);
-    else s.peerAllowedFast.delete(r.index);
+    if (!s.wire.peerChoking) p.avoid.set(r.index, this.o.clock.now() + AVOID_AFTER_REJECT_MS);
+    else p.allowedFast.delete(r.index);
     this.scheduleFill();
   }
 
   onPiece(s: PeerSession, m: PieceMessage): void {
+    const p = this.peers.get(s);
+    if (!p) return;
     const now = this.o.clock.now();
     const length = m.block.length;
-    s.received(length, now);
+    s.down.add(length);
+    p.lastBlockAt = now;
+    p.snubbed = false;
     this.receivedBytes += length;
     // The wire checks lengths of requested blocks; an unrequested one (legal without BEP 6,
     // e.g. after a choke) must still be exactly a block, of a wanted piece, to be counted —
@@ -242,9 +300,10 @@ export class Downloader {
    * in the allowed fast set even when choked").
    */
   fill(s: PeerSession): void {
-    if (this.closed || !s.connected || !s.wire.amInterested) return;
+    const p = this.peers.get(s);
+    if (this.closed || !p || !s.connected || !s.wire.amInterested) return;
     const choked = s.wire.peerChoking;
-    if (choked && (!s.wire.fastExtension || s.peerAllowedFast.size === 0)) return;
+    if (choked && (!s.wire.fastExtension || p.allowedFast.size === 0)) return;
     const target = this.pipelineTarget(s);
     const outstanding = this.picker.requestCount(s);
     if (outstanding > target - Math.max(1, target >> 2)) return;
@@ -256,9 +315,9 @@ export class Downloader {
     const newPieces = this.inFlightBytes < this.o.maxInFlightBytes;
     const now = this.o.clock.now();
     const avoided =
-      s.avoid.size === 0 ? undefined : (piece: number): boolean => (s.avoid.get(piece) ?? 0) > now;
+      p.avoid.size === 0 ? undefined : (piece: number): boolean => (p.avoid.get(piece) ?? 0) > now;
     const exclude = choked
-      ? (piece: number): boolean => !s.peerAllowedFast.has(piece) || (avoided?.(piece) ?? false)
+      ? (piece: number): boolean => !p.allowedFast.has(piece) || (avoided?.(piece) ?? false)
       : avoided;
     const requests = this.picker.pick(
       s,
@@ -266,7 +325,7 @@ export class Downloader {
       this.o.random,
       exclude ? { newPieces, exclude } : { newPieces }
     );
-    if (requests.length > 0 && outstanding === 0) s.lastBlockAt = this.o.clock.now();
+    if (requests.length > 0 && outstanding === 0) p.lastBlockAt = this.o.clock.now();
     for (const r of requests) {
       this.buffers.forPiece(r.piece);
       this.bucket.tryTake(r.length);
@@ -280,7 +339,7 @@ export class Downloader {
     this.fillScheduled = true;
     this.o.clock.setImmediate(() => {
       this.fillScheduled = false;
-      for (const s of this.sessions) this.fill(s);
+      for (const s of this.peers.keys()) this.fill(s);
     });
   }
 
@@ -289,13 +348,13 @@ export class Downloader {
    * snubbed and its requests go back to the picker (cancelled on the wire).
    */
   tick(now: number): void {
-    for (const s of this.sessions) {
-      for (const [piece, until] of s.avoid) if (until <= now) s.avoid.delete(piece);
-      if (this.picker.requestCount(s) === 0 || now - s.lastBlockAt < this.o.requestTimeoutMs) continue;
-      s.snubbed = true;
+    for (const [s, p] of this.peers) {
+      for (const [piece, until] of p.avoid) if (until <= now) p.avoid.delete(piece);
+      if (this.picker.requestCount(s) === 0 || now - p.lastBlockAt < this.o.requestTimeoutMs) continue;
+      p.snubbed = true;
       for (const r of this.picker.releasePeerRequests(s))
         if (s.connected) s.wire.cancel(r.piece, r.offset, r.length);
-      s.lastBlockAt = now;
+      p.lastBlockAt = now;
     }
     this.scheduleFill();
   }
@@ -366,7 +425,7 @@ export class Downloader {
     }
     this.picker.onPieceVerified(index);
     for (const p of this.smartBan.pieceVerified(index, buf.data)) this.o.hooks.ban(p);
-    for (const s of this.sessions)
+    for (const s of this.peers.keys())
       if (s.wire.amInterested && this.picker.peerHas(s, index)) this.updateInterest(s);
     this.write(index, buf.data);
   }

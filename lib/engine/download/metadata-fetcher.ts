@@ -37,6 +37,8 @@ export class MetadataFetcher {
   private readonly offers = new Map<PeerSession, number>();
   /** peer -> piece -> when we asked. */
   private readonly sentAt = new Map<PeerSession, Map<number, number>>();
+  /** peer -> do not ask it again before this time (it rejected us, or timed out). */
+  private readonly backoffUntil = new Map<PeerSession, number>();
   private readonly perPeer: number;
   private readonly timeoutMs: number;
   private finished = false;
@@ -89,13 +91,14 @@ export class MetadataFetcher {
   onReject(s: PeerSession, piece: number): void {
     this.sentAt.get(s)?.delete(piece);
     this.assembler?.release(s, piece);
-    s.metadataBackoffUntil = this.o.clock.now() + this.timeoutMs;
+    this.backoffUntil.set(s, this.o.clock.now() + this.timeoutMs);
     this.requestAll();
   }
 
   removePeer(s: PeerSession): void {
     this.offers.delete(s);
     this.sentAt.delete(s);
+    this.backoffUntil.delete(s);
     this.assembler?.release(s);
     if (!this.finished) this.requestAll();
   }
@@ -109,7 +112,7 @@ export class MetadataFetcher {
         pieces.delete(piece);
         s.utMetadata.forget(piece);
         this.assembler?.release(s, piece);
-        s.metadataBackoffUntil = now + this.timeoutMs;
+        this.backoffUntil.set(s, now + this.timeoutMs);
       }
     }
     this.requestAll();
@@ -121,6 +124,7 @@ export class MetadataFetcher {
     this.assembler = undefined;
     this.offers.clear();
     this.sentAt.clear();
+    this.backoffUntil.clear();
   }
 
   private ensureAssembler(): void {
@@ -147,7 +151,13 @@ export class MetadataFetcher {
   private request(s: PeerSession): void {
     const a = this.assembler;
     const now = this.o.clock.now();
-    if (!a || this.finished || !s.connected || this.offers.get(s) !== a.size || s.metadataBackoffUntil > now)
+    if (
+      !a ||
+      this.finished ||
+      !s.connected ||
+      this.offers.get(s) !== a.size ||
+      (this.backoffUntil.get(s) ?? 0) > now
+    )
       return;
     let sent = this.sentAt.get(s);
     for (;;) {

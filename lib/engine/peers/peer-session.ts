@@ -1,33 +1,25 @@
 /**
  * One peer connection as the engine sees it: the PeerWire with its ut_metadata and ut_pex
- * plugins, plus the per-peer bookkeeping the policies need (rates, when data last arrived, what
- * the peer announced before the metadata was known, its queue of requests to us, what we told
- * it through PEX). No policy lives here: the downloader, uploader and metadata fetcher decide.
+ * plugins, who the peer is (address, where it came from, its peer id), when the handshake
+ * finished, and the payload rates both ways. It holds no policy state: each policy keeps its
+ * own per-peer record (download/downloader.ts, upload/upload-peer.ts, download/metadata-fetcher.ts,
+ * peers/peers.ts, peers/pex.ts), so every field has one writer.
  */
-import type { Address } from '../../net/address.js';
+import { formatAddress, type Address } from '../../net/address.js';
 import { toHex } from '../../util/bytes.js';
 import type { Clock } from '../../util/clock.js';
+import { RateMeter } from '../../util/rate-meter.js';
+import { CLIENT_NAME } from '../../constants.js';
 import { DEFAULT_REQQ } from '../../wire/constants.js';
-import type { BlockRequest } from '../../wire/messages.js';
 import { PeerWire } from '../../wire/peer-wire.js';
 import type { PeerWireOptions } from '../../wire/peer-wire-types.js';
 import type { WireStream } from '../../net/stream.js';
 import { UtMetadata } from '../../wire/ut-metadata.js';
 import { UtPex } from '../../wire/ut-pex.js';
 import type { PeerSource } from '../engine.js';
-import { RateMeter } from '../../util/rate-meter.js';
 
-/** Client name in our extension handshake. */
-export const CLIENT_NAME = 'trackerless 0.1';
-/** Before the metadata is known, HAVEs are remembered up to this many (the largest torrent we accept). */
-const MAX_PENDING_HAVES = 1 << 20;
 /** Most requests we queue from one peer; BEP 10 `reqq` tells the peer (libtorrent: 250). */
 export const MAX_INBOUND_QUEUE = DEFAULT_REQQ;
-/**
- * Most allowed_fast indices remembered per peer. BEP 6 suggests sets of 10 (libtorrent sends
- * 10 by default); the cap bounds what a peer sending endless allowed_fast messages costs us.
- */
-export const MAX_PEER_ALLOWED_FAST = 64;
 
 export interface PeerSessionOptions {
   stream: WireStream;
@@ -61,48 +53,15 @@ export class PeerSession {
   readonly address: Address;
   readonly source: PeerSource;
   readonly outgoing: boolean;
-  readonly createdAt: number;
-  /** Clock time of the handshake (0 before it). */
-  connectedAt = 0;
-  /** Payload bytes/s they send us and we send them (10 s window, as the choker looks). */
+  /** Payload bytes/s they send us (fed by the downloader) and we send them (fed by the uploader); 10 s window, as the choker looks. */
   readonly down: RateMeter;
   readonly up: RateMeter;
-  /** Last time a block arrived from the peer, or when our first request to it went out. */
-  lastBlockAt = 0;
-  /** Before the metadata: what the peer announced (applied once the piece count is known). */
-  pendingBitfield: Uint8Array | undefined;
-  pendingHaveAll = false;
-  readonly pendingHaves = new Set<number>();
-  /** The peer has every piece (have_all or a full bitfield). */
-  isSeed = false;
-  /** Their requests to us, in arrival order (`at`: when queued, clock ms). */
-  inbound: (BlockRequest & { at?: number })[] = [];
-  /** Pieces we put in this peer's BEP 6 allowed-fast set. */
-  readonly allowedFast = new Set<number>();
-  /** Pieces the peer put in our allowed-fast set: we may request them while it chokes us (capped). */
-  readonly peerAllowedFast = new Set<number>();
-  /** Seeding, distribute mode: piece -> when we rejected it to send this peer elsewhere. */
-  readonly redirected = new Map<number, number>();
-  /** Downloading: piece -> until when not to ask this peer for it (it rejected it unchoked). */
-  readonly avoid = new Map<number, number>();
-  /** Addresses we told this peer about with PEX (to send only the changes). */
-  readonly pexSent = new Set<string>();
-  /** ut_metadata: do not ask this peer again before this time (it rejected us). */
-  metadataBackoffUntil = 0;
-  /** The peer sent no data for a while although we asked (choker: no regular slot). */
-  snubbed = false;
-  /** We banned it (no reconnection). */
-  banned = false;
-  /** Closed as a second connection to the same peer (no reconnection). */
-  duplicate = false;
-  /** Our bitfield / have_all / have_none went out (later pieces go as HAVEs). */
-  availabilitySent = false;
+  private handshakeAt = 0;
 
   constructor(options: PeerSessionOptions) {
     this.address = options.address;
     this.source = options.source;
     this.outgoing = options.role === 'initiator';
-    this.createdAt = options.clock.now();
     this.down = new RateMeter(options.clock, 10);
     this.up = new RateMeter(options.clock, 10);
     this.wire = new PeerWire(options.stream, {
@@ -120,6 +79,8 @@ export class PeerSession {
       ...(options.pieceCount !== undefined ? { pieceCount: options.pieceCount } : {}),
       ...options.wire
     });
+    // Registered before anyone else's handler: the time is set when they hear of the handshake.
+    this.wire.on('handshake', () => (this.handshakeAt = options.clock.now()));
     this.utMetadata = new UtMetadata({
       ...(options.infoBytes ? { metadata: options.infoBytes } : {}),
       ...(options.maxMetadataSize !== undefined ? { maxMetadataSize: options.maxMetadataSize } : {})
@@ -127,6 +88,11 @@ export class PeerSession {
     this.wire.use(this.utMetadata);
     this.utPex = options.pex ? new UtPex() : undefined;
     if (this.utPex) this.wire.use(this.utPex);
+  }
+
+  /** Clock time of the handshake (0 before it). */
+  get connectedAt(): number {
+    return this.handshakeAt;
   }
 
   /** Hex peer id once the handshake is done. */
@@ -154,35 +120,7 @@ export class PeerSession {
     return this.wire.remoteExtendedHandshake?.reqq;
   }
 
-  /** Remember a bitfield received before the piece count was known. */
-  rememberBitfield(bytes: Uint8Array): void {
-    this.pendingBitfield = new Uint8Array(bytes);
-  }
-
-  rememberHave(index: number): void {
-    if (this.pendingHaves.size < MAX_PENDING_HAVES) this.pendingHaves.add(index);
-  }
-
-  /** An allowed_fast index (range-checked by the caller once the piece count is known). False if new ones are capped. */
-  rememberAllowedFast(index: number): boolean {
-    if (this.peerAllowedFast.has(index)) return true;
-    if (this.peerAllowedFast.size >= MAX_PEER_ALLOWED_FAST) return false;
-    this.peerAllowedFast.add(index);
-    return true;
-  }
-
-  /** Record payload we received (rates, snub detection). */
-  received(bytes: number, now: number): void {
-    this.down.add(bytes);
-    this.lastBlockAt = now;
-    this.snubbed = false;
-  }
-
-  sent(bytes: number): void {
-    this.up.add(bytes);
-  }
-
   toString(): string {
-    return `${this.address.host}:${this.address.port}`;
+    return formatAddress(this.address);
   }
 }

@@ -3,7 +3,7 @@
  * due, so serving a peer's turn rarely waits on storage. The PieceCache enforces the budget
  * (`maxAhead`); this module sizes it and shares it fairly between the peers with queued requests.
  */
-import type { PeerSession } from '../peers/peer-session.js';
+import type { UploadPeer } from './upload-peer.js';
 import type { PieceCache } from './piece-cache.js';
 
 /** Read-ahead budget: bytes of pieces being read or read but not yet served (and at most 1/4 of the cache). */
@@ -24,13 +24,13 @@ export function readAheadPieces(cacheBytes: number, pieceLength: number): number
  * Start reading the pieces of queued requests, in service order, a fair share of the cache's
  * read-ahead budget per peer; the cache skips pieces cached or being read.
  */
-export function readAhead(cache: PieceCache, active: ReadonlySet<PeerSession>): void {
+export function readAhead(cache: PieceCache, active: ReadonlySet<UploadPeer>): void {
   if (active.size === 0) return;
   const perPeer = Math.max(1, Math.ceil(cache.maxAhead / active.size));
-  for (const s of active) {
+  for (const u of active) {
     let started = 0;
     let last = -1;
-    for (const r of s.inbound) {
+    for (const r of u.inbound) {
       if (r.index === last) continue; // a piece's blocks are usually queued together
       last = r.index;
       if (cache.has(r.index)) continue;

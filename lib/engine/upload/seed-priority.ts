@@ -1,5 +1,5 @@
 /**
- * The serving order of a seed in `distribute` mode (moved out of uploader.ts; same policy).
+ * The serving order of a seed in `distribute` mode.
  *
  * Seed upload is the scarce resource of a swarm, so such a seed serves the queued requests of
  * all its peers in priority order rather than round-robin (lower first):
@@ -11,8 +11,7 @@
  * the seed's upload is never idle while it has a request it could serve.
  */
 import type { Clock } from '../../util/clock.js';
-import type { BlockRequest } from '../../wire/messages.js';
-import type { PeerSession } from '../peers/peer-session.js';
+import type { QueuedRequest, UploadPeer } from './upload-peer.js';
 
 /** A piece asked for again this long after we rejected it is served first, ms. */
 const REDIRECT_WINDOW_MS = 3_000;
@@ -28,28 +27,28 @@ export interface SeedPriorityOptions {
   /** Connected peers that announced `piece`. */
   availability(piece: number): number;
   /** Send a BEP 6 reject for a request we drop. */
-  reject(s: PeerSession, r: BlockRequest): void;
+  reject(u: UploadPeer, r: QueuedRequest): void;
 }
 
 export class SeedPriority {
   /** piece -> the peer we last sent a block of it to, and when. */
-  private readonly assigned = new Map<number, { peer: PeerSession; at: number }>();
+  private readonly assigned = new Map<number, { peer: UploadPeer; at: number }>();
 
   constructor(private readonly o: SeedPriorityOptions) {}
 
-  priority(s: PeerSession, piece: number, now: number): number {
+  priority(u: UploadPeer, piece: number, now: number): number {
     const a = this.assigned.get(piece);
-    const sending = a !== undefined && a.peer.connected && now - a.at < ASSIGNMENT_MS;
-    if (sending && a.peer === s) return 0;
-    const since = s.redirected.get(piece);
+    const sending = a !== undefined && a.peer.session.connected && now - a.at < ASSIGNMENT_MS;
+    if (sending && a.peer === u) return 0;
+    const since = u.redirected.get(piece);
     if (since !== undefined && now - since >= REDIRECT_WINDOW_MS) return 0;
     return 1 + this.o.availability(piece) + (sending ? 1 : 0);
   }
 
   /** Remember who gets a piece from us (refreshed with every block sent). */
-  assign(s: PeerSession, piece: number): void {
-    this.assigned.set(piece, { peer: s, at: this.o.clock.now() });
-    s.redirected.delete(piece);
+  assign(u: UploadPeer, piece: number): void {
+    this.assigned.set(piece, { peer: u, at: this.o.clock.now() });
+    u.redirected.delete(piece);
   }
 
   /**
@@ -57,28 +56,25 @@ export class SeedPriority {
    * of every peer not blocked by its socket (ties: `active`'s order, i.e. round-robin).
    * Removes disconnected and idle peers from `active`.
    */
-  pick(
-    active: Set<PeerSession>,
-    blocked: ReadonlySet<PeerSession>
-  ): { s: PeerSession; i: number } | undefined {
+  pick(active: Set<UploadPeer>, blocked: ReadonlySet<UploadPeer>): { u: UploadPeer; i: number } | undefined {
     const now = this.o.clock.now();
-    let best: PeerSession | undefined;
+    let best: UploadPeer | undefined;
     let bestIndex = -1;
     let bestPriority = Infinity;
-    for (const s of active) {
-      if (!s.connected || s.inbound.length === 0) {
-        active.delete(s);
+    for (const u of active) {
+      if (!u.session.connected || u.inbound.length === 0) {
+        active.delete(u);
         continue;
       }
-      if (blocked.has(s)) continue;
-      const n = Math.min(s.inbound.length, SCAN_DEPTH);
+      if (blocked.has(u)) continue;
+      const n = Math.min(u.inbound.length, SCAN_DEPTH);
       for (let i = 0; i < n && bestPriority > 0; i++) {
-        const p = this.priority(s, s.inbound[i]!.index, now);
-        if (p < bestPriority) [best, bestIndex, bestPriority] = [s, i, p];
+        const p = this.priority(u, u.inbound[i]!.index, now);
+        if (p < bestPriority) [best, bestIndex, bestPriority] = [u, i, p];
       }
       if (bestPriority === 0) break;
     }
-    return best ? { s: best, i: bestIndex } : undefined;
+    return best ? { u: best, i: bestIndex } : undefined;
   }
 
   /**
@@ -87,21 +83,21 @@ export class SeedPriority {
    * from a holder (our Downloader avoids a piece a peer rejected for a few seconds) instead of
    * keeping those blocks reserved behind the seed's queue.
    */
-  shed(active: ReadonlySet<PeerSession>): void {
+  shed(active: ReadonlySet<UploadPeer>): void {
     const now = this.o.clock.now();
     let rarest = Infinity;
-    for (const s of active) {
-      const n = Math.min(s.inbound.length, SCAN_DEPTH);
+    for (const u of active) {
+      const n = Math.min(u.inbound.length, SCAN_DEPTH);
       for (let i = 0; i < n && rarest > 1; i++)
-        rarest = Math.min(rarest, this.priority(s, s.inbound[i]!.index, now));
+        rarest = Math.min(rarest, this.priority(u, u.inbound[i]!.index, now));
     }
     if (rarest > 1) return;
-    for (const s of active) {
-      if (!s.wire.fastExtension || !s.connected) continue;
-      s.inbound = s.inbound.filter((r) => {
-        if (now - (r.at ?? now) < HOLD_MS || this.priority(s, r.index, now) < 2) return true;
-        s.redirected.set(r.index, now);
-        this.o.reject(s, r);
+    for (const u of active) {
+      if (!u.session.wire.fastExtension || !u.session.connected) continue;
+      u.inbound = u.inbound.filter((r) => {
+        if (now - r.at < HOLD_MS || this.priority(u, r.index, now) < 2) return true;
+        u.redirected.set(r.index, now);
+        this.o.reject(u, r);
         return false;
       });
     }

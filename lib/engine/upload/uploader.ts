@@ -20,6 +20,7 @@ import type { Bitfield } from '../bitfield.js';
 import { Choker, type ChokerOptions } from './choker.js';
 import { PieceCache } from './piece-cache.js';
 import { MAX_INBOUND_QUEUE, type PeerSession } from '../peers/peer-session.js';
+import { UploadPeer, type QueuedRequest } from './upload-peer.js';
 import { readAhead, readAheadPieces } from './read-ahead.js';
 import { SeedPriority } from './seed-priority.js';
 import type { Storage } from '../storage/storage.js';
@@ -60,6 +61,8 @@ export interface UploaderOptions {
   availability(piece: number): number;
   /** Pieces the peer announced (BEP 6: allowed-fast only serves starting peers). */
   peerPieceCount(s: PeerSession): number;
+  /** The downloader found the peer sends nothing although asked (the choker's snub rule). */
+  snubbed(s: PeerSession): boolean;
   /** A read of stored data failed (reported, the request is dropped). */
   warn(error: Error): void;
 }
@@ -68,16 +71,16 @@ export class Uploader {
   readonly cache: PieceCache;
   uploadedBytes = 0;
   private readonly o: UploaderOptions;
-  private readonly choker: Choker<PeerSession>;
+  private readonly choker: Choker<UploadPeer>;
   private readonly bucket: TokenBucket;
-  private readonly sessions = new Set<PeerSession>();
-  /** Sessions with queued requests, in service order. */
-  private readonly active = new Set<PeerSession>();
-  /** Sessions whose socket buffer is full: wait for 'drain'. */
-  private readonly blocked = new Set<PeerSession>();
+  private readonly peers = new Map<PeerSession, UploadPeer>();
+  /** Peers with queued requests, in service order. */
+  private readonly active = new Set<UploadPeer>();
+  /** Peers whose socket buffer is full: wait for 'drain'. */
+  private readonly blocked = new Set<UploadPeer>();
   private readonly seedPriority: SeedPriority;
   /** Peers unchoked beyond the choker's slots because the capped upload was not used up. */
-  private readonly extra = new Set<PeerSession>();
+  private readonly extra = new Set<UploadPeer>();
   private lastTickAt: number | undefined;
   private lastTickUploaded = 0;
   private serviceScheduled = false;
@@ -95,10 +98,10 @@ export class Uploader {
     this.seedPriority = new SeedPriority({
       clock: options.clock,
       availability: options.availability,
-      reject: (s, r) => this.reject(s, r)
+      reject: (u, r) => this.reject(u, r)
     });
     this.bucket = new TokenBucket({ rate: options.uploadLimit, clock: options.clock });
-    this.choker = new Choker<PeerSession>({
+    this.choker = new Choker<UploadPeer>({
       ...options.choker,
       clock: options.clock,
       random: options.random
@@ -117,15 +120,17 @@ export class Uploader {
   }
 
   addPeer(s: PeerSession): void {
-    this.sessions.add(s);
+    if (!this.peers.has(s)) this.peers.set(s, new UploadPeer(s));
   }
 
   removePeer(s: PeerSession): void {
-    if (!this.sessions.delete(s)) return;
-    this.extra.delete(s);
-    this.active.delete(s);
-    this.blocked.delete(s);
-    s.inbound = [];
+    const u = this.peers.get(s);
+    if (!u) return;
+    this.peers.delete(s);
+    this.extra.delete(u);
+    this.active.delete(u);
+    this.blocked.delete(u);
+    u.inbound = [];
     if (!s.wire.amChoking) this.recompute();
   }
 
@@ -136,35 +141,41 @@ export class Uploader {
   }
 
   onRequest(s: PeerSession, r: RequestMessage): void {
-    if (!this.canServe(s, r) || s.inbound.length >= MAX_INBOUND_QUEUE) return this.reject(s, r);
-    s.inbound.push({ index: r.index, begin: r.begin, length: r.length, at: this.o.clock.now() });
-    this.active.add(s);
+    const u = this.peers.get(s);
+    if (!u) return;
+    if (!this.canServe(u, r) || u.inbound.length >= MAX_INBOUND_QUEUE) return this.reject(u, r);
+    u.inbound.push({ index: r.index, begin: r.begin, length: r.length, at: this.o.clock.now() });
+    this.active.add(u);
     this.scheduleService();
   }
 
   /** BEP 6: a cancelled request is answered with a reject (or the piece, if already sent). */
   onCancel(s: PeerSession, r: RequestMessage): void {
-    const i = s.inbound.findIndex((q) => q.index === r.index && q.begin === r.begin && q.length === r.length);
+    const u = this.peers.get(s);
+    if (!u) return;
+    const i = u.inbound.findIndex((q) => q.index === r.index && q.begin === r.begin && q.length === r.length);
     if (i < 0) return;
-    s.inbound.splice(i, 1);
-    this.reject(s, r);
+    u.inbound.splice(i, 1);
+    this.reject(u, r);
   }
 
   onDrain(s: PeerSession): void {
-    if (this.blocked.delete(s)) this.scheduleService();
+    const u = this.peers.get(s);
+    if (u && this.blocked.delete(u)) this.scheduleService();
   }
 
   /** BEP 6: send a starting peer its allowed-fast set (pieces it may fetch while choked). */
   grantAllowedFast(s: PeerSession): void {
-    if (!s.wire.fastExtension || !isIPv4(s.address.host) || this.o.stored.count === 0) return;
+    const u = this.peers.get(s);
+    if (!u || !s.wire.fastExtension || !isIPv4(s.address.host) || this.o.stored.count === 0) return;
     for (const index of allowedFastSet(
       s.address.host,
       this.o.info.infoHash,
       this.o.info.pieceCount,
       ALLOWED_FAST_COUNT
     )) {
-      if (s.allowedFast.has(index)) continue;
-      s.allowedFast.add(index);
+      if (u.allowedFast.has(index)) continue;
+      u.allowedFast.add(index);
       s.wire.allowedFast(index);
     }
   }
@@ -178,21 +189,22 @@ export class Uploader {
 
   recompute(): void {
     if (this.closed) return;
-    const peers = [...this.sessions].filter((s) => s.connected);
+    const peers = [...this.peers.values()].filter((u) => u.session.connected);
     const decision = this.choker.recompute(
-      peers.map((s) => ({
-        id: s,
-        interested: s.wire.peerInterested,
-        downloadRate: s.down.rate(),
-        uploadRate: s.up.rate(),
-        snubbed: s.snubbed,
-        connectedAt: s.connectedAt
+      peers.map((u) => ({
+        id: u,
+        interested: u.session.wire.peerInterested,
+        downloadRate: u.session.down.rate(),
+        uploadRate: u.session.up.rate(),
+        snubbed: this.o.snubbed(u.session),
+        connectedAt: u.session.connectedAt
       })),
       this.seeding
     );
-    for (const s of this.extra)
-      if (decision.unchoke.has(s) || !s.connected || !s.wire.peerInterested) this.extra.delete(s);
-    for (const s of peers) this.setChoked(s, !decision.unchoke.has(s) && !this.extra.has(s));
+    for (const u of this.extra)
+      if (decision.unchoke.has(u) || !u.session.connected || !u.session.wire.peerInterested)
+        this.extra.delete(u);
+    for (const u of peers) this.setChoked(u, !decision.unchoke.has(u) && !this.extra.has(u));
   }
 
   close(): void {
@@ -206,36 +218,37 @@ export class Uploader {
 
   private freeSlots(): number {
     let unchoked = 0;
-    for (const s of this.sessions) if (!s.wire.amChoking && s.wire.peerInterested) unchoked++;
+    for (const s of this.peers.keys()) if (!s.wire.amChoking && s.wire.peerInterested) unchoked++;
     return this.choker.regularSlots + this.choker.optimisticSlots - unchoked;
   }
 
-  private setChoked(s: PeerSession, choke: boolean): void {
-    if (choke === s.wire.amChoking) return;
+  private setChoked(u: UploadPeer, choke: boolean): void {
+    const wire = u.session.wire;
+    if (choke === wire.amChoking) return;
     if (!choke) {
-      s.wire.unchoke();
+      wire.unchoke();
       return;
     }
-    s.wire.choke();
+    wire.choke();
     // BEP 6: choke first, then reject what we will not serve (allowed-fast requests stay).
-    const keep: BlockRequest[] = [];
-    for (const r of s.inbound) {
-      if (s.allowedFast.has(r.index)) keep.push(r);
-      else this.reject(s, r);
+    const keep: QueuedRequest[] = [];
+    for (const r of u.inbound) {
+      if (u.allowedFast.has(r.index)) keep.push(r);
+      else this.reject(u, r);
     }
-    s.inbound = keep;
-    if (keep.length === 0) this.active.delete(s);
+    u.inbound = keep;
+    if (keep.length === 0) this.active.delete(u);
   }
 
-  private canServe(s: PeerSession, r: BlockRequest): boolean {
+  private canServe(u: UploadPeer, r: BlockRequest): boolean {
     const { info, stored } = this.o;
     if (r.index >= info.pieceCount || !stored.get(r.index)) return false;
     const size =
       r.index === info.pieceCount - 1 ? info.length - r.index * info.pieceLength : info.pieceLength;
     if (r.begin + r.length > size) return false;
-    if (!s.wire.amChoking) return true;
+    if (!u.session.wire.amChoking) return true;
     // Choked: only the allowed-fast set, and only while the peer is starting (BEP 6).
-    return s.allowedFast.has(r.index) && this.o.peerPieceCount(s) <= ALLOWED_FAST_COUNT;
+    return u.allowedFast.has(r.index) && this.o.peerPieceCount(u.session) <= ALLOWED_FAST_COUNT;
   }
 
   /**
@@ -254,17 +267,17 @@ export class Uploader {
     this.lastTickAt = now;
     this.lastTickUploaded = this.uploadedBytes;
     if (this.bucket.unlimited || since === undefined || now <= since || this.closed) return;
-    for (const s of this.extra) {
-      if (s.connected && s.wire.peerInterested) continue;
-      this.extra.delete(s);
-      if (s.connected) this.setChoked(s, true);
+    for (const u of this.extra) {
+      if (u.session.connected && u.session.wire.peerInterested) continue;
+      this.extra.delete(u);
+      if (u.session.connected) this.setChoked(u, true);
     }
     const used = sent / ((this.bucket.rate * (now - since)) / 1000);
     if (used >= UNDERUSED || this.active.size > 0) return;
     if (this.extra.size >= MAX_EXTRA_FACTOR * (this.choker.regularSlots + this.choker.optimisticSlots))
       return;
-    const candidates = [...this.sessions].filter(
-      (s) => s.connected && s.wire.peerInterested && s.wire.amChoking
+    const candidates = [...this.peers.values()].filter(
+      (u) => u.session.connected && u.session.wire.peerInterested && u.session.wire.amChoking
     );
     if (candidates.length === 0) return;
     const pick = candidates[this.o.random.int(candidates.length)]!;
@@ -277,7 +290,8 @@ export class Uploader {
     return this.seeding && this.o.distribute && this.active.size > 1;
   }
 
-  private reject(s: PeerSession, r: BlockRequest): void {
+  private reject(u: UploadPeer, r: BlockRequest): void {
+    const s = u.session;
     if (s.wire.fastExtension && s.connected) s.wire.reject(r.index, r.begin, r.length);
   }
 
@@ -302,28 +316,28 @@ export class Uploader {
     let progress = true;
     while (progress && !this.closed) {
       progress = false;
-      for (const s of [...this.active]) {
-        if (!s.connected) {
-          this.active.delete(s);
+      for (const u of [...this.active]) {
+        if (!u.session.connected) {
+          this.active.delete(u);
           continue;
         }
-        const sent = this.serveTurn(s);
+        const sent = this.serveTurn(u);
         if (sent < 0) return; // out of tokens: a timer resumes
         if (sent > 0) progress = true;
         // Move to the back: the next pass starts with someone else.
-        if (this.active.delete(s)) this.active.add(s);
+        if (this.active.delete(u)) this.active.add(u);
       }
     }
   }
 
   /** Up to BLOCKS_PER_TURN cached blocks from the head of one peer's queue, as one write. Blocks sent, or -1 when out of tokens. */
-  private serveTurn(s: PeerSession): number {
+  private serveTurn(u: UploadPeer): number {
     const batch: OutgoingBlock[] = [];
     let outOfTokens = false;
-    while (batch.length < BLOCKS_PER_TURN && !this.blocked.has(s)) {
-      const r = s.inbound[0];
+    while (batch.length < BLOCKS_PER_TURN && !this.blocked.has(u)) {
+      const r = u.inbound[0];
       if (!r) {
-        this.active.delete(s);
+        this.active.delete(u);
         break;
       }
       const data = this.cache.get(r.index);
@@ -335,10 +349,10 @@ export class Uploader {
         outOfTokens = true;
         break;
       }
-      s.inbound.shift();
+      u.inbound.shift();
       batch.push({ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) });
     }
-    if (batch.length > 0) this.send(s, batch);
+    if (batch.length > 0) this.send(u, batch);
     if (outOfTokens) this.waitForTokens(TOKEN_QUANTUM);
     return outOfTokens ? -1 : batch.length;
   }
@@ -348,30 +362,30 @@ export class Uploader {
     while (!this.closed) {
       const next = this.seedPriority.pick(this.active, this.blocked);
       if (!next) return;
-      const { s, i } = next;
-      const r = s.inbound[i]!;
+      const { u, i } = next;
+      const r = u.inbound[i]!;
       const data = this.cache.get(r.index);
       if (!data) return this.fetch(r.index);
       if (!this.bucket.tryTake(r.length)) return this.waitForTokens(TOKEN_QUANTUM);
-      s.inbound.splice(i, 1);
-      this.send(s, [{ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) }]);
+      u.inbound.splice(i, 1);
+      this.send(u, [{ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) }]);
       // Move to the back: among equals, the next block goes to someone else.
-      this.active.delete(s);
-      if (s.inbound.length > 0) this.active.add(s);
+      this.active.delete(u);
+      if (u.inbound.length > 0) this.active.add(u);
     }
   }
 
-  private send(s: PeerSession, blocks: OutgoingBlock[]): void {
+  private send(u: UploadPeer, blocks: OutgoingBlock[]): void {
     const assign = this.seeding && this.o.distribute;
     let bytes = 0;
     for (const b of blocks) {
-      if (assign) this.seedPriority.assign(s, b.index);
+      if (assign) this.seedPriority.assign(u, b.index);
       bytes += b.block.length;
     }
-    const ok = s.wire.pieces(blocks);
-    s.sent(bytes);
+    const ok = u.session.wire.pieces(blocks);
+    u.session.up.add(bytes);
     this.uploadedBytes += bytes;
-    if (!ok) this.blocked.add(s);
+    if (!ok) this.blocked.add(u);
   }
 
   /** A demand read: its end (or failure) comes back once through `onRead`, however often asked. */
@@ -382,8 +396,8 @@ export class Uploader {
   private onRead(index: number, error?: Error): void {
     if (error) {
       this.o.warn(error);
-      for (const s of this.active)
-        s.inbound = s.inbound.filter((r) => (r.index === index ? (this.reject(s, r), false) : true));
+      for (const u of this.active)
+        u.inbound = u.inbound.filter((r) => (r.index === index ? (this.reject(u, r), false) : true));
     }
     this.scheduleService();
   }

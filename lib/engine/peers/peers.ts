@@ -1,0 +1,396 @@
+/**
+ * The peers of one torrent: candidates and dials (PeerPool), connections (PeerSession), and the
+ * per-peer protocol steps that involve the torrent as a whole: routing each wire's messages to
+ * the torrent's policies (metadata fetcher, downloader, uploader), the handshake checks (bans,
+ * duplicate connections), what we announce after the handshake (BEP 3 bitfield / BEP 6
+ * have_all / have_none), availability announced before the metadata was known, bans, and PEX.
+ * It sees the torrent only through its TorrentContext.
+ */
+import { TrackerlessError } from '../../errors.js';
+import { formatAddress, type Address } from '../../net/address.js';
+import type { WireStream } from '../../net/stream.js';
+import type { TorrentInfo } from '../../torrent/metainfo.js';
+import { ProtocolError } from '../../wire/errors.js';
+import type { PeerWireOptions } from '../../wire/peer-wire-types.js';
+import { Bitfield } from '../bitfield.js';
+import type { Downloader } from '../download/downloader.js';
+import type { PeerBan, PeerConnector, PeerSource } from '../engine.js';
+import { EarlyAvailability } from './early-availability.js';
+import { PeerPool } from './peer-pool.js';
+import { PeerSession } from './peer-session.js';
+import { PexGossip } from './pex.js';
+import type { TorrentContext } from './torrent-context.js';
+
+/** A peer that disconnected normally is dialed again after this long, ms. */
+const REDIAL_AFTER_MS = 60_000;
+
+export interface PeersOptions {
+  /** Our 20-byte peer id. */
+  peerId: Uint8Array;
+  connect: PeerConnector;
+  maxConnections: number;
+  maxHalfOpen: number;
+  connectTimeoutMs: number;
+  maxCandidates: number;
+  maxMetadataSize: number;
+  /** ut_pex (BEP 11); never used for private torrents (BEP 27). */
+  pex: boolean;
+  /** Our DHT port (BEP 5 PORT message). */
+  dhtPort?: number;
+  /** Timeouts passed to each wire (tests shorten them). */
+  wire?: Pick<PeerWireOptions, 'keepAliveIntervalMs' | 'idleTimeoutMs' | 'handshakeTimeoutMs'>;
+}
+
+/** A connected peer, for status displays and tests. */
+export interface PeerStatus {
+  address: Address;
+  /** Hex peer id. */
+  peerId: string | undefined;
+  source: PeerSource;
+  /** We dialed it. */
+  outgoing: boolean;
+  amChoking: boolean;
+  amInterested: boolean;
+  peerChoking: boolean;
+  peerInterested: boolean;
+  /** Payload rates, bytes/s. */
+  downRate: number;
+  upRate: number;
+  /** Our block requests to it not answered yet. */
+  requests: number;
+  /** Pieces it lets us fetch while it chokes us (BEP 6 allowed fast), ascending. */
+  allowedFast: number[];
+  /** It has every piece. */
+  seed: boolean;
+  /** It sent nothing for a while although we asked. */
+  snubbed: boolean;
+}
+
+/** What peer handling keeps per connection (it is the only writer). */
+interface Connection {
+  /** Availability the peer announced before the torrent was ready. */
+  readonly early: EarlyAvailability;
+  /** Our bitfield / have_all / have_none went out (later pieces go as HAVEs). */
+  availabilitySent: boolean;
+  /** Closed as a second connection to the same peer (no reconnection). */
+  duplicate: boolean;
+}
+
+export class Peers {
+  private readonly pool: PeerPool;
+  private readonly connections = new Map<PeerSession, Connection>();
+  private readonly pex = new PexGossip();
+  /** Sessions we banned (a ban may come after the peer left: a piece it sent failed later). */
+  private readonly banned = new WeakSet<PeerSession>();
+
+  constructor(
+    private readonly ctx: TorrentContext,
+    private readonly o: PeersOptions
+  ) {
+    this.pool = new PeerPool({
+      connect: o.connect,
+      clock: ctx.clock,
+      maxConnections: o.maxConnections,
+      maxHalfOpen: o.maxHalfOpen,
+      connectTimeoutMs: o.connectTimeoutMs,
+      maxCandidates: o.maxCandidates,
+      connectionCount: () => this.connections.size,
+      wantsConnections: () => ctx.wantsConnections(),
+      onConnect: (stream, address, source) => this.open(stream, 'initiator', address, source)
+    });
+  }
+
+  /** Connections with the handshake done. */
+  get connectedCount(): number {
+    let n = 0;
+    for (const s of this.connections.keys()) if (s.connected) n++;
+    return n;
+  }
+
+  /** Room for another connection, counting dials in progress. */
+  hasRoom(): boolean {
+    return this.connections.size + this.pool.halfOpen < this.o.maxConnections;
+  }
+
+  /** The connected peers (handshake done). */
+  status(): PeerStatus[] {
+    const d = this.ctx.exchange()?.downloader;
+    const out: PeerStatus[] = [];
+    for (const s of this.connections.keys()) {
+      if (!s.connected) continue;
+      const w = s.wire;
+      const down = d?.status(s);
+      out.push({
+        address: s.address,
+        peerId: s.peerId,
+        source: s.source,
+        outgoing: s.outgoing,
+        amChoking: w.amChoking,
+        amInterested: w.amInterested,
+        peerChoking: w.peerChoking,
+        peerInterested: w.peerInterested,
+        downRate: s.down.rate(),
+        upRate: s.up.rate(),
+        requests: down?.requests ?? 0,
+        allowedFast: down?.allowedFast ?? [],
+        seed: down?.seed ?? false,
+        snubbed: down?.snubbed ?? false
+      });
+    }
+    return out;
+  }
+
+  /** A candidate peer from discovery or PEX. */
+  add(address: Address, source: PeerSource): void {
+    this.pool.add(address, source);
+  }
+
+  /** An incoming connection routed to this torrent. */
+  accept(stream: WireStream, remote: Address): void {
+    const full = this.connections.size >= this.o.maxConnections;
+    if (!this.ctx.wantsConnections() || full) return stream.close();
+    this.open(stream, 'responder', remote, 'incoming');
+  }
+
+  /** Dial due candidates while there is room. */
+  pump(): void {
+    this.pool.pump();
+  }
+
+  /** Periodic: PEX messages that are due, and dials. */
+  tick(now: number): void {
+    if (this.o.pex && !this.ctx.info()?.private)
+      this.pex.send(this.connections.keys(), now, (s) => this.isSeed(s));
+    this.pool.pump();
+  }
+
+  /** The metadata arrived: every wire learns the piece count and can serve the dictionary. */
+  metadataKnown(info: TorrentInfo): void {
+    for (const s of this.connections.keys()) {
+      s.wire.setPieceCount(info.pieceCount);
+      s.utMetadata.setMetadata(info.infoBytes);
+    }
+  }
+
+  /** The torrent is ready to exchange pieces: hook every connected peer into the policies. */
+  attachAll(): void {
+    for (const s of this.connections.keys()) this.attach(s);
+  }
+
+  /** A piece was verified and stored: HAVE to every peer (seeds too: in `distribute` mode a seed ranks its requests by who holds what). */
+  announcePiece(index: number): void {
+    const picker = this.ctx.exchange()?.downloader.picker;
+    for (const s of this.connections.keys())
+      if (s.connected && (this.isSeed(s) || !picker?.peerHas(s, index))) s.wire.have(index);
+  }
+
+  /** We completed: close the seeds (two seeds have nothing to trade). */
+  closeSeeds(): void {
+    for (const s of this.connections.keys()) if (this.isSeed(s)) s.wire.close();
+  }
+
+  /** Disconnect and ban a peer; it is not reconnected. */
+  ban(s: PeerSession, reason: PeerBan['reason']): void {
+    if (this.banned.has(s)) return;
+    this.banned.add(s);
+    const address = s.listenAddress ?? s.address;
+    this.pool.ban(address, s.peerId);
+    this.ctx.emit('peer-banned', { address, reason, ...(s.peerId ? { peerId: s.peerId } : {}) });
+    s.wire.close();
+  }
+
+  /** Stop dialing and close every connection. */
+  close(): void {
+    this.pool.close();
+    for (const s of [...this.connections.keys()]) s.wire.close();
+  }
+
+  // --- one connection -------------------------------------------------------------------------
+
+  private open(
+    stream: WireStream,
+    role: 'initiator' | 'responder',
+    address: Address,
+    source: PeerSource
+  ): void {
+    if (!this.ctx.wantsConnections()) return stream.close();
+    const info = this.ctx.info();
+    const listenPort = this.ctx.listenPort();
+    const s = new PeerSession({
+      stream,
+      role,
+      address,
+      source,
+      infoHash: this.ctx.infoHash,
+      peerId: this.o.peerId,
+      clock: this.ctx.clock,
+      pex: this.o.pex && !(info?.private ?? false),
+      uploadOnly: this.ctx.complete(),
+      maxMetadataSize: this.o.maxMetadataSize,
+      ...(info ? { infoBytes: info.infoBytes, pieceCount: info.pieceCount } : {}),
+      ...(listenPort !== undefined ? { listenPort } : {}),
+      ...(this.o.dhtPort !== undefined ? { dhtPort: this.o.dhtPort } : {}),
+      ...(this.o.wire ? { wire: this.o.wire } : {})
+    });
+    this.connections.set(s, {
+      early: new EarlyAvailability(),
+      availabilitySent: false,
+      duplicate: false
+    });
+    if (role === 'initiator') this.pool.markLive(address);
+    this.route(s);
+  }
+
+  /** Subscribe to everything the session's wire and plugins report. */
+  private route(s: PeerSession): void {
+    const w = s.wire;
+    const c = this.connections.get(s)!;
+    const ctx = this.ctx;
+    w.on('handshake', () => this.onHandshake(s));
+    w.on('extended_handshake', () => this.onExtendedHandshake(s));
+    w.on('bitfield', (bytes) => {
+      const d = ctx.exchange()?.downloader;
+      if (!d) return c.early.recordBitfield(bytes);
+      this.guard(s, () => d.onBitfield(s, Bitfield.fromBytes(bytes, d.picker.pieceCount)));
+    });
+    w.on('have_all', () => {
+      const d = ctx.exchange()?.downloader;
+      if (d) d.onHaveAll(s);
+      else c.early.recordHaveAll();
+    });
+    w.on('have', (index) => {
+      const d = ctx.exchange()?.downloader;
+      if (!d) return c.early.recordHave(index);
+      this.guard(s, () => d.onHave(s, index));
+    });
+    w.on('allowed_fast', (index) => {
+      const d = ctx.exchange()?.downloader;
+      if (d) d.onAllowedFast(s, index);
+      else c.early.recordAllowedFast(index);
+    });
+    w.on('choke', () => ctx.exchange()?.downloader.onChoke(s));
+    w.on('unchoke', () => ctx.exchange()?.downloader.onUnchoke(s));
+    w.on('interested', () => ctx.exchange()?.uploader.onInterestChanged(s));
+    w.on('not_interested', () => ctx.exchange()?.uploader.onInterestChanged(s));
+    w.on('request', (r) => {
+      const u = ctx.exchange()?.uploader;
+      if (u) u.onRequest(s, r);
+      else if (w.fastExtension) w.reject(r.index, r.begin, r.length); // nothing to serve yet
+    });
+    w.on('cancel', (r) => ctx.exchange()?.uploader.onCancel(s, r));
+    w.on('piece', (m) => ctx.exchange()?.downloader.onPiece(s, m));
+    w.on('reject', (r) => ctx.exchange()?.downloader.onReject(s, r));
+    w.on('port', (port) => {
+      if (port > 0) ctx.emit('dht-node', { host: s.address.host, port });
+    });
+    w.on('drain', () => ctx.exchange()?.uploader.onDrain(s));
+    w.on('close', (reason) => this.onClose(s, reason));
+    s.utMetadata.on('ready', (size) => ctx.fetcher()?.onReady(s, size));
+    s.utMetadata.on('data', (piece, data) => ctx.fetcher()?.onData(s, piece, data));
+    s.utMetadata.on('reject', (piece) => ctx.fetcher()?.onReject(s, piece));
+    s.utPex?.on('peers', (m) => {
+      for (const p of m.added) this.add({ host: p.host, port: p.port }, 'pex');
+    });
+  }
+
+  /** Run a step that validates peer input (bitfield length, piece index); close the peer if it throws. */
+  private guard(s: PeerSession, step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.ctx.emit(
+        'warning',
+        new TrackerlessError('ERR_PROTOCOL', `peer ${formatAddress(s.address)}: ${(err as Error).message}`)
+      );
+      s.wire.close(new ProtocolError('bad-payload-length', (err as Error).message));
+    }
+  }
+
+  private onHandshake(s: PeerSession): void {
+    const id = s.peerId!;
+    if (this.pool.isBanned(s.outgoing ? s.address : undefined, id)) return s.wire.close();
+    for (const [other, oc] of this.connections) {
+      if (other === s || !other.connected || other.peerId !== id) continue;
+      // Both ends may dial each other: keep the connection initiated by the peer with the
+      // larger id, so both ends close the same one.
+      const remote = s.wire.remoteHandshake!.peerId;
+      const weKeepOurs = Buffer.compare(Buffer.from(this.o.peerId), Buffer.from(remote)) > 0;
+      const keep = s.outgoing === other.outgoing ? other : s.outgoing === weKeepOurs ? s : other;
+      const drop = keep === s ? other : s;
+      (drop === s ? this.connections.get(s)! : oc).duplicate = true;
+      drop.wire.close();
+      if (drop === s) return;
+    }
+    if (this.ctx.exchange()) return this.attach(s);
+    // The torrent is not ready (no metadata yet, or storage being checked): we have nothing.
+    this.connections.get(s)!.availabilitySent = true;
+    if (s.wire.fastExtension) s.wire.haveNone();
+  }
+
+  private onExtendedHandshake(s: PeerSession): void {
+    const listen = s.listenAddress;
+    if (s.outgoing || !listen) return;
+    if (this.pool.isBanned(listen, undefined)) return s.wire.close();
+    this.pool.markLive(listen);
+  }
+
+  private onClose(s: PeerSession, reason: TrackerlessError | undefined): void {
+    const c = this.connections.get(s);
+    if (!c) return;
+    if (reason instanceof ProtocolError && reason.reason === 'self-connection' && s.outgoing)
+      this.pool.markOwn(s.address);
+    this.connections.delete(s);
+    this.pex.forget(s);
+    const exchange = this.ctx.exchange();
+    exchange?.downloader.removePeer(s);
+    exchange?.uploader.removePeer(s);
+    this.ctx.fetcher()?.removePeer(s);
+    const retry = !c.duplicate && !(reason instanceof ProtocolError);
+    const address = s.listenAddress;
+    const redial = retry && !this.banned.has(s) && this.ctx.wantsConnections() && !this.ctx.complete();
+    // A duplicate shares its address with the connection we kept: that one stays live.
+    const key = address ? formatAddress(address) : undefined;
+    let stillLive = false;
+    for (const o of this.connections.keys())
+      if (o.listenAddress && formatAddress(o.listenAddress) === key) stillLive = true;
+    if (address && !stillLive) this.pool.markGone(address, redial ? REDIAL_AFTER_MS : undefined);
+    this.pool.pump();
+  }
+
+  /** The handshake is done and the torrent is ready: hook the peer into the policies. */
+  private attach(s: PeerSession): void {
+    const exchange = this.ctx.exchange();
+    const c = this.connections.get(s);
+    if (!exchange || !c || !s.connected) return;
+    exchange.downloader.addPeer(s, c.early.allowedFast);
+    exchange.uploader.addPeer(s);
+    this.sendAvailability(s, c, exchange.downloader);
+  }
+
+  /**
+   * What we have, right after the handshake (bitfield / have_all / have_none, BEP 3 + 6), or as
+   * HAVEs if the handshake went out before the torrent was ready; then what the peer told us
+   * before the piece count was known.
+   */
+  private sendAvailability(s: PeerSession, c: Connection, d: Downloader): void {
+    const stored = d.stored;
+    const w = s.wire;
+    if (!c.availabilitySent) {
+      c.availabilitySent = true;
+      if (stored.hasAll() && w.fastExtension) w.haveAll();
+      else if (stored.count === 0 && w.fastExtension) w.haveNone();
+      else if (stored.count > 0) w.bitfield(stored.toBytes());
+    } else {
+      for (const i of stored.indices()) w.have(i);
+    }
+    this.guard(s, () => c.early.replay(d, s));
+    if (w.closed) return;
+    if (d.picker.peerPieceCount(s) <= 10) this.ctx.exchange()?.uploader.grantAllowedFast(s);
+    d.updateInterest(s);
+    if (this.ctx.complete() && this.isSeed(s)) w.close(); // two seeds: nothing to trade
+  }
+
+  private isSeed(s: PeerSession): boolean {
+    return this.ctx.exchange()?.downloader.isSeed(s) ?? false;
+  }
+}
