@@ -12,13 +12,18 @@ import type { Address } from '../../lib/net/address.js';
 import { parseInfo, type TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';
+import { VirtualTime } from './virtual-time.js';
 
-/** A made-up network: address -> engine; dialing pipes two engines together. */
+/**
+ * A made-up network: address -> engine; dialing pipes two engines together. Every engine runs
+ * on the net's virtual time (`net.time`): tests move it, nothing waits on the wall clock.
+ */
 export class PipeNet {
   private readonly engines = new Map<string, BitTorrentEngine>();
   private next = 1;
   /** Every engine created, to destroy after a test. */
   readonly running: BitTorrentEngine[] = [];
+  readonly time = new VirtualTime();
 
   address(): Address {
     return { host: `127.0.0.${this.next++}`, port: 6881 };
@@ -38,7 +43,12 @@ export class PipeNet {
     address: Address,
     options: Omit<BitTorrentEngineOptions, 'connect'>
   ): Promise<BitTorrentEngine> {
-    const engine = new BitTorrentEngine({ tickMs: 200, ...options, connect: this.connector(address) });
+    const engine = new BitTorrentEngine({
+      tickMs: 200,
+      clock: this.time.clock,
+      ...options,
+      connect: this.connector(address)
+    });
     this.engines.set(`${address.host}:${address.port}`, engine);
     this.running.push(engine);
     await engine.start();

@@ -49,3 +49,15 @@ export async function waitFor<T>(
 export function randomInfoHashHex(): string {
   return randomBytes(20).toString('hex');
 }
+
+/**
+ * For unit tests waiting on real I/O (file system): let the event loop turn until `check`
+ * holds, at most `maxTurns` times; no timers, so no wall-clock dependence. Returns whether it held.
+ */
+export async function untilIo(check: () => boolean, maxTurns = 10_000): Promise<boolean> {
+  for (let i = 0; i < maxTurns; i++) {
+    if (check()) return true;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return check();
+}

@@ -15,6 +15,7 @@ import type { Transport } from '../../lib/net/transport.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { toHex } from '../../lib/util/bytes.js';
 import { TrackerlessError } from '../../lib/errors.js';
+import { untilIo } from '../support/wait.js';
 
 async function setup(extra: Partial<ConstructorParameters<typeof DHT>[0]> = {}) {
   const net = new SimNetwork({ seed: 3, latencyMs: 5 });
@@ -255,7 +256,7 @@ describe('DHT node: API', () => {
         statePath
       });
       // Loading the (missing) state file is real I/O: let it finish before driving virtual time.
-      for (let i = 0; i < 100 && !isBound(b); i++) await new Promise((r) => setTimeout(r, 10));
+      await untilIo(() => isBound(b));
       await net.runFor(3000);
       const id = toHex(b.nodeId);
       await b.destroy(); // saves the state file (real I/O)
@@ -270,7 +271,7 @@ describe('DHT node: API', () => {
         statePath
       });
       // Loading the state file is real I/O: let it finish before driving virtual time.
-      for (let i = 0; i < 100 && !isBound(c); i++) await new Promise((r) => setTimeout(r, 10));
+      await untilIo(() => isBound(c));
       await net.runFor(3000);
       await c.ready;
       expect(toHex(c.nodeId)).toBe(id);

@@ -15,12 +15,14 @@ import { pipePair } from '../../lib/wire/memory-stream.js';
 import { PeerWire } from '../../lib/wire/peer-wire.js';
 import type { RequestMessage } from '../../lib/wire/peer-wire-types.js';
 import { PipeNet } from '../support/pipe-net.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { VirtualTime } from '../support/virtual-time.js';
 
 const KiB = 1024;
 const PIECE = 32 * KiB; // two blocks per piece
 
 let net: PipeNet | undefined;
+/** Virtual time of the hand-driven tests (PipeNet has its own). */
+let time = new VirtualTime();
 const engines: BitTorrentEngine[] = [];
 const wires: PeerWire[] = [];
 afterEach(async () => {
@@ -28,6 +30,7 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.destroy()));
   await net?.destroyAll();
   net = undefined;
+  time = new VirtualTime();
 });
 
 function content(pieces: number, seed: number): { data: Uint8Array; info: TorrentInfo } {
@@ -51,6 +54,7 @@ async function withFakePeer(info: TorrentInfo, onHandshake: (peer: PeerWire) => 
   peer.on('handshake', () => onHandshake(peer));
   const storage = new MemoryStorage(info);
   const engine = new BitTorrentEngine({
+    clock: time.clock,
     infoHash: info.infoHash,
     info,
     storage,
@@ -84,12 +88,11 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
       ALLOWED_FAST_COUNT
     ).sort((a, b) => a - b);
     expect(expected.length).toBe(ALLOWED_FAST_COUNT);
-    await waitFor(
+    await net.time.until(
       'the allowed-fast pieces',
-      () => down.engine.progress().verifiedPieces === expected.length,
-      { timeoutMs: 10_000, intervalMs: 20 }
+      () => down.engine.progress().verifiedPieces === expected.length
     );
-    await sleep(300); // nothing else follows
+    await net.time.run(300); // nothing else follows
     expect([...down.engine.storedPieces()!.indices()]).toEqual(expected);
     expect(down.engine.progress().downloaded).toBe(expected.length * PIECE);
     const [peer] = down.engine.peerStatus();
@@ -112,11 +115,8 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
         else if (unchoked || r.index === 1) serve(p, data, r);
       });
     });
-    await waitFor('piece 1', () => engine.progress().verifiedPieces === 1, {
-      timeoutMs: 10_000,
-      intervalMs: 20
-    });
-    await sleep(300); // ticks and fills: piece 5 is not asked for again while we are choked
+    await time.until('piece 1', () => engine.progress().verifiedPieces === 1);
+    await time.run(300); // ticks and fills: piece 5 is not asked for again while we are choked
     const choked = requests.filter((r) => r.choked);
     expect(new Set(choked.map((r) => r.index))).toEqual(new Set([1, 5]));
     expect(choked.filter((r) => r.index === 1)).toHaveLength(2); // both blocks, once each
@@ -126,7 +126,7 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
 
     unchoked = true;
     peer.unchoke();
-    await engine.done();
+    await time.settle(engine.done());
     expect(requests.filter((r) => !r.choked && r.index === 5).length).toBe(2); // its blocks were free again
     for (let i = 0; i < info.pieceCount; i++) {
       expect(
@@ -145,15 +145,11 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
       for (let i = 0; i < 100; i++) p.allowedFast(99 - i); // 99 down to 0
       p.on('request', (r) => requested.add(r.index)); // never answered
     });
-    await waitFor(
+    await time.until(
       'the allowed-fast set',
-      () => engine.peerStatus()[0]?.allowedFast.length === MAX_PEER_ALLOWED_FAST,
-      {
-        timeoutMs: 10_000,
-        intervalMs: 20
-      }
+      () => engine.peerStatus()[0]?.allowedFast.length === MAX_PEER_ALLOWED_FAST
     );
-    await sleep(200);
+    await time.run(200);
     const peer = engine.peerStatus()[0]!;
     expect(peer.allowedFast.length).toBe(MAX_PEER_ALLOWED_FAST);
     expect(Math.min(...peer.allowedFast)).toBe(100 - MAX_PEER_ALLOWED_FAST); // the first ones sent are kept
@@ -169,8 +165,8 @@ describe('BEP 6 allowed fast while choked (download side)', () => {
       p.haveAll();
       p.on('request', () => requests++);
     });
-    await waitFor('the connection', () => engine.peerCount === 1, { timeoutMs: 5000, intervalMs: 20 });
-    await sleep(300);
+    await time.until('the connection', () => engine.peerCount === 1);
+    await time.run(300);
     expect(requests).toBe(0);
     expect(engine.peerStatus()[0]!.amInterested).toBe(true);
   });

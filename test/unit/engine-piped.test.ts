@@ -14,7 +14,6 @@ import { seededRandom } from '../../lib/util/random.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';
 import { encodeHandshake, encodeMessage } from '../../lib/wire/messages.js';
 import type { WireStream } from '../../lib/net/stream.js';
-import { waitFor } from '../support/wait.js';
 import { PipeNet, storedBytes } from '../support/pipe-net.js';
 
 const KiB = 1024;
@@ -84,9 +83,9 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     expect(down.engine.wantsPeers()).toBe(true);
     down.engine.addPeer(seed.address, 'manual');
 
-    const got = await down.engine.metadata();
+    const got = await net.time.settle(down.engine.metadata());
     expect(Buffer.from(got.infoBytes).equals(Buffer.from(info.infoBytes))).toBe(true);
-    await down.engine.done();
+    await net.time.settle(down.engine.done());
     expect(events).toEqual(['metadata', 'done']);
     expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
     const p = down.engine.progress();
@@ -108,13 +107,10 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     const seed = await seeder(net, info, data);
     const down = await leecher(net, info.infoHash, { seed: false });
     down.engine.addPeer(seed.address, 'manual');
-    await down.engine.done();
-    await waitFor('the downloader to disconnect', () => seed.engine.peerCount === 0, {
-      timeoutMs: 5000,
-      intervalMs: 20
-    });
-    await expect(down.engine.metadata()).resolves.toBe(down.engine.info);
-    await expect(down.engine.done()).resolves.toBeUndefined();
+    await net.time.settle(down.engine.done());
+    await net.time.until('the downloader to disconnect', () => seed.engine.peerCount === 0);
+    await expect(net.time.settle(down.engine.metadata())).resolves.toBe(down.engine.info);
+    await expect(net.time.settle(down.engine.done())).resolves.toBeUndefined();
   });
 
   it('bans a peer that sends corrupt pieces, re-fetches them, and completes with correct data', async () => {
@@ -128,13 +124,13 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     down.engine.on('peer-banned', (b) => bans.push(b));
     down.engine.addPeer(liar.address, 'manual');
     down.engine.addPeer(good.address, 'manual');
-    await down.engine.done();
+    await net.time.settle(down.engine.done());
     expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
     expect(bans.map((b) => b.address)).toEqual([liar.address]);
     expect(bans[0]!.reason).toBe('corrupt-piece');
     // Banned means not reconnected.
     down.engine.addPeer(liar.address, 'dht');
-    await new Promise((r) => setTimeout(r, 100));
+    await net.time.run(100);
     expect(liar.engine.peerCount).toBe(0);
   });
 
@@ -145,19 +141,15 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     // `middle` downloads slowly, so it is still connected to `seed` when `late` arrives.
     const middle = await leecher(net, info.infoHash, { downloadLimit: 128 * KiB });
     middle.engine.addPeer(seed.address, 'manual');
-    await middle.engine.metadata();
+    await net.time.settle(middle.engine.metadata());
     const late = await leecher(net, info.infoHash);
     late.engine.addPeer(middle.address, 'manual');
     // `middle` dialed `seed`, so it tells `late` about seed's address; late dials it.
-    await waitFor(
+    await net.time.until(
       'late to be connected to the seed',
-      () => seed.engine.peerCount >= 1 && late.engine.peerCount >= 1,
-      {
-        timeoutMs: 10_000,
-        intervalMs: 50
-      }
+      () => seed.engine.peerCount >= 1 && late.engine.peerCount >= 1
     );
-    await late.engine.done();
+    await net.time.settle(late.engine.done());
     expect((await storedBytes(late.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
   });
 
@@ -186,15 +178,15 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     const badBitfield = encodeMessage({ type: 'bitfield', bitfield: new Uint8Array(3) }); // 8 pieces need 1 byte
     const badHave = encodeMessage({ type: 'have', index: info.pieceCount + 5 });
 
-    await rawPeer([new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n')]);
-    await rawPeer([handshake, oversized]);
-    await rawPeer([handshake, badBitfield]);
-    await rawPeer([handshake, encodeMessage({ type: 'have_none' }), badHave]);
+    await net.time.settle(rawPeer([new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n')]));
+    await net.time.settle(rawPeer([handshake, oversized]));
+    await net.time.settle(rawPeer([handshake, badBitfield]));
+    await net.time.settle(rawPeer([handshake, encodeMessage({ type: 'have_none' }), badHave]));
     expect(down.engine.peerCount).toBe(0);
 
     const seed = await seeder(net, info, data);
     down.engine.addPeer(seed.address, 'manual');
-    await down.engine.done();
+    await net.time.settle(down.engine.done());
     expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
   });
 
@@ -220,10 +212,9 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     const block = new Uint8Array(16 * KiB).fill(1);
     for (let index = 0; index < info.pieceCount; index++)
       mine.write(encodeMessage({ type: 'piece', index, begin: 0, block }));
-    await waitFor(
+    await net.time.until(
       'the blocks to arrive',
-      () => down.engine.progress().downloaded >= info.pieceCount * 16 * KiB,
-      { timeoutMs: 10_000, intervalMs: 20 }
+      () => down.engine.progress().downloaded >= info.pieceCount * 16 * KiB
     );
     const p = down.engine.progress();
     expect(p.buffered).toBeGreaterThan(0);
@@ -236,10 +227,10 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     const { data, info } = content(768 * KiB, 6);
     const seed = await seeder(net, info, data, { uploadLimit: 1024 * KiB });
     const down = await leecher(net, info.infoHash);
-    const started = Date.now();
+    const started = net.time.now();
     down.engine.addPeer(seed.address, 'manual');
-    await down.engine.done();
-    const seconds = (Date.now() - started) / 1000;
+    await net.time.settle(down.engine.done());
+    const seconds = (net.time.now() - started) / 1000;
     // 768 KiB at 1 MiB/s with a 100 KiB burst: at least ~0.6 s.
     expect(seconds).toBeGreaterThan(0.55);
   });

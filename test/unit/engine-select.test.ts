@@ -64,7 +64,7 @@ describe('BEP 53 select-only (piped engines)', () => {
     const events: string[] = [];
     down.engine.on('done', () => events.push('done'));
     down.engine.addPeer(seed.address, 'manual');
-    await down.engine.done();
+    await net.time.settle(down.engine.done());
 
     const wanted = [0, 1, 2, 3, 9, 10];
     expect(indices(down.engine)).toEqual(wanted); // pieces 4-8 (b) and 11-20 (d) never arrived
@@ -86,7 +86,7 @@ describe('BEP 53 select-only (piped engines)', () => {
     const seed = await net.seeder(info, data);
     const down = await net.leecher(info.infoHash, { info, selectFiles: [4] });
     down.engine.addPeer(seed.address, 'manual');
-    await down.engine.done();
+    await net.time.settle(down.engine.done());
     expect(indices(down.engine)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
     expect(down.engine.progress()).toMatchObject({
       totalPieces: 11,
@@ -96,7 +96,7 @@ describe('BEP 53 select-only (piped engines)', () => {
     // A downloader that completed its selection still seeds what it has.
     const third = await net.leecher(info.infoHash, { info, selectFiles: [4] });
     third.engine.addPeer(down.address, 'manual');
-    await third.engine.done();
+    await net.time.settle(third.engine.done());
     await expectPieces(third.holder.storage!, info, data, indices(third.engine));
   });
 
@@ -131,7 +131,9 @@ describe('BEP 53 select-only (piped engines)', () => {
     const errors: Error[] = [];
     down.engine.on('error', (err) => errors.push(err));
     down.engine.addPeer(seed.address, 'manual');
-    await expect(down.engine.done()).rejects.toMatchObject({ code: 'ERR_INVALID_SELECTION' });
+    await expect(net.time.settle(down.engine.done())).rejects.toMatchObject({
+      code: 'ERR_INVALID_SELECTION'
+    });
     expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['ERR_INVALID_SELECTION']);
     expect(down.holder.storage).toBeUndefined(); // failed before the storage was opened
   });
@@ -150,8 +152,8 @@ describe('BEP 53 select-only (piped engines)', () => {
       seed: false
     });
     first.addPeer(seed.address, 'manual');
-    await first.done();
-    await first.stop();
+    await net.time.settle(first.done());
+    await net.time.settle(first.stop());
     expect((await fsp.readFile(file('a.bin'))).equals(Buffer.from(data.subarray(0, 100 * KiB)))).toBe(true);
     // Piece 3 = a's last 4 KiB + b's first 28 KiB: b exists, holding only that part.
     expect((await fsp.stat(file('b.bin'))).size).toBe(28 * KiB);
@@ -167,8 +169,8 @@ describe('BEP 53 select-only (piped engines)', () => {
     });
     expect(second.progress()).toMatchObject({ verifiedPieces: 4, totalPieces: 6 });
     second.addPeer(seed.address, 'manual');
-    await second.done();
-    await second.stop();
+    await net.time.settle(second.done());
+    await net.time.settle(second.stop());
     expect(second.progress().downloaded).toBe(2 * PIECE); // pieces 9 and 10 only
     expect((await fsp.readFile(file('c.bin'))).equals(Buffer.from(data.subarray(300 * KiB, 350 * KiB)))).toBe(
       true

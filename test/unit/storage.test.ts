@@ -10,6 +10,7 @@ import { createTorrent, createTorrentFromBuffer } from '../../lib/torrent/create
 import { pieceHash, type TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { AbortError, DestroyedError, InvalidArgumentError } from '../../lib/errors.js';
 import { seededRandom } from '../../lib/util/random.js';
+import { untilIo } from '../support/wait.js';
 
 const KiB = 1024;
 const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest();
@@ -136,7 +137,7 @@ describe('FsStorage', () => {
     // Concurrent operations: in-use handles are never closed, idle ones are evicted afterwards.
     await Promise.all(order.map((p) => storage.readPiece(p)));
     expect(storage.openFileCount).toBeLessThanOrEqual(4);
-    await new Promise((r) => setTimeout(r, 20)); // evicted handles close asynchronously
+    await untilIo(() => fdCount() - fdsBefore <= 4); // evicted handles close asynchronously
     if (fdsBefore > 0) expect(fdCount() - fdsBefore).toBeLessThanOrEqual(4);
     const have = await storage.verifyExisting();
     expect(have.hasAll()).toBe(true);

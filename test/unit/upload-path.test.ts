@@ -22,6 +22,7 @@ import { encodeHandshake } from '../../lib/wire/messages.js';
 import { PeerWire } from '../../lib/wire/peer-wire.js';
 import type { WireStream } from '../../lib/net/stream.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { VirtualTime } from '../support/virtual-time.js';
 
 const KiB = 1024;
 
@@ -325,7 +326,9 @@ describe('seed engine upload path', () => {
     const storage = Object.create(inner) as MemoryStorage;
     storage.readPiece = (i: number) => (reads.push(i), inner.readPiece(i));
     const blocksPerWritev: number[] = [];
+    const time = new VirtualTime();
     const seed = new BitTorrentEngine({
+      clock: time.clock,
       infoHash: info.infoHash,
       info,
       storage,
@@ -340,6 +343,7 @@ describe('seed engine upload path', () => {
     running.push(seed);
     await seed.start();
     const down = new BitTorrentEngine({
+      clock: time.clock,
       infoHash: info.infoHash,
       info,
       storage: new MemoryStorage(info),
@@ -365,7 +369,7 @@ describe('seed engine upload path', () => {
     running.push(down);
     await down.start();
     down.addPeer({ host: '127.0.0.8', port: 6881 }, 'manual');
-    await down.done();
+    await time.settle(down.done());
     return { info, reads, blocksPerWritev, seed };
   }
 
