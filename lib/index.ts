@@ -10,7 +10,7 @@ export type {
   SampleInfohashesResult,
   ScrapeResult,
   DhtStats
-} from './dht/dht.js';
+} from './dht/types.js';
 export { ScrapeBloomFilter } from './scrape/bloom-filter.js';
 
 // --- BEP 44 items -----------------------------------------------------------------------------
@@ -83,7 +83,7 @@ export type {
   StorageFactory
 } from './engine/engine.js';
 export { BitTorrentEngine } from './engine/bittorrent-engine.js';
-export type { BitTorrentEngineOptions } from './engine/bittorrent-engine.js';
+export type { BitTorrentEngineOptions } from './engine/engine-options.js';
 export type { ExistingData } from './engine/storage/storage-setup.js';
 export type { ChokerSettings } from './engine/upload/uploader.js';
 export { TcpPeerListener } from './engine/peers/tcp-peer-listener.js';

@@ -51,8 +51,6 @@ import type {
 } from './types.js';
 import { formatAddress } from '../net/address.js';
 
-export type { CrawlerEvents, CrawlerOptions } from './options.js';
-
 const ID_LEN = 20;
 /** Delay of the early flush that feeds an idle resolver, ms. */
 const EARLY_FLUSH_MS = 100;

@@ -7,7 +7,8 @@ import type { DHT } from '../dht/dht.js';
 import type { Address } from '../net/address.js';
 import type { NodeInfo } from '../krpc/types.js';
 import { bytesEqual } from '../util/bytes.js';
-import { Crawler, type CrawlerOptions } from './crawler.js';
+import { Crawler } from './crawler.js';
+import { type CrawlerOptions } from './options.js';
 import type { SampleQuery } from './types.js';
 
 export interface DhtCrawlerOptions extends Omit<CrawlerOptions, 'query' | 'seeds' | 'isSelf' | 'passive'> {

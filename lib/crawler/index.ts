@@ -3,7 +3,7 @@
  * liveness refresh.
  */
 export { Crawler } from './crawler.js';
-export type { CrawlerOptions, CrawlerEvents } from './crawler.js';
+export type { CrawlerOptions, CrawlerEvents } from './options.js';
 export type { CrawlerStats } from './stats.js';
 export { createDhtCrawler, dhtSampleQuery } from './dht-crawler.js';
 export type { DhtCrawlerOptions } from './dht-crawler.js';

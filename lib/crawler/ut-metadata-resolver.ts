@@ -8,7 +8,7 @@
  * Every step is bounded: peers per infohash, peers at once, connect timeout, metadata size,
  * and the caller's signal (the crawler's per-resolution timeout) aborts everything.
  */
-import { randomBytes } from 'node:crypto';
+import { makePeerId } from '../wire/peer-id.js';
 import type { DHT } from '../dht/dht.js';
 import { connectTcp } from '../net/tcp.js';
 import type { Address } from '../net/address.js';
@@ -38,7 +38,7 @@ export interface UtMetadataResolverOptions {
 export class UtMetadataResolver implements MetadataResolver {
   private readonly o: Required<Omit<UtMetadataResolverOptions, 'dht'>> & { dht: DHT };
   /** One random peer id for all our connections (BEP 20 style prefix). */
-  private readonly peerId = new Uint8Array([...Buffer.from('-TL0001-'), ...randomBytes(12)]);
+  private readonly peerId = makePeerId();
 
   constructor(options: UtMetadataResolverOptions) {
     this.o = {

@@ -10,7 +10,7 @@ import { createUdpTransport } from '../net/udp-transport.js';
 import { emptyRpcCounters, RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
 import { isNotBad, RoutingTable } from '../routing/routing-table.js';
 import type { LookupResult } from '../lookup/lookup.js';
-import { LookupRunner } from './lookups.js';
+import { NodeLookups } from './node-lookups.js';
 import { TokenIssuer } from '../store/token-issuer.js';
 import { PeerStore } from '../store/peer-store.js';
 import { ItemStore } from '../store/item-store.js';
@@ -35,14 +35,6 @@ import type {
 } from './types.js';
 import { runScrape } from './scrape.js';
 
-export type {
-  AnnounceResult,
-  DhtEvents,
-  DhtStats,
-  GetPeersResult,
-  SampleInfohashesResult,
-  ScrapeResult
-} from './types.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -70,7 +62,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private readonly itemClient: ItemClient;
   private maintenance: Maintenance | null = null;
   private bootstrapAddresses: Address[] = [];
-  private readonly lookups: LookupRunner;
+  private readonly lookups: NodeLookups;
   private admission: Admission | null = null;
   /** Our socket is IPv6 (we then use `nodes6`, BEP 32). */
   private ipv6 = false;
@@ -111,7 +103,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       ...(opts.peerTtlMs ? { ttlMs: opts.peerTtlMs } : {})
     });
     this.items = new ItemStore({ clock: this.clock, ...opts.itemStore });
-    this.lookups = new LookupRunner({
+    this.lookups = new NodeLookups({
       clock: this.clock,
       k: this.k,
       alpha: this.alpha,

@@ -8,7 +8,7 @@
  */
 import type { NodeInfo, PutQuery, Query, ResponseBody } from '../krpc/types.js';
 import type { LookupResult } from '../lookup/lookup.js';
-import type { LookupRunner } from './lookups.js';
+import type { NodeLookups } from './node-lookups.js';
 import type { ImmutableItem, ItemValue, MutableItem } from '../item/item.js';
 import {
   acceptImmutable,
@@ -26,7 +26,7 @@ import { toHex } from '../util/bytes.js';
 
 /** What the item operations need from their DHT node. */
 export interface ItemClient {
-  lookups: LookupRunner;
+  lookups: NodeLookups;
   k: number;
   localId(): Uint8Array;
   /** One query to a node whose id we know (the reply must come from that id). */

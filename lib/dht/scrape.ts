@@ -2,14 +2,14 @@
  * BEP 33 DHT scrape: a get_peers walk with scrape=1 to the infohash, then the filters of the
  * k closest responders combined (scrape/scrape-estimate.ts). No peer is contacted.
  */
-import type { LookupRunner } from './lookups.js';
+import type { NodeLookups } from './node-lookups.js';
 import type { ScrapeResult } from './types.js';
 import { combineScrapes, type ScrapeReply } from '../scrape/scrape-estimate.js';
 import { AbortError } from '../errors.js';
 import { toHex } from '../util/bytes.js';
 
 export async function runScrape(
-  lookups: LookupRunner,
+  lookups: NodeLookups,
   localId: Uint8Array,
   infoHash: Uint8Array,
   signal?: AbortSignal

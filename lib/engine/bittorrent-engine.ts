@@ -30,9 +30,6 @@ import { RateMeter } from '../util/rate-meter.js';
 import type { Uploader } from './upload/uploader.js';
 import type { TimerHandle } from '../util/clock.js';
 
-export type { BitTorrentEngineOptions } from './engine-options.js';
-export type { PeerStatus } from './peers/peers.js';
-
 type Phase = 'new' | 'running' | 'stopping' | 'stopped';
 
 export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements PieceExchangeEngine {

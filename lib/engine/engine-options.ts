@@ -1,7 +1,7 @@
 /**
  * Options of the built-in BitTorrent engine, with their defaults and units in one place.
  */
-import { randomBytes } from 'node:crypto';
+import { makePeerId } from '../wire/peer-id.js';
 import { InvalidArgumentError } from '../errors.js';
 import { parseInfoHash } from '../id/node-id.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
@@ -46,7 +46,7 @@ export interface BitTorrentEngineOptions {
   selectFiles?: number[];
   /** Keep running as a seed once complete; when false the engine stops itself after 'done'. Default false. */
   seed?: boolean;
-  /** Our 20-byte peer id. Default: '-TL0001-' + 12 random bytes. */
+  /** Our 20-byte peer id. Default: PEER_ID_PREFIX ('-TL0001-') + 12 random bytes. */
   peerId?: Uint8Array;
   /** A shared listener to receive incoming peers (e.g. the Swarm's). */
   listener?: PeerListener;
@@ -129,14 +129,6 @@ export type ResolvedOptions = Required<
   > & {
     infoHash: Uint8Array;
   };
-
-/** Azureus-style peer id: client 'TL' version 0001, then random bytes. */
-export function makePeerId(random: RandomSource = cryptoRandom): Uint8Array {
-  const id = new Uint8Array(20);
-  id.set(new TextEncoder().encode('-TL0001-'), 0);
-  id.set(random === cryptoRandom ? randomBytes(12) : random.bytes(12), 8);
-  return id;
-}
 
 export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
   const infoHash = parseInfoHash(o.infoHash);

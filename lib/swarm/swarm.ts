@@ -13,7 +13,8 @@
 import { DHT } from '../dht/dht.js';
 import type { DhtOptions } from '../dht/options.js';
 import { AbortError, InvalidArgumentError } from '../errors.js';
-import { BitTorrentEngine, type BitTorrentEngineOptions } from '../engine/bittorrent-engine.js';
+import { BitTorrentEngine } from '../engine/bittorrent-engine.js';
+import { type BitTorrentEngineOptions } from '../engine/engine-options.js';
 import type {
   EngineContext,
   EngineEvents,

@@ -12,7 +12,7 @@ export const HANDSHAKE_HEAD_LENGTH = 48;
 export const PEER_ID_LENGTH = 20;
 
 /** Block size every current client requests (BEP 3: 2^14), bytes. */
-export const BLOCK_LENGTH = 16_384;
+export const BLOCK_SIZE = 16_384;
 /** Header of a piece message: 4 length + 1 id + 4 index + 4 begin, bytes. */
 export const PIECE_HEADER_LENGTH = 13;
 /**

@@ -24,7 +24,6 @@ import type { Rc4 } from './rc4.js';
 import type { WireStream } from '../net/stream.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 
-export * from './mse-crypto.js';
 export { MseStream, type CryptoMethod } from './mse-stream.js';
 
 /**

@@ -34,7 +34,7 @@ export interface PeerWireOptions {
   fast?: boolean;
   /** Our DHT UDP port: sets the DHT bit and sends PORT to peers that set it (BEP 5). */
   dhtPort?: number;
-  /** Fields of our extension handshake. Default `{ v: 'trackerless 0.1', reqq: 250 }`. */
+  /** Fields of our extension handshake. Default `{ v: CLIENT_NAME, reqq: 250 }`. */
   extendedHandshake?: LocalExtendedHandshake;
   /** Number of pieces, when known (index and bitfield checks). See also setPieceCount(). */
   pieceCount?: number;

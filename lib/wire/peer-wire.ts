@@ -29,9 +29,9 @@ import type {
 } from './peer-wire-types.js';
 import type { WireStream } from '../net/stream.js';
 import { WireWriter } from './wire-writer.js';
+import { CLIENT_NAME } from '../constants.js';
 
 export type * from './peer-wire-types.js';
-export type { WireStream } from '../net/stream.js';
 
 export class PeerWire extends TypedEmitter<PeerWireEvents> {
   readonly role: WireRole;
@@ -170,7 +170,7 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   sendExtendedHandshake(extra: Record<string, unknown> = {}): boolean {
     this.requireHandshake();
     if (!this.extensionProtocol) return false;
-    const local = this.options.extendedHandshake ?? { v: 'trackerless 0.1', reqq: DEFAULT_REQQ };
+    const local = this.options.extendedHandshake ?? { v: CLIENT_NAME, reqq: DEFAULT_REQQ };
     this.extendedHandshakeSent = true;
     const payload = this.registry.encodeHandshake(local, extra);
     return this.sendParts(msg.encodeExtendedHeader(0, payload.length), payload);

@@ -19,7 +19,7 @@ import { PeerProcess } from '../../bench/lib/peer-process.js';
 import { utpPeers, type UtpPeers } from '../../bench/lib/utp-peers.js';
 import { BitTorrentEngine } from '../../lib/engine/bittorrent-engine.js';
 import type { PeerConnector } from '../../lib/engine/engine.js';
-import { MemoryStorage } from '../../lib/engine/memory-storage.js';
+import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
 import { mseInitiate } from '../../lib/wire/mse.js';
 import { libtorrentProblem } from '../support/lt-node.js';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createCipheriv } from 'node:crypto';
 import { BitTorrentEngine } from '../../lib/engine/bittorrent-engine.js';
 import type { IncomingHandler, PeerListener } from '../../lib/engine/engine.js';
-import { MemoryStorage } from '../../lib/engine/memory-storage.js';
+import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
 import { createUdpTransport } from '../../lib/net/udp-transport.js';
 import type { Transport } from '../../lib/net/transport.js';
 import { createTorrentFromBuffer } from '../../lib/torrent/create.js';

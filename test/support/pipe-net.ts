@@ -4,7 +4,8 @@
  */
 import bencode from 'bencode';
 import { createHash } from 'node:crypto';
-import { BitTorrentEngine, type BitTorrentEngineOptions } from '../../lib/engine/bittorrent-engine.js';
+import { BitTorrentEngine } from '../../lib/engine/bittorrent-engine.js';
+import { type BitTorrentEngineOptions } from '../../lib/engine/engine-options.js';
 import type { PeerConnector } from '../../lib/engine/engine.js';
 import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
 import type { Storage } from '../../lib/engine/storage/storage.js';

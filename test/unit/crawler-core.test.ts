@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { SimNetwork } from '../../lib/testing/sim-network.js';
-import { Crawler, type CrawlerOptions } from '../../lib/crawler/crawler.js';
+import { Crawler } from '../../lib/crawler/crawler.js';
+import { type CrawlerOptions } from '../../lib/crawler/options.js';
 import { MemoryCrawlerStore } from '../../lib/crawler/store/memory-store.js';
 import { Frontier } from '../../lib/crawler/frontier.js';
 import { NodeSchedule } from '../../lib/crawler/schedule.js';

@@ -14,7 +14,7 @@ import { RateMeter } from '../../lib/util/rate-meter.js';
 import { loadResume, restoreState, saveResume } from '../../lib/engine/storage/resume.js';
 import { SmartBan } from '../../lib/engine/download/smart-ban.js';
 import { TokenBucket } from '../../lib/util/token-bucket.js';
-import { allowedFastSet } from '../../lib/engine/upload/uploader.js';
+import { allowedFastSet } from '../../lib/engine/upload/allowed-fast.js';
 import { createTorrentFromBuffer } from '../../lib/torrent/create.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { FakeClock } from '../support/fake-clock.js';

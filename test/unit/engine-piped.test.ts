@@ -4,7 +4,8 @@
  * data, PEX, PORT, and peers that send malformed or oversized messages.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { BitTorrentEngine, type BitTorrentEngineOptions } from '../../lib/engine/bittorrent-engine.js';
+import { BitTorrentEngine } from '../../lib/engine/bittorrent-engine.js';
+import { type BitTorrentEngineOptions } from '../../lib/engine/engine-options.js';
 import type { PeerBan } from '../../lib/engine/engine.js';
 import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
 import type { Address } from '../../lib/net/address.js';

@@ -9,18 +9,13 @@ import { encodeHandshake } from '../../lib/wire/messages.js';
 import {
   CRYPTO_PLAINTEXT,
   CRYPTO_RC4,
-  MSE_PRIME,
-  dhKeys,
-  dhSecret,
-  mseCipher,
   mseInitiate,
-  mseReq2,
   mseRespond,
   selectCrypto,
-  sha1,
   type EncryptionPolicy,
   type MseResult
 } from '../../lib/wire/mse.js';
+import { MSE_PRIME, dhKeys, dhSecret, mseCipher, mseReq2, sha1 } from '../../lib/wire/mse-crypto.js';
 import { ProtocolError } from '../../lib/wire/errors.js';
 import { Rc4 } from '../../lib/wire/rc4.js';
 import { collect, until } from '../support/stream-collect.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Bitfield } from '../../lib/engine/bitfield.js';
-import { BLOCK_SIZE, PiecePicker, type BlockRequest } from '../../lib/engine/picker/piece-picker.js';
+import { BLOCK_SIZE } from '../../lib/wire/constants.js';
+import { PiecePicker, type BlockRequest } from '../../lib/engine/picker/piece-picker.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 

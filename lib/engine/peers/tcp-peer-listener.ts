@@ -15,7 +15,8 @@ import { toHex } from '../../util/bytes.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { HANDSHAKE_HEAD_LENGTH, PROTOCOL_STRING } from '../../wire/constants.js';
 import { decodeHandshakeHead } from '../../wire/messages.js';
-import { DEFAULT_ENCRYPTION, mseReq2, mseRespond, type EncryptionPolicy } from '../../wire/mse.js';
+import { DEFAULT_ENCRYPTION, mseRespond, type EncryptionPolicy } from '../../wire/mse.js';
+import { mseReq2 } from '../../wire/mse-crypto.js';
 import type { IncomingHandler, PeerListener } from '../engine.js';
 
 /** Time an incoming connection has to send the first 48 handshake bytes (or finish MSE), ms. */

@@ -18,6 +18,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import type { RandomSource } from '../../util/random.js';
+import { BLOCK_SIZE } from '../../wire/constants.js';
 import { Bitfield } from '../bitfield.js';
 import { PartialPiece } from './partial-piece.js';
 import { endgameOrder, rarestFirst } from './pick-order.js';
@@ -27,7 +28,6 @@ import type { BlockReceived, BlockRequest, PickOptions, PiecePickerOptions } fro
 export type * from './piece-picker-types.js';
 
 /** BEP 3: requests are for 16 KiB blocks ("2^14 (16 kiB)"), the last block of the last piece shorter. */
-export const BLOCK_SIZE = 16 * 1024;
 
 export class PiecePicker<P = string> {
   readonly pieceCount: number;

@@ -1,6 +1,6 @@
 /**
  * BEP 6 allowed-fast sets: the pieces a starting peer may download from us while choked
- * (moved out of uploader.ts, which grants them).
+ * (the uploader grants them).
  */
 import { createHash } from 'node:crypto';
 

@@ -15,6 +15,7 @@ import type { Clock, TimerHandle } from '../../util/clock.js';
 import type { RandomSource } from '../../util/random.js';
 import type { OutgoingBlock, RequestMessage } from '../../wire/peer-wire-types.js';
 import type { BlockRequest } from '../../wire/messages.js';
+import { BLOCK_SIZE } from '../../wire/constants.js';
 import { ALLOWED_FAST_COUNT, allowedFastSet } from './allowed-fast.js';
 import type { Bitfield } from '../bitfield.js';
 import { Choker, type ChokerOptions } from './choker.js';
@@ -26,7 +27,6 @@ import { SeedPriority } from './seed-priority.js';
 import type { Storage } from '../storage/storage.js';
 import { TokenBucket } from '../../util/token-bucket.js';
 
-export { ALLOWED_FAST_COUNT, allowedFastSet };
 /** Capped upload used below this share over a tick: unchoke one more interested peer. */
 const UNDERUSED = 0.85;
 /** Extra unchokes (beyond the choker's slots) are at most this many times the choker's slots. */
@@ -37,7 +37,7 @@ const BLOCKS_PER_TURN = 4;
  * Under a cap, wait for this many bytes of tokens before serving again (the bucket's burst if
  * smaller): a peer's turn then goes out as one write of several blocks, not one per block.
  */
-const TOKEN_QUANTUM = BLOCKS_PER_TURN * 16 * 1024;
+const TOKEN_QUANTUM = BLOCKS_PER_TURN * BLOCK_SIZE;
 
 export type ChokerSettings = Partial<
   Pick<ChokerOptions, 'regularSlots' | 'optimisticSlots' | 'recalcMs' | 'optimisticRotateMs'>

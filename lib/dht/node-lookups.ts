@@ -22,7 +22,7 @@ export interface CustomLookup {
   onReply(body: ResponseBody, from: NodeInfo): void;
 }
 
-export interface LookupRunnerOptions {
+export interface NodeLookupsOptions {
   clock: Clock;
   k: number;
   alpha: number;
@@ -46,12 +46,12 @@ export interface LookupRunnerOptions {
   ): Promise<ResponseBody>;
 }
 
-export class LookupRunner {
+export class NodeLookups {
   /** Lookups started so far. */
   count = 0;
   private readonly running = new Set<AbortController>();
 
-  constructor(private readonly o: LookupRunnerOptions) {}
+  constructor(private readonly o: NodeLookupsOptions) {}
 
   /** Walk towards `target`; `onValues` sees each get_peers reply's peers. */
   async run(
