@@ -94,7 +94,8 @@ export type { ConnectOptions } from './net/tcp.js';
 export { loadResume, saveResume, resumePath } from './engine/storage/resume.js';
 
 // --- storage ----------------------------------------------------------------------------------
-export type { Storage, StorageLayout, VerifyOptions } from './engine/storage/storage.js';
+export type { Storage, VerifyOptions } from './engine/storage/storage.js';
+export type { PieceLayout } from './torrent/piece-layout.js';
 export { verifyPieces } from './engine/storage/storage.js';
 export { MemoryStorage } from './engine/storage/memory-storage.js';
 export { FsStorage } from './engine/storage/fs-storage.js';

@@ -19,7 +19,7 @@ export const MAX_SAMPLE_INTERVAL_S = 21_600;
  * Most samples a reply can honestly carry: a 1500-byte datagram (our receive cap) minus the
  * KRPC envelope holds at most 73 infohashes; BEP 32 senders stay under 1024 bytes (~48).
  */
-export const MAX_SAMPLES_PER_REPLY = 73;
+export const MAX_SAMPLES_RECEIVED = 73;
 
 /** More `nodes` than this in one reply is not a Kademlia reply (k = 8; 16 allows nodes+nodes6). */
 export const MAX_NODES_PER_REPLY = 16;
@@ -72,7 +72,7 @@ export function sanitizeReply(reply: SampleReply, opts: SanitizeOptions = {}): S
   const raw = reply.samples ?? [];
   // Nodes of a reply dropped for its samples are still usable leads: the lie is in the
   // samples, and a node's neighbours are checked when we reach them.
-  if (raw.length > MAX_SAMPLES_PER_REPLY) return { ok: false, reason: 'too-many-samples', nodes };
+  if (raw.length > MAX_SAMPLES_RECEIVED) return { ok: false, reason: 'too-many-samples', nodes };
   const seen = new Set<string>();
   const samples: Uint8Array[] = [];
   for (const s of raw) {

@@ -10,6 +10,7 @@ import type { ResolvedOptions } from './engine-options.js';
 import { wantedBytes } from './storage/file-selection.js';
 import type { OpenedStorage } from './storage/storage-setup.js';
 import { Uploader } from './upload/uploader.js';
+import { piecesBytes } from '../torrent/piece-layout.js';
 
 export interface ExchangeHooks extends DownloaderHooks {
   warn(error: Error): void;
@@ -81,10 +82,7 @@ export function transferCounts(
   const { stored, wanted } = downloader;
   const last = info.pieceCount - 1;
   const verifiedPieces = downloader.storedWantedCount;
-  let verifiedBytes = verifiedPieces * info.pieceLength;
-  // The last piece is shorter.
-  if (stored.get(last) && (!wanted || wanted.get(last)))
-    verifiedBytes -= info.pieceLength - (info.length - last * info.pieceLength);
+  const verifiedBytes = piecesBytes(info, verifiedPieces, stored.get(last) && (!wanted || wanted.get(last)));
   return {
     downloaded,
     uploaded,

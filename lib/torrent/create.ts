@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import bencode from 'bencode';
 import { AbortError, InvalidArgumentError, throwIfAborted } from '../errors.js';
 import { MAX_PIECE_LENGTH, MIN_PIECE_LENGTH, parseInfo, type TorrentInfo } from './metainfo.js';
+import { pieceCount } from './piece-layout.js';
 
 /** Auto piece length aims for at most this many pieces (libtorrent/mktorrent use ~1-2k). */
 export const TARGET_MAX_PIECES = 2000;
@@ -158,7 +159,7 @@ async function hashFiles(
   opts: CreateTorrentOptions
 ): Promise<Uint8Array> {
   const { signal, onProgress } = opts;
-  const count = Math.ceil(total / pieceLength);
+  const count = pieceCount({ length: total, pieceLength });
   const hashes = new Uint8Array(count * 20);
   const buffer = Buffer.allocUnsafe(Math.min(pieceLength, total));
   let filled = 0;
@@ -204,7 +205,7 @@ export function createTorrentFromBuffer(name: string, data: Uint8Array, pieceLen
   if (data.length === 0) throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'data is empty');
   const pl = pieceLength ?? autoPieceLength(data.length);
   checkPieceLength(pl);
-  const count = Math.ceil(data.length / pl);
+  const count = pieceCount({ length: data.length, pieceLength: pl });
   const pieces = new Uint8Array(count * 20);
   for (let i = 0; i < count; i++) {
     pieces.set(

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import bencode from 'bencode';
 import { InvalidArgumentError } from '../errors.js';
 import { BDict, CH_E, decodeStrict, type BValue } from './strict-bencode.js';
+import { pieceCount as countPieces } from './piece-layout.js';
 
 /** SHA-1 length: one piece hash (BEP 3). */
 export const PIECE_HASH_LENGTH = 20;
@@ -211,7 +212,7 @@ function infoFromDict(
   }
   if (total === 0) fail('total length is zero');
 
-  const pieceCount = Math.ceil(total / pieceLength);
+  const pieceCount = countPieces({ length: total, pieceLength });
   if (pieceCount > limits.maxPieces) fail(`${pieceCount} pieces exceeds the cap of ${limits.maxPieces}`);
   if (piecesRaw.length !== pieceCount * PIECE_HASH_LENGTH) {
     fail(
@@ -326,18 +327,4 @@ export function pieceHash(info: Pick<TorrentInfo, 'pieceHashes'>, index: number)
     );
   }
   return info.pieceHashes.subarray(start, start + PIECE_HASH_LENGTH);
-}
-
-/** Number of pieces. */
-export function pieceCount(info: Pick<TorrentInfo, 'length' | 'pieceLength'>): number {
-  return Math.ceil(info.length / info.pieceLength);
-}
-
-/** Length of piece `index`: `pieceLength` except the last, which may be shorter. */
-export function pieceLengthAt(info: Pick<TorrentInfo, 'length' | 'pieceLength'>, index: number): number {
-  const count = pieceCount(info);
-  if (!Number.isInteger(index) || index < 0 || index >= count) {
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `piece index ${index} out of range [0, ${count})`);
-  }
-  return index === count - 1 ? info.length - index * info.pieceLength : info.pieceLength;
 }

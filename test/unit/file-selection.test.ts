@@ -122,7 +122,7 @@ describe('PiecePicker restricted to a selection', () => {
     picker.onHaveAll('seed');
     const random = seededRandom(1);
     const picked = picker.pick('seed', 100, random);
-    expect(picked.map((r) => r.piece)).toEqual([6]);
+    expect(picked.map((r) => r.index)).toEqual([6]);
     expect(picker.onBlockReceived('seed', 6, 0)).toMatchObject({ accepted: true, pieceComplete: true });
     picker.onPieceVerified(6);
     expect(picker.isComplete()).toBe(true);

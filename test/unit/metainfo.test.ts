@@ -6,11 +6,10 @@ import {
   infoHashOf,
   parseInfo,
   parseTorrentFile,
-  pieceCount,
-  pieceLengthAt,
   toTorrentFile
 } from '../../lib/torrent/metainfo.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
+import { pieceCount, pieceSize } from '../../lib/torrent/piece-layout.js';
 
 const KiB = 1024;
 const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest();
@@ -68,9 +67,9 @@ describe('parseInfo: valid torrents', () => {
     expect(Buffer.from(info.infoHash)).toEqual(sha1(bytes));
     expect(info.infoBytes).toEqual(bytes);
     expect(pieceCount(info)).toBe(3);
-    expect(pieceLengthAt(info, 0)).toBe(16 * KiB);
-    expect(pieceLengthAt(info, 2)).toBe(8 * KiB);
-    expect(() => pieceLengthAt(info, 3)).toThrow(InvalidArgumentError);
+    expect(pieceSize(info, 0)).toBe(16 * KiB);
+    expect(pieceSize(info, 2)).toBe(8 * KiB);
+    expect(() => pieceSize(info, 3)).toThrow(InvalidArgumentError);
     expect(() => pieceHash(info, 3)).toThrow(InvalidArgumentError);
     expect(() => pieceHash(info, -1)).toThrow(InvalidArgumentError);
     expect(() => pieceHash(info, 0.5)).toThrow(InvalidArgumentError);

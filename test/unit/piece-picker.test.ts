@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Bitfield } from '../../lib/engine/bitfield.js';
 import { BLOCK_SIZE } from '../../lib/wire/constants.js';
-import { PiecePicker, type BlockRequest } from '../../lib/engine/picker/piece-picker.js';
+import { PiecePicker } from '../../lib/engine/picker/piece-picker.js';
+import type { BlockRequest } from '../../lib/wire/messages.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 
@@ -14,7 +15,7 @@ function bitfield(length: number, indices: Iterable<number>): Bitfield {
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
-const pieces = (reqs: BlockRequest[]): number[] => [...new Set(reqs.map((r) => r.piece))];
+const pieces = (reqs: BlockRequest[]): number[] => [...new Set(reqs.map((r) => r.index))];
 
 describe('Bitfield', () => {
   it('gets, sets, counts and round-trips through bytes', () => {
@@ -49,8 +50,8 @@ describe('PiecePicker', () => {
     picker.onHaveAll('seed');
     const reqs = picker.pick('seed', 100, seededRandom(1));
     expect(reqs).toHaveLength(13);
-    expect(reqs.filter((r) => r.piece === 3)).toEqual([{ piece: 3, offset: 0, length: 8 * KiB }]);
-    expect(reqs.filter((r) => r.piece === 0).map((r) => [r.offset, r.length])).toEqual([
+    expect(reqs.filter((r) => r.index === 3)).toEqual([{ index: 3, begin: 0, length: 8 * KiB }]);
+    expect(reqs.filter((r) => r.index === 0).map((r) => [r.begin, r.length])).toEqual([
       [0, BLOCK_SIZE],
       [16 * KiB, BLOCK_SIZE],
       [32 * KiB, BLOCK_SIZE],
@@ -69,7 +70,7 @@ describe('PiecePicker', () => {
       picker.onHaveAll('a');
       picker.onBitfield('b', bitfield(n, range(0, 99))); // piece 99 is the rarest
       const [req] = picker.pick('a', 1, seededRandom(seed));
-      firstPicks.add(req?.piece ?? -1);
+      firstPicks.add(req?.index ?? -1);
     }
     expect(firstPicks.size).toBeGreaterThan(10); // random, not "rarest" (99) or "first" (0)
 
@@ -79,12 +80,12 @@ describe('PiecePicker', () => {
     const random = seededRandom(7);
     for (let i = 0; i < 4; i++) {
       const [req] = picker.pick('a', 1, random);
-      picker.onBlockReceived('a', req!.piece, 0);
-      picker.onPieceVerified(req!.piece);
+      picker.onBlockReceived('a', req!.index, 0);
+      picker.onPieceVerified(req!.index);
     }
     expect(picker.completedCount).toBe(4);
     // Now rarest first: 99 is held only by 'a'.
-    expect(picker.hasPiece(99) || picker.pick('a', 1, random)[0]?.piece === 99).toBe(true);
+    expect(picker.hasPiece(99) || picker.pick('a', 1, random)[0]?.index === 99).toBe(true);
   });
 
   it('prefers the rarest pieces the peer has, ties at random', () => {
@@ -106,7 +107,7 @@ describe('PiecePicker', () => {
     for (let seed = 0; seed < 10; seed++) {
       const p = new PiecePicker({ length: n * 16 * KiB, pieceLength: 16 * KiB, have });
       p.onHaveAll('seed');
-      ties.add(p.pick('seed', 1, seededRandom(seed))[0]!.piece);
+      ties.add(p.pick('seed', 1, seededRandom(seed))[0]!.index);
     }
     expect(ties.size).toBeGreaterThan(3);
   });
@@ -135,13 +136,13 @@ describe('PiecePicker', () => {
     picker.onHaveAll('b');
     const first = picker.pick('a', 2, seededRandom(1));
     expect(pieces(first)).toHaveLength(1);
-    const piece = first[0]!.piece;
+    const piece = first[0]!.index;
     const second = picker.pick('b', 3, seededRandom(2));
     expect(second.slice(0, 2)).toEqual([
-      { piece, offset: 32 * KiB, length: BLOCK_SIZE },
-      { piece, offset: 48 * KiB, length: BLOCK_SIZE }
+      { index: piece, begin: 32 * KiB, length: BLOCK_SIZE },
+      { index: piece, begin: 48 * KiB, length: BLOCK_SIZE }
     ]);
-    expect(second[2]!.piece).not.toBe(piece);
+    expect(second[2]!.index).not.toBe(piece);
     expect(picker.requestCount('b')).toBe(3);
   });
 
@@ -160,10 +161,10 @@ describe('PiecePicker', () => {
     expect(picker.pick('b', 10, random)).toEqual([]); // never twice to the same peer
     expect(picker.pick('c', 10, random)).toEqual([]); // cap of 2 requesters per block
     const block = dup[0]!;
-    const got = picker.onBlockReceived('b', block.piece, block.offset);
+    const got = picker.onBlockReceived('b', block.index, block.begin);
     expect(got).toEqual({ accepted: true, pieceComplete: false, cancel: ['a'] });
     expect(picker.requestCount('a')).toBe(3);
-    expect(picker.onBlockReceived('a', block.piece, block.offset).accepted).toBe(false); // duplicate data
+    expect(picker.onBlockReceived('a', block.index, block.begin).accepted).toBe(false); // duplicate data
     // 'a' leaves: blocks only it had are still with 'b'; nothing returns to unrequested.
     picker.removePeer('a');
     expect(picker.isEndgame()).toBe(true);
@@ -176,7 +177,7 @@ describe('PiecePicker', () => {
     picker.onHaveAll('b');
     const reqs = picker.pick('a', 2, seededRandom(1));
     expect(pieces(reqs)).toHaveLength(1);
-    const piece = reqs[0]!.piece;
+    const piece = reqs[0]!.index;
     expect(picker.onBlockReceived('a', piece, 0).pieceComplete).toBe(false);
     expect(picker.onBlockReceived('b', piece, 16 * KiB)).toEqual({
       accepted: true,
@@ -187,8 +188,8 @@ describe('PiecePicker', () => {
     expect(picker.onPieceFailed(piece).sort()).toEqual(['a', 'b']);
     expect(picker.hasPiece(piece)).toBe(false);
     const again = picker.pick('b', 10, seededRandom(1));
-    expect(again.filter((r) => r.piece === piece)).toHaveLength(2);
-    for (const r of again) picker.onBlockReceived('b', r.piece, r.offset);
+    expect(again.filter((r) => r.index === piece)).toHaveLength(2);
+    for (const r of again) picker.onBlockReceived('b', r.index, r.begin);
     picker.onPieceVerified(0);
     picker.onPieceVerified(1);
     expect(picker.isComplete()).toBe(true);
@@ -197,7 +198,7 @@ describe('PiecePicker', () => {
     // A verified piece found bad later (disk check) is wanted again.
     picker.onPieceFailed(1);
     expect(picker.isComplete()).toBe(false);
-    expect(picker.pick('a', 10, seededRandom(1)).map((r) => r.piece)).toEqual([1, 1]);
+    expect(picker.pick('a', 10, seededRandom(1)).map((r) => r.index)).toEqual([1, 1]);
   });
 
   it('returns requests of a peer that chokes us or leaves', () => {
@@ -218,7 +219,7 @@ describe('PiecePicker', () => {
     expect(again).toContain(0);
     expect(again).not.toContain(1);
     picker.removePeer('b');
-    expect(picker.pick('a', 20, seededRandom(1))).toEqual([{ piece: 1, offset: 0, length: BLOCK_SIZE }]);
+    expect(picker.pick('a', 20, seededRandom(1))).toEqual([{ index: 1, begin: 0, length: BLOCK_SIZE }]);
   });
 
   it('tracks interest and restricts picks to wanted pieces', () => {
@@ -230,13 +231,13 @@ describe('PiecePicker', () => {
     expect(picker.pick('b', 10, seededRandom(1))).toEqual([]);
     picker.onHave('b', 5);
     expect(picker.isInteresting('b')).toBe(true);
-    expect(picker.pick('b', 10, seededRandom(1))).toEqual([{ piece: 5, offset: 0, length: BLOCK_SIZE }]);
+    expect(picker.pick('b', 10, seededRandom(1))).toEqual([{ index: 5, begin: 0, length: BLOCK_SIZE }]);
     picker.onBlockReceived('b', 5, 0);
     picker.onPieceVerified(5);
     expect(picker.isInteresting('b')).toBe(false);
     expect(picker.isComplete()).toBe(false);
     picker.onHaveAll('c');
-    expect(picker.pick('c', 10, seededRandom(1))).toEqual([{ piece: 6, offset: 0, length: BLOCK_SIZE }]);
+    expect(picker.pick('c', 10, seededRandom(1))).toEqual([{ index: 6, begin: 0, length: BLOCK_SIZE }]);
     picker.onBlockReceived('c', 6, 0);
     picker.onPieceVerified(6);
     expect(picker.isComplete()).toBe(true);
@@ -273,19 +274,19 @@ describe('PiecePicker', () => {
         queue.push(...picker.pick(p, 16 - queue.length, random));
         // Each peer delivers up to 4 blocks per round.
         for (const req of queue.splice(0, 4)) {
-          const got = picker.onBlockReceived(p, req.piece, req.offset);
+          const got = picker.onBlockReceived(p, req.index, req.begin);
           for (const other of got.cancel) {
             const q = pending.get(other)!;
             pending.set(
               other,
-              q.filter((r) => r.piece !== req.piece || r.offset !== req.offset)
+              q.filter((r) => r.index !== req.index || r.begin !== req.begin)
             );
           }
           if (got.pieceComplete) {
             if (random.int(50) === 0) {
               failures++;
-              picker.onPieceFailed(req.piece);
-            } else picker.onPieceVerified(req.piece);
+              picker.onPieceFailed(req.index);
+            } else picker.onPieceVerified(req.index);
           }
         }
       }

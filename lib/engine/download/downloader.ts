@@ -26,6 +26,7 @@ import { PiecePicker } from '../picker/piece-picker.js';
 import { SmartBan } from './smart-ban.js';
 import type { Storage } from '../storage/storage.js';
 import { TokenBucket } from '../../util/token-bucket.js';
+import { BLOCK_SIZE } from '../../wire/constants.js';
 
 /** After a peer rejected a piece while unchoking us, ask others for it for this long, ms. */
 const AVOID_AFTER_REJECT_MS = 5_000;
@@ -129,7 +130,11 @@ export class Downloader {
     if (this.wanted) this.picker.setWanted(this.wanted);
     for (const i of this.wanted?.indices() ?? []) if (this.stored.get(i)) this.storedWantedCount++;
     if (!this.wanted) this.storedWantedCount = this.stored.count;
-    this.bucket = new TokenBucket({ rate: options.downloadLimit, clock: options.clock });
+    this.bucket = new TokenBucket({
+      rate: options.downloadLimit,
+      minBurst: 2 * BLOCK_SIZE,
+      clock: options.clock
+    });
     this.smartBan = new SmartBan({ blockSize: this.picker.blockSize });
     this.buffers = new PieceBuffers({
       pieceLength: options.info.pieceLength,
@@ -327,9 +332,9 @@ export class Downloader {
     );
     if (requests.length > 0 && outstanding === 0) p.lastBlockAt = this.o.clock.now();
     for (const r of requests) {
-      this.buffers.forPiece(r.piece);
+      this.buffers.forPiece(r.index);
       this.bucket.tryTake(r.length);
-      s.wire.request(r.piece, r.offset, r.length);
+      s.wire.request(r.index, r.begin, r.length);
     }
   }
 
@@ -353,7 +358,7 @@ export class Downloader {
       if (this.picker.requestCount(s) === 0 || now - p.lastBlockAt < this.o.requestTimeoutMs) continue;
       p.snubbed = true;
       for (const r of this.picker.releasePeerRequests(s))
-        if (s.connected) s.wire.cancel(r.piece, r.offset, r.length);
+        if (s.connected) s.wire.cancel(r.index, r.begin, r.length);
       p.lastBlockAt = now;
     }
     this.scheduleFill();

@@ -3,12 +3,6 @@
  */
 import type { Bitfield } from '../bitfield.js';
 
-export interface BlockRequest {
-  piece: number;
-  offset: number;
-  length: number;
-}
-
 export interface PiecePickerOptions {
   /** Total torrent length in bytes. */
   length: number;

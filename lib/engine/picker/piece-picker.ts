@@ -23,7 +23,9 @@ import { Bitfield } from '../bitfield.js';
 import { PartialPiece } from './partial-piece.js';
 import { endgameOrder, rarestFirst } from './pick-order.js';
 import { PieceAvailability } from './piece-availability.js';
-import type { BlockReceived, BlockRequest, PickOptions, PiecePickerOptions } from './piece-picker-types.js';
+import type { BlockReceived, PickOptions, PiecePickerOptions } from './piece-picker-types.js';
+import type { BlockRequest } from '../../wire/messages.js';
+import { pieceCount, pieceSize, type PieceLayout } from '../../torrent/piece-layout.js';
 
 export type * from './piece-picker-types.js';
 
@@ -32,8 +34,7 @@ export type * from './piece-picker-types.js';
 export class PiecePicker<P = string> {
   readonly pieceCount: number;
   readonly blockSize: number;
-  private readonly length: number;
-  private readonly pieceLength: number;
+  private readonly layout: PieceLayout;
   private readonly blocksPerPiece: number;
   private readonly randomFirstPieces: number;
   private readonly endgameMax: number;
@@ -65,10 +66,9 @@ export class PiecePicker<P = string> {
         'length and pieceLength must be positive integers'
       );
     }
-    this.length = length;
-    this.pieceLength = pieceLength;
+    this.layout = { length, pieceLength };
     this.blockSize = opts.blockSize ?? BLOCK_SIZE;
-    this.pieceCount = Math.ceil(length / pieceLength);
+    this.pieceCount = pieceCount(this.layout);
     this.blocksPerPiece = Math.ceil(pieceLength / this.blockSize);
     this.randomFirstPieces = opts.randomFirstPieces ?? 4;
     this.endgameMax = opts.endgameMaxRequestsPerBlock ?? 3;
@@ -132,7 +132,7 @@ export class PiecePicker<P = string> {
   }
 
   pieceSize(index: number): number {
-    return index === this.pieceCount - 1 ? this.length - index * this.pieceLength : this.pieceLength;
+    return pieceSize(this.layout, index);
   }
 
   /** Expected length of the block at `offset` in `piece`, or 0 if it is not a block boundary. */
@@ -198,7 +198,7 @@ export class PiecePicker<P = string> {
       const piece = Math.floor(key / this.blocksPerPiece);
       const offset = (key % this.blocksPerPiece) * this.blockSize;
       this.releaseRequest(peer, piece, offset);
-      released.push({ piece, offset, length: this.blockLength(piece, offset) });
+      released.push({ index: piece, begin: offset, length: this.blockLength(piece, offset) });
     }
     return released;
   }
@@ -372,7 +372,7 @@ export class PiecePicker<P = string> {
         this.unrequested--;
         requests.add(partial.index * this.blocksPerPiece + block);
         const offset = block * this.blockSize;
-        out.push({ piece: partial.index, offset, length: this.blockLength(partial.index, offset) });
+        out.push({ index: partial.index, begin: offset, length: this.blockLength(partial.index, offset) });
       }
     );
   }
@@ -431,7 +431,7 @@ export class PiecePicker<P = string> {
       requesters.push(peer);
       requests.add(partial.index * this.blocksPerPiece + block);
       const offset = block * this.blockSize;
-      out.push({ piece: partial.index, offset, length: this.blockLength(partial.index, offset) });
+      out.push({ index: partial.index, begin: offset, length: this.blockLength(partial.index, offset) });
     }
   }
 }

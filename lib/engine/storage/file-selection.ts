@@ -12,6 +12,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { TorrentInfo } from '../../torrent/metainfo.js';
 import { Bitfield } from '../bitfield.js';
+import { piecesBytes } from '../../torrent/piece-layout.js';
 
 export type FileLayout = Pick<TorrentInfo, 'files' | 'length' | 'pieceLength' | 'pieceCount'>;
 
@@ -68,8 +69,5 @@ export function wantedBytes(
   layout: Pick<FileLayout, 'length' | 'pieceLength' | 'pieceCount'>,
   wanted: Bitfield
 ): number {
-  const last = layout.pieceCount - 1;
-  let bytes = wanted.count * layout.pieceLength;
-  if (wanted.get(last)) bytes -= layout.pieceLength - (layout.length - last * layout.pieceLength);
-  return bytes;
+  return piecesBytes(layout, wanted.count, wanted.get(layout.pieceCount - 1));
 }

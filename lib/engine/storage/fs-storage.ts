@@ -14,7 +14,8 @@ import { dirname, resolve, sep } from 'node:path';
 import { DestroyedError, InvalidArgumentError } from '../../errors.js';
 import type { TorrentFileEntry, TorrentInfo } from '../../torrent/metainfo.js';
 import type { Bitfield } from '../bitfield.js';
-import { blockPosition, pieceSizeOf, verifyPieces, type Storage, type VerifyOptions } from './storage.js';
+import { blockPosition, verifyPieces, type Storage, type VerifyOptions } from './storage.js';
+import { pieceSize } from '../../torrent/piece-layout.js';
 
 export interface FsStorageOptions {
   /** Most file handles kept open at once (default 32). */
@@ -148,7 +149,7 @@ export class FsStorage implements Storage {
 
   async readPiece(piece: number): Promise<Uint8Array> {
     blockPosition(this.info, piece, 0, 0);
-    return this.readBlock(piece, 0, pieceSizeOf(this.info, piece));
+    return this.readBlock(piece, 0, pieceSize(this.info, piece));
   }
 
   /** fsync written files; also creates the torrent's (selected) empty files, which no block ever writes. */
@@ -194,7 +195,7 @@ export class FsStorage implements Storage {
     );
     const present = (piece: number): boolean => {
       const start = piece * this.info.pieceLength;
-      return this.segments(start, pieceSizeOf(this.info, piece)).every(
+      return this.segments(start, pieceSize(this.info, piece)).every(
         (s) => this.padding[s.file] || (sizes[s.file] ?? -1) >= s.position + s.length
       );
     };

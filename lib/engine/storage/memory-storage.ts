@@ -3,23 +3,24 @@
  * in-process demos. Unwritten ranges read as zeros (they will fail verification).
  */
 import { DestroyedError } from '../../errors.js';
-import { blockPosition, pieceCountOf, pieceSizeOf, type Storage, type StorageLayout } from './storage.js';
+import { blockPosition, type Storage } from './storage.js';
+import { pieceCount, pieceSize, type PieceLayout } from '../../torrent/piece-layout.js';
 
 export class MemoryStorage implements Storage {
   private readonly pieces = new Map<number, Uint8Array>();
   private closed = false;
 
-  constructor(private readonly layout: StorageLayout) {
+  constructor(private readonly layout: PieceLayout) {
     blockPosition(layout, 0, 0, 0); // validates the layout has at least one piece
   }
 
   /** A storage holding `data` already (a seed). */
-  static fromData(layout: StorageLayout, data: Uint8Array): MemoryStorage {
+  static fromData(layout: PieceLayout, data: Uint8Array): MemoryStorage {
     const storage = new MemoryStorage(layout);
-    const count = pieceCountOf(layout);
+    const count = pieceCount(layout);
     for (let i = 0; i < count; i++) {
       const start = i * layout.pieceLength;
-      const piece = new Uint8Array(pieceSizeOf(layout, i));
+      const piece = new Uint8Array(pieceSize(layout, i));
       piece.set(data.subarray(start, start + piece.length));
       storage.pieces.set(i, piece);
     }
@@ -38,7 +39,7 @@ export class MemoryStorage implements Storage {
     blockPosition(this.layout, piece, offset, data.length);
     let stored = this.pieces.get(piece);
     if (!stored) {
-      stored = new Uint8Array(pieceSizeOf(this.layout, piece));
+      stored = new Uint8Array(pieceSize(this.layout, piece));
       this.pieces.set(piece, stored);
     }
     stored.set(data, offset);
@@ -48,7 +49,7 @@ export class MemoryStorage implements Storage {
   async readPiece(piece: number): Promise<Uint8Array> {
     this.check();
     blockPosition(this.layout, piece, 0, 0);
-    return this.pieces.get(piece) ?? new Uint8Array(pieceSizeOf(this.layout, piece));
+    return this.pieces.get(piece) ?? new Uint8Array(pieceSize(this.layout, piece));
   }
 
   async flush(): Promise<void> {

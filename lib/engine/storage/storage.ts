@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { AbortError, InvalidArgumentError } from '../../errors.js';
 import { pieceHash, type TorrentInfo } from '../../torrent/metainfo.js';
+import { pieceCount, pieceSize, type PieceLayout } from '../../torrent/piece-layout.js';
 import { bytesEqual } from '../../util/bytes.js';
 import { Bitfield } from '../bitfield.js';
 
@@ -28,29 +29,17 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** The geometry a storage needs. */
-export type StorageLayout = Pick<TorrentInfo, 'length' | 'pieceLength'>;
-
-export function pieceCountOf(layout: StorageLayout): number {
-  return Math.ceil(layout.length / layout.pieceLength);
-}
-
-export function pieceSizeOf(layout: StorageLayout, piece: number): number {
-  const count = pieceCountOf(layout);
-  return piece === count - 1 ? layout.length - piece * layout.pieceLength : layout.pieceLength;
-}
-
 /**
  * Validate a block range inside a piece and return its absolute offset in the torrent.
  * Every storage calls this first, so a bad request from the wire cannot read or write
  * outside the torrent.
  */
-export function blockPosition(layout: StorageLayout, piece: number, offset: number, length: number): number {
-  const count = pieceCountOf(layout);
+export function blockPosition(layout: PieceLayout, piece: number, offset: number, length: number): number {
+  const count = pieceCount(layout);
   if (!Number.isInteger(piece) || piece < 0 || piece >= count) {
     throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `piece ${piece} out of range [0, ${count})`);
   }
-  const size = pieceSizeOf(layout, piece);
+  const size = pieceSize(layout, piece);
   if (
     !Number.isInteger(offset) ||
     !Number.isInteger(length) ||

@@ -26,6 +26,7 @@ import { readAhead, readAheadPieces } from './read-ahead.js';
 import { SeedPriority } from './seed-priority.js';
 import type { Storage } from '../storage/storage.js';
 import { TokenBucket } from '../../util/token-bucket.js';
+import { pieceSize } from '../../torrent/piece-layout.js';
 
 /** Capped upload used below this share over a tick: unchoke one more interested peer. */
 const UNDERUSED = 0.85;
@@ -100,7 +101,11 @@ export class Uploader {
       availability: options.availability,
       reject: (u, r) => this.reject(u, r)
     });
-    this.bucket = new TokenBucket({ rate: options.uploadLimit, clock: options.clock });
+    this.bucket = new TokenBucket({
+      rate: options.uploadLimit,
+      minBurst: 2 * BLOCK_SIZE,
+      clock: options.clock
+    });
     this.choker = new Choker<UploadPeer>({
       ...options.choker,
       clock: options.clock,
@@ -243,9 +248,7 @@ export class Uploader {
   private canServe(u: UploadPeer, r: BlockRequest): boolean {
     const { info, stored } = this.o;
     if (r.index >= info.pieceCount || !stored.get(r.index)) return false;
-    const size =
-      r.index === info.pieceCount - 1 ? info.length - r.index * info.pieceLength : info.pieceLength;
-    if (r.begin + r.length > size) return false;
+    if (r.begin + r.length > pieceSize(info, r.index)) return false;
     if (!u.session.wire.amChoking) return true;
     // Choked: only the allowed-fast set, and only while the peer is starting (BEP 6).
     return u.allowedFast.has(r.index) && this.o.peerPieceCount(u.session) <= ALLOWED_FAST_COUNT;
