@@ -9,6 +9,7 @@ export type TrackerlessErrorCode =
   | 'ERR_INVALID_MAGNET'
   | 'ERR_INVALID_TORRENT'
   | 'ERR_INVALID_SELECTION'
+  | 'ERR_INVALID_STATE'
   | 'ERR_DESTROYED'
   | 'ERR_TIMEOUT'
   | 'ERR_ABORTED'
@@ -35,6 +36,13 @@ export class TrackerlessError extends Error {
 export class InvalidArgumentError extends TrackerlessError {
   constructor(code: TrackerlessErrorCode, message: string) {
     super(code, message);
+  }
+}
+
+/** The call does not fit the object's state (not started yet, already started, closed, already registered). */
+export class StateError extends TrackerlessError {
+  constructor(message: string) {
+    super('ERR_INVALID_STATE', message);
   }
 }
 

@@ -102,8 +102,8 @@ export function swarmOptionsFrom(
     // With --ipv6 the wildcard listener becomes '::', which takes IPv4 peers as well.
     listen: { host: opts.ipv6 && host === '0.0.0.0' ? '::' : host, port: opts.port },
     ...(opts.ipv6 ? { ipv6: { dhtOptions: { host: '::', port: dhtPort }, ...bootstrap } } : {}),
-    ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
-    ...(opts.downloadLimit ? { downloadLimit: opts.downloadLimit } : {}),
+    ...(opts.uploadLimit !== undefined ? { uploadLimit: opts.uploadLimit } : {}),
+    ...(opts.downloadLimit !== undefined ? { downloadLimit: opts.downloadLimit } : {}),
     ...(opts.encryption ? { encryption: opts.encryption } : {})
   };
 }

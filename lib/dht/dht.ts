@@ -41,7 +41,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { bytesEqual } from '../util/bytes.js';
 import { parseInfoHash, parseNodeId, randomId, randomIdWithPrefix } from '../id/node-id.js';
-import { AbortError, DestroyedError, InvalidArgumentError, TrackerlessError } from '../errors.js';
+import { AbortError, DestroyedError, InvalidArgumentError, TrackerlessError, StateError } from '../errors.js';
 import { ALPHA, CLIENT_VERSION, DEFAULT_BOOTSTRAP, K, QUERY_TIMEOUT_MS } from '../constants.js';
 
 export class DHT extends TypedEmitter<DhtEvents> {
@@ -137,8 +137,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   /** The bound local address. */
   address(): Address {
-    if (!this.transport)
-      throw new TrackerlessError('ERR_INVALID_ARGUMENT', 'DHT is not bound yet: await dht.ready');
+    if (!this.transport) throw new StateError('DHT is not bound yet: await dht.ready');
     return this.transport.address();
   }
 

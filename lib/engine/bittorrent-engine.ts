@@ -9,7 +9,7 @@
  * storage-setup (storage and resume). Peers sees the torrent only through the TorrentContext
  * this class gives it.
  */
-import { AbortError, DestroyedError, TrackerlessError } from '../errors.js';
+import { AbortError, DestroyedError, StateError } from '../errors.js';
 import type { Address } from '../net/address.js';
 import { parseInfo, type TorrentInfo } from '../torrent/metainfo.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -116,7 +116,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   }
 
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.phase !== 'new') throw new TrackerlessError('ERR_INVALID_ARGUMENT', 'engine already started');
+    if (this.phase !== 'new') throw new StateError('engine already started');
     this.phase = 'running';
     const onAbort = (): void => void this.destroy();
     options.signal?.addEventListener('abort', onAbort, { once: true });

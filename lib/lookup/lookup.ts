@@ -17,7 +17,7 @@ import type { NodeInfo } from '../krpc/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { compareDistance } from '../id/node-id.js';
 import { toHex } from '../util/bytes.js';
-import { AbortError } from '../errors.js';
+import { AbortError, TimeoutError } from '../errors.js';
 import { ALPHA, K } from '../constants.js';
 import { formatAddress } from '../net/address.js';
 
@@ -224,7 +224,7 @@ class Lookup {
         this.failures++;
         // One retry after a timeout for a node still among the k closest: a single lost
         // datagram should not cost the lookup one of its true closest nodes.
-        const timedOut = (err as { code?: string } | null)?.code === 'ERR_TIMEOUT';
+        const timedOut = err instanceof TimeoutError;
         c.state = timedOut && c.attempts < MAX_ATTEMPTS && this.rankAmongLive(c) < this.k ? 'new' : 'failed';
         this.step();
       }

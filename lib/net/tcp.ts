@@ -10,7 +10,7 @@
  *   whose first bytes its owner reads before turning it into a `SocketStream`.
  */
 import net from 'node:net';
-import { AbortError, InvalidArgumentError, TimeoutError } from '../errors.js';
+import { AbortError, InvalidArgumentError, TimeoutError, StateError } from '../errors.js';
 import type { Address } from './address.js';
 import type { WireStream } from './stream.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -294,8 +294,7 @@ export class TcpServer {
 
   address(): Address {
     const a = this.server.address();
-    if (a === null || typeof a === 'string')
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'listener is closed');
+    if (a === null || typeof a === 'string') throw new StateError('listener is closed');
     return { host: a.address, port: a.port };
   }
 

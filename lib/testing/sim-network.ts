@@ -10,7 +10,7 @@
  * awaits a lot) run before the next event, at the virtual time they belong to.
  */
 import { MAX_DATAGRAM_RECV_BYTES } from '../constants.js';
-import { TrackerlessError } from '../errors.js';
+import { TrackerlessError, TimeoutError } from '../errors.js';
 import { formatAddress, type Address } from '../net/address.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { type RandomSource, seededRandom } from '../util/random.js';
@@ -175,7 +175,7 @@ export class SimNetwork {
     let done = false;
     const p = work.finally(() => (done = true));
     await this.runUntil(() => done, maxMs);
-    if (!done) throw new Error(`simulation did not settle within ${maxMs} virtual ms`);
+    if (!done) throw new TimeoutError(`simulation did not settle within ${maxMs} virtual ms`);
     return p;
   }
 

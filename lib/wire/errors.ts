@@ -17,6 +17,8 @@ export type ProtocolErrorReason =
   | 'bad-payload-length'
   /** A piece index >= the piece count (when the piece count is known). */
   | 'bad-piece-index'
+  /** A bitfield whose length or spare bits do not fit the piece count. */
+  | 'bad-bitfield'
   /** A request/cancel/reject whose block length is 0 or above the cap. */
   | 'bad-block-length'
   /** A BEP 6 message although the fast extension was not negotiated. */

@@ -5,7 +5,7 @@
  */
 import bencode from 'bencode';
 import type { Clock } from '../util/clock.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, StateError } from '../errors.js';
 import { bencodeValueEnd } from '../util/bencode-scan.js';
 import { MAX_EXTENDED_HANDSHAKE_LENGTH, MAX_EXTENSION_NAMES } from './constants.js';
 import { ProtocolError } from './errors.js';
@@ -222,7 +222,7 @@ export class ExtensionRegistry {
    */
   add(ext: WireExtension, host: ExtensionHost): number {
     if (this.byLocalId.some((e) => e.name === ext.name)) {
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `extension ${ext.name} already registered`);
+      throw new StateError(`extension ${ext.name} already registered`);
     }
     if (this.byLocalId.length >= 255)
       throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'too many extensions');

@@ -152,14 +152,14 @@ abstract class Handshake {
     return out;
   }
 
-  protected fail(why: string): void {
+  protected fail(why: string | ProtocolError): void {
     if (this.settled) return;
     this.settled = true;
     this.timer.cancel();
     this.buf = EMPTY;
     this.extra = [];
     this.raw.close();
-    this.rejectFn(new ProtocolError('bad-encryption-handshake', why));
+    this.rejectFn(typeof why === 'string' ? failure(why) : why);
   }
 
   protected finish(infoHash: Uint8Array, stream: MseStream): void {
@@ -180,9 +180,16 @@ abstract class Handshake {
     try {
       while (!this.settled && this.step());
     } catch (err) {
-      this.fail(err instanceof Error ? err.message : String(err));
+      this.fail(
+        err instanceof ProtocolError ? err : failure(err instanceof Error ? err.message : String(err))
+      );
     }
   }
+}
+
+/** The one way an MSE handshake fails. */
+function failure(why: string): ProtocolError {
+  return new ProtocolError('bad-encryption-handshake', why);
 }
 
 function find(hay: Uint8Array, needle: Uint8Array): number {
@@ -223,7 +230,7 @@ class Responder extends Handshake {
       case 'ya': {
         if (!this.have(MSE_KEY_LENGTH)) return false;
         const secret = dhSecret(this.keys, this.take(MSE_KEY_LENGTH));
-        if (!secret) throw new Error('bad Ya');
+        if (!secret) throw failure('bad Ya');
         this.secret = secret;
         this.req1 = sha1('req1', secret);
         this.raw.write(withPad(this.keys.publicKey));
@@ -234,7 +241,7 @@ class Responder extends Handshake {
         // HASH('req1', S) follows PadA (<= 512 bytes).
         const at = find(this.join().subarray(0, MSE_MAX_PAD + 20), this.req1);
         if (at < 0) {
-          if (this.buf.length >= MSE_MAX_PAD + 20) throw new Error('no req1 hash within the pad limit');
+          if (this.buf.length >= MSE_MAX_PAD + 20) throw failure('no req1 hash within the pad limit');
           return false;
         }
         this.take(at + 20);
@@ -247,15 +254,15 @@ class Responder extends Handshake {
         const req3 = sha1('req3', this.secret);
         for (let i = 0; i < 20; i++) req2[i]! ^= req3[i]!;
         const skey = this.o.findSkey(req2);
-        if (!skey) throw new Error('unknown torrent (SKEY)');
+        if (!skey) throw failure('unknown torrent (SKEY)');
         this.skey = skey;
         this.dec = mseCipher('keyA', this.secret, skey);
         this.enc = mseCipher('keyB', this.secret, skey);
         const head = this.dec.process(this.take(VC_LENGTH + 6), new Uint8Array(VC_LENGTH + 6));
-        for (let i = 0; i < VC_LENGTH; i++) if (head[i] !== 0) throw new Error('bad VC');
+        for (let i = 0; i < VC_LENGTH; i++) if (head[i] !== 0) throw failure('bad VC');
         this.provide = ((head[8]! << 24) | (head[9]! << 16) | (head[10]! << 8) | head[11]!) >>> 0;
         this.padLength = (head[12]! << 8) | head[13]!;
-        if (this.padLength > MSE_MAX_PAD) throw new Error(`PadC of ${this.padLength} bytes`);
+        if (this.padLength > MSE_MAX_PAD) throw failure(`PadC of ${this.padLength} bytes`);
         this.state = 'padc';
         return true;
       }
@@ -273,7 +280,7 @@ class Responder extends Handshake {
         if (!this.have(this.iaLength)) return false;
         const ia = this.dec!.process(this.take(this.iaLength), new Uint8Array(this.iaLength));
         const select = selectCrypto(this.provide, this.o.policy ?? DEFAULT_ENCRYPTION);
-        if (select === 0) throw new Error(`no acceptable method in crypto_provide ${this.provide}`);
+        if (select === 0) throw failure(`no acceptable method in crypto_provide ${this.provide}`);
         const enc = this.enc!;
         this.raw.write(enc.process(concat([new Uint8Array(VC_LENGTH), u32(select), u16(0)])));
         const rest = this.join();
@@ -328,7 +335,7 @@ class Initiator extends Handshake {
       case 'yb': {
         if (!this.have(MSE_KEY_LENGTH)) return false;
         const secret = dhSecret(this.keys, this.take(MSE_KEY_LENGTH));
-        if (!secret) throw new Error('bad Yb');
+        if (!secret) throw failure('bad Yb');
         const skey = this.o.infoHash;
         this.enc = mseCipher('keyA', secret, skey);
         this.dec = mseCipher('keyB', secret, skey);
@@ -347,7 +354,7 @@ class Initiator extends Handshake {
         // B's encrypted VC follows PadB (<= 512 bytes).
         const at = find(this.join().subarray(0, MSE_MAX_PAD + VC_LENGTH), this.vc);
         if (at < 0) {
-          if (this.buf.length >= MSE_MAX_PAD + VC_LENGTH) throw new Error('no VC within the pad limit');
+          if (this.buf.length >= MSE_MAX_PAD + VC_LENGTH) throw failure('no VC within the pad limit');
           return false;
         }
         this.take(at + VC_LENGTH);
@@ -359,11 +366,10 @@ class Initiator extends Handshake {
         const head = this.dec!.process(this.take(6), new Uint8Array(6));
         this.select = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
         if (this.select !== CRYPTO_RC4 && this.select !== CRYPTO_PLAINTEXT)
-          throw new Error(`crypto_select ${this.select}`);
-        if ((this.select & this.provide) === 0)
-          throw new Error(`crypto_select ${this.select} was not offered`);
+          throw failure(`crypto_select ${this.select}`);
+        if ((this.select & this.provide) === 0) throw failure(`crypto_select ${this.select} was not offered`);
         this.padLength = (head[4]! << 8) | head[5]!;
-        if (this.padLength > MSE_MAX_PAD) throw new Error(`PadD of ${this.padLength} bytes`);
+        if (this.padLength > MSE_MAX_PAD) throw failure(`PadD of ${this.padLength} bytes`);
         this.state = 'padd';
         return true;
       }

@@ -7,6 +7,7 @@ import { toHex } from '../../lib/util/bytes.js';
 import { FakeClock } from '../support/fake-clock.js';
 import type { Address } from '../../lib/net/address.js';
 import type { NodeInfo } from '../../lib/krpc/types.js';
+import { TimeoutError } from '../../lib/errors.js';
 
 /** A synthetic network: every node's table holds all others it can fit (k-bucket rules). */
 function network(n: number, seed: number) {
@@ -71,7 +72,7 @@ describe('iterative lookup (pure, no sockets)', () => {
     const query = (node: Address & { id?: Uint8Array }): Promise<LookupReply> =>
       new Promise((resolve, reject) => {
         if (dead.has(node.port)) {
-          clock.setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ERR_TIMEOUT' })), 2000);
+          clock.setTimeout(() => reject(new TimeoutError('timeout')), 2000);
           return;
         }
         const t = net.tables.get(node.port)!;

@@ -98,7 +98,7 @@ export const seedCommand: CliCommand = {
         ...swarmOptionsFrom(opts),
         signal: starting.signal,
         create: {
-          ...(opts.pieceLength ? { pieceLength: opts.pieceLength } : {}),
+          ...(opts.pieceLength !== undefined ? { pieceLength: opts.pieceLength } : {}),
           onProgress: (hashed, total) => {
             const now = Date.now();
             if (now - lastReport < 2_000 || hashed === total) return;

@@ -4,6 +4,7 @@
  * cannot be checked against the piece count yet, so they are kept here (bounded) and handed to
  * the downloader once it exists. The one place where pre-metadata availability lives.
  */
+import { ProtocolError } from '../../wire/errors.js';
 import { Bitfield } from '../bitfield.js';
 import { MAX_PEER_ALLOWED_FAST, type Downloader } from '../download/downloader.js';
 import type { PeerSession } from './peer-session.js';
@@ -36,8 +37,8 @@ export class EarlyAvailability {
 
   /**
    * Apply the recorded availability to the downloader `s` was just added to, and forget it.
-   * Throws like the downloader's handlers on input that does not fit the torrent (a bitfield
-   * of the wrong length, a piece index out of range).
+   * Throws a ProtocolError for input that does not fit the torrent: 'bad-bitfield' (wrong
+   * length, spare bits set), 'bad-piece-index' (a HAVE past the last piece).
    */
   replay(d: Downloader, s: PeerSession): void {
     const { bitfield, haveAll, haves } = this;
@@ -45,7 +46,19 @@ export class EarlyAvailability {
     this.haveAll = false;
     this.haves = new Set();
     if (haveAll) d.onHaveAll(s);
-    else if (bitfield) d.onBitfield(s, Bitfield.fromBytes(bitfield, d.picker.pieceCount));
-    for (const i of haves) d.onHave(s, i);
+    else if (bitfield) {
+      let parsed: Bitfield;
+      try {
+        parsed = Bitfield.fromBytes(bitfield, d.picker.pieceCount);
+      } catch (err) {
+        throw new ProtocolError('bad-bitfield', (err as Error).message);
+      }
+      d.onBitfield(s, parsed);
+    }
+    for (const i of haves) {
+      if (i >= d.picker.pieceCount)
+        throw new ProtocolError('bad-piece-index', `HAVE ${i} of ${d.picker.pieceCount} pieces`);
+      d.onHave(s, i);
+    }
   }
 }

@@ -10,7 +10,7 @@ import { TrackerlessError } from '../../errors.js';
 import { formatAddress, type Address } from '../../net/address.js';
 import type { WireStream } from '../../net/stream.js';
 import type { TorrentInfo } from '../../torrent/metainfo.js';
-import { ProtocolError } from '../../wire/errors.js';
+import { ProtocolError, type ProtocolErrorReason } from '../../wire/errors.js';
 import type { PeerWireOptions } from '../../wire/peer-wire-types.js';
 import { Bitfield } from '../bitfield.js';
 import type { Downloader } from '../download/downloader.js';
@@ -251,7 +251,7 @@ export class Peers {
     w.on('bitfield', (bytes) => {
       const d = ctx.exchange()?.downloader;
       if (!d) return c.early.recordBitfield(bytes);
-      this.guard(s, () => d.onBitfield(s, Bitfield.fromBytes(bytes, d.picker.pieceCount)));
+      this.guard(s, 'bad-bitfield', () => d.onBitfield(s, Bitfield.fromBytes(bytes, d.picker.pieceCount)));
     });
     w.on('have_all', () => {
       const d = ctx.exchange()?.downloader;
@@ -261,7 +261,7 @@ export class Peers {
     w.on('have', (index) => {
       const d = ctx.exchange()?.downloader;
       if (!d) return c.early.recordHave(index);
-      this.guard(s, () => d.onHave(s, index));
+      this.guard(s, 'bad-piece-index', () => d.onHave(s, index));
     });
     w.on('allowed_fast', (index) => {
       const d = ctx.exchange()?.downloader;
@@ -293,16 +293,20 @@ export class Peers {
     });
   }
 
-  /** Run a step that validates peer input (bitfield length, piece index); close the peer if it throws. */
-  private guard(s: PeerSession, step: () => void): void {
+  /**
+   * Run a step that validates peer input against the torrent (a bitfield's length, a piece
+   * index); if it throws, the peer broke the protocol with `reason`: warn and close it.
+   */
+  private guard(s: PeerSession, reason: ProtocolErrorReason, step: () => void): void {
     try {
       step();
     } catch (err) {
+      const error = err instanceof ProtocolError ? err : new ProtocolError(reason, (err as Error).message);
       this.ctx.emit(
         'warning',
-        new TrackerlessError('ERR_PROTOCOL', `peer ${formatAddress(s.address)}: ${(err as Error).message}`)
+        new TrackerlessError('ERR_PROTOCOL', `peer ${formatAddress(s.address)}: ${error.message}`)
       );
-      s.wire.close(new ProtocolError('bad-payload-length', (err as Error).message));
+      s.wire.close(error);
     }
   }
 
@@ -383,7 +387,7 @@ export class Peers {
     } else {
       for (const i of stored.indices()) w.have(i);
     }
-    this.guard(s, () => c.early.replay(d, s));
+    this.guard(s, 'bad-bitfield', () => c.early.replay(d, s));
     if (w.closed) return;
     if (d.picker.peerPieceCount(s) <= 10) this.ctx.exchange()?.uploader.grantAllowedFast(s);
     d.updateInterest(s);

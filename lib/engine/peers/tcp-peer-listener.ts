@@ -10,7 +10,7 @@
  */
 import type { Address } from '../../net/address.js';
 import { TcpServer, type IncomingSocket } from '../../net/tcp.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { StateError } from '../../errors.js';
 import { toHex } from '../../util/bytes.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { HANDSHAKE_HEAD_LENGTH, PROTOCOL_STRING } from '../../wire/constants.js';
@@ -82,8 +82,7 @@ export class TcpPeerListener implements PeerListener {
 
   register(infoHash: Uint8Array, handler: IncomingHandler): () => void {
     const key = toHex(infoHash);
-    if (this.handlers.has(key))
-      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `infohash ${key} is already registered`);
+    if (this.handlers.has(key)) throw new StateError(`infohash ${key} is already registered`);
     this.handlers.set(key, handler);
     const req2 = toHex(mseReq2(infoHash));
     this.skeys.set(req2, Uint8Array.from(infoHash));

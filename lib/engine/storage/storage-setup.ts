@@ -3,7 +3,7 @@
  * or a factory), find out what is already there (trust nothing, verify, or use the resume
  * file), and keep the resume file up to date.
  */
-import { AbortError } from '../../errors.js';
+import { AbortError, InvalidArgumentError } from '../../errors.js';
 import type { TorrentInfo } from '../../torrent/metainfo.js';
 import { Bitfield } from '../bitfield.js';
 import type { Clock } from '../../util/clock.js';
@@ -56,7 +56,8 @@ async function openAndCheck(info: TorrentInfo, setup: StorageSetup): Promise<Ope
   let storage: Storage;
   let owned = true;
   if (setup.storage === undefined) {
-    if (setup.outDir === undefined) throw new Error('the engine needs outDir or storage');
+    if (setup.outDir === undefined)
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'the engine needs outDir or storage');
     storage = new FsStorage(info, setup.outDir, {
       maxOpenFiles: setup.maxOpenFiles,
       ...(setup.selectFiles ? { selectedFiles: setup.selectFiles } : {})
