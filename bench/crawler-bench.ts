@@ -17,7 +17,9 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createDhtCrawler, DHT, MemoryCrawlerStore, seededRandom, toHex, WarmTestnet } from '../lib/index.js';
+import { createDhtCrawler, MemoryCrawlerStore } from '../lib/crawler/index.js';
+import { DHT, toHex } from '../lib/index.js';
+import { seededRandom, WarmTestnet } from '../lib/testing/index.js';
 
 interface Result {
   nodes: number;

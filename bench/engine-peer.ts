@@ -31,8 +31,8 @@
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { connectTcp, MemoryStorage, parseHostPort, parseTorrentFile, Swarm } from '../lib/index.js';
-import type { Address, BitTorrentEngineOptions, TorrentInfo } from '../lib/index.js';
+import { connectTcp, MemoryStorage, type BitTorrentEngineOptions } from '../lib/engine/index.js';
+import { parseHostPort, parseTorrentFile, Swarm, type Address, type TorrentInfo } from '../lib/index.js';
 import { utpPeers, type UtpPeers } from './lib/utp-peers.js';
 
 type Args = Record<string, string>;

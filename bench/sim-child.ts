@@ -7,7 +7,7 @@
  * closest) and prints one JSON line on stdout. Bounded: `--max-minutes` of real time for the
  * build; when exceeded it reports how far it got.
  */
-import { SimTestnet } from '../lib/index.js';
+import { SimTestnet } from '../lib/testing/index.js';
 import { compareDistance } from '../lib/id/node-id.js';
 import { seededRandom } from '../lib/util/random.js';
 import { toHex } from '../lib/util/bytes.js';

@@ -20,7 +20,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   DHT,
-  MemoryStorage,
   Swarm,
   createTorrentFromBuffer,
   formatAddress,
@@ -28,6 +27,7 @@ import {
   type EngineProgress,
   type TorrentInfo
 } from '../lib/index.js';
+import { MemoryStorage } from '../lib/engine/index.js';
 
 const HOST = '127.0.0.1';
 const MiB = 1024 * 1024;

@@ -3,7 +3,8 @@
 //   node dist/examples/dht-crawler.js <db-file> <seconds> [bootstrap host:port ...]
 // With no bootstrap given, the DHT joins through the public BitTorrent routers. Run it again
 // on the same database and it continues where it stopped (no node is asked again early).
-import { createDhtCrawler, DHT, SqliteCrawlerStore, toHex } from '../lib/index.js';
+import { createDhtCrawler, SqliteCrawlerStore } from '../lib/crawler/index.js';
+import { DHT, toHex } from '../lib/index.js';
 
 const [db = 'crawl.db', seconds = '60', ...bootstrap] = process.argv.slice(2);
 

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DHT, SqliteCrawlerStore, toHex } from '../../lib/index.js';
+import { DHT, toHex } from '../../lib/index.js';
+import { SqliteCrawlerStore } from '../../lib/crawler/index.js';
 import { runCli, type CliIO } from '../../lib/cli/program.js';
 import { crawlCommand } from '../../lib/cli/commands/crawl.js';
 

@@ -24,7 +24,6 @@ import { join } from 'node:path';
 import {
   DHT,
   Swarm,
-  TcpPeerListener,
   createTorrent,
   formatAddress,
   parseMagnet,
@@ -32,11 +31,14 @@ import {
   toHex,
   toMagnet,
   toTorrentFile,
-  connectPeer,
-  type PeerConnector,
-  type PeerListener,
   type SwarmOptions
 } from '../../lib/index.js';
+import {
+  TcpPeerListener,
+  connectPeer,
+  type PeerConnector,
+  type PeerListener
+} from '../../lib/engine/index.js';
 import { libtorrentProblem } from '../support/lt-node.js';
 import { LtSwarm } from '../support/lt-swarm.js';
 import { waitFor } from '../support/wait.js';

@@ -9,8 +9,7 @@
  * written to stdout as it is found. Stops after --duration seconds or on SIGINT/SIGTERM,
  * saving the crawl state so the next run on the same --db continues where this one stopped.
  */
-import { Option, type Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { Option, type Command, InvalidArgumentError } from 'commander';
 import {
   createDhtCrawler,
   LivenessRefresher,
@@ -18,7 +17,7 @@ import {
   UtMetadataResolver,
   type Crawler,
   type CrawlerStats
-} from '../../index.js';
+} from '../../crawler/index.js';
 import type { IndexStore } from '../../crawler/store/torrent-index.js';
 import { IndexServer, parseListenAddress, RateHistory } from '../../index-server/index.js';
 import { systemClock } from '../../util/clock.js';

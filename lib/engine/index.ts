@@ -1,0 +1,41 @@
+/**
+ * trackerless/engine: the piece-exchange engine contract (what a Swarm drives), the built-in
+ * BitTorrent engine, storages, and the TCP side of peers (listener, dialing, resume files).
+ */
+export type {
+  PieceExchangeEngine,
+  EngineEvents,
+  EngineProgress,
+  EngineContext,
+  EngineFactory,
+  PeerSource,
+  PeerBan,
+  PeerListener,
+  PeerConnector,
+  IncomingHandler,
+  StorageFactory
+} from './engine.js';
+export { BitTorrentEngine } from './bittorrent-engine.js';
+export type { BitTorrentEngineOptions } from './engine-options.js';
+export type { PeerStatus } from './peers/peers.js';
+export type { ExistingData } from './storage/storage-setup.js';
+export type { ChokerSettings } from './upload/uploader.js';
+
+// --- peers over TCP ---------------------------------------------------------------------------
+export { TcpPeerListener } from './peers/tcp-peer-listener.js';
+export type { ListenOptions, ListenerStats } from './peers/tcp-peer-listener.js';
+export { connectPeer } from './peers/connect-peer.js';
+export { connectTcp } from '../net/tcp.js';
+export type { ConnectOptions } from '../net/tcp.js';
+
+// --- storage ----------------------------------------------------------------------------------
+export type { Storage, VerifyOptions } from './storage/storage.js';
+export { verifyPieces } from './storage/storage.js';
+export { MemoryStorage } from './storage/memory-storage.js';
+export { FsStorage } from './storage/fs-storage.js';
+export type { FsStorageOptions } from './storage/fs-storage.js';
+export { loadResume, saveResume, resumePath } from './storage/resume.js';
+export { Bitfield } from './bitfield.js';
+export type { PieceLayout } from '../torrent/piece-layout.js';
+export { pieceCount, pieceSize } from '../torrent/piece-layout.js';
+export { pieceHash } from '../torrent/metainfo.js';
