@@ -229,15 +229,14 @@ export class IndexServer extends TypedEmitter<{ warning: [err: Error] }> {
   }
 
   private admit(ip: string): boolean {
-    const now = this.opts.clock.now();
     let b = this.buckets.get(ip);
     if (!b) {
       if (this.buckets.size >= MAX_CLIENTS_TRACKED) this.buckets.delete(this.buckets.keys().next().value!);
       const rate = this.opts.requestsPerSecond ?? 20;
-      b = new TokenBucket({ ratePerSecond: rate, burst: rate * 3, nowMs: now });
+      b = new TokenBucket({ rate, burst: rate * 3, clock: this.opts.clock });
       this.buckets.set(ip, b);
     }
-    return b.take(now);
+    return b.tryTake(1);
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {

@@ -5,7 +5,7 @@
  * SIGINT/SIGTERM.
  */
 import { Argument, type Command } from 'commander';
-import { openStore } from '../../index.js';
+import { openStore } from '../../crawler/index.js';
 import { IndexServer } from '../../index-server/index.js';
 import { portParser } from '../args.js';
 import { EXIT_OK, type CliCommand } from '../program.js';
