@@ -1,6 +1,6 @@
 /**
  * The public DHT node (BEP 5): composition root of transport, RPC, routing table, stores and
- * lookups. Inbound queries are served by server.ts, iterative lookups run in lookups.ts,
+ * lookups. Inbound queries are served by server.ts, iterative lookups run in node-lookups.ts,
  * table admission is admission.ts, periodic upkeep maintenance.ts.
  */
 import { type Address, parseHostPort, validatePort } from '../net/address.js';
