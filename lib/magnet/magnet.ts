@@ -1,12 +1,28 @@
 /**
- * Magnet links (BEP 9 format, BEP 53 `so=`, BEP 46 `xs=urn:btpk:` + `s=`).
+ * Magnet links (BEP 9 format, BEP 53 `so=`, BEP 46 `xs=urn:btpk:` + `s=`), decoded by
+ * `magnet-uri` with our strict validation around it. A magnet link is user input:
+ * every field is validated and any defect is reported as
+ * InvalidArgumentError('ERR_INVALID_MAGNET') with a message naming the field.
  *
- * We parse the query ourselves instead of trusting `magnet-uri`: that package accepts invalid
- * hex, drops a `tr` whose value holds a raw '=', and ignores an uppercase `MAGNET:` scheme.
- * A magnet link is user input, so every field is validated and any defect is reported with
- * InvalidArgumentError('ERR_INVALID_MAGNET') and a message that names the field.
+ * magnet-uri 7 has defects this module covers (test/unit/magnet.test.ts pins each one, so an
+ * upgrade that changes them is noticed):
+ * - it drops a parameter whose value holds a raw '=' (a tracker URL with a query): such '='
+ *   are percent-encoded before decoding;
+ * - it ignores an uppercase `MAGNET:` scheme, mixed-case keys ("XT", "Dn") and numbered
+ *   `xt.1`: the scheme and keys are normalised first;
+ * - it throws a bare URIError on bad percent-encoding: each value is checked first, and the
+ *   error names the field;
+ * - it takes any 40 characters after `urn:btih:` as hex: every `xt` and `xs` is validated here;
+ * - it decodes `dn` and then turns '+' into spaces, so an encoded '+' (%2B) becomes a space,
+ *   and it expands `so` ranges without bound (`so=0-99999999` is a 10^8-entry array): `dn`,
+ *   `so` and BEP 46's `s` (which it does not know) are read here, not by magnet-uri.
+ *
+ * Links are written here, not by magnet-uri's encoder: it writes `x.pe` values unencoded and
+ * drops one-letter keys such as BEP 46's `s`. Every value is percent-encoded (a space as %20,
+ * which every parser reads), keeping ':' readable.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import magnetDecode from 'magnet-uri';
 import { InvalidArgumentError } from '../errors.js';
 import { parseInfoHash } from '../id/node-id.js';
 import { formatAddress, type Address } from '../net/address.js';
@@ -234,6 +250,15 @@ export function toMutableMagnet(input: { publicKey: Uint8Array; salt?: Uint8Arra
   return out;
 }
 
+/** Keys we read; the others (ws, as, kt, ...) are dropped, as BEP 9 allows. */
+const KNOWN_KEYS = new Set(['xt', 'xs', 's', 'dn', 'tr', 'x.pe', 'so']);
+
+/** A magnet-uri field: a string, an array of strings, or absent. */
+function list(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
 function scanMagnet(uri: string): ScannedMagnet {
   if (typeof uri !== 'string') invalid('expected a string');
   const text = uri.trim();
@@ -241,70 +266,84 @@ function scanMagnet(uri: string): ScannedMagnet {
   if (!/^magnet:\?/i.test(text)) invalid('must start with "magnet:?"');
   const query = text.slice('magnet:?'.length).split('#', 1)[0] ?? '';
 
-  let infoHash: Uint8Array | undefined;
-  let publicKey: Uint8Array | undefined;
-  let salt: Uint8Array | undefined;
-  let sawV2 = false;
-  let name: string | undefined;
-  let selectOnly: number[] | undefined;
-  const peers: Address[] = [];
-  const peerHosts: Address[] = [];
-  const trackers: string[] = [];
-  const seenPeers = new Set<string>();
-
+  // Normalise the query for magnet-uri; keep the raw values of the keys read here.
+  const forDecoder: string[] = [];
+  const readHere: { dn: string[]; so: string[]; s: string[] } = { dn: [], so: [], s: [] };
   for (const pair of query.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
     // Keys are case-insensitive in the wild ("XT", "Dn"); `xt.1` numbered variants also exist.
-    const key = (eq < 0 ? pair : pair.slice(0, eq)).toLowerCase();
+    let key = (eq < 0 ? pair : pair.slice(0, eq)).toLowerCase();
+    const numbered = /^(xt|xs)\.[0-9]+$/.exec(key);
+    if (numbered) key = numbered[1]!;
+    if (!KNOWN_KEYS.has(key)) continue;
     const raw = eq < 0 ? '' : pair.slice(eq + 1);
-    if (key === 'xt' || /^xt\.[0-9]+$/.test(key)) {
-      const value = decodeComponent(raw, key, false);
-      const btih = /^urn:btih:(.*)$/i.exec(value);
-      if (!btih) {
-        if (/^urn:btmh:/i.test(value)) sawV2 = true;
-        continue; // other URN types (sha1, ed2k, ...) name other networks
-      }
-      const hashText = btih[1] ?? '';
-      let hash: Uint8Array;
-      try {
-        hash = parseInfoHash(hashText);
-      } catch {
-        return invalid(
-          `xt infohash ${JSON.stringify(hashText.slice(0, 64))} is not 40 hex or 32 base32 characters`
-        );
-      }
-      if (infoHash && toHex(infoHash) !== toHex(hash)) invalid('it names two different btih infohashes');
-      infoHash = hash;
-    } else if (key === 'xs' || /^xs\.[0-9]+$/.test(key)) {
-      const btpk = /^urn:btpk:(.*)$/i.exec(decodeComponent(raw, key, false));
-      if (!btpk) continue; // other exact sources (URLs) are not ours to follow
-      if (!/^[0-9a-fA-F]{64}$/.test(btpk[1] ?? ''))
-        invalid('xs=urn:btpk: needs a 64 hex character public key');
-      const key32 = fromHex(btpk[1]!);
-      if (publicKey && toHex(publicKey) !== toHex(key32)) invalid('it names two different btpk keys');
-      publicKey = key32;
-    } else if (key === 's') {
-      const text = decodeComponent(raw, key, false);
-      if (!/^([0-9a-fA-F]{2}){0,64}$/.test(text)) invalid('s= (BEP 46 salt) must be hex, at most 64 bytes');
-      salt = fromHex(text);
-    } else if (key === 'dn') {
-      name ??= decodeComponent(raw, key, true);
-    } else if (key === 'tr') {
-      const tracker = decodeComponent(raw, key, false);
-      if (tracker !== '' && !trackers.includes(tracker)) trackers.push(tracker);
-    } else if (key === 'x.pe') {
-      const { address, literal } = parsePeer(decodeComponent(raw, key, false));
-      const id = formatAddress(address);
-      if (!seenPeers.has(id)) {
-        seenPeers.add(id);
-        (literal ? peers : peerHosts).push(address);
-      }
-    } else if (key === 'so') {
-      const indices = parseSelectOnly(decodeComponent(raw, key, false));
-      selectOnly = [...new Set([...(selectOnly ?? []), ...indices])].sort((a, b) => a - b);
+    decodeComponent(raw, key, false); // a bad encoding is reported here, naming the field
+    if (key === 'dn' || key === 'so' || key === 's') readHere[key].push(raw);
+    else forDecoder.push(`${key}=${raw.replace(/=/g, '%3D')}`);
+  }
+  const decoded = magnetDecode(`magnet:?${forDecoder.join('&')}`);
+
+  let infoHash: Uint8Array | undefined;
+  let sawV2 = false;
+  for (const xt of list(decoded.xt)) {
+    const value = decodeComponent(xt, 'xt', false); // magnet-uri leaves `xt` encoded
+    const btih = /^urn:btih:(.*)$/i.exec(value);
+    if (!btih) {
+      if (/^urn:btmh:/i.test(value)) sawV2 = true;
+      continue; // other URN types (sha1, ed2k, ...) name other networks
     }
-    // Unknown keys (ws, as, kt, ...) are ignored, as BEP 9 allows.
+    const hashText = btih[1] ?? '';
+    let hash: Uint8Array;
+    try {
+      hash = parseInfoHash(hashText);
+    } catch {
+      return invalid(
+        `xt infohash ${JSON.stringify(hashText.slice(0, 64))} is not 40 hex or 32 base32 characters`
+      );
+    }
+    if (infoHash && toHex(infoHash) !== toHex(hash)) invalid('it names two different btih infohashes');
+    infoHash = hash;
+  }
+
+  let publicKey: Uint8Array | undefined;
+  for (const xs of list(decoded.xs)) {
+    const btpk = /^urn:btpk:(.*)$/i.exec(xs);
+    if (!btpk) continue; // other exact sources (URLs) are not ours to follow
+    if (!/^[0-9a-fA-F]{64}$/.test(btpk[1] ?? '')) invalid('xs=urn:btpk: needs a 64 hex character public key');
+    const key32 = fromHex(btpk[1]!);
+    if (publicKey && toHex(publicKey) !== toHex(key32)) invalid('it names two different btpk keys');
+    publicKey = key32;
+  }
+
+  let salt: Uint8Array | undefined;
+  for (const raw of readHere.s) {
+    const hex = decodeComponent(raw, 's', false);
+    if (!/^([0-9a-fA-F]{2}){0,64}$/.test(hex)) invalid('s= (BEP 46 salt) must be hex, at most 64 bytes');
+    salt = fromHex(hex);
+  }
+
+  const peers: Address[] = [];
+  const peerHosts: Address[] = [];
+  const seenPeers = new Set<string>();
+  for (const raw of decoded.peerAddresses ?? []) {
+    const { address, literal } = parsePeer(decodeComponent(raw, 'x.pe', false)); // left encoded
+    const id = formatAddress(address);
+    if (seenPeers.has(id)) continue;
+    seenPeers.add(id);
+    (literal ? peers : peerHosts).push(address);
+  }
+  const trackers = (decoded.announce ?? []).filter((t) => t !== ''); // decoded, deduplicated
+
+  const dn = readHere.dn[0];
+  const name = dn === undefined ? undefined : decodeComponent(dn, 'dn', true);
+  let selectOnly: number[] | undefined;
+  if (readHere.so.length > 0) {
+    const selected = new Set<number>();
+    for (const raw of readHere.so) {
+      for (const i of parseSelectOnly(decodeComponent(raw, 'so', false))) selected.add(i);
+    }
+    selectOnly = [...selected].sort((a, b) => a - b);
   }
   return { infoHash, sawV2, name, selectOnly, peers, peerHosts, trackers, publicKey, salt };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import magnetDecode from 'magnet-uri';
+import magnetDecode, { encode as magnetEncode } from 'magnet-uri';
 import { formatSelectOnly, parseMagnet, parseSelectOnly, toMagnet } from '../../lib/magnet/magnet.js';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { fromHex } from '../../lib/util/bytes.js';
@@ -155,5 +155,61 @@ describe('toMagnet', () => {
     expect(toMagnet({ infoHash: BASE32 })).toBe(`magnet:?xt=urn:btih:${HEX}`);
     expect(() => toMagnet({ infoHash: 'abc' })).toThrow(InvalidArgumentError);
     expect(() => toMagnet({ infoHash: HEX, peers: [{ host: '1.2.3.4', port: 0 }] })).toThrow(/port/);
+  });
+});
+
+/**
+ * magnet-uri 7's known defects, pinned: lib/magnet/magnet.ts works around each one (see its
+ * header). If an upgrade fixes or changes one, this fails and the workaround can be revisited.
+ */
+describe('magnet-uri defects that parseMagnet covers', () => {
+  const xt = `xt=urn:btih:${HEX}`;
+
+  it('drops a value with a raw "=" (parseMagnet keeps it)', () => {
+    const uri = `magnet:?${xt}&tr=http://t/announce?passkey=abc`;
+    expect(magnetDecode(uri).announce).toEqual([]);
+    expect(parseMagnet(uri).trackers).toEqual(['http://t/announce?passkey=abc']);
+  });
+
+  it('ignores an uppercase scheme and uppercase keys (parseMagnet reads them)', () => {
+    expect(magnetDecode(`MAGNET:?${xt}`).infoHash).toBeUndefined();
+    expect(magnetDecode(`magnet:?XT=urn:btih:${HEX}`).infoHash).toBeUndefined();
+    expect(parseMagnet(`MAGNET:?XT=urn:btih:${HEX}`).infoHashHex).toBe(HEX);
+  });
+
+  it('throws a bare URIError on bad percent-encoding (parseMagnet names the field)', () => {
+    expect(() => magnetDecode(`magnet:?${xt}&tr=%E0%A4%A`)).toThrow(URIError);
+    expectInvalid(`magnet:?${xt}&tr=%E0%A4%A`, /percent-encoding in "tr"/);
+  });
+
+  it('takes any 40 characters as a hex infohash (parseMagnet rejects them)', () => {
+    expect(magnetDecode(`magnet:?xt=urn:btih:${'g'.repeat(40)}`).infoHash).toBe('g'.repeat(40));
+    expectInvalid(`magnet:?xt=urn:btih:${'g'.repeat(40)}`, /not 40 hex/);
+  });
+
+  it('turns an encoded "+" in dn into a space (parseMagnet keeps the "+")', () => {
+    expect(magnetDecode(`magnet:?${xt}&dn=a%2Bb`).name).toBe('a b');
+    expect(parseMagnet(`magnet:?${xt}&dn=a%2Bb+c`).name).toBe('a+b c');
+  });
+
+  it('expands so= ranges without a bound (parseMagnet caps the indices)', () => {
+    expect(magnetDecode(`magnet:?${xt}&so=0-100000`).so).toHaveLength(100_001);
+    expectInvalid(`magnet:?${xt}&so=0-100000000`, /so=/);
+  });
+
+  it('writes x.pe unencoded and drops one-letter keys (so toMagnet and toMutableMagnet write links themselves)', () => {
+    expect(magnetEncode({ xt: `urn:btih:${HEX}`, 'x.pe': 'a&b:1' })).toContain('x.pe=a&b:1');
+    expect(magnetEncode({ xs: `urn:btpk:${'ab'.repeat(32)}`, s: '6e' })).not.toContain('s=6e');
+    expect(toMagnet({ infoHash: HEX, peers: [{ host: '::1', port: 80 }] })).toContain('x.pe=%5B::1%5D:80');
+  });
+
+  it('writes links (as webtorrent does) that parseMagnet reads back', () => {
+    const uri = magnetEncode({ xt: `urn:btih:${HEX}`, dn: 'x y', tr: ['udp://t:1/a?b=c'], so: [1, 3, 4, 5] });
+    expect(parseMagnet(uri)).toMatchObject({
+      infoHashHex: HEX,
+      name: 'x y',
+      trackers: ['udp://t:1/a?b=c'],
+      selectOnly: [1, 3, 4, 5]
+    });
   });
 });
