@@ -13,7 +13,7 @@
  */
 import { DHT } from '../dht/dht.js';
 import type { EngineProgress, PeerListener } from '../engine/engine.js';
-import { TcpPeerListener } from '../engine/tcp-peer-listener.js';
+import { TcpPeerListener } from '../engine/peers/tcp-peer-listener.js';
 import { AbortError } from '../errors.js';
 import { parseMutableMagnet, type MutableMagnet } from '../magnet/magnet.js';
 import { Swarm, type SwarmOptions } from '../swarm/swarm.js';
