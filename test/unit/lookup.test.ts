@@ -63,7 +63,7 @@ describe('iterative lookup (pure, no sockets)', () => {
     expect(maxActive).toBeLessThanOrEqual(3);
   });
 
-  it('routes around nodes that never answer (slow queries widen, failures are skipped)', async () => {
+  it('routes around nodes that never answer: slow queries widen the search and are not waited for', async () => {
     const clock = new FakeClock();
     const target = net.rnd.bytes(20);
     const truthAll = [...net.nodes].sort((a, b) => compareDistance(target, a.id, b.id));
@@ -91,7 +91,9 @@ describe('iterative lookup (pure, no sockets)', () => {
     const result = await p;
     const want = truthAll.slice(3, 11).map((n) => toHex(n.id));
     expect(result.closest.map((r) => toHex(r.node.id))).toEqual(want);
-    expect(result.failures).toBeGreaterThanOrEqual(3);
+    // It did not wait for the dead nodes' 2 s timeouts: slow ones stop holding the lookup open.
+    expect(result.durationMs).toBeLessThan(2000);
+    expect(result.queries).toBeGreaterThanOrEqual(11);
   });
 
   it('starts from bootstrap addresses with unknown ids and reports values as they arrive', async () => {
