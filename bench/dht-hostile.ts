@@ -113,10 +113,11 @@ if (scenarios.has('churn')) {
   out.churn = r;
   log('\n== churn: 30% leave at once during lookups ==');
   log(`lookups that found their peer: ${r.found}/${r.lookups} (${fmt(r.foundRate * 100, 1)}%)`);
+  log(`median survivor table before the churn: ${r.tableBefore} nodes`);
   log(
     table(
-      ['minutes after', 'table entries pointing at departed nodes'],
-      r.deadEntries.map((d) => [`${d.minutes}`, `${fmt(d.fraction * 100, 1)}%`])
+      ['minutes after', 'table entries pointing at departed nodes', 'live entries per table (median)'],
+      r.deadEntries.map((d) => [`${d.minutes}`, `${fmt(d.fraction * 100, 1)}%`, `${d.liveMedian}`])
     )
   );
 }

@@ -261,8 +261,13 @@ export interface ChurnResult {
   lookups: number;
   found: number;
   foundRate: number;
-  /** Fraction of survivors' table entries that point at departed nodes, at each checkpoint. */
-  deadEntries: Array<{ minutes: number; fraction: number }>;
+  /** Median survivor table size just before the churn. */
+  tableBefore: number;
+  /**
+   * At each checkpoint: the fraction of survivors' table entries that point at departed nodes,
+   * and the median number of live entries per survivor table (refilled by refreshes).
+   */
+  deadEntries: Array<{ minutes: number; fraction: number; liveMedian: number }>;
 }
 
 export async function runChurn(opts: ChurnOptions): Promise<ChurnResult> {
@@ -278,6 +283,7 @@ export async function runChurn(opts: ChurnOptions): Promise<ChurnResult> {
     const leaving = new Set(order.slice(0, Math.floor(net.nodes.length * opts.leaveFraction)));
     const survivors = net.nodes.filter((_, i) => !leaving.has(i));
     const gone = new Set([...leaving].map((i) => key(net.nodes[i]!.address())));
+    const tableBefore = medianOf(survivors.map((s) => s.nodes().length));
     // Announced before the churn, from any node: the stored peers outlive their announcer.
     const items: Array<{ ih: Uint8Array; peer: Address }> = [];
     for (let i = 0; i < opts.lookups; i += 20) {
@@ -307,15 +313,23 @@ export async function runChurn(opts: ChurnOptions): Promise<ChurnResult> {
       elapsed = minutes;
       let total = 0;
       let stale = 0;
+      const live: number[] = [];
       for (const s of survivors) {
-        for (const c of s.nodes()) {
-          total++;
-          if (gone.has(key(c))) stale++;
-        }
+        const entries = s.nodes();
+        const dead = entries.filter((c) => gone.has(key(c))).length;
+        total += entries.length;
+        stale += dead;
+        live.push(entries.length - dead);
       }
-      deadEntries.push({ minutes, fraction: total ? stale / total : 0 });
+      deadEntries.push({ minutes, fraction: total ? stale / total : 0, liveMedian: medianOf(live) });
     }
-    return { lookups: items.length, found, foundRate: items.length ? found / items.length : 0, deadEntries };
+    return {
+      lookups: items.length,
+      found,
+      foundRate: items.length ? found / items.length : 0,
+      tableBefore,
+      deadEntries
+    };
   } finally {
     await net.destroy();
   }
@@ -328,6 +342,11 @@ function shuffled(n: number, rnd: RandomSource): number[] {
     [a[i], a[j]] = [a[j]!, a[i]!];
   }
   return a;
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function key(a: Address): string {

@@ -489,7 +489,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       intervalMs: this.opts.maintenanceIntervalMs ?? 60_000,
       saveIntervalMs: this.opts.saveIntervalMs ?? 5 * 60_000,
       refresh: (target) => this.lookups.run(target, 'find_node').then(() => {}),
-      ping: (node) => this.query(node, { method: 'ping', id: this.id }).then(() => {}),
+      ping: (node) => this.query(node, { method: 'ping', id: this.id }, undefined, node.id).then(() => {}),
       save: this.opts.statePath ? () => this.saveState() : null,
       warn: (err) => this.emit('warning', err)
     });

@@ -240,11 +240,11 @@ export class RoutingTable {
     this.activity[Math.min(prefixLength, ID_LENGTH * 8)] = this.now();
   }
 
-  /** Questionable nodes that have not been heard from in NODE_GOOD_MS, oldest first. */
-  questionable(max: number): Contact[] {
+  /** Up to `max` nodes not heard from for `idleMs` (default NODE_GOOD_MS), longest silent first. */
+  stalest(max: number, idleMs: number = NODE_GOOD_MS): Contact[] {
     const now = this.now();
     return this.all()
-      .filter((c) => c.failures < NODE_BAD_FAILURES && (c.lastSeen === 0 || now - c.lastSeen >= NODE_GOOD_MS))
+      .filter((c) => c.lastSeen === 0 || now - c.lastSeen >= idleMs)
       .sort((a, b) => a.lastSeen - b.lastSeen)
       .slice(0, max);
   }
