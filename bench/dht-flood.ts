@@ -12,6 +12,7 @@
  * default protections with loopback not exempt. Reported per mode (medians over reps): the
  * honest queries answered and their latency before and during the flood, what the flooder
  * got back (replies/s, bytes/s, bytes per byte sent), the victim's CPU share and memory.
+ * First it prints the worst-case bytes out per byte in of every datagram kind (amplification.ts).
  * Every loop is bounded in count and time; all sockets are closed.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -21,6 +22,7 @@ import bencode from 'bencode';
 import { argvReader } from './lib/argv.js';
 import { fmt, median, quantile, sleep, table, withTimeout } from './lib/stats.js';
 import { seededRandom } from '../lib/util/random.js';
+import { measureAmplification } from './lib/amplification.js';
 
 const { value, num } = argvReader(process.argv.slice(2));
 const rate = num('rate', 100_000);
@@ -204,6 +206,16 @@ async function runOnce(mode: 'off' | 'on', rep: number): Promise<Run> {
   }
 }
 
+// Bytes out per byte in, per datagram kind, at their worst (simulated network, exact counts).
+const amplification = await measureAmplification();
+console.log('amplification: smallest query of each kind against a full node (bytes)');
+console.log(
+  table(
+    ['datagram', 'query', 'reply', 'out / in'],
+    amplification.map((r) => [r.datagram, `${r.queryBytes}`, `${r.replyBytes}`, fmt(r.ratio)])
+  )
+);
+
 const runs: Run[] = [];
 for (let rep = 0; rep < reps; rep++) {
   for (const mode of modes) {
@@ -257,4 +269,4 @@ console.log(
     ])
   )
 );
-console.log(`BENCH_JSON ${JSON.stringify({ rate, seconds, reps, runs })}`);
+console.log(`BENCH_JSON ${JSON.stringify({ rate, seconds, reps, amplification, runs })}`);

@@ -80,6 +80,7 @@ export async function measureAmplification(): Promise<AmplificationRow[]> {
       ['find_node', query({ method: 'find_node', id, target: rnd.bytes(20) })],
       ['get_peers (50 peers stored)', query({ method: 'get_peers', id, infoHash: ih })],
       ['get_peers (none stored)', query({ method: 'get_peers', id, infoHash: rnd.bytes(20) })],
+      ['get_peers with BEP 33 scrape', query({ method: 'get_peers', id, infoHash: ih, scrape: true })],
       [
         'announce_peer (bad token: error 203)',
         query({

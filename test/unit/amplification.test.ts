@@ -13,6 +13,7 @@ const BOUNDS: Record<string, number> = {
   find_node: 4,
   'get_peers (50 peers stored)': 8,
   'get_peers (none stored)': 4,
+  'get_peers with BEP 33 scrape': 9,
   'announce_peer (valid token)': 1,
   'announce_peer (bad token: error 203)': 1,
   sample_infohashes: 8,

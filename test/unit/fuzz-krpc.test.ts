@@ -12,8 +12,12 @@ const rejections: unknown[] = [];
 const onRejection = (reason: unknown): void => {
   rejections.push(reason);
 };
-beforeAll(() => process.on('unhandledRejection', onRejection));
-afterAll(() => process.off('unhandledRejection', onRejection));
+beforeAll(() => {
+  process.on('unhandledRejection', onRejection);
+});
+afterAll(() => {
+  process.off('unhandledRejection', onRejection);
+});
 
 describe('fuzzing', () => {
   it('KRPC codec: 5,000 fuzzed datagrams, never a throw, accepted messages round-trip', () => {
