@@ -22,6 +22,8 @@ export class ExternalIpVoter {
   private readonly maxVoters: number;
   /** voter subnet -> the address it reported (Map order: oldest vote first). */
   private readonly votes = new Map<string, string>();
+  /** reported address -> votes for it among `votes`. */
+  private readonly tally = new Map<string, number>();
   private current: string | null = null;
 
   constructor(opts: ExternalIpOptions = {}) {
@@ -39,17 +41,27 @@ export class ExternalIpVoter {
    * this vote changed it, else null.
    */
   vote(voter: string, reported: string): string | null {
-    if (ipFamily(reported) === undefined) return null;
     const key = subnetKey(voter);
+    const previous = this.votes.get(key);
+    if (previous === reported) {
+      // The same vote again (most replies): only its age changes.
+      this.votes.delete(key);
+      this.votes.set(key, reported);
+      return null;
+    }
+    if (ipFamily(reported) === undefined) return null;
+    if (previous !== undefined) this.count(previous, -1);
     this.votes.delete(key);
     this.votes.set(key, reported);
-    if (this.votes.size > this.maxVoters) this.votes.delete(this.votes.keys().next().value!);
-    const tally = new Map<string, number>();
+    this.count(reported, 1);
+    if (this.votes.size > this.maxVoters) {
+      const [oldestKey, oldestIp] = this.votes.entries().next().value!;
+      this.votes.delete(oldestKey);
+      this.count(oldestIp, -1);
+    }
     let best: string | null = null;
     let bestVotes = 0;
-    for (const ip of this.votes.values()) {
-      const n = (tally.get(ip) ?? 0) + 1;
-      tally.set(ip, n);
+    for (const [ip, n] of this.tally) {
       if (n > bestVotes) {
         best = ip;
         bestVotes = n;
@@ -59,5 +71,11 @@ export class ExternalIpVoter {
     if (bestVotes < this.minVotes || bestVotes * 2 <= this.votes.size) return null;
     this.current = best;
     return best;
+  }
+
+  private count(ip: string, delta: number): void {
+    const n = (this.tally.get(ip) ?? 0) + delta;
+    if (n > 0) this.tally.set(ip, n);
+    else this.tally.delete(ip);
   }
 }

@@ -139,7 +139,10 @@ class Lookup {
   private queries = 0;
   private responses = 0;
   private failures = 0;
+  /** Bootstrap queries holding the lookup open (not yet answered, failed or slow). */
   private bootstrapInflight = 0;
+  /** Bootstrap queries not yet answered or failed. */
+  private bootstrapOutstanding = 0;
   private finished = false;
   private resolve: (r: LookupResult) => void = () => {};
 
@@ -224,8 +227,11 @@ class Lookup {
         active++;
       }
     }
-    const waiting = this.bootstrapInflight > 0 || this.candidates.some((c) => c.outstanding > 0);
-    if ((allDone && this.bootstrapInflight === 0) || !waiting) this.finish(false);
+    // With nothing learned yet, wait for a slow bootstrap node rather than end empty-handed.
+    const nothingYet = considered === 0 && unverified === 0 && this.bootstrapOutstanding > 0;
+    const waiting =
+      this.bootstrapInflight > 0 || nothingYet || this.candidates.some((c) => c.outstanding > 0);
+    if ((allDone && this.bootstrapInflight === 0 && !nothingYet) || !waiting) this.finish(false);
   }
 
   private send(c: Candidate): void {
@@ -286,10 +292,35 @@ class Lookup {
   private queryBootstrap(addr: Address): void {
     if (this.queries >= this.maxQueries) return;
     this.queries++;
+    // A silent bootstrap node stops holding the lookup open after its slow-after time, like any
+    // other node (a router that is down must not cost every lookup a full timeout).
+    let holding = true;
     this.bootstrapInflight++;
+    this.bootstrapOutstanding++;
+    const release = (): void => {
+      if (!holding) return;
+      holding = false;
+      this.bootstrapInflight--;
+    };
+    const slowAfter =
+      typeof this.slowAfterMs === 'function'
+        ? this.slowAfterMs({ ...addr, id: new Uint8Array(20) })
+        : this.slowAfterMs;
+    const slowTimer = this.opts.clock.setTimeout(() => {
+      this.timers.delete(slowTimer);
+      release();
+      this.step();
+    }, slowAfter);
+    this.timers.add(slowTimer);
+    const settle = (): void => {
+      this.bootstrapOutstanding--;
+      slowTimer.cancel();
+      this.timers.delete(slowTimer);
+      release();
+    };
     this.opts.query(addr, this.controller.signal, 1).then(
       (reply) => {
-        this.bootstrapInflight--;
+        settle();
         if (this.finished) return;
         this.responses++;
         const node: NodeInfo = { id: reply.id, host: addr.host, port: addr.port };
@@ -306,7 +337,7 @@ class Lookup {
         this.step();
       },
       () => {
-        this.bootstrapInflight--;
+        settle();
         if (this.finished) return;
         this.failures++;
         this.step();

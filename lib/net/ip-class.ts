@@ -21,15 +21,18 @@ export type IpScope = 'loopback' | 'local' | 'public';
 export type ExemptScope = 'none' | 'loopback' | 'local';
 
 export function ipScope(host: string): IpScope {
-  const b = parseIp(host);
-  if (!b) return 'public';
-  if (b.length === 4) {
-    const [a, c] = [b[0]!, b[1]!];
+  // IPv4 without allocating: this runs for every unsolicited datagram and table insert.
+  if (!host.includes(':')) {
+    const a = octet(host, 0);
+    const dot = host.indexOf('.');
+    const c = dot < 0 ? -1 : octet(host, dot + 1);
     if (a === 127) return 'loopback';
     if (a === 10 || (a === 172 && c >= 16 && c < 32) || (a === 192 && c === 168) || (a === 169 && c === 254))
       return 'local';
     return 'public';
   }
+  const b = parseIp(host);
+  if (!b) return 'public';
   if (b.every((x, i) => (i < 15 ? x === 0 : x === 1))) return 'loopback';
   if ((b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80)) return 'local';
   if (isV4Mapped(b)) return ipScope(`${b[12]}.${b[13]}.${b[14]}.${b[15]}`);
@@ -57,6 +60,18 @@ export function subnetKey(host: string): string {
   let key = '';
   for (let i = 0; i < 8; i++) key += b[i]!.toString(16).padStart(2, '0');
   return key;
+}
+
+/** The decimal number at `from` up to the next '.' (or the end), or -1. */
+function octet(host: string, from: number): number {
+  let v = 0;
+  let i = from;
+  for (; i < host.length && host.charCodeAt(i) !== 46; i++) {
+    const d = host.charCodeAt(i) - 48;
+    if (d < 0 || d > 9 || i - from > 2) return -1;
+    v = v * 10 + d;
+  }
+  return i === from ? -1 : v;
 }
 
 function isV4Mapped(b: Uint8Array): boolean {

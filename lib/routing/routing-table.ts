@@ -34,6 +34,8 @@ export interface Contact extends PackedNodeInfo {
   failures: number;
   /** Smoothed round-trip time of its answers, ms (0 = none measured yet). */
   rtt: number;
+  /** Its /24 or /64 when IP diversity limits it (null: exempt, or no limits), kept with `host`. */
+  subnet: string | null;
   /** k-bucket's arbiter field; unused (our arbiter always keeps the candidate object). */
   vectorClock: number;
 }
@@ -102,7 +104,7 @@ export class RoutingTable {
     this.perIp.clear();
     this.bucket = this.newTree();
     for (const c of contacts) {
-      if (bytesEqual(c.id, id) || !this.diversityAllows(c)) continue;
+      if (bytesEqual(c.id, id) || !this.diversityAllows(c, null)) continue;
       if (this.bucket.add(c)) this.indexAdded(c);
     }
   }
@@ -118,7 +120,7 @@ export class RoutingTable {
       onRemoved: (c) => {
         if (this.byAddress.get(formatAddress(c)) !== c) return;
         this.byAddress.delete(formatAddress(c));
-        if (this.diversity?.limits(c.host)) {
+        if (c.subnet !== null) {
           const n = (this.perIp.get(c.host) ?? 1) - 1;
           if (n > 0) this.perIp.set(c.host, n);
           else this.perIp.delete(c.host);
@@ -143,17 +145,7 @@ export class RoutingTable {
 
   /** The node answered one of our queries (`rtt`: that answer's round trip, ms). */
   nodeSeen(node: NodeInfo, rtt?: number): SeenOutcome {
-    const out = this.insert(node, this.now());
-    if (
-      rtt !== undefined &&
-      rtt >= 0 &&
-      (out.kind === 'added' || out.kind === 'updated' || out.kind === 'replaced')
-    ) {
-      const c = this.get(node.id);
-      // The usual smoothing (RFC 6298's 1/8 gain): one slow answer moves it a little.
-      if (c) c.rtt = c.rtt > 0 ? c.rtt + (rtt - c.rtt) / 8 : Math.max(rtt, 1);
-    }
-    return out;
+    return this.insert(node, this.now(), false, rtt);
   }
 
   /** A node from a saved state: inserted as questionable if there is room, else ignored. */
@@ -260,7 +252,7 @@ export class RoutingTable {
     return orReplace && leaf.contacts.some((c) => this.state(c) !== 'good');
   }
 
-  private insert(node: NodeInfo, lastSeen: number, onlyIfRoom = false): SeenOutcome {
+  private insert(node: NodeInfo, lastSeen: number, onlyIfRoom = false, rtt?: number): SeenOutcome {
     if (node.id.length !== ID_LENGTH || node.port < 1 || node.port > 65535)
       return { kind: 'rejected', reason: 'invalid' };
     if (bytesEqual(node.id, this.localId) || this.isOwnAddress(node.host, node.port)) {
@@ -271,12 +263,12 @@ export class RoutingTable {
       if (existing.host !== node.host || existing.port !== node.port) {
         // Same id from another address: keep the verified one unless it has gone bad.
         if (this.state(existing) === 'good') return { kind: 'rejected', reason: 'invalid' };
-        const moved = { ...node, id: existing.id };
-        if (existing.host !== node.host && !this.diversityAllows(moved))
+        if (existing.host !== node.host && !this.diversityAllows(node, existing))
           return { kind: 'rejected', reason: 'ip-limit' };
         this.bucket.remove(existing.id);
         existing.host = node.host;
         existing.packedIp = packIp(node.host);
+        existing.subnet = this.subnetOf(node.host);
         existing.port = node.port;
         if (!this.bucket.add(existing)) return { kind: 'rejected', reason: 'full' };
         this.indexAdded(existing);
@@ -286,13 +278,17 @@ export class RoutingTable {
         existing.failures = 0;
         this.touch(existing.id);
       }
+      if (rtt !== undefined && rtt >= 0) {
+        // The usual smoothing (RFC 6298's 1/8 gain): one slow answer moves it a little.
+        existing.rtt = existing.rtt > 0 ? existing.rtt + (rtt - existing.rtt) / 8 : Math.max(rtt, 1);
+      }
       this.bucket.add(existing); // moves it to the most-recently-seen end
       return { kind: 'updated' };
     }
     // The address now speaks for another id: the old entry is stale.
     const sameAddress = this.byAddress.get(formatAddress(node));
     if (sameAddress) this.bucket.remove(sameAddress.id);
-    if (!this.diversityAllows(node)) return { kind: 'rejected', reason: 'ip-limit' };
+    if (!this.diversityAllows(node, null)) return { kind: 'rejected', reason: 'ip-limit' };
 
     const contact: Contact = {
       id: node.id,
@@ -301,7 +297,8 @@ export class RoutingTable {
       packedIp: packIp(node.host),
       lastSeen,
       failures: 0,
-      rtt: 0,
+      rtt: rtt !== undefined && rtt >= 0 ? Math.max(rtt, 1) : 0,
+      subnet: this.subnetOf(node.host),
       vectorClock: 0
     };
     if (this.bucket.add(contact)) {
@@ -331,25 +328,28 @@ export class RoutingTable {
    * May `node` enter without breaking the IP diversity limits? (Its own entry, if it is
    * already in, is not counted against it.)
    */
-  private diversityAllows(node: NodeInfo): boolean {
+  private diversityAllows(node: NodeInfo, self: Contact | null): boolean {
     const d = this.diversity;
-    if (!d || !d.limits(node.host)) return true;
+    const subnet = this.subnetOf(node.host);
+    if (!d || subnet === null) return true;
     const atIp = this.perIp.get(node.host) ?? 0;
-    const self = this.get(node.id);
     const selfHere = self && self.host === node.host ? 1 : 0;
     if (atIp - selfHere >= d.maxPerIp) return false;
-    const subnet = d.subnetOf(node.host);
     let inSubnet = 0;
     for (const c of this.bucket.leaf(node.id).contacts) {
-      if (c !== self && d.subnetOf(c.host) === subnet) inSubnet++;
+      if (c !== self && c.subnet === subnet) inSubnet++;
     }
     return inSubnet < d.maxPerSubnetPerBucket;
+  }
+
+  private subnetOf(host: string): string | null {
+    return this.diversity ? this.diversity.subnetOf(host) : null;
   }
 
   /** Book-keeping for a contact that just entered the tree. */
   private indexAdded(c: Contact): void {
     this.byAddress.set(formatAddress(c), c);
-    if (this.diversity?.limits(c.host)) this.perIp.set(c.host, (this.perIp.get(c.host) ?? 0) + 1);
+    if (c.subnet !== null) this.perIp.set(c.host, (this.perIp.get(c.host) ?? 0) + 1);
   }
 
   private touch(id: Uint8Array): void {
