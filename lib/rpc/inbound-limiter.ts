@@ -13,7 +13,7 @@
  */
 import type { Clock } from '../util/clock.js';
 import { isExempt, type ExemptScope } from '../net/ip-class.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../util/token-bucket.js';
 
 export interface InboundLimitsOptions {
   /** Unsolicited datagrams per second one IP may send (default 20). */
@@ -55,7 +55,8 @@ interface Source {
 export class InboundLimiter {
   private readonly o: Required<InboundLimitsOptions>;
   private readonly sources = new Map<string, Source>();
-  private readonly global: TokenBucket;
+  /** null: no global cap. */
+  private readonly global: TokenBucket | null;
   private banned = 0;
 
   constructor(
@@ -63,7 +64,9 @@ export class InboundLimiter {
     opts: InboundLimitsOptions = {}
   ) {
     this.o = { ...INBOUND_LIMITS_DEFAULTS, ...opts };
-    this.global = new TokenBucket(clock, this.o.globalRate);
+    const rate = this.o.globalRate;
+    this.global =
+      rate === Infinity ? null : new TokenBucket({ ratePerSecond: rate, burst: rate, nowMs: clock.now() });
   }
 
   /** Sources currently remembered. */
@@ -82,7 +85,7 @@ export class InboundLimiter {
       const verdict = this.perIp(host);
       if (verdict !== 'ok') return verdict;
     }
-    return this.global.take() ? 'ok' : 'overloaded';
+    return !this.global || this.global.take(this.clock.now()) ? 'ok' : 'overloaded';
   }
 
   private perIp(host: string): InboundVerdict {

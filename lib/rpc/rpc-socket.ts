@@ -30,7 +30,7 @@ import {
   QUERY_TIMEOUT_MS
 } from '../constants.js';
 import { toHex } from '../util/bytes.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import { RttEstimator } from './rtt-estimator.js';
 import type { InboundLimiter, InboundVerdict } from './inbound-limiter.js';
 
@@ -143,7 +143,8 @@ export class RpcSocket {
   /** host|port -> queries awaiting its reply: such replies skip the inbound limits. */
   private readonly awaiting = new Map<string, number>();
   private readonly inbound: InboundLimiter | undefined;
-  private readonly budget: TokenBucket;
+  /** null: unlimited. */
+  private readonly budget: TokenBucket | null;
   /** Round trips of every answer we got. */
   readonly rtt = new RttEstimator();
   /** When we last received a valid reply (-Infinity: never). */
@@ -163,10 +164,17 @@ export class RpcSocket {
     this.ratePerSecond = opts.maxQueriesPerSecond ?? MAX_QUERIES_PER_SECOND;
     this.readOnly = opts.readOnly ?? false;
     this.version = opts.version;
-    this.queryRate = new TokenBucket(this.clock, this.ratePerSecond);
+    this.queryRate = new TokenBucket({
+      ratePerSecond: this.ratePerSecond,
+      burst: this.ratePerSecond,
+      nowMs: this.clock.now()
+    });
     this.inbound = opts.inbound;
     const bytes = opts.maxBytesPerSecond ?? Infinity;
-    this.budget = new TokenBucket(this.clock, bytes > 0 ? bytes : Infinity);
+    this.budget =
+      bytes > 0 && bytes !== Infinity
+        ? new TokenBucket({ ratePerSecond: bytes, burst: bytes, nowMs: this.clock.now() })
+        : null;
     this.transport.onMessage((data, from) => this.receive(data, from));
   }
 
@@ -182,7 +190,11 @@ export class RpcSocket {
   query(to: Address, query: Query, opts: QueryOptions = {}): Promise<RpcReply> {
     if (this.closed) return Promise.reject(new DestroyedError('RPC socket'));
     if (opts.signal?.aborted) return Promise.reject(new AbortError());
-    if (this.waiting.length === 0 && this.pending.size < this.maxInflight && this.queryRate.take()) {
+    if (
+      this.waiting.length === 0 &&
+      this.pending.size < this.maxInflight &&
+      this.queryRate.take(this.clock.now())
+    ) {
       return new Promise((resolve, reject) => this.send(to, query, opts, resolve, reject));
     }
     if (this.waiting.length >= this.maxInflight * MAX_WAITING_FACTOR) {
@@ -304,7 +316,7 @@ export class RpcSocket {
       return;
     }
     this.counters.bytesOut += data.length;
-    this.budget.spend(data.length);
+    this.budget?.spend(this.clock.now(), data.length);
     this.transport.send(data, to);
   }
 
@@ -326,7 +338,7 @@ export class RpcSocket {
     const msg = decoded.message;
     if (msg.type === 'query') {
       if (awaited && !this.admitted(from)) return;
-      if (!this.budget.hasAny()) {
+      if (this.budget && !this.budget.hasAny(this.clock.now())) {
         this.counters.droppedOverBudget++;
         return;
       }
@@ -366,7 +378,7 @@ export class RpcSocket {
 
   private drain(): void {
     while (this.waiting.length > 0 && this.pending.size < this.maxInflight) {
-      if (!this.queryRate.take()) {
+      if (!this.queryRate.take(this.clock.now())) {
         this.scheduleDrain();
         return;
       }
@@ -377,7 +389,7 @@ export class RpcSocket {
   /** Wake up when the token bucket has refilled enough for the next waiting query. */
   private scheduleDrain(): void {
     if (this.refillTimer || this.closed) return;
-    const waitMs = this.queryRate.waitFor(1) || 1;
+    const waitMs = this.queryRate.waitMs(this.clock.now()) || 1;
     this.refillTimer = this.clock.setTimeout(() => {
       this.refillTimer = null;
       this.drain();

@@ -1,7 +1,8 @@
 /**
  * A token bucket as a small pure unit with time passed in (no timers): callers compute when to
- * wake up, and tests drive it with plain numbers. Used for query rates (crawler) and for replies
- * owed to strangers (uTP resets). Each owner has its own: no module-level state.
+ * wake up, and tests drive it with plain numbers. Tokens are whatever the owner counts: queries
+ * (crawler, DHT outbound rate), replies owed to strangers (uTP resets, the DHT's inbound cap),
+ * bytes (the DHT's outbound budget). Each owner has its own: no module-level state.
  */
 import { InvalidArgumentError } from '../errors.js';
 
@@ -23,18 +24,31 @@ export class TokenBucket {
     this.at = opts.nowMs;
   }
 
-  /** Take one token if available. */
-  take(nowMs: number): boolean {
+  /** Take `n` tokens if there are that many. */
+  take(nowMs: number, n = 1): boolean {
     this.refill(nowMs);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < n) return false;
+    this.tokens -= n;
     return true;
   }
 
-  /** Milliseconds until a token is available (0 when one is). */
-  waitMs(nowMs: number): number {
+  /** Take `n` tokens even if that leaves a debt: what was already sent is spent. */
+  spend(nowMs: number, n: number): void {
     this.refill(nowMs);
-    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.rate);
+    this.tokens -= n;
+  }
+
+  /** Is anything left (no debt)? */
+  hasAny(nowMs: number): boolean {
+    this.refill(nowMs);
+    return this.tokens > 0;
+  }
+
+  /** Milliseconds until `n` tokens (at most a full bucket) are available (0 when they are). */
+  waitMs(nowMs: number, n = 1): number {
+    this.refill(nowMs);
+    const need = Math.min(n, this.burst) - this.tokens;
+    return need <= 0 ? 0 : Math.ceil((need * 1000) / this.rate);
   }
 
   private refill(nowMs: number): void {
