@@ -2,7 +2,7 @@
  * Bytes our node sends per byte it receives, for every kind of datagram, at their worst: the
  * smallest query a spoofer can send (1-byte transaction id, no optional keys) against a node
  * with a full neighbourhood in its table, 50+ peers stored for the infohash asked about, and
- * infohashes to sample. Built through the public path only, on the simulated network: other
+ * infohashes to sample, and a BEP 44 item of the largest value (1000 bytes) stored. Built through the public path only, on the simulated network: other
  * nodes join, announcers get tokens and announce. Shared by test/unit/amplification.test.ts
  * (which asserts the bounds) and bench/dht-flood.ts (which prints the table).
  */
@@ -13,6 +13,7 @@ import { decodeMessage, encodeQuery } from '../../lib/krpc/codec.js';
 import type { Query } from '../../lib/krpc/types.js';
 import type { Transport } from '../../lib/net/transport.js';
 import { seededRandom } from '../../lib/util/random.js';
+import { immutableTarget } from '../../lib/item/item.js';
 
 export interface AmplificationRow {
   datagram: string;
@@ -75,6 +76,13 @@ export async function measureAmplification(): Promise<AmplificationRow[]> {
         await ask(t, query({ method: 'announce_peer', id, infoHash, port: 6881, token, impliedPort: false }));
       }
     }
+    // The largest immutable BEP 44 item (a 1000-byte value) stored through an ordinary put.
+    const big = bencode.encode('x'.repeat(995)) as Uint8Array;
+    const itemAt = immutableTarget(big);
+    const putter = net.createTransport();
+    const got = decodeMessage((await ask(putter, query({ method: 'get', id, target: itemAt })))[0]!);
+    if (!got.ok || got.message.type !== 'response' || !got.message.body.token) throw new Error('no token');
+    await ask(putter, query({ method: 'put', id, token: got.message.body.token, v: big }));
     const cases: Array<[string, Uint8Array]> = [
       ['ping', query({ method: 'ping', id })],
       ['find_node', query({ method: 'find_node', id, target: rnd.bytes(20) })],
@@ -91,6 +99,12 @@ export async function measureAmplification(): Promise<AmplificationRow[]> {
           token: new Uint8Array([1]),
           impliedPort: false
         })
+      ],
+      ['BEP 44 get (1000-byte item stored)', query({ method: 'get', id, target: itemAt })],
+      ['BEP 44 get (nothing stored)', query({ method: 'get', id, target: rnd.bytes(20) })],
+      [
+        'BEP 44 put (bad token: error 203)',
+        query({ method: 'put', id, token: new Uint8Array([1]), v: new Uint8Array([0x30, 0x3a]) })
       ],
       ['sample_infohashes', query({ method: 'sample_infohashes', id, target: rnd.bytes(20) })],
       ['unknown method with a target', query({ method: 'unknown', name: 'x', id, target: rnd.bytes(20) })],

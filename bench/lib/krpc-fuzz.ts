@@ -39,9 +39,27 @@ const KEYS = [
   'v',
   'seed',
   'noseed',
+  'scrape',
+  'BFsd',
+  'BFpe',
+  'k',
+  'sig',
+  'seq',
+  'salt',
+  'cas',
   '__proto__'
 ];
-const METHODS = ['ping', 'find_node', 'get_peers', 'announce_peer', 'sample_infohashes', 'vote', 'x'];
+const METHODS = [
+  'ping',
+  'find_node',
+  'get_peers',
+  'announce_peer',
+  'sample_infohashes',
+  'get',
+  'put',
+  'vote',
+  'x'
+];
 
 /** Valid datagrams of every kind, to mutate. */
 export function validDatagrams(rnd: RandomSource): Uint8Array[] {
@@ -61,6 +79,20 @@ export function validDatagrams(rnd: RandomSource): Uint8Array[] {
       seed: true
     },
     { method: 'sample_infohashes', id, target: rnd.bytes(20) },
+    { method: 'get_peers', id, infoHash: rnd.bytes(20), scrape: true },
+    { method: 'get', id, target: rnd.bytes(20), seq: rnd.int(100) },
+    { method: 'put', id, token: rnd.bytes(8), v: bencode.encode('hello') as Uint8Array },
+    {
+      method: 'put',
+      id,
+      token: rnd.bytes(8),
+      v: bencode.encode({ a: 1 }) as Uint8Array,
+      k: rnd.bytes(32),
+      sig: rnd.bytes(64),
+      seq: rnd.int(1000),
+      salt: rnd.bytes(rnd.int(70)),
+      cas: rnd.int(1000)
+    },
     { method: 'unknown', name: 'vote', id, target: rnd.bytes(20) }
   ];
   const body: ResponseBody = {
@@ -77,6 +109,15 @@ export function validDatagrams(rnd: RandomSource): Uint8Array[] {
     ...queries.map((q) => encodeQuery(t, q, { readOnly: rnd.int(2) === 0, version: rnd.bytes(4) })),
     encodeResponse(t, body, { ip: { host: '9.9.9.9', port: 1 }, version: rnd.bytes(4) }),
     encodeResponse(t, { id }),
+    encodeResponse(t, {
+      id,
+      token: rnd.bytes(8),
+      v: bencode.encode('x'.repeat(rnd.int(1100))) as Uint8Array,
+      k: rnd.bytes(32),
+      sig: rnd.bytes(64),
+      seq: rnd.int(1000)
+    }),
+    encodeResponse(t, { id, BFsd: rnd.bytes(256), BFpe: rnd.bytes(256) }),
     encodeError(t, 201, 'A Generic Error Ocurred')
   ];
 }
@@ -197,8 +238,10 @@ function sameMessage(a: Message, b: Message): boolean {
   return JSON.stringify(a, replacer) === JSON.stringify(b, replacer);
 }
 
-function replacer(_key: string, v: unknown): unknown {
-  return v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v;
+/** Bytes as hex, whether a Uint8Array or a Buffer (whose toJSON runs before a replacer sees it). */
+function replacer(this: Record<string, unknown>, key: string, v: unknown): unknown {
+  const raw = this[key];
+  return raw instanceof Uint8Array ? Buffer.from(raw).toString('hex') : v;
 }
 
 function ascii(s: string): Uint8Array {
