@@ -3,34 +3,26 @@
  * variance), and the wait it implies before a query counts as slow: long enough for nearly
  * every live node to answer, short enough that a dead one costs a fraction of the timeout.
  */
+import { SmoothedRtt } from '../util/smoothed-rtt.js';
 
 /** Slow-after before any answer was measured, ms (libtorrent's fixed short timeout). */
 export const INITIAL_SLOW_AFTER_MS = 1000;
 
 export class RttEstimator {
-  private srtt = 0;
-  private rttvar = 0;
-  private count = 0;
+  private readonly rtt = new SmoothedRtt();
 
   /** Answers measured so far. */
   get samples(): number {
-    return this.count;
+    return this.rtt.samples;
   }
 
   /** Smoothed round trip, ms (0 before the first sample). */
   get smoothed(): number {
-    return this.srtt;
+    return this.rtt.srtt;
   }
 
   sample(rttMs: number): void {
-    if (!(rttMs >= 0) || !Number.isFinite(rttMs)) return;
-    if (this.count++ === 0) {
-      this.srtt = rttMs;
-      this.rttvar = rttMs / 2;
-      return;
-    }
-    this.rttvar += (Math.abs(this.srtt - rttMs) - this.rttvar) / 4;
-    this.srtt += (rttMs - this.srtt) / 8;
+    this.rtt.sample(rttMs);
   }
 
   /**
@@ -40,12 +32,13 @@ export class RttEstimator {
    * [minMs, maxMs]. Before the first sample: INITIAL_SLOW_AFTER_MS (clamped).
    */
   slowAfter(minMs: number, maxMs: number, nodeRtt = 0): number {
+    const { srtt, rttvar, samples } = this.rtt;
     const base =
       nodeRtt > 0
-        ? Math.max(3 * nodeRtt, nodeRtt + 4 * this.rttvar)
-        : this.count === 0
+        ? Math.max(3 * nodeRtt, nodeRtt + 4 * rttvar)
+        : samples === 0
           ? INITIAL_SLOW_AFTER_MS
-          : this.srtt + 4 * this.rttvar;
+          : srtt + 4 * rttvar;
     return Math.round(Math.min(maxMs, Math.max(minMs, base)));
   }
 }
