@@ -8,7 +8,8 @@
  *               rate measures the claim pipeline, not ut_metadata.
  *   --rows N    N generated resolved torrents written through each store's batched path
  *               (PostgreSQL and SQLite): database bytes per torrent, write rate, and search
- *               latency p50/p95 over a fixed query mix (store API, then HTTP /api/search).
+ *               latency p50/p95 over a fixed query mix (store API, then HTTP /api/search);
+ *               --store sqlite|postgresql runs one of them (default both).
  *
  *   npm run build && node dist/bench/index-bench.js --scaling --nodes 5000 --reps 2
  *   node dist/bench/index-bench.js --rows 1000000
@@ -227,13 +228,12 @@ async function measureHttp(store: IndexStore, reps: number): Promise<{ p50: numb
   return { p50: median(times), p95: quantile(times, 0.95) };
 }
 
-async function rowsBench(cluster: PgCluster, n: number, reps: number): Promise<void> {
+async function rowsBench(cluster: PgCluster, n: number, reps: number, only: string): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'trackerless-index-bench-'));
   try {
-    const targets: Array<[string, string]> = [
-      ['PostgreSQL', await cluster.createDatabase('rows')],
-      ['SQLite', join(dir, 'rows.db')]
-    ];
+    const targets: Array<[string, string]> = [];
+    if (only !== 'sqlite') targets.push(['PostgreSQL', await cluster.createDatabase('rows')]);
+    if (only !== 'postgresql') targets.push(['SQLite', join(dir, 'rows.db')]);
     for (const [label, spec] of targets) {
       const store = await openStore(spec, { shards: 0 });
       const writeS = await fill(store, n, 7);
@@ -284,7 +284,8 @@ try {
       argv.num('rate', 100),
       argv.num('resolve-ms', 200)
     );
-  if (argv.value('rows')) await rowsBench(cluster, argv.num('rows', 1), argv.num('search-reps', 40));
+  if (argv.value('rows'))
+    await rowsBench(cluster, argv.num('rows', 1), argv.num('search-reps', 40), argv.value('store') ?? 'both');
 } finally {
   await cluster.stop();
 }

@@ -37,7 +37,16 @@ let port: number;
 let tableSize: number;
 let stats: () => Record<string, unknown>;
 if (args.impl === 'ours') {
-  const dht = await DHT.create({ host: '127.0.0.1', port: 0, nodeId: id, bootstrap: [] });
+  // Capacity is measured with the inbound limits and the outbound budget off: they cap
+  // serving by design (2,000 unsolicited datagrams/s, 256 KiB/s; docs/security.md).
+  const dht = await DHT.create({
+    host: '127.0.0.1',
+    port: 0,
+    nodeId: id,
+    bootstrap: [],
+    inboundLimits: false,
+    maxBytesPerSecond: 0
+  });
   dht.on('warning', () => {});
   injectContacts(dht, contacts);
   port = dht.address().port;

@@ -34,6 +34,11 @@ export const NODE_BAD_FAILURES = 2;
 
 /** Default per-query timeout, ms. */
 export const QUERY_TIMEOUT_MS = 2_000;
+/**
+ * Shortest wait before a lookup widens past a silent node, ms (the adaptive wait follows the
+ * measured round trips but never drops below this: event-loop stalls look like slow nodes).
+ */
+export const MIN_SLOW_AFTER_MS = 150;
 /** Default cap on outstanding queries per node. */
 export const MAX_INFLIGHT_QUERIES = 256;
 /** Default global outbound query rate, queries per second (token bucket refill). */

@@ -38,10 +38,17 @@ export function dhtOptionsFrom(opts: DhtCliOptions, udpPort?: number): DhtOption
 }
 
 /**
- * Create a node, print its warnings, and wait until it has joined. Resolves null (the node
- * already destroyed) if `stop` fires first; rejects if the socket cannot be bound.
+ * Create a node, print its warnings, and wait until it has joined — or, with `until: 'bound'`,
+ * only until its socket is bound, so a lookup can start while the join runs (a join waiting on
+ * dead nodes must not delay it). Resolves null (the node already destroyed) if `stop` fires
+ * first; rejects if the socket cannot be bound.
  */
-export async function startDht(ctx: CliContext, options: DhtOptions, stop: AbortSignal): Promise<DHT | null> {
+export async function startDht(
+  ctx: CliContext,
+  options: DhtOptions,
+  stop: AbortSignal,
+  until: 'joined' | 'bound' = 'joined'
+): Promise<DHT | null> {
   const dht = new DHT(options);
   dht.on('warning', (err) => ctx.warn(err.message));
   let onStop = (): void => {};
@@ -51,7 +58,8 @@ export async function startDht(ctx: CliContext, options: DhtOptions, stop: Abort
     else stop.addEventListener('abort', onStop, { once: true });
   });
   try {
-    const outcome = await Promise.race([dht.ready.then(() => 'ready' as const), stopped]);
+    const started = until === 'bound' ? Promise.race([dht.listening, dht.ready]) : dht.ready;
+    const outcome = await Promise.race([started.then(() => 'ready' as const), stopped]);
     if (outcome === 'ready') return dht;
     await dht.destroy();
     return null;
@@ -122,7 +130,8 @@ export interface OneShotOutcome<T> {
 
 /**
  * Start a node, run `work` on it until it finishes, the --timeout passes or the user
- * interrupts, then destroy the node. An AbortError from `work` means it was stopped.
+ * interrupts, then destroy the node. `work` starts once the socket is bound, while the join
+ * runs. An AbortError from `work` means it was stopped.
  */
 export async function withDht<T>(
   ctx: CliContext,
@@ -130,7 +139,7 @@ export async function withDht<T>(
   work: (dht: DHT, signal: AbortSignal) => Promise<T>
 ): Promise<OneShotOutcome<T>> {
   const stop = deadline(ctx, opts.timeout);
-  const dht = await startDht(ctx, dhtOptionsFrom(opts, opts.dhtPort), stop);
+  const dht = await startDht(ctx, dhtOptionsFrom(opts, opts.dhtPort), stop, 'bound');
   let result: T | null = null;
   let stats: DhtStats | null = null;
   if (dht) {

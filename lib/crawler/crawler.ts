@@ -32,7 +32,7 @@ import { RemoteError } from '../errors.js';
 import { Frontier, type Eligibility } from './frontier.js';
 import { NodeSchedule } from './schedule.js';
 import { PerIpLimiter } from './limits.js';
-import { positive, TokenBucket } from '../util/token-bucket.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import { RevisitQueue } from './revisit-queue.js';
 import { ResolveQueue } from './resolve-queue.js';
 import { MAX_SAMPLE_INTERVAL_S, sanitizeReply, type AnomalyKind, type RejectReason } from './validate.js';
@@ -109,9 +109,9 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     this.revisits = new RevisitQueue(opts.revisitCapacity ?? 100_000);
     this.perIp = new PerIpLimiter({ queriesPerSecond: opts.perIpQueriesPerSecond ?? 1 });
     this.bucket = new TokenBucket({
-      rate: positive(opts.queriesPerSecond ?? 20, 'queriesPerSecond'),
-      ...(opts.burst !== undefined ? { burst: positive(opts.burst, 'burst') } : {}),
-      clock: this.clock
+      ratePerSecond: opts.queriesPerSecond ?? 20,
+      ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
+      nowMs: this.clock.now()
     });
     this.resolveQueue = opts.resolver
       ? new ResolveQueue({
@@ -207,11 +207,11 @@ export class Crawler extends TypedEmitter<CrawlerEvents> {
     try {
       while (this.running && this.inflight.size < this.cfg.maxInflight) {
         const now = this.clock.now();
-        const tokenWait = this.bucket.delayFor(1);
+        const tokenWait = this.bucket.waitMs(now);
         if (tokenWait > 0) return this.wakeIn(tokenWait);
         const next = this.pickNext(now);
         if (next === null) return this.nothingToDo(now);
-        this.bucket.tryTake(1);
+        this.bucket.take(now);
         this.send(next, now);
       }
     } finally {

@@ -39,10 +39,10 @@ export class Admission {
     return this.verifying.size;
   }
 
-  /** `node` answered one of our queries. */
-  answered(node: NodeInfo): void {
+  /** `node` answered one of our queries (in `rtt` ms). */
+  answered(node: NodeInfo, rtt?: number): void {
     if (this.o.isClosed()) return;
-    const outcome = this.o.table.nodeSeen(node);
+    const outcome = this.o.table.nodeSeen(node, rtt);
     if (outcome.kind === 'added' || outcome.kind === 'replaced') this.o.onAdded(node);
     if (outcome.kind !== 'bucket-full') return;
     const key = toHex(outcome.ping.id);

@@ -24,6 +24,12 @@ import { loadState, saveState } from './state-file.js';
 import { resolveBootstrap } from '../net/resolve.js';
 import { Admission } from './admission.js';
 import { linkedController } from '../util/abort.js';
+import { resolveProtections, type Protections } from './protections.js';
+import { InboundLimiter } from '../rpc/inbound-limiter.js';
+import { IpDiversity } from '../routing/ip-diversity.js';
+import { ExternalIpVoter } from './external-ip.js';
+import { bep42Id, isBep42Compliant } from '../id/bep42.js';
+import { ipScope } from '../net/ip-class.js';
 import type { AnnounceOptions, DhtOptions, LookupOptionsPublic } from './options.js';
 import type {
   AnnounceResult,
@@ -41,8 +47,15 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { bytesEqual } from '../util/bytes.js';
 import { parseInfoHash, parseNodeId, randomId, randomIdWithPrefix } from '../id/node-id.js';
-import { AbortError, DestroyedError, InvalidArgumentError, TrackerlessError, StateError } from '../errors.js';
-import { ALPHA, CLIENT_VERSION, DEFAULT_BOOTSTRAP, K, QUERY_TIMEOUT_MS } from '../constants.js';
+import { AbortError, DestroyedError, InvalidArgumentError, StateError, TrackerlessError } from '../errors.js';
+import {
+  ALPHA,
+  CLIENT_VERSION,
+  DEFAULT_BOOTSTRAP,
+  K,
+  MIN_SLOW_AFTER_MS,
+  QUERY_TIMEOUT_MS
+} from '../constants.js';
 
 export class DHT extends TypedEmitter<DhtEvents> {
   /** Resolves once bound and bootstrapped (never rejects for bootstrap failures; see 'warning'). */
@@ -64,6 +77,10 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private bootstrapAddresses: Address[] = [];
   private readonly lookups: NodeLookups;
   private admission: Admission | null = null;
+  private server: ServerContext | null = null;
+  private readonly protections: Protections;
+  private readonly diversity: IpDiversity | undefined;
+  private readonly externalIp = new ExternalIpVoter();
   /** Our socket is IPv6 (we then use `nodes6`, BEP 32). */
   private ipv6 = false;
   private ownAddress: Address | null = null;
@@ -90,6 +107,10 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.k = opts.k ?? K;
     this.alpha = opts.alpha ?? ALPHA;
     this.id = opts.nodeId !== undefined ? parseNodeId(opts.nodeId) : randomId(this.random);
+    this.protections = resolveProtections(opts);
+    this.diversity = this.protections.diversity ? new IpDiversity(this.protections.diversity) : undefined;
+    const queryTimeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
+    const diversity = this.diversity;
     this.tokens = new TokenIssuer({
       clock: this.clock,
       random: this.random,
@@ -107,7 +128,18 @@ export class DHT extends TypedEmitter<DhtEvents> {
       clock: this.clock,
       k: this.k,
       alpha: this.alpha,
-      queryTimeoutMs: opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
+      queryTimeoutMs,
+      slowAfter: (node) =>
+        this.rpc
+          ? this.rpc.rtt.slowAfter(MIN_SLOW_AFTER_MS, queryTimeoutMs / 2, this.table?.get(node.id)?.rtt)
+          : queryTimeoutMs / 2,
+      ...(this.protections.bep42 ? { verified: (n: NodeInfo) => isBep42Compliant(n.id, n.host) } : {}),
+      ...(diversity
+        ? {
+            subnetOf: (n: NodeInfo) => diversity.subnetOf(n.host),
+            maxPerSubnet: diversity.maxPerSubnetPerLookup
+          }
+        : {}),
       localId: () => this.id,
       table: () => this.table,
       bootstrap: () => this.bootstrapAddresses,
@@ -327,6 +359,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
     };
   }
 
+  /** Our IP address as other nodes report it (BEP 42 voting), or null while unknown. */
+  externalAddress(): string | null {
+    return this.externalIp.address;
+  }
+
   /** The nodes of our routing table (for persistence or inspection). */
   nodes(): NodeInfo[] {
     return this.table ? this.table.all().map((c) => ({ id: c.id, host: c.host, port: c.port })) : [];
@@ -383,7 +420,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
       ...(this.opts.maxInflight ? { maxInflight: this.opts.maxInflight } : {}),
       ...(this.opts.maxQueriesPerSecond ? { maxQueriesPerSecond: this.opts.maxQueriesPerSecond } : {}),
       readOnly: this.opts.readOnly ?? false,
-      version: CLIENT_VERSION
+      version: CLIENT_VERSION,
+      ...(this.protections.inbound
+        ? { inbound: new InboundLimiter(this.clock, this.protections.inbound) }
+        : {}),
+      maxBytesPerSecond: this.protections.maxBytesPerSecond
     });
     const own = this.transport.address();
     this.ownAddress = own;
@@ -392,7 +433,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
       localId: this.id,
       now: () => this.clock.now(),
       k: this.k,
-      isOwnAddress: (host, port) => this.isOwn({ host, port })
+      isOwnAddress: (host, port) => this.isOwn({ host, port }),
+      ...(this.diversity ? { diversity: this.diversity } : {})
     });
     this.admission = new Admission({
       table: this.table,
@@ -403,7 +445,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     });
     if (!this.opts.readOnly) {
       // One context for every query (built per query, it cost three closures each time).
-      const server: ServerContext = {
+      const server: ServerContext = (this.server = {
         localId: this.id,
         k: this.k,
         table: this.table,
@@ -421,7 +463,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
         onAnnounce: (ih, peer, node) => this.emit('announce', peer, ih, node),
         onInfoHash: (ih, kind, node) => this.emit('infohash', ih, kind, node),
         onQueryFrom: (node) => this.admission?.queried(node)
-      };
+      });
       this.rpc.onQuery((msg, from) => handleQuery(server, msg, from));
     }
     for (const n of state?.nodes ?? []) this.table.restore(n);
@@ -438,7 +480,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       intervalMs: this.opts.maintenanceIntervalMs ?? 60_000,
       saveIntervalMs: this.opts.saveIntervalMs ?? 5 * 60_000,
       refresh: (target) => this.lookups.run(target, 'find_node').then(() => {}),
-      ping: (node) => this.query(node, { method: 'ping', id: this.id }).then(() => {}),
+      ping: (node) => this.query(node, { method: 'ping', id: this.id }, undefined, node.id).then(() => {}),
       save: this.opts.statePath ? () => this.saveState() : null,
       warn: (err) => this.emit('warning', err)
     });
@@ -484,10 +526,13 @@ export class DHT extends TypedEmitter<DhtEvents> {
     timeoutMs?: number
   ) {
     await this.readyForLookups();
+    const rpc = this.rpc!;
+    const sentAt = this.clock.now();
     try {
       const opts = { ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
-      const { response, from } = await this.rpc!.query(to, query, opts);
+      const { response, from, rtt } = await rpc.query(to, query, opts);
       const body = response.body;
+      if (response.ip) this.voteExternalIp(from.host, response.ip.host);
       if (expectedId && !bytesEqual(expectedId, body.id)) {
         this.table.nodeFailed(expectedId);
         throw new TrackerlessError(
@@ -495,13 +540,40 @@ export class DHT extends TypedEmitter<DhtEvents> {
           `node ${from.host}:${from.port} answered with another id`
         );
       }
-      this.admission?.answered({ id: body.id, host: from.host, port: from.port });
+      this.admission?.answered({ id: body.id, host: from.host, port: from.port }, rtt);
       return body;
     } catch (err) {
-      if (expectedId && !(err instanceof AbortError) && !(err instanceof DestroyedError))
+      // A silence counts against the node only if others answered us meanwhile: when our own
+      // link is down, every node looks dead and the table must not be emptied.
+      if (
+        expectedId &&
+        !(err instanceof AbortError) &&
+        !(err instanceof DestroyedError) &&
+        rpc.lastResponseAt >= sentAt
+      )
         this.table.nodeFailed(expectedId);
       throw err;
     }
+  }
+
+  /**
+   * A reply told us our address. When the vote settles on a new public address and our id does
+   * not match it (BEP 42), take an id derived from it, unless the user chose the id.
+   */
+  private voteExternalIp(voter: string, reported: string): void {
+    const winner = this.externalIp.vote(voter, reported);
+    if (winner === null) return;
+    this.emit('external-ip', winner);
+    if (!this.protections.bep42 || this.opts.nodeId !== undefined || this.destroyed) return;
+    if (ipScope(winner) !== 'public' || isBep42Compliant(this.id, winner)) return;
+    const id = bep42Id(winner, this.random);
+    if (!id) return;
+    this.id = id;
+    this.table.setLocalId(id);
+    if (this.server) this.server.localId = id;
+    this.emit('node-id', id);
+    // Our neighbourhood moved with the id: look it up, as a join does.
+    this.lookups.run(id, 'find_node').catch(() => {});
   }
 
   private isOwn(n: Address): boolean {

@@ -1,7 +1,9 @@
 /**
  * Periodic upkeep of a DHT node, on the injected clock:
  * - refresh buckets idle for 15 minutes with a find_node into their range (BEP 5);
- * - ping a few questionable nodes so bad ones are found before a newcomer needs their slot;
+ * - ping the nodes silent for longest (5 minutes or more), a few per tick, so dead ones leave
+ *   the table within minutes instead of being handed out until they turn questionable (a
+ *   query answered by no one is asked twice before it counts: see `ping`);
  * - expire stored peers; save the state file now and then.
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -15,6 +17,8 @@ import { randomIdWithPrefix } from '../id/node-id.js';
 const MAX_REFRESH_PER_TICK = 4;
 /** At most this many liveness pings per tick. */
 const MAX_PINGS_PER_TICK = 8;
+/** Nodes silent this long are probed (libtorrent pings its least recently queried node every few seconds). */
+const PROBE_AFTER_MS = 5 * 60_000;
 /** Below this many nodes the table re-runs the self lookup every tick. */
 const SMALL_TABLE = 16;
 
@@ -60,8 +64,13 @@ export class Maintenance {
       table.touchBucket(prefix);
       this.opts.refresh(randomIdWithPrefix(table.localId, prefix, random)).catch(() => {});
     }
-    for (const node of table.questionable(MAX_PINGS_PER_TICK)) {
-      this.opts.ping(node).catch(() => {}); // failures are recorded by the query path
+    for (const node of table.stalest(MAX_PINGS_PER_TICK, PROBE_AFTER_MS)) {
+      // Failures are recorded by the query path; a second try covers a lost datagram, so a live
+      // node is not dropped for one loss, and a dead one reaches NODE_BAD_FAILURES at once.
+      this.opts
+        .ping(node)
+        .catch(() => this.opts.ping(node))
+        .catch(() => {});
     }
     peers.prune();
     if (this.opts.save && clock.now() - this.lastSave >= this.opts.saveIntervalMs) {

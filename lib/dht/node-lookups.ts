@@ -27,6 +27,13 @@ export interface NodeLookupsOptions {
   k: number;
   alpha: number;
   queryTimeoutMs: number;
+  /** How long to wait for `node` before the lookup widens past it (from measured RTTs). */
+  slowAfter(node: NodeInfo): number;
+  /** BEP 42 check for lookup termination and announce targets (absent: all count). */
+  verified?: (node: NodeInfo) => boolean;
+  /** IP diversity within one lookup (absent: none). */
+  subnetOf?: (node: NodeInfo) => string | null;
+  maxPerSubnet?: number;
   /** Our id (read per lookup: a saved state may set it during start). */
   localId(): Uint8Array;
   table(): RoutingTable;
@@ -77,7 +84,9 @@ export class NodeLookups {
         ...(useBootstrap ? { bootstrap: this.o.bootstrap() } : {}),
         k,
         alpha: this.o.alpha,
-        slowAfterMs: Math.max(1, Math.floor(this.o.queryTimeoutMs / 2)),
+        slowAfterMs: (node) => this.o.slowAfter(node),
+        ...(this.o.verified ? { verified: this.o.verified } : {}),
+        ...(this.o.subnetOf ? { subnetOf: this.o.subnetOf, maxPerSubnet: this.o.maxPerSubnet ?? 1 } : {}),
         signal: controller.signal,
         exclude: (n) => bytesEqual(n.id, localId) || this.o.isOwn(n),
         query: this.queryFor(method, target, localId),

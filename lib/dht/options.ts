@@ -2,9 +2,14 @@ import type { Address } from '../net/address.js';
 import type { Transport } from '../net/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
+import type { ProtectionOptions } from './protections.js';
 
-/** Options of {@link DHT}. Every field is optional; defaults follow BEP 5 and libtorrent. */
-export interface DhtOptions {
+/**
+ * Options of {@link DHT}. Every field is optional; defaults follow BEP 5 and libtorrent. The
+ * protections (inbound limits, IP diversity, BEP 42, outbound budget) are described in
+ * protections.ts and docs/security.md.
+ */
+export interface DhtOptions extends ProtectionOptions {
   /** Address to bind the UDP socket to (default '0.0.0.0'). Ignored with `transport`. */
   host?: string;
   /** UDP port (default 0 = any free port). Ignored with `transport`. */
@@ -24,7 +29,10 @@ export interface DhtOptions {
   k?: number;
   /** Queries in flight per lookup (default 3). */
   alpha?: number;
-  /** Per-query timeout in ms (default 2000). */
+  /**
+   * Per-query timeout in ms (default 2000). Lookups stop waiting for a node much earlier: after
+   * a few of its round trips, or srtt + 4 rttvar of all answers (at most half this timeout).
+   */
   queryTimeoutMs?: number;
   /** Outstanding queries cap (default 256). */
   maxInflight?: number;

@@ -15,6 +15,10 @@ export type DhtEvents = {
   announce: [peer: Address, infoHash: Uint8Array, from: NodeInfo];
   /** An infohash in an incoming get_peers, or in an announce_peer we accepted (passive indexing). */
   infohash: [infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer', from: NodeInfo];
+  /** Other nodes agree on our external IP address (BEP 42 voting on replies' `ip`). */
+  'external-ip': [address: string];
+  /** Our node id changed to match our external IP (BEP 42). */
+  'node-id': [id: Uint8Array];
   /** Something went wrong that did not stop the node (bad state file, socket error, ...). */
   warning: [err: Error];
 };

@@ -229,14 +229,15 @@ export class IndexServer extends TypedEmitter<{ warning: [err: Error] }> {
   }
 
   private admit(ip: string): boolean {
+    const now = this.opts.clock.now();
     let b = this.buckets.get(ip);
     if (!b) {
       if (this.buckets.size >= MAX_CLIENTS_TRACKED) this.buckets.delete(this.buckets.keys().next().value!);
       const rate = this.opts.requestsPerSecond ?? 20;
-      b = new TokenBucket({ rate, burst: rate * 3, clock: this.opts.clock });
+      b = new TokenBucket({ ratePerSecond: rate, burst: rate * 3, nowMs: now });
       this.buckets.set(ip, b);
     }
-    return b.tryTake(1);
+    return b.take(now);
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {

@@ -6,18 +6,29 @@
  * - Candidates are kept sorted by exact XOR distance to the target (bounded set).
  * - Up to `alpha` queries are "active" at once, always to the closest unqueried candidates
  *   among the `k` closest candidates that have not failed.
- * - A query that has not answered after `slowAfterMs` stops counting against alpha (another
- *   query is sent), but its reply is still used if it arrives before its timeout.
- * - Termination: the `k` closest non-failed candidates have all answered. Then nothing closer
- *   can be learned: every node closer than the k-th responder has been asked.
+ * - A query that has not answered after `slowAfterMs` (per node: the caller derives it from
+ *   measured round trips) stops counting against alpha, so the next candidate is asked (the
+ *   search widens rather than waits). If the node is among the k closest it is asked once
+ *   more at once, since a lost datagram is the common cause: that retry holds the lookup open
+ *   for one more `slowAfterMs`. A node silent through both is "slow": it no longer holds the
+ *   lookup open. Any late reply is still used while the lookup runs.
+ * - Termination: the `k` closest candidates that have neither failed nor gone slow have all
+ *   answered. Then nothing closer can be learned from live nodes: every one of them closer
+ *   than the k-th responder has been asked.
+ * - With `verified` (BEP 42), candidates whose id does not match their IP are still asked (their
+ *   values count) but do not count towards the k, for up to k of them; the result lists
+ *   verified responders first, so announces go to them.
+ * - With `subnetOf`, at most `maxPerSubnet` learned candidates per subnet (libtorrent's
+ *   restrict_search_ips); seeds and bootstrap nodes are not counted.
  * Each responder's token is kept for announce_peer.
  */
+import { setMaxListeners } from 'node:events';
 import type { Address } from '../net/address.js';
 import type { NodeInfo } from '../krpc/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { compareDistance } from '../id/node-id.js';
 import { toHex } from '../util/bytes.js';
-import { AbortError, TimeoutError } from '../errors.js';
+import { AbortError } from '../errors.js';
 import { ALPHA, K } from '../constants.js';
 import { formatAddress } from '../net/address.js';
 
@@ -50,8 +61,8 @@ export interface LookupOptions {
   bootstrap?: Address[];
   k?: number;
   alpha?: number;
-  /** After this long a query no longer occupies an alpha slot. */
-  slowAfterMs?: number;
+  /** After this long a query no longer occupies an alpha slot nor holds the lookup open. */
+  slowAfterMs?: number | ((node: NodeInfo) => number);
   /** Bound on remembered candidates (closest kept). */
   maxCandidates?: number;
   /** Hard cap on queries sent by this lookup. */
@@ -61,6 +72,12 @@ export interface LookupOptions {
   exclude?: (node: NodeInfo) => boolean;
   /** Called with each `values` list, as replies arrive. */
   onValues?: (values: Address[], from: NodeInfo) => void;
+  /** BEP 42: does this node's id match its address? (Absent: every node counts.) */
+  verified?: (node: NodeInfo) => boolean;
+  /** The subnet a learned candidate counts against, null if unlimited. */
+  subnetOf?: (node: NodeInfo) => string | null;
+  /** Learned candidates per subnet (default 1 when `subnetOf` is given). */
+  maxPerSubnet?: number;
 }
 
 export interface LookupResponder {
@@ -84,13 +101,22 @@ export interface LookupResult {
 /** Queries per candidate: the first try and one retry when it is among the k closest. */
 const MAX_ATTEMPTS = 2;
 
-type State = 'new' | 'active' | 'slow' | 'done' | 'failed';
+/**
+ * new: not asked yet; active: asked, holds an alpha slot; retrying: asked again after a slow
+ * first try, holds the lookup open but no alpha slot; slow: silent through its tries, holds
+ * nothing (a late reply still counts); done: answered; failed: errored or timed out.
+ */
+type State = 'new' | 'active' | 'retrying' | 'slow' | 'done' | 'failed';
 
 interface Candidate {
   node: NodeInfo;
   state: State;
   depth: number;
   attempts: number;
+  /** Queries to it still in flight. */
+  outstanding: number;
+  /** Counts towards the k closest (BEP 42 compliant, or no check asked for). */
+  verified: boolean;
   token?: Uint8Array;
 }
 
@@ -101,18 +127,22 @@ export function runLookup(opts: LookupOptions): Promise<LookupResult> {
 class Lookup {
   private readonly k: number;
   private readonly alpha: number;
-  private readonly slowAfterMs: number;
+  private readonly slowAfterMs: number | ((node: NodeInfo) => number);
   private readonly maxCandidates: number;
   private readonly maxQueries: number;
   private readonly candidates: Candidate[] = [];
   private readonly seen = new Set<string>();
+  private readonly perSubnet = new Map<string, number>();
   private readonly timers = new Set<TimerHandle>();
   private readonly controller = new AbortController();
   private readonly startedAt: number;
   private queries = 0;
   private responses = 0;
   private failures = 0;
+  /** Bootstrap queries holding the lookup open (not yet answered, failed or slow). */
   private bootstrapInflight = 0;
+  /** Bootstrap queries not yet answered or failed. */
+  private bootstrapOutstanding = 0;
   private finished = false;
   private resolve: (r: LookupResult) => void = () => {};
 
@@ -123,6 +153,9 @@ class Lookup {
     this.maxCandidates = opts.maxCandidates ?? Math.max(64, this.k * 8);
     this.maxQueries = opts.maxQueries ?? 1000;
     this.startedAt = opts.clock.now();
+    // Every query in flight listens on this signal; on a half-dead network many are (bounded
+    // by maxQueries), which is expected, not a leak.
+    setMaxListeners(this.maxQueries + 16, this.controller.signal);
   }
 
   run(): Promise<LookupResult> {
@@ -131,7 +164,7 @@ class Lookup {
       const signal = this.opts.signal;
       if (signal?.aborted) return this.finish(true);
       signal?.addEventListener('abort', this.onAbort, { once: true });
-      for (const node of this.opts.seeds) this.addCandidate(node, 1);
+      for (const node of this.opts.seeds) this.addCandidate(node, 1, true);
       for (const addr of this.opts.bootstrap ?? []) this.queryBootstrap(addr);
       this.step();
     });
@@ -142,11 +175,13 @@ class Lookup {
     this.finish(true);
   };
 
-  private addCandidate(node: NodeInfo, depth: number): void {
+  private addCandidate(node: NodeInfo, depth: number, trusted = false): void {
     if (this.opts.exclude?.(node)) return;
     const idKey = toHex(node.id);
     const addrKey = formatAddress(node);
     if (this.seen.has(idKey) || this.seen.has(addrKey)) return;
+    const subnet = trusted ? null : (this.opts.subnetOf?.(node) ?? null);
+    if (subnet !== null && (this.perSubnet.get(subnet) ?? 0) >= (this.opts.maxPerSubnet ?? 1)) return;
     const list = this.candidates;
     // Binary search for the insertion point by exact distance.
     let lo = 0;
@@ -159,7 +194,9 @@ class Lookup {
     if (lo >= this.maxCandidates) return;
     this.seen.add(idKey);
     this.seen.add(addrKey);
-    list.splice(lo, 0, { node, state: 'new', depth, attempts: 0 });
+    if (subnet !== null) this.perSubnet.set(subnet, (this.perSubnet.get(subnet) ?? 0) + 1);
+    const verified = this.opts.verified?.(node) ?? true;
+    list.splice(lo, 0, { node, state: 'new', depth, attempts: 0, outstanding: 0, verified });
     if (list.length > this.maxCandidates) {
       // Drop the farthest untouched candidate; active ones finish on their own.
       for (let i = list.length - 1; i >= this.maxCandidates; i--) {
@@ -176,11 +213,13 @@ class Lookup {
     let active = this.bootstrapInflight;
     for (const c of this.candidates) if (c.state === 'active') active++;
     let considered = 0;
+    let unverified = 0;
     let allDone = true;
     for (const c of this.candidates) {
       if (considered >= this.k) break;
-      if (c.state === 'failed') continue;
-      considered++;
+      if (c.state === 'failed' || c.state === 'slow') continue;
+      if (c.verified || unverified >= this.k) considered++;
+      else unverified++;
       if (c.state === 'done') continue;
       allDone = false;
       if (c.state === 'new' && active < this.alpha && this.queries < this.maxQueries) {
@@ -188,28 +227,38 @@ class Lookup {
         active++;
       }
     }
+    // With nothing learned yet, wait for a slow bootstrap node rather than end empty-handed.
+    const nothingYet = considered === 0 && unverified === 0 && this.bootstrapOutstanding > 0;
     const waiting =
-      this.bootstrapInflight > 0 || this.candidates.some((c) => c.state === 'active' || c.state === 'slow');
-    if ((allDone && this.bootstrapInflight === 0) || !waiting) this.finish(false);
+      this.bootstrapInflight > 0 || nothingYet || this.candidates.some((c) => c.outstanding > 0);
+    if ((allDone && this.bootstrapInflight === 0 && !nothingYet) || !waiting) this.finish(false);
   }
 
   private send(c: Candidate): void {
-    c.state = 'active';
+    c.state = c.attempts === 0 ? 'active' : 'retrying';
     c.attempts++;
+    c.outstanding++;
     this.queries++;
+    const slowAfter = typeof this.slowAfterMs === 'function' ? this.slowAfterMs(c.node) : this.slowAfterMs;
     const slowTimer = this.opts.clock.setTimeout(() => {
       this.timers.delete(slowTimer);
-      if (c.state === 'active') {
+      if (this.finished || (c.state !== 'active' && c.state !== 'retrying')) return;
+      // Ask a silent node among the k closest once more at once: a lost datagram is likelier
+      // than a dead node, and the retry costs one round trip instead of a timeout.
+      if (c.attempts < MAX_ATTEMPTS && this.rankAmongLive(c) < this.k && this.queries < this.maxQueries) {
+        this.send(c);
+      } else {
         c.state = 'slow';
-        this.step();
       }
-    }, this.slowAfterMs);
+      this.step();
+    }, slowAfter);
     this.timers.add(slowTimer);
     this.opts.query(c.node, this.controller.signal, c.attempts).then(
       (reply) => {
         slowTimer.cancel();
         this.timers.delete(slowTimer);
-        if (this.finished) return;
+        c.outstanding--;
+        if (this.finished || c.state === 'done') return;
         this.responses++;
         c.state = 'done';
         if (reply.token) c.token = reply.token;
@@ -217,15 +266,13 @@ class Lookup {
         for (const n of reply.nodes) this.addCandidate(n, c.depth + 1);
         this.step();
       },
-      (err: unknown) => {
+      () => {
         slowTimer.cancel();
         this.timers.delete(slowTimer);
-        if (this.finished) return;
+        c.outstanding--;
+        if (this.finished || c.state === 'done' || c.outstanding > 0) return;
         this.failures++;
-        // One retry after a timeout for a node still among the k closest: a single lost
-        // datagram should not cost the lookup one of its true closest nodes.
-        const timedOut = err instanceof TimeoutError;
-        c.state = timedOut && c.attempts < MAX_ATTEMPTS && this.rankAmongLive(c) < this.k ? 'new' : 'failed';
+        c.state = 'failed';
         this.step();
       }
     );
@@ -245,15 +292,40 @@ class Lookup {
   private queryBootstrap(addr: Address): void {
     if (this.queries >= this.maxQueries) return;
     this.queries++;
+    // A silent bootstrap node stops holding the lookup open after its slow-after time, like any
+    // other node (a router that is down must not cost every lookup a full timeout).
+    let holding = true;
     this.bootstrapInflight++;
+    this.bootstrapOutstanding++;
+    const release = (): void => {
+      if (!holding) return;
+      holding = false;
+      this.bootstrapInflight--;
+    };
+    const slowAfter =
+      typeof this.slowAfterMs === 'function'
+        ? this.slowAfterMs({ ...addr, id: new Uint8Array(20) })
+        : this.slowAfterMs;
+    const slowTimer = this.opts.clock.setTimeout(() => {
+      this.timers.delete(slowTimer);
+      release();
+      this.step();
+    }, slowAfter);
+    this.timers.add(slowTimer);
+    const settle = (): void => {
+      this.bootstrapOutstanding--;
+      slowTimer.cancel();
+      this.timers.delete(slowTimer);
+      release();
+    };
     this.opts.query(addr, this.controller.signal, 1).then(
       (reply) => {
-        this.bootstrapInflight--;
+        settle();
         if (this.finished) return;
         this.responses++;
         const node: NodeInfo = { id: reply.id, host: addr.host, port: addr.port };
         if (!this.opts.exclude?.(node)) {
-          this.addCandidate(node, 1);
+          this.addCandidate(node, 1, true);
           const c = this.candidates.find((x) => x.node === node);
           if (c) {
             c.state = 'done';
@@ -265,7 +337,7 @@ class Lookup {
         this.step();
       },
       () => {
-        this.bootstrapInflight--;
+        settle();
         if (this.finished) return;
         this.failures++;
         this.step();
@@ -281,11 +353,15 @@ class Lookup {
     this.timers.clear();
     const closest: LookupResponder[] = [];
     let hops = 0;
-    for (const c of this.candidates) {
-      if (closest.length >= this.k) break;
-      if (c.state !== 'done') continue;
-      closest.push(c.token ? { node: c.node, token: c.token } : { node: c.node });
-      hops = Math.max(hops, c.depth);
+    // Verified responders first (BEP 42: non-compliant nodes are no storage targets), each
+    // group closest first.
+    for (const verified of [true, false]) {
+      for (const c of this.candidates) {
+        if (closest.length >= this.k) break;
+        if (c.state !== 'done' || c.verified !== verified) continue;
+        closest.push(c.token ? { node: c.node, token: c.token } : { node: c.node });
+        hops = Math.max(hops, c.depth);
+      }
     }
     this.resolve({
       closest,

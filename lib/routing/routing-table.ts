@@ -1,5 +1,6 @@
 /**
- * Routing table: k-bucket's bucket tree plus the BEP 5 liveness policy.
+ * Routing table: k-bucket's bucket tree (through bucket-tree.ts) plus the BEP 5 liveness
+ * policy and, when configured, IP diversity (ip-diversity.ts).
  *
  * Pure: no I/O and no timers. When a full bucket must decide whether a newcomer may replace
  * an old node, the table reports which questionable node to ping; its owner does the ping and
@@ -8,8 +9,11 @@
  * Evidence strength, as in libtorrent: `nodeSeen` = the node answered our query (inserted as
  * good); `restore` = we know of it from a saved state (inserted as questionable only if there
  * is room). Nodes that merely queried us or were mentioned by others never enter directly.
+ * A node that fails NODE_BAD_FAILURES queries in a row (one, if it never answered) leaves the
+ * table at once: a dead node must not be handed out or seeded into lookups again.
  */
-import KBucket from 'k-bucket';
+import { BucketTree } from './bucket-tree.js';
+import type { IpDiversity } from './ip-diversity.js';
 import { K, NODE_BAD_FAILURES, NODE_GOOD_MS, BUCKET_REFRESH_MS, ID_LENGTH } from '../constants.js';
 import { bytesEqual } from '../util/bytes.js';
 import { commonPrefixLength, compareDistance } from '../id/node-id.js';
@@ -28,6 +32,10 @@ export interface Contact extends PackedNodeInfo {
   lastSeen: number;
   /** Consecutive queries that got no answer. */
   failures: number;
+  /** Smoothed round-trip time of its answers, ms (0 = none measured yet). */
+  rtt: number;
+  /** Its /24 or /64 when IP diversity limits it (null: exempt, or no limits), kept with `host`. */
+  subnet: string | null;
   /** k-bucket's arbiter field; unused (our arbiter always keeps the candidate object). */
   vectorClock: number;
 }
@@ -40,7 +48,7 @@ export type SeenOutcome =
   | { kind: 'replaced'; removed: Contact }
   /** Bucket full of live-looking nodes; ping `ping` and call `replace` if it fails. */
   | { kind: 'bucket-full'; ping: Contact; candidate: NodeInfo }
-  | { kind: 'rejected'; reason: 'self' | 'full' | 'invalid' };
+  | { kind: 'rejected'; reason: 'self' | 'full' | 'invalid' | 'ip-limit' };
 
 export interface RoutingTableOptions {
   localId: Uint8Array;
@@ -49,55 +57,76 @@ export interface RoutingTableOptions {
   k?: number;
   /** Is this address our own socket? Such nodes never enter the table. */
   isOwnAddress?: (host: string, port: number) => boolean;
+  /** Limits per IP and per subnet (none when absent). */
+  diversity?: IpDiversity;
 }
 
 /** Up to this many contacts, closest() sorts by insertion (quadratic, but cheap when small). */
 const SMALL_SORT = 32;
 
-interface TreeNode {
-  contacts: Contact[] | null;
-  left: TreeNode;
-  right: TreeNode;
-  dontSplit?: boolean;
-}
-
 export class RoutingTable {
-  readonly localId: Uint8Array;
-  private readonly bucket: KBucket<Contact>;
+  private id: Uint8Array;
+  private bucket: BucketTree<Contact>;
   private readonly now: () => number;
   private readonly isOwnAddress: (host: string, port: number) => boolean;
   private readonly k: number;
+  private readonly diversity: IpDiversity | undefined;
   /** host:port -> contact, so a node that changes id replaces its old entry. */
   private readonly byAddress = new Map<string, Contact>();
+  /** host -> entries at that IP (kept only when diversity limits apply). */
+  private readonly perIp = new Map<string, number>();
   /** Last activity per common-prefix length (the bucket at that depth), for refresh. */
   private readonly activity: Float64Array;
-  private pendingPing: { old: Contact[]; candidate: Contact } | null = null;
 
   constructor(opts: RoutingTableOptions) {
-    this.localId = opts.localId;
+    this.id = opts.localId;
     this.now = opts.now;
     this.k = opts.k ?? K;
     this.isOwnAddress = opts.isOwnAddress ?? (() => false);
-    this.bucket = new KBucket<Contact>({
-      localNodeId: opts.localId,
-      numberOfNodesPerKBucket: this.k,
-      // We want the whole full bucket so the policy can choose whom to ping.
-      numberOfNodesToPing: this.k,
-      // Always take the candidate object: we mutate contacts in place and re-add to move
-      // them to the "most recently seen" end of the bucket.
-      arbiter: (_incumbent, candidate) => candidate
-    });
-    this.bucket.on('ping', (old: Contact[], candidate: Contact) => {
-      this.pendingPing = { old, candidate };
-    });
-    this.bucket.on('removed', (c: Contact) => {
-      if (this.byAddress.get(formatAddress(c)) === c) this.byAddress.delete(formatAddress(c));
-    });
+    this.diversity = opts.diversity;
+    this.bucket = this.newTree();
     this.activity = new Float64Array(ID_LENGTH * 8 + 1).fill(this.now());
+  }
+
+  get localId(): Uint8Array {
+    return this.id;
+  }
+
+  /**
+   * Our id changed (BEP 42: it follows our external IP). Buckets are defined relative to it,
+   * so the tree is rebuilt: contacts are re-inserted, most recently seen first, keeping their
+   * liveness; those that no longer find room are dropped.
+   */
+  setLocalId(id: Uint8Array): void {
+    const contacts = this.bucket.toArray().sort((a, b) => b.lastSeen - a.lastSeen);
+    this.id = id;
+    this.byAddress.clear();
+    this.perIp.clear();
+    this.bucket = this.newTree();
+    for (const c of contacts) {
+      if (bytesEqual(c.id, id) || !this.diversityAllows(c, null)) continue;
+      if (this.bucket.add(c)) this.indexAdded(c);
+    }
   }
 
   size(): number {
     return this.byAddress.size;
+  }
+
+  private newTree(): BucketTree<Contact> {
+    return new BucketTree<Contact>({
+      localId: this.id,
+      k: this.k,
+      onRemoved: (c) => {
+        if (this.byAddress.get(formatAddress(c)) !== c) return;
+        this.byAddress.delete(formatAddress(c));
+        if (c.subnet !== null) {
+          const n = (this.perIp.get(c.host) ?? 1) - 1;
+          if (n > 0) this.perIp.set(c.host, n);
+          else this.perIp.delete(c.host);
+        }
+      }
+    });
   }
 
   get(id: Uint8Array): Contact | null {
@@ -114,9 +143,9 @@ export class RoutingTable {
     return 'questionable';
   }
 
-  /** The node answered one of our queries. */
-  nodeSeen(node: NodeInfo): SeenOutcome {
-    return this.insert(node, this.now());
+  /** The node answered one of our queries (`rtt`: that answer's round trip, ms). */
+  nodeSeen(node: NodeInfo, rtt?: number): SeenOutcome {
+    return this.insert(node, this.now(), false, rtt);
   }
 
   /** A node from a saved state: inserted as questionable if there is room, else ignored. */
@@ -125,10 +154,15 @@ export class RoutingTable {
     return this.insert(node, 0, true);
   }
 
-  /** A query to this node got no answer. Bad nodes stay until a newcomer needs the slot. */
+  /**
+   * A query to this node got no answer. It leaves the table once bad (at once if it never
+   * answered us): its slot goes to the next node that answers, and nobody is sent to it.
+   */
   nodeFailed(id: Uint8Array): void {
     const c = this.get(id);
-    if (c) c.failures++;
+    if (!c) return;
+    c.failures++;
+    if (c.failures >= NODE_BAD_FAILURES || c.lastSeen === 0) this.bucket.remove(id);
   }
 
   remove(id: Uint8Array): void {
@@ -143,25 +177,15 @@ export class RoutingTable {
 
   /**
    * The `n` closest contacts to `target`, ordered by exact XOR distance.
-   * Walks the bucket tree closest-subtree-first (tracking the true depth, which k-bucket's own
-   * `closest` does not), so only the buckets needed are visited, then sorts byte-wise.
+   * Walks the bucket tree nearest bucket first, so only the buckets needed are visited, then
+   * sorts byte-wise.
    */
   closest(target: Uint8Array, n: number = this.k, filter?: (c: Contact) => boolean): Contact[] {
     const found: Contact[] = [];
-    // Two parallel stacks rather than [node, depth] pairs: this runs for every reply we send.
-    const nodes: TreeNode[] = [this.bucket.root as unknown as TreeNode];
-    const depths: number[] = [0];
-    while (nodes.length > 0 && found.length < n) {
-      const node = nodes.pop()!;
-      const depth = depths.pop()!;
-      if (node.contacts === null) {
-        const bit = bitAt(target, depth);
-        nodes.push(bit ? node.left : node.right, bit ? node.right : node.left); // far, then near
-        depths.push(depth + 1, depth + 1);
-      } else {
-        for (const c of node.contacts) if (!filter || filter(c)) found.push(c);
-      }
-    }
+    this.bucket.walkNearest(target, (contacts) => {
+      for (const c of contacts) if (!filter || filter(c)) found.push(c);
+      return found.length < n;
+    });
     if (found.length > SMALL_SORT) {
       found.sort((a, b) => compareDistance(target, a.id, b.id));
     } else {
@@ -208,11 +232,11 @@ export class RoutingTable {
     this.activity[Math.min(prefixLength, ID_LENGTH * 8)] = this.now();
   }
 
-  /** Questionable nodes that have not been heard from in NODE_GOOD_MS, oldest first. */
-  questionable(max: number): Contact[] {
+  /** Up to `max` nodes not heard from for `idleMs` (default NODE_GOOD_MS), longest silent first. */
+  stalest(max: number, idleMs: number = NODE_GOOD_MS): Contact[] {
     const now = this.now();
     return this.all()
-      .filter((c) => c.failures < NODE_BAD_FAILURES && (c.lastSeen === 0 || now - c.lastSeen >= NODE_GOOD_MS))
+      .filter((c) => c.lastSeen === 0 || now - c.lastSeen >= idleMs)
       .sort((a, b) => a.lastSeen - b.lastSeen)
       .slice(0, max);
   }
@@ -223,14 +247,12 @@ export class RoutingTable {
    */
   hasRoomFor(id: Uint8Array, orReplace = true): boolean {
     if (bytesEqual(id, this.localId) || this.get(id)) return false;
-    let node = this.bucket.root as unknown as TreeNode;
-    let depth = 0;
-    while (node.contacts === null) node = bitAt(id, depth++) ? node.right : node.left;
-    if (node.contacts.length < this.k || !node.dontSplit) return true;
-    return orReplace && node.contacts.some((c) => this.state(c) !== 'good');
+    const leaf = this.bucket.leaf(id);
+    if (leaf.contacts.length < this.k || leaf.canSplit) return true;
+    return orReplace && leaf.contacts.some((c) => this.state(c) !== 'good');
   }
 
-  private insert(node: NodeInfo, lastSeen: number, onlyIfRoom = false): SeenOutcome {
+  private insert(node: NodeInfo, lastSeen: number, onlyIfRoom = false, rtt?: number): SeenOutcome {
     if (node.id.length !== ID_LENGTH || node.port < 1 || node.port > 65535)
       return { kind: 'rejected', reason: 'invalid' };
     if (bytesEqual(node.id, this.localId) || this.isOwnAddress(node.host, node.port)) {
@@ -241,16 +263,24 @@ export class RoutingTable {
       if (existing.host !== node.host || existing.port !== node.port) {
         // Same id from another address: keep the verified one unless it has gone bad.
         if (this.state(existing) === 'good') return { kind: 'rejected', reason: 'invalid' };
-        this.byAddress.delete(formatAddress(existing));
+        if (existing.host !== node.host && !this.diversityAllows(node, existing))
+          return { kind: 'rejected', reason: 'ip-limit' };
+        this.bucket.remove(existing.id);
         existing.host = node.host;
         existing.packedIp = packIp(node.host);
+        existing.subnet = this.subnetOf(node.host);
         existing.port = node.port;
-        this.byAddress.set(formatAddress(existing), existing);
+        if (!this.bucket.add(existing)) return { kind: 'rejected', reason: 'full' };
+        this.indexAdded(existing);
       }
       if (lastSeen > 0) {
         existing.lastSeen = lastSeen;
         existing.failures = 0;
         this.touch(existing.id);
+      }
+      if (rtt !== undefined && rtt >= 0) {
+        // The usual smoothing (RFC 6298's 1/8 gain): one slow answer moves it a little.
+        existing.rtt = existing.rtt > 0 ? existing.rtt + (rtt - existing.rtt) / 8 : Math.max(rtt, 1);
       }
       this.bucket.add(existing); // moves it to the most-recently-seen end
       return { kind: 'updated' };
@@ -258,6 +288,7 @@ export class RoutingTable {
     // The address now speaks for another id: the old entry is stale.
     const sameAddress = this.byAddress.get(formatAddress(node));
     if (sameAddress) this.bucket.remove(sameAddress.id);
+    if (!this.diversityAllows(node, null)) return { kind: 'rejected', reason: 'ip-limit' };
 
     const contact: Contact = {
       id: node.id,
@@ -266,32 +297,59 @@ export class RoutingTable {
       packedIp: packIp(node.host),
       lastSeen,
       failures: 0,
+      rtt: rtt !== undefined && rtt >= 0 ? Math.max(rtt, 1) : 0,
+      subnet: this.subnetOf(node.host),
       vectorClock: 0
     };
-    this.pendingPing = null;
-    this.bucket.add(contact);
-    const full = this.pendingPing as { old: Contact[]; candidate: Contact } | null;
-    this.pendingPing = null;
-    if (!full) {
-      this.byAddress.set(formatAddress(contact), contact);
+    if (this.bucket.add(contact)) {
+      this.indexAdded(contact);
       if (lastSeen > 0) this.touch(contact.id);
       return { kind: 'added' };
     }
     if (onlyIfRoom) return { kind: 'rejected', reason: 'full' };
     // Bucket full and may not split: BEP 5 replacement policy.
-    const bad = full.old.find((c) => this.state(c) === 'bad');
+    const members = this.bucket.leaf(contact.id).contacts;
+    const bad = members.find((c) => this.state(c) === 'bad');
     if (bad) {
       this.bucket.remove(bad.id);
-      this.bucket.add(contact);
-      this.byAddress.set(formatAddress(contact), contact);
+      if (!this.bucket.add(contact)) return { kind: 'rejected', reason: 'full' };
+      this.indexAdded(contact);
       this.touch(contact.id);
       return { kind: 'replaced', removed: bad };
     }
-    const stale = full.old
+    const stale = members
       .filter((c) => this.state(c) === 'questionable')
       .sort((a, b) => a.lastSeen - b.lastSeen)[0];
     if (stale) return { kind: 'bucket-full', ping: stale, candidate: node };
     return { kind: 'rejected', reason: 'full' };
+  }
+
+  /**
+   * May `node` enter without breaking the IP diversity limits? (Its own entry, if it is
+   * already in, is not counted against it.)
+   */
+  private diversityAllows(node: NodeInfo, self: Contact | null): boolean {
+    const d = this.diversity;
+    const subnet = this.subnetOf(node.host);
+    if (!d || subnet === null) return true;
+    const atIp = this.perIp.get(node.host) ?? 0;
+    const selfHere = self && self.host === node.host ? 1 : 0;
+    if (atIp - selfHere >= d.maxPerIp) return false;
+    let inSubnet = 0;
+    for (const c of this.bucket.leaf(node.id).contacts) {
+      if (c !== self && c.subnet === subnet) inSubnet++;
+    }
+    return inSubnet < d.maxPerSubnetPerBucket;
+  }
+
+  private subnetOf(host: string): string | null {
+    return this.diversity ? this.diversity.subnetOf(host) : null;
+  }
+
+  /** Book-keeping for a contact that just entered the tree. */
+  private indexAdded(c: Contact): void {
+    this.byAddress.set(formatAddress(c), c);
+    if (c.subnet !== null) this.perIp.set(c.host, (this.perIp.get(c.host) ?? 0) + 1);
   }
 
   private touch(id: Uint8Array): void {
@@ -300,10 +358,7 @@ export class RoutingTable {
 
   /** Depth of the leaf bucket that holds our own id. */
   private ownBucketDepth(): number {
-    let node = this.bucket.root as unknown as TreeNode;
-    let depth = 0;
-    while (node.contacts === null) node = bitAt(this.localId, depth++) ? node.right : node.left;
-    return depth;
+    return this.bucket.leaf(this.localId).depth;
   }
 }
 
@@ -313,8 +368,4 @@ export class RoutingTable {
  */
 export function isNotBad(c: Contact): boolean {
   return c.failures < NODE_BAD_FAILURES;
-}
-
-function bitAt(id: Uint8Array, bit: number): number {
-  return ((id[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1;
 }

@@ -5,11 +5,17 @@
  *   from anyone else, or with an unknown tid, is dropped and never answered (no amplification).
  * - Bounded: at most `maxInflight` outstanding queries; further queries wait in a bounded
  *   queue; a token bucket caps the outbound query rate. Memory and traffic stay bounded.
+ * - Inbound limits before decoding (inbound-limiter.ts): an unsolicited datagram from a source
+ *   over its rate, banned, or beyond the global cap is dropped unparsed. A reply from an
+ *   address we await passes uncharged (queries from it are charged after decoding).
+ * - Outbound byte budget (libtorrent's dht_upload_rate_limit): everything we send spends it;
+ *   while it is in debt, incoming queries are dropped unanswered. Our own queries are never
+ *   held back by it (they have their own rate cap), so serving others cannot starve lookups.
  * - Decoding never throws into the receive path: malformed datagrams are counted and dropped,
  *   queries with bad arguments are answered with error 203 (BEP 5).
  */
 import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../krpc/codec.js';
-import type { Address } from '../net/address.js';
+import { formatAddress, type Address } from '../net/address.js';
 import type { QueryMessage, Query, ResponseBody, ResponseMessage } from '../krpc/types.js';
 import { KrpcErrorCode } from '../krpc/types.js';
 import type { Transport } from '../net/transport.js';
@@ -24,6 +30,9 @@ import {
   QUERY_TIMEOUT_MS
 } from '../constants.js';
 import { toHex } from '../util/bytes.js';
+import { TokenBucket } from '../util/token-bucket.js';
+import { RttEstimator } from './rtt-estimator.js';
+import type { InboundLimiter, InboundVerdict } from './inbound-limiter.js';
 
 export interface RpcSocketOptions {
   transport: Transport;
@@ -36,6 +45,10 @@ export interface RpcSocketOptions {
   /** BEP 43: mark our queries `ro=1`. */
   readOnly?: boolean;
   version?: Uint8Array;
+  /** Per-source and global limits on unsolicited datagrams (none when absent). */
+  inbound?: InboundLimiter;
+  /** Outbound byte budget, bytes per second (burst = one second's worth; default unlimited). */
+  maxBytesPerSecond?: number;
 }
 
 export interface QueryOptions {
@@ -64,7 +77,11 @@ export function emptyRpcCounters(): RpcCounters {
     bytesOut: 0,
     bytesIn: 0,
     repliesSent: 0,
-    rejectedLocally: 0
+    rejectedLocally: 0,
+    droppedRateLimited: 0,
+    droppedBanned: 0,
+    droppedOverloaded: 0,
+    droppedOverBudget: 0
   };
 }
 
@@ -81,12 +98,22 @@ export interface RpcCounters {
   bytesIn: number;
   repliesSent: number;
   rejectedLocally: number;
+  /** Unsolicited datagrams dropped unparsed: source over its rate. */
+  droppedRateLimited: number;
+  /** ... source banned for flooding. */
+  droppedBanned: number;
+  /** ... over the global cap of all sources together. */
+  droppedOverloaded: number;
+  /** Queries dropped unanswered while the outbound byte budget was spent. */
+  droppedOverBudget: number;
 }
 
 type QueryHandler = (message: QueryMessage, from: Address) => void;
 
 interface Pending {
   key: string;
+  /** formatAddress of the node asked. */
+  address: string;
   method: string;
   sentAt: number;
   timer: TimerHandle;
@@ -113,10 +140,18 @@ export class RpcSocket {
   private readonly readOnly: boolean;
   private readonly version: Uint8Array | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** host|port -> queries awaiting its reply: such replies skip the inbound limits. */
+  private readonly awaiting = new Map<string, number>();
+  private readonly inbound: InboundLimiter | undefined;
+  /** null: unlimited. */
+  private readonly budget: TokenBucket | null;
+  /** Round trips of every answer we got. */
+  readonly rtt = new RttEstimator();
+  /** When we last received a valid reply (-Infinity: never). */
+  lastResponseAt = -Infinity;
   private readonly waiting: Waiting[] = [];
   private queryHandler: QueryHandler = () => {};
-  private tokens: number;
-  private tokensAt: number;
+  private readonly queryRate: TokenBucket;
   private refillTimer: TimerHandle | null = null;
   private closed = false;
 
@@ -129,8 +164,17 @@ export class RpcSocket {
     this.ratePerSecond = opts.maxQueriesPerSecond ?? MAX_QUERIES_PER_SECOND;
     this.readOnly = opts.readOnly ?? false;
     this.version = opts.version;
-    this.tokens = this.ratePerSecond;
-    this.tokensAt = this.clock.now();
+    this.queryRate = new TokenBucket({
+      ratePerSecond: this.ratePerSecond,
+      burst: this.ratePerSecond,
+      nowMs: this.clock.now()
+    });
+    this.inbound = opts.inbound;
+    const bytes = opts.maxBytesPerSecond ?? Infinity;
+    this.budget =
+      bytes > 0 && bytes !== Infinity
+        ? new TokenBucket({ ratePerSecond: bytes, burst: bytes, nowMs: this.clock.now() })
+        : null;
     this.transport.onMessage((data, from) => this.receive(data, from));
   }
 
@@ -146,7 +190,11 @@ export class RpcSocket {
   query(to: Address, query: Query, opts: QueryOptions = {}): Promise<RpcReply> {
     if (this.closed) return Promise.reject(new DestroyedError('RPC socket'));
     if (opts.signal?.aborted) return Promise.reject(new AbortError());
-    if (this.waiting.length === 0 && this.pending.size < this.maxInflight && this.takeToken()) {
+    if (
+      this.waiting.length === 0 &&
+      this.pending.size < this.maxInflight &&
+      this.queryRate.take(this.clock.now())
+    ) {
       return new Promise((resolve, reject) => this.send(to, query, opts, resolve, reject));
     }
     if (this.waiting.length >= this.maxInflight * MAX_WAITING_FACTOR) {
@@ -204,6 +252,7 @@ export class RpcSocket {
       p.reject(new DestroyedError('RPC socket'));
     }
     this.pending.clear();
+    this.awaiting.clear();
     for (const w of this.waiting.splice(0)) w.reject(new DestroyedError('RPC socket'));
   }
 
@@ -230,8 +279,11 @@ export class RpcSocket {
       this.counters.timeouts++;
       this.finish(key, new TimeoutError(`${query.method} to ${to.host}:${to.port} timed out`));
     }, opts.timeoutMs ?? this.timeoutMs);
+    const addr = formatAddress(to);
+    this.awaiting.set(addr, (this.awaiting.get(addr) ?? 0) + 1);
     this.pending.set(key, {
       key,
+      address: addr,
       method: query.method,
       sentAt: this.clock.now(),
       timer,
@@ -247,6 +299,9 @@ export class RpcSocket {
     const p = this.pending.get(key);
     if (!p) return;
     this.pending.delete(key);
+    const left = (this.awaiting.get(p.address) ?? 1) - 1;
+    if (left > 0) this.awaiting.set(p.address, left);
+    else this.awaiting.delete(p.address);
     p.timer.cancel();
     p.cleanupSignal();
     if (result instanceof Error) p.reject(result);
@@ -261,12 +316,15 @@ export class RpcSocket {
       return;
     }
     this.counters.bytesOut += data.length;
+    this.budget?.spend(this.clock.now(), data.length);
     this.transport.send(data, to);
   }
 
   private receive(data: Uint8Array, from: Address): void {
     if (this.closed) return;
     this.counters.bytesIn += data.length;
+    const awaited = this.awaiting.has(formatAddress(from));
+    if (!awaited && !this.admitted(from)) return;
     const decoded = decodeMessage(data);
     if (!decoded.ok) {
       if (decoded.queryTid) {
@@ -279,6 +337,11 @@ export class RpcSocket {
     }
     const msg = decoded.message;
     if (msg.type === 'query') {
+      if (awaited && !this.admitted(from)) return;
+      if (this.budget && !this.budget.hasAny(this.clock.now())) {
+        this.counters.droppedOverBudget++;
+        return;
+      }
       const name = msg.query.method === 'unknown' ? 'unknown' : msg.query.method;
       this.counters.queriesIn[name] = (this.counters.queriesIn[name] ?? 0) + 1;
       this.queryHandler(msg, from);
@@ -296,24 +359,26 @@ export class RpcSocket {
       return;
     }
     this.counters.responsesIn++;
-    this.finish(key, { response: msg, from, rtt: this.clock.now() - p.sentAt });
+    const rtt = this.clock.now() - p.sentAt;
+    this.rtt.sample(rtt);
+    this.lastResponseAt = this.clock.now();
+    this.finish(key, { response: msg, from, rtt });
   }
 
-  private takeToken(): boolean {
-    const now = this.clock.now();
-    const elapsed = now - this.tokensAt;
-    if (elapsed > 0) {
-      this.tokens = Math.min(this.ratePerSecond, this.tokens + (elapsed * this.ratePerSecond) / 1000);
-      this.tokensAt = now;
-    }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+  /** Inbound limits for an unsolicited datagram; false (and counted) when it must be dropped. */
+  private admitted(from: Address): boolean {
+    if (!this.inbound) return true;
+    const verdict: InboundVerdict = this.inbound.admit(from.host);
+    if (verdict === 'ok') return true;
+    if (verdict === 'rate-limited') this.counters.droppedRateLimited++;
+    else if (verdict === 'banned') this.counters.droppedBanned++;
+    else this.counters.droppedOverloaded++;
+    return false;
   }
 
   private drain(): void {
     while (this.waiting.length > 0 && this.pending.size < this.maxInflight) {
-      if (!this.takeToken()) {
+      if (!this.queryRate.take(this.clock.now())) {
         this.scheduleDrain();
         return;
       }
@@ -324,7 +389,7 @@ export class RpcSocket {
   /** Wake up when the token bucket has refilled enough for the next waiting query. */
   private scheduleDrain(): void {
     if (this.refillTimer || this.closed) return;
-    const waitMs = Math.max(1, Math.ceil(1000 / this.ratePerSecond));
+    const waitMs = this.queryRate.waitMs(this.clock.now()) || 1;
     this.refillTimer = this.clock.setTimeout(() => {
       this.refillTimer = null;
       this.drain();

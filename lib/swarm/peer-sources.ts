@@ -156,8 +156,18 @@ export class DhtPeerSource {
   }
 
   private feed(peer: Address): void {
+    if (this.isSelf(peer)) return;
     this.events.peer(peer);
     this.engine.addPeer(peer, 'dht');
+  }
+
+  /**
+   * Our own announce coming back: our peer port at the address our DHT node is bound to or
+   * the external address other nodes see. Dialing it would only reach ourselves.
+   */
+  private isSelf(peer: Address): boolean {
+    if (peer.port !== this.engine.announcePort) return false;
+    return peer.host === this.dht.address().host || peer.host === this.dht.externalAddress();
   }
 
   /** Resolves true after `ms`, false at once if stopped. */

@@ -161,9 +161,12 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     const cleanup: (() => Promise<void>)[] = [];
     try {
       const ownDhts: DHT[] = [];
+      // Lookups start as soon as the socket is bound: the join runs alongside, and a join that
+      // waits on dead nodes does not delay the first get_peers.
       const createDht = async (o: DhtOptions): Promise<DHT> => {
-        const created = await DHT.create(o);
+        const created = new DHT(o);
         cleanup.push(() => created.destroy());
+        await Promise.race([created.listening, created.ready]);
         ownDhts.push(created);
         return created;
       };

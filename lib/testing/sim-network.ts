@@ -324,14 +324,17 @@ export class SimNetwork {
     target.receive(data, from);
   }
 
+  /**
+   * The n-th automatic address: 10.a.b.c with the low bits of n in the second and third octets,
+   * so consecutive nodes land in different /24s, as random DHT nodes do (the IP diversity limits
+   * of the routing table and lookups then see a realistic spread).
+   */
   private allocateHost(port: number): Address {
     for (;;) {
       const n = this.nextHost++;
-      if (n >= 1 << 24)
-        throw new TrackerlessError('ERR_INVALID_ADDRESS', 'SimNetwork: out of 10/8 addresses');
-      const last = n & 0xff;
-      if (last === 0 || last === 0xff) continue; // skip network/broadcast-looking addresses
-      const address = { host: `10.${n >>> 16}.${(n >>> 8) & 0xff}.${last}`, port };
+      const last = (n >>> 16) + 1; // 1..254: never a network/broadcast-looking address
+      if (last > 254) throw new TrackerlessError('ERR_INVALID_ADDRESS', 'SimNetwork: out of 10/8 addresses');
+      const address = { host: `10.${n & 0xff}.${(n >>> 8) & 0xff}.${last}`, port };
       if (!this.transports.has(formatAddress(address))) return address;
     }
   }

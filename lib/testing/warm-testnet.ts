@@ -182,10 +182,8 @@ export class WarmTestnet {
 
 /** The address SimNetwork would hand out n-th, in the same 10/8 layout (skips .0 and .255). */
 function simHost(n: number): string {
-  // Map n onto the usable last-octet values 1..254 so no address ends in 0 or 255.
-  const block = Math.floor((n - 1) / 254);
-  const last = ((n - 1) % 254) + 1;
-  return `10.${(block >>> 8) & 0xff}.${block & 0xff}.${last}`;
+  // Like SimNetwork's automatic addresses: consecutive nodes in different /24s, last octet 1..254.
+  return `10.${n & 0xff}.${(n >>> 8) & 0xff}.${(n >>> 16) + 1}`;
 }
 
 /**

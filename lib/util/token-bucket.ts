@@ -1,96 +1,84 @@
 /**
- * Token bucket on an injected Clock: the engine's byte rate caps (tokens are bytes: taken
- * before a block is sent or requested) and the crawler's query rate (a token per query).
- *
- * Tokens refill continuously at `rate` per second up to `burst`; `delayFor(n)` says how long to
- * wait when the bucket is short. Over any window of T seconds it allows at most
- * burst + rate * T tokens. A rate of 0 (or Infinity) means unlimited. Each owner has its own
- * bucket: no module-level state, so engines or crawlers in one process do not share caps.
+ * A token bucket as a small pure unit with time passed in (no timers): callers compute when to
+ * wake up, and tests drive it with plain numbers. Tokens are whatever the owner counts: queries
+ * (crawler, DHT outbound rate, the index server's per-client requests), replies owed to
+ * strangers (uTP resets, the DHT's inbound cap), bytes (the DHT's outbound budget, the
+ * engine's upload and download caps). Each owner has its own: no module-level state.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { Clock } from './clock.js';
 
-export interface TokenBucketOptions {
-  /** Tokens per second; 0 or Infinity = unlimited. */
-  rate: number;
-  /** Largest burst, tokens. Default ceil(rate / 10): smooth at a 100 ms scale. */
-  burst?: number;
-  /** The burst is never below this (e.g. two blocks for byte caps). Default 1 token. */
-  minBurst?: number;
-  clock: Clock;
-}
-
+/**
+ * A token bucket refilled at `ratePerSecond`, holding at most `burst`
+ * tokens. Over any window of T seconds it allows at most burst + rate * T queries, so a small
+ * burst (default: a tenth of a second's worth) keeps the traffic smooth.
+ */
 export class TokenBucket {
-  private rateBps: number;
-  private burst: number;
+  private readonly rate: number;
+  private readonly burst: number;
   private tokens: number;
-  private last: number;
-  private readonly clock: Clock;
-  private readonly explicitBurst: number | undefined;
-  private readonly minBurst: number;
+  private at: number;
 
-  constructor(opts: TokenBucketOptions) {
-    this.clock = opts.clock;
-    this.explicitBurst = opts.burst;
-    this.minBurst = opts.minBurst ?? 1;
-    this.rateBps = 0;
-    this.burst = 0;
-    this.tokens = 0;
-    this.last = this.clock.now();
-    this.setRate(opts.rate);
-  }
-
-  get unlimited(): boolean {
-    return this.rateBps === 0;
-  }
-
-  get rate(): number {
-    return this.rateBps;
-  }
-
-  /** Change the cap at run time (0 = unlimited). The bucket starts full at the new size. */
-  setRate(rate: number): void {
-    const r = Number.isFinite(rate) && rate > 0 ? rate : 0;
-    this.rateBps = r;
-    this.burst = r === 0 ? 0 : Math.max(this.explicitBurst ?? Math.ceil(r / 10), this.minBurst);
+  constructor(opts: { ratePerSecond: number; burst?: number; nowMs: number }) {
+    this.rate = positive(opts.ratePerSecond, 'ratePerSecond');
+    this.burst = positive(opts.burst ?? Math.max(1, Math.ceil(this.rate / 10)), 'burst');
     this.tokens = this.burst;
-    this.last = this.clock.now();
+    this.at = opts.nowMs;
   }
 
-  /** Take `n` tokens if available now. Always true when unlimited. */
-  tryTake(n: number): boolean {
-    if (this.rateBps === 0) return true;
-    this.refill();
+  /** Take `n` tokens if there are that many. */
+  take(nowMs: number, n = 1): boolean {
+    this.refill(nowMs);
     if (this.tokens < n) return false;
     this.tokens -= n;
     return true;
   }
 
-  /**
-   * Tokens that may be taken now (unlimited: Infinity). Lets a caller size a batch, e.g. how
-   * many 16 KiB requests to send.
-   */
-  available(): number {
-    if (this.rateBps === 0) return Infinity;
-    this.refill();
+  /** Take `n` tokens even if that leaves a debt: what was already sent is spent. */
+  spend(nowMs: number, n: number): void {
+    this.refill(nowMs);
+    this.tokens -= n;
+  }
+
+  /** The refill rate, tokens per second. */
+  get ratePerSecond(): number {
+    return this.rate;
+  }
+
+  /** Tokens that may be taken now (0 when in debt): lets a caller size a batch. */
+  available(nowMs: number): number {
+    this.refill(nowMs);
     return Math.max(0, this.tokens);
   }
 
-  /** Milliseconds until `n` tokens can be taken (0 if now). `n` above the burst waits for a full bucket. */
-  delayFor(n: number): number {
-    if (this.rateBps === 0) return 0;
-    this.refill();
-    const need = Math.min(n, this.burst) - this.tokens;
-    return need <= 0 ? 0 : Math.ceil((need / this.rateBps) * 1000);
+  /** Is anything left (no debt)? */
+  hasAny(nowMs: number): boolean {
+    this.refill(nowMs);
+    return this.tokens > 0;
   }
 
-  private refill(): void {
-    const now = this.clock.now();
-    const elapsed = now - this.last;
-    if (elapsed <= 0) return; // a clock step backwards never mints tokens
-    this.last = now;
-    this.tokens = Math.min(this.burst, this.tokens + (elapsed / 1000) * this.rateBps);
+  /** Milliseconds until `n` tokens (at most a full bucket) are available (0 when they are). */
+  waitMs(nowMs: number, n = 1): number {
+    this.refill(nowMs);
+    const need = Math.min(n, this.burst) - this.tokens;
+    return need <= 0 ? 0 : Math.ceil((need * 1000) / this.rate);
   }
+
+  private refill(nowMs: number): void {
+    const elapsed = nowMs - this.at;
+    if (elapsed <= 0) return; // a clock step backwards never mints tokens
+    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.rate) / 1000);
+    this.at = nowMs;
+  }
+}
+
+/**
+ * A byte-rate cap for a rate that may change at run time: no bucket (unlimited) for a rate of
+ * 0 or Infinity, else a full bucket with a burst of a tenth of a second's worth, never below
+ * `minBurst` (e.g. two blocks, so a block always fits).
+ */
+export function rateCap(rate: number, minBurst: number, nowMs: number): TokenBucket | undefined {
+  if (!(Number.isFinite(rate) && rate > 0)) return undefined;
+  return new TokenBucket({ ratePerSecond: rate, burst: Math.max(Math.ceil(rate / 10), minBurst), nowMs });
 }
 
 /** `v` if it is a finite number > 0, else InvalidArgumentError naming `name`. */

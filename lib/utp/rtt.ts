@@ -7,41 +7,31 @@
  *
  * Only packets sent once are sampled (the caller applies Karn's rule).
  */
+import { SmoothedRtt } from '../util/smoothed-rtt.js';
 import { INITIAL_RTO_MS, MAX_RTO_MS, MIN_RTO_MS } from './constants.js';
 
 export class RttEstimator {
-  private rtt = 0;
-  private rttVar = 0;
-  private sampled = false;
+  private readonly rtt = new SmoothedRtt();
   /** Consecutive timeouts since the last packet from the peer. */
   private backoff = 0;
 
   /** Smoothed round trip, ms (0 before the first sample). */
   get srttMs(): number {
-    return this.rtt;
+    return this.rtt.srtt;
   }
 
   get hasSample(): boolean {
-    return this.sampled;
+    return this.rtt.samples > 0;
   }
 
   sample(packetRttMs: number): void {
-    if (!this.sampled) {
-      // The first sample sets the mean and half of it as the deviation (RFC 6298), rather than
-      // creeping up from 0 an eighth at a time.
-      this.rtt = packetRttMs;
-      this.rttVar = packetRttMs / 2;
-      this.sampled = true;
-      return;
-    }
-    const delta = this.rtt - packetRttMs;
-    this.rttVar += (Math.abs(delta) - this.rttVar) / 4;
-    this.rtt += (packetRttMs - this.rtt) / 8;
+    this.rtt.sample(packetRttMs);
   }
 
   /** Current retransmission timeout, ms, including the backoff of consecutive timeouts. */
   rtoMs(): number {
-    const base = this.sampled ? Math.max(this.rtt + 4 * this.rttVar, MIN_RTO_MS) : INITIAL_RTO_MS;
+    const { srtt, rttvar } = this.rtt;
+    const base = this.hasSample ? Math.max(srtt + 4 * rttvar, MIN_RTO_MS) : INITIAL_RTO_MS;
     return Math.min(base * 2 ** this.backoff, MAX_RTO_MS);
   }
 

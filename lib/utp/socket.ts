@@ -16,7 +16,7 @@ import type { Address } from '../net/address.js';
 import type { Transport } from '../net/transport.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
-import { positive, TokenBucket } from '../util/token-bucket.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import {
   HEADER_SIZE,
   MAX_PACKET_SIZE,
@@ -110,10 +110,7 @@ export class UtpSocket {
     this.maxConnections = options.maxConnections ?? 1000;
     this.maxPerIp = options.maxConnectionsPerIp ?? 64;
     this.maxHalfOpen = options.maxHalfOpen ?? 128;
-    this.resets = new TokenBucket({
-      rate: positive(options.resetsPerSecond ?? 50, 'resetsPerSecond'),
-      clock: this.clock
-    });
+    this.resets = new TokenBucket({ ratePerSecond: options.resetsPerSecond ?? 50, nowMs: this.clock.now() });
     this.host = {
       clock: this.clock,
       stats: this.stats,
@@ -266,7 +263,7 @@ export class UtpSocket {
    * the packet it answers. The id is the one received, as libutp sends it.
    */
   private sendReset(pkt: Packet, to: Address): void {
-    if (!this.resets.tryTake(1)) {
+    if (!this.resets.take(this.clock.now())) {
       this.stats.resetsSuppressed++;
       return;
     }

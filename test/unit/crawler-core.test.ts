@@ -318,11 +318,11 @@ describe('crawler records', () => {
 describe('crawler building blocks', () => {
   it('token bucket and per-IP limiter', () => {
     const clock = new FakeClock(0);
-    const b = new TokenBucket({ rate: 10, burst: 2, clock });
-    expect([b.tryTake(1), b.tryTake(1), b.tryTake(1)]).toEqual([true, true, false]);
-    expect(b.delayFor(1)).toBe(100);
+    const b = new TokenBucket({ ratePerSecond: 10, burst: 2, nowMs: clock.now() });
+    expect([b.take(0), b.take(0), b.take(0)]).toEqual([true, true, false]);
+    expect(b.waitMs(0)).toBe(100);
     clock.advance(100);
-    expect(b.tryTake(1)).toBe(true);
+    expect(b.take(clock.now())).toBe(true);
     const ip = new PerIpLimiter({ queriesPerSecond: 1, capacity: 2 });
     ip.record('a', 0);
     ip.record('b', 10);

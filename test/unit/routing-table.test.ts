@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { RoutingTable } from '../../lib/routing/routing-table.js';
+import { IpDiversity } from '../../lib/routing/ip-diversity.js';
 import { compareDistance, randomIdWithPrefix } from '../../lib/id/node-id.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { NODE_GOOD_MS } from '../../lib/constants.js';
@@ -106,13 +107,22 @@ describe('RoutingTable', () => {
     // It failed to answer: replace it.
     expect(t.replace(out.ping.id, candidate).kind).toBe('added');
     expect(t.get(out.ping.id)).toBeNull();
-    // A node that failed twice is bad and is replaced without a ping.
+    // A node that failed twice is bad: it leaves at once, and a newcomer takes its slot.
     const victim = members.find((m) => t.get(m.id))!;
     t.nodeFailed(victim.id);
+    expect(t.state(t.get(victim.id)!)).toBe('questionable');
     t.nodeFailed(victim.id);
-    expect(t.state(t.get(victim.id)!)).toBe('bad');
-    const out2 = t.nodeSeen(far());
-    expect(out2.kind).toBe('replaced');
+    expect(t.get(victim.id)).toBeNull();
+    expect(t.nodeSeen(far()).kind).toBe('added');
+  });
+
+  it('a restored node that never answered leaves at its first failure', () => {
+    const { t } = table();
+    const n = node();
+    t.restore(n);
+    t.nodeFailed(n.id);
+    expect(t.get(n.id)).toBeNull();
+    expect(t.size()).toBe(0);
   });
 
   it('restored nodes start questionable and only fill free room', () => {
@@ -144,5 +154,85 @@ describe('RoutingTable', () => {
     expect(t.sparseBuckets(100).length).toBeGreaterThan(0);
     t.touchBucket(0);
     expect(t.bucketsToRefresh()).not.toContain(0);
+  });
+});
+
+describe('RoutingTable with IP diversity', () => {
+  const make = (localId: Uint8Array, exempt: 'none' | 'loopback' = 'loopback') =>
+    new RoutingTable({ localId, now: () => 1, diversity: new IpDiversity({ exempt }) });
+
+  it('one entry per IP in the whole table; the slot frees when the entry leaves', () => {
+    const localId = rnd.bytes(20);
+    const t = make(localId);
+    const a = { id: randomIdWithPrefix(localId, 0, rnd), host: '203.0.113.5', port: 1 };
+    const b = { id: randomIdWithPrefix(localId, 1, rnd), host: '203.0.113.5', port: 2 };
+    expect(t.nodeSeen(a).kind).toBe('added');
+    expect(t.nodeSeen(b)).toEqual({ kind: 'rejected', reason: 'ip-limit' });
+    t.nodeFailed(a.id);
+    t.nodeFailed(a.id);
+    expect(t.nodeSeen(b).kind).toBe('added');
+    // The same node seen again is an update, not a second entry.
+    expect(t.nodeSeen(b).kind).toBe('updated');
+  });
+
+  it('one entry per /24 (IPv4) or /64 (IPv6) in a bucket; other buckets may hold the subnet', () => {
+    const localId = rnd.bytes(20);
+    const t = make(localId);
+    // Enough nodes near us (distinct subnets) that the tree has split into several buckets.
+    for (let i = 0; i < 24; i++)
+      t.nodeSeen({ id: randomIdWithPrefix(localId, 3 + (i % 6), rnd), host: `100.${i}.0.1`, port: 1 });
+    const far = (host: string) => ({ id: randomIdWithPrefix(localId, 0, rnd), host, port: 6881 });
+    expect(t.nodeSeen(far('198.51.100.1')).kind).toBe('added');
+    expect(t.nodeSeen(far('198.51.100.2'))).toEqual({ kind: 'rejected', reason: 'ip-limit' });
+    expect(t.nodeSeen(far('198.51.101.2')).kind).toBe('added');
+    expect(
+      t.nodeSeen({ id: randomIdWithPrefix(localId, 1, rnd), host: '198.51.100.2', port: 6881 }).kind
+    ).toBe('added');
+    expect(t.nodeSeen(far('2001:db8:1:2::1')).kind).toBe('added');
+    expect(t.nodeSeen(far('2001:db8:1:2::ffff'))).toEqual({ kind: 'rejected', reason: 'ip-limit' });
+    expect(t.nodeSeen(far('2001:db8:1:3::1')).kind).toBe('added');
+  });
+
+  it('loopback is exempt by default (test rigs run many nodes on 127.0.0.1), not with exempt none', () => {
+    const localId = rnd.bytes(20);
+    const lax = make(localId);
+    const strict = make(localId, 'none');
+    const nodes = Array.from({ length: 5 }, (_, i) => ({
+      id: randomIdWithPrefix(localId, 0, rnd),
+      host: '127.0.0.1',
+      port: 7000 + i
+    }));
+    expect(nodes.map((n) => lax.nodeSeen(n).kind)).toEqual(['added', 'added', 'added', 'added', 'added']);
+    expect(nodes.map((n) => strict.nodeSeen(n).kind)).toEqual([
+      'added',
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected'
+    ]);
+  });
+
+  it('setLocalId rebuilds the buckets around the new id and keeps each contact with its state', () => {
+    const now = { t: 1 };
+    const t = new RoutingTable({ localId: rnd.bytes(20), now: () => now.t });
+    const nodes = Array.from({ length: 40 }, () => node());
+    for (const n of nodes) t.nodeSeen(n, 50);
+    t.nodeFailed(nodes[0]!.id);
+    const before = new Map(t.all().map((c) => [c.port, { ...c }]));
+    const newId = rnd.bytes(20);
+    t.setLocalId(newId);
+    expect(t.localId).toBe(newId);
+    for (const c of t.all()) {
+      const old = before.get(c.port)!;
+      expect([c.lastSeen, c.failures, c.rtt]).toEqual([old.lastSeen, old.failures, old.rtt]);
+    }
+    expect(t.size()).toBe(t.all().length);
+    // Buckets now split around the new id: our own leaf is deeper than any far bucket.
+    const target = rnd.bytes(20);
+    const truth = t
+      .all()
+      .sort((a, b) => compareDistance(target, a.id, b.id))
+      .slice(0, 8);
+    expect(t.closest(target, 8)).toEqual(truth);
   });
 });

@@ -25,7 +25,7 @@ import { PieceBuffers, type PieceBuffer } from './piece-buffers.js';
 import { PiecePicker } from '../picker/piece-picker.js';
 import { SmartBan } from './smart-ban.js';
 import type { Storage } from '../storage/storage.js';
-import { TokenBucket } from '../../util/token-bucket.js';
+import { rateCap, type TokenBucket } from '../../util/token-bucket.js';
 import { BLOCK_SIZE } from '../../wire/constants.js';
 
 /** After a peer rejected a piece while unchoking us, ask others for it for this long, ms. */
@@ -112,7 +112,8 @@ export class Downloader {
   private writingBytes = 0;
   private readonly writes = new Set<Promise<void>>();
   private readonly peers = new Map<PeerSession, DownloadPeer>();
-  private readonly bucket: TokenBucket;
+  /** The download cap; none when unlimited. */
+  private bucket: TokenBucket | undefined;
   private readonly smartBan: SmartBan<PeerSession>;
   private fillScheduled = false;
   private refillTimer: TimerHandle | undefined;
@@ -130,11 +131,7 @@ export class Downloader {
     if (this.wanted) this.picker.setWanted(this.wanted);
     for (const i of this.wanted?.indices() ?? []) if (this.stored.get(i)) this.storedWantedCount++;
     if (!this.wanted) this.storedWantedCount = this.stored.count;
-    this.bucket = new TokenBucket({
-      rate: options.downloadLimit,
-      minBurst: 2 * BLOCK_SIZE,
-      clock: options.clock
-    });
+    this.bucket = rateCap(options.downloadLimit, 2 * BLOCK_SIZE, options.clock.now());
     this.smartBan = new SmartBan({ blockSize: this.picker.blockSize });
     this.buffers = new PieceBuffers({
       pieceLength: options.info.pieceLength,
@@ -159,7 +156,7 @@ export class Downloader {
   }
 
   setDownloadLimit(rate: number): void {
-    this.bucket.setRate(rate);
+    this.bucket = rateCap(rate, 2 * BLOCK_SIZE, this.o.clock.now());
   }
 
   // --- peers -----------------------------------------------------------------------------------
@@ -313,8 +310,11 @@ export class Downloader {
     const outstanding = this.picker.requestCount(s);
     if (outstanding > target - Math.max(1, target >> 2)) return;
     let budget = target - outstanding;
-    if (!this.bucket.unlimited) {
-      budget = Math.min(budget, Math.floor(this.bucket.available() / this.picker.blockSize));
+    if (this.bucket) {
+      budget = Math.min(
+        budget,
+        Math.floor(this.bucket.available(this.o.clock.now()) / this.picker.blockSize)
+      );
       if (budget <= 0) return this.scheduleRefill();
     }
     const newPieces = this.inFlightBytes < this.o.maxInFlightBytes;
@@ -333,7 +333,7 @@ export class Downloader {
     if (requests.length > 0 && outstanding === 0) p.lastBlockAt = this.o.clock.now();
     for (const r of requests) {
       this.buffers.forPiece(r.index);
-      this.bucket.tryTake(r.length);
+      this.bucket?.take(now, r.length);
       s.wire.request(r.index, r.begin, r.length);
     }
   }
@@ -388,7 +388,8 @@ export class Downloader {
     if (this.refillTimer || this.closed) return;
     const delay = Math.max(
       10,
-      this.bucket.delayFor(this.picker.blockSize * Math.max(1, this.o.minPipeline >> 2))
+      this.bucket?.waitMs(this.o.clock.now(), this.picker.blockSize * Math.max(1, this.o.minPipeline >> 2)) ??
+        0
     );
     this.refillTimer = this.o.clock.setTimeout(() => {
       this.refillTimer = undefined;

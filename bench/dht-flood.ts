@@ -1,0 +1,272 @@
+/**
+ * Flood benchmark (issue 8, scenario 3), on loopback only (run it in a private network
+ * namespace: `unshare --net -- bash -c 'ip link set lo up; node dist/bench/dht-flood.js'`):
+ *
+ *   node dist/bench/dht-flood.js [--rate 100000] [--seconds 10] [--reps 2] [--modes off,on]
+ *
+ * One victim node (a child process: ours, with a full routing table and stored peers) is
+ * flooded by a second child sending ping / find_node / get_peers from one address
+ * (127.0.0.66) at --rate for --seconds, while ten honest clients on 127.0.0.10-19 each ask it
+ * something every 100 ms (10 queries/s each, an ordinary node's rate) in this process. Modes:
+ * `off` = no inbound limits, no outbound budget (the behaviour before issue 8); `on` = the
+ * default protections with loopback not exempt. Reported per mode (medians over reps): the
+ * honest queries answered and their latency before and during the flood, what the flooder
+ * got back (replies/s, bytes/s, bytes per byte sent), the victim's CPU share and memory.
+ * First it prints the worst-case bytes out per byte in of every datagram kind (amplification.ts).
+ * Every loop is bounded in count and time; all sockets are closed.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import bencode from 'bencode';
+import { argvReader } from './lib/argv.js';
+import { fmt, median, quantile, sleep, table, withTimeout } from './lib/stats.js';
+import { seededRandom } from '../lib/util/random.js';
+import { measureAmplification } from './lib/amplification.js';
+
+const { value, num } = argvReader(process.argv.slice(2));
+const rate = num('rate', 100_000);
+const seconds = num('seconds', 10);
+const reps = num('reps', 2);
+const modes = (value('modes') ?? 'off,on').split(',') as Array<'off' | 'on'>;
+const BASELINE_MS = 3000;
+const HONEST_CLIENTS = 10;
+const HONEST_INTERVAL_MS = 100;
+const LOST_AFTER_MS = 1000;
+
+interface Run {
+  mode: string;
+  baselineAnswered: number;
+  baselineP50: number;
+  baselineP95: number;
+  floodAnswered: number;
+  floodP50: number;
+  floodP95: number;
+  flooderSentPerSec: number;
+  flooderRepliesPerSec: number;
+  reflectedBytesPerSec: number;
+  bytesPerByteSent: number;
+  victimCpuShare: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  dropped: number;
+}
+
+const childPath = fileURLToPath(new URL('./flood-child.js', import.meta.url));
+
+function message<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: { type: string }): void => {
+      if (m.type !== type) return;
+      child.off('message', onMsg);
+      resolve(m as T);
+    };
+    child.on('message', onMsg);
+    child.once('exit', (code) => reject(new Error(`flood child exited (${code}) before '${type}'`)));
+  });
+}
+
+interface VictimStats {
+  stats: Record<string, number>;
+  cpu: NodeJS.CpuUsage;
+  rss: number;
+}
+
+async function victimStats(victim: ChildProcess): Promise<VictimStats> {
+  const p = message<VictimStats>(victim, 'stats');
+  victim.send({ type: 'stats' });
+  return withTimeout(p, 10_000, 'victim stats');
+}
+
+/** Honest clients: each sends a query every HONEST_INTERVAL_MS and times the reply. */
+class HonestClients {
+  private readonly sockets: dgram.Socket[] = [];
+  private readonly sentAt = new Map<string, number>();
+  private readonly latencies: Array<{ at: number; ms: number }> = [];
+  private readonly sends: number[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private seq = 0;
+
+  async start(port: number): Promise<void> {
+    const rnd = seededRandom(77);
+    const id = Buffer.from(rnd.bytes(20));
+    for (let c = 0; c < HONEST_CLIENTS; c++) {
+      const sock = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => sock.bind(0, `127.0.0.${10 + c}`, () => resolve()));
+      sock.on('message', (msg) => {
+        const tid = tidOf(msg);
+        const at = tid === null ? undefined : this.sentAt.get(`${c}:${tid}`);
+        if (at === undefined) return; // the victim's own verification pings, or a late reply
+        this.sentAt.delete(`${c}:${tid}`);
+        this.latencies.push({ at, ms: performance.now() - at });
+      });
+      this.sockets.push(sock);
+    }
+    this.timer = setInterval(() => {
+      for (let c = 0; c < this.sockets.length; c++) {
+        const n = this.seq++;
+        const t = Buffer.from([n >> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+        const q =
+          n % 2 === 0
+            ? { t, y: 'q', q: 'ping', a: { id } }
+            : { t, y: 'q', q: 'get_peers', a: { id, info_hash: Buffer.from(rnd.bytes(20)) } };
+        const now = performance.now();
+        this.sentAt.set(`${c}:${t.toString('hex')}`, now);
+        this.sends.push(now);
+        this.sockets[c]!.send(bencode.encode(q), port, '127.0.0.1');
+      }
+    }, HONEST_INTERVAL_MS);
+  }
+
+  /** Queries sent in [from, to) and the latencies of those answered within LOST_AFTER_MS. */
+  window(from: number, to: number): { sent: number; latencies: number[] } {
+    const sent = this.sends.filter((t) => t >= from && t < to).length;
+    const latencies = this.latencies
+      .filter((l) => l.at >= from && l.at < to && l.ms <= LOST_AFTER_MS)
+      .map((l) => l.ms);
+    return { sent, latencies };
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const s of this.sockets) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}
+
+function tidOf(msg: Buffer): string | null {
+  try {
+    const d = bencode.decode(msg) as { t?: Uint8Array; y?: Uint8Array };
+    if (!d.t || !d.y || Buffer.from(d.y).toString() === 'q') return null;
+    return Buffer.from(d.t).toString('hex');
+  } catch {
+    return null;
+  }
+}
+
+async function runOnce(mode: 'off' | 'on', rep: number): Promise<Run> {
+  const victim = fork(childPath, ['--role', 'victim', '--limits', mode, '--seed', String(rep + 1)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  });
+  const honest = new HonestClients();
+  try {
+    const { port } = await withTimeout(message<{ port: number }>(victim, 'ready'), 30_000, 'victim start');
+    await honest.start(port);
+    const t0 = performance.now();
+    await sleep(BASELINE_MS);
+    const before = await victimStats(victim);
+    const floodStart = performance.now();
+    const flooder = fork(
+      childPath,
+      ['--role', 'flooder', '--target', String(port), '--rate', String(rate), '--seconds', String(seconds)],
+      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
+    );
+    const done = await withTimeout(
+      message<{ sent: number; bytesOut: number; replies: number; bytesIn: number; elapsedMs: number }>(
+        flooder,
+        'done'
+      ),
+      (seconds + 30) * 1000,
+      'flooder'
+    );
+    const floodEnd = floodStart + done.elapsedMs;
+    await sleep(LOST_AFTER_MS);
+    const after = await victimStats(victim);
+    const base = honest.window(t0 + 500, t0 + BASELINE_MS);
+    const flood = honest.window(floodStart + 500, floodEnd);
+    const cpuMs = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000;
+    const s0 = before.stats;
+    const s1 = after.stats;
+    const drops = (s: Record<string, number>): number =>
+      (s.droppedRateLimited ?? 0) +
+      (s.droppedBanned ?? 0) +
+      (s.droppedOverloaded ?? 0) +
+      (s.droppedOverBudget ?? 0);
+    return {
+      mode,
+      baselineAnswered: base.latencies.length / Math.max(1, base.sent),
+      baselineP50: median(base.latencies),
+      baselineP95: quantile(base.latencies, 0.95),
+      floodAnswered: flood.latencies.length / Math.max(1, flood.sent),
+      floodP50: median(flood.latencies),
+      floodP95: quantile(flood.latencies, 0.95),
+      flooderSentPerSec: (done.sent / done.elapsedMs) * 1000,
+      flooderRepliesPerSec: (done.replies / done.elapsedMs) * 1000,
+      reflectedBytesPerSec: (done.bytesIn / done.elapsedMs) * 1000,
+      bytesPerByteSent: done.bytesIn / Math.max(1, done.bytesOut),
+      victimCpuShare: cpuMs / (performance.now() - floodStart),
+      rssBeforeMiB: before.rss / 2 ** 20,
+      rssAfterMiB: after.rss / 2 ** 20,
+      dropped: drops(s1) - drops(s0)
+    };
+  } finally {
+    await honest.stop();
+    const stopped = message(victim, 'stopped').catch(() => {});
+    victim.send({ type: 'stop' });
+    await withTimeout(stopped, 10_000, 'victim stop').catch(() => victim.kill('SIGKILL'));
+  }
+}
+
+// Bytes out per byte in, per datagram kind, at their worst (simulated network, exact counts).
+const amplification = await measureAmplification();
+console.log('amplification: smallest query of each kind against a full node (bytes)');
+console.log(
+  table(
+    ['datagram', 'query', 'reply', 'out / in'],
+    amplification.map((r) => [r.datagram, `${r.queryBytes}`, `${r.replyBytes}`, fmt(r.ratio)])
+  )
+);
+
+const runs: Run[] = [];
+for (let rep = 0; rep < reps; rep++) {
+  for (const mode of modes) {
+    const r = await runOnce(mode, rep);
+    runs.push(r);
+    console.log(`rep ${rep + 1} ${mode}: ${JSON.stringify(r)}`);
+  }
+}
+const med = (mode: string, f: (r: Run) => number): number =>
+  median(runs.filter((r) => r.mode === mode).map(f));
+console.log(
+  `\nflood: ${fmt(rate, 0)} queries/s from one address for ${seconds} s; 10 honest clients x 10 queries/s; medians of ${reps} reps`
+);
+console.log(
+  table(
+    [
+      'limits',
+      'honest answered (before / during)',
+      'honest p50 / p95 ms (before)',
+      'honest p50 / p95 ms (during)',
+      'flooder sent/s',
+      'replies to flooder/s',
+      'reflected KB/s',
+      'bytes out per byte in',
+      'victim CPU',
+      'victim RSS MiB (before / after)'
+    ],
+    modes.map((m) => [
+      m,
+      `${fmt(med(m, (r) => r.baselineAnswered) * 100, 1)}% / ${fmt(med(m, (r) => r.floodAnswered) * 100, 1)}%`,
+      `${fmt(med(m, (r) => r.baselineP50))} / ${fmt(med(m, (r) => r.baselineP95))}`,
+      `${fmt(med(m, (r) => r.floodP50))} / ${fmt(med(m, (r) => r.floodP95))}`,
+      fmt(
+        med(m, (r) => r.flooderSentPerSec),
+        0
+      ),
+      fmt(
+        med(m, (r) => r.flooderRepliesPerSec),
+        0
+      ),
+      fmt(med(m, (r) => r.reflectedBytesPerSec) / 1000, 1),
+      fmt(med(m, (r) => r.bytesPerByteSent)),
+      `${fmt(med(m, (r) => r.victimCpuShare) * 100, 0)}%`,
+      `${fmt(
+        med(m, (r) => r.rssBeforeMiB),
+        0
+      )} / ${fmt(
+        med(m, (r) => r.rssAfterMiB),
+        0
+      )}`
+    ])
+  )
+);
+console.log(`BENCH_JSON ${JSON.stringify({ rate, seconds, reps, amplification, runs })}`);

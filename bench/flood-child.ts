@@ -1,0 +1,114 @@
+/**
+ * Child process of the flood benchmark (bench/dht-flood.ts), in one of two roles:
+ *
+ *   --role victim --limits on|off   our DHT node on 127.0.0.1 with a constructed routing table
+ *       and 60 stored peers for each infohash the flood asks about (replies as large as they
+ *       get). `on`: the default protections, with loopback NOT exempt (the rig turns them on
+ *       for 127/8); `off`: inbound limits and the outbound budget disabled (the old behaviour).
+ *       Reports 'ready' {port}; answers 'stats' with counters, CPU and memory; exits on 'stop'.
+ *   --role flooder --target PORT --host IP --rate N --seconds S   sends pre-encoded ping,
+ *       find_node and get_peers queries (a third each) from one socket at ~N/s for S seconds,
+ *       counting the replies and bytes that come back; reports 'done' with the counts.
+ */
+import dgram from 'node:dgram';
+import bencode from 'bencode';
+import { DHT } from '../lib/index.js';
+import { seededRandom } from '../lib/util/random.js';
+import { constructedContacts } from './lib/contacts.js';
+import { injectContacts, peerStoreOf } from './lib/inject.js';
+import { argvReader } from './lib/argv.js';
+
+const { value, num } = argvReader(process.argv.slice(2));
+const role = value('role');
+const seed = num('seed', 1);
+/** Infohashes the flood asks for: each has stored peers at the victim. */
+const FLOOD_INFOHASHES = 16;
+
+if (role === 'victim') await victim();
+else if (role === 'flooder') await flooder();
+else throw new Error(`flood-child: unknown --role ${role}`);
+
+async function victim(): Promise<void> {
+  const on = value('limits') === 'on';
+  const rnd = seededRandom(seed);
+  const id = rnd.bytes(20);
+  const dht = await DHT.create({
+    host: '127.0.0.1',
+    port: 0,
+    nodeId: id,
+    bootstrap: [],
+    ...(on ? { inboundLimits: { exempt: 'none' } } : { inboundLimits: false, maxBytesPerSecond: 0 })
+  });
+  dht.on('warning', () => {});
+  injectContacts(dht, constructedContacts(id, 160, rnd));
+  const store = peerStoreOf(dht);
+  const infoRnd = seededRandom(seed + 100);
+  for (let i = 0; i < FLOOD_INFOHASHES; i++) {
+    const ih = infoRnd.bytes(20);
+    for (let p = 0; p < 60; p++) store.add(ih, { host: `127.1.${i}.${p + 1}`, port: 6881 }, false);
+  }
+  process.on('message', (msg: { type: string }) => {
+    if (msg.type === 'stats') {
+      const s = dht.stats();
+      const mem = process.memoryUsage();
+      process.send!({ type: 'stats', stats: s, cpu: process.cpuUsage(), rss: mem.rss, heap: mem.heapUsed });
+    }
+    if (msg.type === 'stop')
+      void dht.destroy().then(() => process.send!({ type: 'stopped' }, () => process.disconnect()));
+  });
+  process.send!({ type: 'ready', port: dht.address().port });
+}
+
+async function flooder(): Promise<void> {
+  const target = num('target', 1);
+  const host = value('host') ?? '127.0.0.66';
+  const rate = num('rate', 100_000);
+  const seconds = num('seconds', 10);
+  const rnd = seededRandom(seed + 7);
+  const id = Buffer.from(rnd.bytes(20));
+  const infoRnd = seededRandom(seed + 100);
+  const infohashes = Array.from({ length: FLOOD_INFOHASHES }, () => Buffer.from(infoRnd.bytes(20)));
+  const pool: Buffer[] = [];
+  for (let i = 0; i < 3 * FLOOD_INFOHASHES; i++) {
+    const t = Buffer.from([i >> 8, i & 0xff]);
+    const kind = i % 3;
+    const a =
+      kind === 0
+        ? { id }
+        : kind === 1
+          ? { id, target: Buffer.from(rnd.bytes(20)) }
+          : { id, info_hash: infohashes[i % FLOOD_INFOHASHES]! };
+    pool.push(Buffer.from(bencode.encode({ t, y: 'q', q: ['ping', 'find_node', 'get_peers'][kind]!, a })));
+  }
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind(0, host, () => resolve()));
+  let replies = 0;
+  let bytesIn = 0;
+  let sent = 0;
+  let bytesOut = 0;
+  sock.on('message', (msg) => {
+    replies++;
+    bytesIn += msg.length;
+  });
+  const started = performance.now();
+  const maxSent = Math.ceil(rate * seconds);
+  // Send in 1 ms slices paced to `rate`, bounded in count and time.
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const elapsed = performance.now() - started;
+      if (elapsed >= seconds * 1000 || sent >= maxSent) return resolve();
+      const due = Math.min(maxSent, Math.floor((elapsed / 1000) * rate));
+      for (; sent < due; sent++) {
+        const buf = pool[sent % pool.length]!;
+        bytesOut += buf.length;
+        sock.send(buf, target, '127.0.0.1');
+      }
+      setImmediate(tick);
+    };
+    tick();
+  });
+  const elapsedMs = performance.now() - started;
+  await new Promise((r) => setTimeout(r, 300)); // late replies
+  sock.close();
+  process.send!({ type: 'done', sent, bytesOut, replies, bytesIn, elapsedMs }, () => process.disconnect());
+}

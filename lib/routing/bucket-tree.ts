@@ -1,0 +1,110 @@
+/**
+ * The bucket tree of `k-bucket`, behind the few operations the routing table needs. The only
+ * file that imports k-bucket.
+ *
+ * k-bucket's public API (add, get, remove, toArray, count, the 'removed' event) covers most of
+ * it. Two things BEP 5 needs it does not expose: which leaf bucket an id falls into (its
+ * contacts and whether it may still split: the replacement policy and the IP-diversity rule
+ * look at one bucket), and a closest-first walk with the true depth (k-bucket's `closest`
+ * loses the depth when it backtracks, and ranks by a float distance exact in ~53 bits only).
+ * For those this file reads k-bucket's tree (`root`, `contacts`, `left`/`right`,
+ * `dontSplit`), and only this file: test/unit/bucket-tree.test.ts checks every assumption
+ * against k-bucket's public behaviour, so an upgrade that changes the tree fails there.
+ */
+import KBucket from 'k-bucket';
+
+/** What k-bucket stores per contact (its arbiter field included). */
+export interface TreeContact {
+  id: Uint8Array;
+  vectorClock: number;
+}
+
+/** One leaf bucket: its contacts (read only), its depth, and whether adding may split it. */
+export interface Leaf<T> {
+  readonly contacts: readonly T[];
+  /** Bits of prefix every id in this bucket shares with the local id's path to it. */
+  readonly depth: number;
+  readonly canSplit: boolean;
+}
+
+/** k-bucket's tree node, as version 5 lays it out. */
+interface TreeNode<T> {
+  contacts: T[] | null;
+  left: TreeNode<T>;
+  right: TreeNode<T>;
+  dontSplit?: boolean;
+}
+
+export class BucketTree<T extends TreeContact> {
+  private readonly kb: KBucket<T>;
+
+  constructor(opts: { localId: Uint8Array; k: number; onRemoved: (c: T) => void }) {
+    this.kb = new KBucket<T>({
+      localNodeId: opts.localId,
+      numberOfNodesPerKBucket: opts.k,
+      // Always keep the object we pass: contacts are updated in place and re-added to move
+      // them to the most-recently-seen end of their bucket.
+      arbiter: (_incumbent, candidate) => candidate
+    });
+    this.kb.on('removed', opts.onRemoved);
+  }
+
+  /** Insert (or move to the recent end); false if the bucket was full and could not split. */
+  add(contact: T): boolean {
+    this.kb.add(contact);
+    return this.kb.get(contact.id) === contact;
+  }
+
+  get(id: Uint8Array): T | null {
+    return this.kb.get(id);
+  }
+
+  remove(id: Uint8Array): void {
+    this.kb.remove(id);
+  }
+
+  toArray(): T[] {
+    return this.kb.toArray();
+  }
+
+  count(): number {
+    return this.kb.count();
+  }
+
+  /** The leaf bucket `id` falls into. */
+  leaf(id: Uint8Array): Leaf<T> {
+    let node = this.root();
+    let depth = 0;
+    while (node.contacts === null) node = bitAt(id, depth++) ? node.right : node.left;
+    return { contacts: node.contacts, depth, canSplit: !node.dontSplit };
+  }
+
+  /**
+   * Visit leaf buckets nearest-first for `target` (by XOR distance of their ranges) until
+   * `visit` returns false. Contacts within one leaf come in no particular order.
+   */
+  walkNearest(target: Uint8Array, visit: (contacts: readonly T[]) => boolean): void {
+    // Two parallel stacks rather than [node, depth] pairs: this runs for every reply we send.
+    const nodes: TreeNode<T>[] = [this.root()];
+    const depths: number[] = [0];
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      const depth = depths.pop()!;
+      if (node.contacts === null) {
+        const bit = bitAt(target, depth);
+        nodes.push(bit ? node.left : node.right, bit ? node.right : node.left); // far, then near
+        depths.push(depth + 1, depth + 1);
+      } else if (!visit(node.contacts)) {
+        return;
+      }
+    }
+  }
+
+  private root(): TreeNode<T> {
+    return (this.kb as unknown as { root: TreeNode<T> }).root;
+  }
+}
+
+function bitAt(id: Uint8Array, bit: number): number {
+  return ((id[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1;
+}

@@ -1,0 +1,120 @@
+/**
+ * Pins what bucket-tree.ts assumes about k-bucket's private tree: every answer it derives
+ * from the tree is checked against k-bucket's public behaviour (get, toArray, count, the
+ * 'ping' event it emits when a full bucket cannot split). If a k-bucket upgrade changes the
+ * tree, these fail before the routing table misbehaves.
+ */
+import { describe, expect, it } from '@jest/globals';
+import KBucket from 'k-bucket';
+import { BucketTree, type TreeContact } from '../../lib/routing/bucket-tree.js';
+import { commonPrefixLength, compareDistance, randomIdWithPrefix } from '../../lib/id/node-id.js';
+import { seededRandom } from '../../lib/util/random.js';
+import { toHex } from '../../lib/util/bytes.js';
+
+const K = 8;
+interface C extends TreeContact {
+  n: number;
+}
+
+/** A tree and a plain k-bucket fed the same contacts; the plain one reports 'ping' (full, no split). */
+function twins(seed: number) {
+  const rnd = seededRandom(seed);
+  const localId = rnd.bytes(20);
+  const tree = new BucketTree<C>({ localId, k: K, onRemoved: () => {} });
+  const plain = new KBucket<C>({ localNodeId: localId, numberOfNodesPerKBucket: K });
+  let n = 0;
+  // Ids spread over all depths: half random, half sharing a long prefix with us.
+  const make = (): C => ({
+    id: rnd.int(2) ? rnd.bytes(20) : randomIdWithPrefix(localId, rnd.int(40), rnd),
+    vectorClock: 0,
+    n: n++
+  });
+  return { rnd, localId, tree, plain, make };
+}
+
+describe('BucketTree over k-bucket 5', () => {
+  it('add() reports false exactly when k-bucket emits ping; that leaf is then full and may not split', () => {
+    const { tree, plain, make } = twins(1);
+    let pinged = 0;
+    plain.on('ping', () => pinged++);
+    for (let i = 0; i < 3000; i++) {
+      const c = make();
+      const before = pinged;
+      plain.add({ ...c });
+      expect(tree.add(c)).toBe(pinged === before);
+      // Refused: its leaf is now full and may not split (what the routing table relies on).
+      const leaf = tree.leaf(c.id);
+      if (pinged > before) expect([leaf.contacts.length, leaf.canSplit]).toEqual([K, false]);
+    }
+    expect(tree.count()).toBe(plain.count());
+  });
+
+  it('leaf() holds exactly the contacts k-bucket files under that id, sharing the leaf prefix', () => {
+    const { tree, make, localId } = twins(2);
+    for (let i = 0; i < 2000; i++) tree.add(make());
+    const all = tree.toArray();
+    let total = 0;
+    const seen = new Set<string>();
+    for (const c of all) {
+      const leaf = tree.leaf(c.id);
+      expect(leaf.contacts).toContain(c);
+      expect(leaf.contacts.length).toBeLessThanOrEqual(K);
+      for (const other of leaf.contacts) {
+        expect(commonPrefixLength(other.id, c.id)).toBeGreaterThanOrEqual(leaf.depth);
+        expect(tree.get(other.id)).toBe(other);
+      }
+      const key = leaf.contacts.map((x) => x.n).join(',');
+      if (!seen.has(key)) {
+        seen.add(key);
+        total += leaf.contacts.length;
+      }
+    }
+    expect(total).toBe(all.length);
+    // Our own leaf is the one bucket that may split; every bucket beside it may not.
+    expect(tree.leaf(localId).canSplit).toBe(true);
+    for (const c of all) {
+      const leaf = tree.leaf(c.id);
+      const ownLeaf = commonPrefixLength(c.id, localId) >= leaf.depth;
+      expect(leaf.canSplit).toBe(ownLeaf);
+    }
+  });
+
+  it('walkNearest() visits buckets so the first n contacts hold the exact n closest', () => {
+    const { tree, make, rnd } = twins(3);
+    for (let i = 0; i < 1500; i++) tree.add(make());
+    const all = tree.toArray();
+    for (let trial = 0; trial < 200; trial++) {
+      const target = rnd.bytes(20);
+      const n = 1 + rnd.int(20);
+      const got: C[] = [];
+      tree.walkNearest(target, (contacts) => {
+        got.push(...contacts);
+        return got.length < n;
+      });
+      const sortedGot = got
+        .sort((a, b) => compareDistance(target, a.id, b.id))
+        .slice(0, n)
+        .map((c) => toHex(c.id));
+      const truth = [...all]
+        .sort((a, b) => compareDistance(target, a.id, b.id))
+        .slice(0, n)
+        .map((c) => toHex(c.id));
+      expect(sortedGot).toEqual(truth);
+    }
+  });
+
+  it('remove() goes through k-bucket and reports the removed contact', () => {
+    const rnd = seededRandom(4);
+    const removed: TreeContact[] = [];
+    const tree = new BucketTree<TreeContact>({
+      localId: rnd.bytes(20),
+      k: K,
+      onRemoved: (c) => removed.push(c)
+    });
+    const c = { id: rnd.bytes(20), vectorClock: 0 };
+    expect(tree.add(c)).toBe(true);
+    tree.remove(c.id);
+    expect(removed).toEqual([c]);
+    expect(tree.get(c.id)).toBeNull();
+  });
+});
