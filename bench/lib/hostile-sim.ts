@@ -103,6 +103,9 @@ export async function runSybil(opts: SybilOptions): Promise<SybilResult> {
     ...(opts.node ? { node: opts.node } : {})
   });
   const rnd = seededRandom(opts.seed * 31 + 7);
+  // The network's own nodes: the fresh ones added below join net.nodes and are destroyed after
+  // their lookup, so they must never be picked as announcer or bootstrap node.
+  const members = [...net.nodes];
   let lookups = 0;
   let found = 0;
   let metSybils = 0;
@@ -111,7 +114,7 @@ export async function runSybil(opts: SybilOptions): Promise<SybilResult> {
   try {
     for (let t = 0; t < opts.targets; t++) {
       const x = rnd.bytes(20);
-      const announcer = net.nodes[rnd.int(net.nodes.length)]!;
+      const announcer = members[rnd.int(members.length)]!;
       const peer = { host: announcer.address().host, port: 20_000 + t };
       await net.run(announcer.announce(x, peer.port), 120_000);
       // The cloud: `sybils` ports on one address outside the honest ranges.
@@ -124,10 +127,10 @@ export async function runSybil(opts: SybilOptions): Promise<SybilResult> {
         sharedBits: opts.sharedBits,
         random: rnd
       });
-      const honest = net.nodes.map((n) => n.address());
+      const honest = members.map((n) => n.address());
       await net.run(cloud.pingAll(honest, net.network.clock, 30_000), 120_000);
       await net.network.runFor(30_000);
-      tablesWithSybils += net.nodes.filter((n) => n.nodes().some((c) => c.host === attackerHost)).length;
+      tablesWithSybils += members.filter((n) => n.nodes().some((c) => c.host === attackerHost)).length;
       for (let i = 0; i < opts.lookupsPerTarget; i += 10) {
         const batch = Array.from({ length: Math.min(10, opts.lookupsPerTarget - i) }, async () => {
           const entry = net.addNode([honest[rnd.int(honest.length)]!], rnd.int(2 ** 30), opts.node);

@@ -60,7 +60,10 @@ export class MutableSwarm extends TypedEmitter<MutableSwarmEvents> {
   private stopping: Promise<void> | undefined;
   /** The current version, once it is complete. */
   private completed: MutableTorrentVersion | undefined;
-  private readonly doneWaiters: Array<(v: MutableTorrentVersion) => void> = [];
+  private readonly doneWaiters: Array<{
+    resolve: (v: MutableTorrentVersion) => void;
+    reject: (err: Error) => void;
+  }> = [];
 
   private constructor(parts: {
     dht: DHT;
@@ -125,10 +128,14 @@ export class MutableSwarm extends TypedEmitter<MutableSwarmEvents> {
     return this.listener.port;
   }
 
-  /** Resolves with the current version once it is completely downloaded (at once if it is). */
+  /**
+   * Resolves with the current version once it is completely downloaded (at once if it is);
+   * rejects with AbortError if the swarm stops first.
+   */
   done(): Promise<MutableTorrentVersion> {
     if (this.completed && this.completed === this.latest) return Promise.resolve(this.completed);
-    return new Promise((resolve) => this.doneWaiters.push(resolve));
+    if (this.stopping) return Promise.reject(new AbortError());
+    return new Promise((resolve, reject) => this.doneWaiters.push({ resolve, reject }));
   }
 
   /** Stop following and stop the current swarm; closes what this object created. */
@@ -188,7 +195,7 @@ export class MutableSwarm extends TypedEmitter<MutableSwarmEvents> {
       if (this.latest !== version) return; // an old version finishing late
       this.completed = version;
       this.emit('done', version);
-      for (const resolve of this.doneWaiters.splice(0)) resolve(version);
+      for (const waiter of this.doneWaiters.splice(0)) waiter.resolve(version);
     });
     this.emit('swarm', swarm, version);
     await previous?.stop();
@@ -208,6 +215,7 @@ export class MutableSwarm extends TypedEmitter<MutableSwarmEvents> {
 
   private async shutdown(): Promise<void> {
     this.stopController.abort();
+    for (const waiter of this.doneWaiters.splice(0)) waiter.reject(new AbortError());
     await this.following;
     await this.swarm?.stop();
     await this.ownListener?.close();

@@ -32,7 +32,7 @@ Output: one JSON object per line on stdout, each with an "event" key:
   samples    {"endpoint", "num", "interval", "samples", "nodes"} (dht_sample_infohashes_alert)
   put        {"target", "public_key", "salt", "seq", "num_success"} (dht_put_alert)
   immutable_item {"target", "v"}       (v: the bencoded value, hex)
-  mutable_item {"key", "salt", "seq", "signature", "v", "authoritative"}
+  mutable_item {"key", "salt", "seq", "signature", "v", "authoritative"} (v as for immutable_item; see mutable_value_hex)
   bootstrap  {}                                                (dht_bootstrap_alert)
   error      {"message"}
   log        {"message"}                                       (with --log-dht)
@@ -40,6 +40,7 @@ Output: one JSON object per line on stdout, each with an "event" key:
 """
 import argparse
 import os
+import re
 import shutil
 import tempfile
 
@@ -147,6 +148,33 @@ def bencoded_hex(item):
         return None
 
 
+BINARY_FIELD = re.compile(r"'([^']*)': '([0-9a-f]{40})'")
+
+
+def mutable_value_hex(a):
+    """The mutable item's value, bencoded, as hex. The 2.0.8 bindings can only hand over a
+    string value: reading a.item raises ("invalid type requested from entry") for any other.
+    Then the value is rebuilt from the alert's message, where libtorrent prints the entry,
+    but only for what BEP 46 puts, a flat dict of 20-byte binary strings ({'ih': '<hex>'}:
+    libtorrent prints a non-printable string as hex); anything else gives None."""
+    try:
+        return bencoded_hex(a.item)
+    except Exception:
+        pass
+    text = a.message()
+    body = text[text.find("[ {") + 3:text.rfind("} ]")] if "[ {" in text else None
+    if body is None:
+        return None
+    fields = BINARY_FIELD.findall(body)
+    if not fields or len(fields) != body.count(":"):
+        return None
+    out = b"d"
+    for key, value in sorted(fields):
+        k = key.encode()
+        out += str(len(k)).encode() + b":" + k + b"20:" + bytes.fromhex(value)
+    return (out + b"e").hex()
+
+
 def as_bytes(x):
     return x.encode("latin-1") if isinstance(x, str) else bytes(x)
 
@@ -173,7 +201,7 @@ def on_alert(a):
         emit("immutable_item", target=hex_of(a.target), v=bencoded_hex(a.item))
     elif isinstance(a, lt.dht_mutable_item_alert):
         emit("mutable_item", key=bytes(a.key).hex(), salt=as_bytes(a.salt).hex(), seq=a.seq,
-             signature=bytes(a.signature).hex(), v=bencoded_hex(a.item), authoritative=a.authoritative)
+             signature=bytes(a.signature).hex(), v=mutable_value_hex(a), authoritative=a.authoritative)
     elif isinstance(a, lt.dht_bootstrap_alert):
         emit("bootstrap")
     elif isinstance(a, lt.dht_log_alert):

@@ -18,6 +18,7 @@ import {
 } from '../../lib/mutable-torrent/mutable-torrent.js';
 import { MutableSwarm } from '../../lib/mutable-torrent/mutable-swarm.js';
 import { toHex } from '../../lib/util/bytes.js';
+import { AbortError } from '../../lib/errors.js';
 import { sameTree, writeTree } from '../support/file-tree.js';
 import { loopbackSwarmOptions, startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
 import { waitFor } from '../support/wait.js';
@@ -91,4 +92,19 @@ describe('BEP 46 mutable torrent over loopback', () => {
       await v1.swarm.destroy();
     }
   }, 90_000);
+
+  it('done() rejects with AbortError when the follower stops before any version is found', async () => {
+    const follower = await MutableSwarm.create({
+      ...loopbackSwarmOptions('127.0.0.1', network.bootstrap),
+      magnet: toMutableMagnet({ publicKey: generateKeyPair().publicKey, salt: new Uint8Array(0) }),
+      outDir: join(dir, 'never'),
+      seed: true,
+      followIntervalMs: 500
+    });
+    const pending = expect(follower.done()).rejects.toBeInstanceOf(AbortError);
+    await follower.stop();
+    await pending;
+    await expect(follower.done()).rejects.toBeInstanceOf(AbortError);
+    expect(follower.version).toBeUndefined();
+  }, 30_000);
 });
