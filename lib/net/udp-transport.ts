@@ -7,6 +7,8 @@
  * - send() never throws: dgram throws synchronously for bad ports, closed sockets and bad
  *   arguments; those and asynchronous send errors all go to the onError handler.
  * - Datagrams above MAX_DATAGRAM_RECV_BYTES are dropped before the handler sees them.
+ * - Multicast (BEP 14 local discovery): a socket may share its port with other processes and
+ *   join one group on one interface; its sends then leave through that interface.
  */
 import dgram from 'node:dgram';
 import { MAX_DATAGRAM_RECV_BYTES } from '../constants.js';
@@ -22,6 +24,21 @@ export interface UdpTransportOptions {
   port?: number;
   /** Socket family. Default: 'udp6' if `host` is an IPv6 literal, else 'udp4'. */
   type?: 'udp4' | 'udp6';
+  /** Let other sockets bind the same port (SO_REUSEADDR): processes on one host share a group. */
+  reuseAddr?: boolean;
+  /** Join a multicast group on one interface; sends then go out on that interface. */
+  multicast?: MulticastOptions;
+}
+
+export interface MulticastOptions {
+  /** Group address (an IP literal of the socket's family). */
+  group: string;
+  /** The interface: its IPv4 address, or '::%name' for IPv6. */
+  interface: string;
+  /** Hop limit of what we send. */
+  ttl: number;
+  /** Deliver our own sends to sockets of this host too (other clients on the same machine). */
+  loopback: boolean;
 }
 
 /** Receive buffer we ask for: a busy DHT node gets bursts of replies to parallel lookups. */
@@ -52,6 +69,7 @@ export async function createUdpTransport(opts: UdpTransportOptions = {}): Promis
   const socket = dgram.createSocket({
     type,
     lookup: literalLookup,
+    ...(opts.reuseAddr ? { reuseAddr: true } : {}),
     ...(type === 'udp6' ? { ipv6Only: true } : {})
   });
   try {
@@ -69,12 +87,32 @@ export async function createUdpTransport(opts: UdpTransportOptions = {}): Promis
       cause: err
     });
   }
+  if (opts.multicast) {
+    try {
+      joinGroup(socket, opts.multicast);
+    } catch (err) {
+      await new Promise<void>((resolve) => socket.close(() => resolve())).then(waitForHandleClose);
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new TrackerlessError(
+        'ERR_INVALID_ADDRESS',
+        `cannot join multicast group ${opts.multicast.group} on ${opts.multicast.interface}: ${code}`,
+        { cause: err }
+      );
+    }
+  }
   try {
     socket.setRecvBufferSize(RECV_BUFFER_BYTES);
   } catch {
     // The OS may cap or refuse the size (e.g. net.core.rmem_max); the default still works.
   }
   return new UdpTransport(socket);
+}
+
+function joinGroup(socket: dgram.Socket, m: MulticastOptions): void {
+  socket.addMembership(m.group, m.interface);
+  socket.setMulticastInterface(m.interface);
+  socket.setMulticastTTL(m.ttl);
+  socket.setMulticastLoopback(m.loopback);
 }
 
 class UdpTransport implements Transport {
