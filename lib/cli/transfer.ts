@@ -1,10 +1,12 @@
 /**
  * What `download` and `seed` share: the swarm options (--host, --bootstrap, --port,
- * --dht-port, rate caps), byte/rate/duration formatting, and the one-line progress display.
+ * --dht-port, rate caps, local discovery), byte/rate/duration formatting, and the one-line progress display.
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import type { EncryptionPolicy, EngineProgress, SwarmOptions } from '../index.js';
+import type { EncryptionPolicy, EngineProgress, Swarm, SwarmOptions } from '../index.js';
+import { addressScope } from '../lsd/interfaces.js';
+import { formatAddress } from '../net/address.js';
 import { collectBootstrap, parseBindHost, portParser } from './args.js';
 import type { CliContext } from './program.js';
 import type { DhtCliOptions } from './session.js';
@@ -21,6 +23,10 @@ export interface SwarmCliOptions extends DhtCliOptions {
   encryption?: EncryptionPolicy;
   /** Also run an IPv6 DHT node (BEP 32) and accept IPv6 peers. */
   ipv6?: boolean;
+  /** BEP 14 local service discovery; false after --no-lsd. */
+  lsd?: boolean;
+  /** Interfaces (names or addresses) to run local discovery on instead of the default. */
+  lsdInterfaces?: string[];
 }
 
 const UNITS: Record<string, number> = {
@@ -76,6 +82,16 @@ export function addSwarmOptions(command: Command): Command {
       '--ipv6',
       'also find peers over IPv6: a second DHT node on :: (same port), the TCP listener on :: (dual stack)'
     )
+    .option('--no-lsd', 'no local service discovery (BEP 14 multicast announces on the LAN)')
+    .option(
+      '--lsd-interfaces <list>',
+      'run local discovery on these interfaces (names or addresses, comma-separated); default: the private and link-local ones we listen on',
+      (value: string) =>
+        value
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v) => v !== '')
+    )
     .addOption(
       new Option(
         '--encryption <policy>',
@@ -89,7 +105,7 @@ export function swarmOptionsFrom(
   opts: SwarmCliOptions
 ): Pick<
   SwarmOptions,
-  'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit' | 'encryption' | 'ipv6'
+  'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit' | 'encryption' | 'ipv6' | 'lsd'
 > {
   const host = opts.host ?? '0.0.0.0';
   const dhtPort = opts.dhtPort ?? opts.port;
@@ -104,8 +120,23 @@ export function swarmOptionsFrom(
     ...(opts.ipv6 ? { ipv6: { dhtOptions: { host: '::', port: dhtPort }, ...bootstrap } } : {}),
     ...(opts.uploadLimit !== undefined ? { uploadLimit: opts.uploadLimit } : {}),
     ...(opts.downloadLimit !== undefined ? { downloadLimit: opts.downloadLimit } : {}),
-    ...(opts.encryption ? { encryption: opts.encryption } : {})
+    ...(opts.encryption ? { encryption: opts.encryption } : {}),
+    lsd: lsdChoice(opts, host)
   };
+}
+
+/**
+ * Local discovery announces where peers can reach our listener: on the private and link-local
+ * interfaces when it listens on all of them (IPv4 ones only unless --ipv6 makes it dual
+ * stack), on the bound interface when that is a LAN address, and nowhere for a loopback or
+ * public one (unless --lsd-interfaces says exactly where).
+ */
+function lsdChoice(opts: SwarmCliOptions, host: string): SwarmOptions['lsd'] {
+  if (opts.lsd === false) return false;
+  if (opts.lsdInterfaces) return { interfaces: opts.lsdInterfaces };
+  if (host === '0.0.0.0') return opts.ipv6 ? {} : { families: [4] };
+  if (host === '::') return {};
+  return addressScope(host) === 'local' ? { interfaces: [host] } : false;
 }
 
 /** "1.5 MiB" (binary units; bytes below 1 KiB). */
@@ -223,5 +254,19 @@ export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** Peers printed by logPeerSources at most (a DHT swarm can name thousands). */
+const MAX_PEER_LINES = 200;
+
+/** Print each candidate peer discovery finds once, with the source that found it (--verbose). */
+export function logPeerSources(swarm: Swarm, status: StatusLine): void {
+  const seen = new Set<string>();
+  swarm.on('peer', (peer, source) => {
+    const key = `${formatAddress(peer)} ${source}`;
+    if (seen.has(key) || seen.size >= MAX_PEER_LINES) return;
+    seen.add(key);
+    status.log(`peer ${formatAddress(peer)} found by ${source}`);
   });
 }

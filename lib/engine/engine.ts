@@ -13,7 +13,7 @@ import type { WireStream } from '../net/stream.js';
 import type { Storage } from './storage/storage.js';
 
 /** Where a candidate peer came from (engines may prefer some sources, and report them). */
-export type PeerSource = 'dht' | 'magnet' | 'pex' | 'incoming' | 'manual';
+export type PeerSource = 'dht' | 'magnet' | 'pex' | 'lsd' | 'incoming' | 'manual';
 
 /**
  * A snapshot of an engine's progress. Byte counts are piece payload bytes (no protocol

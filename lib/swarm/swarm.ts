@@ -1,6 +1,6 @@
 /**
- * A Swarm: magnet (or torrent) -> peer sources (DHT lookups and announces, x.pe hints, PEX via
- * the engine) -> piece-exchange engine -> storage. The composition root of a download or a
+ * A Swarm: magnet (or torrent) -> peer sources (DHT lookups and announces, x.pe hints, BEP 14
+ * local discovery, PEX via the engine) -> piece-exchange engine -> storage. The composition root of a download or a
  * seed; it owns what it created (DHT node, TCP listener, engine) and releases them on stop.
  *
  *   const swarm = await Swarm.create({ magnet, outDir: 'downloads', bootstrap: ['127.0.0.1:6881'] });
@@ -35,6 +35,8 @@ import { toHex } from '../util/bytes.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { EncryptionPolicy } from '../wire/mse.js';
 import { DhtPeerSource, type DhtSourceOptions } from './peer-sources.js';
+import { LocalDiscovery, type LocalDiscoveryOptions } from '../lsd/local-discovery.js';
+import { bytesEqual } from '../util/bytes.js';
 
 export interface SwarmOptions {
   /** What to download: a magnet link (parsed and validated) ... */
@@ -87,13 +89,20 @@ export interface SwarmOptions {
   encryption?: EncryptionPolicy;
   /** DHT lookup / announce schedule. */
   discovery?: DhtSourceOptions;
+  /**
+   * BEP 14 local service discovery: announce the torrent on the LAN and dial the peers heard
+   * there. `true` runs it on the private and link-local interfaces, options choose others, and
+   * a running LocalDiscovery can be shared by several swarms (they do not close it). Off by
+   * default; never for a private torrent (BEP 27: its peers come from its trackers only).
+   */
+  lsd?: boolean | LocalDiscoveryOptions | LocalDiscovery;
   /** Aborting destroys the swarm. */
   signal?: AbortSignal;
 }
 
 export type SwarmEvents = EngineEvents & {
   /** Discovery found a candidate peer (before the engine's dedupe). */
-  peer: [address: Address, source: 'dht' | 'magnet'];
+  peer: [address: Address, source: 'dht' | 'magnet' | 'lsd'];
   /** A DHT announce stored our port on `storedOn` nodes. */
   announced: [storedOn: number];
 };
@@ -107,6 +116,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   readonly dht: DHT | undefined;
   /** The IPv6 DHT node with `ipv6`, if any. */
   readonly dht6: DHT | undefined;
+  /** Local service discovery (ours or the caller's), if any. */
+  readonly lsd: LocalDiscovery | undefined;
   private readonly name: string | undefined;
   /** The files this swarm downloads (BEP 53), carried into magnetLink() as `so=`. */
   private readonly selectFiles: number[] | undefined;
@@ -114,6 +125,12 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   private readonly ownDhts: DHT[];
   private readonly ownListener: TcpPeerListener | undefined;
   private readonly listener: PeerListener | undefined;
+  private readonly ownLsd: boolean;
+  private readonly onLsdPeer = (peer: Address, infoHash: Uint8Array): void => {
+    if (!bytesEqual(infoHash, this.infoHash) || this.stopping) return;
+    this.emit('peer', peer, 'lsd');
+    this.engine.addPeer(peer, 'lsd');
+  };
   /** One discovery loop per DHT node (IPv4, IPv6). */
   private sources: DhtPeerSource[] = [];
   private stopping: Promise<void> | undefined;
@@ -128,6 +145,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     ownDhts: DHT[];
     listener: PeerListener | undefined;
     ownListener: TcpPeerListener | undefined;
+    lsd: LocalDiscovery | undefined;
+    ownLsd: boolean;
   }) {
     super();
     this.infoHash = parts.infoHash;
@@ -139,6 +158,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     this.ownDhts = parts.ownDhts;
     this.listener = parts.listener;
     this.ownListener = parts.ownListener;
+    this.lsd = parts.lsd;
+    this.ownLsd = parts.ownLsd;
   }
 
   /** Create and start a swarm: DHT, listener, engine, discovery. */
@@ -202,6 +223,14 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         cleanup.push(() => ownListener!.close());
         listener = ownListener;
       }
+      let lsd: LocalDiscovery | undefined;
+      const ownLsd = !(options.lsd instanceof LocalDiscovery);
+      if (options.lsd instanceof LocalDiscovery) lsd = options.lsd;
+      else if (options.lsd && !(info?.private ?? false)) {
+        const opened = await LocalDiscovery.open(options.lsd === true ? {} : options.lsd);
+        cleanup.push(() => opened.close());
+        lsd = opened;
+      }
       const context: EngineContext = {
         infoHash,
         seed: options.seed ?? false,
@@ -233,7 +262,9 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         dht6,
         ownDhts,
         listener,
-        ownListener
+        ownListener,
+        lsd: info?.private ? undefined : lsd,
+        ownLsd
       });
       swarm.wire(options);
       await engine.start(signal ? { signal } : {});
@@ -316,6 +347,12 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       this.engine.addPeer(p, 'magnet');
     }
     if (this.stopping) return;
+    const port = this.port;
+    if (this.lsd && port !== undefined) {
+      this.lsd.on('peer', this.onLsdPeer);
+      if (this.ownLsd) this.lsd.on('warning', (e) => this.emit('warning', e));
+      this.lsd.announce(this.infoHash, port);
+    }
     for (const dht of [this.dht, this.dht6]) {
       if (!dht) continue;
       const source = new DhtPeerSource(
@@ -336,6 +373,11 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
 
   private async shutdown(graceful: boolean): Promise<void> {
     await Promise.all(this.sources.map((s) => s.stop()));
+    if (this.lsd) {
+      this.lsd.off('peer', this.onLsdPeer);
+      if (this.ownLsd) await this.lsd.close();
+      else this.lsd.unannounce(this.infoHash);
+    }
     if (graceful) await this.engine.stop();
     else await this.engine.destroy();
     await this.ownListener?.close();

@@ -28,9 +28,10 @@ def hex_of(h):
     return bytes(h.to_bytes()).hex() if hasattr(h, "to_bytes") else str(h)
 
 
-def loopback_session(host, bootstrap, alert_mask, tcp_only=False, **extra):
+def loopback_session(host, bootstrap, alert_mask, tcp_only=False, plugins=None, **extra):
     """A session that contacts nothing but `bootstrap`: it listens on `host` only, with LSD,
-    UPnP, NAT-PMP and the default DHT routers off. Every node of a loopback test shares one
+    UPnP, NAT-PMP and the default DHT routers off. `plugins`: the extensions to load instead of
+    libtorrent's defaults (ut_metadata, ut_pex, smart_ban). Every node of a loopback test shares one
     IP, so the DHT's per-IP and node-id defences are off too (docs in ../shared/GUIDE.md)."""
     settings = {
         "listen_interfaces": f"{host}:0",
@@ -56,7 +57,13 @@ def loopback_session(host, bootstrap, alert_mask, tcp_only=False, **extra):
         settings["enable_outgoing_utp"] = False
         settings["enable_incoming_utp"] = False
     settings.update(extra)
-    return lt.session(settings)
+    if plugins is None:
+        return lt.session(settings)
+    # Only the named extensions (e.g. no ut_pex, so every peer comes from the discovery tested).
+    ses = lt.session(settings, 0)
+    for name in plugins:
+        ses.add_extension(name)
+    return ses
 
 
 def run(ses, max_seconds, on_command=None, on_alert=None, on_ready=None, on_tick=None, on_stop=None):

@@ -6,6 +6,13 @@ Usage:
   /usr/bin/python3 lt_swarm.py seed --torrent FILE --save-path DIR --bootstrap 127.0.0.1:P ...
   /usr/bin/python3 lt_swarm.py download --magnet LINK --save-path DIR --bootstrap 127.0.0.1:P ...
   common: [--host 127.0.0.1] [--max-seconds 150] [--status-interval 0.5] [--encryption forced-rc4]
+          [--lsd [--lsd-interval S]]
+
+--lsd: find peers by BEP 14 local service discovery only (enable_lsd; the DHT off, no
+--bootstrap needed), announcing every --lsd-interval seconds (libtorrent's
+local_service_announce_interval; default 300 as its users run it). For the LAN tests in
+network namespaces: --host is then the host's LAN address. --no-pex: ut_metadata and
+smart_ban only, so every peer libtorrent dials came from the discovery under test.
 
 --encryption forced-rc4: Message Stream Encryption both ways, RC4 only (in/out_enc_policy
 pe_forced, allowed_enc_level pe_rc4, prefer_rc4): libtorrent refuses plaintext peers.
@@ -48,12 +55,16 @@ ENCRYPTION = {
 }
 
 
-def make_session(host, bootstrap, encryption="default"):
+def make_session(host, bootstrap, encryption="default", lsd_interval=None, pex=True):
     mask = (lt.alert.category_t.status_notification
             | lt.alert.category_t.error_notification
             | lt.alert.category_t.connect_notification
             | lt.alert.category_t.dht_notification)
-    return loopback_session(host, bootstrap, mask, tcp_only=True, **ENCRYPTION[encryption])
+    extra = dict(ENCRYPTION[encryption])
+    if lsd_interval is not None:
+        extra.update(enable_lsd=True, enable_dht=False, local_service_announce_interval=int(lsd_interval))
+    plugins = None if pex else ["ut_metadata", "smart_ban"]
+    return loopback_session(host, bootstrap, mask, tcp_only=True, plugins=plugins, **extra)
 
 
 def add_torrent(ses, args):
@@ -109,16 +120,22 @@ def main():
     ap.add_argument("--torrent")
     ap.add_argument("--magnet")
     ap.add_argument("--save-path", required=True)
-    ap.add_argument("--bootstrap", action="append", required=True, help="ip:port (IP literal)")
+    ap.add_argument("--bootstrap", action="append", default=[], help="ip:port (IP literal)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--max-seconds", type=float, default=150.0)
     ap.add_argument("--status-interval", type=float, default=0.5)
     ap.add_argument("--encryption", choices=sorted(ENCRYPTION), default="default")
+    ap.add_argument("--lsd", action="store_true")
+    ap.add_argument("--lsd-interval", type=float, default=300.0)
+    ap.add_argument("--no-pex", action="store_true")
     args = ap.parse_args()
+    if not args.lsd and not args.bootstrap:
+        ap.error("--bootstrap is needed unless --lsd")
     if (args.mode == "seed") != (args.torrent is not None) or (args.mode == "download") != (args.magnet is not None):
         ap.error("seed needs --torrent, download needs --magnet")
 
-    ses = make_session(args.host, args.bootstrap, args.encryption)
+    ses = make_session(args.host, args.bootstrap, args.encryption, args.lsd_interval if args.lsd else None,
+                       pex=not args.no_pex)
     state = {"handle": None, "next_status": 0.0, "next_announce": 0.0}
 
     def on_ready():
@@ -134,7 +151,7 @@ def main():
         h = state["handle"]
         if h is None:
             return
-        if now >= state["next_announce"]:
+        if now >= state["next_announce"] and not args.lsd:
             state["next_announce"] = now + 2.0
             h.force_dht_announce()
         if now >= state["next_status"]:

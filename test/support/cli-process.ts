@@ -110,9 +110,10 @@ export class Running {
 export class Spawner {
   private readonly children = new Set<ChildProcess>();
 
-  /** Start `node script ...args`; killed after `timeoutMs`. */
-  start(script: string, args: string[], timeoutMs = 60_000): Running {
-    const child = spawn(process.execPath, [script, ...args], {
+  /** Start `node script ...args` (through `prefix`, e.g. nsenter, if given); killed after `timeoutMs`. */
+  start(script: string, args: string[], timeoutMs = 60_000, prefix: string[] = []): Running {
+    const [cmd, ...argv] = [...prefix, process.execPath, script, ...args];
+    const child = spawn(cmd!, argv, {
       cwd: ROOT,
       env: CHILD_ENV,
       stdio: ['ignore', 'pipe', 'pipe']

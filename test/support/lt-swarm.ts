@@ -11,7 +11,16 @@ import { JsonLineChild, type ChildEvent } from '../../bench/lib/json-line-child.
 export const LT_SWARM_SCRIPT = fileURLToPath(new URL('../interop/lt_swarm.py', import.meta.url));
 
 export type LtSwarmOptions = {
+  /** DHT bootstrap nodes (none with `lsd`). */
   bootstrap: string[];
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Find peers by BEP 14 local discovery only (DHT off), announcing every `intervalSeconds`. */
+  lsd?: { intervalSeconds: number };
+  /** Without ut_pex: every peer libtorrent dials came from the discovery under test. */
+  noPex?: boolean;
+  /** Run the helper through this command prefix (e.g. nsenter into a network namespace). */
+  prefix?: string[];
   savePath: string;
   maxSeconds?: number;
   /** 'forced-rc4': MSE both ways, RC4 only; plaintext peers are refused. Default: libtorrent's defaults. */
@@ -40,7 +49,11 @@ export class LtSwarm extends JsonLineChild {
     else args.push('--magnet', o.magnet);
     for (const b of o.bootstrap) args.push('--bootstrap', b);
     if (o.encryption) args.push('--encryption', o.encryption);
-    const lt = new LtSwarm(spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    if (o.host) args.push('--host', o.host);
+    if (o.noPex) args.push('--no-pex');
+    if (o.lsd) args.push('--lsd', '--lsd-interval', String(o.lsd.intervalSeconds));
+    const [cmd, ...argv] = [...(o.prefix ?? []), PYTHON, ...args];
+    const lt = new LtSwarm(spawn(cmd!, argv, { stdio: ['pipe', 'pipe', 'pipe'] }));
     try {
       const first = await lt.next(
         (e) => e.event === 'ready' || e.event === 'fatal',

@@ -117,6 +117,19 @@ describe('download --select (BEP 53)', () => {
     expect(swarmOptionsFrom({ port: 0 })).not.toHaveProperty('ipv6');
   });
 
+  it('local discovery (BEP 14) follows where we listen: the LAN interfaces, the bound LAN address, never loopback', () => {
+    expect(swarmOptionsFrom({ port: 0 }).lsd).toEqual({ families: [4] });
+    expect(swarmOptionsFrom({ port: 0, ipv6: true }).lsd).toEqual({});
+    expect(swarmOptionsFrom({ port: 0, host: '::' }).lsd).toEqual({});
+    expect(swarmOptionsFrom({ port: 0, host: '192.168.1.7' }).lsd).toEqual({ interfaces: ['192.168.1.7'] });
+    expect(swarmOptionsFrom({ port: 0, host: '127.0.0.1' }).lsd).toBe(false);
+    expect(swarmOptionsFrom({ port: 0, host: '8.8.4.4' }).lsd).toBe(false);
+    expect(swarmOptionsFrom({ port: 0, lsd: false }).lsd).toBe(false);
+    expect(swarmOptionsFrom({ port: 0, host: '127.0.0.1', lsdInterfaces: ['eth1'] }).lsd).toEqual({
+      interfaces: ['eth1']
+    });
+  });
+
   it('a malformed --select is a usage error (exit 2) before anything starts', async () => {
     const run = await download(
       '0123456789abcdef0123456789abcdef01234567',

@@ -49,6 +49,7 @@ import {
   formatBytes,
   formatDuration,
   formatRate,
+  logPeerSources,
   parseRate,
   progressLine,
   StatusLine,
@@ -157,6 +158,7 @@ export const downloadCommand: CliCommand = {
 
     const status = new StatusLine(ctx, () => progressLine(swarm.progress(), Date.now() - started));
     if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
+    if (opts.verbose) logPeerSources(swarm, status);
     swarm.on('peer-banned', (ban) =>
       status.log(`banned peer ${ban.address.host}:${ban.address.port} (${ban.reason})`)
     );

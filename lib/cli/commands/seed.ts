@@ -28,6 +28,7 @@ import {
   formatBytes,
   formatDuration,
   formatRate,
+  logPeerSources,
   StatusLine,
   swarmOptionsFrom,
   type SwarmCliOptions
@@ -135,6 +136,7 @@ export const seedCommand: CliCommand = {
       status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`)
     );
     if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
+    if (opts.verbose) logPeerSources(swarm, status);
     const publishing = keyPair
       ? publish(ctx, swarm.dht!, keyPair, info.infoHash, opts.publishSalt, (line) => status.log(line))
       : undefined;

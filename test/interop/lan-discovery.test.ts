@@ -1,0 +1,114 @@
+/**
+ * A swarm with no central point at all: four hosts in network namespaces on a bridge this
+ * test builds, with no route anywhere else. Our `trackerless seed`, a libtorrent downloader
+ * (enable_lsd, its DHT off) and our `trackerless download` get no bootstrap list (so the
+ * public routers, unreachable here) and no x.pe hints: they find each other by BEP 14 local
+ * service discovery alone, and both downloaders complete.
+ *
+ * Both directions of discovery with libtorrent are checked: our seeder hears libtorrent's
+ * announce and dials it ("found by lsd" in the seeder's log), and libtorrent hears our
+ * downloader's announce and dials it (an outgoing connection in libtorrent's peer list; its
+ * DHT and PEX are off, so it had no other way to learn that address).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MAIN, Spawner, ensureBuilt, until } from '../support/cli-process.js';
+import { LtSwarm } from '../support/lt-swarm.js';
+import { NetnsLan } from '../support/netns-lan.js';
+
+const SIZE = 3 * 1024 * 1024 + 12_345;
+
+const escape = (ip: string): string => ip.replace(/\./g, '\\.');
+
+const procs = new Spawner();
+let lan: NetnsLan;
+let dir: string;
+const lts: LtSwarm[] = [];
+
+beforeAll(async () => {
+  ensureBuilt([MAIN]);
+  dir = await mkdtemp(join(tmpdir(), 'trackerless-lan-'));
+  lan = await NetnsLan.create(3);
+}, 200_000);
+
+afterAll(async () => {
+  procs.killAll();
+  await Promise.all(lts.map((lt) => lt.close()));
+  lan?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('swarm on a LAN with no routers (BEP 14)', () => {
+  it('our seeder, a libtorrent downloader and our downloader find each other by local discovery and complete', async () => {
+    const [, ourHost, ltHost] = lan.hosts;
+    const data = randomBytes(SIZE);
+    const file = join(dir, 'lan.bin');
+    await writeFile(file, data);
+
+    // Routers unreachable: prove the namespace really has no way out.
+    await expect(lan.exec(0, 'ip', 'route', 'get', '67.215.246.10')).rejects.toThrow();
+
+    const seeder = procs.start(MAIN, ['seed', file, '--verbose'], 150_000, lan.prefix(0));
+    const [, magnet] = await seeder.waitFor(/^(magnet:\?\S+)$/m, 30_000, 'the magnet link');
+    expect(magnet).not.toMatch(/x\.pe=/);
+
+    // libtorrent starts second: its announce on adding the torrent reaches our seeder.
+    const ltOut = join(dir, 'lt');
+    const lt = await LtSwarm.start({
+      mode: 'download',
+      magnet: magnet!,
+      savePath: ltOut,
+      bootstrap: [],
+      host: ltHost!.ip,
+      lsd: { intervalSeconds: 300 },
+      noPex: true,
+      prefix: lan.prefix(2),
+      maxSeconds: 140
+    });
+    lts.push(lt);
+    await seeder.waitFor(
+      new RegExp(`peer ${escape(ltHost!.ip)}:${lt.port} found by lsd`),
+      30_000,
+      'our seeder to hear libtorrent'
+    );
+
+    // Our downloader starts last: libtorrent hears its announce and dials it.
+    const out = join(dir, 'ours');
+    const downloader = procs.start(
+      MAIN,
+      ['download', magnet!, '--out', out, '--verbose'],
+      150_000,
+      lan.prefix(1)
+    );
+    const done = await downloader.exited;
+    expect({ code: done.code, stderr: done.stderr.slice(-2000) }).toMatchObject({ code: 0 });
+    // The seeder heard our downloader too (the downloader announced after everyone else).
+    expect(seeder.stderr).toMatch(new RegExp(`peer ${escape(ourHost!.ip)}:\\d+ found by lsd`));
+    expect((await readFile(join(out, 'lan.bin'))).equals(data)).toBe(true);
+
+    await until(
+      () => lt.events.some((e) => e.event === 'finished'),
+      60_000,
+      () => `libtorrent to finish: ${lt.describe()}`
+    );
+    expect((await readFile(join(ltOut, 'lan.bin'))).equals(data)).toBe(true);
+    // libtorrent dialled our downloader: it could only have learnt the address from its announce.
+    const dialled = lt.events.some(
+      (e) =>
+        e.event === 'status' &&
+        (e.connections as { ip: string; outgoing: boolean }[]).some((c) => c.ip === ourHost!.ip && c.outgoing)
+    );
+    expect({ dialled, lt: lt.describe() }).toMatchObject({ dialled: true });
+    console.log(
+      `[lan lsd] ${seeder.stderr
+        .split('\n')
+        .filter((l) => l.includes('found by'))
+        .join('; ')}; ` + `libtorrent connections: ${JSON.stringify(lt.status?.connections ?? [])}`
+    );
+    seeder.child.kill('SIGTERM');
+    await seeder.exited;
+  }, 200_000);
+});
