@@ -132,6 +132,8 @@ export function runModel(opts: ModelOptions, random: RandomSource): GraphMeasure
     return p;
   };
   const addCandidates = (p: Peer, ids: Iterable<number>): void => {
+    // A full peer with a full list has no use for more (and skipping them keeps 5,000 peers fast).
+    if (p.links.size >= o.maxConnections && p.candidates.length >= o.maxCandidates) return;
     for (const id of ids) {
       if (id === p.id || p.links.has(id)) continue;
       if (p.candidates.length >= o.maxCandidates) p.candidates[random.int(p.candidates.length)] = id;

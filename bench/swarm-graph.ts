@@ -4,7 +4,7 @@
  * 100-5,000 peers: connectivity, diameter, spectral gap and the time to distribute a file.
  * The model is in swarm-graph-model.ts; everything is reproducible from --seed.
  *
- *   npm run bench:swarm-graph -- [--sizes 100,1000,5000] [--reps 3] [--seed 1]
+ *   npm run bench:swarm-graph -- [--sizes 100,1000,5000] [--reps 3] [--reps-at 5000=1] [--seed 1]
  *     [--churn 0.02] [--minutes 120] [--svg docs/swarm-graph] [--json FILE]
  *
  * Prints a markdown table of medians over --reps runs (seeds seed, seed+1, ...) and writes two
@@ -20,6 +20,13 @@ import { DEFAULT_MODEL, runModel, SCHEMES, type GraphMeasure, type Scheme } from
 const args = argvReader(process.argv.slice(2));
 const sizes = (args.value('sizes') ?? '100,1000,5000').split(',').map(Number);
 const reps = args.num('reps', 3);
+/** Fewer runs for the big sizes: `--reps-at 5000=1,2000=2`. */
+const repsAt = new Map(
+  (args.value('reps-at') ?? '')
+    .split(',')
+    .filter((x) => x.includes('='))
+    .map((x) => x.split('=').map(Number) as [number, number])
+);
 const seed = args.num('seed', 1);
 const churn = args.num('churn', DEFAULT_MODEL.churnPerMinute);
 const minutes = args.num('minutes', DEFAULT_MODEL.minutes);
@@ -41,12 +48,13 @@ const rows: string[] = [
 for (const peers of sizes) {
   for (const scheme of SCHEMES) {
     const runs: GraphMeasure[] = [];
-    for (let r = 0; r < reps; r++) {
+    const n = repsAt.get(peers) ?? reps;
+    for (let r = 0; r < n; r++) {
       const started = Date.now();
       runs.push(
         runModel({ ...DEFAULT_MODEL, peers, scheme, churnPerMinute: churn, minutes }, seededRandom(seed + r))
       );
-      process.stderr.write(`${peers} ${scheme} rep ${r + 1}/${reps}: ${Date.now() - started} ms\n`);
+      process.stderr.write(`${peers} ${scheme} rep ${r + 1}/${n}: ${Date.now() - started} ms\n`);
     }
     results.push(runs);
     const m = (f: (g: GraphMeasure) => number): number => median(runs.map(f));
@@ -61,7 +69,7 @@ for (const peers of sizes) {
 }
 console.log(rows.join('\n'));
 console.log(
-  `\n${reps} runs each (seeds ${seed}..${seed + reps - 1}), medians; churn ${churn}/min, ${minutes} min simulated, ` +
+  `\n${reps} runs each${repsAt.size ? ` (${[...repsAt].map(([k, v]) => `${v} at ${k}`).join(', ')})` : ''} (seeds from ${seed}), medians; churn ${churn}/min, ${minutes} min simulated, ` +
     `${DEFAULT_MODEL.pieces} pieces (lower bound ${DEFAULT_MODEL.pieces} rounds). * diameter from double sweeps (a lower bound).`
 );
 if (json) writeFileSync(json, JSON.stringify(results, null, 1));
@@ -76,7 +84,7 @@ if (svg) {
         .map((runs) => [runs[0]!.peers, median(runs.map(f))] as [number, number])
         .filter(([, y]) => Number.isFinite(y))
     }));
-  const subtitle = `median of ${reps} seeded runs; churn ${churn * 100}%/min; at most 50 connections per peer`;
+  const subtitle = `median of ${reps} seeded runs${repsAt.size ? ' (fewer at the largest sizes)' : ''}; churn ${churn * 100}%/min; at most 50 connections per peer`;
   writeFileSync(
     `${svg}-gap.svg`,
     lineChart({

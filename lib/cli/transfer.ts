@@ -6,7 +6,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { EncryptionPolicy, EngineProgress, Swarm, SwarmOptions } from '../index.js';
 import { addressScope } from '../lsd/interfaces.js';
-import { formatAddress } from '../net/address.js';
+import { formatAddress, type Address } from '../net/address.js';
 import { collectBootstrap, parseBindHost, portParser } from './args.js';
 import type { CliContext } from './program.js';
 import type { DhtCliOptions } from './session.js';
@@ -269,4 +269,13 @@ export function logPeerSources(swarm: Swarm, status: StatusLine): void {
     seen.add(key);
     status.log(`peer ${formatAddress(peer)} found by ${source}`);
   });
+}
+
+/** "joined the DHT via lsd (10.0.0.2:6881)": which discovery source got our DHT node in. */
+export function logJoin(swarm: Swarm, status: StatusLine): void {
+  const print = (source: string, node: Address): void =>
+    status.log(`joined the DHT via ${source} (${formatAddress(node)})`);
+  const via = swarm.joinedVia;
+  if (via) print(via.source, via.node);
+  else swarm.once('joined', print);
 }

@@ -37,6 +37,11 @@ import type { EncryptionPolicy } from '../wire/mse.js';
 import { DhtPeerSource, type DhtSourceOptions } from './peer-sources.js';
 import { LocalDiscovery, type LocalDiscoveryOptions } from '../lsd/local-discovery.js';
 import { bytesEqual } from '../util/bytes.js';
+import { DEFAULT_BOOTSTRAP } from '../constants.js';
+import { parseHostPort } from '../net/address.js';
+import { resolveBootstrap } from '../net/resolve.js';
+import { systemClock } from '../util/clock.js';
+import { DhtJoin, type JoinSource } from './dht-join.js';
 
 export interface SwarmOptions {
   /** What to download: a magnet link (parsed and validated) ... */
@@ -47,8 +52,15 @@ export interface SwarmOptions {
   dht?: DHT;
   /** Otherwise a DHT node is created with these options ... */
   dhtOptions?: DhtOptions;
-  /** ... and these bootstrap nodes ("host:port"); undefined = the public routers. */
+  /**
+   * ... and these bootstrap nodes ("host:port"). Undefined: join from what we already know
+   * first — the saved routing table (`dhtOptions.statePath`), the DHT ports of x.pe and LAN
+   * peers (PORT messages) — and the public routers only after those (see dht-join.ts); the
+   * 'joined' event tells which source got us in.
+   */
   bootstrap?: string[];
+  /** The routers asked last when no bootstrap list is given (default: the public ones). */
+  routers?: readonly string[];
   /** No DHT at all (peers from x.pe, addPeer and PEX only). Forced for private torrents (BEP 27). */
   noDht?: boolean;
   /**
@@ -105,7 +117,12 @@ export type SwarmEvents = EngineEvents & {
   peer: [address: Address, source: 'dht' | 'magnet' | 'lsd'];
   /** A DHT announce stored our port on `storedOn` nodes. */
   announced: [storedOn: number];
+  /** Our DHT node got in through `node`, found by `source` (swarms that join by themselves). */
+  joined: [source: JoinSource, node: Address];
 };
+
+/** LAN peers' hosts remembered to tell their PORT messages apart from other peers'. */
+const MAX_LSD_HOSTS = 256;
 
 const FORWARDED = ['progress', 'metadata', 'done', 'peer-banned', 'dht-node', 'warning', 'error'] as const;
 
@@ -126,8 +143,12 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   private readonly ownListener: TcpPeerListener | undefined;
   private readonly listener: PeerListener | undefined;
   private readonly ownLsd: boolean;
+  /** Joins our DHT node from what we know, routers last (when no bootstrap list was given). */
+  private join: DhtJoin | undefined;
+  private readonly lsdHosts = new Set<string>();
   private readonly onLsdPeer = (peer: Address, infoHash: Uint8Array): void => {
     if (!bytesEqual(infoHash, this.infoHash) || this.stopping) return;
+    if (this.lsdHosts.size < MAX_LSD_HOSTS) this.lsdHosts.add(peer.host);
     this.emit('peer', peer, 'lsd');
     this.engine.addPeer(peer, 'lsd');
   };
@@ -192,10 +213,14 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         return created;
       };
       let dht = useDht ? options.dht : undefined;
+      // No bootstrap list: the swarm joins by itself (DhtJoin), the routers last.
+      const joinByItself =
+        useDht && !dht && options.bootstrap === undefined && options.dhtOptions?.bootstrap === undefined;
       if (useDht && !dht)
         dht = await createDht({
           ...options.dhtOptions,
-          ...(options.bootstrap ? { bootstrap: options.bootstrap } : {})
+          ...(options.bootstrap ? { bootstrap: options.bootstrap } : {}),
+          ...(joinByItself ? { bootstrap: [] } : {})
         });
       const v6 = useDht ? options.ipv6 : undefined;
       let dht6 = v6?.dht;
@@ -266,6 +291,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         lsd: info?.private ? undefined : lsd,
         ownLsd
       });
+      if (joinByItself) swarm.join = swarm.createJoin(magnet, options.routers ?? DEFAULT_BOOTSTRAP);
       swarm.wire(options);
       await engine.start(signal ? { signal } : {});
       swarm.startDiscovery(magnet, options);
@@ -278,6 +304,11 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
 
   get info(): TorrentInfo | undefined {
     return this.engine.info;
+  }
+
+  /** Where our DHT node got in (swarms that join by themselves), once it has. */
+  get joinedVia(): { source: JoinSource; node: Address } | null {
+    return this.join?.joinedVia ?? null;
   }
 
   /** TCP port peers reach us on. */
@@ -334,10 +365,14 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
       if (!(options.seed ?? false)) void this.stop();
     });
     this.engine.on('error', () => void this.destroy());
-    // A peer's PORT message goes to the DHT node of its address family.
-    this.engine.on('dht-node', (node) =>
-      this.sources.find((s) => s.family === (node.host.includes(':') ? 6 : 4))?.addNode(node)
-    );
+    // A peer's PORT message goes to the DHT node of its address family (through the join
+    // while our node is not in yet).
+    this.engine.on('dht-node', (node) => {
+      const family = node.host.includes(':') ? 6 : 4;
+      if (this.join && !this.join.joinedVia && family === 4)
+        this.join.offer(this.lsdHosts.has(node.host) ? 'lsd' : 'peers', [node]);
+      else this.sources.find((s) => s.family === family)?.addNode(node);
+    });
     options.signal?.addEventListener('abort', () => void this.destroy(), { once: true });
   }
 
@@ -367,11 +402,34 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         options.discovery
       );
       this.sources.push(source);
-      source.start();
+      // Lookups from an empty table find nothing: a joining node starts them once it is in.
+      if (dht === this.dht && this.join && !this.join.joinedVia) this.join.on('joined', () => source.start());
+      else source.start();
     }
+    this.join?.start();
+  }
+
+  private createJoin(magnet: Magnet | undefined, routers: readonly string[]): DhtJoin {
+    const dht = this.dht!;
+    const join = new DhtJoin(dht, {
+      clock: systemClock,
+      routers: () =>
+        resolveBootstrap(
+          routers.map((b) => parseHostPort(b)),
+          4,
+          (e) => this.emit('warning', e)
+        ),
+      // LAN peers and x.pe peers send PORT messages soon: they get their time before the routers.
+      waitForOthers: this.lsd !== undefined || (magnet?.peers.length ?? 0) > 0
+    });
+    join.on('joined', (source, node) => this.emit('joined', source, node));
+    join.on('warning', (e) => this.emit('warning', e));
+    join.offer('state', dht.nodes());
+    return join;
   }
 
   private async shutdown(graceful: boolean): Promise<void> {
+    this.join?.close();
     await Promise.all(this.sources.map((s) => s.stop()));
     if (this.lsd) {
       this.lsd.off('peer', this.onLsdPeer);

@@ -1,6 +1,6 @@
 /**
- * A swarm with no central point at all: four hosts in network namespaces on a bridge this
- * test builds, with no route anywhere else. Our `trackerless seed`, a libtorrent downloader
+ * A swarm with no central point at all: three hosts in network namespaces joined by a bridge
+ * in a fourth, all built by this test, with no route anywhere else. Our `trackerless seed`, a libtorrent downloader
  * (enable_lsd, its DHT off) and our `trackerless download` get no bootstrap list (so the
  * public routers, unreachable here) and no x.pe hints: they find each other by BEP 14 local
  * service discovery alone, and both downloaders complete.
@@ -8,7 +8,9 @@
  * Both directions of discovery with libtorrent are checked: our seeder hears libtorrent's
  * announce and dials it ("found by lsd" in the seeder's log), and libtorrent hears our
  * downloader's announce and dials it (an outgoing connection in libtorrent's peer list; its
- * DHT and PEX are off, so it had no other way to learn that address).
+ * DHT and PEX are off, so it had no other way to learn that address). With no bootstrap list
+ * and the routers unreachable, our two DHT nodes get in through each other's PORT messages
+ * ("joined the DHT via ...").
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAIN, Spawner, ensureBuilt, until } from '../support/cli-process.js';
 import { LtSwarm } from '../support/lt-swarm.js';
-import { NetnsLan } from '../support/netns-lan.js';
+import { NetnsLan } from '../../bench/lib/netns-lan.js';
 
 const SIZE = 3 * 1024 * 1024 + 12_345;
 
@@ -88,6 +90,16 @@ describe('swarm on a LAN with no routers (BEP 14)', () => {
     // The seeder heard our downloader too (the downloader announced after everyone else).
     expect(seeder.stderr).toMatch(new RegExp(`peer ${escape(ourHost!.ip)}:\\d+ found by lsd`));
     expect((await readFile(join(out, 'lan.bin'))).equals(data)).toBe(true);
+    // No bootstrap list, routers unreachable: both our DHT nodes got in through the LAN peers'
+    // PORT messages (the seeder heard the downloader by LSD; the downloader was dialled by it).
+    expect(done.stderr).toMatch(
+      new RegExp(`joined the DHT via (lsd|peers) \\(${escape(lan.hosts[0]!.ip)}:\\d+\\)`)
+    );
+    await seeder.waitFor(
+      new RegExp(`joined the DHT via lsd \\(${escape(ourHost!.ip)}:\\d+\\)`),
+      10_000,
+      'the seeder to join the DHT through our downloader'
+    );
 
     await until(
       () => lt.events.some((e) => e.event === 'finished'),

@@ -49,6 +49,7 @@ import {
   formatBytes,
   formatDuration,
   formatRate,
+  logJoin,
   logPeerSources,
   parseRate,
   progressLine,
@@ -159,6 +160,7 @@ export const downloadCommand: CliCommand = {
     const status = new StatusLine(ctx, () => progressLine(swarm.progress(), Date.now() - started));
     if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
     if (opts.verbose) logPeerSources(swarm, status);
+    logJoin(swarm, status);
     swarm.on('peer-banned', (ban) =>
       status.log(`banned peer ${ban.address.host}:${ban.address.port} (${ban.reason})`)
     );

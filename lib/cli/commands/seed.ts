@@ -28,6 +28,7 @@ import {
   formatBytes,
   formatDuration,
   formatRate,
+  logJoin,
   logPeerSources,
   StatusLine,
   swarmOptionsFrom,
@@ -137,6 +138,7 @@ export const seedCommand: CliCommand = {
     );
     if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
     if (opts.verbose) logPeerSources(swarm, status);
+    logJoin(swarm, status);
     const publishing = keyPair
       ? publish(ctx, swarm.dht!, keyPair, info.infoHash, opts.publishSalt, (line) => status.log(line))
       : undefined;
