@@ -1,15 +1,23 @@
 /**
- * LEDBAT congestion window (BEP 29 "congestion control", in bytes as libtorrent does it):
+ * LEDBAT congestion window, in bytes. Below the 100 ms target, BEP 29's rule (with libtorrent's
+ * gain in bytes):
  *
  *   delay_factor  = (target - our_delay) / target
  *   window_factor = acked_bytes / bytes_in_flight
  *   max_window   += MAX_CWND_INCREASE_BYTES_PER_RTT * delay_factor * window_factor
  *
- * so the window grows by up to 3000 bytes per round trip while the queueing delay we cause is
- * under 100 ms, and shrinks in proportion once it is over. Slow start (the window grows by the
- * bytes acked, doubling per round trip) runs until the delay reaches the target or a loss; it
- * leaves ssthresh behind so a restart after a timeout stops before overshooting. Loss halves the
- * window at most once per LOSS_CUT_INTERVAL_MS. Pure arithmetic: the connection feeds it.
+ * so the window grows by up to 3000 bytes per round trip. Above the target the window shrinks
+ * in proportion to itself, by cwnd * (delay / target - 1) per round trip, at most half
+ * (LEDBAT++, draft-irtf-iccrg-ledbat-plus-plus; RFC 6817 caps the decrease at halving): BEP 29's
+ * additive decrease of a few KB per round trip takes tens of seconds to drain a queue a large
+ * window built, so a yielding transport would sit far over its target meanwhile (measured in
+ * namespaces: 240 ms for ~30 s after slow start at 20 Mbit/s).
+ *
+ * Slow start (the window grows by the bytes acked, doubling per round trip) ends when the delay
+ * passes 3/4 of the target (LEDBAT++; the delay is measured a round trip late, so waiting for
+ * the full target overshoots it) or on loss; ssthresh makes a restart after a timeout stop
+ * before overshooting. Loss halves the window at most once per LOSS_CUT_INTERVAL_MS. Pure
+ * arithmetic: the connection feeds it.
  */
 import {
   INITIAL_CWND_PACKETS,
@@ -19,6 +27,9 @@ import {
   MIN_CWND_PACKETS,
   TARGET_DELAY_US
 } from './constants.js';
+
+/** Slow start ends at this fraction of the target delay (LEDBAT++: 3/4). */
+const SLOW_START_EXIT = 0.75;
 
 export class Ledbat {
   /** Bytes allowed in flight. */
@@ -47,15 +58,17 @@ export class Ledbat {
    */
   onAck(ackedBytes: number, delayUs: number, inFlightBefore: number, saturated: boolean): void {
     if (ackedBytes <= 0 || inFlightBefore <= 0) return;
-    if (delayUs >= this.targetUs && this.slowStart) {
+    if (delayUs >= SLOW_START_EXIT * this.targetUs && this.slowStart) {
       this.slowStart = false;
-      this.ssthresh = this.cwnd / 2;
+      this.ssthresh = this.cwnd;
     }
     if (!saturated) return;
-    const delayFactor = (this.targetUs - delayUs) / this.targetUs;
     const windowFactor = Math.min(1, ackedBytes / inFlightBefore);
-    // RFC 6817: never shrink faster than halving per round trip, however far over target.
-    let gain = Math.max(MAX_CWND_INCREASE_BYTES_PER_RTT * delayFactor, -this.cwnd / 2) * windowFactor;
+    const perRtt =
+      delayUs <= this.targetUs
+        ? (MAX_CWND_INCREASE_BYTES_PER_RTT * (this.targetUs - delayUs)) / this.targetUs
+        : -Math.min(this.cwnd * (delayUs / this.targetUs - 1), this.cwnd / 2);
+    let gain = perRtt * windowFactor;
     if (this.slowStart) {
       if (this.cwnd + ackedBytes > this.ssthresh) this.slowStart = false;
       else gain = Math.max(gain, ackedBytes);

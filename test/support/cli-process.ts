@@ -25,7 +25,7 @@ export interface Result {
 /** Rebuild dist/ if a source file is newer than any of `outputs` (or one is missing). */
 export function ensureBuilt(outputs: string[]): void {
   const newestSource = Math.max(
-    ...['lib', 'examples'].flatMap((dir) => tsFiles(join(ROOT, dir)).map((f) => statSync(f).mtimeMs))
+    ...['lib', 'examples', 'bench'].flatMap((dir) => tsFiles(join(ROOT, dir)).map((f) => statSync(f).mtimeMs))
   );
   if (outputs.every((file) => existsSync(file) && statSync(file).mtimeMs >= newestSource)) return;
   try {

@@ -23,15 +23,17 @@ describe('Ledbat', () => {
     expect(small.cwnd).toBe(2 * MSS + 3000);
   });
 
-  it('leaves slow start at the target delay, with ssthresh at half the window', () => {
+  it('leaves slow start at 3/4 of the target delay', () => {
     const cc = new Ledbat(MSS);
     cc.cwnd = 64 * MSS;
-    cc.onAck(MSS, 100_000, 64 * MSS, true);
+    cc.onAck(MSS, 70_000, 64 * MSS, true);
+    expect(cc.slowStart).toBe(true);
+    cc.onAck(MSS, 75_000, 64 * MSS, true);
     expect(cc.slowStart).toBe(false);
-    expect(cc.ssthresh).toBe(32 * MSS);
+    expect(cc.ssthresh).toBe(65 * MSS); // the window when it left
   });
 
-  it('grows by up to 3000 bytes per round trip at zero delay, shrinks above target (BEP 29 formula)', () => {
+  it('grows by up to 3000 bytes per round trip below target (BEP 29), shrinks in proportion above it', () => {
     const cc = new Ledbat(MSS);
     cc.slowStart = false;
     cc.cwnd = 100_000;
@@ -41,9 +43,12 @@ describe('Ledbat', () => {
     // Half the window acked at 50 ms: + 3000 * 0.5 * 0.5.
     cc.onAck(51_500, 50_000, 103_000, true);
     expect(cc.cwnd).toBeCloseTo(103_750, 6);
-    // At 300 ms (off target by -2): - 3000 * 2 per full window.
-    cc.onAck(103_750, 300_000, 103_750, true);
-    expect(cc.cwnd).toBeCloseTo(97_750, 6);
+    // At 120 ms: - cwnd * 0.2 per full window (LEDBAT++ multiplicative decrease).
+    cc.onAck(103_750, 120_000, 103_750, true);
+    expect(cc.cwnd).toBeCloseTo(83_000, 6);
+    // At 300 ms: cwnd * 2 would be more than half: halved.
+    cc.onAck(83_000, 300_000, 83_000, true);
+    expect(cc.cwnd).toBeCloseTo(41_500, 6);
   });
 
   it('does not change the window when the sender is not using it', () => {
