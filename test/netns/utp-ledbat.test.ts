@@ -5,7 +5,7 @@
  *
  *  - uTP alone fills the link, and the queue it keeps at the bottleneck stays near or under its
  *    100 ms target (a loss-based sender would fill all 500 ms);
- *  - a TCP flow joins: uTP yields (<= 20% of the link), TCP gets the rest;
+ *  - a TCP flow joins: uTP yields (<= 20% of the link once TCP has ramped up), TCP gets the rest;
  *  - TCP leaves: uTP fills the link again;
  *  - with 1% and 5% random loss at R (iptables statistic), transfers complete.
  *
@@ -58,18 +58,19 @@ describeNs('uTP LEDBAT through a shaped router (network namespaces)', () => {
     const tcpRecv = await path.start(path.b, ENDPOINT, ['tcp-recv', '--host', path.ipB, '--every', '200']);
     const utpPort = Number(utpRecv.events[0]!.port);
     const tcpPort = Number(tcpRecv.events[0]!.port);
-    const start = Date.now();
-    const sender = await path.start(path.a, ENDPOINT, [
+    // The uTP sender runs until the test ends (it is stopped with the namespaces).
+    const utpSend = await path.start(path.a, ENDPOINT, [
       'utp-send',
       '--host',
       path.ipA,
       '--to',
       `${path.ipB}:${utpPort}`,
       '--seconds',
-      '16',
+      '90',
       '--every',
       '500'
     ]);
+    const start = Date.now(); // connected
     // Phase 1 (uTP alone): after a 2 s ramp, sample the bottleneck's queue for 3 s.
     await sleep(2000);
     const backlog: number[] = [];
@@ -78,8 +79,8 @@ describeNs('uTP LEDBAT through a shaped router (network namespaces)', () => {
       await sleep(200);
     }
     const alone = { from: start + 2000, to: Date.now() };
-    // Phase 2: a TCP flow for 6 s.
-    const tcpStart = Date.now();
+    // Phase 2: a TCP flow for 10 s, measured from 4 s after its first bytes arrived (a TCP that
+    // met a loss on arrival ramps up slowly: LEDBAT yields to the queue TCP builds, not before).
     const tcp = await path.start(path.a, ENDPOINT, [
       'tcp-send',
       '--host',
@@ -87,24 +88,43 @@ describeNs('uTP LEDBAT through a shaped router (network namespaces)', () => {
       '--to',
       `${path.ipB}:${tcpPort}`,
       '--seconds',
-      '6'
+      '10'
     ]);
-    await tcp.next((e) => e.event === 'done', 30_000, 'the TCP flow to end');
+    const tcpBacklog: number[] = [];
+    const tcpDone = tcp.next((e) => e.event === 'done', 30_000, 'the TCP flow to end');
+    let ended = false;
+    void tcpDone.then(
+      () => (ended = true),
+      () => (ended = true)
+    );
+    while (!ended) {
+      tcpBacklog.push(path.backlogBytes());
+      await sleep(500);
+    }
+    await tcpDone;
     const tcpEnd = Date.now();
-    // Phase 3: uTP alone again until its sender stops.
-    await sender.next((e) => e.event === 'done', 30_000, 'the uTP sender to finish');
+    const tcpFirst = tcpRecv.events.find((e) => e.event === 'progress' && Number(e.bytes) > 0);
+    const tcpStart = Number(tcpFirst?.at ?? tcpEnd);
+    // Phase 3: uTP alone again, measured from 1.5 s after TCP stopped.
+    await sleep(5500);
     const end = Date.now();
 
     const utpAlone = share(bytesBetween(utpRecv.events, alone.from, alone.to));
-    const utpWithTcp = share(bytesBetween(utpRecv.events, tcpStart + 2000, tcpEnd - 300));
-    const tcpWithUtp = share(bytesBetween(tcpRecv.events, tcpStart + 2000, tcpEnd - 300));
-    const utpAfter = share(bytesBetween(utpRecv.events, tcpEnd + 2000, end - 500));
+    const utpWithTcp = share(bytesBetween(utpRecv.events, tcpStart + 4000, tcpEnd - 300));
+    const tcpWithUtp = share(bytesBetween(tcpRecv.events, tcpStart + 4000, tcpEnd - 300));
+    const utpAfter = share(bytesBetween(utpRecv.events, tcpEnd + 1500, end));
     backlog.sort((x, y) => x - y);
     const queueMs = (backlog[Math.floor(backlog.length / 2)]! / RATE_BYTES) * 1000;
+    const senderTrace = utpSend.events
+      .filter((e) => e.event === 'progress' && Number(e.at) >= tcpStart)
+      .map((e) => `${Math.round(Number(e.cwnd) / 1024)}K/${Math.round(Number(e.delayMs))}ms`)
+      .join(' ');
     console.log(
       `uTP alone ${(utpAlone * 100).toFixed(0)}% of 20 Mbit/s, median queue ${queueMs.toFixed(0)} ms; ` +
         `with TCP: uTP ${(utpWithTcp * 100).toFixed(1)}%, TCP ${(tcpWithUtp * 100).toFixed(0)}%; ` +
-        `after TCP: uTP ${(utpAfter * 100).toFixed(0)}%`
+        `after TCP: uTP ${(utpAfter * 100).toFixed(0)}%\n` +
+        `  queue during TCP (KB): ${tcpBacklog.map((b) => Math.round(b / 1000)).join(' ')}\n` +
+        `  uTP sender cwnd/delay from TCP start: ${senderTrace}`
     );
     expect(utpAlone).toBeGreaterThan(0.8);
     expect(queueMs).toBeLessThan(150);
