@@ -11,7 +11,8 @@
  *
  * The kernel here has no netem (no added propagation delay): the path's base delay is the
  * veths' (well under a millisecond); the queueing delay is the token bucket's backlog, read with
- * `tc -s qdisc`. Skipped, with the reason printed, where namespaces cannot be created (not root,
+ * `tc -s qdisc`. The competing TCP is Reno, which fills the buffer as a loss-based TCP does behind
+ * a modem (see test/support/netns.ts for why not CUBIC on this delay-free path). Skipped, with the reason printed, where namespaces cannot be created (not root,
  * iproute2 or iptables missing); CI runs as root with both installed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

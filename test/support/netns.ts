@@ -123,6 +123,20 @@ export class NetnsPath {
     run('ip', ['-n', this.a, 'route', 'add', 'default', 'via', `10.${n}.1.1`]);
     run('ip', ['-n', this.b, 'route', 'add', 'default', 'via', `10.${n}.2.1`]);
     run('ip', ['netns', 'exec', this.r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    // TCP in the end namespaces: Reno, with buffers that never limit it. Linux's default CUBIC
+    // leaves slow start at the first RTT rise (HyStart) and on this path, which has no propagation
+    // delay (no netem in this kernel), then grows by a few packets a second: ten seconds on it
+    // holds ~100 ms of queue, uTP's own target, instead of the full buffer a loss-based TCP
+    // builds behind a modem. Reno fills the buffer, as TCP does on real paths.
+    for (const ns of [this.a, this.b]) {
+      for (const setting of [
+        'net.ipv4.tcp_congestion_control=reno',
+        'net.ipv4.tcp_rmem=4096 2097152 16777216',
+        'net.ipv4.tcp_wmem=4096 2097152 16777216'
+      ]) {
+        run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', setting]);
+      }
+    }
     // Token bucket: the rate, a burst of a few packets, a drop-tail buffer of bufferBytes.
     run('tc', [
       '-n',
