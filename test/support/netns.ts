@@ -43,37 +43,11 @@ export function netnsProblem(): string | null {
   return null;
 }
 
-export class NetnsPath {
-  readonly a: string;
-  readonly r: string;
-  readonly b: string;
-  readonly ipA: string;
-  readonly ipB: string;
-  private readonly subnet: number;
+/** Namespaces a test made, the child processes it runs in them, and their removal. */
+abstract class NamespaceSet {
   private readonly children: JsonLineChild[] = [];
+  private readonly made: string[] = [];
   private closed = false;
-
-  private constructor(tag: string, subnet: number) {
-    this.a = `tl${tag}a`;
-    this.r = `tl${tag}r`;
-    this.b = `tl${tag}b`;
-    this.subnet = subnet;
-    this.ipA = `10.${subnet}.1.2`;
-    this.ipB = `10.${subnet}.2.2`;
-  }
-
-  /** Build the path, the R -> B link shaped as `shape` says. */
-  static create(shape: LinkShape): NetnsPath {
-    const tag = `${process.pid % 100000}${Math.floor(Math.random() * 1000)}`;
-    const path = new NetnsPath(tag, 100 + Math.floor(Math.random() * 100));
-    try {
-      path.setUp(shape);
-    } catch (err) {
-      path.close();
-      throw err;
-    }
-    return path;
-  }
 
   /** Start `node script args` inside namespace `ns`, speaking JSON lines. */
   async start(ns: string, script: string, args: string[]): Promise<JsonLineChild> {
@@ -90,6 +64,91 @@ export class NetnsPath {
     return child;
   }
 
+  /** Stop the children and delete the namespaces (the veths go with them). */
+  async closeAll(): Promise<void> {
+    await Promise.all(this.children.map((c) => c.close()));
+    this.close();
+  }
+
+  /** Build with `setUp`, deleting whatever was made if it fails. */
+  protected build(setUp: () => void): void {
+    try {
+      setUp();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  protected addNamespace(ns: string): void {
+    run('ip', ['netns', 'add', ns]);
+    this.made.push(ns);
+    run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+
+  /** A veth pair between two namespaces, each end addressed and up. */
+  protected veth(ns1: string, dev1: string, cidr1: string, ns2: string, dev2: string, cidr2: string): void {
+    run('ip', ['-n', ns1, 'link', 'add', dev1, 'type', 'veth', 'peer', 'name', dev2, 'netns', ns2]);
+    for (const [ns, dev, cidr] of [
+      [ns1, dev1, cidr1],
+      [ns2, dev2, cidr2]
+    ] as const) {
+      run('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', dev]);
+      run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    }
+  }
+
+  protected inNs(ns: string, cmd: string, args: string[]): string {
+    return run('ip', ['netns', 'exec', ns, cmd, ...args]);
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const ns of this.made) {
+      try {
+        run('ip', ['netns', 'del', ns]);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** A tag and a /16 (10.N.0.0) unlikely to collide with a concurrent test's. */
+function fresh(): { tag: string; subnet: number } {
+  return {
+    tag: `${process.pid % 100000}${Math.floor(Math.random() * 1000)}`,
+    subnet: 100 + Math.floor(Math.random() * 100)
+  };
+}
+
+export class NetnsPath extends NamespaceSet {
+  readonly a: string;
+  readonly r: string;
+  readonly b: string;
+  readonly ipA: string;
+  readonly ipB: string;
+  private readonly subnet: number;
+
+  private constructor(tag: string, subnet: number) {
+    super();
+    this.a = `tl${tag}a`;
+    this.r = `tl${tag}r`;
+    this.b = `tl${tag}b`;
+    this.subnet = subnet;
+    this.ipA = `10.${subnet}.1.2`;
+    this.ipB = `10.${subnet}.2.2`;
+  }
+
+  /** Build the path, the R -> B link shaped as `shape` says. */
+  static create(shape: LinkShape): NetnsPath {
+    const { tag, subnet } = fresh();
+    const path = new NetnsPath(tag, subnet);
+    path.build(() => path.setUp(shape));
+    return path;
+  }
+
   /** Bytes queued at the bottleneck right now (tc's backlog). */
   backlogBytes(): number {
     const out = run('tc', ['-n', this.r, '-s', 'qdisc', 'show', 'dev', 'rb']);
@@ -97,32 +156,14 @@ export class NetnsPath {
     return m ? Number(m[1]) : 0;
   }
 
-  /** Stop the children and delete the namespaces (the veths go with them). */
-  async closeAll(): Promise<void> {
-    await Promise.all(this.children.map((c) => c.close()));
-    this.close();
-  }
-
   private setUp(shape: LinkShape): void {
     const n = this.subnet;
-    for (const ns of [this.a, this.r, this.b]) {
-      run('ip', ['netns', 'add', ns]);
-      run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    }
-    run('ip', ['-n', this.a, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'ra', 'netns', this.r]);
-    run('ip', ['-n', this.b, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'rb', 'netns', this.r]);
-    for (const [ns, dev, cidr] of [
-      [this.a, 'eth0', `${this.ipA}/24`],
-      [this.r, 'ra', `10.${n}.1.1/24`],
-      [this.r, 'rb', `10.${n}.2.1/24`],
-      [this.b, 'eth0', `${this.ipB}/24`]
-    ] as const) {
-      run('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', dev]);
-      run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-    }
+    for (const ns of [this.a, this.r, this.b]) this.addNamespace(ns);
+    this.veth(this.a, 'eth0', `${this.ipA}/24`, this.r, 'ra', `10.${n}.1.1/24`);
+    this.veth(this.b, 'eth0', `${this.ipB}/24`, this.r, 'rb', `10.${n}.2.1/24`);
     run('ip', ['-n', this.a, 'route', 'add', 'default', 'via', `10.${n}.1.1`]);
     run('ip', ['-n', this.b, 'route', 'add', 'default', 'via', `10.${n}.2.1`]);
-    run('ip', ['netns', 'exec', this.r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    this.inNs(this.r, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     // TCP in the end namespaces: Reno, with buffers that never limit it. Linux's default CUBIC
     // leaves slow start at the first RTT rise (HyStart) and on this path, which has no propagation
     // delay (no netem in this kernel), then grows by a few packets a second: ten seconds on it
@@ -134,7 +175,7 @@ export class NetnsPath {
         'net.ipv4.tcp_rmem=4096 2097152 16777216',
         'net.ipv4.tcp_wmem=4096 2097152 16777216'
       ]) {
-        run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', setting]);
+        this.inNs(ns, 'sysctl', ['-qw', setting]);
       }
     }
     // Token bucket: the rate, a burst of a few packets, a drop-tail buffer of bufferBytes.
@@ -155,11 +196,7 @@ export class NetnsPath {
       String(shape.bufferBytes)
     ]);
     if (shape.udpLoss) {
-      run('ip', [
-        'netns',
-        'exec',
-        this.r,
-        'iptables',
+      this.inNs(this.r, 'iptables', [
         '-A',
         'FORWARD',
         '-p',
@@ -175,16 +212,99 @@ export class NetnsPath {
       ]);
     }
   }
+}
 
-  private close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const ns of [this.a, this.r, this.b]) {
-      try {
-        run('ip', ['netns', 'del', ns]);
-      } catch {
-        // not created
-      }
+/**
+ * Two hosts, each behind its own NAT, and a public network between the NATs:
+ *
+ *   hostA - natA =(public: pub)= natB - hostB
+ *
+ * Each NAT masquerades its LAN (Linux keeps the source port when it is free, so a UDP socket
+ * keeps one public port for every destination: an endpoint-independent mapping) and forwards
+ * inbound packets only for flows its host started (conntrack ESTABLISHED): unsolicited packets
+ * are dropped, forwarded or addressed to the NAT itself, as a home router does. `pub` routes between the NATs' public addresses and is
+ * where a relay runs, at `relayIp`. Hosts have no route to each other's LAN.
+ */
+export class NatPair extends NamespaceSet {
+  readonly pub: string;
+  readonly hostA: string;
+  readonly hostB: string;
+  /** The relay's address in `pub`, reachable from both hosts. */
+  readonly relayIp: string;
+  /** The NATs' public addresses. */
+  readonly natIpA: string;
+  readonly natIpB: string;
+  readonly hostIpA: string;
+  readonly hostIpB: string;
+  private readonly natA: string;
+  private readonly natB: string;
+
+  private constructor(tag: string, n: number) {
+    super();
+    this.pub = `tl${tag}p`;
+    this.natA = `tl${tag}na`;
+    this.natB = `tl${tag}nb`;
+    this.hostA = `tl${tag}ha`;
+    this.hostB = `tl${tag}hb`;
+    this.relayIp = `10.${n}.10.1`;
+    this.natIpA = `10.${n}.10.2`;
+    this.natIpB = `10.${n}.20.2`;
+    this.hostIpA = `10.${n}.1.2`;
+    this.hostIpB = `10.${n}.2.2`;
+  }
+
+  static create(): NatPair {
+    const { tag, subnet } = fresh();
+    const pair = new NatPair(tag, subnet);
+    pair.build(() => pair.setUp(subnet));
+    return pair;
+  }
+
+  private setUp(n: number): void {
+    for (const ns of [this.pub, this.natA, this.natB, this.hostA, this.hostB]) this.addNamespace(ns);
+    this.veth(this.natA, 'wan', `${this.natIpA}/24`, this.pub, 'pa', `${this.relayIp}/24`);
+    this.veth(this.natB, 'wan', `${this.natIpB}/24`, this.pub, 'pb', `10.${n}.20.1/24`);
+    this.veth(this.hostA, 'eth0', `${this.hostIpA}/24`, this.natA, 'lan', `10.${n}.1.1/24`);
+    this.veth(this.hostB, 'eth0', `${this.hostIpB}/24`, this.natB, 'lan', `10.${n}.2.1/24`);
+    this.inNs(this.pub, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    for (const [nat, host, gateway, lanGateway] of [
+      [this.natA, this.hostA, this.relayIp, `10.${n}.1.1`],
+      [this.natB, this.hostB, `10.${n}.20.1`, `10.${n}.2.1`]
+    ] as const) {
+      this.inNs(nat, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      run('ip', ['-n', nat, 'route', 'add', 'default', 'via', gateway]);
+      run('ip', ['-n', host, 'route', 'add', 'default', 'via', lanGateway]);
+      this.inNs(nat, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE']);
+      this.inNs(nat, 'iptables', [
+        '-A',
+        'FORWARD',
+        '-i',
+        'wan',
+        '-m',
+        'conntrack',
+        '--ctstate',
+        'ESTABLISHED,RELATED',
+        '-j',
+        'ACCEPT'
+      ]);
+      this.inNs(nat, 'iptables', ['-A', 'FORWARD', '-i', 'wan', '-j', 'DROP']);
+      // The NAT itself takes no unsolicited packets either. Without this a peer's early SYN
+      // would be delivered to the NAT's own stack, and the conntrack entry it leaves (30 s)
+      // would clash with the host's own outgoing flow to that peer, which then gets another
+      // public port and misses the hole the peer opened.
+      this.inNs(nat, 'iptables', [
+        '-A',
+        'INPUT',
+        '-i',
+        'wan',
+        '-m',
+        'conntrack',
+        '--ctstate',
+        'ESTABLISHED,RELATED',
+        '-j',
+        'ACCEPT'
+      ]);
+      this.inNs(nat, 'iptables', ['-A', 'INPUT', '-i', 'wan', '-j', 'DROP']);
     }
   }
 }
