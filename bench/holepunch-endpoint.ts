@@ -5,7 +5,7 @@
  * wire with ut_holepunch. Closing stdin ends the process.
  *
  *   relay --host H
- *       accept peers over uTP; each one's remote endpoint (as its NAT maps it) is reported as
+ *       accept peers of one torrent (`infoHash` in `ready`) over uTP; each one's remote endpoint (as its NAT maps it) is reported as
  *       {event:'peer', address}; rendezvous requests are relayed (relayRendezvous) and reported
  *       as {event:'rendezvous', from, target, outcome}
  *   peer --host H --relay H:P --name N [--bytes B]
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     const relayAddress = parseHostPort(value('relay') ?? '');
     sentSha1 = await peer(socket, relayAddress, value('name') ?? 'peer', num('bytes', 1 << 20));
   } else throw new Error(`unknown role ${role}`);
-  emit('ready', { port: transport.address().port, sentSha1 });
+  emit('ready', { port: transport.address().port, sentSha1, infoHash: INFO_HASH.toString('hex') });
 }
 
 main().catch((err: unknown) => {

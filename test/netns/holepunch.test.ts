@@ -8,7 +8,10 @@
  *  - A asks the relay (rendezvous with B's endpoint as the relay sees it); the relay sends
  *    `connect` to both, they dial each other at once, and a direct connection forms through both
  *    NATs, carrying 1 MiB each way, byte-identical;
- *  - a rendezvous for an endpoint the relay is not connected to comes back as NotConnected.
+ *  - a rendezvous for an endpoint the relay is not connected to comes back as NotConnected;
+ *  - libtorrent 2.0 (uTP only) as the target behind B's NAT: it announces ut_holepunch to our
+ *    relay, acts on the relay's `connect`, and a direct uTP connection forms between it and A.
+ *    (libtorrent's initiating side needs a peer learned through PEX; not exercised here.)
  *
  * Skipped, with the reason printed, where namespaces cannot be created; under CI (root, tools
  * installed by .ci/run) that fails instead.
@@ -18,9 +21,11 @@ import { join } from 'node:path';
 import type { ChildEvent, JsonLineChild } from '../../bench/lib/json-line-child.js';
 import { HolepunchError } from '../../lib/wire/ut-holepunch.js';
 import { ensureBuilt, ROOT } from '../support/cli-process.js';
+import { libtorrentProblem, PYTHON } from '../support/lt-node.js';
 import { NatPair, netnsProblem } from '../support/netns.js';
 
 const ENDPOINT = join(ROOT, 'dist/bench/holepunch-endpoint.js');
+const LT_HOLEPUNCH = join(ROOT, 'test/interop/lt_holepunch.py');
 const BYTES = 1 << 20;
 const problem = netnsProblem();
 if (problem && process.env.CI) throw new Error(`network namespaces unavailable in CI: ${problem}`);
@@ -37,12 +42,14 @@ describeNs('BEP 55 holepunching through two NATs (network namespaces)', () => {
   /** A's and B's endpoints as the relay sees them (their NATs' public address and port). */
   let publicA: string;
   let publicB: string;
+  /** The relay's endpoint. */
+  let relayAt: string;
 
   beforeAll(async () => {
     ensureBuilt([ENDPOINT]);
     nat = NatPair.create();
     relay = await nat.start(nat.pub, ENDPOINT, ['relay', '--host', nat.relayIp]);
-    const relayAt = `${nat.relayIp}:${Number(ready(relay).port)}`;
+    relayAt = `${nat.relayIp}:${Number(ready(relay).port)}`;
     const peerArgs = (name: string, host: string): string[] => [
       'peer',
       '--host',
@@ -116,4 +123,42 @@ describeNs('BEP 55 holepunching through two NATs (network namespaces)', () => {
     const err = await a.next((e) => e.event === 'rendezvous-error', 15_000, 'rendezvous error', from);
     expect(err).toMatchObject({ target: unknown, code: HolepunchError.NotConnected });
   }, 30_000);
+
+  it('libtorrent behind a NAT acts on our relay: it and A connect directly', async () => {
+    expect(libtorrentProblem()).toBeNull();
+    const lt = await nat.startProgram(
+      nat.hostB,
+      PYTHON,
+      [LT_HOLEPUNCH, '--host', nat.hostIpB, '--info-hash', String(ready(relay).infoHash), '--relay', relayAt],
+      'libtorrent'
+    );
+    const joined = await relay.next(
+      (e) => e.event === 'peer' && String(e.address).startsWith(`${nat.natIpB}:`) && e.address !== publicB,
+      20_000,
+      'libtorrent at the relay'
+    );
+    expect(joined.holepunch).toBe(true);
+    const publicLt = String(joined.address);
+    const fromA = a.events.length;
+    a.send(`rendezvous ${publicLt}`);
+    expect(
+      await relay.next((e) => e.event === 'rendezvous' && e.target === publicLt, 15_000, 'rendezvous')
+    ).toMatchObject({ outcome: 'relayed' });
+    // Any direct connection between A and libtorrent needed both holes: A's own (its dial) and
+    // the one libtorrent opened by dialing A's public endpoint on the relay's word.
+    const direct = await a.next(
+      (e) => e.event === 'direct' && e.remote === publicLt,
+      30_000,
+      'a direct connection with libtorrent',
+      fromA
+    );
+    expect(direct.remote).toBe(publicLt);
+    expect(
+      await lt.next(
+        (e) => e.event === 'peer' && `${String(e.ip)}:${Number(e.port)}` === publicA,
+        15_000,
+        'libtorrent dialing A'
+      )
+    ).toBeDefined();
+  }, 60_000);
 });

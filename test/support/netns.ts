@@ -50,13 +50,18 @@ abstract class NamespaceSet {
   private closed = false;
 
   /** Start `node script args` inside namespace `ns`, speaking JSON lines. */
-  async start(ns: string, script: string, args: string[]): Promise<JsonLineChild> {
+  start(ns: string, script: string, args: string[]): Promise<JsonLineChild> {
+    return this.startProgram(ns, process.execPath, [script, ...args], `${ns} ${args[0] ?? ''}`);
+  }
+
+  /** Start any program speaking JSON lines inside `ns`; resolves once it said `ready`. */
+  async startProgram(ns: string, command: string, args: string[], label: string): Promise<JsonLineChild> {
     const child = new JsonLineChild(
-      spawn('ip', ['netns', 'exec', ns, process.execPath, script, ...args], {
+      spawn('ip', ['netns', 'exec', ns, command, ...args], {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...process.env, NODE_OPTIONS: '' }
       }),
-      `${ns} ${args[0] ?? ''}`
+      label
     );
     this.children.push(child);
     const ready = await child.next((e) => e.event === 'ready' || e.event === 'fatal', 20_000, 'ready');
