@@ -280,36 +280,16 @@ export class NatPair extends NamespaceSet {
       run('ip', ['-n', nat, 'route', 'add', 'default', 'via', gateway]);
       run('ip', ['-n', host, 'route', 'add', 'default', 'via', lanGateway]);
       this.inNs(nat, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE']);
-      this.inNs(nat, 'iptables', [
-        '-A',
-        'FORWARD',
-        '-i',
-        'wan',
-        '-m',
-        'conntrack',
-        '--ctstate',
-        'ESTABLISHED,RELATED',
-        '-j',
-        'ACCEPT'
-      ]);
-      this.inNs(nat, 'iptables', ['-A', 'FORWARD', '-i', 'wan', '-j', 'DROP']);
-      // The NAT itself takes no unsolicited packets either. Without this a peer's early SYN
-      // would be delivered to the NAT's own stack, and the conntrack entry it leaves (30 s)
-      // would clash with the host's own outgoing flow to that peer, which then gets another
-      // public port and misses the hole the peer opened.
-      this.inNs(nat, 'iptables', [
-        '-A',
-        'INPUT',
-        '-i',
-        'wan',
-        '-m',
-        'conntrack',
-        '--ctstate',
-        'ESTABLISHED,RELATED',
-        '-j',
-        'ACCEPT'
-      ]);
-      this.inNs(nat, 'iptables', ['-A', 'INPUT', '-i', 'wan', '-j', 'DROP']);
+      // From the public side only flows the host started pass, forwarded or to the NAT itself.
+      // Were unsolicited packets to the NAT accepted, a peer's early SYN would reach the NAT's
+      // own stack, and the conntrack entry it leaves (30 s) would clash with the host's own
+      // outgoing flow to that peer, which would then get another public port and miss the hole
+      // the peer opened.
+      for (const chain of ['FORWARD', 'INPUT']) {
+        const established = ['-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'];
+        this.inNs(nat, 'iptables', ['-A', chain, '-i', 'wan', ...established]);
+        this.inNs(nat, 'iptables', ['-A', chain, '-i', 'wan', '-j', 'DROP']);
+      }
     }
   }
 }
