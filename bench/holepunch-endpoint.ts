@@ -5,16 +5,20 @@
  * wire with ut_holepunch. Closing stdin ends the process.
  *
  *   relay --host H
- *       accept peers of one torrent (`infoHash` in `ready`) over uTP; each one's remote endpoint (as its NAT maps it) is reported as
- *       {event:'peer', address}; rendezvous requests are relayed (relayRendezvous) and reported
- *       as {event:'rendezvous', from, target, outcome}
+ *       accept peers of one torrent (`infoHash` in `ready`) over uTP; each one's remote
+ *       endpoint (as its NAT maps it) is reported as {event:'peer', address}; rendezvous
+ *       requests are relayed (relayRendezvous) and reported as {event:'rendezvous', from,
+ *       target, outcome}. stdin command `pex TO PEER`: send the connected peer TO a ut_pex
+ *       message adding PEER with the uTP and holepunch flags ({event:'pex', to, result}), so
+ *       that a client can ask us to introduce it to PEER.
  *   peer --host H --relay H:P --name N [--bytes B]
  *       connect to the relay ({event:'relay-connected'} once it announced ut_holepunch); on a
  *       relay's `connect`, dial that endpoint over uTP at once, as BEP 55 says; every direct
  *       uTP connection (dialed or accepted) carries B bytes each way, a pattern derived from
  *       the sender's name (its SHA-1 in `ready`): {event:'direct', remote, direction}, then
- *       {event:'received', remote, bytes, sha1} once B bytes arrived. stdin commands: `rendezvous HOST:PORT` (ask the
- *       relay), `dial HOST:PORT` (a plain dial, no relay: {event:'dial', to, ok, code?}).
+ *       {event:'received', remote, bytes, sha1} once B bytes arrived. stdin commands:
+ *       `rendezvous HOST:PORT` (ask the relay), `dial HOST:PORT` (a plain dial, no relay:
+ *       {event:'dial', to, ok, code?}).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -27,6 +31,7 @@ import { relayRendezvous } from '../lib/wire/holepunch-relay.js';
 import type { RelayPeer } from '../lib/wire/holepunch-relay.js';
 import { PeerWire } from '../lib/wire/peer-wire.js';
 import { UtHolepunch } from '../lib/wire/ut-holepunch.js';
+import { PexFlag, UtPex } from '../lib/wire/ut-pex.js';
 import { argvReader } from './lib/argv.js';
 
 const emit = (event: string, fields: Record<string, unknown> = {}): void => {
@@ -47,17 +52,23 @@ function pattern(name: string, bytes: number): Buffer {
 
 function relay(socket: UtpSocket): void {
   const peers = new Map<string, RelayPeer>();
+  const pex = new Map<string, UtPex>();
   socket.onConnection((conn) => {
     const key = formatAddress(conn.remoteAddress);
     const wire = new PeerWire(conn, { role: 'responder', peerId: randomBytes(20), infoHash: INFO_HASH });
     const peer: RelayPeer = { address: conn.remoteAddress, holepunch: new UtHolepunch() };
+    const utPex = new UtPex();
     wire.use(peer.holepunch);
+    wire.use(utPex);
     wire.on('extended_handshake', () => {
       peers.set(key, peer);
+      pex.set(key, utPex);
       emit('peer', { address: key, holepunch: peer.holepunch.supported });
     });
     wire.on('close', () => {
-      if (peers.get(key) === peer) peers.delete(key);
+      if (peers.get(key) !== peer) return;
+      peers.delete(key);
+      pex.delete(key);
     });
     peer.holepunch.on('rendezvous', (target) => {
       const outcome = relayRendezvous(peer, target, {
@@ -66,6 +77,13 @@ function relay(socket: UtpSocket): void {
       });
       emit('rendezvous', { from: key, target: formatAddress(target), outcome });
     });
+  });
+  // `pex TO PEER`: tell connected peer TO about PEER (uTP, holepunch) through ut_pex.
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const [cmd, to = '', about = ''] = line.trim().split(/\s+/);
+    if (cmd !== 'pex') return;
+    const added = [{ ...parseHostPort(about), flags: PexFlag.Utp | PexFlag.Holepunch }];
+    emit('pex', { to, result: pex.get(to)?.send({ added, dropped: [] }) ?? 'not connected' });
   });
 }
 

@@ -11,7 +11,9 @@
  *  - a rendezvous for an endpoint the relay is not connected to comes back as NotConnected;
  *  - libtorrent 2.0 (uTP only) as the target behind B's NAT: it announces ut_holepunch to our
  *    relay, acts on the relay's `connect`, and a direct uTP connection forms between it and A.
- *    (libtorrent's initiating side needs a peer learned through PEX; not exercised here.)
+ *  - libtorrent as the initiator behind A's NAT: our relay tells it about B through ut_pex
+ *    (uTP and holepunch flags); its uTP dial to B fails at B's NAT, so it asks the peer that
+ *    introduced B (our relay) for a rendezvous, and it and B connect directly.
  *
  * Skipped, with the reason printed, where namespaces cannot be created; under CI (root, tools
  * installed by .ci/run) that fails instead.
@@ -161,4 +163,36 @@ describeNs('BEP 55 holepunching through two NATs (network namespaces)', () => {
       )
     ).toBeDefined();
   }, 60_000);
+
+  it('libtorrent as the initiator: a failed dial to a PEX peer becomes a rendezvous at our relay', async () => {
+    const lt = await nat.startProgram(
+      nat.hostA,
+      PYTHON,
+      [LT_HOLEPUNCH, '--host', nat.hostIpA, '--info-hash', String(ready(relay).infoHash), '--relay', relayAt],
+      'libtorrent initiator'
+    );
+    const joined = await relay.next(
+      (e) => e.event === 'peer' && String(e.address).startsWith(`${nat.natIpA}:`) && e.address !== publicA,
+      20_000,
+      'libtorrent at the relay'
+    );
+    const publicLt = String(joined.address);
+    const fromB = b.events.length;
+    relay.send(`pex ${publicLt} ${publicB}`);
+    expect(await relay.next((e) => e.event === 'pex', 10_000, 'pex sent')).toMatchObject({ result: 'sent' });
+    const asked = await relay.next(
+      (e) => e.event === 'rendezvous' && e.from === publicLt,
+      45_000,
+      "libtorrent's rendezvous"
+    );
+    expect(asked).toMatchObject({ target: publicB, outcome: 'relayed' });
+    const direct = await b.next(
+      (e) => e.event === 'direct' && e.remote === publicLt,
+      30_000,
+      'a direct connection with libtorrent',
+      fromB
+    );
+    expect(direct.remote).toBe(publicLt);
+    expect(lt.events.some((e) => e.event === 'fatal')).toBe(false);
+  }, 90_000);
 });
