@@ -83,6 +83,28 @@ describeNs('BEP 55 holepunching through two NATs (network namespaces)', () => {
     publicB = await seen(nat.natIpB);
   }, 240_000);
 
+  /**
+   * libtorrent in `ns` (behind the NAT at `natIp`, beside our peer at `ourPeer`), connected to
+   * the relay; resolves with its endpoint as the relay sees it, once it announced ut_holepunch.
+   */
+  async function startLibtorrent(
+    ns: string,
+    host: string,
+    natIp: string,
+    ourPeer: string
+  ): Promise<{ lt: JsonLineChild; publicLt: string }> {
+    const infoHash = String(ready(relay).infoHash);
+    const args = [LT_HOLEPUNCH, '--host', host, '--info-hash', infoHash, '--relay', relayAt];
+    const lt = await nat.startProgram(ns, PYTHON, args, `libtorrent in ${ns}`);
+    const joined = await relay.next(
+      (e) => e.event === 'peer' && String(e.address).startsWith(`${natIp}:`) && e.address !== ourPeer,
+      20_000,
+      'libtorrent at the relay'
+    );
+    expect(joined.holepunch).toBe(true);
+    return { lt, publicLt: String(joined.address) };
+  }
+
   afterAll(async () => {
     await nat?.closeAll();
   }, 30_000);
@@ -128,19 +150,7 @@ describeNs('BEP 55 holepunching through two NATs (network namespaces)', () => {
 
   it('libtorrent behind a NAT acts on our relay: it and A connect directly', async () => {
     expect(libtorrentProblem()).toBeNull();
-    const lt = await nat.startProgram(
-      nat.hostB,
-      PYTHON,
-      [LT_HOLEPUNCH, '--host', nat.hostIpB, '--info-hash', String(ready(relay).infoHash), '--relay', relayAt],
-      'libtorrent'
-    );
-    const joined = await relay.next(
-      (e) => e.event === 'peer' && String(e.address).startsWith(`${nat.natIpB}:`) && e.address !== publicB,
-      20_000,
-      'libtorrent at the relay'
-    );
-    expect(joined.holepunch).toBe(true);
-    const publicLt = String(joined.address);
+    const { lt, publicLt } = await startLibtorrent(nat.hostB, nat.hostIpB, nat.natIpB, publicB);
     const fromA = a.events.length;
     a.send(`rendezvous ${publicLt}`);
     expect(
@@ -165,18 +175,7 @@ describeNs('BEP 55 holepunching through two NATs (network namespaces)', () => {
   }, 60_000);
 
   it('libtorrent as the initiator: a failed dial to a PEX peer becomes a rendezvous at our relay', async () => {
-    const lt = await nat.startProgram(
-      nat.hostA,
-      PYTHON,
-      [LT_HOLEPUNCH, '--host', nat.hostIpA, '--info-hash', String(ready(relay).infoHash), '--relay', relayAt],
-      'libtorrent initiator'
-    );
-    const joined = await relay.next(
-      (e) => e.event === 'peer' && String(e.address).startsWith(`${nat.natIpA}:`) && e.address !== publicA,
-      20_000,
-      'libtorrent at the relay'
-    );
-    const publicLt = String(joined.address);
+    const { lt, publicLt } = await startLibtorrent(nat.hostA, nat.hostIpA, nat.natIpA, publicA);
     const fromB = b.events.length;
     relay.send(`pex ${publicLt} ${publicB}`);
     expect(await relay.next((e) => e.event === 'pex', 10_000, 'pex sent')).toMatchObject({ result: 'sent' });
