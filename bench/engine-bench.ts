@@ -33,16 +33,24 @@
  * --engine-options JSON (extra BitTorrentEngineOptions for ours), --tmp DIR, --json FILE,
  * --replot FILE (redraw the SVG from the --json of an earlier --chart run; measures nothing).
  *
+ * Fairness: libtorrent's seeders check their data before the clock starts (no seed mode:
+ * bench/lib/lt-bench.py), and after every rep each downloader's file is compared with the
+ * source (length + SHA-1 of the whole file, bench/lib/output-check.ts); a mismatch ends the
+ * run. Swarm caps count (nearly) the same bytes on both sides: libtorrent's estimate of TCP/IP
+ * headers is off (rate_limit_ip_overhead), so it charges payload + BitTorrent message framing
+ * (13 bytes per 16 KiB block, HAVEs: < 0.2 %), ours the block payload.
+ *
  * Files live in --tmp (default /dev/shm, a tmpfs: the disk is not what is measured; our
  * FsStorage fsyncs at completion, libtorrent does not, and on tmpfs that costs neither).
  * Prints tables and, last, `BENCH_JSON {...}` (full results with --json FILE).
  */
 import { existsSync, mkdirSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dCS, dP2P, type Rates } from './lib/bounds.js';
 import { makeFileTorrent, makeZeroTorrent, type BenchTorrent } from './lib/content.js';
+import { checkOutput } from './lib/output-check.js';
 import { IMPL_NAMES, libtorrentProblem, PeerProcess, type Impl } from './lib/peer-process.js';
 import { fmt, median, ratio, round, table } from './lib/stats.js';
 import { lineChart, logTicks, type Series } from './lib/svg-chart.js';
@@ -52,7 +60,7 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const HOST = '127.0.0.1';
 
-type CaseName = 'a' | 'b';
+export type CaseName = 'a' | 'b';
 const CASES: Record<CaseName, Rates & { label: string; target: number; ltIssue: [number, number] }> = {
   a: {
     uS: 4 * MiB,
@@ -64,7 +72,7 @@ const CASES: Record<CaseName, Rates & { label: string; target: number; ltIssue: 
   b: { uS: 2 * MiB, uI: 2 * MiB, label: '(b) u_s = u_i = 2 MiB/s', target: 1.15, ltIssue: [1.77, 1.58] }
 };
 
-interface Options {
+export interface Options {
   transfer: boolean;
   transport: 'tcp' | 'utp';
   swarm: boolean;
@@ -95,7 +103,7 @@ interface Options {
 }
 
 /** An implementation, and for ours how many processes host the swarm's peers ('ours@2'). */
-interface Variant {
+export interface Variant {
   impl: Impl;
   procs: number;
   key: string;
@@ -119,7 +127,7 @@ function parseSize(s: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
-function parseOptions(argv: string[]): Options {
+export function parseOptions(argv: string[]): Options {
   const { flag, value, num } = argvReader(argv);
   const list = (name: string, dflt: string): number[] =>
     (value(name) ?? dflt)
@@ -191,7 +199,7 @@ async function stop(...procs: (PeerProcess | undefined)[]): Promise<void> {
 
 // --- 1. transfer -----------------------------------------------------------------------------
 
-interface TransferSample {
+export interface TransferSample {
   seed: Impl;
   down: Impl;
   rep: number;
@@ -201,6 +209,8 @@ interface TransferSample {
   downCpuPerGiB: number;
   seedCpuPerGiB: number;
   downMaxRssMiB: number;
+  /** The downloaded file equals the source (false only for ours with --storage memory). */
+  outputChecked: boolean;
   /** Ours only: CPU seconds of the event-loop thread and of the other threads. */
   downMainCpu?: number;
   downMainWait?: number;
@@ -223,7 +233,8 @@ const PAIRS: Array<[Impl, Impl]> = [
 const pairName = (s: Impl, d: Impl): string =>
   `${s === 'ours' ? 'ours' : 'libtorrent'}->${d === 'ours' ? 'ours' : 'libtorrent'}`;
 
-async function transferOnce(
+/** One timed transfer rep; throws unless the downloaded file equals the source. */
+export async function transferOnce(
   t: BenchTorrent,
   seed: Impl,
   down: Impl,
@@ -240,7 +251,7 @@ async function transferOnce(
     s = await start(
       seed,
       'seed',
-      ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, '--seed-mode', ...transport],
+      ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, ...transport],
       opts
     );
     const port = Number(s.events.find((e) => e.event === 'ready')!.port);
@@ -268,7 +279,13 @@ async function transferOnce(
     const report = await s.request('report', 'report', 10_000);
     const seconds = Number(done.seconds);
     if (Number(done.bytes) < size) throw new Error(`downloader reports ${done.bytes} bytes of ${size}`);
+    // Both processes gone (their files closed and flushed), then the result is compared.
+    await stop(d, s);
+    d = s = undefined;
+    const outputChecked = down === 'ours' && opts.storage === 'memory' ? false : true;
+    if (outputChecked) await checkOutput(t.info, t.dataDir, out, `${pairName(seed, down)} rep ${rep + 1}`);
     return {
+      outputChecked,
       seed,
       down,
       rep,
@@ -322,7 +339,8 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
             : '') +
           (r.seedMainCpu !== undefined
             ? `; our seeder's: ${loopShare(r.seedMainCpu, r.seedMainWait!, r.sinceGo)}`
-            : '')
+            : '') +
+          (r.outputChecked ? '; output = source' : '; output NOT checked (memory storage)')
       );
     }
   }
@@ -394,7 +412,7 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
 
 // --- 2. swarm + 4. chart ---------------------------------------------------------------------
 
-interface SwarmSample {
+export interface SwarmSample {
   impl: Impl;
   n: number;
   caseName: CaseName | 'chart';
@@ -408,9 +426,12 @@ interface SwarmSample {
   /** Processes hosting the swarm (ours may spread it: --ours-procs, chart 'ours@K'). */
   procs: number;
   variant: string;
+  /** Every downloader's file equals the source (false only for ours with --storage memory). */
+  outputChecked: boolean;
 }
 
-async function swarmOnce(
+/** One swarm rep; throws unless every downloader's file equals the source. */
+export async function swarmOnce(
   t: BenchTorrent,
   v: Variant,
   n: number,
@@ -492,7 +513,14 @@ async function swarmOnce(
         `${JSON.stringify(trace)}\n`
       );
     }
+    // Every downloader's file against the source, once every process has exited.
+    await stop(...parts.splice(0));
+    const outputChecked = !(impl === 'ours' && opts.storage === 'memory');
+    if (outputChecked)
+      for (let i = 1; i <= n; i++)
+        await checkOutput(t.info, t.dataDir, join(work, `peer${i}`), `${v.key} swarm N = ${n} peer ${i}`);
     return {
+      outputChecked,
       impl,
       n,
       caseName,
@@ -532,7 +560,7 @@ async function runSwarm(opts: Options, dir: string, summary: Record<string, unkn
           const s = await swarmOnce(t, v, n, rates, c, rep, dir, opts);
           samples.push(s);
           log(
-            `    rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s`
+            `    rep ${rep + 1} ${variantName(v).padEnd(11)} ${s.seconds.toFixed(1)} s = ${s.ratio.toFixed(3)} x D_p2p; seed sent the file ${s.seedSends.toFixed(2)} times; CPU ${s.cpu.toFixed(1)} s${s.outputChecked ? '; outputs = source' : '; outputs NOT checked (memory storage)'}`
           );
         }
       }
@@ -695,7 +723,7 @@ async function runMetadata(opts: Options, dir: string, summary: Record<string, u
       const s = await start(
         'lt',
         'seed',
-        ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, '--seed-mode'],
+        ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST],
         opts
       );
       seeders.push(s);
@@ -868,7 +896,9 @@ async function main(): Promise<void> {
   log(`BENCH_JSON ${JSON.stringify(compact)}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  void Promise.all([...live].map((p) => p.close())).finally(() => process.exit(1));
-});
+// Run when started as a program; a test imports the rep functions (test/interop/bench-fairness).
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  main().catch((err: unknown) => {
+    console.error(err);
+    void Promise.all([...live].map((p) => p.close())).finally(() => process.exit(1));
+  });

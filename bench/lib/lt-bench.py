@@ -8,15 +8,17 @@ connected explicitly (connect_peer). TCP only by default (libtorrent's uTP manag
 (TCP off both ways), for the uTP benchmark.
 
 Roles (first argument):
-  seed      --torrent F --save-path DIR --host H [--upload-limit B/s] [--seed-mode] [--transport utp]
-            Seeds F from DIR. Commands: mark (CPU baseline) -> {"event":"marked"};
+  seed      --torrent F --save-path DIR --host H [--upload-limit B/s] [--transport utp]
+            Seeds F from DIR, as a user's libtorrent does: no seed mode, the data is checked by
+            libtorrent (every piece hashed) before `ready`, and a seeder whose check does not
+            end in state seeding is fatal. Commands: mark (CPU baseline) -> {"event":"marked"};
             report -> {"event":"report", "cpu", "uploaded", "maxRssKiB"}.
   download  --torrent F --save-path DIR --host H --peer H:P [--transport utp]
             Command go -> connect_peer (go-passive: wait for the peer to dial us); emits {"event":"done", "seconds" (TCP connect ->
             complete), "sinceGo", "cpu" (CPU seconds since go), "bytes", "maxRssKiB"}.
   swarm     --torrent F --data DIR --work DIR --n N --u-s B/s --u-i B/s --host-base 10
             1 seed + N downloaders, one session each (127.0.0.<base>, <base+1>, ...), all in
-            this process; caps applied with a peer class filter mapping every address (127/8
+            this process; the seed's data checked before `ready` as for role seed; caps applied with a peer class filter mapping every address (127/8
             is in libtorrent's 'local' class, which ignores rate limits) to the global class.
             Command go -> downloader i connects to the seed and to downloaders j < i; emits
             {"event":"peer-done", "i", "seconds"} and, when all are done, {"event":"finished",
@@ -26,6 +28,8 @@ Roles (first argument):
             Command fetch <infohash-hex> <host:port> -> magnet-style torrent, connect_peer,
             {"event":"metadata", "ms" (peer connected -> metadata verified), "sinceAdd",
             "infoBytes"}; the torrent is removed right after.
+Rate limits charge payload + BitTorrent message framing, not libtorrent's estimate of TCP/IP
+headers (rate_limit_ip_overhead off): our engine's caps charge block payload only.
 Every role emits {"event":"ready", "port"} first, exits on `quit`, on stdin EOF (the driver
 went away), or after --max-seconds. CPU = os.times() user+system of this process (all its
 threads); maxRssKiB = getrusage(RUSAGE_SELF).ru_maxrss.
@@ -90,6 +94,9 @@ def make_session(host, upload_limit=0, rate_limit_local=False, transport="tcp"):
         # plaintext when offered), but the DH round trip would still be a handshake cost.
         "out_enc_policy": int(lt.enc_policy.disabled),
         "upload_rate_limit": int(upload_limit),
+        # Its default (on) also drains an estimate of TCP/IP header bytes from the rate
+        # limiters; ours charges no such estimate, so a cap would mean less payload for it.
+        "rate_limit_ip_overhead": False,
         "alert_mask": MASK,
         "alert_queue_size": 100000,
     }
@@ -113,15 +120,38 @@ def wait_listening(ses, timeout=10.0):
     raise RuntimeError("session did not start listening")
 
 
-def add_torrent(ses, ti, save_path, seed_mode=False):
+def add_torrent(ses, ti, save_path):
+    """Defaults but for queueing: no seed_mode, so data already present is hash-checked."""
     atp = lt.add_torrent_params()
     atp.ti = ti
     atp.save_path = save_path
     atp.flags &= ~lt.torrent_flags.auto_managed  # never queued
     atp.flags &= ~lt.torrent_flags.paused
-    if seed_mode:
-        atp.flags |= lt.torrent_flags.seed_mode  # trust the data: no hash check at start
     return ses.add_torrent(atp)
+
+
+CHECKING = (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data)
+
+
+def add_checked_seed(ses, ti, save_path, timeout=900.0):
+    """Add a seed the way a user does and wait for libtorrent's own check of its data to end
+    (before any clock starts): fatal unless every piece passed, i.e. it ends up seeding."""
+    h = add_torrent(ses, ti, save_path)
+    deadline = time.monotonic() + timeout
+    while True:
+        st = h.status()
+        if st.flags & lt.torrent_flags.seed_mode:
+            raise RuntimeError("seed mode: libtorrent would hash pieces only when first requested (in the timed window)")
+        if st.has_metadata and st.state not in CHECKING:
+            if st.is_seeding and st.num_pieces == ti.num_pieces():
+                return h, st
+            if st.state in (lt.torrent_status.downloading, lt.torrent_status.finished) or st.errc.value() != 0:
+                raise RuntimeError(f"seed data failed libtorrent's check: {st.num_pieces} of {ti.num_pieces()} "
+                                   f"pieces valid, state {st.state}, error {st.errc.message()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"seed check did not finish in {timeout} s, state {st.state}")
+        ses.wait_for_alert(20)
+        ses.pop_alerts()
 
 
 def wait_state(ses, h, states, timeout=120.0):
@@ -194,12 +224,9 @@ def role_seed(args):
     ses = make_session(args.host, args.upload_limit, rate_limit_local=args.upload_limit > 0,
                        transport=args.transport)
     port = wait_listening(ses)
-    h = add_torrent(ses, lt.torrent_info(args.torrent), args.save_path, seed_mode=args.seed_mode)
-    if args.seed_mode:
-        wait_state(ses, h, (lt.torrent_status.seeding,))
-    else:
-        wait_state(ses, h, (lt.torrent_status.seeding, lt.torrent_status.downloading, lt.torrent_status.finished))
-    emit("ready", port=port)
+    t0 = time.monotonic()
+    h, st = add_checked_seed(ses, lt.torrent_info(args.torrent), args.save_path)
+    emit("ready", port=port, checked=st.num_pieces, checkSeconds=time.monotonic() - t0)
     mark = {"cpu": cpu_seconds(), "up": 0}
 
     def on_command(parts):
@@ -265,16 +292,17 @@ def role_swarm(args):
         ses = make_session(hosts[i], limit, rate_limit_local=True)
         sessions.append(ses)
     ports = [wait_listening(s) for s in sessions]
-    for i, ses in enumerate(sessions):
-        if i == 0:
-            handles.append(add_torrent(ses, ti, args.data, seed_mode=True))
-        else:
-            d = os.path.join(args.work, f"peer{i}")
-            os.makedirs(d, exist_ok=True)
-            handles.append(add_torrent(ses, ti, d))
-    for i, (ses, h) in enumerate(zip(sessions, handles)):
-        wait_state(ses, h, (lt.torrent_status.seeding,) if i == 0 else (lt.torrent_status.downloading,))
-    emit("ready", port=ports[0])
+    t0 = time.monotonic()
+    seed_handle, seed_status = add_checked_seed(sessions[0], ti, args.data)
+    handles.append(seed_handle)
+    check_seconds = time.monotonic() - t0
+    for i in range(1, n + 1):
+        d = os.path.join(args.work, f"peer{i}")
+        os.makedirs(d, exist_ok=True)
+        handles.append(add_torrent(sessions[i], ti, d))
+    for i in range(1, n + 1):
+        wait_state(sessions[i], handles[i], (lt.torrent_status.downloading,))
+    emit("ready", port=ports[0], checked=seed_status.num_pieces, checkSeconds=check_seconds)
     st = {"go": None, "cpu": 0.0, "done": {}, "finished": False, "next_trace": None}
 
     def on_command(parts):
@@ -369,7 +397,6 @@ def main():
     ap.add_argument("--host-base", type=int, default=10)
     ap.add_argument("--peer")
     ap.add_argument("--upload-limit", type=int, default=0)
-    ap.add_argument("--seed-mode", action="store_true")
     ap.add_argument("--n", type=int, default=0)
     ap.add_argument("--u-s", type=int, default=0)
     ap.add_argument("--u-i", type=int, default=0)

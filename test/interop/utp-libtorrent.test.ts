@@ -77,7 +77,6 @@ describe('uTP interop with libtorrent (uTP only)', () => {
         t.dataDir,
         '--host',
         HOST,
-        '--seed-mode',
         '--transport',
         'utp'
       ]);
