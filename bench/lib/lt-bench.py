@@ -9,7 +9,8 @@ connected explicitly (connect_peer). TCP only by default (libtorrent's uTP manag
 
 Roles (first argument):
   seed      --torrent F --save-path DIR --host H [--upload-limit B/s] [--transport utp]
-            Seeds F from DIR, as a user's libtorrent does: no seed mode, the data is checked by
+            [--bootstrap H:P ...] (DHT on, these nodes its only bootstrap: it announces F)
+            Seeds F from DIR (command announce: force a DHT announce), as a user's libtorrent does: no seed mode, the data is checked by
             libtorrent (every piece hashed) before `ready`, and a seeder whose check does not
             end in state seeding is fatal. Commands: mark (CPU baseline) -> {"event":"marked"};
             report -> {"event":"report", "cpu", "uploaded", "maxRssKiB"}.
@@ -24,6 +25,11 @@ Roles (first argument):
             {"event":"peer-done", "i", "seconds"} and, when all are done, {"event":"finished",
             "seconds", "perPeer", "seedUploaded", "uploaded", "cpu"}. With --trace 1, also
             {"event":"trace", "t", "seedUp", "have", "up"} about once a second.
+  get       --magnet LINK --save-path DIR --host H --bootstrap H:P ...
+            A user's magnet download (bench/magnet-bench.ts): peers and metadata through the
+            DHT, libtorrent's defaults but the loopback DHT settings and TCP only (as the
+            seeder); the magnet is added once the DHT has bootstrapped; emits {"event":"done", "seconds" (since the session started)} once every
+            piece is verified and exits, as a command-line client would. No `ready`.
   fetch     --host H --work DIR
             Command fetch <infohash-hex> <host:port> -> magnet-style torrent, connect_peer,
             {"event":"metadata", "ms" (peer connected -> metadata verified), "sinceAdd",
@@ -43,6 +49,7 @@ import shutil
 import sys
 import threading
 import time
+import warnings
 
 try:
     import libtorrent as lt
@@ -71,12 +78,30 @@ MASK = (lt.alert.category_t.status_notification
         | lt.alert.category_t.connect_notification)
 
 
-def make_session(host, upload_limit=0, rate_limit_local=False, transport="tcp"):
+DHT_LOOPBACK = {
+    # Every node is 127.0.0.1: the DHT's per-IP and node-id defences are off (GUIDE §5).
+    "dht_restrict_routing_ips": False,
+    "dht_restrict_search_ips": False,
+    "dht_prefer_verified_node_ids": False,
+    "dht_enforce_node_id": False,
+    "dht_ignore_dark_internet": False,
+    "dht_block_ratelimit": 100000,
+    "dht_upload_rate_limit": 1000000,
+}
+
+
+def dht_settings(bootstrap):
+    """DHT on with `bootstrap` as its only nodes (never the public routers), or off."""
+    if not bootstrap:
+        return {"enable_dht": False}
+    return dict(DHT_LOOPBACK, enable_dht=True, dht_bootstrap_nodes=",".join(bootstrap))
+
+
+def make_session(host, upload_limit=0, rate_limit_local=False, transport="tcp", bootstrap=None):
     utp = transport == "utp"
     settings = {
         "listen_interfaces": f"{host}:0",
         "outgoing_interfaces": host,
-        "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
         "enable_natpmp": False,
@@ -100,6 +125,7 @@ def make_session(host, upload_limit=0, rate_limit_local=False, transport="tcp"):
         "alert_mask": MASK,
         "alert_queue_size": 100000,
     }
+    settings.update(dht_settings(bootstrap))
     ses = lt.session(settings)
     if rate_limit_local:
         # 127/8 is in the 'local' peer class (no rate limits, no unchoke slots): put every
@@ -222,7 +248,7 @@ def run_loop(args, sessions, on_command, on_alert, wait_ms=50, on_tick=None):
 
 def role_seed(args):
     ses = make_session(args.host, args.upload_limit, rate_limit_local=args.upload_limit > 0,
-                       transport=args.transport)
+                       transport=args.transport, bootstrap=args.bootstrap)
     port = wait_listening(ses)
     t0 = time.monotonic()
     h, st = add_checked_seed(ses, lt.torrent_info(args.torrent), args.save_path)
@@ -237,6 +263,9 @@ def role_seed(args):
         elif parts[0] == "report":
             emit("report", cpu=cpu_seconds() - mark["cpu"], uploaded=h.status().total_payload_upload - mark["up"],
                  maxRssKiB=max_rss_kib())
+        elif parts[0] == "announce":  # DHT: announce now (its first one may precede its bootstrap)
+            h.force_dht_announce()
+            emit("announced")
         else:
             raise ValueError("unknown command")
 
@@ -340,6 +369,65 @@ def role_swarm(args):
     run_loop(args, sessions, on_command, on_alert, on_tick=on_tick)
 
 
+def role_get(args):
+    t0 = time.monotonic()
+    settings = {
+        "listen_interfaces": f"{args.host}:0",
+        "outgoing_interfaces": args.host,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_ip_notifier": False,
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        # Every peer here is 127.0.0.1: with its default it keeps one peer per IP (maybe a
+        # client of an earlier rep, gone) and never dials the seeder.
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": MASK | lt.alert.category_t.dht_notification,
+    }
+    settings.update(dht_settings(args.bootstrap))
+    ses = lt.session(settings)
+    # Add the torrent once the DHT has a node in its table (its dht_bootstrap_alert comes ~15 s
+    # later here): added earlier, its first DHT announce reaches no node.
+    deadline = t0 + args.max_seconds
+    joined = False
+    while not joined and time.monotonic() < deadline:
+        ses.wait_for_alert(20)
+        ses.pop_alerts()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            joined = ses.status().dht_nodes > 0
+    atp = lt.parse_magnet_uri(args.magnet)
+    atp.save_path = args.save_path
+    h = ses.add_torrent(atp)
+    # libtorrent's own first DHT announce of a new torrent may come late (the next one is
+    # dht_announce_interval, 15 min, away): ask for one now and every 2 s while no peer is
+    # connected, as our engine re-queries the DHT while it has no peers.
+    next_announce = time.monotonic()
+    marks = {"joined": time.monotonic() - t0}
+    while time.monotonic() < deadline:
+        if time.monotonic() >= next_announce:
+            next_announce = time.monotonic() + 2.0
+            if h.status().num_peers == 0:
+                h.force_dht_announce()
+        ses.wait_for_alert(100)
+        for a in ses.pop_alerts():
+            if isinstance(a, lt.peer_connect_alert):
+                marks.setdefault("firstPeer", time.monotonic() - t0)
+            elif isinstance(a, lt.metadata_received_alert):
+                marks["metadata"] = time.monotonic() - t0
+            elif isinstance(a, lt.torrent_finished_alert):
+                st = h.status()
+                emit("done", seconds=time.monotonic() - t0, bytes=st.total_wanted_done, cpu=cpu_seconds(),
+                     maxRssKiB=max_rss_kib(), **marks)
+                return
+            if a.category() & lt.alert.category_t.error_notification:
+                emit("warning", message=a.message())
+    st = h.status()
+    raise RuntimeError(f"not complete after {args.max_seconds} s: state {st.state}, progress {st.progress:.3f}, "
+                       f"peers {st.num_peers}, metadata {st.has_metadata}, DHT joined {joined}")
+
+
 def role_fetch(args):
     ses = make_session(args.host)
     port = wait_listening(ses)
@@ -388,7 +476,7 @@ def role_fetch(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("role", choices=["seed", "download", "swarm", "fetch"])
+    ap.add_argument("role", choices=["seed", "download", "swarm", "get", "fetch"])
     ap.add_argument("--torrent")
     ap.add_argument("--save-path")
     ap.add_argument("--data")
@@ -396,6 +484,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--host-base", type=int, default=10)
     ap.add_argument("--peer")
+    ap.add_argument("--magnet")
+    ap.add_argument("--bootstrap", action="append", default=[])
     ap.add_argument("--upload-limit", type=int, default=0)
     ap.add_argument("--n", type=int, default=0)
     ap.add_argument("--u-s", type=int, default=0)
@@ -405,7 +495,8 @@ def main():
     ap.add_argument("--transport", choices=["tcp", "utp"], default="tcp")
     args = ap.parse_args()
     try:
-        {"seed": role_seed, "download": role_download, "swarm": role_swarm, "fetch": role_fetch}[args.role](args)
+        {"seed": role_seed, "download": role_download, "swarm": role_swarm, "get": role_get,
+         "fetch": role_fetch}[args.role](args)
     except Exception as exc:
         emit("fatal", message=f"{type(exc).__name__}: {exc}")
         sys.exit(1)
