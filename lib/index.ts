@@ -47,7 +47,7 @@ export { loadKeyPair, saveKeyPair } from './item/key-file.js';
 
 // --- swarms: magnet -> peer sources -> engine -> storage --------------------------------------
 export { Swarm } from './swarm/swarm.js';
-export type { SwarmOptions, SwarmEvents } from './swarm/swarm.js';
+export type { SwarmOptions, SwarmEvents, SwarmListeners } from './swarm/swarm.js';
 export { seed } from './swarm/seed.js';
 export type { SeedOptions, SeedResult, SeedData } from './swarm/seed.js';
 export type { DhtSourceOptions } from './swarm/peer-sources.js';

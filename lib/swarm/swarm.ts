@@ -110,6 +110,12 @@ export interface SwarmOptions {
   lsd?: boolean | LocalDiscoveryOptions | LocalDiscovery;
   /** Aborting destroys the swarm. */
   signal?: AbortSignal;
+  /**
+   * Listeners attached before anything starts: events that come while `create` is still
+   * running (the engine's first warnings, an announce that finishes before the caller's next
+   * await) reach them, which `swarm.on` after `create` resolves cannot promise.
+   */
+  listeners?: SwarmListeners;
 }
 
 export type SwarmEvents = EngineEvents & {
@@ -123,6 +129,9 @@ export type SwarmEvents = EngineEvents & {
 
 /** LAN peers' hosts remembered to tell their PORT messages apart from other peers'. */
 const MAX_LSD_HOSTS = 256;
+
+/** One optional listener per Swarm event. */
+export type SwarmListeners = { [K in keyof SwarmEvents]?: (...args: SwarmEvents[K]) => void };
 
 const FORWARDED = ['progress', 'metadata', 'done', 'peer-banned', 'dht-node', 'warning', 'error'] as const;
 
@@ -355,6 +364,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   }
 
   private wire(options: SwarmOptions): void {
+    for (const [event, listener] of Object.entries(options.listeners ?? {}))
+      if (listener) this.on(event as keyof SwarmEvents, listener as (...args: unknown[]) => void);
     for (const event of FORWARDED) {
       this.engine.on(event, (...args: unknown[]) =>
         (this.emit as (e: string, ...a: unknown[]) => void)(event, ...args)

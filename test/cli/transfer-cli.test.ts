@@ -10,6 +10,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { DHT } from '../../lib/dht/dht.js';
+import { formatAddress } from '../../lib/net/address.js';
+import { parseTorrentFile } from '../../lib/torrent/metainfo.js';
+import { toHex } from '../../lib/util/bytes.js';
 import { MAIN, Spawner, ensureBuilt, type Running } from '../support/cli-process.js';
 
 const KiB = 1024;
@@ -98,6 +103,36 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     expect(r.stderr).toMatch(message);
     expect(existsSync(join(dir, 'never'))).toBe(false);
   });
+
+  it('seed --torrent FILE: the announce that finishes while FILE is written is still reported', async () => {
+    // FILE is a FIFO: writing it blocks until the test reads it, which it does only after the
+    // bootstrap node stored the seeder's announce. Listeners attached after that write (the
+    // old order) never see the 'announced' event of that first announce.
+    const entry = await DHT.create({ host: '127.0.0.1', port: 0, bootstrap: [] });
+    try {
+      const announced = new Promise<string>((resolve) =>
+        entry.on('announce', (_peer, infoHash) => resolve(toHex(infoHash)))
+      );
+      const src = await randomFile('race.bin', 100 * KiB);
+      const fifo = join(dir, 'race.torrent');
+      execFileSync('mkfifo', [fifo]);
+      const seeder = procs.start(
+        MAIN,
+        ['seed', src, ...LOOPBACK, '--bootstrap', formatAddress(entry.address()), '--torrent', fifo],
+        60_000
+      );
+      running.push(seeder);
+      const [, magnet] = await seeder.waitFor(/^(magnet:\?\S+)$/m, 20_000, 'the magnet link');
+      const infoHash = await announced;
+      expect(magnet).toContain(infoHash);
+      const torrent = parseTorrentFile(await readFile(fifo));
+      expect(toHex(torrent.info.infoHash)).toBe(infoHash);
+      await seeder.waitFor(/^announced on the DHT: stored on 1 node$/m, 10_000, 'the first announce line');
+      await seeder.waitFor(/^seeding race\.bin: /m, 5_000);
+    } finally {
+      await entry.destroy();
+    }
+  }, 60_000);
 
   it('seed + download --seed through a loopback DHT node: identical file; SIGTERM while seeding exits 0', async () => {
     const bootstrap = await bootstrapNode();

@@ -91,6 +91,17 @@ export const seedCommand: CliCommand = {
     });
     const started = Date.now();
     let lastReport = started;
+    // The status line and the listeners exist before the swarm starts: the first announce
+    // can finish during an await below (writing --torrent), and early warnings come during start.
+    const running: { swarm?: SeedResult['swarm'] } = {};
+    const status = new StatusLine(
+      ctx,
+      () => {
+        const p = running.swarm!.progress();
+        return `seeding: up ${formatRate(p.upRate)}, ${p.peers} peer${p.peers === 1 ? '' : 's'}, uploaded ${formatBytes(p.uploaded)}`;
+      },
+      { plainIntervalMs: 10_000 }
+    );
     const starting = new AbortController();
     const onInterrupt = (): void => starting.abort();
     ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
@@ -99,6 +110,13 @@ export const seedCommand: CliCommand = {
       result = await seed(path, {
         ...swarmOptionsFrom(opts),
         signal: starting.signal,
+        listeners: {
+          announced: (storedOn) =>
+            status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`),
+          ...(opts.verbose
+            ? { warning: (err: Error) => status.log(`trackerless: warning: ${err.message}`) }
+            : {})
+        },
         create: {
           ...(opts.pieceLength !== undefined ? { pieceLength: opts.pieceLength } : {}),
           onProgress: (hashed, total) => {
@@ -119,24 +137,13 @@ export const seedCommand: CliCommand = {
       ctx.interrupt.removeEventListener('abort', onInterrupt);
     }
     const { swarm, info, magnet } = result;
+    running.swarm = swarm;
     ctx.print(magnet);
     if (opts.torrent) await fsp.writeFile(opts.torrent, toTorrentFile(info, { createdBy: 'trackerless' }));
     ctx.log(
       `seeding ${info.name}: ${formatBytes(info.length)}, ${info.pieceCount} pieces of ${formatBytes(info.pieceLength)} ` +
         `(hashed in ${formatDuration((Date.now() - started) / 1000)}); TCP port ${swarm.port}, DHT port ${swarm.dht?.address().port}; Ctrl-C to stop`
     );
-    const status = new StatusLine(
-      ctx,
-      () => {
-        const p = swarm.progress();
-        return `seeding: up ${formatRate(p.upRate)}, ${p.peers} peer${p.peers === 1 ? '' : 's'}, uploaded ${formatBytes(p.uploaded)}`;
-      },
-      { plainIntervalMs: 10_000 }
-    );
-    swarm.on('announced', (storedOn) =>
-      status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`)
-    );
-    if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
     if (opts.verbose) logPeerSources(swarm, status);
     logJoin(swarm, status);
     const publishing = keyPair
