@@ -84,6 +84,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       maxHalfOpen: this.o.maxHalfOpen,
       connectTimeoutMs: this.o.connectTimeoutMs,
       maxCandidates: this.o.maxCandidates,
+      protocolBanMs: this.o.protocolBanMs,
       maxMetadataSize: this.o.maxMetadataSize,
       pex: this.o.pex,
       ...(this.o.dhtPort !== undefined ? { dhtPort: this.o.dhtPort } : {}),

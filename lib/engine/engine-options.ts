@@ -73,6 +73,11 @@ export interface BitTorrentEngineOptions {
   connectTimeoutMs?: number;
   /** Candidate peers remembered. Default 1000. */
   maxCandidates?: number;
+  /**
+   * How long a peer that broke the wire protocol (an oversized length prefix, a wrong-length
+   * bitfield or block, ...) stays banned, ms. Default 1 hour. Corrupt senders stay banned.
+   */
+  protocolBanMs?: number;
   /** Piece buffers (assembling + being written), bytes. Default 64 MiB. */
   maxInFlightBytes?: number;
   /** Requests outstanding per peer: min, max, and seconds of its rate to keep in flight. */
@@ -168,6 +173,7 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     maxHalfOpen: positive('maxHalfOpen', o.maxHalfOpen, 8),
     connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs, CONNECT_TIMEOUT_MS),
     maxCandidates: positive('maxCandidates', o.maxCandidates, 1000),
+    protocolBanMs: positive('protocolBanMs', o.protocolBanMs, 3_600_000),
     maxInFlightBytes: positive('maxInFlightBytes', o.maxInFlightBytes, 64 * 1024 * 1024),
     minPipeline,
     maxPipeline: Math.max(minPipeline, positive('maxPipeline', o.maxPipeline, 250)),

@@ -11,11 +11,14 @@ import { type Address, formatAddress } from '../../net/address.js';
 import type { Clock } from '../../util/clock.js';
 import type { WireStream } from '../../net/stream.js';
 import type { PeerConnector, PeerSource } from '../engine.js';
+import { BanList } from './ban-list.js';
 
 /** Dial attempts per candidate before it is dropped. */
 const MAX_ATTEMPTS = 3;
 /** Back-off after a failed dial, times the attempt number, ms. */
 const RETRY_BASE_MS = 15_000;
+/** Banned addresses and peer ids remembered per torrent (each list). */
+const MAX_BANS = 4096;
 
 interface Candidate {
   address: Address;
@@ -43,8 +46,8 @@ export class PeerPool {
   private readonly candidates = new Map<string, Candidate>();
   /** Addresses with a live session (dialed, or an incoming peer's listen address). */
   private readonly live = new Set<string>();
-  private readonly bannedAddresses = new Set<string>();
-  private readonly bannedIds = new Set<string>();
+  private readonly bannedAddresses = new BanList(MAX_BANS);
+  private readonly bannedIds = new BanList(MAX_BANS);
   private readonly ownAddresses = new Set<string>();
   private readonly dials = new Set<AbortController>();
   private closed = false;
@@ -69,7 +72,7 @@ export class PeerPool {
     if (
       this.candidates.has(key) ||
       this.live.has(key) ||
-      this.bannedAddresses.has(key) ||
+      this.bannedAddresses.has(key, this.o.clock.now()) ||
       this.ownAddresses.has(key)
     )
       return false;
@@ -90,7 +93,8 @@ export class PeerPool {
   markGone(address: Address, retryAfterMs?: number): void {
     const key = formatAddress(address);
     if (!this.live.delete(key) || retryAfterMs === undefined || this.closed) return;
-    if (this.bannedAddresses.has(key) || this.candidates.size >= this.o.maxCandidates) return;
+    if (this.bannedAddresses.has(key, this.o.clock.now()) || this.candidates.size >= this.o.maxCandidates)
+      return;
     this.candidates.set(key, {
       address,
       source: 'manual',
@@ -99,19 +103,22 @@ export class PeerPool {
     });
   }
 
-  ban(address: Address | undefined, peerId: string | undefined): void {
+  /** Ban for `durationMs` (Infinity: for the engine's lifetime): not dialed, not accepted. */
+  ban(address: Address | undefined, peerId: string | undefined, durationMs: number): void {
+    const until = this.o.clock.now() + durationMs;
     if (address) {
       const key = formatAddress(address);
-      this.bannedAddresses.add(key);
+      this.bannedAddresses.add(key, until);
       this.candidates.delete(key);
     }
-    if (peerId) this.bannedIds.add(peerId);
+    if (peerId) this.bannedIds.add(peerId, until);
   }
 
   isBanned(address: Address | undefined, peerId: string | undefined): boolean {
+    const now = this.o.clock.now();
     return (
-      (address !== undefined && this.bannedAddresses.has(formatAddress(address))) ||
-      (peerId !== undefined && this.bannedIds.has(peerId))
+      (address !== undefined && this.bannedAddresses.has(formatAddress(address), now)) ||
+      (peerId !== undefined && this.bannedIds.has(peerId, now))
     );
   }
 

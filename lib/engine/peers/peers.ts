@@ -24,6 +24,25 @@ import type { TorrentContext } from './torrent-context.js';
 /** A peer that disconnected normally is dialed again after this long, ms. */
 const REDIAL_AFTER_MS = 60_000;
 
+/**
+ * Protocol errors that only a broken or hostile peer commits once the handshake matched: the
+ * peer is banned for `protocolBanMs` (like a corrupt sender), not redialed. A handshake for
+ * another torrent, a self-connection or a failed encryption negotiation are not violations.
+ */
+const VIOLATIONS: ReadonlySet<ProtocolErrorReason> = new Set<ProtocolErrorReason>([
+  'message-too-long',
+  'bad-payload-length',
+  'bad-piece-index',
+  'bad-bitfield',
+  'bad-block-length',
+  'fast-not-negotiated',
+  'extended-not-negotiated',
+  'unrequested-block',
+  'bad-block',
+  'bad-extended-handshake',
+  'bad-extension-message'
+]);
+
 export interface PeersOptions {
   /** Our 20-byte peer id. */
   peerId: Uint8Array;
@@ -33,6 +52,8 @@ export interface PeersOptions {
   connectTimeoutMs: number;
   maxCandidates: number;
   maxMetadataSize: number;
+  /** How long a protocol violator stays banned, ms (corrupt senders: the engine's lifetime). */
+  protocolBanMs: number;
   /** ut_pex (BEP 11); never used for private torrents (BEP 27). */
   pex: boolean;
   /** Our DHT port (BEP 5 PORT message). */
@@ -189,12 +210,12 @@ export class Peers {
     for (const s of this.connections.keys()) if (this.isSeed(s)) s.wire.close();
   }
 
-  /** Disconnect and ban a peer; it is not reconnected. */
+  /** Disconnect and ban a peer; it is not reconnected while the ban lasts. */
   ban(s: PeerSession, reason: PeerBan['reason']): void {
     if (this.banned.has(s)) return;
     this.banned.add(s);
     const address = s.listenAddress ?? s.address;
-    this.pool.ban(address, s.peerId);
+    this.pool.ban(address, s.peerId, reason === 'protocol' ? this.o.protocolBanMs : Infinity);
     this.ctx.emit('peer-banned', { address, reason, ...(s.peerId ? { peerId: s.peerId } : {}) });
     s.wire.close();
   }
@@ -343,6 +364,7 @@ export class Peers {
     if (!c) return;
     if (reason instanceof ProtocolError && reason.reason === 'self-connection' && s.outgoing)
       this.pool.markOwn(s.address);
+    if (reason instanceof ProtocolError && VIOLATIONS.has(reason.reason)) this.ban(s, 'protocol');
     this.connections.delete(s);
     this.pex.forget(s);
     const exchange = this.ctx.exchange();
