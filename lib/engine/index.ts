@@ -24,6 +24,7 @@ export type { ChokerSettings } from './upload/uploader.js';
 // --- peers over TCP ---------------------------------------------------------------------------
 export { TcpPeerListener } from './peers/tcp-peer-listener.js';
 export type { ListenOptions, ListenerStats } from './peers/tcp-peer-listener.js';
+export { DEFAULT_INBOUND_LIMITS, type InboundLimits, type InboundStats } from './peers/inbound-gate.js';
 export { connectPeer } from './peers/connect-peer.js';
 export { connectTcp } from '../net/tcp.js';
 export type { ConnectOptions } from '../net/tcp.js';

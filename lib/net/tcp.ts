@@ -236,6 +236,11 @@ export class IncomingSocket {
     socket.on('error', () => {});
   }
 
+  /** The remote IP ('' if the socket is already gone). */
+  get remoteHost(): string {
+    return normalizeHost(this.socket.remoteAddress ?? '');
+  }
+
   onData(cb: (chunk: Buffer) => void): void {
     this.socket.on('data', cb);
   }

@@ -7,6 +7,10 @@
  * the port. A connection whose first bytes are not "\x13BitTorrent protocol" is Message Stream
  * Encryption (lib/wire/mse.ts): the listener runs the responder, which names the torrent
  * (SKEY) among the registered infohashes, and routes the decrypted stream.
+ *
+ * Every connection passes the InboundGate first (per-IP limits, a bounded accept queue that
+ * sheds the oldest idle connection, a global cap on established ones) and has
+ * `handshakeTimeoutMs` to be routed; see docs/security.md.
  */
 import type { Address } from '../../net/address.js';
 import { TcpServer, type IncomingSocket } from '../../net/tcp.js';
@@ -18,13 +22,16 @@ import { decodeHandshakeHead } from '../../wire/messages.js';
 import { DEFAULT_ENCRYPTION, mseRespond, type EncryptionPolicy } from '../../wire/mse.js';
 import { mseReq2 } from '../../wire/mse-crypto.js';
 import type { IncomingHandler, PeerListener } from '../engine.js';
+import { InboundGate, type InboundLimits, type InboundStats, type InboundTicket } from './inbound-gate.js';
 
-/** Time an incoming connection has to send the first 48 handshake bytes (or finish MSE), ms. */
-export const INCOMING_HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Default time an incoming connection has to send the first 48 handshake bytes (or finish MSE),
+ * ms: a few round trips even on a slow link, and short enough that an idle connection does
+ * not hold a slot for long.
+ */
+export const INCOMING_HANDSHAKE_TIMEOUT_MS = 5_000;
 /** The first 20 bytes of a plaintext handshake; anything else is taken for MSE. */
 const PLAIN_START = Buffer.from(`\x13${PROTOCOL_STRING}`, 'latin1');
-/** Incoming connections still waiting for their handshake head; more are refused. */
-export const MAX_PENDING_INCOMING = 64;
 
 export interface ListenOptions {
   /** IP literal to bind (default '0.0.0.0'). */
@@ -35,13 +42,17 @@ export interface ListenOptions {
   encryption?: EncryptionPolicy;
   /** Time source of the handshake timeout. Default the system clock. */
   clock?: Clock;
+  /** Time to be routed (plaintext handshake head, or MSE done), ms. Default 5 s. */
+  handshakeTimeoutMs?: number;
+  /** Admission limits (inbound-gate.ts DEFAULT_INBOUND_LIMITS); loopback rigs may relax them. */
+  limits?: Partial<InboundLimits>;
 }
 
 export interface ListenerStats {
   accepted: number;
   /** Of those, arrived with Message Stream Encryption. */
   encrypted: number;
-  /** Closed before routing: bad handshake, unknown infohash, timeout, or over the cap. */
+  /** Closed before routing: bad handshake, unknown infohash, timeout, shed, or over a limit. */
   refused: number;
 }
 
@@ -54,22 +65,33 @@ export class TcpPeerListener implements PeerListener {
   private readonly pending = new Set<IncomingSocket>();
   private readonly encryption: EncryptionPolicy;
   private readonly clock: Clock;
+  private readonly handshakeTimeoutMs: number;
+  private readonly gate: InboundGate;
   private closed = false;
   readonly stats: ListenerStats = { accepted: 0, encrypted: 0, refused: 0 };
 
-  private constructor(encryption: EncryptionPolicy, clock: Clock) {
-    this.encryption = encryption;
-    this.clock = clock;
+  private constructor(options: ListenOptions) {
+    this.encryption = options.encryption ?? DEFAULT_ENCRYPTION;
+    this.clock = options.clock ?? systemClock;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? INCOMING_HANDSHAKE_TIMEOUT_MS;
+    this.gate = new InboundGate(options.limits);
   }
 
   /** Bind and listen. Rejects if the address is in use. */
   static async listen(options: ListenOptions = {}): Promise<TcpPeerListener> {
-    const listener = new TcpPeerListener(
-      options.encryption ?? DEFAULT_ENCRYPTION,
-      options.clock ?? systemClock
-    );
+    const listener = new TcpPeerListener(options);
     listener.server = await TcpServer.listen(options, (socket) => listener.onConnection(socket));
     return listener;
+  }
+
+  /** Admission counters: admitted, shed, refused per IP, refused at the established cap. */
+  get admission(): Readonly<InboundStats> {
+    return this.gate.stats;
+  }
+
+  /** Connections still in the handshake, and established ones (routed, not closed yet). */
+  get connections(): { pending: number; established: number } {
+    return { pending: this.gate.pendingCount, established: this.gate.established };
   }
 
   get port(): number {
@@ -105,11 +127,13 @@ export class TcpPeerListener implements PeerListener {
   }
 
   private onConnection(socket: IncomingSocket): void {
-    if (this.closed || this.pending.size >= MAX_PENDING_INCOMING) {
+    const ticket = this.closed ? undefined : this.gate.admit(socket.remoteHost, () => refuse());
+    if (!ticket) {
       this.stats.refused++;
       socket.destroy();
       return;
     }
+    socket.onceClose(() => ticket.release());
     this.pending.add(socket);
     const chunks: Buffer[] = [];
     let length = 0;
@@ -128,9 +152,10 @@ export class TcpPeerListener implements PeerListener {
       socket.destroy();
     };
     // Covers the MSE handshake too.
-    const timer = this.clock.setTimeout(refuse, INCOMING_HANDSHAKE_TIMEOUT_MS);
+    const timer = this.clock.setTimeout(refuse, this.handshakeTimeoutMs);
     const onClose = (): void => done();
     const onData = (chunk: Buffer): void => {
+      ticket.heard = true;
       chunks.push(chunk);
       length += chunk.length;
       const first = chunks.length === 1 ? chunk : Buffer.concat(chunks, length);
@@ -138,14 +163,14 @@ export class TcpPeerListener implements PeerListener {
       const n = Math.min(PLAIN_START.length, length);
       if (!first.subarray(0, n).equals(PLAIN_START.subarray(0, n))) {
         socket.offData(onData);
-        return this.encrypted(socket, chunks, done, refuse);
+        return this.encrypted(socket, chunks, ticket, done, refuse);
       }
       if (this.encryption === 'required' && n === PLAIN_START.length) return refuse();
       if (length < HANDSHAKE_HEAD_LENGTH) return;
       socket.pause();
       const head = decodeHandshakeHead(first);
       const handler = head ? this.handlers.get(toHex(head.infoHash)) : undefined;
-      if (!handler) return refuse();
+      if (!handler || !ticket.establish()) return refuse();
       done();
       this.stats.accepted++;
       const stream = socket.toStream(chunks);
@@ -157,7 +182,13 @@ export class TcpPeerListener implements PeerListener {
   }
 
   /** Run the MSE responder on a connection whose first bytes are not a plaintext handshake. */
-  private encrypted(socket: IncomingSocket, chunks: Buffer[], done: () => void, refuse: () => void): void {
+  private encrypted(
+    socket: IncomingSocket,
+    chunks: Buffer[],
+    ticket: InboundTicket,
+    done: () => void,
+    refuse: () => void
+  ): void {
     if (this.encryption === 'disabled') return refuse();
     socket.pause();
     const raw = socket.toStream(chunks.splice(0));
@@ -165,12 +196,12 @@ export class TcpPeerListener implements PeerListener {
     mseRespond(raw, {
       findSkey: (req2) => this.skeys.get(toHex(req2)),
       policy: this.encryption,
-      timeoutMs: INCOMING_HANDSHAKE_TIMEOUT_MS,
+      timeoutMs: this.handshakeTimeoutMs,
       clock: this.clock
     }).then(
       ({ stream, infoHash }) => {
         const handler = this.handlers.get(toHex(infoHash));
-        if (!handler || this.closed) return refuse();
+        if (!handler || this.closed || !ticket.establish()) return refuse();
         done();
         this.stats.accepted++;
         this.stats.encrypted++;
