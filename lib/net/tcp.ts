@@ -275,6 +275,9 @@ export class IncomingSocket {
   }
 }
 
+/** Kernel accept queue length asked for (Linux caps it at net.core.somaxconn, 4096 by default). */
+const LISTEN_BACKLOG = 4096;
+
 /** A listening TCP socket; every accepted connection goes to `onConnection`, paused. */
 export class TcpServer {
   private constructor(private readonly server: net.Server) {}
@@ -288,10 +291,16 @@ export class TcpServer {
     server.on('connection', (socket) => onConnection(new IncomingSocket(socket)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? 0, options.host ?? '0.0.0.0', () => {
-        server.off('error', reject);
-        resolve();
-      });
+      // A deep kernel accept queue: during a burst of connects (a slowloris opening thousands)
+      // an honest SYN is queued instead of dropped and retried seconds later; the listener
+      // sheds what it does not want once accepted.
+      server.listen(
+        { port: options.port ?? 0, host: options.host ?? '0.0.0.0', backlog: LISTEN_BACKLOG },
+        () => {
+          server.off('error', reject);
+          resolve();
+        }
+      );
     });
     server.on('error', () => {}); // after listen, errors concern single connections
     return new TcpServer(server);
