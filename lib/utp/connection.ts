@@ -3,7 +3,7 @@
  *
  * It composes the pure parts: SendWindow (what is in flight, acks, which packets are lost),
  * ReceiveBuffer (ack_nr, reordering, FIN, selective acks), Ledbat (the window), RttEstimator
- * (the retransmission timeout) and two DelayHistory objects (base delays both ways). This file
+ * (the retransmission timeout) and OneWayDelays (timestamps both ways). This file
  * adds the state machine, packetisation, and when to send:
  *
  * - Setup: the dialer sends SYN with connection_id = its receive id and sends with id + 1; the
@@ -45,14 +45,14 @@ import {
   ST_SYN,
   type PacketType
 } from './constants.js';
-import { DelayHistory } from './delay-history.js';
 import { Ledbat } from './ledbat.js';
 import { encodeControl, restampHeader, writeHeader, type Packet } from './packet.js';
+import { OneWayDelays, microseconds } from './one-way-delays.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import { RttEstimator } from './rtt.js';
 import { SendQueue } from './send-queue.js';
 import { SendWindow, type SentPacket } from './send-window.js';
-import { seqAdd, seqLess, u32Diff } from './seq.js';
+import { seqAdd, seqLess } from './seq.js';
 import type { UtpStats } from './stats.js';
 
 /** What a connection needs from the socket that owns it. */
@@ -103,8 +103,6 @@ export interface ConnectionInfo {
 const ACK_EVERY_PACKETS = 16;
 /** An acceptor whose dialer never speaks gives up after this long, ms. */
 const SYN_RECV_TIMEOUT_MS = 10_000;
-/** timestamp_difference_microseconds uTorrent sends when it has no sample (libtorrent ignores it). */
-const BOGUS_DELAY_SAMPLE = 0x7fffffff;
 
 export class UtpConnection implements WireStream {
   readonly remoteAddress: Address;
@@ -122,14 +120,7 @@ export class UtpConnection implements WireStream {
   private readonly queue = new SendQueue();
   private readonly cc: Ledbat;
   private readonly rtt = new RttEstimator();
-  /** Base of the delays the peer measures on our packets (our sending direction). */
-  private readonly ourDelays = new DelayHistory();
-  /** Base of the delays we measure on theirs. */
-  private readonly theirDelays = new DelayHistory();
-  private readonly recentDelays = [Infinity, Infinity, Infinity];
-  private recentDelayAt = 0;
-  /** Our last one-way delay sample of their packets (their timestamp vs our clock), us. */
-  private replyMicro = 0;
+  private readonly delays = new OneWayDelays();
   private peerWindow: number;
   /** Losses of packets up to this one were already answered with a window cut. */
   private lossSeq: number;
@@ -213,7 +204,7 @@ export class UtpConnection implements WireStream {
   static accept(host: ConnectionHost, p: ConnectionParams, syn: Packet): UtpConnection {
     const c = new UtpConnection(host, p, 'syn-recv', syn.seqNr);
     const now = host.clock.now();
-    if (syn.timestampUs !== 0) c.measureTheirDelay(syn.timestampUs, now);
+    if (syn.timestampUs !== 0) c.delays.measureTheirs(syn.timestampUs, now);
     c.synRecvUntil = now + SYN_RECV_TIMEOUT_MS;
     c.sendState(now);
     c.armTimer(now);
@@ -238,7 +229,7 @@ export class UtpConnection implements WireStream {
       peerWindow: this.peerWindow,
       rttMs: this.rtt.srttMs,
       rtoMs: this.rtt.rtoMs(),
-      queueingDelayUs: Math.min(...this.recentDelays),
+      queueingDelayUs: this.delays.queueingDelayUs,
       queuedBytes: this.queue.bytes,
       heldOutOfOrder: this.recv.bufferedPackets
     };
@@ -323,7 +314,7 @@ export class UtpConnection implements WireStream {
       this.synRecvUntil = Infinity;
     }
 
-    if (pkt.timestampUs !== 0) this.measureTheirDelay(pkt.timestampUs, now);
+    if (pkt.timestampUs !== 0) this.delays.measureTheirs(pkt.timestampUs, now);
     this.peerWindow = pkt.wndSize;
     this.onAck(pkt, now);
 
@@ -373,13 +364,7 @@ export class UtpConnection implements WireStream {
 
   private onAck(pkt: Packet, now: number): void {
     const stats = this.host.stats;
-    let haveDelay = false;
-    const diff = pkt.timestampDiffUs;
-    if (diff !== 0 && diff !== BOGUS_DELAY_SAMPLE) {
-      this.recentDelays[this.recentDelayAt] = this.ourDelays.add(diff, now);
-      this.recentDelayAt = (this.recentDelayAt + 1) % this.recentDelays.length;
-      haveDelay = true;
-    }
+    const haveDelay = this.delays.addPeerSample(pkt.timestampDiffUs, now);
     const inFlightBefore = this.win.inFlight;
     const out = this.win.onAck(pkt.ackNr, pkt.sack, pkt.type === ST_STATE, now);
     if (Number.isFinite(out.minRttMs)) this.rtt.sample(out.minRttMs);
@@ -390,7 +375,7 @@ export class UtpConnection implements WireStream {
     if (seqLess(this.lossSeq, this.win.ackedSeq)) this.lossSeq = this.win.ackedSeq;
 
     if (haveDelay && out.ackedBytes > 0 && inFlightBefore > 0) {
-      let delay = Math.min(...this.recentDelays);
+      let delay = this.delays.queueingDelayUs;
       // One-way queueing cannot exceed the round trip: clamp noise from clock steps.
       if (Number.isFinite(out.minRttMs)) delay = Math.min(delay, out.minRttMs * 1000);
       const saturated = inFlightBefore + this.mss > this.cc.cwnd;
@@ -441,16 +426,6 @@ export class UtpConnection implements WireStream {
     this.emitClose();
     this.rtoAt = Infinity;
     this.lingerAt = now + LINGER_MS;
-  }
-
-  private measureTheirDelay(timestampUs: number, now: number): void {
-    this.replyMicro = u32Diff(microseconds(now), timestampUs);
-    const prevBase = this.theirDelays.hasBase ? this.theirDelays.baseDelay : -1;
-    this.theirDelays.add(this.replyMicro, now);
-    if (prevBase === -1) return;
-    // Their base moving down a little is clock drift: our samples drift up by as much.
-    const change = (this.theirDelays.baseDelay - prevBase) | 0;
-    if (change < 0 && change > -10_000) this.ourDelays.adjustBase(-change);
   }
 
   // ---- sending ----
@@ -535,7 +510,7 @@ export class UtpConnection implements WireStream {
     restampHeader(
       buf,
       microseconds(now),
-      this.replyMicro,
+      this.delays.replyUs,
       this.advertisedWindow(),
       isSyn ? 0 : this.recv.ackNr
     );
@@ -559,7 +534,7 @@ export class UtpConnection implements WireStream {
       type,
       connectionId,
       timestampUs: microseconds(now),
-      timestampDiffUs: this.replyMicro,
+      timestampDiffUs: this.delays.replyUs,
       wndSize: this.advertisedWindow(),
       seqNr,
       ackNr
@@ -674,9 +649,4 @@ export class UtpConnection implements WireStream {
     this.host.release(this);
     this.emitClose();
   }
-}
-
-/** Clock milliseconds as a 32-bit microsecond timestamp (BEP 29 timestamp_microseconds). */
-function microseconds(ms: number): number {
-  return Math.floor(ms * 1000) >>> 0;
 }
