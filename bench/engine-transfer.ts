@@ -22,8 +22,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BitTorrentEngine } from '../lib/engine/bittorrent-engine.js';
 import { MemoryStorage } from '../lib/engine/storage/memory-storage.js';
-import { TcpPeerListener } from '../lib/engine/peers/tcp-peer-listener.js';
 import { createTorrentFromBuffer } from '../lib/torrent/create.js';
+import { startMemorySeed } from './lib/memory-seed.js';
 import type { TorrentInfo } from '../lib/torrent/metainfo.js';
 
 const MiB = 1024 * 1024;
@@ -35,28 +35,7 @@ function content(size: number): { data: Uint8Array; info: TorrentInfo } {
 }
 
 /** Seed on a fresh loopback port. */
-async function startSeed(
-  data: Uint8Array,
-  info: TorrentInfo
-): Promise<{ port: number; stop(): Promise<void> }> {
-  const listener = await TcpPeerListener.listen({ host: '127.0.0.1', port: 0 });
-  const seed = new BitTorrentEngine({
-    infoHash: info.infoHash,
-    info,
-    storage: MemoryStorage.fromData(info, data),
-    existing: 'complete',
-    seed: true,
-    listener
-  });
-  await seed.start();
-  return {
-    port: listener.port,
-    stop: async () => {
-      await seed.destroy();
-      await listener.close();
-    }
-  };
-}
+const startSeed = (data: Uint8Array, info: TorrentInfo) => startMemorySeed(info, data);
 
 /** 2proc: the child seeds and reports its port; it exits when the parent says so. */
 async function childMain(size: number): Promise<void> {

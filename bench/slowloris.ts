@@ -16,11 +16,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BitTorrentEngine } from '../lib/engine/bittorrent-engine.js';
-import { TcpPeerListener } from '../lib/engine/peers/tcp-peer-listener.js';
 import { MemoryStorage } from '../lib/engine/storage/memory-storage.js';
 import { createTorrentFromBuffer } from '../lib/torrent/create.js';
 import type { TorrentInfo } from '../lib/torrent/metainfo.js';
 import { seededRandom } from '../lib/util/random.js';
+import { startMemorySeed } from './lib/memory-seed.js';
 import { argvReader } from './lib/argv.js';
 import { Slowloris } from './lib/slowloris.js';
 import { fmt, median, sleep, table } from './lib/stats.js';
@@ -37,16 +37,8 @@ async function download(
   data: Uint8Array,
   attacked: boolean
 ): Promise<{ ms: number; admission: string }> {
-  const listener = await TcpPeerListener.listen({ host: '127.0.0.1', port: 0 });
-  const seeder = new BitTorrentEngine({
-    infoHash: info.infoHash,
-    info,
-    storage: MemoryStorage.fromData(info, data),
-    existing: 'complete',
-    seed: true,
-    listener
-  });
-  await seeder.start();
+  const seed = await startMemorySeed(info, data);
+  const listener = seed.listener;
   const attack = attacked ? await startAttacker(listener.port) : undefined;
   if (attack) await sleep(1_500);
   const holder: { storage?: MemoryStorage } = {};
@@ -71,8 +63,7 @@ async function download(
   } finally {
     await stopAttacker(attack);
     await down.destroy();
-    await seeder.destroy();
-    await listener.close();
+    await seed.stop();
   }
 }
 

@@ -9,11 +9,11 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { BitTorrentEngine } from '../../lib/engine/bittorrent-engine.js';
-import { TcpPeerListener } from '../../lib/engine/peers/tcp-peer-listener.js';
 import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
 import { createTorrentFromBuffer } from '../../lib/torrent/create.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { Slowloris } from '../../bench/lib/slowloris.js';
+import { startMemorySeed } from '../../bench/lib/memory-seed.js';
 import { storedBytes } from '../support/pipe-net.js';
 
 const MiB = 1024 * 1024;
@@ -26,18 +26,9 @@ describe('peer listener under a slowloris (loopback TCP)', () => {
   it('an honest downloader still gets in and completes; idle connections are shed or refused', async () => {
     const data = seededRandom(81).bytes(4 * MiB);
     const info = createTorrentFromBuffer('s.bin', data, 256 * 1024);
-    const listener = await TcpPeerListener.listen({ host: '127.0.0.1', port: 0 });
-    cleanup.push(() => listener.close());
-    const seeder = new BitTorrentEngine({
-      infoHash: info.infoHash,
-      info,
-      storage: MemoryStorage.fromData(info, data),
-      existing: 'complete',
-      seed: true,
-      listener
-    });
-    cleanup.push(() => seeder.destroy());
-    await seeder.start();
+    const seed = await startMemorySeed(info, data);
+    cleanup.push(() => seed.stop());
+    const listener = seed.listener;
 
     const attack = new Slowloris({
       host: '127.0.0.1',
