@@ -8,7 +8,7 @@
  * address wins when it has at least `minVotes` votes and more than half of all votes held.
  */
 import { subnetKey } from '../net/ip-class.js';
-import { ipFamily } from '../krpc/compact.js';
+import { ipFamily } from '../net/ip.js';
 
 export interface ExternalIpOptions {
   /** Votes an address needs before it is believed (default 4). */

@@ -9,7 +9,7 @@
  * hash runs over the 4 (IPv4) or 8 (IPv6) masked bytes, not over an 8-byte integer.
  * Local addresses (BEP 42's list, see net/ip-class.ts) are exempt: every id is valid there.
  */
-import { parseIp } from '../krpc/compact.js';
+import { parseIp } from '../net/ip.js';
 import { ipScope } from '../net/ip-class.js';
 import type { RandomSource } from '../util/random.js';
 import { ID_LENGTH } from '../constants.js';

@@ -15,9 +15,9 @@
  */
 import { ID_LENGTH, MAX_TID_BYTES, MAX_TOKEN_BYTES } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
-import { packIp, writePackedIp } from './compact.js';
+import { packIp, writePackedIp, type PackedIp } from '../net/ip.js';
 import type { Address } from '../net/address.js';
-import type { NodeInfo, PackedIp, PackedNodeInfo, ResponseBody } from './types.js';
+import type { NodeInfo, PackedNodeInfo, ResponseBody } from './types.js';
 
 /** Longest client version (`v`) we send or keep (BEP 20 style versions are 4 bytes). */
 export const MAX_VERSION_BYTES = 16;

@@ -5,17 +5,12 @@
  */
 
 import type { Address } from '../net/address.js';
+import type { PackedIp } from '../net/ip.js';
 
 /** A DHT node: id + address. */
 export interface NodeInfo extends Address {
   id: Uint8Array;
 }
-
-/**
- * An IP address parsed once for compact records: IPv4 as a 32-bit integer (signed: no
- * allocation per address), IPv6 as its 16 bytes (see compact.ts `packIp`).
- */
-export type PackedIp = number | Uint8Array;
 
 /**
  * A NodeInfo that also carries its host already parsed (routing-table contacts). Replies copy

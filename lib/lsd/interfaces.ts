@@ -13,7 +13,7 @@
  * source outside the LAN did not come from it.
  */
 import { networkInterfaces } from 'node:os';
-import { parseIp } from '../krpc/compact.js';
+import { parseIp } from '../net/ip.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /** One address of a network interface (what the OS reports, normalised). */

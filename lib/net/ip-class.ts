@@ -13,7 +13,7 @@
  * Hosts are compared as text: every address in the DHT is a canonical literal (decoded from a
  * compact record or reported by the socket), so one address has one spelling.
  */
-import { parseIp } from '../krpc/compact.js';
+import { parseIp } from './ip.js';
 
 export type IpScope = 'loopback' | 'local' | 'public';
 

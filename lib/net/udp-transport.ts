@@ -14,7 +14,7 @@ import dgram from 'node:dgram';
 import { MAX_DATAGRAM_RECV_BYTES } from '../constants.js';
 import { TrackerlessError } from '../errors.js';
 import type { Address } from './address.js';
-import { packIp } from '../krpc/compact.js';
+import { packIp } from './ip.js';
 import type { DatagramHandler, Transport } from './transport.js';
 
 export interface UdpTransportOptions {

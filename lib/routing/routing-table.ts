@@ -17,8 +17,9 @@ import type { IpDiversity } from './ip-diversity.js';
 import { K, NODE_BAD_FAILURES, NODE_GOOD_MS, BUCKET_REFRESH_MS, ID_LENGTH } from '../constants.js';
 import { bytesEqual } from '../util/bytes.js';
 import { commonPrefixLength, compareDistance } from '../id/node-id.js';
-import { packIp } from '../krpc/compact.js';
-import type { NodeInfo, PackedIp, PackedNodeInfo } from '../krpc/types.js';
+import { packIp } from '../net/ip.js';
+import type { NodeInfo, PackedNodeInfo } from '../krpc/types.js';
+import type { PackedIp } from '../net/ip.js';
 import { formatAddress } from '../net/address.js';
 
 export interface Contact extends PackedNodeInfo {

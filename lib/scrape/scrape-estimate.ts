@@ -11,7 +11,7 @@
  *   entry limit)"): one lying or overloaded node must not turn the union into "everything".
  */
 import type { Address } from '../net/address.js';
-import { parseIp } from '../krpc/compact.js';
+import { parseIp } from '../net/ip.js';
 import { ScrapeBloomFilter } from './bloom-filter.js';
 
 /** BEP 33: stores keep max(seeds, peers) below 6,000; a filter estimating more is discarded. */

@@ -25,7 +25,7 @@
 import { ID_LENGTH, MAX_PEERS_PER_INFOHASH, MAX_STORED_INFOHASHES, PEER_TTL_MS } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Address } from '../net/address.js';
-import { formatIp, parseIp } from '../krpc/compact.js';
+import { formatIp, parseIp } from '../net/ip.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import { ScrapeBloomFilter } from '../scrape/bloom-filter.js';

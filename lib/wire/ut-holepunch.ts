@@ -13,7 +13,7 @@
  * ut_holepunch are ignored, as BEP 55 requires.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { formatIp, parseIp } from '../krpc/compact.js';
+import { formatIp, parseIp } from '../net/ip.js';
 import type { Address } from '../net/address.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import type { ExtensionContext, WireExtension } from './extensions.js';

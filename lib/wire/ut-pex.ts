@@ -9,7 +9,8 @@
  */
 import bencode from 'bencode';
 import { formatAddress, type Address } from '../net/address.js';
-import { decodeCompactAddress, encodeCompactPeers, ipFamily } from '../krpc/compact.js';
+import { ipFamily } from '../net/ip.js';
+import { decodeCompactAddress, encodeCompactPeers } from '../net/compact-address.js';
 import { InvalidArgumentError } from '../errors.js';
 import { COMPACT_PEER_V4_LENGTH, COMPACT_PEER_V6_LENGTH } from '../constants.js';
 import { PEX_INTERVAL_MS, PEX_MAX_PEERS_PER_MESSAGE } from './constants.js';

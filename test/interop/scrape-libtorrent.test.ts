@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DHT, ScrapeBloomFilter, toHex } from '../../lib/index.js';
 import { rawQuery } from '../support/raw-krpc.js';
-import { parseIp } from '../../lib/krpc/compact.js';
+import { parseIp } from '../../lib/net/ip.js';
 import { LtNode, libtorrentProblem } from '../support/lt-node.js';
 import { randomInfoHashHex, waitFor } from '../support/wait.js';
 

@@ -1,14 +1,16 @@
 /**
- * 2,000 DHT nodes on the in-memory network, in virtual time: announce + lookup success and
+ * 2,000 DHT nodes on the in-memory network, in virtual time (1,000 in the default run, see
+ * test/support/sim-size.ts): announce + lookup success and
  * find_node recall against the true closest nodes computed globally.
  */
+import { simSize } from '../support/sim-size.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SimTestnet } from '../../lib/testing/testnet.js';
 import { compareDistance } from '../../lib/id/node-id.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { toHex } from '../../lib/util/bytes.js';
 
-const SIZE = 2000;
+const SIZE = simSize(1000, 2000);
 let net: SimTestnet;
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { probeNode } from '../support/node-probe.js';
 import { PeerStore } from '../../lib/store/peer-store.js';
 import { ScrapeBloomFilter } from '../../lib/scrape/bloom-filter.js';
 import { combineScrapes } from '../../lib/scrape/scrape-estimate.js';
-import { parseIp } from '../../lib/krpc/compact.js';
+import { parseIp } from '../../lib/net/ip.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const IH = new Uint8Array(20).fill(0xab);

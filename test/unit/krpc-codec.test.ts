@@ -2,7 +2,8 @@ import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
 import bencode from 'bencode';
 import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../../lib/krpc/codec.js';
-import { encodeCompactNodes, formatIp } from '../../lib/krpc/compact.js';
+import { encodeCompactNodes } from '../../lib/krpc/compact.js';
+import { formatIp } from '../../lib/net/ip.js';
 import type { DecodeResult, Message, NodeInfo, Query, ResponseBody } from '../../lib/krpc/types.js';
 import { MAX_DATAGRAM_RECV_BYTES } from '../../lib/constants.js';
 

@@ -1,17 +1,14 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { SocketAddress, isIP } from 'node:net';
+import { decodeCompactNodes, encodeCompactNodes } from '../../lib/krpc/compact.js';
 import {
   decodeCompactAddress,
-  decodeCompactNodes,
   decodeCompactPeers,
   encodeCompactAddress,
-  encodeCompactNodes,
-  encodeCompactPeers,
-  formatIp,
-  ipFamily,
-  parseIp
-} from '../../lib/krpc/compact.js';
+  encodeCompactPeers
+} from '../../lib/net/compact-address.js';
+import { formatIp, ipFamily, parseIp } from '../../lib/net/ip.js';
 
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));

@@ -2,13 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import bencode from 'bencode';
 import { writeResponse } from '../../lib/krpc/response-writer.js';
-import {
-  encodeCompactAddress,
-  encodeCompactNodes,
-  formatIp,
-  ipFamily,
-  packIp
-} from '../../lib/krpc/compact.js';
+import { encodeCompactNodes } from '../../lib/krpc/compact.js';
+import { encodeCompactAddress } from '../../lib/net/compact-address.js';
+import { formatIp, ipFamily, packIp } from '../../lib/net/ip.js';
 import type { Address } from '../../lib/net/address.js';
 import type { NodeInfo, PackedNodeInfo, ResponseBody } from '../../lib/krpc/types.js';
 import { RoutingTable } from '../../lib/routing/routing-table.js';
