@@ -59,6 +59,12 @@ export interface SwarmOptions {
    * 'joined' event tells which source got us in.
    */
   bootstrap?: string[];
+  /**
+   * DHT nodes a .torrent names (BEP 5 `nodes`: `parseTorrentFile(bytes).nodes`; names are
+   * resolved). Without a bootstrap list they are the join's 'torrent' source, tried right
+   * after the saved table; with one, they are added to the DHT beside it.
+   */
+  nodes?: readonly Address[];
   /** The routers asked last when no bootstrap list is given (default: the public ones). */
   routers?: readonly string[];
   /** No DHT at all (peers from x.pe, addPeer and PEX only). Forced for private torrents (BEP 27). */
@@ -301,6 +307,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         ownLsd
       });
       if (joinByItself) swarm.join = swarm.createJoin(magnet, options.routers ?? DEFAULT_BOOTSTRAP);
+      if (dht && options.nodes?.length) swarm.useTorrentNodes(dht, options.nodes);
       swarm.wire(options);
       await engine.start(signal ? { signal } : {});
       swarm.startDiscovery(magnet, options);
@@ -437,6 +444,15 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     join.on('warning', (e) => this.emit('warning', e));
     join.offer('state', dht.nodes());
     return join;
+  }
+
+  /** The .torrent's nodes: offered to the join, or (joined by a bootstrap list) just added. */
+  private useTorrentNodes(dht: DHT, nodes: readonly Address[]): void {
+    void resolveBootstrap([...nodes], 4, (e) => this.emit('warning', e)).then((resolved) => {
+      const v4 = resolved.filter((a) => !a.host.includes(':'));
+      if (this.join) this.join.offer('torrent', v4);
+      else for (const a of v4) dht.addNode(a).catch(() => {}); // a dead hint is not an error
+    });
   }
 
   private async shutdown(graceful: boolean): Promise<void> {

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import bencode from 'bencode';
 import { InvalidArgumentError } from '../errors.js';
+import type { Address } from '../net/address.js';
 import { BDict, CH_E, decodeStrict, type BValue } from './strict-bencode.js';
 import { pieceCount as countPieces } from './piece-layout.js';
 
@@ -85,7 +86,18 @@ export interface ParsedTorrentFile {
   info: TorrentInfo;
   /** `announce` and `announce-list` flattened, deduplicated (informational: we are trackerless). */
   trackers: string[];
+  /**
+   * BEP 5 `nodes`: DHT nodes the torrent's author suggests for joining (host names or IP
+   * literals, as written). Malformed entries are skipped; at most MAX_TORRENT_NODES kept.
+   */
+  nodes: Address[];
 }
+
+/** `nodes` entries kept from a .torrent: enough to join, too few to be a flooding list. */
+export const MAX_TORRENT_NODES = 16;
+
+/** A DNS name (RFC 1123 labels) or an IP literal's characters; checked, never resolved here. */
+const NODE_HOST = /^(?=.{1,253}$)[A-Za-z0-9:.\-[\]]+$/;
 
 function fail(message: string): never {
   throw new InvalidArgumentError('ERR_INVALID_TORRENT', `invalid torrent: ${message}`);
@@ -289,7 +301,26 @@ export function parseTorrentFile(bytes: Uint8Array, limits?: Partial<MetainfoLim
   addTracker(root.map.get('announce'));
   const tiers = root.map.get('announce-list');
   if (Array.isArray(tiers)) for (const tier of tiers) if (Array.isArray(tier)) tier.forEach(addTracker);
-  return { info, trackers: [...trackers] };
+  return { info, trackers: [...trackers], nodes: torrentNodes(root.map.get('nodes')) };
+}
+
+/** BEP 5: `nodes = [["<host>", port], ...]`. Hints, like trackers: bad entries are skipped. */
+function torrentNodes(v: BValue | undefined): Address[] {
+  const out: Address[] = [];
+  if (!Array.isArray(v)) return out;
+  const seen = new Set<string>();
+  for (const entry of v) {
+    if (out.length >= MAX_TORRENT_NODES) break;
+    if (!Array.isArray(entry) || entry.length !== 2) continue;
+    const [hostBytes, port] = entry;
+    if (!isBytes(hostBytes) || typeof port !== 'number') continue;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) continue;
+    const host = utf8.decode(hostBytes).replace(/^\[(.*)\]$/, '$1');
+    if (!NODE_HOST.test(host) || seen.has(`${host}:${port}`)) continue;
+    seen.add(`${host}:${port}`);
+    out.push({ host, port });
+  }
+  return out;
 }
 
 /**
@@ -298,7 +329,7 @@ export function parseTorrentFile(bytes: Uint8Array, limits?: Partial<MetainfoLim
  */
 export function toTorrentFile(
   info: Pick<TorrentInfo, 'infoBytes'>,
-  opts: { trackers?: string[]; createdBy?: string; creationDate?: number } = {}
+  opts: { trackers?: string[]; createdBy?: string; creationDate?: number; nodes?: readonly Address[] } = {}
 ): Uint8Array {
   const outer: Record<string, unknown> = {};
   const trackers = opts.trackers ?? [];
@@ -306,13 +337,18 @@ export function toTorrentFile(
   if (trackers.length > 1) outer['announce-list'] = trackers.map((t) => [t]);
   if (opts.createdBy !== undefined) outer['created by'] = opts.createdBy;
   if (opts.creationDate !== undefined) outer['creation date'] = Math.floor(opts.creationDate);
-  // Every key above sorts before "info", so appending it keeps the dictionary canonical.
+  // Every key above sorts before "info" and `nodes` after it: info goes between them, so the
+  // dictionary stays canonical.
   const head = bencode.encode(outer);
   const key = new TextEncoder().encode('4:info');
-  const out = new Uint8Array(head.length - 1 + key.length + info.infoBytes.length + 1);
+  const nodes = opts.nodes ?? [];
+  const tailDict = bencode.encode(nodes.length > 0 ? { nodes: nodes.map((n) => [n.host, n.port]) } : {});
+  const tail = tailDict.subarray(1, tailDict.length - 1); // the entries, without 'd' ... 'e'
+  const out = new Uint8Array(head.length - 1 + key.length + info.infoBytes.length + tail.length + 1);
   out.set(head.subarray(0, head.length - 1), 0);
   out.set(key, head.length - 1);
   out.set(info.infoBytes, head.length - 1 + key.length);
+  out.set(tail, head.length - 1 + key.length + info.infoBytes.length);
   out[out.length - 1] = CH_E;
   return out;
 }

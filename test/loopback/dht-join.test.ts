@@ -2,7 +2,7 @@
  * Joining the DHT without the routers, on 127.0.0.1 (the "routers" are a loopback port nobody
  * answers on): a fresh node whose only knowledge is a saved state file with one live node
  * joins and finds a peer; a downloader whose magnet has one x.pe peer downloads and gets into
- * the DHT through that peer's PORT message. Real sockets on port 0, all closed at the end.
+ * the DHT through that peer's PORT message; a swarm given a .torrent's `nodes` joins through them. Real sockets on port 0, all closed at the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { promises as fsp } from 'node:fs';
@@ -80,6 +80,28 @@ describe('joining the DHT without the routers', () => {
     } finally {
       joinDht.close();
       await fresh.destroy();
+    }
+  }, 30_000);
+
+  it("a .torrent's `nodes` (BEP 5) are enough to join", async () => {
+    const { bootstrap: _none, ...noBootstrap } = loopbackSwarmOptions('127.0.0.1', network.bootstrap);
+    const magnet = `magnet:?xt=urn:btih:${'ab'.repeat(20)}`;
+    const nodes = [{ host: '127.0.0.1', port: 9 }, network.nodes[3]!.address()]; // one dead, one live
+    const swarm = await Swarm.create({
+      ...noBootstrap,
+      magnet,
+      nodes,
+      outDir: join(dir, 'torrent-nodes'),
+      routers: DEAD_ROUTERS
+    });
+    try {
+      const [source, node] = await new Promise<[JoinSource, Address]>((resolve) =>
+        swarm.once('joined', (s, n) => resolve([s, n]))
+      );
+      expect(source).toBe('torrent');
+      expect(formatAddress(node)).toBe(formatAddress(network.nodes[3]!.address()));
+    } finally {
+      await swarm.destroy();
     }
   }, 30_000);
 

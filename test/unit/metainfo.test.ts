@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import bencode from 'bencode';
 import {
+  MAX_TORRENT_NODES,
   pieceHash,
   infoHashOf,
   parseInfo,
@@ -318,5 +319,48 @@ describe('torrent files', () => {
       enc({ info: single(), announce: 5, 'announce-list': [['a', 7], 'b', ['a', 'c']] })
     );
     expect(parsed.trackers).toEqual(['a', 'c']);
+  });
+
+  it('reads BEP 5 `nodes`, skipping malformed entries, and writes them after `info`', () => {
+    const parsed = parseTorrentFile(
+      enc({
+        info: single(),
+        nodes: [
+          ['127.0.0.1', 6881],
+          ['router.example.org', 6881],
+          ['[::1]', 6882],
+          ['127.0.0.1', 6881], // duplicate
+          ['10.0.0.1', 0], // port out of range
+          ['10.0.0.2', 70000],
+          ['bad host name', 1],
+          ['', 1],
+          ['10.0.0.3'], // no port
+          ['10.0.0.4', '6881'], // port as text
+          5,
+          [['nested'], 1]
+        ]
+      })
+    );
+    expect(parsed.nodes).toEqual([
+      { host: '127.0.0.1', port: 6881 },
+      { host: 'router.example.org', port: 6881 },
+      { host: '::1', port: 6882 }
+    ]);
+    expect(parseTorrentFile(enc({ info: single(), nodes: 'x' })).nodes).toEqual([]);
+    const many = Array.from({ length: 100 }, (_, i) => [`10.0.0.${i}`, 1000 + i]);
+    expect(parseTorrentFile(enc({ info: single(), nodes: many })).nodes).toHaveLength(MAX_TORRENT_NODES);
+
+    const info = parseInfo(enc(single()));
+    const nodes = [
+      { host: '127.0.0.1', port: 6881 },
+      { host: 'dht.example.net', port: 6882 }
+    ];
+    const file = toTorrentFile(info, { trackers: ['udp://t/announce'], nodes });
+    // Canonical (`nodes` sorts after `info`), same infohash, nodes read back.
+    expect(Buffer.from(enc(bencode.decode(file)))).toEqual(Buffer.from(file));
+    const back = parseTorrentFile(file);
+    expect(back.info.infoHash).toEqual(info.infoHash);
+    expect(back.nodes).toEqual(nodes);
+    expect(back.trackers).toEqual(['udp://t/announce']);
   });
 });
