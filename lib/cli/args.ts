@@ -95,3 +95,12 @@ export function parseItemKey(value: string): { kind: 'immutable' | 'mutable'; ke
   if (/^[0-9a-fA-F]{64}$/.test(value)) return { kind: 'mutable', key: Buffer.from(value, 'hex') };
   throw new InvalidArgumentError('expected a 40-hex target (immutable) or a 64-hex public key (mutable).');
 }
+
+/** `--piece-length <KiB>`: a power of two in KiB, 16-65536; returns bytes. */
+export function pieceLengthParser(value: string): number {
+  const kib = /^[0-9]{2,5}$/.test(value) ? Number(value) : NaN;
+  if (!(kib >= 16 && kib <= 65536 && (kib & (kib - 1)) === 0)) {
+    throw new InvalidArgumentError('expected a power of two in KiB, 16-65536.');
+  }
+  return kib * 1024;
+}

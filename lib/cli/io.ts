@@ -7,6 +7,13 @@ import { EXIT_INTERRUPTED, type CliIO } from './program.js';
 /** How long after the command finished we wait for handles to close before forcing exit, ms. */
 const EXIT_GRACE_MS = 2_000;
 
+/**
+ * How long the first SIGINT/SIGTERM gives a command to stop cleanly (flush pieces, save the
+ * resume file and the node state) before the process exits anyway, ms. Service managers send
+ * SIGKILL after 90 s (systemd's default); a user should not wait even that long.
+ */
+export const STOP_DEADLINE_MS = 10_000;
+
 export interface ProcessIO extends CliIO {
   /** Set the exit code and let the process end once its handles are closed. */
   exit(code: number): void;
@@ -23,6 +30,12 @@ export function processIO(): ProcessIO {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!controller.signal.aborted) {
       controller.abort(signal);
+      setTimeout(() => {
+        process.stderr.write(
+          `trackerless: still stopping ${STOP_DEADLINE_MS / 1000} s after ${signal}: exiting now\n`
+        );
+        process.exit(EXIT_INTERRUPTED);
+      }, STOP_DEADLINE_MS).unref();
       return;
     }
     process.stderr.write(`trackerless: ${signal} again: exiting now\n`);
@@ -45,6 +58,7 @@ export function processIO(): ProcessIO {
     },
     interrupt: controller.signal,
     stderrIsTTY: process.stderr.isTTY === true,
+    stderrColumns: () => (process.stderr.isTTY ? process.stderr.columns : undefined),
     exit(code) {
       process.exitCode = code;
       process.off('SIGINT', onSignal);

@@ -16,6 +16,8 @@ import { downloadCommand } from './commands/download.js';
 import { seedCommand } from './commands/seed.js';
 import { putCommand } from './commands/put.js';
 import { getCommand } from './commands/get.js';
+import { infoCommand } from './commands/info.js';
+import { createCommand } from './commands/create.js';
 
 const COMMANDS: readonly CliCommand[] = [
   nodeCommand,
@@ -25,6 +27,8 @@ const COMMANDS: readonly CliCommand[] = [
   indexCommand,
   downloadCommand,
   seedCommand,
+  infoCommand,
+  createCommand,
   putCommand,
   getCommand
 ];

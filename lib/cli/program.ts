@@ -3,8 +3,14 @@
  * ./commands/, one file each, and are listed in main.ts. Nothing here touches `process`
  * directly (see io.ts), so the whole CLI runs in-process in tests with a fake CliIO.
  *
- * Exit codes: 0 success, 1 failure at run time, 2 usage error (bad arguments),
- * 130 interrupted by SIGINT/SIGTERM before the work was done.
+ * Exit codes, the same for every command (README "Exit codes" lists them):
+ *   0   done: the command finished its work (a download verified, a lookup answered, a
+ *       crawl reached --duration), or its reader closed stdout (`| head -1`);
+ *   1   failure at run time: nothing found in --timeout, a directory we cannot write, a
+ *       network or storage error;
+ *   2   usage error: bad arguments, a bad magnet link or .torrent file;
+ *   130 stopped by SIGINT/SIGTERM (Ctrl-C), whatever the command was doing: a download cut
+ *       short, a seed or node stopped. runCli enforces this one (see finish()).
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -27,6 +33,8 @@ export interface CliIO {
   interrupt: AbortSignal;
   /** Standard error is a terminal (progress bars redraw one line); default false. */
   stderrIsTTY?: boolean;
+  /** Width of that terminal in columns, when known (a redrawn line must fit in it). */
+  stderrColumns?: () => number | undefined;
 }
 
 /** What a command's `run` gets: line-oriented output helpers over CliIO. */
@@ -42,6 +50,8 @@ export interface CliContext {
   stderrRaw(text: string): void;
   /** Standard error is a terminal. */
   stderrIsTTY: boolean;
+  /** Columns of the terminal on stderr now (it can be resized); 80 when unknown. */
+  stderrColumns(): number;
 }
 
 /**
@@ -92,7 +102,7 @@ export async function runCli(argv: readonly string[], opts: RunCliOptions): Prom
       // commander passes: ...positional arguments, options object, the Command itself.
       const positional = actionArgs.slice(0, -2);
       const options = actionArgs[actionArgs.length - 2] as Record<string, unknown>;
-      exitCode = await command.run(ctx, positional, options);
+      exitCode = finish(await command.run(ctx, positional, options), io.interrupt);
     });
   }
   try {
@@ -101,6 +111,20 @@ export async function runCli(argv: readonly string[], opts: RunCliOptions): Prom
   } catch (err) {
     return exitCodeFor(err, ctx, io);
   }
+}
+
+/** Signals that mean "stop now" from the user or the service manager. */
+const STOP_SIGNALS: readonly unknown[] = ['SIGINT', 'SIGTERM'];
+
+/**
+ * A command stopped by a signal exits 130 even when it ends cleanly (state saved, seeding
+ * stopped as asked): one rule for all commands, so scripts and service managers can tell
+ * "finished" from "stopped". A failure code (1, 2) is kept.
+ */
+function finish(code: number, interrupt: AbortSignal): number {
+  if (code === EXIT_OK && interrupt.aborted && STOP_SIGNALS.includes(interrupt.reason))
+    return EXIT_INTERRUPTED;
+  return code;
 }
 
 function exitCodeFor(err: unknown, ctx: CliContext, io: CliIO): number {
@@ -113,12 +137,18 @@ function exitCodeFor(err: unknown, ctx: CliContext, io: CliIO): number {
     io.stderr(`trackerless: error: ${err.message}\n(add --help for usage)\n`);
     return EXIT_USAGE;
   }
+  // An operation aborted by the user's signal is a stop, not a failure.
+  if ((err as { code?: unknown })?.code === 'ERR_ABORTED' && io.interrupt.aborted)
+    return finish(EXIT_OK, io.interrupt);
   const message = err instanceof Error ? err.message : String(err);
   const code =
     typeof (err as { code?: unknown })?.code === 'string' ? ` [${(err as { code: string }).code}]` : '';
   ctx.log(`trackerless: error: ${message}${code}`);
   return EXIT_FAILURE;
 }
+
+/** Width assumed when the terminal does not say. */
+const DEFAULT_COLUMNS = 80;
 
 function contextFor(io: CliIO): CliContext {
   return {
@@ -127,7 +157,8 @@ function contextFor(io: CliIO): CliContext {
     warn: (message) => io.stderr(`trackerless: warning: ${message}\n`),
     interrupt: io.interrupt,
     stderrRaw: (text) => io.stderr(text),
-    stderrIsTTY: io.stderrIsTTY ?? false
+    stderrIsTTY: io.stderrIsTTY ?? false,
+    stderrColumns: () => io.stderrColumns?.() ?? DEFAULT_COLUMNS
   };
 }
 

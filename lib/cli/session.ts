@@ -23,6 +23,10 @@ export function addDhtOptions(command: Command, defaults: { host: string }): Com
       '-b, --bootstrap <host:port>',
       'bootstrap node (repeatable, or comma-separated); default: the public BitTorrent routers',
       collectBootstrap
+    )
+    .option(
+      '--no-bootstrap',
+      'contact no bootstrap node, not even the public routers (e.g. the first node of a private network)'
     );
 }
 

@@ -71,6 +71,10 @@ export function addSwarmOptions(command: Command): Command {
       'DHT bootstrap node (repeatable, or comma-separated); default: the public BitTorrent routers',
       collectBootstrap
     )
+    .option(
+      '--no-bootstrap',
+      "contact no bootstrap node (not even the public routers): the DHT is joined only through peers' DHT ports; peers also come from x.pe hints and local discovery"
+    )
     .option('-p, --port <port>', 'TCP port for incoming peers (0 = any free port)', portParser(true), 0)
     .option(
       '--dht-port <port>',
@@ -166,29 +170,98 @@ export function formatDuration(totalSeconds: number): string {
   return h > 0 ? `${h}:${mm.padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
 
-const BAR_WIDTH = 20;
+/** What the progress line shows beside the engine's progress. */
+export interface ProgressView {
+  /** Columns the line must fit in (a longer line wraps and every redraw adds a line). */
+  width?: number;
+  /** Nodes in our DHT routing table: the join's progress while no peer is known. */
+  dhtNodes?: number;
+  /** The --download-limit / --upload-limit in force (bytes/s; 0 or absent = none). */
+  downloadLimit?: number;
+  uploadLimit?: number;
+}
 
-/** The progress line of a download: bar, percent, rates, peers, ETA. */
-export function progressLine(p: EngineProgress, elapsedMs: number): string {
+/**
+ * A rate as shown: the engine measures over a 5 s window, and a token bucket's burst can push
+ * a young window above the cap for a moment; the cap is what the user set and what the
+ * transfer averages to, so the display never shows more.
+ */
+function shownRate(rate: number, cap: number | undefined): number {
+  return cap !== undefined && cap > 0 ? Math.min(rate, cap) : rate;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The progress line of a download: bar, percent, rates, peers, ETA; before the metadata, the
+ * DHT join and the peers found. The first rendering that fits `view.width - 1` columns is
+ * used (the last column is left free: some terminals wrap on it), dropping the least useful
+ * parts first; the shortest one is cut to the width.
+ */
+export function progressLine(p: EngineProgress, elapsedMs: number, view: ProgressView = {}): string {
+  const time = formatDuration(elapsedMs / 1000);
+  const dht = view.dhtNodes !== undefined ? `DHT ${plural(view.dhtNodes, 'node')}` : undefined;
+  let candidates: string[];
   if (p.totalPieces === 0) {
-    return `fetching metadata from peers...  ${p.peers} peer${p.peers === 1 ? '' : 's'}  ${formatDuration(elapsedMs / 1000)}`;
+    const finding = p.peers === 0 ? 'looking for peers' : `fetching metadata from ${plural(p.peers, 'peer')}`;
+    candidates = [
+      [finding, dht, time].filter(Boolean).join(', '),
+      `${finding}, ${time}`,
+      p.peers === 0 ? `no peers yet ${time}` : `${plural(p.peers, 'peer')} ${time}`
+    ];
+  } else {
+    const fraction = p.totalBytes > 0 ? p.verifiedBytes / p.totalBytes : 0;
+    const percent = `${(fraction * 100).toFixed(1).padStart(5)}%`;
+    const down = formatRate(shownRate(p.downRate, view.downloadLimit));
+    const up = formatRate(shownRate(p.upRate, view.uploadLimit));
+    const left = p.totalBytes - p.verifiedBytes;
+    const downRate = shownRate(p.downRate, view.downloadLimit);
+    const eta = left === 0 ? 'done' : downRate > 0 ? formatDuration(left / downRate) : '--:--';
+    const bar = (width: number): string => {
+      const filled = Math.floor(fraction * width);
+      return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+    };
+    const peers = plural(p.peers, 'peer');
+    candidates = [
+      `${bar(20)} ${percent}  down ${down.padStart(11)}  up ${up.padStart(11)}  ${peers}  ETA ${eta}`,
+      `${bar(10)} ${percent}  down ${down}  up ${up}  ${peers}  ETA ${eta}`,
+      `${percent} down ${down} up ${up} ${peers} ETA ${eta}`,
+      `${percent} ${down} ${peers} ETA ${eta}`,
+      `${percent} ${down} ETA ${eta}`,
+      `${percent} ETA ${eta}`
+    ];
   }
-  const fraction = p.totalBytes > 0 ? p.verifiedBytes / p.totalBytes : 0;
-  const filled = Math.floor(fraction * BAR_WIDTH);
-  const bar = '#'.repeat(filled) + '.'.repeat(BAR_WIDTH - filled);
-  const left = p.totalBytes - p.verifiedBytes;
-  const eta = left === 0 ? 'done' : p.downRate > 0 ? formatDuration(left / p.downRate) : '--:--';
-  return (
-    `[${bar}] ${(fraction * 100).toFixed(1).padStart(5)}%  ` +
-    `down ${formatRate(p.downRate).padStart(11)}  up ${formatRate(p.upRate).padStart(11)}  ` +
-    `${p.peers} peer${p.peers === 1 ? '' : 's'}  ETA ${eta}`
+  return fit(candidates, view.width);
+}
+
+/** The status line of a seeding swarm: upload rate, peers, bytes uploaded since `since`. */
+export function seedingLine(p: EngineProgress, view: ProgressView = {}, since = 0): string {
+  const up = formatRate(shownRate(p.upRate, view.uploadLimit));
+  const peers = plural(p.peers, 'peer');
+  return fit(
+    [
+      `seeding: up ${up}, ${peers}, uploaded ${formatBytes(p.uploaded - since)}`,
+      `seeding: up ${up}, ${peers}`,
+      `up ${up} ${peers}`
+    ],
+    view.width
   );
+}
+
+/** The first line that fits `width - 1` columns (the last column left free), else the last one cut. */
+function fit(candidates: string[], width: number | undefined): string {
+  const room = Math.max(1, (width ?? Infinity) - 1);
+  const fitting = candidates.find((line) => line.length <= room);
+  return fitting ?? candidates[candidates.length - 1]!.slice(0, room);
 }
 
 /**
  * One status line on stderr, redrawn in place on a terminal (`\r` + erase line) about
- * `intervalMs`; on a pipe or file, a plain line every `plainIntervalMs` instead. `log`
- * prints a normal line without tearing the status line.
+ * `intervalMs`, cut to the terminal's width; on a pipe or file, a plain line every
+ * `plainIntervalMs` instead. `log` prints a normal line without tearing the status line.
+ * `render` gets the columns the line must fit in (undefined for plain lines: no limit).
  */
 export class StatusLine {
   private timer: NodeJS.Timeout | undefined;
@@ -197,7 +270,7 @@ export class StatusLine {
 
   constructor(
     private readonly ctx: CliContext,
-    private readonly render: () => string,
+    private readonly render: (width: number | undefined) => string,
     private readonly options: { intervalMs?: number; plainIntervalMs?: number } = {}
   ) {}
 
@@ -224,7 +297,7 @@ export class StatusLine {
     clearInterval(this.timer);
     this.timer = undefined;
     if (this.ctx.stderrIsTTY && this.shown) {
-      this.ctx.stderrRaw(`\r\x1b[2K${this.render()}\n`);
+      this.ctx.stderrRaw(`\r\x1b[2K${this.fitted()}\n`);
       this.shown = false;
     }
   }
@@ -237,16 +310,33 @@ export class StatusLine {
   private draw(): void {
     if (!this.timer) return;
     if (this.ctx.stderrIsTTY) {
-      this.ctx.stderrRaw(`\r\x1b[2K${this.render()}`);
+      this.ctx.stderrRaw(`\r\x1b[2K${this.fitted()}`);
       this.shown = true;
       return;
     }
     const now = Date.now();
     if (now - this.lastPlain >= (this.options.plainIntervalMs ?? 2_000)) {
       this.lastPlain = now;
-      this.ctx.log(this.render());
+      this.ctx.log(this.render(undefined));
     }
   }
+
+  /** The line for the terminal: rendered for its width, and cut there whatever `render` did. */
+  private fitted(): string {
+    const width = this.ctx.stderrColumns();
+    return this.render(width).slice(0, Math.max(1, width - 1));
+  }
+}
+
+/** The progress view of a running swarm: its DHT table size and the caps the options set. */
+export function swarmView(swarm: Swarm, opts: SwarmCliOptions, width: number | undefined): ProgressView {
+  const dht = swarm.dht;
+  return {
+    ...(width !== undefined ? { width } : {}),
+    ...(dht ? { dhtNodes: dht.stats().nodes } : {}),
+    ...(opts.downloadLimit !== undefined ? { downloadLimit: opts.downloadLimit } : {}),
+    ...(opts.uploadLimit !== undefined ? { uploadLimit: opts.uploadLimit } : {})
+  };
 }
 
 /** Resolves when `signal` aborts (at once if it has). */

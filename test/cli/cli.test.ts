@@ -140,7 +140,7 @@ describe('trackerless CLI (spawned)', () => {
         () => out
       );
       node.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await exited).toBe(130); // stopped by a signal, state saved
       expect(err).toMatch(/stopping \(SIGTERM\)\nstate saved to .*\nstopped\n/);
       const saved = JSON.parse(await readFile(state, 'utf8')) as { id: string };
       expect(saved.id).toBe(id);

@@ -12,6 +12,7 @@ import {
   formatDuration,
   parseRate,
   progressLine,
+  seedingLine,
   swarmOptionsFrom
 } from '../../lib/cli/transfer.js';
 
@@ -53,9 +54,9 @@ describe('cli transfer helpers', () => {
   });
 
   it('renders the progress line: metadata phase, then bar, percent, rates, peers, ETA', () => {
-    expect(progressLine(progress({ peers: 2 }), 5_000)).toBe(
-      'fetching metadata from peers...  2 peers  0:05'
-    );
+    expect(progressLine(progress({ peers: 2 }), 5_000)).toBe('fetching metadata from 2 peers, 0:05');
+    // While no peer is known the DHT join is what moves: its table size is shown.
+    expect(progressLine(progress({}), 2_000, { dhtNodes: 14 })).toBe('looking for peers, DHT 14 nodes, 0:02');
     const line = progressLine(
       progress({
         totalPieces: 4,
@@ -69,6 +70,49 @@ describe('cli transfer helpers', () => {
     expect(line).toMatch(/^\[#####\.{15}\]  25\.0%  down 512\.0 KiB\/s  up       0 B\/s  1 peer  ETA 0:06$/);
     const done = progressLine(progress({ totalPieces: 1, totalBytes: 10, verifiedBytes: 10 }), 0);
     expect(done).toMatch(/100\.0% .* ETA done$/);
+  });
+
+  it('fits the progress line in the terminal width, dropping the least useful parts first', () => {
+    const p = progress({
+      totalPieces: 400,
+      totalBytes: 400 * 1024 * 1024,
+      verifiedBytes: 100 * 1024 * 1024,
+      downRate: 3.5 * 1024 * 1024,
+      upRate: 700 * 1024,
+      peers: 12
+    });
+    const full = progressLine(p, 0);
+    expect(full.length).toBeGreaterThan(80);
+    for (const width of [200, 100, 80, 60, 40, 30, 20, 10, 2]) {
+      const line = progressLine(p, 0, { width });
+      // The last column stays free: some terminals wrap when it is written.
+      expect(line.length).toBeLessThanOrEqual(width - 1);
+      expect(line.length).toBeGreaterThan(0);
+    }
+    expect(progressLine(p, 0, { width: 200 })).toBe(full);
+    expect(progressLine(p, 0, { width: 60 })).toMatch(
+      /^ 25\.0% down 3\.50 MiB\/s up 700\.0 KiB\/s 12 peers ETA 1:26$/
+    );
+    expect(progressLine(p, 0, { width: 30 })).toBe(' 25.0% 3.50 MiB/s ETA 1:26');
+    const metadata = progressLine(progress({ peers: 3 }), 65_000, { width: 30, dhtNodes: 120 });
+    expect(metadata.length).toBeLessThanOrEqual(29);
+    expect(metadata).toMatch(/3 peers 1:05/);
+  });
+
+  it('never shows a rate above the cap the user set', () => {
+    const p = progress({
+      totalPieces: 4,
+      totalBytes: 4 * 1024 * 1024,
+      verifiedBytes: 1024 * 1024,
+      downRate: 1.3 * 1024 * 1024, // a young 5 s window after a token-bucket burst
+      upRate: 300 * 1024,
+      peers: 1
+    });
+    const capped = progressLine(p, 0, { downloadLimit: 1024 * 1024, uploadLimit: 256 * 1024 });
+    expect(capped).toMatch(/down\s+1\.00 MiB\/s\s+up\s+256\.0 KiB\/s/);
+    expect(capped).toMatch(/ETA 0:03$/); // from the capped rate
+    expect(progressLine(p, 0, {})).toMatch(/down\s+1\.30 MiB\/s/);
+    expect(seedingLine(p, { uploadLimit: 256 * 1024 })).toBe('seeding: up 256.0 KiB/s, 1 peer, uploaded 0 B');
   });
 });
 

@@ -1,7 +1,14 @@
 /**
- * `trackerless download <magnet> [--out DIR] [--bootstrap H:P ...] [--select LIST] [--seed]`:
- * find peers through the DHT (and the link's x.pe hints), fetch the metadata from them
- * (BEP 9), then the pieces, each verified by SHA-1, into DIR.
+ * `trackerless download <magnet | infohash | .torrent> [--out DIR] [--bootstrap H:P ...]
+ * [--select LIST] [--seed] [--timeout S]`: find peers through the DHT (and the link's x.pe
+ * hints), fetch the metadata from them (BEP 9) unless a .torrent gave it, then the pieces,
+ * each verified by SHA-1, into DIR.
+ *
+ * - Fail fast: DIR is created and probed for writing before the DHT is joined (exit 1);
+ *   with --timeout S, no metadata (or, with it, no peer and no byte) after S seconds is
+ *   exit 1 with what was found.
+ * - A line `metadata: <name>, <size> in N files, ...` is printed as soon as the metadata
+ *   is known (from peers, the .torrent file or the cache of an earlier run).
  *
  * - File selection (BEP 53): the link's `so=` is honoured; `--select 0,2,4-6` (same syntax,
  *   zero-based indices into the torrent's file list) overrides it, `--select all` ignores it.
@@ -14,19 +21,20 @@
  *   in DIR/.trackerless/), exit 130. Rerunning the same command resumes: the metadata is
  *   kept next to the resume file, so the data on disk is checked before any peer is asked
  *   and only missing pieces are fetched.
- * - Exit 0 with every file verified and in place (after --seed: when interrupted while
- *   seeding); 1 on a fatal error (a storage failure); 2 on bad arguments (a bad magnet link).
+ * - Exit 0 with every file verified and in place, at once; 130 when stopped by a signal
+ *   (also while seeding after --seed); 1 on a fatal error (a storage failure, --timeout);
+ *   2 on bad arguments (a bad magnet link or .torrent file).
  */
 import { InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { secondsParser } from '../args.js';
+import { TORRENT_INPUT_HELP, readTorrentInput } from '../torrent-input.js';
+import { ensureWritableDir } from '../writable.js';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   AbortError,
   Swarm,
-  parseInfoHash,
-  parseMagnet,
   parseTorrentFile,
   toHex,
   toTorrentFile,
@@ -42,21 +50,30 @@ import {
   type MutableMagnet
 } from '../../magnet/magnet.js';
 import { downloadMutable } from '../mutable-download.js';
-import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand, type CliContext } from '../program.js';
+import {
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  UsageError,
+  type CliCommand,
+  type CliContext
+} from '../program.js';
 import {
   aborted,
   addSwarmOptions,
   formatBytes,
   formatDuration,
-  formatRate,
   logJoin,
   logPeerSources,
   parseRate,
   progressLine,
+  seedingLine,
   StatusLine,
   swarmOptionsFrom,
+  swarmView,
   type SwarmCliOptions
 } from '../transfer.js';
+import { makeDirectory } from '../../util/make-directory.js';
 
 interface DownloadCliOptions extends SwarmCliOptions {
   out: string;
@@ -64,6 +81,8 @@ interface DownloadCliOptions extends SwarmCliOptions {
   verbose?: boolean;
   select?: number[] | 'all';
   followInterval?: number;
+  /** Seconds to get the metadata and a first peer; undefined = wait as long as it takes. */
+  timeout?: number;
 }
 
 /** The metadata of a download in progress, next to its resume file. */
@@ -78,10 +97,7 @@ export const downloadCommand: CliCommand = {
       .description(
         'download a torrent from its magnet link (peers from the DHT), verify it, optionally keep seeding'
       )
-      .argument(
-        '<magnet>',
-        "a magnet link (quote it: it contains '&'), a bare infohash, or a BEP 46 link (xs=urn:btpk:<key>&s=<salt>)"
-      )
+      .argument('<torrent>', `${TORRENT_INPUT_HELP}, or a BEP 46 link (xs=urn:btpk:<key>&s=<salt>)`)
       .option('-o, --out <dir>', 'directory to download into', '.')
       .option(
         '--seed',
@@ -92,6 +108,11 @@ export const downloadCommand: CliCommand = {
         'BEP 46 link: seconds between looks for a newer version',
         secondsParser(false),
         300
+      )
+      .option(
+        '-t, --timeout <seconds>',
+        'give up (exit 1) if the metadata, or with it a first peer, is not there after this long',
+        secondsParser(false)
       )
       .option(
         '--select <files>',
@@ -120,20 +141,22 @@ export const downloadCommand: CliCommand = {
     const opts = options as unknown as DownloadCliOptions;
     if (isMutableMagnet(String(args[0])))
       return downloadMutable(ctx, parseMutableLink(String(args[0])), opts);
-    const magnet = parseLink(String(args[0]));
-    const outDir = resolve(opts.out);
+    const input = await readTorrentInput(String(args[0]));
+    const { magnet } = input;
     const started = Date.now();
-    const cached = await loadCachedMetadata(outDir, magnet);
+    const outDir = await ensureWritableDir(opts.out);
+    const cached = input.kind === 'torrent' ? undefined : await loadCachedMetadata(outDir, magnet);
+    const known = input.kind === 'torrent' ? input.info : cached;
     const selection = selectionOf(opts, magnet);
     // With the metadata at hand a bad selection is reported before joining the DHT.
-    if (cached && selection) {
+    if (known && selection) {
       try {
-        selectedPieces(cached, selection);
+        selectedPieces(known, selection);
       } catch (err) {
         throw asUsageError(err);
       }
     }
-    if (cached) ctx.log(`checking existing data of ${cached.name} in ${outDir} ...`);
+    if (known) ctx.log(`checking existing data of ${known.name} in ${outDir} ...`);
 
     // Interrupted while starting (joining the DHT, checking data): nothing to save yet.
     const starting = new AbortController();
@@ -144,7 +167,7 @@ export const downloadCommand: CliCommand = {
       swarm = await Swarm.create({
         ...swarmOptionsFrom(opts),
         magnet,
-        ...(cached ? { torrent: cached } : {}),
+        ...(known ? { torrent: known } : {}),
         outDir,
         seed: opts.seed ?? false,
         ...(opts.select !== undefined ? { selectFiles: opts.select } : {}),
@@ -157,20 +180,24 @@ export const downloadCommand: CliCommand = {
       ctx.interrupt.removeEventListener('abort', onInterrupt);
     }
 
-    const status = new StatusLine(ctx, () => progressLine(swarm.progress(), Date.now() - started));
+    const status = new StatusLine(ctx, (width) =>
+      progressLine(swarm.progress(), Date.now() - started, swarmView(swarm, opts, width))
+    );
     if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
     if (opts.verbose) logPeerSources(swarm, status);
     logJoin(swarm, status);
     swarm.on('peer-banned', (ban) =>
       status.log(`banned peer ${ban.address.host}:${ban.address.port} (${ban.reason})`)
     );
-    const first = swarm.progress();
-    if (cached) {
+    if (known) {
+      const first = swarm.progress();
+      const from = input.kind === 'torrent' ? input.path : 'the metadata kept by an earlier run';
+      status.log(`metadata: ${describe(known)}, from ${from}`);
       status.log(
-        `resuming ${cached.name}: ${first.verifiedPieces}/${first.totalPieces} pieces ` +
+        `${first.verifiedPieces === 0 ? 'starting' : 'resuming'} ${known.name}: ${first.verifiedPieces}/${first.totalPieces} pieces ` +
           `(${formatBytes(first.verifiedBytes)} of ${formatBytes(first.totalBytes)}) already verified`
       );
-      const selected = describeSelection(cached, selection);
+      const selected = describeSelection(known, selection);
       if (selected) status.log(selected);
     } else {
       ctx.log(`looking for peers of ${magnet.infoHashHex}${magnet.name ? ` (${magnet.name})` : ''} ...`);
@@ -189,16 +216,22 @@ export const downloadCommand: CliCommand = {
     }
     status.start();
 
+    const stalled = opts.timeout !== undefined ? stallSignal(swarm, opts.timeout) : undefined;
     try {
-      await swarm.done({ signal: ctx.interrupt });
+      await swarm.done({ signal: stalled ? AbortSignal.any([ctx.interrupt, stalled]) : ctx.interrupt });
     } catch (err) {
-      if (ctx.interrupt.aborted && err instanceof AbortError) {
+      if (err instanceof AbortError && (ctx.interrupt.aborted || stalled?.aborted)) {
         await swarm.stop();
         status.stop();
-        ctx.log(
-          `interrupted (${String(ctx.interrupt.reason)}): ${summary(swarm.progress())}; state saved, run the same command again to resume`
-        );
-        return EXIT_INTERRUPTED;
+        if (ctx.interrupt.aborted) {
+          ctx.log(
+            `interrupted (${String(ctx.interrupt.reason)}): ${summary(swarm.progress())}${savedNote(swarm)}`
+          );
+          return EXIT_INTERRUPTED;
+        }
+        const progress = swarm.info ? `; ${summary(swarm.progress())}${savedNote(swarm)}` : '';
+        ctx.log(`trackerless: error: ${String(stalled!.reason)}${progress}`);
+        return EXIT_FAILURE;
       }
       status.stop();
       await swarm.destroy();
@@ -219,26 +252,43 @@ export const downloadCommand: CliCommand = {
       await swarm.stop();
       return EXIT_OK;
     }
-    return seedUntilInterrupted(ctx, swarm);
+    return seedUntilInterrupted(ctx, swarm, opts);
   }
 };
+
+/**
+ * Aborts after `seconds` if the download has not started by then: no metadata yet, or no
+ * peer connected and no byte received while pieces are missing. Once started, a slow or
+ * stalled transfer is left to run (peers come and go). The reason says what was missing.
+ */
+function stallSignal(swarm: Swarm, seconds: number): AbortSignal {
+  const controller = new AbortController();
+  const timer = AbortSignal.timeout(Math.round(seconds * 1000));
+  timer.addEventListener(
+    'abort',
+    () => {
+      const p = swarm.progress();
+      const nodes = swarm.dht ? `, ${swarm.dht.stats().nodes} DHT nodes known` : '';
+      if (!swarm.info) {
+        controller.abort(`no metadata after ${seconds} s (${p.peers} peers connected${nodes})`);
+      } else if (p.peers === 0 && p.downloaded === 0 && p.verifiedPieces < p.totalPieces) {
+        controller.abort(`no peer to download from after ${seconds} s${nodes ? ` (${nodes.slice(2)})` : ''}`);
+      }
+    },
+    { once: true }
+  );
+  return controller.signal;
+}
+
+/** Where the state of a stopped download went, if anywhere. */
+function savedNote(swarm: Swarm): string {
+  return swarm.info ? '; state saved, run the same command again to resume' : '';
+}
 
 /** A BEP 46 `xs=urn:btpk:` link; a clear usage error otherwise. */
 function parseMutableLink(link: string): MutableMagnet {
   try {
     return parseMutableMagnet(link);
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-}
-
-/** `magnet:?...` or a bare infohash; a clear usage error otherwise. */
-function parseLink(link: string): Magnet {
-  try {
-    if (/^magnet:/i.test(link)) return parseMagnet(link);
-    if (/^[0-9a-z]{32,40}$/i.test(link))
-      return parseMagnet(`magnet:?xt=urn:btih:${toHex(parseInfoHash(link))}`);
-    return parseMagnet(link); // reports what is wrong with it
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
@@ -311,16 +361,17 @@ function interruptedEarly(ctx: CliContext): number {
   return EXIT_INTERRUPTED;
 }
 
-/** After a download with --seed: upload until SIGINT/SIGTERM, then exit 0. */
-async function seedUntilInterrupted(ctx: CliContext, swarm: Swarm): Promise<number> {
+/** After a download with --seed: upload until SIGINT/SIGTERM. */
+async function seedUntilInterrupted(
+  ctx: CliContext,
+  swarm: Swarm,
+  opts: DownloadCliOptions
+): Promise<number> {
   const since = swarm.progress().uploaded;
   ctx.log(`seeding on TCP port ${swarm.port}; Ctrl-C to stop`);
   const status = new StatusLine(
     ctx,
-    () => {
-      const p = swarm.progress();
-      return `seeding: up ${formatRate(p.upRate)}, ${p.peers} peer${p.peers === 1 ? '' : 's'}, uploaded ${formatBytes(p.uploaded - since)}`;
-    },
+    (width) => seedingLine(swarm.progress(), swarmView(swarm, opts, width), since),
     { plainIntervalMs: 10_000 }
   );
   status.start();
@@ -347,7 +398,7 @@ async function loadCachedMetadata(outDir: string, magnet: Magnet): Promise<Torre
 /** Keep the metadata next to the resume file (atomically), so a rerun needs no peer to start. */
 async function saveMetadata(outDir: string, info: TorrentInfo): Promise<void> {
   const path = metadataCachePath(outDir, info.infoHash);
-  await fsp.mkdir(dirname(path), { recursive: true });
+  await makeDirectory(dirname(path));
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   await fsp.writeFile(tmp, toTorrentFile(info));
   await fsp.rename(tmp, path);

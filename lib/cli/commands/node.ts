@@ -30,7 +30,6 @@ export const nodeCommand: CliCommand = {
   configure(command) {
     command.description('run a DHT node (usable as a bootstrap node for others) until SIGINT/SIGTERM');
     addDhtOptions(command, { host: '0.0.0.0' })
-      .option('--no-bootstrap', 'join no one: the first node of a private network')
       .option('-p, --port <port>', 'UDP port (0 = any free port)', portParser(true), DEFAULT_NODE_PORT)
       .option('--state <file>', 'load/save node id and routing table here (saved on exit)')
       .option(

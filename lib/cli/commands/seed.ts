@@ -1,7 +1,13 @@
 /**
  * `trackerless seed <path> [--bootstrap H:P ...] [--port P] [--upload-limit B/s]`: hash a file
  * or folder into a (v1) torrent, print its magnet link as the first stdout line, announce it
- * on the DHT (again every 20 minutes) and upload to whoever asks, until SIGINT/SIGTERM (exit 0).
+ * on the DHT (again every 20 minutes) and upload to whoever asks, until SIGINT/SIGTERM (exit
+ * 130, as every command stopped by a signal).
+ *
+ * `trackerless seed <x.torrent | magnet | infohash> --out DIR`: seed an existing torrent whose
+ * data is in DIR (as `download --out DIR` left it): the data is verified first; pieces that
+ * are missing or damaged are fetched from peers (a magnet or infohash: the metadata too).
+ * A path ending in `.torrent` is read as a torrent, not shared as content.
  *
  * Nothing is written into the seeded folder. Hashing progress, the announce result and a
  * status line (upload rate, peers, bytes uploaded) go to stderr.
@@ -12,13 +18,22 @@
  * with the same key and salt publishes it with the next seq, and followers switch to it. The
  * item is re-put every hour while seeding so it does not expire.
  */
-import { InvalidArgumentError } from 'commander';
 import { promises as fsp } from 'node:fs';
-import { loadKeyPair, seed, toTorrentFile, type KeyPair, type SeedResult } from '../../index.js';
+import { resolve } from 'node:path';
+import {
+  loadKeyPair,
+  seed,
+  toTorrentFile,
+  type KeyPair,
+  type SeedResult,
+  type TorrentInfo
+} from '../../index.js';
 import { toMutableMagnet } from '../../magnet/magnet.js';
 import { followMutableTorrent, publishMutableTorrent } from '../../mutable-torrent/mutable-torrent.js';
 import { ITEM_REPUBLISH_MS } from '../../constants.js';
-import { saltParser } from '../args.js';
+import { pieceLengthParser, saltParser } from '../args.js';
+import { Swarm } from '../../swarm/swarm.js';
+import { TORRENT_INPUT_HELP, namesInfoHash, readTorrentInput, type TorrentInput } from '../torrent-input.js';
 import type { DHT } from '../../dht/dht.js';
 import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand, type CliContext } from '../program.js';
 import { toHex } from '../../util/bytes.js';
@@ -27,28 +42,23 @@ import {
   addSwarmOptions,
   formatBytes,
   formatDuration,
-  formatRate,
   logJoin,
   logPeerSources,
+  seedingLine,
   StatusLine,
   swarmOptionsFrom,
+  swarmView,
   type SwarmCliOptions
 } from '../transfer.js';
 
 interface SeedCliOptions extends SwarmCliOptions {
+  /** Where the data of a .torrent / magnet / infohash is. */
+  out?: string;
   pieceLength?: number;
   torrent?: string;
   verbose?: boolean;
   publishKey?: string;
   publishSalt?: string;
-}
-
-function pieceLengthParser(value: string): number {
-  const kib = /^[0-9]{2,5}$/.test(value) ? Number(value) : NaN;
-  if (!(kib >= 16 && kib <= 65536 && (kib & (kib - 1)) === 0)) {
-    throw new InvalidArgumentError('expected a power of two in KiB, 16-65536.');
-  }
-  return kib * 1024;
 }
 
 export const seedCommand: CliCommand = {
@@ -58,7 +68,7 @@ export const seedCommand: CliCommand = {
       .description(
         'seed a file or folder: print its magnet link, announce it on the DHT, upload until interrupted'
       )
-      .argument('<path>', 'the file or folder to share');
+      .argument('<path>', `the file or folder to share; or ${TORRENT_INPUT_HELP} whose data is in --out`);
     addSwarmOptions(command)
       .option(
         '--piece-length <KiB>',
@@ -66,6 +76,10 @@ export const seedCommand: CliCommand = {
         pieceLengthParser
       )
       .option('--torrent <file>', 'also write the .torrent file here')
+      .option(
+        '-o, --out <dir>',
+        'with a .torrent, magnet link or infohash: the directory holding its data (default: .)'
+      )
       .option(
         '--publish-key <file>',
         'BEP 46: publish this torrent as the current version under the ed25519 key in FILE (created if missing)'
@@ -84,6 +98,10 @@ export const seedCommand: CliCommand = {
     const opts = options as unknown as SeedCliOptions;
     if (opts.publishSalt !== undefined && !opts.publishKey)
       throw new UsageError('--publish-salt needs --publish-key FILE');
+    if (namesInfoHash(path) || /\.torrent$/i.test(path))
+      return seedTorrent(ctx, await readTorrentInput(path), opts);
+    if (opts.out !== undefined)
+      throw new UsageError('--out is for seeding a .torrent, magnet link or infohash');
     const keyPair = opts.publishKey ? await loadKeyPair(opts.publishKey, { create: true }) : undefined;
     // Fails early and clearly on a missing path.
     await fsp.stat(path).catch(() => {
@@ -96,10 +114,7 @@ export const seedCommand: CliCommand = {
     const running: { swarm?: SeedResult['swarm'] } = {};
     const status = new StatusLine(
       ctx,
-      () => {
-        const p = running.swarm!.progress();
-        return `seeding: up ${formatRate(p.upRate)}, ${p.peers} peer${p.peers === 1 ? '' : 's'}, uploaded ${formatBytes(p.uploaded)}`;
-      },
+      (width) => seedingLine(running.swarm!.progress(), swarmView(running.swarm!, opts, width)),
       { plainIntervalMs: 10_000 }
     );
     const starting = new AbortController();
@@ -160,6 +175,93 @@ export const seedCommand: CliCommand = {
     return EXIT_OK;
   }
 };
+
+/**
+ * Seed a torrent given by a .torrent file, magnet link or infohash from the data in --out:
+ * verify what is there, fetch what is missing, upload until stopped.
+ */
+async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOptions): Promise<number> {
+  const outDir = resolve(opts.out ?? '.');
+  const stat = await fsp.stat(outDir).catch(() => undefined);
+  if (!stat?.isDirectory()) throw new UsageError(`--out ${outDir}: no such directory (where the data is)`);
+  if (opts.pieceLength !== undefined || opts.torrent !== undefined)
+    throw new UsageError('--piece-length and --torrent are for seeding a file or folder');
+  const keyPair = opts.publishKey ? await loadKeyPair(opts.publishKey, { create: true }) : undefined;
+  const started = Date.now();
+  const known = input.kind === 'torrent' ? input.info : undefined;
+  ctx.log(
+    known
+      ? `checking the data of ${known.name} in ${outDir} ...`
+      : `looking for peers of ${input.magnet.infoHashHex} to get its metadata ...`
+  );
+  const starting = new AbortController();
+  const onInterrupt = (): void => starting.abort();
+  ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
+  let swarm: Swarm;
+  try {
+    swarm = await Swarm.create({
+      ...swarmOptionsFrom(opts),
+      magnet: input.magnet,
+      ...(known ? { torrent: known } : {}),
+      outDir,
+      seed: true,
+      existing: 'verify',
+      // Seeding a user's folder must not write `.trackerless/` into it.
+      engineOptions: { resume: false },
+      signal: starting.signal
+    });
+  } catch (err) {
+    if (ctx.interrupt.aborted) {
+      ctx.log(`interrupted (${String(ctx.interrupt.reason)}) while checking the data`);
+      return EXIT_INTERRUPTED;
+    }
+    throw err;
+  } finally {
+    ctx.interrupt.removeEventListener('abort', onInterrupt);
+  }
+  ctx.print(swarm.magnetLink());
+  const status = new StatusLine(
+    ctx,
+    (width) => seedingLine(swarm.progress(), swarmView(swarm, opts, width)),
+    {
+      plainIntervalMs: 10_000
+    }
+  );
+  const report = (info: TorrentInfo): void => {
+    const p = swarm.progress();
+    const missing = p.totalPieces - p.verifiedPieces;
+    status.log(
+      `seeding ${info.name}: ${p.verifiedPieces}/${p.totalPieces} pieces of ${formatBytes(info.pieceLength)} verified in ${outDir}` +
+        (missing > 0 ? `; the ${missing} missing are fetched from peers` : '') +
+        `; TCP port ${swarm.port}; Ctrl-C to stop`
+    );
+  };
+  if (swarm.info) report(swarm.info);
+  else
+    swarm.once('metadata', (info) =>
+      status.log(
+        `metadata: ${info.name}, ${formatBytes(info.length)}, from peers; checking the data in ${outDir}`
+      )
+    );
+  swarm.on('announced', (storedOn) =>
+    status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`)
+  );
+  if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
+  if (opts.verbose) logPeerSources(swarm, status);
+  logJoin(swarm, status);
+  const publishing = keyPair
+    ? publish(ctx, swarm.dht!, keyPair, input.magnet.infoHash, opts.publishSalt, (line) => status.log(line))
+    : undefined;
+  status.start();
+  await aborted(ctx.interrupt);
+  status.stop();
+  await publishing?.stop();
+  await swarm.stop();
+  ctx.log(
+    `stopped (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in ${formatDuration((Date.now() - started) / 1000)}`
+  );
+  return EXIT_OK;
+}
 
 /**
  * BEP 46: put `infoHash` under the key (the next seq), print the follow link, then keep the

@@ -16,6 +16,7 @@ import type { TorrentFileEntry, TorrentInfo } from '../../torrent/metainfo.js';
 import type { Bitfield } from '../bitfield.js';
 import { blockPosition, verifyPieces, type Storage, type VerifyOptions } from './storage.js';
 import { pieceSize } from '../../torrent/piece-layout.js';
+import { makeDirectory } from '../../util/make-directory.js';
 
 export interface FsStorageOptions {
   /** Most file handles kept open at once (default 32). */
@@ -162,7 +163,7 @@ export class FsStorage implements Storage {
       for (const [i, file] of this.info.files.entries()) {
         if (file.length !== 0 || file.padding || (this.selectedFiles && !this.selectedFiles.has(i))) continue;
         const path = this.paths[i] as string;
-        await fsp.mkdir(dirname(path), { recursive: true });
+        await makeDirectory(dirname(path));
         await (await fsp.open(path, 'a')).close();
       }
       this.emptyFilesCreated = true;
@@ -288,7 +289,7 @@ export class FsStorage implements Storage {
   private async open(file: number, write: boolean): Promise<FileHandle> {
     const path = this.paths[file] as string;
     if (!write) return fsp.open(path, 'r');
-    await fsp.mkdir(dirname(path), { recursive: true });
+    await makeDirectory(dirname(path));
     // Read-write, created if missing, never truncated (resume keeps what is there).
     return fsp.open(path, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
   }

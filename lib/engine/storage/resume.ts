@@ -18,6 +18,7 @@ import { systemClock, type Clock } from '../../util/clock.js';
 import { Bitfield } from '../bitfield.js';
 import type { FsStorage } from './fs-storage.js';
 import type { VerifyOptions } from './storage.js';
+import { makeDirectory } from '../../util/make-directory.js';
 
 export const RESUME_DIR = '.trackerless';
 const VERSION = 1;
@@ -119,7 +120,7 @@ export async function saveResume(
     bitfield: Buffer.from(have.toBytes()).toString('base64'),
     savedAt: clock.now()
   };
-  await fsp.mkdir(dirname(path), { recursive: true });
+  await makeDirectory(dirname(path));
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await fsp.open(tmp, 'w', 0o644);
   try {
