@@ -10,6 +10,7 @@ import {
   parseMagnet,
   parseTorrentFile,
   toHex,
+  type Address,
   type Magnet,
   type TorrentInfo
 } from '../index.js';
@@ -20,7 +21,7 @@ export type TorrentInput =
   /** A magnet link or an infohash: the metadata comes from peers. */
   | { kind: 'magnet'; magnet: Magnet }
   /** A .torrent file: the metadata is known before any peer is asked. */
-  | { kind: 'torrent'; magnet: Magnet; info: TorrentInfo; path: string };
+  | { kind: 'torrent'; magnet: Magnet; info: TorrentInfo; path: string; nodes: Address[] };
 
 /** The help text of an argument that takes any of them. */
 export const TORRENT_INPUT_HELP =
@@ -51,7 +52,9 @@ export function parseLinkOrInfoHash(value: string): Magnet {
 }
 
 /** Read and parse a .torrent file; a clear UsageError if it is missing, too big or not one. */
-export async function readTorrentFile(path: string): Promise<{ info: TorrentInfo; magnet: Magnet }> {
+export async function readTorrentFile(
+  path: string
+): Promise<{ info: TorrentInfo; magnet: Magnet; nodes: Address[] }> {
   const absolute = resolve(path);
   let bytes: Buffer;
   try {
@@ -66,8 +69,8 @@ export async function readTorrentFile(path: string): Promise<{ info: TorrentInfo
     throw new UsageError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : messageOf(err)}`);
   }
   try {
-    const { info } = parseTorrentFile(bytes);
-    return { info, magnet: parseMagnet(`magnet:?xt=urn:btih:${toHex(info.infoHash)}`) };
+    const { info, nodes } = parseTorrentFile(bytes);
+    return { info, nodes, magnet: parseMagnet(`magnet:?xt=urn:btih:${toHex(info.infoHash)}`) };
   } catch (err) {
     throw new UsageError(`${path} is not a usable .torrent file: ${messageOf(err)}`);
   }
@@ -89,6 +92,6 @@ export async function readTorrentInput(value: string): Promise<TorrentInput> {
       `${JSON.stringify(value.slice(0, 200))} is not a magnet link, an infohash (40 hex) or an existing .torrent file`
     );
   }
-  const { info, magnet } = await readTorrentFile(value);
-  return { kind: 'torrent', magnet, info, path: value };
+  const { info, magnet, nodes } = await readTorrentFile(value);
+  return { kind: 'torrent', magnet, info, path: value, nodes };
 }

@@ -168,6 +168,8 @@ export const downloadCommand: CliCommand = {
         ...swarmOptionsFrom(opts),
         magnet,
         ...(known ? { torrent: known } : {}),
+        // BEP 5: the DHT nodes a .torrent suggests help the join.
+        ...(input.kind === 'torrent' && input.nodes.length > 0 ? { nodes: input.nodes } : {}),
         outDir,
         seed: opts.seed ?? false,
         ...(opts.select !== undefined ? { selectFiles: opts.select } : {}),

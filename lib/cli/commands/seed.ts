@@ -203,6 +203,8 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
       ...swarmOptionsFrom(opts),
       magnet: input.magnet,
       ...(known ? { torrent: known } : {}),
+      // BEP 5: the DHT nodes a .torrent suggests help the join.
+      ...(input.kind === 'torrent' && input.nodes.length > 0 ? { nodes: input.nodes } : {}),
       outDir,
       seed: true,
       existing: 'verify',
