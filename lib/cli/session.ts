@@ -3,7 +3,7 @@
  * and starting a node that stops early when the user interrupts or a deadline passes.
  */
 import type { Command } from 'commander';
-import { AbortError, DHT, toHex, type DhtOptions, type DhtStats } from '../index.js';
+import { AbortError, DHT, formatAddress, toHex, type DhtOptions, type DhtStats } from '../index.js';
 import { collectBootstrap, parseBindHost, portParser, secondsParser } from './args.js';
 import type { CliContext } from './program.js';
 
@@ -61,6 +61,7 @@ export async function startDht(
     if (stop.aborted) onStop();
     else stop.addEventListener('abort', onStop, { once: true });
   });
+  if (until === 'joined') ctx.log(`joining the DHT through ${joinVia(options)} ...`);
   try {
     const started = until === 'bound' ? Promise.race([dht.listening, dht.ready]) : dht.ready;
     const outcome = await Promise.race([started.then(() => 'ready' as const), stopped]);
@@ -73,6 +74,17 @@ export async function startDht(
   } finally {
     stop.removeEventListener('abort', onStop);
   }
+}
+
+/** Who a node joins through, for the line shown while it does. */
+function joinVia(options: DhtOptions): string {
+  const list = options.bootstrap;
+  if (list === undefined) return 'the public BitTorrent routers';
+  if (list.length === 0) return 'no bootstrap node (--no-bootstrap): waiting for nodes to contact us';
+  const names = list.map((b) => (typeof b === 'string' ? b : formatAddress(b)));
+  return names.length <= 3
+    ? names.join(', ')
+    : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
 /** Total queries we sent, by all methods. */

@@ -207,7 +207,7 @@ describe('CLI commands against a loopback DHT (in-process)', () => {
     expect(found.stdout).toBe('127.0.0.1:5678\n');
   });
 
-  it('node runs until interrupted, then saves its state and exits 0', async () => {
+  it('node says whom it joins through, runs until interrupted, then saves its state and exits 130', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'trackerless-cli-'));
     const { io, out, err, interrupt } = fakeIO();
     try {
@@ -237,6 +237,7 @@ describe('CLI commands against a loopback DHT (in-process)', () => {
       interrupt.abort('SIGTERM');
       expect(await running).toBe(130); // stopped by a signal: 130 for every command
       expect(err.join('')).toMatch(/stopping \(SIGTERM\)[\s\S]*state saved to[\s\S]*stopped/);
+      expect(err.join('')).toMatch(/^joining the DHT through 127\.0\.0\.1:\d+ \.\.\.$/m);
       const saved = JSON.parse(await readFile(state, 'utf8')) as { id: string; nodes: unknown[] };
       expect(saved.id).toBe(listening![2]);
       expect(saved.nodes.length).toBeGreaterThan(0);

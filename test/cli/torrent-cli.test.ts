@@ -227,6 +227,46 @@ describe('download / seed / info from a .torrent or infohash (spawned, loopback 
     await expectSameTree(content, join(out, 'album'));
   }, 120_000);
 
+  it('on a 60-column terminal (a pty): every redraw of the progress line fits, and no rate shown is above --download-limit', async () => {
+    const torrent = join(dir, 'tty.torrent');
+    expect((await procs.run(MAIN, ['create', content, '--out', torrent])).code).toBe(0);
+    const bootstrap = await bootstrapNode();
+    await seedTorrent(torrent, dir, bootstrap);
+    const out = join(dir, 'tty');
+    const cap = 512 * 1024;
+    const command = [
+      'stty cols 60;',
+      process.execPath,
+      MAIN,
+      'download',
+      torrent,
+      '--out',
+      out,
+      ...LOOPBACK,
+      '--bootstrap',
+      bootstrap,
+      '--download-limit',
+      String(cap)
+    ].join(' ');
+    // util-linux `script` runs the command on a pseudo-terminal, as a user's shell would.
+    const r = await procs.exec('/usr/bin/script', ['-qfec', command, '/dev/null'], 60_000);
+    expect(r.code).toBe(0);
+    const redraws = r.stdout
+      .split('\x1b[2K')
+      .slice(1)
+      .map((part) => part.split(/[\r\n]/)[0]!);
+    expect(redraws.length).toBeGreaterThan(3);
+    for (const line of redraws) expect(line.length).toBeLessThanOrEqual(59);
+    const units: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+    const rates = redraws.flatMap((line) => {
+      const m = /down ([0-9.]+) (B|KiB|MiB|GiB)\/s/.exec(line);
+      return m ? [Number(m[1]) * units[m[2]!]!] : [];
+    });
+    expect(rates.some((rate) => rate > 0)).toBe(true);
+    for (const rate of rates) expect(rate).toBeLessThanOrEqual(cap);
+    await expectSameTree(content, join(out, 'album'));
+  }, 120_000);
+
   it('download into a directory it cannot write: exit 1 before joining the DHT', async () => {
     for (const out of ['/proc/nope', join(content, 'cover.jpg', 'sub')]) {
       const started = Date.now();

@@ -113,7 +113,16 @@ export class Spawner {
   /** Start `node script ...args` (through `prefix`, e.g. nsenter, if given); killed after `timeoutMs`. */
   start(script: string, args: string[], timeoutMs = 60_000, prefix: string[] = []): Running {
     const [cmd, ...argv] = [...prefix, process.execPath, script, ...args];
-    const child = spawn(cmd!, argv, {
+    return this.spawnTracked(cmd!, argv, timeoutMs);
+  }
+
+  /** Run any executable to completion (killed after `timeoutMs`), e.g. a wrapper around node. */
+  exec(file: string, args: string[], timeoutMs = 30_000): Promise<Result> {
+    return this.spawnTracked(file, args, timeoutMs).exited;
+  }
+
+  private spawnTracked(cmd: string, argv: string[], timeoutMs: number): Running {
+    const child = spawn(cmd, argv, {
       cwd: ROOT,
       env: CHILD_ENV,
       stdio: ['ignore', 'pipe', 'pipe']

@@ -13,6 +13,7 @@ import {
   parseRate,
   progressLine,
   seedingLine,
+  StatusLine,
   swarmOptionsFrom
 } from '../../lib/cli/transfer.js';
 
@@ -97,6 +98,43 @@ describe('cli transfer helpers', () => {
     const metadata = progressLine(progress({ peers: 3 }), 65_000, { width: 30, dhtNodes: 120 });
     expect(metadata.length).toBeLessThanOrEqual(29);
     expect(metadata).toMatch(/3 peers 1:05/);
+  });
+
+  it('a status line on a 60-column terminal: every redraw fits in 59 columns; on a pipe, plain lines', () => {
+    const writes: string[] = [];
+    const ctx = {
+      print: () => {},
+      log: (line: string) => writes.push(`${line}\n`),
+      warn: () => {},
+      interrupt: new AbortController().signal,
+      stderrRaw: (text: string) => writes.push(text),
+      stderrIsTTY: true,
+      stderrColumns: () => 60
+    };
+    const long = 'x'.repeat(200);
+    const status = new StatusLine(ctx, (width) => (width === 60 ? long : 'no width given'));
+    status.start();
+    status.log('a line above it');
+    status.stop();
+    const redraws = writes.filter((w) => w.startsWith('\r\x1b[2K') && w.length > 5);
+    expect(redraws.length).toBeGreaterThanOrEqual(2);
+    for (const w of redraws) expect(w.replace('\r\x1b[2K', '').replace('\n', '').length).toBe(59);
+    expect(writes).toContain('a line above it\n');
+
+    const plain: string[] = [];
+    const pipe = new StatusLine(
+      {
+        ...ctx,
+        stderrIsTTY: false,
+        log: (line: string) => plain.push(line),
+        stderrRaw: (t: string) => plain.push(t)
+      },
+      (width) => `line for ${String(width)}`,
+      { plainIntervalMs: 0 }
+    );
+    pipe.start();
+    pipe.stop();
+    expect(plain).toEqual(['line for undefined']);
   });
 
   it('never shows a rate above the cap the user set', () => {
