@@ -339,6 +339,28 @@ export function swarmView(swarm: Swarm, opts: SwarmCliOptions, width: number | u
   };
 }
 
+/**
+ * Run a start-up step (hashing, Swarm.create, checking data) that the user's Ctrl-C aborts;
+ * its signal is not the interrupt itself, so what it starts does not hold on to it. Resolves
+ * null when interrupted (the step's error then is the abort's echo); other errors are thrown.
+ */
+export async function startInterruptibly<T>(
+  ctx: CliContext,
+  start: (signal: AbortSignal) => Promise<T>
+): Promise<T | null> {
+  const starting = new AbortController();
+  const onInterrupt = (): void => starting.abort();
+  ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
+  try {
+    return await start(starting.signal);
+  } catch (err) {
+    if (ctx.interrupt.aborted) return null;
+    throw err;
+  } finally {
+    ctx.interrupt.removeEventListener('abort', onInterrupt);
+  }
+}
+
 /** Resolves when `signal` aborts (at once if it has). */
 export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MAIN, Spawner, ensureBuilt, type Running } from '../support/cli-process.js';
+import { MAIN, Spawner, ensureBuilt, startBootstrapNode, type Running } from '../support/cli-process.js';
 import { PYTHON, libtorrentProblem } from '../support/lt-node.js';
 
 const LT_TORRENT = fileURLToPath(new URL('../interop/lt_torrent.py', import.meta.url));
@@ -73,14 +73,9 @@ afterAll(async () => {
 });
 
 async function bootstrapNode(): Promise<string> {
-  const node = procs.start(
-    MAIN,
-    ['node', ...LOOPBACK, '--port', '0', '--no-bootstrap', '--stats-interval', '0'],
-    120_000
-  );
+  const { node, address } = await startBootstrapNode(procs);
   running.push(node);
-  const m = await node.waitFor(/^listening (127\.0\.0\.1:\d+) /m, 10_000, 'the DHT node to listen');
-  return m[1]!;
+  return address;
 }
 
 /** `seed <x.torrent> --out DIR`: resolves once the DHT stored its announce. */

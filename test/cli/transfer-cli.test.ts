@@ -15,7 +15,7 @@ import { DHT } from '../../lib/dht/dht.js';
 import { formatAddress } from '../../lib/net/address.js';
 import { parseTorrentFile } from '../../lib/torrent/metainfo.js';
 import { toHex } from '../../lib/util/bytes.js';
-import { MAIN, Spawner, ensureBuilt, type Running } from '../support/cli-process.js';
+import { MAIN, Spawner, ensureBuilt, startBootstrapNode, type Running } from '../support/cli-process.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -44,14 +44,9 @@ afterAll(async () => {
 
 /** A DHT node of our own on loopback, joined by no one: the bootstrap node of a test. */
 async function bootstrapNode(): Promise<string> {
-  const node = procs.start(
-    MAIN,
-    ['node', ...LOOPBACK, '--port', '0', '--no-bootstrap', '--stats-interval', '0'],
-    120_000
-  );
+  const { node, address } = await startBootstrapNode(procs);
   running.push(node);
-  const m = await node.waitFor(/^listening (127\.0\.0\.1:\d+) /m, 10_000, 'the DHT node to listen');
-  return m[1]!;
+  return address;
 }
 
 /** `trackerless seed`: resolves with the magnet link once the DHT stored the announce. */

@@ -145,3 +145,17 @@ export class Spawner {
     for (const child of this.children) child.kill('SIGKILL');
   }
 }
+
+/**
+ * `trackerless node` on 127.0.0.1 joined by no one: the bootstrap node of a test. Resolves
+ * with the process (the caller stops it) and its host:port once it listens.
+ */
+export async function startBootstrapNode(spawner: Spawner): Promise<{ node: Running; address: string }> {
+  const node = spawner.start(
+    MAIN,
+    ['node', '--host', '127.0.0.1', '--port', '0', '--no-bootstrap', '--stats-interval', '0'],
+    120_000
+  );
+  const m = await node.waitFor(/^listening (127\.0\.0\.1:\d+) /m, 10_000, 'the DHT node to listen');
+  return { node, address: m[1]! };
+}

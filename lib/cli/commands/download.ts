@@ -69,6 +69,7 @@ import {
   progressLine,
   seedingLine,
   StatusLine,
+  startInterruptibly,
   swarmOptionsFrom,
   swarmView,
   type SwarmCliOptions
@@ -159,28 +160,26 @@ export const downloadCommand: CliCommand = {
     if (known) ctx.log(`checking existing data of ${known.name} in ${outDir} ...`);
 
     // Interrupted while starting (joining the DHT, checking data): nothing to save yet.
-    const starting = new AbortController();
-    const onInterrupt = (): void => starting.abort();
-    ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
-    let swarm: Swarm;
+    let created: Swarm | null;
     try {
-      swarm = await Swarm.create({
-        ...swarmOptionsFrom(opts),
-        magnet,
-        ...(known ? { torrent: known } : {}),
-        // BEP 5: the DHT nodes a .torrent suggests help the join.
-        ...(input.kind === 'torrent' && input.nodes.length > 0 ? { nodes: input.nodes } : {}),
-        outDir,
-        seed: opts.seed ?? false,
-        ...(opts.select !== undefined ? { selectFiles: opts.select } : {}),
-        signal: starting.signal
-      });
+      created = await startInterruptibly(ctx, (signal) =>
+        Swarm.create({
+          ...swarmOptionsFrom(opts),
+          magnet,
+          ...(known ? { torrent: known } : {}),
+          // BEP 5: the DHT nodes a .torrent suggests help the join.
+          ...(input.kind === 'torrent' && input.nodes.length > 0 ? { nodes: input.nodes } : {}),
+          outDir,
+          seed: opts.seed ?? false,
+          ...(opts.select !== undefined ? { selectFiles: opts.select } : {}),
+          signal
+        })
+      );
     } catch (err) {
-      if (ctx.interrupt.aborted) return interruptedEarly(ctx);
       throw asUsageError(err);
-    } finally {
-      ctx.interrupt.removeEventListener('abort', onInterrupt);
     }
+    if (!created) return interruptedEarly(ctx);
+    const swarm = created;
 
     const status = new StatusLine(ctx, (width) =>
       progressLine(swarm.progress(), Date.now() - started, swarmView(swarm, opts, width))

@@ -46,6 +46,7 @@ import {
   logPeerSources,
   seedingLine,
   StatusLine,
+  startInterruptibly,
   swarmOptionsFrom,
   swarmView,
   type SwarmCliOptions
@@ -117,14 +118,10 @@ export const seedCommand: CliCommand = {
       (width) => seedingLine(running.swarm!.progress(), swarmView(running.swarm!, opts, width)),
       { plainIntervalMs: 10_000 }
     );
-    const starting = new AbortController();
-    const onInterrupt = (): void => starting.abort();
-    ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
-    let result: SeedResult;
-    try {
-      result = await seed(path, {
+    const result = await startInterruptibly(ctx, (signal) =>
+      seed(path, {
         ...swarmOptionsFrom(opts),
-        signal: starting.signal,
+        signal,
         listeners: {
           announced: (storedOn) =>
             status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`),
@@ -141,15 +138,11 @@ export const seedCommand: CliCommand = {
             ctx.log(`hashing: ${formatBytes(hashed)} of ${formatBytes(total)}`);
           }
         }
-      });
-    } catch (err) {
-      if (ctx.interrupt.aborted) {
-        ctx.log(`interrupted (${String(ctx.interrupt.reason)}) while hashing`);
-        return EXIT_INTERRUPTED;
-      }
-      throw err;
-    } finally {
-      ctx.interrupt.removeEventListener('abort', onInterrupt);
+      })
+    );
+    if (!result) {
+      ctx.log(`interrupted (${String(ctx.interrupt.reason)}) while hashing`);
+      return EXIT_INTERRUPTED;
     }
     const { swarm, info, magnet } = result;
     running.swarm = swarm;
@@ -159,22 +152,36 @@ export const seedCommand: CliCommand = {
       `seeding ${info.name}: ${formatBytes(info.length)}, ${info.pieceCount} pieces of ${formatBytes(info.pieceLength)} ` +
         `(hashed in ${formatDuration((Date.now() - started) / 1000)}); TCP port ${swarm.port}, DHT port ${swarm.dht?.address().port}; Ctrl-C to stop`
     );
-    if (opts.verbose) logPeerSources(swarm, status);
-    logJoin(swarm, status);
-    const publishing = keyPair
-      ? publish(ctx, swarm.dht!, keyPair, info.infoHash, opts.publishSalt, (line) => status.log(line))
-      : undefined;
-    status.start();
-    await aborted(ctx.interrupt);
-    status.stop();
-    await publishing?.stop();
-    await swarm.stop();
-    ctx.log(
-      `stopped (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in ${formatDuration((Date.now() - started) / 1000)}`
-    );
-    return EXIT_OK;
+    return seedUntilStopped(ctx, swarm, status, opts, { keyPair, infoHash: info.infoHash, started });
   }
 };
+
+/**
+ * Upload until SIGINT/SIGTERM: peer and join reports, BEP 46 publishing with a key, the
+ * status line; then stop the swarm and say what was uploaded.
+ */
+async function seedUntilStopped(
+  ctx: CliContext,
+  swarm: Swarm,
+  status: StatusLine,
+  opts: SeedCliOptions,
+  run: { keyPair: KeyPair | undefined; infoHash: Uint8Array; started: number }
+): Promise<number> {
+  if (opts.verbose) logPeerSources(swarm, status);
+  logJoin(swarm, status);
+  const publishing = run.keyPair
+    ? publish(ctx, swarm.dht!, run.keyPair, run.infoHash, opts.publishSalt, (line) => status.log(line))
+    : undefined;
+  status.start();
+  await aborted(ctx.interrupt);
+  status.stop();
+  await publishing?.stop();
+  await swarm.stop();
+  ctx.log(
+    `stopped (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in ${formatDuration((Date.now() - run.started) / 1000)}`
+  );
+  return EXIT_OK;
+}
 
 /**
  * Seed a torrent given by a .torrent file, magnet link or infohash from the data in --out:
@@ -194,12 +201,8 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
       ? `checking the data of ${known.name} in ${outDir} ...`
       : `looking for peers of ${input.magnet.infoHashHex} to get its metadata ...`
   );
-  const starting = new AbortController();
-  const onInterrupt = (): void => starting.abort();
-  ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
-  let swarm: Swarm;
-  try {
-    swarm = await Swarm.create({
+  const swarm = await startInterruptibly(ctx, (signal) =>
+    Swarm.create({
       ...swarmOptionsFrom(opts),
       magnet: input.magnet,
       ...(known ? { torrent: known } : {}),
@@ -210,16 +213,12 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
       existing: 'verify',
       // Seeding a user's folder must not write `.trackerless/` into it.
       engineOptions: { resume: false },
-      signal: starting.signal
-    });
-  } catch (err) {
-    if (ctx.interrupt.aborted) {
-      ctx.log(`interrupted (${String(ctx.interrupt.reason)}) while checking the data`);
-      return EXIT_INTERRUPTED;
-    }
-    throw err;
-  } finally {
-    ctx.interrupt.removeEventListener('abort', onInterrupt);
+      signal
+    })
+  );
+  if (!swarm) {
+    ctx.log(`interrupted (${String(ctx.interrupt.reason)}) while checking the data`);
+    return EXIT_INTERRUPTED;
   }
   ctx.print(swarm.magnetLink());
   const status = new StatusLine(
@@ -249,20 +248,7 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
     status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`)
   );
   if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
-  if (opts.verbose) logPeerSources(swarm, status);
-  logJoin(swarm, status);
-  const publishing = keyPair
-    ? publish(ctx, swarm.dht!, keyPair, input.magnet.infoHash, opts.publishSalt, (line) => status.log(line))
-    : undefined;
-  status.start();
-  await aborted(ctx.interrupt);
-  status.stop();
-  await publishing?.stop();
-  await swarm.stop();
-  ctx.log(
-    `stopped (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in ${formatDuration((Date.now() - started) / 1000)}`
-  );
-  return EXIT_OK;
+  return seedUntilStopped(ctx, swarm, status, opts, { keyPair, infoHash: input.magnet.infoHash, started });
 }
 
 /**
