@@ -179,11 +179,11 @@ describe('trackerless create / info (spawned, no network)', () => {
 });
 
 describe('download / seed / info from a .torrent or infohash (spawned, loopback DHT only)', () => {
-  it('a libtorrent .torrent: seed it from its data, info fetches the metadata by infohash, download gets identical files and exits at once', async () => {
+  it('a libtorrent .torrent: seed it from its data, info fetches the metadata by infohash, download gets identical files and exits at once; seed <infohash> serves the copy', async () => {
     const torrent = join(dir, 'lt-seeded.torrent');
     const theirs = lt('make', content, torrent, 'v1');
     const bootstrap = await bootstrapNode();
-    await seedTorrent(torrent, dir, bootstrap);
+    const first = await seedTorrent(torrent, dir, bootstrap);
 
     // info by bare infohash: the metadata comes from the seeder (BEP 9), nothing is written.
     const fetched = await procs.run(
@@ -220,7 +220,31 @@ describe('download / seed / info from a .torrent or infohash (spawned, loopback 
     expect(r.stderr).not.toContain('\r');
     expect(r.stdout).toBe(`${join(out, 'album')}\n`);
     await expectSameTree(content, join(out, 'album'));
-  }, 120_000);
+
+    // seed <infohash> --out: the metadata from the first seeder, the data from the download.
+    const second = procs.start(
+      MAIN,
+      ['seed', theirs.infoHash, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap],
+      120_000
+    );
+    running.push(second);
+    await second.waitFor(/^metadata: album, 1\.91 MiB, from peers; checking the data in /m, 20_000);
+    await second.waitFor(/^all \d+ pieces of album verified in .*: seeding$/m, 20_000);
+    await second.waitFor(/announced on the DHT: stored on [1-9]/, 20_000, 'the second seeder announce');
+    // Printed at once, before the metadata (and its name) is known.
+    expect(second.stdout).toBe(`magnet:?xt=urn:btih:${theirs.infoHash}\n`);
+    // Only the second seeder is left: a download by infohash gets everything from it.
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(130);
+    const again = join(dir, 'from-second-seeder');
+    const r2 = await procs.run(
+      MAIN,
+      ['download', theirs.infoHash, '--out', again, ...LOOPBACK, '--bootstrap', bootstrap, '--timeout', '30'],
+      60_000
+    );
+    expect({ code: r2.code, stderr: r2.stderr }).toMatchObject({ code: 0 });
+    await expectSameTree(content, join(again, 'album'));
+  }, 150_000);
 
   it('on a 60-column terminal (a pty): every redraw of the progress line fits, and no rate shown is above --download-limit', async () => {
     const torrent = join(dir, 'tty.torrent');

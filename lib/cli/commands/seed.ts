@@ -228,28 +228,34 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
       plainIntervalMs: 10_000
     }
   );
-  const report = (info: TorrentInfo): void => {
+  const complete = (info: TorrentInfo): void =>
+    status.log(`all ${info.pieceCount} pieces of ${info.name} verified in ${outDir}: seeding`);
+  if (swarm.info) {
     const p = swarm.progress();
     const missing = p.totalPieces - p.verifiedPieces;
     status.log(
-      `seeding ${info.name}: ${p.verifiedPieces}/${p.totalPieces} pieces of ${formatBytes(info.pieceLength)} verified in ${outDir}` +
+      `seeding ${swarm.info.name}: ${p.verifiedPieces}/${p.totalPieces} pieces of ${formatBytes(swarm.info.pieceLength)} verified in ${outDir}` +
         (missing > 0 ? `; the ${missing} missing are fetched from peers` : '') +
         `; TCP port ${swarm.port}; Ctrl-C to stop`
     );
-  };
-  if (swarm.info) report(swarm.info);
-  else
+    if (missing > 0) void swarm.done().then(() => complete(swarm.info!), ignoreStop);
+  } else {
     swarm.once('metadata', (info) =>
       status.log(
-        `metadata: ${info.name}, ${formatBytes(info.length)}, from peers; checking the data in ${outDir}`
+        `metadata: ${info.name}, ${formatBytes(info.length)}, from peers; checking the data in ${outDir} (TCP port ${swarm.port})`
       )
     );
+    void swarm.done().then(() => complete(swarm.info!), ignoreStop);
+  }
   swarm.on('announced', (storedOn) =>
     status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`)
   );
   if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
   return seedUntilStopped(ctx, swarm, status, opts, { keyPair, infoHash: input.magnet.infoHash, started });
 }
+
+/** A wait on a swarm that ends because the swarm was stopped: nothing to report. */
+function ignoreStop(): void {}
 
 /**
  * BEP 46: put `infoHash` under the key (the next seq), print the follow link, then keep the
