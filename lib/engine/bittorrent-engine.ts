@@ -9,7 +9,7 @@
  * storage-setup (storage and resume). Peers sees the torrent only through the TorrentContext
  * this class gives it.
  */
-import { AbortError, DestroyedError, StateError } from '../errors.js';
+import { AbortError, DestroyedError, InvalidArgumentError, StateError } from '../errors.js';
 import type { Address } from '../net/address.js';
 import { parseInfo, type TorrentInfo } from '../torrent/metainfo.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -29,6 +29,8 @@ import { TcpPeerListener } from './peers/tcp-peer-listener.js';
 import { RateMeter } from '../util/rate-meter.js';
 import type { Uploader } from './upload/uploader.js';
 import type { TimerHandle } from '../util/clock.js';
+import { RateLimiter } from '../util/rate-limiter.js';
+import { BLOCK_SIZE } from '../wire/constants.js';
 
 type Phase = 'new' | 'running' | 'stopping' | 'stopped';
 
@@ -54,6 +56,8 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   private lastResumeSave = 0;
   private readonly downMeter: RateMeter;
   private readonly upMeter: RateMeter;
+  /** This torrent's caps, under the shared ones (a Client's); kept across the exchange's creation. */
+  private readonly limits: { upload: RateLimiter; download: RateLimiter };
   private stopped: Promise<void> | undefined;
 
   constructor(options: BitTorrentEngineOptions) {
@@ -63,6 +67,17 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     this._info = this.o.info;
     this.downMeter = new RateMeter(this.o.clock, 5);
     this.upMeter = new RateMeter(this.o.clock, 5);
+    const cap = (rate: number, parent: RateLimiter | undefined): RateLimiter =>
+      new RateLimiter({
+        rate,
+        minBurst: 2 * BLOCK_SIZE,
+        clock: this.o.clock,
+        ...(parent ? { parent } : {})
+      });
+    this.limits = {
+      upload: cap(this.o.uploadLimit, this.o.sharedLimits?.upload),
+      download: cap(this.o.downloadLimit, this.o.sharedLimits?.download)
+    };
     const context: TorrentContext = {
       infoHash: this.infoHash,
       clock: this.o.clock,
@@ -87,6 +102,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       protocolBanMs: this.o.protocolBanMs,
       maxMetadataSize: this.o.maxMetadataSize,
       pex: this.o.pex,
+      ...(this.o.sharedLimits?.connections ? { sharedConnections: this.o.sharedLimits.connections } : {}),
       ...(this.o.dhtPort !== undefined ? { dhtPort: this.o.dhtPort } : {}),
       ...(this.o.wire ? { wire: this.o.wire } : {})
     });
@@ -181,14 +197,13 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
 
   /** Change the caps at run time (bytes/s, 0 = unlimited). */
   setRateLimits(limits: { upload?: number; download?: number }): void {
-    if (limits.upload !== undefined) {
-      this.o.uploadLimit = limits.upload;
-      this.uploader?.setUploadLimit(limits.upload);
-    }
-    if (limits.download !== undefined) {
-      this.o.downloadLimit = limits.download;
-      this.downloader?.setDownloadLimit(limits.download);
-    }
+    if (limits.upload !== undefined) this.limits.upload.setRate(checkRate('upload', limits.upload));
+    if (limits.download !== undefined) this.limits.download.setRate(checkRate('download', limits.download));
+  }
+
+  /** The caps in force, bytes/s (0 = unlimited). */
+  rateLimits(): { upload: number; download: number } {
+    return { upload: this.limits.upload.rate, download: this.limits.download.rate };
   }
 
   /** Graceful (state saved); stop() and destroy() share one shutdown, later calls wait for it. */
@@ -253,7 +268,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     if (this.o.outDir !== undefined && this.o.resume && !this.o.storage) {
       this.resumeWriter = new ResumeWriter(this.o.outDir, info, opened.storage, this.o.clock);
     }
-    const { downloader, uploader } = createExchange(this.o, info, opened, {
+    const { downloader, uploader } = createExchange(this.o, info, opened, this.limits, {
       pieceStored: (index) => this.onPieceStored(index),
       ban: (s) => this.peers.ban(s, 'corrupt-piece'),
       fatal: (err) => this.fatal(err),
@@ -354,4 +369,13 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       ...(signal ? { signal } : {})
     });
   }
+}
+
+function checkRate(name: string, rate: number): number {
+  if (!(typeof rate === 'number' && rate >= 0) || Number.isNaN(rate))
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      `${name} limit must be a number >= 0, got ${rate}`
+    );
+  return rate;
 }

@@ -19,6 +19,8 @@ import { connectPeer } from './peers/connect-peer.js';
 import { CONNECT_TIMEOUT_MS } from '../net/tcp.js';
 import { type ListenOptions } from './peers/tcp-peer-listener.js';
 import type { ChokerSettings } from './upload/uploader.js';
+import type { RateLimiter } from '../util/rate-limiter.js';
+import type { ConnectionBudget } from './peers/connection-budget.js';
 
 export interface BitTorrentEngineOptions {
   /** 20 bytes or 40 hex / 32 base32 characters. Must match `info` when both are given. */
@@ -62,9 +64,14 @@ export interface BitTorrentEngineOptions {
   encryption?: EncryptionPolicy;
   /** Our DHT node's UDP port: advertised with BEP 5 (DHT bit + PORT message). */
   dhtPort?: number;
-  /** Rate caps, bytes/s; 0 or undefined = unlimited. */
+  /** Rate caps, bytes/s; 0 or undefined = unlimited. Changeable at run time (`setRateLimits`). */
   uploadLimit?: number;
   downloadLimit?: number;
+  /**
+   * Caps shared with other engines (a Client's global limits): this torrent's bytes count
+   * against them as well as against its own `uploadLimit` / `downloadLimit`.
+   */
+  sharedLimits?: { upload?: RateLimiter; download?: RateLimiter; connections?: ConnectionBudget };
   /** Peer connections (dialed + accepted). Default 50. */
   maxConnections?: number;
   /** Dials in progress at once. Default 8. */
@@ -126,11 +133,21 @@ export type ResolvedOptions = Required<
     | 'infoHash'
     | 'choker'
     | 'selectFiles'
+    | 'sharedLimits'
   >
 > &
   Pick<
     BitTorrentEngineOptions,
-    'info' | 'outDir' | 'storage' | 'listener' | 'listen' | 'dhtPort' | 'wire' | 'choker' | 'selectFiles'
+    | 'info'
+    | 'outDir'
+    | 'storage'
+    | 'listener'
+    | 'listen'
+    | 'dhtPort'
+    | 'wire'
+    | 'choker'
+    | 'selectFiles'
+    | 'sharedLimits'
   > & {
     infoHash: Uint8Array;
   };

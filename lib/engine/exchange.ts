@@ -1,7 +1,7 @@
 /**
  * Builds the two halves of the built-in engine for a torrent whose storage is open: the
  * Downloader (requests, verification, bans) and the Uploader (choking, serving), from the
- * engine's resolved options.
+ * engine's resolved options and its rate caps (which outlive them: they change at run time).
  */
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import type { EngineProgress } from './engine.js';
@@ -11,6 +11,7 @@ import { wantedBytes } from './storage/file-selection.js';
 import type { OpenedStorage } from './storage/storage-setup.js';
 import { Uploader } from './upload/uploader.js';
 import { piecesBytes } from '../torrent/piece-layout.js';
+import type { RateLimiter } from '../util/rate-limiter.js';
 
 export interface ExchangeHooks extends DownloaderHooks {
   warn(error: Error): void;
@@ -20,6 +21,7 @@ export function createExchange(
   o: ResolvedOptions,
   info: TorrentInfo,
   opened: OpenedStorage,
+  limits: { upload: RateLimiter; download: RateLimiter },
   hooks: ExchangeHooks
 ): { downloader: Downloader; uploader: Uploader } {
   const { warn, ...downloaderHooks } = hooks;
@@ -34,7 +36,7 @@ export function createExchange(
     minPipeline: o.minPipeline,
     maxPipeline: o.maxPipeline,
     pipelineSeconds: o.pipelineSeconds,
-    downloadLimit: o.downloadLimit,
+    limiter: limits.download,
     requestTimeoutMs: o.requestTimeoutMs,
     hashInThreadPool: o.hashInThreadPool,
     hooks: downloaderHooks
@@ -45,7 +47,7 @@ export function createExchange(
     stored: downloader.stored,
     clock: o.clock,
     random: o.random,
-    uploadLimit: o.uploadLimit,
+    limiter: limits.upload,
     cacheBytes: o.cacheBytes,
     ...(o.choker ? { choker: o.choker } : {}),
     peerPieceCount: (s) => downloader.picker.peerPieceCount(s),

@@ -25,8 +25,7 @@ import { PieceBuffers, type PieceBuffer } from './piece-buffers.js';
 import { PiecePicker } from '../picker/piece-picker.js';
 import { SmartBan } from './smart-ban.js';
 import type { Storage } from '../storage/storage.js';
-import { rateCap, type TokenBucket } from '../../util/token-bucket.js';
-import { BLOCK_SIZE } from '../../wire/constants.js';
+import type { RateLimiter } from '../../util/rate-limiter.js';
 
 /** After a peer rejected a piece while unchoking us, ask others for it for this long, ms. */
 const AVOID_AFTER_REJECT_MS = 5_000;
@@ -88,7 +87,8 @@ export interface DownloaderOptions {
   /** Seconds of a peer's measured rate kept in flight (sizes the pipeline between min and max). */
   pipelineSeconds: number;
   /** Download cap, bytes/s (0 = unlimited): enforced by pacing our requests. */
-  downloadLimit: number;
+  /** The download cap (the engine's, changeable at run time; under a client's global one). */
+  limiter: RateLimiter;
   /** A peer that sends nothing for this long while we wait on it loses its requests, ms. */
   requestTimeoutMs: number;
   /** Hash pieces on the thread pool (WebCrypto) instead of the event loop. */
@@ -112,8 +112,7 @@ export class Downloader {
   private writingBytes = 0;
   private readonly writes = new Set<Promise<void>>();
   private readonly peers = new Map<PeerSession, DownloadPeer>();
-  /** The download cap; none when unlimited. */
-  private bucket: TokenBucket | undefined;
+  private readonly limiter: RateLimiter;
   private readonly smartBan: SmartBan<PeerSession>;
   private fillScheduled = false;
   private refillTimer: TimerHandle | undefined;
@@ -131,7 +130,7 @@ export class Downloader {
     if (this.wanted) this.picker.setWanted(this.wanted);
     for (const i of this.wanted?.indices() ?? []) if (this.stored.get(i)) this.storedWantedCount++;
     if (!this.wanted) this.storedWantedCount = this.stored.count;
-    this.bucket = rateCap(options.downloadLimit, 2 * BLOCK_SIZE, options.clock.now());
+    this.limiter = options.limiter;
     this.smartBan = new SmartBan({ blockSize: this.picker.blockSize });
     this.buffers = new PieceBuffers({
       pieceLength: options.info.pieceLength,
@@ -153,10 +152,6 @@ export class Downloader {
   /** Bytes held in piece buffers (assembling or being written). */
   get inFlightBytes(): number {
     return this.buffers.bytes + this.writingBytes;
-  }
-
-  setDownloadLimit(rate: number): void {
-    this.bucket = rateCap(rate, 2 * BLOCK_SIZE, this.o.clock.now());
   }
 
   // --- peers -----------------------------------------------------------------------------------
@@ -310,10 +305,10 @@ export class Downloader {
     const outstanding = this.picker.requestCount(s);
     if (outstanding > target - Math.max(1, target >> 2)) return;
     let budget = target - outstanding;
-    if (this.bucket) {
+    if (this.limiter.limited) {
       budget = Math.min(
         budget,
-        Math.floor(this.bucket.available(this.o.clock.now()) / this.picker.blockSize)
+        Math.floor(this.limiter.available(this.o.clock.now()) / this.picker.blockSize)
       );
       if (budget <= 0) return this.scheduleRefill();
     }
@@ -333,7 +328,7 @@ export class Downloader {
     if (requests.length > 0 && outstanding === 0) p.lastBlockAt = this.o.clock.now();
     for (const r of requests) {
       this.buffers.forPiece(r.index);
-      this.bucket?.take(now, r.length);
+      this.limiter.take(now, r.length);
       s.wire.request(r.index, r.begin, r.length);
     }
   }
@@ -388,8 +383,7 @@ export class Downloader {
     if (this.refillTimer || this.closed) return;
     const delay = Math.max(
       10,
-      this.bucket?.waitMs(this.o.clock.now(), this.picker.blockSize * Math.max(1, this.o.minPipeline >> 2)) ??
-        0
+      this.limiter.waitMs(this.o.clock.now(), this.picker.blockSize * Math.max(1, this.o.minPipeline >> 2))
     );
     this.refillTimer = this.o.clock.setTimeout(() => {
       this.refillTimer = undefined;

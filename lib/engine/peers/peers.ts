@@ -17,6 +17,7 @@ import type { Downloader } from '../download/downloader.js';
 import type { PeerBan, PeerConnector, PeerSource } from '../engine.js';
 import { EarlyAvailability } from './early-availability.js';
 import { PeerPool } from './peer-pool.js';
+import type { ConnectionBudget } from './connection-budget.js';
 import { PeerSession } from './peer-session.js';
 import { PexGossip } from './pex.js';
 import type { TorrentContext } from './torrent-context.js';
@@ -60,6 +61,8 @@ export interface PeersOptions {
   dhtPort?: number;
   /** Timeouts passed to each wire (tests shorten them). */
   wire?: Pick<PeerWireOptions, 'keepAliveIntervalMs' | 'idleTimeoutMs' | 'handshakeTimeoutMs'>;
+  /** A cap shared with other engines (a Client's global limit): every connection holds a slot. */
+  sharedConnections?: ConnectionBudget;
 }
 
 /** A connected peer, for status displays and tests. */
@@ -116,7 +119,7 @@ export class Peers {
       connectTimeoutMs: o.connectTimeoutMs,
       maxCandidates: o.maxCandidates,
       connectionCount: () => this.connections.size,
-      wantsConnections: () => ctx.wantsConnections(),
+      wantsConnections: () => ctx.wantsConnections() && (o.sharedConnections?.hasRoom() ?? true),
       onConnect: (stream, address, source) => this.open(stream, 'initiator', address, source)
     });
   }
@@ -130,6 +133,7 @@ export class Peers {
 
   /** Room for another connection, counting dials in progress. */
   hasRoom(): boolean {
+    if (!(this.o.sharedConnections?.hasRoom() ?? true)) return false;
     return this.connections.size + this.pool.halfOpen < this.o.maxConnections;
   }
 
@@ -235,6 +239,7 @@ export class Peers {
     source: PeerSource
   ): void {
     if (!this.ctx.wantsConnections()) return stream.close();
+    if (this.o.sharedConnections && !this.o.sharedConnections.acquire()) return stream.close();
     const info = this.ctx.info();
     const listenPort = this.ctx.listenPort();
     const s = new PeerSession({
@@ -362,6 +367,7 @@ export class Peers {
   private onClose(s: PeerSession, reason: TrackerlessError | undefined): void {
     const c = this.connections.get(s);
     if (!c) return;
+    this.o.sharedConnections?.release();
     if (reason instanceof ProtocolError && reason.reason === 'self-connection' && s.outgoing)
       this.pool.markOwn(s.address);
     if (reason instanceof ProtocolError && VIOLATIONS.has(reason.reason)) this.ban(s, 'protocol');

@@ -25,7 +25,7 @@ import { UploadPeer, type QueuedRequest } from './upload-peer.js';
 import { readAhead, readAheadPieces } from './read-ahead.js';
 import { SeedPriority } from './seed-priority.js';
 import type { Storage } from '../storage/storage.js';
-import { rateCap, type TokenBucket } from '../../util/token-bucket.js';
+import type { RateLimiter } from '../../util/rate-limiter.js';
 import { pieceSize } from '../../torrent/piece-layout.js';
 
 /** Capped upload used below this share over a tick: unchoke one more interested peer. */
@@ -52,7 +52,8 @@ export interface UploaderOptions {
   clock: Clock;
   random: RandomSource;
   /** Upload cap, bytes/s (0 = unlimited). */
-  uploadLimit: number;
+  /** The upload cap (the engine's, changeable at run time; under a client's global one). */
+  limiter: RateLimiter;
   /** Read cache size, bytes. */
   cacheBytes: number;
   choker?: ChokerSettings;
@@ -73,8 +74,7 @@ export class Uploader {
   uploadedBytes = 0;
   private readonly o: UploaderOptions;
   private readonly choker: Choker<UploadPeer>;
-  /** The upload cap; none when unlimited. */
-  private bucket: TokenBucket | undefined;
+  private readonly limiter: RateLimiter;
   private readonly peers = new Map<PeerSession, UploadPeer>();
   /** Peers with queued requests, in service order. */
   private readonly active = new Set<UploadPeer>();
@@ -102,16 +102,12 @@ export class Uploader {
       availability: options.availability,
       reject: (u, r) => this.reject(u, r)
     });
-    this.bucket = rateCap(options.uploadLimit, 2 * BLOCK_SIZE, options.clock.now());
+    this.limiter = options.limiter;
     this.choker = new Choker<UploadPeer>({
       ...options.choker,
       clock: options.clock,
       random: options.random
     });
-  }
-
-  setUploadLimit(rate: number): void {
-    this.bucket = rateCap(rate, 2 * BLOCK_SIZE, this.o.clock.now());
   }
 
   /** Seeding changes the choker's criterion (upload rate to them instead of from them). */
@@ -266,13 +262,13 @@ export class Uploader {
     const sent = this.uploadedBytes - this.lastTickUploaded;
     this.lastTickAt = now;
     this.lastTickUploaded = this.uploadedBytes;
-    if (!this.bucket || since === undefined || now <= since || this.closed) return;
+    if (!this.limiter.limited || since === undefined || now <= since || this.closed) return;
     for (const u of this.extra) {
       if (u.session.connected && u.session.wire.peerInterested) continue;
       this.extra.delete(u);
       if (u.session.connected) this.setChoked(u, true);
     }
-    const used = sent / ((this.bucket.ratePerSecond * (now - since)) / 1000);
+    const used = sent / ((this.limiter.effectiveRate * (now - since)) / 1000);
     if (used >= UNDERUSED || this.active.size > 0) return;
     if (this.extra.size >= MAX_EXTRA_FACTOR * (this.choker.regularSlots + this.choker.optimisticSlots))
       return;
@@ -345,7 +341,7 @@ export class Uploader {
         this.fetch(r.index);
         break;
       }
-      if (this.bucket && !this.bucket.take(this.o.clock.now(), r.length)) {
+      if (!this.limiter.take(this.o.clock.now(), r.length)) {
         outOfTokens = true;
         break;
       }
@@ -366,8 +362,7 @@ export class Uploader {
       const r = u.inbound[i]!;
       const data = this.cache.get(r.index);
       if (!data) return this.fetch(r.index);
-      if (this.bucket && !this.bucket.take(this.o.clock.now(), r.length))
-        return this.waitForTokens(TOKEN_QUANTUM);
+      if (!this.limiter.take(this.o.clock.now(), r.length)) return this.waitForTokens(TOKEN_QUANTUM);
       u.inbound.splice(i, 1);
       this.send(u, [{ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) }]);
       // Move to the back: among equals, the next block goes to someone else.
@@ -410,7 +405,7 @@ export class Uploader {
         this.tokenTimer = undefined;
         this.scheduleService();
       },
-      Math.max(1, this.bucket?.waitMs(this.o.clock.now(), bytes) ?? 0)
+      Math.max(1, this.limiter.waitMs(this.o.clock.now(), bytes))
     );
   }
 }
