@@ -3,7 +3,7 @@
  * (temp file, fsync, rename), so a crash mid-write never leaves a torn file.
  */
 import { promises as fs } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { TrackerlessError } from '../errors.js';
 import { fromHex, isHex, toHex } from '../util/bytes.js';
 import { ID_LENGTH } from '../constants.js';
@@ -30,15 +30,7 @@ export async function saveState(path: string, state: DhtState): Promise<void> {
     id: toHex(state.id),
     nodes: state.nodes.slice(0, MAX_STATE_NODES).map((n) => ({ id: toHex(n.id), host: n.host, port: n.port }))
   };
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(JSON.stringify(json));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, path);
+  await writeFileAtomic(path, JSON.stringify(json));
 }
 
 /** Load a state file; null if it does not exist. Throws ERR_STATE_FILE if it is unreadable. */

@@ -9,16 +9,15 @@
  *
  * Writes are atomic (temporary file, fsync, rename), so a crash mid-save leaves the old file.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { TorrentInfo } from '../../torrent/metainfo.js';
 import { toHex } from '../../util/bytes.js';
 import { systemClock, type Clock } from '../../util/clock.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
 import { Bitfield } from '../bitfield.js';
 import type { FsStorage } from './fs-storage.js';
 import type { VerifyOptions } from './storage.js';
-import { makeDirectory } from '../../util/make-directory.js';
 
 export const RESUME_DIR = '.trackerless';
 const VERSION = 1;
@@ -120,21 +119,7 @@ export async function saveResume(
     bitfield: Buffer.from(have.toBytes()).toString('base64'),
     savedAt: clock.now()
   };
-  await makeDirectory(dirname(path));
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await fsp.open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(JSON.stringify(data));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fsp.rename(tmp, path);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(path, JSON.stringify(data), { mkdir: true });
 }
 
 export interface RestoreResult {
