@@ -21,7 +21,9 @@ export type TrackerlessErrorCode =
   | 'ERR_PROTOCOL'
   | 'ERR_CONNECTION_RESET'
   | 'ERR_MISSING_DEPENDENCY'
-  | 'ERR_DATABASE';
+  | 'ERR_DATABASE'
+  | 'ERR_UNKNOWN_TORRENT'
+  | 'ERR_DUPLICATE_TORRENT';
 
 export class TrackerlessError extends Error {
   readonly code: TrackerlessErrorCode;
@@ -96,6 +98,20 @@ export class MissingDependencyError extends TrackerlessError {
 export class DatabaseError extends TrackerlessError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_DATABASE', message, options);
+  }
+}
+
+/** A client has no torrent with this infohash. */
+export class UnknownTorrentError extends TrackerlessError {
+  constructor(infoHashHex: string) {
+    super('ERR_UNKNOWN_TORRENT', `no torrent ${infoHashHex} in this client`);
+  }
+}
+
+/** A client already has a torrent with this infohash. */
+export class DuplicateTorrentError extends TrackerlessError {
+  constructor(infoHashHex: string) {
+    super('ERR_DUPLICATE_TORRENT', `torrent ${infoHashHex} is already in this client`);
   }
 }
 

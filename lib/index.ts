@@ -54,6 +54,15 @@ export type { DhtSourceOptions } from './swarm/peer-sources.js';
 export type { EngineProgress, PeerBan, PeerSource } from './engine/engine.js';
 export type { EncryptionPolicy } from './wire/mse.js';
 
+// --- the client: many torrents over one DHT node and one listener ------------------------------
+export { Client } from './client/client.js';
+export type { ClientEvents } from './client/client.js';
+export type { ClientOptions, AddOptions, ClientLimits } from './client/client-options.js';
+export { ClientTorrent } from './client/client-torrent.js';
+export type { TorrentEvents, TorrentState } from './client/client-torrent.js';
+export type { TorrentFile } from './client/torrent-file.js';
+export type { TorrentInput } from './client/torrent-input.js';
+
 // --- torrents and magnet links ----------------------------------------------------------------
 export { createTorrent, createTorrentFromBuffer } from './torrent/create.js';
 export type { CreateTorrentOptions } from './torrent/create.js';
@@ -107,7 +116,9 @@ export {
   RemoteError,
   BackpressureError,
   MissingDependencyError,
-  DatabaseError
+  DatabaseError,
+  UnknownTorrentError,
+  DuplicateTorrentError
 } from './errors.js';
 export type { TrackerlessErrorCode } from './errors.js';
 export { ProtocolError } from './wire/errors.js';

@@ -32,7 +32,7 @@ export class TypedEmitter<E extends EventMap> {
 
   once<K extends keyof E>(event: K, fn: Listener<E[K]>): this {
     const wrapper = (...args: E[K]): void => {
-      this.remove(event, wrapper as unknown as Stored);
+      this.removeStored(event, wrapper as unknown as Stored);
       fn(...args);
     };
     (wrapper as unknown as Stored).listener = fn;
@@ -43,7 +43,7 @@ export class TypedEmitter<E extends EventMap> {
     const list = this.listeners.get(event);
     if (!list) return this;
     const i = list.findIndex((l) => l === (fn as unknown) || l.listener === fn);
-    if (i >= 0) this.remove(event, list[i]!);
+    if (i >= 0) this.removeStored(event, list[i]!);
     return this;
   }
 
@@ -66,7 +66,7 @@ export class TypedEmitter<E extends EventMap> {
     this.listeners.clear();
   }
 
-  private remove(event: keyof E, stored: Stored): void {
+  private removeStored(event: keyof E, stored: Stored): void {
     const list = this.listeners.get(event);
     if (!list) return;
     const i = list.indexOf(stored);

@@ -103,7 +103,17 @@ describe('the published package', () => {
     );
     const seen = out as Record<string, string[]>;
     const root = seen['trackerless']!;
-    expect(root).toEqual(expect.arrayContaining(['DHT', 'Swarm', 'seed', 'parseMagnet', 'TrackerlessError']));
+    expect(root).toEqual(
+      expect.arrayContaining([
+        'DHT',
+        'Swarm',
+        'Client',
+        'ClientTorrent',
+        'seed',
+        'parseMagnet',
+        'TrackerlessError'
+      ])
+    );
     for (const name of [
       'BitTorrentEngine',
       'Crawler',
@@ -153,6 +163,7 @@ describe('the published package', () => {
       await fsp.writeFile(
         join(consumer, 'index.ts'),
         `import { DHT, Swarm, parseMagnet, TrackerlessError, type Address, type SwarmOptions } from 'trackerless';
+       import { Client, type ClientOptions, type ClientTorrent } from 'trackerless';
        import { BitTorrentEngine, MemoryStorage, type PieceExchangeEngine } from 'trackerless/engine';
        import { PeerWire, pipePair, type WireStream } from 'trackerless/wire';
        import { Crawler, type CrawlerOptions } from 'trackerless/crawler';
@@ -166,6 +177,14 @@ describe('the published package', () => {
          const s: WireStream = pipePair()[0];
          const c: CrawlerOptions['query'] | undefined = undefined;
          return [a, o, e, s, c, DHT, Swarm, TrackerlessError, MemoryStorage, PeerWire, Crawler, SimNetwork, SimTestnet];
+       }
+       export async function download(options: ClientOptions): Promise<string[]> {
+         const client = await Client.create(options);
+         const t: ClientTorrent = await client.add('magnet:?xt=urn:btih:' + 'ab'.repeat(20), { outDir: 'out' });
+         await t.done({ signal: AbortSignal.timeout(1000) });
+         client.setLimits({ downloadLimit: 1 << 20 });
+         await client.destroy();
+         return t.files.map((f) => f.path + ' ' + f.progress);
        }`
       );
       // A full type-check of the package's declarations and @types/node: slow when the CPU is shared.

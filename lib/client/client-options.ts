@@ -1,0 +1,77 @@
+/**
+ * Options of a Client and of `client.add`, with the Swarm's names where they mean the same.
+ */
+import type { DhtOptions } from '../dht/options.js';
+import type { BitTorrentEngineOptions } from '../engine/engine-options.js';
+import type { ListenOptions } from '../engine/peers/tcp-peer-listener.js';
+import type { ExistingData } from '../engine/storage/storage-setup.js';
+import type { LocalDiscoveryOptions } from '../lsd/local-discovery.js';
+import type { DhtSourceOptions } from '../swarm/peer-sources.js';
+import type { Clock } from '../util/clock.js';
+import type { EncryptionPolicy } from '../wire/mse.js';
+
+/** Default global cap on peer connections, over all torrents (libtorrent's connections_limit). */
+export const DEFAULT_MAX_CONNECTIONS = 200;
+
+export interface ClientOptions {
+  /**
+   * Bootstrap nodes ("host:port") of the client's DHT node. Undefined: the DHT's defaults
+   * (the state file's nodes, then the public routers). Tests pass loopback nodes or [].
+   */
+  bootstrap?: string[];
+  /** Options of the client's one DHT node (host, port, statePath, ...). */
+  dhtOptions?: DhtOptions;
+  /** The client's one TCP listener (host, port, admission limits). Default 0.0.0.0, any port. */
+  listen?: ListenOptions;
+  /** Global caps over all torrents, bytes/s (0 or undefined = unlimited); `setLimits` changes them. */
+  uploadLimit?: number;
+  downloadLimit?: number;
+  /** Global cap on peer connections over all torrents. Default 200. */
+  maxConnections?: number;
+  /**
+   * Directory of the persistent session: the torrent list, each torrent's metadata, the DHT
+   * routing table. A client created on the same directory resumes every torrent.
+   * Undefined: nothing is kept (an in-memory session).
+   */
+  stateDir?: string;
+  /** Default download directory of `add` (each add may give its own). */
+  outDir?: string;
+  /** Message Stream Encryption policy of the listener and the dials. Default 'enabled'. */
+  encryption?: EncryptionPolicy;
+  /** DHT lookup / announce schedule of every torrent. */
+  discovery?: DhtSourceOptions;
+  /** BEP 14 local service discovery, one for all torrents. Off by default. */
+  lsd?: boolean | LocalDiscoveryOptions;
+  /** Engine tuning applied to every torrent. */
+  engineOptions?: Partial<
+    Omit<BitTorrentEngineOptions, 'infoHash' | 'info' | 'outDir' | 'storage' | 'listener' | 'sharedLimits'>
+  >;
+  /** Time source of the engines, the listener and the DHT node. Default the system clock. */
+  clock?: Clock;
+  /** Aborting destroys the client. */
+  signal?: AbortSignal;
+}
+
+export interface AddOptions {
+  /** Download directory (default: the client's `outDir`). */
+  outDir?: string;
+  /** Cancels the add (the torrent is not kept). */
+  signal?: AbortSignal;
+  /** BEP 53 files to download, or 'all' (default: the magnet's `so=`, else all). */
+  selectFiles?: number[] | 'all';
+  /** Add without starting (`torrent.resume()` starts it). */
+  paused?: boolean;
+  /** Keep uploading once complete. Default true. */
+  seed?: boolean;
+  /** This torrent's caps, bytes/s (0 = unlimited), under the client's global ones. */
+  uploadLimit?: number;
+  downloadLimit?: number;
+  /** What to assume about data already in `outDir`. Default 'verify' (resume file first). */
+  existing?: ExistingData;
+}
+
+export interface ClientLimits {
+  uploadLimit: number;
+  downloadLimit: number;
+  maxConnections: number;
+}
