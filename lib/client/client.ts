@@ -80,8 +80,6 @@ export class Client extends TypedEmitter<ClientEvents> {
   private readonly options: ClientOptions;
   private readonly store: SessionStore | undefined;
   private readonly torrents = new Map<string, ClientTorrent>();
-  /** Infohashes being added (not in `torrents` yet): a second add of one is a duplicate. */
-  private readonly adding = new Set<string>();
   private readonly upload: RateLimiter;
   private readonly download: RateLimiter;
   private readonly connections: ConnectionBudget;
@@ -187,7 +185,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     checkRate('downloadLimit', options.downloadLimit);
     const resolved = await resolveInput(input, options.signal);
     const id = toHex(resolved.infoHash);
-    if (this.torrents.has(id) || this.adding.has(id)) throw new DuplicateTorrentError(id);
+    if (this.torrents.has(id)) throw new DuplicateTorrentError(id);
     this.checkOpen();
     const torrent = this.createTorrent(resolved, {
       outDir: resolvePath(outDirOption),
@@ -198,22 +196,23 @@ export class Client extends TypedEmitter<ClientEvents> {
       addedAt: this.clock.now(),
       ...(options.existing ? { existing: options.existing } : {})
     });
-    this.adding.add(id);
+    if (options.paused) torrent.markPaused();
+    // In the list before it starts: no event of its swarm is missed, a second add is a duplicate.
+    this.attach(torrent);
     try {
       if (resolved.info) await this.store?.saveMetadata(resolved.info);
-      if (options.paused) torrent.markPaused();
-      else await torrent.start(options.signal);
+      if (!options.paused) await torrent.start(options.signal);
+      if (this.destroying) throw new DestroyedError('client');
     } catch (err) {
+      if (this.torrents.get(id) === torrent) {
+        this.torrents.delete(id);
+        this.persist();
+        await this.store?.removeMetadata(id).catch(() => {});
+        this.emit('removed', torrent);
+      }
       await torrent.close(false);
       throw err;
-    } finally {
-      this.adding.delete(id);
     }
-    if (this.destroying) {
-      await torrent.close(true);
-      throw new DestroyedError('client');
-    }
-    this.attach(torrent);
     return torrent;
   }
 

@@ -5,6 +5,8 @@
  * node is closed at the end of its test.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +19,10 @@ import type { TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { sameTree, writeTree } from '../support/file-tree.js';
 import { startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
 import { sleep, waitFor } from '../support/wait.js';
+import { CHILD_ENV, ROOT, ensureBuilt } from '../support/cli-process.js';
+
+/** The README's session example, built: a client process to kill. */
+const SESSION_SCRIPT = join(ROOT, 'dist/examples/client-session.js');
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -87,6 +93,12 @@ describe('Client over loopback', () => {
     const before = sockets();
     const client = await Client.create(options());
     const out = join(dir, 'three');
+    const fileBytes = new Map<string, number>();
+    client.on('file-progress', (t, f) => fileBytes.set(`${t.name}/${f.index}`, f.verifiedBytes));
+    const events: string[] = [];
+    client.on('torrent', (t) => events.push(`torrent ${t.id}`));
+    client.on('metadata', (t) => events.push(`metadata ${t.id}`));
+    client.on('done', (t) => events.push(`done ${t.id}`));
     try {
       const torrents = await Promise.all(
         (['a', 'b', 'c'] as const).map((n) => client.add(magnetOf(infos[n]), { outDir: out }))
@@ -104,6 +116,19 @@ describe('Client over loopback', () => {
       expect(seeder.listener.stats.accepted).toBeGreaterThanOrEqual(3);
       await sameTree(src(), out, ['a.bin', 'b/one.bin', 'b/sub/two.bin', 'c.bin']);
       expect(client.list().map((t) => t.id)).toEqual(torrents.map((t) => t.id));
+      for (const t of torrents)
+        expect(events.filter((e) => e.endsWith(t.id))).toEqual([
+          `torrent ${t.id}`,
+          `metadata ${t.id}`,
+          `done ${t.id}`
+        ]);
+      // Per-file progress reached every file's length.
+      expect(Object.fromEntries(fileBytes)).toEqual({
+        'a.bin/0': infos.a.length,
+        'b/0': 700 * KiB,
+        'b/1': 300 * KiB + 7,
+        'c.bin/0': infos.c.length
+      });
       const b = client.get(infos.b.infoHash)!;
       expect(b.files.map((f) => [f.index, f.path, f.length, f.progress])).toEqual([
         [0, 'b/one.bin', 700 * KiB, 1],
@@ -149,9 +174,17 @@ describe('Client over loopback', () => {
       expect(existsSync(join(out, 'c.bin'))).toBe(false);
       expect(existsSync(join(out, '.trackerless'))).toBe(false);
       await expect(t.done()).resolves.toBeUndefined(); // it had completed
-      const again = await client.add(magnetOf(infos.c), { outDir: out });
+      await expect(
+        client.add(magnetOf(infos.c), { outDir: out, signal: AbortSignal.abort() })
+      ).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+      expect(client.list()).toEqual([]);
+      // Re-added without seeding: once complete nothing runs.
+      const again = await client.add(magnetOf(infos.c), { outDir: out, seed: false });
       expect(again).not.toBe(t);
       await again.done();
+      await waitFor('the swarm to stop', () => again.state === 'done', { timeoutMs: 10_000 });
+      expect(again.swarm).toBeUndefined();
+      expect(again.files[0]!.progress).toBe(1);
       await sameTree(src(), out, ['c.bin']);
     } finally {
       await client.destroy();
@@ -258,4 +291,52 @@ describe('Client over loopback', () => {
       await second.destroy();
     }
   }, 120_000);
+
+  it('a session killed with SIGKILL loses nothing: the torrent list and every verified piece come back', async () => {
+    ensureBuilt([SESSION_SCRIPT]);
+    const stateDir = join(dir, 'crash-state');
+    const out = join(dir, 'crash');
+    const args = [
+      SESSION_SCRIPT,
+      stateDir,
+      out,
+      magnetOf(infos.big),
+      '--host',
+      '127.0.0.1',
+      '--limit',
+      String(256 * KiB)
+    ];
+    for (const b of network.bootstrap) args.push('--bootstrap', b);
+    const child = spawn(process.execPath, args, { env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let reported = 0;
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      for (const m of chunk.matchAll(/^progress [0-9a-f]{40} (\d+) /gm))
+        reported = Math.max(reported, Number(m[1]));
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const exited = once(child, 'exit');
+    try {
+      await waitFor('the child to verify 1 MiB', () => reported >= MiB, {
+        timeoutMs: 60_000,
+        detail: () => output
+      });
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    expect(reported).toBeLessThan(infos.big.length);
+    const client = await Client.create(options({ stateDir }));
+    try {
+      const [t] = client.list();
+      expect(client.list()).toHaveLength(1);
+      expect(t!.id).toBe(Buffer.from(infos.big.infoHash).toString('hex'));
+      expect(t!.progress().verifiedBytes).toBeGreaterThanOrEqual(reported);
+      await t!.done();
+      await sameTree(src(), out, ['big.bin']);
+    } finally {
+      await client.destroy();
+    }
+  }, 240_000);
 });
