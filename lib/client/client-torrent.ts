@@ -12,6 +12,7 @@ import type { BitTorrentEngine } from '../engine/bittorrent-engine.js';
 import type { Bitfield } from '../engine/bitfield.js';
 import type { EngineProgress } from '../engine/engine.js';
 import type { ExistingData } from '../engine/storage/storage-setup.js';
+import type { Address } from '../net/address.js';
 import { waitForState } from '../engine/engine-wait.js';
 import { DestroyedError, InvalidArgumentError } from '../errors.js';
 import { toMagnet, type Magnet } from '../magnet/magnet.js';
@@ -69,6 +70,8 @@ export interface ClientTorrentInit {
   addedAt: number;
   /** What to assume about data already in outDir (the engine's `existing`). */
   existing?: ExistingData;
+  /** DHT nodes its .torrent file named (BEP 5), handed to the DHT node at start. */
+  nodes?: Address[];
 }
 
 export class ClientTorrent extends TypedEmitter<TorrentEvents> {
@@ -82,6 +85,7 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
   /** The magnet link it was added with (hints), if any. */
   readonly magnet: Magnet | undefined;
   readonly existing: ExistingData | undefined;
+  readonly nodes: readonly Address[];
   private readonly host: TorrentHost;
   private readonly limits: { upload: RateLimiter; download: RateLimiter };
   private _info: TorrentInfo | undefined;
@@ -108,6 +112,7 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
     this.addedAt = init.addedAt;
     this.magnet = init.magnet;
     this.existing = init.existing;
+    this.nodes = init.nodes ?? [];
     this.limits = init.limits;
     this.host = host;
     this.lastProgress = emptyProgress();

@@ -288,6 +288,7 @@ export class Client extends TypedEmitter<ClientEvents> {
         infoHash: resolved.infoHash,
         ...(resolved.info ? { info: resolved.info } : {}),
         ...(resolved.magnet ? { magnet: resolved.magnet } : {}),
+        ...(resolved.nodes ? { nodes: resolved.nodes } : {}),
         outDir: entry.outDir,
         seed: entry.seed,
         ...(entry.selectFiles ? { selectFiles: entry.selectFiles } : {}),
@@ -351,6 +352,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       return await Swarm.create({
         ...(t.info ? { torrent: t.info } : {}),
         ...(t.magnet ? { magnet: t.magnet } : {}),
+        ...(t.nodes.length > 0 ? { nodes: t.nodes } : {}),
         dht: this.dht,
         listen: this.listener,
         ...(this.lsd ? { lsd: this.lsd } : {}),

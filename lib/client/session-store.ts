@@ -17,6 +17,7 @@ import { TrackerlessError } from '../errors.js';
 import { parseTorrentFile, toTorrentFile, type TorrentInfo } from '../torrent/metainfo.js';
 import { fromHex, isHex, toHex } from '../util/bytes.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { makeDirectory } from '../util/make-directory.js';
 import { ID_LENGTH } from '../constants.js';
 import { MAX_MAGNET_LENGTH } from '../magnet/magnet.js';
 
@@ -112,7 +113,7 @@ export class SessionStore {
 
   private async flush(): Promise<void> {
     try {
-      await fsp.mkdir(this.dir, { recursive: true });
+      await makeDirectory(this.dir);
       while (this.latest !== undefined) {
         const text = this.latest;
         this.latest = undefined;

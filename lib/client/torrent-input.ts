@@ -15,6 +15,7 @@ import {
   type TorrentInfo
 } from '../torrent/metainfo.js';
 import { toHex } from '../util/bytes.js';
+import type { Address } from '../net/address.js';
 
 /** A magnet link, an infohash, a .torrent file's bytes or path, or parsed metadata. */
 export type TorrentInput = string | Uint8Array | TorrentInfo;
@@ -25,6 +26,8 @@ export interface ResolvedInput {
   info?: TorrentInfo;
   /** The magnet link's hints and selection (magnet or infohash input). */
   magnet?: Magnet;
+  /** DHT nodes a .torrent file names (BEP 5 `nodes`). */
+  nodes?: Address[];
 }
 
 const INFOHASH = /^(?:[0-9a-fA-F]{40}|[A-Za-z2-7]{32})$/;
@@ -59,8 +62,8 @@ export function bareMagnet(infoHash: Uint8Array): Magnet {
 }
 
 function fromTorrentBytes(bytes: Uint8Array): ResolvedInput {
-  const { info } = parseTorrentFile(bytes);
-  return { infoHash: info.infoHash, info };
+  const { info, nodes } = parseTorrentFile(bytes);
+  return { infoHash: info.infoHash, info, ...(nodes.length > 0 ? { nodes } : {}) };
 }
 
 /** The file's bytes, refusing anything larger than a .torrent file may be. */
