@@ -37,7 +37,7 @@ export async function downloadMutable(
   if (opts.ipv6) throw new UsageError('--ipv6 is not supported with a mutable (xs=urn:btpk:) link yet');
   const { ipv6: _v6, ...swarmOptions } = swarmOptionsFrom(opts);
   const outDir = resolve(opts.out);
-  const started = Date.now();
+  const started = ctx.clock.now();
   const ms = await MutableSwarm.create({
     ...swarmOptions,
     magnet: link,
@@ -49,7 +49,7 @@ export async function downloadMutable(
   const status = new StatusLine(ctx, () => {
     const swarm = ms.current;
     return swarm
-      ? progressLine(swarm.progress(), Date.now() - started)
+      ? progressLine(swarm.progress(), ctx.clock.now() - started)
       : 'looking up the current version ...';
   });
   const label = (v: MutableTorrentVersion): string => `version ${v.seq} (${toHex(v.infoHash)})`;
@@ -57,7 +57,7 @@ export async function downloadMutable(
   ms.on('done', (v) => {
     const info: TorrentInfo | undefined = ms.current?.info;
     status.log(
-      `${label(v)}: done${info ? `, ${info.name}, ${formatBytes(info.length)}` : ''} in ${formatDuration((Date.now() - started) / 1000)}`
+      `${label(v)}: done${info ? `, ${info.name}, ${formatBytes(info.length)}` : ''} in ${formatDuration((ctx.clock.now() - started) / 1000)}`
     );
     if (info) ctx.print(join(outDir, ...info.files[0]!.path.slice(0, 1)));
   });

@@ -14,6 +14,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -35,6 +36,8 @@ export interface CliIO {
   stderrIsTTY?: boolean;
   /** Width of that terminal in columns, when known (a redrawn line must fit in it). */
   stderrColumns?: () => number | undefined;
+  /** Time for progress lines, intervals and durations; default the system clock. */
+  clock?: Clock;
 }
 
 /** What a command's `run` gets: line-oriented output helpers over CliIO. */
@@ -52,6 +55,8 @@ export interface CliContext {
   stderrIsTTY: boolean;
   /** Columns of the terminal on stderr now (it can be resized); 80 when unknown. */
   stderrColumns(): number;
+  /** The one time source of the commands (tests pass a fake one through CliIO). */
+  clock: Clock;
 }
 
 /**
@@ -147,6 +152,17 @@ function exitCodeFor(err: unknown, ctx: CliContext, io: CliIO): number {
   return EXIT_FAILURE;
 }
 
+/** Run `fn` every `ms` on `clock` until the handle is cancelled (progress and stats lines). */
+export function every(clock: Clock, ms: number, fn: () => void): TimerHandle {
+  let current: TimerHandle;
+  const tick = (): void => {
+    current = clock.setTimeout(tick, ms);
+    fn();
+  };
+  current = clock.setTimeout(tick, ms);
+  return { cancel: () => current.cancel() };
+}
+
 /** Width assumed when the terminal does not say. */
 const DEFAULT_COLUMNS = 80;
 
@@ -158,7 +174,8 @@ function contextFor(io: CliIO): CliContext {
     interrupt: io.interrupt,
     stderrRaw: (text) => io.stderr(text),
     stderrIsTTY: io.stderrIsTTY ?? false,
-    stderrColumns: () => io.stderrColumns?.() ?? DEFAULT_COLUMNS
+    stderrColumns: () => io.stderrColumns?.() ?? DEFAULT_COLUMNS,
+    clock: io.clock ?? systemClock
   };
 }
 

@@ -8,7 +8,8 @@ import type { EncryptionPolicy, EngineProgress, Swarm, SwarmOptions } from '../i
 import { addressScope } from '../lsd/interfaces.js';
 import { formatAddress, type Address } from '../net/address.js';
 import { collectBootstrap, parseBindHost, portParser } from './args.js';
-import type { CliContext } from './program.js';
+import { every, type CliContext } from './program.js';
+import type { TimerHandle } from '../util/clock.js';
 import type { DhtCliOptions } from './session.js';
 
 /** Options of the swarm commands, as commander parses them. */
@@ -264,7 +265,7 @@ function fit(candidates: string[], width: number | undefined): string {
  * `render` gets the columns the line must fit in (undefined for plain lines: no limit).
  */
 export class StatusLine {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private shown = false;
   private lastPlain = 0;
 
@@ -276,10 +277,9 @@ export class StatusLine {
 
   start(): void {
     if (this.timer) return;
-    this.lastPlain = Date.now();
-    this.timer = setInterval(
-      () => this.draw(),
-      this.ctx.stderrIsTTY ? (this.options.intervalMs ?? 250) : 250
+    this.lastPlain = this.ctx.clock.now();
+    this.timer = every(this.ctx.clock, this.ctx.stderrIsTTY ? (this.options.intervalMs ?? 250) : 250, () =>
+      this.draw()
     );
     this.draw();
   }
@@ -294,7 +294,7 @@ export class StatusLine {
   /** Stop refreshing; the last state stays on screen (a terminal) and the cursor moves on. */
   stop(): void {
     if (!this.timer) return;
-    clearInterval(this.timer);
+    this.timer.cancel();
     this.timer = undefined;
     if (this.ctx.stderrIsTTY && this.shown) {
       this.ctx.stderrRaw(`\r\x1b[2K${this.fitted()}\n`);
@@ -314,7 +314,7 @@ export class StatusLine {
       this.shown = true;
       return;
     }
-    const now = Date.now();
+    const now = this.ctx.clock.now();
     if (now - this.lastPlain >= (this.options.plainIntervalMs ?? 2_000)) {
       this.lastPlain = now;
       this.ctx.log(this.render(undefined));

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { metadataCachePath, downloadCommand, parseSelection } from '../../lib/cli/commands/download.js';
 import { runCli } from '../../lib/cli/program.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { createTorrentFromBuffer, toHex, toTorrentFile, type EngineProgress } from '../../lib/index.js';
 import {
   formatBytes,
@@ -100,7 +101,8 @@ describe('cli transfer helpers', () => {
     expect(metadata).toMatch(/3 peers 1:05/);
   });
 
-  it('a status line on a 60-column terminal: every redraw fits in 59 columns; on a pipe, plain lines', () => {
+  it('a status line on a 60-column terminal: every redraw fits in 59 columns; on a pipe, a plain line every few seconds (virtual time)', () => {
+    const clock = new FakeClock();
     const writes: string[] = [];
     const ctx = {
       print: () => {},
@@ -109,19 +111,24 @@ describe('cli transfer helpers', () => {
       interrupt: new AbortController().signal,
       stderrRaw: (text: string) => writes.push(text),
       stderrIsTTY: true,
-      stderrColumns: () => 60
+      stderrColumns: () => 60,
+      clock
     };
     const long = 'x'.repeat(200);
     const status = new StatusLine(ctx, (width) => (width === 60 ? long : 'no width given'));
     status.start();
+    clock.advance(1_000); // four redraws at 250 ms
     status.log('a line above it');
     status.stop();
+    clock.advance(1_000); // stopped: no more
     const redraws = writes.filter((w) => w.startsWith('\r\x1b[2K') && w.length > 5);
-    expect(redraws.length).toBeGreaterThanOrEqual(2);
+    expect(redraws.length).toBe(1 + 4 + 1 + 1); // start, ticks, after the log line, the final one
     for (const w of redraws) expect(w.replace('\r\x1b[2K', '').replace('\n', '').length).toBe(59);
     expect(writes).toContain('a line above it\n');
+    expect(clock.pendingTimers()).toBe(0);
 
     const plain: string[] = [];
+    let n = 0;
     const pipe = new StatusLine(
       {
         ...ctx,
@@ -129,12 +136,13 @@ describe('cli transfer helpers', () => {
         log: (line: string) => plain.push(line),
         stderrRaw: (t: string) => plain.push(t)
       },
-      (width) => `line for ${String(width)}`,
-      { plainIntervalMs: 0 }
+      (width) => `line ${++n} for ${String(width)}`,
+      { plainIntervalMs: 2_000 }
     );
     pipe.start();
+    clock.advance(6_100);
     pipe.stop();
-    expect(plain).toEqual(['line for undefined']);
+    expect(plain).toEqual(['line 1 for undefined', 'line 2 for undefined', 'line 3 for undefined']);
   });
 
   it('never shows a rate above the cap the user set', () => {

@@ -43,7 +43,7 @@ export const announceCommand: CliCommand = {
         'announce needs --port <port> (the TCP port peers should connect to), or --implied-port'
       );
     }
-    const started = Date.now();
+    const started = ctx.clock.now();
     const { result, stopped: reason } = await withDht(ctx, opts, (dht, signal) =>
       dht.announce(infoHash, opts.port, { impliedPort: opts.impliedPort ?? false, signal })
     );
@@ -65,7 +65,7 @@ export const announceCommand: CliCommand = {
           queries,
           hops: lookup.hops,
           peersFound: result.peers.length,
-          durationMs: Date.now() - started
+          durationMs: ctx.clock.now() - started
         })
       );
     } else {
@@ -73,7 +73,7 @@ export const announceCommand: CliCommand = {
     }
     ctx.log(
       `announce ${hex(infoHash)}: ${queries} queries, ${lookup.hops} hops, ` +
-        `${result.peers.length} other peers seen, ${seconds(Date.now() - started)}`
+        `${result.peers.length} other peers seen, ${seconds(ctx.clock.now() - started)}`
     );
     if (storedOn === 0) {
       ctx.log('trackerless: error: no node stored the announce (check --bootstrap and the network)');

@@ -22,7 +22,7 @@ import type { IndexStore } from '../../crawler/store/torrent-index.js';
 import { IndexServer, parseListenAddress, RateHistory } from '../../index-server/index.js';
 import { systemClock } from '../../util/clock.js';
 import { portParser, secondsParser } from '../args.js';
-import { EXIT_INTERRUPTED, EXIT_OK, type CliCommand, type CliContext } from '../program.js';
+import { EXIT_INTERRUPTED, EXIT_OK, every, type CliCommand, type CliContext } from '../program.js';
 import { addDhtOptions, dhtOptionsFrom, hex, seconds, startDht, type DhtCliOptions } from '../session.js';
 
 interface CrawlOptions extends DhtCliOptions {
@@ -151,7 +151,7 @@ export const crawlCommand: CliCommand = {
     });
     crawler.on('warning', (err) => ctx.warn(err.message));
     if (opts.print) crawler.on('infohash', (ih) => ctx.print(hex(ih)));
-    const started = Date.now();
+    const started = ctx.clock.now();
     const initial = (await store.summary()).torrents;
     const history = new RateHistory(systemClock, () => crawler.stats());
     // Liveness: one BEP 33 scrape at a time, claimed from the database (see lib/crawler/liveness.ts).
@@ -197,10 +197,10 @@ export const crawlCommand: CliCommand = {
     const progress = new Progress(ctx, crawler, store, started);
     const timer =
       opts.progressInterval > 0
-        ? setInterval(() => void progress.line(), opts.progressInterval * 1000)
+        ? every(ctx.clock, opts.progressInterval * 1000, () => void progress.line())
         : null;
-    const stopped = await waitForStop(ctx.interrupt, opts.duration);
-    if (timer) clearInterval(timer);
+    const stopped = await waitForStop(ctx, opts.duration);
+    timer?.cancel();
     history.stop();
     await liveness?.stop();
     await server?.close();
@@ -212,19 +212,20 @@ export const crawlCommand: CliCommand = {
     const malformed = dht.stats().malformed;
     await store.close();
     await dht.destroy();
-    ctx.log(summary(s, db.torrents, initial, db.bytes, Date.now() - started, stopped, malformed));
+    ctx.log(summary(s, db.torrents, initial, db.bytes, ctx.clock.now() - started, stopped, malformed));
     return stopped === 'interrupted' && String(ctx.interrupt.reason) !== 'EPIPE' ? EXIT_INTERRUPTED : EXIT_OK;
   }
 };
 
 /** Resolves 'interrupted' on SIGINT/SIGTERM, 'duration' when the time is up. */
-function waitForStop(interrupt: AbortSignal, durationS: number): Promise<'interrupted' | 'duration'> {
+function waitForStop(ctx: CliContext, durationS: number): Promise<'interrupted' | 'duration'> {
+  const interrupt = ctx.interrupt;
   return new Promise((resolve) => {
     if (interrupt.aborted) return resolve('interrupted');
-    const timer = durationS > 0 ? setTimeout(() => done('duration'), durationS * 1000) : null;
+    const timer = durationS > 0 ? ctx.clock.setTimeout(() => done('duration'), durationS * 1000) : null;
     const onAbort = (): void => done('interrupted');
     function done(why: 'interrupted' | 'duration'): void {
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       interrupt.removeEventListener('abort', onAbort);
       resolve(why);
     }
@@ -248,7 +249,7 @@ class Progress {
 
   async line(): Promise<void> {
     const db = await this.store.summary().catch(() => null);
-    const now = Date.now();
+    const now = this.ctx.clock.now();
     const s = this.crawler.stats();
     const rate = ((s.samples - this.lastSamples) * 1000) / Math.max(1, now - this.lastAt);
     this.lastAt = now;

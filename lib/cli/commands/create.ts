@@ -55,7 +55,7 @@ export const createCommand: CliCommand = {
     await ensureWritableFile(out, 'the .torrent file');
     if (!opts.force && (await fsp.stat(out).catch(() => undefined)))
       throw new NotWritableError(`${out} exists (add --force to overwrite it)`);
-    const started = Date.now();
+    const started = ctx.clock.now();
     let lastReport = started;
     let info;
     try {
@@ -64,7 +64,7 @@ export const createCommand: CliCommand = {
         ...(opts.pieceLength !== undefined ? { pieceLength: opts.pieceLength } : {}),
         ...(opts.private ? { private: true } : {}),
         onProgress: (hashed, total) => {
-          const now = Date.now();
+          const now = ctx.clock.now();
           if (now - lastReport < PROGRESS_INTERVAL_MS || hashed === total) return;
           lastReport = now;
           ctx.log(`hashing: ${formatBytes(hashed)} of ${formatBytes(total)}`);
@@ -83,7 +83,7 @@ export const createCommand: CliCommand = {
     const files = info.files.filter((f) => !f.padding).length;
     ctx.log(
       `wrote ${out}: ${info.name}, ${formatBytes(info.length)} in ${files} file${files === 1 ? '' : 's'}, ` +
-        `${info.pieceCount} pieces of ${formatBytes(info.pieceLength)} (hashed in ${formatDuration((Date.now() - started) / 1000)})`
+        `${info.pieceCount} pieces of ${formatBytes(info.pieceLength)} (hashed in ${formatDuration((ctx.clock.now() - started) / 1000)})`
     );
     ctx.print(toMagnet({ infoHash: info.infoHash, name: info.name }));
     return EXIT_OK;

@@ -144,7 +144,7 @@ export const downloadCommand: CliCommand = {
       return downloadMutable(ctx, parseMutableLink(String(args[0])), opts);
     const input = await readTorrentInput(String(args[0]));
     const { magnet } = input;
-    const started = Date.now();
+    const started = ctx.clock.now();
     const outDir = await ensureWritableDir(opts.out);
     const cached = input.kind === 'torrent' ? undefined : await loadCachedMetadata(outDir, magnet);
     const known = input.kind === 'torrent' ? input.info : cached;
@@ -182,7 +182,7 @@ export const downloadCommand: CliCommand = {
     const swarm = created;
 
     const status = new StatusLine(ctx, (width) =>
-      progressLine(swarm.progress(), Date.now() - started, swarmView(swarm, opts, width))
+      progressLine(swarm.progress(), ctx.clock.now() - started, swarmView(swarm, opts, width))
     );
     if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
     if (opts.verbose) logPeerSources(swarm, status);
@@ -204,7 +204,7 @@ export const downloadCommand: CliCommand = {
       ctx.log(`looking for peers of ${magnet.infoHashHex}${magnet.name ? ` (${magnet.name})` : ''} ...`);
       const onMetadata = (info: TorrentInfo): void => {
         status.log(
-          `metadata: ${describe(info)}, from peers in ${formatDuration((Date.now() - started) / 1000)}`
+          `metadata: ${describe(info)}, from peers in ${formatDuration((ctx.clock.now() - started) / 1000)}`
         );
         const selected = describeSelection(info, selection);
         if (selected) status.log(selected);
@@ -246,7 +246,7 @@ export const downloadCommand: CliCommand = {
       ? `${selectedFiles(info, selection).length} selected file(s) of ${info.name}`
       : `${info.name}, ${formatBytes(info.length)}`;
     ctx.log(
-      `done: ${what} verified in ${formatDuration((Date.now() - started) / 1000)}; ${fetched(p)}, uploaded ${formatBytes(p.uploaded)}`
+      `done: ${what} verified in ${formatDuration((ctx.clock.now() - started) / 1000)}; ${fetched(p)}, uploaded ${formatBytes(p.uploaded)}`
     );
     ctx.print(join(outDir, ...info.files[0]!.path.slice(0, 1)));
     if (!opts.seed) {

@@ -36,7 +36,7 @@ export const getCommand: CliCommand = {
     const opts = options as unknown as GetCliOptions;
     if (kind === 'immutable' && opts.salt !== undefined)
       throw new UsageError('--salt is for mutable items (a 64-hex public key)');
-    const started = Date.now();
+    const started = ctx.clock.now();
     const { result: item, stopped } = await withDht<ImmutableItem | MutableItem | null>(
       ctx,
       opts,
@@ -74,7 +74,7 @@ export const getCommand: CliCommand = {
       ctx.print(render(item.value));
     }
     ctx.log(
-      `get ${toHex(key)}: found${mutable ? ` seq ${mutable.seq}` : ''} in ${seconds(Date.now() - started)}`
+      `get ${toHex(key)}: found${mutable ? ` seq ${mutable.seq}` : ''} in ${seconds(ctx.clock.now() - started)}`
     );
     return EXIT_OK;
   }

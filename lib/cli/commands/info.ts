@@ -131,7 +131,7 @@ async function fetchMetadata(
   infoHashHex: string,
   opts: InfoCliOptions
 ): Promise<TorrentInfo | 'timeout' | 'interrupted'> {
-  const started = Date.now();
+  const started = ctx.clock.now();
   const signal = AbortSignal.any([ctx.interrupt, AbortSignal.timeout(Math.round(opts.timeout * 1000))]);
   ctx.log(`fetching the metadata of ${infoHashHex} from peers ...`);
   let swarm: Swarm;
@@ -148,14 +148,14 @@ async function fetchMetadata(
     throw err;
   }
   const status = new StatusLine(ctx, (width) =>
-    progressLine(swarm.progress(), Date.now() - started, swarmView(swarm, opts, width))
+    progressLine(swarm.progress(), ctx.clock.now() - started, swarmView(swarm, opts, width))
   );
   if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
   status.start();
   try {
     const info = await swarm.metadata({ signal });
     status.stop();
-    ctx.log(`metadata: from peers in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+    ctx.log(`metadata: from peers in ${((ctx.clock.now() - started) / 1000).toFixed(2)} s`);
     return info;
   } catch (err) {
     status.stop();

@@ -23,7 +23,7 @@ export const lookupCommand: CliCommand = {
   async run(ctx, args, options) {
     const infoHash = args[0] as Uint8Array;
     const opts = options as unknown as OneShotCliOptions;
-    const started = Date.now();
+    const started = ctx.clock.now();
     let found = 0;
     const { stopped: reason, stats } = await withDht(ctx, opts, async (dht, signal) => {
       for await (const peer of dht.findPeers(infoHash, { signal })) {
@@ -41,7 +41,7 @@ export const lookupCommand: CliCommand = {
       ? `, ${queriesSent(stats)} queries, ${stats.responsesIn} responses, ${stats.timeouts} timeouts`
       : '';
     ctx.log(
-      `lookup ${hex(infoHash)}: ${found} peer${found === 1 ? '' : 's'} in ${seconds(Date.now() - started)} (${ended}${figures})`
+      `lookup ${hex(infoHash)}: ${found} peer${found === 1 ? '' : 's'} in ${seconds(ctx.clock.now() - started)} (${ended}${figures})`
     );
     if (reason === 'interrupted' && String(ctx.interrupt.reason) !== 'EPIPE') return EXIT_INTERRUPTED;
     if (reason !== 'interrupted' && (!stats || stats.responsesIn === 0)) {

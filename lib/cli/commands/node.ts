@@ -5,7 +5,7 @@
  */
 import { formatAddress, type DHT } from '../../index.js';
 import { portParser, secondsParser } from '../args.js';
-import { EXIT_OK, type CliCommand, type CliContext } from '../program.js';
+import { EXIT_OK, every, type CliCommand, type CliContext } from '../program.js';
 import {
   addDhtOptions,
   dhtOptionsFrom,
@@ -58,12 +58,12 @@ export const nodeCommand: CliCommand = {
       );
     }
     const timer =
-      opts.statsInterval > 0 ? setInterval(() => printStats(ctx, dht), opts.statsInterval * 1000) : null;
+      opts.statsInterval > 0 ? every(ctx.clock, opts.statsInterval * 1000, () => printStats(ctx, dht)) : null;
     await new Promise<void>((resolve) => {
       if (ctx.interrupt.aborted) resolve();
       else ctx.interrupt.addEventListener('abort', () => resolve(), { once: true });
     });
-    if (timer) clearInterval(timer);
+    timer?.cancel();
     ctx.log(`stopping (${String(ctx.interrupt.reason)})`);
     printStats(ctx, dht);
     await dht.destroy(); // saves the state file when --state is set

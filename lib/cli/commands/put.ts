@@ -46,7 +46,7 @@ export const putCommand: CliCommand = {
     if (!opts.key && (opts.salt !== undefined || opts.seq !== undefined || opts.cas !== undefined))
       throw new UsageError('--salt, --seq and --cas are for mutable items: add --key FILE');
     const keyPair = opts.key ? await loadKeyPair(opts.key, { create: true }) : undefined;
-    const started = Date.now();
+    const started = ctx.clock.now();
     const { result, stopped } = await withDht(ctx, opts, (dht, signal) =>
       keyPair
         ? dht.putMutable({
@@ -73,7 +73,7 @@ export const putCommand: CliCommand = {
           storedOn: result.storedOn,
           targets: result.targets,
           refusals: result.refusals,
-          durationMs: Date.now() - started
+          durationMs: ctx.clock.now() - started
         })
       );
     } else {
@@ -83,7 +83,7 @@ export const putCommand: CliCommand = {
     const refused = result.refusals.length ? `, refused by ${result.refusals.length} (${codes})` : '';
     ctx.log(
       `put ${target}: stored on ${result.storedOn} of ${result.targets} nodes${refused}, ` +
-        `${result.lookup.queries} queries, ${seconds(Date.now() - started)}`
+        `${result.lookup.queries} queries, ${seconds(ctx.clock.now() - started)}`
     );
     if (result.storedOn === 0) {
       ctx.log(

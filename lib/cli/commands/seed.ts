@@ -108,7 +108,7 @@ export const seedCommand: CliCommand = {
     await fsp.stat(path).catch(() => {
       throw new UsageError(`cannot read ${path}: no such file or folder`);
     });
-    const started = Date.now();
+    const started = ctx.clock.now();
     let lastReport = started;
     // The status line and the listeners exist before the swarm starts: the first announce
     // can finish during an await below (writing --torrent), and early warnings come during start.
@@ -132,7 +132,7 @@ export const seedCommand: CliCommand = {
         create: {
           ...(opts.pieceLength !== undefined ? { pieceLength: opts.pieceLength } : {}),
           onProgress: (hashed, total) => {
-            const now = Date.now();
+            const now = ctx.clock.now();
             if (now - lastReport < 2_000 || hashed === total) return;
             lastReport = now;
             ctx.log(`hashing: ${formatBytes(hashed)} of ${formatBytes(total)}`);
@@ -150,7 +150,7 @@ export const seedCommand: CliCommand = {
     if (opts.torrent) await fsp.writeFile(opts.torrent, toTorrentFile(info, { createdBy: 'trackerless' }));
     ctx.log(
       `seeding ${info.name}: ${formatBytes(info.length)}, ${info.pieceCount} pieces of ${formatBytes(info.pieceLength)} ` +
-        `(hashed in ${formatDuration((Date.now() - started) / 1000)}); TCP port ${swarm.port}, DHT port ${swarm.dht?.address().port}; Ctrl-C to stop`
+        `(hashed in ${formatDuration((ctx.clock.now() - started) / 1000)}); TCP port ${swarm.port}, DHT port ${swarm.dht?.address().port}; Ctrl-C to stop`
     );
     return seedUntilStopped(ctx, swarm, status, opts, { keyPair, infoHash: info.infoHash, started });
   }
@@ -178,7 +178,7 @@ async function seedUntilStopped(
   await publishing?.stop();
   await swarm.stop();
   ctx.log(
-    `stopped (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in ${formatDuration((Date.now() - run.started) / 1000)}`
+    `stopped (${String(ctx.interrupt.reason)}): uploaded ${formatBytes(swarm.progress().uploaded)} in ${formatDuration((ctx.clock.now() - run.started) / 1000)}`
   );
   return EXIT_OK;
 }
@@ -194,7 +194,7 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
   if (opts.pieceLength !== undefined || opts.torrent !== undefined)
     throw new UsageError('--piece-length and --torrent are for seeding a file or folder');
   const keyPair = opts.publishKey ? await loadKeyPair(opts.publishKey, { create: true }) : undefined;
-  const started = Date.now();
+  const started = ctx.clock.now();
   const known = input.kind === 'torrent' ? input.info : undefined;
   ctx.log(
     known
