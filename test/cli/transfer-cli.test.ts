@@ -80,7 +80,7 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     [
       'not a link',
       'hello',
-      /^trackerless: error: "hello" is not a magnet link, an infohash \(40 hex\) or an existing \.torrent file/
+      /^trackerless: error: "hello" is neither a magnet link, an infohash nor a readable \.torrent file/
     ],
     [
       'a bad hex infohash',
