@@ -52,6 +52,13 @@ export { seed } from './swarm/seed.js';
 export type { SeedOptions, SeedResult, SeedData } from './swarm/seed.js';
 export type { DhtSourceOptions } from './swarm/peer-sources.js';
 export type { EngineProgress, PeerBan, PeerSource } from './engine/engine.js';
+
+// --- streaming: files readable while they download -------------------------------------------
+export { TorrentFile, torrentFiles, fileSource } from './stream/torrent-file.js';
+export type { FileSource, ReadRange } from './stream/torrent-file.js';
+export { RangeReader, type StreamSource } from './stream/range-reader.js';
+export type { FilePriority } from './engine/storage/file-selection.js';
+export type { ReadHead } from './engine/download/demand.js';
 export type { EncryptionPolicy } from './wire/mse.js';
 
 // --- the client: many torrents over one DHT node and one listener ------------------------------
@@ -60,7 +67,6 @@ export type { ClientEvents } from './client/client.js';
 export type { ClientOptions, AddOptions, ClientLimits } from './client/client-options.js';
 export { ClientTorrent } from './client/client-torrent.js';
 export type { TorrentEvents, TorrentState } from './client/client-torrent.js';
-export type { TorrentFile } from './client/torrent-file.js';
 export type { TorrentInput } from './client/torrent-input.js';
 
 // --- torrents and magnet links ----------------------------------------------------------------

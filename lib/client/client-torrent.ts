@@ -14,14 +14,14 @@ import type { EngineProgress } from '../engine/engine.js';
 import type { ExistingData } from '../engine/storage/storage-setup.js';
 import type { Address } from '../net/address.js';
 import { waitForState } from '../engine/engine-wait.js';
-import { DestroyedError, InvalidArgumentError } from '../errors.js';
+import { DestroyedError, InvalidArgumentError, StateError } from '../errors.js';
 import { toMagnet, type Magnet } from '../magnet/magnet.js';
 import type { Swarm, SwarmEvents, SwarmListeners } from '../swarm/swarm.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import { toHex } from '../util/bytes.js';
 import type { RateLimiter } from '../util/rate-limiter.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { TorrentFile } from './torrent-file.js';
+import { torrentFiles, type FileSource, type TorrentFile } from '../stream/torrent-file.js';
 
 export type TorrentState =
   /** Running, fetching the metadata from peers. */
@@ -345,9 +345,27 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
   private learn(info: TorrentInfo): void {
     if (this._info) return;
     this._info = info;
-    const stored = (): Bitfield | undefined => this._engine?.storedPieces() ?? this.lastStored;
-    this._files = info.files.map((_, i) => new TorrentFile(info, i, stored));
+    this._files = torrentFiles(this.fileSource(), info);
     this.fileBytes = this._files.map(() => 0);
+  }
+
+  /**
+   * What the files read through: the engine running now (reads, priorities), so a file object
+   * outlives pauses; reading or prioritising while nothing runs is a StateError.
+   */
+  private fileSource(): FileSource {
+    const engine = (): BitTorrentEngine => {
+      if (!this._engine) throw new StateError(`torrent ${this.id} is not running (paused, done or failed)`);
+      return this._engine;
+    };
+    return {
+      waitForPiece: (index, options) => engine().waitForPiece(index, options),
+      readPiece: (index, offset, length) => engine().readPiece(index, offset, length),
+      addReadHead: () => engine().addReadHead(),
+      filePriorities: () => this._engine?.filePriorities() ?? [],
+      setFilePriority: (index, priority) => engine().setFilePriority(index, priority),
+      storedPieces: () => this._engine?.storedPieces() ?? this.lastStored
+    };
   }
 
   /** 'file-progress' for files whose verified bytes changed (only when someone listens). */

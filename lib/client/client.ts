@@ -52,7 +52,7 @@ import {
 import { ClientTorrent, type SwarmRun, type TorrentHost } from './client-torrent.js';
 import { deleteTorrentData } from './delete-data.js';
 import { SessionStore, type SessionEntry } from './session-store.js';
-import type { TorrentFile } from './torrent-file.js';
+import type { TorrentFile } from '../stream/torrent-file.js';
 import { resolveInput, type ResolvedInput, type TorrentInput } from './torrent-input.js';
 
 export type ClientEvents = {

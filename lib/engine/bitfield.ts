@@ -108,6 +108,19 @@ export class Bitfield {
     return Bitfield.fromBytes(this.bits, this.length);
   }
 
+  /** A new field with the pieces set in both (lengths must match). */
+  and(other: Bitfield): Bitfield {
+    if (other.length !== this.length) {
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `bitfield lengths differ: ${this.length} and ${other.length}`
+      );
+    }
+    const bytes = new Uint8Array(this.bits.length);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (this.bits[i] ?? 0) & (other.bits[i] ?? 0);
+    return Bitfield.fromBytes(bytes, this.length);
+  }
+
   /** Indices of set bits, ascending. Skips zero bytes, so sparse fields are cheap. */
   *indices(): IterableIterator<number> {
     for (let i = 0; i < this.bits.length; i++) {

@@ -31,6 +31,8 @@ import type { Uploader } from './upload/uploader.js';
 import type { TimerHandle } from '../util/clock.js';
 import { RateLimiter } from '../util/rate-limiter.js';
 import { BLOCK_SIZE } from '../wire/constants.js';
+import { PieceDemand, type ReadHead } from './download/demand.js';
+import type { FilePriority } from './storage/file-selection.js';
 
 type Phase = 'new' | 'running' | 'stopping' | 'stopped';
 
@@ -59,12 +61,20 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   /** This torrent's caps, under the shared ones (a Client's); kept across the exchange's creation. */
   private readonly limits: { upload: RateLimiter; download: RateLimiter };
   private stopped: Promise<void> | undefined;
+  private readonly demand: PieceDemand;
+  private completing = false;
 
   constructor(options: BitTorrentEngineOptions) {
     super();
     this.o = resolveOptions(options);
     this.infoHash = this.o.infoHash;
     this._info = this.o.info;
+    this.demand = new PieceDemand({
+      ...(this.o.selectFiles ? { selectFiles: this.o.selectFiles } : {}),
+      sequential: this.o.sequential,
+      readaheadBytes: this.o.readaheadBytes
+    });
+    if (this._info) this.demand.setLayout(this._info);
     this.downMeter = new RateMeter(this.o.clock, 5);
     this.upMeter = new RateMeter(this.o.clock, 5);
     const cap = (rate: number, parent: RateLimiter | undefined): RateLimiter =>
@@ -130,6 +140,54 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   /** The pieces verified and stored (a copy); undefined until the storage is open. */
   storedPieces(): Bitfield | undefined {
     return this.downloader?.stored.clone();
+  }
+
+  // --- streaming and priorities ----------------------------------------------------------------
+
+  /** Is piece `index` verified and stored (readable)? */
+  hasPiece(index: number): boolean {
+    return this.downloader?.stored.get(index) ?? false;
+  }
+
+  /**
+   * Bytes [offset, offset + length) of a verified, stored piece. Rejects with StateError for a
+   * piece that is not (unverified bytes are never handed out).
+   */
+  async readPiece(index: number, offset: number, length: number): Promise<Uint8Array> {
+    if (!this.storage || !this.hasPiece(index)) throw new StateError(`piece ${index} is not verified`);
+    return this.storage.readBlock(index, offset, length);
+  }
+
+  /** Resolves once piece `index` is verified and stored; rejects on abort, stop or a fatal error. */
+  waitForPiece(index: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.waitFor('piece', () => (this.hasPiece(index) ? true : undefined), options.signal).then(
+      () => {}
+    );
+  }
+
+  /** Each file's priority, in torrent order (empty before the metadata is known). */
+  filePriorities(): FilePriority[] {
+    return this.demand.filePriorities();
+  }
+
+  /**
+   * 'skip' downloads none of the file (beyond pieces it shares with wanted files), 'high'
+   * starts its pieces before the others'. Changeable while running: a finished torrent with
+   * more wanted resumes downloading (and emits 'done' again). Throws StateError before the
+   * metadata is known, InvalidArgumentError for a bad index or priority.
+   */
+  setFilePriority(index: number, priority: FilePriority): void {
+    this.demand.setFilePriority(index, priority);
+  }
+
+  /** Sequential mode: new pieces lowest index first. */
+  setSequential(on: boolean): void {
+    this.demand.setSequential(on);
+  }
+
+  /** A reader's position: its bytes get deadlines (see demand.ts). Needs the metadata. */
+  addReadHead(): ReadHead {
+    return this.demand.addReadHead();
   }
 
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -238,6 +296,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       return this.fatal(err as Error);
     }
     this._info = info;
+    this.demand.setLayout(info);
     this.fetcher = undefined;
     this.peers.metadataKnown(info);
     this.emit('metadata', info);
@@ -275,6 +334,16 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       complete: () => void this.onComplete(),
       warn: (err) => this.emit('warning', err)
     });
+    // Before the downloader is ours: the initial state is no completion change.
+    this.demand.attach({
+      setWanted: (wanted) => {
+        downloader.setWanted(wanted);
+        this.completionChanged();
+      },
+      setHigh: (high) => downloader.setHigh(high),
+      setSequential: (on) => downloader.setSequential(on),
+      setDeadlines: (pieces) => downloader.setDeadlines(pieces)
+    });
     this.downloader = downloader;
     this.uploader = uploader;
     this.peers.attachAll();
@@ -283,10 +352,32 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
 
   private onPieceStored(index: number): void {
     this.peers.announcePiece(index);
+    this.emit('piece', index);
+  }
+
+  /** The wanted set changed: done now, or more to download after being done. */
+  private completionChanged(): void {
+    const d = this.downloader;
+    if (!d || this.phase !== 'running') return;
+    if (d.complete && !this._complete) void this.onComplete();
+    else if (!d.complete && this._complete) {
+      this._complete = false;
+      this.uploader?.setSeeding(false);
+      this.emit('progress', this.progress());
+    }
   }
 
   private async onComplete(): Promise<void> {
-    if (this._complete || this.phase !== 'running') return;
+    if (this._complete || this.completing || this.phase !== 'running') return;
+    this.completing = true;
+    try {
+      await this.finishDownload();
+    } finally {
+      this.completing = false;
+    }
+  }
+
+  private async finishDownload(): Promise<void> {
     try {
       await this.storage?.flush();
       await this.resumeWriter?.save(this.downloader!.stored, true);
@@ -333,6 +424,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
 
   private async close(graceful: boolean): Promise<void> {
     this.phase = 'stopping';
+    this.demand.detach();
     this.lifetime.abort();
     this.tickTimer?.cancel();
     this.unregister?.();
@@ -357,7 +449,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   }
 
   private waitFor<T>(
-    event: 'metadata' | 'done',
+    event: 'metadata' | 'done' | 'piece',
     value: () => T | undefined,
     signal?: AbortSignal
   ): Promise<T> {

@@ -18,6 +18,7 @@ import { DEFAULT_ENCRYPTION, type EncryptionPolicy } from '../wire/mse.js';
 import { connectPeer } from './peers/connect-peer.js';
 import { CONNECT_TIMEOUT_MS } from '../net/tcp.js';
 import { type ListenOptions } from './peers/tcp-peer-listener.js';
+import { DEFAULT_READAHEAD_BYTES } from './download/demand.js';
 import type { ChokerSettings } from './upload/uploader.js';
 import type { RateLimiter } from '../util/rate-limiter.js';
 import type { ConnectionBudget } from './peers/connection-budget.js';
@@ -46,6 +47,13 @@ export interface BitTorrentEngineOptions {
    * rejects with it). Default: every file.
    */
   selectFiles?: number[];
+  /**
+   * Start new pieces lowest index first instead of rarest first (whole-file streaming; costs
+   * the swarm piece diversity). Changeable with `setSequential`. Default false.
+   */
+  sequential?: boolean;
+  /** Bytes past a reader's position that get deadlines too (streaming readahead). Default 4 MiB. */
+  readaheadBytes?: number;
   /** Keep running as a seed once complete; when false the engine stops itself after 'done'. Default false. */
   seed?: boolean;
   /** Our 20-byte peer id. Default: PEER_ID_PREFIX ('-TL0001-') + 12 random bytes. */
@@ -178,6 +186,8 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     resume: o.resume ?? true,
     resumeIntervalMs: positive('resumeIntervalMs', o.resumeIntervalMs, 30_000),
     seed: o.seed ?? false,
+    sequential: o.sequential ?? false,
+    readaheadBytes: positive('readaheadBytes', o.readaheadBytes, DEFAULT_READAHEAD_BYTES),
     peerId: o.peerId ?? makePeerId(random),
     encryption: o.encryption ?? DEFAULT_ENCRYPTION,
     connect:

@@ -7,8 +7,8 @@ import { AbortError } from '../errors.js';
 import type { EngineEmitter } from './engine.js';
 
 export interface WaitSpec<T> {
-  /** Emitted when the state is reached. */
-  event: 'metadata' | 'done';
+  /** Emitted when the state may have been reached (`value()` tells). */
+  event: 'metadata' | 'done' | 'piece';
   value: () => T | undefined;
   /** The engine is stopping or stopped. */
   stopped: () => boolean;
@@ -30,8 +30,10 @@ export function waitForState<T>(engine: EngineEmitter, spec: WaitSpec<T>): Promi
       spec.signal?.removeEventListener('abort', onAbort);
     };
     const onEvent = (): void => {
+      const v = spec.value();
+      if (v === undefined) return;
       cleanup();
-      resolve(spec.value() as T);
+      resolve(v);
     };
     const onError = (err: Error): void => {
       cleanup();

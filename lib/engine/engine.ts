@@ -58,6 +58,8 @@ export type EngineEvents = {
   metadata: [info: TorrentInfo];
   /** Every piece (with a file selection: every wanted piece) is verified and flushed to storage. Emitted once. */
   done: [];
+  /** A piece was verified and stored (readers wait on it). */
+  piece: [index: number];
   /** A peer was disconnected and will not be reconnected. */
   'peer-banned': [ban: PeerBan];
   /** A peer told us about its DHT node (BEP 5 PORT): the Swarm may `dht.addNode` it. */

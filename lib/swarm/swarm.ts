@@ -28,6 +28,7 @@ import { normalizeSelection, selectedPieces } from '../engine/storage/file-selec
 import type { ExistingData } from '../engine/storage/storage-setup.js';
 import type { Storage } from '../engine/storage/storage.js';
 import { TcpPeerListener, type ListenOptions } from '../engine/peers/tcp-peer-listener.js';
+import { fileSource, torrentFiles, type TorrentFile } from '../stream/torrent-file.js';
 import type { Address } from '../net/address.js';
 import { parseMagnet, toMagnet, type Magnet } from '../magnet/magnet.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
@@ -170,6 +171,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   /** One discovery loop per DHT node (IPv4, IPv6). */
   private sources: DhtPeerSource[] = [];
   private stopping: Promise<void> | undefined;
+  private fileList: TorrentFile[] | undefined;
 
   private constructor(parts: {
     infoHash: Uint8Array;
@@ -320,6 +322,18 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
 
   get info(): TorrentInfo | undefined {
     return this.engine.info;
+  }
+
+  /**
+   * The torrent's files, readable while they download (`createReadStream`, `stream`) and with
+   * per-file priorities; empty until the metadata is known, and with an engine that cannot
+   * stream. See docs/streaming.md.
+   */
+  get files(): TorrentFile[] {
+    const info = this.engine.info;
+    const source = fileSource(this.engine);
+    if (!info || !source) return [];
+    return (this.fileList ??= torrentFiles(source, info));
   }
 
   /** Where our DHT node got in (swarms that join by themselves), once it has. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deleteTorrentData } from '../../lib/client/delete-data.js';
 import { SessionStore, type SessionEntry } from '../../lib/client/session-store.js';
-import { verifiedBytesOf } from '../../lib/client/torrent-file.js';
+import { verifiedBytesOf } from '../../lib/stream/torrent-file.js';
 import { resolveInput } from '../../lib/client/torrent-input.js';
 import { Bitfield } from '../../lib/engine/bitfield.js';
 import { resumePath } from '../../lib/engine/storage/resume.js';

@@ -10,8 +10,11 @@
  * buffer is taken when a piece's first block is requested, and once `maxInFlightBytes` of buffers (including
  * pieces being written) exist, peers only get blocks of pieces already started.
  *
- * A file selection (BEP 53) restricts the picker to the `wanted` pieces, and completion means
- * every wanted piece is stored. While a peer chokes us, we still ask it for the pieces of its
+ * A file selection (BEP 53) or file priorities restrict the picker to the `wanted` pieces
+ * (changeable while running), and completion means every wanted piece is stored. Readers'
+ * deadlines (demand.ts) go to the picker; when a new most-urgent piece appears (a seek, a new
+ * reader) the requests queued at peers that have it are cancelled, so it is not served behind
+ * a pipeline of other pieces. While a peer chokes us, we still ask it for the pieces of its
  * BEP 6 allowed-fast set (`DownloadPeer.allowedFast`), and only those.
  */
 import { createHash, webcrypto } from 'node:crypto';
@@ -45,6 +48,12 @@ interface DownloadPeer {
   readonly allowedFast: Set<number>;
   /** piece -> until when not to ask this peer for it (it rejected it while unchoking us). */
   readonly avoid: Map<number, number>;
+  /**
+   * Blocks (`piece:offset`) we cancelled to make way for a deadline, still awaiting the BEP 6
+   * answer (a piece or a reject): they stay requested until then, so the same block is not
+   * asked twice on one connection, and their reject is no "ask elsewhere" hint.
+   */
+  readonly cancelled: Set<string>;
 }
 
 /** A peer as the downloader sees it, for status displays and tests. */
@@ -100,7 +109,7 @@ export class Downloader {
   /** Verified AND written: what we may serve and what the resume file records. */
   readonly stored: Bitfield;
   /** The pieces to download (a file selection), or undefined for all of them. */
-  readonly wanted: Bitfield | undefined;
+  private _wanted: Bitfield | undefined;
   /** Wanted pieces stored (progress and completion; pieces stored beyond a selection do not count). */
   storedWantedCount = 0;
   /** Piece payload bytes received, and the part discarded (duplicates, unrequested, failed pieces). */
@@ -126,10 +135,7 @@ export class Downloader {
       have: options.have
     });
     this.stored = options.have.clone();
-    this.wanted = options.wanted?.clone();
-    if (this.wanted) this.picker.setWanted(this.wanted);
-    for (const i of this.wanted?.indices() ?? []) if (this.stored.get(i)) this.storedWantedCount++;
-    if (!this.wanted) this.storedWantedCount = this.stored.count;
+    this.applyWanted(options.wanted);
     this.limiter = options.limiter;
     this.smartBan = new SmartBan({ blockSize: this.picker.blockSize });
     this.buffers = new PieceBuffers({
@@ -142,6 +148,35 @@ export class Downloader {
 
   get complete(): boolean {
     return this.storedWantedCount === this.wantedCount;
+  }
+
+  /** The pieces to download (a file selection or priorities), or undefined for all of them. */
+  get wanted(): Bitfield | undefined {
+    return this._wanted;
+  }
+
+  /** Change the pieces to download (priorities changed). The caller checks `complete` after. */
+  setWanted(wanted: Bitfield | undefined): void {
+    this.applyWanted(wanted);
+    this.refreshInterest();
+  }
+
+  /** Pieces to start before other wanted ones (high-priority files); null for none. */
+  setHigh(high: Bitfield | null): void {
+    this.picker.setHigh(high);
+  }
+
+  setSequential(on: boolean): void {
+    this.picker.setSequential(on);
+  }
+
+  /** The pieces readers wait on, most urgent first (see demand.ts). */
+  setDeadlines(pieces: readonly number[]): void {
+    const before = this.picker.firstDeadline();
+    this.picker.setDeadlines(pieces);
+    const head = this.picker.firstDeadline();
+    if (head !== undefined && head !== before && !this.buffers.has(head)) this.makeWayFor(head);
+    this.refreshInterest();
   }
 
   /** Pieces to download: all of them, or those of the selected files. */
@@ -158,7 +193,13 @@ export class Downloader {
 
   /** `allowedFast`: indices the peer sent before the piece count was known (range-checked here). */
   addPeer(s: PeerSession, allowedFast: Iterable<number> = []): void {
-    const p: DownloadPeer = { lastBlockAt: 0, snubbed: false, allowedFast: new Set(), avoid: new Map() };
+    const p: DownloadPeer = {
+      lastBlockAt: 0,
+      snubbed: false,
+      allowedFast: new Set(),
+      avoid: new Map(),
+      cancelled: new Set()
+    };
     for (const i of allowedFast) if (i < this.picker.pieceCount) p.allowedFast.add(i);
     this.peers.set(s, p);
     this.picker.addPeer(s);
@@ -228,6 +269,7 @@ export class Downloader {
   onChoke(s: PeerSession): void {
     if (!s.wire.fastExtension) {
       this.picker.releasePeerRequests(s);
+      this.peers.get(s)?.cancelled.clear();
       this.scheduleFill();
     }
   }
@@ -242,6 +284,7 @@ export class Downloader {
     const p = this.peers.get(s);
     if (!p) return;
     this.picker.releaseRequest(s, r.index, r.begin);
+    if (p.cancelled.delete(`${r.index}:${r.begin}`)) return this.scheduleFill();
     if (!s.wire.peerChoking) p.avoid.set(r.index, this.o.clock.now() + AVOID_AFTER_REJECT_MS);
     else p.allowedFast.delete(r.index);
     this.scheduleFill();
@@ -253,6 +296,7 @@ export class Downloader {
     const now = this.o.clock.now();
     const length = m.block.length;
     s.down.add(length);
+    if (p.cancelled.size > 0) p.cancelled.delete(`${m.index}:${m.begin}`);
     p.lastBlockAt = now;
     p.snubbed = false;
     this.receivedBytes += length;
@@ -262,7 +306,7 @@ export class Downloader {
     // sending one stray block per piece would make us buffer the whole torrent.
     const fits =
       this.picker.blockLength(m.index, m.begin) === length &&
-      (!this.wanted || this.wanted.get(m.index)) &&
+      (!this.wanted || this.wanted.get(m.index) || this.picker.hasDeadline(m.index)) &&
       (this.buffers.has(m.index) ||
         this.picker.isRequestedFrom(s, m.index, m.begin) ||
         this.inFlightBytes + this.picker.pieceSize(m.index) <= this.o.maxInFlightBytes);
@@ -352,6 +396,7 @@ export class Downloader {
       for (const [piece, until] of p.avoid) if (until <= now) p.avoid.delete(piece);
       if (this.picker.requestCount(s) === 0 || now - p.lastBlockAt < this.o.requestTimeoutMs) continue;
       p.snubbed = true;
+      p.cancelled.clear();
       for (const r of this.picker.releasePeerRequests(s))
         if (s.connected) s.wire.cancel(r.index, r.begin, r.length);
       p.lastBlockAt = now;
@@ -371,6 +416,39 @@ export class Downloader {
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  private applyWanted(wanted: Bitfield | undefined): void {
+    this._wanted = wanted?.clone();
+    this.picker.setWanted(wanted ?? null);
+    this.storedWantedCount = wanted ? wanted.and(this.stored).count : this.stored.count;
+  }
+
+  /** Interest may change with the wanted set: update it for every peer, then refill. */
+  private refreshInterest(): void {
+    for (const s of this.peers.keys()) this.updateInterest(s);
+    this.scheduleFill();
+  }
+
+  /**
+   * A reader now waits first on `piece`, which nobody is fetching: cancel the requests queued
+   * at each unchoking peer that has it, except those for pieces with deadlines, so its blocks
+   * go out first instead of behind a full pipeline. With BEP 6 the peer answers every cancel
+   * (a piece already on its way, or a reject), and the request stays ours until then; without
+   * it the cancel ends the request at once (BEP 3).
+   */
+  private makeWayFor(piece: number): void {
+    for (const [s, p] of this.peers) {
+      if (!s.connected || s.wire.peerChoking || !this.picker.peerHas(s, piece)) continue;
+      for (const r of this.picker.outstanding(s)) {
+        if (this.picker.hasDeadline(r.index)) continue;
+        const key = `${r.index}:${r.begin}`;
+        if (p.cancelled.has(key)) continue;
+        s.wire.cancel(r.index, r.begin, r.length);
+        if (s.wire.fastExtension) p.cancelled.add(key);
+        else this.picker.releaseRequest(s, r.index, r.begin);
+      }
+    }
+  }
 
   private pipelineTarget(s: PeerSession): number {
     const { minPipeline, maxPipeline, pipelineSeconds } = this.o;

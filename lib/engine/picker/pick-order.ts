@@ -4,12 +4,15 @@
  *
  * - `rarestFirst`: which new pieces to start for a peer — the rarest among the pieces it has
  *   and we want, ties at random (or all at random while we have too few pieces to trade).
+ * - `inIndexOrder`: the same candidates, lowest index first (sequential mode: streaming a
+ *   whole file front to back).
  * - `endgameOrder`: which outstanding blocks to ask a peer for again — least-duplicated first.
  */
 import type { RandomSource } from '../../util/random.js';
 import type { Bitfield } from '../bitfield.js';
 
-export interface RarestFirstInput {
+/** What both orders scan: the candidate pieces for one peer. */
+export interface CandidateInput {
   pieceCount: number;
   /** The peer's pieces (a full bitfield for a seed). */
   theirs: Bitfield;
@@ -18,6 +21,9 @@ export interface RarestFirstInput {
   /** 1 for pieces already in progress (they are not new). */
   inProgress: Uint8Array;
   exclude: ((piece: number) => boolean) | undefined;
+}
+
+export interface RarestFirstInput extends CandidateInput {
   /** Availability of each piece; ignored in random mode. */
   availability: Uint32Array;
   /** Random first pieces: every candidate counts as equally rare. */
@@ -37,17 +43,7 @@ export interface RarestFirstInput {
  * (theirs & ~have & wanted) skips 8 pieces at a time, and most bytes once we have most pieces.
  */
 export function rarestFirst(o: RarestFirstInput, take: (piece: number) => boolean): void {
-  const candidates = (visit: (i: number) => void): void => {
-    const bytes = Math.ceil(o.pieceCount / 8);
-    for (let b = 0; b < bytes; b++) {
-      const mask = o.theirs.byte(b) & ~o.have.byte(b) & o.wanted.byte(b);
-      if (mask === 0) continue;
-      for (let bit = 0; bit < 8; bit++) {
-        const i = b * 8 + bit;
-        if (mask & (0x80 >> bit) && o.inProgress[i] === 0 && !(o.exclude?.(i) ?? false)) visit(i);
-      }
-    }
-  };
+  const candidates = (visit: (i: number) => void): void => scanCandidates(o, visit);
   const level = (i: number): number => (o.randomMode ? 0 : (o.availability[i] ?? 0));
 
   const histogram: number[] = [];
@@ -75,6 +71,36 @@ export function rarestFirst(o: RarestFirstInput, take: (piece: number) => boolea
       if (take(chosen)) return;
     }
   }
+}
+
+/**
+ * Offer the candidate pieces to `take` lowest index first, until it returns true. Sequential
+ * mode trades the swarm's health (everyone fetching the same pieces) for a file that is
+ * playable front to back as it arrives.
+ */
+export function inIndexOrder(o: CandidateInput, take: (piece: number) => boolean): void {
+  scanCandidates(o, take);
+}
+
+/**
+ * Visit the pieces the peer has, we lack and want, not started, not excluded, in index order,
+ * until `visit` returns true. Byte-wise: (theirs & ~have & wanted) skips 8 pieces at a time.
+ */
+function scanCandidates(o: CandidateInput, visit: (i: number) => boolean | void): void {
+  const bytes = Math.ceil(o.pieceCount / 8);
+  for (let b = 0; b < bytes; b++) {
+    const mask = candidateMask(o, b);
+    if (mask === 0) continue;
+    for (let bit = 0; bit < 8; bit++) {
+      const i = b * 8 + bit;
+      if (mask & (0x80 >> bit) && o.inProgress[i] === 0 && !(o.exclude?.(i) ?? false) && visit(i) === true)
+        return;
+    }
+  }
+}
+
+function candidateMask(o: CandidateInput, b: number): number {
+  return o.theirs.byte(b) & ~o.have.byte(b) & o.wanted.byte(b);
 }
 
 /** One outstanding block that could be asked from another peer in endgame. */

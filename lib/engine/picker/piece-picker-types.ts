@@ -14,6 +14,8 @@ export interface PiecePickerOptions {
   endgameMaxRequestsPerBlock?: number;
   /** Pieces we already have (resume). */
   have?: Bitfield;
+  /** Start new pieces lowest index first instead of rarest first (default false). */
+  sequential?: boolean;
 }
 
 export interface PickOptions {

@@ -3,14 +3,23 @@
  * libtorrent's piece_picker / request_blocks.
  *
  * Order of preference for one peer:
+ *  0. pieces readers wait on (deadlines), most urgent first: blocks of those in progress,
+ *     then new ones — libtorrent's time-critical pieces;
  *  1. unrequested blocks of pieces already in progress that the peer has — finishing pieces
  *     early frees memory, lets us verify and re-share them sooner;
- *  2. new pieces: random ones until `randomFirstPieces` are complete (a newcomer needs
- *     something to trade quickly; the rarest pieces are slow to get), then rarest first among
- *     the pieces the peer has (ties broken at random so peers don't all chase the same piece);
+ *  2. new pieces, in two tiers:
+ *     a. high-priority pieces (a file set to 'high'), rarest first;
+ *     b. the other wanted pieces: random ones until `randomFirstPieces` are complete (a
+ *        newcomer needs something to trade quickly; the rarest pieces are slow to get), then
+ *        rarest first among the pieces the peer has (ties broken at random so peers don't all
+ *        chase the same piece); in sequential mode lowest index first instead;
  *  3. endgame: once every missing block is requested, blocks already requested from other
  *     peers are requested again (at most `endgameMaxRequestsPerBlock` requesters per block);
  *     `onBlockReceived` returns the peers whose duplicate requests should be cancelled.
+ *
+ * A piece with a deadline is wanted even outside the wanted set (a reader of a skipped file
+ * still gets its bytes), and may be started when `newPieces` is false: readers' windows are
+ * small and bounded, and waiting on the memory budget would stall playback.
  *
  * Cost: availability updates are O(1) per HAVE and O(pieces) per bitfield (piece-availability.ts);
  * `pick` is O(pieces) (one scan for candidates) plus O(blocks) of the in-progress pieces
@@ -21,7 +30,7 @@ import type { RandomSource } from '../../util/random.js';
 import { BLOCK_SIZE } from '../../wire/constants.js';
 import { Bitfield } from '../bitfield.js';
 import { PartialPiece } from './partial-piece.js';
-import { endgameOrder, rarestFirst } from './pick-order.js';
+import { endgameOrder, inIndexOrder, rarestFirst } from './pick-order.js';
 import { PieceAvailability } from './piece-availability.js';
 import type { BlockReceived, PickOptions, PiecePickerOptions } from './piece-picker-types.js';
 import type { BlockRequest } from '../../wire/messages.js';
@@ -40,6 +49,12 @@ export class PiecePicker<P = string> {
   private readonly endgameMax: number;
   private readonly have: Bitfield;
   private wanted: Bitfield | null = null;
+  /** High-priority pieces (a subset of the wanted ones), or null for none. */
+  private high: Bitfield | null = null;
+  /** Pieces readers wait on, most urgent first, and each one's rank in that order. */
+  private deadlineOrder: readonly number[] = [];
+  private readonly deadlineRank = new Map<number, number>();
+  private sequential = false;
   private readonly swarm: PieceAvailability<P>;
   private readonly partials = new Map<number, PartialPiece<P>>();
   /** 1 where `partials` has the piece: a typed-array test in the candidate scan. */
@@ -82,6 +97,7 @@ export class PiecePicker<P = string> {
       );
     }
     this.have = opts.have ? opts.have.clone() : new Bitfield(this.pieceCount);
+    this.sequential = opts.sequential ?? false;
     this.recount();
   }
 
@@ -189,17 +205,23 @@ export class PiecePicker<P = string> {
     this.requests.delete(peer);
   }
 
+  /** The outstanding requests to `peer`. */
+  outstanding(peer: P): BlockRequest[] {
+    const out: BlockRequest[] = [];
+    for (const key of this.requests.get(peer) ?? []) {
+      const piece = Math.floor(key / this.blocksPerPiece);
+      const offset = (key % this.blocksPerPiece) * this.blockSize;
+      out.push({ index: piece, begin: offset, length: this.blockLength(piece, offset) });
+    }
+    return out;
+  }
+
   /** Drop every request to `peer` (it choked us, or it is going away). Returns them. */
   releasePeerRequests(peer: P): BlockRequest[] {
     const requests = this.requests.get(peer);
     if (!requests) return [];
-    const released: BlockRequest[] = [];
-    for (const key of [...requests]) {
-      const piece = Math.floor(key / this.blocksPerPiece);
-      const offset = (key % this.blocksPerPiece) * this.blockSize;
-      this.releaseRequest(peer, piece, offset);
-      released.push({ index: piece, begin: offset, length: this.blockLength(piece, offset) });
-    }
+    const released = this.outstanding(peer);
+    for (const r of released) this.releaseRequest(peer, r.index, r.begin);
     return released;
   }
 
@@ -217,14 +239,51 @@ export class PiecePicker<P = string> {
 
   /** Restrict downloading to the set pieces; `null` wants everything. */
   setWanted(wanted: Bitfield | null): void {
-    if (wanted && wanted.length !== this.pieceCount) {
-      throw new InvalidArgumentError(
-        'ERR_INVALID_ARGUMENT',
-        `wanted bitfield has ${wanted.length} bits, expected ${this.pieceCount}`
-      );
-    }
+    this.checkLength(wanted, 'wanted');
     this.wanted = wanted ? wanted.clone() : null;
+    if (this.high && this.wanted) this.high = this.high.and(this.wanted);
     this.recount();
+  }
+
+  /** Pieces to start before the other wanted ones (files set to 'high'); `null` for none. */
+  setHigh(high: Bitfield | null): void {
+    this.checkLength(high, 'high');
+    this.high = high && this.wanted ? high.and(this.wanted) : (high?.clone() ?? null);
+    if (this.high?.hasNone()) this.high = null;
+  }
+
+  /** Sequential mode: new pieces lowest index first instead of rarest first. */
+  setSequential(on: boolean): void {
+    this.sequential = on;
+  }
+
+  /**
+   * The pieces readers wait on, most urgent first (replaces the previous list). Out-of-range
+   * indices are ignored. Pieces leaving or joining the list change the wanted set (a deadline
+   * makes a piece wanted), so counters are adjusted for those only.
+   */
+  setDeadlines(pieces: readonly number[]): void {
+    const before = new Set(this.deadlineRank.keys());
+    const order: number[] = [];
+    this.deadlineRank.clear();
+    for (const p of pieces) {
+      if (!Number.isInteger(p) || p < 0 || p >= this.pieceCount || this.deadlineRank.has(p)) continue;
+      this.deadlineRank.set(p, order.length);
+      order.push(p);
+    }
+    this.deadlineOrder = order;
+    for (const p of before) if (!this.deadlineRank.has(p)) this.wantedChanged(p, true);
+    for (const p of order) if (!before.has(p)) this.wantedChanged(p, false);
+  }
+
+  /** The most urgent piece readers wait on that we lack, if any. */
+  firstDeadline(): number | undefined {
+    return this.deadlineOrder.find((p) => !this.have.get(p));
+  }
+
+  /** Does a reader wait on `piece`? */
+  hasDeadline(piece: number): boolean {
+    return this.deadlineRank.has(piece);
   }
 
   // --- blocks and pieces -----------------------------------------------------------------------
@@ -246,9 +305,19 @@ export class PiecePicker<P = string> {
         (p) => p.unrequested > 0 && this.wantedMissing(p.index) && has(p.index)
       );
       started.sort(
-        (a, b) => a.unrequested - b.unrequested || this.availability(a.index) - this.availability(b.index)
+        (a, b) =>
+          this.urgency(a.index) - this.urgency(b.index) ||
+          a.unrequested - b.unrequested ||
+          this.availability(a.index) - this.availability(b.index)
       );
-      for (const partial of started) {
+      const urgent = started.filter((p) => this.deadlineRank.has(p.index));
+      for (const partial of urgent) {
+        if (out.length >= maxRequests) break;
+        this.takeBlocks(partial, peer, requests, maxRequests, out);
+      }
+      if (out.length < maxRequests && this.deadlineOrder.length > 0)
+        this.pickDeadlinePieces(peer, requests, has, maxRequests, out);
+      for (const partial of started.slice(urgent.length)) {
         if (out.length >= maxRequests) break;
         this.takeBlocks(partial, peer, requests, maxRequests, out);
       }
@@ -321,7 +390,36 @@ export class PiecePicker<P = string> {
   // --- internals -------------------------------------------------------------------------------
 
   private wantedMissing(i: number): boolean {
-    return !this.have.get(i) && (this.wanted === null || this.wanted.get(i));
+    return !this.have.get(i) && (this.wanted === null || this.wanted.get(i) || this.deadlineRank.has(i));
+  }
+
+  /** Deadline rank, or past every rank for pieces without a deadline (a sort key). */
+  private urgency(i: number): number {
+    return this.deadlineRank.get(i) ?? this.pieceCount;
+  }
+
+  private checkLength(bits: Bitfield | null, name: string): void {
+    if (bits && bits.length !== this.pieceCount) {
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `${name} bitfield has ${bits.length} bits, expected ${this.pieceCount}`
+      );
+    }
+  }
+
+  /**
+   * Piece `i` may have joined or left the wanted set (`wasWanted` tells whether it was in):
+   * adjust the counters for that one piece instead of recounting them all.
+   */
+  private wantedChanged(i: number, wasWanted: boolean): void {
+    if (this.have.get(i)) return;
+    const now = this.wantedMissing(i);
+    const before = wasWanted || this.wanted === null || this.wanted.get(i);
+    if (now === before) return;
+    const sign = now ? 1 : -1;
+    this.missingWanted += sign;
+    this.unrequested += sign * (this.partials.get(i)?.unrequested ?? this.blockCountOf(i));
+    this.swarm.adjustInterest(i, sign);
   }
 
   private blockCountOf(i: number): number {
@@ -377,7 +475,22 @@ export class PiecePicker<P = string> {
     );
   }
 
-  /** Start new pieces for `peer`, rarest first (see pick-order.ts). */
+  /** Start the pieces readers wait on, most urgent first. */
+  private pickDeadlinePieces(
+    peer: P,
+    requests: Set<number>,
+    has: (i: number) => boolean,
+    max: number,
+    out: BlockRequest[]
+  ): void {
+    for (const piece of this.deadlineOrder) {
+      if (out.length >= max) return;
+      if (this.inProgress[piece] === 1 || this.have.get(piece) || !has(piece)) continue;
+      this.takeBlocks(this.partialFor(piece), peer, requests, max, out);
+    }
+  }
+
+  /** Start new pieces for `peer`: high priority first, then rarest first or in index order (see pick-order.ts). */
   private pickNewPieces(
     peer: P,
     requests: Set<number>,
@@ -388,22 +501,34 @@ export class PiecePicker<P = string> {
   ): void {
     const theirs = this.swarm.piecesOf(peer);
     if (!theirs) return;
-    const input = {
-      pieceCount: this.pieceCount,
-      theirs,
-      have: this.have,
-      wanted: this.wanted ?? this.all,
-      inProgress: this.inProgress,
-      exclude,
-      availability: this.swarm.counts,
-      randomMode: this.have.count < this.randomFirstPieces,
-      need: Math.ceil((max - out.length) / this.blocksPerPiece) + 1,
-      random
-    };
-    rarestFirst(input, (piece) => {
+    const take = (piece: number): boolean => {
       this.takeBlocks(this.partialFor(piece), peer, requests, max, out);
       return out.length >= max;
-    });
+    };
+    for (const wanted of this.high ? [this.high, this.wanted ?? this.all] : [this.wanted ?? this.all]) {
+      const candidates = {
+        pieceCount: this.pieceCount,
+        theirs,
+        have: this.have,
+        wanted,
+        inProgress: this.inProgress,
+        exclude
+      };
+      if (this.sequential) inIndexOrder(candidates, take);
+      else {
+        rarestFirst(
+          {
+            ...candidates,
+            availability: this.swarm.counts,
+            randomMode: this.have.count < this.randomFirstPieces,
+            need: Math.ceil((max - out.length) / this.blocksPerPiece) + 1,
+            random
+          },
+          take
+        );
+      }
+      if (out.length >= max) return;
+    }
   }
 
   /** Endgame: re-request blocks outstanding elsewhere, least-duplicated first. */

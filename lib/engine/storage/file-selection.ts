@@ -71,3 +71,37 @@ export function wantedBytes(
 ): number {
   return piecesBytes(layout, wanted.count, wanted.get(layout.pieceCount - 1));
 }
+
+/** How much a file is wanted: 'skip' downloads none of it, 'high' starts its pieces first. */
+export type FilePriority = 'skip' | 'normal' | 'high';
+
+const PRIORITIES: readonly FilePriority[] = ['skip', 'normal', 'high'];
+
+/** Throws InvalidArgumentError('ERR_INVALID_PRIORITY') unless `p` is a FilePriority. */
+export function checkPriority(p: unknown): FilePriority {
+  if (!PRIORITIES.includes(p as FilePriority)) {
+    throw new InvalidArgumentError(
+      'ERR_INVALID_PRIORITY',
+      `file priority must be one of ${PRIORITIES.join(', ')}, got ${String(p)}`
+    );
+  }
+  return p as FilePriority;
+}
+
+/**
+ * The pieces per-file priorities need: `wanted` overlaps a file that is not skipped (null when
+ * every piece is), `high` overlaps a high-priority file (null when none). A piece shared by a
+ * skipped and a wanted file is wanted, as with a BEP 53 selection.
+ */
+export function priorityPieces(
+  layout: FileLayout,
+  priorities: readonly FilePriority[]
+): { wanted: Bitfield | null; high: Bitfield | null } {
+  const indices = (p: FilePriority): number[] =>
+    priorities.flatMap((q, i) => (q === p || (p === 'normal' && q === 'high') ? [i] : []));
+  const skipped = priorities.some((p) => p === 'skip');
+  const wanted = skipped ? selectedPieces(layout, indices('normal')) : null;
+  const highFiles = indices('high');
+  const high = highFiles.length > 0 ? selectedPieces(layout, highFiles) : null;
+  return { wanted, high };
+}
