@@ -59,6 +59,8 @@ export type { FileSource, ReadRange } from './stream/torrent-file.js';
 export { RangeReader, type StreamSource } from './stream/range-reader.js';
 export type { FilePriority } from './engine/storage/file-selection.js';
 export type { ReadHead } from './engine/download/demand.js';
+export { StreamServer, type StreamServerOptions } from './http/stream-server.js';
+export type { StreamTorrent } from './http/stream-torrent.js';
 export type { EncryptionPolicy } from './wire/mse.js';
 
 // --- the client: many torrents over one DHT node and one listener ------------------------------

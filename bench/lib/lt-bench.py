@@ -30,6 +30,11 @@ Roles (first argument):
             DHT, libtorrent's defaults but the loopback DHT settings and TCP only (as the
             seeder); the magnet is added once the DHT has bootstrapped; emits {"event":"done", "seconds" (since the session started)} once every
             piece is verified and exits, as a command-line client would. No `ready`.
+  stream    --torrent F --save-path DIR --host H --peer H:P --offset BYTES [--readahead BYTES]
+            A streaming reader as a libtorrent app writes one: command go -> set_piece_deadline
+            on the piece holding BYTES (0 ms, alert_when_available) and on the readahead pieces
+            after it (50 ms apart), then connect_peer; emits {"event":"first-byte", "seconds"
+            (since go), "piece", "bytes", "sha1"} when that piece's read_piece_alert arrives.
   fetch     --host H --work DIR
             Command fetch <infohash-hex> <host:port> -> magnet-style torrent, connect_peer,
             {"event":"metadata", "ms" (peer connected -> metadata verified), "sinceAdd",
@@ -41,6 +46,7 @@ went away), or after --max-seconds. CPU = os.times() user+system of this process
 threads); maxRssKiB = getrusage(RUSAGE_SELF).ru_maxrss.
 """
 import argparse
+import hashlib
 import json
 import os
 import queue
@@ -309,6 +315,40 @@ def role_download(args):
     run_loop(args, [ses], on_command, on_alert)
 
 
+def role_stream(args):
+    ses = make_session(args.host, transport=args.transport)
+    port = wait_listening(ses)
+    ti = lt.torrent_info(args.torrent)
+    h = add_torrent(ses, ti, args.save_path)
+    wait_state(ses, h, (lt.torrent_status.downloading,))
+    emit("ready", port=port)
+    first = args.offset // ti.piece_length()
+    window = max(1, args.readahead // ti.piece_length())
+    last = min(ti.num_pieces() - 1, first + window)
+    st = {"go": None, "done": False}
+    peer = parse_hostport(args.peer)
+
+    def on_command(parts):
+        if parts[0] == "go":
+            st["go"] = time.monotonic()
+            h.set_piece_deadline(first, 0, lt.deadline_flags_t.alert_when_available)
+            for i in range(first + 1, last + 1):
+                h.set_piece_deadline(i, 50 * (i - first))
+            h.connect_peer(peer)
+        else:
+            raise ValueError("unknown command")
+
+    def on_alert(_i, a, now):
+        if isinstance(a, lt.read_piece_alert) and st["go"] is not None and not st["done"] and int(a.piece) == first:
+            st["done"] = True
+            emit("first-byte", seconds=now - st["go"], piece=first, bytes=a.size,
+                 sha1=hashlib.sha1(bytes(a.buffer)).hexdigest())
+        elif a.category() & lt.alert.category_t.error_notification:
+            emit("warning", message=a.message())
+
+    run_loop(args, [ses], on_command, on_alert)
+
+
 def role_swarm(args):
     ti = lt.torrent_info(args.torrent)
     total = ti.total_size()
@@ -476,7 +516,7 @@ def role_fetch(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("role", choices=["seed", "download", "swarm", "get", "fetch"])
+    ap.add_argument("role", choices=["seed", "download", "swarm", "get", "fetch", "stream"])
     ap.add_argument("--torrent")
     ap.add_argument("--save-path")
     ap.add_argument("--data")
@@ -493,10 +533,12 @@ def main():
     ap.add_argument("--trace", type=int, default=0)
     ap.add_argument("--max-seconds", type=float, default=900.0)
     ap.add_argument("--transport", choices=["tcp", "utp"], default="tcp")
+    ap.add_argument("--offset", type=int, default=0)
+    ap.add_argument("--readahead", type=int, default=4 * 1024 * 1024)
     args = ap.parse_args()
     try:
         {"seed": role_seed, "download": role_download, "swarm": role_swarm, "get": role_get,
-         "fetch": role_fetch}[args.role](args)
+         "fetch": role_fetch, "stream": role_stream}[args.role](args)
     except Exception as exc:
         emit("fatal", message=f"{type(exc).__name__}: {exc}")
         sys.exit(1)

@@ -18,6 +18,7 @@ import { putCommand } from './commands/put.js';
 import { getCommand } from './commands/get.js';
 import { infoCommand } from './commands/info.js';
 import { createCommand } from './commands/create.js';
+import { streamCommand } from './commands/stream.js';
 
 const COMMANDS: readonly CliCommand[] = [
   nodeCommand,
@@ -30,7 +31,8 @@ const COMMANDS: readonly CliCommand[] = [
   infoCommand,
   createCommand,
   putCommand,
-  getCommand
+  getCommand,
+  streamCommand
 ];
 
 const io = processIO();
