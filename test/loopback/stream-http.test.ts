@@ -11,6 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Client } from '../../lib/client/client.js';
 import { StreamServer } from '../../lib/http/stream-server.js';
 import { seed } from '../../lib/swarm/seed.js';
 import { Swarm } from '../../lib/swarm/swarm.js';
@@ -218,4 +219,40 @@ describe('stream server over loopback', () => {
       await s.close();
     }
   }, 120_000);
+
+  it("a Client's torrent: torrent.files[i] streams, and the server lists and serves the client's torrents", async () => {
+    const data = Buffer.from(seededRandom(33).bytes(3 * MiB + 9));
+    const src = join(dir, 'client-clip.webm');
+    await fsp.writeFile(src, data);
+    const common = loopbackSwarmOptions('127.0.0.1', network.bootstrap);
+    const seeded = await seed(src, { ...common, uploadLimit: 2 * MiB, create: { pieceLength: 64 * KiB } });
+    const client = await Client.create(common);
+    let server: StreamServer | undefined;
+    try {
+      const t = await client.add(seeded.magnet, { outDir: join(dir, 'client-out'), seed: true });
+      await t.metadata();
+      const start = Math.floor(data.length * 0.9);
+      const chunks: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const s = t.files[0]!.createReadStream({ start });
+        s.on('data', (c: Buffer) => chunks.push(c));
+        s.on('end', resolve);
+        s.on('error', reject);
+      });
+      expect(Buffer.concat(chunks).equals(data.subarray(start))).toBe(true);
+      server = await StreamServer.listen({ torrents: () => client.list() });
+      const url = server.fileUrl(t.infoHash, t.files[0]!);
+      const { stdout } = await run('curl', ['-sS', '--fail', '-r', '1000-200000', url], {
+        encoding: 'buffer',
+        timeout: 30_000
+      });
+      expect(Buffer.compare(stdout, data.subarray(1000, 200_001))).toBe(0);
+      const listed = await raw(server.port, 'GET', '/?json');
+      expect(JSON.parse(listed.body.toString()).torrents[0].files[0].path).toBe('client-clip.webm');
+    } finally {
+      await server?.close();
+      await client.destroy();
+      await seeded.swarm.destroy();
+    }
+  }, 90_000);
 });
