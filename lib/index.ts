@@ -54,9 +54,9 @@ export type { DhtSourceOptions } from './swarm/peer-sources.js';
 export type { EngineProgress, PeerBan, PeerSource } from './engine/engine.js';
 
 // --- streaming: files readable while they download -------------------------------------------
-export { TorrentFile, torrentFiles, fileSource } from './stream/torrent-file.js';
+export { TorrentFile } from './stream/torrent-file.js';
 export type { FileSource, ReadRange } from './stream/torrent-file.js';
-export { RangeReader, type StreamSource } from './stream/range-reader.js';
+export type { RangeReader, StreamSource } from './stream/range-reader.js';
 export type { FilePriority } from './engine/storage/file-selection.js';
 export type { ReadHead } from './engine/download/demand.js';
 export { StreamServer, type StreamServerOptions } from './http/stream-server.js';

@@ -18,6 +18,9 @@ export type {
 export { BitTorrentEngine } from './bittorrent-engine.js';
 export type { BitTorrentEngineOptions } from './engine-options.js';
 export type { PeerStatus } from './peers/peers.js';
+// Files of a BitTorrentEngine used directly (a Swarm or a Client gives them as `files`).
+export { torrentFiles, fileSource } from '../stream/torrent-file.js';
+export { RangeReader } from '../stream/range-reader.js';
 export type { ExistingData } from './storage/storage-setup.js';
 export type { ChokerSettings } from './upload/uploader.js';
 
