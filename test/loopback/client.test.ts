@@ -251,6 +251,30 @@ describe('Client over loopback', () => {
     }
   }, 90_000);
 
+  it('a global connection cap holds over every torrent together, and a higher one applies at run time', async () => {
+    const client = await Client.create(options({ maxConnections: 1 }));
+    const out = join(dir, 'connections');
+    let most = 0;
+    const sample = setInterval(() => (most = Math.max(most, client.connectionCount)), 20);
+    try {
+      const torrents = await Promise.all(
+        (['a', 'c'] as const).map((n) => client.add(magnetOf(infos[n]), { outDir: out }))
+      );
+      // Both find the seeder; only one may hold a connection: the other waits for the slot.
+      await waitFor('one torrent done', () => torrents.some((t) => t.complete), { timeoutMs: 30_000 });
+      expect(most).toBe(1);
+      expect(client.limits.maxConnections).toBe(1);
+      client.setLimits({ maxConnections: 10 });
+      await Promise.all(torrents.map((t) => t.done()));
+      await sameTree(src(), out, ['a.bin', 'c.bin']);
+      expect(most).toBeLessThanOrEqual(2);
+    } finally {
+      clearInterval(sample);
+      await client.destroy();
+    }
+    expect(client.connectionCount).toBe(0);
+  }, 90_000);
+
   it('a client re-created on the same state directory resumes every torrent', async () => {
     const stateDir = join(dir, 'state');
     const out = join(dir, 'restart');

@@ -24,6 +24,8 @@ import type { TorrentContext } from './torrent-context.js';
 
 /** A peer that disconnected normally is dialed again after this long, ms. */
 const REDIAL_AFTER_MS = 60_000;
+/** A dial whose connection found the shared connection cap full is retried after this, ms. */
+const SHARED_SLOT_RETRY_MS = 2_000;
 
 /**
  * Protocol errors that only a broken or hostile peer commits once the handshake matched: the
@@ -239,7 +241,11 @@ export class Peers {
     source: PeerSource
   ): void {
     if (!this.ctx.wantsConnections()) return stream.close();
-    if (this.o.sharedConnections && !this.o.sharedConnections.acquire()) return stream.close();
+    if (this.o.sharedConnections && !this.o.sharedConnections.acquire()) {
+      // Another torrent took the last shared slot while this dial ran: try it again later.
+      if (role === 'initiator') this.pool.markGone(address, SHARED_SLOT_RETRY_MS);
+      return stream.close();
+    }
     const info = this.ctx.info();
     const listenPort = this.ctx.listenPort();
     const s = new PeerSession({
