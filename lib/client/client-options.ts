@@ -21,6 +21,13 @@ export interface ClientOptions {
   bootstrap?: string[];
   /** Options of the client's one DHT node (host, port, statePath, ...). */
   dhtOptions?: DhtOptions;
+  /**
+   * Also find and announce peers over IPv6 (BEP 32): a second DHT node, on `::` unless
+   * `dhtOptions.host` says otherwise, announcing the same TCP port (the listener then binds
+   * `::`, dual stack, unless `listen.host` is given). Off by default: one DHT node speaks one
+   * address family.
+   */
+  ipv6?: boolean | { dhtOptions?: DhtOptions; bootstrap?: string[] };
   /** The client's one TCP listener (host, port, admission limits). Default 0.0.0.0, any port. */
   listen?: ListenOptions;
   /** Global caps over all torrents, bytes/s (0 or undefined = unlimited); `setLimits` changes them. */

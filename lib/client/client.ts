@@ -74,6 +74,8 @@ export type ClientEvents = {
 export class Client extends TypedEmitter<ClientEvents> {
   /** The client's DHT node (one UDP port for every torrent). */
   readonly dht: DHT;
+  /** The client's IPv6 DHT node, with the `ipv6` option. */
+  readonly dht6: DHT | undefined;
   /** The client's TCP listener (one port for every torrent). */
   readonly listener: TcpPeerListener;
   readonly lsd: LocalDiscovery | undefined;
@@ -90,6 +92,7 @@ export class Client extends TypedEmitter<ClientEvents> {
   private constructor(parts: {
     options: ClientOptions;
     dht: DHT;
+    dht6: DHT | undefined;
     listener: TcpPeerListener;
     lsd: LocalDiscovery | undefined;
     store: SessionStore | undefined;
@@ -97,6 +100,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     super();
     this.options = parts.options;
     this.dht = parts.dht;
+    this.dht6 = parts.dht6;
     this.listener = parts.listener;
     this.lsd = parts.lsd;
     this.store = parts.store;
@@ -135,7 +139,10 @@ export class Client extends TypedEmitter<ClientEvents> {
       cleanup.push(() => dht.destroy());
       // Lookups may start once the socket is bound; joining goes on alongside.
       await Promise.race([dht.listening, dht.ready]);
+      const dht6 = options.ipv6 ? await openDht6(options, store) : undefined;
+      if (dht6) cleanup.push(() => dht6.destroy());
       const listener = await TcpPeerListener.listen({
+        ...(dht6 ? { host: '::' } : {}),
         ...(options.encryption ? { encryption: options.encryption } : {}),
         ...(options.clock ? { clock: options.clock } : {}),
         ...options.listen
@@ -146,7 +153,7 @@ export class Client extends TypedEmitter<ClientEvents> {
         lsd = await LocalDiscovery.open(options.lsd === true ? {} : options.lsd);
         cleanup.push(() => lsd!.close());
       }
-      const client = new Client({ options, dht, listener, lsd, store });
+      const client = new Client({ options, dht, dht6, listener, lsd, store });
       options.signal?.addEventListener('abort', () => void client.destroy(), { once: true });
       for (const w of saved?.warnings ?? []) client.emit('warning', w, undefined);
       for (const entry of saved?.entries ?? []) await client.restore(entry);
@@ -354,6 +361,7 @@ export class Client extends TypedEmitter<ClientEvents> {
         ...(t.magnet ? { magnet: t.magnet } : {}),
         ...(t.nodes.length > 0 ? { nodes: t.nodes } : {}),
         dht: this.dht,
+        ...(this.dht6 ? { ipv6: { dht: this.dht6 } } : {}),
         listen: this.listener,
         ...(this.lsd ? { lsd: this.lsd } : {}),
         outDir: t.outDir,
@@ -399,8 +407,33 @@ export class Client extends TypedEmitter<ClientEvents> {
     }
     await this.lsd?.close();
     await this.listener.close();
+    await this.dht6?.destroy();
     await this.dht.destroy();
   }
+}
+
+/** The IPv6 DHT node: on `::` by default, its own state file, refused if not IPv6. */
+async function openDht6(options: ClientOptions, store: SessionStore | undefined): Promise<DHT> {
+  const v6 = options.ipv6 === true ? {} : options.ipv6 || {};
+  const dht6 = new DHT({
+    host: '::',
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(store ? { statePath: join(store.dir, 'dht6.json') } : {}),
+    ...v6.dhtOptions,
+    ...(v6.bootstrap ? { bootstrap: v6.bootstrap } : {})
+  });
+  try {
+    await Promise.race([dht6.listening, dht6.ready]);
+    if (!dht6.address().host.includes(':'))
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `ipv6.dhtOptions.host must be an IPv6 address, not ${dht6.address().host}`
+      );
+  } catch (err) {
+    await dht6.destroy();
+    throw err;
+  }
+  return dht6;
 }
 
 function entryOf(t: ClientTorrent): SessionEntry {
