@@ -114,8 +114,8 @@ export const streamCommand: CliCommand = {
         opts.file !== undefined ? swarm.files[opts.file] : files.length === 1 ? files[0] : undefined;
       ctx.log(`metadata: ${info.name}, ${formatBytes(info.length)} in ${files.length} file(s)`);
       ctx.print(file ? server.fileUrl(swarm.infoHash, file) : `${server.origin}/`);
-      const started = Date.now();
-      const status = new StatusLine(ctx, () => progressLine(swarm.progress(), Date.now() - started), {
+      const started = ctx.clock.now();
+      const status = new StatusLine(ctx, () => progressLine(swarm.progress(), ctx.clock.now() - started), {
         plainIntervalMs: 10_000
       });
       status.start();
