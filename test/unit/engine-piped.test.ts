@@ -12,6 +12,7 @@ import type { Address } from '../../lib/net/address.js';
 import { createTorrentFromBuffer } from '../../lib/torrent/create.js';
 import type { TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { seededRandom } from '../../lib/util/random.js';
+import { RateLimiter } from '../../lib/util/rate-limiter.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';
 import { encodeHandshake, encodeMessage } from '../../lib/wire/messages.js';
 import type { WireStream } from '../../lib/net/stream.js';
@@ -135,6 +136,32 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     down.engine.addPeer(liar.address, 'dht');
     await net.time.run(100);
     expect(liar.engine.peerCount).toBe(0);
+  });
+
+  it('two engines under one shared download cap stay within it together; raising it at run time lets them finish', async () => {
+    const net = new PipeNet();
+    const { data, info } = content(1024 * KiB, 6);
+    const seed = await seeder(net, info, data);
+    const shared = new RateLimiter({ rate: 64 * KiB, minBurst: 32 * KiB, clock: net.time.clock });
+    const downs = [
+      await leecher(net, info.infoHash, { info, sharedLimits: { download: shared } }),
+      await leecher(net, info.infoHash, { info, sharedLimits: { download: shared } })
+    ];
+    for (const d of downs) d.engine.addPeer(seed.address, 'manual');
+    const received = (): number => downs.reduce((n, d) => n + d.engine.progress().downloaded, 0);
+    await net.time.until('both downloading', () => downs.every((d) => d.engine.progress().downloaded > 0));
+    const start = received();
+    await net.time.run(4000);
+    // 4 s at 64 KiB/s, plus one burst and the blocks already requested (at most 2 x 32 KiB).
+    const capped = received() - start;
+    expect(capped).toBeGreaterThan(128 * KiB);
+    expect(capped).toBeLessThanOrEqual(4 * 64 * KiB + 32 * KiB + 64 * KiB);
+    shared.setRate(0);
+    const lifted = net.time.now();
+    await net.time.settle(Promise.all(downs.map((d) => d.engine.done())));
+    expect(net.time.now() - lifted).toBeLessThan(3000);
+    for (const d of downs)
+      expect((await storedBytes(d.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
   });
 
   it('learns a third peer through PEX and connects to it', async () => {
