@@ -56,7 +56,11 @@ export type EngineEvents = {
   progress: [progress: EngineProgress];
   /** The info dictionary became known (fetched with ut_metadata and verified, or given). */
   metadata: [info: TorrentInfo];
-  /** Every piece (with a file selection: every wanted piece) is verified and flushed to storage. Emitted once. */
+  /**
+   * Every piece (with a file selection or priorities: every wanted piece) is verified and
+   * flushed to storage. Emitted once, and again only if the wanted set later grows (a file's
+   * priority raised) and that is complete too.
+   */
   done: [];
   /** A piece was verified and stored (readers wait on it). */
   piece: [index: number];
