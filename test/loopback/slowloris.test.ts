@@ -15,6 +15,7 @@ import { seededRandom } from '../../lib/util/random.js';
 import { Slowloris } from '../../bench/lib/slowloris.js';
 import { startMemorySeed } from '../../bench/lib/memory-seed.js';
 import { storedBytes } from '../support/pipe-net.js';
+import { waitFor } from '../support/wait.js';
 
 const MiB = 1024 * 1024;
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -44,8 +45,12 @@ describe('peer listener under a slowloris (loopback TCP)', () => {
     });
     cleanup.push(() => attack.stop());
     attack.start();
-    await new Promise((r) => setTimeout(r, 1_500)); // the queue is full of idle connections
-    expect(listener.connections.pending).toBe(64);
+    // The queue fills with idle connections (about a second on a quiet machine; bounded wait
+    // because a loaded one takes longer to open 2,000 sockets).
+    await waitFor('the accept queue full of idle connections', () => listener.connections.pending === 64, {
+      timeoutMs: 20_000,
+      intervalMs: 50
+    });
 
     const holder: { storage?: MemoryStorage } = {};
     const down = new BitTorrentEngine({
