@@ -22,6 +22,7 @@ import { toHex } from '../util/bytes.js';
 import type { RateLimiter } from '../util/rate-limiter.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { torrentFiles, type FileSource, type TorrentFile } from '../stream/torrent-file.js';
+import { checkPriority, type FilePriority } from '../engine/storage/file-selection.js';
 
 export type TorrentState =
   /** Running, fetching the metadata from peers. */
@@ -100,6 +101,8 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
   /** Stored pieces when no engine runs (paused, done): the last engine's. */
   private lastStored: Bitfield | undefined;
   private fileBytes: number[] = [];
+  /** Priorities set on the files: applied to every engine that runs this torrent. */
+  private readonly priorities = new Map<number, FilePriority>();
   private ops: Promise<unknown> = Promise.resolve();
 
   constructor(init: ClientTorrentInit, host: TorrentHost) {
@@ -276,6 +279,7 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
     }
     this._swarm = swarm;
     this._engine = swarm.engine as BitTorrentEngine;
+    this.applyPriorities(this._engine);
     // Done (without seeding) or failed while starting: the swarm is stopping itself.
     if ((this._complete && !this.seed) || this._error) this.detachWhenStopped(swarm);
   }
@@ -362,10 +366,37 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
       waitForPiece: (index, options) => engine().waitForPiece(index, options),
       readPiece: (index, offset, length) => engine().readPiece(index, offset, length),
       addReadHead: () => engine().addReadHead(),
-      filePriorities: () => this._engine?.filePriorities() ?? [],
-      setFilePriority: (index, priority) => engine().setFilePriority(index, priority),
+      filePriorities: () => this._engine?.filePriorities() ?? this.savedPriorities(),
+      setFilePriority: (index, priority) => {
+        // A running engine validates both; otherwise they are checked here.
+        if (this._engine) this._engine.setFilePriority(index, priority);
+        else {
+          checkPriority(priority);
+          if (!this._info?.files[index])
+            throw new InvalidArgumentError('ERR_INVALID_SELECTION', `no file ${index} in the torrent`);
+        }
+        this.priorities.set(index, priority);
+      },
       storedPieces: () => this._engine?.storedPieces() ?? this.lastStored
     };
+  }
+
+  /** The priorities while no engine runs: the selection, then what was set on the files. */
+  private savedPriorities(): FilePriority[] {
+    const selected = this.selectFiles ? new Set(this.selectFiles) : undefined;
+    return (this._info?.files ?? []).map(
+      (_, i) => this.priorities.get(i) ?? (!selected || selected.has(i) ? 'normal' : 'skip')
+    );
+  }
+
+  /** A new engine starts from the selection: give it the priorities set on the files since. */
+  private applyPriorities(engine: BitTorrentEngine): void {
+    if (this.priorities.size === 0) return;
+    const apply = (): void => {
+      for (const [index, priority] of this.priorities) engine.setFilePriority(index, priority);
+    };
+    if (engine.info) apply();
+    else engine.once('metadata', apply);
   }
 
   /** 'file-progress' for files whose verified bytes changed (only when someone listens). */

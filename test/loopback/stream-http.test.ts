@@ -249,6 +249,12 @@ describe('stream server over loopback', () => {
       expect(Buffer.compare(stdout, data.subarray(1000, 200_001))).toBe(0);
       const listed = await raw(server.port, 'GET', '/?json');
       expect(JSON.parse(listed.body.toString()).torrents[0].files[0].path).toBe('client-clip.webm');
+      // A priority set on the file outlives a pause: the next engine gets it.
+      t.files[0]!.setPriority('high');
+      await t.pause();
+      expect(t.files[0]!.priority).toBe('high');
+      await t.resume();
+      expect(t.engine!.filePriorities()).toEqual(['high']);
     } finally {
       await server?.close();
       await client.destroy();
