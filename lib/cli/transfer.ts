@@ -369,18 +369,22 @@ export function aborted(signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Peers printed by logPeerSources at most (a DHT swarm can name thousands). */
+/** Peers printed by peerSourceLogger at most (a DHT swarm can name thousands). */
 const MAX_PEER_LINES = 200;
 
-/** Print each candidate peer discovery finds once, with the source that found it (--verbose). */
-export function logPeerSources(swarm: Swarm, status: StatusLine): void {
+/**
+ * A 'peer' listener printing each candidate peer discovery finds once, with the source that
+ * found it (--verbose). Give it to the swarm in SwarmOptions.listeners: a magnet's x.pe peers
+ * are reported while the swarm starts, before `create` returns.
+ */
+export function peerSourceLogger(status: StatusLine): (peer: Address, source: string) => void {
   const seen = new Set<string>();
-  swarm.on('peer', (peer, source) => {
+  return (peer, source) => {
     const key = `${formatAddress(peer)} ${source}`;
     if (seen.has(key) || seen.size >= MAX_PEER_LINES) return;
     seen.add(key);
     status.log(`peer ${formatAddress(peer)} found by ${source}`);
-  });
+  };
 }
 
 /** "joined the DHT via lsd (10.0.0.2:6881)": which discovery source got our DHT node in. */

@@ -133,6 +133,30 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     }
   }, 60_000);
 
+  it('download --verbose: a peer named by the magnet (x.pe) is reported with its source', async () => {
+    // The swarm hands x.pe peers to the engine while it starts, before `create` returns: a
+    // 'peer' listener attached after create (the old order) never printed them.
+    const bootstrap = await bootstrapNode();
+    const ih = toHex(randomBytes(20));
+    const down = procs.start(
+      MAIN,
+      [
+        'download',
+        `magnet:?xt=urn:btih:${ih}&x.pe=127.0.0.1:9`,
+        '--out',
+        join(dir, 'xpe'),
+        ...LOOPBACK,
+        '--bootstrap',
+        bootstrap,
+        '--verbose'
+      ],
+      60_000
+    );
+    running.push(down);
+    await down.waitFor(/^looking for peers of /m, 20_000, 'the download to start');
+    await down.waitFor(/^peer 127\.0\.0\.1:9 found by magnet$/m, 10_000, 'the x.pe peer line');
+  }, 60_000);
+
   it('seed + download --seed through a loopback DHT node: identical file; SIGTERM while seeding exits 130 (stopped by a signal)', async () => {
     const bootstrap = await bootstrapNode();
     const src = await randomFile('movie.bin', 3 * MiB + 12_345);

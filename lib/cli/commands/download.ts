@@ -64,7 +64,7 @@ import {
   formatBytes,
   formatDuration,
   logJoin,
-  logPeerSources,
+  peerSourceLogger,
   parseRate,
   progressLine,
   seedingLine,
@@ -159,6 +159,16 @@ export const downloadCommand: CliCommand = {
     }
     if (known) ctx.log(`checking existing data of ${known.name} in ${outDir} ...`);
 
+    // The status line and the listeners exist before the swarm starts: a magnet's x.pe peers
+    // and early warnings are reported while `create` is still running.
+    const running: { swarm?: Swarm } = {};
+    const status = new StatusLine(ctx, (width) =>
+      progressLine(
+        running.swarm!.progress(),
+        ctx.clock.now() - started,
+        swarmView(running.swarm!, opts, width)
+      )
+    );
     // Interrupted while starting (joining the DHT, checking data): nothing to save yet.
     let created: Swarm | null;
     try {
@@ -172,7 +182,17 @@ export const downloadCommand: CliCommand = {
           outDir,
           seed: opts.seed ?? false,
           ...(opts.select !== undefined ? { selectFiles: opts.select } : {}),
-          signal
+          signal,
+          listeners: {
+            'peer-banned': (ban) =>
+              status.log(`banned peer ${ban.address.host}:${ban.address.port} (${ban.reason})`),
+            ...(opts.verbose
+              ? {
+                  warning: (err: Error) => status.log(`trackerless: warning: ${err.message}`),
+                  peer: peerSourceLogger(status)
+                }
+              : {})
+          }
         })
       );
     } catch (err) {
@@ -180,16 +200,8 @@ export const downloadCommand: CliCommand = {
     }
     if (!created) return interruptedEarly(ctx);
     const swarm = created;
-
-    const status = new StatusLine(ctx, (width) =>
-      progressLine(swarm.progress(), ctx.clock.now() - started, swarmView(swarm, opts, width))
-    );
-    if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
-    if (opts.verbose) logPeerSources(swarm, status);
+    running.swarm = swarm;
     logJoin(swarm, status);
-    swarm.on('peer-banned', (ban) =>
-      status.log(`banned peer ${ban.address.host}:${ban.address.port} (${ban.reason})`)
-    );
     if (known) {
       const first = swarm.progress();
       const from = input.kind === 'torrent' ? input.path : 'the metadata kept by an earlier run';

@@ -32,7 +32,7 @@ import { toMutableMagnet } from '../../magnet/magnet.js';
 import { followMutableTorrent, publishMutableTorrent } from '../../mutable-torrent/mutable-torrent.js';
 import { ITEM_REPUBLISH_MS } from '../../constants.js';
 import { pieceLengthParser, saltParser } from '../args.js';
-import { Swarm } from '../../swarm/swarm.js';
+import { Swarm, type SwarmListeners } from '../../swarm/swarm.js';
 import { TORRENT_INPUT_HELP, namesInfoHash, readTorrentInput, type TorrentInput } from '../torrent-input.js';
 import type { DHT } from '../../dht/dht.js';
 import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand, type CliContext } from '../program.js';
@@ -43,7 +43,7 @@ import {
   formatBytes,
   formatDuration,
   logJoin,
-  logPeerSources,
+  peerSourceLogger,
   seedingLine,
   StatusLine,
   startInterruptibly,
@@ -122,13 +122,7 @@ export const seedCommand: CliCommand = {
       seed(path, {
         ...swarmOptionsFrom(opts),
         signal,
-        listeners: {
-          announced: (storedOn) =>
-            status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`),
-          ...(opts.verbose
-            ? { warning: (err: Error) => status.log(`trackerless: warning: ${err.message}`) }
-            : {})
-        },
+        listeners: seedListeners(status, opts),
         create: {
           ...(opts.pieceLength !== undefined ? { pieceLength: opts.pieceLength } : {}),
           onProgress: (hashed, total) => {
@@ -167,7 +161,6 @@ async function seedUntilStopped(
   opts: SeedCliOptions,
   run: { keyPair: KeyPair | undefined; infoHash: Uint8Array; started: number }
 ): Promise<number> {
-  if (opts.verbose) logPeerSources(swarm, status);
   logJoin(swarm, status);
   const publishing = run.keyPair
     ? publish(ctx, swarm.dht!, run.keyPair, run.infoHash, opts.publishSalt, (line) => status.log(line))
@@ -201,9 +194,17 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
       ? `checking the data of ${known.name} in ${outDir} ...`
       : `looking for peers of ${input.magnet.infoHashHex} to get its metadata ...`
   );
+  // The status line and the listeners exist before the swarm starts (see the seed of a path).
+  const running: { swarm?: Swarm } = {};
+  const status = new StatusLine(
+    ctx,
+    (width) => seedingLine(running.swarm!.progress(), swarmView(running.swarm!, opts, width)),
+    { plainIntervalMs: 10_000 }
+  );
   const swarm = await startInterruptibly(ctx, (signal) =>
     Swarm.create({
       ...swarmOptionsFrom(opts),
+      listeners: seedListeners(status, opts),
       magnet: input.magnet,
       ...(known ? { torrent: known } : {}),
       // BEP 5: the DHT nodes a .torrent suggests help the join.
@@ -220,14 +221,8 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
     ctx.log(`interrupted (${String(ctx.interrupt.reason)}) while checking the data`);
     return EXIT_INTERRUPTED;
   }
+  running.swarm = swarm;
   ctx.print(swarm.magnetLink());
-  const status = new StatusLine(
-    ctx,
-    (width) => seedingLine(swarm.progress(), swarmView(swarm, opts, width)),
-    {
-      plainIntervalMs: 10_000
-    }
-  );
   const complete = (info: TorrentInfo): void =>
     status.log(`all ${info.pieceCount} pieces of ${info.name} verified in ${outDir}: seeding`);
   if (swarm.info) {
@@ -247,11 +242,24 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
     );
     void swarm.done().then(() => complete(swarm.info!), ignoreStop);
   }
-  swarm.on('announced', (storedOn) =>
-    status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`)
-  );
-  if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
   return seedUntilStopped(ctx, swarm, status, opts, { keyPair, infoHash: input.magnet.infoHash, started });
+}
+
+/**
+ * What a seed reports from the swarm's events: its announces, and with --verbose the warnings
+ * and where each peer came from. Given to the swarm before it starts (SwarmOptions.listeners).
+ */
+function seedListeners(status: StatusLine, opts: SeedCliOptions): SwarmListeners {
+  return {
+    announced: (storedOn) =>
+      status.log(`announced on the DHT: stored on ${storedOn} node${storedOn === 1 ? '' : 's'}`),
+    ...(opts.verbose
+      ? {
+          warning: (err: Error) => status.log(`trackerless: warning: ${err.message}`),
+          peer: peerSourceLogger(status)
+        }
+      : {})
+  };
 }
 
 /** A wait on a swarm that ends because the swarm was stopped: nothing to report. */
