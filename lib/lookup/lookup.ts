@@ -139,9 +139,9 @@ class Lookup {
   private queries = 0;
   private responses = 0;
   private failures = 0;
-  /** Bootstrap queries holding the lookup open (not yet answered, failed or slow). */
+  /** Bootstrap addresses holding the lookup open (not yet answered, failed or slow). */
   private bootstrapInflight = 0;
-  /** Bootstrap queries not yet answered or failed. */
+  /** Bootstrap addresses not yet answered or failed. */
   private bootstrapOutstanding = 0;
   private finished = false;
   private resolve: (r: LookupResult) => void = () => {};
@@ -288,61 +288,80 @@ class Lookup {
     return rank;
   }
 
-  /** Bootstrap addresses have no known id: ask them, then rank them by the id they report. */
+  /**
+   * Bootstrap addresses have no known id: ask them, then rank them by the id they report. One
+   * that is silent after its slow-after time is asked once more if no node has answered yet: a
+   * join through a single router would otherwise end empty-handed on one lost datagram.
+   */
   private queryBootstrap(addr: Address): void {
     if (this.queries >= this.maxQueries) return;
-    this.queries++;
-    // A silent bootstrap node stops holding the lookup open after its slow-after time, like any
-    // other node (a router that is down must not cost every lookup a full timeout).
-    let holding = true;
+    // Holds the lookup open (like an active query) until it answers, fails or goes slow.
+    const probe = { attempts: 0, outstanding: 0, holding: true, settled: false };
     this.bootstrapInflight++;
     this.bootstrapOutstanding++;
     const release = (): void => {
-      if (!holding) return;
-      holding = false;
+      if (!probe.holding) return;
+      probe.holding = false;
       this.bootstrapInflight--;
+    };
+    const settle = (): void => {
+      probe.settled = true;
+      this.bootstrapOutstanding--;
+      release();
     };
     const slowAfter =
       typeof this.slowAfterMs === 'function'
         ? this.slowAfterMs({ ...addr, id: new Uint8Array(20) })
         : this.slowAfterMs;
-    const slowTimer = this.opts.clock.setTimeout(() => {
-      this.timers.delete(slowTimer);
-      release();
-      this.step();
-    }, slowAfter);
-    this.timers.add(slowTimer);
-    const settle = (): void => {
-      this.bootstrapOutstanding--;
-      slowTimer.cancel();
-      this.timers.delete(slowTimer);
-      release();
-    };
-    this.opts.query(addr, this.controller.signal, 1).then(
-      (reply) => {
-        settle();
-        if (this.finished) return;
-        this.responses++;
-        const node: NodeInfo = { id: reply.id, host: addr.host, port: addr.port };
-        if (!this.opts.exclude?.(node)) {
-          this.addCandidate(node, 1, true);
-          const c = this.candidates.find((x) => x.node === node);
-          if (c) {
-            c.state = 'done';
-            if (reply.token) c.token = reply.token;
+    const ask = (): void => {
+      probe.attempts++;
+      probe.outstanding++;
+      this.queries++;
+      // A silent bootstrap node stops holding the lookup open after its slow-after time, like any
+      // other node (a router that is down must not cost every lookup a full timeout).
+      const slowTimer = this.opts.clock.setTimeout(() => {
+        this.timers.delete(slowTimer);
+        if (probe.settled || this.finished) return;
+        if (probe.attempts < MAX_ATTEMPTS && this.responses === 0 && this.queries < this.maxQueries) ask();
+        else release();
+        this.step();
+      }, slowAfter);
+      this.timers.add(slowTimer);
+      this.opts.query(addr, this.controller.signal, probe.attempts).then(
+        (reply) => {
+          slowTimer.cancel();
+          this.timers.delete(slowTimer);
+          probe.outstanding--;
+          if (probe.settled) return;
+          settle();
+          if (this.finished) return;
+          this.responses++;
+          const node: NodeInfo = { id: reply.id, host: addr.host, port: addr.port };
+          if (!this.opts.exclude?.(node)) {
+            this.addCandidate(node, 1, true);
+            const c = this.candidates.find((x) => x.node === node);
+            if (c) {
+              c.state = 'done';
+              if (reply.token) c.token = reply.token;
+            }
           }
+          if (reply.values && reply.values.length > 0) this.opts.onValues?.(reply.values, node);
+          for (const n of reply.nodes) this.addCandidate(n, 2);
+          this.step();
+        },
+        () => {
+          slowTimer.cancel();
+          this.timers.delete(slowTimer);
+          probe.outstanding--;
+          if (probe.settled || probe.outstanding > 0) return;
+          settle();
+          if (this.finished) return;
+          this.failures++;
+          this.step();
         }
-        if (reply.values && reply.values.length > 0) this.opts.onValues?.(reply.values, node);
-        for (const n of reply.nodes) this.addCandidate(n, 2);
-        this.step();
-      },
-      () => {
-        settle();
-        if (this.finished) return;
-        this.failures++;
-        this.step();
-      }
-    );
+      );
+    };
+    ask();
   }
 
   private finish(aborted: boolean): void {

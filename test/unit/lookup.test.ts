@@ -123,6 +123,48 @@ describe('iterative lookup (pure, no sockets)', () => {
     expect(toHex(result.closest[0]!.node.id)).toBe(toHex(holder.id));
   });
 
+  it('asks a silent bootstrap node once more while no node has answered (a lost datagram is not a failed join)', async () => {
+    const run = async (lostFirst: Set<number>, bootstrap: number[]) => {
+      const clock = new FakeClock();
+      const target = net.rnd.bytes(20);
+      const asked: Array<[number, number]> = [];
+      const query = (node: Address & { id?: Uint8Array }, _s: AbortSignal, attempt: number) =>
+        new Promise<LookupReply>((resolve, reject) => {
+          asked.push([node.port, attempt]);
+          if (attempt === 1 && lostFirst.has(node.port)) {
+            clock.setTimeout(() => reject(new TimeoutError('timeout')), 2000);
+            return;
+          }
+          const t = net.tables.get(node.port)!;
+          setImmediate(() => resolve({ id: t.localId, nodes: t.closest(target, 8) }));
+        });
+      const p = runLookup({
+        target,
+        clock,
+        query,
+        seeds: [],
+        bootstrap: bootstrap.map((port) => ({ host: '10.0.0.1', port })),
+        slowAfterMs: 300
+      });
+      for (let i = 0; i < 100; i++) {
+        await flush();
+        clock.advance(100);
+      }
+      return { result: await p, asked };
+    };
+    // The only router's first query is lost: the retry joins.
+    const router = net.nodes[5]!.port;
+    const one = await run(new Set([router]), [router]);
+    expect(one.asked.filter(([port]) => port === router).map(([, attempt]) => attempt)).toEqual([1, 2]);
+    expect(one.result.responses).toBeGreaterThan(1);
+    expect(one.result.closest).toHaveLength(8);
+    // Another router answered first: the silent one is not asked again.
+    const other = net.nodes[6]!.port;
+    const two = await run(new Set([router]), [router, other]);
+    expect(two.asked.filter(([port]) => port === router)).toEqual([[router, 1]]);
+    expect(two.result.closest).toHaveLength(8);
+  });
+
   it('stops at once when aborted and never queries excluded nodes', async () => {
     const clock = new FakeClock();
     const target = net.rnd.bytes(20);
