@@ -6,7 +6,8 @@
  *
  * Two populations run side by side in this process:
  *  - a simulated network of --sim-nodes nodes in virtual time, where every virtual minute 5%
- *    of the nodes leave and as many fresh ones join, and lookups/announces run continuously;
+ *    of the nodes leave and as many fresh ones join, and lookups/announces run continuously
+ *    (bench/lib/continuous-churn.ts);
  *  - --udp-nodes real UDP nodes on 127.0.0.1 (loopback only), one replaced every 5 s, each
  *    looking up and announcing now and then (real sockets and timers: the handle counts mean
  *    something here).
@@ -14,7 +15,7 @@
  * 1) if the heap grows more than --max-growth-mib from the first sample (taken after warm-up)
  * to the last, or if the UDP handles ever differ from the number of live UDP nodes.
  */
-import { SimTestnet } from '../lib/testing/testnet.js';
+import { ContinuousChurn, type ChurnRound } from '../bench/lib/continuous-churn.js';
 import { DHT } from '../lib/dht/dht.js';
 import { seededRandom } from '../lib/util/random.js';
 import { argvReader } from '../bench/lib/argv.js';
@@ -35,43 +36,20 @@ const endAt = Date.now() + minutes * 60_000;
 const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
 // --- the simulated population -----------------------------------------------------------
-const net = await SimTestnet.create({
+const churn = await ContinuousChurn.create({
   size: simNodes,
   seed: 42,
-  latencyMs: 40,
-  jitterMs: 40,
-  lossRate: 0.01
+  churnPerMinute: 0.05,
+  lookupsPerMinute: 10
 });
-const live = new Set(net.nodes);
 let simLookups = 0;
 let simFound = 0;
-let virtualMinutes = 0;
+let lastRound: ChurnRound | null = null;
 
 async function simRound(): Promise<void> {
-  // 5% leave, as many join from a random survivor.
-  const nodes = [...live];
-  for (let i = 0; i < Math.ceil(nodes.length * 0.05); i++) {
-    const n = nodes[rnd.int(nodes.length)]!;
-    if (!live.delete(n)) continue;
-    await n.destroy();
-    const boot = [...live][rnd.int(live.size)]!.address();
-    live.add(net.addNode([boot], rnd.int(2 ** 30)).dht);
-  }
-  // Drop references to departed nodes so only the live population is retained.
-  net.nodes.splice(0, net.nodes.length, ...live);
-  const all = [...live];
-  const work = Array.from({ length: 10 }, async () => {
-    const ih = rnd.bytes(20);
-    const a = all[rnd.int(all.length)]!;
-    const b = all[rnd.int(all.length)]!;
-    await a.announce(ih, 1 + rnd.int(65535)).catch(() => {});
-    const r = await b.getPeers(ih).catch(() => null);
-    simLookups++;
-    if (r && r.peers.length > 0) simFound++;
-  });
-  await net.run(Promise.all(work), 120_000);
-  await net.network.runFor(60_000);
-  virtualMinutes++;
+  lastRound = await churn.round();
+  simLookups += lastRound.lookups;
+  simFound += lastRound.found;
 }
 
 // --- the UDP population ------------------------------------------------------------------
@@ -112,7 +90,9 @@ function sample(): void {
     problems.push(`UDP handles ${handles.UDPWrap} != ${udp.length} nodes`);
   log(
     `heap ${s.heapMiB.toFixed(1)} MiB, rss ${s.rssMiB.toFixed(0)} MiB, handles ${JSON.stringify(handles)}, ` +
-      `sim: ${live.size} nodes, ${virtualMinutes} virtual min, ${simFound}/${simLookups} lookups found; udp: ${udpLookups} rounds`
+      `sim: ${churn.size} nodes, ${lastRound?.minute ?? 0} virtual min, ${simFound}/${simLookups} lookups found, ` +
+      `${((lastRound?.deadEntries ?? 0) * 100).toFixed(1)}% dead table entries, ${(churn.reachFraction() * 100).toFixed(1)}% of the nodes reach the network; ` +
+      `udp: ${udpLookups} rounds`
   );
 }
 
@@ -131,7 +111,7 @@ while (Date.now() < endAt) {
   }
 }
 sample();
-await net.destroy();
+await churn.destroy();
 await Promise.all(udp.map((d) => d.destroy()));
 
 const first = samples[Math.min(1, samples.length - 1)]!; // after warm-up
