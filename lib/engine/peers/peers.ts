@@ -100,6 +100,12 @@ interface Connection {
   availabilitySent: boolean;
   /** Closed as a second connection to the same peer (no reconnection). */
   duplicate: boolean;
+  /**
+   * The address this session holds in the pool (the one we dialed, or the first listen address
+   * an incoming peer named): released at close. Not re-read from the session, whose later
+   * extended handshakes may name another port or none.
+   */
+  holds: Address | undefined;
 }
 
 export class Peers {
@@ -267,7 +273,8 @@ export class Peers {
     this.connections.set(s, {
       early: new EarlyAvailability(),
       availabilitySent: false,
-      duplicate: false
+      duplicate: false,
+      holds: role === 'initiator' ? address : undefined
     });
     if (role === 'initiator') this.pool.markLive(address);
     this.route(s);
@@ -365,8 +372,11 @@ export class Peers {
 
   private onExtendedHandshake(s: PeerSession): void {
     const listen = s.listenAddress;
-    if (s.outgoing || !listen) return;
+    const c = this.connections.get(s);
+    if (s.outgoing || !listen || !c) return;
     if (this.pool.isBanned(listen, undefined)) return s.wire.close();
+    if (c.holds) return; // one address per session: the first one it named
+    c.holds = listen;
     this.pool.markLive(listen);
   }
 
@@ -384,13 +394,12 @@ export class Peers {
     exchange?.uploader.removePeer(s);
     this.ctx.fetcher()?.removePeer(s);
     const retry = !c.duplicate && !(reason instanceof ProtocolError);
-    const address = s.listenAddress;
+    const address = c.holds;
     const redial = retry && !this.banned.has(s) && this.ctx.wantsConnections() && !this.ctx.complete();
     // A duplicate shares its address with the connection we kept: that one stays live.
     const key = address ? formatAddress(address) : undefined;
     let stillLive = false;
-    for (const o of this.connections.keys())
-      if (o.listenAddress && formatAddress(o.listenAddress) === key) stillLive = true;
+    for (const o of this.connections.values()) if (o.holds && formatAddress(o.holds) === key) stillLive = true;
     if (address && !stillLive) this.pool.markGone(address, redial ? REDIAL_AFTER_MS : undefined);
     this.pool.pump();
   }
