@@ -16,6 +16,7 @@
  * Every loop is bounded in count and time; all sockets are closed.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import bencode from 'bencode';
@@ -50,6 +51,22 @@ interface Run {
   rssBeforeMiB: number;
   rssAfterMiB: number;
   dropped: number;
+  /** Datagrams the kernel dropped because a receive buffer was full, during the flood. */
+  kernelDrops: number;
+}
+
+/** The namespace's UDP RcvbufErrors (datagrams dropped on a full socket receive buffer). */
+function rcvbufErrors(): number {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/);
+    return Number(values[names.indexOf('RcvbufErrors')] ?? NaN);
+  } catch {
+    return NaN;
+  }
 }
 
 const childPath = fileURLToPath(new URL('./flood-child.js', import.meta.url));
@@ -154,6 +171,7 @@ async function runOnce(mode: 'off' | 'on', rep: number): Promise<Run> {
     const t0 = performance.now();
     await sleep(BASELINE_MS);
     const before = await victimStats(victim);
+    const kernelBefore = rcvbufErrors();
     const floodStart = performance.now();
     const flooder = fork(
       childPath,
@@ -171,6 +189,7 @@ async function runOnce(mode: 'off' | 'on', rep: number): Promise<Run> {
     const floodEnd = floodStart + done.elapsedMs;
     await sleep(LOST_AFTER_MS);
     const after = await victimStats(victim);
+    const kernelDrops = rcvbufErrors() - kernelBefore;
     const base = honest.window(t0 + 500, t0 + BASELINE_MS);
     const flood = honest.window(floodStart + 500, floodEnd);
     const cpuMs = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000;
@@ -196,7 +215,8 @@ async function runOnce(mode: 'off' | 'on', rep: number): Promise<Run> {
       victimCpuShare: cpuMs / (performance.now() - floodStart),
       rssBeforeMiB: before.rss / 2 ** 20,
       rssAfterMiB: after.rss / 2 ** 20,
-      dropped: drops(s1) - drops(s0)
+      dropped: drops(s1) - drops(s0),
+      kernelDrops
     };
   } finally {
     await honest.stop();
@@ -241,7 +261,8 @@ console.log(
       'reflected KB/s',
       'bytes out per byte in',
       'victim CPU',
-      'victim RSS MiB (before / after)'
+      'victim RSS MiB (before / after)',
+      'dropped by the kernel (full buffer)'
     ],
     modes.map((m) => [
       m,
@@ -265,7 +286,11 @@ console.log(
       )} / ${fmt(
         med(m, (r) => r.rssAfterMiB),
         0
-      )}`
+      )}`,
+      fmt(
+        med(m, (r) => r.kernelDrops),
+        0
+      )
     ])
   )
 );
