@@ -399,7 +399,8 @@ export class Peers {
     // A duplicate shares its address with the connection we kept: that one stays live.
     const key = address ? formatAddress(address) : undefined;
     let stillLive = false;
-    for (const o of this.connections.values()) if (o.holds && formatAddress(o.holds) === key) stillLive = true;
+    for (const o of this.connections.values())
+      if (o.holds && formatAddress(o.holds) === key) stillLive = true;
     if (address && !stillLive) this.pool.markGone(address, redial ? REDIAL_AFTER_MS : undefined);
     this.pool.pump();
   }
