@@ -62,6 +62,7 @@ export type { ReadHead } from './engine/download/demand.js';
 export { StreamServer, type StreamServerOptions } from './http/stream-server.js';
 export type { StreamTorrent } from './http/stream-torrent.js';
 export type { EncryptionPolicy } from './wire/mse.js';
+export type { TransportPolicy } from './engine/peers/connect-peer.js';
 
 // --- the client: many torrents over one DHT node and one listener ------------------------------
 export { Client } from './client/client.js';

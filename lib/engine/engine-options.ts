@@ -15,7 +15,13 @@ import type { Storage } from './storage/storage.js';
 import { normalizeSelection, selectedPieces } from './storage/file-selection.js';
 import type { ExistingData } from './storage/storage-setup.js';
 import { DEFAULT_ENCRYPTION, type EncryptionPolicy } from '../wire/mse.js';
-import { connectPeer } from './peers/connect-peer.js';
+import {
+  connectPeer,
+  DEFAULT_TRANSPORT,
+  TRANSPORT_POLICIES,
+  type TransportPolicy,
+  type UtpDialer
+} from './peers/connect-peer.js';
 import { CONNECT_TIMEOUT_MS } from '../net/tcp.js';
 import { type ListenOptions } from './peers/tcp-peer-listener.js';
 import { DEFAULT_READAHEAD_BYTES } from './download/demand.js';
@@ -62,8 +68,19 @@ export interface BitTorrentEngineOptions {
   listener?: PeerListener;
   /** Or create our own TCP listener (closed with the engine). */
   listen?: ListenOptions;
-  /** Dial peers (default TCP, with `encryption`). */
+  /** Dial peers (default: `transport` over TCP and `utp`, with `encryption`). */
   connect?: PeerConnector;
+  /**
+   * A uTP socket (utp/socket.ts UtpSocket, usually on the DHT's UDP port) to dial peers over
+   * uTP too; without it the default `connect` dials TCP only.
+   */
+  utp?: UtpDialer;
+  /**
+   * Which transports the default `connect` dials, in which order (connect-peer.ts): 'utp-first'
+   * (default, as libtorrent: TCP when uTP fails), 'tcp-first', 'both' (at once, the first
+   * connected wins), 'tcp' or 'utp' only. Incoming peers are accepted over both.
+   */
+  transport?: TransportPolicy;
   /**
    * Message Stream Encryption policy of the default `connect` and of the engine's own listener
    * (`listen`): 'disabled' | 'enabled' | 'preferred' | 'required'. Default 'enabled': accept
@@ -142,6 +159,7 @@ export type ResolvedOptions = Required<
     | 'choker'
     | 'selectFiles'
     | 'sharedLimits'
+    | 'utp'
   >
 > &
   Pick<
@@ -156,6 +174,7 @@ export type ResolvedOptions = Required<
     | 'choker'
     | 'selectFiles'
     | 'sharedLimits'
+    | 'utp'
   > & {
     infoHash: Uint8Array;
   };
@@ -177,6 +196,12 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     return v;
   };
   const minPipeline = positive('minPipeline', o.minPipeline, 16);
+  const transport = o.transport ?? DEFAULT_TRANSPORT;
+  if (!TRANSPORT_POLICIES.includes(transport))
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      `transport must be one of ${TRANSPORT_POLICIES.join(', ')}, got ${String(transport)}`
+    );
   const { selectFiles, ...rest } = o;
   return {
     ...rest,
@@ -190,10 +215,17 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     readaheadBytes: positive('readaheadBytes', o.readaheadBytes, DEFAULT_READAHEAD_BYTES),
     peerId: o.peerId ?? makePeerId(random),
     encryption: o.encryption ?? DEFAULT_ENCRYPTION,
+    transport,
     connect:
       o.connect ??
       ((address, opts) =>
-        connectPeer(address, infoHash, { ...opts, clock, encryption: o.encryption ?? DEFAULT_ENCRYPTION })),
+        connectPeer(address, infoHash, {
+          ...opts,
+          clock,
+          encryption: o.encryption ?? DEFAULT_ENCRYPTION,
+          transport,
+          ...(o.utp ? { utp: o.utp } : {})
+        })),
     uploadLimit: positive('uploadLimit', o.uploadLimit, 0),
     downloadLimit: positive('downloadLimit', o.downloadLimit, 0),
     maxConnections: positive('maxConnections', o.maxConnections, 50),

@@ -164,10 +164,13 @@ export interface PeerListener {
   register(infoHash: Uint8Array, handler: IncomingHandler): () => void;
 }
 
-/** Opens an outgoing connection (TCP by default; an in-memory pipe in tests). */
+/**
+ * Opens an outgoing connection (TCP or uTP per the engine's transport policy by default; an
+ * in-memory pipe in tests). `utpHint`: what the peer said about uTP (BEP 11 PEX flag), if anything.
+ */
 export type PeerConnector = (
   address: Address,
-  options: { signal: AbortSignal; timeoutMs: number }
+  options: { signal: AbortSignal; timeoutMs: number; utpHint?: boolean }
 ) => Promise<WireStream>;
 
 /** Builds an engine for a Swarm (`Swarm.create({ engine })`). */

@@ -28,7 +28,24 @@ export type { ChokerSettings } from './upload/uploader.js';
 export { TcpPeerListener } from './peers/tcp-peer-listener.js';
 export type { ListenOptions, ListenerStats } from './peers/tcp-peer-listener.js';
 export { DEFAULT_INBOUND_LIMITS, type InboundLimits, type InboundStats } from './peers/inbound-gate.js';
-export { connectPeer } from './peers/connect-peer.js';
+export {
+  connectPeer,
+  DEFAULT_TRANSPORT,
+  UTP_FALLBACK_TIMEOUT_MS,
+  type PeerDialOptions,
+  type TransportPolicy,
+  type UtpDialer
+} from './peers/connect-peer.js';
+
+// --- peers over uTP (BEP 29) -----------------------------------------------------------------
+export { UtpPeerListener } from './peers/utp-peer-listener.js';
+export type { UtpListenOptions, UtpAcceptor, IncomingUtp } from './peers/utp-peer-listener.js';
+export { IncomingRoutes } from './peers/incoming-routes.js';
+export { InboundGate } from './peers/inbound-gate.js';
+export { UtpSocket } from '../utp/socket.js';
+export type { UtpSocketOptions, UtpConnectOptions } from '../utp/socket.js';
+export { shareUdpPort } from '../utp/shared-port.js';
+export type { PeerTransport } from '../net/stream.js';
 export { connectTcp } from '../net/tcp.js';
 export type { ConnectOptions } from '../net/tcp.js';
 

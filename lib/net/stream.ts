@@ -1,12 +1,18 @@
 /**
- * The byte stream a peer wire runs over: a TCP socket (tcp.ts `SocketStream`), an MSE-encrypted
- * stream (wire/mse-stream.ts), or an in-process pipe (wire/memory-stream.ts `pipePair`).
+ * The byte stream a peer wire runs over: a TCP socket (tcp.ts `SocketStream`), a uTP connection
+ * (utp/connection.ts), an MSE-encrypted stream (wire/mse-stream.ts), or an in-process pipe
+ * (wire/memory-stream.ts `pipePair`).
  *
  * Ownership: chunks passed to `onData` callbacks belong to the receiver (the wire keeps
  * zero-copy views of them, e.g. piece blocks); chunks passed to `write` must not be mutated by
  * the caller afterwards (like net.Socket, the stream may hold them until flushed).
  */
+/** What a peer connection runs over: TCP, or uTP (BEP 29) over UDP. */
+export type PeerTransport = 'tcp' | 'utp';
+
 export interface WireStream {
+  /** The transport under this stream; undefined for in-process pipes. */
+  readonly transport?: PeerTransport;
   /** Queue bytes. Returns false when the caller should wait for `onDrain` (backpressure). */
   write(data: Uint8Array): boolean;
   /**

@@ -26,6 +26,7 @@ const SMALL_WRITE = 1024;
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 export class SocketStream implements WireStream {
+  readonly transport = 'tcp' as const;
   private readonly socket: net.Socket;
   private initial: Buffer[];
   /** Small messages of this tick, sent as one buffer (REQUEST/HAVE bursts). */

@@ -27,7 +27,9 @@ import type {
 import { normalizeSelection, selectedPieces } from '../engine/storage/file-selection.js';
 import type { ExistingData } from '../engine/storage/storage-setup.js';
 import type { Storage } from '../engine/storage/storage.js';
-import { TcpPeerListener, type ListenOptions } from '../engine/peers/tcp-peer-listener.js';
+import { type ListenOptions } from '../engine/peers/tcp-peer-listener.js';
+import type { TransportPolicy } from '../engine/peers/connect-peer.js';
+import { PeerEndpoints } from './peer-endpoints.js';
 import { fileSource, torrentFiles, type TorrentFile } from '../stream/torrent-file.js';
 import type { Address } from '../net/address.js';
 import { parseMagnet, toMagnet, type Magnet } from '../magnet/magnet.js';
@@ -99,8 +101,22 @@ export interface SwarmOptions {
   /** Byte rate caps, bytes/s (0 or undefined = unlimited). */
   uploadLimit?: number;
   downloadLimit?: number;
-  /** TCP address to accept peers on (default 0.0.0.0, any port), or a shared listener. */
+  /**
+   * TCP address to accept peers on (default 0.0.0.0, any port), or a shared listener. Our own
+   * listener comes with uTP on the same port number (see `utp`).
+   */
   listen?: ListenOptions | PeerListener;
+  /**
+   * Accept and dial uTP (BEP 29) on a UDP socket with the TCP listener's port number, shared
+   * with our DHT node (one port for both, as libtorrent). Default true; not with a shared
+   * `listen` listener.
+   */
+  utp?: boolean;
+  /**
+   * How the built-in engine dials peers: 'utp-first' (default, TCP when uTP fails),
+   * 'tcp-first', 'both' (at once), 'tcp' or 'utp' only. Incoming peers are accepted over both.
+   */
+  transport?: TransportPolicy;
   /**
    * Message Stream Encryption policy for our own listener and the built-in engine's dials
    * (`listen.encryption` / `engineOptions.encryption` override it). Default 'enabled'.
@@ -156,7 +172,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
   private readonly selectFiles: number[] | undefined;
   /** The DHT nodes this swarm created (destroyed with it). */
   private readonly ownDhts: DHT[];
-  private readonly ownListener: TcpPeerListener | undefined;
+  /** Our TCP listener and uTP socket, unless the caller gave a listener. */
+  private readonly endpoints: PeerEndpoints | undefined;
   private readonly listener: PeerListener | undefined;
   private readonly ownLsd: boolean;
   /** Joins our DHT node from what we know, routers last (when no bootstrap list was given). */
@@ -182,7 +199,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     dht6: DHT | undefined;
     ownDhts: DHT[];
     listener: PeerListener | undefined;
-    ownListener: TcpPeerListener | undefined;
+    endpoints: PeerEndpoints | undefined;
     lsd: LocalDiscovery | undefined;
     ownLsd: boolean;
   }) {
@@ -195,7 +212,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     this.dht6 = parts.dht6;
     this.ownDhts = parts.ownDhts;
     this.listener = parts.listener;
-    this.ownListener = parts.ownListener;
+    this.endpoints = parts.endpoints;
     this.lsd = parts.lsd;
     this.ownLsd = parts.ownLsd;
   }
@@ -230,16 +247,36 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         return created;
       };
       let dht = useDht ? options.dht : undefined;
+      const v6 = useDht ? options.ipv6 : undefined;
+      let listener: PeerListener;
+      let endpoints: PeerEndpoints | undefined;
+      if (options.listen && 'register' in options.listen) listener = options.listen;
+      else {
+        const opened = await PeerEndpoints.open({
+          listen: {
+            ...(options.encryption ? { encryption: options.encryption } : {}),
+            ...(v6 ? { host: '::' } : {}),
+            ...options.listen
+          },
+          utp: options.utp ?? true,
+          shareWithDht: useDht && !dht && !options.dhtOptions?.transport,
+          ...(options.dhtOptions?.host !== undefined ? { udpHost: options.dhtOptions.host } : {}),
+          ...(options.dhtOptions?.port !== undefined ? { udpPort: options.dhtOptions.port } : {})
+        });
+        cleanup.push(() => opened.close());
+        endpoints = opened;
+        listener = opened.listener;
+      }
       // No bootstrap list: the swarm joins by itself (DhtJoin), the routers last.
       const joinByItself =
         useDht && !dht && options.bootstrap === undefined && options.dhtOptions?.bootstrap === undefined;
       if (useDht && !dht)
         dht = await createDht({
           ...options.dhtOptions,
+          ...(endpoints?.dhtTransport ? { transport: endpoints.dhtTransport } : {}),
           ...(options.bootstrap ? { bootstrap: options.bootstrap } : {}),
           ...(joinByItself ? { bootstrap: [] } : {})
         });
-      const v6 = useDht ? options.ipv6 : undefined;
       let dht6 = v6?.dht;
       if (v6 && !dht6)
         dht6 = await createDht({
@@ -252,18 +289,6 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
           'ERR_INVALID_ARGUMENT',
           `ipv6.dht must be bound to an IPv6 address, not ${dht6.address().host}`
         );
-      }
-      let listener: PeerListener;
-      let ownListener: TcpPeerListener | undefined;
-      if (options.listen && 'register' in options.listen) listener = options.listen;
-      else {
-        ownListener = await TcpPeerListener.listen({
-          ...(options.encryption ? { encryption: options.encryption } : {}),
-          ...(dht6 ? { host: '::' } : {}),
-          ...options.listen
-        });
-        cleanup.push(() => ownListener!.close());
-        listener = ownListener;
       }
       let lsd: LocalDiscovery | undefined;
       const ownLsd = !(options.lsd instanceof LocalDiscovery);
@@ -291,6 +316,8 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         ? options.engine(context)
         : new BitTorrentEngine({
             ...(options.encryption ? { encryption: options.encryption } : {}),
+            ...(endpoints?.utp ? { utp: endpoints.utp } : {}),
+            ...(options.transport ? { transport: options.transport } : {}),
             ...tuning,
             ...context,
             ...(options.existing ? { existing: options.existing } : {})
@@ -304,7 +331,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         dht6,
         ownDhts,
         listener,
-        ownListener,
+        endpoints,
         lsd: info?.private ? undefined : lsd,
         ownLsd
       });
@@ -479,7 +506,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     }
     if (graceful) await this.engine.stop();
     else await this.engine.destroy();
-    await this.ownListener?.close();
+    await this.endpoints?.close();
     await Promise.all(this.ownDhts.map((d) => d.destroy()));
   }
 }

@@ -105,6 +105,7 @@ const ACK_EVERY_PACKETS = 16;
 const SYN_RECV_TIMEOUT_MS = 10_000;
 
 export class UtpConnection implements WireStream {
+  readonly transport = 'utp' as const;
   readonly remoteAddress: Address;
   readonly recvId: number;
   readonly sendId: number;

@@ -5,7 +5,7 @@
  * decrypted in place (chunks handed to `onData` belong to the receiver, see stream.ts).
  */
 import type { Rc4 } from './rc4.js';
-import type { WireStream } from '../net/stream.js';
+import type { PeerTransport, WireStream } from '../net/stream.js';
 
 export type CryptoMethod = 'plaintext' | 'rc4';
 
@@ -25,6 +25,10 @@ export class MseStream implements WireStream {
     this.dec = dec;
     this.method = enc ? 'rc4' : 'plaintext';
     this.queued = initial.filter((c) => c.length > 0);
+  }
+
+  get transport(): PeerTransport | undefined {
+    return this.raw.transport;
   }
 
   /** The underlying stream's remote address, when it has one (a socket). */

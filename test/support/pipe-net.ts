@@ -10,6 +10,7 @@ import type { PeerConnector } from '../../lib/engine/engine.js';
 import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
 import type { Storage } from '../../lib/engine/storage/storage.js';
 import type { Address } from '../../lib/net/address.js';
+import type { PeerTransport } from '../../lib/net/stream.js';
 import { parseInfo, type TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';
@@ -25,16 +26,22 @@ export class PipeNet {
   /** Every engine created, to destroy after a test. */
   readonly running: BitTorrentEngine[] = [];
   readonly time = new VirtualTime();
+  /** The transport the pipes claim to run over (undefined: none, as in-process pipes). */
+  transport: PeerTransport | undefined;
+  /** Every dial: who dialed whom, with the uTP hint the engine passed. */
+  readonly dials: { from: string; to: string; utpHint: boolean | undefined }[] = [];
 
   address(): Address {
     return { host: `127.0.0.${this.next++}`, port: 6881 };
   }
 
   connector(from: Address): PeerConnector {
-    return async (to) => {
+    return async (to, options) => {
+      this.dials.push({ from: from.host, to: to.host, utpHint: options.utpHint });
       const target = this.engines.get(`${to.host}:${to.port}`);
       if (!target) throw new Error(`nobody at ${to.host}:${to.port}`);
       const [mine, theirs] = pipePair();
+      if (this.transport) for (const end of [mine, theirs]) Object.assign(end, { transport: this.transport });
       target.acceptConnection(theirs, { host: from.host, port: 50_000 + this.next++ });
       return mine;
     };

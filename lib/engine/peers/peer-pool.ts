@@ -25,6 +25,8 @@ interface Candidate {
   source: PeerSource;
   attempts: number;
   notBefore: number;
+  /** What the peer said about uTP (BEP 11 PEX flag), if anything. */
+  utpHint: boolean | undefined;
 }
 
 export interface PeerPoolOptions {
@@ -64,8 +66,11 @@ export class PeerPool {
     return this.candidates.size;
   }
 
-  /** Queue a candidate. Returns false if it is known, live, banned, ours, or the queue is full. */
-  add(address: Address, source: PeerSource): boolean {
+  /**
+   * Queue a candidate (`utpHint`: what it said about uTP, if anything). Returns false if it is
+   * known, live, banned, ours, or the queue is full.
+   */
+  add(address: Address, source: PeerSource, utpHint?: boolean): boolean {
     if (this.closed || !Number.isInteger(address.port) || address.port < 1 || address.port > 65535)
       return false;
     const key = formatAddress(address);
@@ -77,7 +82,7 @@ export class PeerPool {
     )
       return false;
     if (this.candidates.size >= this.o.maxCandidates) return false;
-    this.candidates.set(key, { address, source, attempts: 0, notBefore: 0 });
+    this.candidates.set(key, { address, source, attempts: 0, notBefore: 0, utpHint });
     this.pump();
     return true;
   }
@@ -99,7 +104,8 @@ export class PeerPool {
       address,
       source: 'manual',
       attempts: 0,
-      notBefore: this.o.clock.now() + retryAfterMs
+      notBefore: this.o.clock.now() + retryAfterMs,
+      utpHint: undefined
     });
   }
 
@@ -157,7 +163,12 @@ export class PeerPool {
     const controller = new AbortController();
     this.dials.add(controller);
     this.live.add(key); // no second dial to it while this one runs
-    this.o.connect(c.address, { signal: controller.signal, timeoutMs: this.o.connectTimeoutMs }).then(
+    const options = {
+      signal: controller.signal,
+      timeoutMs: this.o.connectTimeoutMs,
+      ...(c.utpHint !== undefined ? { utpHint: c.utpHint } : {})
+    };
+    this.o.connect(c.address, options).then(
       (stream) => {
         this.dials.delete(controller);
         if (this.closed || controller.signal.aborted) {

@@ -13,7 +13,7 @@ import { CLIENT_NAME } from '../../constants.js';
 import { DEFAULT_REQQ } from '../../wire/constants.js';
 import { PeerWire } from '../../wire/peer-wire.js';
 import type { PeerWireOptions } from '../../wire/peer-wire-types.js';
-import type { WireStream } from '../../net/stream.js';
+import type { PeerTransport, WireStream } from '../../net/stream.js';
 import { UtMetadata } from '../../wire/ut-metadata.js';
 import { UtPex } from '../../wire/ut-pex.js';
 import type { PeerSource } from '../engine.js';
@@ -53,6 +53,8 @@ export class PeerSession {
   readonly address: Address;
   readonly source: PeerSource;
   readonly outgoing: boolean;
+  /** What the connection runs over (undefined: an in-process pipe). */
+  readonly transport: PeerTransport | undefined;
   /** Payload bytes/s they send us (fed by the downloader) and we send them (fed by the uploader); 10 s window, as the choker looks. */
   readonly down: RateMeter;
   readonly up: RateMeter;
@@ -62,6 +64,7 @@ export class PeerSession {
     this.address = options.address;
     this.source = options.source;
     this.outgoing = options.role === 'initiator';
+    this.transport = options.stream.transport;
     this.down = new RateMeter(options.clock, 10);
     this.up = new RateMeter(options.clock, 10);
     this.wire = new PeerWire(options.stream, {

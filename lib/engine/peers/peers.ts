@@ -8,10 +8,11 @@
  */
 import { TrackerlessError } from '../../errors.js';
 import { formatAddress, type Address } from '../../net/address.js';
-import type { WireStream } from '../../net/stream.js';
+import type { PeerTransport, WireStream } from '../../net/stream.js';
 import type { TorrentInfo } from '../../torrent/metainfo.js';
 import { ProtocolError, type ProtocolErrorReason } from '../../wire/errors.js';
 import type { PeerWireOptions } from '../../wire/peer-wire-types.js';
+import { PexFlag } from '../../wire/ut-pex.js';
 import { Bitfield } from '../bitfield.js';
 import type { Downloader } from '../download/downloader.js';
 import type { PeerBan, PeerConnector, PeerSource } from '../engine.js';
@@ -75,6 +76,8 @@ export interface PeerStatus {
   source: PeerSource;
   /** We dialed it. */
   outgoing: boolean;
+  /** What the connection runs over (undefined: an in-process pipe). */
+  transport: PeerTransport | undefined;
   amChoking: boolean;
   amInterested: boolean;
   peerChoking: boolean;
@@ -158,6 +161,7 @@ export class Peers {
         peerId: s.peerId,
         source: s.source,
         outgoing: s.outgoing,
+        transport: s.transport,
         amChoking: w.amChoking,
         amInterested: w.amInterested,
         peerChoking: w.peerChoking,
@@ -173,9 +177,9 @@ export class Peers {
     return out;
   }
 
-  /** A candidate peer from discovery or PEX. */
-  add(address: Address, source: PeerSource): void {
-    this.pool.add(address, source);
+  /** A candidate peer from discovery or PEX (`utpHint`: what it said about uTP, if anything). */
+  add(address: Address, source: PeerSource, utpHint?: boolean): void {
+    this.pool.add(address, source, utpHint);
   }
 
   /** An incoming connection routed to this torrent. */
@@ -328,7 +332,13 @@ export class Peers {
     s.utMetadata.on('data', (piece, data) => ctx.fetcher()?.onData(s, piece, data));
     s.utMetadata.on('reject', (piece) => ctx.fetcher()?.onReject(s, piece));
     s.utPex?.on('peers', (m) => {
-      for (const p of m.added) this.add({ host: p.host, port: p.port }, 'pex');
+      // Flags 0: the sender told nothing (or has no flags field): uTP support unknown.
+      for (const p of m.added)
+        this.add(
+          { host: p.host, port: p.port },
+          'pex',
+          p.flags === 0 ? undefined : (p.flags & PexFlag.Utp) !== 0
+        );
     });
   }
 

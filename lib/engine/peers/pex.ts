@@ -26,7 +26,11 @@ export class PexGossip {
       live.set(formatAddress(a), {
         host: a.host,
         port: a.port,
-        flags: (s.outgoing ? PexFlag.Reachable : 0) | (isSeed(s) ? PexFlag.Seed : 0)
+        // uTP: it speaks uTP, as our connection to it shows (BEP 11).
+        flags:
+          (s.outgoing ? PexFlag.Reachable : 0) |
+          (isSeed(s) ? PexFlag.Seed : 0) |
+          (s.transport === 'utp' ? PexFlag.Utp : 0)
       });
     }
     for (const s of due) {

@@ -14,15 +14,13 @@
  */
 import type { Address } from '../../net/address.js';
 import { TcpServer, type IncomingSocket } from '../../net/tcp.js';
-import { StateError } from '../../errors.js';
-import { toHex } from '../../util/bytes.js';
 import { systemClock, type Clock } from '../../util/clock.js';
-import { HANDSHAKE_HEAD_LENGTH, PROTOCOL_STRING } from '../../wire/constants.js';
+import { HANDSHAKE_HEAD_LENGTH } from '../../wire/constants.js';
 import { decodeHandshakeHead } from '../../wire/messages.js';
 import { DEFAULT_ENCRYPTION, mseRespond, type EncryptionPolicy } from '../../wire/mse.js';
-import { mseReq2 } from '../../wire/mse-crypto.js';
 import type { IncomingHandler, PeerListener } from '../engine.js';
 import { InboundGate, type InboundLimits, type InboundStats, type InboundTicket } from './inbound-gate.js';
+import { handshakeStart, IncomingRoutes } from './incoming-routes.js';
 
 /**
  * Default time an incoming connection has to send the first 48 handshake bytes (or finish MSE),
@@ -30,8 +28,6 @@ import { InboundGate, type InboundLimits, type InboundStats, type InboundTicket 
  * not hold a slot for long.
  */
 export const INCOMING_HANDSHAKE_TIMEOUT_MS = 5_000;
-/** The first 20 bytes of a plaintext handshake; anything else is taken for MSE. */
-const PLAIN_START = Buffer.from(`\x13${PROTOCOL_STRING}`, 'latin1');
 
 export interface ListenOptions {
   /** IP literal to bind (default '0.0.0.0'). */
@@ -46,6 +42,13 @@ export interface ListenOptions {
   handshakeTimeoutMs?: number;
   /** Admission limits (inbound-gate.ts DEFAULT_INBOUND_LIMITS); loopback rigs may relax them. */
   limits?: Partial<InboundLimits>;
+  /**
+   * Share admission with another listener (the uTP one on the same port number), so per-IP
+   * limits count a source's connections over both transports. Overrides `limits`.
+   */
+  gate?: InboundGate;
+  /** Share the routing table with another listener: a torrent registered once is reachable over both. */
+  routes?: IncomingRoutes;
 }
 
 export interface ListenerStats {
@@ -59,9 +62,9 @@ export interface ListenerStats {
 /** Accepts peers on one TCP port for any number of torrents (routing by infohash). */
 export class TcpPeerListener implements PeerListener {
   private server!: TcpServer;
-  private readonly handlers = new Map<string, IncomingHandler>();
-  /** hex(HASH('req2', infohash)) -> infohash, to identify MSE connections. */
-  private readonly skeys = new Map<string, Uint8Array>();
+  private readonly routes: IncomingRoutes;
+  /** The routes belong to whoever shares them with another listener: not cleared on close. */
+  private readonly sharedRoutes: boolean;
   private readonly pending = new Set<IncomingSocket>();
   private readonly encryption: EncryptionPolicy;
   private readonly clock: Clock;
@@ -74,7 +77,9 @@ export class TcpPeerListener implements PeerListener {
     this.encryption = options.encryption ?? DEFAULT_ENCRYPTION;
     this.clock = options.clock ?? systemClock;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? INCOMING_HANDSHAKE_TIMEOUT_MS;
-    this.gate = new InboundGate(options.limits);
+    this.gate = options.gate ?? new InboundGate(options.limits);
+    this.routes = options.routes ?? new IncomingRoutes();
+    this.sharedRoutes = options.routes !== undefined;
   }
 
   /** Bind and listen. Rejects if the address is in use. */
@@ -103,16 +108,7 @@ export class TcpPeerListener implements PeerListener {
   }
 
   register(infoHash: Uint8Array, handler: IncomingHandler): () => void {
-    const key = toHex(infoHash);
-    if (this.handlers.has(key)) throw new StateError(`infohash ${key} is already registered`);
-    this.handlers.set(key, handler);
-    const req2 = toHex(mseReq2(infoHash));
-    this.skeys.set(req2, Uint8Array.from(infoHash));
-    return () => {
-      if (this.handlers.get(key) !== handler) return;
-      this.handlers.delete(key);
-      this.skeys.delete(req2);
-    };
+    return this.routes.register(infoHash, handler);
   }
 
   /** Stop listening and close connections not yet routed. Routed ones belong to their engines. */
@@ -121,8 +117,7 @@ export class TcpPeerListener implements PeerListener {
     this.closed = true;
     for (const s of this.pending) s.destroy();
     this.pending.clear();
-    this.handlers.clear();
-    this.skeys.clear();
+    if (!this.sharedRoutes) this.routes.clear();
     await this.server.close();
   }
 
@@ -160,16 +155,16 @@ export class TcpPeerListener implements PeerListener {
       length += chunk.length;
       const first = chunks.length === 1 ? chunk : Buffer.concat(chunks, length);
       // "\x13BitTorrent protocol", or (any other first bytes) an MSE Ya.
-      const n = Math.min(PLAIN_START.length, length);
-      if (!first.subarray(0, n).equals(PLAIN_START.subarray(0, n))) {
+      const start = handshakeStart(first, this.encryption);
+      if (start === 'mse') {
         socket.offData(onData);
         return this.encrypted(socket, chunks, ticket, done, refuse);
       }
-      if (this.encryption === 'required' && n === PLAIN_START.length) return refuse();
+      if (start === 'refuse') return refuse();
       if (length < HANDSHAKE_HEAD_LENGTH) return;
       socket.pause();
       const head = decodeHandshakeHead(first);
-      const handler = head ? this.handlers.get(toHex(head.infoHash)) : undefined;
+      const handler = head ? this.routes.handler(head.infoHash) : undefined;
       if (!handler || !ticket.establish()) return refuse();
       done();
       this.stats.accepted++;
@@ -194,13 +189,13 @@ export class TcpPeerListener implements PeerListener {
     const raw = socket.toStream(chunks.splice(0));
     const remote = raw.remoteAddress;
     mseRespond(raw, {
-      findSkey: (req2) => this.skeys.get(toHex(req2)),
+      findSkey: (req2) => this.routes.findSkey(req2),
       policy: this.encryption,
       timeoutMs: this.handshakeTimeoutMs,
       clock: this.clock
     }).then(
       ({ stream, infoHash }) => {
-        const handler = this.handlers.get(toHex(infoHash));
+        const handler = this.routes.handler(infoHash);
         if (!handler || this.closed || !ticket.establish()) return refuse();
         done();
         this.stats.accepted++;
