@@ -2,6 +2,7 @@
  * What `download` and `seed` share: the swarm options (--host, --bootstrap, --port,
  * --dht-port, rate caps, local discovery), byte/rate/duration formatting, and the one-line progress display.
  */
+import { TRANSPORT_POLICIES, type TransportPolicy } from '../engine/peers/connect-peer.js';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import type { EncryptionPolicy, EngineProgress, Swarm, SwarmOptions } from '../index.js';
@@ -28,6 +29,8 @@ export interface SwarmCliOptions extends DhtCliOptions {
   lsd?: boolean;
   /** Interfaces (names or addresses) to run local discovery on instead of the default. */
   lsdInterfaces?: string[];
+  /** How peers are dialed (TCP, uTP, which first); default the library's ('utp-first'). */
+  transport?: TransportPolicy;
 }
 
 const UNITS: Record<string, number> = {
@@ -76,11 +79,22 @@ export function addSwarmOptions(command: Command): Command {
       '--no-bootstrap',
       "contact no bootstrap node (not even the public routers): the DHT is joined only through peers' DHT ports; peers also come from x.pe hints and local discovery"
     )
-    .option('-p, --port <port>', 'TCP port for incoming peers (0 = any free port)', portParser(true), 0)
+    .option(
+      '-p, --port <port>',
+      'port for incoming peers: TCP, and UDP for uTP and the DHT node (0 = any free port)',
+      portParser(true),
+      0
+    )
     .option(
       '--dht-port <port>',
-      'UDP port of the DHT node (default: the same number as --port)',
+      'UDP port of the DHT node and uTP (default: the same number as --port)',
       portParser(true)
+    )
+    .addOption(
+      new Option(
+        '--transport <policy>',
+        'how peers are dialed: utp-first (default: TCP when uTP fails), tcp-first, both (at once), tcp or utp only; both are always accepted'
+      ).choices(TRANSPORT_POLICIES)
     )
     .option('--upload-limit <rate>', 'upload cap in bytes/s, e.g. 512k or 2M (0 = unlimited)', parseRate)
     .option(
@@ -110,7 +124,15 @@ export function swarmOptionsFrom(
   opts: SwarmCliOptions
 ): Pick<
   SwarmOptions,
-  'dhtOptions' | 'bootstrap' | 'listen' | 'uploadLimit' | 'downloadLimit' | 'encryption' | 'ipv6' | 'lsd'
+  | 'dhtOptions'
+  | 'bootstrap'
+  | 'listen'
+  | 'uploadLimit'
+  | 'downloadLimit'
+  | 'encryption'
+  | 'ipv6'
+  | 'lsd'
+  | 'transport'
 > {
   const host = opts.host ?? '0.0.0.0';
   const dhtPort = opts.dhtPort ?? opts.port;
@@ -126,6 +148,7 @@ export function swarmOptionsFrom(
     ...(opts.uploadLimit !== undefined ? { uploadLimit: opts.uploadLimit } : {}),
     ...(opts.downloadLimit !== undefined ? { downloadLimit: opts.downloadLimit } : {}),
     ...(opts.encryption ? { encryption: opts.encryption } : {}),
+    ...(opts.transport ? { transport: opts.transport } : {}),
     lsd: lsdChoice(opts, host)
   };
 }
