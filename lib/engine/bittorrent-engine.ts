@@ -22,6 +22,7 @@ import { resolveOptions, type BitTorrentEngineOptions, type ResolvedOptions } fr
 import { MetadataFetcher } from './download/metadata-fetcher.js';
 import { Peers, type PeerStatus } from './peers/peers.js';
 import type { TorrentContext } from './peers/torrent-context.js';
+import type { HolepunchStats } from './peers/holepunching.js';
 import type { Bitfield } from './bitfield.js';
 import { openStorage, ResumeWriter } from './storage/storage-setup.js';
 import type { Storage } from './storage/storage.js';
@@ -113,6 +114,7 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       maxMetadataSize: this.o.maxMetadataSize,
       pex: this.o.pex,
       ...(this.o.sharedLimits?.connections ? { sharedConnections: this.o.sharedLimits.connections } : {}),
+      holepunch: this.o.utp !== undefined,
       ...(this.o.dhtPort !== undefined ? { dhtPort: this.o.dhtPort } : {}),
       ...(this.o.wire ? { wire: this.o.wire } : {})
     });
@@ -135,6 +137,11 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   /** The connected peers: choke and interest states, rates, requests. */
   peerStatus(): PeerStatus[] {
     return this.peers.status();
+  }
+
+  /** BEP 55 holepunching counters (relayed, asked, dialed on a relay's connect). */
+  get holepunchStats(): Readonly<HolepunchStats> {
+    return this.peers.holepunchStats;
   }
 
   /** The pieces verified and stored (a copy); undefined until the storage is open. */

@@ -218,12 +218,12 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     transport,
     connect:
       o.connect ??
-      ((address, opts) =>
+      ((address, { utpOnly, ...opts }) =>
         connectPeer(address, infoHash, {
           ...opts,
           clock,
           encryption: o.encryption ?? DEFAULT_ENCRYPTION,
-          transport,
+          transport: utpOnly ? 'utp' : transport,
           ...(o.utp ? { utp: o.utp } : {})
         })),
     uploadLimit: positive('uploadLimit', o.uploadLimit, 0),

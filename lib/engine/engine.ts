@@ -170,7 +170,13 @@ export interface PeerListener {
  */
 export type PeerConnector = (
   address: Address,
-  options: { signal: AbortSignal; timeoutMs: number; utpHint?: boolean }
+  options: {
+    signal: AbortSignal;
+    timeoutMs: number;
+    utpHint?: boolean;
+    /** Over uTP only, now: a holepunch (BEP 55) through the NATs is under way. */
+    utpOnly?: boolean;
+  }
 ) => Promise<WireStream>;
 
 /** Builds an engine for a Swarm (`Swarm.create({ engine })`). */

@@ -29,7 +29,12 @@ export class PipeNet {
   /** The transport the pipes claim to run over (undefined: none, as in-process pipes). */
   transport: PeerTransport | undefined;
   /** Every dial: who dialed whom, with the uTP hint the engine passed. */
-  readonly dials: { from: string; to: string; utpHint: boolean | undefined }[] = [];
+  readonly dials: { from: string; to: string; utpHint: boolean | undefined; utpOnly: boolean }[] = [];
+  /**
+   * Hosts behind a NAT, in a model: an ordinary dial to them fails; a holepunch dial (uTP only,
+   * on a relay's `connect`, while they dial back) gets through.
+   */
+  readonly natted = new Set<string>();
 
   address(): Address {
     return { host: `127.0.0.${this.next++}`, port: 6881 };
@@ -37,12 +42,20 @@ export class PipeNet {
 
   connector(from: Address): PeerConnector {
     return async (to, options) => {
-      this.dials.push({ from: from.host, to: to.host, utpHint: options.utpHint });
+      this.dials.push({
+        from: from.host,
+        to: to.host,
+        utpHint: options.utpHint,
+        utpOnly: options.utpOnly ?? false
+      });
+      if (this.natted.has(to.host) && !options.utpOnly) throw new Error(`${to.host} is behind a NAT`);
       const target = this.engines.get(`${to.host}:${to.port}`);
       if (!target) throw new Error(`nobody at ${to.host}:${to.port}`);
       const [mine, theirs] = pipePair();
       if (this.transport) for (const end of [mine, theirs]) Object.assign(end, { transport: this.transport });
-      target.acceptConnection(theirs, { host: from.host, port: 50_000 + this.next++ });
+      // Over uTP the dialer's source port is its listening UDP socket's; over TCP an ephemeral one.
+      const port = this.transport === 'utp' ? from.port : 50_000 + this.next++;
+      target.acceptConnection(theirs, { host: from.host, port });
       return mine;
     };
   }

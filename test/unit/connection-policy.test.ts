@@ -149,3 +149,42 @@ describe('UtpPeerListener', () => {
     listener.close();
   });
 });
+
+describe('BEP 55 in the engine', () => {
+  let net: PipeNet;
+  afterEach(async () => {
+    await net.destroyAll();
+  });
+
+  it('a failed dial to a PEX peer flagged for holepunching becomes a rendezvous; the relay connects both; pieces flow directly', async () => {
+    net = new PipeNet();
+    net.transport = 'utp';
+    const data = seededRandom(11).bytes(384 * 1024);
+    const info = createTorrentFromBuffer('punch.bin', data, 32 * 1024);
+    // Engines with a uTP socket announce ut_holepunch; the pipes stand in for uTP. The NATed
+    // peers tell their listen port in the extension handshake (the relay's PEX needs it).
+    const utp = { connect: () => Promise.reject(new Error('pipes only')) };
+    const listener = { port: 6881, register: () => () => {} };
+    // The relay holds nothing and fetches next to nothing.
+    const relay = await net.leecher(info.infoHash, { info, utp, downloadLimit: 1 });
+    const seed = await net.seeder(info, data, { utp, listener });
+    const leech = await net.leecher(info.infoHash, { info, utp, listener });
+    net.natted.add(seed.address.host);
+    net.natted.add(leech.address.host);
+    // Both dial out to the relay; its PEX tells each about the other (uTP + holepunch flags).
+    seed.engine.addPeer(relay.address, 'manual');
+    leech.engine.addPeer(relay.address, 'manual');
+    await net.time.settle(leech.engine.done(), { maxMs: 120_000 });
+    const punched = new Set(net.dials.filter((d) => d.utpOnly).map((d) => `${d.from}->${d.to}`));
+    expect(punched).toEqual(
+      new Set([`${leech.address.host}->${seed.address.host}`, `${seed.address.host}->${leech.address.host}`])
+    );
+    const stats = [seed, leech, relay].map((p) => p.engine.holepunchStats);
+    expect(stats[0]!.asked + stats[1]!.asked).toBeGreaterThanOrEqual(1);
+    expect(stats[2]!.relayed).toBeGreaterThanOrEqual(1);
+    expect(stats[2]!.refused).toBe(0);
+    // The relay's rate cap lets it fetch a piece at most: the rest reached the leech directly.
+    expect(relay.engine.progress().uploaded).toBeLessThanOrEqual(32 * 1024);
+    expect(seed.engine.progress().uploaded).toBeGreaterThanOrEqual(data.length - 32 * 1024);
+  });
+});

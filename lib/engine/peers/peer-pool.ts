@@ -41,6 +41,8 @@ export interface PeerPoolOptions {
   /** Dial only while this holds (e.g. not when complete). */
   wantsConnections(): boolean;
   onConnect(stream: WireStream, address: Address, source: PeerSource): void;
+  /** A dial failed (not aborted): e.g. to ask for a holepunch. */
+  onDialFailed?(address: Address): void;
 }
 
 export class PeerPool {
@@ -84,6 +86,27 @@ export class PeerPool {
     if (this.candidates.size >= this.o.maxCandidates) return false;
     this.candidates.set(key, { address, source, attempts: 0, notBefore: 0, utpHint });
     this.pump();
+    return true;
+  }
+
+  /**
+   * Dial `address` over uTP at once, ahead of the queue and the half-open cap (a holepunch:
+   * the other side is dialing us at the same moment). False if it is live, banned, ours, or
+   * there is no room for another connection.
+   */
+  dialNow(address: Address, source: PeerSource): boolean {
+    const key = formatAddress(address);
+    if (
+      this.closed ||
+      !this.o.wantsConnections() ||
+      this.live.has(key) ||
+      this.bannedAddresses.has(key, this.o.clock.now()) ||
+      this.ownAddresses.has(key) ||
+      this.o.connectionCount() + this.dials.size >= this.o.maxConnections
+    )
+      return false;
+    this.candidates.delete(key);
+    this.dial(key, { address, source, attempts: MAX_ATTEMPTS - 1, notBefore: 0, utpHint: true }, true);
     return true;
   }
 
@@ -159,14 +182,15 @@ export class PeerPool {
     this.candidates.clear();
   }
 
-  private dial(key: string, c: Candidate): void {
+  private dial(key: string, c: Candidate, utpOnly = false): void {
     const controller = new AbortController();
     this.dials.add(controller);
     this.live.add(key); // no second dial to it while this one runs
     const options = {
       signal: controller.signal,
       timeoutMs: this.o.connectTimeoutMs,
-      ...(c.utpHint !== undefined ? { utpHint: c.utpHint } : {})
+      ...(c.utpHint !== undefined ? { utpHint: c.utpHint } : {}),
+      ...(utpOnly ? { utpOnly } : {})
     };
     this.o.connect(c.address, options).then(
       (stream) => {
@@ -182,6 +206,7 @@ export class PeerPool {
         this.dials.delete(controller);
         this.live.delete(key);
         if (this.closed || err instanceof AbortError) return;
+        this.o.onDialFailed?.(c.address);
         c.attempts++;
         if (c.attempts < MAX_ATTEMPTS && this.candidates.size < this.o.maxCandidates) {
           c.notBefore = this.o.clock.now() + RETRY_BASE_MS * c.attempts;

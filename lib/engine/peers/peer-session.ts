@@ -16,6 +16,7 @@ import type { PeerWireOptions } from '../../wire/peer-wire-types.js';
 import type { PeerTransport, WireStream } from '../../net/stream.js';
 import { UtMetadata } from '../../wire/ut-metadata.js';
 import { UtPex } from '../../wire/ut-pex.js';
+import { UtHolepunch } from '../../wire/ut-holepunch.js';
 import type { PeerSource } from '../engine.js';
 
 /** Most requests we queue from one peer; BEP 10 `reqq` tells the peer (libtorrent: 250). */
@@ -41,6 +42,8 @@ export interface PeerSessionOptions {
   uploadOnly?: boolean;
   /** Enable ut_pex (never for private torrents, BEP 27). */
   pex: boolean;
+  /** Enable ut_holepunch (BEP 55): only with uTP to dial on a relay's `connect`. */
+  holepunch?: boolean;
   maxMetadataSize?: number;
   /** Timeouts and caps passed to the wire (tests shorten them). */
   wire?: Pick<PeerWireOptions, 'keepAliveIntervalMs' | 'idleTimeoutMs' | 'handshakeTimeoutMs'>;
@@ -50,6 +53,7 @@ export class PeerSession {
   readonly wire: PeerWire;
   readonly utMetadata: UtMetadata;
   readonly utPex: UtPex | undefined;
+  readonly holepunch: UtHolepunch | undefined;
   readonly address: Address;
   readonly source: PeerSource;
   readonly outgoing: boolean;
@@ -91,6 +95,8 @@ export class PeerSession {
     this.wire.use(this.utMetadata);
     this.utPex = options.pex ? new UtPex() : undefined;
     if (this.utPex) this.wire.use(this.utPex);
+    this.holepunch = options.holepunch ? new UtHolepunch() : undefined;
+    if (this.holepunch) this.wire.use(this.holepunch);
   }
 
   /** Clock time of the handshake (0 before it). */
@@ -121,6 +127,14 @@ export class PeerSession {
   /** The remote's request queue size (BEP 10 `reqq`), if it told us. */
   get remoteQueueLimit(): number | undefined {
     return this.wire.remoteExtendedHandshake?.reqq;
+  }
+
+  /**
+   * Where a holepunching peer should dial this one (BEP 55): over uTP the connection's remote
+   * endpoint, as its NAT maps it (as libtorrent hands out); over TCP its listen address.
+   */
+  get punchAddress(): Address {
+    return this.transport === 'utp' ? this.address : (this.listenAddress ?? this.address);
   }
 
   toString(): string {

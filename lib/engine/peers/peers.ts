@@ -21,6 +21,7 @@ import { PeerPool } from './peer-pool.js';
 import type { ConnectionBudget } from './connection-budget.js';
 import { PeerSession } from './peer-session.js';
 import { PexGossip } from './pex.js';
+import { Holepunching, type HolepunchStats } from './holepunching.js';
 import type { TorrentContext } from './torrent-context.js';
 
 /** A peer that disconnected normally is dialed again after this long, ms. */
@@ -60,6 +61,8 @@ export interface PeersOptions {
   protocolBanMs: number;
   /** ut_pex (BEP 11); never used for private torrents (BEP 27). */
   pex: boolean;
+  /** ut_holepunch (BEP 55): relay, and punch through NATs over uTP (needs a uTP socket to dial). */
+  holepunch: boolean;
   /** Our DHT port (BEP 5 PORT message). */
   dhtPort?: number;
   /** Timeouts passed to each wire (tests shorten them). */
@@ -115,6 +118,7 @@ export class Peers {
   private readonly pool: PeerPool;
   private readonly connections = new Map<PeerSession, Connection>();
   private readonly pex = new PexGossip();
+  private readonly holepunching: Holepunching;
   /** Sessions we banned (a ban may come after the peer left: a piece it sent failed later). */
   private readonly banned = new WeakSet<PeerSession>();
 
@@ -131,8 +135,18 @@ export class Peers {
       maxCandidates: o.maxCandidates,
       connectionCount: () => this.connections.size,
       wantsConnections: () => ctx.wantsConnections() && (o.sharedConnections?.hasRoom() ?? true),
-      onConnect: (stream, address, source) => this.open(stream, 'initiator', address, source)
+      onConnect: (stream, address, source) => this.open(stream, 'initiator', address, source),
+      onDialFailed: (address) => this.holepunching.dialFailed(address)
     });
+    this.holepunching = new Holepunching({
+      sessions: () => this.connections.keys(),
+      dialNow: (address) => this.pool.dialNow(address, 'pex')
+    });
+  }
+
+  /** BEP 55 counters: rendezvous relayed and asked for, connects acted on. */
+  get holepunchStats(): Readonly<HolepunchStats> {
+    return this.holepunching.stats;
   }
 
   /** Connections with the handshake done. */
@@ -267,6 +281,7 @@ export class Peers {
       peerId: this.o.peerId,
       clock: this.ctx.clock,
       pex: this.o.pex && !(info?.private ?? false),
+      holepunch: this.o.holepunch && !(info?.private ?? false),
       uploadOnly: this.ctx.complete(),
       maxMetadataSize: this.o.maxMetadataSize,
       ...(info ? { infoBytes: info.infoBytes, pieceCount: info.pieceCount } : {}),
@@ -333,13 +348,13 @@ export class Peers {
     s.utMetadata.on('reject', (piece) => ctx.fetcher()?.onReject(s, piece));
     s.utPex?.on('peers', (m) => {
       // Flags 0: the sender told nothing (or has no flags field): uTP support unknown.
-      for (const p of m.added)
-        this.add(
-          { host: p.host, port: p.port },
-          'pex',
-          p.flags === 0 ? undefined : (p.flags & PexFlag.Utp) !== 0
-        );
+      for (const p of m.added) {
+        const address = { host: p.host, port: p.port };
+        this.add(address, 'pex', p.flags === 0 ? undefined : (p.flags & PexFlag.Utp) !== 0);
+        if (p.flags & PexFlag.Holepunch && s.holepunch) this.holepunching.introduced(address, s);
+      }
     });
+    this.holepunching.attach(s);
   }
 
   /**
@@ -399,6 +414,7 @@ export class Peers {
     if (reason instanceof ProtocolError && VIOLATIONS.has(reason.reason)) this.ban(s, 'protocol');
     this.connections.delete(s);
     this.pex.forget(s);
+    this.holepunching.forget(s);
     const exchange = this.ctx.exchange();
     exchange?.downloader.removePeer(s);
     exchange?.uploader.removePeer(s);

@@ -26,11 +26,13 @@ export class PexGossip {
       live.set(formatAddress(a), {
         host: a.host,
         port: a.port,
-        // uTP: it speaks uTP, as our connection to it shows (BEP 11).
+        // uTP: it speaks uTP, as our connection to it shows; holepunch: it announced
+        // ut_holepunch, so we can relay a rendezvous to it (BEP 11, BEP 55).
         flags:
           (s.outgoing ? PexFlag.Reachable : 0) |
           (isSeed(s) ? PexFlag.Seed : 0) |
-          (s.transport === 'utp' ? PexFlag.Utp : 0)
+          (s.transport === 'utp' ? PexFlag.Utp : 0) |
+          (s.holepunch?.supported ? PexFlag.Holepunch : 0)
       });
     }
     for (const s of due) {
