@@ -8,7 +8,9 @@ import { StateError } from '../../errors.js';
 import { toHex } from '../../util/bytes.js';
 import { PROTOCOL_STRING } from '../../wire/constants.js';
 import { mseReq2 } from '../../wire/mse-crypto.js';
-import type { EncryptionPolicy } from '../../wire/mse.js';
+import { mseRespond, type EncryptionPolicy } from '../../wire/mse.js';
+import type { WireStream } from '../../net/stream.js';
+import type { Clock } from '../../util/clock.js';
 import type { IncomingHandler } from '../engine.js';
 
 /** The first 20 bytes of a plaintext handshake; anything else is taken for MSE. */
@@ -45,6 +47,27 @@ export class IncomingRoutes {
   clear(): void {
     this.handlers.clear();
     this.skeys.clear();
+  }
+
+  /**
+   * Run the MSE responder on `raw` (a connection whose first bytes are not a plaintext
+   * handshake): resolves with the decrypted stream and the handler of the torrent its SKEY
+   * names, or undefined when the handshake fails or names no torrent of ours.
+   */
+  async respondEncrypted(
+    raw: WireStream,
+    options: { policy: EncryptionPolicy; timeoutMs: number; clock: Clock }
+  ): Promise<{ stream: WireStream; handler: IncomingHandler } | undefined> {
+    try {
+      const { stream, infoHash } = await mseRespond(raw, {
+        findSkey: (req2) => this.findSkey(req2),
+        ...options
+      });
+      const handler = this.handler(infoHash);
+      return handler ? { stream, handler } : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
 

@@ -17,7 +17,7 @@ import { TcpServer, type IncomingSocket } from '../../net/tcp.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { HANDSHAKE_HEAD_LENGTH } from '../../wire/constants.js';
 import { decodeHandshakeHead } from '../../wire/messages.js';
-import { DEFAULT_ENCRYPTION, mseRespond, type EncryptionPolicy } from '../../wire/mse.js';
+import { DEFAULT_ENCRYPTION, type EncryptionPolicy } from '../../wire/mse.js';
 import type { IncomingHandler, PeerListener } from '../engine.js';
 import { InboundGate, type InboundLimits, type InboundStats, type InboundTicket } from './inbound-gate.js';
 import { handshakeStart, IncomingRoutes } from './incoming-routes.js';
@@ -188,21 +188,18 @@ export class TcpPeerListener implements PeerListener {
     socket.pause();
     const raw = socket.toStream(chunks.splice(0));
     const remote = raw.remoteAddress;
-    mseRespond(raw, {
-      findSkey: (req2) => this.routes.findSkey(req2),
-      policy: this.encryption,
-      timeoutMs: this.handshakeTimeoutMs,
-      clock: this.clock
-    }).then(
-      ({ stream, infoHash }) => {
-        const handler = this.routes.handler(infoHash);
-        if (!handler || this.closed || !ticket.establish()) return refuse();
+    void this.routes
+      .respondEncrypted(raw, {
+        policy: this.encryption,
+        timeoutMs: this.handshakeTimeoutMs,
+        clock: this.clock
+      })
+      .then((routed) => {
+        if (!routed || this.closed || !ticket.establish()) return refuse();
         done();
         this.stats.accepted++;
         this.stats.encrypted++;
-        handler(stream, remote);
-      },
-      () => refuse()
-    );
+        routed.handler(routed.stream, remote);
+      });
   }
 }

@@ -14,7 +14,7 @@ import type { WireStream } from '../../net/stream.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { HANDSHAKE_HEAD_LENGTH } from '../../wire/constants.js';
 import { decodeHandshakeHead } from '../../wire/messages.js';
-import { DEFAULT_ENCRYPTION, mseRespond, type EncryptionPolicy } from '../../wire/mse.js';
+import { DEFAULT_ENCRYPTION, type EncryptionPolicy } from '../../wire/mse.js';
 import type { IncomingHandler, PeerListener } from '../engine.js';
 import { InboundGate, type InboundLimits, type InboundTicket } from './inbound-gate.js';
 import { handshakeStart, IncomingRoutes } from './incoming-routes.js';
@@ -141,21 +141,18 @@ export class UtpPeerListener implements PeerListener {
     refuse: () => void
   ): void {
     if (this.encryption === 'disabled') return refuse();
-    mseRespond(raw, {
-      findSkey: (req2) => this.routes.findSkey(req2),
-      policy: this.encryption,
-      timeoutMs: this.handshakeTimeoutMs,
-      clock: this.clock
-    }).then(
-      ({ stream, infoHash }) => {
-        const handler = this.routes.handler(infoHash);
-        if (!handler || this.closed || !ticket.establish()) return refuse();
+    void this.routes
+      .respondEncrypted(raw, {
+        policy: this.encryption,
+        timeoutMs: this.handshakeTimeoutMs,
+        clock: this.clock
+      })
+      .then((routed) => {
+        if (!routed || this.closed || !ticket.establish()) return refuse();
         done();
         this.stats.accepted++;
         this.stats.encrypted++;
-        handler(stream, remote);
-      },
-      () => refuse()
-    );
+        routed.handler(routed.stream, remote);
+      });
   }
 }
