@@ -47,7 +47,7 @@ export type TorrentEvents = SwarmEvents & {
 /** What a torrent needs from its client: a Swarm for it, over the shared DHT and listener. */
 export interface TorrentHost {
   startSwarm(torrent: ClientTorrent, run: SwarmRun, signal?: AbortSignal): Promise<Swarm>;
-  /** Something the session keeps changed (paused, resumed, limits). */
+  /** Something the session keeps changed (paused, resumed, limits, file priorities). */
   changed(torrent: ClientTorrent): void;
   /** Someone listens to the client's 'file-progress'. */
   wantsFileProgress(): boolean;
@@ -73,6 +73,8 @@ export interface ClientTorrentInit {
   existing?: ExistingData;
   /** DHT nodes its .torrent file named (BEP 5), handed to the DHT node at start. */
   nodes?: Address[];
+  /** File priorities set before (a restored session): applied to every engine that runs it. */
+  priorities?: ReadonlyArray<readonly [number, FilePriority]>;
 }
 
 export class ClientTorrent extends TypedEmitter<TorrentEvents> {
@@ -117,6 +119,7 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
     this.existing = init.existing;
     this.nodes = init.nodes ?? [];
     this.limits = init.limits;
+    for (const [index, priority] of init.priorities ?? []) this.priorities.set(index, priority);
     this.host = host;
     this.lastProgress = emptyProgress();
     if (init.info) this.learn(init.info);
@@ -167,6 +170,11 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
   }
 
   /** This torrent's caps, bytes/s (0 = unlimited); the client's global caps apply as well. */
+  /** The priorities set on the files (file index, priority), what the session saves. */
+  get filePriorities(): Array<[number, FilePriority]> {
+    return [...this.priorities].sort((a, b) => a[0] - b[0]);
+  }
+
   get rateLimits(): { uploadLimit: number; downloadLimit: number } {
     return { uploadLimit: this.limits.upload.rate, downloadLimit: this.limits.download.rate };
   }
@@ -376,6 +384,7 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
             throw new InvalidArgumentError('ERR_INVALID_SELECTION', `no file ${index} in the torrent`);
         }
         this.priorities.set(index, priority);
+        this.host.changed(this);
       },
       storedPieces: () => this._engine?.storedPieces() ?? this.lastStored
     };
@@ -393,7 +402,10 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
   private applyPriorities(engine: BitTorrentEngine): void {
     if (this.priorities.size === 0) return;
     const apply = (): void => {
-      for (const [index, priority] of this.priorities) engine.setFilePriority(index, priority);
+      // Saved indices are checked against the files here: a session file is input too.
+      const files = engine.info?.files.length ?? 0;
+      for (const [index, priority] of this.priorities)
+        if (index < files) engine.setFilePriority(index, priority);
     };
     if (engine.info) apply();
     else engine.once('metadata', apply);

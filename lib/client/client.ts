@@ -304,6 +304,7 @@ export class Client extends TypedEmitter<ClientEvents> {
           download: limit(entry.downloadLimit, this.download)
         },
         addedAt: entry.addedAt,
+        ...(entry.priorities ? { priorities: entry.priorities } : {}),
         ...(entry.existing ? { existing: entry.existing } : {})
       },
       this.host
@@ -447,7 +448,8 @@ function entryOf(t: ClientTorrent): SessionEntry {
     ...(t.selectFiles ? { selectFiles: t.selectFiles } : {}),
     uploadLimit: limits.uploadLimit,
     downloadLimit: limits.downloadLimit,
-    addedAt: t.addedAt
+    addedAt: t.addedAt,
+    ...(t.filePriorities.length > 0 ? { priorities: t.filePriorities } : {})
   };
 }
 

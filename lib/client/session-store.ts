@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { makeDirectory } from '../util/make-directory.js';
 import { ID_LENGTH } from '../constants.js';
 import { MAX_MAGNET_LENGTH } from '../magnet/magnet.js';
+import type { FilePriority } from '../engine/storage/file-selection.js';
 
 const VERSION = 1;
 const SESSION_FILE = 'session.json';
@@ -44,6 +45,8 @@ export interface SessionEntry {
   downloadLimit: number;
   /** When it was added (ms since the epoch): restarts keep the order. */
   addedAt: number;
+  /** Priorities set on files while it ran: [file index, priority], applied again on restart. */
+  priorities?: Array<[number, FilePriority]>;
 }
 
 export interface LoadedSession {
@@ -152,7 +155,18 @@ export class SessionStore {
 function validEntry(v: unknown): SessionEntry | undefined {
   const o = v as Record<string, unknown> | null;
   if (typeof o !== 'object' || o === null) return undefined;
-  const { infoHash, magnet, outDir, paused, seed, selectFiles, uploadLimit, downloadLimit, addedAt } = o;
+  const {
+    infoHash,
+    magnet,
+    outDir,
+    paused,
+    seed,
+    selectFiles,
+    uploadLimit,
+    downloadLimit,
+    addedAt,
+    priorities
+  } = o;
   if (typeof infoHash !== 'string' || !isHex(infoHash, ID_LENGTH)) return undefined;
   if (magnet !== undefined && (typeof magnet !== 'string' || magnet.length > MAX_MAGNET_LENGTH))
     return undefined;
@@ -164,6 +178,18 @@ function validEntry(v: unknown): SessionEntry | undefined {
     !(Array.isArray(selectFiles) && selectFiles.length <= 1_000_000 && selectFiles.every(isIndex))
   )
     return undefined;
+  if (
+    priorities !== undefined &&
+    !(
+      Array.isArray(priorities) &&
+      priorities.length <= 1_000_000 &&
+      priorities.every(
+        (p) =>
+          Array.isArray(p) && p.length === 2 && isIndex(p[0]) && PRIORITIES.includes(p[1] as FilePriority)
+      )
+    )
+  )
+    return undefined;
   return {
     infoHash: toHex(fromHex(infoHash)),
     ...(magnet !== undefined ? { magnet } : {}),
@@ -173,9 +199,12 @@ function validEntry(v: unknown): SessionEntry | undefined {
     ...(selectFiles !== undefined ? { selectFiles: selectFiles as number[] } : {}),
     uploadLimit,
     downloadLimit,
-    addedAt
+    addedAt,
+    ...(priorities !== undefined ? { priorities: priorities as Array<[number, FilePriority]> } : {})
   };
 }
+
+const PRIORITIES: readonly FilePriority[] = ['skip', 'normal', 'high'];
 
 function isRate(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;

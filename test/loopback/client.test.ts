@@ -283,6 +283,8 @@ describe('Client over loopback', () => {
     let ids: string[];
     try {
       const big = await first.add(magnetOf(infos.big), { outDir: out, downloadLimit: 384 * KiB });
+      await big.metadata();
+      big.files[0]!.setPriority('high'); // saved with the session
       const paused = await first.add(magnetOf(infos.a), { outDir: out, paused: true });
       const done = await first.add(magnetOf(infos.c), { outDir: out });
       await done.done();
@@ -301,6 +303,7 @@ describe('Client over loopback', () => {
       // The metadata was kept: no peer is needed to know the files.
       expect(big.info?.length).toBe(infos.big.length);
       expect(big.rateLimits.downloadLimit).toBe(384 * KiB);
+      expect(big.files[0]!.priority).toBe('high');
       expect(paused.state).toBe('paused');
       expect(paused.swarm).toBeUndefined();
       expect(done.complete).toBe(true);

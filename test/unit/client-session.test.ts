@@ -48,17 +48,44 @@ describe('SessionStore', () => {
     const saves = [
       store.save([entry('ab'.repeat(20))]),
       store.save([entry(hex, { paused: true, selectFiles: [0] })]),
-      store.save([entry(hex, { paused: true, selectFiles: [0], downloadLimit: 5 })])
+      store.save([
+        entry(hex, { paused: true, selectFiles: [0], downloadLimit: 5, priorities: [[0, 'high']] })
+      ])
     ];
     await Promise.all(saves);
     const loaded = await new SessionStore(join(dir, 'state')).load();
     expect(loaded.warnings).toEqual([]);
     expect(loaded.entries).toHaveLength(1);
     const [e] = loaded.entries;
-    expect(e).toMatchObject({ infoHash: hex, paused: true, selectFiles: [0], downloadLimit: 5 });
+    expect(e).toMatchObject({
+      infoHash: hex,
+      paused: true,
+      selectFiles: [0],
+      downloadLimit: 5,
+      priorities: [[0, 'high']]
+    });
     expect(Buffer.from(e!.info!.infoBytes).equals(Buffer.from(info.infoBytes))).toBe(true);
     // No temporary file is left behind.
     expect((await fsp.readdir(join(dir, 'state'))).sort()).toEqual(['session.json', 'torrents']);
+  });
+
+  it('skips an entry whose saved file priorities are malformed', async () => {
+    const state = join(dir, 'state');
+    await fsp.mkdir(state, { recursive: true });
+    const good = entry('ab'.repeat(20), { priorities: [[2, 'skip']] });
+    const bad = [
+      { priorities: [[0, 'urgent']] },
+      { priorities: [[-1, 'high']] },
+      { priorities: [[0]] },
+      { priorities: 'high' }
+    ].map((extra, i) => ({ ...entry(String(i + 1).repeat(40)), ...extra }));
+    await fsp.writeFile(
+      join(state, 'session.json'),
+      JSON.stringify({ version: 1, torrents: [good, ...bad] })
+    );
+    const loaded = await new SessionStore(state).load();
+    expect(loaded.entries.map((e) => e.infoHash)).toEqual(['ab'.repeat(20)]);
+    expect(loaded.entries[0]!.priorities).toEqual([[2, 'skip']]);
   });
 
   it('is empty without a file; refuses a damaged file; skips bad and repeated entries and foreign metadata', async () => {
