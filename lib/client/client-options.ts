@@ -4,6 +4,7 @@
 import type { DhtOptions } from '../dht/options.js';
 import type { BitTorrentEngineOptions } from '../engine/engine-options.js';
 import type { ListenOptions } from '../engine/peers/tcp-peer-listener.js';
+import type { TransportPolicy } from '../engine/peers/connect-peer.js';
 import type { ExistingData } from '../engine/storage/storage-setup.js';
 import type { LocalDiscoveryOptions } from '../lsd/local-discovery.js';
 import type { DhtSourceOptions } from '../swarm/peer-sources.js';
@@ -45,6 +46,13 @@ export interface ClientOptions {
   outDir?: string;
   /** Message Stream Encryption policy of the listener and the dials. Default 'enabled'. */
   encryption?: EncryptionPolicy;
+  /**
+   * Accept and dial uTP (BEP 29) on the DHT node's UDP socket, whose port number is the TCP
+   * listener's (one UDP and one TCP port for every torrent, as libtorrent). Default true.
+   */
+  utp?: boolean;
+  /** How every torrent dials peers: 'utp-first' (default), 'tcp-first', 'both', 'tcp', 'utp'. */
+  transport?: TransportPolicy;
   /** DHT lookup / announce schedule of every torrent. */
   discovery?: DhtSourceOptions;
   /** BEP 14 local service discovery, one for all torrents. Off by default. */

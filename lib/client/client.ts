@@ -23,7 +23,8 @@ import { DHT } from '../dht/dht.js';
 import { BitTorrentEngine } from '../engine/bittorrent-engine.js';
 import type { EngineProgress } from '../engine/engine.js';
 import { ConnectionBudget } from '../engine/peers/connection-budget.js';
-import { TcpPeerListener } from '../engine/peers/tcp-peer-listener.js';
+import type { TcpPeerListener } from '../engine/peers/tcp-peer-listener.js';
+import { PeerEndpoints } from '../swarm/peer-endpoints.js';
 import { normalizeSelection, selectedPieces } from '../engine/storage/file-selection.js';
 import {
   AbortError,
@@ -79,6 +80,8 @@ export class Client extends TypedEmitter<ClientEvents> {
   /** The client's TCP listener (one port for every torrent). */
   readonly listener: TcpPeerListener;
   readonly lsd: LocalDiscovery | undefined;
+  /** The TCP listener, and uTP on the DHT node's UDP socket. */
+  private readonly endpoints: PeerEndpoints;
   private readonly options: ClientOptions;
   private readonly store: SessionStore | undefined;
   private readonly torrents = new Map<string, ClientTorrent>();
@@ -93,7 +96,7 @@ export class Client extends TypedEmitter<ClientEvents> {
     options: ClientOptions;
     dht: DHT;
     dht6: DHT | undefined;
-    listener: TcpPeerListener;
+    endpoints: PeerEndpoints;
     lsd: LocalDiscovery | undefined;
     store: SessionStore | undefined;
   }) {
@@ -101,7 +104,8 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.options = parts.options;
     this.dht = parts.dht;
     this.dht6 = parts.dht6;
-    this.listener = parts.listener;
+    this.endpoints = parts.endpoints;
+    this.listener = parts.endpoints.listener;
     this.lsd = parts.lsd;
     this.store = parts.store;
     const clock = parts.options.clock ?? systemClock;
@@ -130,10 +134,25 @@ export class Client extends TypedEmitter<ClientEvents> {
       const store =
         options.stateDir !== undefined ? new SessionStore(resolvePath(options.stateDir)) : undefined;
       const saved = store ? await store.load() : undefined;
+      // The TCP listener first, then uTP and the DHT node on one UDP socket with its port number.
+      const endpoints = await PeerEndpoints.open({
+        listen: {
+          ...(options.ipv6 ? { host: '::' } : {}),
+          ...(options.encryption ? { encryption: options.encryption } : {}),
+          ...(options.clock ? { clock: options.clock } : {}),
+          ...options.listen
+        },
+        utp: options.utp ?? true,
+        shareWithDht: !options.dhtOptions?.transport,
+        ...(options.dhtOptions?.host !== undefined ? { udpHost: options.dhtOptions.host } : {}),
+        ...(options.dhtOptions?.port !== undefined ? { udpPort: options.dhtOptions.port } : {})
+      });
+      cleanup.push(() => endpoints.close());
       const dht = new DHT({
         ...(options.clock ? { clock: options.clock } : {}),
         ...(store ? { statePath: join(store.dir, 'dht.json') } : {}),
         ...options.dhtOptions,
+        ...(endpoints.dhtTransport ? { transport: endpoints.dhtTransport } : {}),
         ...(options.bootstrap ? { bootstrap: options.bootstrap } : {})
       });
       cleanup.push(() => dht.destroy());
@@ -141,19 +160,12 @@ export class Client extends TypedEmitter<ClientEvents> {
       await Promise.race([dht.listening, dht.ready]);
       const dht6 = options.ipv6 ? await openDht6(options, store) : undefined;
       if (dht6) cleanup.push(() => dht6.destroy());
-      const listener = await TcpPeerListener.listen({
-        ...(dht6 ? { host: '::' } : {}),
-        ...(options.encryption ? { encryption: options.encryption } : {}),
-        ...(options.clock ? { clock: options.clock } : {}),
-        ...options.listen
-      });
-      cleanup.push(() => listener.close());
       let lsd: LocalDiscovery | undefined;
       if (options.lsd) {
         lsd = await LocalDiscovery.open(options.lsd === true ? {} : options.lsd);
         cleanup.push(() => lsd!.close());
       }
-      const client = new Client({ options, dht, dht6, listener, lsd, store });
+      const client = new Client({ options, dht, dht6, endpoints, lsd, store });
       options.signal?.addEventListener('abort', () => void client.destroy(), { once: true });
       for (const w of saved?.warnings ?? []) client.emit('warning', w, undefined);
       for (const entry of saved?.entries ?? []) await client.restore(entry);
@@ -162,6 +174,11 @@ export class Client extends TypedEmitter<ClientEvents> {
       for (const c of cleanup.reverse()) await c().catch(() => {});
       throw err;
     }
+  }
+
+  /** Incoming peer connections accepted so far, per transport. */
+  get accepted(): { tcp: number; utp: number } {
+    return { tcp: this.listener.stats.accepted, utp: this.endpoints.utpListener?.stats.accepted ?? 0 };
   }
 
   /** The TCP port peers reach every torrent on. */
@@ -373,6 +390,8 @@ export class Client extends TypedEmitter<ClientEvents> {
           new BitTorrentEngine({
             ...(o.encryption ? { encryption: o.encryption } : {}),
             ...(o.clock ? { clock: o.clock } : {}),
+            ...(this.endpoints.utp ? { utp: this.endpoints.utp } : {}),
+            ...(o.transport ? { transport: o.transport } : {}),
             ...o.engineOptions,
             ...context,
             ...(t.existing ? { existing: t.existing } : {}),
@@ -407,7 +426,7 @@ export class Client extends TypedEmitter<ClientEvents> {
         .catch((err: Error) => this.emit('warning', err, undefined));
     }
     await this.lsd?.close();
-    await this.listener.close();
+    await this.endpoints.close();
     await this.dht6?.destroy();
     await this.dht.destroy();
   }
