@@ -291,6 +291,9 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
       magnet,
       outDir: out,
       encryption: 'required',
+      // The watched connector is the TCP one: dial TCP only (uTP-first would reach libtorrent
+      // over uTP and never call it).
+      transport: 'tcp',
       engineOptions: { connect }
     });
     swarms.push(down);
