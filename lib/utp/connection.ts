@@ -3,7 +3,8 @@
  *
  * It composes the pure parts: SendWindow (what is in flight, acks, which packets are lost),
  * ReceiveBuffer (ack_nr, reordering, FIN, selective acks), Ledbat (the window), RttEstimator
- * (the retransmission timeout) and OneWayDelays (timestamps both ways). This file
+ * (the retransmission timeout), OneWayDelays (timestamps both ways) and StreamListeners (the
+ * reader's callbacks and data held until one listens). This file
  * adds the state machine, packetisation, and when to send:
  *
  * - Setup: the dialer sends SYN with connection_id = its receive id and sends with id + 1; the
@@ -28,7 +29,7 @@
  */
 import { TimeoutError, TrackerlessError } from '../errors.js';
 import type { Address } from '../net/address.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { TimerHandle } from '../util/clock.js';
 import type { WireStream } from '../net/stream.js';
 import {
   HEADER_SIZE,
@@ -53,51 +54,8 @@ import { RttEstimator } from './rtt.js';
 import { SendQueue } from './send-queue.js';
 import { SendWindow, type SentPacket } from './send-window.js';
 import { seqAdd, seqLess } from './seq.js';
-import type { UtpStats } from './stats.js';
-
-/** What a connection needs from the socket that owns it. */
-export interface ConnectionHost {
-  readonly clock: Clock;
-  readonly stats: UtpStats;
-  send(data: Uint8Array, to: Address): void;
-  /** Call `flush()` on this connection at the end of the current turn. */
-  requestFlush(conn: UtpConnection): void;
-  /** The connection is over: forget it (later packets for it are answered with RESET). */
-  release(conn: UtpConnection): void;
-}
-
-export interface ConnectionParams {
-  remote: Address;
-  recvId: number;
-  sendId: number;
-  /** Our first sequence number (random). */
-  firstSeq: number;
-  /** Largest datagram, header included. */
-  packetSize: number;
-  /** Receive buffer we advertise, bytes. */
-  recvWindow: number;
-  /** Queued bytes at which write() reports backpressure. */
-  highWaterMark: number;
-  /** Most bytes in flight, whatever the windows say (bounds memory per connection). */
-  maxSendWindow: number;
-}
-
-export type ConnectionState = 'syn-sent' | 'syn-recv' | 'connected' | 'closed';
-
-/** A snapshot for tests, benchmarks and diagnostics. */
-export interface ConnectionInfo {
-  state: ConnectionState;
-  cwnd: number;
-  slowStart: boolean;
-  bytesInFlight: number;
-  peerWindow: number;
-  rttMs: number;
-  rtoMs: number;
-  /** Latest queueing delay estimate of our packets, microseconds (Infinity: none yet). */
-  queueingDelayUs: number;
-  queuedBytes: number;
-  heldOutOfOrder: number;
-}
+import { StreamListeners } from './stream-listeners.js';
+import type { ConnectionHost, ConnectionInfo, ConnectionParams, ConnectionState } from './connection-host.js';
 
 /** Acknowledge at once after this many data packets, rather than at the end of the turn. */
 const ACK_EVERY_PACKETS = 16;
@@ -110,7 +68,7 @@ export class UtpConnection implements WireStream {
   readonly recvId: number;
   readonly sendId: number;
   private stateNow: ConnectionState;
-  private readonly host: ConnectionHost;
+  private readonly host: ConnectionHost<UtpConnection>;
   private readonly mss: number;
   private readonly recvWindow: number;
   private readonly highWaterMark: number;
@@ -132,11 +90,8 @@ export class UtpConnection implements WireStream {
   private closeRequested = false;
   private finSeq = -1;
   private remoteEnded = false;
-  private closeEmitted = false;
   private needDrain = false;
-  /** In-order data received before anyone listened (delivered on the next flush). */
-  private pending: Uint8Array[] | null = null;
-  private pendingBytes = 0;
+  private readonly listeners = new StreamListeners();
 
   private lastSendAt: number;
   private rtoAt = Infinity;
@@ -145,23 +100,19 @@ export class UtpConnection implements WireStream {
   private timer: TimerHandle | null = null;
   private timerAt = Infinity;
 
-  private readonly dataCbs: ((chunk: Uint8Array) => void)[] = [];
-  private readonly drainCbs: (() => void)[] = [];
-  private readonly closeCbs: (() => void)[] = [];
   private connectCb: ((err: Error | null) => void) | null = null;
 
   private readonly deliver = (chunk: Uint8Array): void => {
     this.host.stats.payloadIn += chunk.length;
-    if (this.closeEmitted) return;
-    if (this.dataCbs.length === 0) {
-      (this.pending ??= []).push(chunk);
-      this.pendingBytes += chunk.length;
-      return;
-    }
-    for (const cb of this.dataCbs) cb(chunk);
+    this.listeners.deliver(chunk);
   };
 
-  private constructor(host: ConnectionHost, p: ConnectionParams, state: ConnectionState, ackNr: number) {
+  private constructor(
+    host: ConnectionHost<UtpConnection>,
+    p: ConnectionParams,
+    state: ConnectionState,
+    ackNr: number
+  ) {
     this.host = host;
     this.remoteAddress = p.remote;
     this.recvId = p.recvId;
@@ -181,7 +132,7 @@ export class UtpConnection implements WireStream {
 
   /** A dialing connection; `open()` sends the SYN. `onConnect` is called once, with null on success. */
   static dial(
-    host: ConnectionHost,
+    host: ConnectionHost<UtpConnection>,
     p: ConnectionParams,
     onConnect: (err: Error | null) => void
   ): UtpConnection {
@@ -202,7 +153,7 @@ export class UtpConnection implements WireStream {
   }
 
   /** Accept a SYN: answer with STATE. */
-  static accept(host: ConnectionHost, p: ConnectionParams, syn: Packet): UtpConnection {
+  static accept(host: ConnectionHost<UtpConnection>, p: ConnectionParams, syn: Packet): UtpConnection {
     const c = new UtpConnection(host, p, 'syn-recv', syn.seqNr);
     const now = host.clock.now();
     if (syn.timestampUs !== 0) c.delays.measureTheirs(syn.timestampUs, now);
@@ -251,17 +202,17 @@ export class UtpConnection implements WireStream {
   }
 
   onData(cb: (chunk: Uint8Array) => void): void {
-    this.dataCbs.push(cb);
+    this.listeners.onData(cb);
     // Data that arrived before anyone listened goes out on a later turn, like a socket's.
-    if (this.pending !== null) this.host.requestFlush(this);
+    if (this.listeners.hasEarly) this.host.requestFlush(this);
   }
 
   onDrain(cb: () => void): void {
-    this.drainCbs.push(cb);
+    this.listeners.onDrain(cb);
   }
 
   onClose(cb: () => void): void {
-    this.closeCbs.push(cb);
+    this.listeners.onClose(cb);
   }
 
   close(): void {
@@ -338,14 +289,8 @@ export class UtpConnection implements WireStream {
   flush(): void {
     if (this.stateNow === 'closed') return;
     const now = this.host.clock.now();
-    if (this.pending !== null && this.dataCbs.length > 0) {
-      const chunks = this.pending;
-      this.pending = null;
-      this.pendingBytes = 0;
-      for (const c of chunks) {
-        if (this.closeEmitted) break;
-        for (const cb of this.dataCbs) cb(c);
-      }
+    if (this.listeners.hasEarly && this.listeners.listening) {
+      this.listeners.deliverEarly();
       if (this.ended) return;
     }
     this.pump(true, now);
@@ -393,7 +338,7 @@ export class UtpConnection implements WireStream {
   private onDataPacket(pkt: Packet, now: number): void {
     const stats = this.host.stats;
     const isFin = pkt.type === ST_FIN;
-    if (!isFin && this.dataCbs.length === 0 && this.pendingBytes >= this.recvWindow) {
+    if (!isFin && !this.listeners.listening && this.listeners.earlyBytes >= this.recvWindow) {
       stats.invalid++; // nobody reads and the window is exhausted: not acked, the peer resends
       return;
     }
@@ -418,13 +363,13 @@ export class UtpConnection implements WireStream {
     this.closeRequested = true;
     this.queue.clear();
     this.sendState(now);
-    this.emitClose();
+    this.listeners.emitClose();
     if (this.finSeq === -1) this.sendFin(now);
   }
 
   /** Our FIN is acknowledged: linger to re-ack a late FIN, then go. */
   private onFinAcked(now: number): void {
-    this.emitClose();
+    this.listeners.emitClose();
     this.rtoAt = Infinity;
     this.lingerAt = now + LINGER_MS;
   }
@@ -543,13 +488,13 @@ export class UtpConnection implements WireStream {
   }
 
   private advertisedWindow(): number {
-    return Math.max(0, this.recvWindow - this.recv.bufferedBytes - this.pendingBytes);
+    return Math.max(0, this.recvWindow - this.recv.bufferedBytes - this.listeners.earlyBytes);
   }
 
   private maybeDrain(): void {
     if (!this.needDrain || this.queue.bytes > this.highWaterMark / 2 || this.stateNow === 'closed') return;
     this.needDrain = false;
-    for (const cb of this.drainCbs.slice()) cb();
+    this.listeners.emitDrain();
   }
 
   // ---- timers ----
@@ -625,12 +570,6 @@ export class UtpConnection implements WireStream {
 
   // ---- ending ----
 
-  private emitClose(): void {
-    if (this.closeEmitted) return;
-    this.closeEmitted = true;
-    for (const cb of this.closeCbs.slice()) cb();
-  }
-
   private fail(err: Error): void {
     const cb = this.connectCb;
     this.connectCb = null;
@@ -646,8 +585,7 @@ export class UtpConnection implements WireStream {
     this.win.clear();
     this.recv.clear();
     this.queue.clear();
-    this.pending = null;
     this.host.release(this);
-    this.emitClose();
+    this.listeners.emitClose();
   }
 }

@@ -28,7 +28,8 @@ import {
   ST_RESET,
   ST_SYN
 } from './constants.js';
-import { UtpConnection, type ConnectionHost, type ConnectionParams } from './connection.js';
+import { UtpConnection } from './connection.js';
+import type { ConnectionHost, ConnectionParams } from './connection-host.js';
 import { decodePacket, encodeControl, type Packet } from './packet.js';
 import { seqAdd } from './seq.js';
 import { emptyUtpStats, type UtpStats } from './stats.js';
@@ -89,7 +90,7 @@ export class UtpSocket {
   private readonly flushSet = new Set<UtpConnection>();
   private flushTimer: TimerHandle | null = null;
   private closed = false;
-  private readonly host: ConnectionHost;
+  private readonly host: ConnectionHost<UtpConnection>;
 
   constructor(transport: Transport, options: UtpSocketOptions = {}) {
     this.transport = transport;
