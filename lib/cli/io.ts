@@ -3,6 +3,7 @@
  * the final exit. The only CLI file that touches `process`.
  */
 import { EXIT_INTERRUPTED, type CliIO } from './program.js';
+import { systemClock } from '../util/clock.js';
 
 /** How long after the command finished we wait for handles to close before forcing exit, ms. */
 const EXIT_GRACE_MS = 2_000;
@@ -30,12 +31,12 @@ export function processIO(): ProcessIO {
   const onSignal = (signal: NodeJS.Signals): void => {
     if (!controller.signal.aborted) {
       controller.abort(signal);
-      setTimeout(() => {
+      systemClock.setTimeout(() => {
         process.stderr.write(
           `trackerless: still stopping ${STOP_DEADLINE_MS / 1000} s after ${signal}: exiting now\n`
         );
         process.exit(EXIT_INTERRUPTED);
-      }, STOP_DEADLINE_MS).unref();
+      }, STOP_DEADLINE_MS);
       return;
     }
     process.stderr.write(`trackerless: ${signal} again: exiting now\n`);
@@ -64,7 +65,7 @@ export function processIO(): ProcessIO {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       // Everything should be closed by now; if a handle still holds the loop, do not hang.
-      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+      systemClock.setTimeout(() => process.exit(code), EXIT_GRACE_MS);
     }
   };
 }

@@ -99,7 +99,7 @@ export class SocketStream implements WireStream {
     this.dataStarted = true;
     // Deliver the listener's bytes on a later turn: the wire's owner attaches its event
     // handlers right after constructing it, and must not miss the handshake.
-    setImmediate(() => {
+    systemClock.setImmediate(() => {
       if (this.closed) return;
       const initial = this.initial;
       this.initial = [];

@@ -5,6 +5,7 @@
  * decrypted in place (chunks handed to `onData` belong to the receiver, see stream.ts).
  */
 import type { Rc4 } from './rc4.js';
+import type { Clock } from '../util/clock.js';
 import type { PeerTransport, WireStream } from '../net/stream.js';
 
 export type CryptoMethod = 'plaintext' | 'rc4';
@@ -19,7 +20,13 @@ export class MseStream implements WireStream {
   private queued: Uint8Array[] | undefined;
 
   /** `initial`: plaintext already decoded by the handshake. `enc`/`dec`: RC4 states, or none. */
-  constructor(raw: WireStream, initial: Uint8Array[], enc?: Rc4, dec?: Rc4) {
+  constructor(
+    raw: WireStream,
+    initial: Uint8Array[],
+    private readonly clock: Clock,
+    enc?: Rc4,
+    dec?: Rc4
+  ) {
     this.raw = raw;
     this.enc = enc;
     this.dec = dec;
@@ -72,7 +79,7 @@ export class MseStream implements WireStream {
     if (this.dataCbs.length > 1) return;
     // Deliver what the handshake read on a later turn, like SocketStream: the wire's owner
     // attaches its handlers right after constructing it and must not miss the handshake.
-    setImmediate(() => {
+    this.clock.setImmediate(() => {
       const queued = this.queued ?? [];
       this.queued = undefined;
       for (const chunk of queued) for (const fn of this.dataCbs) fn(chunk);

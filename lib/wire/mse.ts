@@ -111,7 +111,7 @@ abstract class Handshake {
   constructor(
     protected readonly raw: WireStream,
     timeoutMs: number,
-    clock: Clock,
+    protected readonly clock: Clock,
     signal?: AbortSignal
   ) {
     this.promise = new Promise((resolve, reject) => {
@@ -286,8 +286,14 @@ class Responder extends Handshake {
         const rest = this.join();
         const stream =
           select === CRYPTO_RC4
-            ? new MseStream(this.raw, [ia, this.dec!.process(Uint8Array.from(rest))], enc, this.dec)
-            : new MseStream(this.raw, [ia, rest]);
+            ? new MseStream(
+                this.raw,
+                [ia, this.dec!.process(Uint8Array.from(rest))],
+                this.clock,
+                enc,
+                this.dec
+              )
+            : new MseStream(this.raw, [ia, rest], this.clock);
         this.finish(this.skey, stream);
         return false;
       }
@@ -379,8 +385,14 @@ class Initiator extends Handshake {
         const rest = this.join();
         const stream =
           this.select === CRYPTO_RC4
-            ? new MseStream(this.raw, [this.dec!.process(Uint8Array.from(rest))], this.enc, this.dec)
-            : new MseStream(this.raw, [rest]);
+            ? new MseStream(
+                this.raw,
+                [this.dec!.process(Uint8Array.from(rest))],
+                this.clock,
+                this.enc,
+                this.dec
+              )
+            : new MseStream(this.raw, [rest], this.clock);
         this.finish(this.o.infoHash, stream);
         return false;
       }
