@@ -10,6 +10,7 @@ import type { LocalDiscoveryOptions } from '../lsd/local-discovery.js';
 import type { DhtSourceOptions } from '../swarm/peer-sources.js';
 import type { Clock } from '../util/clock.js';
 import type { EncryptionPolicy } from '../wire/mse.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Default global cap on peer connections, over all torrents (libtorrent's connections_limit). */
 export const DEFAULT_MAX_CONNECTIONS = 200;
@@ -89,4 +90,17 @@ export interface ClientLimits {
   uploadLimit: number;
   downloadLimit: number;
   maxConnections: number;
+}
+
+/** Rate caps in bytes/s (0 = unlimited): the client's, a torrent's at add time and later. Throws before anything changes. */
+export function checkRates(l: { uploadLimit?: number; downloadLimit?: number }): void {
+  for (const [name, v] of [
+    ['uploadLimit', l.uploadLimit],
+    ['downloadLimit', l.downloadLimit]
+  ] as const)
+    if (v !== undefined && !(typeof v === 'number' && v >= 0))
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `${name} must be a number >= 0, got ${String(v)}`
+      );
 }

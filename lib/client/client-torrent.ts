@@ -23,6 +23,7 @@ import type { RateLimiter } from '../util/rate-limiter.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { torrentFiles, type FileSource, type TorrentFile } from '../stream/torrent-file.js';
 import { checkPriority, type FilePriority } from '../engine/storage/file-selection.js';
+import { checkRates } from './client-options.js';
 
 export type TorrentState =
   /** Running, fetching the metadata from peers. */
@@ -181,8 +182,9 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
 
   /** Change this torrent's caps at once (bytes/s, 0 = unlimited). */
   setLimits(limits: { uploadLimit?: number; downloadLimit?: number }): void {
-    if (limits.uploadLimit !== undefined) this.limits.upload.setRate(checkRate(limits.uploadLimit));
-    if (limits.downloadLimit !== undefined) this.limits.download.setRate(checkRate(limits.downloadLimit));
+    checkRates(limits);
+    if (limits.uploadLimit !== undefined) this.limits.upload.setRate(limits.uploadLimit);
+    if (limits.downloadLimit !== undefined) this.limits.download.setRate(limits.downloadLimit);
     this.host.changed(this);
   }
 
@@ -435,12 +437,6 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
       ...(signal ? { signal } : {})
     });
   }
-}
-
-function checkRate(rate: number): number {
-  if (!(typeof rate === 'number' && rate >= 0))
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `a rate limit must be a number >= 0, got ${rate}`);
-  return rate;
 }
 
 function emptyProgress(): EngineProgress {

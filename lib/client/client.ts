@@ -46,6 +46,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { BLOCK_SIZE } from '../wire/constants.js';
 import {
   DEFAULT_MAX_CONNECTIONS,
+  checkRates,
   type AddOptions,
   type ClientLimits,
   type ClientOptions
@@ -205,8 +206,7 @@ export class Client extends TypedEmitter<ClientEvents> {
         'ERR_INVALID_ARGUMENT',
         'add() needs outDir (or the client option outDir)'
       );
-    checkRate('uploadLimit', options.uploadLimit);
-    checkRate('downloadLimit', options.downloadLimit);
+    checkRates(options);
     const resolved = await resolveInput(input, options.signal);
     const id = toHex(resolved.infoHash);
     if (this.torrents.has(id)) throw new DuplicateTorrentError(id);
@@ -485,14 +485,8 @@ function selection(
   return indices;
 }
 
-function checkRate(name: string, v: number | undefined): void {
-  if (v !== undefined && !(typeof v === 'number' && v >= 0))
-    throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', `${name} must be a number >= 0, got ${String(v)}`);
-}
-
 function checkLimits(l: Partial<ClientLimits>): void {
-  checkRate('uploadLimit', l.uploadLimit);
-  checkRate('downloadLimit', l.downloadLimit);
+  checkRates(l);
   const max = l.maxConnections;
   if (max !== undefined && !(max === Infinity || (Number.isInteger(max) && max >= 0)))
     throw new InvalidArgumentError(

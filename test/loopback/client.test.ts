@@ -222,6 +222,14 @@ describe('Client over loopback', () => {
       expect(slow).toBeGreaterThan(0);
       expect(slow).toBeLessThanOrEqual(2 * 256 * KiB + 32 * KiB + 64 * KiB);
       // Unlimited at run time: the rest (more than 2 MiB) arrives at once.
+      // A bad cap throws ERR_INVALID_ARGUMENT and changes nothing (the good one beside it included).
+      expect(() => t.setLimits({ uploadLimit: 5, downloadLimit: -1 })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+      );
+      expect(t.rateLimits.uploadLimit).not.toBe(5);
+      expect(() => client.setLimits({ uploadLimit: Number.NaN })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' })
+      );
       t.setLimits({ downloadLimit: 0 });
       const lifted = Date.now();
       await t.done();
