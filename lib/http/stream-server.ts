@@ -14,7 +14,8 @@
  * Untrusted input: the URL is matched against the torrent's own file list (a path that is not
  * a file of it is 404; '..' and undecodable components are 400 before any lookup), the Range
  * header is parsed strictly (byte-range.ts), request headers must arrive within 10 s, and the
- * number of connections is capped (each holds at most one read chunk plus socket buffers).
+ * number of connections is capped (each holds at most one read chunk plus socket buffers), in
+ * all and per source IP, so one client cannot take every slot.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,6 +36,11 @@ export interface StreamServerOptions {
   port?: number;
   /** Most simultaneous connections (default 64). */
   maxConnections?: number;
+  /**
+   * Most simultaneous connections from one IP address (default 16: a browser opens up to 6 per
+   * host, a player a few for its range requests). Further ones are closed on arrival.
+   */
+  maxConnectionsPerIp?: number;
 }
 
 const HEX40 = /^[0-9a-f]{40}$/;
@@ -51,6 +57,7 @@ export class StreamServer {
       handle(o, req, res)
     );
     server.maxConnections = o.maxConnections ?? 64;
+    limitPerIp(server, o.maxConnectionsPerIp ?? 16);
     const host = o.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -79,6 +86,29 @@ export class StreamServer {
     this.server.closeAllConnections();
     await closed;
   }
+}
+
+/**
+ * Close a connection on arrival when its IP already holds `max`. Only connections the server
+ * accepted reach 'connection' (it refuses beyond `maxConnections` first), so the table is
+ * bounded by that cap.
+ */
+function limitPerIp(server: Server, max: number): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const ip = socket.remoteAddress ?? '';
+    const n = open.get(ip) ?? 0;
+    if (n >= max) {
+      socket.destroy();
+      return;
+    }
+    open.set(ip, n + 1);
+    socket.once('close', () => {
+      const left = (open.get(ip) ?? 1) - 1;
+      if (left > 0) open.set(ip, left);
+      else open.delete(ip);
+    });
+  });
 }
 
 function handle(o: StreamServerOptions, req: IncomingMessage, res: ServerResponse): void {
