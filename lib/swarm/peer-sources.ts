@@ -25,6 +25,12 @@ export interface DhtSourceOptions {
   idlePollMs?: number;
   /** Re-announce period, ms. Default 20 min (peers expire from DHT stores after ~30 min). */
   announceIntervalMs?: number;
+  /**
+   * Announce our peer port on the DHT (default true). Off for a swarm that only looks (e.g. the
+   * CLI's `info`): its announce would leave an address in DHT stores for ~30 min that nobody
+   * will answer at.
+   */
+  announce?: boolean;
   /** Time source of the waits. Default the system clock. */
   clock?: Clock;
 }
@@ -64,12 +70,14 @@ export class DhtPeerSource {
       requeryMaxMs: options.requeryMaxMs ?? 5 * 60_000,
       idlePollMs: options.idlePollMs ?? 5_000,
       announceIntervalMs: options.announceIntervalMs ?? 20 * 60_000,
+      announce: options.announce ?? true,
       clock: options.clock ?? systemClock
     };
   }
 
   start(): void {
-    this.loops.push(this.lookupLoop(), this.announceLoop());
+    this.loops.push(this.lookupLoop());
+    if (this.o.announce) this.loops.push(this.announceLoop());
   }
 
   /** A peer told us its DHT port (BEP 5): ping it so it may enter our routing table. */

@@ -141,6 +141,8 @@ async function fetchMetadata(
       magnet: `magnet:?xt=urn:btih:${infoHashHex}`,
       storage: (info) => new MemoryStorage(info),
       engineOptions: { resume: false },
+      // Look, don't announce: we leave as soon as the metadata is verified.
+      discovery: { announce: false },
       signal
     });
   } catch (err) {
