@@ -112,6 +112,7 @@ export type { Transport } from './net/transport.js';
 export { createUdpTransport } from './net/udp-transport.js';
 export type { Clock, TimerHandle } from './util/clock.js';
 export { systemClock } from './util/clock.js';
+export { defaultStateDir } from './util/state-dir.js';
 export type { RandomSource } from './util/random.js';
 
 // --- errors -----------------------------------------------------------------------------------

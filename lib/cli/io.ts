@@ -4,6 +4,7 @@
  */
 import { EXIT_INTERRUPTED, type CliIO } from './program.js';
 import { systemClock } from '../util/clock.js';
+import { defaultStateDir } from '../util/state-dir.js';
 
 /** How long after the command finished we wait for handles to close before forcing exit, ms. */
 const EXIT_GRACE_MS = 2_000;
@@ -60,6 +61,7 @@ export function processIO(): ProcessIO {
     interrupt: controller.signal,
     stderrIsTTY: process.stderr.isTTY === true,
     stderrColumns: () => (process.stderr.isTTY ? process.stderr.columns : undefined),
+    stateDir: defaultStateDir(),
     exit(code) {
       process.exitCode = code;
       process.off('SIGINT', onSignal);

@@ -35,7 +35,7 @@ export async function downloadMutable(
   opts: MutableDownloadOptions
 ): Promise<number> {
   if (opts.ipv6) throw new UsageError('--ipv6 is not supported with a mutable (xs=urn:btpk:) link yet');
-  const { ipv6: _v6, ...swarmOptions } = swarmOptionsFrom(opts);
+  const { ipv6: _v6, ...swarmOptions } = swarmOptionsFrom(opts, ctx.stateDir);
   const outDir = resolve(opts.out);
   const started = ctx.clock.now();
   const ms = await MutableSwarm.create({

@@ -38,6 +38,11 @@ export interface CliIO {
   stderrColumns?: () => number | undefined;
   /** Time for progress lines, intervals and durations; default the system clock. */
   clock?: Clock;
+  /**
+   * The user's state directory (`defaultStateDir()`): the swarm commands keep the DHT routing
+   * table there unless told otherwise. Unset: they keep none unless given --state.
+   */
+  stateDir?: string;
 }
 
 /** What a command's `run` gets: line-oriented output helpers over CliIO. */
@@ -57,6 +62,8 @@ export interface CliContext {
   stderrColumns(): number;
   /** The one time source of the commands (tests pass a fake one through CliIO). */
   clock: Clock;
+  /** CliIO.stateDir. */
+  stateDir?: string | undefined;
 }
 
 /**
@@ -175,7 +182,8 @@ function contextFor(io: CliIO): CliContext {
     stderrRaw: (text) => io.stderr(text),
     stderrIsTTY: io.stderrIsTTY ?? false,
     stderrColumns: () => io.stderrColumns?.() ?? DEFAULT_COLUMNS,
-    clock: io.clock ?? systemClock
+    clock: io.clock ?? systemClock,
+    stateDir: io.stateDir
   };
 }
 

@@ -12,7 +12,8 @@ export interface DhtCliOptions {
   host?: string;
   /** Collected host:port list; false after --no-bootstrap; undefined = public routers. */
   bootstrap?: string[] | false;
-  state?: string;
+  /** State file; false after --no-state; undefined = the default (swarm commands) or none. */
+  state?: string | false;
 }
 
 /** Add --host and --bootstrap to a command. */
@@ -37,7 +38,7 @@ export function dhtOptionsFrom(opts: DhtCliOptions, udpPort?: number): DhtOption
   if (udpPort !== undefined) out.port = udpPort;
   // undefined keeps the library default (public routers); --no-bootstrap means none at all.
   if (opts.bootstrap !== undefined) out.bootstrap = opts.bootstrap === false ? [] : opts.bootstrap;
-  if (opts.state !== undefined) out.statePath = opts.state;
+  if (typeof opts.state === 'string') out.statePath = opts.state;
   return out;
 }
 

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { EncryptionPolicy, EngineProgress, Swarm, SwarmOptions } from '../index.js';
 import { addressScope } from '../lsd/interfaces.js';
 import { formatAddress, type Address } from '../net/address.js';
+import { join } from 'node:path';
 import { collectBootstrap, parseBindHost, portParser } from './args.js';
 import { every, type CliContext } from './program.js';
 import type { TimerHandle } from '../util/clock.js';
@@ -61,9 +62,19 @@ export function parseRate(value: string): number {
   return rate;
 }
 
+/** Add --state FILE and --no-state (where the DHT node keeps its id and table). */
+export function addStateOptions(command: Command): Command {
+  return command
+    .option(
+      '--state <file>',
+      'load and save the DHT node id and routing table here, the first place the DHT is joined from (default: dht.json in $XDG_STATE_HOME/trackerless, or ~/.local/state/trackerless)'
+    )
+    .option('--no-state', 'keep no DHT state between runs (join from the other sources each time)');
+}
+
 /** Add the swarm options to a command: --host, --bootstrap, --port, --dht-port, --upload-limit, --encryption. */
 export function addSwarmOptions(command: Command): Command {
-  return command
+  const swarm = command
     .option(
       '--host <ip>',
       'IP address to bind (the TCP listener and the DHT UDP socket)',
@@ -117,11 +128,17 @@ export function addSwarmOptions(command: Command): Command {
         'message stream encryption (MSE/PE): disabled, enabled (accept it, dial plaintext), preferred (dial RC4, fall back), required (RC4 only)'
       ).choices(['disabled', 'enabled', 'preferred', 'required'])
     );
+  return addStateOptions(swarm);
 }
 
-/** The Swarm options the command-line options ask for (discovery and engine defaults kept). */
+/**
+ * The Swarm options the command-line options ask for (discovery and engine defaults kept).
+ * `stateDir` (the user's state directory, CliContext.stateDir) holds the default state files:
+ * `dht.json`, and `dht6.json` for the IPv6 node, as a Client's state directory does.
+ */
 export function swarmOptionsFrom(
-  opts: SwarmCliOptions
+  opts: SwarmCliOptions,
+  stateDir?: string
 ): Pick<
   SwarmOptions,
   | 'dhtOptions'
@@ -139,18 +156,29 @@ export function swarmOptionsFrom(
   // undefined keeps the library default (the public routers).
   const bootstrap =
     opts.bootstrap !== undefined ? { bootstrap: opts.bootstrap === false ? [] : opts.bootstrap } : {};
+  const state = statePaths(opts.state, stateDir);
   return {
-    dhtOptions: { host, port: dhtPort },
+    dhtOptions: { host, port: dhtPort, ...state.v4 },
     ...bootstrap,
     // With --ipv6 the wildcard listener becomes '::', which takes IPv4 peers as well.
     listen: { host: opts.ipv6 && host === '0.0.0.0' ? '::' : host, port: opts.port },
-    ...(opts.ipv6 ? { ipv6: { dhtOptions: { host: '::', port: dhtPort }, ...bootstrap } } : {}),
+    ...(opts.ipv6 ? { ipv6: { dhtOptions: { host: '::', port: dhtPort, ...state.v6 }, ...bootstrap } } : {}),
     ...(opts.uploadLimit !== undefined ? { uploadLimit: opts.uploadLimit } : {}),
     ...(opts.downloadLimit !== undefined ? { downloadLimit: opts.downloadLimit } : {}),
     ...(opts.encryption ? { encryption: opts.encryption } : {}),
     ...(opts.transport ? { transport: opts.transport } : {}),
     lsd: lsdChoice(opts, host)
   };
+}
+
+/** The state files of the DHT nodes: --state FILE (IPv4 node only), none, or the defaults. */
+function statePaths(
+  state: string | false | undefined,
+  stateDir: string | undefined
+): { v4: { statePath?: string }; v6: { statePath?: string } } {
+  if (typeof state === 'string') return { v4: { statePath: state }, v6: {} };
+  if (state === false || stateDir === undefined) return { v4: {}, v6: {} };
+  return { v4: { statePath: join(stateDir, 'dht.json') }, v6: { statePath: join(stateDir, 'dht6.json') } };
 }
 
 /**

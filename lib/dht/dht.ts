@@ -20,7 +20,8 @@ import type { ImmutableItem, ItemValue, MutableItem } from '../item/item.js';
 import { parsePublicKey } from '../item/ed25519.js';
 import { handleQuery, type ServerContext } from './server.js';
 import { Maintenance } from './maintenance.js';
-import { loadState, saveState } from './state-file.js';
+import { loadState, saveState, type DhtState } from './state-file.js';
+import { lockStateFile, type StateLock } from './state-lock.js';
 import { resolveBootstrap } from '../net/resolve.js';
 import { Admission } from './admission.js';
 import { linkedController } from '../util/abort.js';
@@ -85,6 +86,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private ipv6 = false;
   private ownAddress: Address | null = null;
   private destroyed = false;
+  /** Held while this node may write `opts.statePath`. */
+  private stateLock: StateLock | null = null;
   /** Resolves once the socket is bound and the RPC layer exists (before bootstrap). */
   private readonly bound: Promise<void>;
   /** Resolves with our UDP address as soon as the socket is bound (before bootstrap ends). */
@@ -386,8 +389,10 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.markBound();
     await this.ready.catch(() => {});
     this.maintenance?.stop();
-    if (this.opts.statePath && this.table) {
-      await this.saveState().catch((err: Error) => this.emit('warning', err));
+    if (this.stateLock) {
+      if (this.table) await this.saveState().catch((err: Error) => this.emit('warning', err));
+      await this.stateLock.release().catch((err: Error) => this.emit('warning', err));
+      this.stateLock = null;
     }
     this.rpc?.close();
     await this.transport?.close();
@@ -397,13 +402,9 @@ export class DHT extends TypedEmitter<DhtEvents> {
   // --- internals -------------------------------------------------------------------------
 
   private async start(bootstrap: Address[]): Promise<void> {
-    const state = this.opts.statePath
-      ? await loadState(this.opts.statePath).catch((err: Error) => {
-          this.emit('warning', err);
-          return null;
-        })
-      : null;
-    if (state && this.opts.nodeId === undefined) this.id = state.id;
+    const state = await this.openState();
+    // A state file another node holds lends us its nodes, not its id (see state-lock.ts).
+    if (state && this.opts.nodeId === undefined && this.stateLock) this.id = state.id;
     this.transport =
       this.opts.transport ??
       (await createUdpTransport({ host: this.opts.host ?? '0.0.0.0', port: this.opts.port ?? 0 }));
@@ -481,7 +482,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       saveIntervalMs: this.opts.saveIntervalMs ?? 5 * 60_000,
       refresh: (target) => this.lookups.run(target, 'find_node').then(() => {}),
       ping: (node) => this.query(node, { method: 'ping', id: this.id }, undefined, node.id).then(() => {}),
-      save: this.opts.statePath ? () => this.saveState() : null,
+      save: this.stateLock ? () => this.saveState() : null,
       warn: (err) => this.emit('warning', err)
     });
     if (this.bootstrapAddresses.length > 0 || this.table.size() > 0) {
@@ -494,6 +495,40 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.refreshSparseBuckets();
     this.maintenance.start();
     this.emit('ready');
+  }
+
+  /**
+   * Take the state file's lock and load the file. Without the lock (another live node holds
+   * it, or the directory is not writable) the file is only read: it is ours to save only
+   * while we hold it.
+   */
+  private async openState(): Promise<DhtState | null> {
+    const path = this.opts.statePath;
+    if (!path) return null;
+    try {
+      const taken = await lockStateFile(path);
+      if (taken.held) this.stateLock = taken.lock;
+      else
+        this.emit(
+          'warning',
+          new TrackerlessError(
+            'ERR_STATE_FILE',
+            `state file ${path} is in use by process ${taken.holder}: this node uses its nodes under an id of its own and does not save it`
+          )
+        );
+    } catch (err) {
+      this.emit(
+        'warning',
+        new TrackerlessError('ERR_STATE_FILE', `cannot lock state file ${path}: it will not be saved`, {
+          cause: err
+        })
+      );
+    }
+    if (this.destroyed) return null;
+    return loadState(path).catch((err: Error) => {
+      this.emit('warning', err);
+      return null;
+    });
   }
 
   /** Kademlia join: look up a random id in every sparse bucket farther than our neighbours. */

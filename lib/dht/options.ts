@@ -40,7 +40,11 @@ export interface DhtOptions extends ProtectionOptions {
   maxQueriesPerSecond?: number;
   /** BEP 43 read-only mode: we query but others must not store us; we answer nothing. */
   readOnly?: boolean;
-  /** Save/restore id and routing table here (atomic writes). */
+  /**
+   * Save/restore id and routing table here (atomic writes; the directory is created). One
+   * node at a time owns the file (`<file>.lock`); another node started on it meanwhile uses
+   * its nodes under an id of its own and does not save.
+   */
   statePath?: string;
   /** How often the state is saved while running, ms (default 5 min). */
   saveIntervalMs?: number;

@@ -6,14 +6,31 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MAIN = join(ROOT, 'dist/lib/cli/main.js');
-/** Jest's NODE_OPTIONS (--experimental-vm-modules) is not for the programs under test. */
-export const CHILD_ENV = { ...process.env, NODE_OPTIONS: '' };
+/**
+ * Jest's NODE_OPTIONS (--experimental-vm-modules) is not for the programs under test, nor the
+ * user's state directory: the swarm commands save their DHT table in $XDG_STATE_HOME, so a
+ * child gets a temporary one (each Spawner child its own, see `Spawner.start`), never the
+ * real home's.
+ */
+export const CHILD_ENV: Record<string, string | undefined> = {
+  ...process.env,
+  NODE_OPTIONS: '',
+  XDG_STATE_HOME: temporaryStateHome()
+};
+
+/** A fresh state directory for children, removed when this process exits. */
+export function temporaryStateHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'trackerless-state-home-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 export interface Result {
   code: number | null;
@@ -110,10 +127,19 @@ export class Running {
 export class Spawner {
   private readonly children = new Set<ChildProcess>();
 
-  /** Start `node script ...args` (through `prefix`, e.g. nsenter, if given); killed after `timeoutMs`. */
-  start(script: string, args: string[], timeoutMs = 60_000, prefix: string[] = []): Running {
+  /**
+   * Start `node script ...args` (through `prefix`, e.g. nsenter, if given); killed after
+   * `timeoutMs`. Each child gets a state directory of its own unless `env` names one.
+   */
+  start(
+    script: string,
+    args: string[],
+    timeoutMs = 60_000,
+    prefix: string[] = [],
+    env: Record<string, string> = {}
+  ): Running {
     const [cmd, ...argv] = [...prefix, process.execPath, script, ...args];
-    return this.spawnTracked(cmd!, argv, timeoutMs);
+    return this.spawnTracked(cmd!, argv, timeoutMs, env);
   }
 
   /** Run any executable to completion (killed after `timeoutMs`), e.g. a wrapper around node. */
@@ -121,10 +147,17 @@ export class Spawner {
     return this.spawnTracked(file, args, timeoutMs).exited;
   }
 
-  private spawnTracked(cmd: string, argv: string[], timeoutMs: number): Running {
+  private spawnTracked(
+    cmd: string,
+    argv: string[],
+    timeoutMs: number,
+    env: Record<string, string> = {}
+  ): Running {
+    const ownState = env['XDG_STATE_HOME'] === undefined && env['HOME'] === undefined;
+    const stateHome = ownState ? mkdtempSync(join(tmpdir(), 'trackerless-state-home-')) : undefined;
     const child = spawn(cmd, argv, {
       cwd: ROOT,
-      env: CHILD_ENV,
+      env: { ...CHILD_ENV, ...(stateHome ? { XDG_STATE_HOME: stateHome } : {}), ...env },
       stdio: ['ignore', 'pipe', 'pipe']
     });
     this.children.add(child);
@@ -132,6 +165,7 @@ export class Spawner {
     child.on('close', () => {
       clearTimeout(timer);
       this.children.delete(child);
+      if (stateHome) rmSync(stateHome, { recursive: true, force: true });
     });
     return new Running(child);
   }

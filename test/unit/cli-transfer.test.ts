@@ -207,6 +207,21 @@ describe('download --select (BEP 53)', () => {
     expect(swarmOptionsFrom({ port: 0 })).not.toHaveProperty('ipv6');
   });
 
+  it('the DHT state file: the state directory by default, --state FILE, or none with --no-state', () => {
+    const dir = '/home/u/.local/state/trackerless';
+    const byDefault = swarmOptionsFrom({ port: 0, ipv6: true }, dir);
+    expect(byDefault.dhtOptions?.statePath).toBe(`${dir}/dht.json`);
+    expect(byDefault.ipv6?.dhtOptions?.statePath).toBe(`${dir}/dht6.json`);
+    const given = swarmOptionsFrom({ port: 0, ipv6: true, state: 'node.json' }, dir);
+    expect(given.dhtOptions?.statePath).toBe('node.json');
+    expect(given.ipv6?.dhtOptions).not.toHaveProperty('statePath');
+    const none = swarmOptionsFrom({ port: 0, ipv6: true, state: false }, dir);
+    expect(none.dhtOptions).not.toHaveProperty('statePath');
+    expect(none.ipv6?.dhtOptions).not.toHaveProperty('statePath');
+    // No state directory (an embedding without one): nothing unless asked.
+    expect(swarmOptionsFrom({ port: 0 }).dhtOptions).not.toHaveProperty('statePath');
+  });
+
   it('local discovery (BEP 14) follows where we listen: the LAN interfaces, the bound LAN address, never loopback', () => {
     expect(swarmOptionsFrom({ port: 0 }).lsd).toEqual({ families: [4] });
     expect(swarmOptionsFrom({ port: 0, ipv6: true }).lsd).toEqual({});

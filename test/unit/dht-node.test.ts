@@ -3,7 +3,9 @@
  * simulated network (virtual time, no sockets).
  */
 import { describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bencode from 'bencode';
@@ -277,6 +279,69 @@ describe('DHT node: API', () => {
       expect(toHex(c.nodeId)).toBe(id);
       expect(c.nodes().map((n) => toHex(n.id))).toEqual([toHex(a.nodeId)]);
       await Promise.all([a.destroy(), c.destroy()]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('one node at a time owns a state file: a second one uses its nodes under its own id and does not save it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trackerless-state-'));
+    try {
+      // In a directory that does not exist yet (a fresh user's state directory).
+      const statePath = join(dir, 'state', 'trackerless', 'dht.json');
+      const net = new SimNetwork({ seed: 5, latencyMs: 5 });
+      const rnd = seededRandom(3);
+      const a = new DHT({ transport: net.createTransport(), clock: net.clock, random: rnd, bootstrap: [] });
+      await net.runFor(10);
+      const first = new DHT({
+        transport: net.createTransport(),
+        clock: net.clock,
+        random: rnd,
+        bootstrap: [a.address()],
+        statePath
+      });
+      await untilIo(() => isBound(first));
+      await net.runFor(3000);
+      await first.saveState();
+      expect(await readFile(`${statePath}.lock`, 'utf8')).toBe(`${process.pid}\n`);
+
+      const warnings: Error[] = [];
+      const second = new DHT({
+        transport: net.createTransport(),
+        clock: net.clock,
+        random: rnd,
+        bootstrap: [],
+        statePath
+      });
+      second.on('warning', (w) => warnings.push(w));
+      await untilIo(() => isBound(second));
+      await net.runFor(3000);
+      await second.ready;
+      expect(warnings.map((w) => w.message).join('\n')).toMatch(/is in use by process \d+/);
+      expect(toHex(second.nodeId)).not.toBe(toHex(first.nodeId));
+      // It joined through the saved node.
+      expect(second.nodes().map((n) => toHex(n.id))).toContain(toHex(a.nodeId));
+      await second.destroy();
+      expect(JSON.parse(await readFile(statePath, 'utf8')).id).toBe(toHex(first.nodeId));
+      expect(existsSync(`${statePath}.lock`)).toBe(true); // still the first node's
+      await first.destroy();
+      expect(existsSync(`${statePath}.lock`)).toBe(false);
+
+      // A lock left by a process that died is taken over.
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+      await writeFile(`${statePath}.lock`, `${dead.stdout.toString()}\n`);
+      const third = new DHT({
+        transport: net.createTransport(),
+        clock: net.clock,
+        random: rnd,
+        bootstrap: [],
+        statePath
+      });
+      await untilIo(() => isBound(third));
+      expect(toHex(third.nodeId)).toBe(toHex(first.nodeId));
+      expect(await readFile(`${statePath}.lock`, 'utf8')).toBe(`${process.pid}\n`);
+      await Promise.all([a.destroy(), third.destroy()]);
+      expect(existsSync(`${statePath}.lock`)).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

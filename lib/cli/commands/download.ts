@@ -174,7 +174,7 @@ export const downloadCommand: CliCommand = {
     try {
       created = await startInterruptibly(ctx, (signal) =>
         Swarm.create({
-          ...swarmOptionsFrom(opts),
+          ...swarmOptionsFrom(opts, ctx.stateDir),
           magnet,
           ...(known ? { torrent: known } : {}),
           // BEP 5: the DHT nodes a .torrent suggests help the join.

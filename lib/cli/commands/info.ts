@@ -137,7 +137,7 @@ async function fetchMetadata(
   let swarm: Swarm;
   try {
     swarm = await Swarm.create({
-      ...swarmOptionsFrom(opts),
+      ...swarmOptionsFrom(opts, ctx.stateDir),
       magnet: `magnet:?xt=urn:btih:${infoHashHex}`,
       storage: (info) => new MemoryStorage(info),
       engineOptions: { resume: false },

@@ -120,7 +120,7 @@ export const seedCommand: CliCommand = {
     );
     const result = await startInterruptibly(ctx, (signal) =>
       seed(path, {
-        ...swarmOptionsFrom(opts),
+        ...swarmOptionsFrom(opts, ctx.stateDir),
         signal,
         listeners: seedListeners(status, opts),
         create: {
@@ -203,7 +203,7 @@ async function seedTorrent(ctx: CliContext, input: TorrentInput, opts: SeedCliOp
   );
   const swarm = await startInterruptibly(ctx, (signal) =>
     Swarm.create({
-      ...swarmOptionsFrom(opts),
+      ...swarmOptionsFrom(opts, ctx.stateDir),
       listeners: seedListeners(status, opts),
       magnet: input.magnet,
       ...(known ? { torrent: known } : {}),

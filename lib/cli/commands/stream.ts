@@ -22,6 +22,7 @@ import {
   progressLine,
   StatusLine,
   swarmOptionsFrom,
+  addStateOptions,
   type SwarmCliOptions
 } from '../transfer.js';
 
@@ -72,13 +73,13 @@ export const streamCommand: CliCommand = {
         'download cap in bytes/s, e.g. 512k or 2M (0 = unlimited)',
         parseRate
       )
-      .option('--upload-limit <rate>', 'upload cap in bytes/s (0 = unlimited)', parseRate)
-      .addHelpText(
-        'after',
-        '\nExample:\n' +
-          "  trackerless stream 'magnet:?xt=urn:btih:...' --file 0 --bootstrap 127.0.0.1:6881\n" +
-          '  mpv "$(trackerless stream movie.torrent | head -1)"'
-      );
+      .option('--upload-limit <rate>', 'upload cap in bytes/s (0 = unlimited)', parseRate);
+    addStateOptions(command).addHelpText(
+      'after',
+      '\nExample:\n' +
+        "  trackerless stream 'magnet:?xt=urn:btih:...' --file 0 --bootstrap 127.0.0.1:6881\n" +
+        '  mpv "$(trackerless stream movie.torrent | head -1)"'
+    );
   },
   async run(ctx, args, options) {
     const opts = options as unknown as StreamCliOptions;
@@ -87,7 +88,7 @@ export const streamCommand: CliCommand = {
     let swarm: Swarm;
     try {
       swarm = await Swarm.create({
-        ...swarmOptionsFrom({ ...opts, port: opts.peerPort }),
+        ...swarmOptionsFrom({ ...opts, port: opts.peerPort }, ctx.stateDir),
         magnet: input.magnet,
         ...(input.kind === 'torrent' ? { torrent: input.info } : {}),
         // BEP 5: the DHT nodes a .torrent suggests help the join.
