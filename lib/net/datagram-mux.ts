@@ -28,6 +28,10 @@ class Channel implements Transport {
     if (!this.closed) this.base.send(data, to);
   }
 
+  sendv(parts: readonly Uint8Array[], to: Address): void {
+    if (!this.closed) this.base.sendv(parts, to);
+  }
+
   onMessage(handler: DatagramHandler): void {
     this.handler = handler;
   }

@@ -150,6 +150,16 @@ class UdpTransport implements Transport {
     }
   }
 
+  sendv(parts: readonly Uint8Array[], to: Address): void {
+    if (this.closing !== null) return;
+    try {
+      // dgram hands the list to sendmsg as an iovec: no concatenation.
+      this.socket.send(parts as Uint8Array[], to.port, to.host, this.afterSend);
+    } catch (err) {
+      this.reportError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
   onMessage(handler: DatagramHandler): void {
     this.messageHandler = handler;
   }
@@ -186,6 +196,14 @@ async function waitForHandleClose(): Promise<void> {
 }
 
 /**
+ * Addresses already seen to be IP literals, and their family: dgram asks `lookup` on every send,
+ * and a uTP transfer sends tens of thousands of datagrams per second to one address. Bounded
+ * (cleared when full).
+ */
+const literalFamilies = new Map<string, 4 | 6>();
+const MAX_CACHED_LITERALS = 4096;
+
+/**
  * dgram `lookup` replacement: IP literals only, never DNS. dgram calls it for every bind and
  * send with the socket's family (4 or 6).
  */
@@ -194,7 +212,14 @@ function literalLookup(
   family: unknown,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void
 ): void {
-  const found = ipFamily(address);
+  let found: 0 | 4 | 6 | undefined = literalFamilies.get(address);
+  if (found === undefined) {
+    found = ipFamily(address);
+    if (found !== 0) {
+      if (literalFamilies.size >= MAX_CACHED_LITERALS) literalFamilies.clear();
+      literalFamilies.set(address, found);
+    }
+  }
   const wanted = family === 6 || family === 'IPv6' ? 6 : 4;
   if (found === wanted) {
     callback(null, address, found);

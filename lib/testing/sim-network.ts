@@ -369,6 +369,10 @@ class SimTransport implements Transport {
     if (!this.closed) this.transmit(data, to);
   }
 
+  sendv(parts: readonly Uint8Array[], to: Address): void {
+    if (!this.closed) this.transmit(Buffer.concat(parts), to);
+  }
+
   onMessage(handler: DatagramHandler): void {
     this.handler = handler;
   }

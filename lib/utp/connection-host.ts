@@ -10,7 +10,8 @@ import type { UtpStats } from './stats.js';
 export interface ConnectionHost<C> {
   readonly clock: Clock;
   readonly stats: UtpStats;
-  send(data: Uint8Array, to: Address): void;
+  /** Send one datagram gathered from `parts` (header, then payload views). */
+  send(parts: readonly Uint8Array[], to: Address): void;
   /** Call `flush()` on this connection at the end of the current turn. */
   requestFlush(conn: C): void;
   /** The connection is over: forget it (later packets for it are answered with RESET). */

@@ -146,9 +146,9 @@ export class UtpConnection implements WireStream {
     if (this.stateNow !== 'syn-sent' || this.synSeq !== -1) return;
     const now = this.host.clock.now();
     this.synSeq = this.win.nextSeq;
-    const syn = encodeControl(this.header(ST_SYN, this.recvId, this.synSeq, 0, now));
+    const syn = [encodeControl(this.header(ST_SYN, this.recvId, this.synSeq, 0, now))];
     this.win.add(syn, 0, now);
-    this.transmit(syn, now);
+    this.transmit(syn, HEADER_SIZE, now);
     this.armTimer(now);
   }
 
@@ -411,12 +411,14 @@ export class UtpConnection implements WireStream {
   }
 
   private sendData(size: number, now: number): void {
-    const buf = Buffer.allocUnsafe(HEADER_SIZE + size);
-    this.queue.take(buf, HEADER_SIZE, size);
-    writeHeader(buf, this.header(ST_DATA, this.sendId, this.win.nextSeq, this.recv.ackNr, now));
-    this.win.add(buf, size, now);
+    // [header, views of the queued chunks]: the payload is never copied on our side.
+    const head = Buffer.allocUnsafe(HEADER_SIZE);
+    writeHeader(head, this.header(ST_DATA, this.sendId, this.win.nextSeq, this.recv.ackNr, now));
+    const parts: Uint8Array[] = [head];
+    this.queue.take(parts, size);
+    this.win.add(parts, size, now);
     this.host.stats.payloadOut += size;
-    this.transmit(buf, now);
+    this.transmit(parts, HEADER_SIZE + size, now);
     // A DATA packet carries our ack_nr; a selective ack still needs a STATE.
     if (this.recv.bufferedPackets === 0) {
       this.ackPending = false;
@@ -426,53 +428,54 @@ export class UtpConnection implements WireStream {
 
   private sendFin(now: number): void {
     this.finSeq = this.win.nextSeq;
-    const fin = encodeControl(this.header(ST_FIN, this.sendId, this.finSeq, this.recv.ackNr, now));
+    const fin = [encodeControl(this.header(ST_FIN, this.sendId, this.finSeq, this.recv.ackNr, now))];
     this.win.add(fin, 0, now);
-    this.transmit(fin, now);
+    this.transmit(fin, HEADER_SIZE, now);
   }
 
   private sendState(now: number): void {
     const sack = this.recv.sack(MAX_SACK_BYTES);
-    this.transmit(
-      encodeControl(this.header(ST_STATE, this.sendId, this.win.nextSeq, this.recv.ackNr, now), sack),
-      now
+    const state = encodeControl(
+      this.header(ST_STATE, this.sendId, this.win.nextSeq, this.recv.ackNr, now),
+      sack
     );
+    this.transmit([state], state.length, now);
     this.ackPending = false;
     this.receivedSinceAck = 0;
   }
 
   private sendReset(now: number): void {
     this.host.stats.resetsSent++;
-    this.transmit(
-      encodeControl(this.header(ST_RESET, this.sendId, this.win.nextSeq, this.recv.ackNr, now)),
-      now
-    );
+    const reset = encodeControl(this.header(ST_RESET, this.sendId, this.win.nextSeq, this.recv.ackNr, now));
+    this.transmit([reset], HEADER_SIZE, now);
   }
 
   private retransmit(p: SentPacket, now: number): void {
-    // A fresh copy: the previous datagram may still sit in the socket's send queue.
-    const buf = Buffer.from(p.buf);
+    // A fresh header: the previous datagram may still sit in the socket's send queue. The
+    // payload views are sent again as they are.
+    const head = Buffer.from(p.parts[0]!);
     const isSyn = p.seq === this.synSeq && this.stateNow === 'syn-sent';
     restampHeader(
-      buf,
+      head,
       microseconds(now),
       this.delays.replyUs,
       this.advertisedWindow(),
       isSyn ? 0 : this.recv.ackNr
     );
-    p.buf = buf;
+    p.parts = [head, ...p.parts.slice(1)];
     this.win.resent(p, now);
     this.host.stats.retransmits++;
-    this.transmit(buf, now);
+    this.transmit(p.parts, head.length + p.payloadBytes, now);
   }
 
-  private transmit(buf: Uint8Array, now: number): void {
+  /** Send one datagram of `bytes` bytes gathered from `parts`. */
+  private transmit(parts: readonly Uint8Array[], bytes: number, now: number): void {
     const stats = this.host.stats;
     stats.packetsOut++;
-    stats.bytesOut += buf.length;
+    stats.bytesOut += bytes;
     this.lastSendAt = now;
     if (this.rtoAt === Infinity && this.win.unacked > 0) this.rtoAt = now + this.rtt.rtoMs();
-    this.host.send(buf, this.remoteAddress);
+    this.host.send(parts, this.remoteAddress);
   }
 
   private header(type: PacketType, connectionId: number, seqNr: number, ackNr: number, now: number) {

@@ -1,6 +1,8 @@
 /**
  * Bytes written by the application and not yet cut into packets: a list of the caller's chunks
- * (never copied until a packet is built) and a read offset into the first one.
+ * and a read offset into the first one. Packets take views of the chunks, never copies: a
+ * datagram goes out as [header, views...] (scatter-gather) and the views stay in the send
+ * window until acknowledged, so written chunks must not change afterwards (as with a socket).
  */
 export class SendQueue {
   private chunks: Uint8Array[] = [];
@@ -19,15 +21,14 @@ export class SendQueue {
     this.total += chunk.length;
   }
 
-  /** Copy the next `n` bytes (n <= bytes) into `out` at `at`, consuming them. */
-  take(out: Uint8Array, at: number, n: number): void {
+  /** Append views of the next `n` bytes (n <= bytes) to `out`, consuming them. */
+  take(out: Uint8Array[], n: number): void {
     this.total -= n;
     while (n > 0) {
       const c = this.chunks[this.head]!;
       const avail = c.length - this.offset;
       const k = avail <= n ? avail : n;
-      out.set(k === c.length ? c : c.subarray(this.offset, this.offset + k), at);
-      at += k;
+      out.push(k === c.length ? c : c.subarray(this.offset, this.offset + k));
       n -= k;
       this.offset += k;
       if (this.offset === c.length) {

@@ -10,8 +10,11 @@ import { seqAdd, seqDiff, seqLess } from './seq.js';
 
 export interface SentPacket {
   readonly seq: number;
-  /** The whole datagram: header (restamped on every transmission) and payload. */
-  buf: Uint8Array;
+  /**
+   * The datagram as sent, in parts: the header (parts[0], replaced by a restamped copy on every
+   * retransmission) and views of the application's chunks (never copied, never changed).
+   */
+  parts: readonly Uint8Array[];
   readonly payloadBytes: number;
   /** Clock time of the last transmission, ms. */
   sentAt: number;
@@ -77,10 +80,10 @@ export class SendWindow {
   }
 
   /** Record a packet just sent for the first time; it takes the next sequence number. */
-  add(buf: Uint8Array, payloadBytes: number, now: number): SentPacket {
+  add(parts: readonly Uint8Array[], payloadBytes: number, now: number): SentPacket {
     const p: SentPacket = {
       seq: this.nextSeq,
-      buf,
+      parts,
       payloadBytes,
       sentAt: now,
       transmissions: 1,

@@ -8,7 +8,7 @@
  * connections (SYN received, dialer not heard from since), resets per second.
  *
  * The socket also batches the end-of-turn work of its connections (deferred acks, partial
- * packets): one zero-delay timer per turn for all of them, as libtorrent sends its deferred acks
+ * packets): one setImmediate per turn for all of them, as libtorrent sends its deferred acks
  * once the UDP socket is drained.
  */
 import { AbortError, InvalidArgumentError, TimeoutError, TrackerlessError } from '../errors.js';
@@ -115,7 +115,8 @@ export class UtpSocket {
     this.host = {
       clock: this.clock,
       stats: this.stats,
-      send: (data, to) => this.transport.send(data, to),
+      send: (parts, to) =>
+        parts.length === 1 ? this.transport.send(parts[0]!, to) : this.transport.sendv(parts, to),
       requestFlush: (conn) => this.requestFlush(conn),
       release: (conn) => this.release(conn)
     };
@@ -340,7 +341,9 @@ export class UtpSocket {
 
   private requestFlush(conn: UtpConnection): void {
     this.flushSet.add(conn);
-    this.flushTimer ??= this.clock.setTimeout(() => this.flushAll(), 0);
+    // setImmediate, not a 0 ms timer (Node makes that 1 ms): the turn's acks and partial
+    // packets leave right after the I/O callbacks that produced them.
+    this.flushTimer ??= this.clock.setImmediate(() => this.flushAll());
   }
 
   private flushAll(): void {

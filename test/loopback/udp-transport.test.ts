@@ -26,6 +26,10 @@ describe('UDP transport (loopback)', () => {
       const atA = nextMessage(a);
       b.send(new Uint8Array([4]), got.from);
       expect(Array.from((await atA).data)).toEqual([4]);
+      // A gathered datagram arrives as one, its parts in order.
+      const gathered = nextMessage(b);
+      a.sendv([new Uint8Array([5, 6]), new Uint8Array(0), new Uint8Array([7])], b.address());
+      expect(Array.from((await gathered).data)).toEqual([5, 6, 7]);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -92,10 +96,14 @@ describe('UDP transport (loopback)', () => {
       err = nextError(a);
       a.send(new Uint8Array(1), { host: '::1', port: 1 }); // IPv6 on an IPv4 socket
       expect(await err).toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
+      err = nextError(a);
+      expect(() => a.sendv([new Uint8Array(1)], { host: '127.0.0.1', port: 70000 })).not.toThrow();
+      expect(await err).toBeInstanceOf(Error);
     } finally {
       await a.close();
     }
     expect(() => a.send(new Uint8Array(1), { host: '127.0.0.1', port: 1 })).not.toThrow();
+    expect(() => a.sendv([new Uint8Array(1)], { host: '127.0.0.1', port: 1 })).not.toThrow();
   });
 
   it('close is idempotent and leaves no handles', async () => {

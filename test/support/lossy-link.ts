@@ -116,6 +116,9 @@ class LinkEnd implements Transport {
       if (!peer.closed) peer.handler?.(copy, this.local);
     });
   }
+  sendv(parts: readonly Uint8Array[], to: Address): void {
+    this.send(Buffer.concat(parts), to);
+  }
   onMessage(handler: DatagramHandler): void {
     this.handler = handler;
   }

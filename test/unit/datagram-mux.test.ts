@@ -15,6 +15,9 @@ class FakeTransport implements Transport {
   send(data: Uint8Array, to: Address): void {
     this.sent.push([Buffer.from(data).toString(), to]);
   }
+  sendv(parts: readonly Uint8Array[], to: Address): void {
+    this.send(Buffer.concat(parts), to);
+  }
   onMessage(h: DatagramHandler): void {
     this.handler = h;
   }
@@ -44,7 +47,8 @@ describe('demuxTransport', () => {
     expect(got).toEqual(['a:apple', 'b:banana']);
     a.send(Buffer.from('x'), from);
     b.send(Buffer.from('y'), from);
-    expect(base.sent.map(([d]) => d)).toEqual(['x', 'y']);
+    a.sendv([Buffer.from('he'), Buffer.from('ad'), Buffer.from('er')], from);
+    expect(base.sent.map(([d]) => d)).toEqual(['x', 'y', 'header']);
     expect(a.address()).toEqual(base.address());
     const errors: string[] = [];
     a.onError((e) => errors.push(`a:${e.message}`));
@@ -63,6 +67,7 @@ describe('demuxTransport', () => {
     base.handler!(Buffer.from('after'), from);
     expect(gotA).toBe(0);
     a.send(Buffer.from('ignored'), from);
+    a.sendv([Buffer.from('ignored')], from);
     expect(base.sent).toHaveLength(0);
     await b.close();
     await b.close();

@@ -230,11 +230,12 @@ class FakeLan {
   open(host: string): Transport {
     const entry = { host, handler: null as DatagramHandler | null, closed: false };
     this.sockets.push(entry);
-    return {
+    const transport: Transport = {
       send: (data, to) => {
         this.sent.push({ from: host, data, to, at: this.clock.now() });
         for (const s of this.sockets) if (!s.closed) s.handler?.(data, { host, port: 6771 });
       },
+      sendv: (parts, to) => transport.send(Buffer.concat(parts), to),
       onMessage: (h) => (entry.handler = h),
       onError: () => {},
       address: () => ({ host: '0.0.0.0', port: 6771 }),
@@ -242,6 +243,7 @@ class FakeLan {
         entry.closed = true;
       }
     };
+    return transport;
   }
 
   inject(data: Uint8Array, from: string): void {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { TrackerlessError } from '../../lib/errors.js';
+import type { Transport } from '../../lib/net/transport.js';
 import { seededRandom, type RandomSource } from '../../lib/util/random.js';
 import type { UtpConnection } from '../../lib/utp/connection.js';
 import { ST_DATA, ST_SYN, ST_STATE } from '../../lib/utp/constants.js';
@@ -182,6 +183,54 @@ describe('uTP transfers', () => {
       if ((path.jitterMs ?? 0) > 0) expect(s.b.stats.outOfOrder).toBeGreaterThan(0);
     });
   }
+
+  it('sends payload as views of the written chunks, never copies, and resends the same views behind a fresh header', async () => {
+    const clock = new FakeClock(1_000_000);
+    const link = new LossyLink(clock, { delayMs: 20, loss: 0.05, seed: 4 });
+    const gathered: (readonly Uint8Array[])[] = [];
+    const tapped: Transport = {
+      send: (d, to) => link.a.send(d, to),
+      sendv: (parts, to) => {
+        gathered.push(parts);
+        link.a.sendv(parts, to);
+      },
+      onMessage: (h) => link.a.onMessage(h),
+      onError: (h) => link.a.onError(h),
+      address: () => link.a.address(),
+      close: () => link.a.close()
+    };
+    const s = {
+      clock,
+      link,
+      a: new UtpSocket(tapped, { clock, random: seededRandom(11) }),
+      b: new UtpSocket(link.b, { clock, random: seededRandom(22) }),
+      accepted: [] as UtpConnection[]
+    };
+    s.b.onConnection((c) => s.accepted.push(c));
+    const [client, server] = await connected(s);
+    const data = payload(256 * 1024);
+    const got = sink(server);
+    source(client, data);
+    run(s.clock, () => got.closed(), 600_000, 10);
+    expect(got.bytes().equals(Buffer.from(data))).toBe(true);
+    expect(s.a.stats.retransmits).toBeGreaterThan(0);
+    expect(gathered.length).toBeGreaterThan(180); // every DATA packet, first sends and resends
+    const bySeq = new Map<number, (readonly Uint8Array[])[]>();
+    for (const parts of gathered) {
+      expect(parts[0]!.length).toBe(20);
+      for (const view of parts.slice(1)) expect(view.buffer).toBe(data.buffer);
+      const seq = (parts[0]![16]! << 8) | parts[0]![17]!;
+      bySeq.set(seq, [...(bySeq.get(seq) ?? []), parts]);
+    }
+    const resent = [...bySeq.values()].filter((sends) => sends.length > 1);
+    expect(resent.length).toBeGreaterThan(0);
+    for (const [first, ...again] of resent)
+      for (const parts of again) {
+        expect(parts[0]).not.toBe(first![0]);
+        expect(parts.slice(1)).toEqual(first!.slice(1));
+        parts.slice(1).forEach((view, i) => expect(view).toBe(first![i + 1]));
+      }
+  });
 
   it('wraps sequence numbers (first seq 65530) in both directions', async () => {
     const nearWrap: RandomSource = {

@@ -72,7 +72,7 @@ describe('ReceiveBuffer', () => {
 function sender(first = 65530) {
   const w = new SendWindow(first);
   const sent = (n: number, size = 1000, at = 0) => {
-    for (let i = 0; i < n; i++) w.add(new Uint8Array(20 + size), size, at);
+    for (let i = 0; i < n; i++) w.add([new Uint8Array(20), new Uint8Array(size)], size, at);
   };
   return { w, sent };
 }
