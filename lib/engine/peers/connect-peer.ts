@@ -1,12 +1,13 @@
 /**
- * Dialing a peer: which transport (TCP, uTP, in the order the policy says, falling back when
- * one fails), then the encryption policy on the connection (plaintext, or a Message Stream
+ * Dialing a peer: which transport (TCP, uTP, in the order the policy says, the second joining
+ * when the first fails or is slow to answer), then the encryption policy on the connection (plaintext, or a Message Stream
  * Encryption handshake first for 'preferred' and 'required').
  */
 import { AbortError } from '../../errors.js';
 import type { Address } from '../../net/address.js';
 import type { PeerTransport, WireStream } from '../../net/stream.js';
 import { connectTcp, CONNECT_TIMEOUT_MS, type ConnectOptions } from '../../net/tcp.js';
+import { systemClock, type TimerHandle } from '../../util/clock.js';
 import { DEFAULT_ENCRYPTION, dialsEncrypted, mseInitiate, type EncryptionPolicy } from '../../wire/mse.js';
 
 /**
@@ -32,6 +33,13 @@ export const DEFAULT_TRANSPORT: TransportPolicy = 'utp-first';
  * this is what such a peer costs before TCP is tried.
  */
 export const UTP_FALLBACK_TIMEOUT_MS = 3_000;
+/**
+ * How long the first transport of 'utp-first' / 'tcp-first' has before the second is dialed
+ * beside it, ms. Most peers answer a uTP SYN well within this; one that has no uTP answers
+ * nothing, and TCP is tried after this rather than after the uTP timeout (libtorrent waits
+ * the whole utp_connect_timeout).
+ */
+export const TRANSPORT_HEAD_START_MS = 750;
 
 /** Dials uTP (utp/socket.ts UtpSocket). */
 export interface UtpDialer {
@@ -44,6 +52,8 @@ export interface PeerDialOptions extends ConnectOptions {
   transport?: TransportPolicy;
   /** The uTP socket to dial from; without it only TCP is dialed. */
   utp?: UtpDialer;
+  /** Dials TCP. Default `connectTcp` (tests give their own). */
+  tcp?: (address: Address, options: ConnectOptions) => Promise<WireStream>;
   /**
    * What the peer said about uTP (BEP 11 PEX flag): false puts TCP first under 'utp-first'
    * (uTP stays the fallback). Undefined: unknown.
@@ -64,10 +74,16 @@ export function dialOrder(
 }
 
 /**
- * Dial a peer for `infoHash`: the transports in the policy's order (the next one when one
- * fails, except on abort), then plaintext ('disabled', 'enabled') or MSE with RC4 first
- * ('preferred': on failure redial in plaintext over the same transport; 'required': no
- * fallback). The stream's `transport` tells which one connected.
+ * Dial a peer for `infoHash`: the transports in the policy's order, then plaintext
+ * ('disabled', 'enabled') or MSE with RC4 first ('preferred': on failure redial in plaintext
+ * over the same transport; 'required': no fallback). The stream's `transport` tells which one
+ * connected.
+ *
+ * With two transports the second does not wait for the first to fail: it starts when the first
+ * fails or, if the first has not connected after TRANSPORT_HEAD_START_MS, beside it ('both': at
+ * once), and the first to connect (encryption included) wins; the other is closed. So a peer
+ * without uTP costs the head start under 'utp-first' (not the uTP timeout), and a uTP peer
+ * still connects over uTP: its answer arrives before TCP is even tried.
  */
 export async function connectPeer(
   address: Address,
@@ -75,44 +91,84 @@ export async function connectPeer(
   options: PeerDialOptions = {}
 ): Promise<WireStream> {
   const order = dialOrder(options.transport ?? DEFAULT_TRANSPORT, options.utp !== undefined, options.utpHint);
-  if (options.transport === 'both' && order.length === 2) return race(address, infoHash, options);
-  let failure: unknown;
-  for (let i = 0; i < order.length; i++) {
-    const fallback = i < order.length - 1;
-    try {
-      return await dialOver(order[i]!, address, infoHash, options, fallback);
-    } catch (err) {
-      if (options.signal?.aborted || err instanceof AbortError) throw err;
-      failure = err;
-    }
-  }
-  throw failure;
+  if (order.length === 1) return dialOver(order[0]!, address, infoHash, options, {});
+  const headStartMs = options.transport === 'both' ? 0 : TRANSPORT_HEAD_START_MS;
+  return race(order[0]!, order[1]!, headStartMs, address, infoHash, options);
 }
 
-/** Both transports at once: the first to connect (encryption included) wins, the other is closed. */
-async function race(address: Address, infoHash: Uint8Array, options: PeerDialOptions): Promise<WireStream> {
+/**
+ * `first`, then `second` when `first` fails or has not connected (transport level, before
+ * encryption) within `headStartMs`; the first stream to come out wins, a later one is closed.
+ */
+function race(
+  first: PeerTransport,
+  second: PeerTransport,
+  headStartMs: number,
+  address: Address,
+  infoHash: Uint8Array,
+  options: PeerDialOptions
+): Promise<WireStream> {
+  const clock = options.clock ?? systemClock;
   const losers = new AbortController();
   const onAbort = (): void => losers.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  const dials = (['utp', 'tcp'] as const).map((t) =>
-    dialOver(t, address, infoHash, { ...options, signal: losers.signal }, false)
-  );
-  try {
-    const winner = await Promise.any(dials);
-    // A dial that connects after the winner is closed at once.
-    for (const d of dials)
-      void d.then(
-        (s) => s !== winner && s.close(),
-        () => {}
+  const shared = { ...options, signal: losers.signal };
+  return new Promise<WireStream>((resolve, reject) => {
+    let settled = false;
+    let pending = 0;
+    let secondStarted = false;
+    let headStart: TimerHandle | null = null;
+    const settle = (stream: WireStream | null, err?: unknown): void => {
+      settled = true;
+      headStart?.cancel();
+      losers.abort();
+      options.signal?.removeEventListener('abort', onAbort);
+      if (stream !== null) resolve(stream);
+      else reject(options.signal?.aborted ? new AbortError() : err);
+    };
+    const start = (transport: PeerTransport, how: DialHow): void => {
+      pending++;
+      dialOver(transport, address, infoHash, shared, how).then(
+        (stream) => {
+          pending--;
+          if (settled) stream.close();
+          else settle(stream);
+        },
+        (err: unknown) => {
+          pending--;
+          if (settled) return;
+          if (options.signal?.aborted) settle(null, err);
+          else if (!secondStarted) startSecond();
+          else if (pending === 0) settle(null, err);
+        }
       );
-    return winner;
-  } catch (err) {
-    if (options.signal?.aborted) throw new AbortError();
-    throw (err as AggregateError).errors[0];
-  } finally {
-    losers.abort();
-    options.signal?.removeEventListener('abort', onAbort);
-  }
+    };
+    const startSecond = (): void => {
+      if (secondStarted || settled) return;
+      secondStarted = true;
+      headStart?.cancel();
+      headStart = null;
+      start(second, {});
+    };
+    start(first, {
+      // uTP with TCP behind it gives up early (see UTP_FALLBACK_TIMEOUT_MS); TCP keeps its own.
+      fallback: headStartMs > 0,
+      onOpen: () => {
+        headStart?.cancel();
+        headStart = null;
+      }
+    });
+    if (settled) return;
+    if (headStartMs === 0) startSecond();
+    else if (!secondStarted) headStart = clock.setTimeout(startSecond, headStartMs);
+  });
+}
+
+interface DialHow {
+  /** A uTP dial with another transport behind it: the shorter timeout. */
+  fallback?: boolean;
+  /** Called when the transport connected, before any encryption handshake. */
+  onOpen?: () => void;
 }
 
 /** One transport, then the encryption policy. */
@@ -121,15 +177,21 @@ async function dialOver(
   address: Address,
   infoHash: Uint8Array,
   options: PeerDialOptions,
-  fallback: boolean
+  how: DialHow
 ): Promise<WireStream> {
-  const open = (): Promise<WireStream> => {
-    if (transport === 'tcp') return connectTcp(address, options);
-    const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
-    return options.utp!.connect(address, {
-      timeoutMs: fallback ? Math.min(timeoutMs, UTP_FALLBACK_TIMEOUT_MS) : timeoutMs,
-      ...(options.signal ? { signal: options.signal } : {})
-    });
+  const open = async (): Promise<WireStream> => {
+    let stream: WireStream;
+    if (transport === 'tcp') {
+      stream = await (options.tcp ?? connectTcp)(address, options);
+    } else {
+      const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
+      stream = await options.utp!.connect(address, {
+        timeoutMs: how.fallback ? Math.min(timeoutMs, UTP_FALLBACK_TIMEOUT_MS) : timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {})
+      });
+    }
+    how.onOpen?.();
+    return stream;
   };
   const policy = options.encryption ?? DEFAULT_ENCRYPTION;
   if (!dialsEncrypted(policy)) return open();
