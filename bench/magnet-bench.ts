@@ -103,7 +103,8 @@ function clientCommand(
   if (impl === 'ours')
     return [
       process.execPath,
-      [CLI, 'download', magnet, '--out', out, '--bootstrap', bootstrap, '--host', HOST]
+      // --no-state: every rep starts cold (no table saved by the last rep) and the user's state file is left alone.
+      [CLI, 'download', magnet, '--out', out, '--bootstrap', bootstrap, '--host', HOST, '--no-state']
     ];
   return [
     PYTHON,

@@ -61,7 +61,9 @@ async function main(): Promise<number> {
     await writeFile(file, randomBytes(size));
     const env = { ...process.env, NODE_OPTIONS: '' };
 
-    const seeder = lan.spawn(0, process.execPath, [MAIN, 'seed', file, '--verbose'], env);
+    // --no-state: nothing saved by an earlier run joins the DHT for us, and the user's own
+    // state file never receives the demo's namespace addresses.
+    const seeder = lan.spawn(0, process.execPath, [MAIN, 'seed', file, '--verbose', '--no-state'], env);
     children.push(seeder);
     const magnet = await new Promise<string>((resolve, reject) => {
       show(`[seed ${seedHost!.ip}]`, seeder, (line) => {
@@ -98,7 +100,7 @@ async function main(): Promise<number> {
     const downloader = lan.spawn(
       1,
       process.execPath,
-      [MAIN, 'download', magnet, '--out', join(dir, 'ours'), '--verbose'],
+      [MAIN, 'download', magnet, '--out', join(dir, 'ours'), '--verbose', '--no-state'],
       env
     );
     children.push(downloader);
