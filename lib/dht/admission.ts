@@ -10,6 +10,7 @@
  *
  * Pending verifications are bounded so a flood of queriers cannot make us flood pings.
  */
+import { EMPTY_SET } from '../util/empty.js';
 import type { Address } from '../net/address.js';
 import type { NodeInfo } from '../krpc/types.js';
 import type { RoutingTable } from '../routing/routing-table.js';
@@ -30,7 +31,7 @@ export interface AdmissionOptions {
 }
 
 export class Admission {
-  private readonly verifying = new Set<string>();
+  private verifying: ReadonlySet<string> = EMPTY_SET;
 
   constructor(private readonly o: AdmissionOptions) {}
 
@@ -48,9 +49,9 @@ export class Admission {
     const key = toHex(outcome.ping.id);
     if (!this.begin(key)) return;
     this.o.ping(outcome.ping, outcome.ping.id).then(
-      () => this.verifying.delete(key),
+      () => this.ownVerifying().delete(key),
       () => {
-        this.verifying.delete(key);
+        this.ownVerifying().delete(key);
         if (this.o.isClosed()) return;
         const r = this.o.table.replace(outcome.ping.id, outcome.candidate);
         if (r.kind === 'added') this.o.onAdded(outcome.candidate);
@@ -63,13 +64,18 @@ export class Admission {
     if (this.o.isClosed() || !this.o.table.hasRoomFor(node.id, false) || this.o.isOwn(node)) return;
     const key = formatAddress(node);
     if (!this.begin(key)) return;
-    const done = (): boolean => this.verifying.delete(key);
+    const done = (): boolean => this.ownVerifying().delete(key);
     this.o.ping(node).then(done, done);
   }
 
   private begin(key: string): boolean {
     if (this.verifying.has(key) || this.verifying.size >= MAX_VERIFYING) return false;
-    this.verifying.add(key);
+    this.ownVerifying().add(key);
     return true;
+  }
+
+  private ownVerifying(): Set<string> {
+    if (this.verifying === EMPTY_SET) this.verifying = new Set();
+    return this.verifying as Set<string>;
   }
 }

@@ -7,6 +7,7 @@
  * lying together, counts once. Only the most recent `maxVoters` voters are remembered. An
  * address wins when it has at least `minVotes` votes and more than half of all votes held.
  */
+import { EMPTY_MAP } from '../util/empty.js';
 import { subnetKey } from '../net/ip-class.js';
 import { ipFamily } from '../net/ip.js';
 
@@ -21,9 +22,9 @@ export class ExternalIpVoter {
   private readonly minVotes: number;
   private readonly maxVoters: number;
   /** voter subnet -> the address it reported (Map order: oldest vote first). */
-  private readonly votes = new Map<string, string>();
+  private votes: ReadonlyMap<string, string> = EMPTY_MAP;
   /** reported address -> votes for it among `votes`. */
-  private readonly tally = new Map<string, number>();
+  private tally: ReadonlyMap<string, number> = EMPTY_MAP;
   private current: string | null = null;
 
   constructor(opts: ExternalIpOptions = {}) {
@@ -45,18 +46,18 @@ export class ExternalIpVoter {
     const previous = this.votes.get(key);
     if (previous === reported) {
       // The same vote again (most replies): only its age changes.
-      this.votes.delete(key);
-      this.votes.set(key, reported);
+      this.ownVotes().delete(key);
+      this.ownVotes().set(key, reported);
       return null;
     }
     if (ipFamily(reported) === undefined) return null;
     if (previous !== undefined) this.count(previous, -1);
-    this.votes.delete(key);
-    this.votes.set(key, reported);
+    this.ownVotes().delete(key);
+    this.ownVotes().set(key, reported);
     this.count(reported, 1);
     if (this.votes.size > this.maxVoters) {
       const [oldestKey, oldestIp] = this.votes.entries().next().value!;
-      this.votes.delete(oldestKey);
+      this.ownVotes().delete(oldestKey);
       this.count(oldestIp, -1);
     }
     let best: string | null = null;
@@ -75,7 +76,17 @@ export class ExternalIpVoter {
 
   private count(ip: string, delta: number): void {
     const n = (this.tally.get(ip) ?? 0) + delta;
-    if (n > 0) this.tally.set(ip, n);
-    else this.tally.delete(ip);
+    if (n > 0) this.ownTally().set(ip, n);
+    else this.ownTally().delete(ip);
+  }
+
+  private ownVotes(): Map<string, string> {
+    if (this.votes === EMPTY_MAP) this.votes = new Map();
+    return this.votes as Map<string, string>;
+  }
+
+  private ownTally(): Map<string, number> {
+    if (this.tally === EMPTY_MAP) this.tally = new Map();
+    return this.tally as Map<string, number>;
   }
 }

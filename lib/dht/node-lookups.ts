@@ -3,6 +3,7 @@
  * the table is thin), one generic Kademlia walk (lookup/lookup.ts) over our RPC, and the
  * bookkeeping the node needs — a count, and every running lookup abortable at destroy().
  */
+import { EMPTY_SET } from '../util/empty.js';
 import { formatAddress, type Address } from '../net/address.js';
 import type { NodeInfo, Query, ResponseBody } from '../krpc/types.js';
 import { runLookup, type LookupQuery, type LookupResult } from '../lookup/lookup.js';
@@ -56,7 +57,7 @@ export interface NodeLookupsOptions {
 export class NodeLookups {
   /** Lookups started so far. */
   count = 0;
-  private readonly running = new Set<AbortController>();
+  private running: ReadonlySet<AbortController> = EMPTY_SET;
 
   constructor(private readonly o: NodeLookupsOptions) {}
 
@@ -70,7 +71,7 @@ export class NodeLookups {
   ): Promise<LookupResult> {
     await this.o.ready();
     const controller = linkedController(signal);
-    this.running.add(controller);
+    this.ownRunning().add(controller);
     this.count++;
     const { k } = this.o;
     const localId = this.o.localId();
@@ -93,7 +94,7 @@ export class NodeLookups {
         ...(onValues ? { onValues } : {})
       });
     } finally {
-      this.running.delete(controller);
+      this.ownRunning().delete(controller);
       controller.dispose();
     }
   }
@@ -118,7 +119,7 @@ export class NodeLookups {
   /** Abort every running lookup (the node is going away). */
   abortAll(): void {
     for (const c of this.running) c.abort();
-    this.running.clear();
+    this.running = EMPTY_SET;
   }
 
   private queryFor(method: LookupMethod | CustomLookup, target: Uint8Array, id: Uint8Array): LookupQuery {
@@ -144,5 +145,10 @@ export class NodeLookups {
         ...(body.values ? { values: body.values } : {})
       };
     };
+  }
+
+  private ownRunning(): Set<AbortController> {
+    if (this.running === EMPTY_SET) this.running = new Set();
+    return this.running as Set<AbortController>;
   }
 }

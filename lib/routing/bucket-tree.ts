@@ -13,11 +13,16 @@
  */
 import KBucket from 'k-bucket';
 
-/** What k-bucket stores per contact (its arbiter field included). */
+/** What the tree needs of a contact: its id (20 bytes). */
 export interface TreeContact {
   id: Uint8Array;
-  vectorClock: number;
 }
+
+/**
+ * k-bucket's declared contact type has a `vectorClock` for its default arbiter; ours never
+ * reads it, so contacts do not carry one (8 bytes per contact saved).
+ */
+type Stored<T> = T & { vectorClock: number };
 
 /** One leaf bucket: its contacts (read only), its depth, and whether adding may split it. */
 export interface Leaf<T> {
@@ -36,10 +41,10 @@ interface TreeNode<T> {
 }
 
 export class BucketTree<T extends TreeContact> {
-  private readonly kb: KBucket<T>;
+  private readonly kb: KBucket<Stored<T>>;
 
   constructor(opts: { localId: Uint8Array; k: number; onRemoved: (c: T) => void }) {
-    this.kb = new KBucket<T>({
+    this.kb = new KBucket<Stored<T>>({
       localNodeId: opts.localId,
       numberOfNodesPerKBucket: opts.k,
       // Always keep the object we pass: contacts are updated in place and re-added to move
@@ -51,7 +56,7 @@ export class BucketTree<T extends TreeContact> {
 
   /** Insert (or move to the recent end); false if the bucket was full and could not split. */
   add(contact: T): boolean {
-    this.kb.add(contact);
+    this.kb.add(contact as Stored<T>);
     return this.kb.get(contact.id) === contact;
   }
 
@@ -69,6 +74,17 @@ export class BucketTree<T extends TreeContact> {
 
   count(): number {
     return this.kb.count();
+  }
+
+  /** The first contact `match` accepts (a walk of the whole tree), or null. */
+  find(match: (c: T) => boolean): T | null {
+    const nodes: TreeNode<T>[] = [this.root()];
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      if (node.contacts === null) nodes.push(node.left, node.right);
+      else for (const c of node.contacts) if (match(c)) return c;
+    }
+    return null;
   }
 
   /** The leaf bucket `id` falls into. */

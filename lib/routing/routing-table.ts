@@ -20,9 +20,17 @@ import { commonPrefixLength, compareDistance } from '../id/node-id.js';
 import { packIp } from '../net/ip.js';
 import type { NodeInfo, PackedNodeInfo } from '../krpc/types.js';
 import type { PackedIp } from '../net/ip.js';
-import { formatAddress } from '../net/address.js';
 
-export interface Contact extends PackedNodeInfo {
+/**
+ * One routing-table entry. Kept small, as a table holds ~100-200 of them per node: a class (one
+ * shape), its id copied into the table's shared id slab (see IdSlab), no per-contact maps or
+ * closures.
+ */
+export class Contact implements PackedNodeInfo {
+  /** 20 bytes, a view into the table's id slab: never written after the contact is made. */
+  readonly id: Uint8Array;
+  host: string;
+  port: number;
   /**
    * `host` parsed once when the contact enters the table or changes address (undefined if it
    * is not an IP literal): every reply that hands this contact out copies these bytes instead
@@ -32,13 +40,28 @@ export interface Contact extends PackedNodeInfo {
   /** Time of the last response from this node (ms); 0 = never verified. */
   lastSeen: number;
   /** Consecutive queries that got no answer. */
-  failures: number;
+  failures = 0;
   /** Smoothed round-trip time of its answers, ms (0 = none measured yet). */
   rtt: number;
   /** Its /24 or /64 when IP diversity limits it (null: exempt, or no limits), kept with `host`. */
   subnet: string | null;
-  /** k-bucket's arbiter field; unused (our arbiter always keeps the candidate object). */
-  vectorClock: number;
+
+  constructor(
+    id: Uint8Array,
+    host: string,
+    port: number,
+    lastSeen: number,
+    rtt: number,
+    subnet: string | null
+  ) {
+    this.id = id;
+    this.host = host;
+    this.port = port;
+    this.packedIp = packIp(host);
+    this.lastSeen = lastSeen;
+    this.rtt = rtt;
+    this.subnet = subnet;
+  }
 }
 
 export type NodeState = 'good' | 'questionable' | 'bad';
@@ -65,6 +88,30 @@ export interface RoutingTableOptions {
 /** Up to this many contacts, closest() sorts by insertion (quadratic, but cheap when small). */
 const SMALL_SORT = 32;
 
+/** Ids per slab: one bucket's worth, so a slab kept alive by one old contact wastes little. */
+const IDS_PER_SLAB = 8;
+
+/**
+ * Contact ids, copied into shared slabs: a 20-byte view into a slab costs about half the heap of
+ * a 20-byte array of its own (which gets its own ArrayBuffer), and it pins no received datagram.
+ * Slots are never reused: a contact that left the table may still be held (by a lookup, say)
+ * and its id must not change under it. A slab is freed once no id in it is referenced.
+ */
+class IdSlab {
+  private slab: Uint8Array | null = null;
+  private used = 0;
+
+  copy(id: Uint8Array): Uint8Array {
+    if (this.slab === null || this.used === IDS_PER_SLAB) {
+      this.slab = new Uint8Array(IDS_PER_SLAB * ID_LENGTH);
+      this.used = 0;
+    }
+    const at = this.used++ * ID_LENGTH;
+    this.slab.set(id, at);
+    return this.slab.subarray(at, at + ID_LENGTH);
+  }
+}
+
 export class RoutingTable {
   private id: Uint8Array;
   private bucket: BucketTree<Contact>;
@@ -72,12 +119,17 @@ export class RoutingTable {
   private readonly isOwnAddress: (host: string, port: number) => boolean;
   private readonly k: number;
   private readonly diversity: IpDiversity | undefined;
-  /** host:port -> contact, so a node that changes id replaces its old entry. */
-  private readonly byAddress = new Map<string, Contact>();
-  /** host -> entries at that IP (kept only when diversity limits apply). */
-  private readonly perIp = new Map<string, number>();
-  /** Last activity per common-prefix length (the bucket at that depth), for refresh. */
-  private readonly activity: Float64Array;
+  private readonly ids = new IdSlab();
+  /** Contacts in the tree. */
+  private entries = 0;
+  /** host -> entries at that IP (made on first use: only IP diversity limits need it). */
+  private perIp: Map<string, number> | null = null;
+  /**
+   * Last activity per common-prefix length (the bucket at that depth), for refresh; a depth
+   * never touched counts as active at `createdAt`. Only as long as the deepest depth touched.
+   */
+  private readonly activity: number[] = [];
+  private readonly createdAt: number;
 
   constructor(opts: RoutingTableOptions) {
     this.id = opts.localId;
@@ -86,7 +138,7 @@ export class RoutingTable {
     this.isOwnAddress = opts.isOwnAddress ?? (() => false);
     this.diversity = opts.diversity;
     this.bucket = this.newTree();
-    this.activity = new Float64Array(ID_LENGTH * 8 + 1).fill(this.now());
+    this.createdAt = this.now();
   }
 
   get localId(): Uint8Array {
@@ -101,8 +153,8 @@ export class RoutingTable {
   setLocalId(id: Uint8Array): void {
     const contacts = this.bucket.toArray().sort((a, b) => b.lastSeen - a.lastSeen);
     this.id = id;
-    this.byAddress.clear();
-    this.perIp.clear();
+    this.entries = 0;
+    this.perIp = null;
     this.bucket = this.newTree();
     for (const c of contacts) {
       if (bytesEqual(c.id, id) || !this.diversityAllows(c, null)) continue;
@@ -111,7 +163,7 @@ export class RoutingTable {
   }
 
   size(): number {
-    return this.byAddress.size;
+    return this.entries;
   }
 
   private newTree(): BucketTree<Contact> {
@@ -119,9 +171,8 @@ export class RoutingTable {
       localId: this.id,
       k: this.k,
       onRemoved: (c) => {
-        if (this.byAddress.get(formatAddress(c)) !== c) return;
-        this.byAddress.delete(formatAddress(c));
-        if (c.subnet !== null) {
+        this.entries--;
+        if (c.subnet !== null && this.perIp) {
           const n = (this.perIp.get(c.host) ?? 1) - 1;
           if (n > 0) this.perIp.set(c.host, n);
           else this.perIp.delete(c.host);
@@ -208,7 +259,7 @@ export class RoutingTable {
     const now = this.now();
     const depth = this.ownBucketDepth();
     const due: number[] = [];
-    for (let p = 0; p <= depth; p++) if (now - (this.activity[p] ?? 0) >= idleMs) due.push(p);
+    for (let p = 0; p <= depth; p++) if (now - (this.activity[p] ?? this.createdAt) >= idleMs) due.push(p);
     return due;
   }
 
@@ -287,21 +338,18 @@ export class RoutingTable {
       return { kind: 'updated' };
     }
     // The address now speaks for another id: the old entry is stale.
-    const sameAddress = this.byAddress.get(formatAddress(node));
+    const sameAddress = this.bucket.find((c) => c.port === node.port && c.host === node.host);
     if (sameAddress) this.bucket.remove(sameAddress.id);
     if (!this.diversityAllows(node, null)) return { kind: 'rejected', reason: 'ip-limit' };
 
-    const contact: Contact = {
-      id: node.id,
-      host: node.host,
-      port: node.port,
-      packedIp: packIp(node.host),
+    const contact = new Contact(
+      this.ids.copy(node.id),
+      node.host,
+      node.port,
       lastSeen,
-      failures: 0,
-      rtt: rtt !== undefined && rtt >= 0 ? Math.max(rtt, 1) : 0,
-      subnet: this.subnetOf(node.host),
-      vectorClock: 0
-    };
+      rtt !== undefined && rtt >= 0 ? Math.max(rtt, 1) : 0,
+      this.subnetOf(node.host)
+    );
     if (this.bucket.add(contact)) {
       this.indexAdded(contact);
       if (lastSeen > 0) this.touch(contact.id);
@@ -333,7 +381,7 @@ export class RoutingTable {
     const d = this.diversity;
     const subnet = this.subnetOf(node.host);
     if (!d || subnet === null) return true;
-    const atIp = this.perIp.get(node.host) ?? 0;
+    const atIp = this.perIp?.get(node.host) ?? 0;
     const selfHere = self && self.host === node.host ? 1 : 0;
     if (atIp - selfHere >= d.maxPerIp) return false;
     let inSubnet = 0;
@@ -349,8 +397,11 @@ export class RoutingTable {
 
   /** Book-keeping for a contact that just entered the tree. */
   private indexAdded(c: Contact): void {
-    this.byAddress.set(formatAddress(c), c);
-    if (c.subnet !== null) this.perIp.set(c.host, (this.perIp.get(c.host) ?? 0) + 1);
+    this.entries++;
+    if (c.subnet !== null) {
+      const perIp = (this.perIp ??= new Map());
+      perIp.set(c.host, (perIp.get(c.host) ?? 0) + 1);
+    }
   }
 
   private touch(id: Uint8Array): void {

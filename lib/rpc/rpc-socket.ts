@@ -14,6 +14,7 @@
  * - Decoding never throws into the receive path: malformed datagrams are counted and dropped,
  *   queries with bad arguments are answered with error 203 (BEP 5).
  */
+import { EMPTY_MAP } from '../util/empty.js';
 import { decodeMessage, encodeError, encodeQuery, encodeResponse } from '../krpc/codec.js';
 import { formatAddress, type Address } from '../net/address.js';
 import type { QueryMessage, Query, ResponseBody, ResponseMessage } from '../krpc/types.js';
@@ -139,9 +140,9 @@ export class RpcSocket {
   private readonly ratePerSecond: number;
   private readonly readOnly: boolean;
   private readonly version: Uint8Array | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private pending: ReadonlyMap<string, Pending> = EMPTY_MAP;
   /** host|port -> queries awaiting its reply: such replies skip the inbound limits. */
-  private readonly awaiting = new Map<string, number>();
+  private awaiting: ReadonlyMap<string, number> = EMPTY_MAP;
   private readonly inbound: InboundLimiter | undefined;
   /** null: unlimited. */
   private readonly budget: TokenBucket | null;
@@ -251,8 +252,8 @@ export class RpcSocket {
       p.cleanupSignal();
       p.reject(new DestroyedError('RPC socket'));
     }
-    this.pending.clear();
-    this.awaiting.clear();
+    this.pending = EMPTY_MAP;
+    this.awaiting = EMPTY_MAP;
     for (const w of this.waiting.splice(0)) w.reject(new DestroyedError('RPC socket'));
   }
 
@@ -280,8 +281,8 @@ export class RpcSocket {
       this.finish(key, new TimeoutError(`${query.method} to ${to.host}:${to.port} timed out`));
     }, opts.timeoutMs ?? this.timeoutMs);
     const addr = formatAddress(to);
-    this.awaiting.set(addr, (this.awaiting.get(addr) ?? 0) + 1);
-    this.pending.set(key, {
+    this.ownAwaiting().set(addr, (this.awaiting.get(addr) ?? 0) + 1);
+    this.ownPending().set(key, {
       key,
       address: addr,
       method: query.method,
@@ -298,10 +299,10 @@ export class RpcSocket {
   private finish(key: string, result: Error | RpcReply): void {
     const p = this.pending.get(key);
     if (!p) return;
-    this.pending.delete(key);
+    this.ownPending().delete(key);
     const left = (this.awaiting.get(p.address) ?? 1) - 1;
-    if (left > 0) this.awaiting.set(p.address, left);
-    else this.awaiting.delete(p.address);
+    if (left > 0) this.ownAwaiting().set(p.address, left);
+    else this.ownAwaiting().delete(p.address);
     p.timer.cancel();
     p.cleanupSignal();
     if (result instanceof Error) p.reject(result);
@@ -394,6 +395,16 @@ export class RpcSocket {
       this.refillTimer = null;
       this.drain();
     }, waitMs);
+  }
+
+  private ownPending(): Map<string, Pending> {
+    if (this.pending === EMPTY_MAP) this.pending = new Map();
+    return this.pending as Map<string, Pending>;
+  }
+
+  private ownAwaiting(): Map<string, number> {
+    if (this.awaiting === EMPTY_MAP) this.awaiting = new Map();
+    return this.awaiting as Map<string, number>;
   }
 }
 

@@ -10,6 +10,7 @@
  *   TTL is also expiry order: eviction and expiry only look at the front.
  * The put rules (signature, seq, cas) are item/put-rules.ts; this only stores.
  */
+import { EMPTY_MAP } from '../util/empty.js';
 import { ITEM_TTL_MS, MAX_ITEMS_PER_SOURCE, MAX_STORED_ITEM_BYTES, MAX_STORED_ITEMS } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
@@ -51,9 +52,9 @@ export class ItemStore {
   private readonly maxBytes: number;
   private readonly maxPerSource: number;
   private readonly ttlMs: number;
-  private readonly items = new Map<string, Entry>();
+  private items: ReadonlyMap<string, Entry> = EMPTY_MAP;
   /** Targets stored by each source, in last-put order. */
-  private readonly bySource = new Map<string, Set<string>>();
+  private bySource: ReadonlyMap<string, Set<string>> = EMPTY_MAP;
   private totalBytes = 0;
 
   constructor(opts: ItemStoreOptions) {
@@ -97,10 +98,10 @@ export class ItemStore {
       if (oldest.done) break;
       this.evict(oldest.value);
     }
-    this.items.set(key, { item, expiresAt: now + this.ttlMs, bytes, source: owner });
+    this.ownItems().set(key, { item, expiresAt: now + this.ttlMs, bytes, source: owner });
     this.totalBytes += bytes;
     let set = this.bySource.get(owner);
-    if (!set) this.bySource.set(owner, (set = new Set()));
+    if (!set) this.ownBySource().set(owner, (set = new Set()));
     set.add(key);
   }
 
@@ -134,11 +135,21 @@ export class ItemStore {
   }
 
   private remove(key: string, entry: Entry): void {
-    this.items.delete(key);
+    this.ownItems().delete(key);
     this.totalBytes -= entry.bytes;
     const set = this.bySource.get(entry.source);
     set?.delete(key);
-    if (set?.size === 0) this.bySource.delete(entry.source);
+    if (set?.size === 0) this.ownBySource().delete(entry.source);
+  }
+
+  private ownItems(): Map<string, Entry> {
+    if (this.items === EMPTY_MAP) this.items = new Map();
+    return this.items as Map<string, Entry>;
+  }
+
+  private ownBySource(): Map<string, Set<string>> {
+    if (this.bySource === EMPTY_MAP) this.bySource = new Map();
+    return this.bySource as Map<string, Set<string>>;
   }
 }
 

@@ -22,6 +22,7 @@
  *   would let whoever fills the store first lock it until their entries expire, and
  *   re-announcing keeps them alive; LRU keeps accepting honest announces.
  */
+import { EMPTY_MAP } from '../util/empty.js';
 import { ID_LENGTH, MAX_PEERS_PER_INFOHASH, MAX_STORED_INFOHASHES, PEER_TTL_MS } from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Address } from '../net/address.js';
@@ -66,7 +67,7 @@ export class PeerStore {
   private readonly ttlMs: number;
   /** Time origin of the packed expiry offsets. */
   private readonly base: number;
-  private readonly infoHashes = new Map<string, PeerMap>();
+  private infoHashes: ReadonlyMap<string, PeerMap> = EMPTY_MAP;
   /** Stored peer entries, including expired ones not yet dropped. */
   private peers = 0;
 
@@ -93,12 +94,12 @@ export class PeerStore {
 
     let peers = this.infoHashes.get(ihKey);
     if (peers !== undefined) {
-      this.infoHashes.delete(ihKey); // re-insert below: the outer order is last-announce order
+      this.ownInfoHashes().delete(ihKey); // re-insert below: the outer order is last-announce order
     } else {
       if (this.infoHashes.size >= this.maxInfoHashes) this.evictOldestInfoHash();
       peers = new Map();
     }
-    this.infoHashes.set(ihKey, peers);
+    this.ownInfoHashes().set(ihKey, peers);
 
     if (peers.delete(peerKey)) {
       this.peers--; // re-announce: re-inserted at the end with a fresh expiry
@@ -181,7 +182,7 @@ export class PeerStore {
     const before = this.peers;
     for (const [ihKey, peers] of this.infoHashes) {
       this.dropExpired(peers, now);
-      if (peers.size === 0) this.infoHashes.delete(ihKey);
+      if (peers.size === 0) this.ownInfoHashes().delete(ihKey);
     }
     return before - this.peers;
   }
@@ -198,7 +199,7 @@ export class PeerStore {
     const now = this.clock.now();
     this.dropExpired(peers, now);
     if (peers.size === 0) {
-      this.infoHashes.delete(ihKey);
+      this.ownInfoHashes().delete(ihKey);
       return [];
     }
     // Still check each entry: dropExpired trusts the order, which a clock step could break.
@@ -224,12 +225,17 @@ export class PeerStore {
     }
   }
 
+  private ownInfoHashes(): Map<string, PeerMap> {
+    if (this.infoHashes === EMPTY_MAP) this.infoHashes = new Map();
+    return this.infoHashes as Map<string, PeerMap>;
+  }
+
   private evictOldestInfoHash(): void {
     const oldest = this.infoHashes.entries().next();
     if (oldest.done) return;
     const [ihKey, peers] = oldest.value;
     this.peers -= peers.size;
-    this.infoHashes.delete(ihKey);
+    this.ownInfoHashes().delete(ihKey);
   }
 }
 

@@ -13,6 +13,8 @@ import { toHex } from '../../lib/util/bytes.js';
 
 const K = 8;
 interface C extends TreeContact {
+  /** The plain k-bucket's default arbiter reads it; the tree's contacts need not have one. */
+  vectorClock: number;
   n: number;
 }
 
