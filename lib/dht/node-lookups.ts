@@ -75,7 +75,12 @@ export class NodeLookups {
     this.count++;
     const { k } = this.o;
     const localId = this.o.localId();
-    const seeds = this.o.table().closest(target, k * 2, isNotBad);
+    // Plain copies: the lookup's result hands these nodes to the caller, who may keep or spread
+    // them (a table contact builds its host text on read, which a spread would not copy).
+    const seeds = this.o
+      .table()
+      .closest(target, k * 2, isNotBad)
+      .map((c) => ({ id: c.id, host: c.host, port: c.port }));
     const useBootstrap = withBootstrap || seeds.length < k;
     try {
       return await runLookup({

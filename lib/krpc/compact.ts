@@ -28,15 +28,17 @@ export function encodeCompactNodes(nodes: readonly NodeInfo[], family: IpFamily)
 
 /**
  * Split concatenated compact node infos; undefined if the length is not a multiple of 26 / 38.
- * Records with port 0 are dropped; ids are copied so they do not pin the datagram buffer.
+ * Records with port 0 are dropped. The ids are views into one copy of `bytes`, so they do not
+ * pin the datagram buffer, and cost one allocation per reply rather than one per id.
  */
 export function decodeCompactNodes(bytes: Uint8Array, family: IpFamily): NodeInfo[] | undefined {
   const size = family === 4 ? COMPACT_NODE_V4_LENGTH : COMPACT_NODE_V6_LENGTH;
   if (bytes.length % size !== 0) return undefined;
+  const own = new Uint8Array(bytes); // a copy, whatever kind of view `bytes` is
   const out: NodeInfo[] = [];
-  for (let off = 0; off < bytes.length; off += size) {
-    const addr = readAddress(bytes, off + ID_LENGTH, size - ID_LENGTH - 2);
-    if (addr) out.push({ id: bytes.slice(off, off + ID_LENGTH), host: addr.host, port: addr.port });
+  for (let off = 0; off < own.length; off += size) {
+    const addr = readAddress(own, off + ID_LENGTH, size - ID_LENGTH - 2);
+    if (addr) out.push({ id: own.subarray(off, off + ID_LENGTH), host: addr.host, port: addr.port });
   }
   return out;
 }

@@ -89,7 +89,7 @@ function write(out: Buffer, pos: number, v: BencodeValue): number {
     return pos;
   }
   out[pos++] = 0x64; // 'd'
-  for (const key of Object.keys(v).sort()) {
+  for (const key of sortedKeys(v)) {
     const item = v[key];
     if (item === undefined) continue;
     pos = writeBytes(out, pos, keyBytes(key));
@@ -97,6 +97,16 @@ function write(out: Buffer, pos: number, v: BencodeValue): number {
   }
   out[pos++] = 0x65;
   return pos;
+}
+
+/**
+ * Keys in bencode order. The messages we build list them in order already: checking first
+ * spares the sort's own allocations (it was ~7 % of all bytes allocated in a simulated build).
+ */
+function sortedKeys(v: object): string[] {
+  const keys = Object.keys(v);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return keys.sort();
+  return keys;
 }
 
 /** Bencode `value` into one freshly allocated buffer. */

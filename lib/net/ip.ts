@@ -110,6 +110,11 @@ export function packIp(host: string): PackedIp | undefined {
   return n < 0 ? undefined : n | 0;
 }
 
+/** Text form of a packed IPv4 address (the number `packIp` makes). */
+export function formatIpv4(ip: number): string {
+  return `${ip >>> 24}.${(ip >>> 16) & 0xff}.${(ip >>> 8) & 0xff}.${ip & 0xff}`;
+}
+
 /** Write a packed IP (4 or 16 bytes) at `pos`; returns the position after it. */
 export function writePackedIp(out: Uint8Array, pos: number, ip: PackedIp): number {
   if (typeof ip === 'number') {

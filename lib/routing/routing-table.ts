@@ -17,7 +17,7 @@ import type { IpDiversity } from './ip-diversity.js';
 import { K, NODE_BAD_FAILURES, NODE_GOOD_MS, BUCKET_REFRESH_MS, ID_LENGTH } from '../constants.js';
 import { bytesEqual } from '../util/bytes.js';
 import { commonPrefixLength, compareDistance } from '../id/node-id.js';
-import { packIp } from '../net/ip.js';
+import { formatIpv4, packIp } from '../net/ip.js';
 import type { NodeInfo, PackedNodeInfo } from '../krpc/types.js';
 import type { PackedIp } from '../net/ip.js';
 
@@ -29,15 +29,19 @@ import type { PackedIp } from '../net/ip.js';
 export class Contact implements PackedNodeInfo {
   /** 20 bytes, a view into the table's id slab: never written after the contact is made. */
   readonly id: Uint8Array;
-  host: string;
   port: number;
   /**
-   * `host` parsed once when the contact enters the table or changes address (undefined if it
-   * is not an IP literal): every reply that hands this contact out copies these bytes instead
-   * of re-parsing the text. A 32-bit number for IPv4, so it costs no allocation per contact.
+   * The address parsed once when the contact enters the table or changes address (undefined
+   * if it is not an IP literal): every reply that hands this contact out copies these bytes
+   * instead of re-parsing the text. A 32-bit number for IPv4, so it costs no allocation.
    */
   packedIp: PackedIp | undefined;
-  /** Time of the last response from this node (ms); 0 = never verified. */
+  /** The address text, kept only when it is not IPv4 (IPv4 text is made from `packedIp`). */
+  private text: string | null;
+  /**
+   * Last response from this node on the table's time line (ms since the table was made, plus
+   * one, so it stays a small integer to V8 rather than a boxed number); 0 = never verified.
+   */
   lastSeen: number;
   /** Consecutive queries that got no answer. */
   failures = 0;
@@ -55,12 +59,27 @@ export class Contact implements PackedNodeInfo {
     subnet: string | null
   ) {
     this.id = id;
-    this.host = host;
     this.port = port;
     this.packedIp = packIp(host);
+    this.text = typeof this.packedIp === 'number' ? null : host;
     this.lastSeen = lastSeen;
     this.rtt = rtt;
     this.subnet = subnet;
+  }
+
+  get host(): string {
+    return this.text ?? formatIpv4(this.packedIp as number);
+  }
+
+  /** Is it at `host` (`ip`: that host packed)? Without building its own text for IPv4. */
+  hasHost(ip: PackedIp | undefined, host: string): boolean {
+    return typeof ip === 'number' ? this.packedIp === ip : this.text === host;
+  }
+
+  /** Its IP changed (same id from another address). */
+  setHost(host: string): void {
+    this.packedIp = packIp(host);
+    this.text = typeof this.packedIp === 'number' ? null : host;
   }
 }
 
@@ -191,13 +210,13 @@ export class RoutingTable {
 
   state(c: Contact): NodeState {
     if (!isNotBad(c)) return 'bad';
-    if (c.lastSeen > 0 && this.now() - c.lastSeen < NODE_GOOD_MS) return 'good';
+    if (c.lastSeen > 0 && this.tableTime() - c.lastSeen < NODE_GOOD_MS) return 'good';
     return 'questionable';
   }
 
   /** The node answered one of our queries (`rtt`: that answer's round trip, ms). */
   nodeSeen(node: NodeInfo, rtt?: number): SeenOutcome {
-    return this.insert(node, this.now(), false, rtt);
+    return this.insert(node, this.tableTime(), false, rtt);
   }
 
   /** A node from a saved state: inserted as questionable if there is room, else ignored. */
@@ -286,7 +305,7 @@ export class RoutingTable {
 
   /** Up to `max` nodes not heard from for `idleMs` (default NODE_GOOD_MS), longest silent first. */
   stalest(max: number, idleMs: number = NODE_GOOD_MS): Contact[] {
-    const now = this.now();
+    const now = this.tableTime();
     return this.all()
       .filter((c) => c.lastSeen === 0 || now - c.lastSeen >= idleMs)
       .sort((a, b) => a.lastSeen - b.lastSeen)
@@ -311,15 +330,16 @@ export class RoutingTable {
       return { kind: 'rejected', reason: 'self' };
     }
     const existing = this.get(node.id);
+    const ip = packIp(node.host);
     if (existing) {
-      if (existing.host !== node.host || existing.port !== node.port) {
+      const sameHost = existing.hasHost(ip, node.host);
+      if (!sameHost || existing.port !== node.port) {
         // Same id from another address: keep the verified one unless it has gone bad.
         if (this.state(existing) === 'good') return { kind: 'rejected', reason: 'invalid' };
-        if (existing.host !== node.host && !this.diversityAllows(node, existing))
+        if (!sameHost && !this.diversityAllows(node, existing))
           return { kind: 'rejected', reason: 'ip-limit' };
         this.bucket.remove(existing.id);
-        existing.host = node.host;
-        existing.packedIp = packIp(node.host);
+        existing.setHost(node.host);
         existing.subnet = this.subnetOf(node.host);
         existing.port = node.port;
         if (!this.bucket.add(existing)) return { kind: 'rejected', reason: 'full' };
@@ -338,7 +358,7 @@ export class RoutingTable {
       return { kind: 'updated' };
     }
     // The address now speaks for another id: the old entry is stale.
-    const sameAddress = this.bucket.find((c) => c.port === node.port && c.host === node.host);
+    const sameAddress = this.bucket.find((c) => c.port === node.port && c.hasHost(ip, node.host));
     if (sameAddress) this.bucket.remove(sameAddress.id);
     if (!this.diversityAllows(node, null)) return { kind: 'rejected', reason: 'ip-limit' };
 
@@ -406,6 +426,11 @@ export class RoutingTable {
 
   private touch(id: Uint8Array): void {
     this.activity[commonPrefixLength(id, this.localId)] = this.now();
+  }
+
+  /** Now on the contacts' time line (see Contact.lastSeen): >= 1, so 0 keeps meaning "never". */
+  private tableTime(): number {
+    return Math.max(1, this.now() - this.createdAt + 1);
   }
 
   /** Depth of the leaf bucket that holds our own id. */
