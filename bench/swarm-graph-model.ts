@@ -21,7 +21,7 @@
  *   or a peer with a connection) and dials it; after that
  *   only PEX: each minute every peer tells each neighbour the connections it opened since its
  *   last message (a new neighbour gets its whole list, at most 50: BEP 11's cap).
- * - pex+walk: pex, plus the policy of lib/swarm/random-walk.ts: once a minute ask a random
+ * - pex+walk: pex, plus the policy of lib/engine/peers/random-walk.ts: once a minute ask a random
  *   neighbour for a random neighbour (a peer from that neighbour's PEX list) and dial it; at
  *   the cap, move the connection instead (close the neighbour walked through, if at least two
  *   minutes old, and dial the peer found behind it).

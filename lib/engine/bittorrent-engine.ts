@@ -20,7 +20,8 @@ import { waitForState } from './engine-wait.js';
 import type { EngineEvents, EngineProgress, PeerSource, PieceExchangeEngine } from './engine.js';
 import { resolveOptions, type BitTorrentEngineOptions, type ResolvedOptions } from './engine-options.js';
 import { MetadataFetcher } from './download/metadata-fetcher.js';
-import { Peers, type PeerStatus } from './peers/peers.js';
+import { Peers, type PeerStatus, type RandomWalkStats } from './peers/peers.js';
+import { walkOptions } from './peers/random-walk.js';
 import type { TorrentContext } from './peers/torrent-context.js';
 import type { HolepunchStats } from './peers/holepunching.js';
 import type { Bitfield } from './bitfield.js';
@@ -113,6 +114,8 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
       protocolBanMs: this.o.protocolBanMs,
       maxMetadataSize: this.o.maxMetadataSize,
       pex: this.o.pex,
+      ...walkOptions(this.o.randomWalk),
+      random: this.o.random,
       ...(this.o.sharedLimits?.connections ? { sharedConnections: this.o.sharedLimits.connections } : {}),
       holepunch: this.o.utp !== undefined,
       ...(this.o.dhtPort !== undefined ? { dhtPort: this.o.dhtPort } : {}),
@@ -142,6 +145,11 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
   /** BEP 55 holepunching counters (relayed, asked, dialed on a relay's connect). */
   get holepunchStats(): Readonly<HolepunchStats> {
     return this.peers.holepunchStats;
+  }
+
+  /** What the random-walk sampler did (connections added and moved). */
+  get randomWalkStats(): Readonly<RandomWalkStats> {
+    return this.peers.walkStats;
   }
 
   /** The pieces verified and stored (a copy); undefined until the storage is open. */

@@ -1,6 +1,7 @@
 /**
  * Options of the built-in BitTorrent engine, with their defaults and units in one place.
  */
+import type { RandomWalkOptions } from './peers/random-walk.js';
 import { makePeerId } from '../wire/peer-id.js';
 import { InvalidArgumentError } from '../errors.js';
 import { parseInfoHash } from '../id/node-id.js';
@@ -137,6 +138,13 @@ export interface BitTorrentEngineOptions {
   choker?: ChokerSettings;
   /** ut_pex (BEP 11). Default true, and never for private torrents. */
   pex?: boolean;
+  /**
+   * The random-walk peer sampler over PEX (peers/random-walk.ts): at the connection cap, once a
+   * minute, move one connection (at least 2 minutes old) to a peer its far end named in PEX,
+   * which keeps a swarm with no tracker and no DHT well mixed. Default true (with PEX); options
+   * change its step interval and the least age of a connection it may move.
+   */
+  randomWalk?: boolean | Partial<Pick<RandomWalkOptions, 'intervalMs' | 'minAgeMs'>>;
   /** Engine upkeep period (rates, choker check, timeouts, PEX, progress event), ms. Default 1 s. */
   tickMs?: number;
   /** Wire timeouts (tests shorten them). */
@@ -242,6 +250,7 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
     maxOpenFiles: positive('maxOpenFiles', o.maxOpenFiles, 32),
     maxMetadataSize: positive('maxMetadataSize', o.maxMetadataSize, DEFAULT_MAX_METADATA_SIZE),
     pex: o.pex ?? true,
+    randomWalk: o.randomWalk ?? true,
     hashInThreadPool: o.hashInThreadPool ?? false,
     distribute: o.distribute ?? true,
     tickMs: positive('tickMs', o.tickMs, 1000),

@@ -5,7 +5,7 @@
  * bounded under a PEX flood.
  */
 import { describe, expect, it } from '@jest/globals';
-import { RandomWalkSampler } from '../../lib/swarm/random-walk.js';
+import { RandomWalkSampler } from '../../lib/engine/peers/random-walk.js';
 import type { Address } from '../../lib/net/address.js';
 import { formatAddress } from '../../lib/net/address.js';
 import { seededRandom } from '../../lib/util/random.js';
@@ -135,5 +135,18 @@ describe('RandomWalkSampler', () => {
     }
     expect(seen.size).toBeLessThanOrEqual(50);
     expect(seen.size).toBeGreaterThan(40);
+  });
+
+  it('a connection can be spared only if another neighbour reaches its peer and that peer keeps others', () => {
+    const s = new RandomWalkSampler(new FakeClock(0), seededRandom(3));
+    for (const n of [1, 2, 3]) s.connected(peer(n));
+    s.heard(peer(1), [peer(10), peer(11)]); // peer 1 has two neighbours of its own
+    s.heard(peer(2), [peer(1), peer(12)]); // peer 2 reaches peer 1
+    expect(s.spare(peer(1))).toBe(false); // only two others: a simultaneous close could isolate it
+    s.heard(peer(1), [peer(13)]);
+    expect(s.spare(peer(1))).toBe(true);
+    expect(s.spare(peer(3))).toBe(false); // nobody else names peer 3
+    s.heard(peer(2), [], [peer(1)]);
+    expect(s.spare(peer(1))).toBe(false); // the other path is gone
   });
 });

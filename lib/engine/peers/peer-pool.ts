@@ -96,18 +96,35 @@ export class PeerPool {
    */
   dialNow(address: Address, source: PeerSource): boolean {
     const key = formatAddress(address);
-    if (
-      this.closed ||
-      !this.o.wantsConnections() ||
-      this.live.has(key) ||
-      this.bannedAddresses.has(key, this.o.clock.now()) ||
-      this.ownAddresses.has(key) ||
-      this.o.connectionCount() + this.dials.size >= this.o.maxConnections
-    )
-      return false;
+    if (!this.dialableNow(key, 0)) return false;
     this.candidates.delete(key);
     this.dial(key, { address, source, attempts: MAX_ATTEMPTS - 1, notBefore: 0, utpHint: true }, true);
     return true;
+  }
+
+  /**
+   * Dial `address` now, ahead of the queue, in place of a connection the caller closes right
+   * after (a random-walk step at the cap): the cap may be full by that one connection. False if
+   * it is live, banned, ours, or we dial no one now.
+   */
+  dialReplacing(address: Address, source: PeerSource): boolean {
+    const key = formatAddress(address);
+    if (!this.dialableNow(key, 1)) return false;
+    this.candidates.delete(key);
+    this.dial(key, { address, source, attempts: 0, notBefore: 0, utpHint: undefined });
+    return true;
+  }
+
+  /** Whether `key` may be dialled at once, with `spare` connections over the cap allowed. */
+  private dialableNow(key: string, spare: number): boolean {
+    return (
+      !this.closed &&
+      this.o.wantsConnections() &&
+      !this.live.has(key) &&
+      !this.bannedAddresses.has(key, this.o.clock.now()) &&
+      !this.ownAddresses.has(key) &&
+      this.o.connectionCount() + this.dials.size < this.o.maxConnections + spare
+    );
   }
 
   /** A session holds this address now (don't dial it). */

@@ -22,6 +22,8 @@ import type { ConnectionBudget } from './connection-budget.js';
 import { PeerSession } from './peer-session.js';
 import { PexGossip } from './pex.js';
 import { Holepunching, type HolepunchStats } from './holepunching.js';
+import { RandomWalkSampler, type RandomWalkOptions } from './random-walk.js';
+import type { RandomSource } from '../../util/random.js';
 import type { TorrentContext } from './torrent-context.js';
 
 /** A peer that disconnected normally is dialed again after this long, ms. */
@@ -63,6 +65,13 @@ export interface PeersOptions {
   pex: boolean;
   /** ut_holepunch (BEP 55): relay, and punch through NATs over uTP (needs a uTP socket to dial). */
   holepunch: boolean;
+  /**
+   * The random-walk sampler over PEX (random-walk.ts): at the connection cap, one connection a
+   * step is moved to a peer named by the neighbour it walked through. Undefined: off. Never
+   * without PEX, never for private torrents.
+   */
+  randomWalk?: Omit<RandomWalkOptions, 'maxConnections'>;
+  random: RandomSource;
   /** Our DHT port (BEP 5 PORT message). */
   dhtPort?: number;
   /** Timeouts passed to each wire (tests shorten them). */
@@ -112,7 +121,28 @@ interface Connection {
    * extended handshakes may name another port or none.
    */
   holds: Address | undefined;
+  /** The peer's listen address as the walk sampler knows it, once the sampler does. */
+  walkKey: Address | undefined;
 }
+
+/** What the random-walk sampler did. */
+export interface RandomWalkStats {
+  /** Peers dialled on a walk step below the connection cap. */
+  added: number;
+  /** Connections moved at the cap: the peer found connected, then the neighbour walked through closed. */
+  moved: number;
+  /** Moves that did not happen: the peer found could not be reached or was full. */
+  failed: number;
+}
+
+/** Walk moves whose dial is in progress (one starts a step, so a few at most). */
+const MAX_PENDING_MOVES = 4;
+/**
+ * With the walk on, incoming connections accepted beyond the cap (libtorrent's
+ * connections_slack): a walk move reaches full peers too, which then close a connection they
+ * can spare (see shedSurplus) to get back to the cap.
+ */
+const WALK_ACCEPT_SLACK = 2;
 
 export class Peers {
   private readonly pool: PeerPool;
@@ -121,6 +151,10 @@ export class Peers {
   private readonly holepunching: Holepunching;
   /** Sessions we banned (a ban may come after the peer left: a piece it sent failed later). */
   private readonly banned = new WeakSet<PeerSession>();
+  private readonly walk: RandomWalkSampler | undefined;
+  private readonly walkCounts: RandomWalkStats = { added: 0, moved: 0, failed: 0 };
+  /** Walk moves in progress: the peer dialled (key) -> the neighbour to close once it is connected. */
+  private readonly pendingMoves = new Map<string, Address>();
 
   constructor(
     private readonly ctx: TorrentContext,
@@ -136,12 +170,25 @@ export class Peers {
       connectionCount: () => this.connections.size,
       wantsConnections: () => ctx.wantsConnections() && (o.sharedConnections?.hasRoom() ?? true),
       onConnect: (stream, address, source) => this.open(stream, 'initiator', address, source),
-      onDialFailed: (address) => this.holepunching.dialFailed(address)
+      onDialFailed: (address) => {
+        this.moveFailed(address);
+        this.holepunching.dialFailed(address);
+      }
     });
     this.holepunching = new Holepunching({
       sessions: () => this.connections.keys(),
       dialNow: (address) => this.pool.dialNow(address, 'pex')
     });
+    if (o.pex && o.randomWalk)
+      this.walk = new RandomWalkSampler(ctx.clock, o.random, {
+        ...o.randomWalk,
+        maxConnections: o.maxConnections
+      });
+  }
+
+  /** Random-walk counters (all zero when the sampler is off). */
+  get walkStats(): Readonly<RandomWalkStats> {
+    return this.walkCounts;
   }
 
   /** BEP 55 counters: rendezvous relayed and asked for, connects acted on. */
@@ -198,7 +245,7 @@ export class Peers {
 
   /** An incoming connection routed to this torrent. */
   accept(stream: WireStream, remote: Address): void {
-    const full = this.connections.size >= this.o.maxConnections;
+    const full = this.connections.size >= this.o.maxConnections + (this.walk ? WALK_ACCEPT_SLACK : 0);
     if (!this.ctx.wantsConnections() || full) return stream.close();
     this.open(stream, 'responder', remote, 'incoming');
   }
@@ -208,11 +255,76 @@ export class Peers {
     this.pool.pump();
   }
 
-  /** Periodic: PEX messages that are due, and dials. */
+  /** Periodic: PEX messages that are due, a random-walk step, and dials. */
   tick(now: number): void {
-    if (this.o.pex && !this.ctx.info()?.private)
+    if (this.o.pex && !this.ctx.info()?.private) {
       this.pex.send(this.connections.keys(), now, (s) => this.isSeed(s));
+      this.walkStep();
+      this.shedSurplus();
+    }
     this.pool.pump();
+  }
+
+  /**
+   * A due walk step: below the cap its peer becomes a candidate. At the cap the connection
+   * moves: the peer found is dialled at once (one over the cap for a moment) and the neighbour
+   * walked through is closed only when that connection's handshake is done. The neighbour
+   * named the peer as its own neighbour, so the path from us to it through the new peer
+   * remains: a move never splits the swarm, and a dial that fails (or a full peer that
+   * refuses us) changes nothing.
+   */
+  private walkStep(): void {
+    const step = this.walk?.step(!this.hasRoom());
+    if (!step) return;
+    if (!step.drop) {
+      if (this.pool.add(step.dial, 'pex')) this.walkCounts.added++;
+      return;
+    }
+    if (!this.sessionWalkedAs(step.drop) || !this.pool.dialReplacing(step.dial, 'pex')) return;
+    if (this.pendingMoves.size >= MAX_PENDING_MOVES)
+      this.pendingMoves.delete(this.pendingMoves.keys().next().value!);
+    this.pendingMoves.set(formatAddress(step.dial), step.drop);
+  }
+
+  /**
+   * Back to the cap after accepting into the slack: close a connection the walk sampler says
+   * can be spared (the peer stays reachable through another neighbour and keeps others), one
+   * a tick. While none can, we stay over the cap, by at most the slack. Walk moves of our own
+   * in progress keep the one connection they may hold over the cap until their dial ends.
+   */
+  private shedSurplus(): void {
+    const walk = this.walk;
+    const surplus = this.connections.size - this.o.maxConnections - Math.min(1, this.pendingMoves.size);
+    if (!walk || surplus <= 0) return;
+    for (const [s, c] of this.connections) {
+      if (!s.connected || !c.walkKey || !walk.spare(c.walkKey)) continue;
+      s.wire.close();
+      return;
+    }
+  }
+
+  /** The session the walk sampler knows by this listen address. */
+  private sessionWalkedAs(address: Address): PeerSession | undefined {
+    const key = formatAddress(address);
+    for (const [s, c] of this.connections) if (c.walkKey && formatAddress(c.walkKey) === key) return s;
+    return undefined;
+  }
+
+  /** A walk move's dial connected: close the neighbour it replaces. */
+  private moveConnected(s: PeerSession): void {
+    const key = formatAddress(s.address);
+    const leaving = this.pendingMoves.get(key);
+    if (!leaving || !s.outgoing) return;
+    this.pendingMoves.delete(key);
+    const old = this.sessionWalkedAs(leaving);
+    if (!old) return;
+    this.walkCounts.moved++;
+    old.wire.close();
+  }
+
+  /** A walk move's dial failed, or its connection closed before the handshake. */
+  private moveFailed(address: Address): void {
+    if (this.pendingMoves.delete(formatAddress(address))) this.walkCounts.failed++;
   }
 
   /** The metadata arrived: every wire learns the piece count and can serve the dictionary. */
@@ -293,7 +405,8 @@ export class Peers {
       early: new EarlyAvailability(),
       availabilitySent: false,
       duplicate: false,
-      holds: role === 'initiator' ? address : undefined
+      holds: role === 'initiator' ? address : undefined,
+      walkKey: undefined
     });
     if (role === 'initiator') this.pool.markLive(address);
     this.route(s);
@@ -347,6 +460,7 @@ export class Peers {
     s.utMetadata.on('data', (piece, data) => ctx.fetcher()?.onData(s, piece, data));
     s.utMetadata.on('reject', (piece) => ctx.fetcher()?.onReject(s, piece));
     s.utPex?.on('peers', (m) => {
+      if (c.walkKey) this.walk?.heard(c.walkKey, m.added, m.dropped);
       // Flags 0: the sender told nothing (or has no flags field): uTP support unknown.
       for (const p of m.added) {
         const address = { host: p.host, port: p.port };
@@ -389,6 +503,7 @@ export class Peers {
       drop.wire.close();
       if (drop === s) return;
     }
+    if (s.outgoing) this.moveConnected(s);
     if (this.ctx.exchange()) return this.attach(s);
     // The torrent is not ready (no metadata yet, or storage being checked): we have nothing.
     this.connections.get(s)!.availabilitySent = true;
@@ -398,6 +513,11 @@ export class Peers {
   private onExtendedHandshake(s: PeerSession): void {
     const listen = s.listenAddress;
     const c = this.connections.get(s);
+    // The walk knows a neighbour by its listen address: what other peers' PEX lists name.
+    if (c && listen && !c.walkKey && this.walk) {
+      c.walkKey = listen;
+      this.walk.connected(listen);
+    }
     if (s.outgoing || !listen || !c) return;
     if (this.pool.isBanned(listen, undefined)) return s.wire.close();
     if (c.holds) return; // one address per session: the first one it named
@@ -413,6 +533,8 @@ export class Peers {
       this.pool.markOwn(s.address);
     if (reason instanceof ProtocolError && VIOLATIONS.has(reason.reason)) this.ban(s, 'protocol');
     this.connections.delete(s);
+    if (c.walkKey) this.walk?.disconnected(c.walkKey);
+    if (s.outgoing) this.moveFailed(s.address);
     this.pex.forget(s);
     this.holepunching.forget(s);
     const exchange = this.ctx.exchange();

@@ -19,9 +19,9 @@
  * `maxPeersPerNeighbour` peers remembered per neighbour, state only for current neighbours
  * plus `recentlyDroppedLimit` addresses not to redial at once.
  */
-import { formatAddress, type Address } from '../net/address.js';
-import type { Clock } from '../util/clock.js';
-import type { RandomSource } from '../util/random.js';
+import { formatAddress, type Address } from '../../net/address.js';
+import type { Clock } from '../../util/clock.js';
+import type { RandomSource } from '../../util/random.js';
 
 export interface RandomWalkOptions {
   /** Least time between two steps, ms (PEX itself sends at most once a minute per peer). */
@@ -44,6 +44,15 @@ export const DEFAULT_RANDOM_WALK: RandomWalkOptions = {
   maxPeersPerNeighbour: 200,
   recentlyDroppedLimit: 64
 };
+
+/** The engine's `randomWalk` option as the sampler's options (less the cap), or undefined: off. */
+export function walkOptions(option: boolean | Partial<Pick<RandomWalkOptions, 'intervalMs' | 'minAgeMs'>>): {
+  randomWalk?: Omit<RandomWalkOptions, 'maxConnections'>;
+} {
+  if (option === false) return {};
+  const { maxConnections: _cap, ...defaults } = DEFAULT_RANDOM_WALK;
+  return { randomWalk: { ...defaults, ...(option === true ? {} : option) } };
+}
 
 /** What a step asks the owner to do. */
 export interface WalkStep {
@@ -114,13 +123,30 @@ export class RandomWalkSampler {
     return this.neighbours.size;
   }
 
-  /** One walk step if one is due and possible, else null. */
-  step(): WalkStep | null {
+  /**
+   * Whether our connection to neighbour `peer` can be closed without splitting the swarm:
+   * another neighbour named it as its own (a path to it remains through that one), and it
+   * named at least `minDegree` neighbours of its own (it keeps others even if one of them
+   * closes its connection at the same moment, on the same reasoning).
+   */
+  spare(peer: Address, minDegree = 3): boolean {
+    const key = formatAddress(peer);
+    const own = this.neighbours.get(key);
+    if (!own || own.peers.size < minDegree) return false;
+    for (const [k, n] of this.neighbours) if (k !== key && n.peers.has(key)) return true;
+    return false;
+  }
+
+  /**
+   * One walk step if one is due and possible, else null. `full`: we are at the connection cap
+   * (default: as many neighbours as `maxConnections`; an engine knows better, counting
+   * connections the sampler does not see).
+   */
+  step(full = this.neighbours.size >= this.o.maxConnections): WalkStep | null {
     const now = this.clock.now();
     if (now - this.lastStepAt < this.o.intervalMs || this.neighbours.size === 0) return null;
     this.lastStepAt = now;
     const list = [...this.neighbours.values()];
-    const full = this.neighbours.size >= this.o.maxConnections;
     // Only a neighbour we could leave can be walked through at the cap.
     const from = full ? list.filter((n) => now - n.since >= this.o.minAgeMs) : list;
     // A few tries: the first neighbour picked may only name peers we already know.
