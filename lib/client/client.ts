@@ -20,11 +20,13 @@
  */
 import { resolve as resolvePath, join } from 'node:path';
 import { DHT } from '../dht/dht.js';
+import type { DhtOptions } from '../dht/options.js';
+import type { Transport } from '../net/transport.js';
 import { BitTorrentEngine } from '../engine/bittorrent-engine.js';
 import type { EngineProgress } from '../engine/engine.js';
 import { ConnectionBudget } from '../engine/peers/connection-budget.js';
 import type { TcpPeerListener } from '../engine/peers/tcp-peer-listener.js';
-import { PeerEndpoints } from '../swarm/peer-endpoints.js';
+import { PeerEndpoints, udp6Of } from '../swarm/peer-endpoints.js';
 import { normalizeSelection, selectedPieces } from '../engine/storage/file-selection.js';
 import {
   AbortError,
@@ -146,7 +148,9 @@ export class Client extends TypedEmitter<ClientEvents> {
         utp: options.utp ?? true,
         shareWithDht: !options.dhtOptions?.transport,
         ...(options.dhtOptions?.host !== undefined ? { udpHost: options.dhtOptions.host } : {}),
-        ...(options.dhtOptions?.port !== undefined ? { udpPort: options.dhtOptions.port } : {})
+        ...(options.dhtOptions?.port !== undefined ? { udpPort: options.dhtOptions.port } : {}),
+        // The IPv6 DHT node shares its UDP socket with uTP over IPv6.
+        ...(options.ipv6 ? { ipv6: udp6Of(ipv6Options(options).dhtOptions) } : {})
       });
       cleanup.push(() => endpoints.close());
       const dht = new DHT({
@@ -159,7 +163,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       cleanup.push(() => dht.destroy());
       // Lookups may start once the socket is bound; joining goes on alongside.
       await Promise.race([dht.listening, dht.ready]);
-      const dht6 = options.ipv6 ? await openDht6(options, store) : undefined;
+      const dht6 = options.ipv6 ? await openDht6(options, store, endpoints.dht6Transport) : undefined;
       if (dht6) cleanup.push(() => dht6.destroy());
       let lsd: LocalDiscovery | undefined;
       if (options.lsd) {
@@ -179,7 +183,7 @@ export class Client extends TypedEmitter<ClientEvents> {
 
   /** Incoming peer connections accepted so far, per transport. */
   get accepted(): { tcp: number; utp: number } {
-    return { tcp: this.listener.stats.accepted, utp: this.endpoints.utpListener?.stats.accepted ?? 0 };
+    return { tcp: this.listener.stats.accepted, utp: this.endpoints.utpAccepted };
   }
 
   /** The TCP port peers reach every torrent on. */
@@ -390,7 +394,7 @@ export class Client extends TypedEmitter<ClientEvents> {
           new BitTorrentEngine({
             ...(o.encryption ? { encryption: o.encryption } : {}),
             ...(o.clock ? { clock: o.clock } : {}),
-            ...(this.endpoints.utp ? { utp: this.endpoints.utp } : {}),
+            ...(this.endpoints.utpDialer ? { utp: this.endpoints.utpDialer } : {}),
             ...(o.transport ? { transport: o.transport } : {}),
             ...o.engineOptions,
             ...context,
@@ -432,14 +436,24 @@ export class Client extends TypedEmitter<ClientEvents> {
   }
 }
 
+/** The `ipv6` option as an object (`true`: all defaults). */
+function ipv6Options(options: ClientOptions): { dhtOptions?: DhtOptions; bootstrap?: string[] } {
+  return options.ipv6 === true ? {} : options.ipv6 || {};
+}
+
 /** The IPv6 DHT node: on `::` by default, its own state file, refused if not IPv6. */
-async function openDht6(options: ClientOptions, store: SessionStore | undefined): Promise<DHT> {
-  const v6 = options.ipv6 === true ? {} : options.ipv6 || {};
+async function openDht6(
+  options: ClientOptions,
+  store: SessionStore | undefined,
+  transport: Transport | undefined
+): Promise<DHT> {
+  const v6 = ipv6Options(options);
   const dht6 = new DHT({
     host: '::',
     ...(options.clock ? { clock: options.clock } : {}),
     ...(store ? { statePath: join(store.dir, 'dht6.json') } : {}),
     ...v6.dhtOptions,
+    ...(transport ? { transport } : {}),
     ...(v6.bootstrap ? { bootstrap: v6.bootstrap } : {})
   });
   try {

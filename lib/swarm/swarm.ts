@@ -29,7 +29,7 @@ import type { ExistingData } from '../engine/storage/storage-setup.js';
 import type { Storage } from '../engine/storage/storage.js';
 import { type ListenOptions } from '../engine/peers/tcp-peer-listener.js';
 import type { TransportPolicy } from '../engine/peers/connect-peer.js';
-import { PeerEndpoints } from './peer-endpoints.js';
+import { PeerEndpoints, udp6Of } from './peer-endpoints.js';
 import { fileSource, torrentFiles, type TorrentFile } from '../stream/torrent-file.js';
 import type { Address } from '../net/address.js';
 import { parseMagnet, toMagnet, type Magnet } from '../magnet/magnet.js';
@@ -261,7 +261,9 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
           utp: options.utp ?? true,
           shareWithDht: useDht && !dht && !options.dhtOptions?.transport,
           ...(options.dhtOptions?.host !== undefined ? { udpHost: options.dhtOptions.host } : {}),
-          ...(options.dhtOptions?.port !== undefined ? { udpPort: options.dhtOptions.port } : {})
+          ...(options.dhtOptions?.port !== undefined ? { udpPort: options.dhtOptions.port } : {}),
+          // The IPv6 DHT node we create shares its UDP socket with uTP over IPv6.
+          ...(v6 && !v6.dht ? { ipv6: udp6Of(v6.dhtOptions) } : {})
         });
         cleanup.push(() => opened.close());
         endpoints = opened;
@@ -282,6 +284,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         dht6 = await createDht({
           host: '::',
           ...v6.dhtOptions,
+          ...(endpoints?.dht6Transport ? { transport: endpoints.dht6Transport } : {}),
           ...(v6.bootstrap ? { bootstrap: v6.bootstrap } : {})
         });
       if (dht6 && !dht6.address().host.includes(':')) {
@@ -316,7 +319,7 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
         ? options.engine(context)
         : new BitTorrentEngine({
             ...(options.encryption ? { encryption: options.encryption } : {}),
-            ...(endpoints?.utp ? { utp: endpoints.utp } : {}),
+            ...(endpoints?.utpDialer ? { utp: endpoints.utpDialer } : {}),
             ...(options.transport ? { transport: options.transport } : {}),
             ...tuning,
             ...context,
