@@ -14,7 +14,8 @@
  *  2. memory: fresh `node --expose-gc` children: heap per node at an equal routing-table size,
  *     heap per stored peer.
  *  3. serve: replies/s one node serves on one core (server in a child, load generator here).
- *  4. sim: ours only, SimTestnet at 1k / 10k (/ 100k) nodes: queries and hops per lookup vs N.
+ *  4. sim: ours only, SimTestnet at 1k / 10k (/ 100k) nodes: queries and hops per lookup vs N
+ *     (`--sim-build warm`: the network built as a warm restart, WarmTestnet, see sim-child.ts).
  *
  * Prints tables and, last, one line `BENCH_JSON {...}` (also written to --json FILE).
  */
@@ -43,6 +44,7 @@ interface Options {
   simSizes: number[];
   simItems: number;
   simMaxMinutes: number;
+  simBuild: 'join' | 'warm';
   skip: Set<string>;
   json: string | null;
 }
@@ -71,6 +73,7 @@ function parseOptions(argv: string[]): Options {
     simSizes,
     simItems: num('sim-items', 10),
     simMaxMinutes: num('sim-max-minutes', 60),
+    simBuild: value('sim-build') === 'warm' ? 'warm' : 'join',
     skip: new Set((value('skip') ?? '').split(',').filter(Boolean)),
     json: value('json') ?? null
   };
@@ -389,7 +392,7 @@ async function main(): Promise<void> {
     );
     for (const n of opts.simSizes) {
       try {
-        sims.push(await runSim(n, opts.simItems, 7, opts.simMaxMinutes, log));
+        sims.push(await runSim(n, opts.simItems, 7, opts.simMaxMinutes, log, opts.simBuild));
       } catch (err) {
         log(`  sim ${n}: ${(err as Error).message}`);
       }
@@ -420,7 +423,9 @@ async function main(): Promise<void> {
       table(
         [
           'nodes',
+          'build',
           'build (real s)',
+          'build (CPU s)',
           'heap MB',
           'table',
           'get_peers queries (p50/p90)',
@@ -435,7 +440,9 @@ async function main(): Promise<void> {
         ],
         sims.map((s) => [
           `${s.nodes.toLocaleString('en-US')}${s.complete ? '' : ` of ${s.requested.toLocaleString('en-US')}`}`,
+          s.build,
           fmt(s.buildSeconds),
+          fmt(s.buildCpuSeconds),
           fmt(s.heapAfterBuildMB),
           fmt(s.tableSizeMedian),
           `${fmt(s.getPeersQueriesMedian)} / ${fmt(s.getPeersQueriesP90)}`,

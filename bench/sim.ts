@@ -6,7 +6,9 @@ export interface SimResult {
   requested: number;
   nodes: number;
   complete: boolean;
+  build: 'join' | 'warm';
   buildSeconds: number;
+  buildCpuSeconds: number;
   workSeconds: number;
   heapAfterBuildMB: number;
   joinDatagramsPerNode: number;
@@ -31,13 +33,18 @@ export function runSim(
   items: number,
   seed: number,
   maxMinutes: number,
-  log: (s: string) => void
+  log: (s: string) => void,
+  build: 'join' | 'warm' = 'join'
 ): Promise<SimResult> {
   const script = fileURLToPath(new URL('./sim-child.js', import.meta.url));
   // ~60 KB of heap per simulated node (nodes + in-flight events): give big networks room.
   const heapMB = Math.max(4096, Math.ceil((nodes * 120_000) / 1e6));
   const args = [
     `--max-old-space-size=${heapMB}`,
+    // A 64 MB young generation (default 16): the simulation keeps much of what it allocates for
+    // a few virtual ms (datagrams, pending queries, lookups), and a larger nursery lets more of
+    // it die before it is copied; measured ~20 % less CPU on 1,500-2,000-node builds.
+    '--max-semi-space-size=64',
     script,
     '--nodes',
     String(nodes),
@@ -46,7 +53,9 @@ export function runSim(
     '--seed',
     String(seed),
     '--max-minutes',
-    String(maxMinutes)
+    String(maxMinutes),
+    '--build',
+    build
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
