@@ -141,16 +141,13 @@ try {
   const bootstrap = nodes.slice(0, 4).map((n) => formatAddress(n.address()));
   console.log(`DHT: ${DHT_NODES} nodes joined in ${Math.round(performance.now() - t)} ms`);
 
-  // Every swarm: its own DHT node bootstrapping from ours, TCP on loopback, quick re-lookups.
+  // Every swarm: its own DHT node bootstrapping from ours, peers over the default transport
+  // (uTP first, on the DHT node's UDP port; TCP beside it), loopback only, quick re-lookups.
   const common = {
     bootstrap,
     dhtOptions: { host: HOST, port: 0 },
     listen: { host: HOST, port: 0 },
-    discovery: { requeryMs: 1_000, requeryMaxMs: 4_000 },
-    // Peers over TCP: the seven swarms share this one event loop, and uTP costs several times
-    // TCP's CPU per byte here (docs/utp.md), which would make the demo measure the CPU, not the
-    // distribution (measured / D_p2p 2.9-3.4 over uTP vs 1.5-1.8 over TCP in one run).
-    transport: 'tcp' as const
+    discovery: { requeryMs: 1_000, requeryMaxMs: 4_000 }
   };
 
   // 2. The seed: a random file in memory, announced on the DHT, upload capped at u_s.
