@@ -4,8 +4,9 @@
  * (wire/memory-stream.ts `pipePair`).
  *
  * Ownership: chunks passed to `onData` callbacks belong to the receiver (the wire keeps
- * zero-copy views of them, e.g. piece blocks); chunks passed to `write` must not be mutated by
- * the caller afterwards (like net.Socket, the stream may hold them until flushed).
+ * zero-copy views of them, e.g. piece blocks), unless the stream says `chunksReused`; chunks
+ * passed to `write` must not be mutated by the caller afterwards (like net.Socket, the stream
+ * may hold them until flushed).
  */
 /** What a peer connection runs over: TCP, or uTP (BEP 29) over UDP. */
 export type PeerTransport = 'tcp' | 'utp';
@@ -21,6 +22,11 @@ export interface WireStream {
    * 13-byte headers and the blocks go out together without concatenation.
    */
   writev?(chunks: readonly Uint8Array[]): boolean;
+  /**
+   * True: the stream reads into one buffer it reuses (no allocation per read), so a chunk passed
+   * to `onData` is valid only until the callback returns; the receiver copies what it keeps.
+   */
+  readonly chunksReused?: boolean;
   onData(cb: (chunk: Uint8Array) => void): void;
   onDrain(cb: () => void): void;
   /** Called once when either end closed the stream. */

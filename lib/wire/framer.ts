@@ -8,6 +8,10 @@
  * - No O(n^2) concatenation: chunks are queued; a message inside one chunk is returned as a
  *   zero-copy view (piece blocks, bitfields, extended payloads are views of the fed chunks);
  *   a message spanning chunks is copied once into a buffer of its exact size.
+ * - `chunksReused` (the stream reads into one buffer it reuses): a fed chunk is valid only
+ *   until the caller is done with this feed's items. The framer then copies what outlives the
+ *   feed: the unparsed tail, and payloads that stay views (bitfield, extended, unknown). Piece
+ *   blocks stay views of the chunk, to be copied by their consumer during the feed's turn.
  */
 import {
   DEFAULT_MAX_BLOCK_LENGTH,
@@ -27,6 +31,8 @@ export interface FramerOptions {
   maxBlockLength?: number;
   /** Number of pieces, when known: enables index checks and exact bitfield lengths. */
   pieceCount?: number;
+  /** Fed chunks are overwritten after their items are handled (see above). Default false. */
+  chunksReused?: boolean;
 }
 
 /** What `feed` returns: messages, the two handshake parts, or one final error. */
@@ -40,6 +46,23 @@ type Stage = 'handshake_head' | 'handshake_peer_id' | 'length' | 'body' | 'faile
 
 const EMPTY = new Uint8Array(0);
 
+/** Messages decoded into numbers only: nothing of their bytes is kept. */
+const NO_VIEW_IDS: ReadonlySet<number> = new Set([
+  MessageId.Choke,
+  MessageId.Unchoke,
+  MessageId.Interested,
+  MessageId.NotInterested,
+  MessageId.Have,
+  MessageId.Request,
+  MessageId.Cancel,
+  MessageId.Port,
+  MessageId.Suggest,
+  MessageId.HaveAll,
+  MessageId.HaveNone,
+  MessageId.Reject,
+  MessageId.AllowedFast
+]);
+
 export class WireFramer {
   private chunks: Uint8Array[] = [];
   /** Index of the first chunk with unread bytes, and the read offset inside it. */
@@ -52,8 +75,10 @@ export class WireFramer {
   private readonly maxMessageLength: number;
   private readonly maxBlockLength: number;
   private pieceCount: number | undefined;
+  private readonly chunksReused: boolean;
 
   constructor(options: FramerOptions = {}) {
+    this.chunksReused = options.chunksReused ?? false;
     this.stage = options.handshake ? 'handshake_head' : 'length';
     this.maxMessageLength = options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH;
     this.maxBlockLength = options.maxBlockLength ?? DEFAULT_MAX_BLOCK_LENGTH;
@@ -84,6 +109,20 @@ export class WireFramer {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
+    this.parse(out);
+    if (this.chunksReused) this.keepTail(chunk);
+    return out;
+  }
+
+  /** chunksReused: copy the part of `chunk` still queued (a message's beginning). */
+  private keepTail(chunk: Uint8Array): void {
+    const last = this.chunks.length - 1;
+    if (last < this.head || this.chunks[last] !== chunk) return;
+    this.chunks[last] = copyOf(last === this.head ? chunk.subarray(this.offset) : chunk);
+    if (last === this.head) this.offset = 0;
+  }
+
+  private parse(out: FrameItem[]): FrameItem[] {
     for (;;) {
       switch (this.stage) {
         case 'handshake_head': {
@@ -99,7 +138,7 @@ export class WireFramer {
         }
         case 'handshake_peer_id':
           if (this.buffered < PEER_ID_LENGTH) return out;
-          out.push({ type: 'handshake_peer_id', peerId: this.take(PEER_ID_LENGTH).slice() });
+          out.push({ type: 'handshake_peer_id', peerId: copyOf(this.take(PEER_ID_LENGTH)) });
           this.stage = 'length';
           break;
         case 'length': {
@@ -129,10 +168,15 @@ export class WireFramer {
             this.bodyChecked = true;
           }
           if (this.buffered < this.bodyLength) return out;
-          const parsed =
-            this.peekByte() === MessageId.Piece && this.bodyLength >= 9
-              ? this.takePiece()
-              : decodeMessageBody(this.take(this.bodyLength), this.maxBlockLength, this.pieceCount);
+          const id = this.peekByte();
+          let parsed: WireMessage | ProtocolError;
+          if (id === MessageId.Piece && this.bodyLength >= 9) {
+            parsed = this.takePiece();
+          } else {
+            const body = this.take(this.bodyLength);
+            const keep = this.chunksReused && !NO_VIEW_IDS.has(id) ? copyOf(body) : body;
+            parsed = decodeMessageBody(keep, this.maxBlockLength, this.pieceCount);
+          }
           if (parsed instanceof ProtocolError) return this.fail(out, parsed);
           out.push(parsed);
           this.stage = 'length';
@@ -228,6 +272,11 @@ export class WireFramer {
     }
     return readU32(this.take(4), 0);
   }
+}
+
+/** A copy in memory of its own (`slice` of a Buffer is a view, so it is not used for this). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 function badLength(id: number, length: number): ProtocolError {

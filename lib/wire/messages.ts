@@ -312,15 +312,16 @@ export interface HandshakeHead extends HandshakeFlags {
 export function decodeHandshakeHead(b: Uint8Array): HandshakeHead | null {
   if (b.length < HANDSHAKE_HEAD_LENGTH || b[0] !== PSTR.length) return null;
   if (!bytesEqual(b.subarray(1, 20), PSTR)) return null;
-  const reserved = b.slice(20, 28);
-  return { ...decodeReserved(reserved), reserved, infoHash: b.slice(28, 48) };
+  // Copies (a Buffer's `slice` would be a view of bytes the stream may reuse).
+  const reserved = new Uint8Array(b.subarray(20, 28));
+  return { ...decodeReserved(reserved), reserved, infoHash: new Uint8Array(b.subarray(28, 48)) };
 }
 
 /** Parse a full 68-byte handshake; null if invalid. */
 export function decodeHandshake(b: Uint8Array): Handshake | null {
   if (b.length < HANDSHAKE_LENGTH) return null;
   const head = decodeHandshakeHead(b);
-  return head ? { ...head, peerId: b.slice(48, 68) } : null;
+  return head ? { ...head, peerId: new Uint8Array(b.subarray(48, 68)) } : null;
 }
 
 /** True if the first byte(s) seen so far can still start a valid handshake. */

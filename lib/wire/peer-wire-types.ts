@@ -74,7 +74,10 @@ export type PeerWireEvents = {
   /** A view of the received bytes: copy it if kept beyond the handler. */
   bitfield: [bitfield: Uint8Array];
   request: [request: RequestMessage];
-  /** `block` is a view of the received bytes (no copy). */
+  /**
+   * `block` is a view of the received bytes (no copy). Over a stream with `chunksReused` it is
+   * valid only during the handler: copy it there if it is kept.
+   */
   piece: [piece: PieceMessage];
   cancel: [request: RequestMessage];
   port: [port: number];

@@ -72,7 +72,7 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     this.options = options;
     this.clock = options.clock ?? systemClock;
     this.local = localFlags(options);
-    this.framer = new WireFramer({ ...options, handshake: true });
+    this.framer = new WireFramer({ ...options, handshake: true, chunksReused: stream.chunksReused === true });
     this.writer = new WireWriter(
       stream,
       this.counters,

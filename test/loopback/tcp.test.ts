@@ -136,6 +136,50 @@ describe('SocketStream writes', () => {
   });
 });
 
+describe('SocketStream reading into the shared buffer (reuseReadBuffer)', () => {
+  it('delivers every byte in order to two sockets at once, bytes that came before onData included', async () => {
+    // Each connection gets 3 MiB of its own bytes (first byte: its number), sent at once, so the
+    // first reads arrive before the client listens (copied, socket paused) and the rest later.
+    const payload = (k: number): Buffer =>
+      Buffer.from(Uint8Array.from({ length: 3 << 20 }, (_, i) => (i === 0 ? k : (i * 31 + k * 101) & 0xff)));
+    let accepted = 0;
+    const server = net.createServer((s) => s.end(payload(++accepted)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const clients = await Promise.all([
+        connectTcp({ host: '127.0.0.1', port }, { reuseReadBuffer: true }),
+        connectTcp({ host: '127.0.0.1', port }, { reuseReadBuffer: true })
+      ]);
+      await new Promise((r) => setTimeout(r, 100)); // the server's first bytes are here by now
+      const received = clients.map((c) => {
+        expect(c.chunksReused).toBe(true);
+        const copies: Buffer[] = [];
+        const buffers: ArrayBufferLike[] = [];
+        c.onData((chunk) => {
+          copies.push(Buffer.from(chunk)); // valid only during the callback: copy
+          buffers.push(chunk.buffer);
+        });
+        return { copies, buffers, closed: new Promise<void>((resolve) => c.onClose(resolve)) };
+      });
+      await Promise.all(received.map((r) => r.closed));
+      const got = received.map((r) => Buffer.concat(r.copies));
+      expect(new Set(got.map((b) => b[0]))).toEqual(new Set([1, 2]));
+      for (const b of got) expect(b.equals(payload(b[0]!))).toBe(true);
+      // The first bytes came before onData: delivered from a copy. Later reads all land in one
+      // buffer, the same for both sockets (no allocation per read).
+      const [a, b] = received.map((r) => r.buffers);
+      const shared = a![a!.length - 1]!;
+      expect(b![b!.length - 1]).toBe(shared);
+      expect(a![0]).not.toBe(shared);
+      expect(b![0]).not.toBe(shared);
+      for (const r of [a!, b!]) expect(r.filter((x) => x === shared).length).toBeGreaterThan(3);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 async function waitUntil<T>(check: () => T | undefined, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

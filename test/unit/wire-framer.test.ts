@@ -97,6 +97,42 @@ describe('wire framer', () => {
     }
   });
 
+  it('with chunksReused, copies what outlives a feed: any split through one overwritten buffer', () => {
+    const handshake = encodeHandshake({
+      infoHash: new Uint8Array(20).fill(4),
+      peerId: new Uint8Array(20).fill(5)
+    });
+    const stream = concat([handshake, allBytes, allBytes]);
+    const expected = [...samples, ...samples];
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: stream.length }), { maxLength: 40 }), (cuts) => {
+        const framer = new WireFramer({ handshake: true, chunksReused: true });
+        // What a stream with one read buffer does: each read lands in the same memory, which
+        // is overwritten once the feed's items have been handled.
+        const readBuffer = Buffer.alloc(stream.length);
+        const items: FrameItem[] = [];
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        let prev = 0;
+        for (const p of [...points, stream.length]) {
+          readBuffer.set(stream.subarray(prev, p));
+          for (const item of framer.feed(readBuffer.subarray(0, p - prev)))
+            // Piece blocks are the consumer's to copy during the feed's turn (PeerWire 'piece').
+            items.push(item.type === 'piece' ? { ...item, block: new Uint8Array(item.block) } : item);
+          readBuffer.fill(0xee);
+          prev = p;
+        }
+        expect(items[0]).toMatchObject({
+          type: 'handshake_head',
+          head: { infoHash: new Uint8Array(20).fill(4) }
+        });
+        expect(items[1]).toEqual({ type: 'handshake_peer_id', peerId: new Uint8Array(20).fill(5) });
+        expectMessages(items.slice(2), expected);
+        expect(framer.bufferedBytes).toBe(0);
+      }),
+      { numRuns: 60 }
+    );
+  });
+
   it('returns piece blocks as zero-copy views when the message is inside one chunk', () => {
     const chunk = concat([
       encodePieceHeader(1, 0, block.length),

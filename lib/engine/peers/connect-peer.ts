@@ -179,10 +179,13 @@ async function dialOver(
   options: PeerDialOptions,
   how: DialHow
 ): Promise<WireStream> {
-  const open = async (): Promise<WireStream> => {
+  // A plaintext TCP stream reads into the shared buffer (no allocation per read): the wire
+  // copies what it keeps and the downloader copies blocks as they arrive. The MSE handshake
+  // keeps raw chunks, so an encrypted dial reads as usual.
+  const open = async (plaintext: boolean): Promise<WireStream> => {
     let stream: WireStream;
     if (transport === 'tcp') {
-      stream = await (options.tcp ?? connectTcp)(address, options);
+      stream = await (options.tcp ?? connectTcp)(address, { ...options, reuseReadBuffer: plaintext });
     } else {
       const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
       stream = await options.utp!.connect(address, {
@@ -194,8 +197,8 @@ async function dialOver(
     return stream;
   };
   const policy = options.encryption ?? DEFAULT_ENCRYPTION;
-  if (!dialsEncrypted(policy)) return open();
-  const raw = await open();
+  if (!dialsEncrypted(policy)) return open(true);
+  const raw = await open(false);
   try {
     const { stream } = await mseInitiate(raw, {
       infoHash,
@@ -206,6 +209,6 @@ async function dialOver(
     return stream;
   } catch (err) {
     if (policy === 'required' || options.signal?.aborted) throw err;
-    return open();
+    return open(true);
   }
 }
