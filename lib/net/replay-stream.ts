@@ -34,8 +34,8 @@ export class ReplayStream implements WireStream {
     return this.raw.write(data);
   }
 
-  writev(chunks: readonly Uint8Array[]): boolean {
-    if (this.raw.writev) return this.raw.writev(chunks);
+  writev(chunks: readonly Uint8Array[], onWritten?: () => void): boolean {
+    if (this.raw.writev) return this.raw.writev(chunks, onWritten);
     let ok = true;
     for (const c of chunks) ok = this.raw.write(c);
     return ok;

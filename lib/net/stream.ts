@@ -19,9 +19,11 @@ export interface WireStream {
   /**
    * Optional gathered write (e.g. socket.cork(); write each; socket.uncork()). Used for
    * piece messages, [header, block] or a batch [header, block, header, block, ...], so the
-   * 13-byte headers and the blocks go out together without concatenation.
+   * 13-byte headers and the blocks go out together without concatenation. `onWritten`, if the
+   * stream can tell, is called once it holds none of `chunks` any more (handed to the kernel,
+   * or dropped on close), so their memory may be reused; a stream that cannot tell never calls it.
    */
-  writev?(chunks: readonly Uint8Array[]): boolean;
+  writev?(chunks: readonly Uint8Array[], onWritten?: () => void): boolean;
   /**
    * True: the stream reads into one buffer it reuses (no allocation per read), so a chunk passed
    * to `onData` is valid only until the callback returns; the receiver copies what it keeps.

@@ -100,18 +100,27 @@ export class SocketStream implements WireStream {
    * per-header detour through the small-message buffer; all-small parts (an extension header
    * and a short payload) still join that buffer.
    */
-  writev(chunks: readonly Uint8Array[]): boolean {
-    if (!this.writable()) return false;
+  writev(chunks: readonly Uint8Array[], onWritten?: () => void): boolean {
+    if (!this.writable()) {
+      onWritten?.();
+      return false;
+    }
     let bytes = 0;
     for (const c of chunks) bytes += c.length;
     let ok = true;
     if (bytes <= SMALL_WRITE) {
       for (const c of chunks) ok = this.write(c);
-      return ok;
+      return ok; // joined the small buffer: no report (`onWritten` is optional)
     }
     this.flushSmall();
     this.cork();
-    for (const c of chunks) if (c.length > 0) ok = this.socket.write(c);
+    const last = chunks.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const c = chunks[i]!;
+      // Node runs write callbacks in order, once the bytes left (or the socket was destroyed).
+      if (i === last && onWritten) ok = this.socket.write(c, () => onWritten());
+      else if (c.length > 0) ok = this.socket.write(c);
+    }
     return ok;
   }
 

@@ -56,9 +56,9 @@ export class MseStream implements WireStream {
     return this.raw.write(this.enc.process(data, Buffer.allocUnsafe(data.length)));
   }
 
-  writev(chunks: readonly Uint8Array[]): boolean {
+  writev(chunks: readonly Uint8Array[], onWritten?: () => void): boolean {
     if (!this.enc) {
-      if (this.raw.writev) return this.raw.writev(chunks);
+      if (this.raw.writev) return this.raw.writev(chunks, onWritten);
       let ok = true;
       for (const c of chunks) ok = this.raw.write(c);
       return ok;
@@ -71,6 +71,7 @@ export class MseStream implements WireStream {
       this.enc.process(c, out, at);
       at += c.length;
     }
+    onWritten?.(); // encrypted into `out`: the chunks are not held
     return this.raw.write(out);
   }
 

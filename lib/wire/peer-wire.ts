@@ -218,11 +218,12 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   }
   /**
    * Several blocks as one gathered write, without copying the blocks (see wire-writer.ts).
-   * Returns false when the caller should wait for 'drain', like every send.
+   * Returns false when the caller should wait for 'drain', like every send. `onWritten` is
+   * called once the stream holds none of the blocks any more, if it can tell (a TCP socket).
    */
-  pieces(blocks: readonly OutgoingBlock[]): boolean {
+  pieces(blocks: readonly OutgoingBlock[], onWritten?: () => void): boolean {
     this.requireHandshake();
-    return this.writer.writePieces(blocks);
+    return this.writer.writePieces(blocks, onWritten);
   }
   port(port: number): boolean {
     return this.send(msg.encodePort(port));

@@ -39,9 +39,10 @@ export class WireWriter {
 
   /**
    * Several piece messages as one gathered write, [header, block, header, block, ...]: one
-   * writev (one syscall on a socket) instead of one per block.
+   * writev (one syscall on a socket) instead of one per block. `onWritten`: see
+   * `WireStream.writev` (never called when the stream cannot tell or nothing was written).
    */
-  writePieces(blocks: readonly OutgoingBlock[]): boolean {
+  writePieces(blocks: readonly OutgoingBlock[], onWritten?: () => void): boolean {
     if (this.isClosed()) return false;
     const chunks: Uint8Array[] = [];
     let payload = 0;
@@ -53,7 +54,7 @@ export class WireWriter {
     this.counters.bytesSent += blocks.length * PIECE_HEADER_LENGTH + payload;
     this.counters.payloadBytesSent += payload;
     this.onSent();
-    if (this.stream.writev) return this.stream.writev(chunks);
+    if (this.stream.writev) return this.stream.writev(chunks, onWritten);
     let ok = true;
     for (const c of chunks) ok = this.stream.write(c);
     return ok;

@@ -136,6 +136,35 @@ describe('SocketStream writes', () => {
   });
 });
 
+describe('SocketStream writev reports when its chunks are gone', () => {
+  it('calls onWritten once per gathered write after its bytes left, and at once when closed', async () => {
+    const server = net.createServer((s) => s.resume());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const client = await connectTcp({ host: '127.0.0.1', port });
+      const reports: number[] = [];
+      // 8 MiB in one tick: more than the socket takes at once, so most of it waits in Node.
+      for (let i = 0; i < 8; i++)
+        client.writev!([encodePieceHeader(1, i, 1 << 20), new Uint8Array(1 << 20).fill(i)], () =>
+          reports.push(i)
+        );
+      expect(reports).toEqual([]); // nothing has left yet: still queued, corked
+      await waitUntil(() => (reports.length === 8 ? true : undefined), 10_000);
+      expect(reports).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      client.close();
+      await new Promise<void>((resolve) => client.onClose(resolve));
+      let late = false;
+      expect(client.writev!([encodePieceHeader(1, 0, 2048), new Uint8Array(2048)], () => (late = true))).toBe(
+        false
+      );
+      expect(late).toBe(true);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('SocketStream reading into the shared buffer (reuseReadBuffer)', () => {
   it('delivers every byte in order to two sockets at once, bytes that came before onData included', async () => {
     // Each connection gets 3 MiB of its own bytes (first byte: its number), sent at once, so the

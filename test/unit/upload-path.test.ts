@@ -153,6 +153,83 @@ describe('PieceCache read-ahead', () => {
   });
 });
 
+describe('PieceCache reused buffers', () => {
+  const data = seededRandom(8).bytes(100 * KiB);
+  const info = createTorrentFromBuffer('r.bin', data, 16 * KiB); // 6 full pieces + one of 4 KiB
+  const piece = (i: number): Uint8Array =>
+    data.subarray(i * 16 * KiB, Math.min(data.length, (i + 1) * 16 * KiB));
+  /** A storage that can read into a caller's buffer, like FsStorage. */
+  const storage = (readInto = true): Storage => {
+    const inner = MemoryStorage.fromData(info, data);
+    return {
+      ...inner,
+      readPiece: async (i: number) => new Uint8Array(await inner.readPiece(i)),
+      ...(readInto
+        ? {
+            readInto: async (i: number, offset: number, target: Uint8Array) =>
+              target.set(piece(i).subarray(offset, offset + target.length))
+          }
+        : {}),
+      readBlock: inner.readBlock.bind(inner),
+      writeBlock: inner.writeBlock.bind(inner),
+      flush: inner.flush.bind(inner),
+      close: inner.close.bind(inner)
+    } as Storage;
+  };
+  const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+
+  it('reads a piece into the buffer of an evicted one', async () => {
+    const cache = new PieceCache(storage(), 2 * 16 * KiB, { layout: info });
+    const d0 = await cache.load(0);
+    await cache.load(1);
+    await cache.load(2); // evicts 0
+    expect(cache.freeBuffers).toBe(1);
+    const d3 = await cache.load(3);
+    expect(d3).toBe(d0); // the same memory, now holding piece 3
+    expect(equal(d3, piece(3))).toBe(true);
+    expect(cache.freeBuffers).toBe(1); // inserting 3 evicted 1
+  });
+
+  it('does not reuse a buffer lent to a write until the write gives it back', async () => {
+    const cache = new PieceCache(storage(), 2 * 16 * KiB, { layout: info });
+    const d0 = await cache.load(0);
+    cache.lend(d0); // two writes hold views of piece 0
+    cache.lend(d0);
+    await cache.load(1);
+    await cache.load(2); // evicts 0 while lent
+    expect(cache.freeBuffers).toBe(0);
+    const d3 = await cache.load(3); // a new buffer (0's is lent); inserting 3 evicts 1
+    expect(d3).not.toBe(d0);
+    expect(equal(d0, piece(0))).toBe(true); // what the writes hold is intact
+    expect(cache.freeBuffers).toBe(1);
+    cache.giveBack(d0);
+    expect(cache.freeBuffers).toBe(1);
+    cache.giveBack(d0); // the last write let go
+    expect(cache.freeBuffers).toBe(2);
+    const d4 = await cache.load(4);
+    expect(d4).toBe(d0);
+    expect(equal(d4, piece(4))).toBe(true);
+  });
+
+  it('never reuses the short last piece, foreign buffers, or without readInto or layout', async () => {
+    const cases: [Storage, boolean][] = [
+      [storage(false), true],
+      [storage(), false]
+    ];
+    for (const [s, withLayout] of cases) {
+      const cache = new PieceCache(s, 16 * KiB, withLayout ? { layout: info } : {});
+      await cache.load(0);
+      await cache.load(1);
+      expect(cache.freeBuffers).toBe(0);
+    }
+    const cache = new PieceCache(storage(), 16 * KiB, { layout: info });
+    await cache.load(6); // the last piece, 4 KiB: a fresh buffer of its own size
+    cache.insert(5, new Uint8Array(piece(5))); // evicts 6; a buffer the cache did not allocate
+    await cache.load(0); // evicts 5
+    expect(cache.freeBuffers).toBe(0);
+  });
+});
+
 describe('PeerWire.pieces', () => {
   const infoHash = new Uint8Array(20).fill(0x11);
 

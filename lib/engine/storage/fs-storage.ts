@@ -91,24 +91,32 @@ export class FsStorage implements Storage {
 
   async readBlock(piece: number, offset: number, length: number): Promise<Uint8Array> {
     this.check();
-    const start = blockPosition(this.info, piece, offset, length);
+    blockPosition(this.info, piece, offset, length);
     // Not zero-filled (a 512 KiB memset per piece read showed up in the seeder's profile):
-    // every byte is written below, by a read or by the pad-file fill, or the read throws and
-    // `out` is dropped. Not from Buffer's shared pool either: callers own the returned bytes.
+    // readInto writes every byte, or throws and `out` is dropped. Not from Buffer's shared
+    // pool either: callers own the returned bytes.
     const unsafe = Buffer.allocUnsafeSlow(length);
     const out = new Uint8Array(unsafe.buffer, unsafe.byteOffset, length);
+    await this.readInto(piece, offset, out);
+    return out;
+  }
+
+  async readInto(piece: number, offset: number, target: Uint8Array): Promise<void> {
+    this.check();
+    const length = target.length;
+    const start = blockPosition(this.info, piece, offset, length);
     let covered = 0;
     for (const seg of this.segments(start, length)) {
       covered = seg.bufferOffset + seg.length;
       if (this.padding[seg.file]) {
-        out.fill(0, seg.bufferOffset, covered);
+        target.fill(0, seg.bufferOffset, covered);
         continue;
       }
       await this.withHandle(seg.file, false, async (fh) => {
         let done = 0;
         while (done < seg.length) {
           const { bytesRead } = await fh.read(
-            out,
+            target,
             seg.bufferOffset + done,
             seg.length - done,
             seg.position + done
@@ -124,8 +132,7 @@ export class FsStorage implements Storage {
       });
     }
     // The segments tile the range (file lengths add up to the torrent's); never hand out stale memory.
-    if (covered < length) out.fill(0, covered);
-    return out;
+    if (covered < length) target.fill(0, covered);
   }
 
   async writeBlock(piece: number, offset: number, data: Uint8Array): Promise<void> {

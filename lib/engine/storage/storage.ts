@@ -23,6 +23,11 @@ export interface Storage {
    * storage's own memory: callers must not modify it.
    */
   readPiece(piece: number): Promise<Uint8Array>;
+  /**
+   * Optional: fill `target` with bytes [offset, offset + target.length) of `piece` (a caller
+   * reusing its buffers, like the upload cache). Rejects as readBlock does.
+   */
+  readInto?(piece: number, offset: number, target: Uint8Array): Promise<void>;
   /** Make written data durable. */
   flush(): Promise<void>;
   /** Release resources; later calls reject. */

@@ -94,6 +94,7 @@ export class Uploader {
     this.o = options;
     this.cache = new PieceCache(options.storage, options.cacheBytes, {
       maxAhead: readAheadPieces(options.cacheBytes, options.info.pieceLength),
+      layout: options.info,
       clock: options.clock,
       onRead: (piece, error) => this.onRead(piece, error)
     });
@@ -329,6 +330,7 @@ export class Uploader {
   /** Up to BLOCKS_PER_TURN cached blocks from the head of one peer's queue, as one write. Blocks sent, or -1 when out of tokens. */
   private serveTurn(u: UploadPeer): number {
     const batch: OutgoingBlock[] = [];
+    const sources: Uint8Array[] = [];
     let outOfTokens = false;
     while (batch.length < BLOCKS_PER_TURN && !this.blocked.has(u)) {
       const r = u.inbound[0];
@@ -347,8 +349,9 @@ export class Uploader {
       }
       u.inbound.shift();
       batch.push({ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) });
+      sources.push(data);
     }
-    if (batch.length > 0) this.send(u, batch);
+    if (batch.length > 0) this.send(u, batch, sources);
     if (outOfTokens) this.waitForTokens(TOKEN_QUANTUM);
     return outOfTokens ? -1 : batch.length;
   }
@@ -364,21 +367,30 @@ export class Uploader {
       if (!data) return this.fetch(r.index);
       if (!this.limiter.take(this.o.clock.now(), r.length)) return this.waitForTokens(TOKEN_QUANTUM);
       u.inbound.splice(i, 1);
-      this.send(u, [{ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) }]);
+      this.send(
+        u,
+        [{ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) }],
+        [data]
+      );
       // Move to the back: among equals, the next block goes to someone else.
       this.active.delete(u);
       if (u.inbound.length > 0) this.active.add(u);
     }
   }
 
-  private send(u: UploadPeer, blocks: OutgoingBlock[]): void {
+  /** `sources`: the cached pieces the blocks are views of, lent to the write until it reports. */
+  private send(u: UploadPeer, blocks: OutgoingBlock[], sources: Uint8Array[]): void {
     const assign = this.seeding && this.o.distribute;
     let bytes = 0;
     for (const b of blocks) {
       if (assign) this.seedPriority.assign(u, b.index);
       bytes += b.block.length;
     }
-    const ok = u.session.wire.pieces(blocks);
+    for (const d of sources) this.cache.lend(d);
+    const cache = this.cache;
+    const ok = u.session.wire.pieces(blocks, () => {
+      for (const d of sources) cache.giveBack(d);
+    });
     u.session.up.add(bytes);
     this.uploadedBytes += bytes;
     if (!ok) this.blocked.add(u);
