@@ -127,13 +127,18 @@ async function transport(args: Args): Promise<UtpPeers | undefined> {
   return t === 'utp' ? utpPeers(HOST) : undefined;
 }
 
-/** A connector that records when the connection is established (the timing origin). */
+/**
+ * A connector that records when the connection is established (the timing origin). TCP dials
+ * read into the shared buffer, as the engine's own plaintext dials do (connect-peer.ts).
+ */
 function timedConnect(
   onConnected: (at: number) => void,
   utp?: UtpPeers
 ): NonNullable<BitTorrentEngineOptions['connect']> {
   return async (address, opts) => {
-    const stream = utp ? await utp.connect(address, opts) : await connectTcp(address, opts);
+    const stream = utp
+      ? await utp.connect(address, opts)
+      : await connectTcp(address, { ...opts, reuseReadBuffer: true });
     onConnected(now());
     return stream;
   };
