@@ -19,6 +19,8 @@
  *
  * libtorrent's client uses TCP only (its uTP manages ~9-35 MiB/s on loopback here, and the
  * seeder is TCP only); otherwise its defaults (encryption: it dials with MSE and negotiates).
+ * Ours is told the same (`--transport tcp`): with its default uTP-first policy it would first
+ * dial the TCP-only seeder over uTP and start TCP only after TRANSPORT_HEAD_START_MS (750 ms).
  * Files live in --tmp (default /dev/shm: the disk is not what is measured).
  * Network: 127.0.0.1 only; run it inside `unshare --net` like the tests.
  */
@@ -104,7 +106,21 @@ function clientCommand(
     return [
       process.execPath,
       // --no-state: every rep starts cold (no table saved by the last rep) and the user's state file is left alone.
-      [CLI, 'download', magnet, '--out', out, '--bootstrap', bootstrap, '--host', HOST, '--no-state']
+      // --transport tcp: like libtorrent's client here (see above).
+      [
+        CLI,
+        'download',
+        magnet,
+        '--out',
+        out,
+        '--bootstrap',
+        bootstrap,
+        '--host',
+        HOST,
+        '--no-state',
+        '--transport',
+        'tcp'
+      ]
     ];
   return [
     PYTHON,
