@@ -366,6 +366,39 @@ export class Swarm extends TypedEmitter<SwarmEvents> {
     return (this.fileList ??= torrentFiles(source, info));
   }
 
+  /**
+   * Resolves once our DHT node is in the network, so a put or an announce reaches someone:
+   * at once without a DHT; for a swarm that joins by itself, when the join got an answer (the
+   * 'joined' event); given a bootstrap list, when the node's first join lookup ended. Rejects
+   * with AbortError when `signal` fires first.
+   */
+  dhtJoined(signal?: AbortSignal): Promise<void> {
+    const dht = this.dht;
+    if (!dht) return Promise.resolve();
+    const join = this.join;
+    const joined = join
+      ? join.joinedVia
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => join.once('joined', () => resolve()))
+      : dht.ready;
+    if (!signal) return joined;
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(new AbortError());
+      const onAbort = (): void => reject(new AbortError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      joined.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err as Error);
+        }
+      );
+    });
+  }
+
   /** Where our DHT node got in (swarms that join by themselves), once it has. */
   get joinedVia(): { source: JoinSource; node: Address } | null {
     return this.join?.joinedVia ?? null;

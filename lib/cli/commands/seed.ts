@@ -34,7 +34,7 @@ import { ITEM_REPUBLISH_MS } from '../../constants.js';
 import { pieceLengthParser, saltParser } from '../args.js';
 import { Swarm, type SwarmListeners } from '../../swarm/swarm.js';
 import { TORRENT_INPUT_HELP, namesInfoHash, readTorrentInput, type TorrentInput } from '../torrent-input.js';
-import type { DHT } from '../../dht/dht.js';
+import { sleep } from '../../util/abort.js';
 import { EXIT_INTERRUPTED, EXIT_OK, UsageError, type CliCommand, type CliContext } from '../program.js';
 import { toHex } from '../../util/bytes.js';
 import {
@@ -51,6 +51,10 @@ import {
   swarmView,
   type SwarmCliOptions
 } from '../transfer.js';
+
+/** Puts of a new version while no node stores it, the first retry after PUBLISH_RETRY_MS (then doubling). */
+const PUBLISH_TRIES = 6;
+const PUBLISH_RETRY_MS = 5_000;
 
 interface SeedCliOptions extends SwarmCliOptions {
   /** Where the data of a .torrent / magnet / infohash is. */
@@ -163,7 +167,7 @@ async function seedUntilStopped(
 ): Promise<number> {
   logJoin(swarm, status);
   const publishing = run.keyPair
-    ? publish(ctx, swarm.dht!, run.keyPair, run.infoHash, opts.publishSalt, (line) => status.log(line))
+    ? publish(ctx, swarm, run.keyPair, run.infoHash, opts.publishSalt, (line) => status.log(line))
     : undefined;
   status.start();
   await aborted(ctx.interrupt);
@@ -266,22 +270,33 @@ function seedListeners(status: StatusLine, opts: SeedCliOptions): SwarmListeners
 function ignoreStop(): void {}
 
 /**
- * BEP 46: put `infoHash` under the key (the next seq), print the follow link, then keep the
- * item alive (re-put hourly) until stopped.
+ * BEP 46: once our DHT node is in the network, put `infoHash` under the key (the next seq) —
+ * again after PUBLISH_RETRY_MS, doubling, while no node stored it — print the follow link, then
+ * keep the item alive (re-put hourly) until stopped. A put before the join (a seed given no
+ * bootstrap list joins from its state file, PORT messages or the LAN, which takes a moment)
+ * would reach nobody.
  */
 function publish(
   ctx: CliContext,
-  dht: DHT,
+  swarm: Swarm,
   keyPair: KeyPair,
   infoHash: Uint8Array,
   saltText: string | undefined,
   log: (line: string) => void
 ): { stop(): Promise<void> } {
+  const dht = swarm.dht!;
   const salt = new TextEncoder().encode(saltText ?? '');
   const stop = new AbortController();
   const running = (async () => {
     try {
-      const put = await publishMutableTorrent(dht, { keyPair, salt, infoHash, signal: stop.signal });
+      await swarm.dhtJoined(stop.signal);
+      let put = await publishMutableTorrent(dht, { keyPair, salt, infoHash, signal: stop.signal });
+      for (let attempt = 1; put.storedOn === 0 && attempt < PUBLISH_TRIES; attempt++) {
+        const waitMs = PUBLISH_RETRY_MS * 2 ** (attempt - 1);
+        log(`publishing: no node stored the item yet; trying again in ${waitMs / 1000} s`);
+        await sleep(ctx.clock, waitMs, stop.signal);
+        put = await publishMutableTorrent(dht, { keyPair, salt, infoHash, signal: stop.signal });
+      }
       ctx.print(toMutableMagnet({ publicKey: keyPair.publicKey, salt }));
       log(
         `published as version ${put.seq} of ${toHex(keyPair.publicKey)}: stored on ${put.storedOn} of ${put.targets} nodes`
