@@ -34,7 +34,7 @@ def loopback_session(host, bootstrap, alert_mask, tcp_only=False, plugins=None, 
     libtorrent's defaults (ut_metadata, ut_pex, smart_ban). Every node of a loopback test shares one
     IP, so the DHT's per-IP and node-id defences are off too (docs in ../shared/GUIDE.md)."""
     settings = {
-        "listen_interfaces": f"{host}:0",
+        "listen_interfaces": f"[{host}]:0" if ":" in host else f"{host}:0",
         "outgoing_interfaces": host,
         "enable_dht": True,
         "dht_bootstrap_nodes": ",".join(bootstrap),
