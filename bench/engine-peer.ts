@@ -285,6 +285,10 @@ async function roleSwarm(args: Args): Promise<void> {
           seed: true,
           noDht: true,
           listen: { host: HOST, port: 0 },
+          // TCP only, like the libtorrent swarm it is compared with (lt-bench.py runs TCP only):
+          // with the library's default (uTP first) our peers spoke uTP to each other.
+          utp: false,
+          transport: 'tcp',
           uploadLimit: i === 0 ? uS : uI,
           engineOptions: { resume: false, ...extra }
         })
