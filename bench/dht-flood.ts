@@ -53,6 +53,9 @@ interface Run {
   dropped: number;
   /** Datagrams the kernel dropped because a receive buffer was full, during the flood. */
   kernelDrops: number;
+  /** The victim's longest event-loop stall and its 99th percentile during the flood, ms. */
+  stallMaxMs: number;
+  stallP99Ms: number;
 }
 
 /** The namespace's UDP RcvbufErrors (datagrams dropped on a full socket receive buffer). */
@@ -87,6 +90,8 @@ interface VictimStats {
   stats: Record<string, number>;
   cpu: NodeJS.CpuUsage;
   rss: number;
+  /** Event-loop stalls since the previous stats. */
+  loop: { stallMaxMs: number; stallP99Ms: number };
 }
 
 async function victimStats(victim: ChildProcess): Promise<VictimStats> {
@@ -216,7 +221,9 @@ async function runOnce(mode: 'off' | 'on', rep: number): Promise<Run> {
       rssBeforeMiB: before.rss / 2 ** 20,
       rssAfterMiB: after.rss / 2 ** 20,
       dropped: drops(s1) - drops(s0),
-      kernelDrops
+      kernelDrops,
+      stallMaxMs: after.loop.stallMaxMs,
+      stallP99Ms: after.loop.stallP99Ms
     };
   } finally {
     await honest.stop();
@@ -262,7 +269,8 @@ console.log(
       'bytes out per byte in',
       'victim CPU',
       'victim RSS MiB (before / after)',
-      'dropped by the kernel (full buffer)'
+      'dropped by the kernel (full buffer)',
+      'victim loop stall p99 / max ms'
     ],
     modes.map((m) => [
       m,
@@ -290,7 +298,8 @@ console.log(
       fmt(
         med(m, (r) => r.kernelDrops),
         0
-      )
+      ),
+      `${fmt(med(m, (r) => r.stallP99Ms))} / ${fmt(med(m, (r) => r.stallMaxMs))}`
     ])
   )
 );

@@ -116,7 +116,12 @@ describe('DHT node under a loopback UDP flood', () => {
       expect(latencies.length / asked).toBeGreaterThanOrEqual(0.99);
       // The flooder got its first burst answered, then nothing: dropped before decoding.
       expect(flood.sent).toBeGreaterThan(FLOOD_RATE * FLOOD_SECONDS * 0.8);
-      expect(flood.replies).toBeLessThanOrEqual(50); // the burst of 40, a refill or two, then the ban
+      // Never more replies than the per-IP bucket allows over the whole flood (burst 40 + 20/s),
+      // ban or not: no reflection. Usually ~41 (the ban comes after 100 drops in a row), but when
+      // the node is descheduled a refill can land between two drops and delay the ban a little.
+      expect(flood.replies).toBeLessThanOrEqual(40 + 20 * FLOOD_SECONDS);
+      // ...and the ban took over: most of the flood dropped as banned, before decoding.
+      expect(s.droppedBanned).toBeGreaterThanOrEqual(flood.sent * 0.5);
       expect(s.droppedBanned + s.droppedRateLimited).toBeGreaterThanOrEqual(flood.sent * 0.9);
     } finally {
       for (const sock of clients) await new Promise<void>((resolve) => sock.close(() => resolve()));
