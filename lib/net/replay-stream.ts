@@ -5,19 +5,19 @@
  * stream and forwards what arrives later with `push`.
  */
 import type { Clock } from '../util/clock.js';
+import { HeldData } from './held-data.js';
 import type { PeerTransport, WireStream } from './stream.js';
 
 export class ReplayStream implements WireStream {
-  private readonly dataCbs: ((chunk: Uint8Array) => void)[] = [];
-  /** Bytes not delivered yet: the ones read before, then any pushed before delivery began. */
-  private queued: Uint8Array[] | undefined;
+  /** The bytes read before, then any pushed before delivery began. */
+  private readonly held: HeldData;
 
   constructor(
     private readonly raw: WireStream,
     initial: readonly Uint8Array[],
-    private readonly clock: Clock
+    clock: Clock
   ) {
-    this.queued = initial.filter((c) => c.length > 0);
+    this.held = new HeldData(initial, clock);
   }
 
   get transport(): PeerTransport | undefined {
@@ -26,8 +26,7 @@ export class ReplayStream implements WireStream {
 
   /** A chunk that arrived on the underlying stream after the hand-over. */
   push(chunk: Uint8Array): void {
-    if (this.queued) this.queued.push(chunk);
-    else for (const cb of this.dataCbs) cb(chunk);
+    this.held.push(chunk);
   }
 
   write(data: Uint8Array): boolean {
@@ -42,15 +41,7 @@ export class ReplayStream implements WireStream {
   }
 
   onData(cb: (chunk: Uint8Array) => void): void {
-    this.dataCbs.push(cb);
-    if (this.dataCbs.length > 1) return;
-    // On a later turn, like a socket's first bytes: the consumer attaches its handlers right
-    // after constructing its wire and must not miss the handshake.
-    this.clock.setTimeout(() => {
-      const queued = this.queued ?? [];
-      this.queued = undefined;
-      for (const chunk of queued) for (const fn of this.dataCbs) fn(chunk);
-    }, 0);
+    this.held.onData(cb);
   }
 
   onDrain(cb: () => void): void {

@@ -6,6 +6,7 @@
  */
 import type { Rc4 } from './rc4.js';
 import type { Clock } from '../util/clock.js';
+import { HeldData } from '../net/held-data.js';
 import type { PeerTransport, WireStream } from '../net/stream.js';
 
 export type CryptoMethod = 'plaintext' | 'rc4';
@@ -15,23 +16,16 @@ export class MseStream implements WireStream {
   private readonly raw: WireStream;
   private readonly enc: Rc4 | undefined;
   private readonly dec: Rc4 | undefined;
-  private readonly dataCbs: ((chunk: Uint8Array) => void)[] = [];
   /** Plaintext received before the consumer attached `onData` (the IA and what followed). */
-  private queued: Uint8Array[] | undefined;
+  private readonly held: HeldData;
 
   /** `initial`: plaintext already decoded by the handshake. `enc`/`dec`: RC4 states, or none. */
-  constructor(
-    raw: WireStream,
-    initial: Uint8Array[],
-    private readonly clock: Clock,
-    enc?: Rc4,
-    dec?: Rc4
-  ) {
+  constructor(raw: WireStream, initial: Uint8Array[], clock: Clock, enc?: Rc4, dec?: Rc4) {
     this.raw = raw;
     this.enc = enc;
     this.dec = dec;
     this.method = enc ? 'rc4' : 'plaintext';
-    this.queued = initial.filter((c) => c.length > 0);
+    this.held = new HeldData(initial, clock);
   }
 
   get transport(): PeerTransport | undefined {
@@ -47,8 +41,7 @@ export class MseStream implements WireStream {
   receive(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.dec?.process(chunk);
-    if (this.queued) this.queued.push(chunk);
-    else for (const cb of this.dataCbs) cb(chunk);
+    this.held.push(chunk);
   }
 
   write(data: Uint8Array): boolean {
@@ -76,15 +69,7 @@ export class MseStream implements WireStream {
   }
 
   onData(cb: (chunk: Uint8Array) => void): void {
-    this.dataCbs.push(cb);
-    if (this.dataCbs.length > 1) return;
-    // Deliver what the handshake read on a later turn, like SocketStream: the wire's owner
-    // attaches its handlers right after constructing it and must not miss the handshake.
-    this.clock.setImmediate(() => {
-      const queued = this.queued ?? [];
-      this.queued = undefined;
-      for (const chunk of queued) for (const fn of this.dataCbs) fn(chunk);
-    });
+    this.held.onData(cb);
   }
 
   onDrain(cb: () => void): void {
