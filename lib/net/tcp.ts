@@ -45,7 +45,7 @@ export class SocketStream implements WireStream {
   readonly chunksReused: boolean;
   private readonly socket: net.Socket;
   /** Bytes to deliver before the socket's own (the listener's, or copies of early reads). */
-  private initial: Buffer[];
+  private initial: Uint8Array[];
   /** chunksReused: the receivers of reads, and whether reads go to them yet. */
   private readonly receivers: ((chunk: Uint8Array) => void)[] = [];
   private receiving = false;
@@ -62,7 +62,7 @@ export class SocketStream implements WireStream {
    * `initial`: bytes already read from the socket (by the listener), delivered first.
    * `chunksReused`: the socket was created with `onread` and hands its reads to `onRead`.
    */
-  constructor(socket: net.Socket, initial: Buffer[] = [], chunksReused = false) {
+  constructor(socket: net.Socket, initial: Uint8Array[] = [], chunksReused = false) {
     this.socket = socket;
     this.initial = initial;
     this.chunksReused = chunksReused;
@@ -76,7 +76,7 @@ export class SocketStream implements WireStream {
   }
 
   get remoteAddress(): Address {
-    return { host: normalizeHost(this.socket.remoteAddress ?? ''), port: this.socket.remotePort ?? 0 };
+    return remoteAddressOf(this.socket);
   }
 
   write(data: Uint8Array): boolean {
@@ -217,6 +217,10 @@ export class SocketStream implements WireStream {
   }
 }
 
+function remoteAddressOf(socket: net.Socket): Address {
+  return { host: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+}
+
 /** '::ffff:1.2.3.4' (dual-stack sockets) -> '1.2.3.4'. */
 function normalizeHost(host: string): string {
   return host.startsWith('::ffff:') && net.isIPv4(host.slice(7)) ? host.slice(7) : host;
@@ -303,9 +307,9 @@ export class IncomingSocket {
     socket.on('error', () => {});
   }
 
-  /** The remote IP ('' if the socket is already gone). */
-  get remoteHost(): string {
-    return normalizeHost(this.socket.remoteAddress ?? '');
+  /** The remote address (host '' if the socket is already gone). */
+  get remoteAddress(): Address {
+    return remoteAddressOf(this.socket);
   }
 
   onData(cb: (chunk: Buffer) => void): void {
@@ -337,7 +341,7 @@ export class IncomingSocket {
   }
 
   /** The connection as a stream; `initial` (bytes already read) is delivered first. */
-  toStream(initial: Buffer[]): SocketStream {
+  toStream(initial: Uint8Array[]): SocketStream {
     return new SocketStream(this.socket, initial);
   }
 }
