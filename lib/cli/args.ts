@@ -6,7 +6,8 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { isIP } from 'node:net';
-import { formatAddress, parseHostPort, parseInfoHash } from '../index.js';
+import { formatAddress, parseHostPort } from '../net/address.js';
+import { parseInfoHash } from '../id/node-id.js';
 import { parseMagnet } from '../magnet/magnet.js';
 
 /** Longest wait a --timeout / --stats-interval may ask for, seconds (one day). */

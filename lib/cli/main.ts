@@ -1,39 +1,13 @@
 #!/usr/bin/env node
 /**
- * Entry point of the `trackerless` command (package.json `bin`).
- *
- * To add a command: write lib/cli/commands/<name>.ts exporting a CliCommand (see
- * program.ts), then import it here and add it to COMMANDS — one import, one line.
+ * Entry point of the `trackerless` command (package.json `bin`). The commands are listed in
+ * command-table.ts; only the one that runs is loaded (command-loader.ts).
  */
-import { runCli, type CliCommand } from './program.js';
+import { runCli } from './program.js';
 import { processIO } from './io.js';
-import { nodeCommand } from './commands/node.js';
-import { lookupCommand } from './commands/lookup.js';
-import { announceCommand } from './commands/announce.js';
-import { crawlCommand } from './commands/crawl.js';
-import { indexCommand } from './commands/index-command.js';
-import { downloadCommand } from './commands/download.js';
-import { seedCommand } from './commands/seed.js';
-import { putCommand } from './commands/put.js';
-import { getCommand } from './commands/get.js';
-import { infoCommand } from './commands/info.js';
-import { createCommand } from './commands/create.js';
-import { streamCommand } from './commands/stream.js';
+import { loadCommands } from './command-loader.js';
+import { COMMANDS } from './command-table.js';
 
-const COMMANDS: readonly CliCommand[] = [
-  nodeCommand,
-  lookupCommand,
-  announceCommand,
-  crawlCommand,
-  indexCommand,
-  downloadCommand,
-  seedCommand,
-  infoCommand,
-  createCommand,
-  putCommand,
-  getCommand,
-  streamCommand
-];
-
+const argv = process.argv.slice(2);
 const io = processIO();
-io.exit(await runCli(process.argv.slice(2), { commands: COMMANDS, io }));
+io.exit(await runCli(argv, { commands: await loadCommands(argv, COMMANDS), io }));

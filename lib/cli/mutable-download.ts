@@ -5,7 +5,8 @@
  * directory (unchanged files verify in place) until interrupted.
  */
 import { join, resolve } from 'node:path';
-import { toHex, type TorrentInfo } from '../index.js';
+import { toHex } from '../util/bytes.js';
+import type { TorrentInfo } from '../torrent/metainfo.js';
 import { MutableSwarm } from '../mutable-torrent/mutable-swarm.js';
 import type { MutableMagnet } from '../magnet/magnet.js';
 import type { MutableTorrentVersion } from '../mutable-torrent/mutable-torrent.js';

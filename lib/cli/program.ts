@@ -1,6 +1,6 @@
 /**
  * The command-line program: commander setup, error reporting and exit codes. Commands live in
- * ./commands/, one file each, and are listed in main.ts. Nothing here touches `process`
+ * ./commands/, one file each, and are listed in command-table.ts. Nothing here touches `process`
  * directly (see io.ts), so the whole CLI runs in-process in tests with a fake CliIO.
  *
  * Exit codes, the same for every command (README "Exit codes" lists them):

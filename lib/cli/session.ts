@@ -3,7 +3,11 @@
  * and starting a node that stops early when the user interrupts or a deadline passes.
  */
 import type { Command } from 'commander';
-import { AbortError, DHT, formatAddress, toHex, type DhtOptions, type DhtStats } from '../index.js';
+import type { DhtOptions, DhtStats } from '../index.js';
+import { DHT } from '../dht/dht.js';
+import { AbortError } from '../errors.js';
+import { formatAddress } from '../net/address.js';
+import { toHex } from '../util/bytes.js';
 import { collectBootstrap, parseBindHost, portParser, secondsParser } from './args.js';
 import type { CliContext } from './program.js';
 

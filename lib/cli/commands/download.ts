@@ -32,16 +32,11 @@ import { ensureWritableDir } from '../writable.js';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import {
-  AbortError,
-  Swarm,
-  parseTorrentFile,
-  toHex,
-  toTorrentFile,
-  type EngineProgress,
-  type Magnet,
-  type TorrentInfo
-} from '../../index.js';
+import type { EngineProgress, Magnet, TorrentInfo } from '../../index.js';
+import { AbortError } from '../../errors.js';
+import { Swarm } from '../../swarm/swarm.js';
+import { parseTorrentFile, toTorrentFile } from '../../torrent/metainfo.js';
+import { toHex } from '../../util/bytes.js';
 import { selectedPieces } from '../../engine/storage/file-selection.js';
 import {
   isMutableMagnet,
