@@ -21,12 +21,16 @@
  *   or a peer with a connection) and dials it; after that
  *   only PEX: each minute every peer tells each neighbour the connections it opened since its
  *   last message (a new neighbour gets its whole list, at most 50: BEP 11's cap).
- * - pex+walk: pex, plus the policy of lib/engine/peers/random-walk.ts: once a minute ask a random
- *   neighbour for a random neighbour (a peer from that neighbour's PEX list) and dial it; at
- *   the cap, move the connection instead (close the neighbour walked through, if at least two
- *   minutes old, and dial the peer found behind it).
+ * - pex+walk: pex, plus the engine's random walk, through the very functions the engine calls
+ *   (lib/engine/peers/walk-policy.ts, with DEFAULT_RANDOM_WALK's interval and least age): once
+ *   a minute ask a random neighbour for a random neighbour (a peer from that neighbour's PEX
+ *   list); below the cap dial it; at the cap (only through a neighbour connected at least two
+ *   minutes) dial it first and close the neighbour walked through only if that dial connected.
+ *   A full peer accepts up to two incoming connections over its cap, then closes connections
+ *   it can spare (another neighbour names the peer, which names at least three) until back
+ *   at the cap. A step does not redial the last 64 neighbours it closed.
  *   The model reads the neighbour's current connections, which is what its PEX messages
- *   describe up to a minute's lag (keeping per-neighbour lists as the class does, for 5,000
+ *   describe up to a minute's lag (keeping per-neighbour lists as the engine does, for 5,000
  *   peers x 50 neighbours x 50 entries, would not fit this shared machine's memory).
  *
  * Distribution: on the graph at the end (frozen: no churn while it runs), the seed has all
@@ -36,6 +40,8 @@
  * outside the seed's component never finishes. Lower bound: `pieces` rounds (the seed has to
  * upload every piece once), about `pieces + log2(peers)` in practice.
  */
+import { DEFAULT_RANDOM_WALK } from '../lib/engine/peers/random-walk.js';
+import { WALK_POLICY, type WalkNeighbour, type WalkPolicy } from '../lib/engine/peers/walk-policy.js';
 import type { RandomSource } from '../lib/util/random.js';
 import { components, diameter, largestComponent, spectralGap, type Adjacency } from './lib/graph-metrics.js';
 
@@ -57,6 +63,8 @@ export interface ModelOptions {
   /** Candidate addresses a peer remembers (a random one is forgotten beyond it). */
   maxCandidates: number;
   pieces: number;
+  /** The random walk's rules (pex+walk): the engine's own, unless a test substitutes them. */
+  walkPolicy?: WalkPolicy;
 }
 
 export const DEFAULT_MODEL: Omit<ModelOptions, 'peers' | 'scheme'> = {
@@ -76,7 +84,9 @@ const TRACKER_INTERVAL = 30;
 const DHT_LOOKUP_INTERVAL = 5;
 const DHT_ANNOUNCE_INTERVAL = 15;
 const DHT_TTL = 30;
-const WALK_MIN_AGE = 2;
+/** A full peer's turnover closes only connections at least this old (minutes). */
+const TURNOVER_MIN_AGE = 2;
+const MINUTE_MS = 60_000;
 
 interface Peer {
   id: number;
@@ -87,6 +97,9 @@ interface Peer {
   candidates: number[];
   /** Neighbours connected since the last PEX round (sent to old neighbours). */
   addedSincePex: number[];
+  /** pex+walk: when the last walk step ran (ms), and the neighbours it closed lately (oldest first). */
+  lastStepAt: number;
+  walkDropped: Set<number>;
 }
 
 export interface GraphMeasure {
@@ -125,7 +138,9 @@ export function runModel(opts: ModelOptions, random: RandomSource): GraphMeasure
       alive: true,
       links: new Map(),
       candidates: [],
-      addedSincePex: []
+      addedSincePex: [],
+      lastStepAt: -Infinity,
+      walkDropped: new Set()
     };
     all.push(p);
     live.add(p.id);
@@ -157,17 +172,26 @@ export function runModel(opts: ModelOptions, random: RandomSource): GraphMeasure
     }
     return out;
   };
-  /** `a` dials `b`: 'full' when `b` refuses for lack of room (worth a retry later). */
-  const connect = (a: Peer, b: Peer, now: number): 'ok' | 'dead' | 'full' | 'no' => {
+  const walkOn = o.scheme === 'pex+walk';
+  const policy = o.walkPolicy ?? WALK_POLICY;
+  /**
+   * `a` dials `b`: 'full' when `b` refuses for lack of room (worth a retry later). `replacing`:
+   * a walk move, which may take `a` one over its cap until it closes the neighbour it replaces.
+   */
+  const connect = (a: Peer, b: Peer, now: number, replacing = false): 'ok' | 'dead' | 'full' | 'no' => {
     if (!b.alive) {
       deadDials++;
       return 'dead';
     }
-    if (a === b || a.links.has(b.id) || a.links.size >= o.maxConnections) return 'no';
-    if (b.links.size >= o.maxConnections) {
+    if (a === b || a.links.has(b.id) || a.links.size >= o.maxConnections + (replacing ? 1 : 0)) return 'no';
+    if (
+      !(walkOn
+        ? policy.acceptsIncoming(b.links.size, o.maxConnections, true)
+        : b.links.size < o.maxConnections)
+    ) {
       // A full peer makes room for one that has no connection at all (libtorrent's peer
       // turnover does the like): it closes a random connection at least two minutes old.
-      const old = a.links.size === 0 ? [...b.links].filter(([, at]) => now - at >= WALK_MIN_AGE) : [];
+      const old = a.links.size === 0 ? [...b.links].filter(([, at]) => now - at >= TURNOVER_MIN_AGE) : [];
       if (old.length === 0) return 'full';
       disconnect(b, all[old[random.int(old.length)]![0]]!);
     }
@@ -220,18 +244,47 @@ export function runModel(opts: ModelOptions, random: RandomSource): GraphMeasure
     // A peer that was full stays a candidate (clients retry), a departed one does not.
     addCandidates(p, retry);
   };
+  /** What neighbour `id` names in PEX: its current connections (see the header). */
+  const named = (id: number): ReadonlyMap<number, number> => all[id]!.links;
+  /** One walk step of `p`, decided by the engine's policy. */
   const walk = (p: Peer, now: number): void => {
-    if (p.links.size === 0) return;
+    const ms = now * MINUTE_MS;
+    if (!policy.stepDue(p.lastStepAt, ms, DEFAULT_RANDOM_WALK.intervalMs) || p.links.size === 0) return;
+    p.lastStepAt = ms;
+    const neighbours: WalkNeighbour<number>[] = [...p.links].map(([id, at]) => ({
+      key: id,
+      since: at * MINUTE_MS,
+      named: named(id)
+    }));
     const full = p.links.size >= o.maxConnections;
-    const from = [...p.links].filter(([, at]) => !full || now - at >= WALK_MIN_AGE).map(([n]) => n);
-    for (let attempt = 0; attempt < 4 && from.length > 0; attempt++) {
-      const via = from[random.int(from.length)]!;
-      const options = [...all[via]!.links.keys()].filter((id) => id !== p.id && !p.links.has(id));
-      if (options.length === 0) continue;
-      const target = all[options[random.int(options.length)]!]!;
-      if (full) disconnect(p, all[via]!);
+    const dialable = (id: number): boolean => id !== p.id && !p.links.has(id) && !p.walkDropped.has(id);
+    const step = policy.chooseStep(neighbours, full, ms, DEFAULT_RANDOM_WALK.minAgeMs, dialable, random);
+    if (!step) return;
+    const target = all[step.dial]!;
+    if (!step.move) {
       connect(p, target, now);
       return;
+    }
+    // Dial first; the neighbour walked through is closed only once the new connection is up.
+    p.walkDropped.add(step.via.key);
+    if (p.walkDropped.size > DEFAULT_RANDOM_WALK.recentlyDroppedLimit)
+      p.walkDropped.delete(p.walkDropped.values().next().value!);
+    if (connect(p, target, now, true) === 'ok' && p.links.has(step.via.key))
+      disconnect(p, all[step.via.key]!);
+  };
+  /** Back to the cap after accepting into the slack: close connections `p` can spare. */
+  const shed = (p: Peer): void => {
+    const neighbourNamed = (id: number): ReadonlyMap<number, number> | undefined =>
+      p.links.has(id) ? named(id) : undefined;
+    while (policy.surplus(p.links.size, o.maxConnections, 0) > 0) {
+      let spared: number | undefined;
+      for (const id of p.links.keys())
+        if (policy.canSpare(id, p.links.keys(), neighbourNamed)) {
+          spared = id;
+          break;
+        }
+      if (spared === undefined) return;
+      disconnect(p, all[spared]!);
     }
   };
 
@@ -260,7 +313,10 @@ export function runModel(opts: ModelOptions, random: RandomSource): GraphMeasure
     const order = sample(liveList(), live.size);
     for (const id of order) discover(all[id]!, now);
     for (const id of order) dial(all[id]!, now);
-    if (o.scheme === 'pex+walk') for (const id of order) walk(all[id]!, now);
+    if (walkOn) {
+      for (const id of order) walk(all[id]!, now);
+      for (const id of order) shed(all[id]!);
+    }
     // A PEX round: each peer tells its older neighbours what it connected to since the last one.
     if (o.scheme === 'pex' || o.scheme === 'pex+walk') {
       for (const id of order) {

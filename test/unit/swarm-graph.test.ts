@@ -5,6 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { components, diameter, largestComponent, spectralGap } from '../../bench/lib/graph-metrics.js';
 import { DEFAULT_MODEL, distribute, runModel } from '../../bench/swarm-graph-model.js';
+import { WALK_POLICY, type WalkPolicy } from '../../lib/engine/peers/walk-policy.js';
 import { seededRandom } from '../../lib/util/random.js';
 
 const cycle = (n: number): number[][] => Array.from({ length: n }, (_, i) => [(i + n - 1) % n, (i + 1) % n]);
@@ -48,5 +49,35 @@ describe('swarm model', () => {
       expect(a.largestShare).toBeGreaterThan(0.9);
       expect(a.distributionRounds).toBeGreaterThanOrEqual(20);
     }
+  });
+
+  it("pex+walk decides every step, acceptance and shedding with the engine's walk policy", () => {
+    // A small cap, so peers fill up, accept into the slack and shed.
+    const o = { ...DEFAULT_MODEL, peers: 60, minutes: 40, fillMinutes: 10, pieces: 20, maxConnections: 6 };
+    const walking = { ...o, scheme: 'pex+walk' as const };
+    const calls = new Map<string, number>();
+    const watch = <F extends (...a: never[]) => unknown>(name: string, f: F): F =>
+      ((...a: Parameters<F>) => {
+        calls.set(name, (calls.get(name) ?? 0) + 1);
+        return f(...a);
+      }) as unknown as F;
+    const watched: WalkPolicy = {
+      stepDue: watch('stepDue', WALK_POLICY.stepDue),
+      chooseStep: watch('chooseStep', WALK_POLICY.chooseStep),
+      acceptsIncoming: watch('acceptsIncoming', WALK_POLICY.acceptsIncoming),
+      surplus: watch('surplus', WALK_POLICY.surplus),
+      canSpare: watch('canSpare', WALK_POLICY.canSpare)
+    };
+    const plain = runModel(walking, seededRandom(5));
+    // The default is the engine's policy itself: watching it changes nothing, and all of it is used.
+    expect(runModel({ ...walking, walkPolicy: watched }, seededRandom(5))).toEqual(plain);
+    for (const name of Object.keys(WALK_POLICY)) expect(calls.get(name) ?? 0).toBeGreaterThan(0);
+    // Its decisions are what moves the graph: a policy that never steps builds another one.
+    const still: WalkPolicy = { ...WALK_POLICY, chooseStep: () => null };
+    expect(runModel({ ...walking, walkPolicy: still }, seededRandom(5))).not.toEqual(plain);
+    // PEX alone never asks it.
+    calls.clear();
+    runModel({ ...o, scheme: 'pex', walkPolicy: watched }, seededRandom(5));
+    expect(calls.size).toBe(0);
   });
 });

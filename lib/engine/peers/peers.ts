@@ -23,6 +23,7 @@ import { PeerSession } from './peer-session.js';
 import { PexGossip } from './pex.js';
 import { Holepunching, type HolepunchStats } from './holepunching.js';
 import { RandomWalkSampler, type RandomWalkOptions } from './random-walk.js';
+import { acceptsIncoming, walkSurplus } from './walk-policy.js';
 import type { RandomSource } from '../../util/random.js';
 import type { TorrentContext } from './torrent-context.js';
 
@@ -137,12 +138,6 @@ export interface RandomWalkStats {
 
 /** Walk moves whose dial is in progress (one starts a step, so a few at most). */
 const MAX_PENDING_MOVES = 4;
-/**
- * With the walk on, incoming connections accepted beyond the cap (libtorrent's
- * connections_slack): a walk move reaches full peers too, which then close a connection they
- * can spare (see shedSurplus) to get back to the cap.
- */
-const WALK_ACCEPT_SLACK = 2;
 
 export class Peers {
   private readonly pool: PeerPool;
@@ -245,8 +240,9 @@ export class Peers {
 
   /** An incoming connection routed to this torrent. */
   accept(stream: WireStream, remote: Address): void {
-    const full = this.connections.size >= this.o.maxConnections + (this.walk ? WALK_ACCEPT_SLACK : 0);
-    if (!this.ctx.wantsConnections() || full) return stream.close();
+    // With the walk on, a few over the cap (walk-policy.ts): moves reach full peers too.
+    const room = acceptsIncoming(this.connections.size, this.o.maxConnections, this.walk !== undefined);
+    if (!this.ctx.wantsConnections() || !room) return stream.close();
     this.open(stream, 'responder', remote, 'incoming');
   }
 
@@ -294,7 +290,7 @@ export class Peers {
    */
   private shedSurplus(): void {
     const walk = this.walk;
-    const surplus = this.connections.size - this.o.maxConnections - Math.min(1, this.pendingMoves.size);
+    const surplus = walkSurplus(this.connections.size, this.o.maxConnections, this.pendingMoves.size);
     if (!walk || surplus <= 0) return;
     for (const [s, c] of this.connections) {
       if (!s.connected || !c.walkKey || !walk.spare(c.walkKey)) continue;

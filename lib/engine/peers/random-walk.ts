@@ -2,19 +2,19 @@
  * Random-walk peer sampling on top of PEX (BEP 11): keeps a swarm's peer graph connected and
  * well mixed with no tracker and no DHT, once a peer knows one other peer of the swarm.
  *
- * PEX already tells us each neighbour's own neighbours (its `added` / `dropped` lists). A walk
- * step asks a random neighbour for a random neighbour: it picks a neighbour uniformly, then a
- * peer uniformly from what that neighbour last told us, and dials it. Below the connection
- * cap that only adds a connection. At the cap the step moves the connection instead: it closes
- * the neighbour it walked through (if that connection is at least `minAgeMs` old: fresh ones
- * have not exchanged anything yet) and dials the peer found behind it. Each connection's far
+ * PEX already tells us each neighbour's own neighbours (its `added` / `dropped` lists); this
+ * class remembers them and applies the walk's rules (walk-policy.ts, shared with the swarm-graph
+ * model) to them. A step asks a random neighbour for a random neighbour and dials it. Below
+ * the connection cap that only adds a connection. At the cap the step moves the connection
+ * instead: the peer found behind the neighbour walked through replaces that neighbour (only an
+ * old enough connection: fresh ones have not exchanged anything yet). Each connection's far
  * end thereby performs a random walk over the swarm, one hop a step, so whatever the order in
  * which peers met, the graph drifts toward a uniformly random one — an expander. Keeping the
  * neighbour and adding its neighbour (triadic closure, what plain PEX does) would instead
  * build tight clusters joined by few links, which churn cuts (docs/no-routers.md measures
  * both).
  *
- * Pure policy: no sockets, no timers; time comes from the injected Clock and randomness from
+ * No sockets, no timers; time comes from the injected Clock and randomness from
  * the injected RandomSource. Bounded: at most one step per `intervalMs`, at most
  * `maxPeersPerNeighbour` peers remembered per neighbour, state only for current neighbours
  * plus `recentlyDroppedLimit` addresses not to redial at once.
@@ -22,6 +22,7 @@
 import { formatAddress, type Address } from '../../net/address.js';
 import type { Clock } from '../../util/clock.js';
 import type { RandomSource } from '../../util/random.js';
+import { canSpare, chooseWalkStep, walkStepDue, type WalkNeighbour } from './walk-policy.js';
 
 export interface RandomWalkOptions {
   /** Least time between two steps, ms (PEX itself sends at most once a minute per peer). */
@@ -64,11 +65,10 @@ export interface WalkStep {
   drop?: Address;
 }
 
-interface Neighbour {
+interface Neighbour extends WalkNeighbour<string> {
   address: Address;
-  since: number;
   /** Its neighbours, as its PEX messages told us (key -> address). */
-  peers: Map<string, Address>;
+  named: Map<string, Address>;
 }
 
 export class RandomWalkSampler {
@@ -94,7 +94,7 @@ export class RandomWalkSampler {
   connected(peer: Address): void {
     const key = formatAddress(peer);
     if (!this.neighbours.has(key))
-      this.neighbours.set(key, { address: peer, since: this.clock.now(), peers: new Map() });
+      this.neighbours.set(key, { key, address: peer, since: this.clock.now(), named: new Map() });
   }
 
   /** A connection closed: what it told us is forgotten with it. */
@@ -106,16 +106,16 @@ export class RandomWalkSampler {
   heard(from: Address, added: readonly Address[], dropped: readonly Address[] = []): void {
     const n = this.neighbours.get(formatAddress(from));
     if (!n) return;
-    for (const d of dropped) n.peers.delete(formatAddress(d));
+    for (const d of dropped) n.named.delete(formatAddress(d));
     for (const a of added) {
       const key = formatAddress(a);
-      if (n.peers.has(key)) continue;
-      if (n.peers.size >= this.o.maxPeersPerNeighbour) {
+      if (n.named.has(key)) continue;
+      if (n.named.size >= this.o.maxPeersPerNeighbour) {
         // A newcomer replaces a random entry: recent messages describe its current neighbours best.
-        const victim = this.nth(n.peers.keys(), this.random.int(n.peers.size));
-        n.peers.delete(victim);
+        const victim = this.nth(n.named.keys(), this.random.int(n.named.size));
+        n.named.delete(victim);
       }
-      n.peers.set(key, a);
+      n.named.set(key, a);
     }
   }
 
@@ -132,8 +132,8 @@ export class RandomWalkSampler {
   spare(peer: Address, minDegree = 3): boolean {
     const key = formatAddress(peer);
     const own = this.neighbours.get(key);
-    if (!own || own.peers.size < minDegree) return false;
-    for (const [k, n] of this.neighbours) if (k !== key && n.peers.has(key)) return true;
+    if (!own || own.named.size < minDegree) return false;
+    for (const [k, n] of this.neighbours) if (k !== key && n.named.has(key)) return true;
     return false;
   }
 
@@ -144,22 +144,21 @@ export class RandomWalkSampler {
    */
   step(full = this.neighbours.size >= this.o.maxConnections): WalkStep | null {
     const now = this.clock.now();
-    if (now - this.lastStepAt < this.o.intervalMs || this.neighbours.size === 0) return null;
+    if (!walkStepDue(this.lastStepAt, now, this.o.intervalMs) || this.neighbours.size === 0) return null;
     this.lastStepAt = now;
-    const list = [...this.neighbours.values()];
-    // Only a neighbour we could leave can be walked through at the cap.
-    const from = full ? list.filter((n) => now - n.since >= this.o.minAgeMs) : list;
-    // A few tries: the first neighbour picked may only name peers we already know.
-    for (let attempt = 0; attempt < 4 && from.length > 0; attempt++) {
-      const via = from[this.random.int(from.length)]!;
-      const candidates = [...via.peers].filter(([k]) => this.dialable(k));
-      if (candidates.length === 0) continue;
-      const [, dial] = candidates[this.random.int(candidates.length)]!;
-      if (!full) return { dial, via: via.address };
-      this.rememberDropped(formatAddress(via.address));
-      return { dial, via: via.address, drop: via.address };
-    }
-    return null;
+    const d = chooseWalkStep<string, Neighbour>(
+      [...this.neighbours.values()],
+      full,
+      now,
+      this.o.minAgeMs,
+      (k) => this.dialable(k),
+      this.random
+    );
+    if (!d) return null;
+    const dial = d.via.named.get(d.dial)!;
+    if (!d.move) return { dial, via: d.via.address };
+    this.rememberDropped(d.via.key);
+    return { dial, via: d.via.address, drop: d.via.address };
   }
 
   private dialable(key: string): boolean {
