@@ -123,18 +123,9 @@ export class RandomWalkSampler {
     return this.neighbours.size;
   }
 
-  /**
-   * Whether our connection to neighbour `peer` can be closed without splitting the swarm:
-   * another neighbour named it as its own (a path to it remains through that one), and it
-   * named at least `minDegree` neighbours of its own (it keeps others even if one of them
-   * closes its connection at the same moment, on the same reasoning).
-   */
-  spare(peer: Address, minDegree = 3): boolean {
-    const key = formatAddress(peer);
-    const own = this.neighbours.get(key);
-    if (!own || own.named.size < minDegree) return false;
-    for (const [k, n] of this.neighbours) if (k !== key && n.named.has(key)) return true;
-    return false;
+  /** Whether our connection to neighbour `peer` can be closed without splitting the swarm (walk-policy.ts). */
+  spare(peer: Address): boolean {
+    return canSpare(formatAddress(peer), this.neighbours.keys(), (k) => this.neighbours.get(k)?.named);
   }
 
   /**
