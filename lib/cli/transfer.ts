@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { EncryptionPolicy, EngineProgress, Swarm, SwarmOptions } from '../index.js';
 import { addressScope } from '../lsd/interfaces.js';
 import { formatAddress, type Address } from '../net/address.js';
-import { join } from 'node:path';
+import { dhtStatePaths } from '../util/state-dir.js';
 import { collectBootstrap, parseBindHost, portParser } from './args.js';
 import { every, type CliContext } from './program.js';
 import type { TimerHandle } from '../util/clock.js';
@@ -156,7 +156,7 @@ export function swarmOptionsFrom(
   // undefined keeps the library default (the public routers).
   const bootstrap =
     opts.bootstrap !== undefined ? { bootstrap: opts.bootstrap === false ? [] : opts.bootstrap } : {};
-  const state = statePaths(opts.state, stateDir);
+  const state = dhtStatePaths(opts.state, stateDir);
   return {
     dhtOptions: { host, port: dhtPort, ...state.v4 },
     ...bootstrap,
@@ -169,16 +169,6 @@ export function swarmOptionsFrom(
     ...(opts.transport ? { transport: opts.transport } : {}),
     lsd: lsdChoice(opts, host)
   };
-}
-
-/** The state files of the DHT nodes: --state FILE (IPv4 node only), none, or the defaults. */
-function statePaths(
-  state: string | false | undefined,
-  stateDir: string | undefined
-): { v4: { statePath?: string }; v6: { statePath?: string } } {
-  if (typeof state === 'string') return { v4: { statePath: state }, v6: {} };
-  if (state === false || stateDir === undefined) return { v4: {}, v6: {} };
-  return { v4: { statePath: join(stateDir, 'dht.json') }, v6: { statePath: join(stateDir, 'dht6.json') } };
 }
 
 /**

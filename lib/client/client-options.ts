@@ -24,6 +24,15 @@ export interface ClientOptions {
   /** Options of the client's one DHT node (host, port, statePath, ...). */
   dhtOptions?: DhtOptions;
   /**
+   * Where the DHT node keeps its id and routing table between runs, so the next start joins
+   * from the saved nodes before any other source: a file (the IPv4 node's), or `false` to keep
+   * nothing. Default `dht.json` (and `dht6.json` for the IPv6 node) in `stateDir` when given,
+   * else in the user's state directory (`defaultStateDir()`): the file the CLI keeps. One node
+   * at a time writes a state file; a second process started on it joins from its nodes and
+   * leaves it alone. `dhtOptions.statePath` wins over this.
+   */
+  dhtState?: string | false;
+  /**
    * Also find and announce peers over IPv6 (BEP 32): a second DHT node, on `::` unless
    * `dhtOptions.host` says otherwise, announcing the same TCP port (the listener then binds
    * `::`, dual stack, unless `listen.host` is given). Off by default: one DHT node speaks one
@@ -40,7 +49,7 @@ export interface ClientOptions {
   /**
    * Directory of the persistent session: the torrent list, each torrent's metadata, the DHT
    * routing table. A client created on the same directory resumes every torrent.
-   * Undefined: nothing is kept (an in-memory session).
+   * Undefined: no torrent is kept (an in-memory session; the DHT table still is, see `dhtState`).
    */
   stateDir?: string;
   /** Default download directory of `add` (each add may give its own). */

@@ -11,6 +11,8 @@
  * one is closed by the listener). Global caps — upload and download rates, connections —
  * are shared by every torrent on top of each torrent's own, and change at run time.
  *
+ * The DHT node's id and routing table are kept between runs by default, in the user's state
+ * directory beside the CLI's (`dhtState`), so a client joins from the nodes it knew.
  * With a `stateDir` the session persists: every change of the torrent list is written there
  * atomically (session-store.ts), each engine keeps its resume file in its download
  * directory, and `Client.create` on the same directory resumes every torrent.
@@ -18,7 +20,8 @@
  * Each running torrent is a Swarm given the client's DHT node, listener and caps: the one
  * code path of a download, whether through a Client or a lone Swarm.
  */
-import { resolve as resolvePath, join } from 'node:path';
+import { resolve as resolvePath } from 'node:path';
+import { defaultStateDir, dhtStatePaths } from '../util/state-dir.js';
 import { DHT } from '../dht/dht.js';
 import type { DhtOptions } from '../dht/options.js';
 import type { Transport } from '../net/transport.js';
@@ -153,9 +156,10 @@ export class Client extends TypedEmitter<ClientEvents> {
         ...(options.ipv6 ? { ipv6: udp6Of(ipv6Options(options).dhtOptions) } : {})
       });
       cleanup.push(() => endpoints.close());
+      const dhtState = dhtStatePaths(options.dhtState, store?.dir ?? defaultStateDir());
       const dht = new DHT({
         ...(options.clock ? { clock: options.clock } : {}),
-        ...(store ? { statePath: join(store.dir, 'dht.json') } : {}),
+        ...dhtState.v4,
         ...options.dhtOptions,
         ...(endpoints.dhtTransport ? { transport: endpoints.dhtTransport } : {}),
         ...(options.bootstrap ? { bootstrap: options.bootstrap } : {})
@@ -163,7 +167,7 @@ export class Client extends TypedEmitter<ClientEvents> {
       cleanup.push(() => dht.destroy());
       // Lookups may start once the socket is bound; joining goes on alongside.
       await Promise.race([dht.listening, dht.ready]);
-      const dht6 = options.ipv6 ? await openDht6(options, store, endpoints.dht6Transport) : undefined;
+      const dht6 = options.ipv6 ? await openDht6(options, dhtState.v6, endpoints.dht6Transport) : undefined;
       if (dht6) cleanup.push(() => dht6.destroy());
       let lsd: LocalDiscovery | undefined;
       if (options.lsd) {
@@ -444,14 +448,14 @@ function ipv6Options(options: ClientOptions): { dhtOptions?: DhtOptions; bootstr
 /** The IPv6 DHT node: on `::` by default, its own state file, refused if not IPv6. */
 async function openDht6(
   options: ClientOptions,
-  store: SessionStore | undefined,
+  state: { statePath?: string },
   transport: Transport | undefined
 ): Promise<DHT> {
   const v6 = ipv6Options(options);
   const dht6 = new DHT({
     host: '::',
     ...(options.clock ? { clock: options.clock } : {}),
-    ...(store ? { statePath: join(store.dir, 'dht6.json') } : {}),
+    ...state,
     ...v6.dhtOptions,
     ...(transport ? { transport } : {}),
     ...(v6.bootstrap ? { bootstrap: v6.bootstrap } : {})
