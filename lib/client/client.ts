@@ -22,6 +22,7 @@
  */
 import { resolve as resolvePath } from 'node:path';
 import { defaultStateDir, dhtStatePaths } from '../util/state-dir.js';
+import { forEachBounded } from '../util/for-each-bounded.js';
 import { DHT } from '../dht/dht.js';
 import type { DhtOptions } from '../dht/options.js';
 import type { Transport } from '../net/transport.js';
@@ -62,6 +63,12 @@ import { SessionStore, type SessionEntry } from './session-store.js';
 import type { TorrentFile } from '../stream/torrent-file.js';
 import { resolveInput, type ResolvedInput, type TorrentInput } from './torrent-input.js';
 
+/**
+ * Restored torrents started at once: each start checks its data (reads its files back against
+ * the resume file), so more at once would only compete for the disk (libtorrent checks one).
+ */
+const RESTORE_CONCURRENCY = 2;
+
 export type ClientEvents = {
   /** A torrent was added (or restored from the session). */
   torrent: [torrent: ClientTorrent];
@@ -97,6 +104,7 @@ export class Client extends TypedEmitter<ClientEvents> {
   private readonly host: TorrentHost;
   private readonly clock: Clock;
   private destroying: Promise<void> | undefined;
+  private _restored: Promise<void> = Promise.resolve();
 
   private constructor(parts: {
     options: ClientOptions;
@@ -131,7 +139,10 @@ export class Client extends TypedEmitter<ClientEvents> {
     };
   }
 
-  /** Open the DHT node and the listener, then restore the saved session (if `stateDir`). */
+  /**
+   * Open the DHT node and the listener, then restore the saved session (if `stateDir`): every
+   * saved torrent is listed at once and started in the background (see `restored`).
+   */
   static async create(options: ClientOptions = {}): Promise<Client> {
     if (options.signal?.aborted) throw new AbortError();
     checkLimits(options);
@@ -177,12 +188,20 @@ export class Client extends TypedEmitter<ClientEvents> {
       const client = new Client({ options, dht, dht6, endpoints, lsd, store });
       options.signal?.addEventListener('abort', () => void client.destroy(), { once: true });
       for (const w of saved?.warnings ?? []) client.emit('warning', w, undefined);
-      for (const entry of saved?.entries ?? []) await client.restore(entry);
+      client.startRestored((saved?.entries ?? []).flatMap((entry) => client.restore(entry) ?? []));
       return client;
     } catch (err) {
       for (const c of cleanup.reverse()) await c().catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * Resolves once every torrent restored from the session has been started (or failed to, or
+   * the client was destroyed): `create` returns before that, with every torrent listed.
+   */
+  get restored(): Promise<void> {
+    return this._restored;
   }
 
   /** Incoming peer connections accepted so far, per transport. */
@@ -352,8 +371,8 @@ export class Client extends TypedEmitter<ClientEvents> {
     this.persist();
   }
 
-  /** A saved torrent: back in the list, started unless it was paused; a failure to start leaves it in 'error'. */
-  private async restore(entry: SessionEntry & { info?: TorrentInfo }): Promise<void> {
+  /** A saved torrent back in the list; returned if it is to be started (not paused). */
+  private restore(entry: SessionEntry & { info?: TorrentInfo }): ClientTorrent | undefined {
     let magnet;
     try {
       magnet = entry.magnet !== undefined ? parseMagnet(entry.magnet) : undefined;
@@ -370,8 +389,28 @@ export class Client extends TypedEmitter<ClientEvents> {
       entry
     );
     this.attach(torrent);
-    if (entry.paused) return torrent.markPaused();
-    await torrent.start().catch((err: Error) => this.emit('error', torrent, err));
+    if (entry.paused) {
+      torrent.markPaused();
+      return undefined;
+    }
+    return torrent;
+  }
+
+  /**
+   * Start the restored torrents in the background, a few at a time (each start checks its
+   * data against the resume file), so `create` returns at once with every torrent listed. A
+   * failure to start leaves that torrent in 'error'; a destroy stops the rest from starting.
+   */
+  private startRestored(torrents: ClientTorrent[]): void {
+    this._restored = forEachBounded(
+      torrents,
+      RESTORE_CONCURRENCY,
+      (t) =>
+        t.start().catch((err: Error) => {
+          if (!this.destroying) this.emit('error', t, err);
+        }),
+      () => this.destroying !== undefined
+    );
   }
 
   private async startSwarm(t: ClientTorrent, run: SwarmRun, signal: AbortSignal | undefined): Promise<Swarm> {
@@ -427,6 +466,7 @@ export class Client extends TypedEmitter<ClientEvents> {
   private async shutdown(): Promise<void> {
     const torrents = this.list();
     await Promise.all(torrents.map((t) => t.close(true)));
+    await this._restored;
     // The last list, with every torrent as it was (a destroyed client is not a removal).
     if (this.store) {
       await this.store

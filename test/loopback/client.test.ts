@@ -310,6 +310,8 @@ describe('Client over loopback', () => {
     try {
       const [big, paused, done] = second.list() as [ClientTorrent, ClientTorrent, ClientTorrent];
       expect(second.list().map((t) => t.id)).toEqual(ids);
+      // Listed at once, started in the background.
+      await second.restored;
       // The metadata was kept: no peer is needed to know the files.
       expect(big.info?.length).toBe(infos.big.length);
       expect(big.rateLimits.downloadLimit).toBe(384 * KiB);
@@ -366,6 +368,7 @@ describe('Client over loopback', () => {
       const [t] = client.list();
       expect(client.list()).toHaveLength(1);
       expect(t!.id).toBe(Buffer.from(infos.big.infoHash).toString('hex'));
+      await client.restored;
       expect(t!.progress().verifiedBytes).toBeGreaterThanOrEqual(reported);
       await t!.done();
       await sameTree(src(), out, ['big.bin']);
