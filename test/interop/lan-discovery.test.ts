@@ -12,46 +12,30 @@
  * and the routers unreachable, our two DHT nodes get in through each other's PORT messages
  * ("joined the DHT via ...").
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MAIN, Spawner, ensureBuilt, until } from '../support/cli-process.js';
+import { MAIN, until } from '../support/cli-process.js';
 import { LtSwarm } from '../support/lt-swarm.js';
-import { NetnsLan } from '../../bench/lib/netns-lan.js';
+import { netnsLanSuite } from '../support/netns-lan-suite.js';
 
 const SIZE = 3 * 1024 * 1024 + 12_345;
 
 const escape = (ip: string): string => ip.replace(/\./g, '\\.');
 
-const procs = new Spawner();
-let lan: NetnsLan;
-let dir: string;
-const lts: LtSwarm[] = [];
-
-beforeAll(async () => {
-  ensureBuilt([MAIN]);
-  dir = await mkdtemp(join(tmpdir(), 'trackerless-lan-'));
-  lan = await NetnsLan.create(3);
-}, 200_000);
-
-afterAll(async () => {
-  procs.killAll();
-  await Promise.all(lts.map((lt) => lt.close()));
-  lan?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const suite = netnsLanSuite(3, 'lan');
 
 describe('swarm on a LAN with no routers (BEP 14)', () => {
   it('our seeder, a libtorrent downloader and our downloader find each other by local discovery and complete', async () => {
+    const { lan, dir, procs } = suite;
     const [, ourHost, ltHost] = lan.hosts;
     const data = randomBytes(SIZE);
     const file = join(dir, 'lan.bin');
     await writeFile(file, data);
 
     // Routers unreachable: prove the namespace really has no way out.
-    await expect(lan.exec(0, 'ip', 'route', 'get', '67.215.246.10')).rejects.toThrow();
+    await suite.expectNoRoute(0);
 
     const seeder = procs.start(MAIN, ['seed', file, '--verbose'], 150_000, lan.prefix(0));
     const [, magnet] = await seeder.waitFor(/^(magnet:\?\S+)$/m, 30_000, 'the magnet link');
@@ -70,7 +54,7 @@ describe('swarm on a LAN with no routers (BEP 14)', () => {
       prefix: lan.prefix(2),
       maxSeconds: 140
     });
-    lts.push(lt);
+    suite.closeAfter(() => lt.close());
     await seeder.waitFor(
       new RegExp(`peer ${escape(ltHost!.ip)}:${lt.port} found by lsd`),
       30_000,

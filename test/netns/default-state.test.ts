@@ -7,46 +7,26 @@
  * creates, with no route anywhere else: the public routers are unreachable, so nothing but
  * the saved table could have let the second run in.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MAIN, Spawner, ensureBuilt } from '../support/cli-process.js';
-import { NetnsLan } from '../../bench/lib/netns-lan.js';
+import { MAIN } from '../support/cli-process.js';
+import { netnsLanSuite } from '../support/netns-lan-suite.js';
 
-const procs = new Spawner();
-let lan: NetnsLan;
-let dir: string;
-
-beforeAll(async () => {
-  ensureBuilt([MAIN]);
-  dir = await mkdtemp(join(tmpdir(), 'trackerless-default-state-'));
-  lan = await NetnsLan.create(2);
-}, 200_000);
-
-afterAll(async () => {
-  procs.killAll();
-  lan?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const suite = netnsLanSuite(2, 'default-state');
 
 describe('the default state file of the swarm commands', () => {
   it('a second download joins the DHT from the table the first one saved, with no bootstrap list', async () => {
+    const { lan, dir, procs } = suite;
     const [hostA, hostB] = lan.hosts;
-    await expect(lan.exec(1, 'ip', 'route', 'get', '67.215.246.10')).rejects.toThrow();
+    await suite.expectNoRoute(1);
     const data = randomBytes(300_000);
     const file = join(dir, 'state.bin');
     await writeFile(file, data);
 
-    const node = procs.start(
-      MAIN,
-      ['node', '--host', hostA!.ip, '--port', '0', '--no-bootstrap', '--stats-interval', '0'],
-      150_000,
-      lan.prefix(0)
-    );
-    const [, bootstrap] = await node.waitFor(/^listening (\S+:\d+) /m, 20_000, 'the DHT node');
+    const { node, hostPort: bootstrap } = await suite.startDhtNode(0);
     const seeder = procs.start(
       MAIN,
       ['seed', file, '--host', hostA!.ip, '--no-lsd', '--bootstrap', bootstrap!],

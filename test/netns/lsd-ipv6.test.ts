@@ -6,41 +6,26 @@
  * a libtorrent 2.0.8 downloader listening on its IPv6 address with enable_lsd (its DHT and PEX
  * off) and our downloader find each other by IPv6 announces alone and complete.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MAIN, Spawner, ensureBuilt, until } from '../support/cli-process.js';
+import { MAIN, until } from '../support/cli-process.js';
 import { LtSwarm } from '../support/lt-swarm.js';
-import { NetnsLan } from '../../bench/lib/netns-lan.js';
+import { netnsLanSuite } from '../support/netns-lan-suite.js';
 
 const SIZE = 2 * 1024 * 1024 + 777;
 const ula = (i: number): string => `fd77::${i + 1}`;
 
-const procs = new Spawner();
-let lan: NetnsLan;
-let dir: string;
-const lts: LtSwarm[] = [];
-
-beforeAll(async () => {
-  ensureBuilt([MAIN]);
-  dir = await mkdtemp(join(tmpdir(), 'trackerless-lsd6-'));
-  lan = await NetnsLan.create(3);
+const suite = netnsLanSuite(3, 'lsd6', async (lan) => {
   for (let i = 0; i < 3; i++)
     await lan.exec(i, 'ip', '-6', 'addr', 'add', `${ula(i)}/64`, 'dev', 'eth0', 'nodad');
-}, 200_000);
-
-afterAll(async () => {
-  procs.killAll();
-  await Promise.all(lts.map((lt) => lt.close()));
-  lan?.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('local service discovery over IPv6 (BEP 14)', () => {
   it('our seeder, a libtorrent downloader and our downloader find each other by IPv6 announces and complete', async () => {
-    await expect(lan.exec(0, 'ip', '-6', 'route', 'get', '2001:db8::1')).rejects.toThrow();
+    const { lan, dir, procs } = suite;
+    await suite.expectNoRoute(0, '2001:db8::1');
     const data = randomBytes(SIZE);
     const file = join(dir, 'lsd6.bin');
     await writeFile(file, data);
@@ -66,7 +51,7 @@ describe('local service discovery over IPv6 (BEP 14)', () => {
       prefix: lan.prefix(2),
       maxSeconds: 140
     });
-    lts.push(lt);
+    suite.closeAfter(() => lt.close());
     await seeder.waitFor(
       new RegExp(`peer \\[${ula(2)}\\]:${lt.port} found by lsd`),
       30_000,

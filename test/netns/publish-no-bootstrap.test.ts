@@ -5,49 +5,25 @@
  * Two hosts in network namespaces the test creates, no route anywhere else; another node then
  * reads the item back with `get`.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMagnet } from '../../lib/magnet/magnet.js';
-import { MAIN, Spawner, ensureBuilt } from '../support/cli-process.js';
-import { NetnsLan } from '../../bench/lib/netns-lan.js';
+import { MAIN } from '../support/cli-process.js';
+import { netnsLanSuite } from '../support/netns-lan-suite.js';
 
-const procs = new Spawner();
-let lan: NetnsLan;
-let dir: string;
-
-beforeAll(async () => {
-  ensureBuilt([MAIN]);
-  dir = await mkdtemp(join(tmpdir(), 'trackerless-publish-join-'));
-  lan = await NetnsLan.create(2);
-}, 200_000);
-
-afterAll(async () => {
-  procs.killAll();
-  lan?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const suite = netnsLanSuite(2, 'publish-join');
 
 describe('seed --publish-key without --bootstrap', () => {
   it('publishes once the DHT is joined, so a node stores the item and another reads it', async () => {
+    const { lan, dir, procs } = suite;
     const [hostA, hostB] = lan.hosts;
-    await expect(lan.exec(1, 'ip', 'route', 'get', '67.215.246.10')).rejects.toThrow();
+    await suite.expectNoRoute(1);
     const file = join(dir, 'published.bin');
     await writeFile(file, randomBytes(100_000));
 
-    const node = procs.start(
-      MAIN,
-      ['node', '--host', hostA!.ip, '--port', '0', '--no-bootstrap', '--stats-interval', '0'],
-      150_000,
-      lan.prefix(0)
-    );
-    const [, address, port] = await node.waitFor(
-      /^listening (\S+):(\d+) id ([0-9a-f]{40})/m,
-      20_000,
-      'the DHT node'
-    );
+    const { node, hostPort: bootstrap } = await suite.startDhtNode(0);
     // No bootstrap list, no state: the seed joins the DHT only when a LAN peer's PORT message
     // gives it a node — after it printed its magnet link, when the publish used to run.
     const seeder = procs.start(
@@ -68,7 +44,7 @@ describe('seed --publish-key without --bootstrap', () => {
         '--host',
         hostA!.ip,
         '--bootstrap',
-        `${address}:${port}`,
+        bootstrap,
         '--out',
         join(dir, 'out'),
         '--seed'
@@ -88,17 +64,7 @@ describe('seed --publish-key without --bootstrap', () => {
 
     const got = await procs.start(
       MAIN,
-      [
-        'get',
-        publicKey,
-        '--host',
-        hostA!.ip,
-        '--bootstrap',
-        `${address}:${port}`,
-        '--json',
-        '--timeout',
-        '20'
-      ],
+      ['get', publicKey, '--host', hostA!.ip, '--bootstrap', bootstrap, '--json', '--timeout', '20'],
       40_000,
       lan.prefix(0)
     ).exited;
