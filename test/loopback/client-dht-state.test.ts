@@ -15,7 +15,7 @@ import { createTorrent } from '../../lib/torrent/create.js';
 import type { TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { defaultStateDir } from '../../lib/util/state-dir.js';
 import { sameTree, writeTree } from '../support/file-tree.js';
-import { startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
+import { loopbackSwarmOptions, startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
 
 /** The state home jest gave this file (test/support/state-home/), before a test changes it. */
 const givenHome = process.env['XDG_STATE_HOME'] ?? '';
@@ -26,14 +26,7 @@ let seeder: Client;
 let info: TorrentInfo;
 
 function options(bootstrap: string[], extra: Partial<ClientOptions> = {}): ClientOptions {
-  return {
-    bootstrap,
-    dhtOptions: { host: '127.0.0.1', port: 0, queryTimeoutMs: 500 },
-    listen: { host: '127.0.0.1', port: 0 },
-    discovery: { requeryMs: 1000, requeryMaxMs: 2000, idlePollMs: 500 },
-    engineOptions: { tickMs: 250 },
-    ...extra
-  };
+  return { ...loopbackSwarmOptions('127.0.0.1', bootstrap), ...extra };
 }
 
 /** A fresh XDG_STATE_HOME for one test (the Client reads it at create time). */
