@@ -17,7 +17,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAIN, until } from '../support/cli-process.js';
-import { LtSwarm } from '../support/lt-swarm.js';
 import { netnsLanSuite } from '../support/netns-lan-suite.js';
 
 const SIZE = 3 * 1024 * 1024 + 12_345;
@@ -43,18 +42,7 @@ describe('swarm on a LAN with no routers (BEP 14)', () => {
 
     // libtorrent starts second: its announce on adding the torrent reaches our seeder.
     const ltOut = join(dir, 'lt');
-    const lt = await LtSwarm.start({
-      mode: 'download',
-      magnet: magnet!,
-      savePath: ltOut,
-      bootstrap: [],
-      host: ltHost!.ip,
-      lsd: { intervalSeconds: 300 },
-      noPex: true,
-      prefix: lan.prefix(2),
-      maxSeconds: 140
-    });
-    suite.closeAfter(() => lt.close());
+    const lt = await suite.startLsdLibtorrent(2, magnet!, ltHost!.ip);
     await seeder.waitFor(
       new RegExp(`peer ${escape(ltHost!.ip)}:${lt.port} found by lsd`),
       30_000,

@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAIN, until } from '../support/cli-process.js';
-import { LtSwarm } from '../support/lt-swarm.js';
 import { netnsLanSuite } from '../support/netns-lan-suite.js';
 
 const SIZE = 2 * 1024 * 1024 + 777;
@@ -40,18 +39,7 @@ describe('local service discovery over IPv6 (BEP 14)', () => {
     expect(magnet).not.toMatch(/x\.pe=/);
 
     const ltOut = join(dir, 'lt');
-    const lt = await LtSwarm.start({
-      mode: 'download',
-      magnet: magnet!,
-      savePath: ltOut,
-      bootstrap: [],
-      host: ula(2),
-      lsd: { intervalSeconds: 300 },
-      noPex: true,
-      prefix: lan.prefix(2),
-      maxSeconds: 140
-    });
-    suite.closeAfter(() => lt.close());
+    const lt = await suite.startLsdLibtorrent(2, magnet!, ula(2));
     await seeder.waitFor(
       new RegExp(`peer \\[${ula(2)}\\]:${lt.port} found by lsd`),
       30_000,

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsLan } from '../../bench/lib/netns-lan.js';
 import { MAIN, Spawner, ensureBuilt, type Running } from './cli-process.js';
+import { LtSwarm } from './lt-swarm.js';
 
 /** router.bittorrent.com's address: a LAN host must have no route to it. */
 const PUBLIC_ROUTER = '67.215.246.10';
@@ -54,6 +55,26 @@ export class NetnsLanSuite {
     );
     const [, hostPort] = await node.waitFor(/^listening (\S+:\d+) /m, 20_000, 'the DHT node');
     return { node, hostPort: hostPort! };
+  }
+
+  /**
+   * A libtorrent 2.0.8 downloader on host `i`, listening on `host`, that can find peers by local
+   * discovery only (no bootstrap node, no PEX); saves into `<dir>/lt`, closed with the LAN.
+   */
+  async startLsdLibtorrent(i: number, magnet: string, host: string): Promise<LtSwarm> {
+    const lt = await LtSwarm.start({
+      mode: 'download',
+      magnet,
+      savePath: join(this.dir, 'lt'),
+      bootstrap: [],
+      host,
+      lsd: { intervalSeconds: 300 },
+      noPex: true,
+      prefix: this.lan.prefix(i),
+      maxSeconds: 140
+    });
+    this.closeAfter(() => lt.close());
+    return lt;
   }
 
   async setUp(hosts: number, name: string, more?: (lan: NetnsLan) => Promise<void>): Promise<void> {
