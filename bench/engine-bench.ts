@@ -218,6 +218,8 @@ export interface TransferSample {
   seedMainCpu?: number;
   seedMainWait?: number;
   seedOtherCpu?: number;
+  /** Ours over uTP: datagrams the seeder sent, how many were retransmissions, and timeouts. */
+  seedUtp?: { packets: number; resent: number; timeouts: number };
 }
 
 /** "on CPU x %, waiting for a CPU y %" of the event-loop thread over `wall` seconds. */
@@ -302,6 +304,15 @@ export async function transferOnce(
             downOtherCpu: Number(done.otherThreadsCpu)
           }
         : {}),
+      ...(report.utpPacketsOut !== undefined
+        ? {
+            seedUtp: {
+              packets: Number(report.utpPacketsOut),
+              resent: Number(report.utpRetransmits),
+              timeouts: Number(report.utpTimeouts)
+            }
+          }
+        : {}),
       ...(report.mainCpu !== undefined
         ? {
             seedMainCpu: Number(report.mainCpu),
@@ -339,6 +350,9 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
             : '') +
           (r.seedMainCpu !== undefined
             ? `; our seeder's: ${loopShare(r.seedMainCpu, r.seedMainWait!, r.sinceGo)}`
+            : '') +
+          (r.seedUtp
+            ? `; our seeder resent ${r.seedUtp.resent} of ${r.seedUtp.packets} datagrams (${fmt((100 * r.seedUtp.resent) / r.seedUtp.packets)} %, ${r.seedUtp.timeouts} timeouts)`
             : '') +
           (r.outputChecked ? '; output = source' : '; output NOT checked (memory storage)')
       );

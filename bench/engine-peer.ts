@@ -120,6 +120,12 @@ function extraOptions(args: Args): Partial<BitTorrentEngineOptions> {
     : {};
 }
 
+/** What our uTP socket sent and resent (its whole life: one transfer per process). */
+function utpSendStats(utp: UtpPeers): Record<string, number> {
+  const st = utp.socket.stats;
+  return { utpPacketsOut: st.packetsOut, utpRetransmits: st.retransmits, utpTimeouts: st.timeouts };
+}
+
 /** `--transport utp`: our uTP socket for the role, else undefined (TCP). */
 async function transport(args: Args): Promise<UtpPeers | undefined> {
   const t = args['transport'] ?? 'tcp';
@@ -197,7 +203,8 @@ async function roleSeed(args: Args): Promise<void> {
           cpu: cpuSeconds() - mark.cpu,
           uploaded: swarm.progress().uploaded - mark.up,
           maxRssKiB: maxRssKiB(),
-          ...threadDelta(mark.threads)
+          ...threadDelta(mark.threads),
+          ...(utp ? utpSendStats(utp) : {})
         });
       } else throw new Error('unknown command');
     },
