@@ -11,9 +11,10 @@
  *   acceptor answers STATE carrying the sequence number its first DATA will use, and sends no
  *   data until the dialer's first packet shows the STATE arrived (libtorrent and libutp behave
  *   the same way; the dialer speaks first in BitTorrent and MSE anyway).
- * - Sending: writes queue without copying; full packets leave at once while the window
- *   (min(cwnd, peer's wnd_size)) has room; a partial packet waits for the end of the turn
- *   (`flush`, asked of the host), so a tick's small messages share a packet.
+ * - Sending: writes queue without copying; full packets leave while the window
+ *   (min(cwnd, peer's wnd_size)) has room, paced to about the window per round trip (pacer.ts);
+ *   a partial packet waits for the end of the turn (`flush`, asked of the host), so a tick's
+ *   small messages share a packet.
  * - Acks: a STATE at the end of the turn in which data arrived, or at once every
  *   ACK_EVERY_PACKETS packets; it carries a selective ack while packets are held out of order.
  *   DATA packets carry ack_nr too, so a busy two-way stream sends few STATEs.
@@ -49,6 +50,7 @@ import {
 import { Ledbat } from './ledbat.js';
 import { encodeControl, restampHeader, writeHeader, type Packet } from './packet.js';
 import { OneWayDelays, microseconds } from './one-way-delays.js';
+import { Pacer } from './pacer.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import { RttEstimator } from './rtt.js';
 import { SendQueue } from './send-queue.js';
@@ -80,6 +82,7 @@ export class UtpConnection implements WireStream {
   private readonly cc: Ledbat;
   private readonly rtt = new RttEstimator();
   private readonly delays = new OneWayDelays();
+  private readonly pacer: Pacer;
   private peerWindow: number;
   /** Losses of packets up to this one were already answered with a window cut. */
   private lossSeq: number;
@@ -95,6 +98,8 @@ export class UtpConnection implements WireStream {
 
   private lastSendAt: number;
   private rtoAt = Infinity;
+  /** The pacer held data back until then. */
+  private paceAt = Infinity;
   private lingerAt = Infinity;
   private synRecvUntil = Infinity;
   private timer: TimerHandle | null = null;
@@ -128,6 +133,7 @@ export class UtpConnection implements WireStream {
     this.peerWindow = p.recvWindow;
     this.lossSeq = this.win.ackedSeq;
     this.lastSendAt = host.clock.now();
+    this.pacer = new Pacer(this.lastSendAt);
   }
 
   /** A dialing connection; `open()` sends the SYN. `onConnect` is called once, with null on success. */
@@ -390,10 +396,13 @@ export class UtpConnection implements WireStream {
 
   /**
    * Send what the window allows: packets a timeout declared lost first, then new data (only
-   * full packets unless `partial`), then the FIN once the queue is empty after close().
+   * full packets unless `partial`) as the pacer lets it go, then the FIN once the queue is
+   * empty after close().
    */
   private pump(partial: boolean, now: number): void {
     if (this.stateNow !== 'connected') return;
+    this.paceAt = Infinity;
+    this.pacer.setRate(this.cc.cwnd, this.rtt.pacingRttMs, this.cc.slowStart);
     const limit = Math.min(this.cc.cwnd, this.peerWindow, this.maxSendWindow);
     for (let p = this.win.peekResend(); p !== undefined; p = this.win.peekResend()) {
       if (this.win.inFlight > 0 && this.win.inFlight + p.payloadBytes > limit) return;
@@ -405,6 +414,10 @@ export class UtpConnection implements WireStream {
       if (size < this.mss && !partial) break;
       // One packet may always be in flight, so a window below one packet still moves (BEP 29).
       if (this.win.inFlight > 0 && this.win.inFlight + size > limit) break;
+      if (!this.pacer.take(size, now)) {
+        this.paceAt = this.pacer.readyAt(now);
+        break;
+      }
       this.sendData(size, now);
     }
     if (this.closeRequested && this.queue.bytes === 0) this.sendFin(now);
@@ -503,7 +516,7 @@ export class UtpConnection implements WireStream {
   // ---- timers ----
 
   private nextDeadline(): number {
-    let at = Math.min(this.rtoAt, this.lingerAt, this.synRecvUntil);
+    let at = Math.min(this.rtoAt, this.lingerAt, this.synRecvUntil, this.paceAt);
     if (this.stateNow === 'connected' && !this.closeRequested)
       at = Math.min(at, this.lastSendAt + KEEPALIVE_MS);
     return at;
@@ -533,6 +546,12 @@ export class UtpConnection implements WireStream {
     }
     if (now >= this.rtoAt) this.onRetransmitTimeout(now);
     if (this.ended) return;
+    if (now >= this.paceAt) {
+      // The end of a turn has passed since the data was held back: partial packets may go.
+      this.pump(true, now);
+      this.maybeDrain();
+      if (this.ended) return;
+    }
     if (this.stateNow === 'connected' && !this.closeRequested && now - this.lastSendAt >= KEEPALIVE_MS) {
       this.sendState(now);
     }

@@ -54,6 +54,18 @@ export const MIN_CWND_PACKETS = 1;
 /** Slow start begins with this many packets in the window (libtorrent: starts at one MTU). */
 export const INITIAL_CWND_PACKETS = 2;
 
+/**
+ * Pacing rate = gain * cwnd / srtt (pacer.ts): 2 in slow start, so the window can still double
+ * per round trip; 1.25 after, above what the window delivers (Linux TCP paces at 2 and 1.2).
+ */
+export const PACING_GAIN_SLOW_START = 2;
+export const PACING_GAIN = 1.25;
+/**
+ * The pacer holds at most this long of its rate, ms: timers run in whole milliseconds and fire
+ * late under load, and a smaller bucket would lose that time from the rate.
+ */
+export const PACING_BURST_MS = 2;
+
 /** Base delay = minimum of the one-way delay over the last HISTORY_SLOTS slots (BEP 29: 2 minutes). */
 export const DELAY_HISTORY_SLOT_MS = 60_000;
 export const DELAY_HISTORY_SLOTS = 2;

@@ -14,6 +14,7 @@ export class RttEstimator {
   private readonly rtt = new SmoothedRtt();
   /** Consecutive timeouts since the last packet from the peer. */
   private backoff = 0;
+  private latest = Infinity;
 
   /** Smoothed round trip, ms (0 before the first sample). */
   get srttMs(): number {
@@ -26,6 +27,18 @@ export class RttEstimator {
 
   sample(packetRttMs: number): void {
     this.rtt.sample(packetRttMs);
+    this.latest = packetRttMs;
+  }
+
+  /**
+   * The round trip to pace over, ms: the smoothed one, or the latest sample when lower. A queue
+   * that drains (a competing flow left) shows in the latest sample at once and in the average
+   * only after many; pacing over the stale average would hold the sender below its window.
+   * At least 1 ms, the clock's resolution (a 0 ms sample is a loopback round trip); 0 before
+   * the first sample.
+   */
+  get pacingRttMs(): number {
+    return this.hasSample ? Math.max(1, Math.min(this.rtt.srtt, this.latest)) : 0;
   }
 
   /** Current retransmission timeout, ms, including the backoff of consecutive timeouts. */

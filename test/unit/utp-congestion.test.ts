@@ -1,9 +1,10 @@
 /**
- * LEDBAT window arithmetic, the RTT/RTO estimator and the base-delay history (BEP 29).
+ * LEDBAT window arithmetic, the RTT/RTO estimator, the base-delay history (BEP 29) and the pacer.
  */
 import { describe, expect, it } from '@jest/globals';
 import { DelayHistory } from '../../lib/utp/delay-history.js';
 import { Ledbat } from '../../lib/utp/ledbat.js';
+import { Pacer } from '../../lib/utp/pacer.js';
 import { RttEstimator } from '../../lib/utp/rtt.js';
 
 const MSS = 1000;
@@ -107,6 +108,20 @@ describe('RttEstimator', () => {
     for (let i = 0; i < 30; i++) r.timedOut();
     expect(r.rtoMs()).toBe(60_000);
   });
+
+  it('paces over the smoothed round trip, or the latest sample when lower (a queue drained), at least 1 ms', () => {
+    const r = new RttEstimator();
+    expect(r.pacingRttMs).toBe(0); // nothing measured: no pacing
+    for (let i = 0; i < 20; i++) r.sample(500);
+    expect(r.pacingRttMs).toBe(500);
+    r.sample(20); // the queue behind a competing flow is gone
+    expect(r.srttMs).toBeGreaterThan(400);
+    expect(r.pacingRttMs).toBe(20);
+    r.sample(800);
+    expect(r.pacingRttMs).toBeCloseTo(r.srttMs);
+    r.sample(0);
+    expect(r.pacingRttMs).toBe(1);
+  });
 });
 
 describe('DelayHistory', () => {
@@ -126,5 +141,49 @@ describe('DelayHistory', () => {
     h.add(10_000, 0);
     h.adjustBase(500);
     expect(h.add(12_000, 1)).toBe(1_500);
+  });
+});
+
+describe('Pacer', () => {
+  it('does not pace before a round trip is measured', () => {
+    const p = new Pacer(0);
+    for (let i = 0; i < 1000; i++) expect(p.take(MSS, 0)).toBe(true);
+  });
+
+  it('lets gain * cwnd / srtt bytes leave per ms (1.25, 2 in slow start), holding 2 ms of it', () => {
+    const p = new Pacer(0);
+    p.setRate(100 * MSS, 10, false); // 12.5 packets per ms
+    expect(p.take(MSS, 0)).toBe(false); // an empty bucket
+    expect(p.readyAt(0)).toBe(1);
+    const sentBy = (t: number): number => {
+      let n = 0;
+      while (p.take(MSS, t)) n++;
+      return n;
+    };
+    // Idle for 100 ms: at most 2 ms of the rate (25 packets).
+    expect(sentBy(100)).toBe(25);
+    expect(p.take(MSS, 100)).toBe(false);
+    expect(p.readyAt(100)).toBe(101);
+    // Then 12.5 packets per ms on average.
+    let total = 0;
+    for (let t = 101; t <= 200; t++) total += sentBy(t);
+    expect(total).toBeGreaterThanOrEqual(1240);
+    expect(total).toBeLessThanOrEqual(1260);
+    p.setRate(100 * MSS, 10, true);
+    total = 0;
+    for (let t = 201; t <= 300; t++) total += sentBy(t);
+    expect(total).toBeGreaterThanOrEqual(1990);
+    expect(total).toBeLessThanOrEqual(2010);
+  });
+
+  it('makes the next packet wait as long as the last one overdrew the bucket', () => {
+    const p = new Pacer(0);
+    p.setRate(10 * MSS, 100, false); // 125 bytes per ms
+    expect(p.take(100, 1)).toBe(true); // 125 in the bucket (1 ms), 25 left
+    expect(p.take(MSS, 1)).toBe(true); // overdraws to -975
+    expect(p.take(MSS, 1)).toBe(false);
+    expect(p.readyAt(1)).toBe(1 + Math.ceil(976 / 125));
+    expect(p.take(MSS, 8)).toBe(false);
+    expect(p.take(MSS, 9)).toBe(true);
   });
 });
