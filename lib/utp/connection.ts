@@ -12,7 +12,7 @@
  *   data until the dialer's first packet shows the STATE arrived (libtorrent and libutp behave
  *   the same way; the dialer speaks first in BitTorrent and MSE anyway).
  * - Sending: writes queue without copying; full packets leave while the window
- *   (min(cwnd, peer's wnd_size)) has room, paced to about the window per round trip (pacer.ts);
+ *   (min(cwnd, peer's wnd_size)) has room, paced to about the window per round trip once the path has lost a packet (pacer.ts);
  *   a partial packet waits for the end of the turn (`flush`, asked of the host), so a tick's
  *   small messages share a packet.
  * - Acks: a STATE at the end of the turn in which data arrived, or at once every
@@ -334,6 +334,7 @@ export class UtpConnection implements WireStream {
       this.cc.onAck(out.ackedBytes, delay, inFlightBefore, saturated);
     }
 
+    if (out.lost.length > 0) this.pacer.start();
     for (const p of out.lost) {
       if (seqLess(this.lossSeq, p.seq) && this.cc.onLoss(now)) this.lossSeq = seqAdd(this.win.nextSeq, -1);
       stats.fastRetransmits++;
@@ -581,6 +582,7 @@ export class UtpConnection implements WireStream {
     }
     this.rtt.timedOut();
     if (this.stateNow === 'connected') {
+      this.pacer.start();
       this.cc.onTimeout(false);
       this.lossSeq = seqAdd(this.win.nextSeq, -1);
     }

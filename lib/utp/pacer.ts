@@ -12,6 +12,11 @@
  * milliseconds, so a smaller bucket would lose sending time to every late timer. A packet may
  * leave while the bucket is not empty and may take it below zero; the next one then waits
  * until it refills. Pure arithmetic: the connection asks and arms its timer.
+ *
+ * Pacing starts at a connection's first loss: a path that never dropped a packet gains nothing
+ * from it, and between two of our processes on loopback (no loss, the receiver's window the
+ * limit) pacing from the start cost ~15% of the throughput when the CPU was contended, the
+ * bucket losing the time the process waited for a core.
  */
 import { PACING_BURST_MS, PACING_GAIN, PACING_GAIN_SLOW_START } from './constants.js';
 
@@ -21,14 +26,23 @@ export class Pacer {
   private lastAt: number;
   /** Refill rate, bytes per ms (Infinity: no round trip measured yet, no pacing). */
   private rate = Infinity;
+  private active = false;
 
   constructor(now: number) {
     this.lastAt = now;
   }
 
+  /** Pace from now on (a packet was lost). */
+  start(): void {
+    this.active = true;
+  }
+
   /** The rate from the current window and smoothed round trip (0: not measured yet). */
   setRate(cwnd: number, srttMs: number, slowStart: boolean): void {
-    this.rate = srttMs > 0 ? ((slowStart ? PACING_GAIN_SLOW_START : PACING_GAIN) * cwnd) / srttMs : Infinity;
+    this.rate =
+      this.active && srttMs > 0
+        ? ((slowStart ? PACING_GAIN_SLOW_START : PACING_GAIN) * cwnd) / srttMs
+        : Infinity;
   }
 
   /** Whether a packet may leave now; if so, its bytes are taken. */

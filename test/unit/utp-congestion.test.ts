@@ -145,13 +145,18 @@ describe('DelayHistory', () => {
 });
 
 describe('Pacer', () => {
-  it('does not pace before a round trip is measured', () => {
+  it('does not pace before the first loss, nor before a round trip is measured', () => {
     const p = new Pacer(0);
+    p.setRate(100 * MSS, 10, false);
+    for (let i = 0; i < 1000; i++) expect(p.take(MSS, 0)).toBe(true);
+    p.start();
+    p.setRate(100 * MSS, 0, false);
     for (let i = 0; i < 1000; i++) expect(p.take(MSS, 0)).toBe(true);
   });
 
   it('lets gain * cwnd / srtt bytes leave per ms (1.25, 2 in slow start), holding 2 ms of it', () => {
     const p = new Pacer(0);
+    p.start();
     p.setRate(100 * MSS, 10, false); // 12.5 packets per ms
     expect(p.take(MSS, 0)).toBe(false); // an empty bucket
     expect(p.readyAt(0)).toBe(1);
@@ -178,6 +183,7 @@ describe('Pacer', () => {
 
   it('makes the next packet wait as long as the last one overdrew the bucket', () => {
     const p = new Pacer(0);
+    p.start();
     p.setRate(10 * MSS, 100, false); // 125 bytes per ms
     expect(p.take(100, 1)).toBe(true); // 125 in the bucket (1 ms), 25 left
     expect(p.take(MSS, 1)).toBe(true); // overdraws to -975

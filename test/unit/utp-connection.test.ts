@@ -232,33 +232,43 @@ describe('uTP transfers', () => {
       }
   });
 
-  it('paces data over the round trip instead of sending window-sized bursts', async () => {
+  it('paces data over the round trip once a packet was lost, instead of sending window-sized bursts', async () => {
     const s = setup({ delayMs: 10 });
     const [client, server] = await connected(s);
+    // One data packet lost once the window is large: pacing starts at the first loss.
+    let dataPackets = 0;
+    s.link.ab.dropIf = (d) => d[0]! >> 4 === ST_DATA && ++dataPackets === 2000;
     const data = payload(8 * 1024 * 1024);
     const got = sink(server);
     source(client, data);
     // Per virtual millisecond: datagrams sent, against the window at that moment.
-    let worst = 0;
-    let biggestWindow = 0;
+    const worst = { before: 0, after: 0 };
+    let smallestWindowAfter = Infinity;
     const start = s.clock.now();
     for (let i = 0; i < 60_000 && !got.closed(); i++) {
-      const before = s.link.ab.stats.sent;
+      const sentBefore = s.link.ab.stats.sent;
+      const lossSeen = s.a.stats.retransmits > 0;
       s.clock.advance(1);
-      const { cwnd, rttMs } = client.info();
-      biggestWindow = Math.max(biggestWindow, cwnd);
+      const { cwnd } = client.info();
       // (Small windows leave in single packets, which this measure cannot tell apart.)
-      if (rttMs > 0 && cwnd > 50 * 1382)
-        worst = Math.max(worst, ((s.link.ab.stats.sent - before) * 1382) / cwnd);
+      if (cwnd < 50 * 1382) continue;
+      const share = ((s.link.ab.stats.sent - sentBefore) * 1382) / cwnd;
+      if (!lossSeen) worst.before = Math.max(worst.before, share);
+      else {
+        worst.after = Math.max(worst.after, share);
+        smallestWindowAfter = Math.min(smallestWindowAfter, cwnd);
+      }
     }
     expect(got.bytes().equals(Buffer.from(data))).toBe(true);
-    // The window grew well past what one burst could carry unpaced ...
-    expect(biggestWindow).toBeGreaterThan(500_000);
-    // ... yet no millisecond carried much more than a fifth of it (the bucket: 2 ms at
-    // 2 x cwnd / 20 ms); unpaced, each burst's acks release the whole window again at once (1.0).
-    expect(worst).toBeLessThan(0.25);
-    // And the transfer is not held back: 8 MiB in 0.37 s here (0.31 s unpaced).
-    expect(s.clock.now() - start).toBeLessThan(500);
+    expect(s.a.stats.retransmits).toBe(1);
+    // Before the loss was seen, each burst's acks released the whole window again at once ...
+    expect(worst.before).toBeGreaterThan(0.9);
+    // ... after it, with the window still large, no millisecond carried much more than a
+    // fifth of it (the bucket: 2 ms at 1.25 x cwnd / 20 ms, with rounding).
+    expect(smallestWindowAfter).toBeGreaterThan(400_000);
+    expect(worst.after).toBeLessThan(0.2);
+    // And the transfer is not held back: 8 MiB in well under a second of 20 ms round trips.
+    expect(s.clock.now() - start).toBeLessThan(600);
   });
 
   it('wraps sequence numbers (first seq 65530) in both directions', async () => {
