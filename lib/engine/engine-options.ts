@@ -25,6 +25,7 @@ import {
 } from './peers/connect-peer.js';
 import { CONNECT_TIMEOUT_MS } from '../net/tcp.js';
 import { type ListenOptions } from './peers/tcp-peer-listener.js';
+import { TcpOnlyPeers } from './peers/tcp-only-peers.js';
 import { DEFAULT_READAHEAD_BYTES } from './download/demand.js';
 import type { ChokerSettings } from './upload/uploader.js';
 import type { RateLimiter } from '../util/rate-limiter.js';
@@ -211,6 +212,8 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
       `transport must be one of ${TRANSPORT_POLICIES.join(', ')}, got ${String(transport)}`
     );
   const { selectFiles, ...rest } = o;
+  // Peers whose uTP went unanswered: redialed TCP first.
+  const tcpOnly = new TcpOnlyPeers(clock);
   return {
     ...rest,
     ...(selectFiles !== undefined ? { selectFiles: checkSelection(selectFiles, o.info) } : {}),
@@ -232,6 +235,7 @@ export function resolveOptions(o: BitTorrentEngineOptions): ResolvedOptions {
           clock,
           encryption: o.encryption ?? DEFAULT_ENCRYPTION,
           transport: utpOnly ? 'utp' : transport,
+          tcpOnly,
           ...(o.utp ? { utp: o.utp } : {})
         })),
     uploadLimit: positive('uploadLimit', o.uploadLimit, 0),

@@ -1,7 +1,8 @@
 /**
  * Two transports for one peer, in virtual time: the second is dialed when the first fails or
  * has not connected within TRANSPORT_HEAD_START_MS, the first stream to connect wins and the
- * other is closed or aborted; 'both' dials both at once; an abort ends everything.
+ * other is closed or aborted; 'both' dials both at once; an abort ends everything. A peer whose
+ * uTP went unanswered while TCP connected is redialed TCP first for a while.
  */
 import { describe, expect, it } from '@jest/globals';
 import {
@@ -10,6 +11,7 @@ import {
   UTP_FALLBACK_TIMEOUT_MS,
   type PeerDialOptions
 } from '../../lib/engine/peers/connect-peer.js';
+import { TCP_ONLY_TTL_MS, TcpOnlyPeers } from '../../lib/engine/peers/tcp-only-peers.js';
 import { AbortError, TimeoutError, TrackerlessError } from '../../lib/errors.js';
 import type { Address } from '../../lib/net/address.js';
 import type { PeerTransport, WireStream } from '../../lib/net/stream.js';
@@ -223,5 +225,83 @@ describe('dialing two transports', () => {
     expect((await runUntil(clock2, p2)).error).toBeInstanceOf(AbortError);
     expect(two.dials.map((d) => d.transport)).toEqual(['utp']);
     expect(clock2.pendingTimers()).toBe(0);
+  });
+});
+
+describe('peers whose uTP goes unanswered', () => {
+  it('are redialed TCP first once TCP connected while their uTP SYN went unanswered, until the entry expires', async () => {
+    const clock = new FakeClock();
+    const answers: Record<PeerTransport, Answer> = { utp: 'never', tcp: { connectAfter: 20 } };
+    const { dials, options } = dialers(clock, answers);
+    const tcpOnly = new TcpOnlyPeers(clock);
+    const dial = () => runUntil(clock, connectPeer(peer, infoHash, { ...options, tcpOnly }));
+    const since = (from: number) => dials.slice(from).map((d) => [d.transport, d.at - dials[from]!.at]);
+
+    expect((await dial()).value?.transport).toBe('tcp');
+    expect(since(0)).toEqual([
+      ['utp', 0],
+      ['tcp', TRANSPORT_HEAD_START_MS]
+    ]);
+    expect(tcpOnly.has(peer)).toBe(true);
+    // The redial: TCP at once, and it connects before uTP would join.
+    expect((await dial()).value?.transport).toBe('tcp');
+    expect(since(2)).toEqual([['tcp', 0]]);
+    // Still remembered for (nearly) the whole TTL, then uTP first again.
+    clock.advance(TCP_ONLY_TTL_MS - 1_000);
+    expect(tcpOnly.has(peer)).toBe(true);
+    clock.advance(1_000);
+    await dial();
+    expect(since(3)).toEqual([
+      ['utp', 0],
+      ['tcp', TRANSPORT_HEAD_START_MS]
+    ]);
+    // A uTP dial that timed out before TCP connected counts too.
+    const other: Address = { host: '10.0.0.3', port: 6881 };
+    answers.tcp = { connectAfter: UTP_FALLBACK_TIMEOUT_MS + 1_000 };
+    expect(
+      (await runUntil(clock, connectPeer(other, infoHash, { ...options, tcpOnly }))).value?.transport
+    ).toBe('tcp');
+    expect(tcpOnly.has(other)).toBe(true);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it('are not remembered when uTP refused (the peer has uTP), and are forgotten when uTP connects', async () => {
+    const clock = new FakeClock();
+    const answers: Record<PeerTransport, Answer> = { utp: { failAfter: 10 }, tcp: { connectAfter: 20 } };
+    const { dials, options } = dialers(clock, answers);
+    const tcpOnly = new TcpOnlyPeers(clock);
+    expect(
+      (await runUntil(clock, connectPeer(peer, infoHash, { ...options, tcpOnly }))).value?.transport
+    ).toBe('tcp');
+    expect(tcpOnly.has(peer)).toBe(false);
+    // Remembered, but the peer answers uTP now: TCP first, uTP beside it after the head start wins.
+    tcpOnly.remember(peer);
+    answers.utp = { connectAfter: 10 };
+    answers.tcp = 'never';
+    expect(
+      (await runUntil(clock, connectPeer(peer, infoHash, { ...options, tcpOnly }))).value?.transport
+    ).toBe('utp');
+    expect(dials.slice(2).map((d) => d.transport)).toEqual(['tcp', 'utp']);
+    expect(tcpOnly.has(peer)).toBe(false);
+    // Under 'both' (no head start) a faster TCP says nothing about uTP.
+    answers.utp = 'never';
+    answers.tcp = { connectAfter: 20 };
+    await runUntil(clock, connectPeer(peer, infoHash, { ...options, tcpOnly, transport: 'both' }));
+    expect(tcpOnly.has(peer)).toBe(false);
+  });
+
+  it('are held in a bounded table, the oldest entry going first', () => {
+    const clock = new FakeClock();
+    const t = new TcpOnlyPeers(clock, 60_000, 3);
+    const at = (i: number): Address => ({ host: `10.0.0.${i}`, port: 6881 });
+    for (let i = 1; i <= 3; i++) t.remember(at(i));
+    t.remember(at(1)); // refreshed: now the newest
+    t.remember(at(4));
+    expect(t.size).toBe(3);
+    expect([1, 2, 3, 4].map((i) => t.has(at(i)))).toEqual([true, false, true, true]);
+    expect(t.has({ host: '::1', port: 6881 })).toBe(false);
+    clock.advance(60_000);
+    expect(t.has(at(1))).toBe(false);
+    expect(t.size).toBe(2);
   });
 });

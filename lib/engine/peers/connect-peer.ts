@@ -3,12 +3,13 @@
  * when the first fails or is slow to answer), then the encryption policy on the connection (plaintext, or a Message Stream
  * Encryption handshake first for 'preferred' and 'required').
  */
-import { AbortError } from '../../errors.js';
+import { AbortError, TimeoutError } from '../../errors.js';
 import type { Address } from '../../net/address.js';
 import type { PeerTransport, WireStream } from '../../net/stream.js';
 import { connectTcp, CONNECT_TIMEOUT_MS, type ConnectOptions } from '../../net/tcp.js';
 import { systemClock, type TimerHandle } from '../../util/clock.js';
 import { DEFAULT_ENCRYPTION, dialsEncrypted, mseInitiate, type EncryptionPolicy } from '../../wire/mse.js';
+import type { TcpOnlyPeers } from './tcp-only-peers.js';
 
 /**
  * Which transports to dial, in which order: one only ('tcp', 'utp'), one then the other when it
@@ -59,6 +60,11 @@ export interface PeerDialOptions extends ConnectOptions {
    * (uTP stays the fallback). Undefined: unknown.
    */
   utpHint?: boolean;
+  /**
+   * Peers whose uTP went unanswered while TCP connected: dialed TCP first (overriding
+   * `utpHint`), and updated by this dial's outcome.
+   */
+  tcpOnly?: TcpOnlyPeers;
 }
 
 /** The transports to try for a peer, in order ('both': all at once). */
@@ -90,15 +96,27 @@ export async function connectPeer(
   infoHash: Uint8Array,
   options: PeerDialOptions = {}
 ): Promise<WireStream> {
-  const order = dialOrder(options.transport ?? DEFAULT_TRANSPORT, options.utp !== undefined, options.utpHint);
+  const hint = options.tcpOnly?.has(address) ? false : options.utpHint;
+  const order = dialOrder(options.transport ?? DEFAULT_TRANSPORT, options.utp !== undefined, hint);
   if (order.length === 1) return dialOver(order[0]!, address, infoHash, options, {});
   const headStartMs = options.transport === 'both' ? 0 : TRANSPORT_HEAD_START_MS;
-  return race(order[0]!, order[1]!, headStartMs, address, infoHash, options);
+  const { stream, utpUnanswered } = await race(order[0]!, order[1]!, headStartMs, address, infoHash, options);
+  if (stream.transport === 'utp') options.tcpOnly?.forget(address);
+  // Only a uTP dial that had its head start says the peer does not answer uTP.
+  else if (utpUnanswered && order[0] === 'utp' && headStartMs > 0) options.tcpOnly?.remember(address);
+  return stream;
+}
+
+/** A race's winner, and whether a uTP dial in it went unanswered (timed out, or still waiting). */
+interface RaceResult {
+  stream: WireStream;
+  utpUnanswered: boolean;
 }
 
 /**
  * `first`, then `second` when `first` fails or has not connected (transport level, before
  * encryption) within `headStartMs`; the first stream to come out wins, a later one is closed.
+ * A uTP dial that was refused (RESET: the peer has uTP) or never started is not "unanswered".
  */
 function race(
   first: PeerTransport,
@@ -107,14 +125,16 @@ function race(
   address: Address,
   infoHash: Uint8Array,
   options: PeerDialOptions
-): Promise<WireStream> {
+): Promise<RaceResult> {
   const clock = options.clock ?? systemClock;
   const losers = new AbortController();
   const onAbort = (): void => losers.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const shared = { ...options, signal: losers.signal };
-  return new Promise<WireStream>((resolve, reject) => {
+  return new Promise<RaceResult>((resolve, reject) => {
     let settled = false;
+    /** The uTP dial: not started, waiting, connected, timed out, or failed otherwise. */
+    let utp: 'idle' | 'waiting' | 'open' | 'timeout' | 'failed' = 'idle';
     let pending = 0;
     let secondStarted = false;
     let headStart: TimerHandle | null = null;
@@ -123,12 +143,18 @@ function race(
       headStart?.cancel();
       losers.abort();
       options.signal?.removeEventListener('abort', onAbort);
-      if (stream !== null) resolve(stream);
+      if (stream !== null) resolve({ stream, utpUnanswered: utp === 'waiting' || utp === 'timeout' });
       else reject(options.signal?.aborted ? new AbortError() : err);
     };
     const start = (transport: PeerTransport, how: DialHow): void => {
       pending++;
-      dialOver(transport, address, infoHash, shared, how).then(
+      if (transport === 'utp') utp = 'waiting';
+      const onOpen = how.onOpen;
+      const opened = (): void => {
+        if (transport === 'utp') utp = 'open';
+        onOpen?.();
+      };
+      dialOver(transport, address, infoHash, shared, { ...how, onOpen: opened }).then(
         (stream) => {
           pending--;
           if (settled) stream.close();
@@ -136,6 +162,8 @@ function race(
         },
         (err: unknown) => {
           pending--;
+          if (transport === 'utp' && utp === 'waiting')
+            utp = err instanceof TimeoutError ? 'timeout' : 'failed';
           if (settled) return;
           if (options.signal?.aborted) settle(null, err);
           else if (!secondStarted) startSecond();
