@@ -252,6 +252,19 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     mine.close();
   });
 
+  it('with an in-flight budget of one piece, each stored piece refills at once (not on the next tick)', async () => {
+    const net = new PipeNet();
+    const { data, info } = content(1024 * KiB, 9); // 32 pieces of 32 KiB
+    const seed = await seeder(net, info, data);
+    const down = await leecher(net, info.infoHash, { info, maxInFlightBytes: 32 * KiB });
+    const started = net.time.now();
+    down.engine.addPeer(seed.address, 'manual');
+    await net.time.settle(down.engine.done());
+    // ~15 ms of virtual time; left to other wake-ups (upkeep ticks) each piece waits ~20 ms: ~0.6 s.
+    expect(net.time.now() - started).toBeLessThan(200);
+    expect((await storedBytes(down.holder.storage!, info)).equals(Buffer.from(data))).toBe(true);
+  });
+
   it('caps the upload rate', async () => {
     const net = new PipeNet();
     const { data, info } = content(768 * KiB, 6);

@@ -124,6 +124,13 @@ export class Downloader {
   private readonly limiter: RateLimiter;
   private readonly smartBan: SmartBan<PeerSession>;
   private fillScheduled = false;
+  /**
+   * A fill ran with the in-flight budget spent (no new pieces started): the next write that
+   * brings the budget back refills every peer. Without one, a finished write changes nothing a
+   * pick could use (the piece left the picker when it verified), and refilling every peer after
+   * every write was most of a swarm's picks, nearly all of them empty.
+   */
+  private budgetLimited = false;
   private refillTimer: TimerHandle | undefined;
   private closed = false;
 
@@ -326,13 +333,9 @@ export class Downloader {
 
   // --- requests --------------------------------------------------------------------------------
 
-  /** Send our INTERESTED / NOT_INTERESTED for the peer's current availability. */
+  /** Send our INTERESTED / NOT_INTERESTED for the peer's current availability, then top it up. */
   updateInterest(s: PeerSession): void {
-    if (!s.connected) return;
-    const want = this.picker.isInteresting(s);
-    if (want && !s.wire.amInterested) s.wire.interested();
-    else if (!want && s.wire.amInterested) s.wire.uninterested();
-    if (want) this.fill(s);
+    if (this.setInterest(s)) this.fill(s);
   }
 
   /**
@@ -357,6 +360,7 @@ export class Downloader {
       if (budget <= 0) return this.scheduleRefill();
     }
     const newPieces = this.inFlightBytes < this.o.maxInFlightBytes;
+    if (!newPieces) this.budgetLimited = true;
     const now = this.o.clock.now();
     const avoided =
       p.avoid.size === 0 ? undefined : (piece: number): boolean => (p.avoid.get(piece) ?? 0) > now;
@@ -457,6 +461,15 @@ export class Downloader {
     return Math.min(target, s.remoteQueueLimit ?? target);
   }
 
+  /** INTERESTED / NOT_INTERESTED as the peer's availability says; true while interested. */
+  private setInterest(s: PeerSession): boolean {
+    if (!s.connected) return false;
+    const want = this.picker.isInteresting(s);
+    if (want && !s.wire.amInterested) s.wire.interested();
+    else if (!want && s.wire.amInterested) s.wire.uninterested();
+    return want;
+  }
+
   private scheduleRefill(): void {
     if (this.refillTimer || this.closed) return;
     const delay = Math.max(
@@ -503,8 +516,10 @@ export class Downloader {
     }
     this.picker.onPieceVerified(index);
     for (const p of this.smartBan.pieceVerified(index, buf.data)) this.o.hooks.ban(p);
+    // A verified piece only removes candidates: peers that held it may no longer interest us,
+    // but none has anything new to pick.
     for (const s of this.peers.keys())
-      if (s.wire.amInterested && this.picker.peerHas(s, index)) this.updateInterest(s);
+      if (s.wire.amInterested && this.picker.peerHas(s, index)) this.setInterest(s);
     this.write(index, buf.data);
   }
 
@@ -518,7 +533,10 @@ export class Downloader {
         if (this.stored.set(index) && (!this.wanted || this.wanted.get(index))) this.storedWantedCount++;
         this.o.hooks.pieceStored(index);
         if (this.complete) this.o.hooks.complete();
-        else this.scheduleFill();
+        else if (this.budgetLimited && this.inFlightBytes < this.o.maxInFlightBytes) {
+          this.budgetLimited = false;
+          this.scheduleFill();
+        }
       },
       (err: unknown) => {
         this.writingBytes -= data.length;
