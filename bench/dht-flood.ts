@@ -2,7 +2,7 @@
  * Flood benchmark (issue 8, scenario 3), on loopback only (run it in a private network
  * namespace: `unshare --net -- bash -c 'ip link set lo up; node dist/bench/dht-flood.js'`):
  *
- *   node dist/bench/dht-flood.js [--rate 100000] [--seconds 10] [--reps 2] [--modes off,on]
+ *   node dist/bench/dht-flood.js [--rate 100000] [--seconds 10] [--reps 2] [--modes off,on] [--pin]
  *
  * One victim node (a child process: ours, with a full routing table and stored peers) is
  * flooded by a second child sending ping / find_node / get_peers from one address
@@ -12,11 +12,16 @@
  * default protections with loopback not exempt. Reported per mode (medians over reps): the
  * honest queries answered and their latency before and during the flood, what the flooder
  * got back (replies/s, bytes/s, bytes per byte sent), the victim's CPU share and memory.
+ * A mode may name a young-generation size for the victim's node process: `on@semi16` runs it
+ * with `--min-semi-space-size=16 --max-semi-space-size=16` (MiB), to compare in one run.
+ * `--pin`: the victim alone on CPU 0, the flooder and the honest clients on CPU 1 (taskset), so
+ * that on a 2-core machine the three processes do not take turns on one core.
  * First it prints the worst-case bytes out per byte in of every datagram kind (amplification.ts).
  * Every loop is bounded in count and time; all sockets are closed.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import bencode from 'bencode';
@@ -24,12 +29,14 @@ import { argvReader } from './lib/argv.js';
 import { fmt, median, quantile, sleep, table, withTimeout } from './lib/stats.js';
 import { seededRandom } from '../lib/util/random.js';
 import { measureAmplification } from './lib/amplification.js';
+import { measureDropCost } from './lib/drop-cost.js';
 
 const { value, num } = argvReader(process.argv.slice(2));
 const rate = num('rate', 100_000);
 const seconds = num('seconds', 10);
 const reps = num('reps', 2);
-const modes = (value('modes') ?? 'off,on').split(',') as Array<'off' | 'on'>;
+const modes = (value('modes') ?? 'off,on').split(',');
+const pin = process.argv.includes('--pin');
 const BASELINE_MS = 3000;
 const HONEST_CLIENTS = 10;
 const HONEST_INTERVAL_MS = 100;
@@ -56,6 +63,28 @@ interface Run {
   /** The victim's longest event-loop stall and its 99th percentile during the flood, ms. */
   stallMaxMs: number;
   stallP99Ms: number;
+  /** The victim's CPU time per datagram it read during the flood, µs. */
+  victimUsPerDatagram: number;
+  /** The victim's young-generation collections during the flood: count, total and longest ms. */
+  gcYoung: number;
+  gcYoungMs: number;
+  gcYoungMaxMs: number;
+  /** Full (mark-compact) collections during the flood. */
+  gcFull: number;
+  load1: number;
+}
+
+interface GcCounts {
+  young: number;
+  youngMs: number;
+  youngMaxMs: number;
+  full: number;
+  fullMs: number;
+}
+
+/** Pin a process to one CPU (Linux taskset); the bench's --pin. */
+function pinTo(pid: number, cpu: number): void {
+  execFileSync('taskset', ['-pc', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
 /** The namespace's UDP RcvbufErrors (datagrams dropped on a full socket receive buffer). */
@@ -92,6 +121,7 @@ interface VictimStats {
   rss: number;
   /** Event-loop stalls since the previous stats. */
   loop: { stallMaxMs: number; stallP99Ms: number };
+  gc: GcCounts;
 }
 
 async function victimStats(victim: ChildProcess): Promise<VictimStats> {
@@ -165,10 +195,18 @@ function tidOf(msg: Buffer): string | null {
   }
 }
 
-async function runOnce(mode: 'off' | 'on', rep: number): Promise<Run> {
-  const victim = fork(childPath, ['--role', 'victim', '--limits', mode, '--seed', String(rep + 1)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+async function runOnce(mode: string, rep: number): Promise<Run> {
+  const [limits, variant] = mode.split('@') as [string, string | undefined];
+  const semi = variant?.startsWith('semi') ? Number(variant.slice(4)) : undefined;
+  const execArgv = [
+    ...process.execArgv,
+    ...(semi ? [`--min-semi-space-size=${semi}`, `--max-semi-space-size=${semi}`] : [])
+  ];
+  const victim = fork(childPath, ['--role', 'victim', '--limits', limits, '--seed', String(rep + 1)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv
   });
+  if (pin) pinTo(victim.pid!, 0);
   const honest = new HonestClients();
   try {
     const { port } = await withTimeout(message<{ port: number }>(victim, 'ready'), 30_000, 'victim start');
@@ -183,6 +221,7 @@ async function runOnce(mode: 'off' | 'on', rep: number): Promise<Run> {
       ['--role', 'flooder', '--target', String(port), '--rate', String(rate), '--seconds', String(seconds)],
       { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
     );
+    if (pin) pinTo(flooder.pid!, 1);
     const done = await withTimeout(
       message<{ sent: number; bytesOut: number; replies: number; bytesIn: number; elapsedMs: number }>(
         flooder,
@@ -223,7 +262,13 @@ async function runOnce(mode: 'off' | 'on', rep: number): Promise<Run> {
       dropped: drops(s1) - drops(s0),
       kernelDrops,
       stallMaxMs: after.loop.stallMaxMs,
-      stallP99Ms: after.loop.stallP99Ms
+      stallP99Ms: after.loop.stallP99Ms,
+      victimUsPerDatagram: (cpuMs * 1000) / Math.max(1, done.sent - kernelDrops),
+      gcYoung: after.gc.young,
+      gcYoungMs: after.gc.youngMs,
+      gcYoungMaxMs: after.gc.youngMaxMs,
+      gcFull: after.gc.full,
+      load1: loadavg()[0]!
     };
   } finally {
     await honest.stop();
@@ -243,6 +288,14 @@ console.log(
   )
 );
 
+// Our own code's cost per dropped flood datagram, no socket: time, and the young-generation
+// collections what it allocates causes.
+const dropCost = await measureDropCost();
+console.log(
+  `our cost per dropped flood datagram (no socket): ${fmt(dropCost.nsPerDatagram)} ns, ${fmt(dropCost.youngGcsPerMillion)} young GCs per million`
+);
+
+if (pin) pinTo(process.pid, 1);
 const runs: Run[] = [];
 for (let rep = 0; rep < reps; rep++) {
   for (const mode of modes) {
@@ -270,7 +323,10 @@ console.log(
       'victim CPU',
       'victim RSS MiB (before / after)',
       'dropped by the kernel (full buffer)',
-      'victim loop stall p99 / max ms'
+      'victim loop stall p99 / max ms',
+      'victim µs per datagram',
+      'victim young GCs (n / total ms / max ms)',
+      'load average'
     ],
     modes.map((m) => [
       m,
@@ -299,8 +355,17 @@ console.log(
         med(m, (r) => r.kernelDrops),
         0
       ),
-      `${fmt(med(m, (r) => r.stallP99Ms))} / ${fmt(med(m, (r) => r.stallMaxMs))}`
+      `${fmt(med(m, (r) => r.stallP99Ms))} / ${fmt(med(m, (r) => r.stallMaxMs))}`,
+      fmt(med(m, (r) => r.victimUsPerDatagram)),
+      `${fmt(
+        med(m, (r) => r.gcYoung),
+        0
+      )} / ${fmt(med(m, (r) => r.gcYoungMs))} / ${fmt(med(m, (r) => r.gcYoungMaxMs))}`,
+      fmt(
+        med(m, (r) => r.load1),
+        1
+      )
     ])
   )
 );
-console.log(`BENCH_JSON ${JSON.stringify({ rate, seconds, reps, amplification, runs })}`);
+console.log(`BENCH_JSON ${JSON.stringify({ rate, seconds, reps, pin, amplification, dropCost, runs })}`);

@@ -11,7 +11,7 @@
  *       counting the replies and bytes that come back; reports 'done' with the counts.
  */
 import dgram from 'node:dgram';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import bencode from 'bencode';
 import { DHT } from '../lib/index.js';
 import { seededRandom } from '../lib/util/random.js';
@@ -52,13 +52,32 @@ async function victim(): Promise<void> {
   // fills, and a stall longer than the buffer holds drops datagrams whoever sent them.
   const stalls = monitorEventLoopDelay({ resolution: 1 });
   stalls.enable();
+  // Garbage-collection pauses since the last 'stats' (young = scavenges).
+  const gc = { young: 0, youngMs: 0, youngMaxMs: 0, full: 0, fullMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      if (kind === 1 /* NODE_PERFORMANCE_GC_MINOR */) {
+        gc.young++;
+        gc.youngMs += e.duration;
+        gc.youngMaxMs = Math.max(gc.youngMaxMs, e.duration);
+      } else {
+        gc.full++;
+        gc.fullMs += e.duration;
+      }
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   process.on('message', (msg: { type: string }) => {
     if (msg.type === 'stats') {
       const s = dht.stats();
       const mem = process.memoryUsage();
       const loop = { stallMaxMs: stalls.max / 1e6, stallP99Ms: stalls.percentile(99) / 1e6 };
       stalls.reset();
+      const gcSince = { ...gc };
+      Object.assign(gc, { young: 0, youngMs: 0, youngMaxMs: 0, full: 0, fullMs: 0 });
       process.send!({
+        gc: gcSince,
         type: 'stats',
         stats: s,
         cpu: process.cpuUsage(),
@@ -67,8 +86,10 @@ async function victim(): Promise<void> {
         loop
       });
     }
-    if (msg.type === 'stop')
+    if (msg.type === 'stop') {
+      gcObserver.disconnect();
       void dht.destroy().then(() => process.send!({ type: 'stopped' }, () => process.disconnect()));
+    }
   });
   process.send!({ type: 'ready', port: dht.address().port });
 }

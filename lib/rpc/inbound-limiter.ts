@@ -9,11 +9,19 @@
  *
  * Memory is bounded: at most `maxTrackedIps` sources are remembered (least recently heard
  * from forgotten first); a forgotten source starts again with a full bucket, which the global
- * bucket bounds when an attacker rotates through many addresses.
+ * bucket bounds when an attacker rotates through many addresses. A source whose bucket has
+ * refilled and that is not banned is forgotten as soon as a new one arrives (remembering it
+ * would change nothing), so a node that hears from many sources now and then keeps only the
+ * busy ones, and a node that hears from none holds no map at all.
+ *
+ * A flood is sorted per datagram with one map lookup and no allocation: the recency order
+ * (Map insertion order) is refreshed at most once per REORDER_MS per source, since moving a
+ * key (delete + set) at 100k datagrams/s makes V8 rebuild the map's table over and over.
  */
 import type { Clock } from '../util/clock.js';
 import { isExempt, type ExemptScope } from '../net/ip-class.js';
 import { TokenBucket } from '../util/token-bucket.js';
+import { EMPTY_MAP } from '../util/empty.js';
 
 export interface InboundLimitsOptions {
   /** Unsolicited datagrams per second one IP may send (default 20). */
@@ -44,9 +52,17 @@ export const INBOUND_LIMITS_DEFAULTS: Required<InboundLimitsOptions> = {
 
 export type InboundVerdict = 'ok' | 'rate-limited' | 'banned' | 'overloaded';
 
+/** How stale a source's place in the recency order may get, ms (eviction is LRU to this grain). */
+const REORDER_MS = 1000;
+/** Oldest sources checked (refilled ones forgotten) per new source: amortised, bounded work. */
+const FORGET_PER_INSERT = 4;
+
 interface Source {
   tokens: number;
+  /** When `tokens` was last refilled. */
   at: number;
+  /** When the source last moved to the young end of the recency order. */
+  touched: number;
   /** Datagrams dropped since the last one let through. */
   drops: number;
   bannedUntil: number;
@@ -54,7 +70,8 @@ interface Source {
 
 export class InboundLimiter {
   private readonly o: Required<InboundLimitsOptions>;
-  private readonly sources = new Map<string, Source>();
+  /** Least recently heard first; the shared empty map until a limited source arrives. */
+  private sources: ReadonlyMap<string, Source> = EMPTY_MAP;
   /** null: no global cap. */
   private readonly global: TokenBucket | null;
   private banned = 0;
@@ -91,16 +108,13 @@ export class InboundLimiter {
   private perIp(host: string): InboundVerdict {
     const now = this.clock.now();
     let s = this.sources.get(host);
-    if (s) {
-      this.sources.delete(host); // re-inserted below: Map order = least recently heard first
-    } else {
-      s = { tokens: this.o.perIpBurst, at: now, drops: 0, bannedUntil: 0 };
-      if (this.sources.size >= this.o.maxTrackedIps) {
-        const oldest = this.sources.keys().next().value;
-        if (oldest !== undefined) this.sources.delete(oldest);
-      }
+    if (s === undefined) s = this.track(host, now);
+    else if (now - s.touched >= REORDER_MS) {
+      const own = this.sources as Map<string, Source>;
+      own.delete(host);
+      own.set(host, s);
+      s.touched = now;
     }
-    this.sources.set(host, s);
     if (s.bannedUntil > now) return 'banned';
     const elapsed = now - s.at;
     if (elapsed > 0) {
@@ -119,5 +133,30 @@ export class InboundLimiter {
       return 'banned';
     }
     return 'rate-limited';
+  }
+
+  /** Remember a new source, making room: refilled sources first, else the least recent. */
+  private track(host: string, now: number): Source {
+    const own =
+      this.sources === EMPTY_MAP ? new Map<string, Source>() : (this.sources as Map<string, Source>);
+    this.sources = own;
+    let checked = 0;
+    for (const [key, old] of own) {
+      if (checked++ >= FORGET_PER_INSERT) break;
+      if (this.forgettable(old, now)) own.delete(key);
+    }
+    if (own.size >= this.o.maxTrackedIps) {
+      const oldest = own.keys().next().value;
+      if (oldest !== undefined) own.delete(oldest);
+    }
+    const s: Source = { tokens: this.o.perIpBurst, at: now, touched: now, drops: 0, bannedUntil: 0 };
+    own.set(host, s);
+    return s;
+  }
+
+  /** Would forgetting `s` change nothing? Not banned and its bucket full again. */
+  private forgettable(s: Source, now: number): boolean {
+    if (s.bannedUntil > now) return false;
+    return s.tokens + ((now - s.at) * this.o.perIpRate) / 1000 >= this.o.perIpBurst;
   }
 }

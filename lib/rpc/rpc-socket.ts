@@ -115,6 +115,7 @@ interface Pending {
   key: string;
   /** formatAddress of the node asked. */
   address: string;
+  host: string;
   method: string;
   sentAt: number;
   timer: TimerHandle;
@@ -143,6 +144,11 @@ export class RpcSocket {
   private pending: ReadonlyMap<string, Pending> = EMPTY_MAP;
   /** host|port -> queries awaiting its reply: such replies skip the inbound limits. */
   private awaiting: ReadonlyMap<string, number> = EMPTY_MAP;
+  /**
+   * host -> queries awaiting a reply from any port of it: checked first, so a datagram from a
+   * host we await nothing from (a flood) is sorted without building its address string.
+   */
+  private awaitingHosts: ReadonlyMap<string, number> = EMPTY_MAP;
   private readonly inbound: InboundLimiter | undefined;
   /** null: unlimited. */
   private readonly budget: TokenBucket | null;
@@ -254,6 +260,7 @@ export class RpcSocket {
     }
     this.pending = EMPTY_MAP;
     this.awaiting = EMPTY_MAP;
+    this.awaitingHosts = EMPTY_MAP;
     for (const w of this.waiting.splice(0)) w.reject(new DestroyedError('RPC socket'));
   }
 
@@ -281,10 +288,12 @@ export class RpcSocket {
       this.finish(key, new TimeoutError(`${query.method} to ${to.host}:${to.port} timed out`));
     }, opts.timeoutMs ?? this.timeoutMs);
     const addr = formatAddress(to);
-    this.ownAwaiting().set(addr, (this.awaiting.get(addr) ?? 0) + 1);
+    this.awaiting = countUp(this.awaiting, addr);
+    this.awaitingHosts = countUp(this.awaitingHosts, to.host);
     this.ownPending().set(key, {
       key,
       address: addr,
+      host: to.host,
       method: query.method,
       sentAt: this.clock.now(),
       timer,
@@ -300,9 +309,8 @@ export class RpcSocket {
     const p = this.pending.get(key);
     if (!p) return;
     this.ownPending().delete(key);
-    const left = (this.awaiting.get(p.address) ?? 1) - 1;
-    if (left > 0) this.ownAwaiting().set(p.address, left);
-    else this.ownAwaiting().delete(p.address);
+    countDown(this.awaiting, p.address);
+    countDown(this.awaitingHosts, p.host);
     p.timer.cancel();
     p.cleanupSignal();
     if (result instanceof Error) p.reject(result);
@@ -324,7 +332,7 @@ export class RpcSocket {
   private receive(data: Uint8Array, from: Address): void {
     if (this.closed) return;
     this.counters.bytesIn += data.length;
-    const awaited = this.awaiting.has(formatAddress(from));
+    const awaited = this.awaitingHosts.has(from.host) && this.awaiting.has(formatAddress(from));
     if (!awaited && !this.admitted(from)) return;
     const decoded = decodeMessage(data);
     if (!decoded.ok) {
@@ -401,11 +409,20 @@ export class RpcSocket {
     if (this.pending === EMPTY_MAP) this.pending = new Map();
     return this.pending as Map<string, Pending>;
   }
+}
 
-  private ownAwaiting(): Map<string, number> {
-    if (this.awaiting === EMPTY_MAP) this.awaiting = new Map();
-    return this.awaiting as Map<string, number>;
-  }
+/** `counts` with one more for `key` (a new Map in place of the shared empty one). */
+function countUp(counts: ReadonlyMap<string, number>, key: string): ReadonlyMap<string, number> {
+  const own = counts === EMPTY_MAP ? new Map<string, number>() : (counts as Map<string, number>);
+  own.set(key, (own.get(key) ?? 0) + 1);
+  return own;
+}
+
+/** One less for `key` in a map countUp made (never the shared empty one: it has no keys). */
+function countDown(counts: ReadonlyMap<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left > 0) (counts as Map<string, number>).set(key, left);
+  else if (counts.has(key)) (counts as Map<string, number>).delete(key);
 }
 
 function pendingKey(tid: Uint8Array, from: Address): string {

@@ -64,6 +64,36 @@ describe('InboundLimiter', () => {
     expect(l.tracked).toBe(100);
   });
 
+  it('forgets sources whose bucket refilled when new ones arrive, never a banned one', () => {
+    const clock = new FakeClock();
+    const l = new InboundLimiter(clock, {
+      perIpRate: 20,
+      perIpBurst: 40,
+      banAfterDrops: 10,
+      globalRate: Infinity
+    });
+    expect(verdicts(l, '198.51.100.9', 60)).toEqual({ ok: 40, 'rate-limited': 9, banned: 11 });
+    for (let i = 0; i < 50; i++) l.admit(`100.0.${i}.1`);
+    expect(l.tracked).toBe(51);
+    clock.advance(1000); // every bucket full again; the flooder still banned
+    for (let i = 0; i < 25; i++) l.admit(`100.1.${i}.1`);
+    expect(l.tracked).toBe(26); // the 50 refilled ones forgotten, up to four per newcomer
+    expect(verdicts(l, '198.51.100.9', 3)).toEqual({ banned: 3 });
+  });
+
+  it('a source that keeps sending stays remembered while others come and go', () => {
+    const clock = new FakeClock();
+    const l = new InboundLimiter(clock, { maxTrackedIps: 10, perIpRate: 1, perIpBurst: 1, banAfterDrops: 5 });
+    expect(verdicts(l, '198.51.100.10', 7)).toEqual({ ok: 1, 'rate-limited': 4, banned: 2 });
+    for (let round = 0; round < 20; round++) {
+      clock.advance(1000);
+      expect(l.admit('198.51.100.10')).toBe('banned'); // moves it to the young end
+      for (let i = 0; i < 9; i++) l.admit(`100.2.${round}.${i}`);
+    }
+    expect(l.tracked).toBe(10);
+    expect(l.admit('198.51.100.10')).toBe('banned');
+  });
+
   it('caps unsolicited datagrams from all sources together', () => {
     const clock = new FakeClock();
     const l = new InboundLimiter(clock, { globalRate: 100 });
