@@ -1,9 +1,14 @@
 /**
  * Periodic upkeep of a DHT node, on the injected clock:
  * - refresh buckets idle for 15 minutes with a find_node into their range (BEP 5);
- * - ping the nodes silent for longest (5 minutes or more), a few per tick, so dead ones leave
- *   the table within minutes instead of being handed out until they turn questionable (a
- *   query answered by no one is asked twice before it counts: see `ping`);
+ * - ping the nodes silent for longest, a few at a time, PROBES_PER_INTERVAL times per interval,
+ *   so dead ones leave the table within a minute or two instead of being handed out until they
+ *   turn questionable (a query answered by no one is asked twice before it counts: see
+ *   `probe`): nodes silent for a minute, and in a bucket with replacements waiting (a dead
+ *   entry there has a live node ready to take its slot) after 30 s. The ping budget decides
+ *   how fast a dead entry is found: at 5% churn a minute (simulated, 300 nodes), 8 pings a
+ *   minute after 5 minutes of silence left ~16% of the entries dead, 18 a minute ~12%, 24
+ *   ~4.4%, 30 ~2.5%. 30 pings a minute cost ~75 bytes/s each way;
  * - expire stored peers; save the state file now and then.
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -15,10 +20,14 @@ import { randomIdWithPrefix } from '../id/node-id.js';
 
 /** At most this many bucket refresh lookups per tick (keeps bursts small). */
 const MAX_REFRESH_PER_TICK = 4;
-/** At most this many liveness pings per tick. */
-const MAX_PINGS_PER_TICK = 8;
-/** Nodes silent this long are probed (libtorrent pings its least recently queried node every few seconds). */
-const PROBE_AFTER_MS = 5 * 60_000;
+/** Liveness probe rounds per maintenance interval (every 10 s with the default 1 minute). */
+const PROBES_PER_INTERVAL = 6;
+/** At most this many liveness pings per probe round (30 a minute by default). */
+const MAX_PINGS_PER_PROBE = 5;
+/** Nodes silent this long are probed (libtorrent pings its least recently queried node every 5 s). */
+const PROBE_AFTER_MS = 60_000;
+/** ... and this long when their bucket has replacements waiting. */
+const PROBE_REPLACEABLE_AFTER_MS = 30_000;
 /** Below this many nodes the table re-runs the self lookup every tick. */
 const SMALL_TABLE = 16;
 
@@ -37,6 +46,7 @@ export interface MaintenanceOptions {
 
 export class Maintenance {
   private timer: TimerHandle | null = null;
+  private probeTimer: TimerHandle | null = null;
   private lastSave: number;
   private stopped = false;
 
@@ -53,6 +63,8 @@ export class Maintenance {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = null;
+    this.probeTimer?.cancel();
+    this.probeTimer = null;
   }
 
   /** One round of upkeep (also callable directly in tests). */
@@ -64,18 +76,23 @@ export class Maintenance {
       table.touchBucket(prefix);
       this.opts.refresh(randomIdWithPrefix(table.localId, prefix, random)).catch(() => {});
     }
-    for (const node of table.stalest(MAX_PINGS_PER_TICK, PROBE_AFTER_MS)) {
+    peers.prune();
+    if (this.opts.save && clock.now() - this.lastSave >= this.opts.saveIntervalMs) {
+      this.lastSave = clock.now();
+      this.opts.save().catch((err: Error) => this.opts.warn(err));
+    }
+  }
+
+  /** One round of liveness pings (also callable directly in tests). */
+  probe(): void {
+    const stale = this.opts.table.stalest(MAX_PINGS_PER_PROBE, PROBE_AFTER_MS, PROBE_REPLACEABLE_AFTER_MS);
+    for (const node of stale) {
       // Failures are recorded by the query path; a second try covers a lost datagram, so a live
       // node is not dropped for one loss, and a dead one reaches NODE_BAD_FAILURES at once.
       this.opts
         .ping(node)
         .catch(() => this.opts.ping(node))
         .catch(() => {});
-    }
-    peers.prune();
-    if (this.opts.save && clock.now() - this.lastSave >= this.opts.saveIntervalMs) {
-      this.lastSave = clock.now();
-      this.opts.save().catch((err: Error) => this.opts.warn(err));
     }
   }
 
@@ -86,5 +103,16 @@ export class Maintenance {
       this.tick();
       this.schedule();
     }, this.opts.intervalMs);
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer) return;
+    this.probeTimer = this.opts.clock.setTimeout(() => {
+      this.probeTimer = null;
+      if (this.stopped) return;
+      this.probe();
+      this.scheduleProbe();
+    }, this.opts.intervalMs / PROBES_PER_INTERVAL);
   }
 }

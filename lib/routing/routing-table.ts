@@ -10,10 +10,13 @@
  * good); `restore` = we know of it from a saved state (inserted as questionable only if there
  * is room). Nodes that merely queried us or were mentioned by others never enter directly.
  * A node that fails NODE_BAD_FAILURES queries in a row (one, if it never answered) leaves the
- * table at once: a dead node must not be handed out or seeded into lookups again.
+ * table at once: a dead node must not be handed out or seeded into lookups again. Its slot goes
+ * to the freshest node waiting in the replacement cache (replacement-cache.ts): nodes that
+ * answered us while their bucket was full.
  */
 import { BucketTree } from './bucket-tree.js';
 import type { IpDiversity } from './ip-diversity.js';
+import { ReplacementCache } from './replacement-cache.js';
 import { K, NODE_BAD_FAILURES, NODE_GOOD_MS, BUCKET_REFRESH_MS, ID_LENGTH } from '../constants.js';
 import { bytesEqual } from '../util/bytes.js';
 import { commonPrefixLength, compareDistance } from '../id/node-id.js';
@@ -107,6 +110,9 @@ export interface RoutingTableOptions {
 /** Up to this many contacts, closest() sorts by insertion (quadratic, but cheap when small). */
 const SMALL_SORT = 32;
 
+/** Nodes waiting per full bucket (few: under churn the freshest matter, and memory is per table). */
+const REPLACEMENTS_PER_BUCKET = 3;
+
 /** Ids per slab: one bucket's worth, so a slab kept alive by one old contact wastes little. */
 const IDS_PER_SLAB = 8;
 
@@ -139,6 +145,7 @@ export class RoutingTable {
   private readonly k: number;
   private readonly diversity: IpDiversity | undefined;
   private readonly ids = new IdSlab();
+  private readonly replacements = new ReplacementCache(REPLACEMENTS_PER_BUCKET);
   /** Contacts in the tree. */
   private entries = 0;
   /** host -> entries at that IP (made on first use: only IP diversity limits need it). */
@@ -174,6 +181,7 @@ export class RoutingTable {
     this.id = id;
     this.entries = 0;
     this.perIp = null;
+    this.replacements.clear();
     this.bucket = this.newTree();
     for (const c of contacts) {
       if (bytesEqual(c.id, id) || !this.diversityAllows(c, null)) continue;
@@ -233,7 +241,15 @@ export class RoutingTable {
     const c = this.get(id);
     if (!c) return;
     c.failures++;
-    if (c.failures >= NODE_BAD_FAILURES || c.lastSeen === 0) this.bucket.remove(id);
+    if (c.failures < NODE_BAD_FAILURES && c.lastSeen > 0) return;
+    const bucket = this.fullBucketKey(id);
+    this.bucket.remove(id);
+    if (bucket !== null) this.promoteReplacement(bucket);
+  }
+
+  /** Nodes waiting in the replacement cache. */
+  replacementCount(): number {
+    return this.replacements.size();
   }
 
   remove(id: Uint8Array): void {
@@ -303,11 +319,22 @@ export class RoutingTable {
     this.activity[Math.min(prefixLength, ID_LENGTH * 8)] = this.now();
   }
 
-  /** Up to `max` nodes not heard from for `idleMs` (default NODE_GOOD_MS), longest silent first. */
-  stalest(max: number, idleMs: number = NODE_GOOD_MS): Contact[] {
+  /**
+   * Up to `max` nodes not heard from for `idleMs` (default NODE_GOOD_MS), longest silent first.
+   * With `idleWithReplacementsMs`, nodes in a bucket that has replacements waiting qualify after
+   * that shorter silence: a dead entry there can be replaced at once, so it is worth finding.
+   */
+  stalest(max: number, idleMs: number = NODE_GOOD_MS, idleWithReplacementsMs: number = idleMs): Contact[] {
     const now = this.tableTime();
     return this.all()
-      .filter((c) => c.lastSeen === 0 || now - c.lastSeen >= idleMs)
+      .filter((c) => {
+        if (c.lastSeen === 0) return true;
+        const idle = now - c.lastSeen;
+        if (idle >= idleMs) return true;
+        if (idle < idleWithReplacementsMs) return false;
+        const bucket = this.fullBucketKey(c.id);
+        return bucket !== null && this.replacements.has(bucket);
+      })
       .sort((a, b) => a.lastSeen - b.lastSeen)
       .slice(0, max);
   }
@@ -386,11 +413,37 @@ export class RoutingTable {
       this.touch(contact.id);
       return { kind: 'replaced', removed: bad };
     }
+    // It answered us (not a restored one): keep it for the first slot that frees up.
+    if (lastSeen > 0) {
+      const bucket = this.fullBucketKey(contact.id)!; // full and unsplittable: not our own
+      this.replacements.offer(bucket, { id: contact.id, host: node.host, port: node.port }, lastSeen);
+    }
     const stale = members
       .filter((c) => this.state(c) === 'questionable')
       .sort((a, b) => a.lastSeen - b.lastSeen)[0];
     if (stale) return { kind: 'bucket-full', ping: stale, candidate: node };
     return { kind: 'rejected', reason: 'full' };
+  }
+
+  /**
+   * The replacement cache's name for the bucket `id` falls in: its depth, or null for our own
+   * bucket (it splits instead of filling up, and shares its depth with its sibling).
+   */
+  private fullBucketKey(id: Uint8Array): number | null {
+    const leaf = this.bucket.leaf(id);
+    return leaf.canSplit ? null : leaf.depth;
+  }
+
+  /**
+   * A slot in the bucket at `depth` freed up: the freshest waiting node that still belongs
+   * there (our own bucket may have split since) and is allowed in takes it.
+   */
+  private promoteReplacement(depth: number): void {
+    for (let r = this.replacements.take(depth); r; r = this.replacements.take(depth)) {
+      if (this.get(r.id) || this.fullBucketKey(r.id) !== depth) continue;
+      const outcome = this.insert(r, r.seenAt, true);
+      if (outcome.kind === 'added') return;
+    }
   }
 
   /**

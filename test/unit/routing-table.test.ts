@@ -95,8 +95,10 @@ describe('RoutingTable', () => {
     const far = () => node(randomIdWithPrefix(localId, 0, rnd));
     const members = Array.from({ length: 8 }, far);
     for (const m of members) expect(t.nodeSeen(m).kind).toBe('added');
-    // All good: a newcomer is rejected.
-    expect(t.nodeSeen(far())).toEqual({ kind: 'rejected', reason: 'full' });
+    // All good: a newcomer is rejected (and waits in the replacement cache).
+    const waiting = far();
+    expect(t.nodeSeen(waiting)).toEqual({ kind: 'rejected', reason: 'full' });
+    expect(t.replacementCount()).toBe(1);
     // After 15 minutes the members become questionable: the owner must ping the oldest.
     now.t += NODE_GOOD_MS + 1;
     const candidate = far();
@@ -107,13 +109,58 @@ describe('RoutingTable', () => {
     // It failed to answer: replace it.
     expect(t.replace(out.ping.id, candidate).kind).toBe('added');
     expect(t.get(out.ping.id)).toBeNull();
-    // A node that failed twice is bad: it leaves at once, and a newcomer takes its slot.
+    // A node that failed twice is bad: it leaves at once, and the waiting node takes its slot.
     const victim = members.find((m) => t.get(m.id))!;
     t.nodeFailed(victim.id);
     expect(t.state(t.get(victim.id)!)).toBe('questionable');
     t.nodeFailed(victim.id);
     expect(t.get(victim.id)).toBeNull();
+    expect(t.get(waiting.id)).not.toBeNull();
+    expect(t.replacementCount()).toBe(0);
+    // With nobody waiting, the next failure leaves a free slot for a newcomer.
+    const next = members.find((m) => t.get(m.id))!;
+    t.nodeFailed(next.id);
+    t.nodeFailed(next.id);
+    expect(t.size()).toBe(7);
     expect(t.nodeSeen(far()).kind).toBe('added');
+  });
+
+  it('replacement cache: the freshest waiting node first, a few per bucket, only nodes that answered', () => {
+    const { t, localId, now } = table();
+    const far = () => node(randomIdWithPrefix(localId, 0, rnd));
+    const members = Array.from({ length: 8 }, far);
+    for (const m of members) t.nodeSeen(m);
+    const waiting = Array.from({ length: 5 }, () => {
+      now.t += 1000;
+      const w = far();
+      t.nodeSeen(w);
+      return w;
+    });
+    t.restore(far()); // known only from a saved state: never waits
+    expect(t.replacementCount()).toBe(3);
+    for (const m of members.slice(0, 4)) {
+      t.nodeFailed(m.id);
+      t.nodeFailed(m.id);
+    }
+    // The three most recent took the first three free slots, newest first; the fourth stays free.
+    expect(waiting.map((w) => t.get(w.id) !== null)).toEqual([false, false, true, true, true]);
+    expect(t.size()).toBe(7);
+  });
+
+  it('stalest: nodes in a bucket with replacements waiting qualify after a shorter silence', () => {
+    const { t, localId, now } = table();
+    const far = () => node(randomIdWithPrefix(localId, 0, rnd));
+    const members = Array.from({ length: 8 }, far);
+    for (const m of members) t.nodeSeen(m);
+    const near = node(randomIdWithPrefix(localId, 5, rnd));
+    t.nodeSeen(near);
+    now.t += 2 * 60_000;
+    expect(t.stalest(20, 5 * 60_000, 60_000)).toEqual([]); // nobody waiting yet
+    t.nodeSeen(far()); // the far bucket is full: it waits
+    const due = t.stalest(20, 5 * 60_000, 60_000).map((c) => c.port);
+    expect(due.sort()).toEqual(members.map((m) => m.port).sort());
+    now.t += 3 * 60_000;
+    expect(t.stalest(20, 5 * 60_000, 60_000)).toHaveLength(9);
   });
 
   it('a restored node that never answered leaves at its first failure', () => {
