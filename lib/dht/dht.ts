@@ -1,7 +1,7 @@
 /**
  * The public DHT node (BEP 5): composition root of transport, RPC, routing table, stores and
  * lookups. Inbound queries are served by server.ts, iterative lookups run in node-lookups.ts,
- * table admission is admission.ts, periodic upkeep maintenance.ts.
+ * table admission is admission.ts, periodic upkeep maintenance.ts, the state file state-store.ts.
  */
 import { type Address, parseHostPort, validatePort } from '../net/address.js';
 import type { NodeInfo, Query } from '../krpc/types.js';
@@ -20,8 +20,8 @@ import type { ImmutableItem, ItemValue, MutableItem } from '../item/item.js';
 import { parsePublicKey } from '../item/ed25519.js';
 import { handleQuery, type ServerContext } from './server.js';
 import { Maintenance } from './maintenance.js';
-import { loadState, saveState, type DhtState } from './state-file.js';
-import { lockStateFile, type StateLock } from './state-lock.js';
+import { saveState, type DhtState } from './state-file.js';
+import { StateStore } from './state-store.js';
 import { resolveBootstrap } from '../net/resolve.js';
 import { Admission } from './admission.js';
 import { linkedController } from '../util/abort.js';
@@ -86,8 +86,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private ipv6 = false;
   private ownAddress: Address | null = null;
   private destroyed = false;
-  /** Held while this node may write `opts.statePath`. */
-  private stateLock: StateLock | null = null;
+  /** The state file (opts.statePath), locked and saved while we hold it. */
+  private readonly stateStore: StateStore | null;
   /** Resolves once the socket is bound and the RPC layer exists (before bootstrap). */
   private readonly bound: Promise<void>;
   /** Resolves with our UDP address as soon as the socket is bound (before bootstrap ends). */
@@ -112,6 +112,9 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.id = opts.nodeId !== undefined ? parseNodeId(opts.nodeId) : randomId(this.random);
     this.protections = resolveProtections(opts);
     this.diversity = this.protections.diversity ? new IpDiversity(this.protections.diversity) : undefined;
+    this.stateStore = opts.statePath
+      ? new StateStore(opts.statePath, (err) => this.emit('warning', err))
+      : null;
     const queryTimeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
     const diversity = this.diversity;
     this.tokens = new TokenIssuer({
@@ -376,7 +379,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
   async saveState(path = this.opts.statePath): Promise<void> {
     if (!path)
       throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'saveState needs a path (or options.statePath)');
-    await saveState(path, { id: this.id, nodes: this.nodes() });
+    await saveState(path, this.currentState());
+  }
+
+  private currentState(): DhtState {
+    return { id: this.id, nodes: this.nodes() };
   }
 
   /** Stop everything: lookups, timers, sockets. Saves the state first when statePath is set. */
@@ -389,11 +396,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.markBound();
     await this.ready.catch(() => {});
     this.maintenance?.stop();
-    if (this.stateLock) {
-      if (this.table) await this.saveState().catch((err: Error) => this.emit('warning', err));
-      await this.stateLock.release().catch((err: Error) => this.emit('warning', err));
-      this.stateLock = null;
-    }
+    await this.stateStore?.close(this.table ? this.currentState() : null);
     this.rpc?.close();
     await this.transport?.close();
     this.removeAllListeners();
@@ -402,9 +405,9 @@ export class DHT extends TypedEmitter<DhtEvents> {
   // --- internals -------------------------------------------------------------------------
 
   private async start(bootstrap: Address[]): Promise<void> {
-    const state = await this.openState();
+    const state = (await this.stateStore?.open(() => this.destroyed)) ?? null;
     // A state file another node holds lends us its nodes, not its id (see state-lock.ts).
-    if (state && this.opts.nodeId === undefined && this.stateLock) this.id = state.id;
+    if (state && this.opts.nodeId === undefined && this.stateStore?.writable) this.id = state.id;
     this.transport =
       this.opts.transport ??
       (await createUdpTransport({ host: this.opts.host ?? '0.0.0.0', port: this.opts.port ?? 0 }));
@@ -482,7 +485,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
       saveIntervalMs: this.opts.saveIntervalMs ?? 5 * 60_000,
       refresh: (target) => this.lookups.run(target, 'find_node').then(() => {}),
       ping: (node) => this.query(node, { method: 'ping', id: this.id }, undefined, node.id).then(() => {}),
-      save: this.stateLock ? () => this.saveState() : null,
+      save: this.stateStore?.writable ? () => this.stateStore!.save(this.currentState()) : null,
       warn: (err) => this.emit('warning', err)
     });
     if (this.bootstrapAddresses.length > 0 || this.table.size() > 0) {
@@ -495,40 +498,6 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.refreshSparseBuckets();
     this.maintenance.start();
     this.emit('ready');
-  }
-
-  /**
-   * Take the state file's lock and load the file. Without the lock (another live node holds
-   * it, or the directory is not writable) the file is only read: it is ours to save only
-   * while we hold it.
-   */
-  private async openState(): Promise<DhtState | null> {
-    const path = this.opts.statePath;
-    if (!path) return null;
-    try {
-      const taken = await lockStateFile(path);
-      if (taken.held) this.stateLock = taken.lock;
-      else
-        this.emit(
-          'warning',
-          new TrackerlessError(
-            'ERR_STATE_FILE',
-            `state file ${path} is in use by process ${taken.holder}: this node uses its nodes under an id of its own and does not save it`
-          )
-        );
-    } catch (err) {
-      this.emit(
-        'warning',
-        new TrackerlessError('ERR_STATE_FILE', `cannot lock state file ${path}: it will not be saved`, {
-          cause: err
-        })
-      );
-    }
-    if (this.destroyed) return null;
-    return loadState(path).catch((err: Error) => {
-      this.emit('warning', err);
-      return null;
-    });
   }
 
   /** Kademlia join: look up a random id in every sparse bucket farther than our neighbours. */

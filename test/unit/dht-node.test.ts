@@ -303,7 +303,9 @@ describe('DHT node: API', () => {
       await untilIo(() => isBound(first));
       await net.runFor(3000);
       await first.saveState();
-      expect(await readFile(`${statePath}.lock`, 'utf8')).toBe(`${process.pid}\n`);
+      expect(await readFile(`${statePath}.lock`, 'utf8')).toMatch(
+        new RegExp(`^${process.pid} \\d+ [0-9a-f]{16}\n$`)
+      );
 
       const warnings: Error[] = [];
       const second = new DHT({
@@ -339,7 +341,7 @@ describe('DHT node: API', () => {
       });
       await untilIo(() => isBound(third));
       expect(toHex(third.nodeId)).toBe(toHex(first.nodeId));
-      expect(await readFile(`${statePath}.lock`, 'utf8')).toBe(`${process.pid}\n`);
+      expect(await readFile(`${statePath}.lock`, 'utf8')).toMatch(new RegExp(`^${process.pid} `));
       await Promise.all([a.destroy(), third.destroy()]);
       expect(existsSync(`${statePath}.lock`)).toBe(false);
     } finally {
