@@ -85,7 +85,19 @@ export class Maintenance {
 
   /** One round of liveness pings (also callable directly in tests). */
   probe(): void {
-    const stale = this.opts.table.stalest(MAX_PINGS_PER_PROBE, PROBE_AFTER_MS, PROBE_REPLACEABLE_AFTER_MS);
+    const { table } = this.opts;
+    const stale = table.stalest(MAX_PINGS_PER_PROBE - 1, PROBE_AFTER_MS, PROBE_REPLACEABLE_AFTER_MS);
+    if (stale.length === 0) return;
+    // A silence counts against a node only if someone answered us meanwhile (dht.ts: our own
+    // link may be down). After a mass departure every stale node may be dead, and a round of
+    // them alone would never count: the most recently seen node goes along as evidence.
+    const fresh = table
+      .all()
+      .reduce<(typeof stale)[number] | null>(
+        (best, c) => (best === null || c.lastSeen > best.lastSeen ? c : best),
+        null
+      );
+    if (fresh && !stale.includes(fresh)) stale.push(fresh);
     for (const node of stale) {
       // Failures are recorded by the query path; a second try covers a lost datagram, so a live
       // node is not dropped for one loss, and a dead one reaches NODE_BAD_FAILURES at once.
