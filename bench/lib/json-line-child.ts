@@ -17,6 +17,8 @@ export class JsonLineChild {
   readonly events: ChildEvent[] = [];
   readonly stderr: string[] = [];
   protected hasExited = false;
+  /** How the child ended ("code 1", "signal SIGSEGV"): a crash prints nothing on its stderr. */
+  private exitStatus = '';
   private readonly waiters = new Set<() => void>();
   private readonly exited: Promise<void>;
 
@@ -39,8 +41,9 @@ export class JsonLineChild {
       if (this.stderr.length < 200) this.stderr.push(d);
     });
     this.exited = new Promise((resolve) =>
-      child.once('exit', () => {
+      child.once('exit', (code, signal) => {
         this.hasExited = true;
+        this.exitStatus = signal ? `signal ${signal}` : `code ${code}`;
         this.wake();
         resolve();
       })
@@ -83,7 +86,8 @@ export class JsonLineChild {
 
   /** Recent events and stderr, for failure messages. */
   describe(): string {
-    return `last events: ${JSON.stringify(this.events.slice(-5))}; stderr: ${this.stderr.join('').slice(-2000)}`;
+    const status = this.hasExited ? `exited with ${this.exitStatus}; ` : '';
+    return `${status}last events: ${JSON.stringify(this.events.slice(-5))}; stderr: ${this.stderr.join('').slice(-2000)}`;
   }
 
   /** Close stdin (the helper exits on EOF); SIGKILL it if it has not exited in 5 s. */
