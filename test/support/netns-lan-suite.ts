@@ -15,8 +15,12 @@ import { NetnsLan } from '../../bench/lib/netns-lan.js';
 import { MAIN, Spawner, ensureBuilt, type Running } from './cli-process.js';
 import { LtSwarm } from './lt-swarm.js';
 
-/** router.bittorrent.com's address: a LAN host must have no route to it. */
-const PUBLIC_ROUTER = '67.215.246.10';
+/**
+ * An address outside every LAN this suite builds (TEST-NET-2, RFC 5737): a LAN host must have
+ * no route to it, as to any public address. `ip route get` sends nothing; naming a real public
+ * router here would only invite a test that does.
+ */
+const OUTSIDE_ADDRESS = '198.51.100.1';
 
 export class NetnsLanSuite {
   readonly procs = new Spawner();
@@ -39,8 +43,8 @@ export class NetnsLanSuite {
     this.closers.push(close);
   }
 
-  /** Fails unless host `i` has no route to `address` (by default a public router's). */
-  async expectNoRoute(i: number, address = PUBLIC_ROUTER): Promise<void> {
+  /** Fails unless host `i` has no route to `address` (by default one outside the LAN). */
+  async expectNoRoute(i: number, address = OUTSIDE_ADDRESS): Promise<void> {
     const family = address.includes(':') ? ['-6'] : [];
     await expect(this.lan.exec(i, 'ip', ...family, 'route', 'get', address)).rejects.toThrow();
   }
