@@ -12,16 +12,24 @@ export class BanList {
     return this.until.size;
   }
 
-  /** Ban `key` until `untilMs`; a longer ban already in place is kept. */
+  /**
+   * Ban `key` until `untilMs`; a longer ban already in place is kept. A key given again (with an
+   * end no earlier than its own) becomes the newest, the last to be forgotten at the cap.
+   */
   add(key: string, untilMs: number): void {
     const current = this.until.get(key);
-    if (current !== undefined && current >= untilMs) return;
+    if (current !== undefined && current > untilMs) return;
     this.until.delete(key);
     if (this.until.size >= this.maxEntries) {
       const oldest = this.until.keys().next().value;
       if (oldest !== undefined) this.until.delete(oldest);
     }
     this.until.set(key, untilMs);
+  }
+
+  /** Lift the ban on `key`, if any. */
+  delete(key: string): void {
+    this.until.delete(key);
   }
 
   has(key: string, nowMs: number): boolean {

@@ -8,6 +8,7 @@
  */
 import { formatAddress, type Address } from '../../net/address.js';
 import type { Clock } from '../../util/clock.js';
+import { BanList } from './ban-list.js';
 
 /** How long a peer stays TCP-first after its uTP went unanswered, ms. */
 export const TCP_ONLY_TTL_MS = 60 * 60_000;
@@ -15,39 +16,33 @@ export const TCP_ONLY_TTL_MS = 60 * 60_000;
 export const MAX_TCP_ONLY_PEERS = 1_000;
 
 export class TcpOnlyPeers {
-  /** formatAddress -> when the entry expires; insertion order is age order. */
-  private readonly until = new Map<string, number>();
+  /** The same bounded, expiring set of keys as the engine's bans, keyed by formatAddress. */
+  private readonly entries: BanList;
 
   constructor(
     private readonly clock: Clock,
     private readonly ttlMs = TCP_ONLY_TTL_MS,
-    private readonly max = MAX_TCP_ONLY_PEERS
-  ) {}
+    max = MAX_TCP_ONLY_PEERS
+  ) {
+    this.entries = new BanList(max);
+  }
 
   get size(): number {
-    return this.until.size;
+    return this.entries.size;
   }
 
   /** The peer's uTP went unanswered while TCP connected. */
   remember(address: Address): void {
-    const key = formatAddress(address);
-    this.until.delete(key);
-    this.until.set(key, this.clock.now() + this.ttlMs);
-    if (this.until.size > this.max) this.until.delete(this.until.keys().next().value!);
+    this.entries.add(formatAddress(address), this.clock.now() + this.ttlMs);
   }
 
   /** The peer connected over uTP after all. */
   forget(address: Address): void {
-    this.until.delete(formatAddress(address));
+    this.entries.delete(formatAddress(address));
   }
 
   /** Whether to dial this peer TCP first. */
   has(address: Address): boolean {
-    const key = formatAddress(address);
-    const until = this.until.get(key);
-    if (until === undefined) return false;
-    if (this.clock.now() < until) return true;
-    this.until.delete(key);
-    return false;
+    return this.entries.has(formatAddress(address), this.clock.now());
   }
 }
