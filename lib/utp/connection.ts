@@ -25,12 +25,11 @@
  *   acked or the peer's FIN arrives (then ours answers it). The connection lingers briefly to
  *   re-ack a retransmitted FIN, then releases itself from the host.
  *
- * One timer per connection, re-armed lazily: deadlines move later on every ack without touching
- * the timer, which on firing finds nothing due and re-arms itself.
+ * Its deadlines (retransmission, pacing, keep-alive, linger, the acceptor's wait) share one
+ * lazily re-armed timer (deadlines.ts); this file decides what each does when due.
  */
 import { TimeoutError, TrackerlessError } from '../errors.js';
 import type { Address } from '../net/address.js';
-import type { TimerHandle } from '../util/clock.js';
 import type { WireStream } from '../net/stream.js';
 import {
   HEADER_SIZE,
@@ -47,6 +46,7 @@ import {
   ST_SYN,
   type PacketType
 } from './constants.js';
+import { Deadlines } from './deadlines.js';
 import { Ledbat } from './ledbat.js';
 import { encodeControl, restampHeader, writeHeader, type Packet } from './packet.js';
 import { OneWayDelays, microseconds } from './one-way-delays.js';
@@ -97,13 +97,7 @@ export class UtpConnection implements WireStream {
   private readonly listeners = new StreamListeners();
 
   private lastSendAt: number;
-  private rtoAt = Infinity;
-  /** The pacer held data back until then. */
-  private paceAt = Infinity;
-  private lingerAt = Infinity;
-  private synRecvUntil = Infinity;
-  private timer: TimerHandle | null = null;
-  private timerAt = Infinity;
+  private readonly deadlines: Deadlines;
 
   private connectCb: ((err: Error | null) => void) | null = null;
 
@@ -134,6 +128,7 @@ export class UtpConnection implements WireStream {
     this.lossSeq = this.win.ackedSeq;
     this.lastSendAt = host.clock.now();
     this.pacer = new Pacer(this.lastSendAt);
+    this.deadlines = new Deadlines(host.clock, (now) => this.onTimer(now));
   }
 
   /** A dialing connection; `open()` sends the SYN. `onConnect` is called once, with null on success. */
@@ -163,7 +158,7 @@ export class UtpConnection implements WireStream {
     const c = new UtpConnection(host, p, 'syn-recv', syn.seqNr);
     const now = host.clock.now();
     if (syn.timestampUs !== 0) c.delays.measureTheirs(syn.timestampUs, now);
-    c.synRecvUntil = now + SYN_RECV_TIMEOUT_MS;
+    c.deadlines.synRecvAt = now + SYN_RECV_TIMEOUT_MS;
     c.sendState(now);
     c.armTimer(now);
     return c;
@@ -269,7 +264,7 @@ export class UtpConnection implements WireStream {
     }
     if (this.stateNow === 'syn-recv') {
       this.stateNow = 'connected';
-      this.synRecvUntil = Infinity;
+      this.deadlines.synRecvAt = Infinity;
     }
 
     if (pkt.timestampUs !== 0) this.delays.measureTheirs(pkt.timestampUs, now);
@@ -279,7 +274,8 @@ export class UtpConnection implements WireStream {
     if (pkt.type === ST_DATA || pkt.type === ST_FIN) this.onDataPacket(pkt, now);
     if (this.ended) return;
 
-    if (this.finSeq !== -1 && this.win.unacked === 0 && this.lingerAt === Infinity) this.onFinAcked(now);
+    if (this.finSeq !== -1 && this.win.unacked === 0 && this.deadlines.lingerAt === Infinity)
+      this.onFinAcked(now);
     this.pump(false, now);
     if (this.queue.bytes > 0 || this.ackPending) this.host.requestFlush(this);
     if (justConnected) {
@@ -322,7 +318,7 @@ export class UtpConnection implements WireStream {
     if (Number.isFinite(out.minRttMs)) this.rtt.sample(out.minRttMs);
     if (out.ackedPackets > 0) {
       this.rtt.heard();
-      this.rtoAt = this.win.unacked > 0 ? now + this.rtt.rtoMs() : Infinity;
+      this.deadlines.rtoAt = this.win.unacked > 0 ? now + this.rtt.rtoMs() : Infinity;
     }
     if (seqLess(this.lossSeq, this.win.ackedSeq)) this.lossSeq = this.win.ackedSeq;
 
@@ -377,8 +373,8 @@ export class UtpConnection implements WireStream {
   /** Our FIN is acknowledged: linger to re-ack a late FIN, then go. */
   private onFinAcked(now: number): void {
     this.listeners.emitClose();
-    this.rtoAt = Infinity;
-    this.lingerAt = now + LINGER_MS;
+    this.deadlines.rtoAt = Infinity;
+    this.deadlines.lingerAt = now + LINGER_MS;
   }
 
   // ---- sending ----
@@ -402,7 +398,7 @@ export class UtpConnection implements WireStream {
    */
   private pump(partial: boolean, now: number): void {
     if (this.stateNow !== 'connected') return;
-    this.paceAt = Infinity;
+    this.deadlines.paceAt = Infinity;
     this.pacer.setRate(this.cc.cwnd, this.rtt.pacingRttMs, this.cc.slowStart);
     const limit = Math.min(this.cc.cwnd, this.peerWindow, this.maxSendWindow);
     for (let p = this.win.peekResend(); p !== undefined; p = this.win.peekResend()) {
@@ -416,7 +412,7 @@ export class UtpConnection implements WireStream {
       // One packet may always be in flight, so a window below one packet still moves (BEP 29).
       if (this.win.inFlight > 0 && this.win.inFlight + size > limit) break;
       if (!this.pacer.take(size, now)) {
-        this.paceAt = this.pacer.readyAt(now);
+        this.deadlines.paceAt = this.pacer.readyAt(now);
         break;
       }
       this.sendData(size, now);
@@ -488,7 +484,8 @@ export class UtpConnection implements WireStream {
     stats.packetsOut++;
     stats.bytesOut += bytes;
     this.lastSendAt = now;
-    if (this.rtoAt === Infinity && this.win.unacked > 0) this.rtoAt = now + this.rtt.rtoMs();
+    if (this.deadlines.rtoAt === Infinity && this.win.unacked > 0)
+      this.deadlines.rtoAt = now + this.rtt.rtoMs();
     this.host.send(parts, this.remoteAddress);
   }
 
@@ -516,53 +513,43 @@ export class UtpConnection implements WireStream {
 
   // ---- timers ----
 
-  private nextDeadline(): number {
-    let at = Math.min(this.rtoAt, this.lingerAt, this.synRecvUntil, this.paceAt);
-    if (this.stateNow === 'connected' && !this.closeRequested)
-      at = Math.min(at, this.lastSendAt + KEEPALIVE_MS);
-    return at;
+  /** When a keep-alive is due: only an open connection sends them. */
+  private keepaliveAt(): number {
+    return this.stateNow === 'connected' && !this.closeRequested ? this.lastSendAt + KEEPALIVE_MS : Infinity;
   }
 
   private armTimer(now: number): void {
-    if (this.stateNow === 'closed') return;
-    const at = this.nextDeadline();
-    if (at === Infinity || (this.timer !== null && this.timerAt <= at)) return;
-    this.timer?.cancel();
-    this.timerAt = at;
-    this.timer = this.host.clock.setTimeout(() => this.onTimer(), Math.max(0, at - now));
+    this.deadlines.keepaliveAt = this.keepaliveAt();
+    this.deadlines.arm(now);
   }
 
-  private onTimer(): void {
-    this.timer = null;
-    this.timerAt = Infinity;
+  private onTimer(now: number): void {
     if (this.stateNow === 'closed') return;
-    const now = this.host.clock.now();
-    if (now >= this.lingerAt) {
+    const d = this.deadlines;
+    if (now >= d.lingerAt) {
       this.finish();
       return;
     }
-    if (now >= this.synRecvUntil) {
+    if (now >= d.synRecvAt) {
       this.fail(new TimeoutError('uTP dialer never confirmed the connection'));
       return;
     }
-    if (now >= this.rtoAt) this.onRetransmitTimeout(now);
+    if (now >= d.rtoAt) this.onRetransmitTimeout(now);
     if (this.ended) return;
-    if (now >= this.paceAt) {
+    if (now >= d.paceAt) {
       // The end of a turn has passed since the data was held back: partial packets may go.
       this.pump(true, now);
       this.maybeDrain();
       if (this.ended) return;
     }
-    if (this.stateNow === 'connected' && !this.closeRequested && now - this.lastSendAt >= KEEPALIVE_MS) {
-      this.sendState(now);
-    }
+    if (now >= this.keepaliveAt()) this.sendState(now);
     this.armTimer(now);
   }
 
   private onRetransmitTimeout(now: number): void {
     const oldest = this.win.oldest();
     if (oldest === undefined) {
-      this.rtoAt = Infinity;
+      this.deadlines.rtoAt = Infinity;
       return;
     }
     this.host.stats.timeouts++;
@@ -587,7 +574,7 @@ export class UtpConnection implements WireStream {
       this.lossSeq = seqAdd(this.win.nextSeq, -1);
     }
     this.win.onTimeout();
-    this.rtoAt = now + this.rtt.rtoMs();
+    this.deadlines.rtoAt = now + this.rtt.rtoMs();
     const p = this.win.peekResend();
     if (p !== undefined) this.retransmit(p, now);
   }
@@ -604,8 +591,7 @@ export class UtpConnection implements WireStream {
   private finish(): void {
     if (this.stateNow === 'closed') return;
     this.stateNow = 'closed';
-    this.timer?.cancel();
-    this.timer = null;
+    this.deadlines.stop();
     this.win.clear();
     this.recv.clear();
     this.queue.clear();
