@@ -24,7 +24,7 @@ import { saveState, type DhtState } from './state-file.js';
 import { StateStore } from './state-store.js';
 import { resolveBootstrap } from '../net/resolve.js';
 import { Admission } from './admission.js';
-import { linkedController } from '../util/abort.js';
+import { linkedController, sleep } from '../util/abort.js';
 import { resolveProtections, type Protections } from './protections.js';
 import { InboundLimiter } from '../rpc/inbound-limiter.js';
 import { IpDiversity } from '../routing/ip-diversity.js';
@@ -93,6 +93,10 @@ export class DHT extends TypedEmitter<DhtEvents> {
   /** Resolves with our UDP address as soon as the socket is bound (before bootstrap ends). */
   readonly listening: Promise<Address>;
   private markBound: () => void = () => {};
+  /** opts.knownNodes until start() has put them in the table. */
+  private knownNodes: ReadonlyArray<NodeInfo> | null;
+  /** Cancels the wait of `joinDelayMs` (destroy). */
+  private joinDelay: AbortController | null = null;
 
   /** Create a node and wait until it is ready. */
   static async create(opts: DhtOptions = {}): Promise<DHT> {
@@ -103,8 +107,20 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   constructor(opts: DhtOptions = {}) {
     super();
-    this.opts = opts;
+    // The known nodes are needed once, at start: not kept with the options for the node's life.
+    const { knownNodes, ...rest } = opts;
+    this.opts = rest;
+    this.knownNodes = knownNodes ?? null;
     if (opts.port !== undefined) validatePort(opts.port, 'port', true);
+    for (const n of knownNodes ?? []) {
+      parseNodeId(n.id);
+      validatePort(n.port, 'knownNodes port');
+    }
+    if (opts.joinDelayMs !== undefined && !(opts.joinDelayMs >= 0))
+      throw new InvalidArgumentError(
+        'ERR_INVALID_ARGUMENT',
+        `joinDelayMs must be >= 0, got ${opts.joinDelayMs}`
+      );
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? cryptoRandom;
     this.k = opts.k ?? K;
@@ -392,6 +408,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.destroyed = true;
     // Stop the work first (a join in progress included), then wait for start() to unwind.
     this.lookups.abortAll();
+    this.joinDelay?.abort();
     this.rpc?.close();
     this.markBound();
     await this.ready.catch(() => {});
@@ -471,6 +488,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
       this.rpc.onQuery((msg, from) => handleQuery(server, msg, from));
     }
     for (const n of state?.nodes ?? []) this.table.restore(n);
+    for (const n of this.knownNodes ?? []) this.table.restore(n);
+    this.knownNodes = null;
     this.bootstrapAddresses = await resolveBootstrap(bootstrap, this.ipv6 ? 6 : 4, (err) =>
       this.emit('warning', err)
     );
@@ -488,6 +507,12 @@ export class DHT extends TypedEmitter<DhtEvents> {
       save: this.stateStore?.writable ? () => this.stateStore!.save(this.currentState()) : null,
       warn: (err) => this.emit('warning', err)
     });
+    if (this.opts.joinDelayMs) {
+      this.joinDelay = new AbortController();
+      await sleep(this.clock, this.opts.joinDelayMs, this.joinDelay.signal).catch(() => {});
+      this.joinDelay = null;
+      if (this.destroyed) throw new DestroyedError();
+    }
     if (this.bootstrapAddresses.length > 0 || this.table.size() > 0) {
       const result = await this.lookups.run(this.id, 'find_node', undefined, true);
       if (result.responses === 0 && !this.destroyed) {

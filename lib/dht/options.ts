@@ -1,4 +1,5 @@
 import type { Address } from '../net/address.js';
+import type { NodeInfo } from '../krpc/types.js';
 import type { Transport } from '../net/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
@@ -46,6 +47,17 @@ export interface DhtOptions extends ProtectionOptions {
    * its nodes under an id of its own and does not save.
    */
   statePath?: string;
+  /**
+   * Nodes to start from, taken as a state file's are (questionable until they answer), for an
+   * application that keeps the routing table itself; with `statePath`, both are used.
+   */
+  knownNodes?: ReadonlyArray<NodeInfo>;
+  /**
+   * Wait this long (ms, on `clock`) before joining (the self lookup and the refresh of sparse
+   * buckets); the node answers queries meanwhile. Spreads the joins of many nodes started at
+   * once (default 0). `ready` resolves after the join.
+   */
+  joinDelayMs?: number;
   /** How often the state is saved while running, ms (default 5 min). */
   saveIntervalMs?: number;
   /** Maintenance tick (bucket refresh, liveness pings, expiry), ms (default 60 s). */

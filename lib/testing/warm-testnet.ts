@@ -3,11 +3,12 @@
  *
  * SimTestnet.create joins nodes one batch at a time; each join runs a self lookup plus one
  * refresh lookup per sparse bucket (~200 datagrams per node), which makes 5,000+ nodes cost
- * minutes of CPU. Here every node instead starts from a saved state file (the DHT's own
- * `statePath` persistence, the path a restarted node takes) holding the routing table it would
- * converge to: up to k nodes at every prefix depth plus its closest neighbours, computed from
- * the global view. The nodes then start normally (self lookup, sparse-bucket refresh), so
- * nothing about DHT behaviour changes: only the history before the restart is skipped.
+ * minutes of CPU. Here every node instead starts from the routing table it would converge to
+ * (`knownNodes`, taken as a restarted node takes its state file's): up to k nodes at every
+ * prefix depth plus its closest neighbours, computed from the global view. The nodes then
+ * start normally (self lookup, sparse-bucket refresh), so nothing about DHT behaviour changes:
+ * only the history before the restart is skipped. `staggerMs` spreads those joins over
+ * virtual time (every node answers queries from the start).
  *
  * One difference remains, the one any restart has: restored contacts start "questionable"
  * (never heard from). A query from a node they do not know makes a node verify the querier,
@@ -17,19 +18,13 @@
  * network-wide datagram counts.
  *
  * Addresses and ids are chosen up front (10.x.y.z on the default port, seeded ids) so the
- * state files can name them. The state directory is removed once every node has loaded its
- * file: the save on destroy() then fails fast with a 'warning' instead of writing thousands
- * of fsync'd files.
+ * tables can name them.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SimNetwork, SIM_DEFAULT_PORT, type SimNetworkOptions } from './sim-network.js';
 import { DHT } from '../dht/dht.js';
 import type { DhtOptions } from '../dht/options.js';
 import type { NodeInfo } from '../krpc/types.js';
 import { seededRandom } from '../util/random.js';
-import { toHex } from '../util/bytes.js';
 import { K } from '../constants.js';
 import { RpcSocket } from '../rpc/rpc-socket.js';
 import { compareDistance } from '../id/node-id.js';
@@ -40,6 +35,14 @@ export interface WarmTestnetOptions extends SimNetworkOptions {
   node?: Omit<DhtOptions, 'transport' | 'clock' | 'bootstrap' | 'nodeId' | 'statePath'>;
   /** Max virtual ms for every node to become ready (default 60 s). */
   readyTimeoutMs?: number;
+  /**
+   * Spread the nodes' joins evenly over this many virtual ms (node i waits i/size of it; every
+   * node answers queries from the start). Default 0: all join at once, so the whole network's
+   * lookup state is live together, which on big networks costs the GC more than the lookups.
+   */
+  staggerMs?: number;
+  /** Progress lines (benchmarks log where the build's time goes). */
+  log?: (line: string) => void;
 }
 
 export class WarmTestnet {
@@ -61,55 +64,29 @@ export class WarmTestnet {
       infos.push({ id: rnd.bytes(20), host: simHost(i + 1), port: SIM_DEFAULT_PORT });
     net.sorted = [...infos].sort((a, b) => compareBytes(a.id, b.id));
     const tables = idealTables(infos, K);
-    const dir = await mkdtemp(join(tmpdir(), 'trackerless-warm-'));
-    try {
-      // Same JSON shape as lib/dht/state-file.ts (version 1). Written and loaded in chunks:
-      // tens of thousands of files at once would exhaust the file descriptors (EMFILE).
-      const CHUNK = 500;
-      for (let from = 0; from < infos.length; from += CHUNK) {
-        const to = Math.min(infos.length, from + CHUNK);
-        await Promise.all(
-          infos.slice(from, to).map((n, j) =>
-            writeFile(
-              join(dir, `${from + j}.json`),
-              JSON.stringify({
-                version: 1,
-                id: toHex(n.id),
-                nodes: tables[from + j]!.map((c) => ({ id: toHex(c.id), host: c.host, port: c.port }))
-              })
-            )
-          )
-        );
-        const chunk: DHT[] = [];
-        for (let i = from; i < to; i++) {
-          const info = infos[i]!;
-          chunk.push(
-            new DHT({
-              saveIntervalMs: 24 * 3_600_000,
-              ...opts.node,
-              transport: net.network.createTransport(info.host, info.port),
-              clock: net.network.clock,
-              random: seededRandom(seed * 1_000_003 + i),
-              nodeId: info.id,
-              statePath: join(dir, `${i}.json`),
-              bootstrap: []
-            })
-          );
-        }
-        net.nodes.push(...chunk);
-        // Loading the state files is real I/O: wait (in real time) until every table is filled.
-        for (
-          let spins = 0;
-          chunk.some((d, j) => tables[from + j]!.length > 0 && d.nodes().length === 0);
-          spins++
-        ) {
-          if (spins > 6000) throw new Error('WarmTestnet: nodes did not load their state files within 60 s');
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const stagger = opts.staggerMs ?? 0;
+    for (let i = 0; i < infos.length; i++) {
+      const info = infos[i]!;
+      net.nodes.push(
+        new DHT({
+          ...opts.node,
+          transport: net.network.createTransport(info.host, info.port),
+          clock: net.network.clock,
+          random: seededRandom(seed * 1_000_003 + i),
+          nodeId: info.id,
+          knownNodes: tables[i]!,
+          bootstrap: [],
+          ...(stagger > 0 ? { joinDelayMs: Math.floor((i * stagger) / infos.length) } : {})
+        })
+      );
+      tables[i] = []; // the node has its table now
     }
+    // Starting is asynchronous even with nothing to read: let every node take its table.
+    for (let spins = 0; net.nodes.some((d) => d.nodes().length === 0 && infos.length > 1); spins++) {
+      if (spins > 1000) throw new Error('WarmTestnet: nodes did not take their tables');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    opts.log?.(`${net.nodes.length} nodes took their tables`);
     let ready = 0;
     for (const d of net.nodes)
       d.ready.then(
