@@ -23,14 +23,12 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
-import bencode from 'bencode';
 import { argvReader } from './lib/argv.js';
 import { fmt, median, quantile, sleep, table, withTimeout } from './lib/stats.js';
-import { seededRandom } from '../lib/util/random.js';
 import { measureAmplification } from './lib/amplification.js';
 import { measureDropCost } from './lib/drop-cost.js';
+import { HonestClients } from './lib/honest-clients.js';
 
 const { value, num } = argvReader(process.argv.slice(2));
 const rate = num('rate', 100_000);
@@ -131,84 +129,6 @@ async function victimStats(victim: ChildProcess): Promise<VictimStats> {
   return withTimeout(p, 10_000, 'victim stats');
 }
 
-/** Honest clients: each sends a query every HONEST_INTERVAL_MS and times the reply. */
-class HonestClients {
-  private readonly sockets: dgram.Socket[] = [];
-  private readonly sentAt = new Map<string, number>();
-  private readonly latencies: Array<{ at: number; ms: number }> = [];
-  private readonly sends: number[] = [];
-  private readonly phases: NodeJS.Timeout[] = [];
-  private readonly timers: NodeJS.Timeout[] = [];
-  private seq = 0;
-
-  async start(port: number): Promise<void> {
-    const rnd = seededRandom(77);
-    const id = Buffer.from(rnd.bytes(20));
-    for (let c = 0; c < HONEST_CLIENTS; c++) {
-      const sock = dgram.createSocket('udp4');
-      await new Promise<void>((resolve) => sock.bind(0, `127.0.0.${10 + c}`, () => resolve()));
-      sock.on('message', (msg) => {
-        const tid = tidOf(msg);
-        const at = tid === null ? undefined : this.sentAt.get(`${c}:${tid}`);
-        if (at === undefined) return; // the victim's own verification pings, or a late reply
-        this.sentAt.delete(`${c}:${tid}`);
-        this.latencies.push({ at, ms: performance.now() - at });
-      });
-      this.sockets.push(sock);
-    }
-    // Each client on its own phase of the interval, as independent clients are: sent in one
-    // burst, the tenth query of every tick waited for the victim to answer the nine before it,
-    // and that queueing of the bench's own making set the p95.
-    const send = (c: number): void => {
-      const n = this.seq++;
-      const t = Buffer.from([n >> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-      const q =
-        n % 2 === 0
-          ? { t, y: 'q', q: 'ping', a: { id } }
-          : { t, y: 'q', q: 'get_peers', a: { id, info_hash: Buffer.from(rnd.bytes(20)) } };
-      const datagram = bencode.encode(q);
-      const now = performance.now();
-      this.sentAt.set(`${c}:${t.toString('hex')}`, now);
-      this.sends.push(now);
-      this.sockets[c]!.send(datagram, port, '127.0.0.1');
-    };
-    const phase = HONEST_INTERVAL_MS / this.sockets.length;
-    for (let c = 0; c < this.sockets.length; c++) {
-      this.phases.push(
-        setTimeout(() => {
-          send(c);
-          this.timers.push(setInterval(() => send(c), HONEST_INTERVAL_MS));
-        }, c * phase)
-      );
-    }
-  }
-
-  /** Queries sent in [from, to) and the latencies of those answered within LOST_AFTER_MS. */
-  window(from: number, to: number): { sent: number; latencies: number[] } {
-    const sent = this.sends.filter((t) => t >= from && t < to).length;
-    const latencies = this.latencies
-      .filter((l) => l.at >= from && l.at < to && l.ms <= LOST_AFTER_MS)
-      .map((l) => l.ms);
-    return { sent, latencies };
-  }
-
-  async stop(): Promise<void> {
-    for (const t of this.phases) clearTimeout(t);
-    for (const t of this.timers) clearInterval(t);
-    for (const s of this.sockets) await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-}
-
-function tidOf(msg: Buffer): string | null {
-  try {
-    const d = bencode.decode(msg) as { t?: Uint8Array; y?: Uint8Array };
-    if (!d.t || !d.y || Buffer.from(d.y).toString() === 'q') return null;
-    return Buffer.from(d.t).toString('hex');
-  } catch {
-    return null;
-  }
-}
-
 async function runOnce(mode: string, rep: number): Promise<Run> {
   const [limits, variant] = mode.split('@') as [string, string | undefined];
   const semi = variant?.startsWith('semi') ? Number(variant.slice(4)) : undefined;
@@ -221,7 +141,7 @@ async function runOnce(mode: string, rep: number): Promise<Run> {
     execArgv
   });
   if (pin) pinTo(victim.pid!, 0);
-  const honest = new HonestClients();
+  const honest = new HonestClients({ count: HONEST_CLIENTS, intervalMs: HONEST_INTERVAL_MS });
   try {
     const { port } = await withTimeout(message<{ port: number }>(victim, 'ready'), 30_000, 'victim start');
     await honest.start(port);
@@ -248,8 +168,8 @@ async function runOnce(mode: string, rep: number): Promise<Run> {
     await sleep(LOST_AFTER_MS);
     const after = await victimStats(victim);
     const kernelDrops = rcvbufErrors() - kernelBefore;
-    const base = honest.window(t0 + 500, t0 + BASELINE_MS);
-    const flood = honest.window(floodStart + 500, floodEnd);
+    const base = honest.window(t0 + 500, t0 + BASELINE_MS, LOST_AFTER_MS);
+    const flood = honest.window(floodStart + 500, floodEnd, LOST_AFTER_MS);
     const cpuMs = (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000;
     const s0 = before.stats;
     const s1 = after.stats;
