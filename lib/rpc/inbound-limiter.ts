@@ -135,7 +135,12 @@ export class InboundLimiter {
     return 'rate-limited';
   }
 
-  /** Remember a new source, making room: refilled sources first, else the least recent. */
+  /**
+   * Remember a new source, making room: refilled sources first, else the least recent. A banned
+   * source met at the old end goes to the young end: a flooder banned and gone quiet would
+   * otherwise hold one of the few places checked for the whole ban, and a handful of them would
+   * stop refilled sources from being forgotten at all (the map then fills to its cap).
+   */
   private track(host: string, now: number): Source {
     const own =
       this.sources === EMPTY_MAP ? new Map<string, Source>() : (this.sources as Map<string, Source>);
@@ -144,6 +149,11 @@ export class InboundLimiter {
     for (const [key, old] of own) {
       if (checked++ >= FORGET_PER_INSERT) break;
       if (this.forgettable(old, now)) own.delete(key);
+      else if (old.bannedUntil > now) {
+        own.delete(key);
+        own.set(key, old);
+        old.touched = now;
+      }
     }
     if (own.size >= this.o.maxTrackedIps) {
       const oldest = own.keys().next().value;

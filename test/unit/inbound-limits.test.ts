@@ -81,6 +81,26 @@ describe('InboundLimiter', () => {
     expect(verdicts(l, '198.51.100.9', 3)).toEqual({ banned: 3 });
   });
 
+  it('banned flooders gone quiet do not stop refilled sources from being forgotten', () => {
+    const clock = new FakeClock();
+    const l = new InboundLimiter(clock, {
+      perIpRate: 20,
+      perIpBurst: 40,
+      banAfterDrops: 10,
+      globalRate: Infinity
+    });
+    // More banned sources than the places checked per newcomer, all at the old end.
+    for (let f = 0; f < 6; f++)
+      expect(verdicts(l, `198.51.100.${f}`, 51)).toEqual({ ok: 40, 'rate-limited': 9, banned: 2 });
+    // Then one honest datagram per 100 ms from ever new sources: each refilled 50 ms later.
+    for (let i = 0; i < 300; i++) {
+      clock.advance(100);
+      expect(l.admit(`100.3.${i >> 8}.${i & 0xff}`)).toBe('ok');
+      expect(l.tracked).toBeLessThanOrEqual(6 + 2);
+    }
+    for (let f = 0; f < 6; f++) expect(l.admit(`198.51.100.${f}`)).toBe('banned');
+  });
+
   it('a source that keeps sending stays remembered while others come and go', () => {
     const clock = new FakeClock();
     const l = new InboundLimiter(clock, { maxTrackedIps: 10, perIpRate: 1, perIpBurst: 1, banAfterDrops: 5 });
