@@ -7,6 +7,9 @@
  *   `idlePollMs`.
  * - announces: `dht.announce(infoHash, port)` right away and every `announceIntervalMs`
  *   while the engine has a port; the peers the announce's get_peers phase met are fed too.
+ *   An announce stored on no node (every reply lost, a table still empty) is tried again
+ *   at the pace of fruitless lookups (`requeryMs`, doubling up to `requeryMaxMs`): waiting the
+ *   full interval would leave a seeder that started at a bad moment unfindable for 20 minutes.
  *
  * Peer hints from the magnet (x.pe) and PEX reach the engine directly; the engine's BEP 5
  * PORT messages come back as `dht.addNode` calls (deduplicated, bounded).
@@ -43,6 +46,12 @@ export interface DhtSourceEvents {
   warning(error: Error): void;
 }
 
+/** What a source asks of its DHT node. */
+export type SourceDht = Pick<DHT, 'address' | 'externalAddress' | 'findPeers' | 'announce' | 'addNode'>;
+
+/** What a source asks of the engine it feeds. */
+export type SourceEngine = Pick<PieceExchangeEngine, 'wantsPeers' | 'addPeer' | 'announcePort'>;
+
 /** Most DHT node addresses learned from PORT messages that we ping. */
 const MAX_PORT_NODES = 1000;
 
@@ -58,9 +67,9 @@ export class DhtPeerSource {
   announces = 0;
 
   constructor(
-    private readonly dht: DHT,
+    private readonly dht: SourceDht,
     private readonly infoHash: Uint8Array,
-    private readonly engine: PieceExchangeEngine,
+    private readonly engine: SourceEngine,
     private readonly events: DhtSourceEvents,
     options: DhtSourceOptions = {}
   ) {
@@ -132,13 +141,16 @@ export class DhtPeerSource {
   }
 
   private async announceLoop(): Promise<void> {
+    let retryMs = this.o.requeryMs;
     while (!this.stopped) {
       const port = this.engine.announcePort;
+      let stored = false;
       if (port !== undefined && port > 0) {
         const op = this.operation();
         try {
           const r = await this.dht.announce(this.infoHash, port, { signal: op.signal });
           this.announces++;
+          stored = r.storedOn > 0;
           this.events.announced(r.storedOn);
           for (const p of r.peers) this.feed(p);
         } catch (err) {
@@ -148,7 +160,11 @@ export class DhtPeerSource {
           op.done();
         }
       }
-      if (!(await this.sleep(this.o.announceIntervalMs))) return;
+      // Without a port there is nothing to announce yet: look again at the retry pace too.
+      const retryCap = Math.min(this.o.requeryMaxMs, this.o.announceIntervalMs);
+      const wait = stored ? this.o.announceIntervalMs : Math.min(retryMs, retryCap);
+      retryMs = stored ? this.o.requeryMs : Math.min(retryCap, retryMs * 2);
+      if (!(await this.sleep(wait))) return;
     }
   }
 

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { DHT, formatAddress, seed, toTorrentFile, type SeedResult } from '../../lib/index.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { ensureBuilt, MAIN, Spawner } from '../support/cli-process.js';
-import { waitFor } from '../support/wait.js';
+import { waitForAnnounce } from '../support/loopback-swarm.js';
 
 const run = promisify(execFile);
 const KiB = 1024;
@@ -36,10 +36,7 @@ beforeAll(async () => {
     listen: { host: '127.0.0.1', port: 0 },
     create: { pieceLength: 32 * KiB }
   });
-  await waitFor('the seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, {
-    timeoutMs: 15_000,
-    intervalMs: 100
-  });
+  await waitForAnnounce(seeded.swarm);
   torrentPath = join(dir, 'song.torrent');
   await writeFile(torrentPath, toTorrentFile(seeded.swarm.info!));
 }, 200_000);

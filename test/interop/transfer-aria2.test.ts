@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DHT, formatAddress, parseMagnet, seed, type Swarm } from '../../lib/index.js';
 import { freeUdpPort } from '../support/cli-process.js';
-import { waitFor } from '../support/wait.js';
+import { waitForAnnounce } from '../support/loopback-swarm.js';
 
 const HOST = '127.0.0.1';
 const KiB = 1024;
@@ -82,10 +82,7 @@ describe('aria2c downloads from our seeder on loopback, through the DHT only', (
       });
       swarms.push(seeded.swarm);
       expect(parseMagnet(seeded.magnet).peers).toEqual([]);
-      await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, {
-        timeoutMs: 15_000,
-        intervalMs: 100
-      });
+      await waitForAnnounce(seeded.swarm);
 
       const out = join(dir, 'out');
       await fsp.mkdir(out);

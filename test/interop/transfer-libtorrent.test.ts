@@ -42,6 +42,7 @@ import {
 import { libtorrentProblem } from '../support/lt-node.js';
 import { LtSwarm } from '../support/lt-swarm.js';
 import { waitFor } from '../support/wait.js';
+import { waitForAnnounce } from '../support/loopback-swarm.js';
 import { sameTree, writeTree } from '../support/file-tree.js';
 
 const HOST = '127.0.0.1';
@@ -159,10 +160,7 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     });
     swarms.push(seeded.swarm);
     expect(parseMagnet(seeded.magnet).peers).toEqual([]);
-    await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, {
-      timeoutMs: 15_000,
-      intervalMs: 100
-    });
+    await waitForAnnounce(seeded.swarm);
 
     const started = Date.now();
     const savePath = join(dir, 'b-out');
@@ -219,10 +217,7 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
         create: { pieceLength: 32 * KiB }
       });
       swarms.push(seeded.swarm);
-      await waitFor('our seeder announce', () => seeded.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, {
-        timeoutMs: 15_000,
-        intervalMs: 100
-      });
+      await waitForAnnounce(seeded.swarm);
       const started = Date.now();
       const savePath = join(dir, 'c-out');
       await fsp.mkdir(savePath);

@@ -15,7 +15,12 @@ import { seed } from '../../lib/swarm/seed.js';
 import { Swarm, type SwarmOptions } from '../../lib/swarm/swarm.js';
 import { waitFor } from '../support/wait.js';
 import { sameTree, writeTree } from '../support/file-tree.js';
-import { loopbackSwarmOptions, startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
+import {
+  loopbackSwarmOptions,
+  startLoopbackDht,
+  waitForAnnounce,
+  type LoopbackDht
+} from '../support/loopback-swarm.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -41,10 +46,7 @@ function common(): ReturnType<typeof loopbackSwarmOptions> {
 /** Start a seeder for `path` and wait until its DHT announce is stored. */
 async function startSeeder(path: string, extra: Partial<SwarmOptions> = {}) {
   const result = await seed(path, { ...common(), ...extra, create: { pieceLength: 64 * KiB } });
-  await waitFor('the seeder announce', () => result.swarm.dht!.stats().queriesOut['announce_peer'] ?? 0, {
-    timeoutMs: 15_000,
-    intervalMs: 100
-  });
+  await waitForAnnounce(result.swarm);
   expect(parseMagnet(result.magnet).peers).toEqual([]); // DHT only: no x.pe hints
   return result;
 }

@@ -10,9 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseMagnet } from '../../lib/magnet/magnet.js';
 import { seed } from '../../lib/swarm/seed.js';
-import { Swarm } from '../../lib/swarm/swarm.js';
-import { waitFor } from '../support/wait.js';
-import { loopbackSwarmOptions, startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
+import { Swarm, type SwarmListeners } from '../../lib/swarm/swarm.js';
+import type { DHT } from '../../lib/dht/dht.js';
+import {
+  loopbackSwarmOptions,
+  startLoopbackDht,
+  waitForAnnounce,
+  type LoopbackDht
+} from '../support/loopback-swarm.js';
 
 const KiB = 1024;
 let dir: string;
@@ -32,6 +37,62 @@ function common(): ReturnType<typeof loopbackSwarmOptions> {
   return loopbackSwarmOptions('::1', network.bootstrap);
 }
 
+function brief(dht: DHT | undefined): object | undefined {
+  if (!dht) return undefined;
+  const s = dht.stats();
+  return {
+    nodes: s.nodes,
+    good: s.goodNodes,
+    peers: s.storedPeers,
+    out: s.queriesOut,
+    in: s.queriesIn,
+    timeouts: s.timeouts
+  };
+}
+
+/** What a downloader met from its creation on (its `listeners`), for a failure message. */
+interface Watch {
+  listeners: SwarmListeners;
+  found: string[];
+  warnings: string[];
+}
+
+function watch(): Watch {
+  const found: string[] = [];
+  const warnings: string[] = [];
+  return {
+    found,
+    warnings,
+    listeners: {
+      peer: (p, source) => void (found.length < 20 && found.push(`${p.host}:${p.port} (${source})`)),
+      warning: (e) => void (warnings.length < 20 && warnings.push(e.message))
+    }
+  };
+}
+
+/**
+ * `swarm.done()` within `ms`, else a failure that says how far the download got and what the
+ * DHT nodes hold (the test's timeout alone says nothing).
+ */
+async function doneWithin(swarm: Swarm, ms: number, seeder: Swarm, w: Watch): Promise<void> {
+  try {
+    await swarm.done({ signal: AbortSignal.timeout(ms) });
+  } catch (err) {
+    const state = {
+      progress: swarm.progress(),
+      found: w.found,
+      warnings: w.warnings,
+      dht: brief(swarm.dht),
+      dht6: brief(swarm.dht6),
+      seederDht: brief(seeder.dht),
+      seederDht6: brief(seeder.dht6),
+      seederPeers: seeder.progress().peers,
+      network: network.nodes.map(brief)
+    };
+    throw new Error(`download not done after ${ms} ms: ${JSON.stringify(state)}`, { cause: err });
+  }
+}
+
 describe('swarm over IPv6 (::1)', () => {
   it('our seeder -> our downloader, discovered through an IPv6 DHT', async () => {
     const src = join(dir, 'v6');
@@ -42,15 +103,13 @@ describe('swarm over IPv6 (::1)', () => {
       ...common(),
       create: { pieceLength: 64 * KiB }
     });
-    await waitFor('the seeder announce', () => seeder.dht!.stats().queriesOut['announce_peer'] ?? 0, {
-      timeoutMs: 15_000,
-      intervalMs: 100
-    });
+    await waitForAnnounce(seeder);
     expect(parseMagnet(magnet).peers).toEqual([]);
     const out = join(dir, 'v6-out');
-    const down = await Swarm.create({ ...common(), magnet, outDir: out });
+    const w = watch();
+    const down = await Swarm.create({ ...common(), magnet, outDir: out, listeners: w.listeners });
     try {
-      await down.done();
+      await doneWithin(down, 50_000, seeder, w);
       expect((await fsp.readFile(join(out, 'v6.bin'))).equals(data)).toBe(true);
     } finally {
       await down.destroy();
@@ -68,6 +127,7 @@ describe('swarm over IPv6 (::1)', () => {
     const v4b = await startLoopbackDht('127.0.0.1', 2);
     const { discovery, engineOptions } = common();
     const v4 = (net: LoopbackDht) => loopbackSwarmOptions('127.0.0.1', net.bootstrap);
+    const w = watch();
     const ipv6 = { dhtOptions: { host: '::1', port: 0, queryTimeoutMs: 500 }, bootstrap: network.bootstrap };
     const seeded = await seed(join(src, 'd.bin'), {
       ...v4(v4a),
@@ -83,13 +143,14 @@ describe('swarm over IPv6 (::1)', () => {
       engineOptions,
       ipv6,
       magnet: seeded.magnet,
-      outDir: join(dir, 'dual-out')
+      outDir: join(dir, 'dual-out'),
+      listeners: w.listeners
     });
     const found: string[] = [];
     down.on('peer', (p) => found.push(p.host));
     try {
       expect(seeded.swarm.dht6!.address().host).toBe('::1');
-      await down.done();
+      await doneWithin(down, 50_000, seeded.swarm, w);
       expect((await fsp.readFile(join(dir, 'dual-out', 'd.bin'))).equals(data)).toBe(true);
       expect(found).toContain('::1'); // the seeder, announced on the IPv6 DHT only reachable one
       expect(found).not.toContain('127.0.0.1');

@@ -3,7 +3,8 @@
  * Swarm options those tests share: loopback only, short timeouts, fast re-queries.
  */
 import { DHT } from '../../lib/dht/dht.js';
-import type { SwarmOptions } from '../../lib/swarm/swarm.js';
+import type { Swarm, SwarmOptions } from '../../lib/swarm/swarm.js';
+import { waitFor } from './wait.js';
 
 export interface LoopbackDht {
   nodes: DHT[];
@@ -44,4 +45,16 @@ export function loopbackSwarmOptions(
     discovery: { requeryMs: 1000, requeryMaxMs: 2000, idlePollMs: 500 },
     engineOptions: { tickMs: 250 }
   };
+}
+
+/**
+ * Wait until `swarm`'s DHT node has sent an announce_peer (on loopback a sent datagram
+ * arrives). A first announce can fail when every reply to its get_peers is late (a loaded
+ * machine); the swarm then tries again after its requery delay.
+ */
+export async function waitForAnnounce(swarm: Swarm, timeoutMs = 30_000): Promise<void> {
+  await waitFor('the seeder announce', () => (swarm.dht!.stats().queriesOut['announce_peer'] ?? 0) > 0, {
+    timeoutMs,
+    intervalMs: 100
+  });
 }
