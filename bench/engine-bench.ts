@@ -75,6 +75,8 @@ const CASES: Record<CaseName, Rates & { label: string; target: number; ltIssue: 
 export interface Options {
   transfer: boolean;
   transport: 'tcp' | 'utp';
+  /** Transfer pairs to run (seeder, downloader), e.g. `--pairs ours-lt,lt-lt`; default all four. */
+  pairs: Array<[Impl, Impl]>;
   swarm: boolean;
   metadata: boolean;
   chart: boolean;
@@ -139,6 +141,7 @@ export function parseOptions(argv: string[]): Options {
   return {
     transfer: all || flag('transfer'),
     transport: value('transport') === 'utp' ? 'utp' : 'tcp',
+    pairs: parsePairs(value('pairs')),
     swarm: all || flag('swarm'),
     metadata: all || flag('metadata'),
     chart: all || flag('chart'),
@@ -232,6 +235,12 @@ const PAIRS: Array<[Impl, Impl]> = [
   ['lt', 'ours'],
   ['ours', 'lt']
 ];
+function parsePairs(v: string | undefined): Array<[Impl, Impl]> {
+  if (v === undefined) return PAIRS;
+  const pairs = PAIRS.filter(([s, d]) => v.split(',').includes(`${s}-${d}`));
+  if (pairs.length === 0) throw new Error(`--pairs ${v}: expected some of ours-ours,lt-lt,lt-ours,ours-lt`);
+  return pairs;
+}
 const pairName = (s: Impl, d: Impl): string =>
   `${s === 'ours' ? 'ours' : 'libtorrent'}->${d === 'ours' ? 'ours' : 'libtorrent'}`;
 
@@ -339,8 +348,9 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
   );
   const samples: TransferSample[] = [];
   for (let rep = 0; rep < opts.reps; rep++) {
-    for (let k = 0; k < PAIRS.length; k++) {
-      const [seed, down] = PAIRS[(k + rep) % PAIRS.length]!;
+    const pairs = opts.pairs;
+    for (let k = 0; k < pairs.length; k++) {
+      const [seed, down] = pairs[(k + rep) % pairs.length]!;
       const r = await transferOnce(t, seed, down, rep, dir, opts);
       samples.push(r);
       log(
@@ -361,7 +371,7 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
   const rows: string[][] = [];
   const med = (seed: Impl, down: Impl, f: (s: TransferSample) => number): number =>
     median(samples.filter((s) => s.seed === seed && s.down === down).map(f));
-  for (const [seed, down] of PAIRS) {
+  for (const [seed, down] of opts.pairs) {
     rows.push([
       pairName(seed, down),
       fmt(med(seed, down, (s) => s.mibps)),
@@ -412,7 +422,7 @@ async function runTransfer(opts: Options, dir: string, summary: Record<string, u
     pieceLength: t.info.pieceLength,
     storage: opts.storage,
     samples,
-    medians: PAIRS.map(([s, d]) => ({
+    medians: opts.pairs.map(([s, d]) => ({
       pair: pairName(s, d),
       mibps: round(med(s, d, (x) => x.mibps)),
       downCpuPerGiB: round(med(s, d, (x) => x.downCpuPerGiB)),

@@ -61,6 +61,19 @@ import type { ConnectionHost, ConnectionInfo, ConnectionParams, ConnectionState 
 
 /** Acknowledge at once after this many data packets, rather than at the end of the turn. */
 const ACK_EVERY_PACKETS = 16;
+/**
+ * A packet sent before an acknowledged one is lost once this many smoothed round trips passed
+ * since it was sent (RACK's reordering allowance: RFC 8985 adds a quarter of the minimum RTT).
+ */
+const LATE_AFTER_RTTS = 1.25;
+/** ... and at least this long, ms (the clock's resolution, and loopback's round trips of 0-1 ms). */
+const LATE_MIN_MS = 2;
+/**
+ * With data outstanding and no ack for this many smoothed round trips, the newest packet is sent
+ * once more (a tail-loss probe, RFC 8985), at least PROBE_MIN_MS after the last ack.
+ */
+const PROBE_AFTER_RTTS = 2;
+const PROBE_MIN_MS = 10;
 /** An acceptor whose dialer never speaks gives up after this long, ms. */
 const SYN_RECV_TIMEOUT_MS = 10_000;
 
@@ -87,6 +100,8 @@ export class UtpConnection implements WireStream {
   /** Losses of packets up to this one were already answered with a window cut. */
   private lossSeq: number;
   private synSeq = -1;
+  /** A tail-loss probe went out since the last ack that acknowledged something. */
+  private probed = false;
 
   private ackPending = false;
   private receivedSinceAck = 0;
@@ -319,6 +334,8 @@ export class UtpConnection implements WireStream {
     if (out.ackedPackets > 0) {
       this.rtt.heard();
       this.deadlines.rtoAt = this.win.unacked > 0 ? now + this.rtt.rtoMs() : Infinity;
+      this.probed = false;
+      this.deadlines.probeAt = this.win.unacked > 0 ? now + this.probeDelay() : Infinity;
     }
     if (seqLess(this.lossSeq, this.win.ackedSeq)) this.lossSeq = this.win.ackedSeq;
 
@@ -332,10 +349,33 @@ export class UtpConnection implements WireStream {
 
     if (out.lost.length > 0) this.pacer.start();
     for (const p of out.lost) {
-      if (seqLess(this.lossSeq, p.seq) && this.cc.onLoss(now)) this.lossSeq = seqAdd(this.win.nextSeq, -1);
+      this.onLost(p, now);
       stats.fastRetransmits++;
       this.retransmit(p, now);
     }
+    if (pkt.sack !== null) this.detectLate(now);
+  }
+
+  /** A packet was lost: cut the window, once per window of packets. */
+  private onLost(p: SentPacket, now: number): void {
+    if (seqLess(this.lossSeq, p.seq) && this.cc.onLoss(now)) this.lossSeq = seqAdd(this.win.nextSeq, -1);
+  }
+
+  /**
+   * Packets sent before an acknowledged one and overdue are lost (send-window.ts `detectLate`):
+   * they go back to the send queue, and pump() resends them as the window allows. Looked at
+   * when an ack carries a selective ack (a hole exists) and when the next one becomes overdue.
+   */
+  private detectLate(now: number): void {
+    this.deadlines.lateAt = Infinity;
+    if (!this.rtt.hasSample || this.stateNow !== 'connected') return;
+    const lost: SentPacket[] = [];
+    const allowance = Math.max(LATE_MIN_MS, LATE_AFTER_RTTS * this.rtt.srttMs);
+    this.deadlines.lateAt = this.win.detectLate(now, allowance, lost);
+    if (lost.length === 0) return;
+    this.pacer.start();
+    this.host.stats.lateLosses += lost.length;
+    for (const p of lost) this.onLost(p, now);
   }
 
   private onDataPacket(pkt: Packet, now: number): void {
@@ -486,6 +526,8 @@ export class UtpConnection implements WireStream {
     this.lastSendAt = now;
     if (this.deadlines.rtoAt === Infinity && this.win.unacked > 0)
       this.deadlines.rtoAt = now + this.rtt.rtoMs();
+    if (this.deadlines.probeAt === Infinity && !this.probed && this.win.unacked > 0)
+      this.deadlines.probeAt = now + this.probeDelay();
     this.host.send(parts, this.remoteAddress);
   }
 
@@ -536,6 +578,12 @@ export class UtpConnection implements WireStream {
     }
     if (now >= d.rtoAt) this.onRetransmitTimeout(now);
     if (this.ended) return;
+    if (now >= d.probeAt) this.probe(now);
+    if (now >= d.lateAt) {
+      this.detectLate(now);
+      this.pump(false, now);
+      if (this.ended) return;
+    }
     if (now >= d.paceAt) {
       // The end of a turn has passed since the data was held back: partial packets may go.
       this.pump(true, now);
@@ -544,6 +592,29 @@ export class UtpConnection implements WireStream {
     }
     if (now >= this.keepaliveAt()) this.sendState(now);
     this.armTimer(now);
+  }
+
+  /**
+   * Acks stopped while data is outstanding: the tail of a burst may have been lost whole (a
+   * receiver's full socket buffer drops everything it is sent), and then nothing is left to
+   * ack and only the retransmission timeout (>= 500 ms) would notice. Sending the newest packet
+   * again makes the receiver answer, its selective ack showing what is missing, and everything
+   * sent before it is then found lost by time (detectLate) and resent at once. Once per
+   * silence; the window is left alone (the timeout still collapses it if this goes unanswered).
+   */
+  private probe(now: number): void {
+    this.deadlines.probeAt = Infinity;
+    if (this.stateNow !== 'connected' || this.probed) return;
+    const p = this.win.newest();
+    if (p === undefined || p.needResend) return;
+    this.probed = true;
+    this.host.stats.probes++;
+    this.retransmit(p, now);
+  }
+
+  private probeDelay(): number {
+    if (!this.rtt.hasSample) return Infinity;
+    return Math.max(PROBE_MIN_MS, PROBE_AFTER_RTTS * this.rtt.srttMs);
   }
 
   private onRetransmitTimeout(now: number): void {

@@ -1,6 +1,7 @@
 /**
  * The deadlines of one uTP connection behind a single timer: the retransmission timeout, the
- * pacer's next slot, the keep-alive, the linger after our FIN was acked, and an accepted
+ * tail-loss probe, the moment a packet sent before an acknowledged one becomes overdue, the pacer's next slot, the
+ * keep-alive, the linger after our FIN was acked, and an accepted
  * connection's wait for the dialer's first packet.
  *
  * The timer is re-armed lazily. Deadlines move later on nearly every ack (the RTO restarts), and
@@ -14,6 +15,10 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 export class Deadlines {
   /** Retransmission timeout, ms (Infinity: none). */
   rtoAt = Infinity;
+  /** No ack for two round trips with data outstanding: probe then. */
+  probeAt = Infinity;
+  /** A packet sent before an acknowledged one is declared lost then, unless acknowledged. */
+  lateAt = Infinity;
   /** The pacer held data back until then. */
   paceAt = Infinity;
   /** Nothing sent since long enough that a keep-alive is due. */
@@ -35,7 +40,15 @@ export class Deadlines {
 
   /** The earliest deadline, ms (Infinity: none). */
   next(): number {
-    return Math.min(this.rtoAt, this.paceAt, this.keepaliveAt, this.lingerAt, this.synRecvAt);
+    return Math.min(
+      this.rtoAt,
+      this.probeAt,
+      this.lateAt,
+      this.paceAt,
+      this.keepaliveAt,
+      this.lingerAt,
+      this.synRecvAt
+    );
   }
 
   /** Make sure the timer fires no later than the earliest deadline. */

@@ -18,6 +18,8 @@ export interface SentPacket {
   readonly payloadBytes: number;
   /** Clock time of the last transmission, ms. */
   sentAt: number;
+  /** Position of the last transmission among all of this window's transmissions. */
+  order: number;
   transmissions: number;
   /** Declared lost by a timeout: not counted in flight until retransmitted. */
   needResend: boolean;
@@ -52,6 +54,10 @@ export class SendWindow {
   /** Packets a timeout declared lost, in sequence order, to retransmit as the window allows. */
   private resendQueue: SentPacket[] = [];
   private resendHead = 0;
+  /** Transmissions so far (the `order` of the next one). */
+  private transmissions = 0;
+  /** The latest `order` among packets acknowledged: anything sent before it had time to arrive. */
+  private deliveredOrder = -1;
 
   constructor(firstSeq: number) {
     this.nextSeq = firstSeq;
@@ -67,6 +73,16 @@ export class SendWindow {
   /** The oldest unacknowledged packet. */
   oldest(): SentPacket | undefined {
     return this.packets.get(seqAdd(this.ackedSeq, 1));
+  }
+
+  /** The newest unacknowledged packet. */
+  newest(): SentPacket | undefined {
+    if (this.packets.size === 0) return undefined;
+    for (let s = seqAdd(this.nextSeq, -1); s !== this.ackedSeq; s = seqAdd(s, -1)) {
+      const p = this.packets.get(s);
+      if (p !== undefined) return p;
+    }
+    return undefined;
   }
 
   /**
@@ -86,6 +102,7 @@ export class SendWindow {
       parts,
       payloadBytes,
       sentAt: now,
+      order: this.transmissions++,
       transmissions: 1,
       needResend: false,
       acked: false
@@ -125,7 +142,7 @@ export class SendWindow {
     ) {
       const p = this.packets.get(this.fastResendSeq);
       this.fastResendSeq = seqAdd(this.fastResendSeq, 1);
-      if (p !== undefined) out.lost.push(p);
+      if (p !== undefined && p.transmissions === 1 && !p.needResend) out.lost.push(p);
     }
     if (this.packets.size === 0) this.dupAcks = 0;
     return out;
@@ -171,6 +188,39 @@ export class SendWindow {
     }
     p.transmissions++;
     p.sentAt = now;
+    p.order = this.transmissions++;
+  }
+
+  /**
+   * Time-based loss detection (RACK, RFC 8985, simplified): a packet sent before one that was
+   * acknowledged, and sent at least `reorderMs` ago, is lost: had it merely been reordered it
+   * would have arrived by then. This catches what counting acks cannot: a lost retransmission
+   * (the acks past it were counted when the original was lost) and a hole with fewer than three
+   * packets acked after it. Lost packets are queued for retransmission as the window allows and
+   * stop counting in flight (as after a timeout). Returns when the next packet sent before an
+   * acknowledged one becomes overdue (Infinity: none waits), so the caller can look again then.
+   */
+  detectLate(now: number, reorderMs: number, lost: SentPacket[]): number {
+    let nextAt = Infinity;
+    if (this.packets.size === 0) return nextAt;
+    for (let s = seqAdd(this.ackedSeq, 1); s !== this.nextSeq; s = seqAdd(s, 1)) {
+      const p = this.packets.get(s);
+      if (p === undefined || p.needResend || p.order >= this.deliveredOrder) continue;
+      const dueAt = p.sentAt + reorderMs;
+      if (now < dueAt) {
+        if (dueAt < nextAt) nextAt = dueAt;
+        continue;
+      }
+      p.needResend = true;
+      this.inFlight -= p.payloadBytes;
+      if (this.resendHead === this.resendQueue.length) {
+        this.resendQueue = [];
+        this.resendHead = 0;
+      }
+      this.resendQueue.push(p);
+      lost.push(p);
+    }
+    return nextAt;
   }
 
   /** Forget everything (the connection ended). */
@@ -184,6 +234,7 @@ export class SendWindow {
   private acknowledge(p: SentPacket, now: number, out: AckOutcome): void {
     p.acked = true;
     if (!p.needResend) this.inFlight -= p.payloadBytes;
+    if (p.order > this.deliveredOrder) this.deliveredOrder = p.order;
     out.ackedBytes += p.payloadBytes;
     out.ackedPackets++;
     if (p.transmissions === 1) {
@@ -218,7 +269,10 @@ export class SendWindow {
     const candidates: number[] = [];
     const consider = (seq: number, setAfter: number): void => {
       if (setAfter < DUP_ACK_LIMIT || candidates.length >= MAX_FAST_RESENDS_PER_ACK) return;
-      if (seqLess(seq, this.fastResendSeq) || !this.packets.has(seq)) return;
+      if (seqLess(seq, this.fastResendSeq)) return;
+      // A packet sent again (or queued to be) is declared lost again only by time (detectLate).
+      const p = this.packets.get(seq);
+      if (p === undefined || p.transmissions > 1 || p.needResend) return;
       candidates.push(seq);
     };
     consider(seqAdd(ackNr, 1), setTotal);

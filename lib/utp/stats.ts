@@ -16,6 +16,10 @@ export interface UtpStats {
   /** Packets retransmitted after a timeout or a fast-retransmit signal. */
   retransmits: number;
   fastRetransmits: number;
+  /** Packets declared lost by time: sent before one that was acknowledged, and overdue. */
+  lateLosses: number;
+  /** Tail-loss probes: the oldest packet sent again after 2 round trips without an ack. */
+  probes: number;
   timeouts: number;
   /** Datagrams that failed to decode, by reason. */
   malformed: Record<MalformedReason, number>;
@@ -45,6 +49,8 @@ export function emptyUtpStats(): UtpStats {
     payloadOut: 0,
     retransmits: 0,
     fastRetransmits: 0,
+    lateLosses: 0,
+    probes: 0,
     timeouts: 0,
     malformed: { short: 0, version: 0, type: 0, extension: 0, oversize: 0 },
     invalid: 0,

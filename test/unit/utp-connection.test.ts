@@ -271,6 +271,54 @@ describe('uTP transfers', () => {
     expect(s.clock.now() - start).toBeLessThan(600);
   });
 
+  it('detects a lost retransmission by time, without waiting for the retransmission timeout', async () => {
+    const s = setup({ delayMs: 10 });
+    const [client, server] = await connected(s);
+    // The 300th DATA packet is lost, and so is its first retransmission.
+    let dataPackets = 0;
+    let victim = -1;
+    let drops = 0;
+    s.link.ab.dropIf = (d) => {
+      if (d[0]! >> 4 !== ST_DATA) return false;
+      const seq = (d[16]! << 8) | d[17]!;
+      if (++dataPackets === 300) victim = seq;
+      if (seq !== victim || drops >= 2) return false;
+      drops++;
+      return true;
+    };
+    const data = payload(4 * 1024 * 1024);
+    const got = sink(server);
+    source(client, data);
+    const took = run(s.clock, () => got.closed(), 60_000, 1);
+    expect(got.bytes().equals(Buffer.from(data))).toBe(true);
+    expect(drops).toBe(2);
+    expect(s.a.stats.timeouts).toBe(0);
+    expect(s.a.stats.lateLosses).toBe(1);
+    expect(s.a.stats.retransmits).toBe(2);
+    // 4 MiB over 20 ms round trips: the retransmission timeout alone (>= 500 ms) would double it.
+    expect(took).toBeLessThan(500);
+  });
+
+  it('probes after two round trips of silence when the tail of a burst is lost whole, instead of timing out', async () => {
+    const s = setup({ delayMs: 10 });
+    const [client, server] = await connected(s);
+    // 64 KiB is 48 DATA packets: the last 6 are lost (a receiver's full buffer), once each.
+    let dataPackets = 0;
+    s.link.ab.dropIf = (d) => d[0]! >> 4 === ST_DATA && ++dataPackets > 42 && dataPackets <= 48;
+    const data = payload(64 * 1024);
+    const got = sink(server);
+    source(client, data, false);
+    const took = run(s.clock, () => got.size() === data.length, 10_000, 1);
+    expect(got.bytes().equals(Buffer.from(data))).toBe(true);
+    expect(dataPackets).toBeGreaterThan(48);
+    expect(s.a.stats.timeouts).toBe(0);
+    expect(s.a.stats.probes).toBe(1);
+    // The probe's selective ack shows the 5 before it missing; they are resent together.
+    expect(s.a.stats.lateLosses).toBe(5);
+    expect(s.a.stats.retransmits).toBe(6);
+    expect(took).toBeLessThan(200); // a timeout alone is 500 ms
+  });
+
   it('wraps sequence numbers (first seq 65530) in both directions', async () => {
     const nearWrap: RandomSource = {
       bytes: (n) => new Uint8Array(n),

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ReceiveBuffer } from '../../lib/utp/receive-buffer.js';
-import { SendWindow } from '../../lib/utp/send-window.js';
+import { SendWindow, type SentPacket } from '../../lib/utp/send-window.js';
 import { seqAdd } from '../../lib/utp/seq.js';
 
 const bytes = (s: string): Uint8Array => Buffer.from(s);
@@ -149,5 +149,60 @@ describe('SendWindow', () => {
     }
     expect(order).toEqual([65535, 1]);
     expect(w.inFlight).toBe(2000);
+  });
+
+  it('declares a lost retransmission lost once a packet sent after it was acked and it is overdue (RACK)', () => {
+    const { w, sent } = sender(200);
+    sent(8, 1000, 0); // 200..207 at t=0
+    const sack = new Uint8Array(4);
+    sack[0] = 0b1110; // 202 missing; 203, 204, 205 received
+    const first = w.onAck(200, sack, true, 10); // 201 and 202 lost by count
+    expect(first.lost.map((p) => p.seq)).toEqual([201, 202]);
+    for (const p of first.lost) w.resent(p, 10);
+    sent(4, 1000, 12); // 208..211 after the retransmissions
+    // 201's retransmission arrives; 202's is lost; 206..211 arrive (sent after it).
+    const late: SentPacket[] = [];
+    const sack2 = new Uint8Array(4);
+    sack2[0] = 0b1111_1110; // ack_nr 201: bit0 = 203 .. 210 received, 202 missing
+    sack2[1] = 0b1; // 211
+    const out = w.onAck(201, sack2, true, 20);
+    expect(out.lost).toEqual([]); // counting acks never declares a packet lost twice
+    // 202 was retransmitted at 10: not overdue at 20 with a 12 ms reordering window ...
+    expect(w.detectLate(20, 12, late)).toBe(22);
+    expect(late).toEqual([]);
+    // ... and lost at 22: queued for retransmission, out of flight.
+    const inFlight = w.inFlight;
+    expect(w.detectLate(22, 12, late)).toBe(Infinity);
+    expect(late.map((p) => p.seq)).toEqual([202]);
+    expect(w.inFlight).toBe(inFlight - 1000);
+    expect(w.peekResend()?.seq).toBe(202);
+    // Declared once: retransmitted, it waits for packets sent after this transmission.
+    w.resent(w.peekResend()!, 22);
+    const again: SentPacket[] = [];
+    expect(w.detectLate(100, 12, again)).toBe(Infinity);
+    expect(again).toEqual([]);
+  });
+
+  it('declares a hole lost by time when fewer than 3 packets past it were acked (tail loss)', () => {
+    const { w, sent } = sender(300);
+    sent(3, 1000, 0); // 300, 301, 302
+    const sack = new Uint8Array(4);
+    sack[0] = 0b1; // ack_nr 300: bit0 = 302
+    const out = w.onAck(300, sack, true, 5); // 300 and 302 acked, 301 missing with 1 past it
+    expect(out.lost).toEqual([]);
+    const late: SentPacket[] = [];
+    expect(w.detectLate(5, 8, late)).toBe(8);
+    expect(w.detectLate(8, 8, late)).toBe(Infinity);
+    expect(late.map((p) => p.seq)).toEqual([301]);
+  });
+
+  it('does not declare packets lost that were sent after everything acknowledged', () => {
+    const { w, sent } = sender(400);
+    sent(2, 1000, 0);
+    w.onAck(400, null, true, 5);
+    sent(2, 1000, 6); // 402, 403: sent after the acked 400
+    const late: SentPacket[] = [];
+    expect(w.detectLate(10_000, 8, late)).toBe(Infinity);
+    expect(late).toEqual([]); // 401 was sent after 400, the newest packet acknowledged
   });
 });
