@@ -190,8 +190,17 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
   uninterested(): boolean {
     return this.setInterested(false);
   }
-  have(index: number): boolean {
-    return this.send(msg.encodeHave(index));
+  /**
+   * Announce a piece. `withNextWrite`: the HAVE waits for the next message to this peer and goes
+   * out in the same write (wire-writer.ts), for a peer whose interest it cannot change; it goes
+   * at once if the peer then says it is not interested, when a keep-alive is due, or when enough
+   * wait. Without it, one write now.
+   */
+  have(index: number, options?: { withNextWrite?: boolean }): boolean {
+    const bytes = msg.encodeHave(index);
+    if (!options?.withNextWrite) return this.send(bytes);
+    this.requireHandshake();
+    return this.writer.writeLater(bytes);
   }
   bitfield(bitfield: Uint8Array): boolean {
     return this.sendParts(msg.encodeBitfieldHeader(bitfield.length), bitfield);
@@ -250,6 +259,7 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
     this._closed = true;
     this.liveness.stop();
     this.requests.clear();
+    this.writer.discard();
     this.stream.close();
     this.registry.close();
     this.emit('close', reason);
@@ -373,6 +383,9 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
         return this.emit('interested');
       case 'not_interested':
         this._peerInterested = false;
+        // A HAVE held for the next write may be what makes the peer interested again.
+        this.writer.flush();
+        if (this._closed) return;
         return this.emit('not_interested');
       case 'have':
         return this.emit('have', m.index);

@@ -15,6 +15,7 @@ import { seededRandom } from '../../lib/util/random.js';
 import { RateLimiter } from '../../lib/util/rate-limiter.js';
 import { pipePair } from '../../lib/wire/memory-stream.js';
 import { encodeHandshake, encodeMessage } from '../../lib/wire/messages.js';
+import { WireFramer } from '../../lib/wire/framer.js';
 import type { WireStream } from '../../lib/net/stream.js';
 import { PipeNet, storedBytes } from '../support/pipe-net.js';
 
@@ -276,5 +277,54 @@ describe('BitTorrentEngine over in-memory pipes', () => {
     const seconds = (net.time.now() - started) / 1000;
     // 768 KiB at 1 MiB/s with a 100 KiB burst: at least ~0.6 s.
     expect(seconds).toBeGreaterThan(0.55);
+  });
+});
+
+describe('HAVE announcements', () => {
+  /** A leecher, its seed, and two raw peers with nothing that count the HAVEs they receive. */
+  async function swarm(regularSlots: number) {
+    const net = new PipeNet();
+    const { data, info } = content(2048 * KiB, 8); // 64 pieces: more than the wire holds back
+    const seed = await seeder(net, info, data);
+    const down = await leecher(net, info.infoHash, { info, choker: { regularSlots, optimisticSlots: 0 } });
+    const rawPeer = (id: number, interested: boolean) => {
+      const [mine, theirs]: [WireStream, WireStream] = pipePair();
+      const framer = new WireFramer({ handshake: true });
+      const haves = new Set<number>();
+      mine.onData((c) => {
+        for (const item of framer.feed(c)) if (item.type === 'have') haves.add(item.index);
+      });
+      down.engine.acceptConnection(theirs, { host: `10.9.9.${id}`, port: 1 });
+      mine.write(
+        encodeHandshake({ infoHash: info.infoHash, peerId: new Uint8Array(20).fill(id), fast: true })
+      );
+      mine.write(encodeMessage({ type: 'have_none' }));
+      if (interested) mine.write(encodeMessage({ type: 'interested' }));
+      return { haves, say: (m: Uint8Array) => mine.write(m) };
+    };
+    const idle = rawPeer(1, false);
+    const keen = rawPeer(2, true);
+    await net.time.until('both raw peers connected', () => down.engine.peerCount >= 2);
+    down.engine.addPeer(seed.address, 'manual');
+    await net.time.settle(down.engine.done());
+    await net.time.flush();
+    return { net, info, idle, keen };
+  }
+
+  it('go with the next write to an interested peer we choke, at once to one not interested', async () => {
+    const { net, info, idle, keen } = await swarm(0);
+    expect(idle.haves.size).toBe(info.pieceCount);
+    // Held HAVEs went out only in bounded batches (nothing else is written to the choked peer).
+    expect(keen.haves.size).toBeLessThan(info.pieceCount);
+    expect(keen.haves.size).toBeGreaterThan(0);
+    // "Not interested" may be what a HAVE changes: the rest go at once.
+    keen.say(encodeMessage({ type: 'not_interested' }));
+    await net.time.flush();
+    expect(keen.haves.size).toBe(info.pieceCount);
+  });
+
+  it('go at once to an unchoked peer that has no request queued (it may have nothing to ask)', async () => {
+    const { info, keen } = await swarm(4);
+    expect(keen.haves.size).toBe(info.pieceCount);
   });
 });

@@ -6,6 +6,7 @@ import type { WireStream } from '../../lib/net/stream.js';
 import { WireFramer, type FrameItem } from '../../lib/wire/framer.js';
 import { ProtocolError } from '../../lib/wire/errors.js';
 import { encodeHandshake, encodeMessage, encodePieceHeader } from '../../lib/wire/messages.js';
+import { MAX_DEFERRED_BYTES } from '../../lib/wire/wire-writer.js';
 
 const infoHash = new Uint8Array(20).fill(0x11);
 const otherHash = new Uint8Array(20).fill(0x22);
@@ -173,6 +174,81 @@ describe('PeerWire', () => {
     a.interested();
     expect(a.stats.bytesSent).toBe(sent);
     a.close();
+  });
+
+  it('holds a HAVE for the next write when asked: same write, in order, bounded', async () => {
+    const clock = new FakeClock(0);
+    const [sa, sb] = pipePair();
+    // The stream's calls: 1 per write, the chunk count per gathered write.
+    const writes: number[] = [];
+    const write = sa.write.bind(sa);
+    let inWritev = false;
+    sa.write = (d) => (inWritev || writes.push(1), write(d));
+    sa.writev = (chunks) => {
+      writes.push(chunks.length);
+      inWritev = true;
+      for (const c of chunks) write(c);
+      inWritev = false;
+      return true;
+    };
+    const a = new PeerWire(sa, { role: 'initiator', peerId: idA, infoHash, clock });
+    const remote = rawRemote(sb);
+    remote.write(encodeHandshake({ infoHash, peerId: idB, fast: true }));
+    await flush();
+    remote.items.length = 0;
+    writes.length = 0;
+    const sent = a.stats.bytesSent;
+    // Held: nothing written, nothing counted.
+    a.have(3, { withNextWrite: true });
+    a.have(4, { withNextWrite: true });
+    await flush();
+    expect(remote.items).toEqual([]);
+    expect(writes).toEqual([]);
+    expect(a.stats.bytesSent).toBe(sent);
+    // The next message carries them, ahead of it, in one gathered write.
+    a.interested();
+    await flush();
+    expect(writes).toEqual([2]);
+    expect(remote.items).toEqual([
+      { type: 'have', index: 3 },
+      { type: 'have', index: 4 },
+      { type: 'interested' }
+    ]);
+    expect(a.stats.bytesSent).toBe(sent + 9 + 9 + 5);
+    // Piece batches and two-part messages carry them too.
+    a.have(5, { withNextWrite: true });
+    a.pieces([{ index: 1, begin: 0, block: new Uint8Array(4).fill(7) }]);
+    a.have(6, { withNextWrite: true });
+    a.bitfield(new Uint8Array([0xff]));
+    await flush();
+    expect(types(remote.items).slice(3)).toEqual(['have', 'piece', 'have', 'bitfield']);
+    // A peer saying it is not interested gets held HAVEs at once (they may change its mind).
+    remote.items.length = 0;
+    a.have(7, { withNextWrite: true });
+    remote.write(encodeMessage({ type: 'not_interested' }));
+    await flush();
+    expect(remote.items).toEqual([{ type: 'have', index: 7 }]);
+    // So does a keep-alive, and enough held HAVEs go on their own.
+    remote.items.length = 0;
+    a.have(8, { withNextWrite: true });
+    clock.advance(60_000);
+    await flush();
+    expect(types(remote.items)).toEqual(['have', 'keep_alive']);
+    remote.items.length = 0;
+    const bound = Math.floor(MAX_DEFERRED_BYTES / 9) + 1;
+    for (let i = 0; i < bound; i++) a.have(i, { withNextWrite: true });
+    await flush();
+    expect(remote.items).toHaveLength(bound);
+    expect(remote.items.every((i) => i.type === 'have')).toBe(true);
+    // Without the option a HAVE is its own write, at once; on close held ones are dropped.
+    writes.length = 0;
+    a.have(50);
+    expect(writes).toEqual([1]);
+    a.have(51, { withNextWrite: true });
+    a.close();
+    await flush();
+    expect(remote.items).toHaveLength(bound + 1);
+    expect(remote.items.some((i) => i.type === 'have' && i.index === 51)).toBe(false);
   });
 
   it('applies BEP 6: reject answers a request; unrequested pieces and rejects close', async () => {

@@ -336,11 +336,25 @@ export class Peers {
     for (const s of this.connections.keys()) this.attach(s);
   }
 
-  /** A piece was verified and stored: HAVE to every peer (seeds too: in `distribute` mode a seed ranks its requests by who holds what). */
+  /**
+   * A piece was verified and stored: HAVE to every peer (seeds too: in `distribute` mode a seed
+   * ranks its requests by who holds what). A write per HAVE per peer was most of a swarm's
+   * socket writes, so it rides on our next message to a peer where that changes nothing the
+   * peer can act on now: a seed; an interested peer we choke (our unchoke carries it); an
+   * interested peer whose requests we are serving (the next piece carries it). Anyone else
+   * gets it at once: a peer not interested in us may become so, and an unchoked peer with no
+   * request queued may have nothing else to ask us for (holding those back slowed swarms).
+   */
   announcePiece(index: number): void {
-    const picker = this.ctx.exchange()?.downloader.picker;
-    for (const s of this.connections.keys())
-      if (s.connected && (this.isSeed(s) || !picker?.peerHas(s, index))) s.wire.have(index);
+    const exchange = this.ctx.exchange();
+    for (const s of this.connections.keys()) {
+      if (!s.connected) continue;
+      const seed = this.isSeed(s);
+      if (!seed && exchange?.downloader.picker.peerHas(s, index)) continue;
+      const w = s.wire;
+      const later = seed || (w.peerInterested && (w.amChoking || exchange?.uploader.hasQueued(s) === true));
+      w.have(index, { withNextWrite: later });
+    }
   }
 
   /** We completed: close the seeds (two seeds have nothing to trade). */

@@ -122,6 +122,11 @@ export class Uploader {
     if (!this.peers.has(s)) this.peers.set(s, new UploadPeer(s));
   }
 
+  /** Requests of the peer wait here: a message to it follows (a piece, a reject or a choke). */
+  hasQueued(s: PeerSession): boolean {
+    return (this.peers.get(s)?.inbound.length ?? 0) > 0;
+  }
+
   removePeer(s: PeerSession): void {
     const u = this.peers.get(s);
     if (!u) return;
