@@ -370,7 +370,11 @@ export class StatusLine {
 }
 
 /** The progress view of a running swarm: its DHT table size and the caps the options set. */
-export function swarmView(swarm: Swarm, opts: SwarmCliOptions, width: number | undefined): ProgressView {
+export function swarmView(
+  swarm: Swarm,
+  opts: Pick<SwarmCliOptions, 'downloadLimit' | 'uploadLimit'>,
+  width: number | undefined
+): ProgressView {
   const dht = swarm.dht;
   return {
     ...(width !== undefined ? { width } : {}),

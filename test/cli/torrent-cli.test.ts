@@ -192,7 +192,9 @@ describe('download / seed / info from a .torrent or infohash (spawned, loopback 
       60_000
     );
     expect(fetched.code).toBe(0);
-    expect(fetched.stderr).toMatch(/^metadata: from peers in /m);
+    expect(fetched.stderr).toMatch(
+      /^metadata: album, 1\.91 MiB in 2 files, \d+ pieces of .*, from peers in \d+:\d\d$/m
+    );
     const info = JSON.parse(fetched.stdout) as InfoJson;
     expect(info.files.map((f) => f.path)).toEqual(['album/cover.jpg', 'album/disc 2/track.flac']);
 

@@ -45,6 +45,7 @@ import {
   type MutableMagnet
 } from '../../magnet/magnet.js';
 import { downloadMutable } from '../mutable-download.js';
+import { describeTorrent, metadataFromPeersLine } from '../metadata-wait.js';
 import {
   EXIT_FAILURE,
   EXIT_INTERRUPTED,
@@ -200,7 +201,7 @@ export const downloadCommand: CliCommand = {
     if (known) {
       const first = swarm.progress();
       const from = input.kind === 'torrent' ? input.path : 'the metadata kept by an earlier run';
-      status.log(`metadata: ${describe(known)}, from ${from}`);
+      status.log(`metadata: ${describeTorrent(known)}, from ${from}`);
       status.log(
         `${first.verifiedPieces === 0 ? 'starting' : 'resuming'} ${known.name}: ${first.verifiedPieces}/${first.totalPieces} pieces ` +
           `(${formatBytes(first.verifiedBytes)} of ${formatBytes(first.totalBytes)}) already verified`
@@ -210,9 +211,7 @@ export const downloadCommand: CliCommand = {
     } else {
       ctx.log(`looking for peers of ${magnet.infoHashHex}${magnet.name ? ` (${magnet.name})` : ''} ...`);
       const onMetadata = (info: TorrentInfo): void => {
-        status.log(
-          `metadata: ${describe(info)}, from peers in ${formatDuration((ctx.clock.now() - started) / 1000)}`
-        );
+        status.log(metadataFromPeersLine(info, ctx.clock.now() - started));
         const selected = describeSelection(info, selection);
         if (selected) status.log(selected);
         saveMetadata(outDir, info).catch((err: Error) =>
@@ -345,14 +344,6 @@ function describeSelection(info: TorrentInfo, selection: number[] | undefined): 
 function asUsageError(err: unknown): unknown {
   const code = (err as { code?: unknown } | undefined)?.code;
   return code === 'ERR_INVALID_SELECTION' ? new UsageError(`--select / so=: ${(err as Error).message}`) : err;
-}
-
-function describe(info: TorrentInfo): string {
-  const files = info.files.filter((f) => !f.padding).length;
-  return (
-    `${info.name}, ${formatBytes(info.length)} in ${files} file${files === 1 ? '' : 's'}, ` +
-    `${info.pieceCount} pieces of ${formatBytes(info.pieceLength)}`
-  );
 }
 
 function fetched(p: EngineProgress): string {

@@ -14,15 +14,8 @@ import { MemoryStorage } from '../../engine/storage/memory-storage.js';
 import { secondsParser } from '../args.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, type CliCommand, type CliContext } from '../program.js';
 import { TORRENT_INPUT_HELP, readTorrentInput } from '../torrent-input.js';
-import {
-  addSwarmOptions,
-  formatBytes,
-  progressLine,
-  StatusLine,
-  swarmOptionsFrom,
-  swarmView,
-  type SwarmCliOptions
-} from '../transfer.js';
+import { awaitMetadata } from '../metadata-wait.js';
+import { addSwarmOptions, formatBytes, swarmOptionsFrom, type SwarmCliOptions } from '../transfer.js';
 
 interface InfoCliOptions extends SwarmCliOptions {
   json?: boolean;
@@ -149,18 +142,9 @@ async function fetchMetadata(
     if (err instanceof AbortError && signal.aborted) return stopped(ctx, opts);
     throw err;
   }
-  const status = new StatusLine(ctx, (width) =>
-    progressLine(swarm.progress(), ctx.clock.now() - started, swarmView(swarm, opts, width))
-  );
-  if (opts.verbose) swarm.on('warning', (err) => status.log(`trackerless: warning: ${err.message}`));
-  status.start();
   try {
-    const info = await swarm.metadata({ signal });
-    status.stop();
-    ctx.log(`metadata: from peers in ${((ctx.clock.now() - started) / 1000).toFixed(2)} s`);
-    return info;
+    return await awaitMetadata(ctx, swarm, opts, { signal, started, verbose: opts.verbose ?? false });
   } catch (err) {
-    status.stop();
     if (err instanceof AbortError && signal.aborted) return stopped(ctx, opts, swarm);
     throw err;
   } finally {

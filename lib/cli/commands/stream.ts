@@ -15,9 +15,9 @@ import { StreamServer } from '../../http/stream-server.js';
 import { collectBootstrap, parseBindHost, portParser } from '../args.js';
 import { EXIT_INTERRUPTED, UsageError, type CliCommand } from '../program.js';
 import { readTorrentInput, TORRENT_INPUT_HELP } from '../torrent-input.js';
+import { awaitMetadata, describeTorrent } from '../metadata-wait.js';
 import {
   aborted,
-  formatBytes,
   parseRate,
   progressLine,
   StatusLine,
@@ -85,6 +85,7 @@ export const streamCommand: CliCommand = {
     const opts = options as unknown as StreamCliOptions;
     const input = await readTorrentInput(String(args[0]));
     if (input.kind === 'torrent' && opts.file !== undefined) checkFile(input.info, opts.file);
+    const begun = ctx.clock.now();
     let swarm: Swarm;
     try {
       swarm = await Swarm.create({
@@ -108,12 +109,15 @@ export const streamCommand: CliCommand = {
     try {
       server = await StreamServer.listen({ torrents: () => [swarm], host: opts.httpHost, port: opts.port });
       ctx.log(`serving on ${server.origin}/ ; looking for peers of ${toHex(swarm.infoHash)} ...`);
-      const info = await swarm.metadata({ signal: ctx.interrupt });
+      const info =
+        input.kind === 'torrent'
+          ? input.info
+          : await awaitMetadata(ctx, swarm, opts, { signal: ctx.interrupt, started: begun });
+      if (input.kind === 'torrent') ctx.log(`metadata: ${describeTorrent(info)}, from ${input.path}`);
       if (opts.file !== undefined) checkFile(info, opts.file);
       const files = swarm.files.filter((f) => !f.padding);
       const file =
         opts.file !== undefined ? swarm.files[opts.file] : files.length === 1 ? files[0] : undefined;
-      ctx.log(`metadata: ${info.name}, ${formatBytes(info.length)} in ${files.length} file(s)`);
       ctx.print(file ? server.fileUrl(swarm.infoHash, file) : `${server.origin}/`);
       const started = ctx.clock.now();
       const status = new StatusLine(ctx, () => progressLine(swarm.progress(), ctx.clock.now() - started), {
