@@ -19,6 +19,10 @@ const verdicts = (l: InboundLimiter, host: string, n: number): Record<string, nu
   return out;
 };
 
+/** Default bucket, a ban after 10 drops in a row, no global cap. */
+const quickToBan = (clock: FakeClock): InboundLimiter =>
+  new InboundLimiter(clock, { perIpRate: 20, perIpBurst: 40, banAfterDrops: 10, globalRate: Infinity });
+
 describe('InboundLimiter', () => {
   it('lets a burst through, then the rate; other sources keep their own buckets', () => {
     const clock = new FakeClock();
@@ -66,12 +70,7 @@ describe('InboundLimiter', () => {
 
   it('forgets sources whose bucket refilled when new ones arrive, never a banned one', () => {
     const clock = new FakeClock();
-    const l = new InboundLimiter(clock, {
-      perIpRate: 20,
-      perIpBurst: 40,
-      banAfterDrops: 10,
-      globalRate: Infinity
-    });
+    const l = quickToBan(clock);
     expect(verdicts(l, '198.51.100.9', 60)).toEqual({ ok: 40, 'rate-limited': 9, banned: 11 });
     for (let i = 0; i < 50; i++) l.admit(`100.0.${i}.1`);
     expect(l.tracked).toBe(51);
@@ -83,12 +82,7 @@ describe('InboundLimiter', () => {
 
   it('banned flooders gone quiet do not stop refilled sources from being forgotten', () => {
     const clock = new FakeClock();
-    const l = new InboundLimiter(clock, {
-      perIpRate: 20,
-      perIpBurst: 40,
-      banAfterDrops: 10,
-      globalRate: Infinity
-    });
+    const l = quickToBan(clock);
     // More banned sources than the places checked per newcomer, all at the old end.
     for (let f = 0; f < 6; f++)
       expect(verdicts(l, `198.51.100.${f}`, 51)).toEqual({ ok: 40, 'rate-limited': 9, banned: 2 });
