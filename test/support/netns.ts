@@ -43,6 +43,15 @@ export function netnsProblem(): string | null {
   return null;
 }
 
+export interface StartOptions {
+  /**
+   * Scheduling niceness of the child (negative: ahead of the machine's other work; needs root,
+   * which namespaces need anyway): for a measurement of a protocol on a shaped link that the
+   * CPU scheduler must not skew.
+   */
+  nice?: number;
+}
+
 /** Namespaces a test made, the child processes it runs in them, and their removal. */
 abstract class NamespaceSet {
   private readonly children: JsonLineChild[] = [];
@@ -50,14 +59,21 @@ abstract class NamespaceSet {
   private closed = false;
 
   /** Start `node script args` inside namespace `ns`, speaking JSON lines. */
-  start(ns: string, script: string, args: string[]): Promise<JsonLineChild> {
-    return this.startProgram(ns, process.execPath, [script, ...args], `${ns} ${args[0] ?? ''}`);
+  start(ns: string, script: string, args: string[], opts: StartOptions = {}): Promise<JsonLineChild> {
+    return this.startProgram(ns, process.execPath, [script, ...args], `${ns} ${args[0] ?? ''}`, opts);
   }
 
   /** Start any program speaking JSON lines inside `ns`; resolves once it said `ready`. */
-  async startProgram(ns: string, command: string, args: string[], label: string): Promise<JsonLineChild> {
+  async startProgram(
+    ns: string,
+    command: string,
+    args: string[],
+    label: string,
+    opts: StartOptions = {}
+  ): Promise<JsonLineChild> {
+    const nice = opts.nice !== undefined ? ['nice', '-n', String(opts.nice)] : [];
     const child = new JsonLineChild(
-      spawn('ip', ['netns', 'exec', ns, command, ...args], {
+      spawn('ip', ['netns', 'exec', ns, ...nice, command, ...args], {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...process.env, NODE_OPTIONS: '' }
       }),
