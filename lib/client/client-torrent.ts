@@ -305,7 +305,7 @@ export class ClientTorrent extends TypedEmitter<TorrentEvents> {
   /** The swarm stopped (ours, or by itself: done without seeding, or a fatal error). */
   private detach(swarm: Swarm): void {
     if (this._swarm !== swarm) return;
-    this.lastStored = this._engine?.storedPieces() ?? this.lastStored;
+    this.lastStored = this._engine?.storedPieces()?.clone() ?? this.lastStored;
     this.lastProgress = { ...swarm.progress(), downRate: 0, upRate: 0, peers: 0 };
     this._swarm = undefined;
     this._engine = undefined;

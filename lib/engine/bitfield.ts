@@ -5,6 +5,15 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 
+/**
+ * The reading side of a Bitfield, for a view of one someone else keeps up to date (the
+ * engine's verified pieces): read it when needed, clone() it to keep how it is now.
+ */
+export type ReadonlyBitfield = Pick<
+  Bitfield,
+  'length' | 'count' | 'hasAll' | 'hasNone' | 'get' | 'byte' | 'toBytes' | 'clone' | 'and' | 'indices'
+>;
+
 export class Bitfield {
   readonly length: number;
   private readonly bits: Uint8Array;

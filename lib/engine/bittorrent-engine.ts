@@ -24,7 +24,7 @@ import { Peers, type PeerStatus, type RandomWalkStats } from './peers/peers.js';
 import { walkOptions } from './peers/random-walk.js';
 import type { TorrentContext } from './peers/torrent-context.js';
 import type { HolepunchStats } from './peers/holepunching.js';
-import type { Bitfield } from './bitfield.js';
+import type { ReadonlyBitfield } from './bitfield.js';
 import { openStorage, ResumeWriter } from './storage/storage-setup.js';
 import type { Storage } from './storage/storage.js';
 import { TcpPeerListener } from './peers/tcp-peer-listener.js';
@@ -152,9 +152,13 @@ export class BitTorrentEngine extends TypedEmitter<EngineEvents> implements Piec
     return this.peers.walkStats;
   }
 
-  /** The pieces verified and stored (a copy); undefined until the storage is open. */
-  storedPieces(): Bitfield | undefined {
-    return this.downloader?.stored.clone();
+  /**
+   * The pieces verified and stored, a live read-only view (clone() it to keep a snapshot);
+   * undefined until the storage is open. A view, not a copy: file progress reads it on every
+   * progress tick, for every file.
+   */
+  storedPieces(): ReadonlyBitfield | undefined {
+    return this.downloader?.stored;
   }
 
   // --- streaming and priorities ----------------------------------------------------------------

@@ -12,7 +12,7 @@
  */
 import { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
-import type { Bitfield } from '../engine/bitfield.js';
+import type { ReadonlyBitfield } from '../engine/bitfield.js';
 import type { FilePriority } from '../engine/storage/file-selection.js';
 import type { TorrentInfo } from '../torrent/metainfo.js';
 import { DEFAULT_CHUNK_BYTES, RangeReader, type StreamSource } from './range-reader.js';
@@ -21,8 +21,8 @@ import { DEFAULT_CHUNK_BYTES, RangeReader, type StreamSource } from './range-rea
 export interface FileSource extends StreamSource {
   filePriorities(): FilePriority[];
   setFilePriority(index: number, priority: FilePriority): void;
-  /** The pieces verified and stored, if known. */
-  storedPieces(): Bitfield | undefined;
+  /** The pieces verified and stored, if known (a live view: read, don't keep). */
+  storedPieces(): ReadonlyBitfield | undefined;
 }
 
 /** Like fs.createReadStream: `start` and `end` are inclusive byte offsets in the file. */
@@ -74,7 +74,7 @@ export class TorrentFile {
   }
 
   /** Bytes of this file in the pieces set in `have`. */
-  verifiedBytesIn(have: Bitfield): number {
+  verifiedBytesIn(have: ReadonlyBitfield): number {
     return verifiedBytesOf(this, this.info.pieceLength, have);
   }
 
@@ -171,7 +171,7 @@ export function torrentFiles(source: FileSource, info: TorrentInfo): TorrentFile
 export function verifiedBytesOf(
   file: { offset: number; length: number },
   pieceLength: number,
-  have: Bitfield
+  have: ReadonlyBitfield
 ): number {
   if (file.length === 0) return 0;
   const end = file.offset + file.length;
