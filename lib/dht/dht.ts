@@ -52,6 +52,7 @@ import { AbortError, DestroyedError, InvalidArgumentError, StateError, Trackerle
 import {
   ALPHA,
   CLIENT_VERSION,
+  ID_LENGTH,
   DEFAULT_BOOTSTRAP,
   K,
   MIN_SLOW_AFTER_MS,
@@ -113,7 +114,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.knownNodes = knownNodes ?? null;
     if (opts.port !== undefined) validatePort(opts.port, 'port', true);
     for (const n of knownNodes ?? []) {
-      parseNodeId(n.id);
+      if (!(n.id instanceof Uint8Array) || n.id.length !== ID_LENGTH)
+        throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'knownNodes: a node id is 20 bytes');
       validatePort(n.port, 'knownNodes port');
     }
     if (opts.joinDelayMs !== undefined && !(opts.joinDelayMs >= 0))

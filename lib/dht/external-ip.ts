@@ -8,7 +8,7 @@
  * address wins when it has at least `minVotes` votes and more than half of all votes held.
  */
 import { EMPTY_MAP } from '../util/empty.js';
-import { subnetKey } from '../net/ip-class.js';
+import { subnetKey, type SubnetKey } from '../net/ip-class.js';
 import { ipFamily } from '../net/ip.js';
 
 export interface ExternalIpOptions {
@@ -22,7 +22,7 @@ export class ExternalIpVoter {
   private readonly minVotes: number;
   private readonly maxVoters: number;
   /** voter subnet -> the address it reported (Map order: oldest vote first). */
-  private votes: ReadonlyMap<string, string> = EMPTY_MAP;
+  private votes: ReadonlyMap<SubnetKey, string> = EMPTY_MAP;
   /** reported address -> votes for it among `votes`. */
   private tally: ReadonlyMap<string, number> = EMPTY_MAP;
   private current: string | null = null;
@@ -47,10 +47,13 @@ export class ExternalIpVoter {
     if (previous === reported) {
       // The same vote again (most replies): only its age changes.
       this.ownVotes().delete(key);
-      this.ownVotes().set(key, reported);
+      this.ownVotes().set(key, previous);
       return null;
     }
     if (ipFamily(reported) === undefined) return null;
+    // Every voter names the same few addresses: keep one copy of each (the tally's), not one
+    // string per voter (each reply decodes its own).
+    for (const ip of this.tally.keys()) if (ip === reported) reported = ip;
     if (previous !== undefined) this.count(previous, -1);
     this.ownVotes().delete(key);
     this.ownVotes().set(key, reported);
@@ -80,7 +83,7 @@ export class ExternalIpVoter {
     else this.ownTally().delete(ip);
   }
 
-  private ownVotes(): Map<string, string> {
+  private ownVotes(): Map<SubnetKey, string> {
     if (this.votes === EMPTY_MAP) this.votes = new Map();
     return this.votes as Map<string, string>;
   }

@@ -6,6 +6,7 @@
 import { EMPTY_SET } from '../util/empty.js';
 import { formatAddress, type Address } from '../net/address.js';
 import type { NodeInfo, Query, ResponseBody } from '../krpc/types.js';
+import type { SubnetKey } from '../net/ip-class.js';
 import { runLookup, type LookupQuery, type LookupResult } from '../lookup/lookup.js';
 import { type RoutingTable, isNotBad } from '../routing/routing-table.js';
 import { linkedController } from '../util/abort.js';
@@ -33,7 +34,7 @@ export interface NodeLookupsOptions {
   /** BEP 42 check for lookup termination and announce targets (absent: all count). */
   verified?: (node: NodeInfo) => boolean;
   /** IP diversity within one lookup (absent: none). */
-  subnetOf?: (node: NodeInfo) => string | null;
+  subnetOf?: (node: NodeInfo) => SubnetKey | null;
   maxPerSubnet?: number;
   /** Our id (read per lookup: a saved state may set it during start). */
   localId(): Uint8Array;

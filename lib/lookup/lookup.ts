@@ -25,6 +25,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Address } from '../net/address.js';
 import type { NodeInfo } from '../krpc/types.js';
+import type { SubnetKey } from '../net/ip-class.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { compareDistance } from '../id/node-id.js';
 import { toHex } from '../util/bytes.js';
@@ -75,7 +76,7 @@ export interface LookupOptions {
   /** BEP 42: does this node's id match its address? (Absent: every node counts.) */
   verified?: (node: NodeInfo) => boolean;
   /** The subnet a learned candidate counts against, null if unlimited. */
-  subnetOf?: (node: NodeInfo) => string | null;
+  subnetOf?: (node: NodeInfo) => SubnetKey | null;
   /** Learned candidates per subnet (default 1 when `subnetOf` is given). */
   maxPerSubnet?: number;
 }
@@ -132,7 +133,7 @@ class Lookup {
   private readonly maxQueries: number;
   private readonly candidates: Candidate[] = [];
   private readonly seen = new Set<string>();
-  private readonly perSubnet = new Map<string, number>();
+  private readonly perSubnet = new Map<SubnetKey, number>();
   private readonly timers = new Set<TimerHandle>();
   private readonly controller = new AbortController();
   private readonly startedAt: number;

@@ -46,12 +46,25 @@ export function isExempt(host: string, exempt: ExemptScope): boolean {
   return scope === 'loopback' || (exempt === 'local' && scope === 'local');
 }
 
+/** A subnet as a Map key: a number for an IPv4 /24, text otherwise. */
+export type SubnetKey = string | number;
+
 /**
- * The subnet an address shares with close neighbours: its /24 for IPv4, its /64 for IPv6
- * (one site or one customer, as libtorrent's routing-table and lookup restrictions assume).
+ * The subnet an address shares with close neighbours: its /24 for IPv4 (as the number of its
+ * first three octets: every routing-table entry and vote keeps one, and a number costs no
+ * string), its /64 for IPv6 (one site or one customer, as libtorrent's routing-table and
+ * lookup restrictions assume).
  */
-export function subnetKey(host: string): string {
+export function subnetKey(host: string): SubnetKey {
   if (!host.includes(':')) {
+    const a = octet(host, 0);
+    const dot1 = host.indexOf('.');
+    const b = dot1 < 0 ? -1 : octet(host, dot1 + 1);
+    const dot2 = b < 0 ? -1 : host.indexOf('.', dot1 + 1);
+    const c = dot2 < 0 ? -1 : octet(host, dot2 + 1);
+    const dot3 = c < 0 ? -1 : host.indexOf('.', dot2 + 1);
+    if (a >= 0 && a < 256 && b < 256 && c < 256 && dot3 > 0 && host.indexOf('.', dot3 + 1) < 0)
+      return (a << 16) | (b << 8) | c;
     const dot = host.lastIndexOf('.');
     return dot < 0 ? host : host.slice(0, dot);
   }

@@ -11,7 +11,7 @@
  * Addresses in the `exempt` scope are not limited (default: loopback, where test rigs and
  * local tools run many nodes on 127.0.0.1 and which no other machine can use as a source).
  */
-import { isExempt, subnetKey, type ExemptScope } from '../net/ip-class.js';
+import { isExempt, subnetKey, type ExemptScope, type SubnetKey } from '../net/ip-class.js';
 
 export interface IpDiversityOptions {
   /** Entries per IP address in the routing table (default 1). */
@@ -46,7 +46,7 @@ export class IpDiversity {
   }
 
   /** The subnet `host` counts against, or null when it is exempt. */
-  subnetOf(host: string): string | null {
+  subnetOf(host: string): SubnetKey | null {
     return isExempt(host, this.exempt) ? null : subnetKey(host);
   }
 

@@ -23,6 +23,7 @@ import { commonPrefixLength, compareDistance } from '../id/node-id.js';
 import { formatIpv4, packIp } from '../net/ip.js';
 import type { NodeInfo, PackedNodeInfo } from '../krpc/types.js';
 import type { PackedIp } from '../net/ip.js';
+import type { SubnetKey } from '../net/ip-class.js';
 
 /**
  * One routing-table entry. Kept small, as a table holds ~100-200 of them per node: a class (one
@@ -51,7 +52,7 @@ export class Contact implements PackedNodeInfo {
   /** Smoothed round-trip time of its answers, ms (0 = none measured yet). */
   rtt: number;
   /** Its /24 or /64 when IP diversity limits it (null: exempt, or no limits), kept with `host`. */
-  subnet: string | null;
+  subnet: SubnetKey | null;
 
   constructor(
     id: Uint8Array,
@@ -59,7 +60,7 @@ export class Contact implements PackedNodeInfo {
     port: number,
     lastSeen: number,
     rtt: number,
-    subnet: string | null
+    subnet: SubnetKey | null
   ) {
     this.id = id;
     this.port = port;
@@ -149,7 +150,7 @@ export class RoutingTable {
   /** Contacts in the tree. */
   private entries = 0;
   /** host -> entries at that IP (made on first use: only IP diversity limits need it). */
-  private perIp: Map<string, number> | null = null;
+  private perIp: Map<string | number, number> | null = null;
   /**
    * Last activity per common-prefix length (the bucket at that depth), for refresh; a depth
    * never touched counts as active at `createdAt`. Only as long as the deepest depth touched.
@@ -200,9 +201,10 @@ export class RoutingTable {
       onRemoved: (c) => {
         this.entries--;
         if (c.subnet !== null && this.perIp) {
-          const n = (this.perIp.get(c.host) ?? 1) - 1;
-          if (n > 0) this.perIp.set(c.host, n);
-          else this.perIp.delete(c.host);
+          const ip = contactIpKey(c);
+          const n = (this.perIp.get(ip) ?? 1) - 1;
+          if (n > 0) this.perIp.set(ip, n);
+          else this.perIp.delete(ip);
         }
       }
     });
@@ -454,7 +456,7 @@ export class RoutingTable {
     const d = this.diversity;
     const subnet = this.subnetOf(node.host);
     if (!d || subnet === null) return true;
-    const atIp = this.perIp?.get(node.host) ?? 0;
+    const atIp = this.perIp?.get(ipKey(node.host)) ?? 0;
     const selfHere = self && self.host === node.host ? 1 : 0;
     if (atIp - selfHere >= d.maxPerIp) return false;
     let inSubnet = 0;
@@ -464,7 +466,7 @@ export class RoutingTable {
     return inSubnet < d.maxPerSubnetPerBucket;
   }
 
-  private subnetOf(host: string): string | null {
+  private subnetOf(host: string): SubnetKey | null {
     return this.diversity ? this.diversity.subnetOf(host) : null;
   }
 
@@ -473,7 +475,8 @@ export class RoutingTable {
     this.entries++;
     if (c.subnet !== null) {
       const perIp = (this.perIp ??= new Map());
-      perIp.set(c.host, (perIp.get(c.host) ?? 0) + 1);
+      const ip = contactIpKey(c);
+      perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     }
   }
 
@@ -498,4 +501,14 @@ export class RoutingTable {
  */
 export function isNotBad(c: Contact): boolean {
   return c.failures < NODE_BAD_FAILURES;
+}
+
+/** An address as a Map key: the IPv4 address as its number (no string per entry), else text. */
+function ipKey(host: string): string | number {
+  const ip = packIp(host);
+  return typeof ip === 'number' ? ip : host;
+}
+
+function contactIpKey(c: Contact): string | number {
+  return typeof c.packedIp === 'number' ? c.packedIp : c.host;
 }

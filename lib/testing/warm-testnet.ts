@@ -81,11 +81,8 @@ export class WarmTestnet {
       );
       tables[i] = []; // the node has its table now
     }
-    // Starting is asynchronous even with nothing to read: let every node take its table.
-    for (let spins = 0; net.nodes.some((d) => d.nodes().length === 0 && infos.length > 1); spins++) {
-      if (spins > 1000) throw new Error('WarmTestnet: nodes did not take their tables');
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    // Starting is asynchronous even with nothing to read: a node is bound once it has its table.
+    await Promise.all(net.nodes.map((d) => d.listening));
     opts.log?.(`${net.nodes.length} nodes took their tables`);
     let ready = 0;
     for (const d of net.nodes)

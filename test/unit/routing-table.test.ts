@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { RoutingTable } from '../../lib/routing/routing-table.js';
 import { IpDiversity } from '../../lib/routing/ip-diversity.js';
+import { subnetKey } from '../../lib/net/ip-class.js';
 import { compareDistance, randomIdWithPrefix } from '../../lib/id/node-id.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { NODE_GOOD_MS } from '../../lib/constants.js';
@@ -281,5 +282,18 @@ describe('RoutingTable with IP diversity', () => {
       .sort((a, b) => compareDistance(target, a.id, b.id))
       .slice(0, 8);
     expect(t.closest(target, 8)).toEqual(truth);
+  });
+});
+
+describe('subnetKey', () => {
+  it('keys an IPv4 /24 as a number, an IPv6 /64 as text, anything else by its text', () => {
+    expect(subnetKey('198.51.100.7')).toBe(subnetKey('198.51.100.200'));
+    expect(subnetKey('198.51.100.7')).toBe((198 << 16) | (51 << 8) | 100);
+    expect(subnetKey('198.51.101.7')).not.toBe(subnetKey('198.51.100.7'));
+    expect(subnetKey('10.0.0.1')).not.toBe(subnetKey('0.10.0.1'));
+    expect(subnetKey('2001:db8:1:2::1')).toBe(subnetKey('2001:db8:1:2::ffff'));
+    expect(subnetKey('2001:db8:1:3::1')).not.toBe(subnetKey('2001:db8:1:2::1'));
+    expect(subnetKey('example.org')).toBe('example');
+    expect(subnetKey('300.1.2.3')).toBe('300.1.2');
   });
 });
