@@ -6,6 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { SimNetwork } from '../../lib/testing/sim-network.js';
 import { DHT } from '../../lib/dht/dht.js';
+import type { DhtOptions } from '../../lib/dht/options.js';
 import { decodeMessage, encodeQuery } from '../../lib/krpc/codec.js';
 import type { NodeInfo } from '../../lib/krpc/types.js';
 import { seededRandom } from '../../lib/util/random.js';
@@ -29,19 +30,23 @@ async function network() {
   const infos: NodeInfo[] = live.map((d) => ({ id: d.nodeId, ...d.address() }));
   /** Methods the new node sent, with their virtual send time. */
   const sent: Array<{ method: string; at: number }> = [];
-  return { net, live, infos, sent };
+  /** The node under test, started from the three live nodes. */
+  const newNode = (extra: Partial<DhtOptions> = {}, transport = net.createTransport()) =>
+    new DHT({
+      transport,
+      clock: net.clock,
+      random: seededRandom(9),
+      bootstrap: [],
+      knownNodes: infos,
+      ...extra
+    });
+  return { net, live, infos, sent, newNode };
 }
 
 describe('DHT start options', () => {
   it('starts from knownNodes: questionable until they answer its join, then good', async () => {
-    const { net, live, infos } = await network();
-    const dht = new DHT({
-      transport: net.createTransport(),
-      clock: net.clock,
-      random: seededRandom(9),
-      bootstrap: [],
-      knownNodes: infos
-    });
+    const { net, live, newNode } = await network();
+    const dht = newNode();
     await net.runUntil(() => dht.nodes().length > 0, 1);
     expect(dht.nodes().length).toBe(3);
     expect(dht.stats().goodNodes).toBe(0);
@@ -51,7 +56,7 @@ describe('DHT start options', () => {
   });
 
   it('joinDelayMs: answers queries at once, joins only after the delay', async () => {
-    const { net, live, infos, sent } = await network();
+    const { net, live, sent, newNode } = await network();
     const transport = net.createTransport();
     const own = transport.address();
     net.onSend = (from, _to, data) => {
@@ -60,14 +65,7 @@ describe('DHT start options', () => {
       if (d.ok && d.message.type === 'query')
         sent.push({ method: d.message.query.method, at: net.clock.now() });
     };
-    const dht = new DHT({
-      transport,
-      clock: net.clock,
-      random: seededRandom(9),
-      bootstrap: [],
-      knownNodes: infos,
-      joinDelayMs: 5_000
-    });
+    const dht = newNode({ joinDelayMs: 5_000 }, transport);
     let ready = false;
     void dht.ready.then(() => (ready = true));
     // A ping at 1 s is answered, though the node has not joined.
@@ -92,15 +90,8 @@ describe('DHT start options', () => {
   });
 
   it('destroy during the join delay ends at once', async () => {
-    const { net, live, infos } = await network();
-    const dht = new DHT({
-      transport: net.createTransport(),
-      clock: net.clock,
-      random: seededRandom(9),
-      bootstrap: [],
-      knownNodes: infos,
-      joinDelayMs: 60_000
-    });
+    const { net, live, newNode } = await network();
+    const dht = newNode({ joinDelayMs: 60_000 });
     await net.runFor(10);
     await dht.destroy(); // no virtual time passes here: a wait on the timer would hang
     await expect(dht.ready).rejects.toThrow();
