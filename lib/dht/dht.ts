@@ -24,14 +24,20 @@ import { saveState, type DhtState } from './state-file.js';
 import { StateStore } from './state-store.js';
 import { resolveBootstrap } from '../net/resolve.js';
 import { Admission } from './admission.js';
-import { linkedController, sleep } from '../util/abort.js';
+import { linkedController } from '../util/abort.js';
+import { join } from './join.js';
 import { resolveProtections, type Protections } from './protections.js';
 import { InboundLimiter } from '../rpc/inbound-limiter.js';
 import { IpDiversity } from '../routing/ip-diversity.js';
 import { ExternalIpVoter } from './external-ip.js';
 import { bep42Id, isBep42Compliant } from '../id/bep42.js';
 import { ipScope } from '../net/ip-class.js';
-import type { AnnounceOptions, DhtOptions, LookupOptionsPublic } from './options.js';
+import {
+  validateStartOptions,
+  type AnnounceOptions,
+  type DhtOptions,
+  type LookupOptionsPublic
+} from './options.js';
 import type {
   AnnounceResult,
   DhtEvents,
@@ -47,12 +53,11 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { bytesEqual } from '../util/bytes.js';
-import { parseInfoHash, parseNodeId, randomId, randomIdWithPrefix } from '../id/node-id.js';
+import { parseInfoHash, parseNodeId, randomId } from '../id/node-id.js';
 import { AbortError, DestroyedError, InvalidArgumentError, StateError, TrackerlessError } from '../errors.js';
 import {
   ALPHA,
   CLIENT_VERSION,
-  ID_LENGTH,
   DEFAULT_BOOTSTRAP,
   K,
   MIN_SLOW_AFTER_MS,
@@ -96,8 +101,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private markBound: () => void = () => {};
   /** opts.knownNodes until start() has put them in the table. */
   private knownNodes: ReadonlyArray<NodeInfo> | null;
-  /** Cancels the wait of `joinDelayMs` (destroy). */
-  private joinDelay: AbortController | null = null;
+  /** Aborted by destroy(): ends the join (its delay included). */
+  private readonly life = new AbortController();
 
   /** Create a node and wait until it is ready. */
   static async create(opts: DhtOptions = {}): Promise<DHT> {
@@ -112,17 +117,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     const { knownNodes, ...rest } = opts;
     this.opts = rest;
     this.knownNodes = knownNodes ?? null;
-    if (opts.port !== undefined) validatePort(opts.port, 'port', true);
-    for (const n of knownNodes ?? []) {
-      if (!(n.id instanceof Uint8Array) || n.id.length !== ID_LENGTH)
-        throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'knownNodes: a node id is 20 bytes');
-      validatePort(n.port, 'knownNodes port');
-    }
-    if (opts.joinDelayMs !== undefined && !(opts.joinDelayMs >= 0))
-      throw new InvalidArgumentError(
-        'ERR_INVALID_ARGUMENT',
-        `joinDelayMs must be >= 0, got ${opts.joinDelayMs}`
-      );
+    validateStartOptions(opts);
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? cryptoRandom;
     this.k = opts.k ?? K;
@@ -410,7 +405,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.destroyed = true;
     // Stop the work first (a join in progress included), then wait for start() to unwind.
     this.lookups.abortAll();
-    this.joinDelay?.abort();
+    this.life.abort();
     this.rpc?.close();
     this.markBound();
     await this.ready.catch(() => {});
@@ -509,30 +504,20 @@ export class DHT extends TypedEmitter<DhtEvents> {
       save: this.stateStore?.writable ? () => this.stateStore!.save(this.currentState()) : null,
       warn: (err) => this.emit('warning', err)
     });
-    if (this.opts.joinDelayMs) {
-      this.joinDelay = new AbortController();
-      await sleep(this.clock, this.opts.joinDelayMs, this.joinDelay.signal).catch(() => {});
-      this.joinDelay = null;
-      if (this.destroyed) throw new DestroyedError();
-    }
-    if (this.bootstrapAddresses.length > 0 || this.table.size() > 0) {
-      const result = await this.lookups.run(this.id, 'find_node', undefined, true);
-      if (result.responses === 0 && !this.destroyed) {
-        this.emit('warning', new TrackerlessError('ERR_TIMEOUT', 'bootstrap: no node answered'));
-      }
-    }
-    if (this.destroyed) throw new DestroyedError();
-    this.refreshSparseBuckets();
+    await join({
+      id: this.id,
+      k: this.k,
+      clock: this.clock,
+      random: this.random,
+      table: this.table,
+      lookups: this.lookups,
+      hasBootstrap: this.bootstrapAddresses.length > 0,
+      delayMs: this.opts.joinDelayMs ?? 0,
+      signal: this.life.signal,
+      warn: (err) => this.emit('warning', err)
+    });
     this.maintenance.start();
     this.emit('ready');
-  }
-
-  /** Kademlia join: look up a random id in every sparse bucket farther than our neighbours. */
-  private refreshSparseBuckets(): void {
-    for (const prefix of this.table.sparseBuckets(Math.ceil(this.k / 2))) {
-      this.table.touchBucket(prefix);
-      this.lookups.run(randomIdWithPrefix(this.id, prefix, this.random), 'find_node').catch(() => {});
-    }
   }
 
   /** get_peers lookup; every distinct peer goes to `onPeer` and the 'peer' event. */

@@ -1,4 +1,6 @@
-import type { Address } from '../net/address.js';
+import { validatePort, type Address } from '../net/address.js';
+import { InvalidArgumentError } from '../errors.js';
+import { ID_LENGTH } from '../constants.js';
 import type { NodeInfo } from '../krpc/types.js';
 import type { Transport } from '../net/transport.js';
 import type { Clock } from '../util/clock.js';
@@ -83,4 +85,19 @@ export interface AnnounceOptions extends LookupOptionsPublic {
   impliedPort?: boolean;
   /** BEP 33 seed flag. */
   seed?: boolean;
+}
+
+/** The options checked before anything starts: a bad one throws from the constructor. */
+export function validateStartOptions(opts: DhtOptions): void {
+  if (opts.port !== undefined) validatePort(opts.port, 'port', true);
+  for (const n of opts.knownNodes ?? []) {
+    if (!(n.id instanceof Uint8Array) || n.id.length !== ID_LENGTH)
+      throw new InvalidArgumentError('ERR_INVALID_ARGUMENT', 'knownNodes: a node id is 20 bytes');
+    validatePort(n.port, 'knownNodes port');
+  }
+  if (opts.joinDelayMs !== undefined && !(opts.joinDelayMs >= 0))
+    throw new InvalidArgumentError(
+      'ERR_INVALID_ARGUMENT',
+      `joinDelayMs must be >= 0, got ${opts.joinDelayMs}`
+    );
 }
