@@ -8,15 +8,22 @@
 import { describe, expect, it } from '@jest/globals';
 import { ContinuousChurn } from '../../bench/lib/continuous-churn.js';
 
+/** Runs `body` on a churning network and destroys the network whatever happens. */
+async function withChurn(
+  opts: Parameters<typeof ContinuousChurn.create>[0],
+  body: (churn: ContinuousChurn) => Promise<void>
+): Promise<void> {
+  const churn = await ContinuousChurn.create(opts);
+  try {
+    await body(churn);
+  } finally {
+    await churn.destroy();
+  }
+}
+
 describe('continuous churn', () => {
   it('10% of 150 nodes replaced every virtual minute for 15 minutes: lookups find their peer, no islands', async () => {
-    const churn = await ContinuousChurn.create({
-      size: 150,
-      seed: 3,
-      churnPerMinute: 0.1,
-      lookupsPerMinute: 10
-    });
-    try {
+    await withChurn({ size: 150, seed: 3, churnPerMinute: 0.1, lookupsPerMinute: 10 }, async (churn) => {
       let lookups = 0;
       let found = 0;
       let worstDead = 0;
@@ -30,28 +37,18 @@ describe('continuous churn', () => {
       expect(churn.reachFraction()).toBe(1);
       // Departed nodes leave the tables through pings and failed queries (~25% at this churn).
       expect(worstDead).toBeLessThan(0.35);
-    } finally {
-      await churn.destroy();
-    }
+    });
   }, 300_000);
 
   it('5% of 150 nodes replaced every virtual minute: dead table entries stay few', async () => {
     // Liveness pings (30 a minute, after a minute of silence) and the replacement cache find
     // and refill dead entries within about a minute. Pinging only after 5 minutes of silence,
     // 8 a minute, left 15.5-16.8% of the entries dead from the fourth minute on in this run.
-    const churn = await ContinuousChurn.create({
-      size: 150,
-      seed: 1,
-      churnPerMinute: 0.05,
-      lookupsPerMinute: 20
-    });
-    try {
+    await withChurn({ size: 150, seed: 1, churnPerMinute: 0.05, lookupsPerMinute: 20 }, async (churn) => {
       const dead: number[] = [];
       for (let m = 0; m < 10; m++) dead.push((await churn.round()).deadEntries);
       expect(Math.max(...dead.slice(3))).toBeLessThan(0.08);
       expect(churn.reachFraction()).toBe(1);
-    } finally {
-      await churn.destroy();
-    }
+    });
   }, 300_000);
 });
