@@ -18,9 +18,9 @@
  * - Acks: a STATE at the end of the turn in which data arrived, or at once every
  *   ACK_EVERY_PACKETS packets; it carries a selective ack while packets are held out of order.
  *   DATA packets carry ack_nr too, so a busy two-way stream sends few STATEs.
- * - Loss: fast retransmit on 3 duplicate acks or a selective ack with 3 packets past a hole
- *   (window halved, once per window); a timeout resends the oldest packet, collapses the window
- *   to one packet and doubles the timeout; too many timeouts end the connection.
+ * - Loss: loss-recovery.ts decides what is lost and resends it (fast retransmit, lost by time,
+ *   tail-loss probe, retransmission timeout); this file says how a packet is resent and when
+ *   the connection gives up.
  * - Close: `close()` sends the queued data, then FIN; the stream reports closed when the FIN is
  *   acked or the peer's FIN arrives (then ours answers it). The connection lingers briefly to
  *   re-ack a retransmitted FIN, then releases itself from the host.
@@ -55,25 +55,13 @@ import { ReceiveBuffer } from './receive-buffer.js';
 import { RttEstimator } from './rtt.js';
 import { SendQueue } from './send-queue.js';
 import { SendWindow, type SentPacket } from './send-window.js';
-import { seqAdd, seqLess } from './seq.js';
+import { LossRecovery, type RecoveryHost } from './loss-recovery.js';
+import { seqAdd } from './seq.js';
 import { StreamListeners } from './stream-listeners.js';
 import type { ConnectionHost, ConnectionInfo, ConnectionParams, ConnectionState } from './connection-host.js';
 
 /** Acknowledge at once after this many data packets, rather than at the end of the turn. */
 const ACK_EVERY_PACKETS = 16;
-/**
- * A packet sent before an acknowledged one is lost once this many smoothed round trips passed
- * since it was sent (RACK's reordering allowance: RFC 8985 adds a quarter of the minimum RTT).
- */
-const LATE_AFTER_RTTS = 1.25;
-/** ... and at least this long, ms (the clock's resolution, and loopback's round trips of 0-1 ms). */
-const LATE_MIN_MS = 2;
-/**
- * With data outstanding and no ack for this many smoothed round trips, the newest packet is sent
- * once more (a tail-loss probe, RFC 8985), at least PROBE_MIN_MS after the last ack.
- */
-const PROBE_AFTER_RTTS = 2;
-const PROBE_MIN_MS = 10;
 /** An acceptor whose dialer never speaks gives up after this long, ms. */
 const SYN_RECV_TIMEOUT_MS = 10_000;
 
@@ -96,12 +84,9 @@ export class UtpConnection implements WireStream {
   private readonly rtt = new RttEstimator();
   private readonly delays = new OneWayDelays();
   private readonly pacer: Pacer;
+  private readonly recovery: LossRecovery;
   private peerWindow: number;
-  /** Losses of packets up to this one were already answered with a window cut. */
-  private lossSeq: number;
   private synSeq = -1;
-  /** A tail-loss probe went out since the last ack that acknowledged something. */
-  private probed = false;
 
   private ackPending = false;
   private receivedSinceAck = 0;
@@ -140,10 +125,17 @@ export class UtpConnection implements WireStream {
     this.recv = new ReceiveBuffer(ackNr);
     this.cc = new Ledbat(this.mss);
     this.peerWindow = p.recvWindow;
-    this.lossSeq = this.win.ackedSeq;
     this.lastSendAt = host.clock.now();
     this.pacer = new Pacer(this.lastSendAt);
     this.deadlines = new Deadlines(host.clock, (now) => this.onTimer(now));
+    this.recovery = new LossRecovery(this.recoveryHost, {
+      win: this.win,
+      cc: this.cc,
+      rtt: this.rtt,
+      pacer: this.pacer,
+      deadlines: this.deadlines,
+      stats: host.stats
+    });
   }
 
   /** A dialing connection; `open()` sends the SYN. `onConnect` is called once, with null on success. */
@@ -326,19 +318,10 @@ export class UtpConnection implements WireStream {
   // ---- receiving ----
 
   private onAck(pkt: Packet, now: number): void {
-    const stats = this.host.stats;
     const haveDelay = this.delays.addPeerSample(pkt.timestampDiffUs, now);
     const inFlightBefore = this.win.inFlight;
     const out = this.win.onAck(pkt.ackNr, pkt.sack, pkt.type === ST_STATE, now);
     if (Number.isFinite(out.minRttMs)) this.rtt.sample(out.minRttMs);
-    if (out.ackedPackets > 0) {
-      this.rtt.heard();
-      this.deadlines.rtoAt = this.win.unacked > 0 ? now + this.rtt.rtoMs() : Infinity;
-      this.probed = false;
-      this.deadlines.probeAt = this.win.unacked > 0 ? now + this.probeDelay() : Infinity;
-    }
-    if (seqLess(this.lossSeq, this.win.ackedSeq)) this.lossSeq = this.win.ackedSeq;
-
     if (haveDelay && out.ackedBytes > 0 && inFlightBefore > 0) {
       let delay = this.delays.queueingDelayUs;
       // One-way queueing cannot exceed the round trip: clamp noise from clock steps.
@@ -346,36 +329,7 @@ export class UtpConnection implements WireStream {
       const saturated = inFlightBefore + this.mss > this.cc.cwnd;
       this.cc.onAck(out.ackedBytes, delay, inFlightBefore, saturated);
     }
-
-    if (out.lost.length > 0) this.pacer.start();
-    for (const p of out.lost) {
-      this.onLost(p, now);
-      stats.fastRetransmits++;
-      this.retransmit(p, now);
-    }
-    if (pkt.sack !== null) this.detectLate(now);
-  }
-
-  /** A packet was lost: cut the window, once per window of packets. */
-  private onLost(p: SentPacket, now: number): void {
-    if (seqLess(this.lossSeq, p.seq) && this.cc.onLoss(now)) this.lossSeq = seqAdd(this.win.nextSeq, -1);
-  }
-
-  /**
-   * Packets sent before an acknowledged one and overdue are lost (send-window.ts `detectLate`):
-   * they go back to the send queue, and pump() resends them as the window allows. Looked at
-   * when an ack carries a selective ack (a hole exists) and when the next one becomes overdue.
-   */
-  private detectLate(now: number): void {
-    this.deadlines.lateAt = Infinity;
-    if (!this.rtt.hasSample || this.stateNow !== 'connected') return;
-    const lost: SentPacket[] = [];
-    const allowance = Math.max(LATE_MIN_MS, LATE_AFTER_RTTS * this.rtt.srttMs);
-    this.deadlines.lateAt = this.win.detectLate(now, allowance, lost);
-    if (lost.length === 0) return;
-    this.pacer.start();
-    this.host.stats.lateLosses += lost.length;
-    for (const p of lost) this.onLost(p, now);
+    this.recovery.onAck(out, pkt.sack !== null, now);
   }
 
   private onDataPacket(pkt: Packet, now: number): void {
@@ -524,10 +478,7 @@ export class UtpConnection implements WireStream {
     stats.packetsOut++;
     stats.bytesOut += bytes;
     this.lastSendAt = now;
-    if (this.deadlines.rtoAt === Infinity && this.win.unacked > 0)
-      this.deadlines.rtoAt = now + this.rtt.rtoMs();
-    if (this.deadlines.probeAt === Infinity && !this.probed && this.win.unacked > 0)
-      this.deadlines.probeAt = now + this.probeDelay();
+    this.recovery.sent(now);
     this.host.send(parts, this.remoteAddress);
   }
 
@@ -576,11 +527,11 @@ export class UtpConnection implements WireStream {
       this.fail(new TimeoutError('uTP dialer never confirmed the connection'));
       return;
     }
-    if (now >= d.rtoAt) this.onRetransmitTimeout(now);
+    if (now >= d.rtoAt) this.recovery.onRetransmitTimeout(now);
     if (this.ended) return;
-    if (now >= d.probeAt) this.probe(now);
+    if (now >= d.probeAt) this.recovery.probe(now);
     if (now >= d.lateAt) {
-      this.detectLate(now);
+      this.recovery.detectLate(now);
       this.pump(false, now);
       if (this.ended) return;
     }
@@ -594,61 +545,24 @@ export class UtpConnection implements WireStream {
     this.armTimer(now);
   }
 
-  /**
-   * Acks stopped while data is outstanding: the tail of a burst may have been lost whole (a
-   * receiver's full socket buffer drops everything it is sent), and then nothing is left to
-   * ack and only the retransmission timeout (>= 500 ms) would notice. Sending the newest packet
-   * again makes the receiver answer, its selective ack showing what is missing, and everything
-   * sent before it is then found lost by time (detectLate) and resent at once. Once per
-   * silence; the window is left alone (the timeout still collapses it if this goes unanswered).
-   */
-  private probe(now: number): void {
-    this.deadlines.probeAt = Infinity;
-    if (this.stateNow !== 'connected' || this.probed) return;
-    const p = this.win.newest();
-    if (p === undefined || p.needResend) return;
-    this.probed = true;
-    this.host.stats.probes++;
-    this.retransmit(p, now);
-  }
-
-  private probeDelay(): number {
-    if (!this.rtt.hasSample) return Infinity;
-    return Math.max(PROBE_MIN_MS, PROBE_AFTER_RTTS * this.rtt.srttMs);
-  }
-
-  private onRetransmitTimeout(now: number): void {
-    const oldest = this.win.oldest();
-    if (oldest === undefined) {
-      this.deadlines.rtoAt = Infinity;
-      return;
-    }
-    this.host.stats.timeouts++;
-    const limit =
+  /** What loss recovery may ask of this connection. */
+  private readonly recoveryHost: RecoveryHost = {
+    connected: () => this.stateNow === 'connected',
+    retransmit: (p, now) => this.retransmit(p, now),
+    maxTransmissions: (p) =>
       this.stateNow === 'syn-sent'
         ? MAX_SYN_SENDS
-        : oldest.seq === this.finSeq
+        : p.seq === this.finSeq
           ? MAX_FIN_SENDS
-          : MAX_DATA_RESENDS + 1;
-    if (oldest.transmissions >= limit) {
-      if (oldest.seq === this.finSeq) this.finish();
+          : MAX_DATA_RESENDS + 1,
+    giveUp: (p) => {
+      if (p.seq === this.finSeq) this.finish();
       else
         this.fail(
           new TimeoutError(`uTP peer ${this.remoteAddress.host}:${this.remoteAddress.port} timed out`)
         );
-      return;
     }
-    this.rtt.timedOut();
-    if (this.stateNow === 'connected') {
-      this.pacer.start();
-      this.cc.onTimeout(false);
-      this.lossSeq = seqAdd(this.win.nextSeq, -1);
-    }
-    this.win.onTimeout();
-    this.deadlines.rtoAt = now + this.rtt.rtoMs();
-    const p = this.win.peekResend();
-    if (p !== undefined) this.retransmit(p, now);
-  }
+  };
 
   // ---- ending ----
 
