@@ -319,6 +319,38 @@ describe('uTP transfers', () => {
     expect(took).toBeLessThan(200); // a timeout alone is 500 ms
   });
 
+  it('acknowledges a burst read in one turn with one STATE, not one per 16 packets', async () => {
+    const s = setup({ delayMs: 10 });
+    const seqOf = (d: Uint8Array): number => (d[16]! << 8) | d[17]!;
+    let syn: Uint8Array | null = null;
+    let accept: Uint8Array | null = null;
+    s.link.ab.dropIf = (d) => ((syn ??= d[0]! >> 4 === ST_SYN ? Uint8Array.from(d) : null), false);
+    s.link.ba.dropIf = (d) => ((accept ??= d[0]! >> 4 === ST_STATE ? Uint8Array.from(d) : null), false);
+    const [, server] = await connected(s);
+    const got = sink(server);
+    let states = 0;
+    s.link.ba.dropIf = (d) => (d[0]! >> 4 === ST_STATE && states++, false);
+    const sendId = (((syn![2]! << 8) | syn![3]!) + 1) & 0xffff;
+    for (let i = 0; i < 40; i++) {
+      const data = encodePacket(
+        {
+          type: ST_DATA,
+          connectionId: sendId,
+          timestampUs: 1,
+          timestampDiffUs: 0,
+          wndSize: 1 << 20,
+          seqNr: (seqOf(syn!) + 1 + i) & 0xffff,
+          ackNr: (seqOf(accept!) - 1) & 0xffff
+        },
+        new Uint8Array(100).fill(i)
+      );
+      s.link.a.send(data, s.link.b.address()); // all 40 arrive at the same moment: one read burst
+    }
+    s.clock.advance(20);
+    expect(got.size()).toBe(40 * 100);
+    expect(states).toBe(1);
+  });
+
   it('wraps sequence numbers (first seq 65530) in both directions', async () => {
     const nearWrap: RandomSource = {
       bytes: (n) => new Uint8Array(n),
