@@ -5,7 +5,12 @@
  * size, interleaved reps (ours and libtorrent alternating, first one swapped each rep).
  *
  *   npm run build && node dist/bench/magnet-bench.js [--size 256] [--reps 3] [--piece-kib K]
- *       [--nodes 8] [--tmp DIR] [--json FILE]
+ *       [--nodes 8] [--tmp DIR] [--json FILE] [--baseline DIST] [--no-lt] [--node-args "FLAGS"]
+ *
+ * --baseline DIST adds a third client each rep: our CLI from another build's `dist` directory
+ * (e.g. a copy of main's), so an old and a new build alternate in one run and their CPU compare
+ * under the same load; --no-lt leaves libtorrent out (baseline comparisons only). --node-args
+ * passes Node flags to our CLI processes (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  *
  * Set-up, before any clock: --nodes of our DHT nodes on 127.0.0.1 (one process, this one); one
  * libtorrent seeder (lt-bench.py role seed with --bootstrap: DHT on, TCP only) whose data
@@ -38,11 +43,23 @@ import { fmt, median, ratio, round, sleep, table } from './lib/stats.js';
 
 const MiB = 1024 * 1024;
 const HOST = '127.0.0.1';
-const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
+const DIST = fileURLToPath(new URL('..', import.meta.url));
+/** The program as installed (package.json `bin`), inside a build's dist directory. */
+const CLI_MAIN = 'cli/main.js';
+/** The program's entry in builds before the CLI was bundled (a --baseline may be one). */
+const OLD_CLI_MAIN = 'lib/cli/main.js';
 const TIME = '/usr/bin/time';
 
-interface Sample {
+/** A client measured each rep: libtorrent's, or our CLI from one build (`dist` directory). */
+interface Client {
+  name: string;
+  label: string;
   impl: Impl;
+  dist?: string;
+}
+
+interface Sample {
+  client: string;
   rep: number;
   wallSeconds: number;
   cpuSeconds: number;
@@ -95,20 +112,26 @@ async function runTimed(cmd: string, args: string[], timeoutMs: number, timeFile
   };
 }
 
+function cliMain(dist: string): string {
+  return existsSync(join(dist, CLI_MAIN)) ? join(dist, CLI_MAIN) : join(dist, OLD_CLI_MAIN);
+}
+
 function clientCommand(
-  impl: Impl,
+  client: Client,
+  nodeArgs: string[],
   magnet: string,
   out: string,
   bootstrap: string,
   maxSeconds: number
 ): [string, string[]] {
-  if (impl === 'ours')
+  if (client.impl === 'ours')
     return [
       process.execPath,
       // --no-state: every rep starts cold (no table saved by the last rep) and the user's state file is left alone.
       // --transport tcp: like libtorrent's client here (see above).
       [
-        CLI,
+        ...nodeArgs,
+        cliMain(client.dist ?? DIST),
         'download',
         magnet,
         '--out',
@@ -159,13 +182,25 @@ async function waitAnnounced(
 }
 
 async function main(): Promise<void> {
-  const { value, num } = argvReader(process.argv.slice(2));
+  const { flag, value, num } = argvReader(process.argv.slice(2));
   const sizeMiB = num('size', 256);
   const reps = num('reps', 3);
   const pieceKiB = value('piece-kib') ? num('piece-kib', 256) : undefined;
   const nodeCount = Math.max(3, num('nodes', 8));
   const tmp = value('tmp') ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
   const jsonOut = value('json') ?? null;
+  const baseline = value('baseline');
+  if (
+    baseline !== undefined &&
+    !existsSync(join(baseline, CLI_MAIN)) &&
+    !existsSync(join(baseline, OLD_CLI_MAIN))
+  )
+    throw new Error(`--baseline ${baseline}: no ${CLI_MAIN} there (give a build's dist directory)`);
+  const nodeArgs = (value('node-args') ?? '').split(' ').filter((a) => a !== '');
+  const clients: Client[] = [{ name: 'ours', label: 'trackerless CLI', impl: 'ours' }];
+  if (!flag('no-lt')) clients.push({ name: 'libtorrent', label: 'libtorrent client', impl: 'lt' });
+  if (baseline !== undefined)
+    clients.push({ name: 'baseline', label: 'trackerless baseline', impl: 'ours', dist: baseline });
   const problem = libtorrentProblem();
   if (problem) throw new Error(`the anchor needs python3-libtorrent: ${problem}`);
   if (!existsSync(TIME)) throw new Error(`${TIME} (GNU time) is needed to read each client's CPU`);
@@ -219,20 +254,21 @@ async function main(): Promise<void> {
     const timeoutMs = Number(value('timeout') ?? Math.max(180, (size / MiB) * 2)) * 1000;
 
     for (let rep = 0; rep < reps; rep++) {
-      const order: Impl[] = rep % 2 === 0 ? ['ours', 'lt'] : ['lt', 'ours'];
-      for (const impl of order) {
-        const out = join(dir, `out-${impl}-${rep}`);
+      // Each client goes first in turn: rep r starts with client r mod n.
+      const order = clients.map((_, i) => clients[(i + rep) % clients.length]!);
+      for (const client of order) {
+        const out = join(dir, `out-${client.name}-${rep}`);
         await fsp.mkdir(out, { recursive: true });
-        const [cmd, args] = clientCommand(impl, magnet, out, addr(1), timeoutMs / 1000 - 10);
+        const [cmd, args] = clientCommand(client, nodeArgs, magnet, out, addr(1), timeoutMs / 1000 - 10);
         await seeder.request('mark', 'marked', 10_000);
         const r = await runTimed(cmd, args, timeoutMs, join(dir, 'time.txt'));
         const seed = await seeder.request('report', 'report', 10_000);
         if (r.code !== 0)
-          throw new Error(`${impl} client exited with ${String(r.code)}; its output ends:\n${r.output}`);
-        await checkOutput(t.info, t.dataDir, out, `${impl} rep ${rep + 1}`);
+          throw new Error(`${client.label} exited with ${String(r.code)}; its output ends:\n${r.output}`);
+        await checkOutput(t.info, t.dataDir, out, `${client.label} rep ${rep + 1}`);
         await fsp.rm(out, { recursive: true, force: true });
         const s: Sample = {
-          impl,
+          client: client.name,
           rep,
           wallSeconds: r.wallSeconds,
           cpuSeconds: r.cpuSeconds,
@@ -241,63 +277,76 @@ async function main(): Promise<void> {
         };
         samples.push(s);
         console.log(
-          `  rep ${rep + 1} ${(impl === 'ours' ? 'trackerless' : 'libtorrent').padEnd(11)} wall ${s.wallSeconds.toFixed(2)} s, CPU ${s.cpuSeconds.toFixed(2)} s, max RSS ${s.maxRssMiB.toFixed(0)} MiB; seeder CPU ${s.seedCpuSeconds.toFixed(2)} s; output = source; load ${load()}`
+          `  rep ${rep + 1} ${client.label.padEnd(20)} wall ${s.wallSeconds.toFixed(2)} s, CPU ${s.cpuSeconds.toFixed(2)} s, max RSS ${s.maxRssMiB.toFixed(0)} MiB; seeder CPU ${s.seedCpuSeconds.toFixed(2)} s; output = source; load ${load()}`
         );
       }
     }
-    const pick = (impl: Impl, f: (s: Sample) => number): number =>
-      median(samples.filter((s) => s.impl === impl).map(f));
-    const rows = (['ours', 'lt'] as Impl[]).map((impl) => [
-      impl === 'ours' ? 'trackerless CLI' : 'libtorrent client',
-      fmt(pick(impl, (s) => s.wallSeconds)),
-      samples
-        .filter((s) => s.impl === impl)
+    const of = (name: string): Sample[] => samples.filter((s) => s.client === name);
+    const pick = (name: string, f: (s: Sample) => number): number => median(of(name).map(f));
+    const rows = clients.map((c) => [
+      c.label,
+      fmt(pick(c.name, (s) => s.wallSeconds)),
+      of(c.name)
         .map((s) => fmt(s.wallSeconds, 1))
         .join(', '),
-      fmt(pick(impl, (s) => s.cpuSeconds)),
+      fmt(pick(c.name, (s) => s.cpuSeconds)),
+      of(c.name)
+        .map((s) => fmt(s.cpuSeconds, 2))
+        .join(', '),
       fmt(
-        pick(impl, (s) => s.maxRssMiB),
+        pick(c.name, (s) => s.maxRssMiB),
         0
       ),
-      fmt(pick(impl, (s) => s.seedCpuSeconds))
+      fmt(pick(c.name, (s) => s.seedCpuSeconds))
     ]);
     console.log(
-      table(['client', 'wall s (median)', 'all reps', 'CPU s', 'max RSS MiB', 'seeder CPU s'], rows)
+      table(
+        ['client', 'wall s (median)', 'all reps', 'CPU s', 'all reps', 'max RSS MiB', 'seeder CPU s'],
+        rows
+      )
     );
-    const perRep = (f: (s: Sample) => number): number[] =>
-      [...Array(reps).keys()].map((rep) => {
-        const o = samples.find((s) => s.impl === 'ours' && s.rep === rep)!;
-        const l = samples.find((s) => s.impl === 'lt' && s.rep === rep)!;
-        return f(o) / f(l);
-      });
-    const wallRatio = ratio(
-      pick('ours', (s) => s.wallSeconds),
-      pick('lt', (s) => s.wallSeconds)
-    );
-    const cpuRatio = ratio(
-      pick('ours', (s) => s.cpuSeconds),
-      pick('lt', (s) => s.cpuSeconds)
-    );
-    console.log(
-      `  ours/libtorrent: wall ${fmt(wallRatio)}x (per rep ${perRep((s) => s.wallSeconds)
-        .map((x) => fmt(x))
-        .join(', ')}; target <= 0.85), CPU ${fmt(cpuRatio)}x (per rep ${perRep((s) => s.cpuSeconds)
-        .map((x) => fmt(x))
-        .join(', ')}; target <= 1.0); load average now ${load()}`
-    );
+    /** Median ratios of `a` to `b` (wall, CPU) and each rep's, printed; null when either is absent. */
+    const compare = (a: string, b: string, targets: string): { wall: number; cpu: number } | null => {
+      if (!clients.some((c) => c.name === a) || !clients.some((c) => c.name === b)) return null;
+      const perRep = (f: (s: Sample) => number): string =>
+        [...Array(reps).keys()]
+          .map((rep) => {
+            const x = samples.find((s) => s.client === a && s.rep === rep)!;
+            const y = samples.find((s) => s.client === b && s.rep === rep)!;
+            return fmt(f(x) / f(y));
+          })
+          .join(', ');
+      const wall = ratio(
+        pick(a, (s) => s.wallSeconds),
+        pick(b, (s) => s.wallSeconds)
+      );
+      const cpu = ratio(
+        pick(a, (s) => s.cpuSeconds),
+        pick(b, (s) => s.cpuSeconds)
+      );
+      console.log(
+        `  ${a}/${b}: wall ${fmt(wall)}x (per rep ${perRep((s) => s.wallSeconds)}), CPU ${fmt(cpu)}x (per rep ${perRep((s) => s.cpuSeconds)})${targets}; load average now ${load()}`
+      );
+      return { wall, cpu };
+    };
+    const vsLt = compare('ours', 'libtorrent', '; targets wall <= 0.85, CPU <= 1.0');
+    const vsBase = compare('ours', 'baseline', '');
+    compare('baseline', 'libtorrent', '');
+    const wallRatio = vsLt ? round(vsLt.wall) : null;
+    const cpuRatio = vsLt ? round(vsLt.cpu) : null;
+    const baselineCpuRatio = vsBase ? round(vsBase.cpu) : null;
     const summary = {
       machine,
       sizeBytes: size,
       pieceLength: t.info.pieceLength,
       reps,
       samples,
-      wallRatio: round(wallRatio),
-      cpuRatio: round(cpuRatio)
+      wallRatio,
+      cpuRatio,
+      baselineCpuRatio
     };
     if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(summary, null, 2)}\n`);
-    console.log(
-      `BENCH_JSON ${JSON.stringify({ machine, wallRatio: round(wallRatio), cpuRatio: round(cpuRatio) })}`
-    );
+    console.log(`BENCH_JSON ${JSON.stringify({ machine, wallRatio, cpuRatio, baselineCpuRatio })}`);
   } finally {
     await seeder?.close();
     await Promise.all(nodes.map((n) => n.destroy()));
