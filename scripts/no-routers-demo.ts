@@ -23,7 +23,7 @@ import { NetnsLan } from '../bench/lib/netns-lan.js';
 import { argvReader } from '../bench/lib/argv.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'dist/lib/cli/main.js');
+const MAIN = join(ROOT, 'dist/cli/main.js');
 const LT_SCRIPT = join(ROOT, 'test/interop/lt_swarm.py');
 const DEADLINE_MS = 120_000;
 

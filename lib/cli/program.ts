@@ -187,7 +187,7 @@ function contextFor(io: CliIO): CliContext {
   };
 }
 
-/** Our package.json version, found by walking up from this file (lib/cli or dist/lib/cli). */
+/** Our package.json version, found by walking up from this file (lib/cli, dist/lib/cli, or the bundle in dist/cli). */
 function packageVersion(): string {
   let url = new URL('.', import.meta.url);
   for (let i = 0; i < 5; i++) {

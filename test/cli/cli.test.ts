@@ -1,5 +1,5 @@
 /**
- * The built `trackerless` binary (dist/lib/cli/main.js) and the demo programs (`npm run demo`:
+ * The built `trackerless` binary (dist/cli/main.js, the bundle package.json's `bin` names) and the demo programs (`npm run demo`:
  * dist/examples/demo.js, the swarm demo; `npm run demo:dht`: dist/examples/dht-demo.js) as
  * real processes, on 127.0.0.1 only.
  *

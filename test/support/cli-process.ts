@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const MAIN = join(ROOT, 'dist/lib/cli/main.js');
+/** The `trackerless` program as installed (package.json `bin`): the bundled CLI. */
+export const MAIN = join(ROOT, 'dist/cli/main.js');
 /**
  * Jest's NODE_OPTIONS (--experimental-vm-modules) is not for the programs under test, nor the
  * user's state directory: the swarm commands save their DHT table in $XDG_STATE_HOME, so a
@@ -39,26 +40,30 @@ export interface Result {
   stderr: string;
 }
 
-/** Rebuild dist/ if a source file is newer than any of `outputs` (or one is missing). */
+/**
+ * Rebuild dist/ if a source file is newer than any of `outputs` (or one is missing): tsc, then
+ * the CLI bundle (dist/cli, scripts/bundle-cli.ts), as `npm run build` does.
+ */
 export function ensureBuilt(outputs: string[]): void {
   const newestSource = Math.max(
-    ...['lib', 'examples', 'bench'].flatMap((dir) => tsFiles(join(ROOT, dir)).map((f) => statSync(f).mtimeMs))
+    ...['lib', 'examples', 'bench', 'scripts'].flatMap((dir) =>
+      tsFiles(join(ROOT, dir)).map((f) => statSync(f).mtimeMs)
+    )
   );
   if (outputs.every((file) => existsSync(file) && statSync(file).mtimeMs >= newestSource)) return;
+  const run = (args: string[]): void => {
+    execFileSync(process.execPath, args, { cwd: ROOT, stdio: 'pipe', timeout: 180_000 });
+  };
+  let tscError: unknown;
   try {
-    execFileSync(
-      process.execPath,
-      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: ROOT,
-        stdio: 'pipe',
-        timeout: 180_000
-      }
-    );
+    run([join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
   } catch (err) {
     // tsc emits even with type errors elsewhere; only fail if our entry points are missing.
-    if (!outputs.every((file) => existsSync(file))) throw err;
+    tscError = err;
   }
+  run([join(ROOT, 'dist/scripts/bundle-cli.js')]);
+  if (!outputs.every((file) => existsSync(file)))
+    throw tscError ?? new Error(`not built: ${outputs.join(', ')}`);
 }
 
 function tsFiles(dir: string): string[] {
