@@ -394,8 +394,11 @@ describe('seed engine upload path', () => {
     await Promise.all(running.splice(0).map((e) => e.destroy()));
   });
 
-  /** Seed -> leecher over a pipe; counts the seed's gathered writes and piece reads. */
-  async function transfer(options: Partial<BitTorrentEngineOptions>) {
+  /**
+   * Seed -> `leechers` leechers over pipes (leechers only talk to the seed); counts the seed's
+   * gathered writes (blocks per write) and piece reads.
+   */
+  async function transfer(options: Partial<BitTorrentEngineOptions>, leechers = 1) {
     const data = seededRandom(21).bytes(1024 * KiB + 5_000);
     const info = createTorrentFromBuffer('t.bin', data, 64 * KiB);
     const inner = MemoryStorage.fromData(info, data);
@@ -420,34 +423,40 @@ describe('seed engine upload path', () => {
     });
     running.push(seed);
     await seed.start();
-    const down = new BitTorrentEngine({
-      clock: time.clock,
-      infoHash: info.infoHash,
-      info,
-      storage: new MemoryStorage(info),
-      seed: false,
-      tickMs: 200,
-      connect: async () => {
-        const [mine, theirs] = pipePair();
-        const counting: WireStream = {
-          write: (d) => theirs.write(d),
-          writev: (chunks) => {
-            if (chunks.length > 2) blocksPerWritev.push(chunks.length / 2);
-            return theirs.writev!(chunks);
-          },
-          onData: (cb) => theirs.onData(cb),
-          onDrain: (cb) => theirs.onDrain(cb),
-          onClose: (cb) => theirs.onClose(cb),
-          close: () => theirs.close()
-        };
-        seed.acceptConnection(counting, { host: '127.0.0.9', port: 50_001 });
-        return mine;
-      }
-    });
-    running.push(down);
-    await down.start();
-    down.addPeer({ host: '127.0.0.8', port: 6881 }, 'manual');
-    await time.settle(down.done());
+    const downs: BitTorrentEngine[] = [];
+    for (let n = 0; n < leechers; n++) {
+      const down = new BitTorrentEngine({
+        clock: time.clock,
+        infoHash: info.infoHash,
+        info,
+        storage: new MemoryStorage(info),
+        seed: false,
+        tickMs: 200,
+        connect: async () => {
+          const [mine, theirs] = pipePair();
+          const counting: WireStream = {
+            write: (d) => theirs.write(d),
+            writev: (chunks) => {
+              if (chunks.length >= 2) blocksPerWritev.push(Math.floor(chunks.length / 2));
+              return theirs.writev!(chunks);
+            },
+            onData: (cb) => theirs.onData(cb),
+            onDrain: (cb) => theirs.onDrain(cb),
+            onClose: (cb) => theirs.onClose(cb),
+            close: () => theirs.close()
+          };
+          seed.acceptConnection(counting, { host: `127.0.0.${10 + n}`, port: 50_001 });
+          return mine;
+        }
+      });
+      running.push(down);
+      downs.push(down);
+    }
+    for (const down of downs) {
+      await down.start();
+      down.addPeer({ host: '127.0.0.8', port: 6881 }, 'manual');
+    }
+    await time.settle(Promise.all(downs.map((d) => d.done())));
     return { info, reads, blocksPerWritev, seed };
   }
 
@@ -458,11 +467,21 @@ describe('seed engine upload path', () => {
     expect(seed.progress().uploaded).toBeGreaterThanOrEqual(info.length);
   });
 
-  it('under an upload cap, waits for several blocks of tokens and sends them in one write', async () => {
+  it('under an upload cap, waits for a large batch of tokens and sends it in one write', async () => {
     const { info, blocksPerWritev } = await transfer({ uploadLimit: 4096 * KiB });
     const blocks = Math.ceil(info.length / (16 * KiB));
-    // Batched writes carry most of the blocks (the burst and queue ends may go alone).
-    const batched = blocksPerWritev.reduce((s, n) => s + n, 0);
-    expect(batched).toBeGreaterThan(blocks / 2);
+    // A wake-up waits for 16 blocks of tokens (the burst here is 25 blocks): most blocks go in
+    // writes of at least 8 (the first burst and queue ends may go in smaller ones).
+    const inLarge = blocksPerWritev.filter((n) => n >= 8).reduce((s, n) => s + n, 0);
+    expect(inLarge).toBeGreaterThan(blocks / 2);
+  });
+
+  it('a seed serving several peers by priority still writes each peer its blocks together', async () => {
+    const { info, blocksPerWritev } = await transfer({ uploadLimit: 2048 * KiB }, 3);
+    const blocks = 3 * Math.ceil(info.length / (16 * KiB));
+    const sent = blocksPerWritev.reduce((s, n) => s + n, 0);
+    expect(sent).toBeGreaterThanOrEqual(blocks);
+    // Block by block, one write each, before batching per peer.
+    expect(blocksPerWritev.length).toBeLessThan(sent / 3);
   });
 });

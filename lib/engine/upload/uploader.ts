@@ -32,11 +32,17 @@ import { pieceSize } from '../../torrent/piece-layout.js';
 const UNDERUSED = 0.85;
 /** Extra unchokes (beyond the choker's slots) are at most this many times the choker's slots. */
 const MAX_EXTRA_FACTOR = 2;
-/** Blocks served to one peer before moving to the next (fairness vs. per-pass overhead). */
-const BLOCKS_PER_TURN = 4;
 /**
- * Under a cap, wait for this many bytes of tokens before serving again (the bucket's burst if
- * smaller): a peer's turn then goes out as one write of several blocks, not one per block.
+ * Blocks served to one peer before moving to the next, as one gathered write (fairness vs. the
+ * fixed cost of a write and of the peer's read: 256 KiB).
+ */
+const BLOCKS_PER_TURN = 16;
+/**
+ * Under a cap, wait for this many bytes of tokens before serving again, or for a full bucket
+ * when the burst (a tenth of a second of the rate) is smaller: each wake-up then sends a large
+ * batch instead of a few blocks. Every wake-up costs a timer, a service pass, a write and a
+ * read at the peer; in a capped swarm those fixed costs, not the bytes, were most of the CPU
+ * (libtorrent's bandwidth manager likewise hands out quota per tick, not per block).
  */
 const TOKEN_QUANTUM = BLOCKS_PER_TURN * BLOCK_SIZE;
 
@@ -361,26 +367,48 @@ export class Uploader {
     return outOfTokens ? -1 : batch.length;
   }
 
-  /** distribute mode: one block at a time, the lowest priority first (ties: round-robin). */
+  /**
+   * distribute mode: one block at a time, the lowest priority first (ties: round-robin). The
+   * blocks chosen for a peer in one pass go out together, as one write per peer when the pass
+   * ends or the peer's batch reaches BLOCKS_PER_TURN: the order decides who gets which block,
+   * not when each socket is written.
+   */
   private servicePrioritised(): void {
+    const batches = new Map<UploadPeer, { blocks: OutgoingBlock[]; sources: Uint8Array[] }>();
     while (!this.closed) {
       const next = this.seedPriority.pick(this.active, this.blocked);
-      if (!next) return;
+      if (!next) break;
       const { u, i } = next;
       const r = u.inbound[i]!;
       const data = this.cache.get(r.index);
-      if (!data) return this.fetch(r.index);
-      if (!this.limiter.take(this.o.clock.now(), r.length)) return this.waitForTokens(TOKEN_QUANTUM);
+      if (!data) {
+        this.fetch(r.index);
+        break;
+      }
+      if (!this.limiter.take(this.o.clock.now(), r.length)) {
+        this.waitForTokens(TOKEN_QUANTUM);
+        break;
+      }
       u.inbound.splice(i, 1);
-      this.send(
-        u,
-        [{ index: r.index, begin: r.begin, block: data.subarray(r.begin, r.begin + r.length) }],
-        [data]
-      );
+      // Now, not when the batch is written: the next pick's priorities depend on it.
+      this.seedPriority.assign(u, r.index);
+      let batch = batches.get(u);
+      if (!batch) batches.set(u, (batch = { blocks: [], sources: [] }));
+      batch.blocks.push({
+        index: r.index,
+        begin: r.begin,
+        block: data.subarray(r.begin, r.begin + r.length)
+      });
+      batch.sources.push(data);
+      if (batch.blocks.length >= BLOCKS_PER_TURN) {
+        batches.delete(u);
+        this.send(u, batch.blocks, batch.sources);
+      }
       // Move to the back: among equals, the next block goes to someone else.
       this.active.delete(u);
       if (u.inbound.length > 0) this.active.add(u);
     }
+    for (const [u, batch] of batches) if (u.session.connected) this.send(u, batch.blocks, batch.sources);
   }
 
   /** `sources`: the cached pieces the blocks are views of, lent to the write until it reports. */
