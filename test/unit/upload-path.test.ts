@@ -153,6 +153,49 @@ describe('PieceCache read-ahead', () => {
   });
 });
 
+describe('PieceCache grown on need', () => {
+  const data = seededRandom(9).bytes(16 * 16 * KiB);
+  const info = createTorrentFromBuffer('g.bin', data, 16 * KiB); // 16 pieces of 16 KiB
+  const make = (maxBytes: number, initialBytes: number) => {
+    const inner = MemoryStorage.fromData(info, data);
+    const reads: number[] = [];
+    const storage = Object.create(inner) as MemoryStorage;
+    storage.readPiece = (i: number) => (reads.push(i), inner.readPiece(i));
+    return { cache: new PieceCache(storage, maxBytes, { initialBytes, maxAhead: 0 }), reads };
+  };
+
+  it('holds only its starting budget while nothing evicted is read again', async () => {
+    const { cache, reads } = make(8 * 16 * KiB, 2 * 16 * KiB);
+    for (let i = 0; i < 16; i++) await cache.load(i); // each piece once: no re-read
+    expect(cache.capacity).toBe(2 * 16 * KiB);
+    expect(cache.size).toBe(2 * 16 * KiB);
+    expect(reads).toHaveLength(16);
+  });
+
+  it('grows by a piece for each evicted piece read again, up to its maximum', async () => {
+    const { cache, reads } = make(4 * 16 * KiB, 2 * 16 * KiB);
+    // A working set of 3 pieces cycled through a cache of 2: every read misses until it grows.
+    for (let round = 0; round < 4; round++) for (const i of [0, 1, 2]) await cache.load(i);
+    expect(cache.capacity).toBe(3 * 16 * KiB);
+    expect(reads).toEqual([0, 1, 2, 0]); // 0 evicted by 2, read again: grown to 3; then all hit
+    // A working set of 4: grows to the maximum of 4; then one of 6: never beyond.
+    for (let round = 0; round < 3; round++) for (const i of [8, 9, 10, 11]) await cache.load(i);
+    expect(cache.capacity).toBe(4 * 16 * KiB);
+    for (let round = 0; round < 3; round++) for (const i of [0, 1, 2, 3, 4, 5]) await cache.load(i);
+    expect(cache.capacity).toBe(4 * 16 * KiB);
+    expect(cache.size).toBe(4 * 16 * KiB);
+  });
+
+  it('forgets evicted pieces a cache of its maximum would not hold either', async () => {
+    const { cache } = make(3 * 16 * KiB, 2 * 16 * KiB);
+    for (let i = 0; i < 6; i++) await cache.load(i); // evicts 0..3; remembers 1 piece's worth: 3
+    await cache.load(0); // evicted long ago: no growth
+    expect(cache.capacity).toBe(2 * 16 * KiB);
+    await cache.load(4); // evicted just now (by 0): grows
+    expect(cache.capacity).toBe(3 * 16 * KiB);
+  });
+});
+
 describe('PieceCache reused buffers', () => {
   const data = seededRandom(8).bytes(100 * KiB);
   const info = createTorrentFromBuffer('r.bin', data, 16 * KiB); // 6 full pieces + one of 4 KiB
