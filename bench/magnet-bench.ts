@@ -189,6 +189,10 @@ async function main(): Promise<void> {
   const nodeCount = Math.max(3, num('nodes', 8));
   const tmp = value('tmp') ?? (existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
   const jsonOut = value('json') ?? null;
+  // This build's program is the bundle: without it (esbuild not installed, so `npm run build`
+  // stopped after tsc) the run would silently measure the unbundled module tree instead.
+  if (!existsSync(join(DIST, CLI_MAIN)))
+    throw new Error(`${join(DIST, CLI_MAIN)} is missing: run npm install (esbuild), then npm run build`);
   const baseline = value('baseline');
   if (
     baseline !== undefined &&
