@@ -8,8 +8,11 @@
  *   tcp-recv --host H                          the same over TCP
  *   utp-send --host H --to H:P [--bytes N] [--seconds S]
  *            send until N bytes or S seconds, then close: progress {t, sent, cwnd, delayMs,
- *            rttMs, retransmits, timeouts}, then {event:'done', seconds, bytes} once closed
+ *            rttMs, retransmits, timeouts}, then {event:'done', seconds, bytes, error} once
+ *            closed (error: null, or the code and systemCode of why the connection ended)
  *   tcp-send --host H --to H:P [--bytes N] [--seconds S]   the same over TCP
+ *
+ * A role that fails emits {event:'fatal', message, code, systemCode} and exits.
  *
  * t is seconds since the role started (performance.now()); at is the wall clock (Date.now(),
  * ms), comparable between processes on one machine.
@@ -39,7 +42,10 @@ function counter(every: number): { add: (s: WireStream) => void; stop: () => voi
   };
 }
 
-/** Write until `bytes` or `seconds`, honouring backpressure; resolves with what was written. */
+/**
+ * Write until `bytes` or `seconds` or the stream closes, honouring backpressure; resolves with
+ * what was written.
+ */
 function pump(stream: WireStream, bytes: number, seconds: number): Promise<number> {
   const chunk = Buffer.alloc(64 * 1024, 0x42);
   const until = performance.now() + seconds * 1000;
@@ -58,6 +64,10 @@ function pump(stream: WireStream, bytes: number, seconds: number): Promise<numbe
       if (performance.now() >= until) more();
     }, 50);
     stream.onDrain(more);
+    stream.onClose(() => {
+      clearInterval(tick);
+      resolve(sent);
+    });
     more();
   });
 }
@@ -138,13 +148,19 @@ async function main(): Promise<void> {
     stream.close();
     await closed;
     clearInterval(progress);
-    emit('done', { seconds: (performance.now() - start) / 1000, bytes: sent });
+    const error = conn?.error ?? null;
+    emit('done', {
+      seconds: (performance.now() - start) / 1000,
+      bytes: sent,
+      error: error && { code: error.code, systemCode: (error as { systemCode?: string }).systemCode }
+    });
   } else {
     throw new Error(`unknown role ${role}`);
   }
 }
 
 main().catch((err: unknown) => {
-  emit('fatal', { message: err instanceof Error ? err.message : String(err) });
+  const { code, systemCode } = err as { code?: string; systemCode?: string };
+  emit('fatal', { message: err instanceof Error ? err.message : String(err), code, systemCode });
   process.exit(1);
 });

@@ -25,7 +25,8 @@ export type TrackerlessErrorCode =
   | 'ERR_MISSING_DEPENDENCY'
   | 'ERR_DATABASE'
   | 'ERR_UNKNOWN_TORRENT'
-  | 'ERR_DUPLICATE_TORRENT';
+  | 'ERR_DUPLICATE_TORRENT'
+  | 'ERR_SEND_FAILED';
 
 export class TrackerlessError extends Error {
   readonly code: TrackerlessErrorCode;
@@ -114,6 +115,41 @@ export class UnknownTorrentError extends TrackerlessError {
 export class DuplicateTorrentError extends TrackerlessError {
   constructor(infoHashHex: string) {
     super('ERR_DUPLICATE_TORRENT', `torrent ${infoHashHex} is already in this client`);
+  }
+}
+
+/**
+ * System errors of a send that mean the destination cannot be reached from here (Linux, for a
+ * UDP sender: no route ENETUNREACH, an `unreachable` route EHOSTUNREACH, `prohibit` EACCES,
+ * `blackhole` EINVAL, a firewall DROP or REJECT on OUTPUT EPERM), rather than a passing shortage
+ * (ENOBUFS, ENOMEM) after which a later datagram may go through.
+ */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
+  'EPERM',
+  'EACCES',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'EADDRNOTAVAIL',
+  'EINVAL',
+  'ERR_INVALID_ADDRESS',
+  'ERR_SOCKET_BAD_PORT'
+]);
+
+/** The operating system refused to send a datagram to `to` (the system error is the `cause`). */
+export class SendError extends TrackerlessError {
+  /** Where the datagram was going. */
+  readonly to: { readonly host: string; readonly port: number };
+  /** The system's error code (EPERM, ENETUNREACH, ...), or Node's for an argument it refused. */
+  readonly systemCode: string;
+  /** The destination cannot be reached from here (see UNREACHABLE_CODES), not a passing shortage. */
+  readonly unreachable: boolean;
+  constructor(to: { host: string; port: number }, systemCode: string, options?: { cause?: unknown }) {
+    super('ERR_SEND_FAILED', `cannot send to ${to.host}:${to.port}: ${systemCode}`, options);
+    this.to = { host: to.host, port: to.port };
+    this.systemCode = systemCode;
+    this.unreachable = UNREACHABLE_CODES.has(systemCode);
   }
 }
 

@@ -54,7 +54,14 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { bytesEqual } from '../util/bytes.js';
 import { parseInfoHash, parseNodeId, randomId } from '../id/node-id.js';
-import { AbortError, DestroyedError, InvalidArgumentError, StateError, TrackerlessError } from '../errors.js';
+import {
+  AbortError,
+  DestroyedError,
+  InvalidArgumentError,
+  SendError,
+  StateError,
+  TrackerlessError
+} from '../errors.js';
 import {
   ALPHA,
   CLIENT_VERSION,
@@ -425,7 +432,12 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.transport =
       this.opts.transport ??
       (await createUdpTransport({ host: this.opts.host ?? '0.0.0.0', port: this.opts.port ?? 0 }));
-    this.transport.onError((err) => this.emit('warning', err));
+    // A refused send fails the queries to its address (the node is unreachable from here, not
+    // the node's own trouble); the shared port also reports uTP's refused sends, which match none.
+    this.transport.onError((err) => {
+      if (err instanceof SendError) this.rpc?.sendFailed(err);
+      else this.emit('warning', err);
+    });
     if (this.destroyed) {
       await this.transport.close();
       throw new DestroyedError();

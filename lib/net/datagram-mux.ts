@@ -9,7 +9,8 @@
  * Ownership: closing a channel detaches it; the shared transport is closed once every channel
  * is. So each protocol's owner closes its channel as it would close a socket of its own (the
  * DHT closes its transport on destroy), and the socket goes when the last one does. Socket
- * errors are reported to every channel.
+ * errors, send errors included, are reported to every channel (each looks for what it sent to
+ * the failing address).
  */
 import type { Address } from './address.js';
 import type { DatagramHandler, Transport } from './transport.js';
@@ -24,12 +25,12 @@ class Channel implements Transport {
     private readonly onClosed: () => Promise<void>
   ) {}
 
-  send(data: Uint8Array, to: Address): void {
-    if (!this.closed) this.base.send(data, to);
+  send(data: Uint8Array, to: Address, unchecked?: boolean): void {
+    if (!this.closed) this.base.send(data, to, unchecked);
   }
 
-  sendv(parts: readonly Uint8Array[], to: Address): void {
-    if (!this.closed) this.base.sendv(parts, to);
+  sendv(parts: readonly Uint8Array[], to: Address, unchecked?: boolean): void {
+    if (!this.closed) this.base.sendv(parts, to, unchecked);
   }
 
   onMessage(handler: DatagramHandler): void {

@@ -5,14 +5,18 @@
  *   `lookup` refuses anything else, so a remote-supplied "host" can never trigger DNS traffic
  *   and a send to a non-literal fails fast through onError.
  * - send() never throws: dgram throws synchronously for bad ports, closed sockets and bad
- *   arguments; those and asynchronous send errors all go to the onError handler.
+ *   arguments; those and the system's refusals (no route, a firewall rule: sendmsg fails at
+ *   once on Linux) go to the onError handler as SendErrors naming the destination. dgram
+ *   reports a refusal only to a send with a completion callback, and calls that callback on
+ *   the next tick after every send (0.2-6 % of a loopback send's CPU: bench/udp-send-callback.ts);
+ *   an `unchecked` send passes none.
  * - Datagrams above MAX_DATAGRAM_RECV_BYTES are dropped before the handler sees them.
  * - Multicast (BEP 14 local discovery): a socket may share its port with other processes and
  *   join one group on one interface; its sends then leave through that interface.
  */
 import dgram from 'node:dgram';
 import { MAX_DATAGRAM_RECV_BYTES } from '../constants.js';
-import { TrackerlessError } from '../errors.js';
+import { SendError, TrackerlessError } from '../errors.js';
 import type { Address } from './address.js';
 import { packIp } from './ip.js';
 import type { DatagramHandler, Transport } from './transport.js';
@@ -120,9 +124,14 @@ class UdpTransport implements Transport {
   private errorHandler: ((err: Error) => void) | null = null;
   private closing: Promise<void> | null = null;
   private readonly local: Address;
-  /** One callback for every send, so sending allocates no closure. */
+  /** One callback for every checked send, so sending allocates no closure. */
   private readonly afterSend = (err: Error | null): void => {
-    if (err) this.reportError(err);
+    if (err === null) return;
+    // dgram names the destination on the error (ExceptionWithHostPort).
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    this.reportError(
+      new SendError({ host: e.address ?? '', port: e.port ?? 0 }, e.code ?? 'unknown', { cause: err })
+    );
   };
 
   constructor(private readonly socket: dgram.Socket) {
@@ -141,22 +150,24 @@ class UdpTransport implements Transport {
     socket.on('error', (err) => this.reportError(err));
   }
 
-  send(data: Uint8Array, to: Address): void {
+  send(data: Uint8Array, to: Address, unchecked?: boolean): void {
     if (this.closing !== null) return; // closed: nothing to send on, and nothing to report
     try {
-      this.socket.send(data, to.port, to.host, this.afterSend);
+      if (unchecked) this.socket.send(data, to.port, to.host);
+      else this.socket.send(data, to.port, to.host, this.afterSend);
     } catch (err) {
-      this.reportError(err instanceof Error ? err : new Error(String(err)));
+      this.reportThrown(err, to);
     }
   }
 
-  sendv(parts: readonly Uint8Array[], to: Address): void {
+  sendv(parts: readonly Uint8Array[], to: Address, unchecked?: boolean): void {
     if (this.closing !== null) return;
     try {
       // dgram hands the list to sendmsg as an iovec: no concatenation.
-      this.socket.send(parts as Uint8Array[], to.port, to.host, this.afterSend);
+      if (unchecked) this.socket.send(parts as Uint8Array[], to.port, to.host);
+      else this.socket.send(parts as Uint8Array[], to.port, to.host, this.afterSend);
     } catch (err) {
-      this.reportError(err instanceof Error ? err : new Error(String(err)));
+      this.reportThrown(err, to);
     }
   }
 
@@ -178,6 +189,12 @@ class UdpTransport implements Transport {
       this.socket.close(() => resolve());
     }).then(waitForHandleClose);
     return this.closing;
+  }
+
+  /** dgram threw at once (a bad port, a closed socket): a send to `to` that failed. */
+  private reportThrown(err: unknown, to: Address): void {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    this.reportError(new SendError(to, code, { cause: err }));
   }
 
   private reportError(err: Error): void {
@@ -230,6 +247,7 @@ function literalLookup(
     found === 0 ? `"${address}" is not an IP literal` : `"${address}" is not an IPv${wanted} address`
   );
   err.syscall = 'lookup';
+  (err as NodeJS.ErrnoException & { address?: string }).address = address;
   callback(err, address, wanted);
 }
 

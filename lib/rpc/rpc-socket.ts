@@ -22,7 +22,14 @@ import { KrpcErrorCode } from '../krpc/types.js';
 import type { Transport } from '../net/transport.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
-import { AbortError, BackpressureError, DestroyedError, RemoteError, TimeoutError } from '../errors.js';
+import {
+  AbortError,
+  BackpressureError,
+  DestroyedError,
+  RemoteError,
+  TimeoutError,
+  type SendError
+} from '../errors.js';
 import {
   MAX_DATAGRAM_SEND_BYTES,
   MAX_INFLIGHT_QUERIES,
@@ -82,7 +89,8 @@ export function emptyRpcCounters(): RpcCounters {
     droppedRateLimited: 0,
     droppedBanned: 0,
     droppedOverloaded: 0,
-    droppedOverBudget: 0
+    droppedOverBudget: 0,
+    sendFailures: 0
   };
 }
 
@@ -107,6 +115,8 @@ export interface RpcCounters {
   droppedOverloaded: number;
   /** Queries dropped unanswered while the outbound byte budget was spent. */
   droppedOverBudget: number;
+  /** Queries failed at once because the system refused to send them (no route, firewall). */
+  sendFailures: number;
 }
 
 type QueryHandler = (message: QueryMessage, from: Address) => void;
@@ -247,6 +257,20 @@ export class RpcSocket {
   respondError(to: Address, tid: Uint8Array, code: number, message: string): void {
     if (this.closed) return;
     this.sendRaw(encodeError(tid, code, message), to);
+  }
+
+  /**
+   * The system refused a datagram to `err.to`: the queries awaiting that address fail now with
+   * the SendError instead of timing out (a refused query never left). Returns how many failed.
+   */
+  sendFailed(err: SendError): number {
+    const addr = formatAddress(err.to);
+    if (!this.awaiting.has(addr)) return 0;
+    const keys: string[] = [];
+    for (const p of this.pending.values()) if (p.address === addr) keys.push(p.key);
+    for (const key of keys) this.finish(key, err);
+    this.counters.sendFailures += keys.length;
+    return keys.length;
   }
 
   close(): void {

@@ -10,8 +10,11 @@ import type { UtpStats } from './stats.js';
 export interface ConnectionHost<C> {
   readonly clock: Clock;
   readonly stats: UtpStats;
-  /** Send one datagram gathered from `parts` (header, then payload views). */
-  send(parts: readonly Uint8Array[], to: Address): void;
+  /**
+   * Send one datagram gathered from `parts` (header, then payload views). `unchecked`: a
+   * refusal by the system may go unreported (see Transport.send).
+   */
+  send(parts: readonly Uint8Array[], to: Address, unchecked: boolean): void;
   /** Call `flush()` on this connection at the end of the current turn. */
   requestFlush(conn: C): void;
   /** The connection is over: forget it (later packets for it are answered with RESET). */

@@ -28,7 +28,7 @@
  * Its deadlines (retransmission, pacing, keep-alive, linger, the acceptor's wait) share one
  * lazily re-armed timer (deadlines.ts); this file decides what each does when due.
  */
-import { TimeoutError, TrackerlessError } from '../errors.js';
+import { TimeoutError, TrackerlessError, type SendError } from '../errors.js';
 import type { Address } from '../net/address.js';
 import type { WireStream } from '../net/stream.js';
 import {
@@ -67,6 +67,12 @@ import type { ConnectionHost, ConnectionInfo, ConnectionParams, ConnectionState 
  * datagram system call (~7 us of CPU each on loopback); at 16, a burst of 17-32 took two.
  */
 const ACK_EVERY_PACKETS = 64;
+/**
+ * New data and acks are sent unchecked (see Transport.send) but one datagram in this many, and
+ * every SYN, FIN, RESET and retransmission, asks the system to report a refusal: a peer that
+ * became unreachable is noticed within a few dozen datagrams, or at the next resend.
+ */
+const CHECK_EVERY = 32;
 /** An acceptor whose dialer never speaks gives up after this long, ms. */
 const SYN_RECV_TIMEOUT_MS = 10_000;
 
@@ -102,6 +108,9 @@ export class UtpConnection implements WireStream {
   private readonly listeners = new StreamListeners();
 
   private lastSendAt: number;
+  /** Datagrams sent: every CHECK_EVERY-th one asks the system to report a refusal. */
+  private sendCount = 0;
+  private closeErr: TrackerlessError | null = null;
   private readonly deadlines: Deadlines;
 
   private connectCb: ((err: Error | null) => void) | null = null;
@@ -161,7 +170,7 @@ export class UtpConnection implements WireStream {
     this.synSeq = this.win.nextSeq;
     const syn = [encodeControl(this.header(ST_SYN, this.recvId, this.synSeq, 0, now))];
     this.win.add(syn, 0, now);
-    this.transmit(syn, HEADER_SIZE, now);
+    this.transmit(syn, HEADER_SIZE, now, true);
     this.armTimer(now);
   }
 
@@ -178,6 +187,14 @@ export class UtpConnection implements WireStream {
 
   get state(): ConnectionState {
     return this.stateNow;
+  }
+
+  /**
+   * Why the connection ended, if not by a clean close: ERR_CONNECTION_RESET, ERR_TIMEOUT,
+   * ERR_SEND_FAILED (the system refused to send to the peer), ERR_ABORTED; null otherwise.
+   */
+  get error(): TrackerlessError | null {
+    return this.closeErr;
   }
 
   /** Closed (read through a getter: callbacks may close the connection mid-method). */
@@ -313,6 +330,12 @@ export class UtpConnection implements WireStream {
     this.armTimer(now);
   }
 
+  /** The system refused to send to the peer (no route, a firewall rule): end now. */
+  unreachable(err: SendError): void {
+    if (this.stateNow === 'closed') return;
+    this.fail(err);
+  }
+
   /** Abort: RESET the peer and end now (the socket is closing). */
   destroy(): void {
     if (this.stateNow === 'closed') return;
@@ -427,7 +450,7 @@ export class UtpConnection implements WireStream {
     this.queue.take(parts, size);
     this.win.add(parts, size, now);
     this.host.stats.payloadOut += size;
-    this.transmit(parts, HEADER_SIZE + size, now);
+    this.transmit(parts, HEADER_SIZE + size, now, false);
     // A DATA packet carries our ack_nr; a selective ack still needs a STATE.
     if (this.recv.bufferedPackets === 0) {
       this.ackPending = false;
@@ -439,7 +462,7 @@ export class UtpConnection implements WireStream {
     this.finSeq = this.win.nextSeq;
     const fin = [encodeControl(this.header(ST_FIN, this.sendId, this.finSeq, this.recv.ackNr, now))];
     this.win.add(fin, 0, now);
-    this.transmit(fin, HEADER_SIZE, now);
+    this.transmit(fin, HEADER_SIZE, now, true);
   }
 
   private sendState(now: number): void {
@@ -448,7 +471,7 @@ export class UtpConnection implements WireStream {
       this.header(ST_STATE, this.sendId, this.win.nextSeq, this.recv.ackNr, now),
       sack
     );
-    this.transmit([state], state.length, now);
+    this.transmit([state], state.length, now, false);
     this.ackPending = false;
     this.receivedSinceAck = 0;
   }
@@ -456,7 +479,7 @@ export class UtpConnection implements WireStream {
   private sendReset(now: number): void {
     this.host.stats.resetsSent++;
     const reset = encodeControl(this.header(ST_RESET, this.sendId, this.win.nextSeq, this.recv.ackNr, now));
-    this.transmit([reset], HEADER_SIZE, now);
+    this.transmit([reset], HEADER_SIZE, now, true);
   }
 
   private retransmit(p: SentPacket, now: number): void {
@@ -474,17 +497,18 @@ export class UtpConnection implements WireStream {
     p.parts = [head, ...p.parts.slice(1)];
     this.win.resent(p, now);
     this.host.stats.retransmits++;
-    this.transmit(p.parts, head.length + p.payloadBytes, now);
+    this.transmit(p.parts, head.length + p.payloadBytes, now, true);
   }
 
-  /** Send one datagram of `bytes` bytes gathered from `parts`. */
-  private transmit(parts: readonly Uint8Array[], bytes: number, now: number): void {
+  /** Send one datagram of `bytes` bytes gathered from `parts`; `check`: have a refusal reported. */
+  private transmit(parts: readonly Uint8Array[], bytes: number, now: number, check: boolean): void {
     const stats = this.host.stats;
     stats.packetsOut++;
     stats.bytesOut += bytes;
     this.lastSendAt = now;
     this.recovery.sent(now);
-    this.host.send(parts, this.remoteAddress);
+    const unchecked = !check && this.sendCount++ % CHECK_EVERY !== 0;
+    this.host.send(parts, this.remoteAddress, unchecked);
   }
 
   private header(type: PacketType, connectionId: number, seqNr: number, ackNr: number, now: number) {
@@ -571,7 +595,8 @@ export class UtpConnection implements WireStream {
 
   // ---- ending ----
 
-  private fail(err: Error): void {
+  private fail(err: TrackerlessError): void {
+    this.closeErr ??= err;
     const cb = this.connectCb;
     this.connectCb = null;
     this.finish();

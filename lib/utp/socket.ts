@@ -11,7 +11,7 @@
  * packets): one setImmediate per turn for all of them, as libtorrent sends its deferred acks
  * once the UDP socket is drained.
  */
-import { AbortError, InvalidArgumentError, TimeoutError, TrackerlessError } from '../errors.js';
+import { AbortError, InvalidArgumentError, SendError, TimeoutError, TrackerlessError } from '../errors.js';
 import type { Address } from '../net/address.js';
 import type { Transport } from '../net/transport.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
@@ -115,12 +115,15 @@ export class UtpSocket {
     this.host = {
       clock: this.clock,
       stats: this.stats,
-      send: (parts, to) =>
-        parts.length === 1 ? this.transport.send(parts[0]!, to) : this.transport.sendv(parts, to),
+      send: (parts, to, unchecked) =>
+        parts.length === 1
+          ? this.transport.send(parts[0]!, to, unchecked)
+          : this.transport.sendv(parts, to, unchecked),
       requestFlush: (conn) => this.requestFlush(conn),
       release: (conn) => this.release(conn)
     };
     transport.onMessage((data, from) => this.handle(data, from));
+    transport.onError((err) => this.onTransportError(err));
   }
 
   /** Open connections (any state). */
@@ -183,6 +186,21 @@ export class UtpSocket {
     this.flushTimer = null;
     this.flushSet.clear();
     for (const conn of [...this.conns.values()]) conn.destroy();
+  }
+
+  /**
+   * The system refused a datagram: if it says the address cannot be reached (no route, a
+   * firewall rule), its connections end now with the SendError instead of after their timeouts.
+   * The shared port reports the DHT's failed sends here too; they match no connection.
+   */
+  private onTransportError(err: Error): void {
+    if (!(err instanceof SendError) || !err.unreachable || this.conns.size === 0) return;
+    const { host, port } = err.to;
+    for (const conn of [...this.conns.values()]) {
+      if (conn.remoteAddress.host !== host || conn.remoteAddress.port !== port) continue;
+      this.stats.unreachable++;
+      conn.unreachable(err);
+    }
   }
 
   // ---- inbound ----

@@ -21,6 +21,8 @@ export interface UtpStats {
   /** Tail-loss probes: the oldest packet sent again after 2 round trips without an ack. */
   probes: number;
   timeouts: number;
+  /** Connections ended because the system refused to send to their peer (no route, firewall). */
+  unreachable: number;
   /** Datagrams that failed to decode, by reason. */
   malformed: Record<MalformedReason, number>;
   /** Decodable packets dropped by a connection (ack of something never sent, after FIN, ...). */
@@ -52,6 +54,7 @@ export function emptyUtpStats(): UtpStats {
     lateLosses: 0,
     probes: 0,
     timeouts: 0,
+    unreachable: 0,
     malformed: { short: 0, version: 0, type: 0, extension: 0, oversize: 0 },
     invalid: 0,
     duplicates: 0,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { SendError } from '../../lib/errors.js';
 import type { Address } from '../../lib/net/address.js';
 import { createUdpTransport } from '../../lib/net/udp-transport.js';
 import type { Transport } from '../../lib/net/transport.js';
@@ -87,18 +88,25 @@ describe('UDP transport (loopback)', () => {
   it('never throws from send; errors go to onError', async () => {
     const a = await createUdpTransport({ host: '127.0.0.1' });
     try {
+      // Each is a SendError naming the destination, the system's or Node's code beside it.
       let err = nextError(a);
       expect(() => a.send(new Uint8Array(1), { host: '127.0.0.1', port: 70000 })).not.toThrow();
-      expect(await err).toBeInstanceOf(Error);
+      expect(await err).toMatchObject({
+        code: 'ERR_SEND_FAILED',
+        systemCode: 'ERR_SOCKET_BAD_PORT',
+        to: { host: '127.0.0.1', port: 70000 }
+      });
       err = nextError(a);
       a.send(new Uint8Array(1), { host: 'example.invalid', port: 1 }); // never resolved via DNS
-      expect(await err).toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
+      expect(await err).toMatchObject({ code: 'ERR_SEND_FAILED', systemCode: 'ERR_INVALID_ADDRESS' });
+      expect(((await err) as SendError).to.host).toBe('example.invalid');
       err = nextError(a);
       a.send(new Uint8Array(1), { host: '::1', port: 1 }); // IPv6 on an IPv4 socket
-      expect(await err).toMatchObject({ code: 'ERR_INVALID_ADDRESS' });
+      expect(await err).toMatchObject({ code: 'ERR_SEND_FAILED', systemCode: 'ERR_INVALID_ADDRESS' });
+      expect(await err).toBeInstanceOf(SendError);
       err = nextError(a);
       expect(() => a.sendv([new Uint8Array(1)], { host: '127.0.0.1', port: 70000 })).not.toThrow();
-      expect(await err).toBeInstanceOf(Error);
+      expect(await err).toMatchObject({ code: 'ERR_SEND_FAILED', to: { host: '127.0.0.1', port: 70000 } });
     } finally {
       await a.close();
     }
