@@ -89,14 +89,14 @@ export class Ledbat {
   }
 
   /**
-   * The retransmission timer fired. With data outstanding the path dropped a window: restart
-   * from one packet in slow start (BEP 29). An idle direction only decays its window.
+   * The retransmission timer fired with `flightBytes` outstanding: the path dropped a window.
+   * Restart from one packet in slow start (BEP 29), and end slow start at half the flight that
+   * was lost (RFC 5681 eq. 4, ssthresh = max(FlightSize / 2, 2 packets), which RFC 6817 defers
+   * to), so the restart does not overshoot into the same loss. A timeout of a packet the timer
+   * already resent (`repeated`) keeps ssthresh (RFC 5681 3.1): the flight then says nothing.
    */
-  onTimeout(idle: boolean): void {
-    if (idle) {
-      this.cwnd = Math.max((this.cwnd * 2) / 3, this.floor);
-      return;
-    }
+  onTimeout(flightBytes: number, repeated: boolean): void {
+    if (!repeated) this.ssthresh = Math.max(flightBytes / 2, 2 * this.mss);
     this.cwnd = this.floor;
     this.slowStart = true;
   }

@@ -155,12 +155,13 @@ export class LossRecovery {
       this.host.giveUp(oldest);
       return;
     }
-    rtt.timedOut();
     if (this.host.connected()) {
       this.parts.pacer.start();
-      this.parts.cc.onTimeout(false);
+      // Consecutive timeouts without word from the peer: this one resends a resent packet.
+      this.parts.cc.onTimeout(win.inFlight, rtt.timeouts > 0);
       this.lossSeq = seqAdd(win.nextSeq, -1);
     }
+    rtt.timedOut();
     win.onTimeout();
     d.rtoAt = now + rtt.rtoMs();
     const p = win.peekResend();

@@ -80,12 +80,30 @@ describe('Ledbat', () => {
     expect(cc.cwnd).toBe(20_000);
     expect(cc.onLoss(1100)).toBe(true);
     expect(cc.cwnd).toBe(10_000);
-    cc.onTimeout(false);
+    cc.onTimeout(10_000, false);
     expect(cc.cwnd).toBe(MSS);
     expect(cc.slowStart).toBe(true);
-    cc.cwnd = 9_000;
-    cc.onTimeout(true); // idle: decay only
-    expect(cc.cwnd).toBe(6_000);
+  });
+
+  it('a timeout restarts slow start from one packet, ending at half the flight that was lost (RFC 5681)', () => {
+    const cc = new Ledbat(MSS);
+    cc.cwnd = 40_000;
+    cc.onTimeout(30_000, false);
+    expect(cc.cwnd).toBe(MSS);
+    expect(cc.slowStart).toBe(true);
+    expect(cc.ssthresh).toBe(15_000);
+    // Slow start doubles per round trip (every acked byte), then stops at ssthresh.
+    for (let i = 0; i < 10 && cc.slowStart; i++) cc.onAck(cc.cwnd, 0, cc.cwnd, true);
+    expect(cc.slowStart).toBe(false);
+    expect(cc.cwnd).toBeLessThanOrEqual(15_000 + 3000);
+    expect(cc.cwnd).toBeGreaterThanOrEqual(15_000 / 2);
+    // The timer fires again for the resent packet: ssthresh is kept, the window collapses.
+    cc.onTimeout(MSS, true);
+    expect(cc.ssthresh).toBe(15_000);
+    expect(cc.cwnd).toBe(MSS);
+    // A first timeout with almost nothing in flight: ssthresh floors at two packets.
+    cc.onTimeout(500, false);
+    expect(cc.ssthresh).toBe(2 * MSS);
   });
 });
 

@@ -105,7 +105,13 @@ describe('uTP loss recovery', () => {
     expect(t.stats.timeouts).toBe(1);
     expect(t.cc.cwnd).toBe(MSS);
     expect(t.cc.slowStart).toBe(true);
+    expect(t.cc.ssthresh).toBe(2 * MSS); // half of the 4 packets in flight
     expect(t.deadlines.rtoAt - t.clock.now()).toBe(2000);
+    // The resent packet times out too: the flight (1 packet) says nothing, ssthresh is kept.
+    t.cc.ssthresh = 3 * MSS;
+    t.clock.advance(2000);
+    expect(t.resent).toEqual([seqs[0], seqs[0]]);
+    expect(t.cc.ssthresh).toBe(3 * MSS);
     // The rest wait in the resend queue for the window, out of flight.
     expect(t.win.inFlight).toBe(MSS);
     expect(t.win.peekResend()?.seq).toBe(seqs[1]);
