@@ -15,6 +15,8 @@
  *   (min(cwnd, peer's wnd_size)) has room, paced to about the window per round trip once the path has lost a packet (pacer.ts);
  *   a partial packet waits for the end of the turn (`flush`, asked of the host), so a tick's
  *   small messages share a packet.
+ * - Receiving: in-order payload is joined per turn (delivery-batch.ts) and handed to the reader
+ *   at the end of the turn, so a 16 KiB block is one chunk, not a dozen.
  * - Acks: a STATE at the end of the turn in which data arrived, or at once every
  *   ACK_EVERY_PACKETS packets; it carries a selective ack while packets are held out of order.
  *   DATA packets carry ack_nr too, so a busy two-way stream sends few STATEs.
@@ -306,7 +308,7 @@ export class UtpConnection implements WireStream {
     if (this.finSeq !== -1 && this.win.unacked === 0 && this.deadlines.lingerAt === Infinity)
       this.onFinAcked(now);
     this.pump(false, now);
-    if (this.queue.bytes > 0 || this.ackPending) this.host.requestFlush(this);
+    if (this.queue.bytes > 0 || this.ackPending || this.listeners.hasPending) this.host.requestFlush(this);
     if (justConnected) {
       const cb = this.connectCb;
       this.connectCb = null;
@@ -316,7 +318,10 @@ export class UtpConnection implements WireStream {
     this.armTimer(now);
   }
 
-  /** End of a turn: send what waited (a partial packet, an ack), deliver early data. */
+  /**
+   * End of a turn: deliver the data that arrived (early data first), then send what waited (a
+   * partial packet, an ack), with what the reader wrote in response.
+   */
   flush(): void {
     if (this.stateNow === 'closed') return;
     const now = this.host.clock.now();
@@ -324,6 +329,8 @@ export class UtpConnection implements WireStream {
       this.listeners.deliverEarly();
       if (this.ended) return;
     }
+    this.listeners.deliverPending();
+    if (this.ended) return;
     this.pump(true, now);
     if (this.ackPending) this.sendState(now);
     this.maybeDrain();

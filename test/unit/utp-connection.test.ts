@@ -8,7 +8,7 @@ import type { TrackerlessError } from '../../lib/errors.js';
 import type { Transport } from '../../lib/net/transport.js';
 import { seededRandom, type RandomSource } from '../../lib/util/random.js';
 import type { UtpConnection } from '../../lib/utp/connection.js';
-import { ST_DATA, ST_SYN, ST_STATE } from '../../lib/utp/constants.js';
+import { ST_DATA, ST_FIN, ST_SYN, ST_STATE } from '../../lib/utp/constants.js';
 import { encodePacket } from '../../lib/utp/packet.js';
 import { UtpSocket, type UtpSocketOptions } from '../../lib/utp/socket.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -349,6 +349,45 @@ describe('uTP transfers', () => {
     s.clock.advance(20);
     expect(got.size()).toBe(40 * 100);
     expect(states).toBe(1);
+  });
+
+  it('hands a burst read in one turn to the reader as one chunk, and a FIN in it after the data', async () => {
+    const s = setup({ delayMs: 10 });
+    const seqOf = (d: Uint8Array): number => (d[16]! << 8) | d[17]!;
+    let syn: Uint8Array | null = null;
+    let accept: Uint8Array | null = null;
+    s.link.ab.dropIf = (d) => ((syn ??= d[0]! >> 4 === ST_SYN ? Uint8Array.from(d) : null), false);
+    s.link.ba.dropIf = (d) => ((accept ??= d[0]! >> 4 === ST_STATE ? Uint8Array.from(d) : null), false);
+    const [, server] = await connected(s);
+    const events: string[] = [];
+    const chunks: Uint8Array[] = [];
+    server.onData((c) => (events.push(`data ${c.length}`), chunks.push(Uint8Array.from(c))));
+    server.onClose(() => events.push('close'));
+    const sendId = (((syn![2]! << 8) | syn![3]!) + 1) & 0xffff;
+    const packet = (type: typeof ST_DATA | typeof ST_FIN, i: number, body: Uint8Array) =>
+      encodePacket(
+        {
+          type,
+          connectionId: sendId,
+          timestampUs: 1,
+          timestampDiffUs: 0,
+          wndSize: 1 << 20,
+          seqNr: (seqOf(syn!) + 1 + i) & 0xffff,
+          ackNr: (seqOf(accept!) - 1) & 0xffff
+        },
+        body
+      );
+    // Two turns: 10 packets, then 20 more with the FIN behind them (one read burst each).
+    for (let i = 0; i < 10; i++)
+      s.link.a.send(packet(ST_DATA, i, new Uint8Array(1000).fill(i)), s.link.b.address());
+    s.clock.advance(15);
+    for (let i = 10; i < 30; i++)
+      s.link.a.send(packet(ST_DATA, i, new Uint8Array(1000).fill(i)), s.link.b.address());
+    s.link.a.send(packet(ST_FIN, 30, new Uint8Array(0)), s.link.b.address());
+    s.clock.advance(20);
+    expect(events).toEqual(['data 10000', 'data 20000', 'close']);
+    const all = Buffer.concat(chunks);
+    for (let i = 0; i < 30; i++) expect(all[i * 1000]).toBe(i);
   });
 
   it('wraps sequence numbers (first seq 65530) in both directions', async () => {
