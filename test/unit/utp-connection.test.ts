@@ -319,7 +319,11 @@ describe('uTP transfers', () => {
     expect(took).toBeLessThan(200); // a timeout alone is 500 ms
   });
 
-  it('acknowledges a burst read in one turn with one STATE, not one per 16 packets', async () => {
+  /**
+   * A connected pair whose dialing side the test speaks for by hand: `packet(type, i, body)` is
+   * the dialer's i-th packet after the SYN (the SYN and the acceptor's STATE are captured).
+   */
+  async function handDriven() {
     const s = setup({ delayMs: 10 });
     const seqOf = (d: Uint8Array): number => (d[16]! << 8) | d[17]!;
     let syn: Uint8Array | null = null;
@@ -327,42 +331,6 @@ describe('uTP transfers', () => {
     s.link.ab.dropIf = (d) => ((syn ??= d[0]! >> 4 === ST_SYN ? Uint8Array.from(d) : null), false);
     s.link.ba.dropIf = (d) => ((accept ??= d[0]! >> 4 === ST_STATE ? Uint8Array.from(d) : null), false);
     const [, server] = await connected(s);
-    const got = sink(server);
-    let states = 0;
-    s.link.ba.dropIf = (d) => (d[0]! >> 4 === ST_STATE && states++, false);
-    const sendId = (((syn![2]! << 8) | syn![3]!) + 1) & 0xffff;
-    for (let i = 0; i < 40; i++) {
-      const data = encodePacket(
-        {
-          type: ST_DATA,
-          connectionId: sendId,
-          timestampUs: 1,
-          timestampDiffUs: 0,
-          wndSize: 1 << 20,
-          seqNr: (seqOf(syn!) + 1 + i) & 0xffff,
-          ackNr: (seqOf(accept!) - 1) & 0xffff
-        },
-        new Uint8Array(100).fill(i)
-      );
-      s.link.a.send(data, s.link.b.address()); // all 40 arrive at the same moment: one read burst
-    }
-    s.clock.advance(20);
-    expect(got.size()).toBe(40 * 100);
-    expect(states).toBe(1);
-  });
-
-  it('hands a burst read in one turn to the reader as one chunk, and a FIN in it after the data', async () => {
-    const s = setup({ delayMs: 10 });
-    const seqOf = (d: Uint8Array): number => (d[16]! << 8) | d[17]!;
-    let syn: Uint8Array | null = null;
-    let accept: Uint8Array | null = null;
-    s.link.ab.dropIf = (d) => ((syn ??= d[0]! >> 4 === ST_SYN ? Uint8Array.from(d) : null), false);
-    s.link.ba.dropIf = (d) => ((accept ??= d[0]! >> 4 === ST_STATE ? Uint8Array.from(d) : null), false);
-    const [, server] = await connected(s);
-    const events: string[] = [];
-    const chunks: Uint8Array[] = [];
-    server.onData((c) => (events.push(`data ${c.length}`), chunks.push(Uint8Array.from(c))));
-    server.onClose(() => events.push('close'));
     const sendId = (((syn![2]! << 8) | syn![3]!) + 1) & 0xffff;
     const packet = (type: typeof ST_DATA | typeof ST_FIN, i: number, body: Uint8Array) =>
       encodePacket(
@@ -377,13 +345,33 @@ describe('uTP transfers', () => {
         },
         body
       );
+    const send = (d: Uint8Array): void => s.link.a.send(d, s.link.b.address());
+    return { s, server, packet, send };
+  }
+
+  it('acknowledges a burst read in one turn with one STATE, not one per 16 packets', async () => {
+    const { s, server, packet, send } = await handDriven();
+    const got = sink(server);
+    let states = 0;
+    s.link.ba.dropIf = (d) => (d[0]! >> 4 === ST_STATE && states++, false);
+    // All 40 arrive at the same moment: one read burst.
+    for (let i = 0; i < 40; i++) send(packet(ST_DATA, i, new Uint8Array(100).fill(i)));
+    s.clock.advance(20);
+    expect(got.size()).toBe(40 * 100);
+    expect(states).toBe(1);
+  });
+
+  it('hands a burst read in one turn to the reader as one chunk, and a FIN in it after the data', async () => {
+    const { s, server, packet, send } = await handDriven();
+    const events: string[] = [];
+    const chunks: Uint8Array[] = [];
+    server.onData((c) => (events.push(`data ${c.length}`), chunks.push(Uint8Array.from(c))));
+    server.onClose(() => events.push('close'));
     // Two turns: 10 packets, then 20 more with the FIN behind them (one read burst each).
-    for (let i = 0; i < 10; i++)
-      s.link.a.send(packet(ST_DATA, i, new Uint8Array(1000).fill(i)), s.link.b.address());
+    for (let i = 0; i < 10; i++) send(packet(ST_DATA, i, new Uint8Array(1000).fill(i)));
     s.clock.advance(15);
-    for (let i = 10; i < 30; i++)
-      s.link.a.send(packet(ST_DATA, i, new Uint8Array(1000).fill(i)), s.link.b.address());
-    s.link.a.send(packet(ST_FIN, 30, new Uint8Array(0)), s.link.b.address());
+    for (let i = 10; i < 30; i++) send(packet(ST_DATA, i, new Uint8Array(1000).fill(i)));
+    send(packet(ST_FIN, 30, new Uint8Array(0)));
     s.clock.advance(20);
     expect(events).toEqual(['data 10000', 'data 20000', 'close']);
     const all = Buffer.concat(chunks);
