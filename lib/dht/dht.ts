@@ -482,13 +482,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
         tokens: this.tokens,
         peers: this.peers,
         rpc: this.rpc,
-        itemServer: {
-          localId: this.id,
-          tokens: this.tokens,
-          items: this.items,
-          rpc: this.rpc,
-          closestNodes: (target) => this.table.closest(target, this.k, isNotBad)
-        },
+        items: this.items,
+        closestNodes: (target) => this.table.closest(target, this.k, isNotBad),
         sampleIntervalSeconds: this.opts.sampleIntervalSeconds ?? 21600,
         onAnnounce: (ih, peer, node) => this.emit('announce', peer, ih, node),
         onInfoHash: (ih, kind, node) => this.emit('infohash', ih, kind, node),

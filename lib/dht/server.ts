@@ -8,9 +8,7 @@ import type { Address } from '../net/address.js';
 import type { NodeInfo, QueryMessage, ResponseBody } from '../krpc/types.js';
 import { KrpcErrorCode } from '../krpc/types.js';
 import { isNotBad, type RoutingTable } from '../routing/routing-table.js';
-import type { TokenIssuer } from '../store/token-issuer.js';
 import type { PeerStore } from '../store/peer-store.js';
-import type { RpcSocket } from '../rpc/rpc-socket.js';
 import { bytesEqual } from '../util/bytes.js';
 import { MAX_VALUES_PER_REPLY } from '../constants.js';
 import { handleGet, handlePut, type ItemServerContext } from './item-handlers.js';
@@ -18,15 +16,14 @@ import { handleGet, handlePut, type ItemServerContext } from './item-handlers.js
 /** Max infohashes in a sample_infohashes reply: 20 * 20 B + 8 nodes keeps it under 1024 B. */
 export const MAX_SAMPLES_PER_REPLY = 20;
 
-export interface ServerContext {
-  localId: Uint8Array;
+/**
+ * What the handlers need. BEP 44's get/put (item-handlers.ts) read the same context: one
+ * `localId`, so a node that takes a new id (BEP 42) answers every query with it.
+ */
+export interface ServerContext extends ItemServerContext {
   k: number;
   table: RoutingTable;
-  tokens: TokenIssuer;
   peers: PeerStore;
-  rpc: RpcSocket;
-  /** BEP 44 get/put (item-handlers.ts). */
-  itemServer: ItemServerContext;
   /** BEP 51 `interval`, seconds. */
   sampleIntervalSeconds: number;
   /** Someone announced a peer to us. */
@@ -96,10 +93,10 @@ export function handleQuery(ctx: ServerContext, msg: QueryMessage, from: Address
       return;
     }
     case 'get':
-      handleGet(ctx.itemServer, msg, q, from);
+      handleGet(ctx, msg, q, from);
       return;
     case 'put':
-      handlePut(ctx.itemServer, msg, q, from);
+      handlePut(ctx, msg, q, from);
       return;
     case 'unknown':
       if (q.target) ctx.rpc.respond(from, msg.tid, { id, nodes: closestNodes(ctx, q.target) });

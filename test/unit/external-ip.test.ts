@@ -9,6 +9,8 @@ import { DHT } from '../../lib/dht/dht.js';
 import { isBep42Compliant } from '../../lib/id/bep42.js';
 import { seededRandom } from '../../lib/util/random.js';
 import { toHex } from '../../lib/util/bytes.js';
+import { decodeMessage, encodeQuery } from '../../lib/krpc/codec.js';
+import type { Query } from '../../lib/krpc/types.js';
 
 describe('ExternalIpVoter', () => {
   it('needs 4 voters from distinct subnets and a majority', () => {
@@ -75,6 +77,21 @@ describe('BEP 42 node ids in a running node', () => {
     expect(ids).toEqual([toHex(me.nodeId)]);
     // Its table was rebuilt around the new id and still holds the others.
     expect(me.nodes().length).toBe(5);
+    // Every reply carries the new id, BEP 44's get included (it has handlers of its own).
+    const asker = net.createTransport('9.0.0.1', 6881);
+    const replyIds: string[] = [];
+    asker.onMessage((data) => {
+      const d = decodeMessage(data);
+      if (d.ok && d.message.type === 'response') replyIds.push(toHex(d.message.body.id));
+    });
+    const askerId = new Uint8Array(20).fill(9);
+    const queries: Query[] = [
+      { method: 'ping', id: askerId },
+      { method: 'get', id: askerId, target: new Uint8Array(20).fill(7) }
+    ];
+    queries.forEach((q, i) => asker.send(encodeQuery(Uint8Array.of(0xee, i), q), me.address()));
+    await net.runFor(100);
+    expect(replyIds).toEqual([toHex(me.nodeId), toHex(me.nodeId)]);
     // A node that chose its id keeps it.
     const fixed = new DHT({
       transport: net.createTransport('203.0.113.8', 6881),
