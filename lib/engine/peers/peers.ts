@@ -23,7 +23,8 @@ import { PeerSession } from './peer-session.js';
 import { PexGossip } from './pex.js';
 import { Holepunching, type HolepunchStats } from './holepunching.js';
 import { RandomWalkSampler, type RandomWalkOptions } from './random-walk.js';
-import { acceptsIncoming, walkSurplus } from './walk-policy.js';
+import { acceptsIncoming } from './walk-policy.js';
+import { WalkMoves, type RandomWalkStats } from './walk-moves.js';
 import type { RandomSource } from '../../util/random.js';
 import type { TorrentContext } from './torrent-context.js';
 
@@ -126,18 +127,9 @@ interface Connection {
   walkKey: Address | undefined;
 }
 
-/** What the random-walk sampler did. */
-export interface RandomWalkStats {
-  /** Peers dialled on a walk step below the connection cap. */
-  added: number;
-  /** Connections moved at the cap: the peer found connected, then the neighbour walked through closed. */
-  moved: number;
-  /** Moves that did not happen: the peer found could not be reached or was full. */
-  failed: number;
-}
+export type { RandomWalkStats } from './walk-moves.js';
 
-/** Walk moves whose dial is in progress (one starts a step, so a few at most). */
-const MAX_PENDING_MOVES = 4;
+const NO_WALK: Readonly<RandomWalkStats> = Object.freeze({ added: 0, moved: 0, failed: 0 });
 
 export class Peers {
   private readonly pool: PeerPool;
@@ -147,9 +139,7 @@ export class Peers {
   /** Sessions we banned (a ban may come after the peer left: a piece it sent failed later). */
   private readonly banned = new WeakSet<PeerSession>();
   private readonly walk: RandomWalkSampler | undefined;
-  private readonly walkCounts: RandomWalkStats = { added: 0, moved: 0, failed: 0 };
-  /** Walk moves in progress: the peer dialled (key) -> the neighbour to close once it is connected. */
-  private readonly pendingMoves = new Map<string, Address>();
+  private readonly moves: WalkMoves | undefined;
 
   constructor(
     private readonly ctx: TorrentContext,
@@ -166,7 +156,7 @@ export class Peers {
       wantsConnections: () => ctx.wantsConnections() && (o.sharedConnections?.hasRoom() ?? true),
       onConnect: (stream, address, source) => this.open(stream, 'initiator', address, source),
       onDialFailed: (address) => {
-        this.moveFailed(address);
+        this.moves?.failed(address);
         this.holepunching.dialFailed(address);
       }
     });
@@ -174,16 +164,24 @@ export class Peers {
       sessions: () => this.connections.keys(),
       dialNow: (address) => this.pool.dialNow(address, 'pex')
     });
-    if (o.pex && o.randomWalk)
+    if (o.pex && o.randomWalk) {
       this.walk = new RandomWalkSampler(ctx.clock, o.random, {
         ...o.randomWalk,
         maxConnections: o.maxConnections
       });
+      this.moves = new WalkMoves(this.walk, {
+        connections: this.connections,
+        maxConnections: o.maxConnections,
+        hasRoom: () => this.hasRoom(),
+        addCandidate: (address) => this.pool.add(address, 'pex'),
+        dialReplacing: (address) => this.pool.dialReplacing(address, 'pex')
+      });
+    }
   }
 
   /** Random-walk counters (all zero when the sampler is off). */
   get walkStats(): Readonly<RandomWalkStats> {
-    return this.walkCounts;
+    return this.moves?.counts ?? NO_WALK;
   }
 
   /** BEP 55 counters: rendezvous relayed and asked for, connects acted on. */
@@ -255,72 +253,10 @@ export class Peers {
   tick(now: number): void {
     if (this.o.pex && !this.ctx.info()?.private) {
       this.pex.send(this.connections.keys(), now, (s) => this.isSeed(s));
-      this.walkStep();
-      this.shedSurplus();
+      this.moves?.step();
+      this.moves?.shed();
     }
     this.pool.pump();
-  }
-
-  /**
-   * A due walk step: below the cap its peer becomes a candidate. At the cap the connection
-   * moves: the peer found is dialled at once (one over the cap for a moment) and the neighbour
-   * walked through is closed only when that connection's handshake is done. The neighbour
-   * named the peer as its own neighbour, so the path from us to it through the new peer
-   * remains: a move never splits the swarm, and a dial that fails (or a full peer that
-   * refuses us) changes nothing.
-   */
-  private walkStep(): void {
-    const step = this.walk?.step(!this.hasRoom());
-    if (!step) return;
-    if (!step.drop) {
-      if (this.pool.add(step.dial, 'pex')) this.walkCounts.added++;
-      return;
-    }
-    if (!this.sessionWalkedAs(step.drop) || !this.pool.dialReplacing(step.dial, 'pex')) return;
-    if (this.pendingMoves.size >= MAX_PENDING_MOVES)
-      this.pendingMoves.delete(this.pendingMoves.keys().next().value!);
-    this.pendingMoves.set(formatAddress(step.dial), step.drop);
-  }
-
-  /**
-   * Back to the cap after accepting into the slack: close a connection the walk sampler says
-   * can be spared (the peer stays reachable through another neighbour and keeps others), one
-   * a tick. While none can, we stay over the cap, by at most the slack. Walk moves of our own
-   * in progress keep the one connection they may hold over the cap until their dial ends.
-   */
-  private shedSurplus(): void {
-    const walk = this.walk;
-    const surplus = walkSurplus(this.connections.size, this.o.maxConnections, this.pendingMoves.size);
-    if (!walk || surplus <= 0) return;
-    for (const [s, c] of this.connections) {
-      if (!s.connected || !c.walkKey || !walk.spare(c.walkKey)) continue;
-      s.wire.close();
-      return;
-    }
-  }
-
-  /** The session the walk sampler knows by this listen address. */
-  private sessionWalkedAs(address: Address): PeerSession | undefined {
-    const key = formatAddress(address);
-    for (const [s, c] of this.connections) if (c.walkKey && formatAddress(c.walkKey) === key) return s;
-    return undefined;
-  }
-
-  /** A walk move's dial connected: close the neighbour it replaces. */
-  private moveConnected(s: PeerSession): void {
-    const key = formatAddress(s.address);
-    const leaving = this.pendingMoves.get(key);
-    if (!leaving || !s.outgoing) return;
-    this.pendingMoves.delete(key);
-    const old = this.sessionWalkedAs(leaving);
-    if (!old) return;
-    this.walkCounts.moved++;
-    old.wire.close();
-  }
-
-  /** A walk move's dial failed, or its connection closed before the handshake. */
-  private moveFailed(address: Address): void {
-    if (this.pendingMoves.delete(formatAddress(address))) this.walkCounts.failed++;
   }
 
   /** The metadata arrived: every wire learns the piece count and can serve the dictionary. */
@@ -513,7 +449,7 @@ export class Peers {
       drop.wire.close();
       if (drop === s) return;
     }
-    if (s.outgoing) this.moveConnected(s);
+    if (s.outgoing) this.moves?.connected(s);
     if (this.ctx.exchange()) return this.attach(s);
     // The torrent is not ready (no metadata yet, or storage being checked): we have nothing.
     this.connections.get(s)!.availabilitySent = true;
@@ -544,7 +480,7 @@ export class Peers {
     if (reason instanceof ProtocolError && VIOLATIONS.has(reason.reason)) this.ban(s, 'protocol');
     this.connections.delete(s);
     if (c.walkKey) this.walk?.disconnected(c.walkKey);
-    if (s.outgoing) this.moveFailed(s.address);
+    if (s.outgoing) this.moves?.failed(s.address);
     this.pex.forget(s);
     this.holepunching.forget(s);
     const exchange = this.ctx.exchange();
