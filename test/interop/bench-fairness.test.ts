@@ -1,5 +1,5 @@
 /**
- * Guards the fairness of the engine benchmark (bench/engine-bench.ts, issue 10):
+ * Guards the fairness of the engine benchmark (bench/engine-bench.ts and bench/engine-bench/, issue 10):
  *  - libtorrent's benchmark seeders (bench/lib/lt-bench.py, roles seed and swarm) are prepared
  *    as a user's are: libtorrent checks their data before `ready`. Proved by behaviour: a seeder
  *    given one corrupted byte must refuse to start (in seed mode it would start and serve);
@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseOptions, transferOnce } from '../../bench/engine-bench.js';
+import { parseOptions } from '../../bench/engine-bench/options.js';
+import { transferOnce } from '../../bench/engine-bench/transfer.js';
 import { makeFileTorrent, type BenchTorrent } from '../../bench/lib/content.js';
 import { checkOutput, OutputMismatchError } from '../../bench/lib/output-check.js';
 import { PeerProcess } from '../../bench/lib/peer-process.js';
