@@ -5,7 +5,8 @@
  * ReceiveBuffer (ack_nr, reordering, FIN, selective acks), Ledbat (the window), RttEstimator
  * (the retransmission timeout), OneWayDelays (timestamps both ways) and StreamListeners (the
  * reader's callbacks and data held until one listens). This file
- * adds the state machine, packetisation, and when to send:
+ * adds the state machine, packetisation, and when to send (packet-output.ts builds and sends
+ * the datagrams):
  *
  * - Setup: the dialer sends SYN with connection_id = its receive id and sends with id + 1; the
  *   acceptor answers STATE carrying the sequence number its first DATA will use, and sends no
@@ -45,13 +46,13 @@ import {
   ST_FIN,
   ST_RESET,
   ST_STATE,
-  ST_SYN,
-  type PacketType
+  ST_SYN
 } from './constants.js';
 import { Deadlines } from './deadlines.js';
 import { Ledbat } from './ledbat.js';
-import { encodeControl, restampHeader, writeHeader, type Packet } from './packet.js';
-import { OneWayDelays, microseconds } from './one-way-delays.js';
+import type { Packet } from './packet.js';
+import { OneWayDelays } from './one-way-delays.js';
+import { PacketOutput, type OutputHost } from './packet-output.js';
 import { Pacer } from './pacer.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import { RttEstimator } from './rtt.js';
@@ -69,14 +70,11 @@ import type { ConnectionHost, ConnectionInfo, ConnectionParams, ConnectionState 
  * datagram system call (~7 us of CPU each on loopback); at 16, a burst of 17-32 took two.
  */
 const ACK_EVERY_PACKETS = 64;
-/**
- * New data and acks are sent unchecked (see Transport.send) but one datagram in this many, and
- * every SYN, FIN, RESET and retransmission, asks the system to report a refusal: a peer that
- * became unreachable is noticed within a few dozen datagrams, or at the next resend.
- */
-const CHECK_EVERY = 32;
 /** An acceptor whose dialer never speaks gives up after this long, ms. */
 const SYN_RECV_TIMEOUT_MS = 10_000;
+
+/** parts[0] of a DATA packet until the output writes its header there. */
+const NO_HEADER = new Uint8Array(0);
 
 export class UtpConnection implements WireStream {
   readonly transport = 'utp' as const;
@@ -109,9 +107,7 @@ export class UtpConnection implements WireStream {
   private needDrain = false;
   private readonly listeners = new StreamListeners();
 
-  private lastSendAt: number;
-  /** Datagrams sent: every CHECK_EVERY-th one asks the system to report a refusal. */
-  private sendCount = 0;
+  private readonly out: PacketOutput;
   private closeErr: TrackerlessError | null = null;
   private readonly deadlines: Deadlines;
 
@@ -141,8 +137,18 @@ export class UtpConnection implements WireStream {
     this.recv = new ReceiveBuffer(ackNr);
     this.cc = new Ledbat(this.mss);
     this.peerWindow = p.recvWindow;
-    this.lastSendAt = host.clock.now();
-    this.pacer = new Pacer(this.lastSendAt);
+    const now = host.clock.now();
+    // What the output reads from this connection as each packet leaves.
+    const output: OutputHost = {
+      stats: host.stats,
+      send: (parts, to, unchecked) => host.send(parts, to, unchecked),
+      ackNr: () => this.recv.ackNr,
+      replyUs: () => this.delays.replyUs,
+      advertisedWindow: () => this.advertisedWindow(),
+      sent: (at) => this.recovery.sent(at)
+    };
+    this.out = new PacketOutput(output, this.win, p.remote, p.recvId, p.sendId, now);
+    this.pacer = new Pacer(now);
     this.deadlines = new Deadlines(host.clock, (now) => this.onTimer(now));
     this.recovery = new LossRecovery(this.recoveryHost, {
       win: this.win,
@@ -169,10 +175,7 @@ export class UtpConnection implements WireStream {
   open(): void {
     if (this.stateNow !== 'syn-sent' || this.synSeq !== -1) return;
     const now = this.host.clock.now();
-    this.synSeq = this.win.nextSeq;
-    const syn = [encodeControl(this.header(ST_SYN, this.recvId, this.synSeq, 0, now))];
-    this.win.add(syn, 0, now);
-    this.transmit(syn, HEADER_SIZE, now, true);
+    this.synSeq = this.out.syn(now);
     this.armTimer(now);
   }
 
@@ -450,14 +453,9 @@ export class UtpConnection implements WireStream {
   }
 
   private sendData(size: number, now: number): void {
-    // [header, views of the queued chunks]: the payload is never copied on our side.
-    const head = Buffer.allocUnsafe(HEADER_SIZE);
-    writeHeader(head, this.header(ST_DATA, this.sendId, this.win.nextSeq, this.recv.ackNr, now));
-    const parts: Uint8Array[] = [head];
+    const parts: Uint8Array[] = [NO_HEADER];
     this.queue.take(parts, size);
-    this.win.add(parts, size, now);
-    this.host.stats.payloadOut += size;
-    this.transmit(parts, HEADER_SIZE + size, now, false);
+    this.out.data(parts, size, now);
     // A DATA packet carries our ack_nr; a selective ack still needs a STATE.
     if (this.recv.bufferedPackets === 0) {
       this.ackPending = false;
@@ -466,68 +464,21 @@ export class UtpConnection implements WireStream {
   }
 
   private sendFin(now: number): void {
-    this.finSeq = this.win.nextSeq;
-    const fin = [encodeControl(this.header(ST_FIN, this.sendId, this.finSeq, this.recv.ackNr, now))];
-    this.win.add(fin, 0, now);
-    this.transmit(fin, HEADER_SIZE, now, true);
+    this.finSeq = this.out.fin(now);
   }
 
   private sendState(now: number): void {
-    const sack = this.recv.sack(MAX_SACK_BYTES);
-    const state = encodeControl(
-      this.header(ST_STATE, this.sendId, this.win.nextSeq, this.recv.ackNr, now),
-      sack
-    );
-    this.transmit([state], state.length, now, false);
+    this.out.state(this.recv.sack(MAX_SACK_BYTES), now);
     this.ackPending = false;
     this.receivedSinceAck = 0;
   }
 
   private sendReset(now: number): void {
-    this.host.stats.resetsSent++;
-    const reset = encodeControl(this.header(ST_RESET, this.sendId, this.win.nextSeq, this.recv.ackNr, now));
-    this.transmit([reset], HEADER_SIZE, now, true);
+    this.out.reset(now);
   }
 
   private retransmit(p: SentPacket, now: number): void {
-    // A fresh header: the previous datagram may still sit in the socket's send queue. The
-    // payload views are sent again as they are.
-    const head = Buffer.from(p.parts[0]!);
-    const isSyn = p.seq === this.synSeq && this.stateNow === 'syn-sent';
-    restampHeader(
-      head,
-      microseconds(now),
-      this.delays.replyUs,
-      this.advertisedWindow(),
-      isSyn ? 0 : this.recv.ackNr
-    );
-    p.parts = [head, ...p.parts.slice(1)];
-    this.win.resent(p, now);
-    this.host.stats.retransmits++;
-    this.transmit(p.parts, head.length + p.payloadBytes, now, true);
-  }
-
-  /** Send one datagram of `bytes` bytes gathered from `parts`; `check`: have a refusal reported. */
-  private transmit(parts: readonly Uint8Array[], bytes: number, now: number, check: boolean): void {
-    const stats = this.host.stats;
-    stats.packetsOut++;
-    stats.bytesOut += bytes;
-    this.lastSendAt = now;
-    this.recovery.sent(now);
-    const unchecked = !check && this.sendCount++ % CHECK_EVERY !== 0;
-    this.host.send(parts, this.remoteAddress, unchecked);
-  }
-
-  private header(type: PacketType, connectionId: number, seqNr: number, ackNr: number, now: number) {
-    return {
-      type,
-      connectionId,
-      timestampUs: microseconds(now),
-      timestampDiffUs: this.delays.replyUs,
-      wndSize: this.advertisedWindow(),
-      seqNr,
-      ackNr
-    };
+    this.out.resend(p, p.seq === this.synSeq && this.stateNow === 'syn-sent', now);
   }
 
   private advertisedWindow(): number {
@@ -544,7 +495,9 @@ export class UtpConnection implements WireStream {
 
   /** When a keep-alive is due: only an open connection sends them. */
   private keepaliveAt(): number {
-    return this.stateNow === 'connected' && !this.closeRequested ? this.lastSendAt + KEEPALIVE_MS : Infinity;
+    return this.stateNow === 'connected' && !this.closeRequested
+      ? this.out.lastSendAt + KEEPALIVE_MS
+      : Infinity;
   }
 
   private armTimer(now: number): void {
