@@ -177,13 +177,17 @@ describe('trackerless CLI (spawned)', () => {
     expect(ratio).not.toBeNull();
     // At least the bound (it is a lower bound: the caps hold).
     expect(Number(ratio![1])).toBeGreaterThanOrEqual(1);
-    // The peers traded: the leechers, not the seed, sent most of the pieces (the seed alone would
-    // send all N copies). How close to D_p2p the time gets is not asserted: the seven swarms share
-    // one process, so it is the machine's CPU share as much as the engine's (1.5 to 4 x seen at
-    // load 12-17); docs/benchmarks.md has it measured, with the load.
+    // The peers traded: the leechers sent at least a quarter of all pieces (1.5 copies of the
+    // file), where a seed-only distribution gives 0 %. Not "most of them": when the caps bind the
+    // leechers send ~72 %, but the seven swarms share one process, and when it is starved of CPU
+    // the caps no longer decide the split. The demo's peers speak uTP (the default), whose
+    // per-byte CPU is several times TCP's; at load 11-15 the leechers sent 41-73 % (median 51 %,
+    // 7 runs) over uTP and 72-73 % (3 runs) with the demo forced to TCP. How close to D_p2p
+    // the time gets is not asserted either, for the same reason (1.5 to 6 x seen at load 11-17);
+    // docs/benchmarks.md has it measured, with the load.
     const shares = /leechers [\d.]+ MiB \((\d+)% of all pieces sent\)/.exec(r.stdout);
     expect(shares).not.toBeNull();
-    expect(Number(shares![1])).toBeGreaterThanOrEqual(50);
+    expect(Number(shares![1])).toBeGreaterThanOrEqual(25);
     expect(r.stdout).toMatch(/^ok: 6 leechers have the file, every piece verified/m);
     expect(Date.now() - started).toBeLessThan(55_000); // the demo's own watchdog stops it at 60 s
   }, 70_000);
