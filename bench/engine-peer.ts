@@ -34,6 +34,7 @@ import { createInterface } from 'node:readline';
 import { connectTcp, MemoryStorage, type BitTorrentEngineOptions } from '../lib/engine/index.js';
 import { parseHostPort, parseTorrentFile, Swarm, type Address, type TorrentInfo } from '../lib/index.js';
 import { utpPeers, type UtpPeers } from './lib/utp-peers.js';
+import { keepYoungGenerationSmall } from '../lib/util/young-generation.js';
 
 type Args = Record<string, string>;
 
@@ -420,6 +421,8 @@ async function main(): Promise<void> {
   };
   const run = roles[role];
   if (!run) throw new Error(`unknown role ${role}`);
+  // A seed or download process stands for the CLI's `seed` and `download`, which do the same.
+  if (role === 'seed' || role === 'download') keepYoungGenerationSmall();
   await run(args);
 }
 

@@ -124,6 +124,8 @@ class UdpTransport implements Transport {
   private errorHandler: ((err: Error) => void) | null = null;
   private closing: Promise<void> | null = null;
   private readonly local: Address;
+  /** The sender of the last datagram received. */
+  private lastFrom: Readonly<Address> = Object.freeze({ host: '', port: 0 });
   /** One callback for every checked send, so sending allocates no closure. */
   private readonly afterSend = (err: Error | null): void => {
     if (err === null) return;
@@ -139,8 +141,15 @@ class UdpTransport implements Transport {
     this.local = { host: address, port };
     socket.on('message', (msg, rinfo) => {
       if (msg.length > MAX_DATAGRAM_RECV_BYTES || this.messageHandler === null) return;
+      // A transfer brings tens of thousands of datagrams per second from one sender: they share
+      // one frozen Address instead of a new object each (frozen: a handler that kept it and
+      // tried to change it would throw rather than corrupt the next datagram's sender).
+      let from = this.lastFrom;
+      if (from.port !== rinfo.port || from.host !== rinfo.address) {
+        from = this.lastFrom = Object.freeze({ host: rinfo.address, port: rinfo.port });
+      }
       try {
-        this.messageHandler(msg, { host: rinfo.address, port: rinfo.port });
+        this.messageHandler(msg, from);
       } catch (err) {
         // A throwing handler must not become an uncaught exception inside the socket loop.
         this.reportError(err instanceof Error ? err : new Error(String(err)));

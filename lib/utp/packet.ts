@@ -62,47 +62,74 @@ export function looksLikeUtp(data: Uint8Array): boolean {
   return (b & 0x0f) === UTP_VERSION && b >> 4 <= ST_SYN;
 }
 
+/** Decode a datagram into a new Packet (the payload and sack are views into `buf`). */
 export function decodePacket(buf: Uint8Array): DecodeResult {
-  if (buf.length < HEADER_SIZE) return { ok: false, reason: 'short' };
-  if (buf.length > MAX_PACKET_SIZE) return { ok: false, reason: 'oversize' };
+  const packet = emptyPacket();
+  const reason = decodePacketInto(buf, packet);
+  return reason === null ? { ok: true, packet } : { ok: false, reason };
+}
+
+/** A Packet to decode into: every field is written by `decodePacketInto`. */
+export function emptyPacket(): Packet {
+  return {
+    type: ST_SYN,
+    connectionId: 0,
+    timestampUs: 0,
+    timestampDiffUs: 0,
+    wndSize: 0,
+    seqNr: 0,
+    ackNr: 0,
+    sack: null,
+    payload: EMPTY
+  };
+}
+
+/**
+ * Decode a datagram into `out`, overwriting every field: null when it is well formed, else why
+ * not (`out` is then partly written). The socket decodes every datagram into one Packet it
+ * owns, so a datagram costs no header object and no boxed 32-bit numbers (timestamps above
+ * 2^31 are heap numbers in a fresh object, written in place in a reused one); whoever keeps a
+ * field past the call keeps the field (the payload view), never the Packet.
+ */
+export function decodePacketInto(buf: Uint8Array, out: Packet): MalformedReason | null {
+  if (buf.length < HEADER_SIZE) return 'short';
+  if (buf.length > MAX_PACKET_SIZE) return 'oversize';
   const b0 = buf[0]!;
-  if ((b0 & 0x0f) !== UTP_VERSION) return { ok: false, reason: 'version' };
+  if ((b0 & 0x0f) !== UTP_VERSION) return 'version';
   const type = b0 >> 4;
-  if (type > ST_SYN) return { ok: false, reason: 'type' };
+  if (type > ST_SYN) return 'type';
 
   let sack: Uint8Array | null = null;
   let ext = buf[1]!;
   let at = HEADER_SIZE;
   // Each link takes at least 2 bytes of a datagram of at most MAX_PACKET_SIZE: bounded work.
   while (ext !== EXT_NONE) {
-    if (at + 2 > buf.length) return { ok: false, reason: 'extension' };
+    if (at + 2 > buf.length) return 'extension';
     const next = buf[at]!;
     const len = buf[at + 1]!;
     at += 2;
-    if (at + len > buf.length) return { ok: false, reason: 'extension' };
+    if (at + len > buf.length) return 'extension';
     if (ext === EXT_SACK) {
-      if (len === 0 || sack !== null) return { ok: false, reason: 'extension' };
+      if (len === 0 || sack !== null) return 'extension';
       sack = buf.subarray(at, at + len);
     }
     at += len;
     ext = next;
   }
 
-  return {
-    ok: true,
-    packet: {
-      type: type as PacketType,
-      connectionId: (buf[2]! << 8) | buf[3]!,
-      timestampUs: readU32(buf, 4),
-      timestampDiffUs: readU32(buf, 8),
-      wndSize: readU32(buf, 12),
-      seqNr: (buf[16]! << 8) | buf[17]!,
-      ackNr: (buf[18]! << 8) | buf[19]!,
-      sack,
-      payload: buf.subarray(at)
-    }
-  };
+  out.type = type as PacketType;
+  out.connectionId = (buf[2]! << 8) | buf[3]!;
+  out.timestampUs = readU32(buf, 4);
+  out.timestampDiffUs = readU32(buf, 8);
+  out.wndSize = readU32(buf, 12);
+  out.seqNr = (buf[16]! << 8) | buf[17]!;
+  out.ackNr = (buf[18]! << 8) | buf[19]!;
+  out.sack = sack;
+  out.payload = at === buf.length ? EMPTY : buf.subarray(at);
+  return null;
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Write the 20-byte header at the start of `buf` with the given first extension id. */
 export function writeHeader(buf: Uint8Array, h: PacketHeader, extension: number = EXT_NONE): void {

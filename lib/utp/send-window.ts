@@ -51,6 +51,8 @@ export class SendWindow {
   /** Packets before this one are not fast-retransmitted again. */
   private fastResendSeq: number;
   private dupAcks = 0;
+  /** What `onAck` returns, one object rewritten by every call: an ack per received datagram. */
+  private readonly outcome: AckOutcome = { ackedBytes: 0, ackedPackets: 0, minRttMs: Infinity, lost: [] };
   /** Packets a timeout declared lost, in sequence order, to retransmit as the window allows. */
   private resendQueue: SentPacket[] = [];
   private resendHead = 0;
@@ -115,10 +117,15 @@ export class SendWindow {
 
   /**
    * Process the ack_nr and selective ack of a valid incoming packet. `countsAsDuplicate`: the
-   * packet is a STATE (a DATA packet repeats its ack_nr for reasons of its own).
+   * packet is a STATE (a DATA packet repeats its ack_nr for reasons of its own). The outcome
+   * is valid until the next call (the same object is reused).
    */
   onAck(ackNr: number, sack: Uint8Array | null, countsAsDuplicate: boolean, now: number): AckOutcome {
-    const out: AckOutcome = { ackedBytes: 0, ackedPackets: 0, minRttMs: Infinity, lost: [] };
+    const out = this.outcome;
+    out.ackedBytes = 0;
+    out.ackedPackets = 0;
+    out.minRttMs = Infinity;
+    out.lost.length = 0;
     if (ackNr === this.ackedSeq && countsAsDuplicate && this.packets.size > 0) this.dupAcks++;
 
     if (seqLess(this.ackedSeq, ackNr)) {

@@ -30,7 +30,7 @@ import {
 } from './constants.js';
 import { UtpConnection } from './connection.js';
 import type { ConnectionHost, ConnectionParams } from './connection-host.js';
-import { decodePacket, encodeControl, type Packet } from './packet.js';
+import { decodePacketInto, emptyPacket, encodeControl, type Packet } from './packet.js';
 import { seqAdd } from './seq.js';
 import { emptyUtpStats, type UtpStats } from './stats.js';
 
@@ -88,6 +88,10 @@ export class UtpSocket {
   private last: UtpConnection | null = null;
   private acceptHandler: ((conn: UtpConnection) => void) | null = null;
   private readonly flushSet = new Set<UtpConnection>();
+  /** Every datagram is decoded into this one Packet; see `handle`. */
+  private readonly scratch: Packet = emptyPacket();
+  /** A datagram is being handled (a transport that delivers from inside a send re-enters). */
+  private handling = false;
   private flushTimer: TimerHandle | null = null;
   private closed = false;
   private readonly host: ConnectionHost<UtpConnection>;
@@ -210,12 +214,27 @@ export class UtpSocket {
     const stats = this.stats;
     stats.packetsIn++;
     stats.bytesIn += data.length;
-    const decoded = decodePacket(data);
-    if (!decoded.ok) {
-      stats.malformed[decoded.reason]++;
+    // One Packet reused per datagram (nothing keeps a Packet past `receive`), a fresh one only
+    // when a datagram arrives while another is still being handled.
+    const pkt = this.handling ? emptyPacket() : this.scratch;
+    const malformed = decodePacketInto(data, pkt);
+    if (malformed !== null) {
+      stats.malformed[malformed]++;
       return;
     }
-    const pkt = decoded.packet;
+    if (pkt !== this.scratch) {
+      this.route(pkt, from);
+      return;
+    }
+    this.handling = true;
+    try {
+      this.route(pkt, from);
+    } finally {
+      this.handling = false;
+    }
+  }
+
+  private route(pkt: Packet, from: Address): void {
     const last = this.last;
     if (
       last !== null &&

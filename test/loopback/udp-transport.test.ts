@@ -36,6 +36,32 @@ describe('UDP transport (loopback)', () => {
     }
   });
 
+  it('gives the datagrams of one sender one frozen address, and another sender its own', async () => {
+    const a = await createUdpTransport({ host: '127.0.0.1' });
+    const b = await createUdpTransport({ host: '127.0.0.1' });
+    const c = await createUdpTransport({ host: '127.0.0.1' });
+    try {
+      const froms: Address[] = [];
+      let reached: { n: number; resolve: () => void } | null = null;
+      const count = (n: number): Promise<void> =>
+        new Promise((resolve) => (froms.length >= n ? resolve() : (reached = { n, resolve })));
+      c.onMessage((_data, from) => {
+        froms.push(from);
+        if (reached !== null && froms.length >= reached.n) reached.resolve();
+      });
+      a.send(new Uint8Array([1]), c.address());
+      a.send(new Uint8Array([2]), c.address());
+      await count(2); // a's two arrive before b's
+      b.send(new Uint8Array([3]), c.address());
+      await count(3);
+      expect(froms.map((f) => ({ ...f }))).toEqual([a.address(), a.address(), b.address()]);
+      expect(froms[1]).toBe(froms[0]);
+      expect(Object.isFrozen(froms[0])).toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
   it('drops datagrams above the receive cap', async () => {
     const a = await createUdpTransport({ host: '127.0.0.1' });
     const b = await createUdpTransport({ host: '127.0.0.1' });

@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { ST_DATA, ST_FIN, ST_RESET, ST_STATE, ST_SYN, type PacketType } from '../../lib/utp/constants.js';
 import {
   decodePacket,
+  decodePacketInto,
+  emptyPacket,
   encodeControl,
   encodePacket,
   looksLikeUtp,
@@ -102,6 +104,25 @@ describe('uTP packet codec', () => {
         expect(() => decodePacket(bytes)).not.toThrow();
       })
     );
+  });
+
+  it('decodes into one reused Packet, every field rewritten (a sack and a payload do not linger)', () => {
+    const out = emptyPacket();
+    const sack = new Uint8Array([0xff, 0, 0, 1]);
+    const first = encodePacket(header({ timestampUs: 0xfedcba98, ackNr: 7 }), Buffer.from('abc'), sack);
+    expect(decodePacketInto(first, out)).toBeNull();
+    expect(Array.from(out.sack!)).toEqual(Array.from(sack));
+    expect(Buffer.from(out.payload).toString()).toBe('abc');
+    const second = encodeControl(header({ type: ST_STATE, connectionId: 9, timestampUs: 5, seqNr: 1 }));
+    expect(decodePacketInto(second, out)).toBeNull();
+    const fresh = decodePacket(second);
+    expect(fresh.ok && { ...fresh.packet, payload: Array.from(fresh.packet.payload) }).toEqual({
+      ...out,
+      payload: []
+    });
+    expect(out.sack).toBeNull();
+    expect(out.payload.length).toBe(0);
+    expect(decodePacketInto(second.subarray(0, 19), out)).toBe('short');
   });
 
   it('tells uTP from KRPC by the first byte', () => {

@@ -25,6 +25,7 @@ import {
   addStateOptions,
   type SwarmCliOptions
 } from '../transfer.js';
+import { keepYoungGenerationSmall } from '../../util/young-generation.js';
 
 interface StreamCliOptions extends Omit<SwarmCliOptions, 'port'> {
   out: string;
@@ -82,6 +83,7 @@ export const streamCommand: CliCommand = {
     );
   },
   async run(ctx, args, options) {
+    keepYoungGenerationSmall(); // a transfer process: see util/young-generation.ts
     const opts = options as unknown as StreamCliOptions;
     const input = await readTorrentInput(String(args[0]));
     if (input.kind === 'torrent' && opts.file !== undefined) checkFile(input.info, opts.file);
