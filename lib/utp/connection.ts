@@ -61,6 +61,7 @@ import { SendWindow, type SentPacket } from './send-window.js';
 import { LossRecovery, type RecoveryHost } from './loss-recovery.js';
 import { seqAdd } from './seq.js';
 import { StreamListeners } from './stream-listeners.js';
+import { WrittenNotices } from './written-notices.js';
 import type { ConnectionHost, ConnectionInfo, ConnectionParams, ConnectionState } from './connection-host.js';
 
 /**
@@ -91,6 +92,9 @@ export class UtpConnection implements WireStream {
   private readonly win: SendWindow;
   private recv: ReceiveBuffer;
   private readonly queue = new SendQueue();
+  /** Bytes ever written: the stream offset past the last write. */
+  private writtenBytes = 0;
+  private readonly written = new WrittenNotices();
   private readonly cc: Ledbat;
   private readonly rtt = new RttEstimator();
   private readonly delays = new OneWayDelays();
@@ -227,12 +231,21 @@ export class UtpConnection implements WireStream {
   write(data: Uint8Array): boolean {
     if (this.stateNow === 'closed' || this.closeRequested) return false;
     this.queue.push(data);
+    this.writtenBytes += data.length;
     return this.afterWrite();
   }
 
-  writev(chunks: readonly Uint8Array[]): boolean {
-    if (this.stateNow === 'closed' || this.closeRequested) return false;
-    for (const c of chunks) this.queue.push(c);
+  /** `onWritten`: called once the peer acknowledged every byte of `chunks` (or the connection ended). */
+  writev(chunks: readonly Uint8Array[], onWritten?: () => void): boolean {
+    if (this.stateNow === 'closed' || this.closeRequested) {
+      onWritten?.();
+      return false;
+    }
+    for (const c of chunks) {
+      this.queue.push(c);
+      this.writtenBytes += c.length;
+    }
+    if (onWritten) this.written.add(this.writtenBytes, onWritten);
     return this.afterWrite();
   }
 
@@ -307,6 +320,10 @@ export class UtpConnection implements WireStream {
 
     if (pkt.type === ST_DATA || pkt.type === ST_FIN) this.onDataPacket(pkt, now);
     if (this.ended) return;
+    if (this.written.pending) {
+      this.written.release(this.win.ackedOffset);
+      if (this.ended) return;
+    }
 
     if (this.finSeq !== -1 && this.win.unacked === 0 && this.deadlines.lingerAt === Infinity)
       this.onFinAcked(now);
@@ -570,6 +587,7 @@ export class UtpConnection implements WireStream {
     this.win.clear();
     this.recv.clear();
     this.queue.clear();
+    this.written.releaseAll();
     this.host.release(this);
     this.listeners.emitClose();
   }

@@ -16,6 +16,8 @@ export interface SentPacket {
    */
   parts: readonly Uint8Array[];
   readonly payloadBytes: number;
+  /** Stream offset just past this packet's payload (payload bytes of every packet up to it). */
+  readonly end: number;
   /** Clock time of the last transmission, ms. */
   sentAt: number;
   /** Position of the last transmission among all of this window's transmissions. */
@@ -56,6 +58,8 @@ export class SendWindow {
   /** Packets a timeout declared lost, in sequence order, to retransmit as the window allows. */
   private resendQueue: SentPacket[] = [];
   private resendHead = 0;
+  /** Payload bytes ever added: the stream offset past the newest packet. */
+  private sentBytes = 0;
   /** Transmissions so far (the `order` of the next one). */
   private transmissions = 0;
   /** The latest `order` among packets acknowledged: anything sent before it had time to arrive. */
@@ -70,6 +74,15 @@ export class SendWindow {
   /** Packets sent and not yet acknowledged. */
   get unacked(): number {
     return this.packets.size;
+  }
+
+  /**
+   * The stream offset before which every payload byte is acknowledged (cumulatively, or
+   * selectively with everything before it).
+   */
+  get ackedOffset(): number {
+    const p = this.oldest();
+    return p === undefined ? this.sentBytes : p.end - p.payloadBytes;
   }
 
   /** The oldest unacknowledged packet. */
@@ -99,10 +112,12 @@ export class SendWindow {
 
   /** Record a packet just sent for the first time; it takes the next sequence number. */
   add(parts: readonly Uint8Array[], payloadBytes: number, now: number): SentPacket {
+    this.sentBytes += payloadBytes;
     const p: SentPacket = {
       seq: this.nextSeq,
       parts,
       payloadBytes,
+      end: this.sentBytes,
       sentAt: now,
       order: this.transmissions++,
       transmissions: 1,

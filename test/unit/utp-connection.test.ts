@@ -232,6 +232,50 @@ describe('uTP transfers', () => {
       }
   });
 
+  it('reports a gathered write written only once the peer acknowledged all its bytes, in order, through loss', async () => {
+    const s = setup({ delayMs: 20, loss: 0.05, seed: 4 });
+    const [client, server] = await connected(s);
+    const data = payload(512 * 1024);
+    const got = sink(server);
+    const reported: { end: number; receiverHad: number }[] = [];
+    let at = 0;
+    const push = (): void => {
+      while (at < data.length) {
+        const end = Math.min(at + 16384, data.length);
+        // [header, block] like a piece message: two chunks, one report.
+        const chunks = [data.subarray(at, at + 13), data.subarray(at + 13, end)];
+        at = end;
+        const ok = client.writev(chunks, () => reported.push({ end, receiverHad: got.size() }));
+        if (!ok) return;
+      }
+    };
+    client.onDrain(push);
+    push();
+    run(s.clock, () => got.size() === data.length && reported.length === 32, 600_000, 10);
+    expect(got.bytes().equals(Buffer.from(data))).toBe(true);
+    expect(s.a.stats.retransmits).toBeGreaterThan(0);
+    expect(reported.map((r) => r.end)).toEqual(Array.from({ length: 32 }, (_, i) => (i + 1) * 16384));
+    // The peer held every byte of a write before it was reported (its ack left after delivery).
+    for (const r of reported) expect(r.receiverHad).toBeGreaterThanOrEqual(r.end);
+    // Reports follow the acks: most come before the transfer ends, not all at once at the end.
+    expect(reported.filter((r) => r.receiverHad < data.length).length).toBeGreaterThan(16);
+  });
+
+  it('reports the writes it still held when the connection ends, and a write after close at once', async () => {
+    const s = setup({ delayMs: 20 });
+    const [client] = await connected(s);
+    s.link.ab.dropIf = () => true; // nothing arrives: nothing is acknowledged
+    let reported = 0;
+    client.writev([payload(8192)], () => reported++);
+    client.writev([payload(8192, 9)], () => reported++);
+    s.clock.advance(200);
+    expect(reported).toBe(0);
+    client.destroy();
+    expect(reported).toBe(2);
+    expect(client.writev([payload(10)], () => reported++)).toBe(false);
+    expect(reported).toBe(3);
+  });
+
   it('paces data over the round trip once a packet was lost, instead of sending window-sized bursts', async () => {
     const s = setup({ delayMs: 10 });
     const [client, server] = await connected(s);

@@ -92,6 +92,24 @@ describe('SendWindow', () => {
     expect(w.ackedSeq).toBe(seqAdd(65530, 4));
   });
 
+  it('tells the stream offset acknowledged in order: selective acks count once the gap before them fills', () => {
+    const { w, sent } = sender();
+    w.add([new Uint8Array(20)], 0, 0); // a SYN: no payload
+    sent(4, 1000); // payload bytes 0-4000, seqs 65531..65534
+    sent(1, 500); // 4000-4500, seq 65535 (0 next)
+    expect(w.ackedOffset).toBe(0);
+    w.onAck(65531, null, true, 10); // SYN and the first 1000 bytes
+    expect(w.ackedOffset).toBe(1000);
+    w.onAck(65531, Uint8Array.of(0b0101), true, 20); // 65533 and 65535 selectively
+    expect(w.ackedOffset).toBe(1000); // 65532 still missing
+    w.onAck(65532, null, true, 30);
+    expect(w.ackedOffset).toBe(3000); // 65533 was acked already; 65534 is missing
+    w.onAck(65534, null, true, 40);
+    expect(w.ackedOffset).toBe(4500); // everything
+    sent(1, 700);
+    expect(w.ackedOffset).toBe(4500);
+  });
+
   it('fast-retransmits the oldest packet after 3 duplicate acks, once', () => {
     const { w, sent } = sender(1);
     sent(6);
