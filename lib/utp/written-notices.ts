@@ -4,7 +4,9 @@
  * queue or the send window holds views of the written chunks (a packet may be resent until
  * acknowledged). The engine's upload cache then reads the next piece into the same buffer
  * instead of a fresh one. Called in write order; all at once when the connection ends (the
- * bytes are dropped, nothing holds them any more).
+ * bytes are dropped, nothing holds them any more). A resend the socket still holds queued when
+ * its bytes are acknowledged may then leave with changed bytes: the peer drops it unread, its
+ * sequence number being acknowledged already.
  */
 export class WrittenNotices {
   /** Stream offset (bytes written before and by the write) each callback waits for. */
