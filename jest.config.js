@@ -11,5 +11,10 @@ export default {
   globalTeardown: '<rootDir>/test/support/state-home/global-teardown.mjs',
   setupFiles: ['<rootDir>/test/support/state-home/per-file.mjs'],
   testTimeout: 60000,
-  maxWorkers: 2
+  maxWorkers: 2,
+  // A worker told to end has no handle left (only its stdio pipes) and fires 'exit' at once, but
+  // on this VM a process of ~200 MiB takes 0.3-0.8 s more to be torn down; jest's default 500 ms
+  // then killed it and printed "A worker process has failed to exit gracefully". A real leak (a
+  // handle left open) keeps a worker alive indefinitely, and still gets that warning after 5 s.
+  workerGracefulExitTimeout: 5000
 };
