@@ -121,6 +121,20 @@ describe('FsStorage', () => {
     expect((await fsp.readFile(join(out, 'single.bin'))).equals(Buffer.from(data))).toBe(true);
   });
 
+  it('close waits for operations in flight on a handle before freeing its descriptor', async () => {
+    const data = seededRandom(10).bytes(64 * KiB);
+    const info = createTorrentFromBuffer('inflight.bin', data, 16 * KiB);
+    const out = join(dir, 'out-inflight');
+    const storage = new FsStorage(info, out);
+    const writes = [0, 1, 2, 3].map((i) =>
+      storage.writeBlock(i, 0, data.subarray(i * 16 * KiB, (i + 1) * 16 * KiB))
+    );
+    const closed = storage.close(); // while the writes are queued on the descriptor
+    await Promise.all(writes);
+    await closed;
+    expect((await fsp.readFile(join(out, 'inflight.bin'))).equals(Buffer.from(data))).toBe(true);
+  });
+
   it('keeps at most maxOpenFiles handles open', async () => {
     const sizes = Array.from({ length: 40 }, (_, i) => 1000 + i * 37);
     const { info, data } = await makeFolder('many', sizes);

@@ -76,11 +76,14 @@ export class PartialPiece<P> {
     return { requesters, wasUnrequested };
   }
 
-  /** Blocks requested and not yet received, with their (live) requester lists: endgame. */
-  *outstanding(): Generator<{ block: number; requesters: P[] }> {
+  /**
+   * Visit the blocks requested and not yet received, with their (live) requester lists, until
+   * `visit` returns true: endgame, for every pick, so no object per block.
+   */
+  outstanding(visit: (block: number, requesters: P[]) => boolean): void {
     for (let b = 0; b < this.blockCount; b++) {
       const requesters = this.requesters[b];
-      if (this.state[b] === REQUESTED && requesters) yield { block: b, requesters };
+      if (this.state[b] === REQUESTED && requesters && visit(b, requesters)) return;
     }
   }
 

@@ -7,6 +7,10 @@
  * - `inIndexOrder`: the same candidates, lowest index first (sequential mode: streaming a
  *   whole file front to back).
  * - `endgameOrder`: which outstanding blocks to ask a peer for again — least-duplicated first.
+ *
+ * Both run for every pick, i.e. for nearly every block received, so they allocate nothing per
+ * candidate: rarest-first sorts candidates into the caller's scratch array, endgame visits
+ * blocks in place (per-pick arrays and objects were a fifth of a capped swarm's garbage).
  */
 import type { RandomSource } from '../../util/random.js';
 import type { Bitfield } from '../bitfield.js';
@@ -31,23 +35,24 @@ export interface RarestFirstInput extends CandidateInput {
   /** Pieces wanted at least (the caller may stop earlier through `take`). */
   need: number;
   random: RandomSource;
+  /** Room for `pieceCount` piece indices, reused by every call (its contents are not kept). */
+  scratch: Uint32Array;
 }
 
 /**
  * Offer candidate pieces to `take`, rarest level first, each level in random order, until
  * `take` returns true (the budget is spent) or the levels that cover `need` are exhausted.
  *
- * One scan builds a histogram of candidate availability, a second collects only the rarest
- * levels needed to fill the budget; each level is sampled with a partial Fisher-Yates shuffle,
- * so ties are random and few random numbers are drawn. The scan is byte-wise:
- * (theirs & ~have & wanted) skips 8 pieces at a time, and most bytes once we have most pieces.
+ * One scan builds a histogram of candidate availability, a second writes only the rarest
+ * levels needed to fill the budget into `scratch`, grouped by level (a counting sort); each
+ * level is sampled with a partial Fisher-Yates shuffle, so ties are random and few random
+ * numbers are drawn. The scan is byte-wise: (theirs & ~have & wanted) skips 8 pieces at a
+ * time, and most bytes once we have most pieces.
  */
 export function rarestFirst(o: RarestFirstInput, take: (piece: number) => boolean): void {
-  const candidates = (visit: (i: number) => void): void => scanCandidates(o, visit);
   const level = (i: number): number => (o.randomMode ? 0 : (o.availability[i] ?? 0));
-
   const histogram: number[] = [];
-  candidates((i) => {
+  scanCandidates(o, (i) => {
     const l = level(i);
     histogram[l] = (histogram[l] ?? 0) + 1;
   });
@@ -57,19 +62,26 @@ export function rarestFirst(o: RarestFirstInput, take: (piece: number) => boolea
     threshold = l;
   }
   if (threshold < 0) return;
-  const levels: number[][] = [];
-  candidates((i) => {
+  // Where each level's run starts in `scratch`; the second scan fills the runs in index order.
+  const next: number[] = [];
+  for (let l = 0, at = 0; l <= threshold; l++) {
+    next[l] = at;
+    at += histogram[l] ?? 0;
+  }
+  const scratch = o.scratch;
+  scanCandidates(o, (i) => {
     const l = level(i);
-    if (l <= threshold) (levels[l] ??= []).push(i);
+    if (l <= threshold) scratch[next[l]!++] = i;
   });
-  for (const pieces of levels) {
-    if (!pieces) continue;
-    for (let k = 0; k < pieces.length; k++) {
-      const j = k + o.random.int(pieces.length - k);
-      const chosen = pieces[j] as number;
-      pieces[j] = pieces[k] as number;
+  for (let l = 0, start = 0; l <= threshold; l++) {
+    const end = start + (histogram[l] ?? 0);
+    for (let k = start; k < end; k++) {
+      const j = k + o.random.int(end - k);
+      const chosen = scratch[j]!;
+      scratch[j] = scratch[k]!;
       if (take(chosen)) return;
     }
+    start = end;
   }
 }
 
@@ -103,28 +115,38 @@ function candidateMask(o: CandidateInput, b: number): number {
   return o.theirs.byte(b) & ~o.have.byte(b) & o.wanted.byte(b);
 }
 
-/** One outstanding block that could be asked from another peer in endgame. */
-export interface EndgameCandidate<T, P> {
-  piece: T;
-  block: number;
-  requesters: P[];
+/** The pieces in progress as endgame sees them: each one's requested, not yet received blocks. */
+export interface EndgameSource<T, P> {
+  pieces: Iterable<T>;
+  /** Visit the piece's outstanding blocks in order with their requester lists, until `visit` returns true. */
+  outstanding(piece: T, visit: (block: number, requesters: P[]) => boolean): void;
 }
 
 /**
- * Endgame: blocks requested from fewer than `maxRequesters` peers and not from `peer`,
- * least-duplicated first, at most `max` of them.
+ * Endgame: offer `take` the blocks requested from fewer than `maxRequesters` peers and not
+ * from `peer`, least-duplicated first (ties in the source's order), at most `max` of them. One
+ * pass per requester count, so nothing is collected or sorted; `take` may add `peer` to the
+ * requester list it is given (a later pass then skips that block).
  */
 export function endgameOrder<T, P>(
-  blocks: Iterable<EndgameCandidate<T, P>>,
+  source: EndgameSource<T, P>,
   peer: P,
   maxRequesters: number,
-  max: number
-): EndgameCandidate<T, P>[] {
-  const out: EndgameCandidate<T, P>[] = [];
-  for (const c of blocks) {
-    if (c.requesters.length >= maxRequesters || c.requesters.includes(peer)) continue;
-    out.push(c);
+  max: number,
+  take: (piece: T, block: number, requesters: P[]) => void
+): void {
+  let taken = 0;
+  let count = 1;
+  let piece: T;
+  const visit = (block: number, requesters: P[]): boolean => {
+    if (requesters.length !== count || requesters.includes(peer)) return false;
+    take(piece, block, requesters);
+    return ++taken >= max;
+  };
+  for (; count < maxRequesters && taken < max; count++) {
+    for (piece of source.pieces) {
+      source.outstanding(piece, visit);
+      if (taken >= max) return;
+    }
   }
-  out.sort((a, b) => a.requesters.length - b.requesters.length);
-  return out.slice(0, Math.max(0, max));
 }

@@ -59,6 +59,8 @@ export class PiecePicker<P = string> {
   private readonly partials = new Map<number, PartialPiece<P>>();
   /** 1 where `partials` has the piece: a typed-array test in the candidate scan. */
   private readonly inProgress: Uint8Array;
+  /** rarestFirst's working space: candidate piece indices (reused by every pick). */
+  private readonly scratch: Uint32Array;
   /** Every piece: stands in for a seed's bitfield in the byte-wise scan. */
   private readonly all: Bitfield;
   /** Per connected peer, the block keys (piece * blocksPerPiece + block) requested from it. */
@@ -88,6 +90,7 @@ export class PiecePicker<P = string> {
     this.randomFirstPieces = opts.randomFirstPieces ?? 4;
     this.endgameMax = opts.endgameMaxRequestsPerBlock ?? 3;
     this.inProgress = new Uint8Array(this.pieceCount);
+    this.scratch = new Uint32Array(this.pieceCount);
     this.all = Bitfield.full(this.pieceCount);
     this.swarm = new PieceAvailability(this.all, (i) => this.wantedMissing(i));
     if (opts.have && opts.have.length !== this.pieceCount) {
@@ -522,7 +525,8 @@ export class PiecePicker<P = string> {
             availability: this.swarm.counts,
             randomMode: this.have.count < this.randomFirstPieces,
             need: Math.ceil((max - out.length) / this.blocksPerPiece) + 1,
-            random
+            random,
+            scratch: this.scratch
           },
           take
         );
@@ -539,24 +543,22 @@ export class PiecePicker<P = string> {
     max: number,
     out: BlockRequest[]
   ): void {
-    const outstanding = function* (partials: Iterable<PartialPiece<P>>, wanted: (i: number) => boolean) {
-      for (const partial of partials) {
-        if (!wanted(partial.index) || !has(partial.index)) continue;
-        for (const { block, requesters } of partial.outstanding())
-          yield { piece: partial, block, requesters };
-      }
-    };
-    const chosen = endgameOrder(
-      outstanding(this.partials.values(), (i) => this.wantedMissing(i)),
+    endgameOrder<PartialPiece<P>, P>(
+      {
+        pieces: { [Symbol.iterator]: () => this.partials.values() },
+        outstanding: (partial, visit) => {
+          if (this.wantedMissing(partial.index) && has(partial.index)) partial.outstanding(visit);
+        }
+      },
       peer,
       this.endgameMax,
-      max - out.length
+      max - out.length,
+      (partial, block, requesters) => {
+        requesters.push(peer);
+        requests.add(partial.index * this.blocksPerPiece + block);
+        const offset = block * this.blockSize;
+        out.push({ index: partial.index, begin: offset, length: this.blockLength(partial.index, offset) });
+      }
     );
-    for (const { piece: partial, block, requesters } of chosen) {
-      requesters.push(peer);
-      requests.add(partial.index * this.blocksPerPiece + block);
-      const offset = block * this.blockSize;
-      out.push({ index: partial.index, begin: offset, length: this.blockLength(partial.index, offset) });
-    }
   }
 }

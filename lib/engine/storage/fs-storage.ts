@@ -8,7 +8,7 @@
  * 100k files cannot exhaust descriptors; a handle in use by an operation is never closed, so
  * the cap is exceeded only while more than `maxOpenFiles` operations run at once.
  */
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp, read as fsRead, write as fsWrite } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { DestroyedError, InvalidArgumentError } from '../../errors.js';
@@ -39,6 +39,8 @@ interface HandleEntry {
   users: number;
   /** Replaced by a writable handle: close it when its last user is done. */
   retired: boolean;
+  /** close() waits for the last user (operations use the raw descriptor, which close would free). */
+  drained?: () => void;
 }
 
 interface Segment {
@@ -112,10 +114,12 @@ export class FsStorage implements Storage {
         target.fill(0, seg.bufferOffset, covered);
         continue;
       }
-      await this.withHandle(seg.file, false, async (fh) => {
-        let done = 0;
-        while (done < seg.length) {
-          const { bytesRead } = await fh.read(
+      const entry = this.acquire(seg.file, false);
+      try {
+        const fd = (await entry.promise).fd;
+        for (let done = 0; done < seg.length;) {
+          const bytesRead = await readAt(
+            fd,
             target,
             seg.bufferOffset + done,
             seg.length - done,
@@ -129,7 +133,9 @@ export class FsStorage implements Storage {
           }
           done += bytesRead;
         }
-      });
+      } finally {
+        this.release(entry);
+      }
     }
     // The segments tile the range (file lengths add up to the torrent's); never hand out stale memory.
     if (covered < length) target.fill(0, covered);
@@ -140,18 +146,14 @@ export class FsStorage implements Storage {
     const start = blockPosition(this.info, piece, offset, data.length);
     for (const seg of this.segments(start, data.length)) {
       if (this.padding[seg.file]) continue;
-      await this.withHandle(seg.file, true, async (fh) => {
-        let done = 0;
-        while (done < seg.length) {
-          const { bytesWritten } = await fh.write(
-            data,
-            seg.bufferOffset + done,
-            seg.length - done,
-            seg.position + done
-          );
-          done += bytesWritten;
-        }
-      });
+      const entry = this.acquire(seg.file, true);
+      try {
+        const fd = (await entry.promise).fd;
+        for (let done = 0; done < seg.length;)
+          done += await writeAt(fd, data, seg.bufferOffset + done, seg.length - done, seg.position + done);
+      } finally {
+        this.release(entry);
+      }
     }
   }
 
@@ -182,7 +184,12 @@ export class FsStorage implements Storage {
     this.closed = true;
     const entries = [...this.handles.values()];
     this.handles.clear();
-    await Promise.allSettled(entries.map(async (e) => (await e.promise).close()));
+    await Promise.allSettled(
+      entries.map(async (e) => {
+        if (e.users > 0) await new Promise<void>((resolve) => (e.drained = resolve));
+        await (await e.promise).close();
+      })
+    );
   }
 
   /**
@@ -257,17 +264,19 @@ export class FsStorage implements Storage {
     return out;
   }
 
-  private async withHandle<T>(file: number, write: boolean, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
-    const entry = this.acquire(file, write);
-    try {
-      return await fn(await entry.promise);
-    } finally {
-      entry.users--;
-      if (entry.retired && entry.users === 0) void entry.promise.then((fh) => fh.close()).catch(() => {});
-      this.evict();
-    }
+  /** An operation is done with the handle `acquire` gave it. */
+  private release(entry: HandleEntry): void {
+    entry.users--;
+    if (entry.users > 0) return this.evict();
+    entry.drained?.();
+    if (entry.retired) void entry.promise.then((fh) => fh.close()).catch(() => {});
+    this.evict();
   }
 
+  /**
+   * The handle of `file` for one operation (opened if needed, most recently used now); the
+   * caller `release`s it. A handle in use is never closed, so its descriptor stays valid.
+   */
   private acquire(file: number, write: boolean): HandleEntry {
     this.check(); // an operation spanning files may outlive close(): open nothing new
     let entry = this.handles.get(file);
@@ -315,4 +324,33 @@ export class FsStorage implements Storage {
   private check(): void {
     if (this.closed) throw new DestroyedError('storage');
   }
+}
+
+/**
+ * Positional reads and writes on a handle's descriptor through the callback API: every piece
+ * stored or served goes through here, and FileHandle's promise methods cost several promises
+ * and objects per call (a sixth of a capped swarm's garbage was storage I/O).
+ */
+function readAt(
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  position: number
+): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fsRead(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))
+  );
+}
+
+function writeAt(
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  position: number
+): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fsWrite(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))
+  );
 }
