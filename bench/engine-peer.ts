@@ -28,13 +28,14 @@
  * `--engine-options JSON` passes extra BitTorrentEngineOptions (experiments, e.g.
  * '{"hashInThreadPool":true}').
  */
+// First: it must run before the library's modules load (see the file).
+import './lib/transfer-heap.js';
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connectTcp, MemoryStorage, type BitTorrentEngineOptions } from '../lib/engine/index.js';
 import { parseHostPort, parseTorrentFile, Swarm, type Address, type TorrentInfo } from '../lib/index.js';
 import { utpPeers, type UtpPeers } from './lib/utp-peers.js';
-import { keepYoungGenerationSmall } from '../lib/util/young-generation.js';
 
 type Args = Record<string, string>;
 
@@ -421,8 +422,6 @@ async function main(): Promise<void> {
   };
   const run = roles[role];
   if (!run) throw new Error(`unknown role ${role}`);
-  // A seed or download process stands for the CLI's `seed` and `download`, which do the same.
-  if (role === 'seed' || role === 'download') keepYoungGenerationSmall();
   await run(args);
 }
 

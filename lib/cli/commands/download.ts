@@ -71,7 +71,6 @@ import {
   type SwarmCliOptions
 } from '../transfer.js';
 import { makeDirectory } from '../../util/make-directory.js';
-import { keepYoungGenerationSmall } from '../../util/young-generation.js';
 
 interface DownloadCliOptions extends SwarmCliOptions {
   out: string;
@@ -136,7 +135,6 @@ export const downloadCommand: CliCommand = {
       );
   },
   async run(ctx, args, options) {
-    keepYoungGenerationSmall(); // a transfer process: see util/young-generation.ts
     const opts = options as unknown as DownloadCliOptions;
     if (isMutableMagnet(String(args[0])))
       return downloadMutable(ctx, parseMutableLink(String(args[0])), opts);

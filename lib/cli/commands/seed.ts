@@ -51,7 +51,6 @@ import {
   swarmView,
   type SwarmCliOptions
 } from '../transfer.js';
-import { keepYoungGenerationSmall } from '../../util/young-generation.js';
 
 /** Puts of a new version while no node stores it, the first retry after PUBLISH_RETRY_MS (then doubling). */
 const PUBLISH_TRIES = 6;
@@ -100,7 +99,6 @@ export const seedCommand: CliCommand = {
       );
   },
   async run(ctx, args, options) {
-    keepYoungGenerationSmall(); // a transfer process: see util/young-generation.ts
     const path = String(args[0]);
     const opts = options as unknown as SeedCliOptions;
     if (opts.publishSalt !== undefined && !opts.publishKey)

@@ -25,7 +25,6 @@ import {
   addStateOptions,
   type SwarmCliOptions
 } from '../transfer.js';
-import { keepYoungGenerationSmall } from '../../util/young-generation.js';
 
 interface StreamCliOptions extends Omit<SwarmCliOptions, 'port'> {
   out: string;
@@ -83,7 +82,6 @@ export const streamCommand: CliCommand = {
     );
   },
   async run(ctx, args, options) {
-    keepYoungGenerationSmall(); // a transfer process: see util/young-generation.ts
     const opts = options as unknown as StreamCliOptions;
     const input = await readTorrentInput(String(args[0]));
     if (input.kind === 'torrent' && opts.file !== undefined) checkFile(input.info, opts.file);
