@@ -28,8 +28,6 @@
  * `--engine-options JSON` passes extra BitTorrentEngineOptions (experiments, e.g.
  * '{"hashInThreadPool":true}').
  */
-// First: it must run before the library's modules load (see the file).
-import './lib/transfer-heap.js';
 import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';

@@ -18,6 +18,9 @@ export const IMPL_NAMES: Record<Impl, string> = { ours: 'trackerless', lt: 'libt
 
 /** dist/bench/engine-peer.js next to the compiled benchmark. */
 export const OURS_SCRIPT = fileURLToPath(new URL('../engine-peer.js', import.meta.url));
+/** Preloaded into our seed and download peers, as the CLI's transfer commands do (transfer-heap.ts). */
+const TRANSFER_HEAP = new URL('./transfer-heap.js', import.meta.url).href;
+const TRANSFER_ROLES: readonly string[] = ['seed', 'download'];
 /** The python helper stays in the source tree (tsc does not copy it): bench/lib/lt-bench.py. */
 export const LT_SCRIPT = ((): string => {
   const candidates = [
@@ -55,10 +58,20 @@ export class PeerProcess extends JsonLineChild {
     const env = { ...process.env, ...opts.env };
     const child =
       impl === 'ours'
-        ? spawn(process.execPath, [...(opts.nodeFlags ?? []), OURS_SCRIPT, role, ...args], {
-            stdio: ['pipe', 'pipe', 'pipe'],
-            env
-          })
+        ? spawn(
+            process.execPath,
+            [
+              ...(TRANSFER_ROLES.includes(role) ? ['--import', TRANSFER_HEAP] : []),
+              ...(opts.nodeFlags ?? []),
+              OURS_SCRIPT,
+              role,
+              ...args
+            ],
+            {
+              stdio: ['pipe', 'pipe', 'pipe'],
+              env
+            }
+          )
         : spawn(PYTHON, [LT_SCRIPT, role, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const proc = new PeerProcess(child, `${impl} ${role}`);
     try {
