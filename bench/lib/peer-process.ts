@@ -18,9 +18,12 @@ export const IMPL_NAMES: Record<Impl, string> = { ours: 'trackerless', lt: 'libt
 
 /** dist/bench/engine-peer.js next to the compiled benchmark. */
 export const OURS_SCRIPT = fileURLToPath(new URL('../engine-peer.js', import.meta.url));
-/** Preloaded into our seed and download peers, as the CLI's transfer commands do (transfer-heap.ts). */
+/**
+ * Preloaded into our seed and download peers, as the CLI's transfer commands do (transfer-heap.ts),
+ * and into a swarm process, which hosts N + 1 such clients.
+ */
 const TRANSFER_HEAP = new URL('./transfer-heap.js', import.meta.url).href;
-const TRANSFER_ROLES: readonly string[] = ['seed', 'download'];
+const TRANSFER_ROLES: readonly string[] = ['seed', 'download', 'swarm'];
 /** The python helper stays in the source tree (tsc does not copy it): bench/lib/lt-bench.py. */
 export const LT_SCRIPT = ((): string => {
   const candidates = [
