@@ -331,7 +331,17 @@ export class FsStorage implements Storage {
  * stored or served goes through here, and FileHandle's promise methods cost several promises
  * and objects per call (a sixth of a capped swarm's garbage was storage I/O).
  */
-function readAt(
+type PositionalIo = (
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+  done: (err: NodeJS.ErrnoException | null, bytes: number) => void
+) => void;
+
+function atPosition(
+  io: PositionalIo,
   fd: number,
   buf: Uint8Array,
   offset: number,
@@ -339,18 +349,9 @@ function readAt(
   position: number
 ): Promise<number> {
   return new Promise((resolve, reject) =>
-    fsRead(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))
+    io(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))
   );
 }
 
-function writeAt(
-  fd: number,
-  buf: Uint8Array,
-  offset: number,
-  length: number,
-  position: number
-): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fsWrite(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))
-  );
-}
+const readAt = atPosition.bind(null, fsRead as PositionalIo);
+const writeAt = atPosition.bind(null, fsWrite as PositionalIo);
