@@ -151,6 +151,11 @@ async function flooder(): Promise<void> {
   });
   const elapsedMs = performance.now() - started;
   await new Promise((r) => setTimeout(r, 300)); // late replies
+  // Replies were counted until now: a node's rate limit refills over all of this time, not
+  // only while we sent.
+  const countedMs = performance.now() - started;
   sock.close();
-  process.send!({ type: 'done', sent, bytesOut, replies, bytesIn, elapsedMs }, () => process.disconnect());
+  process.send!({ type: 'done', sent, bytesOut, replies, bytesIn, elapsedMs, countedMs }, () =>
+    process.disconnect()
+  );
 }
