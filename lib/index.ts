@@ -113,7 +113,6 @@ export { createUdpTransport } from './net/udp-transport.js';
 export type { Clock, TimerHandle } from './util/clock.js';
 export { systemClock } from './util/clock.js';
 export { defaultStateDir } from './util/state-dir.js';
-export { keepYoungGenerationSmall } from './util/young-generation.js';
 export type { RandomSource } from './util/random.js';
 
 // --- errors -----------------------------------------------------------------------------------

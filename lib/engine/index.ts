@@ -60,3 +60,6 @@ export { Bitfield } from './bitfield.js';
 export type { PieceLayout } from '../torrent/piece-layout.js';
 export { pieceCount, pieceSize } from '../torrent/piece-layout.js';
 export { pieceHash } from '../torrent/metainfo.js';
+// A process-wide V8 setting for a process whose main job is moving data (the CLI's transfer
+// commands call it): it lives here, beside the engine, and not in the small root export.
+export { keepYoungGenerationSmall } from '../util/young-generation.js';
