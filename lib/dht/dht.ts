@@ -4,7 +4,7 @@
  * table admission is admission.ts, periodic upkeep maintenance.ts, the state file state-store.ts.
  */
 import { type Address, parseHostPort, validatePort } from '../net/address.js';
-import type { NodeInfo, Query } from '../krpc/types.js';
+import type { NodeInfo, Query, ResponseBody } from '../krpc/types.js';
 import type { Transport } from '../net/transport.js';
 import { createUdpTransport } from '../net/udp-transport.js';
 import { emptyRpcCounters, RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
@@ -24,6 +24,7 @@ import { saveState, type DhtState } from './state-file.js';
 import { StateStore } from './state-store.js';
 import { resolveBootstrap } from '../net/resolve.js';
 import { Admission } from './admission.js';
+import { trackedQuery, type TrackedQueryHost } from './tracked-query.js';
 import { linkedController } from '../util/abort.js';
 import { join } from './join.js';
 import { resolveProtections, type Protections } from './protections.js';
@@ -52,16 +53,8 @@ import { AsyncQueue } from '../util/async-queue.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
-import { bytesEqual } from '../util/bytes.js';
 import { parseInfoHash, parseNodeId, randomId } from '../id/node-id.js';
-import {
-  AbortError,
-  DestroyedError,
-  InvalidArgumentError,
-  SendError,
-  StateError,
-  TrackerlessError
-} from '../errors.js';
+import { AbortError, DestroyedError, InvalidArgumentError, SendError, StateError } from '../errors.js';
 import {
   ALPHA,
   CLIENT_VERSION,
@@ -82,6 +75,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private readonly alpha: number;
   private transport: Transport | null = null;
   private rpc: RpcSocket | null = null;
+  /** What each query's outcome updates; made with the socket. */
+  private queryHost: TrackedQueryHost | null = null;
   private table!: RoutingTable;
   private readonly tokens: TokenIssuer;
   private readonly peers: PeerStore;
@@ -473,6 +468,13 @@ export class DHT extends TypedEmitter<DhtEvents> {
       isOwn: (a) => this.isOwn(a),
       isClosed: () => this.destroyed
     });
+    this.queryHost = {
+      rpc: this.rpc,
+      clock: this.clock,
+      nodeFailed: (id) => this.table.nodeFailed(id),
+      answered: (node, rtt) => this.admission?.answered(node, rtt),
+      voteExternalIp: (voter, reported) => this.voteExternalIp(voter, reported)
+    };
     if (!this.opts.readOnly) {
       // One context for every query (built per query, it cost three closures each time).
       const server: ServerContext = (this.server = {
@@ -540,43 +542,16 @@ export class DHT extends TypedEmitter<DhtEvents> {
     });
   }
 
-  /** Send a query; on success the responder is "seen" (routing table), on failure "failed". */
+  /** Send a query once the socket is up; its outcome updates the table (tracked-query.ts). */
   private async query(
     to: Address,
     query: Query,
     signal?: AbortSignal,
     expectedId?: Uint8Array,
     timeoutMs?: number
-  ) {
+  ): Promise<ResponseBody> {
     await this.readyForLookups();
-    const rpc = this.rpc!;
-    const sentAt = this.clock.now();
-    try {
-      const opts = { ...(signal ? { signal } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
-      const { response, from, rtt } = await rpc.query(to, query, opts);
-      const body = response.body;
-      if (response.ip) this.voteExternalIp(from.host, response.ip.host);
-      if (expectedId && !bytesEqual(expectedId, body.id)) {
-        this.table.nodeFailed(expectedId);
-        throw new TrackerlessError(
-          'ERR_BAD_RESPONSE',
-          `node ${from.host}:${from.port} answered with another id`
-        );
-      }
-      this.admission?.answered({ id: body.id, host: from.host, port: from.port }, rtt);
-      return body;
-    } catch (err) {
-      // A silence counts against the node only if others answered us meanwhile: when our own
-      // link is down, every node looks dead and the table must not be emptied.
-      if (
-        expectedId &&
-        !(err instanceof AbortError) &&
-        !(err instanceof DestroyedError) &&
-        rpc.lastResponseAt >= sentAt
-      )
-        this.table.nodeFailed(expectedId);
-      throw err;
-    }
+    return trackedQuery(this.queryHost!, to, query, { signal, expectedId, timeoutMs });
   }
 
   /**
