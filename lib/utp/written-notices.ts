@@ -46,8 +46,9 @@ export class WrittenNotices {
   /** Drop called slots now and then so the arrays stay as long as what waits. */
   private compact(): void {
     if (this.head === this.ends.length) {
-      this.ends = [];
-      this.callbacks = [];
+      // Emptied in place: a transfer empties it on most acks, and new arrays each time are garbage.
+      this.ends.length = 0;
+      this.callbacks.length = 0;
       this.head = 0;
     } else if (this.head > 64 && this.head * 2 > this.ends.length) {
       this.ends = this.ends.slice(this.head);
