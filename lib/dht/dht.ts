@@ -103,8 +103,11 @@ export class DHT extends TypedEmitter<DhtEvents> {
   private markBound: () => void = () => {};
   /** opts.knownNodes until start() has put them in the table. */
   private knownNodes: ReadonlyArray<NodeInfo> | null;
-  /** Aborted by destroy(): ends the join (its delay included). */
-  private readonly life = new AbortController();
+  /**
+   * Aborted by destroy(): ends the join (its delay included). Made for the join and dropped
+   * after it: an AbortSignal is an EventTarget with two Maps (~700 bytes) an idle node needs not.
+   */
+  private joining: AbortController | null = null;
 
   /** Create a node and wait until it is ready. */
   static async create(opts: DhtOptions = {}): Promise<DHT> {
@@ -407,7 +410,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.destroyed = true;
     // Stop the work first (a join in progress included), then wait for start() to unwind.
     this.lookups.abortAll();
-    this.life.abort();
+    this.joining?.abort();
     this.rpc?.close();
     this.markBound();
     await this.ready.catch(() => {});
@@ -513,6 +516,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
       save: this.stateStore?.writable ? () => this.stateStore!.save(this.currentState()) : null,
       warn: (err) => this.emit('warning', err)
     });
+    // No await since the last `destroyed` check: destroy() from here on aborts this controller.
+    const joining = (this.joining = new AbortController());
     await join({
       id: this.id,
       k: this.k,
@@ -522,9 +527,9 @@ export class DHT extends TypedEmitter<DhtEvents> {
       lookups: this.lookups,
       hasBootstrap: this.bootstrapAddresses.length > 0,
       delayMs: this.opts.joinDelayMs ?? 0,
-      signal: this.life.signal,
+      signal: joining.signal,
       warn: (err) => this.emit('warning', err)
-    });
+    }).finally(() => (this.joining = null));
     this.maintenance.start();
     this.emit('ready');
   }

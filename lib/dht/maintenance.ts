@@ -45,8 +45,10 @@ export interface MaintenanceOptions {
 }
 
 export class Maintenance {
+  /** One timer for both rounds (a timer costs ~250 bytes, and every idle node has this one). */
   private timer: TimerHandle | null = null;
-  private probeTimer: TimerHandle | null = null;
+  /** Probe rounds so far: every PROBES_PER_INTERVAL-th is also a tick. */
+  private rounds = 0;
   private lastSave: number;
   private stopped = false;
 
@@ -63,8 +65,6 @@ export class Maintenance {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = null;
-    this.probeTimer?.cancel();
-    this.probeTimer = null;
   }
 
   /** One round of upkeep (also callable directly in tests). */
@@ -108,23 +108,14 @@ export class Maintenance {
     }
   }
 
+  /** Every interval / PROBES_PER_INTERVAL a probe round; every interval a tick before it. */
   private schedule(): void {
     this.timer = this.opts.clock.setTimeout(() => {
       this.timer = null;
       if (this.stopped) return;
-      this.tick();
-      this.schedule();
-    }, this.opts.intervalMs);
-    this.scheduleProbe();
-  }
-
-  private scheduleProbe(): void {
-    if (this.probeTimer) return;
-    this.probeTimer = this.opts.clock.setTimeout(() => {
-      this.probeTimer = null;
-      if (this.stopped) return;
+      if (++this.rounds % PROBES_PER_INTERVAL === 0) this.tick();
       this.probe();
-      this.scheduleProbe();
+      this.schedule();
     }, this.opts.intervalMs / PROBES_PER_INTERVAL);
   }
 }

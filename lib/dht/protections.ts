@@ -15,6 +15,7 @@
 import type { ExemptScope } from '../net/ip-class.js';
 import { INBOUND_LIMITS_DEFAULTS, type InboundLimitsOptions } from '../rpc/inbound-limiter.js';
 import { IP_DIVERSITY_DEFAULTS, type IpDiversityOptions } from '../routing/ip-diversity.js';
+import { withDefaults } from '../util/defaults.js';
 
 /** Default outbound budget, bytes/s: ~2 Mbit/s, far above a DHT node's usual few KB/s. */
 export const DEFAULT_MAX_BYTES_PER_SECOND = 256 * 1024;
@@ -33,19 +34,46 @@ export interface ProtectionOptions {
 }
 
 export interface Protections {
-  inbound: Required<InboundLimitsOptions> | null;
-  diversity: Required<IpDiversityOptions> | null;
-  bep42: boolean;
-  maxBytesPerSecond: number;
+  readonly inbound: Readonly<Required<InboundLimitsOptions>> | null;
+  readonly diversity: Readonly<Required<IpDiversityOptions>> | null;
+  readonly bep42: boolean;
+  readonly maxBytesPerSecond: number;
 }
+
+/** What a node with no protection options gets: one shared object, not a copy per node. */
+const DEFAULT_PROTECTIONS: Protections = Object.freeze({
+  inbound: INBOUND_LIMITS_DEFAULTS,
+  diversity: Object.freeze({ ...IP_DIVERSITY_DEFAULTS }),
+  bep42: true,
+  maxBytesPerSecond: DEFAULT_MAX_BYTES_PER_SECOND
+});
 
 export function resolveProtections(o: ProtectionOptions): Protections {
   const exempt = o.exempt ?? 'loopback';
-  return {
-    inbound: o.inboundLimits === false ? null : { ...INBOUND_LIMITS_DEFAULTS, exempt, ...o.inboundLimits },
-    diversity: o.ipDiversity === false ? null : { ...IP_DIVERSITY_DEFAULTS, exempt, ...o.ipDiversity },
+  const resolved: Protections = {
+    inbound:
+      o.inboundLimits === false
+        ? null
+        : withDefaults(INBOUND_LIMITS_DEFAULTS, {
+            ...o.inboundLimits,
+            exempt: o.inboundLimits?.exempt ?? exempt
+          }),
+    diversity:
+      o.ipDiversity === false
+        ? null
+        : withDefaults(DEFAULT_PROTECTIONS.diversity!, {
+            ...o.ipDiversity,
+            exempt: o.ipDiversity?.exempt ?? exempt
+          }),
     bep42: o.bep42 ?? true,
     maxBytesPerSecond:
       o.maxBytesPerSecond === 0 ? Infinity : (o.maxBytesPerSecond ?? DEFAULT_MAX_BYTES_PER_SECOND)
   };
+  const d = DEFAULT_PROTECTIONS;
+  const isDefault =
+    resolved.inbound === d.inbound &&
+    resolved.diversity === d.diversity &&
+    resolved.bep42 === d.bep42 &&
+    resolved.maxBytesPerSecond === d.maxBytesPerSecond;
+  return isDefault ? d : resolved;
 }

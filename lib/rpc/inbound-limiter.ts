@@ -22,6 +22,7 @@ import type { Clock } from '../util/clock.js';
 import { isExempt, type ExemptScope } from '../net/ip-class.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { EMPTY_MAP } from '../util/empty.js';
+import { withDefaults } from '../util/defaults.js';
 
 export interface InboundLimitsOptions {
   /** Unsolicited datagrams per second one IP may send (default 20). */
@@ -40,7 +41,7 @@ export interface InboundLimitsOptions {
   exempt?: ExemptScope;
 }
 
-export const INBOUND_LIMITS_DEFAULTS: Required<InboundLimitsOptions> = {
+export const INBOUND_LIMITS_DEFAULTS: Readonly<Required<InboundLimitsOptions>> = Object.freeze({
   perIpRate: 20,
   perIpBurst: 40,
   banAfterDrops: 100,
@@ -48,7 +49,7 @@ export const INBOUND_LIMITS_DEFAULTS: Required<InboundLimitsOptions> = {
   maxTrackedIps: 10_000,
   globalRate: 2_000,
   exempt: 'loopback'
-};
+});
 
 export type InboundVerdict = 'ok' | 'rate-limited' | 'banned' | 'overloaded';
 
@@ -69,7 +70,7 @@ interface Source {
 }
 
 export class InboundLimiter {
-  private readonly o: Required<InboundLimitsOptions>;
+  private readonly o: Readonly<Required<InboundLimitsOptions>>;
   /** Least recently heard first; the shared empty map until a limited source arrives. */
   private sources: ReadonlyMap<string, Source> = EMPTY_MAP;
   /** null: no global cap. */
@@ -80,7 +81,7 @@ export class InboundLimiter {
     private readonly clock: Clock,
     opts: InboundLimitsOptions = {}
   ) {
-    this.o = { ...INBOUND_LIMITS_DEFAULTS, ...opts };
+    this.o = withDefaults(INBOUND_LIMITS_DEFAULTS, opts);
     const rate = this.o.globalRate;
     this.global =
       rate === Infinity ? null : new TokenBucket({ ratePerSecond: rate, burst: rate, nowMs: clock.now() });

@@ -37,9 +37,12 @@ export class TokenIssuer {
   private readonly start: number;
   /** Epoch the current secret belongs to. */
   private epoch = 0;
-  /** Secrets as hex text (see tokenFor). */
-  private current: string;
-  private previous: string;
+  /**
+   * Secrets as hex text (see tokenFor); made on first use (a node that is never asked for a
+   * token, a read-only or idle one, keeps no secrets: two strings, ~100 bytes).
+   */
+  private current = '';
+  private previous = '';
 
   constructor(opts: TokenIssuerOptions) {
     const rotateMs = opts.rotateMs ?? TOKEN_ROTATE_MS;
@@ -53,9 +56,6 @@ export class TokenIssuer {
     this.random = opts.random ?? cryptoRandom;
     this.rotateMs = rotateMs;
     this.start = this.clock.now();
-    this.current = this.newSecret();
-    // Fresh random "previous" secret: nothing issued before construction must verify.
-    this.previous = this.newSecret();
   }
 
   /** Token for a requester at `host` (an IP literal). */
@@ -81,6 +81,13 @@ export class TokenIssuer {
 
   private rotate(): void {
     const epoch = Math.floor((this.clock.now() - this.start) / this.rotateMs);
+    if (this.current === '') {
+      // First use. A fresh random "previous" secret: nothing issued before must verify.
+      this.current = this.newSecret();
+      this.previous = this.newSecret();
+      this.epoch = Math.max(0, epoch);
+      return;
+    }
     const steps = epoch - this.epoch;
     if (steps <= 0) return; // same epoch, or a clock that went backwards: keep the secrets
     // After two or more epochs without use, the old current secret is too old to accept.

@@ -21,16 +21,34 @@ export interface Clock {
   setImmediate(fn: () => void): TimerHandle;
 }
 
+/**
+ * A Node timer as a TimerHandle: `cancel` lives on the prototype, so a handle is one small
+ * object, not an object plus a closure and its context per timer (every query has one, and
+ * every idle node keeps its maintenance timer).
+ */
+class NodeTimeout implements TimerHandle {
+  constructor(private readonly t: NodeJS.Timeout) {}
+  cancel(): void {
+    clearTimeout(this.t);
+  }
+}
+
+class NodeImmediate implements TimerHandle {
+  constructor(private readonly t: NodeJS.Immediate) {}
+  cancel(): void {
+    clearImmediate(this.t);
+  }
+}
+
 /** Wall clock on Node's timers. Timers are unref'd so they never keep a process alive alone. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
     const t = setTimeout(fn, ms);
     t.unref?.();
-    return { cancel: () => clearTimeout(t) };
+    return new NodeTimeout(t);
   },
   setImmediate(fn) {
-    const t = setImmediate(fn);
-    return { cancel: () => clearImmediate(t) };
+    return new NodeImmediate(setImmediate(fn));
   }
 };

@@ -80,3 +80,29 @@ describe('TokenIssuer', () => {
     }
   });
 });
+
+describe('TokenIssuer secrets', () => {
+  it('are made on first use, not at construction (an idle node keeps none)', () => {
+    let draws = 0;
+    const random = {
+      int: () => 0,
+      bytes: (n: number) => {
+        draws++;
+        return new Uint8Array(n).fill(draws);
+      }
+    };
+    const clock = new FakeClock(0);
+    const issuer = new TokenIssuer({ clock, random, rotateMs: ROTATE });
+    expect(draws).toBe(0);
+    clock.advance(3 * ROTATE + 5);
+    const token = issuer.issue('127.0.0.1');
+    expect(draws).toBe(2); // current and a fresh previous
+    expect(issuer.verify(token, '127.0.0.1')).toBe(true);
+    // Epochs still count from construction: the first use fell in epoch 3, so the token dies
+    // at the start of epoch 5.
+    clock.advance(2 * ROTATE - 6);
+    expect(issuer.verify(token, '127.0.0.1')).toBe(true);
+    clock.advance(1);
+    expect(issuer.verify(token, '127.0.0.1')).toBe(false);
+  });
+});

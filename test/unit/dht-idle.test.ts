@@ -1,0 +1,71 @@
+/**
+ * What an idle node makes before it is used: the per-node structures most nodes never need
+ * are made on first use (the heap per node, docs/benchmarks.md). Checked through public
+ * behaviour: the injected random source, and the node still serving what it made late.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { SimNetwork } from '../../lib/testing/sim-network.js';
+import { DHT } from '../../lib/dht/dht.js';
+import { decodeMessage, encodeQuery } from '../../lib/krpc/codec.js';
+import type { Message, Query } from '../../lib/krpc/types.js';
+import { seededRandom, type RandomSource } from '../../lib/util/random.js';
+
+/** A random source that counts the byte strings drawn from it. */
+function counting(seed: number): RandomSource & { draws: number } {
+  const inner = seededRandom(seed);
+  const r = {
+    draws: 0,
+    int: (n: number) => inner.int(n),
+    bytes: (n: number) => {
+      r.draws++;
+      return inner.bytes(n);
+    }
+  };
+  return r;
+}
+
+describe('an idle DHT node', () => {
+  it('draws no token secrets until a get_peers asks for a token, then serves the announce', async () => {
+    const net = new SimNetwork({ seed: 5, latencyMs: 5 });
+    const random = counting(11);
+    const dht = new DHT({
+      transport: net.createTransport(),
+      clock: net.clock,
+      random,
+      nodeId: new Uint8Array(20).fill(7),
+      bootstrap: []
+    });
+    await net.runUntil(() => false, 1);
+    await dht.ready;
+    await net.runFor(1000);
+    expect(random.draws).toBe(0);
+
+    const client = net.createTransport();
+    const inbox: Message[] = [];
+    client.onMessage((data) => {
+      const d = decodeMessage(data);
+      if (d.ok && d.message.type !== 'query') inbox.push(d.message);
+    });
+    const send = async (q: Query): Promise<void> => {
+      client.send(encodeQuery(new Uint8Array([1, 2]), q, { readOnly: true }), dht.address());
+      await net.runFor(50);
+    };
+    const id = new Uint8Array(20).fill(9);
+    const infoHash = new Uint8Array(20).fill(3);
+    await send({ method: 'get_peers', id, infoHash });
+    expect(random.draws).toBeGreaterThan(0);
+    const reply = inbox.at(-1);
+    if (reply?.type !== 'response' || !reply.body.token) throw new Error('expected a token');
+    await send({
+      method: 'announce_peer',
+      id,
+      infoHash,
+      port: 6881,
+      token: reply.body.token,
+      impliedPort: false
+    });
+    expect(inbox.at(-1)?.type).toBe('response');
+    expect(dht.stats().storedPeers).toBe(1);
+    await dht.destroy();
+  });
+});
