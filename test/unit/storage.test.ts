@@ -3,14 +3,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsStorage } from '../../lib/engine/storage/fs-storage.js';
+import { FsStorage, fsDescriptorIo, type DescriptorIo } from '../../lib/engine/storage/fs-storage.js';
 import { MemoryStorage } from '../../lib/engine/storage/memory-storage.js';
 import { verifyPieces, type Storage } from '../../lib/engine/storage/storage.js';
 import { createTorrent, createTorrentFromBuffer } from '../../lib/torrent/create.js';
 import { pieceHash, type TorrentInfo } from '../../lib/torrent/metainfo.js';
 import { AbortError, DestroyedError, InvalidArgumentError } from '../../lib/errors.js';
 import { seededRandom } from '../../lib/util/random.js';
-import { untilIo } from '../support/wait.js';
+import { sleep, untilIo, waitFor } from '../support/wait.js';
 
 const KiB = 1024;
 const sha1 = (b: Uint8Array): Buffer => createHash('sha1').update(b).digest();
@@ -125,13 +125,35 @@ describe('FsStorage', () => {
     const data = seededRandom(10).bytes(64 * KiB);
     const info = createTorrentFromBuffer('inflight.bin', data, 16 * KiB);
     const out = join(dir, 'out-inflight');
-    const storage = new FsStorage(info, out);
+    // Writes are held at a gate until the test opens it: the descriptor is in use for as long
+    // as the test decides, whatever the machine's speed.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let held = 0;
+    const io: DescriptorIo = {
+      read: fsDescriptorIo.read,
+      write: async (fd, buf, offset, length, position) => {
+        held++;
+        await gate;
+        return fsDescriptorIo.write(fd, buf, offset, length, position);
+      }
+    };
+    const storage = new FsStorage(info, out, { io });
     const writes = [0, 1, 2, 3].map((i) =>
       storage.writeBlock(i, 0, data.subarray(i * 16 * KiB, (i + 1) * 16 * KiB))
     );
-    const closed = storage.close(); // while the writes are queued on the descriptor
-    await Promise.all(writes);
+    // Every write has its descriptor and waits at the gate.
+    await waitFor('4 writes at the gate', () => held === 4, { timeoutMs: 10_000, intervalMs: 5 });
+    const events: string[] = [];
+    const closed = storage.close().then(() => events.push('closed'));
+    // A close that does not wait frees the descriptor within one fs round trip: give it that.
+    await sleep(200);
+    events.push('gate opened');
+    open();
+    // A write on a freed descriptor fails with EBADF; one that got it back rejects too.
+    await Promise.all(writes.map((w) => w.then(() => events.push('written'))));
     await closed;
+    expect(events).toEqual(['gate opened', 'written', 'written', 'written', 'written', 'closed']);
     expect((await fsp.readFile(join(out, 'inflight.bin'))).equals(Buffer.from(data))).toBe(true);
   });
 

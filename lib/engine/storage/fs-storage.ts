@@ -18,6 +18,23 @@ import { blockPosition, verifyPieces, type Storage, type VerifyOptions } from '.
 import { pieceSize } from '../../torrent/piece-layout.js';
 import { makeDirectory } from '../../util/make-directory.js';
 
+/**
+ * Moves `length` bytes between `buf[offset..]` and the file at `position` through a raw
+ * descriptor; resolves with the bytes moved (0 at end of file for a read).
+ */
+export type PositionalIo = (
+  fd: number,
+  buf: Uint8Array,
+  offset: number,
+  length: number,
+  position: number
+) => Promise<number>;
+
+export interface DescriptorIo {
+  read: PositionalIo;
+  write: PositionalIo;
+}
+
 export interface FsStorageOptions {
   /** Most file handles kept open at once (default 32). */
   maxOpenFiles?: number;
@@ -26,6 +43,11 @@ export interface FsStorageOptions {
    * files. Other files are created only when a written piece overlaps them. Default: all.
    */
   selectedFiles?: readonly number[];
+  /**
+   * The positional reads and writes (default `fsDescriptorIo`: node:fs). Tests wrap it to hold
+   * an operation open and check that close() waits for it.
+   */
+  io?: DescriptorIo;
 }
 
 export type FsStorageLayout = Pick<
@@ -64,6 +86,7 @@ export class FsStorage implements Storage {
   private readonly padding: boolean[];
   private readonly maxOpenFiles: number;
   private readonly selectedFiles: ReadonlySet<number> | undefined;
+  private readonly io: DescriptorIo;
   /** Map order is LRU order: oldest first. */
   private readonly handles = new Map<number, HandleEntry>();
   private closed = false;
@@ -74,6 +97,7 @@ export class FsStorage implements Storage {
     this.dir = resolve(dir);
     this.maxOpenFiles = Math.max(1, opts.maxOpenFiles ?? 32);
     this.selectedFiles = opts.selectedFiles ? new Set(opts.selectedFiles) : undefined;
+    this.io = opts.io ?? fsDescriptorIo;
     this.paths = info.files.map((f) => this.safePath(f));
     this.dataFiles = info.files.flatMap((f, i) => (f.length > 0 ? [i] : []));
     this.padding = info.files.map((f) => f.padding === true);
@@ -114,17 +138,10 @@ export class FsStorage implements Storage {
         target.fill(0, seg.bufferOffset, covered);
         continue;
       }
-      const entry = this.acquire(seg.file, false);
-      try {
-        const fd = (await entry.promise).fd;
+      await this.withHandle(seg.file, false, async (fd) => {
         for (let done = 0; done < seg.length;) {
-          const bytesRead = await readAt(
-            fd,
-            target,
-            seg.bufferOffset + done,
-            seg.length - done,
-            seg.position + done
-          );
+          const at = seg.bufferOffset + done;
+          const bytesRead = await this.io.read(fd, target, at, seg.length - done, seg.position + done);
           if (bytesRead === 0) {
             throw new InvalidArgumentError(
               'ERR_INVALID_ARGUMENT',
@@ -133,9 +150,7 @@ export class FsStorage implements Storage {
           }
           done += bytesRead;
         }
-      } finally {
-        this.release(entry);
-      }
+      });
     }
     // The segments tile the range (file lengths add up to the torrent's); never hand out stale memory.
     if (covered < length) target.fill(0, covered);
@@ -146,14 +161,12 @@ export class FsStorage implements Storage {
     const start = blockPosition(this.info, piece, offset, data.length);
     for (const seg of this.segments(start, data.length)) {
       if (this.padding[seg.file]) continue;
-      const entry = this.acquire(seg.file, true);
-      try {
-        const fd = (await entry.promise).fd;
-        for (let done = 0; done < seg.length;)
-          done += await writeAt(fd, data, seg.bufferOffset + done, seg.length - done, seg.position + done);
-      } finally {
-        this.release(entry);
-      }
+      await this.withHandle(seg.file, true, async (fd) => {
+        for (let done = 0; done < seg.length;) {
+          const at = seg.bufferOffset + done;
+          done += await this.io.write(fd, data, at, seg.length - done, seg.position + done);
+        }
+      });
     }
   }
 
@@ -264,6 +277,21 @@ export class FsStorage implements Storage {
     return out;
   }
 
+  /**
+   * Runs `use` with the descriptor of `file` (opened if needed, read-write when `write`). The
+   * handle is counted as in use until `use` settles, so neither eviction nor close() frees the
+   * descriptor under it: reads and writes go to the raw descriptor, which FileHandle's own
+   * close does not wait for.
+   */
+  private async withHandle<T>(file: number, write: boolean, use: (fd: number) => Promise<T>): Promise<T> {
+    const entry = this.acquire(file, write);
+    try {
+      return await use((await entry.promise).fd);
+    } finally {
+      this.release(entry);
+    }
+  }
+
   /** An operation is done with the handle `acquire` gave it. */
   private release(entry: HandleEntry): void {
     entry.users--;
@@ -274,8 +302,9 @@ export class FsStorage implements Storage {
   }
 
   /**
-   * The handle of `file` for one operation (opened if needed, most recently used now); the
-   * caller `release`s it. A handle in use is never closed, so its descriptor stays valid.
+   * The handle of `file` for one operation (opened if needed, most recently used now); only
+   * withHandle calls it, and `release`s the handle after. A handle in use is never closed, so
+   * its descriptor stays valid.
    */
   private acquire(file: number, write: boolean): HandleEntry {
     this.check(); // an operation spanning files may outlive close(): open nothing new
@@ -331,7 +360,7 @@ export class FsStorage implements Storage {
  * stored or served goes through here, and FileHandle's promise methods cost several promises
  * and objects per call (a sixth of a capped swarm's garbage was storage I/O).
  */
-type PositionalIo = (
+type CallbackIo = (
   fd: number,
   buf: Uint8Array,
   offset: number,
@@ -340,18 +369,15 @@ type PositionalIo = (
   done: (err: NodeJS.ErrnoException | null, bytes: number) => void
 ) => void;
 
-function atPosition(
-  io: PositionalIo,
-  fd: number,
-  buf: Uint8Array,
-  offset: number,
-  length: number,
-  position: number
-): Promise<number> {
-  return new Promise((resolve, reject) =>
-    io(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))
-  );
-}
+const atPosition =
+  (io: CallbackIo): PositionalIo =>
+  (fd, buf, offset, length, position) =>
+    new Promise((resolve, reject) =>
+      io(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)))
+    );
 
-const readAt = atPosition.bind(null, fsRead as PositionalIo);
-const writeAt = atPosition.bind(null, fsWrite as PositionalIo);
+/** node:fs `read` and `write`, the default DescriptorIo. */
+export const fsDescriptorIo: DescriptorIo = {
+  read: atPosition(fsRead as CallbackIo),
+  write: atPosition(fsWrite as CallbackIo)
+};
