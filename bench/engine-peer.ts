@@ -120,10 +120,21 @@ function extraOptions(args: Args): Partial<BitTorrentEngineOptions> {
     : {};
 }
 
-/** What our uTP socket sent and resent (its whole life: one transfer per process). */
-function utpSendStats(utp: UtpPeers): Record<string, number> {
+/** What our uTP socket sent, resent and received (its whole life: one transfer per process). */
+function utpStats(utp: UtpPeers): Record<string, number> {
   const st = utp.socket.stats;
-  return { utpPacketsOut: st.packetsOut, utpRetransmits: st.retransmits, utpTimeouts: st.timeouts };
+  return {
+    utpPacketsOut: st.packetsOut,
+    utpRetransmits: st.retransmits,
+    utpTimeouts: st.timeouts,
+    utpFastRetransmits: st.fastRetransmits,
+    utpLateLosses: st.lateLosses,
+    utpProbes: st.probes,
+    utpAcksOut: st.acksOut,
+    utpPacketsIn: st.packetsIn,
+    utpDuplicatesIn: st.duplicates,
+    utpOutOfOrderIn: st.outOfOrder
+  };
 }
 
 /** `--transport utp`: our uTP socket for the role, else undefined (TCP). */
@@ -204,7 +215,7 @@ async function roleSeed(args: Args): Promise<void> {
           uploaded: swarm.progress().uploaded - mark.up,
           maxRssKiB: maxRssKiB(),
           ...threadDelta(mark.threads),
-          ...(utp ? utpSendStats(utp) : {})
+          ...(utp ? utpStats(utp) : {})
         });
       } else throw new Error('unknown command');
     },
@@ -251,7 +262,8 @@ async function roleDownload(args: Args): Promise<void> {
         cpu: cpuSeconds() - cpu0,
         ...threadDelta(threads0),
         bytes: swarm.progress().downloaded,
-        maxRssKiB: maxRssKiB()
+        maxRssKiB: maxRssKiB(),
+        ...(utp ? utpStats(utp) : {})
       });
     },
     async () => {

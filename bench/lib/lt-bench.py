@@ -79,6 +79,25 @@ def max_rss_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+UTP_COUNTERS = {"utpPacketsOut": "utp.utp_packets_out", "utpRetransmits": "utp.utp_packet_resend",
+                "utpTimeouts": "utp.utp_timeout", "utpFastRetransmits": "utp.utp_fast_retransmit",
+                "utpPacketsIn": "utp.utp_packets_in", "utpDataIn": "utp.utp_payload_pkts_in",
+                "utpRedundantIn": "utp.utp_redundant_pkts_in"}
+
+
+def utp_counters(ses, timeout=5.0):
+    """libtorrent's uTP counters (session_stats_alert), named as our bench reports ours; {} if none
+    came within `timeout`. Other alerts popped meanwhile are dropped (only warnings are at stake)."""
+    ses.post_session_stats()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ses.wait_for_alert(100)
+        for a in ses.pop_alerts():
+            if isinstance(a, lt.session_stats_alert):
+                return {k: a.values[v] for k, v in UTP_COUNTERS.items()}
+    return {}
+
+
 MASK = (lt.alert.category_t.status_notification
         | lt.alert.category_t.error_notification
         | lt.alert.category_t.connect_notification)
@@ -267,8 +286,9 @@ def role_seed(args):
             mark["up"] = h.status().total_payload_upload
             emit("marked")
         elif parts[0] == "report":
+            utp = utp_counters(ses) if args.transport == "utp" else {}
             emit("report", cpu=cpu_seconds() - mark["cpu"], uploaded=h.status().total_payload_upload - mark["up"],
-                 maxRssKiB=max_rss_kib())
+                 maxRssKiB=max_rss_kib(), **utp)
         elif parts[0] == "announce":  # DHT: announce now (its first one may precede its bootstrap)
             h.force_dht_announce()
             emit("announced")
@@ -307,8 +327,9 @@ def role_download(args):
             st["done"] = True
             cpu = cpu_seconds() - st["cpu"]
             start = st["connected"] if st["connected"] is not None else st["go"]
+            utp = utp_counters(ses) if args.transport == "utp" else {}
             emit("done", seconds=now - start, sinceGo=now - st["go"], cpu=cpu,
-                 bytes=h.status().total_payload_download, maxRssKiB=max_rss_kib())
+                 bytes=h.status().total_payload_download, maxRssKiB=max_rss_kib(), **utp)
         elif a.category() & lt.alert.category_t.error_notification:
             emit("warning", message=a.message())
 

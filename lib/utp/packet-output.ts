@@ -95,6 +95,7 @@ export class PacketOutput {
       this.header(ST_STATE, this.sendId, this.win.nextSeq, this.host.ackNr(), now),
       sack
     );
+    this.host.stats.acksOut++;
     this.transmit([state], state.length, now, false);
   }
 

@@ -13,6 +13,8 @@ export interface UtpStats {
   /** Application bytes delivered in order / first sent. */
   payloadIn: number;
   payloadOut: number;
+  /** STATE packets (acks) sent. */
+  acksOut: number;
   /** Packets retransmitted after a timeout or a fast-retransmit signal. */
   retransmits: number;
   fastRetransmits: number;
@@ -49,6 +51,7 @@ export function emptyUtpStats(): UtpStats {
     bytesOut: 0,
     payloadIn: 0,
     payloadOut: 0,
+    acksOut: 0,
     retransmits: 0,
     fastRetransmits: 0,
     lateLosses: 0,
