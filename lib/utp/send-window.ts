@@ -22,6 +22,8 @@ export interface SentPacket {
   sentAt: number;
   /** Position of the last transmission among all of this window's transmissions. */
   order: number;
+  /** Position of the first transmission. */
+  readonly firstOrder: number;
   transmissions: number;
   /** Declared lost by a timeout: not counted in flight until retransmitted. */
   needResend: boolean;
@@ -62,7 +64,15 @@ export class SendWindow {
   private sentBytes = 0;
   /** Transmissions so far (the `order` of the next one). */
   private transmissions = 0;
-  /** The latest `order` among packets acknowledged: anything sent before it had time to arrive. */
+  /**
+   * The latest first transmission (`firstOrder`) among packets acknowledged: anything sent
+   * before it had time to arrive. An ack of a packet sent more than once may be for its first
+   * copy (Karn's ambiguity, as for round trips), so only the first copy's position is certain:
+   * crediting the latest copy declared every packet sent between the two lost, though they were
+   * only queued at the receiver. Against libtorrent that cascade was a third of our resends
+   * (each spurious resend, acked through its original, seeding the next); see docs/utp.md,
+   * "Resends to libtorrent".
+   */
   private deliveredOrder = -1;
 
   constructor(firstSeq: number) {
@@ -119,7 +129,8 @@ export class SendWindow {
       payloadBytes,
       end: this.sentBytes,
       sentAt: now,
-      order: this.transmissions++,
+      order: this.transmissions,
+      firstOrder: this.transmissions++,
       transmissions: 1,
       needResend: false,
       acked: false
@@ -256,7 +267,7 @@ export class SendWindow {
   private acknowledge(p: SentPacket, now: number, out: AckOutcome): void {
     p.acked = true;
     if (!p.needResend) this.inFlight -= p.payloadBytes;
-    if (p.order > this.deliveredOrder) this.deliveredOrder = p.order;
+    if (p.firstOrder > this.deliveredOrder) this.deliveredOrder = p.firstOrder;
     out.ackedBytes += p.payloadBytes;
     out.ackedPackets++;
     if (p.transmissions === 1) {

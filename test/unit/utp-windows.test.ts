@@ -214,6 +214,27 @@ describe('SendWindow', () => {
     expect(late.map((p) => p.seq)).toEqual([301]);
   });
 
+  it('does not count the ack of a packet sent twice as delivering its latest copy (Karn)', () => {
+    // A receiver that reads in batches (libtorrent acks once it drained its socket) leaves
+    // packets queued for milliseconds. 500 was resent (a probe, a timeout) though it was only
+    // queued; the ack that then covers 500 is for its original, and 501..503, sent between the
+    // two copies, are still queued behind it, not lost.
+    const { w, sent } = sender(500);
+    sent(4, 1000, 0); // 500..503
+    w.resent(w.oldest()!, 5); // 500 again, after 501..503
+    w.onAck(500, null, true, 6); // the receiver got 500's original
+    const late: SentPacket[] = [];
+    expect(w.detectLate(100, 2, late)).toBe(Infinity);
+    expect(late).toEqual([]);
+    // A packet sent once after them, acknowledged while they are not, does show them lost.
+    sent(1, 1000, 7); // 504
+    const sack = new Uint8Array(4);
+    sack[0] = 0b100; // ack_nr 500: bit 2 = 504
+    w.onAck(500, sack, true, 8);
+    expect(w.detectLate(100, 2, late)).toBe(Infinity);
+    expect(late.map((p) => p.seq)).toEqual([501, 502, 503]);
+  });
+
   it('does not declare packets lost that were sent after everything acknowledged', () => {
     const { w, sent } = sender(400);
     sent(2, 1000, 0);
