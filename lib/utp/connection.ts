@@ -382,7 +382,7 @@ export class UtpConnection implements WireStream {
       // One-way queueing cannot exceed the round trip: clamp noise from clock steps.
       if (Number.isFinite(out.minRttMs)) delay = Math.min(delay, out.minRttMs * 1000);
       const saturated = inFlightBefore + this.mss > this.cc.cwnd;
-      this.cc.onAck(out.ackedBytes, delay, inFlightBefore, saturated);
+      this.cc.onAck(out.ackedBytes, delay, inFlightBefore, saturated, this.rtt.srttMs);
     }
     this.recovery.onAck(out, pkt.sack !== null, now);
   }

@@ -52,6 +52,44 @@ describe('Ledbat', () => {
     expect(cc.cwnd).toBeCloseTo(41_500, 6);
   });
 
+  it('after a loss, grows near the window that lost as fast per second as on a 25 ms path, then forgets it', () => {
+    // A 1 ms path whose loss comes from a small buffer, far under the delay target (a
+    // receiver's UDP buffer): BEP 29's 3000 bytes per round trip would regain a halving of
+    // 140 kB in ~23 ms and lose again.
+    const cc = new Ledbat(MSS);
+    cc.cwnd = 140_000;
+    cc.onLoss(0);
+    expect(cc.cwnd).toBe(70_000);
+    expect(cc.ceiling).toBe(140_000);
+    const roundTrip = (): void => cc.onAck(cc.cwnd, 0, cc.cwnd, true, 1);
+    // Below 80 % of the ceiling the window grows as before: 3000 bytes per round trip.
+    roundTrip();
+    expect(cc.cwnd).toBeCloseTo(73_000, 6);
+    while (cc.cwnd < 0.8 * 140_000) roundTrip();
+    // From there, 3000 * 1 / 25 = 120 bytes per 1 ms round trip: 100 round trips (0.1 s)
+    // later it is still under the window that lost.
+    const near = cc.cwnd;
+    for (let i = 0; i < 100; i++) roundTrip();
+    expect(cc.cwnd).toBeCloseTo(near + 100 * 120, 6);
+    expect(cc.cwnd).toBeLessThan(140_000);
+    // It goes on probing past the ceiling, and forgets it at 1.5 times without a loss.
+    for (let i = 0; i < 1000 && cc.ceiling !== Infinity; i++) roundTrip();
+    expect(cc.ceiling).toBe(Infinity);
+    expect(cc.cwnd).toBeGreaterThanOrEqual(1.5 * 140_000);
+    const past = cc.cwnd;
+    roundTrip();
+    expect(cc.cwnd).toBeCloseTo(past + 3000, 6);
+  });
+
+  it('keeps BEP 29 growth near the loss ceiling on paths of 25 ms or more', () => {
+    const cc = new Ledbat(MSS);
+    cc.cwnd = 140_000;
+    cc.onLoss(0);
+    cc.cwnd = 130_000;
+    cc.onAck(cc.cwnd, 0, cc.cwnd, true, 40);
+    expect(cc.cwnd).toBeCloseTo(133_000, 6);
+  });
+
   it('does not change the window when the sender is not using it', () => {
     const cc = new Ledbat(MSS);
     cc.slowStart = false;
