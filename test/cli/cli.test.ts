@@ -163,8 +163,12 @@ describe('trackerless CLI (spawned)', () => {
   });
 
   it('npm run demo: 6 leechers get the file from a magnet link through the DHT; distribution time vs the bounds', async () => {
-    const started = Date.now();
-    const r = await run(DEMO, [], 55_000);
+    // No wall-clock budget beyond a hard cap: the demo ends itself with exit 1 when nothing has
+    // moved for 30 s, and its time otherwise follows the CPU the machine spares it (the seven
+    // swarms share one process; over uTP it needs ~1.7x the CPU of TCP: at load 15-17 it took
+    // 53-65 s against 27-34 s forced to TCP, docs/benchmarks.md). What does not drift with load
+    // is asserted instead: the CPU it used.
+    const r = await run(DEMO, [], 150_000);
     // stderr is not a terminal here: the live view is plain lines on stdout.
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -189,6 +193,9 @@ describe('trackerless CLI (spawned)', () => {
     expect(shares).not.toBeNull();
     expect(Number(shares![1])).toBeGreaterThanOrEqual(25);
     expect(r.stdout).toMatch(/^ok: 6 leechers have the file, every piece verified/m);
-    expect(Date.now() - started).toBeLessThan(55_000); // the demo's own watchdog stops it at 60 s
-  }, 70_000);
+    // 6.4-9.3 s at load 14-17 (docs/benchmarks.md): 30 s is a regression, whatever the load.
+    const cpu = /^CPU of this process .*: (\d+\.\d) s \(user/m.exec(r.stdout);
+    expect(cpu).not.toBeNull();
+    expect(Number(cpu![1])).toBeLessThan(30);
+  }, 170_000);
 });
