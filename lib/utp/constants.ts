@@ -69,8 +69,17 @@ export const PACING_BURST_MS = 2;
 /** Base delay = minimum of the one-way delay over the last HISTORY_SLOTS slots (BEP 29: 2 minutes). */
 export const DELAY_HISTORY_SLOT_MS = 60_000;
 export const DELAY_HISTORY_SLOTS = 2;
-/** The LEDBAT input is the minimum of this many most recent delay samples (libtorrent: 3). */
+/** The LEDBAT input is the minimum of this many most recent delay samples (libtorrent: 3) ... */
 export const DELAY_SAMPLE_WINDOW = 3;
+/**
+ * ... and of every sample of the last DELAY_FILTER_SLOTS slots of DELAY_FILTER_SLOT_MS (the
+ * current slot included: 80-100 ms). A process waiting for a CPU stamps or reads a burst of
+ * packets late, and every ack of that burst reports the wait as delay: on a loaded machine
+ * such spikes last tens of ms, while a queue that matters lasts round trips (RFC 6817 3.4.2:
+ * the current delay is the minimum over a short window, not the last sample).
+ */
+export const DELAY_FILTER_SLOT_MS = 20;
+export const DELAY_FILTER_SLOTS = 5;
 /**
  * A base delay that moves down by less than this is the peer's clock drifting; our base is moved
  * up by as much (libtorrent's timestamp_history::adjust_base rule), microseconds.

@@ -4,6 +4,7 @@
  * delay LEDBAT steers by), and our own sample of theirs, which every packet we send carries
  * back as timestamp_difference_microseconds.
  */
+import { DELAY_FILTER_SLOT_MS, DELAY_FILTER_SLOTS, DELAY_SAMPLE_WINDOW } from './constants.js';
 import { DelayHistory } from './delay-history.js';
 import { u32Diff } from './seq.js';
 
@@ -17,8 +18,13 @@ export class OneWayDelays {
   private readonly ours = new DelayHistory();
   /** Base of the delays we measure on theirs. */
   private readonly theirs = new DelayHistory();
-  private readonly recent = [Infinity, Infinity, Infinity];
+  private readonly recent: number[] = new Array<number>(DELAY_SAMPLE_WINDOW).fill(Infinity);
   private recentAt = 0;
+  /** Least queueing delay per DELAY_FILTER_SLOT_MS slot, newest at `slotAt`. */
+  private readonly slots: number[] = new Array<number>(DELAY_FILTER_SLOTS).fill(Infinity);
+  private slotAt = 0;
+  /** Clock time the newest slot began, ms. */
+  private slotStart = -Infinity;
   /** Our last one-way delay sample of their packets (their timestamp vs our clock), us. */
   private reply = 0;
 
@@ -27,17 +33,40 @@ export class OneWayDelays {
     return this.reply;
   }
 
-  /** Queueing delay of our packets: the least of the recent samples above the base (Infinity: none yet), us. */
+  /**
+   * Queueing delay of our packets, us (Infinity: none yet): the least sample above the base
+   * among the last DELAY_SAMPLE_WINDOW and those of the last ~100 ms (constants.ts: a spike
+   * from a process waiting for a CPU is not a queue).
+   */
   get queueingDelayUs(): number {
-    return Math.min(...this.recent);
+    let least = Infinity;
+    for (const d of this.recent) if (d < least) least = d;
+    for (const d of this.slots) if (d < least) least = d;
+    return least;
   }
 
   /** The peer's sample of our packets, from an ack; false when it carries none. */
   addPeerSample(diffUs: number, now: number): boolean {
     if (diffUs === 0 || diffUs === BOGUS_DELAY_SAMPLE) return false;
-    this.recent[this.recentAt] = this.ours.add(diffUs, now);
+    const queued = this.ours.add(diffUs, now);
+    this.recent[this.recentAt] = queued;
     this.recentAt = (this.recentAt + 1) % this.recent.length;
+    this.addToSlot(queued, now);
     return true;
+  }
+
+  private addToSlot(queued: number, now: number): void {
+    const n = this.slots.length;
+    if (now - this.slotStart >= DELAY_FILTER_SLOT_MS) {
+      // Open slots up to now; slots older than the window are emptied.
+      const passed = Math.min(n, Math.floor((now - this.slotStart) / DELAY_FILTER_SLOT_MS));
+      for (let i = 0; i < passed; i++) {
+        this.slotAt = (this.slotAt + 1) % n;
+        this.slots[this.slotAt] = Infinity;
+      }
+      this.slotStart = passed === n ? now : this.slotStart + passed * DELAY_FILTER_SLOT_MS;
+    }
+    if (queued < this.slots[this.slotAt]!) this.slots[this.slotAt] = queued;
   }
 
   /** A packet of theirs sent at `timestampUs` (their clock) arrived at `now`. */

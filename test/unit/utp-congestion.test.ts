@@ -4,6 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { DelayHistory } from '../../lib/utp/delay-history.js';
 import { Ledbat } from '../../lib/utp/ledbat.js';
+import { OneWayDelays } from '../../lib/utp/one-way-delays.js';
 import { Pacer } from '../../lib/utp/pacer.js';
 import { RttEstimator } from '../../lib/utp/rtt.js';
 
@@ -197,6 +198,58 @@ describe('DelayHistory', () => {
     h.add(10_000, 0);
     h.adjustBase(500);
     expect(h.add(12_000, 1)).toBe(1_500);
+  });
+});
+
+describe('OneWayDelays', () => {
+  /** A connection whose first sample (the base: no queue) came at -1000 ms. */
+  function delays(): OneWayDelays {
+    const d = new OneWayDelays();
+    d.addPeerSample(50_000, -1000);
+    return d;
+  }
+
+  /** Acks every `everyMs` from `from` to `to` (ms), each reporting base + `queueMs`(t). */
+  function acks(
+    d: OneWayDelays,
+    from: number,
+    to: number,
+    everyMs: number,
+    queueMs: (t: number) => number
+  ): number[] {
+    const seen: number[] = [];
+    for (let t = from; t < to; t += everyMs) {
+      d.addPeerSample(50_000 + queueMs(t) * 1000, t);
+      seen.push(d.queueingDelayUs / 1000);
+    }
+    return seen;
+  }
+
+  it('does not take a spike of tens of ms (a process waiting for a CPU) for a queue', () => {
+    const d = delays();
+    acks(d, 0, 1000, 1, () => 5); // a 1 ms path, 5 ms of queue, an ack per ms
+    // The receiver waits 40 ms for a CPU: the 40 acks it then sends all carry the wait.
+    const during = acks(d, 1000, 1040, 1, (t) => 5 + 40 - (t - 1000));
+    expect(Math.max(...during)).toBe(5);
+    const after = acks(d, 1040, 1200, 1, () => 5);
+    expect(Math.max(...after)).toBe(5);
+  });
+
+  it('shows a queue that lasts longer than ~100 ms, and one that drains at once', () => {
+    const d = delays();
+    acks(d, 0, 1000, 10, () => 5);
+    const rising = acks(d, 1000, 1300, 10, () => 60); // another flow fills the bottleneck
+    expect(rising[rising.length - 1]).toBe(60);
+    expect(rising.findIndex((q) => q === 60)).toBeLessThanOrEqual(10); // within 100 ms
+    const drained = acks(d, 1300, 1310, 10, () => 2);
+    expect(drained[0]).toBe(2);
+  });
+
+  it('with acks further apart than the window, takes the least of the last 3 samples', () => {
+    const d = delays();
+    const seen = acks(d, 0, 1000, 200, (t) => (t === 400 ? 30 : 10));
+    // (The base sample is among the last 3 for the first two; the 30 ms one at 400 never shows.)
+    expect(seen).toEqual([0, 0, 10, 10, 10]);
   });
 });
 
