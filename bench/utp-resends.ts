@@ -123,7 +123,7 @@ async function once(
       .join(', ');
     const line =
       `${`${seed}->${down}`.padEnd(10)} ${mibps.toFixed(1).padStart(5)} MiB/s; seeder sent ${outN}, resent ${resent} ` +
-      `(${((100 * resent) / outN).toFixed(2)} %: ${seedCauses}); downloader got ${dup} duplicates; kernel: ${kernel}`;
+      `(${((100 * resent) / outN).toFixed(2)} %: ${seedCauses}); downloader got ${Number.isNaN(dup) ? 'an uncounted number of' : dup} duplicates; kernel: ${kernel}`;
     return { pair: `${seed}->${down}`, mibps, out: outN, resent, line };
   } finally {
     await stop(d, s);
