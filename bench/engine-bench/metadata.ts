@@ -1,7 +1,7 @@
 /** --metadata: magnet -> metadata from one libtorrent seeder, our downloader vs libtorrent's. */
 import { promises as fsp } from 'node:fs';
 import { makeZeroTorrent, type BenchTorrent } from '../lib/content.js';
-import type { Impl, PeerProcess } from '../lib/peer-process.js';
+import { transferPeerArgs, type Impl, type PeerProcess } from '../lib/peer-process.js';
 import { fmt, median, round, table } from '../lib/stats.js';
 import { HOST, start, stop } from './children.js';
 import { log, mibOrKib } from './format.js';
@@ -26,7 +26,7 @@ export async function runMetadata(
       const s = await start(
         'lt',
         'seed',
-        ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST],
+        transferPeerArgs({ torrentPath: t.torrentPath, savePath: t.dataDir, host: HOST }),
         opts
       );
       seeders.push(s);

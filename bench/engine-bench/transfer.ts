@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { makeFileTorrent, type BenchTorrent } from '../lib/content.js';
 import { checkOutput } from '../lib/output-check.js';
-import type { Impl, PeerProcess } from '../lib/peer-process.js';
+import { transferPeerArgs, type Impl, type PeerProcess } from '../lib/peer-process.js';
 import { fmt, median, ratio, round, table } from '../lib/stats.js';
 import { HOST, start, stop } from './children.js';
 import { GiB, log, mib, MiB } from './format.js';
@@ -50,30 +50,14 @@ export async function transferOnce(
   let s: PeerProcess | undefined;
   let d: PeerProcess | undefined;
   try {
-    const transport = ['--transport', opts.transport];
-    s = await start(
-      seed,
-      'seed',
-      ['--torrent', t.torrentPath, '--save-path', t.dataDir, '--host', HOST, ...transport],
-      opts
-    );
+    const peer = { torrentPath: t.torrentPath, host: HOST, transport: opts.transport };
+    s = await start(seed, 'seed', transferPeerArgs({ ...peer, savePath: t.dataDir }), opts);
     const port = Number(s.events.find((e) => e.event === 'ready')!.port);
     const storage = down === 'ours' ? ['--storage', opts.storage] : [];
     d = await start(
       down,
       'download',
-      [
-        '--torrent',
-        t.torrentPath,
-        '--save-path',
-        out,
-        '--host',
-        HOST,
-        '--peer',
-        `${HOST}:${port}`,
-        ...storage,
-        ...transport
-      ],
+      [...transferPeerArgs({ ...peer, savePath: out, peer: `${HOST}:${port}` }), ...storage],
       opts
     );
     await s.request('mark', 'marked', 10_000);

@@ -39,6 +39,33 @@ export const LT_SCRIPT = ((): string => {
 
 export type PeerEvent = ChildEvent;
 
+/** What a transfer role (`seed`, `download`) is given; both implementations take the same flags. */
+export interface TransferPeerArgs {
+  torrentPath: string;
+  /** The seed's copy of the data, or the directory a download writes to. */
+  savePath: string;
+  /** The address to bind. */
+  host: string;
+  /** A download: the seed to dial, host:port. */
+  peer?: string;
+  /** Default TCP. */
+  transport?: 'tcp' | 'utp';
+}
+
+/** The command line of a seed or download peer (extra role flags go after it). */
+export function transferPeerArgs(a: TransferPeerArgs): string[] {
+  return [
+    '--torrent',
+    a.torrentPath,
+    '--save-path',
+    a.savePath,
+    '--host',
+    a.host,
+    ...(a.peer !== undefined ? ['--peer', a.peer] : []),
+    ...(a.transport !== undefined ? ['--transport', a.transport] : [])
+  ];
+}
+
 export interface StartOptions {
   /** Extra node flags for our child (e.g. --cpu-prof). */
   nodeFlags?: string[];

@@ -17,7 +17,7 @@ import { parseOptions } from '../../bench/engine-bench/options.js';
 import { transferOnce } from '../../bench/engine-bench/transfer.js';
 import { makeFileTorrent, type BenchTorrent } from '../../bench/lib/content.js';
 import { checkOutput, OutputMismatchError } from '../../bench/lib/output-check.js';
-import { PeerProcess } from '../../bench/lib/peer-process.js';
+import { PeerProcess, transferPeerArgs } from '../../bench/lib/peer-process.js';
 import { libtorrentProblem } from '../support/lt-node.js';
 
 const HOST = '127.0.0.1';
@@ -50,14 +50,8 @@ function requireLibtorrent(): void {
     throw new Error(`python3-libtorrent is required (apt-get install python3-libtorrent): ${problem}`);
 }
 
-const seedArgs = (x: BenchTorrent): string[] => [
-  '--torrent',
-  x.torrentPath,
-  '--save-path',
-  x.dataDir,
-  '--host',
-  HOST
-];
+const seedArgs = (x: BenchTorrent): string[] =>
+  transferPeerArgs({ torrentPath: x.torrentPath, savePath: x.dataDir, host: HOST });
 
 describe("benchmark seeders: libtorrent's data is checked before the clock (no seed mode)", () => {
   it('role seed: a good copy is checked (every piece) and then served', async () => {

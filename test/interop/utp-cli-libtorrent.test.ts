@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFileTorrent, type BenchTorrent } from '../../bench/lib/content.js';
-import { PeerProcess } from '../../bench/lib/peer-process.js';
+import { PeerProcess, transferPeerArgs } from '../../bench/lib/peer-process.js';
 import { toHex } from '../../lib/util/bytes.js';
 import { MAIN, Spawner, ensureBuilt, type Running } from '../support/cli-process.js';
 import { libtorrentProblem } from '../support/lt-node.js';
@@ -60,16 +60,11 @@ function requireLibtorrent(): void {
 describe('the CLI with default settings and libtorrent over uTP only', () => {
   it('(a) download reaches a uTP-only libtorrent seed', async () => {
     requireLibtorrent();
-    const lt = await PeerProcess.start('lt', 'seed', [
-      '--torrent',
-      t.torrentPath,
-      '--save-path',
-      t.dataDir,
-      '--host',
-      HOST,
-      '--transport',
-      'utp'
-    ]);
+    const lt = await PeerProcess.start(
+      'lt',
+      'seed',
+      transferPeerArgs({ torrentPath: t.torrentPath, savePath: t.dataDir, host: HOST, transport: 'utp' })
+    );
     const out = join(dir, 'a-out');
     try {
       const magnet = `magnet:?xt=urn:btih:${toHex(t.info.infoHash)}&x.pe=${HOST}:${String(lt.ready.port)}`;
@@ -107,18 +102,17 @@ describe('the CLI with default settings and libtorrent over uTP only', () => {
       const magnet = (await seeder.waitFor(/^(magnet:\?\S+)$/m, 60_000, 'the magnet link'))[1]!;
       expect(magnet).toContain(toHex(t.info.infoHash));
       const port = Number((await seeder.waitFor(/TCP port (\d+)/, 60_000, 'the seeder to listen'))[1]);
-      const lt = await PeerProcess.start('lt', 'download', [
-        '--torrent',
-        t.torrentPath,
-        '--save-path',
-        out,
-        '--host',
-        HOST,
-        '--peer',
-        `${HOST}:${port}`,
-        '--transport',
-        'utp'
-      ]);
+      const lt = await PeerProcess.start(
+        'lt',
+        'download',
+        transferPeerArgs({
+          torrentPath: t.torrentPath,
+          savePath: out,
+          host: HOST,
+          peer: `${HOST}:${port}`,
+          transport: 'utp'
+        })
+      );
       try {
         const done = await lt.proc.request('go', 'done', 60_000);
         expect(Number(done.bytes)).toBeGreaterThanOrEqual(SIZE);

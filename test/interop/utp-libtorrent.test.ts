@@ -15,7 +15,7 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFileTorrent, type BenchTorrent } from '../../bench/lib/content.js';
-import { PeerProcess } from '../../bench/lib/peer-process.js';
+import { PeerProcess, transferPeerArgs } from '../../bench/lib/peer-process.js';
 import { utpPeers, type UtpPeers } from '../../bench/lib/utp-peers.js';
 import { BitTorrentEngine } from '../../lib/engine/bittorrent-engine.js';
 import type { PeerConnector } from '../../lib/engine/engine.js';
@@ -61,6 +61,10 @@ function dialer(utp: UtpPeers, mse: boolean, methods: string[]): PeerConnector {
   };
 }
 
+/** A uTP-only libtorrent downloader writing to `out`, dialing `peer`. */
+const ltDownloadArgs = (out: string, peer: string): string[] =>
+  transferPeerArgs({ torrentPath: t.torrentPath, savePath: out, host: HOST, peer, transport: 'utp' });
+
 async function readAll(storage: MemoryStorage): Promise<Buffer> {
   const pieces = await Promise.all(Array.from({ length: t.info.pieceCount }, (_, i) => storage.readPiece(i)));
   return Buffer.concat(pieces);
@@ -70,16 +74,11 @@ describe('uTP interop with libtorrent (uTP only)', () => {
   for (const mse of [false, true]) {
     it(`(a) libtorrent seeds, we download over uTP${mse ? ' with MSE (RC4)' : ''}`, async () => {
       requireLibtorrent();
-      const lt = await PeerProcess.start('lt', 'seed', [
-        '--torrent',
-        t.torrentPath,
-        '--save-path',
-        t.dataDir,
-        '--host',
-        HOST,
-        '--transport',
-        'utp'
-      ]);
+      const lt = await PeerProcess.start(
+        'lt',
+        'seed',
+        transferPeerArgs({ torrentPath: t.torrentPath, savePath: t.dataDir, host: HOST, transport: 'utp' })
+      );
       const utp = await utpPeers(HOST);
       const storage = new MemoryStorage(t.info);
       const methods: string[] = [];
@@ -119,18 +118,7 @@ describe('uTP interop with libtorrent (uTP only)', () => {
     });
     const out = await fsp.mkdtemp(join(dir, 'lt-down-'));
     await seed.start();
-    const lt = await PeerProcess.start('lt', 'download', [
-      '--torrent',
-      t.torrentPath,
-      '--save-path',
-      out,
-      '--host',
-      HOST,
-      '--peer',
-      `${HOST}:${utp.listener.port}`,
-      '--transport',
-      'utp'
-    ]);
+    const lt = await PeerProcess.start('lt', 'download', ltDownloadArgs(out, `${HOST}:${utp.listener.port}`));
     try {
       const done = await lt.proc.request('go', 'done', 60_000);
       expect(Number(done.bytes)).toBeGreaterThanOrEqual(SIZE);
@@ -158,18 +146,7 @@ describe('uTP interop with libtorrent (uTP only)', () => {
       });
       const out = await fsp.mkdtemp(join(dir, 'lt-down-'));
       await seed.start();
-      const lt = await PeerProcess.start('lt', 'download', [
-        '--torrent',
-        t.torrentPath,
-        '--save-path',
-        out,
-        '--host',
-        HOST,
-        '--peer',
-        `${HOST}:1`,
-        '--transport',
-        'utp'
-      ]);
+      const lt = await PeerProcess.start('lt', 'download', ltDownloadArgs(out, `${HOST}:1`));
       try {
         const done = lt.proc.request('go-passive', 'done', 60_000);
         seed.addPeer({ host: HOST, port: Number(lt.ready.port) }, 'manual');

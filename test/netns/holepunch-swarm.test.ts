@@ -9,18 +9,15 @@
  *
  * Skipped, with the reason printed, where namespaces cannot be created; under CI that fails.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { ChildEvent, JsonLineChild } from '../../bench/lib/json-line-child.js';
 import { ensureBuilt, ROOT } from '../support/cli-process.js';
-import { NatPair, netnsProblem } from '../support/netns.js';
+import { NatPair, describeWithNetns } from '../support/netns.js';
 
 const PEER = join(ROOT, 'dist/bench/holepunch-swarm.js');
 const BYTES = 2 << 20;
-const problem = netnsProblem();
-if (problem && process.env.CI) throw new Error(`network namespaces unavailable in CI: ${problem}`);
-if (problem) console.warn(`holepunch swarm namespace test skipped: ${problem}`);
-const describeNs = problem ? describe.skip : describe;
+const describeNs = describeWithNetns('holepunch swarm namespace test');
 
 const ready = (child: JsonLineChild): ChildEvent => child.events.find((e) => e.event === 'ready')!;
 

@@ -18,21 +18,18 @@
  * Skipped, with the reason printed, where namespaces cannot be created; under CI (root, tools
  * installed by .ci/run) that fails instead.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { ChildEvent, JsonLineChild } from '../../bench/lib/json-line-child.js';
 import { HolepunchError } from '../../lib/wire/ut-holepunch.js';
 import { ensureBuilt, ROOT } from '../support/cli-process.js';
 import { libtorrentProblem, PYTHON } from '../support/lt-node.js';
-import { NatPair, netnsProblem } from '../support/netns.js';
+import { NatPair, describeWithNetns } from '../support/netns.js';
 
 const ENDPOINT = join(ROOT, 'dist/bench/holepunch-endpoint.js');
 const LT_HOLEPUNCH = join(ROOT, 'test/interop/lt_holepunch.py');
 const BYTES = 1 << 20;
-const problem = netnsProblem();
-if (problem && process.env.CI) throw new Error(`network namespaces unavailable in CI: ${problem}`);
-if (problem) console.warn(`holepunch namespace tests skipped: ${problem}`);
-const describeNs = problem ? describe.skip : describe;
+const describeNs = describeWithNetns('holepunch namespace tests');
 
 const ready = (child: JsonLineChild): ChildEvent => child.events.find((e) => e.event === 'ready')!;
 

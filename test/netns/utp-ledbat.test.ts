@@ -17,20 +17,16 @@
  * late, and LEDBAT's delay filter (lib/utp/one-way-delays.ts) keeps that from reading as a queue. Skipped, with the reason printed, where namespaces cannot be created (not root,
  * iproute2 or iptables missing); under CI (root, tools installed by .ci/run) that fails instead.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import type { ChildEvent } from '../../bench/lib/json-line-child.js';
 import { ensureBuilt, ROOT } from '../support/cli-process.js';
-import { NetnsPath, netnsProblem } from '../support/netns.js';
+import { NetnsPath, describeWithNetns } from '../support/netns.js';
 
 const ENDPOINT = join(ROOT, 'dist/bench/utp-endpoint.js');
 const RATE_BITS = 20_000_000;
 const RATE_BYTES = RATE_BITS / 8;
-const problem = netnsProblem();
-// CI runs as root with the tools installed by .ci/run: a problem there is a failure, not a skip.
-if (problem && process.env.CI) throw new Error(`network namespaces unavailable in CI: ${problem}`);
-if (problem) console.warn(`uTP LEDBAT namespace tests skipped: ${problem}`);
-const describeNs = problem ? describe.skip : describe;
+const describeNs = describeWithNetns('uTP LEDBAT namespace tests');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

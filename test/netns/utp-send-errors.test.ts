@@ -10,17 +10,14 @@
  * Skipped, with the reason printed, where namespaces cannot be created (not root, iproute2 or
  * iptables missing); under CI (root, tools installed by .ci/run) that fails instead.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureBuilt, ROOT } from '../support/cli-process.js';
-import { NetnsPath, netnsProblem } from '../support/netns.js';
+import { NetnsPath, describeWithNetns } from '../support/netns.js';
 
 const ENDPOINT = join(ROOT, 'dist/bench/utp-endpoint.js');
-const problem = netnsProblem();
-if (problem && process.env.CI) throw new Error(`network namespaces unavailable in CI: ${problem}`);
-if (problem) console.warn(`uTP send-error namespace tests skipped: ${problem}`);
-const describeNs = problem ? describe.skip : describe;
+const describeNs = describeWithNetns('uTP send-error namespace tests');
 
 const inNs = (ns: string, cmd: string, args: string[]): string =>
   execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: 'pipe', timeout: 10_000 }).toString();

@@ -8,6 +8,7 @@
  * inside A or B. Needs root, iproute2 and iptables (.ci/run installs them); `netnsProblem()`
  * says why namespaces cannot be made here.
  */
+import { describe } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
 import { JsonLineChild } from '../../bench/lib/json-line-child.js';
 
@@ -41,6 +42,18 @@ export function netnsProblem(): string | null {
     return `ip netns add failed: ${(err as Error).message.split('\n')[0]}`;
   }
   return null;
+}
+
+/**
+ * `describe` where namespaces can be created; elsewhere `describe.skip`, with `what` and the
+ * reason printed. CI runs as root with the tools installed by .ci/run: a problem there is a
+ * failure, not a skip.
+ */
+export function describeWithNetns(what: string): typeof describe | typeof describe.skip {
+  const problem = netnsProblem();
+  if (problem && process.env.CI) throw new Error(`network namespaces unavailable in CI: ${problem}`);
+  if (problem) console.warn(`${what} skipped: ${problem}`);
+  return problem ? describe.skip : describe;
 }
 
 export interface StartOptions {
