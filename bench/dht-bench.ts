@@ -41,6 +41,8 @@ interface Options {
   serveEntries: number[];
   memoryReps: number;
   memoryNodes: number;
+  /** Routing-table sizes measured (heap per entry = the slope between the smallest and largest). */
+  memoryEntries: number[];
   simSizes: number[];
   simItems: number;
   simMaxMinutes: number;
@@ -70,6 +72,15 @@ function parseOptions(argv: string[]): Options {
       .filter((n) => n > 0),
     memoryReps: num('memory-reps', quick ? 1 : 2),
     memoryNodes: num('memory-nodes', quick ? 100 : 200),
+    memoryEntries: [
+      ...new Set(
+        (value('memory-entries') ?? '0,64')
+          .split(',')
+          .map(Number)
+          .filter((n) => Number.isInteger(n) && n >= 0)
+          .concat(64)
+      )
+    ].sort((a, b) => a - b),
     simSizes,
     simItems: num('sim-items', 10),
     simMaxMinutes: num('sim-max-minutes', 60),
@@ -249,22 +260,34 @@ async function main(): Promise<void> {
 
   // 2. memory --------------------------------------------------------------------------------
   if (!opts.skip.has('memory')) {
-    log(`\n== 2. memory: fresh --expose-gc processes, ${opts.memoryReps} reps, interleaved ==`);
-    const node: Record<ImplName, MemoryResult[]> = { ours: [], anchor: [] };
-    const dense: Record<ImplName, MemoryResult[]> = { ours: [], anchor: [] };
-    const sparse: Record<ImplName, MemoryResult[]> = { ours: [], anchor: [] };
+    const sizes = opts.memoryEntries;
+    log(
+      `\n== 2. memory: fresh --expose-gc processes, ${opts.memoryReps} reps, interleaved, tables of ${sizes.join(', ')} entries ==`
+    );
+    const blank = (): Record<ImplName, MemoryResult[]> => ({ ours: [], anchor: [] });
+    const bySize = new Map<number, Record<ImplName, MemoryResult[]>>(sizes.map((e) => [e, blank()]));
+    const dense = blank();
+    const sparse = blank();
     for (let r = 0; r < opts.memoryReps; r++) {
       for (const impl of r % 2 === 0 ? IMPLS : [...IMPLS].reverse()) {
-        const m = await runMemory({
-          impl,
-          nodes: opts.memoryNodes,
-          entries: 64,
-          peers: 100_000,
-          infohashes: 1000,
-          seed: opts.seed + r
-        });
-        node[impl].push(m);
-        dense[impl].push(m);
+        for (const entries of sizes) {
+          // The per-peer figures come with the 64-entry run (one 100k-peer fill per rep).
+          const withPeers = entries === 64;
+          const m = await runMemory({
+            impl,
+            nodes: opts.memoryNodes,
+            entries,
+            peers: withPeers ? 100_000 : 0,
+            infohashes: 1000,
+            seed: opts.seed + r
+          });
+          bySize.get(entries)![impl].push(m);
+          if (withPeers) dense[impl].push(m);
+          log(
+            `  ${impl}: ${entries} entries: ${fmt(m.heapPerNodeBytes)} B heap/node + ${fmt(m.arrayBuffersPerNodeBytes)} B arrayBuffers (table ${m.tableSizeMin}-${m.tableSizeMax})` +
+              (withPeers ? `, ${fmt(m.heapPerPeerBytes)} B/peer (1,000 x 100)` : '')
+          );
+        }
         const s = await runMemory({
           impl,
           nodes: 0,
@@ -274,9 +297,7 @@ async function main(): Promise<void> {
           seed: opts.seed + r
         });
         sparse[impl].push(s);
-        log(
-          `  ${impl}: ${fmt(m.heapPerNodeBytes)} B heap/node (table ${m.tableSizeMin}-${m.tableSizeMax}), ${fmt(m.heapPerPeerBytes)} B/peer (1,000 x 100), ${fmt(s.heapPerPeerBytes)} B/peer (100,000 x 1)`
-        );
+        log(`  ${impl}: ${fmt(s.heapPerPeerBytes)} B/peer (100,000 x 1)`);
       }
     }
     const add = (
@@ -296,22 +317,38 @@ async function main(): Promise<void> {
         ...(target ? { target, pass: ov <= 0.5 * av } : {})
       });
     };
-    add(
-      `heap per node, ${opts.memoryNodes} idle nodes with 64 table entries each`,
-      node,
-      (m) => m.heapPerNodeBytes,
-      '<= 0.5x'
-    );
-    add('arrayBuffers per node, same nodes', node, (m) => m.arrayBuffersPerNodeBytes);
-    add(
-      'heap + arrayBuffers per node, same nodes',
-      node,
-      (m) => m.heapPerNodeBytes + m.arrayBuffersPerNodeBytes,
-      '<= 0.5x'
-    );
+    const heap = (m: MemoryResult): number => m.heapPerNodeBytes;
+    const total = (m: MemoryResult): number => m.heapPerNodeBytes + m.arrayBuffersPerNodeBytes;
+    for (const entries of sizes) {
+      const src = bySize.get(entries)!;
+      const target = entries === 64 ? '<= 0.5x' : undefined;
+      add(
+        `heap per node, ${opts.memoryNodes} idle nodes with ${entries} table entries each`,
+        src,
+        heap,
+        target
+      );
+      add(`heap + arrayBuffers per node, ${entries} entries`, src, total, target);
+    }
+    // Per entry: the slope between the smallest and the largest table, per rep, then the median.
+    const lo = sizes[0]!;
+    const hi = sizes[sizes.length - 1]!;
+    if (hi > lo) {
+      const slope = (f: (m: MemoryResult) => number): Record<ImplName, MemoryResult[]> => {
+        const out = blank();
+        for (const impl of IMPLS) {
+          const a = bySize.get(lo)![impl];
+          const b = bySize.get(hi)![impl];
+          out[impl] = b.map((m, i) => ({ ...m, heapPerNodeBytes: (f(m) - f(a[i]!)) / (hi - lo) }));
+        }
+        return out;
+      };
+      add(`heap per routing-table entry (slope ${lo} -> ${hi} entries)`, slope(heap), heap);
+      add(`heap + arrayBuffers per routing-table entry (slope ${lo} -> ${hi})`, slope(total), heap);
+    }
     add('heap per stored peer, 100k peers on 1,000 infohashes', dense, (m) => m.heapPerPeerBytes, '<= 0.5x');
     add('heap per stored peer, 100k peers on 100k infohashes', sparse, (m) => m.heapPerPeerBytes, '<= 0.5x');
-    summary.memory = { node, sparse };
+    summary.memory = { bySize: Object.fromEntries(bySize), sparse };
   }
 
   // 3. serve ----------------------------------------------------------------------------------

@@ -60,8 +60,11 @@ function nodeIp(node: NodeInfo): PackedIp {
 }
 
 function checkNode(node: NodeInfo): void {
-  if (!(node.id instanceof Uint8Array) || node.id.length !== ID_LENGTH)
-    invalid(`node id must be ${ID_LENGTH} bytes`);
+  // A node that writes itself (a routing-table contact) has a 20-byte id by construction.
+  if ((node as Partial<PackedNodeInfo>).writeCompact === undefined) {
+    if (!(node.id instanceof Uint8Array) || node.id.length !== ID_LENGTH)
+      invalid(`node id must be ${ID_LENGTH} bytes`);
+  }
   checkPort(node.port);
 }
 
@@ -142,6 +145,11 @@ function writeNodes(
     for (const node of list) {
       const ip = nodeIp(node);
       if ((typeof ip === 'number') !== v4) continue;
+      const packed = node as Partial<PackedNodeInfo>;
+      if (packed.writeCompact !== undefined) {
+        pos = packed.writeCompact(out, pos);
+        continue;
+      }
       out.set(node.id, pos);
       pos = writeAddress(out, pos + ID_LENGTH, ip, node.port);
     }

@@ -19,6 +19,12 @@ export interface NodeInfo extends Address {
  */
 export interface PackedNodeInfo extends NodeInfo {
   packedIp: PackedIp | undefined;
+  /**
+   * Write its compact node info (20-byte id, address, port) at `pos` and return the end, from
+   * bytes it holds packed (routing-table contacts: no id view, no parse). Its id is 20 bytes
+   * by construction. Optional.
+   */
+  writeCompact?(out: Uint8Array, pos: number): number;
 }
 
 export type QueryMethod =

@@ -8,14 +8,21 @@
  * look at one bucket), and a closest-first walk with the true depth (k-bucket's `closest`
  * loses the depth when it backtracks, and ranks by a float distance exact in ~53 bits only).
  * For those this file reads k-bucket's tree (`root`, `contacts`, `left`/`right`,
- * `dontSplit`), and only this file: test/unit/bucket-tree.test.ts checks every assumption
- * against k-bucket's public behaviour, so an upgrade that changes the tree fails there.
+ * `dontSplit`), and only this file; it also finds contacts by id itself and moves a known
+ * contact to its bucket's recent end itself, the way k-bucket's `get` and `_update` do,
+ * because k-bucket compares ids by reading every contact's `id` and ours make a view per read
+ * (contact.ts). test/unit/bucket-tree.test.ts checks every assumption against k-bucket's
+ * public behaviour, so an upgrade that changes the tree fails there.
  */
 import KBucket from 'k-bucket';
 
-/** What the tree needs of a contact: its id (20 bytes). */
+/**
+ * What the tree needs of a contact: its id (20 bytes; k-bucket reads it), and a comparison
+ * that reads it in place (lookups by id make no view per contact they pass).
+ */
 export interface TreeContact {
-  id: Uint8Array;
+  readonly id: Uint8Array;
+  hasId(id: Uint8Array): boolean;
 }
 
 /**
@@ -56,12 +63,24 @@ export class BucketTree<T extends TreeContact> {
 
   /** Insert (or move to the recent end); false if the bucket was full and could not split. */
   add(contact: T): boolean {
+    const id = contact.id;
+    const leaf = this.leafNode(id).contacts!;
+    const at = leaf.indexOf(contact);
+    if (at >= 0) {
+      // Already in: to the most-recently-seen end, as k-bucket's own update does (splice +
+      // push), without its id comparisons (each reads every id in the bucket). This runs for
+      // every answer from a known node.
+      leaf.splice(at, 1);
+      leaf.push(contact);
+      return true;
+    }
     this.kb.add(contact as Stored<T>);
-    return this.kb.get(contact.id) === contact;
+    return this.leafNode(id).contacts!.includes(contact);
   }
 
   get(id: Uint8Array): T | null {
-    return this.kb.get(id);
+    for (const c of this.leafNode(id).contacts!) if (c.hasId(id)) return c;
+    return null;
   }
 
   remove(id: Uint8Array): void {
@@ -93,6 +112,12 @@ export class BucketTree<T extends TreeContact> {
     let depth = 0;
     while (node.contacts === null) node = bitAt(id, depth++) ? node.right : node.left;
     return { contacts: node.contacts, depth, canSplit: !node.dontSplit };
+  }
+
+  private leafNode(id: Uint8Array): TreeNode<T> {
+    let node = this.root();
+    for (let depth = 0; node.contacts === null; depth++) node = bitAt(id, depth) ? node.right : node.left;
+    return node;
   }
 
   /**

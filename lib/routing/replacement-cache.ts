@@ -7,34 +7,31 @@
  *
  * Buckets are named by their depth in the bucket tree: only buckets that cannot split fill up,
  * and among those the depth names one (our own bucket, which splits, has none). A depth can
- * change meaning when our own bucket splits; the table re-checks an entry's bucket before use. Pure and bounded: at most
- * `perBucket` entries per depth, no map until the first entry.
+ * change meaning when our own bucket splits; the table re-checks an entry's bucket before use.
+ * Pure and bounded: at most `perBucket` entries per depth, no map until the first entry. The
+ * entries are the table's own packed contacts (contact.ts), never handed out: whatever leaves
+ * the cache is returned to the table, which discards it or promotes it.
  */
-import type { NodeInfo } from '../krpc/types.js';
-import { bytesEqual } from '../util/bytes.js';
-
-export interface Replacement {
-  readonly id: Uint8Array;
-  readonly host: string;
-  readonly port: number;
-  /** When it last answered us, on the table's time line. */
-  readonly seenAt: number;
-}
+import type { Contact } from './contact.js';
 
 export class ReplacementCache {
-  private byDepth: Map<number, Replacement[]> | null = null;
+  private byDepth: Map<number, Contact[]> | null = null;
 
   constructor(private readonly perBucket: number) {}
 
-  /** `node` (its id already copied by the caller) answered us but found its bucket full. */
-  offer(depth: number, node: NodeInfo, seenAt: number): void {
-    const byDepth = (this.byDepth ??= new Map<number, Replacement[]>());
+  /**
+   * `node` answered us (at `node.lastSeen`) but found its bucket full. Returns the entry it
+   * pushes out, if any (an older entry for the same id, or the stalest one over the limit).
+   */
+  offer(depth: number, node: Contact): Contact | undefined {
+    const byDepth = (this.byDepth ??= new Map<number, Contact[]>());
     let list = byDepth.get(depth);
     if (!list) byDepth.set(depth, (list = []));
-    const same = list.findIndex((r) => bytesEqual(r.id, node.id)); // its latest address wins
-    if (same >= 0) list.splice(same, 1);
-    list.push({ id: node.id, host: node.host, port: node.port, seenAt });
-    if (list.length > this.perBucket) list.shift();
+    const id = node.id;
+    const same = list.findIndex((r) => r.hasId(id)); // its latest address wins
+    const out = same >= 0 ? list.splice(same, 1)[0] : undefined;
+    list.push(node);
+    return out ?? (list.length > this.perBucket ? list.shift() : undefined);
   }
 
   /** Are nodes waiting for the bucket at `depth`? */
@@ -43,7 +40,7 @@ export class ReplacementCache {
   }
 
   /** The most recently seen node waiting for `depth`, removed from the cache. */
-  take(depth: number): Replacement | undefined {
+  take(depth: number): Contact | undefined {
     const list = this.byDepth?.get(depth);
     const r = list?.pop();
     if (list && list.length === 0) this.byDepth!.delete(depth);
@@ -57,7 +54,10 @@ export class ReplacementCache {
     return n;
   }
 
-  clear(): void {
+  /** Empty the cache; returns what it held. */
+  clear(): Contact[] {
+    const all = [...(this.byDepth?.values() ?? [])].flat();
     this.byDepth = null;
+    return all;
   }
 }

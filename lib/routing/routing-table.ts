@@ -15,77 +15,17 @@
  * answered us while their bucket was full.
  */
 import { BucketTree } from './bucket-tree.js';
+import { Contact, ContactStore } from './contact.js';
 import type { IpDiversity } from './ip-diversity.js';
 import { ReplacementCache } from './replacement-cache.js';
 import { K, NODE_BAD_FAILURES, NODE_GOOD_MS, BUCKET_REFRESH_MS, ID_LENGTH } from '../constants.js';
 import { bytesEqual } from '../util/bytes.js';
-import { commonPrefixLength, compareDistance } from '../id/node-id.js';
-import { formatIpv4, packIp } from '../net/ip.js';
-import type { NodeInfo, PackedNodeInfo } from '../krpc/types.js';
-import type { PackedIp } from '../net/ip.js';
+import { commonPrefixLength } from '../id/node-id.js';
+import { packIp } from '../net/ip.js';
+import type { NodeInfo } from '../krpc/types.js';
 import type { SubnetKey } from '../net/ip-class.js';
 
-/**
- * One routing-table entry. Kept small, as a table holds ~100-200 of them per node: a class (one
- * shape), its id copied into the table's shared id slab (see IdSlab), no per-contact maps or
- * closures.
- */
-export class Contact implements PackedNodeInfo {
-  /** 20 bytes, a view into the table's id slab: never written after the contact is made. */
-  readonly id: Uint8Array;
-  port: number;
-  /**
-   * The address parsed once when the contact enters the table or changes address (undefined
-   * if it is not an IP literal): every reply that hands this contact out copies these bytes
-   * instead of re-parsing the text. A 32-bit number for IPv4, so it costs no allocation.
-   */
-  packedIp: PackedIp | undefined;
-  /** The address text, kept only when it is not IPv4 (IPv4 text is made from `packedIp`). */
-  private text: string | null;
-  /**
-   * Last response from this node on the table's time line (ms since the table was made, plus
-   * one, so it stays a small integer to V8 rather than a boxed number); 0 = never verified.
-   */
-  lastSeen: number;
-  /** Consecutive queries that got no answer. */
-  failures = 0;
-  /** Smoothed round-trip time of its answers, ms (0 = none measured yet). */
-  rtt: number;
-  /** Its /24 or /64 when IP diversity limits it (null: exempt, or no limits), kept with `host`. */
-  subnet: SubnetKey | null;
-
-  constructor(
-    id: Uint8Array,
-    host: string,
-    port: number,
-    lastSeen: number,
-    rtt: number,
-    subnet: SubnetKey | null
-  ) {
-    this.id = id;
-    this.port = port;
-    this.packedIp = packIp(host);
-    this.text = typeof this.packedIp === 'number' ? null : host;
-    this.lastSeen = lastSeen;
-    this.rtt = rtt;
-    this.subnet = subnet;
-  }
-
-  get host(): string {
-    return this.text ?? formatIpv4(this.packedIp as number);
-  }
-
-  /** Is it at `host` (`ip`: that host packed)? Without building its own text for IPv4. */
-  hasHost(ip: PackedIp | undefined, host: string): boolean {
-    return typeof ip === 'number' ? this.packedIp === ip : this.text === host;
-  }
-
-  /** Its IP changed (same id from another address). */
-  setHost(host: string): void {
-    this.packedIp = packIp(host);
-    this.text = typeof this.packedIp === 'number' ? null : host;
-  }
-}
+export type { Contact } from './contact.js';
 
 export type NodeState = 'good' | 'questionable' | 'bad';
 
@@ -114,30 +54,6 @@ const SMALL_SORT = 32;
 /** Nodes waiting per full bucket (few: under churn the freshest matter, and memory is per table). */
 const REPLACEMENTS_PER_BUCKET = 3;
 
-/** Ids per slab: one bucket's worth, so a slab kept alive by one old contact wastes little. */
-const IDS_PER_SLAB = 8;
-
-/**
- * Contact ids, copied into shared slabs: a 20-byte view into a slab costs about half the heap of
- * a 20-byte array of its own (which gets its own ArrayBuffer), and it pins no received datagram.
- * Slots are never reused: a contact that left the table may still be held (by a lookup, say)
- * and its id must not change under it. A slab is freed once no id in it is referenced.
- */
-class IdSlab {
-  private slab: Uint8Array | null = null;
-  private used = 0;
-
-  copy(id: Uint8Array): Uint8Array {
-    if (this.slab === null || this.used === IDS_PER_SLAB) {
-      this.slab = new Uint8Array(IDS_PER_SLAB * ID_LENGTH);
-      this.used = 0;
-    }
-    const at = this.used++ * ID_LENGTH;
-    this.slab.set(id, at);
-    return this.slab.subarray(at, at + ID_LENGTH);
-  }
-}
-
 export class RoutingTable {
   private id: Uint8Array;
   private bucket: BucketTree<Contact>;
@@ -145,7 +61,8 @@ export class RoutingTable {
   private readonly isOwnAddress: (host: string, port: number) => boolean;
   private readonly k: number;
   private readonly diversity: IpDiversity | undefined;
-  private readonly ids = new IdSlab();
+  /** Every contact's data, packed (contact.ts): the tree's and the replacement cache's. */
+  private readonly contacts = new ContactStore();
   private readonly replacements = new ReplacementCache(REPLACEMENTS_PER_BUCKET);
   /** Contacts in the tree. */
   private entries = 0;
@@ -182,11 +99,11 @@ export class RoutingTable {
     this.id = id;
     this.entries = 0;
     this.perIp = null;
-    this.replacements.clear();
+    for (const r of this.replacements.clear()) r.discard();
     this.bucket = this.newTree();
     for (const c of contacts) {
-      if (bytesEqual(c.id, id) || !this.diversityAllows(c, null)) continue;
-      if (this.bucket.add(c)) this.indexAdded(c);
+      if (!c.hasId(id) && this.diversityAllows(c, null) && this.bucket.add(c)) this.indexAdded(c);
+      else c.detach(); // it left the table (the old tree reports no removal)
     }
   }
 
@@ -200,12 +117,8 @@ export class RoutingTable {
       k: this.k,
       onRemoved: (c) => {
         this.entries--;
-        if (c.subnet !== null && this.perIp) {
-          const ip = contactIpKey(c);
-          const n = (this.perIp.get(ip) ?? 1) - 1;
-          if (n > 0) this.perIp.set(ip, n);
-          else this.perIp.delete(ip);
-        }
+        this.countIp(c, -1);
+        c.detach(); // whoever still holds it (a ping in flight, a lookup) keeps what it was
       }
     });
   }
@@ -276,14 +189,14 @@ export class RoutingTable {
       return found.length < n;
     });
     if (found.length > SMALL_SORT) {
-      found.sort((a, b) => compareDistance(target, a.id, b.id));
+      found.sort((a, b) => a.compareDistance(target, b));
     } else {
       // Usually one or two buckets' worth (a reply's k). Insertion sort, not Array#sort with a
       // comparator: closest() for a reply went from ~0.8 to ~0.3 µs in a microbenchmark.
       for (let i = 1; i < found.length; i++) {
         const c = found[i]!;
         let j = i - 1;
-        for (; j >= 0 && compareDistance(target, found[j]!.id, c.id) > 0; j--) found[j + 1] = found[j]!;
+        for (; j >= 0 && found[j]!.compareDistance(target, c) > 0; j--) found[j + 1] = found[j]!;
         found[j + 1] = c;
       }
     }
@@ -367,12 +280,10 @@ export class RoutingTable {
         if (this.state(existing) === 'good') return { kind: 'rejected', reason: 'invalid' };
         if (!sameHost && !this.diversityAllows(node, existing))
           return { kind: 'rejected', reason: 'ip-limit' };
-        this.bucket.remove(existing.id);
-        existing.setHost(node.host);
-        existing.subnet = this.subnetOf(node.host);
-        existing.port = node.port;
-        if (!this.bucket.add(existing)) return { kind: 'rejected', reason: 'full' };
-        this.indexAdded(existing);
+        // Same id, so same bucket: the entry stays; only its address and IP counts change.
+        this.countIp(existing, -1);
+        existing.setAddress(node.host, node.port, this.limits(node.host));
+        this.countIp(existing, +1);
       }
       if (lastSeen > 0) {
         existing.lastSeen = lastSeen;
@@ -391,34 +302,42 @@ export class RoutingTable {
     if (sameAddress) this.bucket.remove(sameAddress.id);
     if (!this.diversityAllows(node, null)) return { kind: 'rejected', reason: 'ip-limit' };
 
-    const contact = new Contact(
-      this.ids.copy(node.id),
+    const contact = this.contacts.add(
+      node.id,
       node.host,
       node.port,
       lastSeen,
       rtt !== undefined && rtt >= 0 ? Math.max(rtt, 1) : 0,
-      this.subnetOf(node.host)
+      this.limits(node.host)
     );
     if (this.bucket.add(contact)) {
       this.indexAdded(contact);
-      if (lastSeen > 0) this.touch(contact.id);
+      if (lastSeen > 0) this.touch(node.id);
       return { kind: 'added' };
     }
-    if (onlyIfRoom) return { kind: 'rejected', reason: 'full' };
+    if (onlyIfRoom) {
+      contact.discard();
+      return { kind: 'rejected', reason: 'full' };
+    }
     // Bucket full and may not split: BEP 5 replacement policy.
-    const members = this.bucket.leaf(contact.id).contacts;
+    const members = this.bucket.leaf(node.id).contacts;
     const bad = members.find((c) => this.state(c) === 'bad');
     if (bad) {
       this.bucket.remove(bad.id);
-      if (!this.bucket.add(contact)) return { kind: 'rejected', reason: 'full' };
+      if (!this.bucket.add(contact)) {
+        contact.discard();
+        return { kind: 'rejected', reason: 'full' };
+      }
       this.indexAdded(contact);
-      this.touch(contact.id);
+      this.touch(node.id);
       return { kind: 'replaced', removed: bad };
     }
     // It answered us (not a restored one): keep it for the first slot that frees up.
     if (lastSeen > 0) {
-      const bucket = this.fullBucketKey(contact.id)!; // full and unsplittable: not our own
-      this.replacements.offer(bucket, { id: contact.id, host: node.host, port: node.port }, lastSeen);
+      const bucket = this.fullBucketKey(node.id)!; // full and unsplittable: not our own
+      this.replacements.offer(bucket, contact)?.discard();
+    } else {
+      contact.discard();
     }
     const stale = members
       .filter((c) => this.state(c) === 'questionable')
@@ -442,9 +361,15 @@ export class RoutingTable {
    */
   private promoteReplacement(depth: number): void {
     for (let r = this.replacements.take(depth); r; r = this.replacements.take(depth)) {
-      if (this.get(r.id) || this.fullBucketKey(r.id) !== depth) continue;
-      const outcome = this.insert(r, r.seenAt, true);
-      if (outcome.kind === 'added') return;
+      const id = r.id;
+      // Inserted as the node that answered at r.lastSeen in r.rtt (into a slot of its own);
+      // the cache's entry is then let go.
+      const added =
+        !this.get(id) &&
+        this.fullBucketKey(id) === depth &&
+        this.insert(r, r.lastSeen, true, r.rtt > 0 ? r.rtt : undefined).kind === 'added';
+      r.discard();
+      if (added) return;
     }
   }
 
@@ -470,14 +395,26 @@ export class RoutingTable {
     return this.diversity ? this.diversity.subnetOf(host) : null;
   }
 
+  /** Do the IP diversity limits count `host`? */
+  private limits(host: string): boolean {
+    return this.diversity?.limits(host) ?? false;
+  }
+
   /** Book-keeping for a contact that just entered the tree. */
   private indexAdded(c: Contact): void {
     this.entries++;
-    if (c.subnet !== null) {
-      const perIp = (this.perIp ??= new Map());
-      const ip = contactIpKey(c);
-      perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
-    }
+    this.countIp(c, +1);
+  }
+
+  /** One more (+1) or one fewer (-1) entry at `c`'s IP, when IP diversity counts it. */
+  private countIp(c: Contact, delta: 1 | -1): void {
+    if (c.subnet === null) return;
+    if (delta < 0 && !this.perIp) return;
+    const perIp = (this.perIp ??= new Map());
+    const ip = contactIpKey(c);
+    const n = (perIp.get(ip) ?? 0) + delta;
+    if (n > 0) perIp.set(ip, n);
+    else perIp.delete(ip);
   }
 
   private touch(id: Uint8Array): void {

@@ -9,13 +9,17 @@ import KBucket from 'k-bucket';
 import { BucketTree, type TreeContact } from '../../lib/routing/bucket-tree.js';
 import { commonPrefixLength, compareDistance, randomIdWithPrefix } from '../../lib/id/node-id.js';
 import { seededRandom } from '../../lib/util/random.js';
-import { toHex } from '../../lib/util/bytes.js';
+import { bytesEqual, toHex } from '../../lib/util/bytes.js';
 
 const K = 8;
 interface C extends TreeContact {
   /** The plain k-bucket's default arbiter reads it; the tree's contacts need not have one. */
   vectorClock: number;
   n: number;
+}
+
+function contact(id: Uint8Array, n = 0): C {
+  return { id, vectorClock: 0, n, hasId: (other) => bytesEqual(id, other) };
 }
 
 /** A tree and a plain k-bucket fed the same contacts; the plain one reports 'ping' (full, no split). */
@@ -26,11 +30,8 @@ function twins(seed: number) {
   const plain = new KBucket<C>({ localNodeId: localId, numberOfNodesPerKBucket: K });
   let n = 0;
   // Ids spread over all depths: half random, half sharing a long prefix with us.
-  const make = (): C => ({
-    id: rnd.int(2) ? rnd.bytes(20) : randomIdWithPrefix(localId, rnd.int(40), rnd),
-    vectorClock: 0,
-    n: n++
-  });
+  const make = (): C =>
+    contact(rnd.int(2) ? rnd.bytes(20) : randomIdWithPrefix(localId, rnd.int(40), rnd), n++);
   return { rnd, localId, tree, plain, make };
 }
 
@@ -113,10 +114,30 @@ describe('BucketTree over k-bucket 5', () => {
       k: K,
       onRemoved: (c) => removed.push(c)
     });
-    const c = { id: rnd.bytes(20), vectorClock: 0 };
+    const c = contact(rnd.bytes(20));
     expect(tree.add(c)).toBe(true);
     tree.remove(c.id);
     expect(removed).toEqual([c]);
     expect(tree.get(c.id)).toBeNull();
+  });
+
+  it("re-adding a known contact moves it to its bucket's recent end, as k-bucket does; get() finds what k-bucket finds", () => {
+    const { tree, plain, make, rnd } = twins(5);
+    const made: C[] = [];
+    for (let i = 0; i < 800; i++) {
+      const c = make();
+      made.push(c);
+      tree.add(c);
+      plain.add(c);
+    }
+    for (let i = 0; i < 2000; i++) {
+      const c = made[rnd.int(made.length)]!;
+      expect(tree.get(c.id) === c).toBe(plain.get(c.id) === c);
+      plain.add(c); // k-bucket's update: the same object to the end of its bucket
+      expect(tree.add(c)).toBe(plain.get(c.id) === c);
+    }
+    expect(tree.toArray().map((c) => c.n)).toEqual(plain.toArray().map((c) => c.n));
+    for (const c of made) expect(tree.get(c.id)).toBe(plain.get(c.id));
+    expect(tree.get(rnd.bytes(20))).toBeNull();
   });
 });
