@@ -100,13 +100,12 @@ export class ContactStore {
     return slot;
   }
 
-  /** @internal Contact.discard / Contact.detach: the slot may hold another contact now. */
+  /** For Contact.discard / Contact.detach: the slot may hold another contact from now on. */
   free(slot: number): void {
     this.texts?.delete(slot);
     this.freed.push(slot);
   }
 
-  /** @internal */
   setAddress(slot: number, host: string, port: number, limited: boolean): void {
     const at = slot * RECORD;
     const ip = packIp(host);
@@ -126,73 +125,62 @@ export class ContactStore {
     this.records.setUint8(at + FLAGS, family | (limited ? LIMITED : 0));
   }
 
-  /** @internal The accessors below serve Contact. */
+  // Slot accessors: Contact is their one reader and writer (the table reads contacts).
+
   id(slot: number): Uint8Array {
     const from = (slot % IDS_PER_CHUNK) * ID_LENGTH;
     return this.idChunks[(slot / IDS_PER_CHUNK) | 0]!.subarray(from, from + ID_LENGTH);
   }
 
-  /** @internal */
   idChunk(slot: number): Uint8Array {
     return this.idChunks[(slot / IDS_PER_CHUNK) | 0]!;
   }
 
-  /** @internal */
   family(slot: number): number {
     return this.records.getUint8(slot * RECORD + FLAGS) & FAMILY_MASK;
   }
 
-  /** @internal */
   limited(slot: number): boolean {
     return (this.records.getUint8(slot * RECORD + FLAGS) & LIMITED) !== 0;
   }
 
-  /** @internal */
   ip4(slot: number): number {
     return this.records.getInt32(slot * RECORD + IP4, true);
   }
 
-  /** @internal The 16 bytes of an IPv6 slot (a view: read it at once). */
+  /** The 16 bytes of an IPv6 slot (a view: read it at once). */
   ip6View(slot: number): Uint8Array {
     return this.ip6!.subarray(slot * 16, slot * 16 + 16);
   }
 
-  /** @internal */
   text(slot: number): string {
     return this.texts?.get(slot) ?? '';
   }
 
-  /** @internal */
   port(slot: number): number {
     return this.records.getUint16(slot * RECORD + PORT, true);
   }
 
-  /** @internal */
   lastSeen(slot: number): number {
     return this.records.getFloat64(slot * RECORD + LAST_SEEN, true);
   }
 
-  /** @internal */
   setLastSeen(slot: number, t: number): void {
     this.records.setFloat64(slot * RECORD + LAST_SEEN, t, true);
   }
 
-  /** @internal */
   rtt(slot: number): number {
     return this.records.getFloat32(slot * RECORD + RTT, true);
   }
 
-  /** @internal */
   setRtt(slot: number, ms: number): void {
     this.records.setFloat32(slot * RECORD + RTT, ms, true);
   }
 
-  /** @internal */
   failures(slot: number): number {
     return this.records.getUint8(slot * RECORD + FAILURES);
   }
 
-  /** @internal */
   setFailures(slot: number, n: number): void {
     this.records.setUint8(slot * RECORD + FAILURES, Math.min(n, 255));
   }
@@ -297,7 +285,14 @@ export class Contact implements PackedNodeInfo {
   writeCompact(out: Uint8Array, pos: number): number {
     const chunk = this.store.idChunk(this.slot);
     const at = (this.slot % IDS_PER_CHUNK) * ID_LENGTH;
-    for (let i = 0; i < ID_LENGTH; i++) out[pos++] = chunk[at + i]!;
+    // Four bytes a step: about twice as fast as one (and as out.set of a 20-byte array) here.
+    for (let i = 0; i < ID_LENGTH; i += 4) {
+      out[pos + i] = chunk[at + i]!;
+      out[pos + i + 1] = chunk[at + i + 1]!;
+      out[pos + i + 2] = chunk[at + i + 2]!;
+      out[pos + i + 3] = chunk[at + i + 3]!;
+    }
+    pos += ID_LENGTH;
     if (this.store.family(this.slot) === IPV4) {
       const ip = this.store.ip4(this.slot);
       out[pos++] = ip >>> 24;
