@@ -28,7 +28,7 @@ export interface TransferSample {
   seedMainCpu?: number;
   seedMainWait?: number;
   seedOtherCpu?: number;
-  /** Ours over uTP: datagrams the seeder sent, how many were retransmissions, and timeouts. */
+  /** Over uTP: datagrams the seeder sent, how many were retransmissions, and timeouts (libtorrent's from its session counters). */
   seedUtp?: { packets: number; resent: number; timeouts: number };
 }
 
@@ -142,7 +142,7 @@ export async function runTransfer(
             ? `; our seeder's: ${loopShare(r.seedMainCpu, r.seedMainWait!, r.sinceGo)}`
             : '') +
           (r.seedUtp
-            ? `; our seeder resent ${r.seedUtp.resent} of ${r.seedUtp.packets} datagrams (${fmt((100 * r.seedUtp.resent) / r.seedUtp.packets)} %, ${r.seedUtp.timeouts} timeouts)`
+            ? `; ${r.seed === 'ours' ? 'our' : "libtorrent's"} seeder resent ${r.seedUtp.resent} of ${r.seedUtp.packets} datagrams (${fmt((100 * r.seedUtp.resent) / r.seedUtp.packets)} %, ${r.seedUtp.timeouts} timeouts)`
             : '') +
           (r.outputChecked ? '; output = source' : '; output NOT checked (memory storage)')
       );
