@@ -20,8 +20,9 @@ import { formatAddress } from '../net/address.js';
 /** Pings of questionable nodes / new queriers in flight at once. */
 export const MAX_VERIFYING = 32;
 
-export interface AdmissionOptions {
-  table: RoutingTable;
+/** What admission needs from its node (node-core.ts). */
+export interface AdmissionHost {
+  readonly table: RoutingTable;
   /** Ping `node`; resolves if it answered (with `expectedId` when given). */
   ping(node: Address, expectedId?: Uint8Array): Promise<unknown>;
   /** A node entered the table. */
@@ -33,7 +34,7 @@ export interface AdmissionOptions {
 export class Admission {
   private verifying: ReadonlySet<string> = EMPTY_SET;
 
-  constructor(private readonly o: AdmissionOptions) {}
+  constructor(private readonly host: AdmissionHost) {}
 
   /** Verifications in flight. */
   get pending(): number {
@@ -42,30 +43,30 @@ export class Admission {
 
   /** `node` answered one of our queries (in `rtt` ms). */
   answered(node: NodeInfo, rtt?: number): void {
-    if (this.o.isClosed()) return;
-    const outcome = this.o.table.nodeSeen(node, rtt);
-    if (outcome.kind === 'added' || outcome.kind === 'replaced') this.o.onAdded(node);
+    if (this.host.isClosed()) return;
+    const outcome = this.host.table.nodeSeen(node, rtt);
+    if (outcome.kind === 'added' || outcome.kind === 'replaced') this.host.onAdded(node);
     if (outcome.kind !== 'bucket-full') return;
     const key = toHex(outcome.ping.id);
     if (!this.begin(key)) return;
-    this.o.ping(outcome.ping, outcome.ping.id).then(
+    this.host.ping(outcome.ping, outcome.ping.id).then(
       () => this.ownVerifying().delete(key),
       () => {
         this.ownVerifying().delete(key);
-        if (this.o.isClosed()) return;
-        const r = this.o.table.replace(outcome.ping.id, outcome.candidate);
-        if (r.kind === 'added') this.o.onAdded(outcome.candidate);
+        if (this.host.isClosed()) return;
+        const r = this.host.table.replace(outcome.ping.id, outcome.candidate);
+        if (r.kind === 'added') this.host.onAdded(outcome.candidate);
       }
     );
   }
 
   /** `node` queried us: if its bucket has room, ping it (an answer admits it via `answered`). */
   queried(node: NodeInfo): void {
-    if (this.o.isClosed() || !this.o.table.hasRoomFor(node.id, false) || this.o.isOwn(node)) return;
+    if (this.host.isClosed() || !this.host.table.hasRoomFor(node.id, false) || this.host.isOwn(node)) return;
     const key = formatAddress(node);
     if (!this.begin(key)) return;
     const done = (): boolean => this.ownVerifying().delete(key);
-    this.o.ping(node).then(done, done);
+    this.host.ping(node).then(done, done);
   }
 
   private begin(key: string): boolean {

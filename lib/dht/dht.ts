@@ -4,35 +4,22 @@
  * table admission is admission.ts, periodic upkeep maintenance.ts, the state file state-store.ts.
  */
 import { type Address, parseHostPort, validatePort } from '../net/address.js';
-import type { NodeInfo, Query, ResponseBody } from '../krpc/types.js';
+import type { NodeInfo } from '../krpc/types.js';
 import type { Transport } from '../net/transport.js';
 import { createUdpTransport } from '../net/udp-transport.js';
-import { emptyRpcCounters, RpcSocket, type RpcCounters } from '../rpc/rpc-socket.js';
-import { isNotBad, RoutingTable } from '../routing/routing-table.js';
+import { emptyRpcCounters, type RpcCounters } from '../rpc/rpc-socket.js';
 import type { LookupResult } from '../lookup/lookup.js';
-import { NodeLookups } from './node-lookups.js';
-import { TokenIssuer } from '../store/token-issuer.js';
-import { PeerStore } from '../store/peer-store.js';
-import { ItemStore } from '../store/item-store.js';
 import * as items from './items.js';
-import type { GetMutableOptions, ItemClient, PutMutableOptions, PutResult } from './items.js';
+import type { GetMutableOptions, PutMutableOptions, PutResult } from './items.js';
 import type { ImmutableItem, ItemValue, MutableItem } from '../item/item.js';
 import { parsePublicKey } from '../item/ed25519.js';
-import { handleQuery, type ServerContext } from './server.js';
 import { Maintenance } from './maintenance.js';
 import { saveState, type DhtState } from './state-file.js';
 import { StateStore } from './state-store.js';
 import { resolveBootstrap } from '../net/resolve.js';
-import { Admission } from './admission.js';
-import { trackedQuery, type TrackedQueryHost } from './tracked-query.js';
+import { NodeCore } from './node-core.js';
 import { linkedController } from '../util/abort.js';
 import { join } from './join.js';
-import { resolveProtections, type Protections } from './protections.js';
-import { InboundLimiter } from '../rpc/inbound-limiter.js';
-import { IpDiversity } from '../routing/ip-diversity.js';
-import { ExternalIpVoter } from './external-ip.js';
-import { bep42Id, isBep42Compliant } from '../id/bep42.js';
-import { ipScope } from '../net/ip-class.js';
 import {
   validateStartOptions,
   type AnnounceOptions,
@@ -51,56 +38,23 @@ import { runScrape } from './scrape.js';
 
 import { AsyncQueue } from '../util/async-queue.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { systemClock, type Clock } from '../util/clock.js';
-import { cryptoRandom, type RandomSource } from '../util/random.js';
 import { parseInfoHash, parseNodeId, randomId } from '../id/node-id.js';
 import { AbortError, DestroyedError, InvalidArgumentError, SendError, StateError } from '../errors.js';
-import {
-  ALPHA,
-  CLIENT_VERSION,
-  DEFAULT_BOOTSTRAP,
-  K,
-  MIN_SLOW_AFTER_MS,
-  QUERY_TIMEOUT_MS
-} from '../constants.js';
+import { DEFAULT_BOOTSTRAP } from '../constants.js';
 
 export class DHT extends TypedEmitter<DhtEvents> {
   /** Resolves once bound and bootstrapped (never rejects for bootstrap failures; see 'warning'). */
   readonly ready: Promise<void>;
-  private id: Uint8Array;
   private readonly opts: DhtOptions;
-  private readonly clock: Clock;
-  private readonly random: RandomSource;
-  private readonly k: number;
-  private readonly alpha: number;
+  /** What the node's parts share (id, socket, table, stores) and call on each other. */
+  private readonly core: NodeCore;
   private transport: Transport | null = null;
-  private rpc: RpcSocket | null = null;
-  /** What each query's outcome updates; made with the socket. */
-  private queryHost: TrackedQueryHost | null = null;
-  private table!: RoutingTable;
-  private readonly tokens: TokenIssuer;
-  private readonly peers: PeerStore;
-  private readonly items: ItemStore;
-  private readonly itemClient: ItemClient;
   private maintenance: Maintenance | null = null;
-  private bootstrapAddresses: Address[] = [];
-  private readonly lookups: NodeLookups;
-  private admission: Admission | null = null;
-  private server: ServerContext | null = null;
-  private readonly protections: Protections;
-  private readonly diversity: IpDiversity | undefined;
-  private readonly externalIp = new ExternalIpVoter();
-  /** Our socket is IPv6 (we then use `nodes6`, BEP 32). */
-  private ipv6 = false;
-  private ownAddress: Address | null = null;
   private destroyed = false;
   /** The state file (opts.statePath), locked and saved while we hold it. */
   private readonly stateStore: StateStore | null;
-  /** Resolves once the socket is bound and the RPC layer exists (before bootstrap). */
-  private readonly bound: Promise<void>;
-  /** Resolves with our UDP address as soon as the socket is bound (before bootstrap ends). */
-  readonly listening: Promise<Address>;
-  private markBound: () => void = () => {};
+  /** `listening`, made when first asked for. */
+  private listeningPromise: Promise<Address> | null = null;
   /** opts.knownNodes until start() has put them in the table. */
   private knownNodes: ReadonlyArray<NodeInfo> | null;
   /**
@@ -123,72 +77,27 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.opts = rest;
     this.knownNodes = knownNodes ?? null;
     validateStartOptions(opts);
-    this.clock = opts.clock ?? systemClock;
-    this.random = opts.random ?? cryptoRandom;
-    this.k = opts.k ?? K;
-    this.alpha = opts.alpha ?? ALPHA;
-    this.id = opts.nodeId !== undefined ? parseNodeId(opts.nodeId) : randomId(this.random);
-    this.protections = resolveProtections(opts);
-    this.diversity = this.protections.diversity ? new IpDiversity(this.protections.diversity) : undefined;
+    this.core = new NodeCore(rest, (event, ...args) => this.emit(event, ...args));
     this.stateStore = opts.statePath
       ? new StateStore(opts.statePath, (err) => this.emit('warning', err))
       : null;
-    const queryTimeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
-    const diversity = this.diversity;
-    this.tokens = new TokenIssuer({
-      clock: this.clock,
-      random: this.random,
-      ...(opts.tokenRotateMs ? { rotateMs: opts.tokenRotateMs } : {})
-    });
-    this.peers = new PeerStore({
-      clock: this.clock,
-      random: this.random,
-      ...(opts.maxStoredInfoHashes ? { maxInfoHashes: opts.maxStoredInfoHashes } : {}),
-      ...(opts.maxPeersPerInfoHash ? { maxPeersPerInfoHash: opts.maxPeersPerInfoHash } : {}),
-      ...(opts.peerTtlMs ? { ttlMs: opts.peerTtlMs } : {})
-    });
-    this.items = new ItemStore({ clock: this.clock, ...opts.itemStore });
-    this.lookups = new NodeLookups({
-      clock: this.clock,
-      k: this.k,
-      alpha: this.alpha,
-      queryTimeoutMs,
-      slowAfter: (node) =>
-        this.rpc
-          ? this.rpc.rtt.slowAfter(MIN_SLOW_AFTER_MS, queryTimeoutMs / 2, this.table?.get(node.id)?.rtt)
-          : queryTimeoutMs / 2,
-      ...(this.protections.bep42 ? { verified: (n: NodeInfo) => isBep42Compliant(n.id, n.host) } : {}),
-      ...(diversity
-        ? {
-            subnetOf: (n: NodeInfo) => diversity.subnetOf(n.host),
-            maxPerSubnet: diversity.maxPerSubnetPerLookup
-          }
-        : {}),
-      localId: () => this.id,
-      table: () => this.table,
-      bootstrap: () => this.bootstrapAddresses,
-      ipv6: () => this.ipv6,
-      isOwn: (a) => this.isOwn(a),
-      ready: () => this.readyForLookups(),
-      query: (to, q, signal, expectedId, timeoutMs) => this.query(to, q, signal, expectedId, timeoutMs)
-    });
-    this.itemClient = {
-      lookups: this.lookups,
-      k: this.k,
-      localId: () => this.id,
-      query: (to, q, signal) => this.query(to, q, signal, to.id)
-    };
     const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map((b) => parseHostPort(b));
-    this.bound = new Promise((resolve) => (this.markBound = resolve));
-    this.listening = this.bound.then(() => this.address());
-    this.listening.catch(() => {});
     this.ready = this.start(bootstrap);
     this.ready.catch(() => {}); // surfaced to whoever awaits `ready`
   }
 
+  /** Resolves with our UDP address as soon as the socket is bound (before bootstrap ends). */
+  get listening(): Promise<Address> {
+    if (this.listeningPromise === null) {
+      this.listeningPromise = this.core.bound.then(() => this.address());
+      this.listeningPromise.catch(() => {});
+    }
+    return this.listeningPromise;
+  }
+
   /** Our node id (20 bytes). */
   get nodeId(): Uint8Array {
-    return this.id;
+    return this.core.localId;
   }
 
   /** The bound local address. */
@@ -244,14 +153,14 @@ export class DHT extends TypedEmitter<DhtEvents> {
     }
     const tcpPort = port === undefined ? this.address().port : validatePort(port);
     const { peers, lookup } = await this.getPeers(ih, opts);
-    const targets = lookup.closest.filter((r) => r.token !== undefined).slice(0, this.k);
+    const targets = lookup.closest.filter((r) => r.token !== undefined).slice(0, this.core.k);
     const results = await Promise.allSettled(
       targets.map((t) =>
-        this.query(
+        this.core.query(
           t.node,
           {
             method: 'announce_peer',
-            id: this.id,
+            id: this.core.localId,
             infoHash: ih,
             port: tcpPort,
             token: t.token!,
@@ -273,8 +182,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
    */
   async scrape(infoHash: string | Uint8Array, opts: LookupOptionsPublic = {}): Promise<ScrapeResult> {
     const ih = parseInfoHash(infoHash);
-    await this.readyForLookups();
-    return runScrape(this.lookups, this.id, ih, opts.signal);
+    await this.core.ready();
+    return runScrape(this.core.lookups, this.core.localId, ih, opts.signal);
   }
 
   /**
@@ -283,8 +192,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
    * result is the key to get it back with.
    */
   async putImmutable(value: ItemValue, opts: LookupOptionsPublic = {}): Promise<PutResult> {
-    await this.readyForLookups();
-    return items.putImmutable(this.itemClient, value, opts.signal);
+    await this.core.ready();
+    return items.putImmutable(this.core, value, opts.signal);
   }
 
   /** BEP 44: the immutable value stored under `target` (its SHA-1), verified; null if none found. */
@@ -293,8 +202,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
     opts: LookupOptionsPublic = {}
   ): Promise<ImmutableItem | null> {
     const t = parseNodeId(target);
-    await this.readyForLookups();
-    return items.getImmutable(this.itemClient, t, opts.signal);
+    await this.core.ready();
+    return items.getImmutable(this.core, t, opts.signal);
   }
 
   /**
@@ -303,8 +212,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
    * (their codes are in `refusals`).
    */
   async putMutable(opts: PutMutableOptions): Promise<PutResult> {
-    await this.readyForLookups();
-    return items.putMutable(this.itemClient, opts);
+    await this.core.ready();
+    return items.putMutable(this.core, opts);
   }
 
   /** BEP 44: the verified mutable value with the highest seq under `publicKey` (+ salt); null if none. */
@@ -313,8 +222,8 @@ export class DHT extends TypedEmitter<DhtEvents> {
     opts: GetMutableOptions = {}
   ): Promise<MutableItem | null> {
     const key = parsePublicKey(publicKey);
-    await this.readyForLookups();
-    return items.getMutable(this.itemClient, key, opts);
+    await this.core.ready();
+    return items.getMutable(this.core, key, opts);
   }
 
   /**
@@ -322,15 +231,15 @@ export class DHT extends TypedEmitter<DhtEvents> {
    * on the nodes closest to it; anyone may, no key needed. Items expire after ~2 h otherwise.
    */
   async republish(item: ImmutableItem | MutableItem, opts: LookupOptionsPublic = {}): Promise<PutResult> {
-    await this.readyForLookups();
-    return items.republish(this.itemClient, item, opts.signal);
+    await this.core.ready();
+    return items.republish(this.core, item, opts.signal);
   }
 
   /** Iterative find_node: the k closest nodes to `target` that answered. */
   async findNode(target: string | Uint8Array, opts: LookupOptionsPublic = {}): Promise<LookupResult> {
     const t = parseNodeId(target);
     this.assertUsable();
-    const result = await this.lookups.run(t, 'find_node', opts.signal);
+    const result = await this.core.lookups.run(t, 'find_node', opts.signal);
     if (result.aborted) throw new AbortError();
     return result;
   }
@@ -338,7 +247,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   /** Ping a node; resolves with its id. */
   async ping(address: string | Address, opts: LookupOptionsPublic = {}): Promise<Uint8Array> {
     const addr = parseHostPort(address);
-    const reply = await this.query(addr, { method: 'ping', id: this.id }, opts.signal);
+    const reply = await this.core.query(addr, { method: 'ping', id: this.core.localId }, opts.signal);
     return reply.id;
   }
 
@@ -349,8 +258,12 @@ export class DHT extends TypedEmitter<DhtEvents> {
     opts: LookupOptionsPublic = {}
   ): Promise<SampleInfohashesResult> {
     const addr = parseHostPort(node);
-    const t = target ? parseNodeId(target) : randomId(this.random);
-    const body = await this.query(addr, { method: 'sample_infohashes', id: this.id, target: t }, opts.signal);
+    const t = target ? parseNodeId(target) : randomId(this.core.random);
+    const body = await this.core.query(
+      addr,
+      { method: 'sample_infohashes', id: this.core.localId, target: t },
+      opts.signal
+    );
     return {
       id: body.id,
       supported: body.samples !== undefined,
@@ -368,29 +281,32 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   /** Counters and table/store sizes. */
   stats(): DhtStats {
-    const rpc = this.rpc;
-    const base: RpcCounters = rpc ? structuredClone(rpc.counters) : emptyRpcCounters();
-    const all = this.table ? this.table.all() : [];
+    const core = this.core;
+    const bound = core.isBound();
+    const base: RpcCounters = bound ? structuredClone(core.rpc.counters) : emptyRpcCounters();
+    const all = bound ? core.table.all() : [];
+    const stored = core.storedCounts();
     return {
       ...base,
       nodes: all.length,
-      goodNodes: all.filter((c) => this.table.state(c) === 'good').length,
-      storedInfoHashes: this.peers.infoHashCount(),
-      storedPeers: this.peers.peerCount(),
-      storedItems: this.items.size(),
-      inflight: rpc ? rpc.inflight() : 0,
-      lookups: this.lookups.count
+      goodNodes: all.filter((c) => core.table.state(c) === 'good').length,
+      storedInfoHashes: stored.infoHashes,
+      storedPeers: stored.peers,
+      storedItems: stored.items,
+      inflight: bound ? core.rpc.inflight() : 0,
+      lookups: core.lookups.count
     };
   }
 
   /** Our IP address as other nodes report it (BEP 42 voting), or null while unknown. */
   externalAddress(): string | null {
-    return this.externalIp.address;
+    return this.core.externalAddress;
   }
 
   /** The nodes of our routing table (for persistence or inspection). */
   nodes(): NodeInfo[] {
-    return this.table ? this.table.all().map((c) => ({ id: c.id, host: c.host, port: c.port })) : [];
+    if (!this.core.isBound()) return [];
+    return this.core.table.all().map((c) => ({ id: c.id, host: c.host, port: c.port }));
   }
 
   /** Save id and routing table to `path` (default: options.statePath), atomically. */
@@ -401,7 +317,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   }
 
   private currentState(): DhtState {
-    return { id: this.id, nodes: this.nodes() };
+    return { id: this.core.localId, nodes: this.nodes() };
   }
 
   /** Stop everything: lookups, timers, sockets. Saves the state first when statePath is set. */
@@ -409,14 +325,12 @@ export class DHT extends TypedEmitter<DhtEvents> {
     if (this.destroyed) return;
     this.destroyed = true;
     // Stop the work first (a join in progress included), then wait for start() to unwind.
-    this.lookups.abortAll();
+    this.core.close();
     this.joining?.abort();
-    this.rpc?.close();
-    this.markBound();
     await this.ready.catch(() => {});
     this.maintenance?.stop();
-    await this.stateStore?.close(this.table ? this.currentState() : null);
-    this.rpc?.close();
+    await this.stateStore?.close(this.core.isBound() ? this.currentState() : null);
+    this.core.close();
     await this.transport?.close();
     this.removeAllListeners();
   }
@@ -424,108 +338,50 @@ export class DHT extends TypedEmitter<DhtEvents> {
   // --- internals -------------------------------------------------------------------------
 
   private async start(bootstrap: Address[]): Promise<void> {
+    const core = this.core;
     const state = (await this.stateStore?.open(() => this.destroyed)) ?? null;
     // A state file another node holds lends us its nodes, not its id (see state-lock.ts).
-    if (state && this.opts.nodeId === undefined && this.stateStore?.writable) this.id = state.id;
-    this.transport =
+    if (state && this.opts.nodeId === undefined && this.stateStore?.writable) core.useSavedId(state.id);
+    const transport = (this.transport =
       this.opts.transport ??
-      (await createUdpTransport({ host: this.opts.host ?? '0.0.0.0', port: this.opts.port ?? 0 }));
+      (await createUdpTransport({ host: this.opts.host ?? '0.0.0.0', port: this.opts.port ?? 0 })));
     // A refused send fails the queries to its address (the node is unreachable from here, not
     // the node's own trouble); the shared port also reports uTP's refused sends, which match none.
-    this.transport.onError((err) => {
-      if (err instanceof SendError) this.rpc?.sendFailed(err);
-      else this.emit('warning', err);
+    transport.onError((err) => {
+      if (err instanceof SendError) {
+        if (core.isBound()) core.rpc.sendFailed(err);
+      } else this.emit('warning', err);
     });
     if (this.destroyed) {
-      await this.transport.close();
+      await transport.close();
       throw new DestroyedError();
     }
-    this.rpc = new RpcSocket({
-      transport: this.transport,
-      clock: this.clock,
-      random: this.random,
-      timeoutMs: this.opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
-      ...(this.opts.maxInflight ? { maxInflight: this.opts.maxInflight } : {}),
-      ...(this.opts.maxQueriesPerSecond ? { maxQueriesPerSecond: this.opts.maxQueriesPerSecond } : {}),
-      readOnly: this.opts.readOnly ?? false,
-      version: CLIENT_VERSION,
-      ...(this.protections.inbound
-        ? { inbound: new InboundLimiter(this.clock, this.protections.inbound) }
-        : {}),
-      maxBytesPerSecond: this.protections.maxBytesPerSecond
-    });
-    const own = this.transport.address();
-    this.ownAddress = own;
-    this.ipv6 = own.host.includes(':');
-    this.table = new RoutingTable({
-      localId: this.id,
-      now: () => this.clock.now(),
-      k: this.k,
-      isOwnAddress: (host, port) => this.isOwn({ host, port }),
-      ...(this.diversity ? { diversity: this.diversity } : {})
-    });
-    this.admission = new Admission({
-      table: this.table,
-      ping: (node, expectedId) => this.query(node, { method: 'ping', id: this.id }, undefined, expectedId),
-      onAdded: (node) => this.emit('node', node),
-      isOwn: (a) => this.isOwn(a),
-      isClosed: () => this.destroyed
-    });
-    this.queryHost = {
-      rpc: this.rpc,
-      clock: this.clock,
-      nodeFailed: (id) => this.table.nodeFailed(id),
-      answered: (node, rtt) => this.admission?.answered(node, rtt),
-      voteExternalIp: (voter, reported) => this.voteExternalIp(voter, reported)
-    };
-    if (!this.opts.readOnly) {
-      // One context for every query (built per query, it cost three closures each time).
-      const server: ServerContext = (this.server = {
-        localId: this.id,
-        k: this.k,
-        table: this.table,
-        tokens: this.tokens,
-        peers: this.peers,
-        rpc: this.rpc,
-        items: this.items,
-        closestNodes: (target) => this.table.closest(target, this.k, isNotBad),
-        sampleIntervalSeconds: this.opts.sampleIntervalSeconds ?? 21600,
-        onAnnounce: (ih, peer, node) => this.emit('announce', peer, ih, node),
-        onInfoHash: (ih, kind, node) => this.emit('infohash', ih, kind, node),
-        onQueryFrom: (node) => this.admission?.queried(node)
-      });
-      this.rpc.onQuery((msg, from) => handleQuery(server, msg, from));
-    }
-    for (const n of state?.nodes ?? []) this.table.restore(n);
-    for (const n of this.knownNodes ?? []) this.table.restore(n);
+    core.bind(transport);
+    for (const n of state?.nodes ?? []) core.table.restore(n);
+    for (const n of this.knownNodes ?? []) core.table.restore(n);
     this.knownNodes = null;
-    this.bootstrapAddresses = await resolveBootstrap(bootstrap, this.ipv6 ? 6 : 4, (err) =>
+    const addresses = await resolveBootstrap(bootstrap, core.ipv6 ? 6 : 4, (err) =>
       this.emit('warning', err)
     );
     if (this.destroyed) throw new DestroyedError();
-    this.markBound();
-    this.maintenance = new Maintenance({
-      clock: this.clock,
-      random: this.random,
-      table: this.table,
-      peers: this.peers,
-      intervalMs: this.opts.maintenanceIntervalMs ?? 60_000,
-      saveIntervalMs: this.opts.saveIntervalMs ?? 5 * 60_000,
-      refresh: (target) => this.lookups.run(target, 'find_node').then(() => {}),
-      ping: (node) => this.query(node, { method: 'ping', id: this.id }, undefined, node.id).then(() => {}),
-      save: this.stateStore?.writable ? () => this.stateStore!.save(this.currentState()) : null,
-      warn: (err) => this.emit('warning', err)
-    });
+    core.markReady(addresses);
+    const store = this.stateStore;
+    this.maintenance = new Maintenance(
+      core,
+      this.opts.maintenanceIntervalMs ?? 60_000,
+      this.opts.saveIntervalMs ?? 5 * 60_000,
+      store?.writable ? () => store.save(this.currentState()) : null
+    );
     // No await since the last `destroyed` check: destroy() from here on aborts this controller.
     const joining = (this.joining = new AbortController());
     await join({
-      id: this.id,
-      k: this.k,
-      clock: this.clock,
-      random: this.random,
-      table: this.table,
-      lookups: this.lookups,
-      hasBootstrap: this.bootstrapAddresses.length > 0,
+      id: core.localId,
+      k: core.k,
+      clock: core.clock,
+      random: core.random,
+      table: core.table,
+      lookups: core.lookups,
+      hasBootstrap: addresses.length > 0,
       delayMs: this.opts.joinDelayMs ?? 0,
       signal: joining.signal,
       warn: (err) => this.emit('warning', err)
@@ -541,54 +397,10 @@ export class DHT extends TypedEmitter<DhtEvents> {
     onPeer: (p: Address) => void
   ): Promise<LookupResult> {
     this.assertUsable();
-    return this.lookups.getPeers(ih, signal, (p, from) => {
+    return this.core.lookups.getPeers(ih, signal, (p, from) => {
       onPeer(p);
       this.emit('peer', p, ih, from);
     });
-  }
-
-  /** Send a query once the socket is up; its outcome updates the table (tracked-query.ts). */
-  private async query(
-    to: Address,
-    query: Query,
-    signal?: AbortSignal,
-    expectedId?: Uint8Array,
-    timeoutMs?: number
-  ): Promise<ResponseBody> {
-    await this.readyForLookups();
-    return trackedQuery(this.queryHost!, to, query, { signal, expectedId, timeoutMs });
-  }
-
-  /**
-   * A reply told us our address. When the vote settles on a new public address and our id does
-   * not match it (BEP 42), take an id derived from it, unless the user chose the id.
-   */
-  private voteExternalIp(voter: string, reported: string): void {
-    const winner = this.externalIp.vote(voter, reported);
-    if (winner === null) return;
-    this.emit('external-ip', winner);
-    if (!this.protections.bep42 || this.opts.nodeId !== undefined || this.destroyed) return;
-    if (ipScope(winner) !== 'public' || isBep42Compliant(this.id, winner)) return;
-    const id = bep42Id(winner, this.random);
-    if (!id) return;
-    this.id = id;
-    this.table.setLocalId(id);
-    if (this.server) this.server.localId = id;
-    this.emit('node-id', id);
-    // Our neighbourhood moved with the id: look it up, as a join does.
-    this.lookups.run(id, 'find_node').catch(() => {});
-  }
-
-  private isOwn(n: Address): boolean {
-    const own = this.ownAddress;
-    return (
-      !!own && n.port === own.port && (n.host === own.host || own.host === '0.0.0.0' || own.host === '::')
-    );
-  }
-
-  private async readyForLookups(): Promise<void> {
-    if (!this.rpc) await this.bound;
-    this.assertUsable();
   }
 
   private assertUsable(): void {

@@ -26,11 +26,11 @@ import { toHex } from '../util/bytes.js';
 
 /** What the item operations need from their DHT node. */
 export interface ItemClient {
-  lookups: NodeLookups;
-  k: number;
-  localId(): Uint8Array;
+  readonly lookups: NodeLookups;
+  readonly k: number;
+  readonly localId: Uint8Array;
   /** One query to a node whose id we know (the reply must come from that id). */
-  query(to: NodeInfo, query: Query, signal: AbortSignal | undefined): Promise<ResponseBody>;
+  queryNode(to: NodeInfo, query: Query, signal: AbortSignal | undefined): Promise<ResponseBody>;
 }
 
 export interface PutResult {
@@ -83,7 +83,7 @@ export async function getImmutable(
     await c.lookups.run(
       target,
       {
-        query: { method: 'get', id: c.localId(), target },
+        query: { method: 'get', id: c.localId, target },
         onReply: (body) => {
           found ??= acceptImmutable(target, body.v);
           if (found) controller.abort(); // a verified copy is the value: no need to walk on
@@ -121,7 +121,7 @@ export async function putImmutable(
   const target = immutableTarget(v);
   const lookup = await c.lookups.run(
     target,
-    { query: { method: 'get', id: c.localId(), target }, onReply: () => {} },
+    { query: { method: 'get', id: c.localId, target }, onReply: () => {} },
     signal
   );
   if (lookup.aborted) throw new AbortError();
@@ -130,7 +130,7 @@ export async function putImmutable(
     ...(await putToClosest(
       c,
       lookup,
-      () => ({ method: 'put', id: c.localId(), token: new Uint8Array(0), v }),
+      () => ({ method: 'put', id: c.localId, token: new Uint8Array(0), v }),
       signal
     ))
   };
@@ -166,7 +166,7 @@ export async function putMutable(c: ItemClient, opts: PutMutableOptions): Promis
 
   const put = (node: NodeInfo): PutQuery => ({
     method: 'put',
-    id: c.localId(),
+    id: c.localId,
     token: new Uint8Array(0),
     v,
     k: publicKey,
@@ -192,13 +192,13 @@ export async function republish(
   const target = mutable ? mutableTarget(mutable.publicKey, mutable.salt) : immutableTarget(item.v);
   const lookup = await c.lookups.run(
     target,
-    { query: { method: 'get', id: c.localId(), target }, onReply: () => {} },
+    { query: { method: 'get', id: c.localId, target }, onReply: () => {} },
     signal
   );
   if (lookup.aborted) throw new AbortError();
   const put = (): PutQuery => ({
     method: 'put',
-    id: c.localId(),
+    id: c.localId,
     token: new Uint8Array(0),
     v: item.v,
     ...(mutable
@@ -229,7 +229,7 @@ async function walkMutable(
   const holders = new Set<string>();
   const query: Query = {
     method: 'get',
-    id: c.localId(),
+    id: c.localId,
     target,
     ...(newerThan !== undefined ? { seq: newerThan } : {})
   };
@@ -259,7 +259,7 @@ async function putToClosest(
 ): Promise<Omit<PutResult, 'target' | 'seq' | 'lookup'> & { lookup: LookupResult }> {
   const targets = lookup.closest.filter((r) => r.token !== undefined).slice(0, c.k);
   const results = await Promise.allSettled(
-    targets.map((t) => c.query(t.node, { ...make(t.node), token: t.token! }, signal))
+    targets.map((t) => c.queryNode(t.node, { ...make(t.node), token: t.token! }, signal))
   );
   if (signal?.aborted) throw new AbortError();
   const refusals: number[] = [];

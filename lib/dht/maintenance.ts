@@ -14,8 +14,7 @@
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { RandomSource } from '../util/random.js';
 import type { RoutingTable } from '../routing/routing-table.js';
-import type { PeerStore } from '../store/peer-store.js';
-import type { NodeInfo } from '../krpc/types.js';
+import type { Address } from '../net/address.js';
 import { randomIdWithPrefix } from '../id/node-id.js';
 
 /** At most this many bucket refresh lookups per tick (keeps bursts small). */
@@ -31,17 +30,18 @@ const PROBE_REPLACEABLE_AFTER_MS = 30_000;
 /** Below this many nodes the table re-runs the self lookup every tick. */
 const SMALL_TABLE = 16;
 
-export interface MaintenanceOptions {
-  clock: Clock;
-  random: RandomSource;
-  table: RoutingTable;
-  peers: PeerStore;
-  intervalMs: number;
-  saveIntervalMs: number;
-  refresh: (target: Uint8Array) => Promise<void>;
-  ping: (node: NodeInfo) => Promise<void>;
-  save: (() => Promise<void>) | null;
-  warn: (err: Error) => void;
+/** What upkeep needs from its node (node-core.ts). */
+export interface MaintenanceHost {
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly table: RoutingTable;
+  /** A find_node lookup of `target`. */
+  refresh(target: Uint8Array): Promise<void>;
+  /** Ping `node`; resolves if it answered with `expectedId`. */
+  ping(node: Address, expectedId: Uint8Array): Promise<unknown>;
+  /** Expire stored peers. */
+  pruneStores(): void;
+  warn(err: Error): void;
 }
 
 export class Maintenance {
@@ -52,8 +52,14 @@ export class Maintenance {
   private lastSave: number;
   private stopped = false;
 
-  constructor(private readonly opts: MaintenanceOptions) {
-    this.lastSave = opts.clock.now();
+  /** `save` writes the state file (null: no state file of ours). */
+  constructor(
+    private readonly host: MaintenanceHost,
+    private readonly intervalMs: number,
+    private readonly saveIntervalMs: number,
+    private readonly save: (() => Promise<void>) | null
+  ) {
+    this.lastSave = host.clock.now();
   }
 
   start(): void {
@@ -69,23 +75,25 @@ export class Maintenance {
 
   /** One round of upkeep (also callable directly in tests). */
   tick(): void {
-    const { table, peers, clock, random } = this.opts;
+    const { host } = this;
+    const { table, clock, random } = host;
     // A small table means we joined a young network (or lost our neighbours): look again.
-    if (table.size() < SMALL_TABLE) this.opts.refresh(table.localId).catch(() => {});
+    if (table.size() < SMALL_TABLE) host.refresh(table.localId).catch(() => {});
     for (const prefix of table.bucketsToRefresh().slice(0, MAX_REFRESH_PER_TICK)) {
       table.touchBucket(prefix);
-      this.opts.refresh(randomIdWithPrefix(table.localId, prefix, random)).catch(() => {});
+      host.refresh(randomIdWithPrefix(table.localId, prefix, random)).catch(() => {});
     }
-    peers.prune();
-    if (this.opts.save && clock.now() - this.lastSave >= this.opts.saveIntervalMs) {
+    host.pruneStores();
+    if (this.save && clock.now() - this.lastSave >= this.saveIntervalMs) {
       this.lastSave = clock.now();
-      this.opts.save().catch((err: Error) => this.opts.warn(err));
+      this.save().catch((err: Error) => host.warn(err));
     }
   }
 
   /** One round of liveness pings (also callable directly in tests). */
   probe(): void {
-    const { table } = this.opts;
+    const { host } = this;
+    const { table } = host;
     const stale = table.stalest(MAX_PINGS_PER_PROBE - 1, PROBE_AFTER_MS, PROBE_REPLACEABLE_AFTER_MS);
     if (stale.length === 0) return;
     // A silence counts against a node only if someone answered us meanwhile (dht.ts: our own
@@ -101,21 +109,21 @@ export class Maintenance {
     for (const node of stale) {
       // Failures are recorded by the query path; a second try covers a lost datagram, so a live
       // node is not dropped for one loss, and a dead one reaches NODE_BAD_FAILURES at once.
-      this.opts
-        .ping(node)
-        .catch(() => this.opts.ping(node))
+      host
+        .ping(node, node.id)
+        .catch(() => host.ping(node, node.id))
         .catch(() => {});
     }
   }
 
   /** Every interval / PROBES_PER_INTERVAL a probe round; every interval a tick before it. */
   private schedule(): void {
-    this.timer = this.opts.clock.setTimeout(() => {
+    this.timer = this.host.clock.setTimeout(() => {
       this.timer = null;
       if (this.stopped) return;
       if (++this.rounds % PROBES_PER_INTERVAL === 0) this.tick();
       this.probe();
       this.schedule();
-    }, this.opts.intervalMs / PROBES_PER_INTERVAL);
+    }, this.intervalMs / PROBES_PER_INTERVAL);
   }
 }

@@ -6,7 +6,8 @@
 import { EMPTY_SET } from '../util/empty.js';
 import { formatAddress, type Address } from '../net/address.js';
 import type { NodeInfo, Query, ResponseBody } from '../krpc/types.js';
-import type { SubnetKey } from '../net/ip-class.js';
+import type { IpDiversity } from '../routing/ip-diversity.js';
+import { isBep42Compliant } from '../id/bep42.js';
 import { runLookup, type LookupQuery, type LookupResult } from '../lookup/lookup.js';
 import { type RoutingTable, isNotBad } from '../routing/routing-table.js';
 import { linkedController } from '../util/abort.js';
@@ -24,24 +25,24 @@ export interface CustomLookup {
   onReply(body: ResponseBody, from: NodeInfo): void;
 }
 
-export interface NodeLookupsOptions {
-  clock: Clock;
-  k: number;
-  alpha: number;
-  queryTimeoutMs: number;
+/** What lookups need from their node (node-core.ts), read when each lookup starts. */
+export interface LookupHost {
+  readonly clock: Clock;
+  readonly k: number;
+  readonly alpha: number;
+  readonly queryTimeoutMs: number;
+  /** Our id (a saved state may set it during start; BEP 42 may change it). */
+  readonly localId: Uint8Array;
+  readonly table: RoutingTable;
+  readonly bootstrapAddresses: Address[];
+  /** Our socket speaks IPv6: follow `nodes6` (BEP 32), else `nodes`. */
+  readonly ipv6: boolean;
+  /** BEP 42: only compliant nodes count for termination and announce targets. */
+  readonly bep42: boolean;
+  /** IP diversity within one lookup (absent: none). */
+  readonly diversity: IpDiversity | undefined;
   /** How long to wait for `node` before the lookup widens past it (from measured RTTs). */
   slowAfter(node: NodeInfo): number;
-  /** BEP 42 check for lookup termination and announce targets (absent: all count). */
-  verified?: (node: NodeInfo) => boolean;
-  /** IP diversity within one lookup (absent: none). */
-  subnetOf?: (node: NodeInfo) => SubnetKey | null;
-  maxPerSubnet?: number;
-  /** Our id (read per lookup: a saved state may set it during start). */
-  localId(): Uint8Array;
-  table(): RoutingTable;
-  bootstrap(): Address[];
-  /** Our socket speaks IPv6: follow `nodes6` (BEP 32), else `nodes`. */
-  ipv6(): boolean;
   isOwn(address: Address): boolean;
   /** Resolves once the node is bound; throws once it is destroyed. */
   ready(): Promise<void>;
@@ -55,12 +56,15 @@ export interface NodeLookupsOptions {
   ): Promise<ResponseBody>;
 }
 
+/** BEP 42 check of a lookup's responders (one function for every node and lookup). */
+const bep42Verified = (n: NodeInfo): boolean => isBep42Compliant(n.id, n.host);
+
 export class NodeLookups {
   /** Lookups started so far. */
   count = 0;
   private running: ReadonlySet<AbortController> = EMPTY_SET;
 
-  constructor(private readonly o: NodeLookupsOptions) {}
+  constructor(private readonly host: LookupHost) {}
 
   /** Walk towards `target`; `onValues` sees each get_peers reply's peers. */
   async run(
@@ -70,32 +74,37 @@ export class NodeLookups {
     withBootstrap = false,
     onValues?: (values: Address[], from: NodeInfo) => void
   ): Promise<LookupResult> {
-    await this.o.ready();
+    const host = this.host;
+    await host.ready();
     const controller = linkedController(signal);
     this.ownRunning().add(controller);
     this.count++;
-    const { k } = this.o;
-    const localId = this.o.localId();
+    const { k, diversity } = host;
+    const localId = host.localId;
     // Plain copies: the lookup's result hands these nodes to the caller, who may keep or spread
     // them (a table contact builds its host text on read, which a spread would not copy).
-    const seeds = this.o
-      .table()
+    const seeds = host.table
       .closest(target, k * 2, isNotBad)
       .map((c) => ({ id: c.id, host: c.host, port: c.port }));
     const useBootstrap = withBootstrap || seeds.length < k;
     try {
       return await runLookup({
         target,
-        clock: this.o.clock,
+        clock: host.clock,
         seeds,
-        ...(useBootstrap ? { bootstrap: this.o.bootstrap() } : {}),
+        ...(useBootstrap ? { bootstrap: host.bootstrapAddresses } : {}),
         k,
-        alpha: this.o.alpha,
-        slowAfterMs: (node) => this.o.slowAfter(node),
-        ...(this.o.verified ? { verified: this.o.verified } : {}),
-        ...(this.o.subnetOf ? { subnetOf: this.o.subnetOf, maxPerSubnet: this.o.maxPerSubnet ?? 1 } : {}),
+        alpha: host.alpha,
+        slowAfterMs: (node) => host.slowAfter(node),
+        ...(host.bep42 ? { verified: bep42Verified } : {}),
+        ...(diversity
+          ? {
+              subnetOf: (n: NodeInfo) => diversity.subnetOf(n.host),
+              maxPerSubnet: diversity.maxPerSubnetPerLookup
+            }
+          : {}),
         signal: controller.signal,
-        exclude: (n) => bytesEqual(n.id, localId) || this.o.isOwn(n),
+        exclude: (n) => bytesEqual(n.id, localId) || host.isOwn(n),
         query: this.queryFor(method, target, localId),
         ...(onValues ? { onValues } : {})
       });
@@ -136,14 +145,15 @@ export class NodeLookups {
           ? { method, id, target }
           : { method, id, infoHash: target };
     const onReply = typeof method !== 'string' ? method.onReply : undefined;
-    const timeoutMs = this.o.queryTimeoutMs;
+    const host = this.host;
+    const timeoutMs = host.queryTimeoutMs;
     return async (node, signal, attempt) => {
       // A retry only covers a lost datagram: give it a short timeout so a dead node stays cheap.
       const retryTimeout = attempt > 1 ? Math.max(250, Math.floor(timeoutMs / 4)) : undefined;
-      const body = await this.o.query(node, query, signal, node.id, retryTimeout);
+      const body = await host.query(node, query, signal, node.id, retryTimeout);
       onReply?.(body, { id: body.id, host: node.host, port: node.port });
       // Our socket speaks one family: keep the contacts we can reach (BEP 32).
-      const nodes = this.o.ipv6() ? (body.nodes6 ?? []) : (body.nodes ?? []);
+      const nodes = host.ipv6 ? (body.nodes6 ?? []) : (body.nodes ?? []);
       return {
         id: body.id,
         nodes,
