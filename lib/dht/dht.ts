@@ -72,8 +72,9 @@ export class DHT extends TypedEmitter<DhtEvents> {
 
   constructor(opts: DhtOptions = {}) {
     super();
-    // The known nodes are needed once, at start: not kept with the options for the node's life.
-    const { knownNodes, ...rest } = opts;
+    // The known nodes and the bootstrap list are needed once, at start: not kept with the
+    // options for the node's life.
+    const { knownNodes, bootstrap: bootstrapOption, ...rest } = opts;
     this.opts = rest;
     this.knownNodes = knownNodes ?? null;
     validateStartOptions(opts);
@@ -81,7 +82,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.stateStore = opts.statePath
       ? new StateStore(opts.statePath, (err) => this.emit('warning', err))
       : null;
-    const bootstrap = (opts.bootstrap ?? DEFAULT_BOOTSTRAP).map((b) => parseHostPort(b));
+    const bootstrap = (bootstrapOption ?? DEFAULT_BOOTSTRAP).map((b) => parseHostPort(b));
     this.ready = this.start(bootstrap);
     this.ready.catch(() => {}); // surfaced to whoever awaits `ready`
   }
@@ -283,7 +284,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
   stats(): DhtStats {
     const core = this.core;
     const bound = core.isBound();
-    const base: RpcCounters = bound ? structuredClone(core.rpc.counters) : emptyRpcCounters();
+    const base: RpcCounters = structuredClone(bound ? core.rpc.counters : emptyRpcCounters());
     const all = bound ? core.table.all() : [];
     const stored = core.storedCounts();
     return {

@@ -11,7 +11,7 @@
  */
 import type { Address } from '../net/address.js';
 import type { NodeInfo, Query, QueryMessage, ResponseBody } from '../krpc/types.js';
-import { RpcSocket } from '../rpc/rpc-socket.js';
+import { RpcSocket, type QueryServer } from '../rpc/rpc-socket.js';
 import { InboundLimiter } from '../rpc/inbound-limiter.js';
 import type { Transport } from '../net/transport.js';
 import { isNotBad, RoutingTable } from '../routing/routing-table.js';
@@ -40,11 +40,28 @@ import { ALPHA, CLIENT_VERSION, K, MIN_SLOW_AFTER_MS, QUERY_TIMEOUT_MS } from '.
 /** How the node reports to its users (the DHT's emit). */
 export type EmitEvent = <E extends keyof DhtEvents>(event: E, ...args: DhtEvents[E]) => void;
 
+const noop = (): void => {};
+
+/** IpDiversity holds only its limits: nodes on the default ones share one. */
+const DEFAULT_DIVERSITY = new IpDiversity(resolveProtections({}).diversity!);
+
+function diversityFor(p: Protections): IpDiversity | undefined {
+  if (!p.diversity) return undefined;
+  return p.diversity === resolveProtections({}).diversity ? DEFAULT_DIVERSITY : new IpDiversity(p.diversity);
+}
+
 /** Default BEP 51 `interval`, seconds. */
 const SAMPLE_INTERVAL_SECONDS = 21600;
 
 export class NodeCore
-  implements LookupHost, AdmissionHost, TrackedQueryHost, ServerContext, MaintenanceHost, ItemClient
+  implements
+    LookupHost,
+    AdmissionHost,
+    TrackedQueryHost,
+    ServerContext,
+    QueryServer,
+    MaintenanceHost,
+    ItemClient
 {
   /** Our node id (BEP 42 may change it: see voteExternalIp). */
   localId: Uint8Array;
@@ -72,7 +89,8 @@ export class NodeCore
   private externalIp: ExternalIpVoter | null = null;
   /** Resolves once the socket is bound (or the node is closed before). */
   readonly bound: Promise<void>;
-  private markBound: () => void = () => {};
+  /** Resolves `bound`; dropped once called (it holds the promise's resolving context). */
+  private markBound: () => void = noop;
 
   constructor(
     private readonly opts: DhtOptions,
@@ -86,7 +104,7 @@ export class NodeCore
     this.sampleIntervalSeconds = opts.sampleIntervalSeconds ?? SAMPLE_INTERVAL_SECONDS;
     this.localId = opts.nodeId !== undefined ? parseNodeId(opts.nodeId) : randomId(this.random);
     this.protections = resolveProtections(opts);
-    this.diversity = this.protections.diversity ? new IpDiversity(this.protections.diversity) : undefined;
+    this.diversity = diversityFor(this.protections);
     this.lookups = new NodeLookups(this);
     this.bound = new Promise((resolve) => (this.markBound = resolve));
     // The stores are made on first use; with options of their own, at once, so that a bad
@@ -123,6 +141,19 @@ export class NodeCore
   /** BEP 44 items put to us. */
   get items(): ItemStore {
     return (this.madeItems ??= new ItemStore({ clock: this.clock, ...this.opts.itemStore }));
+  }
+
+  /**
+   * Which of the structures made on first use exist (for tests and inspection): an idle node
+   * has none of them.
+   */
+  made(): { tokens: boolean; peers: boolean; items: boolean; externalIpVotes: boolean } {
+    return {
+      tokens: this.madeTokens !== null,
+      peers: this.madePeers !== null,
+      items: this.madeItems !== null,
+      externalIpVotes: this.externalIp !== null
+    };
   }
 
   /** Infohashes, peers and items stored, without making the stores to count them. */
@@ -176,20 +207,20 @@ export class NodeCore
       ...(this.diversity ? { diversity: this.diversity } : {})
     });
     this.admission = new Admission(this);
-    if (!this.opts.readOnly) this.rpc.onQuery((msg, from) => this.serve(msg, from));
+    if (!this.opts.readOnly) this.rpc.onQuery(this);
   }
 
   /** The socket is bound and the bootstrap list resolved: queries may go out. */
   markReady(bootstrap: Address[]): void {
     this.bootstrapAddresses = bootstrap;
-    this.markBound();
+    this.releaseBound();
   }
 
   /** Stop: running lookups end, queries fail with DestroyedError, nothing more is admitted. */
   close(): void {
     this.closed = true;
     this.lookups.abortAll();
-    this.markBound();
+    this.releaseBound();
     if (this.isBound()) this.rpc.close();
   }
 
@@ -301,7 +332,13 @@ export class NodeCore
     this.lookups.run(id, 'find_node').catch(() => {});
   }
 
-  private serve(msg: QueryMessage, from: Address): void {
+  private releaseBound(): void {
+    this.markBound();
+    this.markBound = noop;
+  }
+
+  /** A query to answer (server.ts). */
+  serve(msg: QueryMessage, from: Address): void {
     handleQuery(this, msg, from);
   }
 }

@@ -45,6 +45,9 @@ export interface MulticastOptions {
   loopback: boolean;
 }
 
+/** `lastFrom` before the first datagram (matches no sender: port 0). */
+const NO_SENDER: Readonly<Address> = Object.freeze({ host: '', port: 0 });
+
 /** Receive buffer we ask for: a busy DHT node gets bursts of replies to parallel lookups. */
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -125,7 +128,7 @@ class UdpTransport implements Transport {
   private closing: Promise<void> | null = null;
   private readonly local: Address;
   /** The sender of the last datagram received. */
-  private lastFrom: Readonly<Address> = Object.freeze({ host: '', port: 0 });
+  private lastFrom: Readonly<Address> = NO_SENDER;
   /** One callback for every checked send, so sending allocates no closure. */
   private readonly afterSend = (err: Error | null): void => {
     if (err === null) return;

@@ -73,8 +73,8 @@ export class InboundLimiter {
   private readonly o: Readonly<Required<InboundLimitsOptions>>;
   /** Least recently heard first; the shared empty map until a limited source arrives. */
   private sources: ReadonlyMap<string, Source> = EMPTY_MAP;
-  /** null: no global cap. */
-  private readonly global: TokenBucket | null;
+  /** The global cap's bucket, made on first use (as full then as it would be); null: none yet. */
+  private globalBucket: TokenBucket | null = null;
   private banned = 0;
 
   constructor(
@@ -82,9 +82,8 @@ export class InboundLimiter {
     opts: InboundLimitsOptions = {}
   ) {
     this.o = withDefaults(INBOUND_LIMITS_DEFAULTS, opts);
-    const rate = this.o.globalRate;
-    this.global =
-      rate === Infinity ? null : new TokenBucket({ ratePerSecond: rate, burst: rate, nowMs: clock.now() });
+    // A rate of our caller's is checked now (the bucket throws on a bad one), not at first use.
+    if (this.o !== INBOUND_LIMITS_DEFAULTS) this.global();
   }
 
   /** Sources currently remembered. */
@@ -103,7 +102,19 @@ export class InboundLimiter {
       const verdict = this.perIp(host);
       if (verdict !== 'ok') return verdict;
     }
-    return !this.global || this.global.take(this.clock.now()) ? 'ok' : 'overloaded';
+    const global = this.global();
+    return !global || global.take(this.clock.now()) ? 'ok' : 'overloaded';
+  }
+
+  /** The bucket of all sources together; null when there is no global cap. */
+  private global(): TokenBucket | null {
+    const rate = this.o.globalRate;
+    if (rate === Infinity) return null;
+    return (this.globalBucket ??= new TokenBucket({
+      ratePerSecond: rate,
+      burst: rate,
+      nowMs: this.clock.now()
+    }));
   }
 
   private perIp(host: string): InboundVerdict {

@@ -71,11 +71,17 @@ export interface RpcReply {
   rtt: number;
 }
 
+/**
+ * The per-method counts of a socket that has counted none: shared, and replaced by an object of
+ * the socket's own on its first count (two objects per idle node saved).
+ */
+const NO_COUNTS: Record<string, number> = Object.freeze({});
+
 /** Every counter at zero (a fresh socket; the stats of a node not bound yet). */
 export function emptyRpcCounters(): RpcCounters {
   return {
-    queriesOut: {},
-    queriesIn: {},
+    queriesOut: NO_COUNTS,
+    queriesIn: NO_COUNTS,
     responsesIn: 0,
     errorsIn: 0,
     timeouts: 0,
@@ -119,7 +125,10 @@ export interface RpcCounters {
   sendFailures: number;
 }
 
-type QueryHandler = (message: QueryMessage, from: Address) => void;
+/** Who answers the queries we receive (the DHT's server). */
+export interface QueryServer {
+  serve(message: QueryMessage, from: Address): void;
+}
 
 interface Pending {
   key: string;
@@ -160,15 +169,20 @@ export class RpcSocket {
    */
   private awaitingHosts: ReadonlyMap<string, number> = EMPTY_MAP;
   private readonly inbound: InboundLimiter | undefined;
-  /** null: unlimited. */
-  private readonly budget: TokenBucket | null;
+  /** Outbound byte budget per second (Infinity: unlimited). */
+  private readonly bytesPerSecond: number;
+  /**
+   * The token buckets, made on first use: a bucket made then is as full as one made at
+   * construction would be by then (full is its cap), and an idle node keeps none.
+   */
+  private budgetBucket: TokenBucket | null = null;
+  private queryRateBucket: TokenBucket | null = null;
   /** Round trips of every answer we got. */
   readonly rtt = new RttEstimator();
   /** When we last received a valid reply (-Infinity: never). */
   lastResponseAt = -Infinity;
   private readonly waiting: Waiting[] = [];
-  private queryHandler: QueryHandler = () => {};
-  private readonly queryRate: TokenBucket;
+  private server: QueryServer | null = null;
   private refillTimer: TimerHandle | null = null;
   private closed = false;
 
@@ -181,22 +195,17 @@ export class RpcSocket {
     this.ratePerSecond = opts.maxQueriesPerSecond ?? MAX_QUERIES_PER_SECOND;
     this.readOnly = opts.readOnly ?? false;
     this.version = opts.version;
-    this.queryRate = new TokenBucket({
-      ratePerSecond: this.ratePerSecond,
-      burst: this.ratePerSecond,
-      nowMs: this.clock.now()
-    });
+    // A rate of our caller's is checked now (the bucket throws on a bad one), not at first use.
+    if (opts.maxQueriesPerSecond !== undefined) this.queryRate();
     this.inbound = opts.inbound;
     const bytes = opts.maxBytesPerSecond ?? Infinity;
-    this.budget =
-      bytes > 0 && bytes !== Infinity
-        ? new TokenBucket({ ratePerSecond: bytes, burst: bytes, nowMs: this.clock.now() })
-        : null;
+    this.bytesPerSecond = bytes > 0 ? bytes : Infinity;
     this.transport.onMessage((data, from) => this.receive(data, from));
   }
 
-  onQuery(handler: QueryHandler): void {
-    this.queryHandler = handler;
+  /** Answer incoming queries with `server` (none: they are counted and dropped). */
+  onQuery(server: QueryServer): void {
+    this.server = server;
   }
 
   inflight(): number {
@@ -210,7 +219,7 @@ export class RpcSocket {
     if (
       this.waiting.length === 0 &&
       this.pending.size < this.maxInflight &&
-      this.queryRate.take(this.clock.now())
+      this.queryRate().take(this.clock.now())
     ) {
       return new Promise((resolve, reject) => this.send(to, query, opts, resolve, reject));
     }
@@ -325,7 +334,7 @@ export class RpcSocket {
       reject,
       cleanupSignal: () => opts.signal?.removeEventListener('abort', onAbort)
     });
-    this.counters.queriesOut[query.method] = (this.counters.queriesOut[query.method] ?? 0) + 1;
+    this.countQuery('queriesOut', query.method);
     this.sendRaw(data, to, query.method === 'put' ? MAX_ITEM_DATAGRAM_BYTES : MAX_DATAGRAM_SEND_BYTES);
   }
 
@@ -349,7 +358,7 @@ export class RpcSocket {
       return;
     }
     this.counters.bytesOut += data.length;
-    this.budget?.spend(this.clock.now(), data.length);
+    this.budget()?.spend(this.clock.now(), data.length);
     this.transport.send(data, to);
   }
 
@@ -371,13 +380,14 @@ export class RpcSocket {
     const msg = decoded.message;
     if (msg.type === 'query') {
       if (awaited && !this.admitted(from)) return;
-      if (this.budget && !this.budget.hasAny(this.clock.now())) {
+      const budget = this.budget();
+      if (budget && !budget.hasAny(this.clock.now())) {
         this.counters.droppedOverBudget++;
         return;
       }
       const name = msg.query.method === 'unknown' ? 'unknown' : msg.query.method;
-      this.counters.queriesIn[name] = (this.counters.queriesIn[name] ?? 0) + 1;
-      this.queryHandler(msg, from);
+      this.countQuery('queriesIn', name);
+      this.server?.serve(msg, from);
       return;
     }
     const key = pendingKey(msg.tid, from);
@@ -411,7 +421,7 @@ export class RpcSocket {
 
   private drain(): void {
     while (this.waiting.length > 0 && this.pending.size < this.maxInflight) {
-      if (!this.queryRate.take(this.clock.now())) {
+      if (!this.queryRate().take(this.clock.now())) {
         this.scheduleDrain();
         return;
       }
@@ -422,11 +432,36 @@ export class RpcSocket {
   /** Wake up when the token bucket has refilled enough for the next waiting query. */
   private scheduleDrain(): void {
     if (this.refillTimer || this.closed) return;
-    const waitMs = this.queryRate.waitMs(this.clock.now()) || 1;
+    const waitMs = this.queryRate().waitMs(this.clock.now()) || 1;
     this.refillTimer = this.clock.setTimeout(() => {
       this.refillTimer = null;
       this.drain();
     }, waitMs);
+  }
+
+  private countQuery(kind: 'queriesOut' | 'queriesIn', method: string): void {
+    let counts = this.counters[kind];
+    if (counts === NO_COUNTS) counts = this.counters[kind] = {};
+    counts[method] = (counts[method] ?? 0) + 1;
+  }
+
+  /** Outbound queries per second (burst = one second's worth). */
+  private queryRate(): TokenBucket {
+    return (this.queryRateBucket ??= new TokenBucket({
+      ratePerSecond: this.ratePerSecond,
+      burst: this.ratePerSecond,
+      nowMs: this.clock.now()
+    }));
+  }
+
+  /** The outbound byte budget; null when unlimited. */
+  private budget(): TokenBucket | null {
+    if (this.bytesPerSecond === Infinity) return null;
+    return (this.budgetBucket ??= new TokenBucket({
+      ratePerSecond: this.bytesPerSecond,
+      burst: this.bytesPerSecond,
+      nowMs: this.clock.now()
+    }));
   }
 
   private ownPending(): Map<string, Pending> {

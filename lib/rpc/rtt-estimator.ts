@@ -8,21 +8,11 @@ import { SmoothedRtt } from '../util/smoothed-rtt.js';
 /** Slow-after before any answer was measured, ms (libtorrent's fixed short timeout). */
 export const INITIAL_SLOW_AFTER_MS = 1000;
 
-export class RttEstimator {
-  private readonly rtt = new SmoothedRtt();
-
-  /** Answers measured so far. */
-  get samples(): number {
-    return this.rtt.samples;
-  }
-
+/** A SmoothedRtt (its samples: the answers measured so far) with the wait it implies. */
+export class RttEstimator extends SmoothedRtt {
   /** Smoothed round trip, ms (0 before the first sample). */
   get smoothed(): number {
-    return this.rtt.srtt;
-  }
-
-  sample(rttMs: number): void {
-    this.rtt.sample(rttMs);
+    return this.srtt;
   }
 
   /**
@@ -32,7 +22,7 @@ export class RttEstimator {
    * [minMs, maxMs]. Before the first sample: INITIAL_SLOW_AFTER_MS (clamped).
    */
   slowAfter(minMs: number, maxMs: number, nodeRtt = 0): number {
-    const { srtt, rttvar, samples } = this.rtt;
+    const { srtt, rttvar, samples } = this;
     const base =
       nodeRtt > 0
         ? Math.max(3 * nodeRtt, nodeRtt + 4 * rttvar)

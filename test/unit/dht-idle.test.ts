@@ -6,7 +6,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { SimNetwork } from '../../lib/testing/sim-network.js';
 import { DHT } from '../../lib/dht/dht.js';
-import { decodeMessage, encodeQuery } from '../../lib/krpc/codec.js';
+import { NodeCore } from '../../lib/dht/node-core.js';
+import { decodeMessage, encodeQuery, encodeResponse } from '../../lib/krpc/codec.js';
 import type { Message, Query } from '../../lib/krpc/types.js';
 import { seededRandom, type RandomSource } from '../../lib/util/random.js';
 
@@ -67,5 +68,48 @@ describe('an idle DHT node', () => {
     expect(inbox.at(-1)?.type).toBe('response');
     expect(dht.stats().storedPeers).toBe(1);
     await dht.destroy();
+  });
+});
+
+describe("a node's shared core (NodeCore)", () => {
+  it('makes its stores, token secrets and vote table on first use, not before', async () => {
+    const net = new SimNetwork({ seed: 6, latencyMs: 5 });
+    const core = new NodeCore(
+      { clock: net.clock, random: seededRandom(12), nodeId: new Uint8Array(20).fill(7), bootstrap: [] },
+      () => {}
+    );
+    const transport = net.createTransport();
+    core.bind(transport);
+    core.markReady([]);
+    await net.runFor(1000);
+    expect(core.made()).toEqual({ tokens: false, peers: false, items: false, externalIpVotes: false });
+
+    // A client that queries the node and answers its verification pings, telling it its address.
+    const client = net.createTransport();
+    client.onMessage((data, from) => {
+      const d = decodeMessage(data);
+      if (d.ok && d.message.type === 'query')
+        client.send(encodeResponse(d.message.tid, { id }, { ip: { host: '1.2.3.4', port: 6881 } }), from);
+    });
+    const id = new Uint8Array(20).fill(9);
+    const send = async (q: Query): Promise<void> => {
+      client.send(encodeQuery(new Uint8Array([1, 2]), q, { readOnly: false }), transport.address());
+      await net.runFor(100);
+    };
+    await send({ method: 'ping', id });
+    expect(core.made()).toEqual({ tokens: false, peers: false, items: false, externalIpVotes: true });
+    await send({ method: 'get_peers', id, infoHash: new Uint8Array(20).fill(3) });
+    expect(core.made()).toEqual({ tokens: true, peers: true, items: false, externalIpVotes: true });
+    await send({ method: 'get', id, target: new Uint8Array(20).fill(4) });
+    expect(core.made()).toEqual({ tokens: true, peers: true, items: true, externalIpVotes: true });
+    core.close();
+  });
+
+  it('makes a store at once when its options are given, so a bad option throws at construction', () => {
+    const net = new SimNetwork({ seed: 7 });
+    const core = new NodeCore({ clock: net.clock, maxStoredInfoHashes: 10 }, () => {});
+    expect(core.made().peers).toBe(true);
+    expect(() => new NodeCore({ clock: net.clock, maxStoredInfoHashes: -1 }, () => {})).toThrow();
+    expect(() => new NodeCore({ clock: net.clock, tokenRotateMs: -1 }, () => {})).toThrow();
   });
 });
