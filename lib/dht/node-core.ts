@@ -43,11 +43,12 @@ export type EmitEvent = <E extends keyof DhtEvents>(event: E, ...args: DhtEvents
 const noop = (): void => {};
 
 /** IpDiversity holds only its limits: nodes on the default ones share one. */
-const DEFAULT_DIVERSITY = new IpDiversity(resolveProtections({}).diversity!);
+const DEFAULT_DIVERSITY_LIMITS = resolveProtections({}).diversity;
+const DEFAULT_DIVERSITY = new IpDiversity(DEFAULT_DIVERSITY_LIMITS!);
 
 function diversityFor(p: Protections): IpDiversity | undefined {
   if (!p.diversity) return undefined;
-  return p.diversity === resolveProtections({}).diversity ? DEFAULT_DIVERSITY : new IpDiversity(p.diversity);
+  return p.diversity === DEFAULT_DIVERSITY_LIMITS ? DEFAULT_DIVERSITY : new IpDiversity(p.diversity);
 }
 
 /** Default BEP 51 `interval`, seconds. */
