@@ -11,7 +11,16 @@
  * - `chunksReused` (the stream reads into one buffer it reuses): a fed chunk is valid only
  *   until the caller is done with this feed's items. The framer then copies what outlives the
  *   feed: the unparsed tail, and payloads that stay views (bitfield, extended, unknown). Piece
- *   blocks stay views of the chunk, to be copied by their consumer during the feed's turn.
+ *   blocks stay views, of the chunk or of the carry buffer, to be copied by their consumer
+ *   during the feed's turn.
+ *
+ * Carry buffers (chunksReused only). A read seldom ends on a message boundary: its tail (the
+ * start of the next block) must outlive the read, and the next read completes that block, which
+ * must be contiguous. Fresh buffers for both cost two allocations of up to ~16 KiB per read. Instead the tail goes to one of two buffers the framer owns and reuses, and the message
+ * it begins is completed in place there. Two, because a feed can hand out a block completed in
+ * one while its own tail must be kept: the tail goes to the other. Each holds at most one
+ * message (the length cap bounds it); one grown past KEEP_IDLE for a rare big message is
+ * dropped as soon as nothing is buffered.
  */
 import {
   DEFAULT_MAX_BLOCK_LENGTH,
@@ -46,6 +55,11 @@ type Stage = 'handshake_head' | 'handshake_peer_id' | 'length' | 'body' | 'faile
 
 const EMPTY = new Uint8Array(0);
 
+/** A carry buffer larger than this is dropped when nothing is buffered: two 16 KiB blocks fit. */
+const KEEP_IDLE = 32 * 1024 + 64;
+/** The first carry buffer's size; it doubles (up to KEEP_IDLE, then exactly what is needed). */
+const FIRST_CARRY = 4 * 1024;
+
 /** Messages decoded into numbers only: nothing of their bytes is kept. */
 const NO_VIEW_IDS: ReadonlySet<number> = new Set([
   MessageId.Choke,
@@ -76,6 +90,12 @@ export class WireFramer {
   private readonly maxBlockLength: number;
   private pieceCount: number | undefined;
   private readonly chunksReused: boolean;
+  /**
+   * chunksReused: the two carry buffers, and which one holds the queued carry (when the queue
+   * is not empty, its one chunk is a view of that buffer from index 0).
+   */
+  private readonly carries: [Uint8Array, Uint8Array] = [EMPTY, EMPTY];
+  private carry: 0 | 1 = 0;
 
   constructor(options: FramerOptions = {}) {
     this.chunksReused = options.chunksReused ?? false;
@@ -88,6 +108,11 @@ export class WireFramer {
   /** Bytes received but not yet parsed. */
   get bufferedBytes(): number {
     return this.buffered;
+  }
+
+  /** Bytes held by the carry buffers (chunksReused), used or not. */
+  get retainedBytes(): number {
+    return this.carries[0].length + this.carries[1].length;
   }
 
   /** True after a protocol error: the framer ignores all further input. */
@@ -105,21 +130,87 @@ export class WireFramer {
   feed(chunk: Uint8Array): FrameItem[] {
     const out: FrameItem[] = [];
     if (this.stage === 'failed') return out;
+    const hadCarry = this.chunksReused && this.buffered > 0;
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
     this.parse(out);
-    if (this.chunksReused) this.keepTail(chunk);
+    if (this.chunksReused) this.keepTail(chunk, hadCarry);
     return out;
   }
 
-  /** chunksReused: copy the part of `chunk` still queued (a message's beginning). */
-  private keepTail(chunk: Uint8Array): void {
+  /**
+   * chunksReused, at the end of a feed: what is still queued (one message's beginning) moves
+   * into a carry buffer, so the queue is empty or one carry view when the next read comes.
+   * `hadCarry`: the feed started with a carry, so views of its buffer may be in this feed's items.
+   */
+  private keepTail(chunk: Uint8Array, hadCarry: boolean): void {
+    if (this.buffered === 0) {
+      this.chunks = [];
+      this.head = 0;
+      this.offset = 0;
+      for (const i of [0, 1] as const) if (this.carries[i].length > KEEP_IDLE) this.carries[i] = EMPTY;
+      return;
+    }
     const last = this.chunks.length - 1;
-    if (last < this.head || this.chunks[last] !== chunk) return;
-    this.chunks[last] = copyOf(last === this.head ? chunk.subarray(this.offset) : chunk);
-    if (last === this.head) this.offset = 0;
+    if (this.chunks[last] !== chunk) return; // nothing fed (an empty chunk): the carry stands
+    if (last > this.head) {
+      // The carry is still incomplete (so nothing of it was handed out): this read joins it.
+      const start = this.roomFor(this.offset, this.buffered);
+      this.carries[this.carry].set(chunk, start + this.buffered - chunk.length);
+      this.queueCarry(start, this.buffered);
+      return;
+    }
+    // The tail is in this read only; a block completed in the carry may be in this feed's items.
+    if (hadCarry) this.carry ^= 1;
+    const tail = chunk.subarray(this.offset);
+    if (tail.length > this.carries[this.carry].length)
+      this.carries[this.carry] = grown(tail.length, this.carries[this.carry].length);
+    this.carries[this.carry].set(tail);
+    this.queueCarry(0, tail.length);
+  }
+
+  /** The queue is `length` bytes at `start` of the current carry buffer. */
+  private queueCarry(start: number, length: number): void {
+    this.chunks = [this.carries[this.carry].subarray(0, start + length)];
+    this.head = 0;
+    this.offset = start;
+  }
+
+  /**
+   * Room for `total` bytes from the carried ones (the current carry buffer's bytes from `from`
+   * on, up to the queued view's end): where they start, moved to the front or into a bigger
+   * buffer if needed.
+   */
+  private roomFor(from: number, total: number): number {
+    const buf = this.carries[this.carry];
+    if (from + total <= buf.length) return from;
+    const end = this.chunks[this.head]!.length;
+    if (total <= buf.length) {
+      buf.copyWithin(0, from, end);
+    } else {
+      const bigger = grown(total, buf.length);
+      bigger.set(buf.subarray(from, end));
+      this.carries[this.carry] = bigger;
+    }
+    return 0;
+  }
+
+  /**
+   * chunksReused: `n` bytes that start in the carry (the head chunk) and end in the read after
+   * it, completed in place in the carry buffer. The view is valid during this feed's turn.
+   */
+  private assemble(n: number): Uint8Array {
+    const have = this.chunks[this.head]!.length - this.offset;
+    const next = this.chunks[this.head + 1]!;
+    const start = this.roomFor(this.offset, n);
+    const buf = this.carries[this.carry];
+    buf.set(next.subarray(0, n - have), start + have);
+    this.advanceChunk(); // the carry is used up
+    this.offset = n - have;
+    if (this.offset === next.length) this.advanceChunk();
+    return buf.subarray(start, start + n);
   }
 
   private parse(out: FrameItem[]): FrameItem[] {
@@ -198,6 +289,7 @@ export class WireFramer {
   private fail(out: FrameItem[], error: ProtocolError): FrameItem[] {
     this.stage = 'failed';
     this.chunks = [];
+    this.carries[0] = this.carries[1] = EMPTY;
     this.head = 0;
     this.offset = 0;
     this.buffered = 0;
@@ -233,6 +325,9 @@ export class WireFramer {
       if (this.offset === first.length) this.advanceChunk();
       return view;
     }
+    // Reused reads: the queue is a carry and this read. Otherwise views of the fed chunks may
+    // be kept by the caller, so a message across chunks gets a buffer of its own.
+    if (this.chunksReused) return this.assemble(n);
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
@@ -272,6 +367,11 @@ export class WireFramer {
     }
     return readU32(this.take(4), 0);
   }
+}
+
+/** A carry buffer for `n` bytes replacing one of `previous` bytes: doubled up to KEEP_IDLE, exact beyond. */
+function grown(n: number, previous: number): Uint8Array {
+  return new Uint8Array(Math.max(n, Math.min(KEEP_IDLE, Math.max(FIRST_CARRY, 2 * previous))));
 }
 
 /** A copy in memory of its own (`slice` of a Buffer is a view, so it is not used for this). */

@@ -75,6 +75,25 @@ function expectMessages(items: FrameItem[], expected: WireMessage[]): void {
   });
 }
 
+/**
+ * Feed `stream` through one read buffer that is overwritten after each feed's items are
+ * handled (what a chunksReused stream does), cut at `points`; piece blocks are copied during
+ * the feed's turn, as PeerWire's consumer does.
+ */
+function feedReused(framer: WireFramer, stream: Uint8Array, points: number[]): FrameItem[] {
+  const readBuffer = new Uint8Array(stream.length);
+  const items: FrameItem[] = [];
+  let prev = 0;
+  for (const p of [...points, stream.length]) {
+    readBuffer.set(stream.subarray(prev, p));
+    for (const item of framer.feed(readBuffer.subarray(0, p - prev)))
+      items.push(item.type === 'piece' ? { ...item, block: new Uint8Array(item.block) } : item);
+    readBuffer.fill(0xee);
+    prev = p;
+  }
+  return items;
+}
+
 describe('wire framer', () => {
   it('round-trips every message type', () => {
     for (const m of samples) {
@@ -107,20 +126,11 @@ describe('wire framer', () => {
     fc.assert(
       fc.property(fc.array(fc.nat({ max: stream.length }), { maxLength: 40 }), (cuts) => {
         const framer = new WireFramer({ handshake: true, chunksReused: true });
-        // What a stream with one read buffer does: each read lands in the same memory, which
-        // is overwritten once the feed's items have been handled.
-        const readBuffer = Buffer.alloc(stream.length);
-        const items: FrameItem[] = [];
-        const points = [...new Set(cuts)].sort((a, b) => a - b);
-        let prev = 0;
-        for (const p of [...points, stream.length]) {
-          readBuffer.set(stream.subarray(prev, p));
-          for (const item of framer.feed(readBuffer.subarray(0, p - prev)))
-            // Piece blocks are the consumer's to copy during the feed's turn (PeerWire 'piece').
-            items.push(item.type === 'piece' ? { ...item, block: new Uint8Array(item.block) } : item);
-          readBuffer.fill(0xee);
-          prev = p;
-        }
+        const items = feedReused(
+          framer,
+          stream,
+          [...new Set(cuts)].sort((a, b) => a - b)
+        );
         expect(items[0]).toMatchObject({
           type: 'handshake_head',
           head: { infoHash: new Uint8Array(20).fill(4) }
@@ -131,6 +141,81 @@ describe('wire framer', () => {
       }),
       { numRuns: 60 }
     );
+  });
+
+  it('with chunksReused, parses a stream cut at every offset, and at every second offset after', () => {
+    const piece = (index: number): WireMessage => ({ type: 'piece', index, begin: 0, block });
+    const messages: WireMessage[] = [
+      { type: 'request', index: 1, begin: 0, length: 16_384 },
+      piece(7),
+      { type: 'extended', extId: 2, payload: new Uint8Array(300).fill(3) },
+      piece(8),
+      { type: 'have', index: 9 }
+    ];
+    const stream = concat(messages.map(encodeMessage));
+    // What was parsed, encoded again, must be the stream (one comparison per split, so that
+    // all ~33,000 of them run in a few seconds).
+    const wrong: string[] = [];
+    const check = (points: number[]): void => {
+      const framer = new WireFramer({ chunksReused: true });
+      const items = feedReused(framer, stream, points);
+      const again = items.every((i) => i.type !== 'error' && !i.type.startsWith('handshake'))
+        ? concat(items.map((i) => encodeMessage(i as WireMessage)))
+        : new Uint8Array(0);
+      if (framer.bufferedBytes !== 0 || Buffer.compare(again, stream) !== 0) wrong.push(points.join('+'));
+    };
+    for (let cut = 0; cut <= stream.length; cut++) check([cut]);
+    // Two cuts: a message begun in one read, carried, continued in the next, completed in a third.
+    for (let cut = 0; cut <= stream.length; cut += 7)
+      for (const gap of [1, 2, 5, 13, 4_000, 16_390, 16_397])
+        if (cut + gap <= stream.length) check([cut, cut + gap]);
+    expect(wrong).toEqual([]);
+  });
+
+  it('with chunksReused, completes blocks split across reads in two reused buffers, not one new buffer each', () => {
+    const pieces: WireMessage[] = Array.from({ length: 64 }, (_, i) => ({
+      type: 'piece',
+      index: i,
+      begin: 0,
+      block
+    }));
+    const stream = concat(pieces.map(encodeMessage));
+    const framer = new WireFramer({ chunksReused: true });
+    const readBuffer = new Uint8Array(65_536);
+    const blockBuffers = new Set<ArrayBufferLike>();
+    let split = 0;
+    const got: FrameItem[] = [];
+    for (let at = 0; at < stream.length; at += 65_536) {
+      const read = stream.subarray(at, at + 65_536);
+      readBuffer.set(read);
+      for (const item of framer.feed(readBuffer.subarray(0, read.length))) {
+        if (item.type === 'piece' && item.block.buffer !== readBuffer.buffer) {
+          split++;
+          blockBuffers.add(item.block.buffer);
+        }
+        got.push(item.type === 'piece' ? { ...item, block: new Uint8Array(item.block) } : item);
+      }
+      readBuffer.fill(0xee);
+    }
+    expectMessages(got, pieces);
+    expect(split).toBeGreaterThan(10); // 64 KiB reads of 16,397-byte messages split most reads
+    expect(blockBuffers.size).toBeLessThanOrEqual(2);
+    expect(framer.retainedBytes).toBeLessThanOrEqual(2 * (32 * 1024 + 64));
+  });
+
+  it('with chunksReused, a carry grown for a big message is dropped once nothing is buffered', () => {
+    const big: WireMessage = { type: 'extended', extId: 1, payload: new Uint8Array(100_000).fill(9) };
+    const small: WireMessage = { type: 'have', index: 1 };
+    const stream = concat([encodeMessage(big), encodeMessage(small)]);
+    const framer = new WireFramer({ chunksReused: true });
+    const cuts = Array.from({ length: 20 }, (_, i) => 1 + i * 5_000);
+    const items = feedReused(framer, stream.subarray(0, cuts[cuts.length - 1]! + 1), cuts);
+    expect(items).toEqual([]);
+    expect(framer.retainedBytes).toBeGreaterThanOrEqual(95_000); // the message's beginning, kept
+    const rest = feedReused(framer, stream.subarray(cuts[cuts.length - 1]! + 1), []);
+    expectMessages(rest, [big, small]);
+    expect(framer.bufferedBytes).toBe(0);
+    expect(framer.retainedBytes).toBeLessThanOrEqual(32 * 1024 + 64);
   });
 
   it('returns piece blocks as zero-copy views when the message is inside one chunk', () => {
