@@ -2,7 +2,7 @@
  * The bucket tree of `k-bucket`, behind the few operations the routing table needs. The only
  * file that imports k-bucket.
  *
- * k-bucket's public API (add, get, remove, toArray, count, the 'removed' event) covers most of
+ * k-bucket's public API (add, remove, toArray, count) covers most of
  * it. Two things BEP 5 needs it does not expose: which leaf bucket an id falls into (its
  * contacts and whether it may still split: the replacement policy and the IP-diversity rule
  * look at one bucket), and a closest-first walk with the true depth (k-bucket's `closest`
@@ -50,15 +50,12 @@ interface TreeNode<T> {
 export class BucketTree<T extends TreeContact> {
   private readonly kb: KBucket<Stored<T>>;
 
-  constructor(opts: { localId: Uint8Array; k: number; onRemoved: (c: T) => void }) {
+  constructor(opts: { localId: Uint8Array; k: number }) {
     this.kb = new KBucket<Stored<T>>({
       localNodeId: opts.localId,
       numberOfNodesPerKBucket: opts.k,
-      // Always keep the object we pass: contacts are updated in place and re-added to move
-      // them to the most-recently-seen end of their bucket.
-      arbiter: (_incumbent, candidate) => candidate
+      arbiter: keepCandidate
     });
-    this.kb.on('removed', opts.onRemoved);
   }
 
   /** Insert (or move to the recent end); false if the bucket was full and could not split. */
@@ -83,8 +80,11 @@ export class BucketTree<T extends TreeContact> {
     return null;
   }
 
-  remove(id: Uint8Array): void {
-    this.kb.remove(id);
+  /** Remove the contact with this id; returns it (null if none). */
+  remove(id: Uint8Array): T | null {
+    const c = this.get(id);
+    if (c) this.kb.remove(id);
+    return c;
   }
 
   toArray(): T[] {
@@ -144,6 +144,14 @@ export class BucketTree<T extends TreeContact> {
   private root(): TreeNode<T> {
     return (this.kb as unknown as { root: TreeNode<T> }).root;
   }
+}
+
+/**
+ * k-bucket's arbiter: always keep the object we pass (contacts are updated in place). One
+ * function for every tree, not a closure per table.
+ */
+function keepCandidate<T>(_incumbent: T, candidate: T): T {
+  return candidate;
 }
 
 function bitAt(id: Uint8Array, bit: number): number {

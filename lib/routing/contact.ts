@@ -45,7 +45,7 @@ const LIMITED = 4;
 /** Ids per chunk: a chunk replaced on slot reuse, or pinned by an old view, is this big. */
 const IDS_PER_CHUNK = 32;
 const CHUNK_BYTES = IDS_PER_CHUNK * ID_LENGTH;
-/** Slots of the first record buffer; it doubles when full. */
+/** Slots of the first record buffer; it grows by half when full. */
 const FIRST_CAPACITY = 8;
 
 const EMPTY_RECORDS = new DataView(new ArrayBuffer(0));
@@ -87,7 +87,8 @@ export class ContactStore {
     }
     const slot = this.used++;
     if (slot * RECORD >= this.records.byteLength) {
-      const grown = new ArrayBuffer(Math.max(FIRST_CAPACITY, 2 * slot) * RECORD);
+      // Half as much again: the slack off the heap stays under a third of what is used.
+      const grown = new ArrayBuffer(Math.max(FIRST_CAPACITY, slot + (slot >> 1)) * RECORD);
       new Uint8Array(grown).set(new Uint8Array(this.records.buffer));
       this.records = new DataView(grown);
       if (this.ip6) {

@@ -112,15 +112,16 @@ export class RoutingTable {
   }
 
   private newTree(): BucketTree<Contact> {
-    return new BucketTree<Contact>({
-      localId: this.id,
-      k: this.k,
-      onRemoved: (c) => {
-        this.entries--;
-        this.countIp(c, -1);
-        c.detach(); // whoever still holds it (a ping in flight, a lookup) keeps what it was
-      }
-    });
+    return new BucketTree<Contact>({ localId: this.id, k: this.k });
+  }
+
+  /** Take the contact with this id out of the tree (the one way out of it). */
+  private drop(id: Uint8Array): void {
+    const c = this.bucket.remove(id);
+    if (!c) return;
+    this.entries--;
+    this.countIp(c, -1);
+    c.detach(); // whoever still holds it (a ping in flight, a lookup) keeps what it was
   }
 
   get(id: Uint8Array): Contact | null {
@@ -158,7 +159,7 @@ export class RoutingTable {
     c.failures++;
     if (c.failures < NODE_BAD_FAILURES && c.lastSeen > 0) return;
     const bucket = this.fullBucketKey(id);
-    this.bucket.remove(id);
+    this.drop(id);
     if (bucket !== null) this.promoteReplacement(bucket);
   }
 
@@ -168,12 +169,12 @@ export class RoutingTable {
   }
 
   remove(id: Uint8Array): void {
-    this.bucket.remove(id);
+    this.drop(id);
   }
 
   /** Drop `oldId` (it failed its ping) and insert the candidate as good. */
   replace(oldId: Uint8Array, candidate: NodeInfo): SeenOutcome {
-    this.bucket.remove(oldId);
+    this.drop(oldId);
     return this.nodeSeen(candidate);
   }
 
@@ -299,7 +300,7 @@ export class RoutingTable {
     }
     // The address now speaks for another id: the old entry is stale.
     const sameAddress = this.bucket.find((c) => c.port === node.port && c.hasHost(ip, node.host));
-    if (sameAddress) this.bucket.remove(sameAddress.id);
+    if (sameAddress) this.drop(sameAddress.id);
     if (!this.diversityAllows(node, null)) return { kind: 'rejected', reason: 'ip-limit' };
 
     const contact = this.contacts.add(
@@ -323,7 +324,7 @@ export class RoutingTable {
     const members = this.bucket.leaf(node.id).contacts;
     const bad = members.find((c) => this.state(c) === 'bad');
     if (bad) {
-      this.bucket.remove(bad.id);
+      this.drop(bad.id);
       if (!this.bucket.add(contact)) {
         contact.discard();
         return { kind: 'rejected', reason: 'full' };

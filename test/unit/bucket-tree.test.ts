@@ -26,7 +26,7 @@ function contact(id: Uint8Array, n = 0): C {
 function twins(seed: number) {
   const rnd = seededRandom(seed);
   const localId = rnd.bytes(20);
-  const tree = new BucketTree<C>({ localId, k: K, onRemoved: () => {} });
+  const tree = new BucketTree<C>({ localId, k: K });
   const plain = new KBucket<C>({ localNodeId: localId, numberOfNodesPerKBucket: K });
   let n = 0;
   // Ids spread over all depths: half random, half sharing a long prefix with us.
@@ -106,19 +106,15 @@ describe('BucketTree over k-bucket 5', () => {
     }
   });
 
-  it('remove() goes through k-bucket and reports the removed contact', () => {
+  it('remove() goes through k-bucket and returns the removed contact', () => {
     const rnd = seededRandom(4);
-    const removed: TreeContact[] = [];
-    const tree = new BucketTree<TreeContact>({
-      localId: rnd.bytes(20),
-      k: K,
-      onRemoved: (c) => removed.push(c)
-    });
+    const tree = new BucketTree<TreeContact>({ localId: rnd.bytes(20), k: K });
     const c = contact(rnd.bytes(20));
     expect(tree.add(c)).toBe(true);
-    tree.remove(c.id);
-    expect(removed).toEqual([c]);
+    expect(tree.remove(rnd.bytes(20))).toBeNull();
+    expect(tree.remove(c.id)).toBe(c);
     expect(tree.get(c.id)).toBeNull();
+    expect(tree.count()).toBe(0);
   });
 
   it("re-adding a known contact moves it to its bucket's recent end, as k-bucket does; get() finds what k-bucket finds", () => {
