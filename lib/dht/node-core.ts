@@ -202,9 +202,8 @@ export class NodeCore
     this.ipv6 = own.host.includes(':');
     this.table = new RoutingTable({
       localId: this.localId,
-      now: () => this.clock.now(),
+      owner: this,
       k: this.k,
-      isOwnAddress: (host, port) => this.isOwn({ host, port }),
       ...(this.diversity ? { diversity: this.diversity } : {})
     });
     this.admission = new Admission(this);
@@ -235,6 +234,11 @@ export class NodeCore
 
   isClosed(): boolean {
     return this.closed;
+  }
+
+  /** The node's clock, for the routing table (which takes this node as its owner). */
+  now(): number {
+    return this.clock.now();
   }
 
   isOwn(n: Address): boolean {

@@ -16,8 +16,7 @@ function setup() {
   const localId = rnd.bytes(20);
   const table = new RoutingTable({
     localId,
-    now: () => now.t,
-    isOwnAddress: (h, p) => h === '10.9.9.9' && p === 9
+    owner: { now: () => now.t, isOwn: (a) => a.host === '10.9.9.9' && a.port === 9 }
   });
   const pings: { to: Address; expectedId: Uint8Array | undefined; answer(): void; fail(): void }[] = [];
   const added: NodeInfo[] = [];

@@ -113,7 +113,7 @@ describe('RoutingTable over packed contacts', () => {
   it('a contact that leaves the table stays what it was for whoever holds it', () => {
     const now = { t: 1 };
     const localId = rnd.bytes(20);
-    const t = new RoutingTable({ localId, now: () => now.t });
+    const t = new RoutingTable({ localId, owner: { now: () => now.t } });
     const members = Array.from({ length: 8 }, () => far(localId));
     for (const m of members) t.nodeSeen(m, 40);
     now.t += NODE_GOOD_MS + 1;
@@ -142,7 +142,7 @@ describe('RoutingTable over packed contacts', () => {
   });
 
   it('holds IPv6 contacts beside IPv4 ones and follows an address change in place', () => {
-    const t = new RoutingTable({ localId: rnd.bytes(20), now: () => 1 });
+    const t = new RoutingTable({ localId: rnd.bytes(20), owner: { now: () => 1 } });
     const a = { id: rnd.bytes(20), host: '2001:db8::5', port: 7 };
     const b = { id: rnd.bytes(20), host: '192.0.2.1', port: 8 };
     t.restore(a); // questionable: may move
@@ -159,7 +159,11 @@ describe('RoutingTable over packed contacts', () => {
 
   it('an address change moves the per-IP count with it', () => {
     const localId = rnd.bytes(20);
-    const t = new RoutingTable({ localId, now: () => 1, diversity: new IpDiversity({ exempt: 'none' }) });
+    const t = new RoutingTable({
+      localId,
+      owner: { now: () => 1 },
+      diversity: new IpDiversity({ exempt: 'none' })
+    });
     const a = { id: randomIdWithPrefix(localId, 0, rnd), host: '198.51.100.1', port: 1 };
     t.restore(a);
     t.nodeSeen({ ...a, host: '203.0.113.1' }); // moved
@@ -176,7 +180,7 @@ describe('RoutingTable over packed contacts', () => {
   it('setLocalId: contacts that find no room leave (and stay readable); the replacement cache empties', () => {
     const now = { t: 1 };
     const localId = rnd.bytes(20);
-    const t = new RoutingTable({ localId, now: () => now.t });
+    const t = new RoutingTable({ localId, owner: { now: () => now.t } });
     const nodes = Array.from({ length: 200 }, () => ({
       id: rnd.bytes(20),
       host: '10.0.0.1',
@@ -200,7 +204,7 @@ describe('RoutingTable over packed contacts', () => {
   it('replacement cache: a promoted node keeps its address and answer time', () => {
     const now = { t: 1 };
     const localId = rnd.bytes(20);
-    const t = new RoutingTable({ localId, now: () => now.t });
+    const t = new RoutingTable({ localId, owner: { now: () => now.t } });
     const members = Array.from({ length: 8 }, () => far(localId));
     for (const m of members) t.nodeSeen(m);
     now.t = 5000;

@@ -133,7 +133,7 @@ describe('KRPC response writer', () => {
   });
 
   it('uses routing-table contacts as they are, and their packed address follows an address change', () => {
-    const table = new RoutingTable({ localId: new Uint8Array(20), now: () => 1_000_000 });
+    const table = new RoutingTable({ localId: new Uint8Array(20), owner: { now: () => 1_000_000 } });
     const id = new Uint8Array(20).fill(0x80);
     table.restore({ id, host: '10.0.0.1', port: 1000 }); // questionable: may move to a new address
     table.nodeSeen({ id, host: '::1', port: 2000 });

@@ -19,7 +19,7 @@ function network(n: number, seed: number) {
   }));
   const tables = new Map<number, RoutingTable>();
   for (const me of nodes) {
-    const t = new RoutingTable({ localId: me.id, now: () => 1 });
+    const t = new RoutingTable({ localId: me.id, owner: { now: () => 1 } });
     for (const other of nodes) if (other !== me) t.nodeSeen(other);
     tables.set(me.port, t);
   }

@@ -15,8 +15,7 @@ function table(now = { t: 1 }) {
   const localId = rnd.bytes(20);
   const t = new RoutingTable({
     localId,
-    now: () => now.t,
-    isOwnAddress: (h, p) => h === '10.9.9.9' && p === 9
+    owner: { now: () => now.t, isOwn: (a) => a.host === '10.9.9.9' && a.port === 9 }
   });
   return { t, localId, now };
 }
@@ -207,7 +206,7 @@ describe('RoutingTable', () => {
 
 describe('RoutingTable with IP diversity', () => {
   const make = (localId: Uint8Array, exempt: 'none' | 'loopback' = 'loopback') =>
-    new RoutingTable({ localId, now: () => 1, diversity: new IpDiversity({ exempt }) });
+    new RoutingTable({ localId, owner: { now: () => 1 }, diversity: new IpDiversity({ exempt }) });
 
   it('one entry per IP in the whole table; the slot frees when the entry leaves', () => {
     const localId = rnd.bytes(20);
@@ -262,7 +261,7 @@ describe('RoutingTable with IP diversity', () => {
 
   it('setLocalId rebuilds the buckets around the new id and keeps each contact with its state', () => {
     const now = { t: 1 };
-    const t = new RoutingTable({ localId: rnd.bytes(20), now: () => now.t });
+    const t = new RoutingTable({ localId: rnd.bytes(20), owner: { now: () => now.t } });
     const nodes = Array.from({ length: 40 }, () => node());
     for (const n of nodes) t.nodeSeen(n, 50);
     t.nodeFailed(nodes[0]!.id);
