@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { argvReader } from './lib/argv.js';
 import { makeFileTorrent } from './lib/content.js';
 import { checkOutput } from './lib/output-check.js';
-import { PeerProcess, type Impl, type PeerEvent } from './lib/peer-process.js';
+import { PeerProcess, transferPeerArgs, type Impl, type PeerEvent } from './lib/peer-process.js';
 import { median } from './lib/stats.js';
 
 const MiB = 1024 * 1024;
@@ -69,29 +69,22 @@ async function once(
   let s: PeerProcess | undefined;
   let d: PeerProcess | undefined;
   try {
-    const transport = ['--transport', 'utp'];
-    s = await start(seed, 'seed', [
-      '--torrent',
-      t.torrentPath,
-      '--save-path',
-      t.dataDir,
-      '--host',
-      HOST,
-      ...transport
-    ]);
+    s = await start(
+      seed,
+      'seed',
+      transferPeerArgs({ torrentPath: t.torrentPath, savePath: t.dataDir, host: HOST, transport: 'utp' })
+    );
     const port = Number(s.events.find((e) => e.event === 'ready')!.port);
     const storage = down === 'ours' ? ['--storage', 'fs'] : [];
     d = await start(down, 'download', [
-      '--torrent',
-      t.torrentPath,
-      '--save-path',
-      out,
-      '--host',
-      HOST,
-      '--peer',
-      `${HOST}:${port}`,
-      ...storage,
-      ...transport
+      ...transferPeerArgs({
+        torrentPath: t.torrentPath,
+        savePath: out,
+        host: HOST,
+        peer: `${HOST}:${port}`,
+        transport: 'utp'
+      }),
+      ...storage
     ]);
     await s.request('mark', 'marked', 10_000);
     const k0 = udpCounters();
