@@ -13,9 +13,21 @@ export type NodeId = Uint8Array;
 
 /** Compare XOR distances: negative if `a` is closer to `target` than `b`, 0 if equal. */
 export function compareDistance(target: Uint8Array, a: Uint8Array, b: Uint8Array): number {
+  return compareDistanceAt(target, a, 0, b, 0);
+}
+
+/** compareDistance of the ids at `aAt` in `a` and `bAt` in `b` (ids packed in shared arrays). */
+export function compareDistanceAt(
+  target: Uint8Array,
+  a: Uint8Array,
+  aAt: number,
+  b: Uint8Array,
+  bAt: number
+): number {
   for (let i = 0; i < ID_LENGTH; i++) {
-    const da = (a[i] ?? 0) ^ (target[i] ?? 0);
-    const db = (b[i] ?? 0) ^ (target[i] ?? 0);
+    const t = target[i] ?? 0;
+    const da = (a[aAt + i] ?? 0) ^ t;
+    const db = (b[bAt + i] ?? 0) ^ t;
     if (da !== db) return da - db;
   }
   return 0;

@@ -80,11 +80,15 @@ export class BucketTree<T extends TreeContact> {
     return null;
   }
 
-  /** Remove the contact with this id; returns it (null if none). */
+  /**
+   * Remove the contact with this id; returns it (null if none). Spliced out of its leaf as
+   * k-bucket's `remove` does (it has no 'removed' listener), in one walk instead of a lookup
+   * and then k-bucket's own, which reads every id in the bucket again.
+   */
   remove(id: Uint8Array): T | null {
-    const c = this.get(id);
-    if (c) this.kb.remove(id);
-    return c;
+    const leaf = this.leafNode(id).contacts!;
+    const at = leaf.findIndex((c) => c.hasId(id));
+    return at < 0 ? null : leaf.splice(at, 1)[0]!;
   }
 
   toArray(): T[] {

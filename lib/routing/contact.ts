@@ -16,7 +16,9 @@
  *   before its slot is freed. Only contacts never handed out are discarded without a copy.
  */
 import { ID_LENGTH } from '../constants.js';
-import { formatIp, formatIpv4, packIp, type PackedIp } from '../net/ip.js';
+import { formatIp, formatIpv4, packIp, writePackedIp, type PackedIp } from '../net/ip.js';
+import { compareDistanceAt } from '../id/node-id.js';
+import { bytesEqual } from '../util/bytes.js';
 import { subnetKey, type SubnetKey } from '../net/ip-class.js';
 import type { PackedNodeInfo } from '../krpc/types.js';
 
@@ -63,7 +65,7 @@ export class ContactStore {
   /** A contact in a slot of this store; `limited`: IP diversity counts its address. */
   add(id: Uint8Array, host: string, port: number, lastSeen: number, rtt: number, limited: boolean): Contact {
     const slot = this.allocate();
-    this.idChunks[(slot / IDS_PER_CHUNK) | 0]!.set(id, (slot % IDS_PER_CHUNK) * ID_LENGTH);
+    this.idChunk(slot).set(id, this.idOffset(slot));
     const at = slot * RECORD;
     this.records.setFloat64(at + LAST_SEEN, lastSeen, true);
     this.records.setFloat32(at + RTT, rtt, true);
@@ -129,12 +131,17 @@ export class ContactStore {
   // Slot accessors: Contact is their one reader and writer (the table reads contacts).
 
   id(slot: number): Uint8Array {
-    const from = (slot % IDS_PER_CHUNK) * ID_LENGTH;
-    return this.idChunks[(slot / IDS_PER_CHUNK) | 0]!.subarray(from, from + ID_LENGTH);
+    const from = this.idOffset(slot);
+    return this.idChunk(slot).subarray(from, from + ID_LENGTH);
   }
 
   idChunk(slot: number): Uint8Array {
     return this.idChunks[(slot / IDS_PER_CHUNK) | 0]!;
+  }
+
+  /** Where the slot's id starts in its chunk. */
+  idOffset(slot: number): number {
+    return (slot % IDS_PER_CHUNK) * ID_LENGTH;
   }
 
   family(slot: number): number {
@@ -259,7 +266,7 @@ export class Contact implements PackedNodeInfo {
   /** Is its id `id`? (Without making a view.) */
   hasId(id: Uint8Array): boolean {
     const chunk = this.store.idChunk(this.slot);
-    const at = (this.slot % IDS_PER_CHUNK) * ID_LENGTH;
+    const at = this.store.idOffset(this.slot);
     for (let i = 0; i < ID_LENGTH; i++) if (chunk[at + i] !== id[i]) return false;
     return true;
   }
@@ -269,10 +276,7 @@ export class Contact implements PackedNodeInfo {
     const family = this.store.family(this.slot);
     if (typeof ip === 'number') return family === IPV4 && this.store.ip4(this.slot) === ip;
     if (ip !== undefined) {
-      if (family !== IPV6) return false;
-      const own = this.store.ip6View(this.slot);
-      for (let i = 0; i < 16; i++) if (own[i] !== ip[i]) return false;
-      return true;
+      return family === IPV6 && bytesEqual(this.store.ip6View(this.slot), ip);
     }
     return family === TEXT && this.store.text(this.slot) === host;
   }
@@ -285,7 +289,7 @@ export class Contact implements PackedNodeInfo {
   /** Its compact node info (id, address, port: 26 or 38 bytes) at `pos`; returns the end. */
   writeCompact(out: Uint8Array, pos: number): number {
     const chunk = this.store.idChunk(this.slot);
-    const at = (this.slot % IDS_PER_CHUNK) * ID_LENGTH;
+    const at = this.store.idOffset(this.slot);
     // Four bytes a step: about twice as fast as one (and as out.set of a 20-byte array) here.
     for (let i = 0; i < ID_LENGTH; i += 4) {
       out[pos + i] = chunk[at + i]!;
@@ -293,17 +297,12 @@ export class Contact implements PackedNodeInfo {
       out[pos + i + 2] = chunk[at + i + 2]!;
       out[pos + i + 3] = chunk[at + i + 3]!;
     }
-    pos += ID_LENGTH;
-    if (this.store.family(this.slot) === IPV4) {
-      const ip = this.store.ip4(this.slot);
-      out[pos++] = ip >>> 24;
-      out[pos++] = (ip >>> 16) & 0xff;
-      out[pos++] = (ip >>> 8) & 0xff;
-      out[pos++] = ip & 0xff;
-    } else {
-      out.set(this.store.ip6View(this.slot), pos);
-      pos += 16;
-    }
+    const ipv4 = this.store.family(this.slot) === IPV4;
+    pos = writePackedIp(
+      out,
+      pos + ID_LENGTH,
+      ipv4 ? this.store.ip4(this.slot) : this.store.ip6View(this.slot)
+    );
     const port = this.store.port(this.slot);
     out[pos++] = port >> 8;
     out[pos++] = port & 0xff;
@@ -315,17 +314,15 @@ export class Contact implements PackedNodeInfo {
    * byte-wise, reading both ids in place).
    */
   compareDistance(target: Uint8Array, other: Contact): number {
-    const a = this.store.idChunk(this.slot);
-    const b = other.store.idChunk(other.slot);
-    const at = (this.slot % IDS_PER_CHUNK) * ID_LENGTH;
-    const bt = (other.slot % IDS_PER_CHUNK) * ID_LENGTH;
-    for (let i = 0; i < ID_LENGTH; i++) {
-      const t = target[i]!;
-      const da = a[at + i]! ^ t;
-      const db = b[bt + i]! ^ t;
-      if (da !== db) return da - db;
-    }
-    return 0;
+    const a = this.store;
+    const b = other.store;
+    return compareDistanceAt(
+      target,
+      a.idChunk(this.slot),
+      a.idOffset(this.slot),
+      b.idChunk(other.slot),
+      b.idOffset(other.slot)
+    );
   }
 
   /**
