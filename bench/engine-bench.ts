@@ -18,7 +18,10 @@
  *              GiB of each process (ours: process.cpuUsage, libtorrent: os.times, all threads).
  *  --swarm     1 seed + N downloaders, F = --swarm-size MiB, upload caps (a) u_s = 4, u_i = 2
  *              MiB/s, (b) u_s = u_i = 2 MiB/s; distribution time (go -> last downloader done)
- *              / D_p2p, and how many times the seed sent the file (seed upload / F).
+ *              / D_p2p, and how many times the seed sent the file (seed upload / F); CPU
+ *              seconds of each side's swarm process, their ratio (of the medians, and the
+ *              median of each rep's), a machine probe beside every rep (bench/lib/machine-probe.ts)
+ *              and, for ours, what explains its CPU (threads, system calls, faults, GC, bytes).
  *  --metadata  magnet -> metadata from one libtorrent seeder, info dictionaries of ~20 KiB,
  *              ~320 KiB and ~5 MiB; ms from TCP connect to verified metadata: our downloader
  *              vs libtorrent's.
@@ -30,6 +33,8 @@
  * peers over K processes; default 1, like libtorrent's one process), --swarm-impls ours,lt,
  * --chart-impls ours,ours@2,lt (ours@K: our swarm in K processes), --trace-dir DIR (1 s
  * progress traces of every swarm), --prof-ours DIR (node --cpu-prof for our children),
+ * --deopt-log-ours DIR (V8's --log-deopt for our swarm processes: deoptimisations counted per
+ * rep), --node-flags-ours 'FLAGS' (extra node flags for ours: experiments),
  * --engine-options JSON (extra BitTorrentEngineOptions for ours), --tmp DIR, --json FILE,
  * --replot FILE (redraw the SVG from the --json of an earlier --chart run; measures nothing).
  *

@@ -18,7 +18,8 @@
  *              spread over several processes. ready carries {ports: {id: port}}. go [JSON of
  *              every id's port] -> downloader i dials the seed and downloaders j < i; emits
  *              {event:'peer-done', i, seconds} and, once its downloaders are done,
- *              {event:'finished', seconds, perPeer, seedUploaded, uploaded, cpu}; report ->
+ *              {event:'finished', seconds, perPeer, seedUploaded, uploaded, cpu, explain}
+ *              (explain: what explains the CPU, see roleSwarm); report ->
  *              {event:'report', uploaded: {id: bytes}, cpu} (CPU seconds since go). With `--trace 1`, also {event:'trace', t, seedUp,
  *              have[], up[]} once a second.
  *  - fetch     command `fetch <infohash-hex> <host:port>` -> a Swarm from the magnet link alone,
@@ -33,6 +34,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connectTcp, MemoryStorage, type BitTorrentEngineOptions } from '../lib/engine/index.js';
 import { parseHostPort, parseTorrentFile, Swarm, type Address, type TorrentInfo } from '../lib/index.js';
+import { ProcessCounters } from './lib/process-counters.js';
 import { utpPeers, type UtpPeers } from './lib/utp-peers.js';
 
 type Args = Record<string, string>;
@@ -75,9 +77,18 @@ interface ThreadTimes {
   mainOnCpu: number;
   mainRunqueue: number;
   others: number;
+  /** Of `others`: all but libuv's pool (V8's platform workers, which run JIT and GC, and Node's). */
+  helpers: number;
 }
+/**
+ * libuv's pool (file I/O) is the `UV_THREADPOOL_SIZE` threads started last: Node starts its own
+ * and V8's threads at start-up, libuv its pool on the first file operation after them. Node 20
+ * names none of them, so their order (thread ids) is what tells them apart.
+ */
+const POOL_THREADS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
 function threadTimes(): ThreadTimes {
   let others = 0;
+  let helpers = 0;
   let mainOnCpu = NaN;
   let mainRunqueue = NaN;
   try {
@@ -86,22 +97,30 @@ function threadTimes(): ThreadTimes {
       .map(Number);
     mainOnCpu = run! / 1e9;
     mainRunqueue = wait! / 1e9;
-    for (const tid of readdirSync('/proc/self/task')) {
-      if (tid === String(process.pid)) continue;
+    const tids = readdirSync('/proc/self/task')
+      .map(Number)
+      .filter((t) => t !== process.pid)
+      .sort((x, y) => x - y);
+    tids.forEach((tid, k) => {
       const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      others += (Number(fields[11]) + Number(fields[12])) / 100;
-    }
+      const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+      others += cpu;
+      if (k < tids.length - POOL_THREADS) helpers += cpu;
+    });
   } catch {
     others = NaN;
   }
-  return { mainOnCpu, mainRunqueue, others };
+  return { mainOnCpu, mainRunqueue, others, helpers };
 }
-const threadDelta = (a: ThreadTimes): { mainCpu: number; mainRunqueue: number; otherThreadsCpu: number } => {
+const threadDelta = (
+  a: ThreadTimes
+): { mainCpu: number; mainRunqueue: number; otherThreadsCpu: number; v8HelpersCpu: number } => {
   const b = threadTimes();
   return {
     mainCpu: b.mainOnCpu - a.mainOnCpu,
     mainRunqueue: b.mainRunqueue - a.mainRunqueue,
-    otherThreadsCpu: b.others - a.others
+    otherThreadsCpu: b.others - a.others,
+    v8HelpersCpu: b.helpers - a.helpers
   };
 };
 
@@ -323,6 +342,9 @@ async function roleSwarm(args: Args): Promise<void> {
   emit('ready', { port: swarms.get(0)?.port ?? 0, ports });
   let cpu0 = 0;
   let go = 0;
+  let threads0 = threadTimes();
+  let elu0 = performance.eventLoopUtilization();
+  const counters = new ProcessCounters();
   const downloaders = [...swarms].filter(([i]) => i > 0);
   commands(async (parts) => {
     if (parts[0] === 'report') {
@@ -335,6 +357,9 @@ async function roleSwarm(args: Args): Promise<void> {
     }
     if (parts[0] !== 'go') throw new Error('unknown command');
     cpu0 = cpuSeconds();
+    threads0 = threadTimes();
+    elu0 = performance.eventLoopUtilization();
+    counters.start();
     go = now();
     // `go [{"id": port, ...}]`: every peer's port (multi-process); default: ours.
     const all = parts[1] ? (JSON.parse(parts[1]) as Record<string, number>) : ports;
@@ -365,13 +390,29 @@ async function roleSwarm(args: Args): Promise<void> {
     await Promise.all(finished);
     clearInterval(trace);
     const uploaded = Object.fromEntries([...swarms].map(([i, s]) => [i, s.progress().uploaded]));
+    const cpu = cpuSeconds() - cpu0;
+    // What explains the CPU (compared across reps): the main thread's and the other threads'
+    // (JIT, GC helpers, libuv pool) share, system calls and bytes, faults, GC pauses, and the
+    // payload received beyond one copy of the file per downloader (duplicates, discarded).
+    const received = downloaders.reduce((sum, [, s]) => sum + s.progress().downloaded, 0);
+    const explain = {
+      ...threadDelta(threads0),
+      elu: performance.eventLoopUtilization(elu0).utilization,
+      ...counters.read(),
+      payloadUp: Object.values(uploaded).reduce((a, b) => a + b, 0),
+      payloadDown: received,
+      payloadExtra: received - downloaders.length * info.length,
+      peersAtEnd: [...swarms.values()].reduce((sum, s) => sum + s.engine.progress().peers, 0)
+    };
+    counters.stop();
     emit('finished', {
+      explain,
       seconds: Math.max(...perPeer.values()),
       perPeer: [...perPeer].sort((x, y) => x[0] - y[0]).map(([, t]) => t),
       seedUploaded: uploaded[0] ?? 0,
       uploaded,
       length: info.length,
-      cpu: cpuSeconds() - cpu0,
+      cpu,
       maxRssKiB: maxRssKiB()
     });
   }, destroyAll);

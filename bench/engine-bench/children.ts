@@ -9,9 +9,16 @@ export const HOST = '127.0.0.1';
 /** Every child started, so an interrupted run still kills them all. */
 export const live = new Set<PeerProcess>();
 
-export async function start(impl: Impl, role: string, args: string[], opts: Options): Promise<PeerProcess> {
+export async function start(
+  impl: Impl,
+  role: string,
+  args: string[],
+  opts: Options,
+  moreNodeFlags: string[] = []
+): Promise<PeerProcess> {
   const extra = impl === 'ours' && opts.engineOptions ? ['--engine-options', opts.engineOptions] : [];
   const nodeFlags = impl === 'ours' && opts.profDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profDir] : [];
+  if (impl === 'ours') nodeFlags.push(...opts.nodeFlagsOurs, ...moreNodeFlags);
   const { proc } = await PeerProcess.start(impl, role, [...args, ...extra], { nodeFlags });
   live.add(proc);
   return proc;

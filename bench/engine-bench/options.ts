@@ -47,6 +47,10 @@ export interface Options {
   json: string | null;
   engineOptions: string | null;
   profDir: string | null;
+  /** Extra node flags for every process of ours (experiments, e.g. '--max-semi-space-size=4'). */
+  nodeFlagsOurs: string[];
+  /** Our swarm processes log their V8 deoptimisations here (counted per rep). */
+  deoptDir: string | null;
   traceDir: string | null;
   replot: string | null;
 }
@@ -116,6 +120,8 @@ export function parseOptions(argv: string[]): Options {
     json: value('json') ?? null,
     engineOptions: value('engine-options') ?? null,
     profDir: value('prof-ours') ?? null,
+    deoptDir: value('deopt-log-ours') ?? null,
+    nodeFlagsOurs: (value('node-flags-ours') ?? '').split(' ').filter(Boolean),
     traceDir: value('trace-dir') ?? null,
     replot: value('replot') ?? null
   };
