@@ -30,7 +30,7 @@ export interface SwarmSample {
   /** The machine probe's CPU ms per unit of work during the rep, median and mean (bench/lib/machine-probe.ts). */
   probeMs: number;
   probeMeanMs: number;
-  /** Ours, one process: what explains its CPU (engine-peer.ts `explain`), plus `deopts` with --deopt-log-ours. */
+  /** One process: what explains its CPU (engine-peer.ts / lt-bench.py `explain`), plus ours' `deopts` with --deopt-log-ours. */
   explain?: Record<string, number>;
 }
 
@@ -55,18 +55,30 @@ function countDeopts(file: string): { deopts: number; top: string } {
   return { deopts, top };
 }
 
-/** The per-rep line of what explains our CPU. */
+/** The per-rep line of what explains a swarm process's CPU (only what that side reports). */
 function explainLine(e: Record<string, number>): string {
   const MB = 1e6;
   const f = (k: string, d = 1): string => (e[k] ?? 0).toFixed(d);
-  return (
-    `main ${f('mainCpu', 2)} s, other threads ${f('otherThreadsCpu', 2)} s (V8 helpers ${f('v8HelpersCpu', 2)}), runqueue ${f('mainRunqueue', 2)} s, elu ${f('elu', 2)}; ` +
-    `syscalls r/w ${e.syscr}/${e.syscw}, MB r/w ${((e.rchar ?? 0) / MB).toFixed(0)}/${((e.wchar ?? 0) / MB).toFixed(0)}; ` +
-    `minflt ${e.minflt}; ctxt ${e.voluntaryCtxt}+${e.involuntaryCtxt}; ` +
-    `gc scavenge ${e.gc_scavenge ?? 0} (${f('gc_scavengeMs', 0)} ms), mark-compact ${e.gc_markCompact ?? 0} (${f('gc_markCompactMs', 0)} ms); ` +
+  const has = (k: string): boolean => e[k] !== undefined;
+  const parts = [
+    `main ${f('mainCpu', 2)} s, other threads ${f('otherThreadsCpu', 2)} s` +
+      (has('v8HelpersCpu')
+        ? ` (V8 helpers ${f('v8HelpersCpu', 2)}, pool ${(e.otherThreadsCpu! - e.v8HelpersCpu!).toFixed(2)})`
+        : '') +
+      (has('mainRunqueue') ? `, runqueue ${f('mainRunqueue', 2)} s` : '') +
+      (has('elu') ? `, elu ${f('elu', 2)}` : ''),
+    `syscalls r/w ${e.syscr}/${e.syscw}, MB r/w ${((e.rchar ?? 0) / MB).toFixed(0)}/${((e.wchar ?? 0) / MB).toFixed(0)}`,
+    `minflt ${e.minflt}; ctxt ${e.voluntaryCtxt}+${e.involuntaryCtxt}`
+  ];
+  if (has('gc_scavenge') || has('gc_markCompact'))
+    parts.push(
+      `gc scavenge ${e.gc_scavenge ?? 0} (${f('gc_scavengeMs', 0)} ms), mark-compact ${e.gc_markCompact ?? 0} (${f('gc_markCompactMs', 0)} ms)`
+    );
+  parts.push(
     `payload up ${((e.payloadUp ?? 0) / MB).toFixed(1)} MB, extra down ${((e.payloadExtra ?? 0) / MB).toFixed(2)} MB` +
-    (e.deopts !== undefined ? `; deopts ${e.deopts}` : '')
+      (has('deopts') ? `; deopts ${e.deopts}` : '')
   );
+  return parts.join('; ');
 }
 
 /** One swarm rep; throws unless every downloader's file equals the source. */

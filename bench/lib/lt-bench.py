@@ -23,7 +23,7 @@ Roles (first argument):
             is in libtorrent's 'local' class, which ignores rate limits) to the global class.
             Command go -> downloader i connects to the seed and to downloaders j < i; emits
             {"event":"peer-done", "i", "seconds"} and, when all are done, {"event":"finished",
-            "seconds", "perPeer", "seedUploaded", "uploaded", "cpu"}. With --trace 1, also
+            "seconds", "perPeer", "seedUploaded", "uploaded", "cpu", "explain"}. With --trace 1, also
             {"event":"trace", "t", "seedUp", "have", "up"} about once a second.
   get       --magnet LINK --save-path DIR --host H --bootstrap H:P ...
             A user's magnet download (bench/magnet-bench.ts): peers and metadata through the
@@ -73,6 +73,44 @@ def emit(event, **fields):
 def cpu_seconds():
     t = os.times()
     return t.user + t.system
+
+
+def process_counters():
+    """The counters ours reports as `explain` (bench/lib/process-counters.ts), for the same
+    comparison: system calls and their bytes (/proc/self/io), page faults, context switches, and
+    the CPU of the main (Python) thread against every other thread (libtorrent's network, disk
+    and hashing threads)."""
+    out = {}
+    try:
+        with open("/proc/self/io") as f:
+            for line in f:
+                k, v = line.split(": ")
+                out[k] = int(v)
+    except OSError:
+        pass
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    out.update(minflt=r.ru_minflt, majflt=r.ru_majflt, voluntaryCtxt=r.ru_nvcsw, involuntaryCtxt=r.ru_nivcsw)
+    main = others = 0.0
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().split(") ")[1].split(" ")
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            if int(tid) == os.getpid():
+                main += cpu
+            else:
+                others += cpu
+    except OSError:
+        pass
+    out.update(mainCpu=main, otherThreadsCpu=others)
+    return out
+
+
+def counters_since(a):
+    b = process_counters()
+    keys = ("syscr", "syscw", "rchar", "wchar", "minflt", "majflt", "voluntaryCtxt", "involuntaryCtxt",
+            "mainCpu", "otherThreadsCpu")
+    return {k: b[k] - a[k] for k in keys if k in a and k in b}
 
 
 def max_rss_kib():
@@ -393,11 +431,12 @@ def role_swarm(args):
     for i in range(1, n + 1):
         wait_state(sessions[i], handles[i], (lt.torrent_status.downloading,))
     emit("ready", port=ports[0], checked=seed_status.num_pieces, checkSeconds=check_seconds)
-    st = {"go": None, "cpu": 0.0, "done": {}, "finished": False, "next_trace": None}
+    st = {"go": None, "cpu": 0.0, "done": {}, "finished": False, "next_trace": None, "counters": {}}
 
     def on_command(parts):
         if parts[0] == "go":
             st["cpu"] = cpu_seconds()
+            st["counters"] = process_counters()
             st["go"] = time.monotonic()
             st["next_trace"] = st["go"] + 1.0 if args.trace else None
             for i in range(1, n + 1):
@@ -423,7 +462,10 @@ def role_swarm(args):
                 ups = [h.status().total_payload_upload for h in handles]
                 emit("finished", seconds=max(st["done"].values()), perPeer=[st["done"][k] for k in sorted(st["done"])],
                      seedUploaded=ups[0], uploaded=ups, length=total, cpu=cpu_seconds() - st["cpu"],
-                     maxRssKiB=max_rss_kib())
+                     maxRssKiB=max_rss_kib(),
+                     explain=dict(counters_since(st["counters"]), payloadUp=sum(ups),
+                                  payloadDown=sum(h.status().total_payload_download for h in handles[1:]),
+                                  payloadExtra=sum(h.status().total_payload_download for h in handles[1:]) - n * total))
         elif a.category() & lt.alert.category_t.error_notification:
             emit("warning", message=f"peer {i}: {a.message()}")
 
