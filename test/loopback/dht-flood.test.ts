@@ -44,7 +44,11 @@ function runFlooder(port: number): Promise<FloodDone> {
         '--rate',
         String(FLOOD_RATE),
         '--seconds',
-        String(FLOOD_SECONDS)
+        String(FLOOD_SECONDS),
+        // A stall of the flooder's own (a loaded machine runs it a fraction of the time) does
+        // not thin the flood: it sent 1,762 datagrams in 3 s at load 11-15 when it skipped the
+        // slots it missed, under the 20 x allowance asserted below.
+        '--catch-up'
       ],
       { env: CHILD_ENV, execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }
     );
@@ -97,9 +101,9 @@ describe('DHT node under a loopback UDP flood', () => {
       });
       // >= 99% of the honest queries answered: the flood took none of their place.
       expect({ answered: latencies.length / sent >= 0.99, detail }).toEqual({ answered: true, detail });
-      // The per-IP bucket lets 40 + 20/s through. The flood is at least 20 times that (the
-      // flooder skips the slots a stall of its own made it miss, so on a loaded machine it sends
-      // less than FLOOD_RATE: what counts is what left).
+      // The per-IP bucket lets 40 + 20/s through. The flood is at least 20 times that (what
+      // counts is what left: the flooder catches up the slots it missed, but only within its
+      // FLOOD_SECONDS).
       const allowed = 40 + (20 * flood.elapsedMs) / 1000;
       expect(flood.sent).toBeGreaterThanOrEqual(20 * allowed);
       // Never more replies than the bucket allows over the whole time replies were counted
