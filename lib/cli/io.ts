@@ -66,8 +66,15 @@ export function processIO(): ProcessIO {
       process.exitCode = code;
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      // Everything should be closed by now; if a handle still holds the loop, do not hang.
-      systemClock.setTimeout(() => process.exit(code), EXIT_GRACE_MS);
+      // Everything should be closed by now; if a handle still holds the loop, do not hang, and
+      // say what held it (a leak to fix: the tests look for this line).
+      systemClock.setTimeout(() => {
+        const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
+        process.stderr.write(
+          `trackerless: still running ${EXIT_GRACE_MS / 1000} s after the end (open: ${open.join(', ')}): exiting now\n`
+        );
+        process.exit(code);
+      }, EXIT_GRACE_MS);
     }
   };
 }
