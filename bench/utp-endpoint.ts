@@ -12,7 +12,7 @@
  *            closed (error: null, or the code and systemCode of why the connection ended)
  *   tcp-send --host H --to H:P [--bytes N] [--seconds S]   the same over TCP
  *
- * A role that fails emits {event:'fatal', message, code, systemCode} and exits.
+ * A role that fails emits {event:'fatal', t, message, code, systemCode} and exits.
  *
  * t is seconds since the role started (performance.now()); at is the wall clock (Date.now(),
  * ms), comparable between processes on one machine.
@@ -161,6 +161,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const { code, systemCode } = err as { code?: string; systemCode?: string };
-  emit('fatal', { message: err instanceof Error ? err.message : String(err), code, systemCode });
+  emit('fatal', { t: t(), message: err instanceof Error ? err.message : String(err), code, systemCode });
   process.exit(1);
 });

@@ -5,7 +5,7 @@
  *
  *  - a dial to an address whose route in A is `unreachable` fails with EHOSTUNREACH;
  *  - a transfer A -> B ends when a firewall rule in A drops UDP to B on OUTPUT (sendmsg fails
- *    with EPERM), within a second where the timeouts would take tens of seconds.
+ *    with EPERM), at once (well under a second) where the timeouts would take tens of seconds.
  *
  * Skipped, with the reason printed, where namespaces cannot be created (not root, iproute2 or
  * iptables missing); under CI (root, tools installed by .ci/run) that fails instead.
@@ -34,14 +34,15 @@ describeNs('uTP sends the system refuses (network namespaces)', () => {
     path = NetnsPath.create({ rateBits: 100_000_000, bufferBytes: 1_000_000 });
     const nowhere = path.ipB.replace(/\.2\.2$/, '.3.2'); // a subnet R does not have
     inNs(path.a, 'ip', ['route', 'add', 'unreachable', `${nowhere}/32`]);
-    const started = Date.now();
     const dial = path.start(path.a, ENDPOINT, ['utp-send', '--host', path.ipA, '--to', `${nowhere}:6881`]);
-    await expect(dial).rejects.toThrow(/EHOSTUNREACH/);
-    // The SYN resends alone would take ~7 s; a child process starts in well under 5 s.
-    expect(Date.now() - started).toBeLessThan(5000);
+    const failure = (await dial.catch((err: unknown) => err)) as Error & { event?: { t?: number } };
+    expect(failure.message).toMatch(/EHOSTUNREACH/);
+    // The SYN resends alone would take ~7 s of timers. Timed by the endpoint from its start (`t`,
+    // seconds), not by us from the spawn: a loaded machine can take seconds to start a process.
+    expect(failure.event?.t).toBeLessThan(5);
   }, 30_000);
 
-  it('a transfer ends within a second with ERR_SEND_FAILED (EPERM) once a firewall rule drops its datagrams', async () => {
+  it('a transfer ends at once with ERR_SEND_FAILED (EPERM) once a firewall rule drops its datagrams', async () => {
     path ??= NetnsPath.create({ rateBits: 100_000_000, bufferBytes: 1_000_000 });
     const recv = await path.start(path.b, ENDPOINT, ['utp-recv', '--host', path.ipB, '--every', '100']);
     const port = Number(recv.events[0]!.port);
@@ -60,7 +61,9 @@ describeNs('uTP sends the system refuses (network namespaces)', () => {
     inNs(path.a, 'iptables', ['-A', 'OUTPUT', '-p', 'udp', '-d', path.ipB, '-j', 'DROP']);
     const dropped = Date.now();
     const done = await send.next((e) => e.event === 'done', 20_000, 'the sender to stop');
-    expect(Date.now() - dropped).toBeLessThan(1000);
+    // The error says why it ended: the refused send, not the retransmission timeouts. Those would
+    // take tens of seconds; the bound leaves a loaded machine room (quiet: well under 1 s).
     expect(done.error).toEqual({ code: 'ERR_SEND_FAILED', systemCode: 'EPERM' });
+    expect(Date.now() - dropped).toBeLessThan(5_000);
   }, 60_000);
 });

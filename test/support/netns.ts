@@ -94,7 +94,8 @@ abstract class NamespaceSet {
     );
     this.children.push(child);
     const ready = await child.next((e) => e.event === 'ready' || e.event === 'fatal', 20_000, 'ready');
-    if (ready.event === 'fatal') throw new Error(`${child.label}: ${String(ready.message)}`);
+    if (ready.event === 'fatal')
+      throw Object.assign(new Error(`${child.label}: ${String(ready.message)}`), { event: ready });
     return child;
   }
 
