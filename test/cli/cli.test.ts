@@ -151,15 +151,17 @@ describe('trackerless CLI (spawned)', () => {
   });
 
   it('npm run demo:dht: the DHT demo finds the announced peer and exits 0', async () => {
-    const started = Date.now();
     const r = await run(DHT_DEMO, [], 30_000);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^joined 50 nodes/m);
     expect(r.stdout).toMatch(/^announce from 127\.0\.0\.1:\d+: stored on [1-8] of \d+ closest nodes/m);
     expect(r.stdout).toMatch(/^lookup +from 127\.0\.0\.1:\d+: found 127\.0\.0\.1:6881/m);
-    expect(r.stdout).toMatch(/^ok: the announced peer was found/m);
-    expect(Date.now() - started).toBeLessThan(15_000);
+    // Quick: bounded in CPU (about a second here), which a loaded machine does not stretch as
+    // it does the time; the time is bounded by the demo's own 30 s watchdog and the run's.
+    const [, cpuMs] =
+      /^ok: the announced peer was found, \d+ ms in all \((\d+) ms of CPU\)$/m.exec(r.stdout) ?? [];
+    expect(Number(cpuMs)).toBeLessThan(10_000);
   });
 
   it('npm run demo: 6 leechers get the file from a magnet link through the DHT; distribution time vs the bounds', async () => {
