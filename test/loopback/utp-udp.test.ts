@@ -172,7 +172,10 @@ describe('uTP over UDP on loopback', () => {
     const utp = new UtpSocket(shared.utp);
     const accepted: UtpConnection[] = [];
     utp.onConnection((c) => accepted.push(c));
-    const other = await DHT.create({ host: HOST, port: 0, bootstrap: [] });
+    // A long query timeout: a ping the shared port lost or misrouted is still never answered,
+    // but on a loaded machine (the stream and the pings share this process) an answer can be
+    // seconds late; the default 2 s timed one out once.
+    const other = await DHT.create({ host: HOST, port: 0, bootstrap: [], queryTimeoutMs: 20_000 });
     const ta = await createUdpTransport({ host: HOST });
     const dialer = new UtpSocket(ta);
     const port = udp.address().port;
