@@ -8,18 +8,15 @@
  * afterAll if still alive.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CHILD_ENV,
   MAIN,
   ROOT,
   Spawner,
   ensureBuilt as build,
   freeUdpPort,
-  until,
   type Result
 } from '../support/cli-process.js';
 
@@ -28,7 +25,6 @@ const DHT_DEMO = join(ROOT, 'dist/examples/dht-demo.js');
 const IH = 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a';
 
 const procs = new Spawner();
-const children = new Set<ChildProcess>();
 
 /** Run a script to completion (killed after `timeoutMs`). */
 const run = (script: string, args: string[], timeoutMs = 30_000): Promise<Result> =>
@@ -38,10 +34,7 @@ const ensureBuilt = (): void => build([MAIN, DEMO, DHT_DEMO]);
 
 beforeAll(() => ensureBuilt(), 200_000);
 
-afterAll(() => {
-  procs.killAll();
-  for (const child of children) child.kill('SIGKILL');
-});
+afterAll(() => procs.killAll());
 
 describe('trackerless CLI (spawned)', () => {
   it('rejects a bad infohash with exit 2 and a clear message', async () => {
@@ -75,48 +68,32 @@ describe('trackerless CLI (spawned)', () => {
     // announce and lookup share one UDP port, so the lookup skips the finished announcer's
     // address (its own) instead of waiting for that dead node's query timeouts.
     const clientPort = String(await freeUdpPort());
-    const node = spawn(
-      process.execPath,
-      [
-        MAIN,
-        'node',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--no-bootstrap',
-        '--state',
-        state,
-        '--stats-interval',
-        '1',
-        '--verbose'
-      ],
-      { cwd: ROOT, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] }
-    );
-    children.add(node);
+    const node = procs.start(MAIN, [
+      'node',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--no-bootstrap',
+      '--state',
+      state,
+      '--stats-interval',
+      '1',
+      '--verbose'
+    ]);
     try {
-      let out = '';
-      let err = '';
-      node.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-      node.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
-      const exited = new Promise<number | null>((resolve) => node.on('close', (code) => resolve(code)));
-      await until(
-        () => /^listening /m.test(out),
+      const [, address, id] = await node.waitFor(
+        /^listening (127\.0\.0\.1:\d+) id ([0-9a-f]{40})$/m,
         10_000,
-        () => `node did not start: ${err}`
+        'the node to listen'
       );
-      const [, address, id] = /^listening (127\.0\.0\.1:\d+) id ([0-9a-f]{40})$/m.exec(out)!;
       const client = ['--host', '127.0.0.1', '--dht-port', clientPort, '--bootstrap', address!];
 
       const announced = await cli(['announce', IH, '--port', '4567', ...client]);
       expect(announced.stderr).not.toMatch(/error/);
       expect(announced.code).toBe(0);
       expect(announced.stdout).toBe('stored on 1 of 1 nodes\n');
-      await until(
-        () => out.includes(`announce ${IH} 127.0.0.1:4567`),
-        5_000,
-        () => out
-      );
+      await node.waitFor(new RegExp(`announce ${IH} 127\\.0\\.0\\.1:4567`), 5_000);
 
       const found = await cli(['lookup', IH, ...client, '--timeout', '20']);
       expect(found.code).toBe(0);
@@ -134,18 +111,14 @@ describe('trackerless CLI (spawned)', () => {
       expect(magnet.code).toBe(0);
       expect(JSON.parse(magnet.stdout)).toEqual({ host: '127.0.0.1', port: 4567 });
 
-      await until(
-        () => /^stats nodes=\d+ .*peers=1 /m.test(out),
-        5_000,
-        () => out
-      );
-      node.kill('SIGTERM');
-      expect(await exited).toBe(130); // stopped by a signal, state saved
-      expect(err).toMatch(/stopping \(SIGTERM\)\nstate saved to .*\nstopped\n/);
+      await node.waitFor(/^stats nodes=\d+ .*peers=1 /m, 5_000);
+      node.child.kill('SIGTERM');
+      expect((await node.exited).code).toBe(130); // stopped by a signal, state saved
+      expect(node.stderr).toMatch(/stopping \(SIGTERM\)\nstate saved to .*\nstopped\n/);
       const saved = JSON.parse(await readFile(state, 'utf8')) as { id: string };
       expect(saved.id).toBe(id);
     } finally {
-      node.kill('SIGKILL');
+      node.child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -37,7 +37,7 @@ beforeAll(async () => {
 }, 200_000);
 
 afterAll(async () => {
-  procs.killAll();
+  await procs.killAll();
   await rm(dir, { recursive: true, force: true });
 });
 

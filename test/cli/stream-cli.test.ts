@@ -42,7 +42,7 @@ beforeAll(async () => {
 }, 200_000);
 
 afterAll(async () => {
-  procs.killAll();
+  await procs.killAll();
   await seeded?.swarm.destroy();
   await node?.destroy();
   await rm(dir, { recursive: true, force: true });

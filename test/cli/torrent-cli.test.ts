@@ -38,11 +38,11 @@ interface InfoJson {
   files: { index: number; path: string; size: number; padding?: true }[];
 }
 
+/** The processes of the current test (a bootstrap node, a seeder...), stopped after it. */
 const procs = new Spawner();
 let dir: string;
 /** A folder of two files: the content of every test here. */
 let content: string;
-let running: Running[] = [];
 
 function lt(...args: string[]): LtTorrent {
   return JSON.parse(
@@ -61,21 +61,15 @@ beforeAll(async () => {
   await writeFile(join(content, 'disc 2', 'track.flac'), randomBytes(1_700_003));
 }, 200_000);
 
-afterEach(async () => {
-  for (const r of running) r.child.kill('SIGKILL');
-  await Promise.all(running.map((r) => r.exited));
-  running = [];
-});
+afterEach(() => procs.killAll());
 
 afterAll(async () => {
-  procs.killAll();
+  await procs.killAll();
   await rm(dir, { recursive: true, force: true });
 });
 
 async function bootstrapNode(): Promise<string> {
-  const { node, address } = await startBootstrapNode(procs);
-  running.push(node);
-  return address;
+  return (await startBootstrapNode(procs)).address;
 }
 
 /** `seed <x.torrent> --out DIR`: resolves once the DHT stored its announce. */
@@ -85,7 +79,6 @@ async function seedTorrent(torrent: string, dataDir: string, bootstrap: string):
     ['seed', torrent, '--out', dataDir, ...LOOPBACK, '--bootstrap', bootstrap],
     120_000
   );
-  running.push(seeder);
   await seeder.waitFor(/verified in .*; TCP port \d+/, 20_000, 'the seeder to check its data');
   await seeder.waitFor(/announced on the DHT: stored on [1-9]/, 20_000, 'the seeder announce');
   return seeder;
@@ -221,7 +214,6 @@ describe('download / seed / info from a .torrent or infohash (spawned, loopback 
       ['download', torrent, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap],
       60_000
     );
-    running.push(down);
     await down.waitFor(/^done: album, /m, 45_000, 'the download to finish');
     const doneAt = Date.now();
     const r = await down.exited;
@@ -246,7 +238,6 @@ describe('download / seed / info from a .torrent or infohash (spawned, loopback 
       ['seed', theirs.infoHash, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap],
       120_000
     );
-    running.push(second);
     await second.waitFor(/^metadata: album, 1\.91 MiB, from peers; checking the data in /m, 20_000);
     await second.waitFor(/^all \d+ pieces of album verified in .*: seeding$/m, 20_000);
     await second.waitFor(/announced on the DHT: stored on [1-9]/, 20_000, 'the second seeder announce');
@@ -341,7 +332,6 @@ describe('download / seed / info from a .torrent or infohash (spawned, loopback 
   it('the first SIGTERM stops a download that is getting nowhere: exit 130 within the deadline', async () => {
     const out = join(dir, 'sigterm');
     const down = procs.start(MAIN, ['download', NOBODY, '--out', out, ...LOOPBACK, '--no-bootstrap'], 60_000);
-    running.push(down);
     await down.waitFor(/looking for peers of /, 10_000);
     down.child.kill('SIGTERM');
     const r = await down.exited;

@@ -21,32 +21,25 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const LOOPBACK = ['--host', '127.0.0.1'];
 
+/** The processes of the current test (a bootstrap node, a seeder...), stopped after it. */
 const procs = new Spawner();
 let dir: string;
-/** Processes of the current test (a bootstrap node, a seeder), stopped after it. */
-let running: Running[] = [];
 
 beforeAll(async () => {
   ensureBuilt([MAIN]);
   dir = await mkdtemp(join(tmpdir(), 'trackerless-transfer-cli-'));
 }, 200_000);
 
-afterEach(async () => {
-  for (const r of running) r.child.kill('SIGKILL');
-  await Promise.all(running.map((r) => r.exited));
-  running = [];
-});
+afterEach(() => procs.killAll());
 
 afterAll(async () => {
-  procs.killAll();
+  await procs.killAll();
   await rm(dir, { recursive: true, force: true });
 });
 
 /** A DHT node of our own on loopback, joined by no one: the bootstrap node of a test. */
 async function bootstrapNode(): Promise<string> {
-  const { node, address } = await startBootstrapNode(procs);
-  running.push(node);
-  return address;
+  return (await startBootstrapNode(procs)).address;
 }
 
 /** `trackerless seed`: resolves with the magnet link once the DHT stored the announce. */
@@ -56,7 +49,6 @@ async function startSeeder(
   extra: string[] = []
 ): Promise<{ seeder: Running; magnet: string }> {
   const seeder = procs.start(MAIN, ['seed', path, ...LOOPBACK, '--bootstrap', bootstrap, ...extra], 120_000);
-  running.push(seeder);
   const [, magnet] = await seeder.waitFor(/^(magnet:\?\S+)$/m, 20_000, 'the magnet link');
   await seeder.waitFor(/announced on the DHT: stored on [1-9]/, 20_000, 'the seeder announce');
   expect(magnet).not.toMatch(/x\.pe=/); // the DHT is the only way to the seeder
@@ -120,7 +112,6 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
         ['seed', src, ...LOOPBACK, '--bootstrap', formatAddress(entry.address()), '--torrent', fifo],
         60_000
       );
-      running.push(seeder);
       const [, magnet] = await seeder.waitFor(/^(magnet:\?\S+)$/m, 20_000, 'the magnet link');
       const infoHash = await announced;
       expect(magnet).toContain(infoHash);
@@ -152,7 +143,6 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
       ],
       60_000
     );
-    running.push(down);
     await down.waitFor(/^looking for peers of /m, 20_000, 'the download to start');
     await down.waitFor(/^peer 127\.0\.0\.1:9 found by magnet$/m, 10_000, 'the x.pe peer line');
   }, 60_000);
@@ -167,7 +157,6 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
       ['download', magnet, '--out', out, ...LOOPBACK, '--bootstrap', bootstrap, '--seed'],
       60_000
     );
-    running.push(down);
     await down.waitFor(/^done: movie\.bin, 3\.01 MiB verified/m, 45_000, 'the download to finish');
     await down.waitFor(/^seeding on TCP port \d+/m, 5_000);
     await expectSameBytes(src, join(out, 'movie.bin'));
@@ -227,7 +216,6 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
     // Run 1: capped at 512 KiB/s (8 s for the file), interrupted at its first progress line
     // showing some progress (a plain line every 2 s: stderr is not a terminal).
     const first = procs.start(MAIN, args, 60_000);
-    running.push(first);
     await first.waitFor(
       /^metadata: big\.bin, 4\.00 MiB in 1 file, 64 pieces of 64\.0 KiB/m,
       30_000,
@@ -298,7 +286,6 @@ describe('trackerless download / seed (spawned, loopback DHT only)', () => {
       ],
       90_000
     );
-    running.push(follower);
     await follower.waitFor(/^version 1 \([0-9a-f]{40}\): done/m, 30_000, 'version 1 downloaded');
     await expectSameBytes(src, join(out, 'nightly.bin'));
 

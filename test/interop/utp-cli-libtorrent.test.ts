@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { makeFileTorrent, type BenchTorrent } from '../../bench/lib/content.js';
 import { PeerProcess, transferPeerArgs } from '../../bench/lib/peer-process.js';
 import { toHex } from '../../lib/util/bytes.js';
-import { MAIN, Spawner, ensureBuilt, type Running } from '../support/cli-process.js';
+import { MAIN, Spawner, ensureBuilt, startBootstrapNode } from '../support/cli-process.js';
 import { libtorrentProblem } from '../support/lt-node.js';
 
 const HOST = '127.0.0.1';
@@ -29,7 +29,6 @@ let dir: string;
 let t: BenchTorrent;
 let data: Buffer;
 let problem: string | null;
-let bootstrap: Running;
 let bootstrapAddress: string;
 
 beforeAll(async () => {
@@ -39,16 +38,11 @@ beforeAll(async () => {
   t = await makeFileTorrent(dir, 'utp-cli.bin', SIZE, 64 * 1024);
   data = await fsp.readFile(join(t.dataDir, 'utp-cli.bin'));
   // Our own DHT node, joined by no one: the bootstrap of our processes (never the public routers).
-  bootstrap = procs.start(
-    MAIN,
-    ['node', '--host', HOST, '--port', '0', '--no-bootstrap', '--stats-interval', '0'],
-    240_000
-  );
-  bootstrapAddress = (await bootstrap.waitFor(/^listening (127\.0\.0\.1:\d+) /m, 10_000, 'the DHT node'))[1]!;
+  bootstrapAddress = (await startBootstrapNode(procs, 240_000)).address;
 }, 240_000);
 
 afterAll(async () => {
-  procs.killAll();
+  await procs.killAll();
   await fsp.rm(dir, { recursive: true, force: true });
 });
 

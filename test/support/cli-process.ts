@@ -128,7 +128,10 @@ export class Running {
   }
 }
 
-/** Spawns node scripts, each with a deadline; `killAll()` SIGKILLs whatever is still alive. */
+/**
+ * Spawns node scripts, each with a deadline; `killAll()` SIGKILLs whatever is still alive and
+ * waits for it to close.
+ */
 export class Spawner {
   private readonly children = new Set<ChildProcess>();
 
@@ -180,20 +183,37 @@ export class Spawner {
     return this.start(script, args, timeoutMs).exited;
   }
 
-  killAll(): void {
+  /**
+   * SIGKILL every child still running and wait until each has closed (its pipes too), bounded:
+   * a killed child left closing keeps the test worker alive after its last file.
+   */
+  async killAll(timeoutMs = 10_000): Promise<void> {
+    const closing = [...this.children].map(
+      (child) => new Promise<void>((resolve) => child.once('close', () => resolve()))
+    );
     for (const child of this.children) child.kill('SIGKILL');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(closing),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
+    ]);
+    clearTimeout(timer);
   }
 }
 
 /**
- * `trackerless node` on 127.0.0.1 joined by no one: the bootstrap node of a test. Resolves
- * with the process (the caller stops it) and its host:port once it listens.
+ * `trackerless node` on 127.0.0.1 joined by no one: the bootstrap node of a test, killed after
+ * `lifetimeMs` at the latest. Resolves with the process (the caller stops it, or the spawner's
+ * killAll) and its host:port once it listens.
  */
-export async function startBootstrapNode(spawner: Spawner): Promise<{ node: Running; address: string }> {
+export async function startBootstrapNode(
+  spawner: Spawner,
+  lifetimeMs = 120_000
+): Promise<{ node: Running; address: string }> {
   const node = spawner.start(
     MAIN,
     ['node', '--host', '127.0.0.1', '--port', '0', '--no-bootstrap', '--stats-interval', '0'],
-    120_000
+    lifetimeMs
   );
   const m = await node.waitFor(/^listening (127\.0\.0\.1:\d+) /m, 10_000, 'the DHT node to listen');
   return { node, address: m[1]! };

@@ -89,7 +89,7 @@ export class NetnsLanSuite {
   }
 
   async tearDown(): Promise<void> {
-    this.procs.killAll();
+    await this.procs.killAll();
     await Promise.all(this.closers.map((c) => c()));
     this._lan?.close();
     if (this._dir) await rm(this._dir, { recursive: true, force: true });
