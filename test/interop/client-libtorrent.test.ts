@@ -13,49 +13,36 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  Client,
-  DHT,
-  createTorrent,
-  formatAddress,
-  seed,
-  toMagnet,
-  toTorrentFile,
-  type Swarm
-} from '../../lib/index.js';
+import { Client, createTorrent, seed, toMagnet, toTorrentFile, type Swarm } from '../../lib/index.js';
 import { libtorrentProblem } from '../support/lt-node.js';
 import { LtSwarm } from '../support/lt-swarm.js';
 import { sameTree, writeTree } from '../support/file-tree.js';
+import { startLoopbackDht, type LoopbackDht } from '../support/loopback-swarm.js';
 
 const HOST = '127.0.0.1';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 let dir: string;
-const nodes: DHT[] = [];
+let network: LoopbackDht | undefined;
 const lts: LtSwarm[] = [];
 const swarms: Swarm[] = [];
 let client: Client | undefined;
 
 beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-client-lt-'));
-  const a = await DHT.create({ host: HOST, port: 0, bootstrap: [], queryTimeoutMs: 1000 });
-  nodes.push(a);
-  for (let i = 0; i < 2; i++)
-    nodes.push(
-      await DHT.create({ host: HOST, port: 0, bootstrap: [formatAddress(a.address())], queryTimeoutMs: 1000 })
-    );
+  network = await startLoopbackDht(HOST, 3, { queryTimeoutMs: 1000 });
 }, 30_000);
 
 afterAll(async () => {
   await Promise.all(lts.map((lt) => lt.close()));
   await client?.destroy();
   await Promise.all(swarms.map((s) => s.destroy()));
-  await Promise.all(nodes.map((n) => n.destroy()));
+  await network?.destroy();
   await fsp.rm(dir, { recursive: true, force: true });
 }, 30_000);
 
-const addr = (i: number): string => formatAddress(nodes[i]!.address());
+const addr = (i: number): string => network!.bootstrap[i]!;
 
 describe('a Client with libtorrent 2.0 on loopback', () => {
   it('downloads from a libtorrent seeder and serves a libtorrent downloader, beside an ours-to-ours torrent, on one port', async () => {

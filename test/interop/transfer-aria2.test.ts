@@ -16,9 +16,9 @@ import { promises as fsp } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DHT, formatAddress, parseMagnet, seed, type Swarm } from '../../lib/index.js';
+import { parseMagnet, seed, type Swarm } from '../../lib/index.js';
 import { freeUdpPort } from '../support/cli-process.js';
-import { waitForAnnounce } from '../support/loopback-swarm.js';
+import { startLoopbackDht, waitForAnnounce, type LoopbackDht } from '../support/loopback-swarm.js';
 
 const HOST = '127.0.0.1';
 const KiB = 1024;
@@ -26,7 +26,7 @@ const MiB = 1024 * KiB;
 const ARIA2_DEADLINE_MS = 90_000;
 
 let dir: string;
-const nodes: DHT[] = [];
+let network: LoopbackDht | undefined;
 const swarms: Swarm[] = [];
 const children = new Set<ChildProcess>();
 
@@ -48,18 +48,13 @@ function freeTcpPort(): Promise<number> {
 
 beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-aria2-'));
-  const a = await DHT.create({ host: HOST, port: 0, bootstrap: [], queryTimeoutMs: 1000 });
-  nodes.push(a);
-  for (let i = 0; i < 2; i++)
-    nodes.push(
-      await DHT.create({ host: HOST, port: 0, bootstrap: [formatAddress(a.address())], queryTimeoutMs: 1000 })
-    );
+  network = await startLoopbackDht(HOST, 3, { queryTimeoutMs: 1000 });
 }, 30_000);
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await Promise.all(swarms.map((s) => s.destroy()));
-  await Promise.all(nodes.map((n) => n.destroy()));
+  await network?.destroy();
   await fsp.rm(dir, { recursive: true, force: true });
 }, 30_000);
 
@@ -75,7 +70,7 @@ describe('aria2c downloads from our seeder on loopback, through the DHT only', (
       await fsp.writeFile(join(src, 'aria.bin'), data);
 
       const seeded = await seed(join(src, 'aria.bin'), {
-        bootstrap: [formatAddress(nodes[1]!.address())],
+        bootstrap: [network!.bootstrap[1]!],
         dhtOptions: { host: HOST, port: 0, queryTimeoutMs: 1000 },
         listen: { host: HOST, port: 0 },
         create: { pieceLength: 64 * KiB }
@@ -90,7 +85,7 @@ describe('aria2c downloads from our seeder on loopback, through the DHT only', (
       await fsp.writeFile(dhtFile, '');
       const args = [
         '--enable-dht=true',
-        `--dht-entry-point=${formatAddress(nodes[0]!.address())}`,
+        `--dht-entry-point=${network!.bootstrap[0]!}`,
         `--dht-listen-port=${await freeUdpPort()}`,
         `--listen-port=${await freeTcpPort()}`,
         '--enable-dht6=false',

@@ -22,7 +22,6 @@ import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  DHT,
   Swarm,
   createTorrent,
   formatAddress,
@@ -42,7 +41,7 @@ import {
 import { libtorrentProblem } from '../support/lt-node.js';
 import { LtSwarm } from '../support/lt-swarm.js';
 import { waitFor } from '../support/wait.js';
-import { waitForAnnounce } from '../support/loopback-swarm.js';
+import { startLoopbackDht, waitForAnnounce, type LoopbackDht } from '../support/loopback-swarm.js';
 import { sameTree, writeTree } from '../support/file-tree.js';
 
 const HOST = '127.0.0.1';
@@ -50,7 +49,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 let dir: string;
-const nodes: DHT[] = [];
+let network: LoopbackDht | undefined;
 const lts: LtSwarm[] = [];
 const swarms: Swarm[] = [];
 const listeners: TcpPeerListener[] = [];
@@ -59,23 +58,18 @@ let problem: string | null;
 beforeAll(async () => {
   problem = libtorrentProblem();
   dir = await fsp.mkdtemp(join(tmpdir(), 'trackerless-lt-transfer-'));
-  const a = await DHT.create({ host: HOST, port: 0, bootstrap: [], queryTimeoutMs: 1000 });
-  nodes.push(a);
-  for (let i = 0; i < 2; i++)
-    nodes.push(
-      await DHT.create({ host: HOST, port: 0, bootstrap: [formatAddress(a.address())], queryTimeoutMs: 1000 })
-    );
+  network = await startLoopbackDht(HOST, 3, { queryTimeoutMs: 1000 });
 }, 30_000);
 
 afterAll(async () => {
   await Promise.all(lts.map((lt) => lt.close()));
   await Promise.all(swarms.map((s) => s.destroy()));
   await Promise.all(listeners.map((l) => l.close()));
-  await Promise.all(nodes.map((n) => n.destroy()));
+  await network?.destroy();
   await fsp.rm(dir, { recursive: true, force: true });
 }, 30_000);
 
-const addr = (i: number): string => formatAddress(nodes[i]!.address());
+const addr = (i: number): string => network!.bootstrap[i]!;
 
 function requireLibtorrent(): void {
   if (problem)
@@ -115,7 +109,7 @@ describe('transfers with libtorrent 2.0 on loopback, through the DHT only', () =
     // libtorrent's announce stored on our nodes: a lookup from C finds libtorrent's TCP port.
     await waitFor(
       `libtorrent's DHT announce of ${ih}`,
-      async () => (await nodes[2]!.getPeers(info.infoHash)).peers.some((p) => p.port === lt.port),
+      async () => (await network!.nodes[2]!.getPeers(info.infoHash)).peers.some((p) => p.port === lt.port),
       { timeoutMs: 40_000, intervalMs: 500, detail: () => lt.describe() }
     );
     const announcedAt = Date.now();
@@ -268,7 +262,7 @@ describe('transfers with libtorrent 2.0 forcing Message Stream Encryption (RC4)'
     );
     await waitFor(
       `libtorrent's DHT announce of ${toHex(info.infoHash)}`,
-      async () => (await nodes[2]!.getPeers(info.infoHash)).peers.some((p) => p.port === lt.port),
+      async () => (await network!.nodes[2]!.getPeers(info.infoHash)).peers.some((p) => p.port === lt.port),
       { timeoutMs: 40_000, intervalMs: 500, detail: () => lt.describe() }
     );
     const started = Date.now();

@@ -17,13 +17,21 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** `count` DHT nodes on `host`, the later ones bootstrapped from the first. */
-export async function startLoopbackDht(host: '127.0.0.1' | '::1', count = 4): Promise<LoopbackDht> {
-  const first = await DHT.create({ host, port: 0, bootstrap: [], queryTimeoutMs: 500 });
+/**
+ * `count` DHT nodes on `host`, the later ones bootstrapped from the first. Their queries time
+ * out after `queryTimeoutMs` (500 ms: our own nodes answer at once; the interop tests give
+ * other clients longer).
+ */
+export async function startLoopbackDht(
+  host: '127.0.0.1' | '::1',
+  count = 4,
+  { queryTimeoutMs = 500 }: { queryTimeoutMs?: number } = {}
+): Promise<LoopbackDht> {
+  const first = await DHT.create({ host, port: 0, bootstrap: [], queryTimeoutMs });
   const nodes = [first];
   const boot = [hostPort(host, first.address().port)];
   for (let i = 1; i < count; i++)
-    nodes.push(await DHT.create({ host, port: 0, bootstrap: boot, queryTimeoutMs: 500 }));
+    nodes.push(await DHT.create({ host, port: 0, bootstrap: boot, queryTimeoutMs }));
   return {
     nodes,
     bootstrap: nodes.map((d) => hostPort(host, d.address().port)),

@@ -20,9 +20,13 @@ export interface ProbeClient {
   lastSize(): number;
 }
 
-export async function probeNode(extra: Partial<DhtOptions> = {}, seed = 3) {
-  const net = new SimNetwork({ seed, latencyMs: 5 });
-  const rnd = seededRandom(seed * 7 + 1);
+/**
+ * One DHT node on a fresh simulated network (5 ms links, seeded by `seeds.net`), no bootstrap,
+ * bound and ready; `rnd` (seeded by `seeds.random`) is its random source, shared with the test.
+ */
+export async function simNode(extra: Partial<DhtOptions>, seeds: { net: number; random: number }) {
+  const net = new SimNetwork({ seed: seeds.net, latencyMs: 5 });
+  const rnd = seededRandom(seeds.random);
   const dht = new DHT({
     transport: net.createTransport(),
     clock: net.clock,
@@ -32,6 +36,11 @@ export async function probeNode(extra: Partial<DhtOptions> = {}, seed = 3) {
   });
   await net.runFor(1);
   await dht.ready;
+  return { net, dht, rnd };
+}
+
+export async function probeNode(extra: Partial<DhtOptions> = {}, seed = 3) {
+  const { net, dht, rnd } = await simNode(extra, { net: seed, random: seed * 7 + 1 });
   let tidCounter = 0;
 
   /** A client with its own address (a new host each time unless `host` is given). */

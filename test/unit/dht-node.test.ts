@@ -15,22 +15,14 @@ import { decodeMessage, encodeQuery } from '../../lib/krpc/codec.js';
 import type { Message, Query, ResponseMessage } from '../../lib/krpc/types.js';
 import type { Transport } from '../../lib/net/transport.js';
 import { seededRandom } from '../../lib/util/random.js';
+import type { DhtOptions } from '../../lib/dht/options.js';
+import { simNode } from '../support/node-probe.js';
 import { toHex } from '../../lib/util/bytes.js';
 import { TrackerlessError } from '../../lib/errors.js';
 import { untilIo } from '../support/wait.js';
 
-async function setup(extra: Partial<ConstructorParameters<typeof DHT>[0]> = {}) {
-  const net = new SimNetwork({ seed: 3, latencyMs: 5 });
-  const rnd = seededRandom(9);
-  const dht = new DHT({
-    transport: net.createTransport(),
-    clock: net.clock,
-    random: rnd,
-    bootstrap: [],
-    ...extra
-  });
-  await net.runUntil(() => false, 1); // let it bind
-  await dht.ready;
+async function setup(extra: Partial<DhtOptions> = {}) {
+  const { net, dht, rnd } = await simNode(extra, { net: 3, random: 9 });
   const client = net.createTransport();
   const inbox: Message[] = [];
   const raw: Uint8Array[] = [];

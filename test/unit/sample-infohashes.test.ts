@@ -4,7 +4,6 @@
  * within 1024 bytes; plus the passive 'infohash' event for incoming get_peers/announce_peer.
  */
 import { describe, expect, it } from '@jest/globals';
-import { SimNetwork } from '../../lib/testing/sim-network.js';
 import { SimTestnet } from '../../lib/testing/testnet.js';
 import { DHT } from '../../lib/dht/dht.js';
 import { MAX_SAMPLES_PER_REPLY } from '../../lib/dht/server.js';
@@ -13,20 +12,12 @@ import type { Message, Query, ResponseMessage } from '../../lib/krpc/types.js';
 import type { Transport } from '../../lib/net/transport.js';
 import { compareDistance } from '../../lib/id/node-id.js';
 import { seededRandom } from '../../lib/util/random.js';
+import type { DhtOptions } from '../../lib/dht/options.js';
+import { simNode } from '../support/node-probe.js';
 import { toHex } from '../../lib/util/bytes.js';
 
-async function setup(extra: Partial<ConstructorParameters<typeof DHT>[0]> = {}) {
-  const net = new SimNetwork({ seed: 5, latencyMs: 5 });
-  const rnd = seededRandom(17);
-  const dht = new DHT({
-    transport: net.createTransport(),
-    clock: net.clock,
-    random: rnd,
-    bootstrap: [],
-    ...extra
-  });
-  await net.runFor(1);
-  await dht.ready;
+async function setup(extra: Partial<DhtOptions> = {}) {
+  const { net, dht, rnd } = await simNode(extra, { net: 5, random: 17 });
   const client = net.createTransport();
   const inbox: Message[] = [];
   const raw: Uint8Array[] = [];
