@@ -7,17 +7,24 @@
  * their shape is fixed. Going through a generic dictionary meant building it, sorting its
  * keys, encoding each node's compact form into its own array and re-parsing every node's host
  * text on every reply (~20 % of the server's busy CPU in the serve benchmark). Routing-table
- * contacts carry their address already parsed (PackedNodeInfo); those bytes are copied.
+ * contacts write their own compact form from their packed record (CompactWritable); nodes
+ * carrying their address already parsed (PackedNodeInfo) have those bytes copied.
  *
  * Output is byte-identical to bencode.encode of the same message (property-tested against it
  * in test/unit/krpc-response-writer.test.ts). Validation is that of the generic path: a bad
  * field is a programmer error and throws InvalidArgumentError with the same codes.
  */
-import { ID_LENGTH, MAX_TID_BYTES, MAX_TOKEN_BYTES } from '../constants.js';
+import {
+  COMPACT_NODE_V4_LENGTH,
+  COMPACT_NODE_V6_LENGTH,
+  ID_LENGTH,
+  MAX_TID_BYTES,
+  MAX_TOKEN_BYTES
+} from '../constants.js';
 import { InvalidArgumentError } from '../errors.js';
 import { packIp, writePackedIp, type PackedIp } from '../net/ip.js';
 import type { Address } from '../net/address.js';
-import type { NodeInfo, PackedNodeInfo, ResponseBody } from './types.js';
+import type { CompactWritable, NodeInfo, PackedNodeInfo, ResponseBody } from './types.js';
 
 /** Longest client version (`v`) we send or keep (BEP 20 style versions are 4 bytes). */
 export const MAX_VERSION_BYTES = 16;
@@ -59,13 +66,22 @@ function nodeIp(node: NodeInfo): PackedIp {
   return ip;
 }
 
-function checkNode(node: NodeInfo): void {
-  // A node that writes itself (a routing-table contact) has a 20-byte id by construction.
-  if ((node as Partial<PackedNodeInfo>).writeCompact === undefined) {
-    if (!(node.id instanceof Uint8Array) || node.id.length !== ID_LENGTH)
-      invalid(`node id must be ${ID_LENGTH} bytes`);
+function writesItself(node: NodeInfo): node is CompactWritable {
+  return (node as Partial<CompactWritable>).writeCompact !== undefined;
+}
+
+/** The node's compact node info size (26 or 38), checking a node that does not write itself. */
+function compactSize(node: NodeInfo): number {
+  if (writesItself(node)) {
+    const size = node.compactSize();
+    if (size === 0) invalid('node host must be an IP literal');
+    return size;
   }
+  const ip = nodeIp(node);
+  if (!(node.id instanceof Uint8Array) || node.id.length !== ID_LENGTH)
+    invalid(`node id must be ${ID_LENGTH} bytes`);
   checkPort(node.port);
+  return typeof ip === 'number' ? COMPACT_NODE_V4_LENGTH : COMPACT_NODE_V6_LENGTH;
 }
 
 function peerIp(peer: Address): PackedIp {
@@ -139,17 +155,16 @@ function writeNodes(
   count: number,
   v4: boolean
 ): number {
-  pos = writeUint(out, pos, count * (v4 ? 26 : 38));
+  pos = writeUint(out, pos, count * (v4 ? COMPACT_NODE_V4_LENGTH : COMPACT_NODE_V6_LENGTH));
   out[pos++] = COLON;
   for (const list of lists) {
     for (const node of list) {
-      const ip = nodeIp(node);
-      if ((typeof ip === 'number') !== v4) continue;
-      const packed = node as Partial<PackedNodeInfo>;
-      if (packed.writeCompact !== undefined) {
-        pos = packed.writeCompact(out, pos);
+      if (writesItself(node)) {
+        if ((node.compactSize() === COMPACT_NODE_V4_LENGTH) === v4) pos = node.writeCompact(out, pos);
         continue;
       }
+      const ip = nodeIp(node);
+      if ((typeof ip === 'number') !== v4) continue;
       out.set(node.id, pos);
       pos = writeAddress(out, pos + ID_LENGTH, ip, node.port);
     }
@@ -177,9 +192,8 @@ export function writeResponse(
   let n6 = 0;
   for (const list of lists) {
     for (const node of list) {
-      if (typeof nodeIp(node) === 'number') n4++;
+      if (compactSize(node) === COMPACT_NODE_V4_LENGTH) n4++;
       else n6++;
-      checkNode(node);
     }
   }
   const withNodes = n4 > 0 || body.nodes?.length === 0;
@@ -199,8 +213,8 @@ export function writeResponse(
   const v = body.v === undefined ? undefined : checkBytes('v', body.v, 1, Infinity);
   if (v) rSize += 3 + v.length;
   if (body.interval !== undefined) rSize += 10 + intSize(checkCount('interval', body.interval));
-  if (withNodes) rSize += 7 + strSize(n4 * 26);
-  if (withNodes6) rSize += 8 + strSize(n6 * 38);
+  if (withNodes) rSize += 7 + strSize(n4 * COMPACT_NODE_V4_LENGTH);
+  if (withNodes6) rSize += 8 + strSize(n6 * COMPACT_NODE_V6_LENGTH);
   if (body.num !== undefined) rSize += 5 + intSize(checkCount('num', body.num));
   if (body.samples !== undefined) {
     for (const s of body.samples) checkBytes('sample', s, ID_LENGTH, ID_LENGTH);

@@ -13,18 +13,24 @@ export interface NodeInfo extends Address {
 }
 
 /**
- * A NodeInfo that also carries its host already parsed (routing-table contacts). Replies copy
- * these bytes instead of re-parsing the host text of every node in every reply. `packedIp`
- * must always describe `host` (whoever changes one changes both).
+ * A NodeInfo that also carries its host already parsed. Replies copy these bytes instead of
+ * re-parsing the host text of every node in every reply. `packedIp` must always describe
+ * `host` (whoever changes one changes both).
  */
 export interface PackedNodeInfo extends NodeInfo {
   packedIp: PackedIp | undefined;
-  /**
-   * Write its compact node info (20-byte id, address, port) at `pos` and return the end, from
-   * bytes it holds packed (routing-table contacts: no id view, no parse). Its id is 20 bytes
-   * by construction. Optional.
-   */
-  writeCompact?(out: Uint8Array, pos: number): number;
+}
+
+/**
+ * A node that writes its own compact node info (routing-table contacts, which keep it packed:
+ * no id copy, no host parse per reply). Its id is 20 bytes and its port in 1..65535 by
+ * construction.
+ */
+export interface CompactWritable extends NodeInfo {
+  /** Bytes of its compact node info: 26 (IPv4), 38 (IPv6), 0 if its host is not an IP literal. */
+  compactSize(): number;
+  /** Write its compact node info (id, address, port) at `pos`; returns the end. */
+  writeCompact(out: Uint8Array, pos: number): number;
 }
 
 export type QueryMethod =

@@ -5,8 +5,8 @@
  * k-bucket's public API (add, remove, toArray, count) covers most of
  * it. Two things BEP 5 needs it does not expose: which leaf bucket an id falls into (its
  * contacts and whether it may still split: the replacement policy and the IP-diversity rule
- * look at one bucket), and a closest-first walk with the true depth (k-bucket's `closest`
- * loses the depth when it backtracks, and ranks by a float distance exact in ~53 bits only).
+ * look at one bucket), and the nearest buckets to a target (k-bucket's `closest` sorts every
+ * contact it passes by a float distance exact in ~53 bits only).
  * For those this file reads k-bucket's tree (`root`, `contacts`, `left`/`right`,
  * `dontSplit`), and only this file; it also finds contacts by id itself and moves a known
  * contact to its bucket's recent end itself, the way k-bucket's `get` and `_update` do,
@@ -58,9 +58,11 @@ export class BucketTree<T extends TreeContact> {
     });
   }
 
-  /** Insert (or move to the recent end); false if the bucket was full and could not split. */
-  add(contact: T): boolean {
-    const id = contact.id;
+  /**
+   * Insert (or move to the recent end); false if the bucket was full and could not split.
+   * `id`: the contact's id, when the caller has it at hand (ours copy it on each read).
+   */
+  add(contact: T, id: Uint8Array = contact.id): boolean {
     const leaf = this.leafNode(id).contacts!;
     const at = leaf.indexOf(contact);
     if (at >= 0) {
@@ -125,24 +127,15 @@ export class BucketTree<T extends TreeContact> {
   }
 
   /**
-   * Visit leaf buckets nearest-first for `target` (by XOR distance of their ranges) until
-   * `visit` returns false. Contacts within one leaf come in no particular order.
+   * The contacts `keep` accepts (all without it) of the leaf buckets nearest `target` (by XOR
+   * distance of their ranges), whole buckets nearest-first until at least `n` are found, in
+   * no particular order within a bucket. One array per call, no closure: every reply we send
+   * runs this.
    */
-  walkNearest(target: Uint8Array, visit: (contacts: readonly T[]) => boolean): void {
-    // Two parallel stacks rather than [node, depth] pairs: this runs for every reply we send.
-    const nodes: TreeNode<T>[] = [this.root()];
-    const depths: number[] = [0];
-    while (nodes.length > 0) {
-      const node = nodes.pop()!;
-      const depth = depths.pop()!;
-      if (node.contacts === null) {
-        const bit = bitAt(target, depth);
-        nodes.push(bit ? node.left : node.right, bit ? node.right : node.left); // far, then near
-        depths.push(depth + 1, depth + 1);
-      } else if (!visit(node.contacts)) {
-        return;
-      }
-    }
+  nearest(target: Uint8Array, n: number, keep?: (c: T) => boolean): T[] {
+    const out: T[] = [];
+    collectNearest(this.root(), 0, target, n, keep, out);
+    return out;
   }
 
   private root(): TreeNode<T> {
@@ -156,6 +149,24 @@ export class BucketTree<T extends TreeContact> {
  */
 function keepCandidate<T>(_incumbent: T, candidate: T): T {
   return candidate;
+}
+
+/** Into `out`: the subtree at `node` (at `depth`), its half nearer `target` first, until `n`. */
+function collectNearest<T>(
+  node: TreeNode<T>,
+  depth: number,
+  target: Uint8Array,
+  n: number,
+  keep: ((c: T) => boolean) | undefined,
+  out: T[]
+): void {
+  if (node.contacts !== null) {
+    for (const c of node.contacts) if (keep === undefined || keep(c)) out.push(c);
+    return;
+  }
+  const bit = bitAt(target, depth);
+  collectNearest(bit ? node.right : node.left, depth + 1, target, n, keep, out);
+  if (out.length < n) collectNearest(bit ? node.left : node.right, depth + 1, target, n, keep, out);
 }
 
 function bitAt(id: Uint8Array, bit: number): number {

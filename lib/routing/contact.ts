@@ -3,58 +3,64 @@
  * needs and little more.
  *
  * A `Contact` is a handle of two fields (its store and a slot number); everything it knows
- * lives in its table's `ContactStore`: the 20-byte id in shared id chunks, the rest in one
- * fixed-size record per slot (address, port, last seen, round-trip time, failures). k-bucket
- * sees an ordinary object whose `id` reads as a `Uint8Array` (a view made on read).
+ * lives in its table's `ContactStore`, one fixed-size record per slot in one buffer (id,
+ * address, port, last seen, round-trip time, failures). k-bucket sees an ordinary object whose
+ * `id` reads as a `Uint8Array`; the hot paths (finding by id, ranking by distance, writing a
+ * reply) read the record in place instead.
  *
  * Two rules keep slot reuse safe, since a slot is reused once its contact leaves the table:
- * - id views stay valid: a freed slot is reused only after its id chunk has been replaced by
- *   a copy, so a view handed out earlier (a lookup's seed, a caller's `nodes()`) keeps the old
- *   bytes in the old chunk, never the next node's id;
+ * - ids are handed out as copies (`id` copies on read), so whoever keeps one (a lookup's
+ *   seed, a caller's `nodes()`) keeps its 20 bytes and nothing else: no view that would pin
+ *   the records' buffer (kilobytes) or read the next node's id from a reused slot;
  * - contacts stay valid: a contact that leaves the table while someone may hold it (a ping in
  *   flight, a `replaced` outcome) is detached: it moves its data into a store of its own
  *   before its slot is freed. Only contacts never handed out are discarded without a copy.
  */
-import { ID_LENGTH } from '../constants.js';
-import { formatIp, formatIpv4, packIp, writePackedIp, type PackedIp } from '../net/ip.js';
+import { COMPACT_NODE_V4_LENGTH, COMPACT_NODE_V6_LENGTH, ID_LENGTH } from '../constants.js';
+import { formatIp, formatIpv4, packIp, type PackedIp } from '../net/ip.js';
 import { compareDistanceAt } from '../id/node-id.js';
 import { bytesEqual } from '../util/bytes.js';
 import { subnetKey, type SubnetKey } from '../net/ip-class.js';
-import type { PackedNodeInfo } from '../krpc/types.js';
+import type { CompactWritable, PackedNodeInfo } from '../krpc/types.js';
 
 /**
- * One slot's record (bytes). IPv4 is kept in the record; IPv6 in `ip6` (16 bytes a slot, made
- * when the first IPv6 contact arrives); any other host text (not an IP literal) in `texts`.
+ * One slot's record (bytes). Its first 26 bytes are the contact's compact node info for IPv4
+ * (BEP 5: id, address and port, big-endian), so a reply copies them in one run. IPv6 addresses
+ * live in `ip6` (16 bytes a slot, made when the first IPv6 contact arrives); any other host
+ * text (not an IP literal) in `texts`.
  */
-const RECORD = 24;
-/** float64: last answer on the table's time line (see RoutingTable), 0 = never. */
-const LAST_SEEN = 0;
-/** float32: smoothed round-trip time, ms (0 = none measured). */
-const RTT = 8;
-/** int32: the IPv4 address (family IPV4). */
-const IP4 = 12;
-const PORT = 16; // uint16
+const RECORD = 40;
+/** The 20-byte id. */
+const ID = 0;
+/** int32 big-endian: the IPv4 address (family IPV4). */
+const IP4 = 20;
+/** uint16 big-endian. */
+const PORT = 24;
 /** uint8: consecutive queries without an answer (saturates at 255). */
-const FAILURES = 18;
+const FAILURES = 26;
 /** uint8: the family (low bits) and whether IP diversity limits the address. */
-const FLAGS = 19;
+const FLAGS = 27;
+/** float32: smoothed round-trip time, ms (0 = none measured). */
+const RTT = 28;
+/** float64: last answer on the table's time line (see RoutingTable), 0 = never. */
+const LAST_SEEN = 32;
 const TEXT = 0;
 const IPV4 = 1;
 const IPV6 = 2;
 const FAMILY_MASK = 3;
 const LIMITED = 4;
 
-/** Ids per chunk: a chunk replaced on slot reuse, or pinned by an old view, is this big. */
-const IDS_PER_CHUNK = 32;
-const CHUNK_BYTES = IDS_PER_CHUNK * ID_LENGTH;
-/** Slots of the first record buffer; it grows by half when full. */
+/** Slots of a table's first record buffer; it grows by half when full. */
 const FIRST_CAPACITY = 8;
 
-const EMPTY_RECORDS = new DataView(new ArrayBuffer(0));
+/** Every store starts with these (shared: an empty table costs no record buffer of its own). */
+const NO_BYTES = new Uint8Array(0);
+const NO_VIEW = new DataView(NO_BYTES.buffer);
 
 export class ContactStore {
-  private idChunks: Uint8Array[] = [];
-  private records: DataView = EMPTY_RECORDS;
+  /** The records, as bytes (ids, compact addresses) and as a DataView (the rest). */
+  private bytes = NO_BYTES;
+  private view = NO_VIEW;
   private ip6: Uint8Array | null = null;
   private texts: Map<number, string> | null = null;
   /** Freed slots, reused last-freed first. */
@@ -62,14 +68,25 @@ export class ContactStore {
   /** Slots ever used (the rest of the capacity has never held a contact). */
   private used = 0;
 
-  /** A contact in a slot of this store; `limited`: IP diversity counts its address. */
-  add(id: Uint8Array, host: string, port: number, lastSeen: number, rtt: number, limited: boolean): Contact {
-    const slot = this.allocate();
-    this.idChunk(slot).set(id, this.idOffset(slot));
+  /**
+   * A contact in a slot of this store; `limited`: IP diversity counts its address. `capacity`:
+   * slots to make room for if the store is still empty (a detached contact's store has one).
+   */
+  add(
+    id: Uint8Array,
+    host: string,
+    port: number,
+    lastSeen: number,
+    rtt: number,
+    limited: boolean,
+    capacity = FIRST_CAPACITY
+  ): Contact {
+    const slot = this.allocate(capacity);
     const at = slot * RECORD;
-    this.records.setFloat64(at + LAST_SEEN, lastSeen, true);
-    this.records.setFloat32(at + RTT, rtt, true);
-    this.records.setUint8(at + FAILURES, 0);
+    this.bytes.set(id, at + ID);
+    this.view.setFloat64(at + LAST_SEEN, lastSeen, true);
+    this.view.setFloat32(at + RTT, rtt, true);
+    this.bytes[at + FAILURES] = 0;
     this.setAddress(slot, host, port, limited);
     return new Contact(this, slot);
   }
@@ -79,27 +96,25 @@ export class ContactStore {
     return this.used - this.freed.length;
   }
 
-  private allocate(): number {
+  private allocate(capacity: number): number {
+    // A freed slot is reused at once: nothing outside the store holds a view of a record (ids
+    // are handed out as copies), and a contact that may still be held was detached first.
     const reused = this.freed.pop();
-    if (reused !== undefined) {
-      // Views of the old chunk were handed out; they keep its bytes, the store moves on.
-      const c = (reused / IDS_PER_CHUNK) | 0;
-      this.idChunks[c] = this.idChunks[c]!.slice();
-      return reused;
-    }
+    if (reused !== undefined) return reused;
     const slot = this.used++;
-    if (slot * RECORD >= this.records.byteLength) {
+    if (slot * RECORD >= this.bytes.length) {
       // Half as much again: the slack off the heap stays under a third of what is used.
-      const grown = new ArrayBuffer(Math.max(FIRST_CAPACITY, slot + (slot >> 1)) * RECORD);
-      new Uint8Array(grown).set(new Uint8Array(this.records.buffer));
-      this.records = new DataView(grown);
+      const slots = slot === 0 ? capacity : slot + (slot >> 1);
+      const grown = new Uint8Array(slots * RECORD);
+      grown.set(this.bytes);
+      this.bytes = grown;
+      this.view = new DataView(grown.buffer);
       if (this.ip6) {
-        const ip6 = new Uint8Array((grown.byteLength / RECORD) * 16);
+        const ip6 = new Uint8Array(slots * 16);
         ip6.set(this.ip6);
         this.ip6 = ip6;
       }
     }
-    if (slot % IDS_PER_CHUNK === 0) this.idChunks.push(new Uint8Array(CHUNK_BYTES));
     return slot;
   }
 
@@ -116,44 +131,49 @@ export class ContactStore {
     this.texts?.delete(slot);
     if (typeof ip === 'number') {
       family = IPV4;
-      this.records.setInt32(at + IP4, ip, true);
+      this.view.setInt32(at + IP4, ip);
     } else if (ip !== undefined) {
       family = IPV6;
-      this.ip6 ??= new Uint8Array((this.records.byteLength / RECORD) * 16);
+      this.ip6 ??= new Uint8Array((this.bytes.length / RECORD) * 16);
       this.ip6.set(ip, slot * 16);
     } else {
       (this.texts ??= new Map()).set(slot, host);
     }
-    this.records.setUint16(at + PORT, port, true);
-    this.records.setUint8(at + FLAGS, family | (limited ? LIMITED : 0));
+    this.view.setUint16(at + PORT, port);
+    this.bytes[at + FLAGS] = family | (limited ? LIMITED : 0);
   }
 
   // Slot accessors: Contact is their one reader and writer (the table reads contacts).
 
+  /** A copy of the slot's id: it owns its 20 bytes (a view would keep every record alive). */
   id(slot: number): Uint8Array {
-    const from = this.idOffset(slot);
-    return this.idChunk(slot).subarray(from, from + ID_LENGTH);
+    const at = slot * RECORD + ID;
+    return this.bytes.slice(at, at + ID_LENGTH);
   }
 
-  idChunk(slot: number): Uint8Array {
-    return this.idChunks[(slot / IDS_PER_CHUNK) | 0]!;
+  /** Is the slot's id `id`? (Read in place.) */
+  hasId(slot: number, id: Uint8Array): boolean {
+    const b = this.bytes;
+    const at = slot * RECORD + ID;
+    for (let i = 0; i < ID_LENGTH; i++) if (b[at + i] !== id[i]) return false;
+    return true;
   }
 
-  /** Where the slot's id starts in its chunk. */
-  idOffset(slot: number): number {
-    return (slot % IDS_PER_CHUNK) * ID_LENGTH;
+  /** compareDistance of the slot's id and `other`'s `otherSlot`'s to `target`, in place. */
+  compareDistance(target: Uint8Array, slot: number, other: ContactStore, otherSlot: number): number {
+    return compareDistanceAt(target, this.bytes, slot * RECORD + ID, other.bytes, otherSlot * RECORD + ID);
   }
 
   family(slot: number): number {
-    return this.records.getUint8(slot * RECORD + FLAGS) & FAMILY_MASK;
+    return this.bytes[slot * RECORD + FLAGS]! & FAMILY_MASK;
   }
 
   limited(slot: number): boolean {
-    return (this.records.getUint8(slot * RECORD + FLAGS) & LIMITED) !== 0;
+    return (this.bytes[slot * RECORD + FLAGS]! & LIMITED) !== 0;
   }
 
   ip4(slot: number): number {
-    return this.records.getInt32(slot * RECORD + IP4, true);
+    return this.view.getInt32(slot * RECORD + IP4);
   }
 
   /** The 16 bytes of an IPv6 slot (a view: read it at once). */
@@ -166,31 +186,59 @@ export class ContactStore {
   }
 
   port(slot: number): number {
-    return this.records.getUint16(slot * RECORD + PORT, true);
+    return this.view.getUint16(slot * RECORD + PORT);
   }
 
   lastSeen(slot: number): number {
-    return this.records.getFloat64(slot * RECORD + LAST_SEEN, true);
+    return this.view.getFloat64(slot * RECORD + LAST_SEEN, true);
   }
 
   setLastSeen(slot: number, t: number): void {
-    this.records.setFloat64(slot * RECORD + LAST_SEEN, t, true);
+    this.view.setFloat64(slot * RECORD + LAST_SEEN, t, true);
   }
 
   rtt(slot: number): number {
-    return this.records.getFloat32(slot * RECORD + RTT, true);
+    return this.view.getFloat32(slot * RECORD + RTT, true);
   }
 
   setRtt(slot: number, ms: number): void {
-    this.records.setFloat32(slot * RECORD + RTT, ms, true);
+    this.view.setFloat32(slot * RECORD + RTT, ms, true);
   }
 
   failures(slot: number): number {
-    return this.records.getUint8(slot * RECORD + FAILURES);
+    return this.bytes[slot * RECORD + FAILURES]!;
   }
 
   setFailures(slot: number, n: number): void {
-    this.records.setUint8(slot * RECORD + FAILURES, Math.min(n, 255));
+    this.bytes[slot * RECORD + FAILURES] = Math.min(n, 255);
+  }
+
+  /**
+   * Write the slot's compact node info (26 or 38 bytes) at `pos`; returns the end. IPv6 slots
+   * only besides IPv4 ones (a text host has no compact form).
+   */
+  writeCompact(slot: number, out: Uint8Array, pos: number): number {
+    const b = this.bytes;
+    const at = slot * RECORD;
+    if ((b[at + FLAGS]! & FAMILY_MASK) === IPV4) {
+      // The record starts with it: 26 bytes in one run, unrolled (a subarray and set() per
+      // contact, or one byte a loop step, cost about twice as much here).
+      for (let i = 0; i < 24; i += 4) {
+        out[pos + i] = b[at + i]!;
+        out[pos + i + 1] = b[at + i + 1]!;
+        out[pos + i + 2] = b[at + i + 2]!;
+        out[pos + i + 3] = b[at + i + 3]!;
+      }
+      out[pos + 24] = b[at + 24]!;
+      out[pos + 25] = b[at + 25]!;
+      return pos + COMPACT_NODE_V4_LENGTH;
+    }
+    for (let i = 0; i < ID_LENGTH; i++) out[pos + i] = b[at + ID + i]!;
+    const ip6 = this.ip6!;
+    for (let i = 0; i < 16; i++) out[pos + ID_LENGTH + i] = ip6[slot * 16 + i]!;
+    out[pos + 36] = b[at + PORT]!;
+    out[pos + 37] = b[at + PORT + 1]!;
+    return pos + COMPACT_NODE_V6_LENGTH;
   }
 }
 
@@ -198,13 +246,13 @@ export class ContactStore {
  * One routing-table entry: a view of its slot in a ContactStore. Compare contacts by id, not by
  * identity across tables; within one table a contact object stays the same while it is in.
  */
-export class Contact implements PackedNodeInfo {
+export class Contact implements PackedNodeInfo, CompactWritable {
   constructor(
     private store: ContactStore,
     private slot: number
   ) {}
 
-  /** 20 bytes: a fresh view on each read, whose bytes never change (see the file comment). */
+  /** 20 bytes: a fresh copy on each read (see the file comment). */
   get id(): Uint8Array {
     return this.store.id(this.slot);
   }
@@ -263,12 +311,9 @@ export class Contact implements PackedNodeInfo {
     return subnetKey(this.host);
   }
 
-  /** Is its id `id`? (Without making a view.) */
+  /** Is its id `id`? (Without copying it.) */
   hasId(id: Uint8Array): boolean {
-    const chunk = this.store.idChunk(this.slot);
-    const at = this.store.idOffset(this.slot);
-    for (let i = 0; i < ID_LENGTH; i++) if (chunk[at + i] !== id[i]) return false;
-    return true;
+    return this.store.hasId(this.slot, id);
   }
 
   /** Is it at `host` (`ip`: that host packed)? Without building its own text. */
@@ -286,27 +331,15 @@ export class Contact implements PackedNodeInfo {
     this.store.setAddress(this.slot, host, port, limited);
   }
 
+  /** Bytes of its compact node info: 26 (IPv4), 38 (IPv6), 0 for a host not an IP literal. */
+  compactSize(): number {
+    const family = this.store.family(this.slot);
+    return family === IPV4 ? COMPACT_NODE_V4_LENGTH : family === IPV6 ? COMPACT_NODE_V6_LENGTH : 0;
+  }
+
   /** Its compact node info (id, address, port: 26 or 38 bytes) at `pos`; returns the end. */
   writeCompact(out: Uint8Array, pos: number): number {
-    const chunk = this.store.idChunk(this.slot);
-    const at = this.store.idOffset(this.slot);
-    // Four bytes a step: about twice as fast as one (and as out.set of a 20-byte array) here.
-    for (let i = 0; i < ID_LENGTH; i += 4) {
-      out[pos + i] = chunk[at + i]!;
-      out[pos + i + 1] = chunk[at + i + 1]!;
-      out[pos + i + 2] = chunk[at + i + 2]!;
-      out[pos + i + 3] = chunk[at + i + 3]!;
-    }
-    const ipv4 = this.store.family(this.slot) === IPV4;
-    pos = writePackedIp(
-      out,
-      pos + ID_LENGTH,
-      ipv4 ? this.store.ip4(this.slot) : this.store.ip6View(this.slot)
-    );
-    const port = this.store.port(this.slot);
-    out[pos++] = port >> 8;
-    out[pos++] = port & 0xff;
-    return pos;
+    return this.store.writeCompact(this.slot, out, pos);
   }
 
   /**
@@ -314,15 +347,7 @@ export class Contact implements PackedNodeInfo {
    * byte-wise, reading both ids in place).
    */
   compareDistance(target: Uint8Array, other: Contact): number {
-    const a = this.store;
-    const b = other.store;
-    return compareDistanceAt(
-      target,
-      a.idChunk(this.slot),
-      a.idOffset(this.slot),
-      b.idChunk(other.slot),
-      b.idOffset(other.slot)
-    );
+    return this.store.compareDistance(target, this.slot, other.store, other.slot);
   }
 
   /**
@@ -337,7 +362,8 @@ export class Contact implements PackedNodeInfo {
       this.port,
       this.lastSeen,
       this.rtt,
-      this.store.limited(this.slot)
+      this.store.limited(this.slot),
+      1
     );
     copy.failures = this.failures;
     this.store.free(this.slot);

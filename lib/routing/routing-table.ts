@@ -192,11 +192,7 @@ export class RoutingTable {
    * sorts byte-wise.
    */
   closest(target: Uint8Array, n: number = this.k, filter?: (c: Contact) => boolean): Contact[] {
-    const found: Contact[] = [];
-    this.bucket.walkNearest(target, (contacts) => {
-      for (const c of contacts) if (!filter || filter(c)) found.push(c);
-      return found.length < n;
-    });
+    const found = this.bucket.nearest(target, n, filter);
     if (found.length > SMALL_SORT) {
       found.sort((a, b) => a.compareDistance(target, b));
     } else {
@@ -297,13 +293,13 @@ export class RoutingTable {
       if (lastSeen > 0) {
         existing.lastSeen = lastSeen;
         existing.failures = 0;
-        this.touch(existing.id);
+        this.touch(node.id);
       }
       if (rtt !== undefined && rtt >= 0) {
         // The usual smoothing (RFC 6298's 1/8 gain): one slow answer moves it a little.
         existing.rtt = existing.rtt > 0 ? existing.rtt + (rtt - existing.rtt) / 8 : Math.max(rtt, 1);
       }
-      this.bucket.add(existing); // moves it to the most-recently-seen end
+      this.bucket.add(existing, node.id); // moves it to the most-recently-seen end
       return { kind: 'updated' };
     }
     // The address now speaks for another id: the old entry is stale.

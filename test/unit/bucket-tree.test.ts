@@ -82,23 +82,23 @@ describe('BucketTree over k-bucket 5', () => {
     }
   });
 
-  it('walkNearest() visits buckets so the first n contacts hold the exact n closest', () => {
+  it('nearest() returns whole buckets nearest-first so that they hold the exact n closest (of those kept)', () => {
     const { tree, make, rnd } = twins(3);
     for (let i = 0; i < 1500; i++) tree.add(make());
     const all = tree.toArray();
     for (let trial = 0; trial < 200; trial++) {
       const target = rnd.bytes(20);
       const n = 1 + rnd.int(20);
-      const got: C[] = [];
-      tree.walkNearest(target, (contacts) => {
-        got.push(...contacts);
-        return got.length < n;
-      });
+      const keep = trial % 2 === 0 ? undefined : (c: C) => c.n % 3 !== 0;
+      const got = tree.nearest(target, n, keep);
+      const kept = all.filter((c) => !keep || keep(c));
+      expect(got.length).toBeGreaterThanOrEqual(Math.min(n, kept.length));
+      for (const c of got) expect(kept).toContain(c);
       const sortedGot = got
         .sort((a, b) => compareDistance(target, a.id, b.id))
         .slice(0, n)
         .map((c) => toHex(c.id));
-      const truth = [...all]
+      const truth = kept
         .sort((a, b) => compareDistance(target, a.id, b.id))
         .slice(0, n)
         .map((c) => toHex(c.id));

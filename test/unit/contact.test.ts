@@ -1,6 +1,7 @@
 /**
- * Packed routing-table contacts (lib/routing/contact.ts): what a contact reads back, and that a
- * freed slot's reuse never changes what an earlier holder sees (its contact or its id view).
+ * Packed routing-table contacts (lib/routing/contact.ts): what a contact reads back, that a
+ * freed slot's reuse never changes what an earlier holder sees (its contact or an id it read),
+ * and that handed-out ids keep nothing of the table alive.
  */
 import { describe, expect, it } from '@jest/globals';
 import { ContactStore } from '../../lib/routing/contact.js';
@@ -100,6 +101,23 @@ describe('ContactStore', () => {
     expect([b.host, b.port, b.subnet]).toEqual(['2001:db8::1', 2000, subnetKey('2001:db8::1')]);
     expect([c.host, d.host]).toEqual(['10.9.9.9', '10.8.8.8']);
     expect(store.size()).toBe(2);
+  });
+});
+
+describe('handed-out ids', () => {
+  it('an id read from a contact (a lookup seed, a node of nodes()) is a copy of exactly its own 20 bytes', () => {
+    const store = new ContactStore();
+    const ids = Array.from({ length: 40 }, () => rnd.bytes(20));
+    const contacts = ids.map((id, i) =>
+      store.add(id, i % 2 ? '10.0.0.1' : '2001:db8::3', 100 + i, 1, 0, false)
+    );
+    const held = [3, 38, 20].map((i) => contacts[i]!.id);
+    // Nothing of the store is kept alive by a held id (a view would keep all its records).
+    for (const id of held) expect([id.byteOffset, id.buffer.byteLength]).toEqual([0, 20]);
+    // The contacts leave and their slots take new ids: what was handed out stays.
+    for (const i of [3, 38, 20]) contacts[i]!.discard();
+    for (let i = 0; i < 3; i++) store.add(rnd.bytes(20), '10.0.0.9', 9, 1, 0, false);
+    expect(held.map(toHex)).toEqual([3, 38, 20].map((i) => toHex(ids[i]!)));
   });
 });
 

@@ -191,6 +191,8 @@ describe('DHT node: routing table admission', () => {
     await net.runFor(3000);
     expect(dht.nodes().map((n) => toHex(n.id))).toEqual([toHex(peer.nodeId)]);
     expect(peer.nodes().map((n) => toHex(n.id))).toEqual([toHex(dht.nodeId)]);
+    // Handed-out ids hold their own bytes only, not a view pinning the table's storage.
+    expect(dht.nodes()[0]!.id.buffer.byteLength).toBe(20);
     await peer.destroy();
     await dht.destroy();
   });
