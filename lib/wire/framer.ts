@@ -20,7 +20,10 @@
  * it begins is completed in place there. Two, because a feed can hand out a block completed in
  * one while its own tail must be kept: the tail goes to the other. Each holds at most one
  * message (the length cap bounds it); one grown past KEEP_IDLE for a rare big message is
- * dropped as soon as nothing is buffered.
+ * dropped as soon as nothing is buffered. The owner calls `releaseIdle()` now and then (the peer
+ * wire: at every liveness check, at least once a keep-alive interval): buffers no read has
+ * needed since the previous call are dropped, so a connection that once split a message keeps
+ * no memory for it once its traffic has stopped or no longer splits.
  */
 import {
   DEFAULT_MAX_BLOCK_LENGTH,
@@ -96,6 +99,8 @@ export class WireFramer {
    */
   private readonly carries: [Uint8Array, Uint8Array] = [EMPTY, EMPTY];
   private carry: 0 | 1 = 0;
+  /** A carry buffer was written since the last `releaseIdle()`. */
+  private carryUsed = false;
 
   constructor(options: FramerOptions = {}) {
     this.chunksReused = options.chunksReused ?? false;
@@ -113,6 +118,20 @@ export class WireFramer {
   /** Bytes held by the carry buffers (chunksReused), used or not. */
   get retainedBytes(): number {
     return this.carries[0].length + this.carries[1].length;
+  }
+
+  /**
+   * Drop the carry buffers if nothing is buffered and no feed has used them since the previous
+   * call (so a busy connection keeps them: two calls must pass without a split message). Returns
+   * the bytes released.
+   */
+  releaseIdle(): number {
+    const used = this.carryUsed;
+    this.carryUsed = false;
+    if (used || this.buffered > 0) return 0;
+    const released = this.retainedBytes;
+    this.carries[0] = this.carries[1] = EMPTY;
+    return released;
   }
 
   /** True after a protocol error: the framer ignores all further input. */
@@ -155,6 +174,7 @@ export class WireFramer {
     }
     const last = this.chunks.length - 1;
     if (this.chunks[last] !== chunk) return; // nothing fed (an empty chunk): the carry stands
+    this.carryUsed = true;
     if (last > this.head) {
       // The carry is still incomplete (so nothing of it was handed out): this read joins it.
       const start = this.roomFor(this.offset, this.buffered);

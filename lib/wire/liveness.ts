@@ -1,7 +1,8 @@
 /**
  * Connection liveness on an injected Clock: handshake deadline, then keep-alives after
  * `keepAliveIntervalMs` without sending and a timeout after `idleTimeoutMs` without receiving.
- * One timer at a time, re-armed only when it fires (traffic just updates two timestamps).
+ * One timer at a time, re-armed only when it fires (traffic just updates two timestamps); each
+ * firing after the handshake is also the owner's periodic check (`onCheck`).
  */
 import { TimeoutError } from '../errors.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -15,6 +16,11 @@ export interface LivenessOptions {
   /** Time to send a keep-alive (the owner's write calls `sent()`). */
   onKeepAlive: () => void;
   onTimeout: (error: TimeoutError) => void;
+  /**
+   * Called at each check after the handshake that finds the connection alive: at least once a
+   * keep-alive interval (owners release buffers an idle connection no longer needs).
+   */
+  onCheck?: () => void;
 }
 
 export class Liveness {
@@ -85,6 +91,7 @@ export class Liveness {
         return this.options.onTimeout(new TimeoutError(`peer silent for ${this.idleMs} ms`));
       }
       if (now - this.lastSentAt >= this.keepAliveMs) this.options.onKeepAlive();
+      this.options.onCheck?.();
     }
     this.arm();
   }

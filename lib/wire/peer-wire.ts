@@ -83,7 +83,9 @@ export class PeerWire extends TypedEmitter<PeerWireEvents> {
       ...options,
       clock: this.clock,
       onKeepAlive: () => this.writer.write(msg.encodeKeepAlive()),
-      onTimeout: (error) => this.failWith(error)
+      onTimeout: (error) => this.failWith(error),
+      // Carry buffers a quiet connection no longer needs (framer.ts): up to 2 x 32 KiB each.
+      onCheck: () => this.framer.releaseIdle()
     });
     stream.onData((chunk) => this.onData(chunk));
     stream.onDrain(() => this.emit('drain'));

@@ -218,6 +218,37 @@ describe('wire framer', () => {
     expect(framer.retainedBytes).toBeLessThanOrEqual(32 * 1024 + 64);
   });
 
+  it('with chunksReused, releaseIdle drops carry buffers no feed needed since the previous call', () => {
+    const pieces: WireMessage[] = [0, 1, 2].map((i) => ({ type: 'piece', index: i, begin: 0, block }));
+    const stream = concat(pieces.map(encodeMessage));
+    const framer = new WireFramer({ chunksReused: true });
+    // A read ending inside the first block, then the rest: the carry is used.
+    expectMessages(feedReused(framer, stream.subarray(0, 20_000), [10_000]), [pieces[0]!]);
+    expect(framer.retainedBytes).toBeGreaterThan(0);
+    expect(framer.releaseIdle()).toBe(0); // used since the last call (none yet): kept
+    expect(framer.retainedBytes).toBeGreaterThan(0);
+    // The rest of the second block completes it; nothing is left buffered and no tail is kept.
+    expectMessages(feedReused(framer, stream.subarray(20_000, 2 * 16_397), []), [pieces[1]!]);
+    expect(framer.bufferedBytes).toBe(0);
+    const held = framer.retainedBytes;
+    expect(held).toBeGreaterThan(0);
+    expect(framer.releaseIdle()).toBe(held); // nothing needed them since the previous call
+    expect(framer.retainedBytes).toBe(0);
+    expect(framer.releaseIdle()).toBe(0);
+    // Later split messages get fresh carries and parse as before.
+    expectMessages(feedReused(framer, stream.subarray(2 * 16_397), [5, 9_000]), [pieces[2]!]);
+  });
+
+  it('with chunksReused, releaseIdle never drops the beginning of a message', () => {
+    const m: WireMessage = { type: 'piece', index: 7, begin: 0, block };
+    const bytes = encodeMessage(m);
+    const framer = new WireFramer({ chunksReused: true });
+    expect(feedReused(framer, bytes.subarray(0, 6_000), [])).toEqual([]);
+    expect(framer.bufferedBytes).toBe(6_000 - 4); // the length prefix is read
+    for (let i = 0; i < 3; i++) expect(framer.releaseIdle()).toBe(0);
+    expectMessages(feedReused(framer, bytes.subarray(6_000), []), [m]);
+  });
+
   it('returns piece blocks as zero-copy views when the message is inside one chunk', () => {
     const chunk = concat([
       encodePieceHeader(1, 0, block.length),
