@@ -11,8 +11,8 @@
  *     first peer, queries per announce and the nodes storing it, find_node recall of the true
  *     8 closest, BEP 44 put/get of an immutable item (queries, nodes storing it, read back),
  *     join cost. Counting wraps dgram.Socket.prototype.send for the whole process.
- *  2. memory: fresh `node --expose-gc` children: heap per node at an equal routing-table size,
- *     heap per stored peer.
+ *  2. memory: fresh `node --expose-gc --single-threaded` children: heap per node at an equal
+ *     routing-table size (the marginal cost of a node, after a warm-up), heap per stored peer.
  *  3. serve: replies/s one node serves on one core (server in a child, load generator here).
  *  4. sim: ours only, SimTestnet at 1k / 10k (/ 100k) nodes: queries and hops per lookup vs N
  *     (`--sim-build warm`: the network built as a warm restart, WarmTestnet, see sim-child.ts).
@@ -262,8 +262,13 @@ async function main(): Promise<void> {
   if (!opts.skip.has('memory')) {
     const sizes = opts.memoryEntries;
     log(
-      `\n== 2. memory: fresh --expose-gc processes, ${opts.memoryReps} reps, interleaved, tables of ${sizes.join(', ')} entries ==`
+      `\n== 2. memory: fresh --expose-gc --single-threaded processes, ${opts.memoryReps} reps, interleaved, tables of ${sizes.join(', ')} entries ==`
     );
+    // Both implementations get the same warm-up in a rep; it grows by 50 nodes from rep to rep.
+    // A child's figure is exact for its configuration, but depends on it (how much the heap
+    // already holds: +-1.5 % between warm-ups of 200 and 400 nodes, in the same direction for
+    // both implementations), so the reps sample it instead of repeating one configuration.
+    const warmupOf = (r: number): number => opts.memoryNodes + 50 * r;
     const blank = (): Record<ImplName, MemoryResult[]> => ({ ours: [], anchor: [] });
     const bySize = new Map<number, Record<ImplName, MemoryResult[]>>(sizes.map((e) => [e, blank()]));
     const dense = blank();
@@ -279,7 +284,8 @@ async function main(): Promise<void> {
             entries,
             peers: withPeers ? 100_000 : 0,
             infohashes: 1000,
-            seed: opts.seed + r
+            seed: opts.seed + r,
+            warmup: warmupOf(r)
           });
           bySize.get(entries)![impl].push(m);
           if (withPeers) dense[impl].push(m);
@@ -294,7 +300,8 @@ async function main(): Promise<void> {
           entries: 0,
           peers: 100_000,
           infohashes: 100_000,
-          seed: opts.seed + r
+          seed: opts.seed + r,
+          warmup: 0
         });
         sparse[impl].push(s);
         log(`  ${impl}: ${fmt(s.heapPerPeerBytes)} B/peer (100,000 x 1)`);
@@ -317,6 +324,22 @@ async function main(): Promise<void> {
         ...(target ? { target, pass: ov <= 0.5 * av } : {})
       });
     };
+    // Spread of the reps: min / median / max of each implementation, and of the ratio per rep
+    // (ours and the anchor of one rep share seed and warm-up).
+    const logSpread = (
+      what: string,
+      src: Record<ImplName, MemoryResult[]>,
+      f: (m: MemoryResult) => number
+    ): void => {
+      const o = src.ours.map(f);
+      const a = src.anchor.map(f);
+      const r = o.map((v, i) => ratio(v, a[i]!));
+      const mmm = (v: number[], d?: number): string =>
+        [Math.min(...v), median(v), Math.max(...v)].map((x) => fmt(x, d)).join(' / ');
+      log(
+        `  spread, ${what} (min / median / max): ours ${mmm(o)} B, anchor ${mmm(a)} B, ratio per rep ${mmm(r, 3)}`
+      );
+    };
     const heap = (m: MemoryResult): number => m.heapPerNodeBytes;
     const total = (m: MemoryResult): number => m.heapPerNodeBytes + m.arrayBuffersPerNodeBytes;
     for (const entries of sizes) {
@@ -329,6 +352,8 @@ async function main(): Promise<void> {
         target
       );
       add(`heap + arrayBuffers per node, ${entries} entries`, src, total, target);
+      logSpread(`${entries} entries, heap`, src, heap);
+      logSpread(`${entries} entries, heap + arrayBuffers`, src, total);
     }
     // Per entry: the slope between the smallest and the largest table, per rep, then the median.
     const lo = sizes[0]!;

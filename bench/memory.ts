@@ -1,4 +1,10 @@
-/** Memory scenario driver: each measurement in a fresh `node --expose-gc` child process. */
+/**
+ * Memory scenario driver: each measurement in a fresh `node --expose-gc --single-threaded`
+ * child process (memory-child.ts). Single-threaded: with V8's background compiler and GC
+ * threads the moment optimised code lands on the heap varies from run to run (+-60 B per node
+ * at 200 nodes, the same seed and warm-up); on one thread a child's figure is the same every
+ * time. It changes when work is done, not what an object costs.
+ */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ImplName } from './lib/impls.js';
@@ -10,6 +16,8 @@ export interface MemoryOptions {
   peers: number;
   infohashes: number;
   seed: number;
+  /** Nodes made, used and destroyed before the baseline (memory-child.ts). */
+  warmup: number;
 }
 
 export interface MemoryResult {
@@ -30,6 +38,7 @@ export function runMemory(opts: MemoryOptions): Promise<MemoryResult> {
   const script = fileURLToPath(new URL('./memory-child.js', import.meta.url));
   const args = [
     '--expose-gc',
+    '--single-threaded',
     script,
     '--impl',
     opts.impl,
@@ -42,7 +51,9 @@ export function runMemory(opts: MemoryOptions): Promise<MemoryResult> {
     '--infohashes',
     String(opts.infohashes),
     '--seed',
-    String(opts.seed)
+    String(opts.seed),
+    '--warmup',
+    String(opts.warmup)
   ];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { timeout: 180_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
