@@ -148,12 +148,22 @@ export class NodeCore
    * Which of the structures made on first use exist (for tests and inspection): an idle node
    * has none of them.
    */
-  made(): { tokens: boolean; peers: boolean; items: boolean; externalIpVotes: boolean } {
+  made(): {
+    tokens: boolean;
+    peers: boolean;
+    items: boolean;
+    externalIpVotes: boolean;
+    rpcCounters: boolean;
+    rtt: boolean;
+  } {
+    const rpc = this.isBound() ? this.rpc.made() : { counters: false, rtt: false };
     return {
       tokens: this.madeTokens !== null,
       peers: this.madePeers !== null,
       items: this.madeItems !== null,
-      externalIpVotes: this.externalIp !== null
+      externalIpVotes: this.externalIp !== null,
+      rpcCounters: rpc.counters,
+      rtt: rpc.rtt
     };
   }
 

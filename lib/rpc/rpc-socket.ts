@@ -150,8 +150,20 @@ interface Waiting {
 
 const MAX_WAITING_FACTOR = 4;
 
+/** No query waiting (shared; a socket gets an array of its own for its first). */
+const NO_WAITING: readonly Waiting[] = Object.freeze([]);
+/** The round-trip estimate of a socket that has measured none (shared, never sampled). */
+const NO_RTT_SAMPLES = new RttEstimator();
+
+/** The counters of a socket that has counted nothing yet (shared, frozen). */
+const NO_COUNTERS: Readonly<RpcCounters> = Object.freeze(emptyRpcCounters());
+
 export class RpcSocket {
-  readonly counters: RpcCounters = emptyRpcCounters();
+  /**
+   * Made on the first count (`count()`): 17 fields, 160 bytes an idle socket does without.
+   * Read them through `counters`.
+   */
+  private ownCounters: RpcCounters | null = null;
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly random: RandomSource;
@@ -177,11 +189,12 @@ export class RpcSocket {
    */
   private budgetBucket: TokenBucket | null = null;
   private queryRateBucket: TokenBucket | null = null;
-  /** Round trips of every answer we got. */
-  readonly rtt = new RttEstimator();
+  /** Round trips of every answer we got; made on the first (read it through `rtt`). */
+  private rttEstimate: RttEstimator | null = null;
   /** When we last received a valid reply (-Infinity: never). */
   lastResponseAt = -Infinity;
-  private readonly waiting: Waiting[] = [];
+  /** Queries waiting for room (in flight or rate); an array of its own from the first. */
+  private waiting: readonly Waiting[] = NO_WAITING;
   private server: QueryServer | null = null;
   private refillTimer: TimerHandle | null = null;
   private closed = false;
@@ -201,6 +214,21 @@ export class RpcSocket {
     const bytes = opts.maxBytesPerSecond ?? Infinity;
     this.bytesPerSecond = bytes > 0 ? bytes : Infinity;
     this.transport.onMessage((data, from) => this.receive(data, from));
+  }
+
+  /** What this socket has counted so far (every counter at zero before the first). */
+  get counters(): Readonly<RpcCounters> {
+    return this.ownCounters ?? NO_COUNTERS;
+  }
+
+  /** Round trips of every answer we got. */
+  get rtt(): Pick<RttEstimator, 'smoothed' | 'slowAfter'> {
+    return this.rttEstimate ?? NO_RTT_SAMPLES;
+  }
+
+  /** Which of the parts made on first use exist (NodeCore.made()): an idle socket has none. */
+  made(): { counters: boolean; rtt: boolean } {
+    return { counters: this.ownCounters !== null, rtt: this.rttEstimate !== null };
   }
 
   /** Answer incoming queries with `server` (none: they are counted and dropped). */
@@ -224,7 +252,7 @@ export class RpcSocket {
       return new Promise((resolve, reject) => this.send(to, query, opts, resolve, reject));
     }
     if (this.waiting.length >= this.maxInflight * MAX_WAITING_FACTOR) {
-      this.counters.rejectedLocally++;
+      this.count().rejectedLocally++;
       return Promise.reject(
         new BackpressureError('ERR_TOO_MANY_INFLIGHT', 'too many queries waiting to be sent')
       );
@@ -240,11 +268,11 @@ export class RpcSocket {
       };
       const onAbort = (): void => {
         const i = this.waiting.indexOf(entry);
-        if (i >= 0) this.waiting.splice(i, 1);
+        if (i >= 0) this.ownWaiting().splice(i, 1);
         reject(new AbortError());
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(entry);
+      this.ownWaiting().push(entry);
       this.scheduleDrain();
     });
   }
@@ -258,7 +286,7 @@ export class RpcSocket {
     const data = encodeResponse(tid, body, { ip: to, version: this.version });
     const max = body.v === undefined ? MAX_DATAGRAM_SEND_BYTES : MAX_ITEM_DATAGRAM_BYTES;
     if (data.length > max) return false;
-    this.counters.repliesSent++;
+    this.count().repliesSent++;
     this.sendRaw(data, to, max);
     return true;
   }
@@ -278,7 +306,7 @@ export class RpcSocket {
     const keys: string[] = [];
     for (const p of this.pending.values()) if (p.address === addr) keys.push(p.key);
     for (const key of keys) this.finish(key, err);
-    this.counters.sendFailures += keys.length;
+    this.count().sendFailures += keys.length;
     return keys.length;
   }
 
@@ -294,7 +322,9 @@ export class RpcSocket {
     this.pending = EMPTY_MAP;
     this.awaiting = EMPTY_MAP;
     this.awaitingHosts = EMPTY_MAP;
-    for (const w of this.waiting.splice(0)) w.reject(new DestroyedError('RPC socket'));
+    const waiting = this.waiting;
+    this.waiting = NO_WAITING;
+    for (const w of waiting) w.reject(new DestroyedError('RPC socket'));
   }
 
   private send(
@@ -317,7 +347,7 @@ export class RpcSocket {
     const onAbort = (): void => this.finish(key, new AbortError());
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = this.clock.setTimeout(() => {
-      this.counters.timeouts++;
+      this.count().timeouts++;
       this.finish(key, new TimeoutError(`${query.method} to ${to.host}:${to.port} timed out`));
     }, opts.timeoutMs ?? this.timeoutMs);
     const addr = formatAddress(to);
@@ -354,26 +384,26 @@ export class RpcSocket {
   private sendRaw(data: Uint8Array, to: Address, max = MAX_DATAGRAM_SEND_BYTES): void {
     if (data.length > max) {
       // Callers trim replies to fit; this is a last line of defence, never expected.
-      this.counters.rejectedLocally++;
+      this.count().rejectedLocally++;
       return;
     }
-    this.counters.bytesOut += data.length;
+    this.count().bytesOut += data.length;
     this.budget()?.spend(this.clock.now(), data.length);
     this.transport.send(data, to);
   }
 
   private receive(data: Uint8Array, from: Address): void {
     if (this.closed) return;
-    this.counters.bytesIn += data.length;
+    this.count().bytesIn += data.length;
     const awaited = this.awaitingHosts.has(from.host) && this.awaiting.has(formatAddress(from));
     if (!awaited && !this.admitted(from)) return;
     const decoded = decodeMessage(data);
     if (!decoded.ok) {
       if (decoded.queryTid) {
-        this.counters.badArguments++;
+        this.count().badArguments++;
         this.respondError(from, decoded.queryTid, KrpcErrorCode.Protocol, decoded.reason);
       } else {
-        this.counters.malformed++;
+        this.count().malformed++;
       }
       return;
     }
@@ -382,7 +412,7 @@ export class RpcSocket {
       if (awaited && !this.admitted(from)) return;
       const budget = this.budget();
       if (budget && !budget.hasAny(this.clock.now())) {
-        this.counters.droppedOverBudget++;
+        this.count().droppedOverBudget++;
         return;
       }
       const name = msg.query.method === 'unknown' ? 'unknown' : msg.query.method;
@@ -393,17 +423,17 @@ export class RpcSocket {
     const key = pendingKey(msg.tid, from);
     const p = this.pending.get(key);
     if (!p) {
-      this.counters.unknownTid++;
+      this.count().unknownTid++;
       return;
     }
     if (msg.type === 'error') {
-      this.counters.errorsIn++;
+      this.count().errorsIn++;
       this.finish(key, new RemoteError(msg.code, msg.message));
       return;
     }
-    this.counters.responsesIn++;
+    this.count().responsesIn++;
     const rtt = this.clock.now() - p.sentAt;
-    this.rtt.sample(rtt);
+    (this.rttEstimate ??= new RttEstimator()).sample(rtt);
     this.lastResponseAt = this.clock.now();
     this.finish(key, { response: msg, from, rtt });
   }
@@ -413,9 +443,9 @@ export class RpcSocket {
     if (!this.inbound) return true;
     const verdict: InboundVerdict = this.inbound.admit(from.host);
     if (verdict === 'ok') return true;
-    if (verdict === 'rate-limited') this.counters.droppedRateLimited++;
-    else if (verdict === 'banned') this.counters.droppedBanned++;
-    else this.counters.droppedOverloaded++;
+    if (verdict === 'rate-limited') this.count().droppedRateLimited++;
+    else if (verdict === 'banned') this.count().droppedBanned++;
+    else this.count().droppedOverloaded++;
     return false;
   }
 
@@ -425,7 +455,7 @@ export class RpcSocket {
         this.scheduleDrain();
         return;
       }
-      this.waiting.shift()!.start();
+      this.ownWaiting().shift()!.start();
     }
   }
 
@@ -439,9 +469,15 @@ export class RpcSocket {
     }, waitMs);
   }
 
+  /** The counters to add to (made on the first count). */
+  private count(): RpcCounters {
+    return (this.ownCounters ??= emptyRpcCounters());
+  }
+
   private countQuery(kind: 'queriesOut' | 'queriesIn', method: string): void {
-    let counts = this.counters[kind];
-    if (counts === NO_COUNTS) counts = this.counters[kind] = {};
+    const counters = this.count();
+    let counts = counters[kind];
+    if (counts === NO_COUNTS) counts = counters[kind] = {};
     counts[method] = (counts[method] ?? 0) + 1;
   }
 
@@ -462,6 +498,11 @@ export class RpcSocket {
       burst: this.bytesPerSecond,
       nowMs: this.clock.now()
     }));
+  }
+
+  private ownWaiting(): Waiting[] {
+    if (this.waiting === NO_WAITING) this.waiting = [];
+    return this.waiting as Waiting[];
   }
 
   private ownPending(): Map<string, Pending> {
