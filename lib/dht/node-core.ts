@@ -34,6 +34,7 @@ import { ipScope } from '../net/ip-class.js';
 import { parseNodeId, randomId } from '../id/node-id.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { cryptoRandom, type RandomSource } from '../util/random.js';
+import { keepBytes } from '../util/kept-bytes.js';
 import { DestroyedError } from '../errors.js';
 import { ALPHA, CLIENT_VERSION, K, MIN_SLOW_AFTER_MS, QUERY_TIMEOUT_MS } from '../constants.js';
 
@@ -103,7 +104,7 @@ export class NodeCore
     this.alpha = opts.alpha ?? ALPHA;
     this.queryTimeoutMs = opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
     this.sampleIntervalSeconds = opts.sampleIntervalSeconds ?? SAMPLE_INTERVAL_SECONDS;
-    this.localId = opts.nodeId !== undefined ? parseNodeId(opts.nodeId) : randomId(this.random);
+    this.localId = keepBytes(opts.nodeId !== undefined ? parseNodeId(opts.nodeId) : randomId(this.random));
     this.protections = resolveProtections(opts);
     this.diversity = diversityFor(this.protections);
     this.lookups = new NodeLookups(this);
@@ -183,7 +184,7 @@ export class NodeCore
 
   /** A saved state's id, taken before bind(). */
   useSavedId(id: Uint8Array): void {
-    this.localId = id;
+    this.localId = keepBytes(id);
   }
 
   /** bind() has run: `rpc` and `table` exist. */
@@ -340,9 +341,9 @@ export class NodeCore
     if (ipScope(winner) !== 'public' || isBep42Compliant(this.localId, winner)) return;
     const id = bep42Id(winner, this.random);
     if (!id) return;
-    this.localId = id;
-    this.table.setLocalId(id);
-    this.emit('node-id', id);
+    this.localId = keepBytes(id);
+    this.table.setLocalId(this.localId);
+    this.emit('node-id', this.localId);
     // Our neighbourhood moved with the id: look it up, as a join does.
     this.lookups.run(id, 'find_node').catch(() => {});
   }
