@@ -17,7 +17,7 @@ import { Maintenance } from './maintenance.js';
 import { saveState, type DhtState } from './state-file.js';
 import { StateStore } from './state-store.js';
 import { resolveBootstrap } from '../net/resolve.js';
-import { NodeCore } from './node-core.js';
+import { NodeCore, type EventSink } from './node-core.js';
 import { linkedController } from '../util/abort.js';
 import { join } from './join.js';
 import {
@@ -63,6 +63,18 @@ export class DHT extends TypedEmitter<DhtEvents> {
    */
   private joining: AbortController | null = null;
 
+  /**
+   * How the node's core reports through this DHT's events: `emit` is protected (users listen,
+   * only the node emits), and code in this class body may call it. One small object with its
+   * method on the prototype, where an arrow function cost a closure and its context (~100 bytes).
+   */
+  private static readonly Events = class implements EventSink {
+    constructor(private readonly dht: DHT) {}
+    emit<E extends keyof DhtEvents>(event: E, ...args: DhtEvents[E]): void {
+      this.dht.emit(event, ...args);
+    }
+  };
+
   /** Create a node and wait until it is ready. */
   static async create(opts: DhtOptions = {}): Promise<DHT> {
     const dht = new DHT(opts);
@@ -78,7 +90,7 @@ export class DHT extends TypedEmitter<DhtEvents> {
     this.opts = rest;
     this.knownNodes = knownNodes ?? null;
     validateStartOptions(opts);
-    this.core = new NodeCore(rest, (event, ...args) => this.emit(event, ...args));
+    this.core = new NodeCore(rest, new DHT.Events(this));
     this.stateStore = opts.statePath
       ? new StateStore(opts.statePath, (err) => this.emit('warning', err))
       : null;

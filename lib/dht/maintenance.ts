@@ -59,7 +59,8 @@ export class Maintenance {
     private readonly saveIntervalMs: number,
     private readonly save: (() => Promise<void>) | null
   ) {
-    this.lastSave = host.clock.now();
+    // Only a node with a state file reads it (a time stored in a field is a 16-byte box).
+    this.lastSave = save ? host.clock.now() : 0;
   }
 
   start(): void {

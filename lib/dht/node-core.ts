@@ -38,10 +38,13 @@ import { keepBytes } from '../util/kept-bytes.js';
 import { DestroyedError } from '../errors.js';
 import { ALPHA, CLIENT_VERSION, K, MIN_SLOW_AFTER_MS, QUERY_TIMEOUT_MS } from '../constants.js';
 
-/** How the node reports to its users (the DHT's emit). */
-export type EmitEvent = <E extends keyof DhtEvents>(event: E, ...args: DhtEvents[E]) => void;
+/** How the node reports to its users: its DHT's events (dht.ts). */
+export interface EventSink {
+  emit<E extends keyof DhtEvents>(event: E, ...args: DhtEvents[E]): void;
+}
 
 const noop = (): void => {};
+const NO_ADDRESSES: readonly Address[] = Object.freeze([]);
 
 /** IpDiversity holds only its limits: nodes on the default ones share one. */
 const DEFAULT_DIVERSITY_LIMITS = resolveProtections({}).diversity;
@@ -82,21 +85,26 @@ export class NodeCore
   private admission: Admission | null = null;
   /** Our socket is IPv6 (we then use `nodes6`, BEP 32). */
   ipv6 = false;
-  bootstrapAddresses: Address[] = [];
-  private ownAddress: Address | null = null;
+  bootstrapAddresses: readonly Address[] = NO_ADDRESSES;
+  /** Our socket's address (as two fields: an Address object of its own costs 40 bytes more). */
+  private ownHost = '';
+  private ownPort = -1;
   private closed = false;
   private madeTokens: TokenIssuer | null = null;
   private madePeers: PeerStore | null = null;
   private madeItems: ItemStore | null = null;
   private externalIp: ExternalIpVoter | null = null;
-  /** Resolves once the socket is bound (or the node is closed before). */
-  readonly bound: Promise<void>;
-  /** Resolves `bound`; dropped once called (it holds the promise's resolving context). */
-  private markBound: () => void = noop;
+  /** `bound`, made when first asked for before it is due (nobody waits for most nodes). */
+  private boundPromise: Promise<void> | null = null;
+  /**
+   * Resolves `boundPromise` (noop while nobody waits); null once markReady() or close() has run
+   * (it holds the promise's resolving context: dropped once called).
+   */
+  private markBound: (() => void) | null = noop;
 
   constructor(
     private readonly opts: DhtOptions,
-    private readonly emit: EmitEvent
+    private readonly events: EventSink
   ) {
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? cryptoRandom;
@@ -108,12 +116,17 @@ export class NodeCore
     this.protections = resolveProtections(opts);
     this.diversity = diversityFor(this.protections);
     this.lookups = new NodeLookups(this);
-    this.bound = new Promise((resolve) => (this.markBound = resolve));
     // The stores are made on first use; with options of their own, at once, so that a bad
     // option throws here rather than on the first query.
     if (opts.tokenRotateMs) void this.tokens;
     if (opts.maxStoredInfoHashes || opts.maxPeersPerInfoHash || opts.peerTtlMs) void this.peers;
     if (opts.itemStore) void this.items;
+  }
+
+  /** Resolves once the socket is bound and the bootstrap list resolved (or the node is closed before). */
+  get bound(): Promise<void> {
+    return (this.boundPromise ??=
+      this.markBound === null ? Promise.resolve() : new Promise((resolve) => (this.markBound = resolve)));
   }
 
   get bep42(): boolean {
@@ -209,7 +222,8 @@ export class NodeCore
       maxBytesPerSecond: this.protections.maxBytesPerSecond
     });
     const own = transport.address();
-    this.ownAddress = own;
+    this.ownHost = own.host;
+    this.ownPort = own.port;
     this.ipv6 = own.host.includes(':');
     this.table = new RoutingTable({
       localId: this.localId,
@@ -222,8 +236,8 @@ export class NodeCore
   }
 
   /** The socket is bound and the bootstrap list resolved: queries may go out. */
-  markReady(bootstrap: Address[]): void {
-    this.bootstrapAddresses = bootstrap;
+  markReady(bootstrap: readonly Address[]): void {
+    this.bootstrapAddresses = bootstrap.length > 0 ? bootstrap : NO_ADDRESSES;
     this.releaseBound();
   }
 
@@ -253,10 +267,8 @@ export class NodeCore
   }
 
   isOwn(n: Address): boolean {
-    const own = this.ownAddress;
-    return (
-      !!own && n.port === own.port && (n.host === own.host || own.host === '0.0.0.0' || own.host === '::')
-    );
+    const host = this.ownHost;
+    return n.port === this.ownPort && (n.host === host || host === '0.0.0.0' || host === '::');
   }
 
   /** Send a query once the socket is up; its outcome updates the table (tracked-query.ts). */
@@ -305,7 +317,7 @@ export class NodeCore
   }
 
   onAdded(node: NodeInfo): void {
-    this.emit('node', node);
+    this.events.emit('node', node);
   }
 
   onQueryFrom(node: NodeInfo): void {
@@ -313,11 +325,11 @@ export class NodeCore
   }
 
   onAnnounce(infoHash: Uint8Array, peer: Address, from: NodeInfo): void {
-    this.emit('announce', peer, infoHash, from);
+    this.events.emit('announce', peer, infoHash, from);
   }
 
   onInfoHash(infoHash: Uint8Array, kind: 'get_peers' | 'announce_peer', from: NodeInfo): void {
-    this.emit('infohash', infoHash, kind, from);
+    this.events.emit('infohash', infoHash, kind, from);
   }
 
   /** Expire what the stores hold (the ones never made hold nothing). */
@@ -326,7 +338,7 @@ export class NodeCore
   }
 
   warn(err: Error): void {
-    this.emit('warning', err);
+    this.events.emit('warning', err);
   }
 
   /**
@@ -336,21 +348,21 @@ export class NodeCore
   voteExternalIp(voter: string, reported: string): void {
     const winner = (this.externalIp ??= new ExternalIpVoter()).vote(voter, reported);
     if (winner === null) return;
-    this.emit('external-ip', winner);
+    this.events.emit('external-ip', winner);
     if (!this.protections.bep42 || this.opts.nodeId !== undefined || this.closed) return;
     if (ipScope(winner) !== 'public' || isBep42Compliant(this.localId, winner)) return;
     const id = bep42Id(winner, this.random);
     if (!id) return;
     this.localId = keepBytes(id);
     this.table.setLocalId(this.localId);
-    this.emit('node-id', this.localId);
+    this.events.emit('node-id', this.localId);
     // Our neighbourhood moved with the id: look it up, as a join does.
     this.lookups.run(id, 'find_node').catch(() => {});
   }
 
   private releaseBound(): void {
-    this.markBound();
-    this.markBound = noop;
+    this.markBound?.();
+    this.markBound = null;
   }
 
   /** A query to answer (server.ts). */

@@ -34,7 +34,7 @@ export interface LookupHost {
   /** Our id (a saved state may set it during start; BEP 42 may change it). */
   readonly localId: Uint8Array;
   readonly table: RoutingTable;
-  readonly bootstrapAddresses: Address[];
+  readonly bootstrapAddresses: readonly Address[];
   /** Our socket speaks IPv6: follow `nodes6` (BEP 32), else `nodes`. */
   readonly ipv6: boolean;
   /** BEP 42: only compliant nodes count for termination and announce targets. */

@@ -59,7 +59,7 @@ export interface LookupOptions {
   /** Known nodes to start from (usually the routing table's closest). */
   seeds: NodeInfo[];
   /** Addresses with unknown ids (bootstrap routers), all asked at the start (keep it short). */
-  bootstrap?: Address[];
+  bootstrap?: readonly Address[];
   k?: number;
   alpha?: number;
   /** After this long a query no longer occupies an alpha slot nor holds the lookup open. */

@@ -76,7 +76,7 @@ describe("a node's shared core (NodeCore)", () => {
     const net = new SimNetwork({ seed: 6, latencyMs: 5 });
     const core = new NodeCore(
       { clock: net.clock, random: seededRandom(12), nodeId: new Uint8Array(20).fill(7), bootstrap: [] },
-      () => {}
+      { emit: () => {} }
     );
     const transport = net.createTransport();
     core.bind(transport);
@@ -120,11 +120,37 @@ describe("a node's shared core (NodeCore)", () => {
     core.close();
   });
 
+  it('resolves its `bound` promise whether asked before or after the node is ready', async () => {
+    const net = new SimNetwork({ seed: 8 });
+    const settled = (p: Promise<void>): Promise<boolean> =>
+      Promise.race([p.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))]);
+    // Asked before the node is ready: resolves at markReady.
+    const early = new NodeCore({ clock: net.clock, bootstrap: [] }, { emit: () => {} });
+    const waiting = early.bound;
+    early.bind(net.createTransport());
+    expect(await settled(waiting)).toBe(false);
+    early.markReady([]);
+    expect(await settled(waiting)).toBe(true);
+    early.close();
+    // Asked after: already resolved.
+    const late = new NodeCore({ clock: net.clock, bootstrap: [] }, { emit: () => {} });
+    late.bind(net.createTransport());
+    late.markReady([]);
+    expect(await settled(late.bound)).toBe(true);
+    late.close();
+    // Closed before it was ever bound: resolves, and ready() throws.
+    const closed = new NodeCore({ clock: net.clock, bootstrap: [] }, { emit: () => {} });
+    const pending = closed.bound;
+    closed.close();
+    expect(await settled(pending)).toBe(true);
+    await expect(closed.ready()).rejects.toThrow();
+  });
+
   it('makes a store at once when its options are given, so a bad option throws at construction', () => {
     const net = new SimNetwork({ seed: 7 });
-    const core = new NodeCore({ clock: net.clock, maxStoredInfoHashes: 10 }, () => {});
+    const core = new NodeCore({ clock: net.clock, maxStoredInfoHashes: 10 }, { emit: () => {} });
     expect(core.made().peers).toBe(true);
-    expect(() => new NodeCore({ clock: net.clock, maxStoredInfoHashes: -1 }, () => {})).toThrow();
-    expect(() => new NodeCore({ clock: net.clock, tokenRotateMs: -1 }, () => {})).toThrow();
+    expect(() => new NodeCore({ clock: net.clock, maxStoredInfoHashes: -1 }, { emit: () => {} })).toThrow();
+    expect(() => new NodeCore({ clock: net.clock, tokenRotateMs: -1 }, { emit: () => {} })).toThrow();
   });
 });
