@@ -108,7 +108,7 @@ export function handleQuery(ctx: ServerContext, msg: QueryMessage, from: Address
 /**
  * Our k closest good-or-questionable nodes (bad ones are not handed out). The contacts
  * themselves, not copies: the encoder only reads them, synchronously, and they carry their
- * addresses already in compact form (Contact.packedIp).
+ * compact node info packed already (Contact.writeCompact).
  */
 function closestNodes(ctx: ServerContext, target: Uint8Array): NodeInfo[] {
   return ctx.table.closest(target, ctx.k, isNotBad);

@@ -10,7 +10,7 @@
  * For those this file reads k-bucket's tree (`root`, `contacts`, `left`/`right`,
  * `dontSplit`), and only this file; it also finds contacts by id itself and moves a known
  * contact to its bucket's recent end itself, the way k-bucket's `get` and `_update` do,
- * because k-bucket compares ids by reading every contact's `id` and ours make a view per read
+ * because k-bucket compares ids by reading every contact's `id` and ours copy it on each read
  * (contact.ts). test/unit/bucket-tree.test.ts checks every assumption against k-bucket's
  * public behaviour, so an upgrade that changes the tree fails there.
  */
@@ -18,7 +18,7 @@ import KBucket from 'k-bucket';
 
 /**
  * What the tree needs of a contact: its id (20 bytes; k-bucket reads it), and a comparison
- * that reads it in place (lookups by id make no view per contact they pass).
+ * that reads it in place (lookups by id make no copy per contact they pass).
  */
 export interface TreeContact {
   readonly id: Uint8Array;
