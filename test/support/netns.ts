@@ -150,10 +150,18 @@ abstract class NamespaceSet {
   }
 }
 
-/** A tag and a /16 (10.N.0.0) unlikely to collide with a concurrent test's. */
+let made = 0;
+
+/**
+ * A tag no other path of this process or of a concurrent one has (the pid and a count, kept
+ * apart by letters: the old pid-then-random digits could read the same for two processes), a
+ * random part against a namespace left behind by a killed run whose pid came round again, and
+ * a /16 (10.N.0.0).
+ */
 function fresh(): { tag: string; subnet: number } {
+  made += 1;
   return {
-    tag: `${process.pid % 100000}${Math.floor(Math.random() * 1000)}`,
+    tag: `${process.pid}n${made}r${Math.floor(Math.random() * 10000)}`,
     subnet: 100 + Math.floor(Math.random() * 100)
   };
 }
